@@ -1,0 +1,193 @@
+"""Settings (environment, prefix ``RAPPORT_``) and business rules (one TOML file).
+
+Two kinds of configuration, kept apart on purpose:
+
+* :class:`Settings` says *where and how* Rapport runs: database URL, data directory,
+  engine, time zone, locale. It comes from environment variables (``RAPPORT_DATABASE_URL``
+  …) or a ``.env`` file.
+* :class:`Rules` says *what the business means*: activity window, SLA targets, loyalty
+  programme. It comes from the packaged ``defaults.toml`` overlaid with the user's TOML file
+  (``RAPPORT_CONFIG_FILE``, or ``./rapport.toml`` when present).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rapport.domain import TicketPriority
+from rapport.errors import ConfigError
+
+DEFAULT_RULES_RESOURCE = "defaults.toml"
+LOCAL_RULES_FILE = "rapport.toml"
+
+
+class Settings(BaseSettings):
+    """Where and how Rapport runs. Every field reads ``RAPPORT_<FIELD>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///rapport.db",
+        description="SQLAlchemy URL of the operational store (SQLite file or PostgreSQL).",
+    )
+    data_dir: Path = Field(
+        default=Path(".rapport"),
+        description="Directory for models, reports, reject files and engine state.",
+    )
+    config_file: Path | None = Field(
+        default=None, description="TOML file with business rules; ./rapport.toml if present."
+    )
+    engine: Literal["duckdb", "postgres", "spark", "parquet"] = Field(
+        default="duckdb", description="Analytics engine."
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Zone of naive input times and of presentation."
+    )
+    locale: Literal["zh_CN", "en"] = Field(default="zh_CN", description="Label language.")
+    environment: Literal["development", "production"] = "development"
+    secret_key: str = Field(default="development-only-secret", repr=False)
+    debug: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def safe_database_url(self) -> str:
+        """The database URL with any password masked."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessRules(_Strict):
+    currency: str = Field(min_length=3, max_length=3)
+    gross_margin: float = Field(gt=0, le=1)
+    default_phone_region: str = Field(min_length=2, max_length=2)
+
+
+class ActivityRules(_Strict):
+    window_days: int = Field(gt=0)
+
+
+class SlaRules(_Strict):
+    first_response_hours: dict[TicketPriority, float]
+    resolution_hours: dict[TicketPriority, float]
+
+    @field_validator("first_response_hours", "resolution_hours")
+    @classmethod
+    def _every_priority(cls, value: dict[TicketPriority, float]) -> dict[TicketPriority, float]:
+        missing = [p.value for p in TicketPriority if p not in value]
+        if missing:
+            raise ValueError(f"missing targets for priorities {missing}")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("targets must be positive hours")
+        return value
+
+
+class LoyaltyTierRule(_Strict):
+    code: str
+    min_points: int = Field(ge=0)
+
+
+class LoyaltyRules(_Strict):
+    points_per_currency_unit: float = Field(ge=0)
+    points_expire_days: int = Field(gt=0)
+    tiers: list[LoyaltyTierRule]
+
+
+class Rules(_Strict):
+    """Business rules, from ``defaults.toml`` overlaid with the user's file."""
+
+    business: BusinessRules
+    activity: ActivityRules
+    sla: SlaRules
+    loyalty: LoyaltyRules
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"configuration file {path} does not exist",
+            hint="check RAPPORT_CONFIG_FILE",
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def rules_file(settings: Settings) -> Path | None:
+    """The user's rules file in effect, if any."""
+    if settings.config_file is not None:
+        return settings.config_file
+    local = Path(LOCAL_RULES_FILE)
+    return local if local.is_file() else None
+
+
+def load_rules(settings: Settings | None = None) -> Rules:
+    """Read the packaged defaults, overlay the user's file, validate.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key path of the first invalid entry.
+    """
+    settings = settings or get_settings()
+    text = resources.files("rapport").joinpath(DEFAULT_RULES_RESOURCE).read_text("utf-8")
+    data = tomllib.loads(text)
+    source = "defaults"
+    user = rules_file(settings)
+    if user is not None:
+        data = _deep_merge(data, _read_toml(user))
+        source = str(user)
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"{source}: {where}: {first['msg']}", field=where, hint="fix the key or remove it"
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; call ``get_settings.cache_clear()`` after changes)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "RAPPORT_" + ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{where}: {first['msg']}", field=where) from exc

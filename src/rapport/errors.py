@@ -1,0 +1,107 @@
+"""The error hierarchy of Rapport.
+
+Errors are raised in the core and translated only at the edges: an HTTP status in
+``api/``, an exit code and a one-line message in ``cli/``. Every error says what was wrong,
+where (table and field, or file, row and column) and, where it can, what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RapportError(Exception):
+    """Base class of every error Rapport raises on purpose.
+
+    Parameters
+    ----------
+    message
+        One sentence a user can act on.
+    table, field, value
+        Where the problem is, when it concerns stored data.
+    hint
+        What to do about it.
+    """
+
+    exit_code: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        field: str | None = None,
+        value: Any = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.table = table
+        self.field = field
+        self.value = value
+        self.hint = hint
+
+    @property
+    def location(self) -> str | None:
+        """``table.field`` (or whichever part is known)."""
+        if self.table and self.field:
+            return f"{self.table}.{self.field}"
+        return self.table or self.field
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text} — {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the error."""
+        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        for key in ("table", "field", "hint"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.value is not None:
+            out["value"] = str(self.value)
+        return out
+
+
+class ConfigError(RapportError):
+    """The configuration (environment or TOML file) is invalid."""
+
+    exit_code = 3
+
+
+class StoreUnavailable(RapportError):
+    """The database cannot be reached or is not initialised."""
+
+    exit_code = 4
+
+
+class NotFound(RapportError):
+    """A referenced record does not exist."""
+
+    exit_code = 5
+
+
+class Conflict(RapportError):
+    """The write conflicts with existing data (duplicate key, illegal state change)."""
+
+    exit_code = 6
+
+
+class ValidationFailed(RapportError):
+    """A value breaks a rule of the schema (enum, range, required field)."""
+
+    exit_code = 7
+
+
+class NotFitted(RapportError):
+    """A model was used before it was fitted."""
+
+    exit_code = 8
+
+
+class UnsupportedBackend(RapportError):
+    """The requested engine or database cannot do this."""
+
+    exit_code = 9

@@ -1,0 +1,142 @@
+"""Engines, sessions and migrations of the operational store.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, so
+several processes can read while one writes; transactions begin explicitly so that
+savepoints work. PostgreSQL is used as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from rapport.config import Settings, get_settings
+from rapport.errors import StoreUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (savepoints work).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL; ``postgresql://`` means the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """An engine for the store at ``url`` (default: the configured database URL)."""
+    parsed = normalize_url(url or get_settings().database_url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(parsed, **kwargs)
+    raise StoreUnavailable(
+        f"unsupported database {parsed.get_backend_name()!r}",
+        field="RAPPORT_DATABASE_URL",
+        hint="use sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits at the end of the block, or rolls back on error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+# --- migrations --------------------------------------------------------------------------
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    """An Alembic configuration bound to ``engine``, using the packaged migrations."""
+    cfg = AlembicConfig()
+    cfg.set_main_option(
+        "script_location", str(resources.files("rapport.store").joinpath("migrations"))
+    )
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision(engine: Engine) -> str:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema version of the database, or ``None`` when it was never initialised."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(
+            f"cannot open the database: {exc.orig}",
+            field="RAPPORT_DATABASE_URL",
+            hint="check the URL and that the server is running",
+        ) from exc
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or migrate the schema up to ``revision``."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    command.downgrade(alembic_config(engine), revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Raise :class:`StoreUnavailable` unless the database is at the head revision."""
+    current = current_revision(engine)
+    head = head_revision(engine)
+    if current != head:
+        state = "not initialised" if current is None else f"at version {current}, not {head}"
+        raise StoreUnavailable(
+            f"the database is {state}", hint="run `rapport init` to create or migrate it"
+        )
+
+
+def engine_from_settings(settings: Settings | None = None) -> Engine:
+    return create_engine((settings or get_settings()).database_url)

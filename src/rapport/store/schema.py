@@ -1,0 +1,476 @@
+"""The canonical schema: every importer, route, metric and model speaks these tables.
+
+SQLAlchemy Core tables, identical on SQLite and PostgreSQL. Surrogate integer keys join
+the tables; every business record also carries the source system's ``external_id`` (unique)
+so imports and API pushes are idempotent upserts. Money is ``NUMERIC(14,2)``, times are UTC
+(:class:`~rapport.store.types.UTCDateTime`), enumerations are VARCHAR with a CHECK
+constraint derived from :mod:`rapport.domain`. ``docs/data-model.md`` draws the diagram.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from rapport.domain import (
+    AuditAction,
+    CampaignChannel,
+    Direction,
+    EventKind,
+    Gender,
+    InteractionChannel,
+    LeadStatus,
+    LifecycleStage,
+    LoyaltyReason,
+    OrderStatus,
+    Role,
+    SurveyKind,
+    TicketKind,
+    TicketPriority,
+    TicketStatus,
+    ValueTier,
+)
+from rapport.store.types import MONEY, JSONDoc, UTCDateTime, enum_type
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+def _pk() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _external_id(nullable: bool = False) -> sa.Column:
+    return sa.Column("external_id", sa.String(64), nullable=nullable, unique=True)
+
+
+def _timestamps() -> list[sa.Column]:
+    return [
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    ]
+
+
+def _customer_fk(nullable: bool = False, ondelete: str | None = None) -> sa.Column:
+    return sa.Column(
+        "customer_id",
+        sa.Integer,
+        sa.ForeignKey("customers.id", ondelete=ondelete),
+        nullable=nullable,
+    )
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    _pk(),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(128), nullable=False),
+    sa.Column("email", sa.String(254)),
+    sa.Column("role", enum_type(Role, "role"), nullable=False),
+    sa.Column("team", sa.String(64)),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    *_timestamps(),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    _pk(),
+    _external_id(),
+    sa.Column("name", sa.String(128)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("phone", sa.String(32), comment="E.164, e.g. +8613812345678"),
+    sa.Column("wechat_id", sa.String(64)),
+    sa.Column("social_handles", JSONDoc, comment='{"weibo": "...", "douyin": "..."}'),
+    sa.Column("country", sa.String(2), comment="ISO 3166-1 alpha-2"),
+    sa.Column("province", sa.String(64)),
+    sa.Column("city", sa.String(64)),
+    sa.Column("district", sa.String(64)),
+    sa.Column("street", sa.String(255)),
+    sa.Column("postal_code", sa.String(16)),
+    sa.Column("birthday", sa.Date),
+    sa.Column("gender", enum_type(Gender, "gender")),
+    sa.Column("occupation", sa.String(64)),
+    sa.Column("income_band", sa.String(32)),
+    sa.Column("source_channel", sa.String(32)),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("marketing_consent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("marketing_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("loyalty_joined_at", UTCDateTime),
+    sa.Column("tags", JSONDoc, comment="list of strings"),
+    sa.Column("extra", JSONDoc, comment="source columns without a canonical place"),
+    *_timestamps(),
+    sa.Column("deleted_at", UTCDateTime, comment="soft delete"),
+    sa.Column("erased_at", UTCDateTime, comment="personal data anonymized on request"),
+    sa.Index("ix_customers_phone", "phone"),
+    sa.Index("ix_customers_email", "email"),
+    sa.Index("ix_customers_owner_id", "owner_id"),
+    sa.Index("ix_customers_city", "city"),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _pk(),
+    _external_id(),
+    sa.Column("name", sa.String(128)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("company", sa.String(128)),
+    sa.Column("source", sa.String(32)),
+    sa.Column("status", enum_type(LeadStatus, "lead_status"), nullable=False),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column(
+        "converted_customer_id", sa.Integer, sa.ForeignKey("customers.id", ondelete="SET NULL")
+    ),
+    sa.Column("converted_at", UTCDateTime),
+    sa.Column("extra", JSONDoc),
+    *_timestamps(),
+    sa.CheckConstraint(
+        "(status = 'converted') = (converted_at IS NOT NULL)", name="converted_has_time"
+    ),
+    sa.Index("ix_leads_created_at", "created_at"),
+    sa.Index("ix_leads_converted_customer_id", "converted_customer_id"),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    _pk(),
+    sa.Column("sku", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("category", sa.String(64)),
+    sa.Column("price", MONEY),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("extra", JSONDoc),
+    *_timestamps(),
+    sa.CheckConstraint("price >= 0", name="price_non_negative"),
+    sa.Index("ix_products_category", "category"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    _pk(),
+    _external_id(),
+    _customer_fk(),
+    sa.Column("status", enum_type(OrderStatus, "order_status"), nullable=False),
+    sa.Column("ordered_at", UTCDateTime, nullable=False),
+    sa.Column("gross_amount", MONEY),
+    sa.Column("discount_amount", MONEY, nullable=False, server_default="0"),
+    sa.Column("refunded_amount", MONEY, nullable=False, server_default="0"),
+    sa.Column("net_amount", MONEY, nullable=False, comment="after discounts and refunds"),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("store", sa.String(64)),
+    sa.Column("extra", JSONDoc),
+    *_timestamps(),
+    sa.CheckConstraint("net_amount >= 0", name="net_amount_non_negative"),
+    sa.CheckConstraint("gross_amount >= 0", name="gross_amount_non_negative"),
+    sa.CheckConstraint("discount_amount >= 0", name="discount_amount_non_negative"),
+    sa.CheckConstraint("refunded_amount >= 0", name="refunded_amount_non_negative"),
+    sa.Index("ix_orders_customer_id_ordered_at", "customer_id", "ordered_at"),
+    sa.Index("ix_orders_ordered_at", "ordered_at"),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    _pk(),
+    sa.Column(
+        "order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", MONEY, nullable=False),
+    sa.Column("net_amount", MONEY, nullable=False),
+    sa.UniqueConstraint("order_id", "line_no"),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    sa.CheckConstraint("unit_price >= 0", name="unit_price_non_negative"),
+    sa.CheckConstraint("net_amount >= 0", name="net_amount_non_negative"),
+    sa.CheckConstraint("line_no > 0", name="line_no_positive"),
+    sa.Index("ix_order_items_product_id", "product_id"),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    _pk(),
+    _external_id(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("channel", enum_type(CampaignChannel, "campaign_channel"), nullable=False),
+    sa.Column("objective", sa.String(64), comment="e.g. win_back, upsell, nps_survey"),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Column("budget", MONEY),
+    sa.Column("holdout_share", sa.Float, nullable=False, server_default="0"),
+    sa.Column("extra", JSONDoc),
+    *_timestamps(),
+    sa.CheckConstraint("budget >= 0", name="budget_non_negative"),
+    sa.CheckConstraint("holdout_share >= 0 AND holdout_share < 1", name="holdout_share_range"),
+    sa.CheckConstraint(
+        "ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at", name="period_order"
+    ),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    _customer_fk(),
+    sa.Column("kind", enum_type(EventKind, "event_kind"), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("session_id", sa.String(64)),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="SET NULL")),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="SET NULL")),
+    sa.Column("dwell_seconds", sa.Float),
+    sa.Column("properties", JSONDoc),
+    sa.CheckConstraint("dwell_seconds >= 0", name="dwell_non_negative"),
+    sa.Index("ix_events_customer_id_occurred_at", "customer_id", "occurred_at"),
+    sa.Index("ix_events_occurred_at", "occurred_at"),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    _customer_fk(),
+    sa.Column("channel", enum_type(InteractionChannel, "interaction_channel"), nullable=False),
+    sa.Column("direction", enum_type(Direction, "direction"), nullable=False),
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("duration_seconds", sa.Integer),
+    sa.Column("subject", sa.String(255)),
+    sa.Column("summary", sa.Text),
+    sa.Column("extra", JSONDoc),
+    sa.CheckConstraint("duration_seconds >= 0", name="duration_non_negative"),
+    sa.Index("ix_interactions_customer_id_occurred_at", "customer_id", "occurred_at"),
+    sa.Index("ix_interactions_occurred_at", "occurred_at"),
+)
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    _pk(),
+    _external_id(),
+    _customer_fk(),
+    sa.Column("kind", enum_type(TicketKind, "ticket_kind"), nullable=False),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("priority", enum_type(TicketPriority, "ticket_priority"), nullable=False),
+    sa.Column("status", enum_type(TicketStatus, "ticket_status"), nullable=False),
+    sa.Column("subject", sa.String(255)),
+    sa.Column("description", sa.Text),
+    sa.Column("assignee_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("first_response_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("first_response_due_at", UTCDateTime),
+    sa.Column("resolution_due_at", UTCDateTime),
+    sa.Column("satisfaction_rating", sa.Integer, comment="1–5, the customer's rating"),
+    sa.Column("extra", JSONDoc),
+    *_timestamps(),
+    sa.CheckConstraint("satisfaction_rating BETWEEN 1 AND 5", name="satisfaction_rating_range"),
+    sa.CheckConstraint(
+        "first_response_at IS NULL OR first_response_at >= opened_at", name="response_after_open"
+    ),
+    sa.CheckConstraint(
+        "resolved_at IS NULL OR resolved_at >= opened_at", name="resolved_after_open"
+    ),
+    sa.Index("ix_tickets_customer_id", "customer_id"),
+    sa.Index("ix_tickets_opened_at", "opened_at"),
+    sa.Index("ix_tickets_status", "status"),
+    sa.Index("ix_tickets_assignee_id", "assignee_id"),
+)
+
+ticket_status_history = sa.Table(
+    "ticket_status_history",
+    metadata,
+    _pk(),
+    sa.Column(
+        "ticket_id", sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("from_status", enum_type(TicketStatus, "from_status")),
+    sa.Column("to_status", enum_type(TicketStatus, "to_status"), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("changed_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_ticket_status_history_ticket_id_changed_at", "ticket_id", "changed_at"),
+)
+
+survey_responses = sa.Table(
+    "survey_responses",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    _customer_fk(),
+    sa.Column("kind", enum_type(SurveyKind, "survey_kind"), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("scale_min", sa.Float, nullable=False),
+    sa.Column("scale_max", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("responded_at", UTCDateTime, nullable=False),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL")),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="SET NULL")),
+    sa.CheckConstraint("scale_max > scale_min", name="scale_order"),
+    sa.CheckConstraint("score >= scale_min AND score <= scale_max", name="score_in_scale"),
+    sa.Index("ix_survey_responses_customer_id_responded_at", "customer_id", "responded_at"),
+    sa.Index("ix_survey_responses_kind_responded_at", "kind", "responded_at"),
+)
+
+referrals = sa.Table(
+    "referrals",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    sa.Column("referrer_customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("referred_lead_id", sa.Integer, sa.ForeignKey("leads.id", ondelete="SET NULL")),
+    sa.Column(
+        "referred_customer_id", sa.Integer, sa.ForeignKey("customers.id", ondelete="SET NULL")
+    ),
+    sa.Column("referred_at", UTCDateTime, nullable=False),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("converted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("converted_at", UTCDateTime),
+    sa.CheckConstraint(
+        "referred_lead_id IS NOT NULL OR referred_customer_id IS NOT NULL",
+        name="has_referred_party",
+    ),
+    sa.CheckConstraint(
+        "referred_customer_id IS NULL OR referred_customer_id <> referrer_customer_id",
+        name="not_self",
+    ),
+    sa.Index("ix_referrals_referrer_customer_id", "referrer_customer_id"),
+    sa.Index("ix_referrals_referred_at", "referred_at"),
+)
+
+campaign_deliveries = sa.Table(
+    "campaign_deliveries",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    sa.Column(
+        "campaign_id",
+        sa.Integer,
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _customer_fk(),
+    sa.Column("holdout", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("opened_at", UTCDateTime),
+    sa.Column("clicked_at", UTCDateTime),
+    sa.Column("converted_at", UTCDateTime),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="SET NULL")),
+    sa.UniqueConstraint("campaign_id", "customer_id"),
+    sa.CheckConstraint("NOT (holdout AND sent_at IS NOT NULL)", name="holdout_not_sent"),
+    sa.Index("ix_campaign_deliveries_customer_id", "customer_id"),
+    sa.Index("ix_campaign_deliveries_sent_at", "sent_at"),
+)
+
+loyalty_tiers = sa.Table(
+    "loyalty_tiers",
+    metadata,
+    _pk(),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name_zh", sa.String(64), nullable=False),
+    sa.Column("name_en", sa.String(64), nullable=False),
+    sa.Column("min_points", sa.Integer, nullable=False),
+    sa.Column("benefits", JSONDoc),
+    sa.CheckConstraint("min_points >= 0", name="min_points_non_negative"),
+)
+
+loyalty_ledger = sa.Table(
+    "loyalty_ledger",
+    metadata,
+    _pk(),
+    _external_id(nullable=True),
+    _customer_fk(),
+    sa.Column("points", sa.Integer, nullable=False, comment="positive earns, negative spends"),
+    sa.Column("reason", enum_type(LoyaltyReason, "loyalty_reason"), nullable=False),
+    sa.Column("reference", sa.String(128), comment="e.g. order:SO123, campaign:C9"),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.CheckConstraint("points <> 0", name="points_non_zero"),
+    sa.Index("ix_loyalty_ledger_customer_id_occurred_at", "customer_id", "occurred_at"),
+    comment="append-only: triggers refuse UPDATE and DELETE",
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _pk(),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("actor_user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("actor", sa.String(128), nullable=False, comment="username, token name or system"),
+    sa.Column("action", enum_type(AuditAction, "audit_action"), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(64)),
+    sa.Column("detail", JSONDoc),
+    sa.Column("client_address", sa.String(64)),
+    sa.Index("ix_audit_log_occurred_at", "occurred_at"),
+    sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+)
+
+customer_scores = sa.Table(
+    "customer_scores",
+    metadata,
+    sa.Column(
+        "customer_id",
+        sa.Integer,
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("satisfaction", sa.Float),
+    sa.Column("loyalty", sa.Float),
+    sa.Column("engagement", sa.Float),
+    sa.Column("advocacy", sa.Float),
+    sa.Column("relationship_index", sa.Float),
+    sa.Column("recency_days", sa.Integer),
+    sa.Column("frequency", sa.Integer),
+    sa.Column("monetary", MONEY),
+    sa.Column("r_score", sa.SmallInteger),
+    sa.Column("f_score", sa.SmallInteger),
+    sa.Column("m_score", sa.SmallInteger),
+    sa.Column("rfm_segment", sa.String(32)),
+    sa.Column("value_tier", enum_type(ValueTier, "value_tier")),
+    sa.Column("lifecycle_stage", enum_type(LifecycleStage, "lifecycle_stage")),
+    sa.Column("p_alive", sa.Float),
+    sa.Column("expected_purchases_90d", sa.Float),
+    sa.Column("predicted_clv", MONEY),
+    sa.Column("churn_risk", sa.Float),
+    sa.Column("components", JSONDoc, comment="inputs and reasons behind each score"),
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+    *[
+        sa.CheckConstraint(f"{c} BETWEEN 0 AND 100", name=f"{c}_range")
+        for c in ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
+    ],
+    *[
+        sa.CheckConstraint(f"{c} BETWEEN 1 AND 5", name=f"{c}_range")
+        for c in ("r_score", "f_score", "m_score")
+    ],
+    *[
+        sa.CheckConstraint(f"{c} BETWEEN 0 AND 1", name=f"{c}_range")
+        for c in ("p_alive", "churn_risk")
+    ],
+    sa.Index("ix_customer_scores_as_of", "as_of"),
+)
+
+#: Tables in dependency order (parents first), for status listings and loaders.
+TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
