@@ -112,7 +112,7 @@ def current_revision(engine: Engine) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     except sa.exc.OperationalError as exc:
         raise StoreUnavailable(
-            f"cannot open the database: {exc.orig}",
+            f"cannot open the database: {str(exc.orig).splitlines()[0]}",
             field="RAPPORT_DATABASE_URL",
             hint="check the URL and that the server is running",
         ) from exc

@@ -1,0 +1,173 @@
+"""Entry point of the ``rapport`` command: one Typer app, one sub-app per noun.
+
+Domain errors end the command with one line on stderr and the error's exit code; a
+traceback is shown only with ``--debug`` (or ``RAPPORT_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import sqlalchemy as sa
+import tomli_w
+import typer
+from rich.table import Table
+
+from rapport import __version__
+from rapport.cli.common import console, err_console, store_engine
+from rapport.config import get_settings, load_rules, rules_file
+from rapport.errors import RapportError
+from rapport.store import loyalty, session_scope
+from rapport.store.db import current_revision, head_revision, upgrade
+from rapport.store.schema import TABLES
+
+app = typer.Typer(
+    name="rapport",
+    help="Rapport (客情): customer relationship intelligence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+EXIT_INTERNAL = 70
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"rapport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Rapport (客情): customer relationship intelligence."""
+
+
+@app.command()
+def init() -> None:
+    """Create the database, or migrate it to the current schema version."""
+    settings = get_settings()
+    engine = store_engine(require_current=False)
+    before = current_revision(engine)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        loyalty.sync_tiers(session=session, rules=load_rules(settings).loyalty)
+    after = current_revision(engine)
+    if before is None:
+        what = "created"
+    elif before == after:
+        what = "already current"
+    else:
+        what = f"migrated from {before}"
+    console.print(
+        f"[green]✓[/] database {settings.safe_database_url()} at schema version {after} ({what})"
+    )
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Row counts per table and the schema version."""
+    settings = get_settings()
+    engine = store_engine(require_current=False)
+    version = current_revision(engine)
+    counts: dict[str, int | None] = {}
+    with engine.connect() as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        for table in sorted(TABLES, key=lambda t: t.name):
+            counts[table.name] = (
+                conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                if table.name in existing
+                else None
+            )
+    head = head_revision(engine)
+    if as_json:
+        payload = {
+            "database": settings.safe_database_url(),
+            "backend": engine.dialect.name,
+            "schema_version": version,
+            "schema_head": head,
+            "tables": counts,
+        }
+        console.print_json(json.dumps(payload))
+        return
+    state = (
+        "[red]not initialised — run `rapport init`[/]"
+        if version is None
+        else (f"{version}" if version == head else f"[yellow]{version} (head is {head})[/]")
+    )
+    console.print(f"database: {settings.safe_database_url()}  ({engine.dialect.name})")
+    console.print(f"schema version: {state}")
+    table = Table("table", "rows", title="Rows per table")
+    for name, count in counts.items():
+        table.add_row(name, "—" if count is None else f"{count:,}")
+    console.print(table)
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of TOML.")] = False,
+) -> None:
+    """Print the effective settings and business rules (secrets masked)."""
+    settings = get_settings()
+    rules = load_rules(settings)
+    source = rules_file(settings)
+    data = {
+        "settings": {
+            **settings.model_dump(mode="json", exclude={"secret_key", "database_url"}),
+            "database_url": settings.safe_database_url(),
+            "secret_key": "***",
+            "rules_file": str(source) if source else "(packaged defaults)",
+        },
+        "rules": rules.model_dump(mode="json"),
+    }
+    data["settings"] = {k: v for k, v in data["settings"].items() if v is not None}
+    if as_json:
+        console.print_json(json.dumps(data))
+    else:
+        console.print(tomli_w.dumps(data), markup=False, highlight=False)
+
+
+def run() -> None:
+    """Console-script entry point: runs the app and maps errors to exit codes."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        debug = debug or get_settings().debug
+        app()
+    except RapportError as exc:
+        if debug:
+            raise
+        where = f" [{exc.location}]" if exc.location else ""
+        err_console.print(f"[red]error:[/] {exc}{where}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except sa.exc.OperationalError as exc:
+        if debug:
+            raise
+        err_console.print(
+            f"[red]error:[/] database unavailable: {str(exc.orig).splitlines()[0]}",
+            highlight=False,
+        )
+        sys.exit(4)
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if debug:
+            raise
+        err_console.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for details)",
+            highlight=False,
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    run()

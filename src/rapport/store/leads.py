@@ -1,0 +1,36 @@
+"""Leads (potential customers) and their conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from rapport.domain import LeadStatus
+from rapport.errors import Conflict
+from rapport.store import customers, schema
+from rapport.store.repository import Repository, Row
+
+repo = Repository(schema.leads, entity="lead")
+
+
+def convert(*, session: Session, lead_id: int, customer_id: int, at: dt.datetime) -> Row:
+    """Mark lead ``lead_id`` converted into customer ``customer_id`` at ``at``."""
+    lead = repo.get(session=session, id=lead_id)
+    customers.repo.get(session=session, id=customer_id)
+    if lead["status"] == LeadStatus.CONVERTED and lead["converted_customer_id"] != customer_id:
+        raise Conflict(
+            f"lead {lead_id} was already converted into customer {lead['converted_customer_id']}",
+            table="leads",
+            field="converted_customer_id",
+            value=customer_id,
+        )
+    return repo.update(
+        session=session,
+        id=lead_id,
+        values={
+            "status": LeadStatus.CONVERTED,
+            "converted_customer_id": customer_id,
+            "converted_at": at,
+        },
+    )

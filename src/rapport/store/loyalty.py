@@ -1,0 +1,97 @@
+"""The loyalty programme: an append-only points ledger, balances and tiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.config import LoyaltyRules
+from rapport.domain import LoyaltyReason
+from rapport.errors import Conflict, ValidationFailed
+from rapport.store import customers, schema
+from rapport.store.repository import Repository, Row
+
+repo = Repository(schema.loyalty_ledger, entity="loyalty entry")
+tiers_repo = Repository(schema.loyalty_tiers, entity="loyalty tier", key="code")
+
+TIER_NAMES: dict[str, tuple[str, str]] = {
+    "member": ("会员", "Member"),
+    "silver": ("银卡会员", "Silver"),
+    "gold": ("金卡会员", "Gold"),
+    "platinum": ("白金会员", "Platinum"),
+}
+
+
+def balance(*, session: Session, customer_id: int, at: dt.datetime | None = None) -> int:
+    """Points balance of a customer (as of ``at`` when given)."""
+    ledger = schema.loyalty_ledger
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(ledger.c.points), 0)).where(
+        ledger.c.customer_id == customer_id
+    )
+    if at is not None:
+        stmt = stmt.where(ledger.c.occurred_at <= at)
+    return int(session.execute(stmt).scalar_one())
+
+
+def append(*, session: Session, values: Mapping[str, Any]) -> Row:
+    """Append one ledger entry. Negative entries may not take the balance below zero."""
+    clean = repo.validate(values)
+    customers.repo.get(session=session, id=clean["customer_id"])
+    if clean["points"] < 0 and clean["reason"] != LoyaltyReason.ADJUST:
+        available = balance(session=session, customer_id=clean["customer_id"])
+        if available + clean["points"] < 0:
+            raise Conflict(
+                f"customer {clean['customer_id']} has {available} points, "
+                f"cannot spend {-clean['points']}",
+                table="loyalty_ledger",
+                field="points",
+                value=clean["points"],
+                hint="redeem at most the balance",
+            )
+    return repo.create(session=session, values=clean)
+
+
+def redeem(
+    *, session: Session, customer_id: int, points: int, at: dt.datetime, reference: str
+) -> Row:
+    """Spend ``points`` (> 0); refused when the balance is insufficient."""
+    if points <= 0:
+        raise ValidationFailed(
+            f"loyalty_ledger.points = {points}: redeem a positive number of points",
+            table="loyalty_ledger",
+            field="points",
+            value=points,
+        )
+    return append(
+        session=session,
+        values={
+            "customer_id": customer_id,
+            "points": -points,
+            "reason": LoyaltyReason.REDEEM,
+            "reference": reference,
+            "occurred_at": at,
+        },
+    )
+
+
+def sync_tiers(*, session: Session, rules: LoyaltyRules) -> list[Row]:
+    """Make the ``loyalty_tiers`` table match the configured tiers (by code)."""
+    out = []
+    for tier in rules.tiers:
+        zh, en = TIER_NAMES.get(tier.code, (tier.code, tier.code.title()))
+        _, row = tiers_repo.upsert(
+            session=session,
+            values={"code": tier.code, "name_zh": zh, "name_en": en, "min_points": tier.min_points},
+        )
+        out.append(row)
+    return out
+
+
+def tier_for(*, points: int, rules: LoyaltyRules) -> str:
+    """The code of the highest tier whose threshold ``points`` reaches."""
+    eligible = [t for t in rules.tiers if points >= t.min_points]
+    return max(eligible, key=lambda t: t.min_points).code if eligible else rules.tiers[0].code

@@ -1,0 +1,46 @@
+"""Dated score snapshots: one row per customer and ``as_of`` date, history kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.store import schema
+from rapport.store.repository import Repository, Row, utcnow
+
+repo = Repository(schema.customer_scores, entity="score snapshot", key=None)
+_s = schema.customer_scores
+
+
+def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Replace the snapshot of ``as_of`` with ``rows``, atomically; returns rows written."""
+    computed_at = utcnow()
+    clean = [
+        repo.validate({**row, "as_of": as_of, "computed_at": row.get("computed_at", computed_at)})
+        for row in rows
+    ]
+    with repo.writing(session):
+        session.execute(sa.delete(_s).where(_s.c.as_of == as_of))
+        if clean:
+            session.execute(sa.insert(_s), clean)
+    return len(clean)
+
+
+def snapshot_dates(*, session: Session) -> list[dt.date]:
+    stmt = sa.select(_s.c.as_of).distinct().order_by(_s.c.as_of)
+    return list(session.execute(stmt).scalars())
+
+
+def for_customer(*, session: Session, customer_id: int, limit: int = 2) -> list[Row]:
+    """The latest ``limit`` snapshots of one customer, newest first."""
+    stmt = (
+        sa.select(_s)
+        .where(_s.c.customer_id == customer_id)
+        .order_by(_s.c.as_of.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]

@@ -1,0 +1,128 @@
+"""Service tickets: SLA due times from the rules, a workflow, and a status history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.config import SlaRules, load_rules
+from rapport.domain import TICKET_TRANSITIONS, TicketPriority, TicketStatus
+from rapport.errors import Conflict
+from rapport.store import schema
+from rapport.store.repository import Repository, Row
+
+repo = Repository(schema.tickets, entity="ticket")
+history_repo = Repository(schema.ticket_status_history, entity="ticket status change", key=None)
+
+_DONE_STAMP = {TicketStatus.RESOLVED: "resolved_at", TicketStatus.CLOSED: "closed_at"}
+
+
+def due_times(
+    *, opened_at: dt.datetime, priority: TicketPriority, sla: SlaRules
+) -> dict[str, dt.datetime]:
+    """First-response and resolution due times for a ticket of ``priority``."""
+    return {
+        "first_response_due_at": opened_at + dt.timedelta(hours=sla.first_response_hours[priority]),
+        "resolution_due_at": opened_at + dt.timedelta(hours=sla.resolution_hours[priority]),
+    }
+
+
+def open_ticket(
+    *,
+    session: Session,
+    values: Mapping[str, Any],
+    sla: SlaRules | None = None,
+    opened_by: int | None = None,
+) -> Row:
+    """Create a ticket (status ``open`` unless given) with SLA due times and a first history row.
+
+    Due times given in ``values`` win over the ones derived from the priority targets.
+    """
+    clean = repo.validate({"status": TicketStatus.OPEN, **values})
+    priority = TicketPriority(clean["priority"])
+    derived = due_times(
+        opened_at=clean["opened_at"], priority=priority, sla=sla or load_rules().sla
+    )
+    for name, due in derived.items():
+        if clean.get(name) is None:
+            clean[name] = due
+    with repo.writing(session):
+        ticket = repo.create(session=session, values=clean)
+        history_repo.create(
+            session=session,
+            values={
+                "ticket_id": ticket["id"],
+                "from_status": None,
+                "to_status": ticket["status"],
+                "changed_at": ticket["opened_at"],
+                "changed_by": opened_by,
+            },
+        )
+    return ticket
+
+
+def transition(
+    *,
+    session: Session,
+    ticket_id: int,
+    to_status: TicketStatus,
+    at: dt.datetime,
+    by: int | None = None,
+    note: str | None = None,
+) -> Row:
+    """Move a ticket along the workflow, stamp the time and log the change.
+
+    The first move out of ``open`` by staff stamps ``first_response_at`` when it is unset;
+    ``resolved``/``closed`` stamp ``resolved_at``/``closed_at``; reopening clears
+    ``resolved_at``.
+
+    Raises
+    ------
+    Conflict
+        When the workflow does not allow ``to_status`` after the current status.
+    """
+    ticket = repo.get(session=session, id=ticket_id)
+    current = TicketStatus(ticket["status"])
+    to_status = TicketStatus(to_status)
+    if to_status not in TICKET_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TICKET_TRANSITIONS[current])) or "none"
+        raise Conflict(
+            f"ticket {ticket_id}: cannot go from {current.value} to {to_status.value}",
+            table="tickets",
+            field="status",
+            value=to_status.value,
+            hint=f"allowed next statuses: {allowed}",
+        )
+    changes: dict[str, Any] = {"status": to_status}
+    if ticket["first_response_at"] is None:
+        changes["first_response_at"] = at
+    if to_status in _DONE_STAMP:
+        changes[_DONE_STAMP[to_status]] = at
+    if to_status == TicketStatus.CLOSED and ticket["resolved_at"] is None:
+        changes["resolved_at"] = at
+    if current == TicketStatus.RESOLVED and to_status == TicketStatus.IN_PROGRESS:
+        changes["resolved_at"] = None
+    with repo.writing(session):
+        updated = repo.update(session=session, id=ticket_id, values=changes)
+        history_repo.create(
+            session=session,
+            values={
+                "ticket_id": ticket_id,
+                "from_status": current,
+                "to_status": to_status,
+                "changed_at": at,
+                "changed_by": by,
+                "note": note,
+            },
+        )
+    return updated
+
+
+def history(*, session: Session, ticket_id: int) -> list[Row]:
+    h = schema.ticket_status_history
+    stmt = sa.select(h).where(h.c.ticket_id == ticket_id).order_by(h.c.changed_at, h.c.id)
+    return [dict(r) for r in session.execute(stmt).mappings()]
