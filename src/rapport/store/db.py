@@ -7,6 +7,7 @@ savepoints work. PostgreSQL is used as it is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -53,9 +54,15 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
+def json_dumps(value: Any) -> str:
+    """How JSON documents are written: UTF-8 text, Chinese kept readable."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """An engine for the store at ``url`` (default: the configured database URL)."""
     parsed = normalize_url(url or get_settings().database_url)
+    kwargs.setdefault("json_serializer", json_dumps)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
