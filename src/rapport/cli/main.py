@@ -17,6 +17,7 @@ from rich.table import Table
 
 from rapport import __version__
 from rapport.cli.common import console, err_console, store_engine
+from rapport.cli.imports import import_command
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
 from rapport.store import loyalty, session_scope
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.command("import")(import_command)
 
 EXIT_INTERNAL = 70
 

@@ -1,0 +1,2 @@
+"""Import of customer data from files: readers, column mapping, normalisers, validation,
+idempotent upsert and reject reports."""

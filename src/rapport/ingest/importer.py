@@ -1,0 +1,384 @@
+"""Import one file into the store: read in batches, map, validate, upsert, report.
+
+Each batch is one transaction: after a crash (even ``kill -9``) the store holds whole
+batches only, and running the same import again completes it — rows already written are
+found by their key and reported unchanged. Every input row ends up inserted, updated,
+unchanged or rejected, and the report adds up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from rapport.config import Rules, Settings, get_settings, load_rules
+from rapport.errors import ConfigError, ValidationFailed
+from rapport.ingest.columns import normalize_header, synonyms
+from rapport.ingest.entities import EntitySpec, entity
+from rapport.ingest.readers import Source, open_source
+from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter
+from rapport.ingest.validate import IDX, ROW, Context, check_batch
+from rapport.ingest.writer import BulkWriter
+
+DEFAULT_BATCH_ROWS = 100_000
+KEY = "__key"
+
+ProgressCallback = Callable[[int, int, int], None]  # rows read, bytes read, bytes total
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A user's mapping file: ``[columns]`` file header → import field."""
+
+    columns: dict[str, str]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Mapping:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"mapping file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        unknown = set(data) - {"columns"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown sections {sorted(unknown)}; use [columns]")
+        columns = data.get("columns", {})
+        if not all(isinstance(v, str) for v in columns.values()):
+            raise ConfigError(f"{path}: [columns] values must be import field names")
+        return cls(columns=dict(columns))
+
+
+def map_columns(
+    spec: EntitySpec, columns: list[str], mapping: Mapping | None
+) -> tuple[dict[str, str], list[str]]:
+    """File column → import field, and the file columns that map to nothing.
+
+    Raises
+    ------
+    ValidationFailed
+        When a required field has no column, or two columns map to one field.
+    """
+    fields = [f.name for f in spec.fields]
+    known = synonyms(spec.name, fields)
+    explicit = mapping.columns if mapping else {}
+    for column, field in explicit.items():
+        if field not in fields and field != "-":
+            raise ValidationFailed(
+                f"mapping: {column!r} → {field!r}: {spec.name} has no field {field!r}",
+                field=column,
+                hint=f"fields of {spec.name}: {', '.join(fields)}; '-' ignores a column",
+            )
+    out: dict[str, str] = {}
+    unknown: list[str] = []
+    for column in columns:
+        if column in REJECT_COLUMNS:
+            continue
+        field = explicit.get(column) or known.get(normalize_header(column))
+        if field == "-":
+            continue
+        if field is None:
+            unknown.append(column)
+            continue
+        if field in out.values():
+            other = next(c for c, f in out.items() if f == field)
+            raise ValidationFailed(
+                f"columns {other!r} and {column!r} both map to {spec.name}.{field}",
+                field=column,
+                hint="map one of them elsewhere (or to '-') in a --mapping file",
+            )
+        out[column] = field
+    missing = [
+        f.name
+        for f in spec.fields
+        if f.required
+        and f.name not in out.values()
+        and not (spec.derive_key and f.name in spec.key)
+    ]
+    if missing:
+        raise ValidationFailed(
+            f"{spec.name}: no column for required field(s) {', '.join(missing)}",
+            field=missing[0],
+            hint=f"rename a column, or map it with --mapping (file columns: {', '.join(columns)})",
+        )
+    return out, unknown
+
+
+def _derive_keys(spec: EntitySpec, values: pl.DataFrame) -> pl.DataFrame:
+    """Fill a missing ``external_id`` from a hash of the row's identity fields."""
+    key = spec.key[0]
+    if key not in values.columns:
+        values = values.with_columns(pl.lit(None, dtype=pl.Utf8).alias(key))
+    identity = [f for f in spec.identity if f in values.columns]
+    if values[key].null_count() == 0:
+        return values
+    text = values.select(
+        pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in identity], separator="\x1f")
+    ).to_series()
+    digests = [
+        None if t is None else "h:" + hashlib.blake2b(t.encode(), digest_size=12).hexdigest()
+        for t in text.to_list()
+    ]
+    return values.with_columns(pl.col(key).fill_null(pl.Series(digests, dtype=pl.Utf8)))
+
+
+class _Run:
+    """The state of one import across its batches."""
+
+    def __init__(
+        self, spec: EntitySpec, engine: Engine, rules: Rules, settings: Settings, dry_run: bool
+    ) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.rules = rules
+        self.ctx = Context(tz=settings.tz, phone_region=rules.business.default_phone_region)
+        self.dry_run = dry_run
+        self.seen = pl.Series(KEY, [], dtype=pl.Utf8)
+
+    def reject(
+        self, values: pl.DataFrame, bad: pl.Series, column: str, reason: pl.Series
+    ) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                IDX: values[IDX].filter(bad),
+                ROW: values[ROW].filter(bad),
+                "_column": pl.Series([column] * int(bad.sum()), dtype=pl.Utf8),
+                "_reason": reason.filter(bad).cast(pl.Utf8),
+            }
+        )
+
+    def batch(
+        self,
+        source_batch_rows: pl.Series,
+        raw: pl.DataFrame,
+        mapping: dict[str, str],
+        unknown: list[str],
+    ) -> tuple[pl.DataFrame, dict[str, int]]:
+        """Validate and write one batch; returns the rejects and the counts."""
+        spec = self.spec
+        checked = check_batch(
+            spec, raw, source_batch_rows, mapping=mapping, unknown=unknown, ctx=self.ctx
+        )
+        rejects = [checked.rejects.select(IDX, ROW, "_column", "_reason")]
+        values = checked.values
+        if spec.derive_key:
+            values = _derive_keys(spec, values)
+        label = {f: c for c, f in mapping.items()}
+
+        # duplicates inside the file, by key
+        values = values.with_columns(
+            pl.concat_str([pl.col(k).cast(pl.Utf8) for k in spec.key], separator="\x1f").alias(KEY)
+        )
+        first_row = values.group_by(KEY).agg(pl.col(ROW).min().alias("__first"))
+        values = values.join(first_row, on=KEY, how="left", maintain_order="left")
+        dup_here = values[ROW] != values["__first"]
+        dup_before = values[KEY].is_in(self.seen.implode())
+        key_label = ", ".join(label.get(k, k) for k in spec.key)
+        reason = pl.select(
+            pl.when(dup_before)
+            .then(pl.lit(f"duplicate {key_label}: it appears in an earlier row"))
+            .otherwise(
+                pl.lit("duplicate " + key_label + ": same as row ")
+                + values["__first"].cast(pl.Utf8)
+            )
+        ).to_series()
+        bad = dup_here | dup_before
+        if bad.any():
+            rejects.append(self.reject(values, bad, key_label, reason))
+            values = values.filter(~bad)
+        self.seen = pl.concat([self.seen, values[KEY]])
+
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        with self.engine.begin() as conn:
+            writer = BulkWriter(conn)
+            values, ref_rejects = self._resolve(writer, values, label)
+            rejects.extend(ref_rejects)
+            if values.height:
+                counts = self._upsert(writer, values)
+            if self.dry_run:
+                conn.rollback()
+        return pl.concat(rejects).sort(ROW), counts
+
+    def _resolve(
+        self, writer: BulkWriter, values: pl.DataFrame, label: dict[str, str]
+    ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        rejects = []
+        for field in self.spec.fields:
+            ref = field.reference
+            if ref is None or field.name not in values.columns:
+                continue
+            keys = values.select(pl.col(field.name).drop_nulls().alias("k"))
+            found = (
+                dict(writer.lookup(ref.table, [ref.key], keys).__iter__()) if keys.height else {}
+            )
+            ids = values[field.name].replace_strict(found, default=None, return_dtype=pl.Int64)
+            bad = values[field.name].is_not_null() & ids.is_null()
+            if bad.any():
+                reason = f"no {ref.table.name} row with {ref.key} '" + values[field.name] + "'"
+                rejects.append(self.reject(values, bad, label.get(field.name, field.name), reason))
+            values = values.with_columns(ids.alias(field.column)).filter(~bad)
+        return values, rejects
+
+    def _table_frame(self, values: pl.DataFrame) -> pl.DataFrame:
+        """The batch by table column (references already resolved to ids)."""
+        spec = self.spec
+        present = [f for f in spec.fields if f.name in values.columns]
+        exprs = [pl.col(f.column if f.reference else f.name).alias(f.column) for f in present]
+        extra = spec.extra_column
+        if extra and extra in values.columns and extra not in {f.name for f in present}:
+            exprs.append(pl.col(extra))
+        frame = values.select(exprs)
+        return self._ticket_due_times(frame) if spec.name == "tickets" else frame
+
+    def _upsert(self, writer: BulkWriter, values: pl.DataFrame) -> dict[str, int]:
+        spec = self.spec
+        table = spec.table
+        frame = self._table_frame(values)
+        key_columns = list(spec.key_columns)
+        compare = [c for c in frame.columns if c not in key_columns]
+        rows = writer.lookup(table, key_columns, frame.select(key_columns), ["id", *compare])
+        old = _existing_frame(rows, key_columns, compare, frame.schema)
+        joined = frame.join(old, on=key_columns, how="left")
+        is_new = joined["id"].is_null()
+        differs = [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare]
+        changed_any = pl.any_horizontal(differs) if differs else pl.lit(False)
+        changed = joined.select(changed_any.alias("c")).to_series() & ~is_new
+        stamp = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
+        inserts = joined.filter(is_new).select(frame.columns)
+        if "created_at" in table.c:
+            created = pl.col("created_at").fill_null(stamp) if "created_at" in inserts else stamp
+            inserts = inserts.with_columns(created.alias("created_at"), stamp.alias("updated_at"))
+        updates = joined.filter(changed).select("id", *[c for c in compare if c != "created_at"])
+        if "updated_at" in table.c:
+            updates = updates.with_columns(stamp.alias("updated_at"))
+        if not self.dry_run:
+            writer.insert(table, inserts)
+            writer.update(table, updates)
+        unchanged = int((~is_new & ~changed).sum())
+        return {"inserted": inserts.height, "updated": updates.height, "unchanged": unchanged}
+
+    def _ticket_due_times(self, frame: pl.DataFrame) -> pl.DataFrame:
+        sla = self.rules.sla
+        for column, targets in (
+            ("first_response_due_at", sla.first_response_hours),
+            ("resolution_due_at", sla.resolution_hours),
+        ):
+            hours = {p.value: float(h) for p, h in targets.items()}
+            due = pl.col("opened_at") + pl.duration(
+                seconds=pl.col("priority").replace_strict(hours, return_dtype=pl.Float64) * 3600
+            )
+            if column in frame.columns:
+                frame = frame.with_columns(pl.col(column).fill_null(due))
+            else:
+                frame = frame.with_columns(due.alias(column))
+        return frame
+
+
+def _existing_frame(
+    rows: list[sa.Row], keys: list[str], compare: list[str], schema: pl.Schema
+) -> pl.DataFrame:
+    """Stored rows (keys, id, then ``<column>__old``) with the batch's dtypes, for comparison.
+
+    JSON documents are compared in one canonical text form (sorted keys).
+    """
+    names = [*keys, "id", *compare]
+    data: dict[str, list] = {n: [] for n in names}
+    for row in rows:
+        for name, value in zip(names, row, strict=True):
+            if isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            data[name].append(value)
+    series = []
+    for name in names:
+        dtype = pl.Int64 if name == "id" else schema[name]
+        label = name if name in keys or name == "id" else f"{name}__old"
+        if isinstance(dtype, pl.Decimal):
+            series.append(pl.Series(label, data[name], dtype=pl.Float64).cast(dtype))
+        else:
+            series.append(pl.Series(label, data[name], dtype=dtype, strict=False))
+    return pl.DataFrame(series)
+
+
+def import_file(
+    entity_name: str,
+    path: str | Path,
+    *,
+    engine: Engine,
+    mapping: Mapping | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    reject_path: str | Path | None = None,
+    settings: Settings | None = None,
+    rules: Rules | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import ``path`` as ``entity_name`` into the store behind ``engine``.
+
+    Returns
+    -------
+    ImportReport
+        Counts that add up (read = inserted + updated + unchanged + rejected) and the path
+        of the reject file when rows were rejected.
+
+    Raises
+    ------
+    UnreadableFile
+        When the file cannot be read at all (encoding, not a spreadsheet, no header…).
+    ValidationFailed
+        When the columns cannot be mapped (a required field has no column).
+    """
+    settings = settings or get_settings()
+    rules = rules or load_rules(settings)
+    spec = entity(entity_name)
+    source: Source = open_source(path, sheet=sheet)
+    columns, unknown = map_columns(spec, source.columns, mapping)
+    report = ImportReport(
+        entity=spec.name,
+        file=str(source.path),
+        format=source.format,
+        encoding=source.encoding,
+        dry_run=dry_run,
+        mapping=columns,
+        unknown_columns=unknown,
+    )
+    rejects = RejectWriter(source, Path(reject_path) if reject_path else None)
+    run = _Run(spec, engine, rules, settings, dry_run)
+    started = time.perf_counter()
+    reported_problems = 0
+    for batch in source.batches(batch_rows):
+        bad, counts = run.batch(batch.rows, batch.frame, columns, unknown)
+        rejects.add(batch.frame.gather(bad[IDX]), bad)
+        report.read += batch.frame.height
+        report.batches += 1
+        report.rejected += bad.height
+        report.inserted += counts["inserted"]
+        report.updated += counts["updated"]
+        report.unchanged += counts["unchanged"]
+        new_problems = source.problems[reported_problems:]
+        rejects.add_problems(new_problems)
+        report.read += len(new_problems)
+        report.rejected += len(new_problems)
+        reported_problems = len(source.problems)
+        if progress is not None:
+            progress(report.read, source.bytes_read, source.size_bytes)
+    new_problems = source.problems[reported_problems:]
+    rejects.add_problems(new_problems)
+    report.read += len(new_problems)
+    report.rejected += len(new_problems)
+    report.seconds = time.perf_counter() - started
+    report.reject_file = rejects.close()
+    report.reject_reasons = dict(sorted(rejects.reasons.items(), key=lambda kv: -kv[1]))
+    assert report.adds_up, report
+    return report

@@ -1,0 +1,155 @@
+"""The import report (it adds up) and the reject file (fix it, import it again as is)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rapport.ingest.readers import RowProblem, Source
+
+#: Columns the reject file adds; the importer ignores them when the file comes back.
+REJECT_COLUMNS = ("_row", "_column", "_reason", "_raw")
+
+
+@dataclass
+class ImportReport:
+    """What one import did. ``read == inserted + updated + unchanged + rejected`` always."""
+
+    entity: str
+    file: str
+    format: str
+    encoding: str | None = None
+    dry_run: bool = False
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    mapping: dict[str, str] = field(default_factory=dict)
+    unknown_columns: list[str] = field(default_factory=list)
+    reject_file: str | None = None
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def adds_up(self) -> bool:
+        return self.read == self.inserted + self.updated + self.unchanged + self.rejected
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["rows_per_second"] = round(self.rows_per_second, 1)
+        out["adds_up"] = self.adds_up
+        return out
+
+
+def _reason_kind(reason: str) -> str:
+    """A short class of a reason for the summary ("net_amount: must be >= 0")."""
+    first = reason.split("; ")[0]
+    column, _, problem = first.partition(": ")
+    problem = problem.split(" '")[0].split(": ")[0]
+    return f"{column}: {problem}" if problem else column
+
+
+class RejectWriter:
+    """Appends rejected rows to ``<file stem>.rejects.<ext>`` in the input's format."""
+
+    def __init__(self, source: Source, path: Path | None = None) -> None:
+        self.source = source
+        suffix = {"csv": source.path.suffix or ".csv", "xlsx": ".xlsx", "parquet": ".parquet",
+                  "jsonl": source.path.suffix or ".jsonl"}[source.format]  # fmt: skip
+        self.path = path or source.path.with_name(f"{source.path.stem}.rejects{suffix}")
+        self.count = 0
+        self.reasons: dict[str, int] = {}
+        self._frames: list[pl.DataFrame] = []
+        self._parquet: pq.ParquetWriter | None = None
+        self._started = False
+        self.data_columns = [c for c in source.columns if c not in REJECT_COLUMNS]
+
+    def add(self, raw: pl.DataFrame, rejects: pl.DataFrame) -> None:
+        """``raw``: the input rows as read; ``rejects``: their _row, _column, _reason."""
+        if rejects.height == 0:
+            return
+        frame = raw.select(self.data_columns).with_columns(
+            rejects["__row"].alias("_row"),
+            rejects["_column"],
+            rejects["_reason"],
+            pl.lit(None, dtype=pl.Utf8).alias("_raw"),
+        )
+        self._write(frame)
+        for reason in rejects["_reason"].to_list():
+            kind = _reason_kind(reason)
+            self.reasons[kind] = self.reasons.get(kind, 0) + 1
+
+    def add_problems(self, problems: list[RowProblem]) -> None:
+        """Rows the reader could not split into columns: kept verbatim in ``_raw``."""
+        if not problems:
+            return
+        frame = pl.DataFrame(
+            {
+                **{c: pl.Series([None] * len(problems), dtype=pl.Utf8) for c in self.data_columns},
+                "_row": pl.Series([p.row for p in problems], dtype=pl.Int64),
+                "_column": pl.Series(["*"] * len(problems), dtype=pl.Utf8),
+                "_reason": pl.Series([p.reason for p in problems], dtype=pl.Utf8),
+                "_raw": pl.Series([p.text for p in problems], dtype=pl.Utf8),
+            }
+        )
+        self._write(frame)
+        for p in problems:
+            kind = _reason_kind(f"*: {p.reason}")
+            self.reasons[kind] = self.reasons.get(kind, 0) + 1
+
+    def _write(self, frame: pl.DataFrame) -> None:
+        self.count += frame.height
+        fmt = self.source.format
+        if fmt == "csv":
+            text = frame.cast(pl.Utf8).write_csv(
+                separator=self.source.delimiter or ",", include_header=not self._started
+            )
+            mode, encoding = ("a", "utf-8") if self._started else ("w", "utf-8-sig")
+            with self.path.open(mode, encoding=encoding, newline="") as fh:
+                fh.write(text)
+        elif fmt == "jsonl":
+            mode = "a" if self._started else "w"
+            with self.path.open(mode, encoding="utf-8") as fh:
+                for record in frame.to_dicts():
+                    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        elif fmt == "parquet":
+            table = frame.to_arrow()
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+        else:
+            self._frames.append(frame.cast(pl.Utf8))
+        self._started = True
+
+    def close(self) -> str | None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._frames:
+            _write_xlsx(self.path, pl.concat(self._frames))
+        return str(self.path) if self.count else None
+
+
+def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("rejects")
+    sheet.append(frame.columns)
+    for row in frame.iter_rows():
+        sheet.append(list(row))
+    workbook.save(path)
+
+
+__all__ = ["REJECT_COLUMNS", "ImportReport", "RejectWriter", "pa"]

@@ -1,0 +1,129 @@
+"""Bulk reads and writes of one batch, by backend: the fast paths of the importer.
+
+SQLite gets ``executemany`` of values already in SQLAlchemy's storage format; PostgreSQL
+gets ``COPY … FROM STDIN`` for inserts. Key lookups go through a temporary table joined to
+the target, so a batch of 100,000 keys costs one query.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Sequence
+
+import polars as pl
+import sqlalchemy as sa
+
+from rapport.store.db import json_dumps
+
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+class BulkWriter:
+    """Batch operations on one connection (inside the batch's transaction)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _key_table(self, columns: Sequence[sa.Column], frame: pl.DataFrame) -> sa.Table:
+        name = f"_rapport_keys_{uuid.uuid4().hex[:8]}"
+        temp = sa.Table(
+            name,
+            sa.MetaData(),
+            *[sa.Column(f"k{i}", c.type) for i, c in enumerate(columns)],
+            prefixes=["TEMPORARY"],
+        )
+        temp.create(self.conn)
+        rows = [dict(zip(temp.c.keys(), r, strict=True)) for r in frame.rows()]
+        if rows:
+            self.conn.execute(sa.insert(temp), rows)
+        return temp
+
+    def lookup(
+        self,
+        table: sa.Table,
+        key_columns: Sequence[str],
+        keys: pl.DataFrame,
+        columns: Sequence[str] = ("id",),
+    ) -> list[sa.Row]:
+        """Rows of ``table`` whose ``key_columns`` equal a row of ``keys`` (distinct)."""
+        keys = keys.unique()
+        if keys.height == 0:
+            return []
+        targets = [table.c[k] for k in key_columns]
+        temp = self._key_table(targets, keys)
+        try:
+            condition = sa.and_(*[t == temp.c[f"k{i}"] for i, t in enumerate(targets)])
+            stmt = sa.select(*targets, *[table.c[c] for c in columns]).join_from(
+                table, temp, condition
+            )
+            return list(self.conn.execute(stmt))
+        finally:
+            temp.drop(self.conn)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def _storage(self, frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
+        """Convert typed columns to what the driver stores (SQLite) or COPY reads (PG)."""
+        exprs = []
+        for name, dtype in frame.schema.items():
+            col = pl.col(name)
+            if isinstance(dtype, pl.Datetime):
+                fmt = SQLITE_DATETIME if self.dialect == "sqlite" else SQLITE_DATETIME + "+00"
+                exprs.append(col.dt.convert_time_zone("UTC").dt.strftime(fmt))
+            elif dtype == pl.Date:
+                exprs.append(col.dt.strftime("%Y-%m-%d"))
+            elif isinstance(dtype, pl.Decimal):
+                exprs.append(col.cast(pl.Float64).round(2))
+            elif dtype == pl.Boolean and self.dialect == "sqlite":
+                exprs.append(col.cast(pl.Int64))
+            else:
+                exprs.append(col)
+        return frame.select(exprs)
+
+    def insert(self, table: sa.Table, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        data = self._storage(frame, table)
+        columns = ", ".join(f'"{c}"' for c in data.columns)
+        if self.dialect == "postgresql":
+            buffer = io.BytesIO()
+            data.write_csv(buffer, include_header=False, null_value="")
+            raw = self.conn.connection.driver_connection
+            with (
+                raw.cursor() as cur,
+                cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)') as copy,
+            ):
+                copy.write(buffer.getvalue())
+            return
+        marks = ", ".join("?" for _ in data.columns)
+        self.conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', data.rows()
+        )
+
+    def update(self, table: sa.Table, frame: pl.DataFrame) -> None:
+        """Update rows by ``id``; ``frame`` holds ``id`` and the columns to set."""
+        if frame.height == 0:
+            return
+        columns = [c for c in frame.columns if c != "id"]
+        data = self._storage(frame.select([*columns, "id"]), table)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        sets = ", ".join(f'"{c}" = {mark}' for c in columns)
+        if self.dialect == "postgresql":
+            # COPY wrote text; here psycopg adapts Python values, JSON needs an explicit cast
+            casts = {c: "::jsonb" for c in columns if isinstance(table.c[c].type, sa.JSON)}
+            sets = ", ".join(f'"{c}" = %s{casts.get(c, "")}' for c in columns)
+            data = frame.select([*columns, "id"])
+        self.conn.exec_driver_sql(
+            f'UPDATE "{table.name}" SET {sets} WHERE id = {mark}', _python_rows(data)
+        )
+
+
+def _python_rows(frame: pl.DataFrame) -> list[tuple]:
+    return frame.rows()
+
+
+__all__ = ["BulkWriter", "json_dumps"]
