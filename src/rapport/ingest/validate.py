@@ -196,7 +196,9 @@ def check_batch(
         ).to_series()
         current = values.get(spec.extra_column)
         if current is None:
-            values[spec.extra_column] = encoded
+            values[spec.extra_column] = _by_unique(
+                encoded, lambda text: _merge_json(None, text)
+            ).values
         else:
             merged = [
                 _merge_json(a, b) for a, b in zip(current.to_list(), encoded.to_list(), strict=True)
