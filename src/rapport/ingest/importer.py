@@ -8,14 +8,18 @@ unchanged or rejected, and the report adds up.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
+from typing import TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -30,6 +34,7 @@ from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter
 from rapport.ingest.validate import IDX, ROW, Context, check_batch
 from rapport.ingest.writer import BulkWriter
 
+T = TypeVar("T")
 DEFAULT_BATCH_ROWS = 100_000
 KEY = "__key"
 
@@ -133,6 +138,56 @@ def _derive_keys(spec: EntitySpec, values: pl.DataFrame) -> pl.DataFrame:
     return values.with_columns(pl.col(key).fill_null(pl.Series(digests, dtype=pl.Utf8)))
 
 
+@dataclass
+class _Prepared:
+    values: pl.DataFrame
+    rejects: list[pl.DataFrame]
+    label: dict[str, str]
+
+
+def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Run ``items`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Reading and validating batch n+1 (Polars and Arrow release the GIL) overlaps with
+    writing batch n; memory stays bounded by ``depth`` + 2 batches.
+    """
+    done = object()
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(item)
+            queue.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(_Failure(exc))
+
+    thread = threading.Thread(target=produce, name="rapport-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)
+        thread.join()
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
 class _Run:
     """The state of one import across its batches."""
 
@@ -158,14 +213,14 @@ class _Run:
             }
         )
 
-    def batch(
+    def prepare(
         self,
         source_batch_rows: pl.Series,
         raw: pl.DataFrame,
         mapping: dict[str, str],
         unknown: list[str],
-    ) -> tuple[pl.DataFrame, dict[str, int]]:
-        """Validate and write one batch; returns the rejects and the counts."""
+    ) -> _Prepared:
+        """Everything that needs no database: normalise, validate, key, de-duplicate."""
         spec = self.spec
         checked = check_batch(
             spec, raw, source_batch_rows, mapping=mapping, unknown=unknown, ctx=self.ctx
@@ -198,16 +253,30 @@ class _Run:
             rejects.append(self.reject(values, bad, key_label, reason))
             values = values.filter(~bad)
         self.seen = pl.concat([self.seen, values[KEY]])
+        return _Prepared(values=values, rejects=rejects, label=label)
 
+    def write(self, prepared: _Prepared) -> tuple[pl.DataFrame, dict[str, int]]:
+        """Resolve references and upsert one prepared batch in one transaction."""
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-        with self.engine.begin() as conn:
-            writer = BulkWriter(conn)
-            values, ref_rejects = self._resolve(writer, values, label)
-            rejects.extend(ref_rejects)
-            if values.height:
-                counts = self._upsert(writer, values)
-            if self.dry_run:
-                conn.rollback()
+        rejects = list(prepared.rejects)
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # references are checked by _resolve inside this transaction; the per-row
+                # foreign-key checks of SQLite would only repeat them, slowly
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with conn.begin() as transaction:
+                    writer = BulkWriter(conn)
+                    values, ref_rejects = self._resolve(writer, prepared.values, prepared.label)
+                    rejects.extend(ref_rejects)
+                    if values.height:
+                        counts = self._upsert(writer, values)
+                    if self.dry_run:
+                        transaction.rollback()
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
         return pl.concat(rejects).sort(ROW), counts
 
     def _resolve(
@@ -357,8 +426,12 @@ def import_file(
     run = _Run(spec, engine, rules, settings, dry_run)
     started = time.perf_counter()
     reported_problems = 0
-    for batch in source.batches(batch_rows):
-        bad, counts = run.batch(batch.rows, batch.frame, columns, unknown)
+    prepared = (
+        (batch, run.prepare(batch.rows, batch.frame, columns, unknown))
+        for batch in source.batches(batch_rows)
+    )
+    for batch, ready in _prefetch(prepared):
+        bad, counts = run.write(ready)
         rejects.add(batch.frame.gather(bad[IDX]), bad)
         report.read += batch.frame.height
         report.batches += 1

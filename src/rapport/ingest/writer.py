@@ -8,6 +8,7 @@ the target, so a batch of 100,000 keys costs one query.
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -37,9 +38,7 @@ class BulkWriter:
             prefixes=["TEMPORARY"],
         )
         temp.create(self.conn)
-        rows = [dict(zip(temp.c.keys(), r, strict=True)) for r in frame.rows()]
-        if rows:
-            self.conn.execute(sa.insert(temp), rows)
+        self.insert(temp, frame.rename(dict(zip(frame.columns, temp.c.keys(), strict=True))))
         return temp
 
     def lookup(
@@ -54,6 +53,21 @@ class BulkWriter:
         if keys.height == 0:
             return []
         targets = [table.c[k] for k in key_columns]
+        selected = [*targets, *[table.c[c] for c in columns]]
+        if len(targets) == 1 and keys.dtypes[0] == pl.Utf8:
+            # one text key: the whole key list travels as one parameter
+            values = keys.to_series()
+            if self.dialect == "sqlite":
+                listed = sa.select(sa.column("value")).select_from(
+                    sa.func.json_each(sa.bindparam("keys", json.dumps(values.to_list())))
+                )
+                stmt = sa.select(*selected).where(targets[0].in_(listed.scalar_subquery()))
+            else:
+                stmt = sa.select(*selected).where(
+                    targets[0]
+                    == sa.func.any(sa.bindparam("keys", values.to_list(), type_=sa.ARRAY(sa.Text)))
+                )
+            return list(self.conn.execute(stmt))
         temp = self._key_table(targets, keys)
         try:
             condition = sa.and_(*[t == temp.c[f"k{i}"] for i, t in enumerate(targets)])
