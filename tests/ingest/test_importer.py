@@ -22,12 +22,30 @@ from rapport.store import schema
 
 CUSTOMERS_GBK = [
     ["客户编号", "姓名", "手机号", "邮箱", "城市", "性别", "生日", "注册时间", "会员等级"],
-    ["C001", "张伟", "138 1234 5678", "ZHANG.WEI@Example.COM", "深圳", "男", "1990年5月1日",
-     "2023年1月5日", "金卡"],
-    ["Ｃ００２", "李娜", "+86 139-0000-1111", "lina@example.cn", "广州", "女", "1988/12/31",
-     "2023-02-01 10:00", "银卡"],
+    [
+        "C001",
+        "张伟",
+        "138 1234 5678",
+        "ZHANG.WEI@Example.COM",
+        "深圳",
+        "男",
+        "1990年5月1日",
+        "2023年1月5日",
+        "金卡",
+    ],
+    [
+        "Ｃ００２",
+        "李娜",
+        "+86 139-0000-1111",
+        "lina@example.cn",
+        "广州",
+        "女",
+        "1988/12/31",
+        "2023-02-01 10:00",
+        "银卡",
+    ],
     ["C003", "王芳", "13700001111", "", "北京", "女", "", "2023年3月3日", ""],
-]  # fmt: skip
+]
 
 ORDERS_MESSY = [
     ["订单号", "客户编号", "下单时间", "实付金额", "订单状态", "币种", "渠道"],
@@ -41,7 +59,7 @@ ORDERS_MESSY = [
     ["SO-7", "", "2024-03-10", "30.00", "已完成", "CNY", "app"],  # missing required
     ["SO-8", "C003", "not a date", "30.00", "已完成", "CNY", "app"],  # bad date
     ["SO-9", "C003", "2024-03-11", "abc", "已完成", "", "app"],  # two problems
-]  # fmt: skip
+]
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", sep: str = ",") -> Path:
@@ -130,12 +148,12 @@ def test_reject_file_fixed_and_reimported_as_is(fresh_engine: Engine, tmp_path: 
     rep = import_file("orders", write_csv(tmp_path / "o.csv", ORDERS_MESSY), engine=fresh_engine)
     fixed = pl.read_csv(rep.reject_file, infer_schema=False).filter(pl.col("_row") != "5")
     fixed = fixed.with_columns(
-        pl.when(pl.col("订单状态") == "已发货").then(pl.lit("已完成")).otherwise(pl.col("订单状态")).alias("订单状态"),
-        pl.when(pl.col("实付金额").is_in(["-5.00", "abc"])).then(pl.lit("5.00")).otherwise(pl.col("实付金额")).alias("实付金额"),
+        pl.col("订单状态").replace({"已发货": "已完成"}),
+        pl.col("实付金额").replace({"-5.00": "5.00", "abc": "5.00"}),
         pl.col("客户编号").replace({"C999": "C001"}).fill_null("C002"),
         pl.col("下单时间").replace({"not a date": "2024-03-12"}),
         pl.col("币种").fill_null("CNY"),
-    )  # fmt: skip
+    )
     fixed.write_csv(tmp_path / "fixed.csv")
     again = import_file("orders", tmp_path / "fixed.csv", engine=fresh_engine)
     assert (again.read, again.inserted, again.rejected) == (6, 6, 0)
@@ -190,8 +208,12 @@ def test_tsv_xlsx_parquet_jsonl(fresh_engine: Engine, tmp_path: Path) -> None:
     pl.DataFrame([dict(zip(header, rows[2], strict=True))]).write_parquet(tmp_path / "c.parquet")
     assert import_file("customers", tmp_path / "c.parquet", engine=fresh_engine).inserted == 1
 
-    lines = [json.dumps({"external_id": "J1", "name": "钱七", "tags": ["VIP", "新客"]},
-                        ensure_ascii=False), "{not json"]  # fmt: skip
+    lines = [
+        json.dumps(
+            {"external_id": "J1", "name": "钱七", "tags": ["VIP", "新客"]}, ensure_ascii=False
+        ),
+        "{not json",
+    ]
     (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     rep = import_file("customers", tmp_path / "d.jsonl", engine=fresh_engine)
     assert (rep.read, rep.inserted, rep.rejected) == (2, 1, 1)
@@ -222,8 +244,9 @@ def test_malformed_csv_rows_are_reported(fresh_engine: Engine, tmp_path: Path) -
         (b"a,a\n1,2\n", "twice"),
     ],
 )
-def test_unreadable_files(fresh_engine: Engine, tmp_path: Path, content: bytes,
-                          message: str) -> None:  # fmt: skip
+def test_unreadable_files(
+    fresh_engine: Engine, tmp_path: Path, content: bytes, message: str
+) -> None:
     path = tmp_path / "bad.xlsx" if content.startswith(b"PK") else tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(UnreadableFile, match=message):
@@ -240,9 +263,11 @@ def test_dry_run_writes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
 def test_derived_keys_make_keyless_files_idempotent(fresh_engine: Engine, tmp_path: Path) -> None:
     write_csv(tmp_path / "c.csv", CUSTOMERS_GBK)
     import_file("customers", tmp_path / "c.csv", engine=fresh_engine)
-    events = [["客户编号", "事件类型", "时间", "停留时长", "页面"],
-              ["C001", "page_view", "2024-03-05 10:00", "35", "/home"],
-              ["C001", "add_to_cart", "2024-03-05 10:01", "", "/p/1"]]  # fmt: skip
+    events = [
+        ["客户编号", "事件类型", "时间", "停留时长", "页面"],
+        ["C001", "page_view", "2024-03-05 10:00", "35", "/home"],
+        ["C001", "add_to_cart", "2024-03-05 10:01", "", "/p/1"],
+    ]
     path = write_csv(tmp_path / "e.csv", events)
     first = import_file("events", path, engine=fresh_engine)
     second = import_file("events", path, engine=fresh_engine)
@@ -255,9 +280,11 @@ def test_derived_keys_make_keyless_files_idempotent(fresh_engine: Engine, tmp_pa
 def test_tickets_get_sla_due_times(fresh_engine: Engine, tmp_path: Path) -> None:
     write_csv(tmp_path / "c.csv", CUSTOMERS_GBK)
     import_file("customers", tmp_path / "c.csv", engine=fresh_engine)
-    rows = [["工单号", "客户编号", "类型", "优先级", "状态", "创建时间", "首次响应时间"],
-            ["T1", "C001", "投诉", "紧急", "open", "2024-03-05T10:00:00+08:00", ""],
-            ["T2", "C001", "咨询", "normal", "closed", "2024-03-05 10:00", "2024-03-05 09:00"]]  # fmt: skip
+    rows = [
+        ["工单号", "客户编号", "类型", "优先级", "状态", "创建时间", "首次响应时间"],
+        ["T1", "C001", "投诉", "紧急", "open", "2024-03-05T10:00:00+08:00", ""],
+        ["T2", "C001", "咨询", "normal", "closed", "2024-03-05 10:00", "2024-03-05 09:00"],
+    ]
     rep = import_file("tickets", write_csv(tmp_path / "t.csv", rows), engine=fresh_engine)
     assert (rep.inserted, rep.rejected) == (1, 1)
     with fresh_engine.connect() as conn:
