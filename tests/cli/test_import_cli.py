@@ -1,0 +1,74 @@
+"""``rapport import`` from the command line: report, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rapport.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def initialised(tmp_path: Path) -> Path:
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "customers.csv"
+    path.write_text("客户编号,姓名,手机\nC1,张三,13812345678\nC2,李四,12345\n", "utf-8")
+    return path
+
+
+def test_json_report_adds_up(initialised: Path) -> None:
+    result = runner.invoke(app, ["import", "customers", str(initialised), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["read"] == report["inserted"] + report["rejected"] == 2
+    assert report["adds_up"] is True
+    assert Path(report["reject_file"]).is_file()
+
+
+def test_strict_exits_2_when_rows_rejected(initialised: Path) -> None:
+    result = runner.invoke(app, ["import", "customers", str(initialised), "--strict"])
+    assert result.exit_code == 2
+    assert "rejected rows written to" in result.stdout
+
+
+def test_table_report(initialised: Path) -> None:
+    result = runner.invoke(app, ["import", "customers", str(initialised)])
+    assert result.exit_code == 0
+    assert "inserted" in result.stdout and "rejected" in result.stdout
+
+
+def test_unreadable_file_exit_10(tmp_path: Path, initialised: Path) -> None:
+    bad = tmp_path / "x.xlsx"
+    bad.write_text("not a spreadsheet", "utf-8")
+    import sys
+
+    from rapport.cli.main import run
+
+    argv = sys.argv
+    sys.argv = ["rapport", "import", "customers", str(bad)]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            run()
+    finally:
+        sys.argv = argv
+    assert exit_info.value.code == 10
+
+
+def test_unknown_entity_is_an_error(initialised: Path) -> None:
+    result = runner.invoke(app, ["import", "widgets", str(initialised)])
+    assert result.exit_code != 0
+    assert "widgets" in str(result.exception)
+
+
+def test_import_needs_initialised_store(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("external_id\nC1\n", "utf-8")
+    result = runner.invoke(app, ["import", "customers", str(path)])
+    assert result.exit_code != 0
+    assert "rapport init" in str(result.exception)
