@@ -1,0 +1,215 @@
+"""The Alembic migrations build exactly the canonical schema, and take it down again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from rapport.errors import StoreUnavailable
+from rapport.store.db import (
+    create_engine,
+    current_revision,
+    downgrade,
+    ensure_current,
+    head_revision,
+    upgrade,
+)
+from rapport.store.schema import metadata
+
+LEDGER_TRIGGER_MESSAGE = "append-only"
+
+
+@pytest.fixture
+def bare_engine(empty_url: str) -> Iterator[Engine]:
+    eng = create_engine(empty_url)
+    yield eng
+    eng.dispose()
+
+
+def _schema_diff(engine: Engine) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        # No filter is applied: neither backend reports comment or type noise for this
+        # schema (comments and the UTCDateTime/JSONB variants compare equal), so any
+        # difference is a real one.
+        return compare_metadata(context, metadata)
+
+
+def _ledger_triggers(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).scalars()
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            ).scalars()
+        return set(rows)
+
+
+def _ledger_functions(engine: Engine) -> set[str]:
+    if engine.dialect.name == "sqlite":
+        return set()
+    with engine.connect() as conn:
+        return set(
+            conn.exec_driver_sql(
+                "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = 'public'"
+            ).scalars()
+        )
+
+
+def test_upgrade_downgrade_upgrade(bare_engine: Engine) -> None:
+    assert current_revision(bare_engine) is None
+
+    upgrade(bare_engine)
+    assert current_revision(bare_engine) == head_revision(bare_engine)
+    tables = set(sa.inspect(bare_engine).get_table_names())
+    assert tables == set(metadata.tables) | {"alembic_version"}
+    assert _ledger_triggers(bare_engine)
+
+    downgrade(bare_engine)
+    assert current_revision(bare_engine) is None
+    assert set(sa.inspect(bare_engine).get_table_names()) == {"alembic_version"}
+    assert _ledger_triggers(bare_engine) == set()
+    assert _ledger_functions(bare_engine) == set()
+
+    upgrade(bare_engine)
+    assert current_revision(bare_engine) == head_revision(bare_engine)
+    assert set(sa.inspect(bare_engine).get_table_names()) == set(metadata.tables) | {
+        "alembic_version"
+    }
+    assert _schema_diff(bare_engine) == []
+
+
+def test_ensure_current_refuses_an_uninitialised_database(bare_engine: Engine) -> None:
+    with pytest.raises(StoreUnavailable, match="not initialised"):
+        ensure_current(bare_engine)
+    upgrade(bare_engine)
+    ensure_current(bare_engine)
+
+
+def test_migrated_schema_matches_metadata(fresh_engine: Engine) -> None:
+    assert _schema_diff(fresh_engine) == []
+
+
+def test_every_table_and_column_of_metadata_exists(fresh_engine: Engine) -> None:
+    inspector = sa.inspect(fresh_engine)
+    for table in metadata.sorted_tables:
+        columns = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert set(columns) == set(table.c.keys()), table.name
+        for column in table.c:
+            assert columns[column.name]["nullable"] == column.nullable, (
+                f"{table.name}.{column.name}"
+            )
+
+
+def test_check_constraints_of_metadata_exist(fresh_engine: Engine) -> None:
+    # compare_metadata does not look at CHECK constraints; they carry the enums and ranges.
+    inspector = sa.inspect(fresh_engine)
+    for table in metadata.sorted_tables:
+        expected = {
+            c.name for c in table.constraints if isinstance(c, sa.CheckConstraint) and c.name
+        }
+        found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        assert expected <= found, (table.name, expected - found)
+
+
+def test_foreign_keys_keep_their_delete_rules(fresh_engine: Engine) -> None:
+    inspector = sa.inspect(fresh_engine)
+    for table in metadata.sorted_tables:
+        found = {
+            (tuple(fk["constrained_columns"]), fk["referred_table"]): (
+                (fk.get("options") or {}).get("ondelete") or None
+            )
+            for fk in inspector.get_foreign_keys(table.name)
+        }
+        for fk in table.foreign_keys:
+            key = ((fk.parent.name,), fk.column.table.name)
+            assert key in found, (table.name, key)
+            expected = fk.ondelete.upper() if fk.ondelete else None
+            actual = found[key].upper() if found[key] else None
+            # PostgreSQL reports the default rule as NO ACTION, SQLite as nothing.
+            assert (actual or "NO ACTION") == (expected or "NO ACTION"), (table.name, key)
+
+
+def _ledger_row(conn: sa.Connection) -> int:
+    customers = metadata.tables["customers"]
+    ledger = metadata.tables["loyalty_ledger"]
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    customer_id = conn.execute(
+        sa.insert(customers)
+        .values(external_id="C-ledger", created_at=now, updated_at=now)
+        .returning(customers.c.id)
+    ).scalar_one()
+    return conn.execute(
+        sa.insert(ledger)
+        .values(customer_id=customer_id, points=100, reason="bonus", occurred_at=now)
+        .returning(ledger.c.id)
+    ).scalar_one()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE loyalty_ledger SET points = 1 WHERE id = :id",
+        "DELETE FROM loyalty_ledger WHERE id = :id",
+    ],
+    ids=["update", "delete"],
+)
+def test_ledger_triggers_refuse_update_and_delete(fresh_engine: Engine, statement: str) -> None:
+    with fresh_engine.begin() as conn:
+        entry_id = _ledger_row(conn)
+    with (
+        pytest.raises(sa.exc.DBAPIError, match=LEDGER_TRIGGER_MESSAGE),
+        fresh_engine.begin() as conn,
+    ):
+        conn.execute(sa.text(statement), {"id": entry_id})
+    with fresh_engine.connect() as conn:
+        points = conn.execute(
+            sa.text("SELECT points FROM loyalty_ledger WHERE id = :id"), {"id": entry_id}
+        ).scalar_one()
+    assert points == 100
+
+
+def test_ledger_accepts_inserts_after_a_refused_update(fresh_engine: Engine) -> None:
+    with fresh_engine.begin() as conn:
+        entry_id = _ledger_row(conn)
+    with pytest.raises(sa.exc.DBAPIError), fresh_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM loyalty_ledger WHERE id = :id"), {"id": entry_id})
+    with fresh_engine.begin() as conn:
+        customer_id = conn.execute(
+            sa.text("SELECT customer_id FROM loyalty_ledger WHERE id = :id"), {"id": entry_id}
+        ).scalar_one()
+        conn.execute(
+            sa.insert(metadata.tables["loyalty_ledger"]).values(
+                customer_id=customer_id,
+                points=-100,
+                reason="adjust",
+                occurred_at=dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
+            )
+        )
+        total = conn.execute(sa.text("SELECT SUM(points) FROM loyalty_ledger")).scalar_one()
+    assert total == 0
+
+
+def test_schema_comparison_detects_a_drift(fresh_engine: Engine) -> None:
+    drifted = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["customers"].append_column(sa.Column("nickname", sa.String(32)))
+    drifted.remove(drifted.tables["audit_log"])
+    with fresh_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), drifted)
+    kinds = {(d[0], getattr(d[-1], "name", None)) for d in diff if isinstance(d, tuple)}
+    assert ("add_column", "nickname") in kinds
+    assert ("remove_table", "audit_log") in kinds

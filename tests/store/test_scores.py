@@ -1,0 +1,212 @@
+"""Dated score snapshots: one row per customer and date, replaced atomically, history kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.domain import LifecycleStage, ValueTier
+from rapport.errors import RapportError, ValidationFailed
+from rapport.store import scores
+from rapport.store.schema import customer_scores
+
+from .factories import customer
+
+D1, D2, D3 = dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 31)
+
+
+def snapshot(session: Session, as_of: dt.date) -> dict[int, dict[str, Any]]:
+    rows = session.execute(
+        sa.select(customer_scores).where(customer_scores.c.as_of == as_of)
+    ).mappings()
+    return {r["customer_id"]: dict(r) for r in rows}
+
+
+def row(customer_id: int, **values: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "satisfaction": 80.0,
+        "loyalty": 70.0,
+        "engagement": 60.0,
+        "advocacy": 50.0,
+        "relationship_index": 65.0,
+        "recency_days": 12,
+        "frequency": 4,
+        "monetary": Decimal("5120.00"),
+        "r_score": 5,
+        "f_score": 4,
+        "m_score": 5,
+        "rfm_segment": "冠军客户",
+        "value_tier": ValueTier.DIAMOND,
+        "lifecycle_stage": LifecycleStage.ACTIVE,
+        "p_alive": 0.93,
+        "churn_risk": 0.07,
+        "components": {"满意度": {"csat": 4.6}},
+        **values,
+    }
+
+
+def test_write_snapshot_stores_the_rows(session: Session) -> None:
+    a, b = customer(session), customer(session)
+    written = scores.write_snapshot(
+        session=session, as_of=D1, rows=[row(a["id"]), row(b["id"], satisfaction=20.0)]
+    )
+    assert written == 2
+    stored = snapshot(session, D1)
+    assert set(stored) == {a["id"], b["id"]}
+    assert stored[b["id"]]["satisfaction"] == 20.0
+    assert stored[a["id"]]["monetary"] == Decimal("5120.00")
+    assert stored[a["id"]]["value_tier"] == ValueTier.DIAMOND
+    assert stored[a["id"]]["components"] == {"满意度": {"csat": 4.6}}
+    assert stored[a["id"]]["computed_at"].utcoffset() == dt.timedelta(0)
+
+
+def test_rewriting_a_date_replaces_its_rows_and_keeps_other_dates(session: Session) -> None:
+    a, b, c = customer(session), customer(session), customer(session)
+    scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"]), row(b["id"])])
+    scores.write_snapshot(session=session, as_of=D2, rows=[row(a["id"]), row(b["id"])])
+    d2_before = snapshot(session, D2)
+
+    scores.write_snapshot(
+        session=session, as_of=D1, rows=[row(b["id"], loyalty=10.0), row(c["id"])]
+    )
+
+    d1 = snapshot(session, D1)
+    assert set(d1) == {b["id"], c["id"]}  # a's row of that date is gone
+    assert d1[b["id"]]["loyalty"] == 10.0
+    assert snapshot(session, D2) == d2_before
+    assert scores.snapshot_dates(session=session) == [D1, D2]
+
+
+def test_an_empty_snapshot_clears_the_date(session: Session) -> None:
+    a = customer(session)
+    scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"])])
+    scores.write_snapshot(session=session, as_of=D2, rows=[row(a["id"])])
+    assert scores.write_snapshot(session=session, as_of=D1, rows=[]) == 0
+    assert snapshot(session, D1) == {}
+    assert scores.snapshot_dates(session=session) == [D2]
+
+
+def test_a_failed_rewrite_keeps_the_old_snapshot(session: Session) -> None:
+    a, b = customer(session), customer(session)
+    scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"]), row(b["id"])])
+    before = snapshot(session, D1)
+    with pytest.raises(RapportError):  # the database refuses the second row for a's key
+        scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"]), row(a["id"])])
+    assert snapshot(session, D1) == before
+    with pytest.raises(RapportError):  # the database refuses an unknown customer
+        scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"]), row(987654)])
+    assert snapshot(session, D1) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("satisfaction", 100.5),
+        ("loyalty", -0.1),
+        ("engagement", 101),
+        ("advocacy", -1),
+        ("relationship_index", 1000.0),
+        ("churn_risk", 1.2),
+        ("p_alive", -0.01),
+        ("r_score", 0),
+        ("m_score", 6),
+    ],
+)
+def test_values_out_of_range_are_refused_and_nothing_changes(
+    session: Session, field: str, value: Any
+) -> None:
+    a, b = customer(session), customer(session)
+    scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"])])
+    before = snapshot(session, D1)
+    with pytest.raises(ValidationFailed) as info:
+        scores.write_snapshot(
+            session=session, as_of=D1, rows=[row(a["id"]), row(b["id"], **{field: value})]
+        )
+    assert info.value.location == f"customer_scores.{field}"
+    assert snapshot(session, D1) == before
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 100, 100.0])
+def test_the_range_bounds_are_accepted(session: Session, value: float) -> None:
+    a = customer(session)
+    scores.write_snapshot(
+        session=session,
+        as_of=D1,
+        rows=[row(a["id"], **{f: value for f in ("satisfaction", "relationship_index")})],
+    )
+    assert snapshot(session, D1)[a["id"]]["satisfaction"] == value
+
+
+def test_unknown_tier_is_refused(session: Session) -> None:
+    a = customer(session)
+    with pytest.raises(ValidationFailed) as info:
+        scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"], value_tier="钻石")])
+    assert info.value.field == "value_tier"
+    for tier in ValueTier:
+        assert tier.value in (info.value.hint or "")
+
+
+def test_for_customer_returns_the_newest_first(session: Session) -> None:
+    a = customer(session)
+    for as_of, loyalty in ((D2, 50.0), (D1, 40.0), (D3, 60.0)):
+        scores.write_snapshot(session=session, as_of=as_of, rows=[row(a["id"], loyalty=loyalty)])
+    latest = scores.for_customer(session=session, customer_id=a["id"])
+    assert [(r["as_of"], r["loyalty"]) for r in latest] == [(D3, 60.0), (D2, 50.0)]
+    everything = scores.for_customer(session=session, customer_id=a["id"], limit=10)
+    assert [r["as_of"] for r in everything] == [D3, D2, D1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scores.write_snapshot inserts all rows with one executemany compiled from the first "
+    "row's keys: a field present only in a later row is silently dropped",
+)
+def test_rows_with_different_fields_are_all_stored(session: Session) -> None:
+    a, b = customer(session), customer(session)
+    scores.write_snapshot(
+        session=session,
+        as_of=D1,
+        rows=[
+            {"customer_id": a["id"], "satisfaction": 50.0},
+            {"customer_id": b["id"], "satisfaction": 60.0, "loyalty": 70.0},
+        ],
+    )
+    assert snapshot(session, D1)[b["id"]]["loyalty"] == 70.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scores.write_snapshot with a field only in the first row raises a raw sqlalchemy "
+    "StatementError instead of storing NULL for the rows without it",
+)
+def test_a_field_missing_from_a_later_row_is_stored_as_null(session: Session) -> None:
+    a, b = customer(session), customer(session)
+    scores.write_snapshot(
+        session=session,
+        as_of=D1,
+        rows=[
+            {"customer_id": a["id"], "satisfaction": 50.0, "loyalty": 70.0},
+            {"customer_id": b["id"], "satisfaction": 60.0},
+        ],
+    )
+    assert snapshot(session, D1)[b["id"]]["loyalty"] is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Repository._coerce accepts float NaN for Float columns: NaN is outside 0–100 yet "
+    "passes the range check; SQLite then stores NULL silently while PostgreSQL's CHECK refuses",
+)
+def test_nan_score_is_refused(session: Session) -> None:
+    a = customer(session)
+    with pytest.raises(ValidationFailed) as info:
+        scores.write_snapshot(
+            session=session, as_of=D1, rows=[row(a["id"], satisfaction=float("nan"))]
+        )
+    assert info.value.location == "customer_scores.satisfaction"
