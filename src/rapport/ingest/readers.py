@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,21 +53,48 @@ class Batch:
 
 
 class _Counting(io.RawIOBase):
-    """A binary stream that counts the bytes read through it (for progress)."""
+    """A binary stream that counts the bytes read through it, and can hold readers back.
 
-    def __init__(self, raw: BinaryIO) -> None:
+    pyarrow's streaming CSV reader reads ahead from a background thread without limit;
+    with :meth:`limit` the stream lets it get only ``ahead`` bytes past the point the
+    consumer has reached (:meth:`advance`), so memory stays bounded by the batch size.
+    """
+
+    def __init__(self, raw: BinaryIO, ahead: int | None = None) -> None:
         self.raw = raw
         self.count = 0
+        self.consumed = 0
+        self.ahead = ahead
+        self.allowed = ahead if ahead is not None else None
+        self._gate = threading.Condition()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        with self._gate:
+            # the timeout only guards against a reader that needs more than `ahead` bytes
+            # to make progress: it then reads on, unbounded but never stuck
+            while self.allowed is not None and self.count >= self.allowed:
+                if not self._gate.wait(timeout=2.0):
+                    break
         n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        self.count += n or 0
+        with self._gate:
+            self.count += n or 0
         return n
 
+    def advance(self, consumed: int) -> None:
+        """The consumer has taken about ``consumed`` bytes: allow ``ahead`` bytes past that."""
+        with self._gate:
+            self.consumed += consumed
+            if self.ahead is not None:
+                self.allowed = self.consumed + self.ahead
+            self._gate.notify_all()
+
     def close(self) -> None:
+        with self._gate:
+            self.allowed = None
+            self._gate.notify_all()
         self.raw.close()
         super().close()
 
@@ -240,7 +268,8 @@ def _csv_batches(source: Source, size: int) -> Iterator[Batch]:
         )
         return "skip"
 
-    stream = _Counting(source.path.open("rb"))
+    block = 8 << 20
+    stream = _Counting(source.path.open("rb"), ahead=3 * block)
     source._stream = stream
     reader = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
@@ -248,7 +277,7 @@ def _csv_batches(source: Source, size: int) -> Iterator[Batch]:
             encoding=source.encoding or "utf-8",
             column_names=columns,
             skip_rows=1,
-            block_size=8 << 20,
+            block_size=block,
             use_threads=False,
         ),
         parse_options=pacsv.ParseOptions(
@@ -277,6 +306,7 @@ def _csv_batches(source: Source, size: int) -> Iterator[Batch]:
     buffered = 0
     try:
         for record_batch in reader:
+            stream.advance(block)  # pyarrow yields one record batch per block
             frame = pl.from_arrow(record_batch)
             assert isinstance(frame, pl.DataFrame)
             buffer.append(frame)
