@@ -13,11 +13,13 @@ from typing import Annotated
 import sqlalchemy as sa
 import tomli_w
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rapport import __version__
 from rapport.cli.common import console, err_console, store_engine
 from rapport.cli.imports import import_command
+from rapport.cli.sample import demo_command, sample_command
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
 from rapport.store import loyalty, session_scope
@@ -34,6 +36,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.command("import")(import_command)
+app.command("sample")(sample_command)
+app.command("demo")(demo_command)
 
 EXIT_INTERNAL = 70
 
@@ -135,10 +139,11 @@ def config_show(
         "rules": rules.model_dump(mode="json"),
     }
     data["settings"] = {k: v for k, v in data["settings"].items() if v is not None}
+    # Plain text, never wrapped or styled: the output is meant to be redirected to a file.
     if as_json:
-        console.print_json(json.dumps(data))
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        console.print(tomli_w.dumps(data), markup=False, highlight=False)
+        typer.echo(tomli_w.dumps(data), nl=False)
 
 
 def run() -> None:
@@ -151,23 +156,21 @@ def run() -> None:
         if debug:
             raise
         where = f" [{exc.location}]" if exc.location else ""
-        err_console.print(f"[red]error:[/] {exc}{where}", markup=True, highlight=False)
+        err_console.print(f"[red]error:[/] {escape(f'{exc}{where}')}", highlight=False)
         sys.exit(exc.exit_code)
     except sa.exc.OperationalError as exc:
         if debug:
             raise
+        reason = str(exc.orig).splitlines()[0]
         err_console.print(
-            f"[red]error:[/] database unavailable: {str(exc.orig).splitlines()[0]}",
-            highlight=False,
+            f"[red]error:[/] {escape(f'database unavailable: {reason}')}", highlight=False
         )
         sys.exit(4)
     except Exception as exc:  # the last line of defence: one line, no traceback
         if debug:
             raise
-        err_console.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for details)",
-            highlight=False,
-        )
+        what = f"{type(exc).__name__}: {exc} (run with --debug for details)"
+        err_console.print(f"[red]internal error:[/] {escape(what)}", highlight=False)
         sys.exit(EXIT_INTERNAL)
 
 

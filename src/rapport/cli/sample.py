@@ -1,0 +1,188 @@
+"""``rapport sample`` (a synthetic company or the CDNOW data) and ``rapport demo``."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from rapport.cli.common import console, err_console, store_engine
+from rapport.config import get_settings, load_rules
+from rapport.i18n.labels import t
+from rapport.ingest.report import ImportReport
+from rapport.sample.company import SampleCompany, write
+from rapport.store import loyalty, session_scope
+from rapport.store.db import upgrade
+from rapport.store.summary import StoreSummary, summarize
+
+
+class Locale(StrEnum):
+    zh_CN = "zh_CN"
+    en_US = "en_US"
+
+
+class Dataset(StrEnum):
+    synthetic = "synthetic"
+    cdnow = "cdnow"
+    cdnow_master = "cdnow-master"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _generate(customers: int, months: int, seed: int, locale: Locale) -> SampleCompany:
+    from rapport.sample.generator import generate
+
+    with console.status(f"generating {customers:,} customers over {months} months …"):
+        started = time.perf_counter()
+        company = generate(customers=customers, months=months, seed=seed, locale=locale.value)
+    total = sum(company.row_counts().values())
+    console.print(f"generated {total:,} rows in {time.perf_counter() - started:.1f} s")
+    return company
+
+
+def _load(company: SampleCompany) -> list[ImportReport]:
+    from rapport.sample.load import load_company
+
+    engine = store_engine(require_current=False)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        loyalty.sync_tiers(session=session, rules=load_rules().loyalty)
+    with console.status("importing …") as status:
+
+        def on_entity(entity: str, rows: int) -> None:
+            status.update(f"importing {entity} ({rows:,} rows) …")
+
+        return load_company(company, engine=engine, on_entity=on_entity)
+
+
+def imports_table(reports: list[ImportReport], locale: str) -> Table:
+    table = Table(title=t("import", locale))
+    table.add_column(t("entity", locale))
+    for key in ("read", "inserted", "updated", "unchanged", "rejected", "rows_per_second"):
+        table.add_column(t(key, locale), justify="right")
+    for r in reports:
+        table.add_row(
+            t(r.entity, locale),
+            f"{r.read:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            f"{r.unchanged:,}",
+            f"[red]{r.rejected:,}[/]" if r.rejected else "0",
+            f"{r.rows_per_second:,.0f}",
+        )
+    return table
+
+
+def summary_panel(summary: StoreSummary, locale: str) -> Panel:
+    tz = get_settings().tz
+    figures = Table(show_header=False, box=None, pad_edge=False)
+    figures.add_column(style="bold")
+    figures.add_column(justify="right")
+    if summary.first_order_at and summary.last_order_at:
+        first = summary.first_order_at.astimezone(tz).date()
+        last = summary.last_order_at.astimezone(tz).date()
+        figures.add_row(t("period", locale), f"{first} … {last}")
+    currency = "/".join(summary.currencies)
+    rows = [
+        ("customers", f"{summary.rows['customers']:,}"),
+        ("buyers", f"{summary.buyers:,}"),
+        ("repeat_buyers", f"{summary.repeat_buyers:,}"),
+        ("completed_orders", f"{summary.completed_orders:,}"),
+        ("revenue", f"{summary.revenue:,.2f} {currency}"),
+        ("complaints", f"{summary.complaints:,}"),
+        ("open_tickets", f"{summary.open_tickets:,}"),
+        ("loyalty_points", f"{summary.loyalty_points:,}"),
+    ]
+    for key, value in rows:
+        figures.add_row(t(key, locale), value)
+    return Panel(figures, title=t("company", locale), expand=False)
+
+
+def sample_command(
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 20_000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed: equal options give equal data.")] = 42,
+    locale: Annotated[Locale, typer.Option(help="Names, places, phones, calendar.")] = Locale.zh_CN,
+    out: Annotated[
+        Path | None, typer.Option(help="Write files to this directory instead of the store.")
+    ] = None,
+    file_format: Annotated[FileFormat, typer.Option("--format")] = FileFormat.csv,
+    dataset: Annotated[
+        Dataset, typer.Option(help="synthetic, or the real CDNOW cohort / master.")
+    ] = Dataset.synthetic,
+    chunk_customers: Annotated[
+        int, typer.Option(help="With --out: customers per chunk (bounded memory).")
+    ] = 50_000,
+) -> None:
+    """A sample company: synthetic (documented latent model) or the real CDNOW data."""
+    ui = get_settings().locale
+    if dataset != Dataset.synthetic:
+        from rapport.sample.cdnow import load_cdnow
+
+        company = load_cdnow("master" if dataset == Dataset.cdnow_master else "sample")
+        console.print(
+            f"CDNOW {company.row_counts()['customers']:,} customers, "
+            f"{company.row_counts()['orders']:,} transactions"
+        )
+    elif out is not None:
+        from rapport.sample.generator import generate_to_dir
+
+        with console.status(f"writing {customers:,} customers to {out} …"):
+            started = time.perf_counter()
+            rows = generate_to_dir(
+                out,
+                customers=customers,
+                months=months,
+                seed=seed,
+                format=file_format.value,
+                chunk_customers=chunk_customers,
+                locale=locale.value,
+            )
+        console.print(
+            f"wrote {sum(rows.values()):,} rows to {out} in {time.perf_counter() - started:.1f} s"
+        )
+        return
+    else:
+        company = _generate(customers, months, seed, locale)
+    if out is not None:
+        write(company, out, format=file_format.value)
+        console.print(f"wrote {out}")
+        return
+    reports = _load(company)
+    console.print(imports_table(reports, ui))
+
+
+def demo_command(
+    customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
+    months: Annotated[int, typer.Option(min=1, max=120)] = 24,
+    seed: Annotated[int, typer.Option()] = 42,
+) -> None:
+    """The main job on embedded defaults: create the store, build the sample company,
+    import it and show what Rapport knows about it."""
+    settings = get_settings()
+    ui = settings.locale
+    console.rule("Rapport 客情 — demo")
+    console.print(f"store: {settings.safe_database_url()}")
+    started = time.perf_counter()
+    locale = Locale.zh_CN if ui.startswith("zh") else Locale.en_US
+    company = _generate(customers, months, seed, locale)
+    reports = _load(company)
+    console.print(imports_table(reports, ui))
+    rejected = sum(r.rejected for r in reports)
+    if rejected:
+        err_console.print(f"[red]{rejected:,} sample rows were rejected[/]")
+    with session_scope(store_engine()) as session:
+        summary = summarize(session=session)
+    console.print(summary_panel(summary, ui))
+    console.print(
+        f"done in {time.perf_counter() - started:.1f} s — try `rapport status`, "
+        "`rapport import --help`"
+    )

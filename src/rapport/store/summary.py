@@ -1,0 +1,81 @@
+"""Plain counts and totals of what the store holds (the demo's and `status`'s figures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.domain import OrderStatus, TicketKind, TicketStatus
+from rapport.store import schema
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    rows: dict[str, int]
+    first_order_at: dt.datetime | None
+    last_order_at: dt.datetime | None
+    buyers: int
+    repeat_buyers: int
+    completed_orders: int
+    revenue: Decimal
+    currencies: list[str]
+    complaints: int
+    open_tickets: int
+    loyalty_points: int
+
+
+def summarize(*, session: Session) -> StoreSummary:
+    """Row counts per table and a few totals over completed orders, tickets and points."""
+    o = schema.orders
+    rows = {
+        t.name: int(session.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+        for t in schema.TABLES
+    }
+    completed = o.c.status == OrderStatus.COMPLETED.value
+    per_buyer = (
+        sa.select(o.c.customer_id, sa.func.count().label("n"))
+        .where(completed)
+        .group_by(o.c.customer_id)
+        .subquery()
+    )
+    buyers, repeat = session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(per_buyer.c.n >= 2))
+    ).one()
+    first, last, n_orders, revenue = session.execute(
+        sa.select(
+            sa.func.min(o.c.ordered_at),
+            sa.func.max(o.c.ordered_at),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(o.c.net_amount), 0),
+        ).where(completed)
+    ).one()
+    currencies = list(session.execute(sa.select(o.c.currency).distinct()).scalars())
+    tk = schema.tickets
+    complaints, open_tickets = session.execute(
+        sa.select(
+            sa.func.count().filter(tk.c.kind == TicketKind.COMPLAINT.value),
+            sa.func.count().filter(
+                tk.c.status.notin_([TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value])
+            ),
+        )
+    ).one()
+    points = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(schema.loyalty_ledger.c.points), 0))
+    ).scalar_one()
+    return StoreSummary(
+        rows=rows,
+        first_order_at=first,
+        last_order_at=last,
+        buyers=int(buyers),
+        repeat_buyers=int(repeat),
+        completed_orders=int(n_orders),
+        revenue=Decimal(str(revenue)).quantize(Decimal("0.01")),
+        currencies=sorted(currencies),
+        complaints=int(complaints),
+        open_tickets=int(open_tickets),
+        loyalty_points=int(points),
+    )
