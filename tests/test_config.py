@@ -175,6 +175,39 @@ def test_a_list_in_the_rules_file_replaces_the_default_list(
     assert loyalty.points_expire_days == load_rules().loyalty.points_expire_days
 
 
+@pytest.mark.parametrize(
+    ("tiers", "problem"),
+    [
+        ([("member", 0), ("gold", 100), ("gold", 200)], "unique"),
+        ([("silver", 100), ("gold", 1000)], "min_points = 0"),
+        ([], "min_points = 0"),
+    ],
+)
+def test_loyalty_tiers_need_unique_codes_and_a_tier_at_zero(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiers: list[tuple[str, int]], problem: str
+) -> None:
+    text = "".join(
+        f'[[loyalty.tiers]]\ncode = "{code}"\nmin_points = {points}\n' for code, points in tiers
+    )
+    path = write(tmp_path / "rules.toml", text or "[loyalty]\ntiers = []\n")
+    with pytest.raises(ConfigError) as info:
+        load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path)))
+    assert info.value.field == "loyalty.tiers"
+    assert problem in str(info.value)
+
+
+def test_loyalty_tiers_may_be_listed_in_any_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "rules.toml",
+        '[[loyalty.tiers]]\ncode = "vip"\nmin_points = 500\n'
+        '[[loyalty.tiers]]\ncode = "member"\nmin_points = 0\n',
+    )
+    loyalty = load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path))).loyalty
+    assert [t.code for t in loyalty.tiers] == ["vip", "member"]
+
+
 def test_local_rapport_toml_is_used_and_the_variable_wins_over_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

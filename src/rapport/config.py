@@ -111,9 +111,24 @@ class LoyaltyTierRule(_Strict):
 
 
 class LoyaltyRules(_Strict):
+    """The loyalty programme. Tiers may be listed in any order: they are compared by
+    ``min_points``; codes are unique, and one tier starts at 0 points so every
+    non-negative balance has a tier."""
+
     points_per_currency_unit: float = Field(ge=0)
     points_expire_days: int = Field(gt=0)
     tiers: list[LoyaltyTierRule]
+
+    @field_validator("tiers")
+    @classmethod
+    def _unique_codes_and_a_base_tier(cls, value: list[LoyaltyTierRule]) -> list[LoyaltyTierRule]:
+        codes = [t.code for t in value]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"tier codes must be unique; repeated: {', '.join(repeated)}")
+        if not any(t.min_points == 0 for t in value):
+            raise ValueError("one tier must have min_points = 0 (the tier every member starts in)")
+        return value
 
 
 class Rules(_Strict):

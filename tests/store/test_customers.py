@@ -9,7 +9,7 @@ from rapport.errors import Conflict, NotFound
 from rapport.store import customers
 from rapport.store.repository import UpsertOutcome
 
-from .factories import backend_xfail, customer, ext, user
+from .factories import customer, ext, user
 
 
 def test_soft_delete_hides_the_customer_but_keeps_the_row(session: Session) -> None:
@@ -122,30 +122,15 @@ def test_search_by_owner_and_limit(session: Session) -> None:
     assert _ids(limited) == mine[:2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="customers.search puts the text into LIKE patterns unescaped: '_' and '%' match "
-    "every customer instead of only those containing the character",
-)
 def test_search_treats_wildcards_as_plain_characters(session: Session, people: dict) -> None:
     underscored = customer(session, name="张_伟")
     assert _ids(customers.search(session=session, text="_")) == [underscored["id"]]
     assert _ids(customers.search(session=session, text="%")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="customers.search matches a tag only when it equals the text (LIKE '%\"text\"%'), "
-    "while its docstring promises customers whose tag contains the text",
-)
 def test_search_finds_part_of_a_tag(session: Session, people: dict) -> None:
     assert people["zhang"]["id"] in _ids(customers.search(session=session, text="老客"))
 
 
-@backend_xfail(
-    "postgres",
-    "customers.search uses LIKE, which ignores the case of Latin letters on SQLite but not on "
-    "PostgreSQL, so the same search finds different customers per backend",
-)
 def test_search_ignores_latin_case_on_every_backend(session: Session, people: dict) -> None:
     assert _ids(customers.search(session=session, text="ZHANG.WEI")) == [people["zhang"]["id"]]

@@ -36,6 +36,18 @@ def test_converting_again_into_the_same_customer_is_allowed(session: Session) ->
     assert again["status"] == LeadStatus.CONVERTED
 
 
+def test_converting_again_keeps_the_first_conversion_time(session: Session) -> None:
+    l0 = lead(session)
+    c = customer(session)
+    first = leads.convert(session=session, lead_id=l0["id"], customer_id=c["id"], at=T0)
+    again = leads.convert(
+        session=session, lead_id=l0["id"], customer_id=c["id"], at=T0 + dt.timedelta(days=3)
+    )
+    assert again == first
+    assert again["converted_at"] == T0
+    assert leads.repo.get(session=session, id=l0["id"]) == first
+
+
 def test_converting_into_another_customer_is_a_conflict(session: Session) -> None:
     l0 = lead(session)
     first, second = customer(session), customer(session)

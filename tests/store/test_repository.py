@@ -15,7 +15,7 @@ from rapport.errors import Conflict, NotFound, RapportError, ValidationFailed
 from rapport.store import customers, orders, products, users
 from rapport.store.repository import UpsertOutcome
 
-from .factories import SHANGHAI, T0, backend_xfail, customer, ext, order_values, product, user
+from .factories import SHANGHAI, T0, customer, ext, order_values, product, user
 
 
 def _unchanged_except(before: dict[str, Any], after: dict[str, Any], *fields: str) -> None:
@@ -440,14 +440,9 @@ def test_times_are_stored_in_utc_whatever_zone_they_are_given_in(session: Sessio
     assert o["ordered_at"] == dt.datetime(2024, 5, 31, 16, 0, tzinfo=dt.UTC)
 
 
-# --- known gaps of the bad-input contract --------------------------------------------------
+# --- numbers: precision, range, finiteness ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Repository._coerce checks no precision: an amount beyond NUMERIC(14,2) is stored "
-    "on SQLite and raises sqlalchemy DataError (not ValidationFailed) on PostgreSQL",
-)
 def test_amount_beyond_the_money_precision_is_refused(session: Session) -> None:
     c = customer(session)
     error = _refused(
@@ -460,11 +455,6 @@ def test_amount_beyond_the_money_precision_is_refused(session: Session) -> None:
     assert error.location == "orders.net_amount"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Repository._coerce lets Decimal NaN through to the range check, which raises "
-    "decimal.InvalidOperation instead of ValidationFailed",
-)
 def test_nan_amount_is_refused_naming_the_field(session: Session) -> None:
     c = customer(session)
     error = _refused(
@@ -477,11 +467,6 @@ def test_nan_amount_is_refused_naming_the_field(session: Session) -> None:
     assert error.location == "orders.net_amount"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Repository._coerce checks no integer range: 2**31 is stored on SQLite and raises "
-    "sqlalchemy DataError (not ValidationFailed) on PostgreSQL",
-)
 def test_integer_beyond_the_column_range_is_refused(session: Session) -> None:
     c = customer(session)
     o = orders.repo.create(session=session, values=order_values(c["id"]))
@@ -501,11 +486,112 @@ def test_integer_beyond_the_column_range_is_refused(session: Session) -> None:
     assert info.value.location == "order_items.quantity"
 
 
-@backend_xfail(
-    "postgres",
-    "Repository.check_references runs its SELECT outside the write's savepoint: an id beyond "
-    "the INTEGER range raises DataError and aborts the caller's transaction on PostgreSQL",
+@pytest.mark.parametrize(
+    "value", [Decimal("12.345"), "0.001", Decimal("-0.001"), 0.125, Decimal("99.999")]
 )
+def test_amount_with_more_than_two_decimals_is_refused_not_rounded(
+    session: Session, value: Any
+) -> None:
+    c = customer(session)
+    error = _refused(
+        session,
+        ValidationFailed,
+        lambda: orders.repo.create(session=session, values=order_values(c["id"], net_amount=value)),
+    )
+    assert error.location == "orders.net_amount"
+    assert "more than 2 decimals" in error.message
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (Decimal("12.30"), Decimal("12.30")),
+        (Decimal("12.300"), Decimal("12.30")),
+        ("7.5", Decimal("7.50")),
+        (0.1, Decimal("0.10")),
+        (Decimal("999999999999.99"), Decimal("999999999999.99")),
+    ],
+)
+def test_amount_with_at_most_two_decimals_is_stored_exactly(
+    session: Session, value: Any, stored: Decimal
+) -> None:
+    c = customer(session)
+    row = orders.repo.create(session=session, values=order_values(c["id"], net_amount=value))
+    assert row["net_amount"] == stored
+    assert orders.repo.get(session=session, id=row["id"])["net_amount"] == stored
+
+
+@pytest.mark.parametrize(
+    "value", [float("inf"), float("-inf"), Decimal("Infinity"), Decimal("NaN"), Decimal("sNaN")]
+)
+def test_infinite_or_nan_amount_is_refused(session: Session, value: Any) -> None:
+    c = customer(session)
+    error = _refused(
+        session,
+        ValidationFailed,
+        lambda: orders.repo.create(session=session, values=order_values(c["id"], net_amount=value)),
+    )
+    assert error.location == "orders.net_amount"
+
+
+def test_amount_limit_comes_from_the_column_type(session: Session) -> None:
+    c = customer(session)
+    error = _refused(
+        session,
+        ValidationFailed,
+        lambda: orders.repo.create(
+            session=session, values=order_values(c["id"], net_amount=Decimal("1E+30"))
+        ),
+    )
+    assert error.location == "orders.net_amount"
+    assert "NUMERIC(14,2)" in error.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("quantity", -(2**31) - 1), ("line_no", 2**31), ("order_id", 2**63)]
+)
+def test_integers_beyond_32_bits_are_refused_on_update_too(
+    session: Session, field: str, value: int
+) -> None:
+    c = customer(session)
+    p = product(session)
+    order = orders.create(
+        session=session,
+        values=order_values(c["id"]),
+        items=[{"product_id": p["id"], "quantity": 1, "unit_price": 1, "net_amount": 1}],
+    )
+    item = order["items"][0]
+    with pytest.raises(ValidationFailed) as info:
+        orders.items_repo.update(session=session, id=item["id"], values={field: value})
+    assert info.value.location == f"order_items.{field}"
+    assert orders.items_repo.get(session=session, id=item["id"]) == item
+
+
+def test_integer_at_the_edge_of_the_column_range_is_accepted(session: Session) -> None:
+    c = customer(session)
+    o = orders.repo.create(session=session, values=order_values(c["id"]))
+    p = product(session)
+    item = orders.items_repo.create(
+        session=session,
+        values={
+            "order_id": o["id"],
+            "line_no": 2**31 - 1,
+            "product_id": p["id"],
+            "quantity": 1,
+            "unit_price": 1,
+            "net_amount": 1,
+        },
+    )
+    assert item["line_no"] == 2**31 - 1
+
+
+def test_get_with_an_id_beyond_the_integer_range_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound):
+        customers.repo.get(session=session, id=2**40)
+    probe = customer(session)  # the session is still usable
+    assert customers.repo.get(session=session, id=probe["id"])["id"] == probe["id"]
+
+
 def test_reference_beyond_the_integer_range_is_refused_and_the_session_goes_on(
     session: Session,
 ) -> None:
@@ -519,19 +605,20 @@ def test_reference_beyond_the_integer_range_is_refused_and_the_session_goes_on(
     assert error.location == "customers.owner_id"
 
 
-@backend_xfail(
-    "postgres",
-    "Repository.translate takes the constraint name as the field for PostgreSQL unique "
-    "violations (uq_order_items_order_id_line_no) where SQLite names a column",
-)
-def test_duplicate_composite_key_names_a_column(session: Session) -> None:
+def test_duplicate_composite_key_names_its_columns_and_values(session: Session) -> None:
     c = customer(session)
     p = product(session)
     item = {"product_id": p["id"], "quantity": 1, "unit_price": 1, "net_amount": 1, "line_no": 1}
+    before = orders.repo.count(session=session)
     with pytest.raises(Conflict) as info:
         orders.create(session=session, values=order_values(c["id"]), items=[item, item])
     assert info.value.table == "order_items"
-    assert info.value.field in orders.items_repo.table.c
+    columns = info.value.field.split(", ")
+    assert all(column in orders.items_repo.table.c for column in columns)
+    assert columns == ["order_id", "line_no"]
+    assert len(info.value.value) == 2 and info.value.value[1] == 1
+    assert "order_items.(order_id, line_no)" in info.value.message
+    assert orders.repo.count(session=session) == before
 
 
 def test_duplicate_composite_key_is_a_conflict(session: Session) -> None:
@@ -543,6 +630,29 @@ def test_duplicate_composite_key_is_a_conflict(session: Session) -> None:
         orders.create(session=session, values=order_values(c["id"]), items=[item, item])
     assert info.value.table == "order_items"
     assert orders.repo.count(session=session) == before
+
+
+def test_duplicate_found_by_the_database_names_the_column_and_value(session: Session) -> None:
+    a = customer(session)
+    b = customer(session)
+    t = customers.repo.table
+    change = {"external_id": a["external_id"]}
+    with pytest.raises(Conflict) as info, customers.repo.writing(session, change):
+        session.execute(sa.update(t).where(t.c.id == b["id"]).values(**change))
+    assert (info.value.table, info.value.field) == ("customers", "external_id")
+    assert info.value.value == a["external_id"]
+    assert f"customers.external_id = {a['external_id']!r}" in info.value.message
+    assert customers.repo.get(session=session, id=b["id"])["external_id"] == b["external_id"]
+
+
+def test_value_refused_by_the_database_is_a_domain_error(session: Session) -> None:
+    c = customer(session)
+    o = orders.repo.create(session=session, values=order_values(c["id"]))
+    t = orders.repo.table
+    with pytest.raises(ValidationFailed) as info, orders.repo.writing(session):
+        session.execute(sa.update(t).where(t.c.id == o["id"]).values(net_amount=-1))
+    assert info.value.table == "orders"
+    assert orders.repo.get(session=session, id=o["id"])["net_amount"] == Decimal("1280.00")
 
 
 def test_session_is_usable_after_a_refused_database_check(session: Session) -> None:

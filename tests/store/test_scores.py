@@ -162,11 +162,6 @@ def test_for_customer_returns_the_newest_first(session: Session) -> None:
     assert [r["as_of"] for r in everything] == [D3, D2, D1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scores.write_snapshot inserts all rows with one executemany compiled from the first "
-    "row's keys: a field present only in a later row is silently dropped",
-)
 def test_rows_with_different_fields_are_all_stored(session: Session) -> None:
     a, b = customer(session), customer(session)
     scores.write_snapshot(
@@ -180,11 +175,6 @@ def test_rows_with_different_fields_are_all_stored(session: Session) -> None:
     assert snapshot(session, D1)[b["id"]]["loyalty"] == 70.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scores.write_snapshot with a field only in the first row raises a raw sqlalchemy "
-    "StatementError instead of storing NULL for the rows without it",
-)
 def test_a_field_missing_from_a_later_row_is_stored_as_null(session: Session) -> None:
     a, b = customer(session), customer(session)
     scores.write_snapshot(
@@ -198,11 +188,6 @@ def test_a_field_missing_from_a_later_row_is_stored_as_null(session: Session) ->
     assert snapshot(session, D1)[b["id"]]["loyalty"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Repository._coerce accepts float NaN for Float columns: NaN is outside 0–100 yet "
-    "passes the range check; SQLite then stores NULL silently while PostgreSQL's CHECK refuses",
-)
 def test_nan_score_is_refused(session: Session) -> None:
     a = customer(session)
     with pytest.raises(ValidationFailed) as info:
@@ -210,3 +195,42 @@ def test_nan_score_is_refused(session: Session) -> None:
             session=session, as_of=D1, rows=[row(a["id"], satisfaction=float("nan"))]
         )
     assert info.value.location == "customer_scores.satisfaction"
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), Decimal("Infinity"), 10**400])
+def test_infinite_score_is_refused(session: Session, value: Any) -> None:
+    a = customer(session)
+    with pytest.raises(ValidationFailed) as info:
+        scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"], churn_risk=value)])
+    assert info.value.location == "customer_scores.churn_risk"
+    assert snapshot(session, D1) == {}
+
+
+def test_integer_score_beyond_smallint_is_refused(session: Session) -> None:
+    a = customer(session)
+    with pytest.raises(ValidationFailed) as info:
+        scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"], r_score=2**15)])
+    assert info.value.location == "customer_scores.r_score"
+    assert "16-bit" in info.value.message
+
+
+def test_rows_with_different_fields_keep_unset_json_as_null(session: Session) -> None:
+    a, b = customer(session), customer(session)
+    scores.write_snapshot(
+        session=session,
+        as_of=D1,
+        rows=[
+            {"customer_id": a["id"], "components": {"satisfaction": ["NPS 9"]}},
+            {"customer_id": b["id"], "satisfaction": 60.0},
+        ],
+    )
+    stored = snapshot(session, D1)
+    assert stored[a["id"]]["components"] == {"satisfaction": ["NPS 9"]}
+    assert stored[a["id"]]["satisfaction"] is None
+    assert stored[b["id"]]["satisfaction"] == 60.0
+    null_components = session.execute(
+        sa.select(customer_scores.c.customer_id).where(
+            customer_scores.c.as_of == D1, customer_scores.c.components.is_(None)
+        )
+    ).scalars()
+    assert list(null_components) == [b["id"]]

@@ -12,22 +12,53 @@ repo = Repository(schema.customers, entity="customer", soft_delete=True)
 
 _c = schema.customers.c
 
+#: The escape character of the LIKE patterns built from users' text.
+_ESCAPE = "\\"
+
+
+def _like_pattern(text: str) -> str:
+    """``%text%`` with the LIKE wildcards and the escape character of ``text`` escaped."""
+    for char in (_ESCAPE, "%", "_"):
+        text = text.replace(char, _ESCAPE + char)
+    return f"%{text}%"
+
+
+def _tag_elements(session: Session) -> sa.TableValuedAlias:
+    """The elements of each customer's ``tags`` list as text rows (column ``value``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        tags = sa.case(
+            (sa.func.jsonb_typeof(_c.tags) == "array", _c.tags),
+            else_=sa.cast(sa.literal("[]"), _c.tags.type),
+        )
+        return sa.func.jsonb_array_elements_text(tags).table_valued("value")
+    return sa.func.json_each(_c.tags).table_valued("value")
+
 
 def search(
     *, session: Session, text: str, limit: int = 50, owner_id: int | None = None
 ) -> list[Row]:
-    """Customers whose name, phone, email, external id or a tag contains ``text``."""
-    pattern = f"%{text}%"
+    """Customers whose name, phone, email, external id or one of the tags contains ``text``.
+
+    ``text`` is matched literally (``%`` and ``_`` are plain characters) and without regard
+    to the case of Latin letters, with the same results on SQLite and PostgreSQL. Deleted
+    customers are left out; results come in id order.
+    """
+    needle = sa.func.lower(sa.literal(_like_pattern(text)))
+
+    def matches(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        return sa.func.lower(column).like(needle, escape=_ESCAPE)
+
+    tag = _tag_elements(session)
     stmt = (
         sa.select(schema.customers)
         .where(_c.deleted_at.is_(None))
         .where(
             sa.or_(
-                _c.name.like(pattern),
-                _c.phone.like(pattern),
-                _c.email.like(pattern),
-                _c.external_id.like(pattern),
-                sa.cast(_c.tags, sa.String).like(f'%"{text}"%'),
+                matches(_c.name),
+                matches(_c.phone),
+                matches(_c.email),
+                matches(_c.external_id),
+                sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists(),
             )
         )
         .order_by(_c.id)

@@ -15,10 +15,17 @@ repo = Repository(schema.leads, entity="lead")
 
 
 def convert(*, session: Session, lead_id: int, customer_id: int, at: dt.datetime) -> Row:
-    """Mark lead ``lead_id`` converted into customer ``customer_id`` at ``at``."""
+    """Mark lead ``lead_id`` converted into customer ``customer_id`` at ``at``.
+
+    Converting a converted lead again into the same customer changes nothing (the first
+    conversion time stays); converting it into another customer is a :class:`Conflict`.
+    """
+    repo.validate({"converted_customer_id": customer_id, "converted_at": at}, partial=True)
     lead = repo.get(session=session, id=lead_id)
     customers.repo.get(session=session, id=customer_id)
-    if lead["status"] == LeadStatus.CONVERTED and lead["converted_customer_id"] != customer_id:
+    if lead["status"] == LeadStatus.CONVERTED:
+        if lead["converted_customer_id"] == customer_id:
+            return lead
         raise Conflict(
             f"lead {lead_id} was already converted into customer {lead['converted_customer_id']}",
             table="leads",

@@ -79,19 +79,37 @@ def redeem(
 
 
 def sync_tiers(*, session: Session, rules: LoyaltyRules) -> list[Row]:
-    """Make the ``loyalty_tiers`` table match the configured tiers (by code)."""
+    """Make the ``loyalty_tiers`` table match the configured tiers (by code).
+
+    Configured tiers are inserted or updated, tiers no longer configured are deleted;
+    returns the rows in the configured order.
+    """
+    t = schema.loyalty_tiers
     out = []
-    for tier in rules.tiers:
-        zh, en = TIER_NAMES.get(tier.code, (tier.code, tier.code.title()))
-        _, row = tiers_repo.upsert(
-            session=session,
-            values={"code": tier.code, "name_zh": zh, "name_en": en, "min_points": tier.min_points},
-        )
-        out.append(row)
+    with tiers_repo.writing(session):
+        for tier in rules.tiers:
+            zh, en = TIER_NAMES.get(tier.code, (tier.code, tier.code.title()))
+            _, row = tiers_repo.upsert(
+                session=session,
+                values={
+                    "code": tier.code,
+                    "name_zh": zh,
+                    "name_en": en,
+                    "min_points": tier.min_points,
+                },
+            )
+            out.append(row)
+        session.execute(sa.delete(t).where(t.c.code.not_in([tier.code for tier in rules.tiers])))
     return out
 
 
 def tier_for(*, points: int, rules: LoyaltyRules) -> str:
-    """The code of the highest tier whose threshold ``points`` reaches."""
+    """The code of the highest tier whose threshold ``points`` reaches.
+
+    Tiers are compared by ``min_points``, whatever their order in the rules; a balance
+    below every threshold (a negative one) gets the lowest tier.
+    """
     eligible = [t for t in rules.tiers if points >= t.min_points]
-    return max(eligible, key=lambda t: t.min_points).code if eligible else rules.tiers[0].code
+    if not eligible:
+        return min(rules.tiers, key=lambda t: t.min_points).code
+    return max(eligible, key=lambda t: t.min_points).code

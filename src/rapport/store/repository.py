@@ -2,23 +2,26 @@
 
 Each aggregate module (``customers``, ``orders`` …) owns one :class:`Repository` and adds
 its own behaviour on top. Values are validated against the table's own metadata — column
-types and lengths, enumerations, required columns, the simple range CHECK constraints and
-foreign keys — so that a bad value raises a domain error naming the table, the field and
-the value on SQLite and PostgreSQL alike, before the database would refuse it. Every write
-runs in a savepoint: when it fails, nothing of it remains and the caller's transaction
-goes on.
+types and lengths, the precision and scale of amounts (never rounded: an amount with more
+decimals than its column keeps is refused), the range of integer types, finite numbers,
+enumerations, required columns, the simple range CHECK constraints and foreign keys — so
+that a bad value raises a domain error naming the table, the field and the value on SQLite
+and PostgreSQL alike, before the database would refuse it. Every write runs in a
+savepoint: when it fails, nothing of it remains, the caller's transaction goes on, and a
+database error about the data becomes a domain error too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,7 +33,12 @@ Row = dict[str, Any]
 
 _CHECK_GE = re.compile(r"^(\w+) (>=|>) (-?\d+(?:\.\d+)?)$")
 _CHECK_BETWEEN = re.compile(r"^(\w+) BETWEEN (-?\d+(?:\.\d+)?) AND (-?\d+(?:\.\d+)?)$")
-_CENT = Decimal("0.01")
+#: PostgreSQL's detail of key violations: ``Key (a, b)=(1, 2) already exists.``
+_PG_KEY_DETAIL = re.compile(r"^Key \((?P<columns>.+?)\)=\((?P<values>.*)\) (?:already|is) ")
+#: SQLite's constraint messages: ``UNIQUE constraint failed: t.a, t.b``.
+_SQLITE_CONSTRAINT = re.compile(
+    r"^(?P<what>UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (?P<target>.+))?$"
+)
 _AUTO_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 
 
@@ -55,6 +63,20 @@ class Bounds:
         if self.high is not None and value > self.high:
             return f"must be <= {self.high:g}"
         return None
+
+
+def _integer_bits(ctype: sa.Integer) -> int:
+    """Width of an integer column type: 16 (SMALLINT), 64 (BIGINT) or 32 (INTEGER)."""
+    if isinstance(ctype, sa.SmallInteger):
+        return 16
+    if isinstance(ctype, sa.BigInteger):
+        return 64
+    return 32
+
+
+def _integer_range(ctype: sa.Integer) -> tuple[int, int]:
+    bits = _integer_bits(ctype)
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def utcnow() -> dt.datetime:
@@ -117,7 +139,7 @@ class Repository:
 
     # --- validation ----------------------------------------------------------------------
 
-    def _fail(self, field: str, value: Any, problem: str, hint: str | None = None) -> None:
+    def _fail(self, field: str, value: Any, problem: str, hint: str | None = None) -> NoReturn:
         raise ValidationFailed(
             f"{self.table.name}.{field} = {value!r}: {problem}",
             table=self.table.name,
@@ -149,20 +171,28 @@ class Repository:
                 self._fail(name, value, "expected true or false")
             return value
         if isinstance(ctype, sa.Numeric) and ctype.asdecimal and not isinstance(ctype, sa.Float):
-            try:
-                if isinstance(value, bool):
-                    raise InvalidOperation
-                number = Decimal(str(value)).quantize(_CENT)
-            except (InvalidOperation, ValueError):
-                self._fail(name, value, "expected an amount")
-            return number
+            return self._amount(name, ctype, value)
         if isinstance(ctype, sa.Float):
             if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
                 self._fail(name, value, "expected a number")
-            return float(value)
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                self._fail(name, value, "expected a finite number")
+            if not math.isfinite(number):
+                self._fail(name, value, "expected a finite number")
+            return number
         if isinstance(ctype, sa.Integer):
             if isinstance(value, bool) or not isinstance(value, int):
                 self._fail(name, value, "expected a whole number")
+            low, high = _integer_range(ctype)
+            if not low <= value <= high:
+                self._fail(
+                    name,
+                    value,
+                    f"outside the range of a {_integer_bits(ctype)}-bit integer",
+                    f"use a whole number from {low} to {high}",
+                )
             return value
         if isinstance(ctype, sa.String):
             if not isinstance(value, str):
@@ -171,6 +201,41 @@ class Repository:
                 self._fail(name, value, f"longer than {ctype.length} characters")
             return value
         return value  # JSON documents
+
+    def _amount(self, name: str, ctype: sa.Numeric, value: Any) -> Decimal:
+        """An exact amount that fits ``NUMERIC(precision, scale)``; never rounded."""
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            self._fail(name, value, "expected an amount")
+        if not number.is_finite():
+            self._fail(name, value, "expected a finite amount")
+        precision, scale = ctype.precision, ctype.scale or 0
+        if precision is not None:
+            limit = Decimal(10) ** (precision - scale)
+            if abs(number) >= limit:
+                self._fail(
+                    name,
+                    value,
+                    f"too large for NUMERIC({precision},{scale})",
+                    f"amounts must be smaller than {limit:,} in absolute value",
+                )
+        if ctype.scale is None:
+            return number
+        try:
+            exact = number.quantize(Decimal(1).scaleb(-scale))
+        except InvalidOperation:
+            self._fail(name, value, "too large for an amount")
+        if exact != number:
+            self._fail(
+                name,
+                value,
+                f"more than {scale} decimals",
+                f"round the amount to {scale} decimals first",
+            )
+        return exact
 
     def validate(self, values: Mapping[str, Any], *, partial: bool = False) -> Row:
         """Check and coerce ``values``; ``partial`` for updates (no required check)."""
@@ -208,11 +273,16 @@ class Repository:
         return clean
 
     def check_references(self, session: Session, values: Mapping[str, Any]) -> None:
-        """Raise when a foreign key in ``values`` names a missing row."""
+        """Raise when a foreign key in ``values`` names a missing row.
+
+        Each key is validated against its column type first, so the lookup cannot fail in
+        the database; call it inside :meth:`writing` all the same.
+        """
         for name, parent in self.references.items():
             value = values.get(name)
             if value is None:
                 continue
+            value = self._coerce(self.table.c[name], value)
             found = session.execute(
                 sa.select(sa.literal(1)).select_from(parent).where(parent.c.id == value)
             ).first()
@@ -226,41 +296,135 @@ class Repository:
 
     # --- errors from the database ---------------------------------------------------------
 
-    def translate(self, exc: sa.exc.DBAPIError) -> RapportError:
-        """Turn a database integrity error into a domain error naming table and field."""
+    def translate(
+        self, exc: sa.exc.DBAPIError, values: Mapping[str, Any] | None = None
+    ) -> RapportError | None:
+        """Turn a database error about the written data into a domain error.
+
+        Covers integrity errors (unique, foreign key, not null, check), data errors and
+        exceptions raised by triggers (the ledger's append-only guard) on SQLite and
+        PostgreSQL alike. ``values`` are the written values, used to name the offending
+        value when the statement's parameters do not (SQLite's are positional). Returns
+        ``None`` for errors that are not about the data (connection lost, database locked,
+        a wrong statement): those stay as they are.
+        """
         orig = exc.orig
-        diag = getattr(orig, "diag", None)
-        message = str(orig).splitlines()[0] if orig is not None else str(exc)
-        field = None
-        if diag is not None:  # psycopg
-            field = diag.column_name or diag.constraint_name
-            sqlstate = getattr(orig, "sqlstate", "") or ""
+        if getattr(orig, "diag", None) is not None:  # psycopg
+            return self._translate_postgres(exc, values)
+        if isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError):
+            return self._translate_sqlite(exc, values)
+        return None
+
+    @staticmethod
+    def _written_value(
+        exc: sa.exc.DBAPIError, fields: list[str], values: Mapping[str, Any] | None
+    ) -> Any:
+        """The value(s) of ``fields`` in the failed write, if known."""
+        for source in (exc.params, values):
+            if isinstance(source, Mapping) and all(f in source for f in fields):
+                found = tuple(source[f] for f in fields)
+                return found[0] if len(found) == 1 else found
+        return None
+
+    def _duplicate(self, fields: list[str], value: Any) -> Conflict:
+        field = ", ".join(fields)
+        where = fields[0] if len(fields) == 1 else f"({field})"
+        shown = "" if value is None else f" = {value!r}"
+        return Conflict(
+            f"{self.table.name}.{where}{shown}: already exists",
+            table=self.table.name,
+            field=field,
+            value=value,
+            hint=(
+                f"{where} must be unique in {self.table.name}"
+                if len(fields) == 1
+                else f"the combination {where} must be unique in {self.table.name}"
+            ),
+        )
+
+    def _translate_postgres(
+        self, exc: sa.exc.DBAPIError, values: Mapping[str, Any] | None
+    ) -> RapportError | None:
+        orig = exc.orig
+        diag = orig.diag  # type: ignore[union-attr]
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        message = diag.message_primary or str(orig).splitlines()[0]
+        if sqlstate == "P0001":  # RAISE EXCEPTION in a trigger: a rule of the table
+            return Conflict(message, table=self.table.name, hint=diag.message_hint)
+        if not sqlstate.startswith(("22", "23")):
+            return None
+        field: str | None = diag.column_name
+        value: Any = None
+        detail = diag.message_detail or ""
+        if m := _PG_KEY_DETAIL.match(detail):
+            fields = [f.strip().strip('"') for f in m["columns"].split(",")]
+            field = field or ", ".join(fields)
+            value = self._written_value(exc, fields, values)
+            if value is None:
+                value = m["values"]
             if sqlstate == "23505":
-                return Conflict(
-                    f"{self.table.name}: duplicate value ({diag.message_detail})",
+                return self._duplicate(fields, value)
+        field = field or diag.constraint_name
+        if sqlstate == "23505":
+            return Conflict(
+                f"{self.table.name}: duplicate value ({detail or message})",
+                table=self.table.name,
+                field=field,
+            )
+        if sqlstate == "23502" and diag.column_name:
+            return ValidationFailed(
+                f"{self.table.name}.{diag.column_name} = None: is required",
+                table=self.table.name,
+                field=diag.column_name,
+            )
+        return ValidationFailed(
+            f"{self.table.name}: {message}", table=self.table.name, field=field, value=value
+        )
+
+    def _translate_sqlite(
+        self, exc: sa.exc.DBAPIError, values: Mapping[str, Any] | None
+    ) -> RapportError:
+        orig = exc.orig
+        message = str(orig).splitlines()[0] if orig is not None else str(exc)
+        kind = getattr(orig, "sqlite_errorname", "") or ""
+        if kind == "SQLITE_CONSTRAINT_TRIGGER":  # RAISE(ABORT, ...) in a trigger
+            return Conflict(message, table=self.table.name)
+        if m := _SQLITE_CONSTRAINT.match(message):
+            what, target = m["what"], m["target"] or ""
+            fields = [c.strip().rpartition(".")[2] for c in target.split(",") if c.strip()]
+            if what == "UNIQUE" and fields and not target.startswith("index "):
+                return self._duplicate(fields, self._written_value(exc, fields, values))
+            if what == "NOT NULL" and fields:
+                return ValidationFailed(
+                    f"{self.table.name}.{fields[0]} = None: is required",
                     table=self.table.name,
-                    field=field,
+                    field=fields[0],
                 )
-        elif m := re.search(r"constraint failed: (\w+)\.(\w+)", message):
-            field = m[2]
-            if "UNIQUE" in message:
-                return Conflict(
-                    f"{self.table.name}.{field}: duplicate value",
-                    table=self.table.name,
-                    field=field,
-                )
-        elif m := re.search(r"CHECK constraint failed: (\w+)", message):
-            field = m[1]
-        return ValidationFailed(f"{self.table.name}: {message}", table=self.table.name, field=field)
+            if what == "UNIQUE":
+                return Conflict(f"{self.table.name}: {message}", table=self.table.name)
+            return ValidationFailed(
+                f"{self.table.name}: {message}",
+                table=self.table.name,
+                field=", ".join(fields) or None,
+            )
+        return ValidationFailed(f"{self.table.name}: {message}", table=self.table.name)
 
     @contextmanager
-    def writing(self, session: Session) -> Iterator[None]:
-        """A savepoint around one logical write: all of it lands, or none of it."""
+    def writing(self, session: Session, values: Mapping[str, Any] | None = None) -> Iterator[None]:
+        """A savepoint around one logical write: all of it lands, or none of it.
+
+        A database error about the written data becomes a domain error (see
+        :meth:`translate`, which gets ``values``); the savepoint is rolled back, so the
+        caller's transaction goes on.
+        """
         try:
             with session.begin_nested():
                 yield
-        except sa.exc.IntegrityError as exc:
-            raise self.translate(exc) from exc
+        except sa.exc.DBAPIError as exc:
+            error = self.translate(exc, values)
+            if error is None:
+                raise
+            raise error from exc
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -271,8 +435,13 @@ class Repository:
 
     def get(self, *, session: Session, id: int, include_deleted: bool = False) -> Row:
         """The row with primary key ``id``; :class:`NotFound` otherwise."""
-        stmt = self._visible(sa.select(self.table).where(self.table.c.id == id), include_deleted)
-        row = session.execute(stmt).mappings().first()
+        low, high = _integer_range(self.table.c.id.type)
+        row = None
+        if not isinstance(id, int) or low <= id <= high:  # no id beyond the column's range
+            stmt = self._visible(
+                sa.select(self.table).where(self.table.c.id == id), include_deleted
+            )
+            row = session.execute(stmt).mappings().first()
         if row is None:
             raise NotFound(
                 f"no {self.entity} with id {id}", table=self.table.name, field="id", value=id
@@ -341,17 +510,17 @@ class Repository:
     def _insert(self, session: Session, clean: Row) -> Row:
         if self.has_timestamps:
             now_if_missing(clean, "created_at", "updated_at")
-        self.check_references(session, clean)
         key_value = clean.get(self.key) if self.key is not None else None
-        if key_value is not None and self.find(session=session, key=key_value) is not None:
-            raise Conflict(
-                f"{self.table.name}.{self.key} = {key_value!r}: already exists",
-                table=self.table.name,
-                field=self.key,
-                value=key_value,
-                hint="update it, or upsert instead of create",
-            )
-        with self.writing(session):
+        with self.writing(session, clean):
+            self.check_references(session, clean)
+            if key_value is not None and self.find(session=session, key=key_value) is not None:
+                raise Conflict(
+                    f"{self.table.name}.{self.key} = {key_value!r}: already exists",
+                    table=self.table.name,
+                    field=self.key,
+                    value=key_value,
+                    hint="update it, or upsert instead of create",
+                )
             row = (
                 session.execute(sa.insert(self.table).values(**clean).returning(self.table))
                 .mappings()
@@ -367,10 +536,10 @@ class Repository:
         return {k: v for k, v in clean.items() if k not in _AUTO_COLUMNS and existing.get(k) != v}
 
     def _apply(self, session: Session, existing: Row, changes: Row) -> Row:
-        self.check_references(session, changes)
         if self.has_timestamps:
             changes = {**changes, "updated_at": utcnow()}
-        with self.writing(session):
+        with self.writing(session, changes):
+            self.check_references(session, changes)
             row = (
                 session.execute(
                     sa.update(self.table)

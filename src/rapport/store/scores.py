@@ -17,16 +17,24 @@ _s = schema.customer_scores
 
 
 def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Replace the snapshot of ``as_of`` with ``rows``, atomically; returns rows written."""
+    """Replace the snapshot of ``as_of`` with ``rows``, atomically; returns rows written.
+
+    Rows may carry different fields: every given field is written, and a field a row does
+    not carry is stored as NULL.
+    """
     computed_at = utcnow()
     clean = [
         repo.validate({**row, "as_of": as_of, "computed_at": row.get("computed_at", computed_at)})
         for row in rows
     ]
+    # One executemany per set of fields: a batch takes its columns from its first row.
+    batches: dict[frozenset[str], list[Row]] = {}
+    for row in clean:
+        batches.setdefault(frozenset(row), []).append(row)
     with repo.writing(session):
         session.execute(sa.delete(_s).where(_s.c.as_of == as_of))
-        if clean:
-            session.execute(sa.insert(_s), clean)
+        for batch in batches.values():
+            session.execute(sa.insert(_s), batch)
     return len(clean)
 
 

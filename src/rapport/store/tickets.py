@@ -82,12 +82,14 @@ def transition(
 
     Raises
     ------
+    ValidationFailed
+        When ``to_status`` is not a ticket status (the hint lists them).
     Conflict
         When the workflow does not allow ``to_status`` after the current status.
     """
+    to_status = TicketStatus(repo.validate({"status": to_status}, partial=True)["status"])
     ticket = repo.get(session=session, id=ticket_id)
     current = TicketStatus(ticket["status"])
-    to_status = TicketStatus(to_status)
     if to_status not in TICKET_TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TICKET_TRANSITIONS[current])) or "none"
         raise Conflict(
