@@ -176,7 +176,7 @@ def test_config_show_masks_the_database_password(monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def short_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relative paths keep every TOML line short (see the xfail on long lines below)."""
+    """Relative paths, so the shown settings do not depend on the temporary directory."""
     monkeypatch.setenv("RAPPORT_DATABASE_URL", "sqlite:///rapport.db")
     monkeypatch.setenv("RAPPORT_DATA_DIR", "data")
 
@@ -307,11 +307,6 @@ def test_real_script_init_and_status(tmp_path: Path) -> None:
     assert set(json.loads(status.stdout)["tables"]) == set(metadata.tables)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.main.config_show prints the TOML through Rich, which wraps lines at the "
-    "terminal width (80 when piped): a long value is split and the output is not valid TOML",
-)
 def test_config_show_toml_is_valid_when_piped_with_a_long_database_path(tmp_path: Path) -> None:
     deep = tmp_path.joinpath(*["客户数据目录"] * 12)
     result = run_script(
@@ -321,12 +316,29 @@ def test_config_show_toml_is_valid_when_piped_with_a_long_database_path(tmp_path
     assert tomllib.loads(result.stdout)["settings"]["database_url"].endswith("rapport.db")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.main.run prints the error location as ' [table.field]' with Rich markup on, "
-    "so a lower-case location such as [activity.windows_days] is taken as a style tag and "
-    "dropped from the message",
-)
+def test_config_show_json_is_valid_when_piped_with_a_long_database_path(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["客户数据目录"] * 12)
+    result = run_script(
+        "config",
+        "show",
+        "--json",
+        RAPPORT_DATABASE_URL=f"sqlite:///{deep}/rapport.db",
+        COLUMNS="80",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["settings"]["database_url"].endswith("/rapport.db")
+
+
+def test_error_line_keeps_brackets_of_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "[bold]rules.toml"
+    monkeypatch.setenv("RAPPORT_CONFIG_FILE", str(bad))
+    code, _, err = run_entry_point(monkeypatch, capsys, "config", "show")
+    assert code == ConfigError.exit_code
+    assert "[bold]rules.toml" in err
+
+
 def test_error_line_ends_with_the_location(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
