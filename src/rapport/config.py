@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     engine: Literal["duckdb", "postgres", "spark", "parquet"] = Field(
         default="duckdb", description="Analytics engine."
     )
+    parquet_dir: Path | None = Field(
+        default=None, description="Canonical tables as Parquet, for the parquet/spark engines."
+    )
+    spark_master: str = Field(default="local[2]", description="Spark master URL.")
     timezone: str = Field(
         default="Asia/Shanghai", description="Zone of naive input times and of presentation."
     )

@@ -1,0 +1,45 @@
+"""The canonical tables with one set of types on every engine.
+
+``Sources(engine).orders`` is the store's ``orders`` table cast to
+:data:`rapport.analytics.tables.SCHEMAS` ``["orders"]``; metric code only ever reads
+tables through a :class:`Sources`, so it never sees an engine's own types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from rapport.analytics.tables import SCHEMAS
+
+
+def conform(table: ibis.Table, name: str) -> ibis.Table:
+    """Cast ``table`` to the canonical schema of ``name`` (only where types differ)."""
+    schema = SCHEMAS[name]
+    missing = [c for c in schema.names if c not in table.columns]
+    if missing:
+        raise KeyError(f"table {name} lacks canonical columns {missing}")
+    casts = {
+        column: table[column].cast(dtype)
+        for column, dtype in schema.items()
+        if table[column].type().copy(nullable=True) != dtype.copy(nullable=True)
+    }
+    return table.select(*schema.names).mutate(**casts) if casts else table.select(*schema.names)
+
+
+class Sources:
+    """Lazily conformed canonical tables of one engine (or of in-memory tables, in tests)."""
+
+    def __init__(self, engine: Any = None, *, tables: dict[str, ibis.Table] | None = None) -> None:
+        self._engine = engine
+        self._given = tables or {}
+        self._cache: dict[str, ibis.Table] = {}
+
+    def __getattr__(self, name: str) -> ibis.Table:
+        if name.startswith("_") or name not in SCHEMAS:
+            raise AttributeError(name)
+        if name not in self._cache:
+            raw = self._given[name] if name in self._given else self._engine.table(name)
+            self._cache[name] = conform(raw, name)
+        return self._cache[name]
