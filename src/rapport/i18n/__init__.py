@@ -1,0 +1,1 @@
+"""Bilingual (zh-CN and English) labels of Rapport's enumerations and metrics."""
