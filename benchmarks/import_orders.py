@@ -118,15 +118,14 @@ def main() -> None:
         t = time.perf_counter()
         customers, orders = make_files(directory, args.rows, args.customers)
         size_mb = orders.stat().st_size / 2**20
-        print(
-            f"generated {args.rows:,} orders ({size_mb:,.0f} MB CSV) in {time.perf_counter() - t:.1f} s"
-        )
+        elapsed = time.perf_counter() - t
+        print(f"generated {args.rows:,} orders ({size_mb:,.0f} MB CSV) in {elapsed:.1f} s")
         targets = [("sqlite", f"sqlite:///{directory / 'bench.db'}")]
         if args.postgres:
             targets.append(("postgresql", fresh_postgres(args.postgres)))
-        print(
-            f"{'backend':<12}{'rows':>12}{'inserted':>12}{'rejected':>10}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}"
-        )
+        heads = ("rows", "inserted", "rejected", "seconds", "rows/s", "peak MB")
+        widths = (12, 12, 10, 10, 12, 10)
+        print(f"{'backend':<12}" + "".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True)))
         for name, url in targets:
             r = run(url, customers, orders)
             print(
