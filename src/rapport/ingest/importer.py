@@ -287,11 +287,10 @@ class _Run:
             ref = field.reference
             if ref is None or field.name not in values.columns:
                 continue
-            keys = values.select(pl.col(field.name).drop_nulls().alias("k"))
-            found = (
-                dict(writer.lookup(ref.table, [ref.key], keys).__iter__()) if keys.height else {}
-            )
-            ids = values[field.name].replace_strict(found, default=None, return_dtype=pl.Int64)
+            found = writer.resolve_ids(ref.table, ref.key, values[field.name])
+            ids = values.select(pl.col(field.name).alias("k")).join(
+                found, on="k", how="left", maintain_order="left"
+            )["id"]
             bad = values[field.name].is_not_null() & ids.is_null()
             if bad.any():
                 reason = f"no {ref.table.name} row with {ref.key} '" + values[field.name] + "'"

@@ -78,6 +78,22 @@ class BulkWriter:
         finally:
             temp.drop(self.conn)
 
+    def resolve_ids(self, table: sa.Table, key: str, keys: pl.Series) -> pl.DataFrame:
+        """``k`` → ``id`` of the rows of ``table`` whose text column ``key`` is in ``keys``."""
+        wanted = json.dumps(keys.drop_nulls().unique().to_list(), ensure_ascii=False)
+        if self.dialect == "sqlite":
+            sql = (
+                f'SELECT "{key}", id FROM "{table.name}" '
+                f'WHERE "{key}" IN (SELECT value FROM json_each(?))'
+            )
+        else:
+            sql = (
+                f'SELECT "{key}", id FROM "{table.name}" '
+                f'WHERE "{key}" = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))'
+            )
+        rows = self.conn.exec_driver_sql(sql, (wanted,)).fetchall()
+        return pl.DataFrame(rows, schema={"k": pl.Utf8, "id": pl.Int64}, orient="row")
+
     # --- writes --------------------------------------------------------------------------
 
     def _storage(self, frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
