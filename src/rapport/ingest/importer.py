@@ -21,6 +21,7 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import TypeVar
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -188,6 +189,14 @@ class _Failure:
     error: BaseException
 
 
+def _in_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    """Membership of ``values`` in an ascending array, by binary search."""
+    if len(sorted_array) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_array, values)
+    return sorted_array[np.minimum(at, len(sorted_array) - 1)] == values
+
+
 class _Run:
     """The state of one import across its batches."""
 
@@ -199,7 +208,10 @@ class _Run:
         self.rules = rules
         self.ctx = Context(tz=settings.tz, phone_region=rules.business.default_phone_region)
         self.dry_run = dry_run
-        self.seen = pl.Series(KEY, [], dtype=pl.Utf8)
+        # 64-bit hashes of the keys written so far: 8 bytes a row to find a key repeated
+        # across batches (a hash collision, ~n²/2⁶⁵, would reject a row as a duplicate:
+        # reported, never lost)
+        self.seen = np.empty(0, dtype=np.uint64)
 
     def reject(
         self, values: pl.DataFrame, bad: pl.Series, column: str, reason: pl.Series
@@ -238,7 +250,8 @@ class _Run:
         first_row = values.group_by(KEY).agg(pl.col(ROW).min().alias("__first"))
         values = values.join(first_row, on=KEY, how="left", maintain_order="left")
         dup_here = values[ROW] != values["__first"]
-        dup_before = values[KEY].is_in(self.seen.implode())
+        hashes = values[KEY].hash(seed=0).to_numpy()
+        dup_before = pl.Series(_in_sorted(hashes, self.seen))
         key_label = ", ".join(label.get(k, k) for k in spec.key)
         reason = pl.select(
             pl.when(dup_before)
@@ -252,7 +265,10 @@ class _Run:
         if bad.any():
             rejects.append(self.reject(values, bad, key_label, reason))
             values = values.filter(~bad)
-        self.seen = pl.concat([self.seen, values[KEY]])
+        # two sorted runs: timsort merges them in linear time
+        self.seen = np.sort(
+            np.concatenate([self.seen, np.sort(hashes[~bad.to_numpy()])]), kind="stable"
+        )
         return _Prepared(values=values, rejects=rejects, label=label)
 
     def write(self, prepared: _Prepared) -> tuple[pl.DataFrame, dict[str, int]]:
