@@ -19,7 +19,7 @@ demo: install ## the main job on embedded defaults (SQLite + DuckDB in ./rapport
 
 test: install ## the whole test suite (PostgreSQL too when RAPPORT_TEST_POSTGRES_URL is set)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -69,7 +69,7 @@ ENGINE_PARAMS = [
     pytest.param("duckdb-postgres", marks=pytest.mark.postgres),
     pytest.param("postgres", marks=pytest.mark.postgres),
     pytest.param("parquet"),
-    pytest.param("spark", marks=pytest.mark.spark),
+    pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")]),
 ]
 
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rapport import __version__
+from rapport.cli.analytics import export_command
 from rapport.cli.common import console, err_console, store_engine
 from rapport.cli.imports import import_command
 from rapport.cli.sample import demo_command, sample_command
@@ -38,6 +39,7 @@ app.add_typer(config_app, name="config")
 app.command("import")(import_command)
 app.command("sample")(sample_command)
 app.command("demo")(demo_command)
+app.command("export")(export_command)
 
 EXIT_INTERNAL = 70
 

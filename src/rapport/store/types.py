@@ -15,7 +15,7 @@ from sqlalchemy.types import TypeDecorator
 MONEY = sa.Numeric(14, 2, asdecimal=True)
 
 #: JSON documents: JSONB on PostgreSQL, JSON text on SQLite.
-JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSONDoc = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
