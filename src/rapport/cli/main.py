@@ -20,6 +20,7 @@ from rapport import __version__
 from rapport.cli.analytics import export_command
 from rapport.cli.common import console, err_console, store_engine
 from rapport.cli.imports import import_command
+from rapport.cli.metrics import metrics_command
 from rapport.cli.sample import demo_command, sample_command
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
@@ -40,6 +41,7 @@ app.command("import")(import_command)
 app.command("sample")(sample_command)
 app.command("demo")(demo_command)
 app.command("export")(export_command)
+app.command("metrics")(metrics_command)
 
 EXIT_INTERNAL = 70
 
