@@ -39,11 +39,6 @@ MONTHS = 182 / 30.4375  # months in PERIOD
 
 
 @pytest.fixture
-def sources() -> tuple[Sources, Any]:
-    return memory_sources()
-
-
-@pytest.fixture
 def rules() -> Rules:
     return load_rules()
 

@@ -20,15 +20,9 @@ from rapport.analytics.metrics import evaluate
 from rapport.analytics.sources import Sources
 from rapport.config import Rules, load_rules
 from tests.analytics import fixture_data as fx
-from tests.analytics.memory import memory_sources
 
 SH, BJ, GZ = "上海", "北京", "广州"
 approx = pytest.approx
-
-
-@pytest.fixture
-def sources() -> tuple[Sources, Any]:
-    return memory_sources()
 
 
 @pytest.fixture

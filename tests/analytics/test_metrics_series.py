@@ -8,7 +8,6 @@ day before the local date.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import ibis
 import pytest
@@ -18,19 +17,12 @@ from rapport.analytics.funnel import funnel
 from rapport.analytics.metrics import execute, series
 from rapport.analytics.metrics_service import service_levels
 from rapport.analytics.periods import Period
-from rapport.analytics.sources import Sources
 from rapport.config import Rules, load_rules
 from rapport.errors import ValidationFailed
 from tests.analytics import fixture_data as fx
-from tests.analytics.memory import memory_sources
 
 D = datetime
 approx = pytest.approx
-
-
-@pytest.fixture
-def sources() -> tuple[Sources, Any]:
-    return memory_sources()
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def compute(
     return result, period
 
 
-def metrics_table(result: pa.Table, locale: str, title: str) -> Table:
+def metrics_table(result: pa.Table, locale: str, title: str, tz: Any = dt.UTC) -> Table:
     from rapport.analytics.metrics import METRICS
 
     zh = locale.startswith("zh")
@@ -169,7 +169,8 @@ def metrics_table(result: pa.Table, locale: str, title: str) -> Table:
         label = metric.label_zh if zh else metric.label_en
         lead = []
         if "bucket_start" in row:
-            lead.append(str(row["bucket_start"].date()))
+            start = row["bucket_start"].replace(tzinfo=dt.UTC).astimezone(tz)
+            lead.append(str(start.date()))
         if "segment" in row:
             lead.append("—" if row["segment"] is None else str(row["segment"]))
         table.add_row(
@@ -265,4 +266,4 @@ def metrics_command(
         start = window.start.replace(tzinfo=dt.UTC).astimezone(tz)
         end = window.end.replace(tzinfo=dt.UTC).astimezone(tz)
         title = f"{start:%Y-%m-%d %H:%M} … {end:%Y-%m-%d %H:%M} ({settings.timezone})"
-        console.print(metrics_table(result, settings.locale, title))
+        console.print(metrics_table(result, settings.locale, title, tz))
