@@ -26,6 +26,9 @@ def test_demo_builds_and_summarizes_the_company() -> None:
     result = runner.invoke(app, ["demo", "--customers", "400", "--months", "6"])
     assert result.exit_code == 0, result.output
     assert "样例公司" in result.stdout and "销售额" in result.stdout
+    # the headline metrics, with Chinese labels and their definition ids
+    for label in ("客户留存率 (retention_rate)", "净推荐值 (nps)", "SLA达成率 (sla_attainment)"):
+        assert label in result.stdout
     assert _count(schema.customers) == 400
     assert _count(schema.orders) > 400
     # a second run finds everything in place
@@ -40,6 +43,7 @@ def test_demo_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["demo", "--customers", "200", "--months", "3"])
     assert result.exit_code == 0, result.output
     assert "Sample company" in result.stdout and "Revenue" in result.stdout
+    assert "Retention rate (retention_rate)" in result.stdout
 
 
 def test_sample_to_files(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from rapport.cli.common import console, err_console, store_engine
-from rapport.config import get_settings, load_rules
+from rapport.config import Settings, get_settings, load_rules
 from rapport.i18n.labels import t
 from rapport.ingest.report import ImportReport
 from rapport.sample.company import SampleCompany, write
@@ -106,6 +107,24 @@ def summary_panel(summary: StoreSummary, locale: str) -> Panel:
     return Panel(figures, title=t("company", locale), expand=False)
 
 
+def _headline(company: SampleCompany, settings: Settings) -> Table:
+    """The headline metrics over the last 12 months of the sample's history."""
+    from rapport.cli.metrics import HEADLINE, compute, metrics_table
+
+    end = dt.date.fromisoformat(str(company.params["end"]))
+    as_of = (
+        dt.datetime.combine(end, dt.time(), tzinfo=settings.tz)
+        .astimezone(dt.UTC)
+        .replace(tzinfo=None)
+    )
+    with console.status("computing the metrics …"):
+        result, _ = compute(list(HEADLINE), period_text="12m", as_of=as_of, settings=settings)
+    zh = settings.locale.startswith("zh")
+    last = end - dt.timedelta(days=1)
+    title = f"{'近12个月指标' if zh else 'Last 12 months'} (… {last})"
+    return metrics_table(result, settings.locale, title, settings.tz)
+
+
 def sample_command(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 20_000,
     months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
@@ -182,7 +201,8 @@ def demo_command(
     with session_scope(store_engine()) as session:
         summary = summarize(session=session)
     console.print(summary_panel(summary, ui))
+    console.print(_headline(company, settings))
     console.print(
-        f"done in {time.perf_counter() - started:.1f} s — try `rapport status`, "
-        "`rapport import --help`"
+        f"done in {time.perf_counter() - started:.1f} s — next: `rapport metrics --help`, "
+        "`rapport status`, `rapport import --help`"
     )
