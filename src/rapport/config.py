@@ -19,10 +19,24 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rapport.domain import TicketPriority
+from rapport.domain import (
+    EventKind,
+    InteractionChannel,
+    LifecycleStage,
+    SurveyKind,
+    TicketPriority,
+    ValueTier,
+)
 from rapport.errors import ConfigError
 
 DEFAULT_RULES_RESOURCE = "defaults.toml"
@@ -139,6 +153,216 @@ class LoyaltyRules(_Strict):
         return value
 
 
+# --- per-customer scores ([scores] in defaults.toml; docs/scores.md) -----------------------
+
+#: The five stages of the customer lifecycle that the lifecycle stages map onto.
+LifecyclePhase = Literal["acquisition", "conversion", "maintenance", "growth", "win_back"]
+LIFECYCLE_PHASES: tuple[str, ...] = (
+    "acquisition",
+    "conversion",
+    "maintenance",
+    "growth",
+    "win_back",
+)
+
+
+def _positive_weights(value: dict[Any, float], what: str) -> dict[Any, float]:
+    if any(v < 0 for v in value.values()):
+        raise ValueError(f"{what} weights must not be negative")
+    if not any(v > 0 for v in value.values()):
+        raise ValueError(f"at least one {what} weight must be positive")
+    return value
+
+
+def _complete(value: dict[Any, Any], enum: type, what: str) -> dict[Any, Any]:
+    missing = [m.value for m in enum if m not in value]
+    if missing:
+        raise ValueError(f"missing {what} for {missing}")
+    return value
+
+
+class SatisfactionScoreRules(_Strict):
+    half_life_days: float = Field(gt=0)
+    ticket_rating_weight: float = Field(ge=0)
+    complaint_weight: float = Field(ge=0)
+    complaint_score: float = Field(ge=0, le=100)
+    survey_weights: dict[SurveyKind, float]
+
+    @field_validator("survey_weights")
+    @classmethod
+    def _weights(cls, value: dict[SurveyKind, float]) -> dict[SurveyKind, float]:
+        return _positive_weights(_complete(value, SurveyKind, "survey weights"), "survey")
+
+
+class LoyaltyScoreWeights(_Strict):
+    repeat: float = Field(ge=0)
+    recency: float = Field(ge=0)
+    tenure: float = Field(ge=0)
+    membership: float = Field(ge=0)
+
+
+class LoyaltyScoreRules(_Strict):
+    repeat_half: float = Field(gt=0)
+    recency_half_life_days: float = Field(gt=0)
+    tenure_full_days: float = Field(gt=0)
+    weights: LoyaltyScoreWeights
+
+
+class EngagementScoreRules(_Strict):
+    recent_window_days: int = Field(gt=0)
+    half_saturation: float = Field(gt=0)
+    outbound_factor: float = Field(ge=0)
+    event_weights: dict[EventKind, float]
+    interaction_weights: dict[InteractionChannel, float]
+
+    @field_validator("event_weights")
+    @classmethod
+    def _events(cls, value: dict[EventKind, float]) -> dict[EventKind, float]:
+        return _positive_weights(_complete(value, EventKind, "event weights"), "event")
+
+    @field_validator("interaction_weights")
+    @classmethod
+    def _interactions(
+        cls, value: dict[InteractionChannel, float]
+    ) -> dict[InteractionChannel, float]:
+        value = _complete(value, InteractionChannel, "interaction weights")
+        return _positive_weights(value, "interaction")
+
+
+class AdvocacyScoreWeights(_Strict):
+    nps: float = Field(ge=0)
+    referrals: float = Field(ge=0)
+    shares: float = Field(ge=0)
+
+
+class AdvocacyScoreRules(_Strict):
+    referrals_half: float = Field(gt=0)
+    shares_half: float = Field(gt=0)
+    shares_window_days: int = Field(gt=0)
+    weights: AdvocacyScoreWeights
+
+
+class DegreeWeights(_Strict):
+    satisfaction: float = Field(ge=0)
+    loyalty: float = Field(ge=0)
+    engagement: float = Field(ge=0)
+    advocacy: float = Field(ge=0)
+
+
+class RelationshipIndexRules(_Strict):
+    weights: DegreeWeights
+
+
+ScoreRange = tuple[int, int]
+
+
+class SegmentRule(_Strict):
+    """One row of the RFM segment map: inclusive score ranges (default 1–5) → segment id."""
+
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    r: ScoreRange = (1, 5)
+    f: ScoreRange = (1, 5)
+    m: ScoreRange = (1, 5)
+
+    @field_validator("r", "f", "m")
+    @classmethod
+    def _range(cls, value: ScoreRange) -> ScoreRange:
+        low, high = value
+        if not 1 <= low <= high <= 5:
+            raise ValueError(
+                f"a score range is [low, high] with 1 <= low <= high <= 5, not {value}"
+            )
+        return value
+
+    def matches(self, r: int, f: int, m: int) -> bool:
+        return all(lo <= x <= hi for x, (lo, hi) in ((r, self.r), (f, self.f), (m, self.m)))
+
+
+class RfmScoreRules(_Strict):
+    window_days: int = Field(gt=0)
+    lapsed_segment: str = Field(min_length=1, max_length=32)
+    segments: list[SegmentRule]
+
+    @field_validator("segments")
+    @classmethod
+    def _total(cls, value: list[SegmentRule]) -> list[SegmentRule]:
+        uncovered = [
+            (r, f, m)
+            for r in range(1, 6)
+            for f in range(1, 6)
+            for m in range(1, 6)
+            if not any(rule.matches(r, f, m) for rule in value)
+        ]
+        if uncovered:
+            shown = ", ".join(f"r={r} f={f} m={m}" for r, f, m in uncovered[:3])
+            more = f" and {len(uncovered) - 3} more" if len(uncovered) > 3 else ""
+            raise ValueError(f"the segment map does not cover {shown}{more}")
+        return value
+
+    @model_validator(mode="after")
+    def _lapsed_is_a_segment(self) -> RfmScoreRules:
+        ids = [rule.id for rule in self.segments]
+        if self.lapsed_segment not in ids:
+            raise ValueError(f"lapsed_segment {self.lapsed_segment!r} is not one of {ids}")
+        return self
+
+
+class TierRule(_Strict):
+    """The conditions of one value tier above bronze (all must hold)."""
+
+    tier: ValueTier
+    revenue_top_share: float = Field(default=1.0, gt=0, le=1)
+    min_loyalty: float = Field(default=0.0, ge=0, le=100)
+    min_satisfaction: float = Field(default=0.0, ge=0, le=100)
+    min_engagement: float = Field(default=0.0, ge=0, le=100)
+    excluded_stages: list[LifecycleStage] = Field(default_factory=list)
+
+
+class TierScoreRules(_Strict):
+    """Tier rules from the top tier down; bronze is every other buyer."""
+
+    rules: list[TierRule]
+
+    @field_validator("rules")
+    @classmethod
+    def _ordered(cls, value: list[TierRule]) -> list[TierRule]:
+        order = [t for t in ValueTier if t is not ValueTier.BRONZE]
+        tiers = [rule.tier for rule in value]
+        if ValueTier.BRONZE in tiers:
+            raise ValueError("bronze has no rule: it is every buyer the other tiers leave")
+        if len(set(tiers)) != len(tiers) or tiers != sorted(tiers, key=order.index):
+            raise ValueError(f"list each tier once, from the top: {[t.value for t in order]}")
+        return value
+
+
+class LifecycleScoreRules(_Strict):
+    new_days: int = Field(gt=0)
+    at_risk_gap_factor: float = Field(gt=0)
+    at_risk_min_days: int = Field(gt=0)
+    at_risk_days: int = Field(gt=0)
+    reactivated_days: int = Field(gt=0)
+    growth_share: float = Field(ge=0)
+    phases: dict[LifecycleStage, LifecyclePhase]
+
+    @field_validator("phases")
+    @classmethod
+    def _every_stage(cls, value: dict[LifecycleStage, str]) -> dict[LifecycleStage, str]:
+        return _complete(value, LifecycleStage, "lifecycle phases")
+
+
+class ScoreRules(_Strict):
+    """The per-customer scores of METRICS.md: four degrees, RFM, tiers, lifecycle."""
+
+    satisfaction: SatisfactionScoreRules
+    loyalty: LoyaltyScoreRules
+    engagement: EngagementScoreRules
+    advocacy: AdvocacyScoreRules
+    relationship_index: RelationshipIndexRules
+    rfm: RfmScoreRules
+    tiers: TierScoreRules
+    lifecycle: LifecycleScoreRules
+
+
 class Rules(_Strict):
     """Business rules, from ``defaults.toml`` overlaid with the user's file."""
 
@@ -146,6 +370,7 @@ class Rules(_Strict):
     activity: ActivityRules
     sla: SlaRules
     loyalty: LoyaltyRules
+    scores: ScoreRules
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
