@@ -1,0 +1,404 @@
+"""The scoring pipeline: as of a date, compute every per-customer score and store a snapshot.
+
+:func:`score` runs :func:`rapport.analytics.scores.customer_scores` in one engine run
+(DuckDB attached to the store by default), turns each customer's inputs and reasons into
+the row's ``components`` document, and replaces the snapshot of that date in
+``customer_scores`` atomically — earlier dates stay, so the history is kept.
+
+The snapshot of a date ``D`` describes the customers at the end of ``D`` in the business
+time zone: everything before the next local midnight counts.
+
+Rows are written in bulk: the whole table is checked at once against the same rules the
+store applies to one row (:meth:`rapport.store.repository.Repository.validate`: types,
+ranges of the CHECK constraints, integer widths, text lengths, enumerations, amounts in
+cents), then inserted with one prepared statement on SQLite and with ``COPY`` on
+PostgreSQL, in the same transaction as the deletion of the date's previous rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from rapport.config import Rules, Settings, get_settings, load_rules
+from rapport.errors import ValidationFailed
+from rapport.store.db import create_engine, ensure_current
+from rapport.store.repository import _integer_range, utcnow
+from rapport.store.scores import repo
+
+#: Each group of the ``components`` document: its key, the score it explains and its
+#: inputs as ``(key in the document, column of customer_scores())``.
+COMPONENT_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "satisfaction",
+        "satisfaction",
+        (
+            ("answers", "sat_answers"),
+            ("ticket_ratings", "sat_ticket_ratings"),
+            ("complaints", "sat_complaints"),
+            ("evidence_weight", "sat_weight"),
+        ),
+    ),
+    (
+        "loyalty",
+        "loyalty",
+        (
+            ("repeat", "loy_repeat"),
+            ("recency", "loy_recency"),
+            ("tenure", "loy_tenure"),
+            ("membership", "loy_membership"),
+        ),
+    ),
+    (
+        "engagement",
+        "engagement",
+        (
+            ("events", "eng_events"),
+            ("interactions", "eng_interactions"),
+            ("weighted_actions", "eng_weighted"),
+        ),
+    ),
+    (
+        "advocacy",
+        "advocacy",
+        (("nps", "adv_nps"), ("converted_referrals", "adv_referrals"), ("shares", "adv_shares")),
+    ),
+    ("rfm", "r_score", (("revenue_rank", "revenue_rank"),)),
+    ("value_tier", "value_tier", (("next", "tier_next"),)),
+    (
+        "lifecycle",
+        "lifecycle_stage",
+        (
+            ("phase", "lifecycle_phase"),
+            ("purchases", "purchases_total"),
+            ("purchases_in_window", "purchases_window"),
+            ("days_since_first", "days_since_first"),
+            ("days_since_last", "days_since_last"),
+            ("mean_gap_days", "mean_gap_days"),
+            ("at_risk_after_days", "at_risk_after_days"),
+            ("revenue_first_half", "revenue_first_half"),
+            ("revenue_second_half", "revenue_second_half"),
+        ),
+    ),
+)
+#: Decimals kept for fractional inputs in the components document.
+COMPONENT_DECIMALS = 4
+#: Rows per batch of the SQLite insert.
+SQLITE_BATCH = 50_000
+
+
+@dataclass
+class ScoringRun:
+    """What :func:`score` did: the snapshot date, the moment scored, rows, and seconds per
+    step (``compute``, ``prepare``, ``write``)."""
+
+    as_of: dt.date
+    moment: dt.datetime
+    rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def snapshot_moment(as_of: dt.date, tz: Any) -> dt.datetime:
+    """The end of the local day ``as_of`` in ``tz`` (the next local midnight), naive UTC."""
+    local = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def today(tz: Any) -> dt.date:
+    """Today's date in the business time zone."""
+    return dt.datetime.now(tz).date()
+
+
+def compute(
+    settings: Settings, moment: dt.datetime, *, rules: Rules, engine: str | None = None
+) -> pa.Table:
+    """Every customer's scores and inputs as of ``moment`` (naive UTC), in one engine run."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import execute
+    from rapport.analytics.scores import customer_scores
+    from rapport.analytics.sources import Sources
+
+    with connect(settings, engine=engine) as eng:
+        return execute(customer_scores(Sources(eng), moment, rules=rules), eng.con)
+
+
+def components(scores: pa.Table) -> pa.Array:
+    """The ``components`` document of each row of :func:`compute`'s table, as JSON text:
+    one object per score (null where the score is), holding the inputs it used; the value
+    tier's also names the checks of the next tier the customer fails (``missing``)."""
+    frame = pl.from_arrow(scores)
+    assert isinstance(frame, pl.DataFrame)
+
+    def value(column: str) -> pl.Expr:
+        expr = pl.col(column)
+        dtype = frame.schema[column]
+        return expr.round(COMPONENT_DECIMALS) if dtype.is_float() else expr
+
+    groups = []
+    for key, score, inputs in COMPONENT_GROUPS:
+        fields = [value(column).alias(name) for name, column in inputs]
+        if key == "value_tier":
+            fields.append(pl.col("tier_missing").str.split(",").alias("missing"))
+        group = pl.struct(fields)
+        groups.append(pl.when(pl.col(score).is_not_null()).then(group).alias(key))
+    encoded = frame.select(pl.struct(groups).struct.json_encode().alias("components"))
+    return encoded.to_series().to_arrow()
+
+
+def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:
+    """The rows of the snapshot: the columns of ``customer_scores`` the scores fill, the
+    ``components`` document, ``as_of`` and ``computed_at``."""
+    from rapport.analytics.scores import SCORE_COLUMNS
+
+    n = scores.num_rows
+    columns = {name: scores.column(name) for name in SCORE_COLUMNS}
+    columns["components"] = components(scores)
+    columns["as_of"] = pa.array([as_of] * n, pa.date32()) if n else pa.array([], pa.date32())
+    stamp = computed_at.astimezone(dt.UTC).replace(tzinfo=None)
+    columns["computed_at"] = pa.array([stamp] * n, pa.timestamp("us"))
+    return pa.table(columns)
+
+
+# --- validation: the store's rules, applied to whole columns -----------------------------
+
+
+def _fail(column: str, values: pa.Array, bad: pa.Array, ids: pa.Array, problem: str, hint=None):
+    index = pc.index(bad, True).as_py()
+    value, customer = values[index].as_py(), ids[index].as_py()
+    raise ValidationFailed(
+        f"customer_scores.{column} = {value!r} (customer {customer}): {problem}",
+        table="customer_scores",
+        field=column,
+        value=value,
+        hint=hint,
+    )
+
+
+def check_snapshot(table: pa.Table) -> None:
+    """Refuse a snapshot with a value the store would refuse, naming the first one.
+
+    Applies :meth:`~rapport.store.repository.Repository.validate`'s rules to whole columns:
+    required columns, finite numbers, the CHECK ranges (0–100, 1–5, 0–1), integer widths,
+    text lengths, enumeration values and amounts in whole cents.
+
+    Raises
+    ------
+    ValidationFailed
+        Naming the column, the value and the customer.
+    """
+    unknown = [c for c in table.column_names if c not in repo.table.c]
+    if unknown:
+        raise ValidationFailed(f"customer_scores has no column {unknown[0]}", field=unknown[0])
+    ids = table.column("customer_id").combine_chunks()
+    for name in table.column_names:
+        column = repo.table.c[name]
+        values = table.column(name).combine_chunks()
+        ctype = column.type
+        if (not column.nullable or column.primary_key) and values.null_count:
+            _fail(name, values, values.is_null(), ids, "is required")
+        if isinstance(ctype, sa.Enum):
+            known = pc.is_in(values, value_set=pa.array(ctype.enums))
+            bad = pc.and_(values.is_valid(), pc.invert(known))
+            if pc.any(pc.fill_null(bad, False)).as_py():
+                _fail(
+                    name,
+                    values,
+                    pc.fill_null(bad, False),
+                    ids,
+                    "unknown value",
+                    f"use one of: {', '.join(ctype.enums)}",
+                )
+        elif isinstance(ctype, sa.String) and ctype.length is not None:
+            bad = pc.fill_null(pc.greater(pc.utf8_length(values), ctype.length), False)
+            if pc.any(bad).as_py():
+                _fail(name, values, bad, ids, f"longer than {ctype.length} characters")
+        elif isinstance(ctype, sa.Integer | sa.Numeric | sa.Float):
+            _check_number(name, ctype, values, ids)
+
+
+def _check_number(name: str, ctype: Any, values: pa.Array, ids: pa.Array) -> None:
+    if pa.types.is_floating(values.type):
+        bad = pc.fill_null(pc.invert(pc.is_finite(values)), False)
+        if pc.any(bad).as_py():
+            _fail(name, values, bad, ids, "expected a finite number")
+    if isinstance(ctype, sa.Integer):
+        low, high = _integer_range(ctype)
+        bad = pc.fill_null(pc.or_(pc.less(values, low), pc.greater(values, high)), False)
+        if pc.any(bad).as_py():
+            _fail(name, values, bad, ids, "outside the range of its integer type")
+    elif ctype.asdecimal and not isinstance(ctype, sa.Float) and ctype.scale is not None:
+        limit = 10 ** (ctype.precision - ctype.scale)
+        bad = pc.fill_null(pc.greater_equal(pc.abs(values), limit), False)
+        if pc.any(bad).as_py():
+            _fail(name, values, bad, ids, f"too large for NUMERIC({ctype.precision},{ctype.scale})")
+        rounded = pc.round(values, ctype.scale)
+        bad = pc.fill_null(pc.greater(pc.abs(pc.subtract(values, rounded)), 1e-9), False)
+        if pc.any(bad).as_py():
+            _fail(name, values, bad, ids, f"more than {ctype.scale} decimals")
+    bounds = repo.bounds.get(name)
+    if bounds is None:
+        return
+    checks = []
+    if bounds.low is not None:
+        low = (
+            pc.less(values, bounds.low)
+            if bounds.low_inclusive
+            else pc.less_equal(values, bounds.low)
+        )
+        checks.append((low, f"must be {'>=' if bounds.low_inclusive else '>'} {bounds.low:g}"))
+    if bounds.high is not None:
+        checks.append((pc.greater(values, bounds.high), f"must be <= {bounds.high:g}"))
+    for bad, problem in checks:
+        bad = pc.fill_null(bad, False)
+        if pc.any(bad).as_py():
+            _fail(name, values, bad, ids, problem)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _python_columns(table: pa.Table, dialect: str) -> list[list[Any]]:
+    """Each column as Python values the driver takes without SQLAlchemy's type processing."""
+    out = []
+    for name in table.column_names:
+        values = table.column(name)
+        if name == "computed_at":
+            stamp = values[0].as_py() if len(values) else None
+            if dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME text, UTC
+                text = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if stamp else None
+                out.append([text] * len(values))
+            else:
+                out.append([stamp.replace(tzinfo=dt.UTC) if stamp else None] * len(values))
+        elif name == "as_of" and dialect == "sqlite":
+            out.append(pc.cast(values, pa.string()).to_pylist())
+        else:
+            out.append(values.to_pylist())
+    return out
+
+
+def _insert_sqlite(conn: Connection, table: pa.Table) -> None:
+    names = table.column_names
+    sql = f"INSERT INTO customer_scores ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    for start in range(0, table.num_rows, SQLITE_BATCH):
+        part = table.slice(start, SQLITE_BATCH)
+        rows = list(zip(*_python_columns(part, "sqlite"), strict=True))
+        conn.exec_driver_sql(sql, rows)
+
+
+def _insert_postgres(conn: Connection, table: pa.Table) -> None:
+    import psycopg
+
+    names = table.column_names
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY customer_scores ({', '.join(names)}) FROM STDIN") as copy:
+            for start in range(0, table.num_rows, SQLITE_BATCH):
+                part = table.slice(start, SQLITE_BATCH)
+                for row in zip(*_python_columns(part, "postgresql"), strict=True):
+                    copy.write_row(row)
+    except psycopg.Error as exc:  # raised by the driver itself, not wrapped by SQLAlchemy
+        raise ValidationFailed(
+            f"the database refused the snapshot: {str(exc).splitlines()[0]}",
+            table="customer_scores",
+        ) from exc
+
+
+def write_bulk(engine: Engine, table: pa.Table, *, as_of: dt.date) -> int:
+    """Replace the snapshot of ``as_of`` with ``table`` in one transaction; returns rows.
+
+    Raises
+    ------
+    ValidationFailed
+        From :func:`check_snapshot`, or when the database refuses a row (a customer
+        deleted meanwhile).
+    """
+    check_snapshot(table)
+    s = repo.table
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                conn.execute(sa.delete(s).where(s.c.as_of == as_of))
+                if table.num_rows:
+                    if conn.dialect.name == "postgresql":
+                        _insert_postgres(conn, table)
+                    else:
+                        _insert_sqlite(conn, table)
+        except sa.exc.DBAPIError as exc:
+            error = repo.translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+    return table.num_rows
+
+
+def score(
+    settings: Settings | None = None,
+    *,
+    as_of: dt.date | None = None,
+    engine: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> int:
+    """Compute every customer's scores as of the end of the local day ``as_of`` (default:
+    today) and store them as the snapshot of that date, replacing it if it exists.
+
+    Returns
+    -------
+    int
+        Rows written (one per customer).
+    """
+    return run(settings, as_of=as_of, engine=engine, on_step=on_step).rows
+
+
+def run(
+    settings: Settings | None = None,
+    *,
+    as_of: dt.date | None = None,
+    engine: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ScoringRun:
+    """As :func:`score`, returning the :class:`ScoringRun` with its timings."""
+    settings = settings or get_settings()
+    rules = load_rules(settings)
+    day = as_of or today(settings.tz)
+    result = ScoringRun(as_of=day, moment=snapshot_moment(day, settings.tz))
+    store = create_engine(settings.database_url)
+    try:
+        ensure_current(store)
+        step = time.perf_counter()
+        if on_step:
+            on_step("compute")
+        scores = compute(settings, result.moment, rules=rules, engine=engine)
+        result.seconds["compute"] = time.perf_counter() - step
+        step = time.perf_counter()
+        if on_step:
+            on_step("prepare")
+        table = snapshot_table(scores, as_of=day, computed_at=utcnow())
+        result.seconds["prepare"] = time.perf_counter() - step
+        step = time.perf_counter()
+        if on_step:
+            on_step("write")
+        result.rows = write_bulk(store, table, as_of=day)
+        result.seconds["write"] = time.perf_counter() - step
+    finally:
+        store.dispose()
+    return result
+
+
+__all__ = [
+    "ScoringRun",
+    "check_snapshot",
+    "compute",
+    "run",
+    "score",
+    "snapshot_moment",
+    "write_bulk",
+]

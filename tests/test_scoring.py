@@ -1,0 +1,246 @@
+"""The scoring pipeline: dated snapshots in ``customer_scores`` on SQLite and PostgreSQL,
+the bulk write checked like the store's own, and the sample company's known truths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from rapport import scoring
+from rapport.config import Settings, get_settings
+from rapport.errors import ValidationFailed
+from rapport.store import schema, session_scope
+from rapport.store.scores import for_customer, repo, snapshot_dates, write_snapshot
+from tests.analytics import fixture_data as fx
+from tests.analytics.conftest import load_dataset
+
+#: With the business time zone UTC, the end of this day is the fixture company's AS_OF.
+DAY = dt.date(2024, 8, 31)
+
+
+@pytest.fixture
+def store(fresh_engine: Engine, empty_url: str, tmp_path) -> tuple[Engine, Settings]:
+    """A migrated store holding the fixture company, and settings pointing at it."""
+    load_dataset(fresh_engine, fx.TABLES)
+    settings = Settings(
+        _env_file=None, database_url=empty_url, data_dir=tmp_path / "data", timezone="UTC"
+    )
+    return fresh_engine, settings
+
+
+def snapshot(engine: Engine, day: dt.date) -> dict[int, dict[str, Any]]:
+    s = schema.customer_scores
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(s).where(s.c.as_of == day)).mappings().all()
+    return {row["customer_id"]: dict(row) for row in rows}
+
+
+def test_snapshot_moment_is_the_end_of_the_local_day() -> None:
+    assert scoring.snapshot_moment(DAY, ZoneInfo("UTC")) == fx.AS_OF
+    # Shanghai's 2024-08-31 ends at 16:00 UTC
+    assert scoring.snapshot_moment(DAY, get_settings().tz) == dt.datetime(2024, 8, 31, 16)
+
+
+def test_score_writes_one_row_per_customer_with_components(store) -> None:
+    engine, settings = store
+    assert scoring.score(settings, as_of=DAY) == 10
+    rows = snapshot(engine, DAY)
+    c1 = rows[1]
+    assert c1["rfm_segment"] == "loyal" and c1["value_tier"] == "silver"
+    assert c1["lifecycle_stage"] == "active"
+    assert c1["monetary"] == pytest.approx(600)
+    assert c1["satisfaction"] == pytest.approx(53.6639, abs=1e-4)
+    parts = c1["components"]
+    assert parts["satisfaction"] == {
+        "answers": 3,
+        "ticket_ratings": 0,
+        "complaints": 1,
+        "evidence_weight": pytest.approx(1.8272, abs=1e-4),
+    }
+    assert parts["value_tier"] == {"next": "gold", "missing": ["loyalty"]}
+    assert parts["lifecycle"]["phase"] == "maintenance"
+    assert parts["advocacy"] == {"nps": 100.0, "converted_referrals": 1, "shares": 0}
+    # no data, no document: c8 never bought and has no rating
+    assert rows[8]["components"]["loyalty"] is None
+    assert rows[8]["value_tier"] is None and rows[8]["lifecycle_stage"] == "prospect"
+
+
+def test_rescoring_a_date_replaces_it_and_keeps_the_others(store) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    earlier = dt.date(2024, 6, 30)
+    scoring.score(settings, as_of=earlier)
+    first = snapshot(engine, DAY)
+    scoring.score(settings, as_of=DAY)
+    again = snapshot(engine, DAY)
+    assert sorted(again) == sorted(first)
+    assert all(again[c]["computed_at"] >= first[c]["computed_at"] for c in again)
+    with session_scope(engine) as session:
+        assert snapshot_dates(session=session) == [earlier, DAY]
+        history = for_customer(session=session, customer_id=1)
+    assert [row["as_of"] for row in history] == [DAY, earlier]
+
+
+def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    before = snapshot(engine, DAY)
+    bad = pa.table(
+        {
+            "customer_id": pa.array([1], pa.int64()),
+            "as_of": pa.array([DAY], pa.date32()),
+            "loyalty": pa.array([101.0]),
+            "computed_at": pa.array([dt.datetime(2024, 9, 1)], pa.timestamp("us")),
+        }
+    )
+    with pytest.raises(ValidationFailed, match=r"customer_scores\.loyalty = 101\.0"):
+        scoring.write_bulk(engine, bad, as_of=DAY)
+    assert snapshot(engine, DAY) == before
+
+
+def test_a_row_the_database_refuses_rolls_the_whole_write_back(store) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    before = snapshot(engine, DAY)
+    orphan = pa.table(
+        {
+            "customer_id": pa.array([1, 999], pa.int64()),  # no customer 999
+            "as_of": pa.array([DAY, DAY], pa.date32()),
+            "computed_at": pa.array([dt.datetime(2024, 9, 1)] * 2, pa.timestamp("us")),
+        }
+    )
+    with pytest.raises(ValidationFailed):
+        scoring.write_bulk(engine, orphan, as_of=DAY)
+    assert snapshot(engine, DAY) == before
+
+
+def test_the_bulk_write_stores_what_the_store_function_stores(store) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    bulk = snapshot(engine, DAY)
+    rows = [
+        {k: v for k, v in row.items() if k not in ("as_of", "computed_at")} for row in bulk.values()
+    ]
+    with session_scope(engine) as session:
+        write_snapshot(session=session, as_of=DAY, rows=rows)
+    stored = snapshot(engine, DAY)
+    for customer, row in bulk.items():
+        other = stored[customer]
+        for key, value in row.items():
+            if key == "computed_at":
+                continue
+            assert other[key] == value, (customer, key)
+
+
+BAD_VALUES = [
+    ("satisfaction", -0.5, pa.float64()),
+    ("relationship_index", 100.01, pa.float64()),
+    ("engagement", math.inf, pa.float64()),
+    ("r_score", 6, pa.int64()),
+    ("f_score", 0, pa.int64()),
+    ("frequency", 2**31, pa.int64()),
+    ("monetary", 1.005, pa.float64()),
+    ("monetary", 1e12, pa.float64()),
+    ("rfm_segment", "x" * 33, pa.string()),
+    ("value_tier", "platinum", pa.string()),
+    ("lifecycle_stage", "dormant", pa.string()),
+]
+
+
+@pytest.mark.parametrize(("column", "value", "dtype"), BAD_VALUES)
+def test_the_bulk_check_refuses_what_the_store_refuses(column, value, dtype) -> None:
+    row = {"customer_id": 1, "as_of": DAY, "computed_at": dt.datetime(2024, 9, 1, tzinfo=dt.UTC)}
+    with pytest.raises(ValidationFailed) as store_error:
+        repo.validate({**row, column: value})
+    table = pa.table(
+        {
+            "customer_id": pa.array([1, 2], pa.int64()),
+            column: pa.array([None, value], dtype),
+        }
+    )
+    with pytest.raises(ValidationFailed) as bulk_error:
+        scoring.check_snapshot(table)
+    assert bulk_error.value.field == store_error.value.field == column
+    assert "(customer 2)" in str(bulk_error.value)
+
+
+def test_the_bulk_check_accepts_nulls_and_valid_values() -> None:
+    table = pa.table(
+        {
+            "customer_id": pa.array([1, 2], pa.int64()),
+            "satisfaction": pa.array([None, 100.0]),
+            "monetary": pa.array([0.3, 12345.67]),
+            "value_tier": pa.array([None, "diamond"]),
+            "r_score": pa.array([1, 5], pa.int64()),
+        }
+    )
+    scoring.check_snapshot(table)
+
+
+def test_an_empty_store_writes_an_empty_snapshot(fresh_engine, empty_url, tmp_path) -> None:
+    settings = Settings(_env_file=None, database_url=empty_url, data_dir=tmp_path / "data")
+    assert scoring.score(settings, as_of=DAY) == 0
+
+
+# --- the sample company: the generator's truths ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_scores(tmp_path_factory) -> tuple[Any, Any]:
+    """3,000 customers over 24 months, loaded and scored as of the generator's last day."""
+    import pandas as pd
+
+    from rapport.sample import generate
+    from rapport.sample.load import load_company
+    from rapport.store.db import create_engine, upgrade
+
+    end = dt.date(2025, 1, 1)
+    company = generate(customers=3000, months=24, seed=7, end=end)
+    root = tmp_path_factory.mktemp("sample-scores")
+    url = f"sqlite:///{root / 'store.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    load_company(company, engine=engine, work_dir=root)
+    settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
+    day = end - dt.timedelta(days=1)
+    assert scoring.score(settings, as_of=day) == 3000
+    s, c = schema.customer_scores, schema.customers
+    with engine.connect() as conn:
+        stmt = sa.select(s.c.value_tier, s.c.lifecycle_stage, c.c.external_id).join(
+            c, c.c.id == s.c.customer_id
+        )
+        scored = pd.DataFrame(conn.execute(stmt).mappings().all())
+    engine.dispose()
+    latent = company.latent.to_pandas().rename(columns={"customer_external_id": "external_id"})
+    return scored.merge(latent, on="external_id", validate="one_to_one"), company
+
+
+def test_the_generators_diamonds_are_mostly_diamond_or_gold(sample_scores) -> None:
+    scored, _ = sample_scores
+    diamonds = scored[scored.is_diamond]
+    assert len(diamonds) >= 30
+    share = diamonds.value_tier.isin(["diamond", "gold"]).mean()
+    assert share >= 0.75, share  # measured: 0.897 (seed 7)
+
+
+def test_the_generators_drifting_customers_are_mostly_at_risk_or_churned(sample_scores) -> None:
+    scored, _ = sample_scores
+    drifting = scored[scored.is_drifting]
+    assert len(drifting) >= 100
+    share = drifting.lifecycle_stage.isin(["at_risk", "churned"]).mean()
+    assert share >= 0.75, share  # measured: 0.861 (seed 7)
+
+
+def test_the_diamond_tier_is_a_small_top(sample_scores) -> None:
+    scored, _ = sample_scores
+    diamond = scored.value_tier == "diamond"
+    assert 0.005 <= diamond.mean() <= 0.05
+    # the generator's diamonds are enriched many times over their 1.5 % base rate
+    assert scored[diamond].is_diamond.mean() >= 10 * scored.is_diamond.mean()
