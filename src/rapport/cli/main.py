@@ -22,6 +22,15 @@ from rapport.cli.common import console, err_console, store_engine
 from rapport.cli.imports import import_command
 from rapport.cli.metrics import metrics_command
 from rapport.cli.sample import demo_command, sample_command
+from rapport.cli.scores import (
+    customer_command,
+    diamonds_command,
+    movements_command,
+    score_command,
+    segments_command,
+    stages_command,
+    tiers_command,
+)
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
 from rapport.store import loyalty, session_scope
@@ -42,6 +51,13 @@ app.command("sample")(sample_command)
 app.command("demo")(demo_command)
 app.command("export")(export_command)
 app.command("metrics")(metrics_command)
+app.command("score")(score_command)
+app.command("customer")(customer_command)
+app.command("segments")(segments_command)
+app.command("tiers")(tiers_command)
+app.command("stages")(stages_command)
+app.command("diamonds")(diamonds_command)
+app.command("movements")(movements_command)
 
 EXIT_INTERNAL = 70
 
