@@ -1,4 +1,4 @@
-"""Analytics engine benchmark: the headline metrics on each engine, and RFM three ways.
+"""Analytics engine benchmark: the full metric set on each engine, and RFM three ways.
 
     .venv/bin/python -m benchmarks.analytics_engines --data DIR [--customers 1000000]
         [--engines duckdb,parquet,spark] [--repeat 1] [--rfm-repeat 3]
@@ -20,8 +20,8 @@ Engines, each run in a fresh child process so that its peak resident memory is i
 The PostgreSQL engine is not part of it: the data would first have to be loaded into
 PostgreSQL.
 
-Each child runs ``evaluate(HEADLINE, Sources(connect(...)), period, rules=load_rules(), con=...)``
-— the 21 metrics ``rapport metrics`` shows by default, in one query — over the last 12
+Each child runs ``evaluate(list(METRICS), Sources(connect(...)), period, rules=..., con=...)``
+— every metric of METRICS.md (25), in one query — over the last 12
 months before the data's end, and reports the time to connect, the time of the evaluation
 (connect excluded), their sum, and ``ru_maxrss``. The metric values of every engine must
 agree.
@@ -105,12 +105,11 @@ def _jvm_peak_mb() -> float:
 
 
 def run_metrics(data: Path, engine: str, repeat: int) -> dict[str, Any]:
-    """Connect, evaluate the headline metrics ``repeat`` times; times and peak memory."""
+    """Connect, evaluate every metric ``repeat`` times; times and peak memory."""
     from rapport.analytics.connect import connect, stop_spark
-    from rapport.analytics.metrics import evaluate
+    from rapport.analytics.metrics import METRICS, evaluate
     from rapport.analytics.periods import Period
     from rapport.analytics.sources import Sources
-    from rapport.cli.metrics import HEADLINE
     from rapport.config import load_rules
 
     settings = settings_for(data)
@@ -123,7 +122,7 @@ def run_metrics(data: Path, engine: str, repeat: int) -> dict[str, Any]:
     runs, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
-        result = evaluate(list(HEADLINE), Sources(eng), period, rules=rules, con=eng.con)
+        result = evaluate(list(METRICS), Sources(eng), period, rules=rules, con=eng.con)
         runs.append(time.perf_counter() - start)
     jvm = _jvm_peak_mb() if engine == "spark" else 0.0
     eng.close()
@@ -309,7 +308,7 @@ def child(data: Path, kind: str, engine: str, repeat: int) -> dict[str, Any]:
 def print_metrics(results: list[dict[str, Any]], customers: int) -> None:
     start, end = results[0]["period"]
     print(
-        f"\nHeadline metrics ({len(results[0]['metrics'])}), {customers:,} customers, "
+        f"\nMetrics ({len(results[0]['metrics'])}), {customers:,} customers, "
         f"period [{start}, {end}) UTC; seconds; connect excluded unless said"
     )
     head = f"{'engine':<9}{'data':<24}{'connect':>9}{'metrics':>9}{'total':>8}"
