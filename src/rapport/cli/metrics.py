@@ -44,6 +44,9 @@ HEADLINE = (
     "sla_attainment",
 )
 
+#: Computed segments ``--by`` reads from the latest score snapshot (``rapport score``).
+BY_SCORES = ("rfm_segment", "value_tier", "lifecycle_stage")
+
 #: Customer attributes ``--by`` accepts directly.
 BY_ATTRIBUTES = (
     "city",
@@ -80,6 +83,10 @@ def parse_as_of(text: str | None, settings: Settings) -> dt.datetime:
 def segment_table(src: Any, by: str) -> ibis.Table:
     """``customer_id, segment`` for a customer attribute (``--by``)."""
     customers = src.customers
+    if by in BY_SCORES:
+        scores = src.customer_scores
+        latest = scores.filter(scores.as_of == scores.as_of.max())
+        return latest.select(customer_id=latest.customer_id, segment=latest[by].cast("string"))
     if by == "age_band":
         age = (ibis.now().year() - customers.birthday.year()).cast("int64")
         band = (age // 10 * 10).cast("string") + "s"
@@ -88,7 +95,7 @@ def segment_table(src: Any, by: str) -> ibis.Table:
         raise ValidationFailed(
             f"--by {by!r}: not a segment",
             field="by",
-            hint=f"use one of: {', '.join((*BY_ATTRIBUTES, 'age_band'))}",
+            hint=f"use one of: {', '.join((*BY_ATTRIBUTES, 'age_band', *BY_SCORES))}",
         )
     return customers.select(customer_id=customers.id, segment=customers[by].cast("string"))
 
