@@ -29,6 +29,7 @@ DAY = dt.date(2024, 8, 31)
 def store(fresh_engine: Engine, empty_url: str, tmp_path) -> tuple[Engine, Settings]:
     """A migrated store holding the fixture company, and settings pointing at it."""
     load_dataset(fresh_engine, fx.TABLES)
+    fresh_engine.dispose()  # no SQLite connection of ours open while DuckDB attaches the file
     settings = Settings(
         _env_file=None, database_url=empty_url, data_dir=tmp_path / "data", timezone="UTC"
     )
@@ -208,6 +209,7 @@ def sample_scores(tmp_path_factory) -> tuple[Any, Any]:
     engine = create_engine(url)
     upgrade(engine)
     load_company(company, engine=engine, work_dir=root)
+    engine.dispose()  # see rapport.scoring.run: one SQLite copy at a time on an open file
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
     day = end - dt.timedelta(days=1)
     assert scoring.score(settings, as_of=day) == 3000

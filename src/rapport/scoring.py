@@ -373,23 +373,30 @@ def run(
     store = create_engine(settings.database_url)
     try:
         ensure_current(store)
-        step = time.perf_counter()
-        if on_step:
-            on_step("compute")
-        scores = compute(settings, result.moment, rules=rules, engine=engine)
-        result.seconds["compute"] = time.perf_counter() - step
-        step = time.perf_counter()
-        if on_step:
-            on_step("prepare")
-        table = snapshot_table(scores, as_of=day, computed_at=utcnow())
-        result.seconds["prepare"] = time.perf_counter() - step
-        step = time.perf_counter()
-        if on_step:
-            on_step("write")
+    finally:
+        # No connection of ours stays open while DuckDB reads the store: on a SQLite store
+        # DuckDB uses its own copy of SQLite, and two copies in one process must not share
+        # an open WAL database (closing one unmaps the other's shared memory).
+        store.dispose()
+    step = time.perf_counter()
+    if on_step:
+        on_step("compute")
+    scores = compute(settings, result.moment, rules=rules, engine=engine)
+    result.seconds["compute"] = time.perf_counter() - step
+    step = time.perf_counter()
+    if on_step:
+        on_step("prepare")
+    table = snapshot_table(scores, as_of=day, computed_at=utcnow())
+    result.seconds["prepare"] = time.perf_counter() - step
+    step = time.perf_counter()
+    if on_step:
+        on_step("write")
+    store = create_engine(settings.database_url)
+    try:
         result.rows = write_bulk(store, table, as_of=day)
-        result.seconds["write"] = time.perf_counter() - step
     finally:
         store.dispose()
+    result.seconds["write"] = time.perf_counter() - step
     return result
 
 
