@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from rapport.config import Settings, get_settings
 from rapport.errors import StoreUnavailable
@@ -70,6 +71,11 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # No idle pooled connections: DuckDB attaches the same file with its own copy of
+        # SQLite, and two copies in one process must not both hold an open WAL database
+        # (closing one unmaps the other's shared memory). Opening a SQLite file is cheap.
+        if database and database != ":memory:":
+            kwargs.setdefault("poolclass", NullPool)
         engine = sa.create_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
