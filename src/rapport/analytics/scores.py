@@ -17,11 +17,8 @@ import ibis.expr.types as ir
 
 from rapport.analytics import degrees
 from rapport.analytics.lifecycle import at_risk_threshold, lifecycle_phase, lifecycle_stage
-from rapport.analytics.scoring_features import (
-    purchase_features,
-    rfm_window_values,
-    scored_customers,
-)
+from rapport.analytics.rfm import rfm_values
+from rapport.analytics.scoring_features import purchase_features, scored_customers
 from rapport.analytics.segments import rfm_scores, rfm_segment
 from rapport.analytics.sources import Sources
 from rapport.analytics.tiers import revenue_percent_rank, value_tier
@@ -95,7 +92,7 @@ def customer_scores(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
     """
     people = scored_customers(src, as_of)
     features = purchase_features(src, as_of, rules=rules)
-    rfm = rfm_window_values(src, as_of, window_days=rules.scores.rfm.window_days)
+    rfm = rfm_values(src, as_of, window_days=rules.scores.rfm.window_days)
     rfm = rfm_scores(rfm).mutate(revenue_rank=revenue_percent_rank(rfm.monetary))
 
     t = people.select("customer_id", "member")

@@ -137,27 +137,3 @@ def purchase_features(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Tabl
         revenue_second_half=agg.revenue_second_half.cast(FLOAT).fill_null(const(0)),
         reactivated=(gap_seconds > w_days * SECONDS_PER_DAY).fill_null(False),
     )
-
-
-def rfm_window_values(src: Sources, as_of: datetime, *, window_days: int) -> ir.Table:
-    """Recency, frequency and monetary value of the customers who bought in
-    ``[as_of - window_days, as_of)``.
-
-    ``recency_days`` is whole calendar days (UTC) from the last purchase's day to the day of
-    ``as_of``; ``frequency`` counts the purchases in the window and ``monetary`` is their
-    net revenue rounded to cents.
-    """
-    p = purchases(src)
-    p = p.filter(
-        (p.ordered_at >= ts(as_of - timedelta(days=window_days))) & (p.ordered_at < ts(as_of))
-    )
-    agg = p.group_by("customer_id").aggregate(
-        last_at=p.ordered_at.max(), frequency=p.count(), revenue=p.net_amount.sum()
-    )
-    day = ibis.literal(as_of.date(), type="date")
-    return agg.select(
-        customer_id=agg.customer_id.cast("int64"),
-        recency_days=day.delta(agg.last_at.date(), unit="day").cast("int64"),
-        frequency=agg.frequency.cast("int64"),
-        monetary=agg.revenue.cast(FLOAT).round(2),
-    )
