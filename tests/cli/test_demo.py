@@ -29,6 +29,9 @@ def test_demo_builds_and_summarizes_the_company() -> None:
     # the headline metrics, with Chinese labels and their definition ids
     for label in ("客户留存率 (retention_rate)", "净推荐值 (nps)", "SLA达成率 (sla_attainment)"):
         assert label in result.stdout
+    # the scores: four-degree averages, tiers, RFM segments, top diamonds
+    for title in ("客户四度", "价值分层", "RFM", "钻石"):
+        assert title in result.stdout, title
     assert _count(schema.customers) == 400
     assert _count(schema.orders) > 400
     # a second run finds everything in place

@@ -125,6 +125,45 @@ def _headline(company: SampleCompany, settings: Settings) -> Table:
     return metrics_table(result, settings.locale, title, settings.tz)
 
 
+def _scores(company: SampleCompany, settings: Settings) -> None:
+    """Score every customer as of the sample's last day; show degrees, tiers, segments and
+    the top diamonds."""
+    import sqlalchemy as sa
+
+    from rapport.cli.scores import (
+        OutputFormat,
+        diamonds_command,
+        score_command,
+        segments_command,
+        tiers_command,
+    )
+    from rapport.store.schema import customer_scores
+
+    day = str(dt.date.fromisoformat(str(company.params["end"])) - dt.timedelta(days=1))
+    score_command(as_of=day, engine=None)
+    engine = store_engine()
+    try:
+        with engine.connect() as conn:
+            degrees = ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
+            c = customer_scores.c
+            averages = conn.execute(
+                sa.select(*[sa.func.avg(c[d]) for d in degrees]).where(
+                    c.as_of == dt.date.fromisoformat(day)
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    locale = settings.locale
+    table = Table(title=t("four_degrees", locale))
+    for d in degrees:
+        table.add_column(t(d, locale), justify="right")
+    table.add_row(*("—" if v is None else f"{v:.1f}" for v in averages))
+    console.print(table)
+    tiers_command(as_of=day, engine=None, fmt=OutputFormat.table)
+    segments_command(as_of=day, engine=None, fmt=OutputFormat.table)
+    diamonds_command(as_of=day, limit=5, engine=None)
+
+
 def sample_command(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 20_000,
     months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
@@ -202,6 +241,7 @@ def demo_command(
         summary = summarize(session=session)
     console.print(summary_panel(summary, ui))
     console.print(_headline(company, settings))
+    _scores(company, settings)
     console.print(
         f"done in {time.perf_counter() - started:.1f} s — next: `rapport metrics --help`, "
         "`rapport status`, `rapport import --help`"
