@@ -520,3 +520,151 @@ def customer_command(
     phase_text = f" · {t('lifecycle_phase', locale)} {phase_label}" if phase else ""
     console.print(f"[bold]{t('lifecycle_stage', locale)}[/]: {stage_text}{phase_text}")
     console.print(_changes(now, before, locale))
+
+
+# --- rapport clusters, rapport relations ---------------------------------------------------------
+
+
+def _zh_en(zh: str, en: str, locale: str) -> str:
+    return zh if locale.startswith("zh") else en
+
+
+def _no_snapshot(as_of: str | None) -> NotFound:
+    return NotFound(
+        "no score snapshot" + (f" dated {as_of}" if as_of else ""),
+        table="customer_scores",
+        hint="run `rapport score` first",
+    )
+
+
+def clusters_command(as_of: AsOfOption = None, engine: EngineOption = None) -> None:
+    """Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best
+    silhouette over 2..8): size, share and distinguishing features of each cluster, and
+    its customers by age band, gender, city and income band."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import execute
+    from rapport.models.clusters import FEATURE_LABELS, FEATURES, cluster_customers, features_expr
+
+    settings = get_settings()
+    locale = settings.locale
+    store_engine().dispose()
+    with connect(settings, engine=engine) as eng:
+        table = execute(features_expr(Sources(eng), parse_date(as_of)), eng.con)
+    if table.num_rows == 0:
+        raise _no_snapshot(as_of)
+    day = table.column("as_of")[0].as_py()
+    result = cluster_customers(table)
+    sil = result.silhouettes[result.k]
+    out = Table(
+        title=f"{_zh_en('行为聚类', 'Behavioural clusters', locale)} — {day} "
+        f"(k = {result.k}, {_zh_en('轮廓系数', 'silhouette', locale)} {sil:.3f})"
+    )
+    out.add_column(_zh_en("聚类", "Cluster", locale), justify="right")
+    out.add_column(t("customers", locale), justify="right")
+    out.add_column(t("customer_share", locale), justify="right")
+    zh = locale.startswith("zh")
+    for name in FEATURES:
+        out.add_column(f"z {FEATURE_LABELS[name][0 if zh else 1]}", justify="right")
+    out.add_column(_zh_en("特征", "Distinguishing features", locale))
+    for c in result.clusters:
+        out.add_row(
+            str(c.id + 1),
+            f"{c.size:,}",
+            f"{c.share * 100:.1f}%",
+            *(f"{c.z[name]:+.2f}" for name in FEATURES),
+            c.description["zh_CN" if zh else "en"],
+        )
+    console.print(out)
+    titles = {
+        "age_band": ("年龄段", "Age band"),
+        "gender": ("性别", "Gender"),
+        "city": ("城市", "City"),
+        "income_band": ("收入段", "Income band"),
+    }
+    for name, demo in result.demographics.items():
+        rows = demo.to_pylist()
+        values = list(dict.fromkeys(r["value"] for r in rows))
+        if name == "city" and len(values) > 8:  # the largest cities; the rest together
+            totals: dict[Any, int] = {}
+            for r in rows:
+                totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
+            values = sorted(totals, key=lambda v: -totals[v])[:8]
+        elif name == "age_band":
+            values.sort(key=lambda v: (v is None, v or ""))
+        share = {(r["cluster"], r["value"]): r["share"] for r in rows}
+        table_d = Table(title=_zh_en(*titles[name], locale))
+        table_d.add_column(_zh_en("聚类", "Cluster", locale), justify="right")
+        for value in values:
+            table_d.add_column("—" if value is None else str(value), justify="right")
+        for c in result.clusters:
+            table_d.add_row(
+                str(c.id + 1), *(f"{share.get((c.id, v), 0.0) * 100:.1f}%" for v in values)
+            )
+        console.print(table_d)
+
+
+def relations_command(
+    as_of: AsOfOption = None,
+    high: Annotated[
+        float | None,
+        typer.Option(min=0, max=100, help="High scorer from this score (default: top quartile)."),
+    ] = None,
+    engine: EngineOption = None,
+) -> None:
+    """How the four degrees relate in a snapshot: their correlation matrix and, along
+    satisfaction → loyalty → engagement → advocacy, the share of each degree's high scorers
+    that are high on the next, beside the base rate."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.relations import snapshot_relations
+
+    settings = get_settings()
+    locale = settings.locale
+    store_engine().dispose()
+    with connect(settings, engine=engine) as eng:
+        rel = snapshot_relations(Sources(eng), parse_date(as_of), high=high, con=eng.con)
+    if rel is None:
+        raise _no_snapshot(as_of)
+    corr = Table(
+        title=_zh_en("四度相关系数（皮尔逊）", "Correlation of the four degrees (Pearson)", locale)
+    )
+    corr.add_column("")
+    for name in rel.degrees:
+        corr.add_column(t(name, locale), justify="right")
+    for i, name in enumerate(rel.degrees):
+        corr.add_row(
+            t(name, locale),
+            *(
+                "—" if math.isnan(v) else f"{v:.2f} (n={rel.pairs[i, j]:,})"
+                for j, v in enumerate(rel.correlation[i])
+            ),
+        )
+    console.print(corr)
+    how = (
+        _zh_en(f"≥ {high:g} 分", f"≥ {high:g}", locale)
+        if high is not None
+        else _zh_en("前 25%", "top quartile", locale)
+    )
+    chain = Table(
+        title=_zh_en(f"高分链（高分 = {how}）", f"High-scorer chain (high = {how})", locale)
+    )
+    for zh, en in (
+        ("从", "From"),
+        ("到", "To"),
+        ("高分客户", "High on from"),
+        ("其中下一度也高", "Also high on next"),
+        ("基准比例", "Base rate"),
+        ("提升", "Lift"),
+    ):
+        chain.add_column(
+            _zh_en(zh, en, locale), justify="left" if en in ("From", "To") else "right"
+        )
+    for link in rel.links:
+        chain.add_row(
+            t(link.source, locale),
+            t(link.target, locale),
+            f"{link.high_source:,}",
+            "—" if link.share is None else f"{link.share * 100:.1f}%",
+            "—" if link.base_rate is None else f"{link.base_rate * 100:.1f}%",
+            "—" if link.lift is None else f"{link.lift:.2f}×",
+        )
+    console.print(chain)

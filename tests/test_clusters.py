@@ -1,0 +1,181 @@
+"""Behavioural clusters and degree relations on a small generated, scored company."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from rapport import scoring
+from rapport.analytics.metrics import execute
+from rapport.analytics.relations import snapshot_relations
+from rapport.analytics.sources import Sources
+from rapport.config import Settings
+from rapport.models.clusters import (
+    DEMOGRAPHICS,
+    FEATURE_LABELS,
+    age_band,
+    cluster_customers,
+    describe,
+    features_expr,
+)
+
+END = dt.date(2025, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory) -> Settings:
+    """1,500 customers over 12 months, loaded and scored as of the generator's last day."""
+    from rapport.sample import generate
+    from rapport.sample.load import load_company
+    from rapport.store.db import create_engine, upgrade
+
+    company = generate(customers=1500, months=12, seed=3, end=END)
+    root = tmp_path_factory.mktemp("clusters")
+    url = f"sqlite:///{root / 'store.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    load_company(company, engine=engine, work_dir=root)
+    engine.dispose()
+    settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
+    assert scoring.score(settings, as_of=END - dt.timedelta(days=1)) == 1500
+    return settings
+
+
+@pytest.fixture(scope="module")
+def features(scored: Settings) -> pa.Table:
+    from rapport.analytics.connect import connect
+
+    with connect(scored) as eng:
+        return execute(features_expr(Sources(eng)), eng.con)
+
+
+@pytest.fixture(scope="module")
+def clustering(features: pa.Table) -> Any:
+    return cluster_customers(features)
+
+
+def test_k_is_chosen_in_range_by_the_best_silhouette(clustering) -> None:
+    assert 2 <= clustering.k <= 8
+    assert clustering.k == max(clustering.silhouettes, key=clustering.silhouettes.get)
+    assert all(-1 <= s <= 1 for s in clustering.silhouettes.values())
+
+
+def test_every_customer_is_in_exactly_one_cluster(clustering, features) -> None:
+    assert len(clustering.labels) == features.num_rows == 1500
+    assert len(set(clustering.customer_ids.tolist())) == 1500
+    assert set(clustering.labels.tolist()) == set(range(clustering.k))
+    assert sum(c.size for c in clustering.clusters) == 1500
+    assert sum(c.share for c in clustering.clusters) == pytest.approx(1.0)
+    sizes = [c.size for c in clustering.clusters]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_descriptions_name_a_distinguishing_feature(clustering) -> None:
+    for cluster in clustering.clusters:
+        assert cluster.description["zh_CN"] and cluster.description["en"]
+        if cluster.distinguishing:
+            name = cluster.distinguishing[0][0]
+            assert FEATURE_LABELS[name][1] in cluster.description["en"]
+            assert FEATURE_LABELS[name][0] in cluster.description["zh_CN"]
+    assert any(c.distinguishing for c in clustering.clusters)
+
+
+def test_demographic_shares_sum_to_one_per_cluster(clustering) -> None:
+    for name in DEMOGRAPHICS:
+        table = clustering.demographics[name].to_pylist()
+        assert table
+        for c in range(clustering.k):
+            shares = [r["share"] for r in table if r["cluster"] == c]
+            assert sum(shares) == pytest.approx(1.0)
+            assert all(0 <= s <= 1 for s in shares)
+
+
+def test_describe_and_age_band() -> None:
+    picked, text = describe({"frequency": 1.2, "recency_days": -0.8, "advocacy": 0.1})
+    assert [p[0] for p in picked] == ["frequency", "recency_days"]
+    assert text["en"] == "high frequency, low recency days"
+    assert text["zh_CN"] == "高购买频次，低距上次购买天数"
+    assert describe({"frequency": 0.2})[1]["en"] == "close to average"
+    assert age_band(dt.date(1989, 6, 1), dt.date(2024, 5, 31)) == "25-34"
+    assert age_band(dt.date(1989, 6, 1), dt.date(2024, 6, 1)) == "35-44"
+    assert age_band(None, dt.date(2024, 6, 1)) is None
+
+
+def test_relations_of_the_sample_snapshot(scored: Settings) -> None:
+    from rapport.analytics.connect import connect
+
+    with connect(scored) as eng:
+        rel = snapshot_relations(Sources(eng), con=eng.con)
+    assert rel is not None
+    c = rel.correlation
+    finite = c[~np.isnan(c)]
+    assert np.all((finite >= -1) & (finite <= 1))
+    assert np.allclose(c, c.T, equal_nan=True)
+    assert np.allclose(np.diag(c), 1.0)
+    assert len(rel.links) == 3
+    for link in rel.links:
+        for value in (link.share, link.base_rate):
+            assert value is not None and 0 <= value <= 1
+    assert rel.correlation_table().num_rows == 4
+
+
+def test_no_snapshot_gives_none(tmp_path) -> None:
+    from rapport.analytics.connect import connect
+    from rapport.store.db import create_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
+    with connect(settings) as eng:
+        assert snapshot_relations(Sources(eng), con=eng.con) is None
+
+
+def _app() -> Any:
+    import typer
+
+    from rapport.cli.scores import clusters_command, relations_command
+
+    app = typer.Typer()
+    app.command("clusters")(clusters_command)
+    app.command("relations")(relations_command)
+    return app
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_cli_prints_clusters_and_relations(scored: Settings, monkeypatch, locale) -> None:
+    from typer.testing import CliRunner
+
+    from rapport.config import get_settings
+
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", scored.database_url)
+    monkeypatch.setenv("RAPPORT_LOCALE", locale)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["clusters"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert ("行为聚类" if locale == "zh_CN" else "Behavioural clusters") in result.output
+    result = runner.invoke(_app(), ["relations", "--high", "60"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert ("基准比例" if locale == "zh_CN" else "Base rate") in result.output
+
+
+def test_cli_without_a_snapshot_says_so() -> None:
+    from typer.testing import CliRunner
+
+    from rapport.config import get_settings
+    from rapport.errors import NotFound
+    from rapport.store.db import create_engine, upgrade
+
+    engine = create_engine(get_settings().database_url)
+    upgrade(engine)
+    engine.dispose()
+    for command in ("clusters", "relations"):
+        result = CliRunner().invoke(_app(), [command])
+        assert isinstance(result.exception, NotFound)
+        assert "rapport score" in str(result.exception.hint)
