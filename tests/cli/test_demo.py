@@ -34,6 +34,10 @@ def test_demo_builds_and_summarizes_the_company() -> None:
         assert title in result.stdout, title
     assert _count(schema.customers) == 400
     assert _count(schema.orders) > 400
+    # the snapshot the demo wrote feeds the analysis commands
+    for command in ("relations", "clusters", "tiers", "diamonds"):
+        follow = runner.invoke(app, [command])
+        assert follow.exit_code == 0, (command, follow.output)
     # a second run finds everything in place
     again = runner.invoke(app, ["demo", "--customers", "400", "--months", "6"])
     assert again.exit_code == 0

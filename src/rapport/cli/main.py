@@ -23,9 +23,11 @@ from rapport.cli.imports import import_command
 from rapport.cli.metrics import metrics_command
 from rapport.cli.sample import demo_command, sample_command
 from rapport.cli.scores import (
+    clusters_command,
     customer_command,
     diamonds_command,
     movements_command,
+    relations_command,
     score_command,
     segments_command,
     stages_command,
@@ -57,6 +59,8 @@ app.command("segments")(segments_command)
 app.command("tiers")(tiers_command)
 app.command("stages")(stages_command)
 app.command("diamonds")(diamonds_command)
+app.command("clusters")(clusters_command)
+app.command("relations")(relations_command)
 app.command("movements")(movements_command)
 
 EXIT_INTERNAL = 70
