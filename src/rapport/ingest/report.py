@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rapport.ingest.readers import RowProblem, Source
@@ -152,4 +151,4 @@ def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
     workbook.save(path)
 
 
-__all__ = ["REJECT_COLUMNS", "ImportReport", "RejectWriter", "pa"]
+__all__ = ["REJECT_COLUMNS", "ImportReport", "RejectWriter"]

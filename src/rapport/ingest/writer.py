@@ -15,8 +15,6 @@ from collections.abc import Sequence
 import polars as pl
 import sqlalchemy as sa
 
-from rapport.store.db import json_dumps
-
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 
 
@@ -156,4 +154,4 @@ def _python_rows(frame: pl.DataFrame) -> list[tuple]:
     return frame.rows()
 
 
-__all__ = ["BulkWriter", "json_dumps"]
+__all__ = ["BulkWriter"]
