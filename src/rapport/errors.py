@@ -105,3 +105,9 @@ class UnsupportedBackend(RapportError):
     """The requested engine or database cannot do this."""
 
     exit_code = 9
+
+
+class FitFailed(RapportError):
+    """A model's fit did not converge to a valid optimum; the message says what was tried."""
+
+    exit_code = 11
