@@ -363,6 +363,18 @@ class ScoreRules(_Strict):
     lifecycle: LifecycleScoreRules
 
 
+class ModelRules(_Strict):
+    """The predictive models: units, horizons and rates (``[models]``)."""
+
+    time_unit: Literal["days", "weeks", "months"]
+    purchase_model: Literal["bgnbd", "paretonbd"]
+    clv_horizon_months: int = Field(gt=0, le=120)
+    annual_discount_rate: float = Field(ge=0, lt=1)
+    churn_horizon_days: int = Field(gt=0, le=730)
+    churn_reasons: int = Field(ge=0, le=10)
+    min_repeat_buyers: int = Field(ge=1)
+
+
 class Rules(_Strict):
     """Business rules, from ``defaults.toml`` overlaid with the user's file."""
 
@@ -371,6 +383,7 @@ class Rules(_Strict):
     sla: SlaRules
     loyalty: LoyaltyRules
     scores: ScoreRules
+    models: ModelRules
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
