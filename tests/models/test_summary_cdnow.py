@@ -1,0 +1,93 @@
+"""The CDNOW summary computed by the engine from the store equals the published one.
+
+Fader, Hardie & Lee (2005): the 2,357 customers of the CDNOW sample, calibration period
+to 1997-09-30 (39 weeks), same-day transactions merged: 1,411 customers make no repeat
+purchase and the others make 2,457 repeat transactions; 946 repeat buyers feed the
+Gamma-Gamma spend model; the holdout runs 39 weeks to 1998-06-30.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from rapport.analytics.connect import connect
+from rapport.analytics.sources import Sources
+from rapport.config import Settings
+from rapport.models.data import PurchaseSummary, compute_summary, utc_offset_seconds
+from rapport.models.units import Duration
+from rapport.sample.cdnow import load_cdnow
+from rapport.sample.load import load_company
+from rapport.store.db import create_engine, upgrade
+
+CALIBRATION_END = dt.datetime(1997, 10, 1)  # exclusive: the last day is 1997-09-30
+OBSERVATION_END = dt.datetime(1998, 7, 1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def cdnow_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A SQLite store holding the CDNOW sample, loaded through the importer."""
+    root = tmp_path_factory.mktemp("cdnow")
+    url = f"sqlite:///{root / 'cdnow.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    load_company(load_cdnow("sample"), engine=engine, work_dir=root)
+    engine.dispose()
+    # CDNOW's dates are stored at 00:00 UTC, 08:00 in Shanghai: the same local days.
+    yield Settings(_env_file=None, database_url=url, data_dir=root / "data")
+
+
+@pytest.fixture(scope="module")
+def summary(cdnow_settings: Settings) -> PurchaseSummary:
+    with connect(cdnow_settings) as eng:
+        return compute_summary(
+            eng.con,
+            Sources(eng),
+            CALIBRATION_END - dt.timedelta(hours=8),  # local midnight in UTC
+            zone=SHANGHAI,
+            time_unit="weeks",
+            observation_end=OBSERVATION_END - dt.timedelta(hours=8),
+        )
+
+
+def test_published_summary(summary: PurchaseSummary) -> None:
+    assert len(summary) == 2357
+    assert int((summary.frequency == 0).sum()) == 1411
+    assert int(summary.frequency.sum()) == 2457
+    assert int(summary.repeat_buyers.sum()) == 946
+    assert np.isnan(summary.monetary_value[~summary.repeat_buyers]).all()
+    assert (summary.monetary_value[summary.repeat_buyers] > 0).all()
+    # Everyone first bought in 1997's first quarter: T between 26 and 39 weeks.
+    assert summary.T.max() == pytest.approx(272 / 7)  # first purchase 1997-01-01: 38.86
+    assert summary.T.min() >= (272 - 89) / 7  # 1997-03-31
+    assert ((summary.recency >= 0) & (summary.recency <= summary.T)).all()
+    assert summary.holdout == Duration(273 / 7, "weeks")  # 39 weeks
+    assert summary.time_unit == "weeks"
+
+
+def test_summary_in_days_is_the_same_data(cdnow_settings: Settings, summary) -> None:
+    with connect(cdnow_settings) as eng:
+        in_days = compute_summary(
+            eng.con, Sources(eng), CALIBRATION_END, zone=ZoneInfo("UTC"), time_unit="days"
+        )
+    np.testing.assert_array_equal(in_days.customer_id, summary.customer_id)
+    np.testing.assert_array_equal(in_days.frequency, summary.frequency)
+    np.testing.assert_allclose(in_days.T / 7, summary.T)
+    np.testing.assert_allclose(in_days.recency / 7, summary.recency)
+    assert in_days.holdout is None
+    assert in_days.fingerprint() != summary.fingerprint()  # the unit is part of the data
+    described = summary.describe()
+    assert described["repeat_transactions"] == 2457
+    assert described["fingerprint"].startswith("sha256:")
+
+
+def test_utc_offset_follows_daylight_saving() -> None:
+    ny = ZoneInfo("America/New_York")
+    assert utc_offset_seconds(ny, dt.datetime(2024, 1, 15)) == -5 * 3600
+    assert utc_offset_seconds(ny, dt.datetime(2024, 7, 15)) == -4 * 3600
+    assert utc_offset_seconds(SHANGHAI, dt.datetime(2024, 7, 15)) == 8 * 3600
