@@ -1,0 +1,1 @@
+"""Probabilistic customer-lifetime-value models fitted by our own maximum likelihood."""
