@@ -472,5 +472,66 @@ customer_scores = sa.Table(
     sa.Index("ix_customer_scores_as_of", "as_of"),
 )
 
+# --- API access (migration 0002) ------------------------------------------------------------
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _pk(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False, comment="what the token is for"),
+    sa.Column(
+        "token_hash",
+        sa.String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of the secret (hex); the secret itself is never stored",
+    ),
+    sa.Column("prefix", sa.String(16), nullable=False, comment="first characters, for display"),
+    sa.Column("scopes", JSONDoc, nullable=False, comment='list, e.g. ["customers:read"]'),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("expires_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    _pk(),
+    sa.Column("key", sa.String(255), nullable=False, comment="the Idempotency-Key header"),
+    sa.Column("actor", sa.String(128), nullable=False, comment="who sent it (user or token)"),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False, comment="SHA-256 of the request body"),
+    sa.Column("response_status", sa.Integer, comment="NULL while the first request runs"),
+    sa.Column("response_body", JSONDoc),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("key", "actor", "method", "path"),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+survey_links = sa.Table(
+    "survey_links",
+    metadata,
+    _pk(),
+    sa.Column(
+        "token_hash",
+        sa.String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of the link's secret (hex)",
+    ),
+    _customer_fk(ondelete="CASCADE"),
+    sa.Column("kind", enum_type(SurveyKind, "survey_kind"), nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="SET NULL")),
+    sa.Column("context", JSONDoc, comment="what the survey is about (order, ticket, wording)"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, comment="single use: set when answered"),
+    sa.Index("ix_survey_links_customer_id", "customer_id"),
+)
+
 #: Tables in dependency order (parents first), for status listings and loaders.
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
