@@ -91,3 +91,40 @@ def test_utc_offset_follows_daylight_saving() -> None:
     assert utc_offset_seconds(ny, dt.datetime(2024, 1, 15)) == -5 * 3600
     assert utc_offset_seconds(ny, dt.datetime(2024, 7, 15)) == -4 * 3600
     assert utc_offset_seconds(SHANGHAI, dt.datetime(2024, 7, 15)) == 8 * 3600
+
+
+def test_models_fitted_on_the_engine_summary_reproduce_the_published_tables(summary) -> None:
+    """The whole product path — importer → store → engine summary → fit — gives the
+    published estimates (Fader, Hardie & Lee 2005; Fader & Hardie's Gamma-Gamma note)."""
+    from rapport.models.clv.bgnbd import BetaGeoModel
+    from rapport.models.clv.gammagamma import GammaGammaModel
+    from rapport.models.clv.paretonbd import ParetoNBDModel
+
+    bg = BetaGeoModel(time_unit="weeks").fit(summary.frequency, summary.recency, summary.T)
+    assert {k: round(v, 3) for k, v in bg.params_.items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    assert bg.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
+    one = bg.expected_purchases(Duration(39, "weeks"), [2.0], [30.43], [38.86])
+    assert float(one[0]) == pytest.approx(1.226, abs=0.001)
+
+    pnbd = ParetoNBDModel(time_unit="weeks").fit(summary.frequency, summary.recency, summary.T)
+    assert {k: round(v, 3) for k, v in pnbd.params_.items() if k != "beta"} == {
+        "r": 0.553,
+        "alpha": 10.578,
+        "s": 0.606,
+    }
+    assert pnbd.params_["beta"] == pytest.approx(11.67, abs=0.005)
+    assert pnbd.log_likelihood_ == pytest.approx(-9594.97, abs=0.01)
+
+    repeat = summary.repeat_buyers
+    gg = GammaGammaModel().fit(summary.frequency[repeat], summary.monetary_value[repeat])
+    assert {k: round(v, 2) for k, v in gg.params_.items()} == {
+        "p": 6.25,
+        "q": 3.74,
+        "gamma": 15.44,
+    }
+    assert gg.log_likelihood_ == pytest.approx(-4055.92, abs=0.01)
