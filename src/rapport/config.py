@@ -40,6 +40,9 @@ from rapport.domain import (
 from rapport.errors import ConfigError
 
 DEFAULT_RULES_RESOURCE = "defaults.toml"
+#: The secret key of development set-ups; refused outside development.
+DEFAULT_SECRET_KEY = "development-only-secret"
+MIN_SECRET_KEY_LENGTH = 32
 LOCAL_RULES_FILE = "rapport.toml"
 
 
@@ -75,8 +78,21 @@ class Settings(BaseSettings):
     )
     locale: Literal["zh_CN", "en"] = Field(default="zh_CN", description="Label language.")
     environment: Literal["development", "production"] = "development"
-    secret_key: str = Field(default="development-only-secret", repr=False)
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        repr=False,
+        description="Signs the API's log-in tokens; outside development, 32+ characters.",
+    )
     debug: bool = False
+    access_token_minutes: int = Field(
+        default=30, gt=0, le=24 * 60, description="Lifetime of an API log-in token (minutes)."
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Largest API request body (bytes)."
+    )
+    max_page_size: int = Field(
+        default=500, gt=0, le=10_000, description="Most rows one API list page returns."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +106,30 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def check_secrets(self) -> None:
+        """Refuse the default or a short secret key outside development (the API server
+        calls this before it starts).
+
+        Raises
+        ------
+        ConfigError
+            Saying how to set a proper key.
+        """
+        if self.environment == "development":
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            problem = (
+                "is the default"
+                if self.secret_key == DEFAULT_SECRET_KEY
+                else f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+            )
+            raise ConfigError(
+                f"RAPPORT_SECRET_KEY {problem}, which is refused in {self.environment}",
+                field="RAPPORT_SECRET_KEY",
+                hint="set RAPPORT_SECRET_KEY to a random value, e.g. the output of python -c "
+                '"import secrets; print(secrets.token_urlsafe(48))"',
+            )
 
     def safe_database_url(self) -> str:
         """The database URL with any password masked."""
