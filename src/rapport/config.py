@@ -407,6 +407,7 @@ class ModelRules(_Strict):
     """The predictive models: units, horizons and rates (``[models]``)."""
 
     time_unit: Literal["days", "weeks", "months"]
+    time_resolution: Literal["day", "exact"]
     purchase_model: Literal["bgnbd", "paretonbd"]
     clv_horizon_months: int = Field(gt=0, le=120)
     annual_discount_rate: float = Field(ge=0, lt=1)

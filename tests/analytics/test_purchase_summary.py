@@ -110,3 +110,32 @@ def test_local_day_numbers():
     assert local_day(datetime(1970, 1, 1, 15, 59), SHANGHAI) == 0
     assert local_day(datetime(1970, 1, 1, 16, 0), SHANGHAI) == 1
     assert local_day(datetime(1969, 12, 31, 23, 0), 0) == -1
+
+
+def test_exact_resolution_keeps_times(sources):
+    # Every purchase at its own instant; T runs to END = 2024-06-30 16:00 UTC itself.
+    from datetime import datetime
+
+    got = summary(sources, resolution="exact", observation_end=fx.AS_OF)
+
+    def span(a: datetime, b: datetime) -> float:
+        return (b - a).total_seconds() / 86400
+
+    c1_first = datetime(2023, 3, 10, 12)
+    assert got[1]["frequency"] == 3
+    assert got[1]["recency_days"] == pytest.approx(span(c1_first, datetime(2024, 5, 20, 12)))
+    assert got[1]["age_days"] == pytest.approx(span(c1_first, fx.END))  # … + 4 hours
+    assert got[1]["monetary_value"] == pytest.approx(200.0)
+    # one second before the end
+    assert got[10]["age_days"] == pytest.approx(1 / 86400)
+    # the purchase exactly at END is the holdout's
+    assert got[9]["holdout_frequency"] == 1
+    assert got[9]["holdout_monetary"] == 500.0
+    assert got[9]["holdout_days"] == pytest.approx(span(fx.END, fx.AS_OF))  # 62 d 8 h
+    assert got[6]["first_day"] == (date(2023, 12, 31) - date(1970, 1, 1)).days  # UTC day
+
+
+def test_unknown_resolution(sources):
+    src, _ = sources
+    with pytest.raises(ValidationFailed, match="unknown time resolution"):
+        purchase_summary(src, fx.END, resolution="hour")

@@ -38,6 +38,7 @@ class PurchaseSummary:
     time_unit: TimeUnit
     calibration_end: dt.datetime
     holdout: Duration | None = None
+    resolution: str = "day"
 
     @classmethod
     def from_arrow(
@@ -46,6 +47,7 @@ class PurchaseSummary:
         *,
         time_unit: str,
         calibration_end: dt.datetime,
+        resolution: str = "day",
     ) -> PurchaseSummary:
         """From the columns of :func:`~rapport.analytics.purchase_summary.purchase_summary`."""
         unit = check_unit(time_unit)
@@ -72,6 +74,7 @@ class PurchaseSummary:
             time_unit=unit,
             calibration_end=calibration_end,
             holdout=holdout,
+            resolution=resolution,
         )
 
     def __len__(self) -> int:
@@ -85,7 +88,8 @@ class PurchaseSummary:
     def fingerprint(self) -> str:
         """SHA-256 of the arrays, the unit and the calibration end (``sha256:…``)."""
         digest = hashlib.sha256()
-        digest.update(f"{self.time_unit}|{self.calibration_end.isoformat()}".encode())
+        head = f"{self.time_unit}|{self.resolution}|{self.calibration_end.isoformat()}"
+        digest.update(head.encode())
         for values in (
             self.customer_id,
             self.frequency,
@@ -104,6 +108,7 @@ class PurchaseSummary:
             "repeat_buyers": int(self.repeat_buyers.sum()),
             "repeat_transactions": int(self.frequency.sum()),
             "time_unit": self.time_unit,
+            "resolution": self.resolution,
             "calibration_end": self.calibration_end.isoformat(),
             "holdout": str(self.holdout) if self.holdout else None,
         }
@@ -124,6 +129,7 @@ def compute_summary(
     zone: ZoneInfo,
     time_unit: str = "weeks",
     observation_end: dt.datetime | None = None,
+    resolution: str = "day",
 ) -> PurchaseSummary:
     """Run the purchase summary on an engine and convert it to ``time_unit``.
 
@@ -139,6 +145,9 @@ def compute_summary(
         Unit of ``recency`` and ``T``.
     observation_end
         Exclusive end of a holdout period, for backtests.
+    resolution
+        ``day`` (same-day purchases merged) or ``exact`` (see
+        :func:`~rapport.analytics.purchase_summary.purchase_summary`).
     """
     from rapport.analytics.metrics import execute
     from rapport.analytics.purchase_summary import purchase_summary
@@ -148,9 +157,12 @@ def compute_summary(
         calibration_end,
         utc_offset_seconds=utc_offset_seconds(zone, calibration_end),
         observation_end=observation_end,
+        resolution=resolution,
     )
     table = execute(expr, con).sort_by("customer_id")
-    return PurchaseSummary.from_arrow(table, time_unit=time_unit, calibration_end=calibration_end)
+    return PurchaseSummary.from_arrow(
+        table, time_unit=time_unit, calibration_end=calibration_end, resolution=resolution
+    )
 
 
 __all__ = ["PurchaseSummary", "compute_summary", "utc_offset_seconds"]

@@ -173,9 +173,11 @@ def seasonality(window: Window, locale: str) -> np.ndarray:
 class Clock:
     """Samplers of local times built on a window, its seasonality and the daily rhythm."""
 
-    def __init__(self, window: Window, locale: str) -> None:
+    def __init__(self, window: Window, locale: str, *, seasonal: bool = True) -> None:
         self.window = window
-        self.season = seasonality(window, locale)
+        self.season = (
+            seasonality(window, locale) if seasonal else np.ones(window.days, dtype=np.float64)
+        )
         # cumulative seasonal intensity at day boundaries: warped time for the processes
         self.warp = np.concatenate([[0.0], np.cumsum(self.season)])
         self.grid = np.arange(window.days + 1, dtype=np.float64)

@@ -108,7 +108,7 @@ def build_context(
             hint="contact details would no longer be unique",
         )
     window = Window.build(end, months, loc.timezone)
-    clock = Clock(window, locale)
+    clock = Clock(window, locale, seasonal=params.seasonality)
     rng = np.random.default_rng([seed, 0])
     catalogue = build_catalogue(locale, rng)
     staff = loc.data.STAFF

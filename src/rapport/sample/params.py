@@ -42,6 +42,9 @@ class ModelParams:
     purchase_alpha: float = 1.4
     dropout_a: float = 0.9  # p ~ Beta(a, b): P(becoming inactive after each order)
     dropout_b: float = 7.0
+    # True: a customer may drop out right after the first order too (the MBG/NBD timing of
+    # Batislam et al. 2007); False: only after a repeat order, as BG/NBD assumes.
+    dropout_after_first: bool = True
     satisfaction_dropout_logit: float = -0.6  # logit(p) shift per sd of satisfaction
     satisfaction_rate_log: float = 0.1  # log(lambda) shift per sd of satisfaction
     # spend per order ~ Gamma(p, nu), nu ~ Gamma(q, rate gamma): mean = p * gamma / (q - 1)
@@ -57,6 +60,11 @@ class ModelParams:
     refund_share: float = 0.02  # fully refunded orders
     partial_refund_share: float = 0.03  # of completed orders
     home_channel_share: float = 0.7  # orders through the customer's usual channel
+    # A pure model world for parameter-recovery checks: with seasonality off, the purchase
+    # clock is not warped; with exact order values, an order is one line worth exactly its
+    # Gamma-Gamma draw (rounded to cents), without discount.
+    seasonality: bool = True
+    exact_order_values: bool = False
 
     # --- diamonds and drifting customers -----------------------------------------------
     diamond_share: float = 0.015

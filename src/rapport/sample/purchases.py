@@ -55,7 +55,7 @@ def simulate_order_times(
     order = A.sort_by(owner, x)
     owner, x = owner[order], x[order]
     rank = A.rank_in_group(owner)
-    allowed = nd - 1
+    allowed = nd - 1 if p.dropout_after_first else nd
     keep = rank < allowed[owner]
     counts = np.bincount(owner, minlength=n)
     # dropout happens after the Nd-th purchase if it falls inside the window
@@ -164,14 +164,21 @@ def simulate_orders(
 
     # order value target ~ Gamma(p, nu_i); lines fill it (see order_lines)
     target = rng.gamma(p.spend_p, 1.0 / pop.spend_nu[cust]) * 100.0  # cents
-    line_order, product, qty = order_lines(ctx, rng, pop, cust, target)
+    if p.exact_order_values:  # one line priced at the draw itself
+        line_order = np.arange(n)
+        product = cat.sample(rng, A.row_choice(rng, pop.category_cdf, cust))
+        qty = np.ones(n, dtype=np.int64)
+        price = np.maximum(np.round(target), 1).astype(np.int64)
+    else:
+        line_order, product, qty = order_lines(ctx, rng, pop, cust, target)
+        price = cat.price_cents[product]
     line_no = A.rank_in_group(line_order) + 1
-    price = cat.price_cents[product]
     gross = np.bincount(line_order, weights=qty * price, minlength=n).astype(np.int64)
 
     # discounts (more on peak days), statuses and refunds
     peak = ctx.clock.season[np.clip(np.floor(x).astype(np.int64), 0, ctx.days - 1)] >= 2.0
     has_disc = rng.random(n) < np.where(peak, 0.8, p.discount_share)
+    has_disc &= not p.exact_order_values
     lo, hi = p.discount_range
     frac = lo + (hi - lo) * rng.random(n)
     discount = np.where(has_disc, np.floor(gross * frac / 100.0) * 100, 0).astype(np.int64)
