@@ -1,0 +1,75 @@
+"""The FastAPI application: ``create_app(settings)`` → the API under ``/api/v1``.
+
+OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. The application refuses to be
+built with the default secret key outside development, or on a store that is not at the
+current schema version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from rapport import __version__
+from rapport.api.errors import install_error_handlers
+from rapport.api.routes import auth, customers
+from rapport.config import Settings, get_settings
+from rapport.store.db import create_engine, ensure_current, session_factory
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+Customer data in, customer intelligence out.
+
+Authenticate with `POST /api/v1/auth/login` (a bearer token valid for 30 minutes by
+default) or with an API token (`rpt_…`, issued by `rapport users token`), sent as
+`Authorization: Bearer <token>`. What you may see depends on your role; personal data is
+masked for analysts; every write and every read of unmasked personal data is audited.
+Errors have one shape: `{"error": {"code", "message", "field", "value", "hint"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the API on the store of ``settings`` (or ``engine``).
+
+    Raises
+    ------
+    ConfigError
+        Outside development, when the secret key is the default or too short.
+    StoreUnavailable
+        When the store cannot be reached or is not at the current schema version.
+    """
+    settings = settings or get_settings()
+    settings.check_secrets()
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    ensure_current(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Rapport API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(customers.router)
+    app.include_router(api)
+    return app

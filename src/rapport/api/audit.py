@@ -1,0 +1,79 @@
+"""The audit trail of the API: every write, and every read of unmasked personal data.
+
+Each entry says who (the user, and the API token if one was used), what (the action, the
+entity and its id, a small detail document — never the personal data itself), when, and
+from where (the client address). Entries are written in the request's own transaction:
+a write and its audit entry land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from rapport.api.deps import CurrentUser, Principal, SessionDep, client_address
+from rapport.domain import AuditAction
+from rapport.store import audit
+
+#: Ids listed in one read entry; a longer list is cut and the count kept.
+MAX_IDS_PER_ENTRY = 500
+
+
+@dataclass(frozen=True)
+class Auditor:
+    session: Session
+    principal: Principal
+    address: str | None
+
+    def record(
+        self,
+        action: AuditAction,
+        entity: str,
+        entity_id: int | str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        p = self.principal
+        extra = {"via": p.via, **({"token_id": p.token_id} if p.token_id else {})}
+        audit.record(
+            session=self.session,
+            actor=p.actor,
+            actor_user_id=p.user_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail={**extra, **(detail or {})},
+            client_address=self.address,
+        )
+
+    def wrote(
+        self,
+        action: AuditAction,
+        entity: str,
+        entity_id: int | str,
+        fields: Iterable[str] = (),
+    ) -> None:
+        """A write: ``fields`` names what changed (names only, never the values)."""
+        names = sorted(fields)
+        self.record(action, entity, entity_id, {"fields": names} if names else None)
+
+    def read_personal_data(self, entity: str, ids: Iterable[int], *, route: str) -> None:
+        """A read that returned unmasked personal data of the records ``ids``."""
+        ids = list(ids)
+        if not ids:
+            return
+        entity_id = ids[0] if len(ids) == 1 else None
+        detail: dict[str, Any] = {"route": route, "count": len(ids)}
+        if len(ids) > 1:
+            detail["ids"] = ids[:MAX_IDS_PER_ENTRY]
+        self.record(AuditAction.READ_PII, entity, entity_id, detail)
+
+
+def get_auditor(request: Request, session: SessionDep, user: CurrentUser) -> Auditor:
+    return Auditor(session, user, client_address(request))
+
+
+AuditorDep = Annotated[Auditor, Depends(get_auditor)]

@@ -1,0 +1,281 @@
+"""Errors → HTTP: one JSON shape for every 4xx and 5xx the API sends.
+
+Every error body is ``{"error": {"code", "message", "field", "value", "hint"}}``; request
+validation adds ``"errors"`` with every problem found (the first is also ``"error"``).
+``field`` is a path: ``body.email``, ``query.limit``, ``path.customer_id`` for problems of
+the request; the resource's field (``email``, ``owner_id``) for rules of the store.
+
+Statuses, chosen so that nobody can probe for records they may not see:
+
+* 401 — no credentials, or invalid, expired or revoked ones (with ``WWW-Authenticate``);
+* 403 — authenticated, but the role (or the API token's scopes) may not use this route;
+* 404 — the record does not exist *or* lies outside the caller's row-level scope: the two
+  answers are identical, body included;
+* 409 — a conflict with stored data (duplicate key, illegal state change);
+* 413 — the body is larger than ``RAPPORT_MAX_BODY_BYTES``;
+* 422 — a value breaks a rule (the body names the field path and the problem);
+* 503 — the store is unavailable. Bad input never causes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rapport.errors import (
+    ConfigError,
+    Conflict,
+    FitFailed,
+    NotFitted,
+    NotFound,
+    RapportError,
+    StoreUnavailable,
+    UnsupportedBackend,
+    ValidationFailed,
+)
+
+log = logging.getLogger("rapport.api")
+
+#: HTTP status of each domain error (the most specific class in the MRO wins).
+STATUS: dict[type[RapportError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    ValidationFailed: 422,
+    NotFitted: 409,
+    StoreUnavailable: 503,
+    UnsupportedBackend: 501,
+    ConfigError: 500,
+    FitFailed: 500,
+    RapportError: 400,
+}
+
+#: Fields whose values are never echoed back in an error body.
+_SECRET_FIELDS = ("password", "secret", "token")
+_MAX_VALUE_CHARS = 200
+
+
+class ErrorDetail(BaseModel):
+    """One problem: what, where and what to do."""
+
+    code: str = Field(description="Machine-readable kind, e.g. not_found, validation_failed.")
+    message: str = Field(description="One sentence a person can act on.")
+    field: str | None = Field(
+        default=None, description="Where: body.email, query.limit, or a resource field."
+    )
+    value: Any = Field(default=None, description="The offending value, when safe to echo.")
+    hint: str | None = Field(default=None, description="What to do about it.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+    errors: list[ErrorDetail] | None = Field(
+        default=None, description="All problems found (request validation)."
+    )
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP-level error raised by the API itself (authentication, permissions, limits)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.value = value
+        self.hint = hint
+
+
+def unauthorized(message: str, *, invalid_token: bool = False) -> ApiError:
+    """401 with the ``WWW-Authenticate`` challenge of bearer tokens (RFC 6750)."""
+    challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+    return ApiError(
+        401,
+        "not_authenticated",
+        message,
+        hint="log in at POST /api/v1/auth/login and send Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+def forbidden(message: str, *, field: str | None = None, hint: str | None = None) -> ApiError:
+    return ApiError(403, "forbidden", message, field=field, hint=hint)
+
+
+def error_response(
+    status_code: int,
+    detail: ErrorDetail,
+    *,
+    errors: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": detail.model_dump()}
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+
+
+def _safe_value(field: str | None, value: Any) -> Any:
+    """``value`` as JSON, shortened, and never the value of a secret field."""
+    if value is None:
+        return None
+    if field and any(word in field.lower() for word in _SECRET_FIELDS):
+        return "***"
+    try:
+        value = jsonable_encoder(value)
+    except (TypeError, ValueError):
+        value = str(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, dict | list) and len(repr(value)) > _MAX_VALUE_CHARS:
+        return None
+    if isinstance(value, str) and len(value) > _MAX_VALUE_CHARS:
+        return value[:_MAX_VALUE_CHARS] + "…"
+    return value
+
+
+def _code(error: RapportError) -> str:
+    name = type(error).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def status_of(error: RapportError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def _loc_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _rapport_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RapportError)
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc)
+    detail = ErrorDetail(
+        code=_code(exc),
+        message=exc.message,
+        field=exc.field,
+        value=_safe_value(exc.field, exc.value),
+        hint=exc.hint,
+    )
+    return error_response(status, detail)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = []
+    for problem in exc.errors():
+        field = _loc_path(problem.get("loc", ()))
+        message = problem.get("msg", "invalid value")
+        details.append(
+            ErrorDetail(
+                code="validation_failed",
+                message=f"{field}: {message}" if field else message,
+                field=field or None,
+                value=_safe_value(field, problem.get("input")),
+                hint=_hint(problem),
+            )
+        )
+    if not details:
+        details.append(ErrorDetail(code="validation_failed", message="invalid request"))
+    return error_response(422, details[0], errors=details)
+
+
+def _hint(problem: dict[str, Any]) -> str | None:
+    kind = problem.get("type", "")
+    ctx = problem.get("ctx") or {}
+    if kind == "json_invalid":
+        return f"send valid JSON ({ctx.get('error', 'decode error')})"
+    if kind == "missing":
+        return "add the field"
+    if kind == "extra_forbidden":
+        return "remove the field; see the schema at /openapi.json"
+    if "expected" in ctx:
+        return f"expected {ctx['expected']}"
+    return None
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, ApiError):
+        detail = ErrorDetail(
+            code=exc.code,
+            message=exc.message,
+            field=exc.field,
+            value=_safe_value(exc.field, exc.value),
+            hint=exc.hint,
+        )
+    else:
+        try:
+            phrase = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            phrase = "error"
+        code = phrase.lower().replace(" ", "_").replace("-", "_")
+        message = exc.detail if isinstance(exc.detail, str) else phrase
+        detail = ErrorDetail(code=code, message=message)
+    return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error: %s", exc)
+    detail = ErrorDetail(
+        code="store_unavailable",
+        message="the database is unavailable or busy",
+        hint="retry in a moment",
+    )
+    return error_response(503, detail, headers={"Retry-After": "1"})
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    detail = ErrorDetail(code="internal_error", message="internal error")
+    return error_response(500, detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the translation of every error to its status and JSON body."""
+    app.add_exception_handler(RapportError, _rapport_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa.exc.OperationalError, _store_unavailable)
+    app.add_exception_handler(Exception, _internal_error)
+
+
+#: Error responses every route documents (the OpenAPI schema lists them).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, invalid, expired or revoked credentials"},
+    403: {"model": ErrorBody, "description": "The role or token scopes may not use this route"},
+    413: {"model": ErrorBody, "description": "Request body too large"},
+    422: {"model": ErrorBody, "description": "A value breaks a rule; names the field path"},
+    503: {"model": ErrorBody, "description": "The store is unavailable"},
+}
+NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such record, or outside your scope"}
+}
+CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "Conflicts with stored data"}
+}

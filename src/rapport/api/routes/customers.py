@@ -1,0 +1,471 @@
+"""``/customers``: list and search, read, create, change, delete, the 360 card, the
+marketing export, and the data-subject requests (export one customer's data, erase).
+
+Row-level access comes from :class:`~rapport.api.deps.CustomerScope` alone: a customer
+outside the caller's scope is a 404, exactly like a missing one, in every route. Analysts
+see personal fields masked and may not search by text (a search by phone digits would
+reveal what the mask hides). Every write, and every read of unmasked personal data, is
+audited.
+
+Who may do what (and the API token scope each route needs):
+
+=================================  =========================  ==================
+route                              roles                      scope
+=================================  =========================  ==================
+GET /customers, GET /{id}, /360    all (scoped; analysts      customers:read
+                                   masked)
+GET /customers/export              admin, manager, sales      customers:read
+GET /{id}/export                   admin, manager, sales      customers:read
+POST /customers, PATCH /{id}       admin, manager, sales      customers:write
+DELETE /{id}, POST /{id}/erase     admin, manager             customers:write
+=================================  =========================  ==================
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from rapport.api import customer360, privacy
+from rapport.api.audit import AuditorDep
+from rapport.api.deps import (
+    CustomerScope,
+    CustomerScopeDep,
+    SessionDep,
+    require_role,
+    require_scope,
+)
+from rapport.api.errors import (
+    COMMON_RESPONSES,
+    CONFLICT_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    ApiError,
+    forbidden,
+)
+from rapport.api.masking import mask_customer
+from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.schemas.customers import (
+    Customer360,
+    CustomerCreate,
+    CustomerDataExport,
+    CustomerPublic,
+    CustomersPublic,
+    CustomerUpdate,
+    TimelineEntry,
+    check_text,
+)
+from rapport.config import load_rules
+from rapport.domain import AuditAction, Role
+from rapport.errors import Conflict
+from rapport.ingest.normalize import normalize_email, normalize_phone
+from rapport.store import customers, schema
+from rapport.store.repository import Row, utcnow
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+_c = schema.customers.c
+ENTITY = "customers"
+#: Matches of a text search examined at most (narrow the text to see the rest).
+SEARCH_SCAN_LIMIT = 10_000
+#: Columns of the marketing export, in order.
+EXPORT_COLUMNS = (
+    "id",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "wechat_id",
+    "country",
+    "province",
+    "city",
+    "tags",
+)
+
+CustomerId = Annotated[int, Path(ge=1, description="The customer's id.")]
+READ = [Depends(require_scope("customers:read"))]
+WRITE = [Depends(require_scope("customers:write"))]
+MAY_EXPORT = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
+MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
+MAY_REMOVE = Depends(require_role(Role.ADMIN, Role.MANAGER))
+
+
+def marketable_clause() -> sa.ColumnElement[bool]:
+    """Customers who may receive marketing: consent given, not opted out, not erased."""
+    return sa.and_(
+        _c.marketing_consent.is_(True),
+        _c.marketing_opt_out.is_(False),
+        _c.erased_at.is_(None),
+    )
+
+
+def _public(row: Row, scope: CustomerScope) -> CustomerPublic:
+    shown = mask_customer(row) if scope.masked else row
+    return CustomerPublic.model_validate({**shown, "masked": scope.masked})
+
+
+def _filters(
+    scope: CustomerScope, *, marketable: bool | None, owner_id: int | None
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
+    clause = scope.clause()
+    if clause is not None:
+        conditions.append(clause)
+    if marketable is not None:
+        rule = marketable_clause()
+        conditions.append(rule if marketable else sa.not_(rule))
+    if owner_id is not None:
+        conditions.append(_c.owner_id == owner_id)
+    return conditions
+
+
+def _normalized(values: dict[str, Any]) -> dict[str, Any]:
+    """E-mail lowercased and checked, phone to E.164, as the importer does (422 otherwise)."""
+    out = dict(values)
+    try:
+        if out.get("email") is not None:
+            out["email"] = normalize_email(out["email"])
+    except ValueError as exc:
+        raise ApiError(
+            422, "validation_failed", f"body.email: {exc}", field="body.email", value=out["email"]
+        ) from exc
+    try:
+        if out.get("phone") is not None:
+            region = load_rules().business.default_phone_region
+            out["phone"] = normalize_phone(out["phone"], region)
+    except ValueError as exc:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"body.phone: {exc}",
+            field="body.phone",
+            value=out["phone"],
+            hint="give the number with its country code, e.g. +8613812345678",
+        ) from exc
+    return out
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+def _search_ids(session: Any, scope: CustomerScope, text: str, owner_id: int | None) -> list[int]:
+    """Ids of the customers whose name, phone, e-mail, external id or a tag contains
+    ``text`` (:func:`rapport.store.customers.search`), in id order."""
+    if scope.principal.role is Role.SALES:  # push their ownership into the search itself
+        if owner_id is not None and owner_id != scope.principal.user_id:
+            return []
+        owner_id = scope.principal.user_id
+    rows = customers.search(session=session, text=text, limit=SEARCH_SCAN_LIMIT, owner_id=owner_id)
+    return [r["id"] for r in rows]
+
+
+@router.get(
+    "",
+    response_model=CustomersPublic,
+    dependencies=READ,
+    responses=COMMON_RESPONSES,
+)
+def list_customers(
+    request: Request,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="Text found in the name, phone, e-mail, external id or a tag.",
+        ),
+    ] = None,
+    marketable: Annotated[
+        bool | None,
+        Query(description="true: only customers who consented and did not opt out."),
+    ] = None,
+    owner_id: Annotated[int | None, Query(ge=1, description="Owned by this user.")] = None,
+) -> CustomersPublic:
+    """Customers in your scope, in id order, one page at a time (follow ``next_cursor``)."""
+    conditions = _filters(scope, marketable=marketable, owner_id=owner_id)
+    if q is not None:
+        if scope.masked:
+            raise forbidden(
+                "the analyst role may not search customers by text",
+                field="query.q",
+                hint="filter by owner or marketability, or use aggregates",
+            )
+        try:
+            check_text(q)
+        except ValueError as exc:
+            raise ApiError(422, "validation_failed", f"query.q: {exc}", field="query.q") from exc
+        ids = _search_ids(session, scope, q, owner_id)
+        rows, count = _page_of_ids(session, ids, conditions, page.after_id, page.limit + 1)
+    else:
+        stmt = sa.select(schema.customers).where(*conditions)
+        count = session.execute(
+            sa.select(sa.func.count()).select_from(schema.customers).where(*conditions)
+        ).scalar_one()
+        if page.after_id is not None:
+            stmt = stmt.where(_c.id > page.after_id)
+        stmt = stmt.order_by(_c.id).limit(page.limit + 1)
+        rows = [dict(r) for r in session.execute(stmt).mappings()]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
+    return CustomersPublic(
+        data=[_public(r, scope) for r in rows],
+        count=count,
+        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
+    )
+
+
+def _page_of_ids(
+    session: Any,
+    ids: list[int],
+    conditions: list[sa.ColumnElement[bool]],
+    after_id: int | None,
+    want: int,
+) -> tuple[list[Row], int]:
+    """The first ``want`` rows among ``ids`` meeting ``conditions`` after ``after_id``, and
+    how many of ``ids`` meet them at all."""
+    rows: list[Row] = []
+    count = 0
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        where = [_c.id.in_(chunk), *conditions]
+        count += session.execute(
+            sa.select(sa.func.count()).select_from(schema.customers).where(*where)
+        ).scalar_one()
+        if len(rows) < want:
+            stmt = sa.select(schema.customers).where(*where)
+            if after_id is not None:
+                stmt = stmt.where(_c.id > after_id)
+            stmt = stmt.order_by(_c.id).limit(want - len(rows))
+            rows.extend(dict(r) for r in session.execute(stmt).mappings())
+    return rows, count
+
+
+@router.get(
+    "/export",
+    dependencies=[*READ, MAY_EXPORT],
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "CSV (UTF-8 with BOM, so that Excel reads Chinese correctly)",
+        },
+        **COMMON_RESPONSES,
+    },
+    response_class=Response,
+)
+def export_marketing_list(
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    owner_id: Annotated[int | None, Query(ge=1, description="Owned by this user.")] = None,
+) -> Response:
+    """The marketing list: every customer in your scope who may be contacted (consent
+    given, not opted out, not erased, not deleted), as CSV."""
+    conditions = _filters(scope, marketable=True, owner_id=owner_id)
+    columns = [_c[name] for name in EXPORT_COLUMNS]
+    stmt = sa.select(*columns).where(*conditions).order_by(_c.id)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in session.execute(stmt):
+        writer.writerow(_csv_cells(row))
+        count += 1
+    auditor.record(AuditAction.EXPORT, ENTITY, None, {"route": "marketing_export", "count": count})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
+
+
+def _csv_cells(row: sa.Row) -> Iterator[Any]:
+    for value in row:
+        if isinstance(value, list):
+            yield ";".join(str(v) for v in value)
+        else:
+            yield "" if value is None else value
+
+
+# --- one customer --------------------------------------------------------------------------
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerPublic,
+    dependencies=READ,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def get_customer(
+    customer_id: CustomerId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> CustomerPublic:
+    """One customer (personal fields masked for analysts)."""
+    row = scope.get(session=session, id=customer_id)
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [row["id"]], route="get")
+    return _public(row, scope)
+
+
+@router.get(
+    "/{customer_id}/360",
+    response_model=Customer360,
+    dependencies=READ,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def get_customer_360(
+    customer_id: CustomerId,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    entries: Annotated[int, Query(ge=1, le=200, description="Timeline entries.")] = 20,
+) -> Customer360:
+    """The 360 card: profile, the merged timeline (orders, interactions, tickets, survey
+    answers, events; newest first), the latest score snapshot and the one before."""
+    row = scope.get(session=session, id=customer_id)
+    timeline = customer360.customer_timeline(
+        session=session, customer_id=customer_id, limit=entries
+    )
+    if scope.masked:  # interaction subjects are free text that may name people
+        for entry in timeline:
+            if entry["source"] == "interactions":
+                entry["detail"] = None
+    else:
+        auditor.read_personal_data(ENTITY, [row["id"]], route="360")
+    latest, previous = customer360.latest_scores(session=session, customer_id=customer_id)
+    return Customer360(
+        customer=_public(row, scope),
+        timeline=[TimelineEntry.model_validate(e) for e in timeline],
+        scores=latest,  # type: ignore[arg-type]
+        previous_scores=previous,  # type: ignore[arg-type]
+    )
+
+
+@router.post(
+    "",
+    response_model=CustomerPublic,
+    status_code=201,
+    dependencies=[*WRITE, MAY_WRITE],
+    responses={**COMMON_RESPONSES, **CONFLICT_RESPONSE},
+)
+def create_customer(
+    body: CustomerCreate, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> CustomerPublic:
+    """Create a customer. Sales users own the customers they create."""
+    values = body.model_dump(exclude_unset=True)
+    if scope.principal.role is Role.SALES:
+        values.setdefault("owner_id", scope.principal.user_id)
+    if "owner_id" in values:
+        scope.check_owner(session, values["owner_id"])
+    values.setdefault("marketing_consent", False)
+    values.setdefault("marketing_opt_out", False)
+    row = customers.repo.create(session=session, values=_normalized(values))
+    auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
+    return _public(row, scope)
+
+
+@router.patch(
+    "/{customer_id}",
+    response_model=CustomerPublic,
+    dependencies=[*WRITE, MAY_WRITE],
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+)
+def update_customer(
+    customer_id: CustomerId,
+    body: CustomerUpdate,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    auditor: AuditorDep,
+) -> CustomerPublic:
+    """Change the fields sent, and only those (``null`` clears an optional field)."""
+    existing = scope.get(session=session, id=customer_id)
+    values = body.model_dump(exclude_unset=True)
+    if existing["erased_at"] is not None:
+        raise Conflict(
+            f"customer {customer_id} was erased on request; it cannot be changed",
+            table="customers",
+            field="erased_at",
+            hint="create a new customer if the person returns and consents",
+        )
+    if "owner_id" in values:
+        scope.check_owner(session, values["owner_id"])
+    row = customers.repo.update(session=session, id=customer_id, values=_normalized(values))
+    changed = [k for k in values if existing.get(k) != row.get(k)]
+    if changed:
+        auditor.wrote(AuditAction.UPDATE, ENTITY, customer_id, changed)
+    return _public(row, scope)
+
+
+@router.delete(
+    "/{customer_id}",
+    status_code=204,
+    dependencies=[*WRITE, MAY_REMOVE],
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+    response_class=Response,
+)
+def delete_customer(
+    customer_id: CustomerId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> Response:
+    """Soft-delete: the customer disappears from reads and lists; orders, tickets and
+    scores stay for history and analytics."""
+    scope.get(session=session, id=customer_id)
+    customers.repo.delete(session=session, id=customer_id)
+    auditor.wrote(AuditAction.DELETE, ENTITY, customer_id)
+    return Response(status_code=204)
+
+
+# --- data-subject requests -----------------------------------------------------------------
+
+
+@router.get(
+    "/{customer_id}/export",
+    response_model=CustomerDataExport,
+    dependencies=[*READ, MAY_EXPORT],
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def export_customer_data(
+    customer_id: CustomerId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> JSONResponse:
+    """Everything stored about one customer, as JSON (a data-subject access request;
+    deleted customers included, since their data is still held)."""
+    scope.get(session=session, id=customer_id, include_deleted=True)
+    data = privacy.export_customer(session=session, customer_id=customer_id)
+    auditor.record(
+        AuditAction.EXPORT,
+        ENTITY,
+        customer_id,
+        {
+            "route": "data_subject_export",
+            "tables": sorted(k for k, v in data["records"].items() if v),
+        },
+    )
+    body = CustomerDataExport(exported_at=utcnow(), **data)
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.post(
+    "/{customer_id}/erase",
+    response_model=CustomerPublic,
+    dependencies=[*WRITE, MAY_REMOVE],
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def erase_customer(
+    customer_id: CustomerId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> CustomerPublic:
+    """Erase the customer's personal data on their request: personal fields and free text
+    are anonymised; orders, amounts, events, scores and the loyalty ledger stay, so
+    aggregates keep their history. Repeating it is harmless."""
+    scope.get(session=session, id=customer_id, include_deleted=True)
+    row, touched = privacy.erase_customer(session=session, customer_id=customer_id)
+    auditor.record(AuditAction.ERASE, ENTITY, customer_id, {"rows": touched})
+    return _public(row, scope)

@@ -1,0 +1,1 @@
+"""Request and response bodies by role: ``XCreate``, ``XUpdate``, ``XPublic``, ``XsPublic``."""

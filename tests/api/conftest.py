@@ -1,0 +1,188 @@
+"""An app per test, on SQLite and PostgreSQL (the ``backend`` matrix), with its own
+transaction: every session of the app and of the test joins one connection whose outer
+transaction is rolled back after the test (SQLite: also a fresh database file per test).
+
+``people`` and ``book`` give every role its users and a customer book with known owners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rapport.api.app import create_app
+from rapport.api.security import create_access_token
+from rapport.config import Settings
+from rapport.domain import Role, TicketKind, TicketPriority
+from rapport.store import customers, tickets, users
+
+PASSWORD = "correct horse battery"
+SECRET = "test-secret-key-of-at-least-32-characters"
+T0 = dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users, "password_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        data_dir=tmp_path / "data",
+        secret_key=SECRET,
+        max_page_size=100,
+    )
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def db(connection: Connection) -> Iterator[Session]:
+    """The test's own session on the app's connection (data it commits is seen by the app)."""
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(engine: Engine, connection: Connection, api_settings: Settings) -> FastAPI:
+    application = create_app(api_settings, engine=engine)
+    application.state.sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def bearer(user: dict[str, Any], settings: Settings) -> dict[str, str]:
+    token = create_access_token(user_id=user["id"], role=user["role"], settings=settings)
+    return {"Authorization": f"Bearer {token.token}"}
+
+
+@dataclass
+class People:
+    """One user per role (two sales users and a manager in team east, others elsewhere)."""
+
+    admin: dict[str, Any]
+    manager: dict[str, Any]
+    sales: dict[str, Any]
+    sales_peer: dict[str, Any]
+    sales_west: dict[str, Any]
+    service: dict[str, Any]
+    analyst: dict[str, Any]
+    settings: Settings
+
+    def headers(self, who: str) -> dict[str, str]:
+        return bearer(getattr(self, who), self.settings)
+
+
+ROLES = ("admin", "manager", "sales", "service", "analyst")
+
+
+@pytest.fixture
+def people(db: Session, api_settings: Settings) -> People:
+    def make(username: str, role: Role, team: str | None) -> dict[str, Any]:
+        return users.create_user(
+            session=db, username=username, role=role, team=team, password=PASSWORD
+        )
+
+    out = People(
+        admin=make("admin", Role.ADMIN, None),
+        manager=make("mgr-east", Role.MANAGER, "east"),
+        sales=make("li.na", Role.SALES, "east"),
+        sales_peer=make("wang.wei", Role.SALES, "east"),
+        sales_west=make("chen.jie", Role.SALES, "west"),
+        service=make("zhao.min", Role.SERVICE, "support"),
+        analyst=make("liu.yang", Role.ANALYST, None),
+        settings=api_settings,
+    )
+    db.commit()
+    return out
+
+
+@dataclass
+class Book:
+    """Customers with known owners: ``own`` (sales), ``peer`` (sales_peer, same team),
+    ``west`` (sales_west, with a ticket assigned to the service user), ``pool`` (no owner)."""
+
+    own: dict[str, Any]
+    peer: dict[str, Any]
+    west: dict[str, Any]
+    pool: dict[str, Any]
+
+    def ids(self) -> dict[str, int]:
+        return {k: getattr(self, k)["id"] for k in ("own", "peer", "west", "pool")}
+
+
+#: Which book customers each role sees.
+VISIBLE = {
+    "admin": {"own", "peer", "west", "pool"},
+    "manager": {"own", "peer", "pool"},
+    "sales": {"own"},
+    "service": {"west"},
+    "analyst": {"own", "peer", "west", "pool"},
+}
+
+
+@pytest.fixture
+def book(db: Session, people: People) -> Book:
+    def make(external_id: str, owner: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
+        return customers.repo.create(
+            session=db,
+            values={
+                "external_id": external_id,
+                "owner_id": owner["id"] if owner else None,
+                "name": "张伟",
+                "phone": "+8613812345678",
+                "email": "zhang.wei@example.com",
+                "city": "上海市",
+                "marketing_consent": True,
+                **values,
+            },
+        )
+
+    out = Book(
+        own=make("C-own", people.sales, tags=["vip"]),
+        peer=make("C-peer", people.sales_peer, name="王芳", marketing_consent=False),
+        west=make("C-west", people.sales_west, name="陈杰", marketing_opt_out=True),
+        pool=make("C-pool", None, name="刘洋"),
+    )
+    tickets.open_ticket(
+        session=db,
+        values={
+            "external_id": "T-west",
+            "customer_id": out.west["id"],
+            "kind": TicketKind.COMPLAINT,
+            "priority": TicketPriority.HIGH,
+            "opened_at": T0,
+            "assignee_id": people.service["id"],
+        },
+    )
+    db.commit()
+    return out
