@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from scipy.stats import norm
 
-from rapport.errors import NotFitted, ValidationFailed
+from rapport.errors import FitFailed, NotFitted, ValidationFailed
 from rapport.models.units import Duration, TimeUnit, check_unit
 
 #: Version of the dictionary written by :meth:`Model.to_dict`.
@@ -459,12 +459,19 @@ class PurchaseModel(Model):
         ValidationFailed
             For a bad input, naming the field and the first bad row.
         FitFailed
-            When no attempt reaches a converged interior optimum.
+            When nobody made a repeat purchase, or no attempt reaches a converged interior
+            optimum.
         """
         x, tx, age = self._inputs(frequency, recency, T)
         w = check_weights(weights, x.size)
         keep = w > 0
         x, tx, age, w, _ = compress(x[keep], tx[keep], age[keep], weights=w[keep])
+        if not (w @ x) > 0:
+            raise FitFailed(
+                f"{self.label} fit refused: no customer made a repeat purchase, so the "
+                "likelihood has no maximum (it keeps growing as the purchase rate goes to 0)",
+                hint=self._fit_hint(x, w),
+            )
         optimum = self._maximize(x, tx, age, w)
         self._set_fit(
             optimum.log_params, optimum.log_likelihood, optimum.cov, w.sum(), optimum.report
@@ -472,6 +479,13 @@ class PurchaseModel(Model):
         return self
 
     def _maximize(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _expected_curve(
+        self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Expected repeat purchases in ``(T, T + t]`` for each ``t`` of ``ts`` (one row
+        per ``t``), on validated inputs, at the current parameters."""
         raise NotImplementedError
 
 

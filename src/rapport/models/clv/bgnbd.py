@@ -178,7 +178,16 @@ class BetaGeoModel(PurchaseModel):
         """
         t = self._horizon(horizon)
         x, tx, age = self._inputs(frequency, recency, T)
-        return _conditional_expectation(self._theta(), t, x, tx, age)
+        return self._expected_curve(np.array([t]), x, tx, age)[0]
+
+    def _expected_curve(
+        self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Expected purchases in ``(T, T + t]`` for each ``t`` of ``ts`` (rows) on
+        validated inputs."""
+        theta = self._theta()
+        p_alive = _p_alive(theta, x, tx, T)
+        return np.stack([_before_alive(theta, t, x, T) * p_alive for t in ts])
 
     def expected_purchases_new(self, horizon: Duration) -> float:
         """Expected purchases ``E[X(t)]`` of a new customer in ``(0, horizon]`` (eq. 9)::
@@ -216,14 +225,13 @@ def _p_alive(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) ->
     return expit(-log_odds)
 
 
-def _conditional_expectation(
-    theta: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-) -> np.ndarray:
+def _before_alive(theta: np.ndarray, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """The expectation of eq. 10 divided by P(alive)."""
     r, alpha, a, b = theta
     a = _away_from_one(a)
     z = t / (alpha + T + t)
     tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    return (a + b + x - 1) / (a - 1) * (1 - tail) * _p_alive(theta, x, tx, T)
+    return (a + b + x - 1) / (a - 1) * (1 - tail)
 
 
 __all__ = ["BetaGeoModel"]

@@ -158,7 +158,7 @@ def _run(method: str, fun: Objective, z0: np.ndarray) -> tuple[np.ndarray, int, 
             z0,
             method="Nelder-Mead",
             bounds=bounds,
-            options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-13},
+            options={"maxiter": 1000, "xatol": 1e-8, "fatol": 1e-13},
         )
         z0, iterations = res.x, int(res.nit)
     res = minimize(

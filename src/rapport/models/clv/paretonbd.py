@@ -164,9 +164,16 @@ class ParetoNBDModel(PurchaseModel):
         """
         t = self._horizon(horizon)
         x, tx, age = self._inputs(frequency, recency, T)
+        return self._expected_curve(np.array([t]), x, tx, age)[0]
+
+    def _expected_curve(
+        self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Expected purchases in ``(T, T + t]`` for each ``t`` of ``ts`` (rows) on
+        validated inputs."""
         r, alpha, s, beta = theta = self._theta()
-        p_alive = expit(-_log_odds_dead(theta, x, tx, age))
-        return (r + x) / (alpha + age) * (beta + age) * _growth(s - 1, t / (beta + age)) * p_alive
+        scale = (r + x) / (alpha + T) * (beta + T) * expit(-_log_odds_dead(theta, x, tx, T))
+        return np.stack([scale * _growth(s - 1, t / (beta + T)) for t in ts])
 
     def expected_purchases_new(self, horizon: Duration) -> float:
         """Expected purchases ``E[X(t)]`` of a new customer in ``(0, horizon]``
