@@ -1,0 +1,403 @@
+"""The churn classifier: an additive logistic model with exact reasons, calibrated.
+
+``logit(x) = baseline + sum_j f_j(x_j)``: each feature ``j`` enters through its own
+piecewise-linear spline with a missing indicator (:mod:`~rapport.models.churn.encoding`),
+the weights come from an L2-regularized logistic regression on the standardized basis
+columns, and ``churn_risk = calibration(logit)`` (:mod:`~rapport.models.churn.calibration`).
+
+Because every basis column is standardized on the training rows, ``baseline`` (the
+intercept) is the mean training logit and each ``f_j`` averages 0 over the training
+population: a feature's contribution says how much it moves this customer's log-odds
+away from the typical customer's. The contributions of all features add up to the logit
+exactly, so the top ones are honest reasons.
+
+The calibration map is fitted on out-of-fold logits: the model is refitted on
+``folds - 1`` folds at a time (the whole recipe: knots, medians, scales, weights), each
+held-out fold is scored, and the map learns how those logits translate into observed
+rates. The shipped model is then fitted on every row (as scikit-learn's
+``CalibratedClassifierCV(ensemble=False)``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from rapport.errors import FitFailed, NotFitted, ValidationFailed
+from rapport.models.churn.calibration import Calibration, check_method, fit_calibration
+from rapport.models.churn.encoding import (
+    CLIP_QUANTILES,
+    KEY,
+    KNOT_QUANTILES,
+    FeatureBasis,
+    as_arrow,
+    column,
+    contributions,
+    fit_basis,
+    labels,
+    numeric_columns,
+)
+
+#: The persisted document's ``kind`` and ``version``.
+MODEL_KIND = "rapport.churn.additive_logistic"
+MODEL_VERSION = 1
+#: A fit needs at least this many rows ...
+MIN_ROWS = 50
+#: ... and at least this many of each class.
+MIN_CLASS_ROWS = 10
+DEFAULT_LABEL = "churned"
+
+
+@dataclass
+class Explanation:
+    """The logit of each row split into the baseline and one term per feature.
+
+    ``baseline + contributions.sum(axis=1) == logit`` (the model's logit before
+    calibration), ``contributions`` being rows × ``features``.
+    """
+
+    baseline: float
+    features: list[str]
+    values: np.ndarray
+    contributions: np.ndarray
+
+    @property
+    def logit(self) -> np.ndarray:
+        """The logit of each row."""
+        return self.baseline + self.contributions.sum(axis=1)
+
+
+def _fit_bases(
+    matrix: dict[str, np.ndarray],
+    y: np.ndarray,
+    *,
+    c: float,
+    knot_quantiles: Sequence[float],
+    clip_quantiles: tuple[float, float],
+) -> tuple[list[FeatureBasis], float]:
+    """Bases and weights of the additive logistic model on these rows."""
+    bases = [
+        fit_basis(n, x, knot_quantiles=knot_quantiles, clip_quantiles=clip_quantiles)
+        for n, x in matrix.items()
+    ]
+    design = [b.standardized(matrix[b.name]) for b in bases]
+    x = np.column_stack(design) if design else np.zeros((len(y), 0))
+    if x.shape[1] == 0:
+        raise FitFailed(
+            "no feature varies in the training rows, so there is nothing to learn from",
+            hint="train on a table whose feature columns hold values",
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fit = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        raise FitFailed(
+            "the logistic regression did not converge in 5000 iterations",
+            hint="lower the regularization strength C (stronger penalty) or drop features",
+        )
+    coef = fit.coef_[0]
+    start = 0
+    for b in bases:
+        width = len(b.kinds)
+        b.coef = [float(v) for v in coef[start : start + width]]
+        start += width
+    return bases, float(fit.intercept_[0])
+
+
+class ChurnModel:
+    """Churn risk: the probability of no purchase in the horizon, with its reasons.
+
+    Trainable on any table with a row per customer, numeric feature columns and a 0/1 or
+    boolean label, e.g. :func:`rapport.analytics.churn_features.churn_features` joined
+    with :func:`~rapport.analytics.churn_features.churn_labels` and executed.
+
+    Parameters
+    ----------
+    features
+        The feature columns; default every numeric or boolean column of the training table
+        except ``customer_id`` and the label (so an extra ``p_alive`` column is used when
+        present). Text columns are never features.
+    c
+        Inverse L2 regularization strength of the logistic regression (scikit-learn's
+        ``C``) on standardized basis columns.
+    calibration
+        ``"sigmoid"`` (Platt, default) or ``"isotonic"``.
+    folds
+        Folds of the out-of-fold logits the calibration is fitted on.
+    seed
+        Seed of the fold assignment (the fit is otherwise deterministic).
+    knot_quantiles, clip_quantiles
+        Where the spline knots and the clipping bounds of each feature sit, as training
+        quantiles.
+
+    Attributes
+    ----------
+    features_ : list[str]
+        The features used, after :meth:`fit`.
+    baseline_ : float
+        The mean training logit (the intercept).
+    calibration_ : Calibration
+        The calibration map.
+    training_ : dict
+        ``rows`` and ``base_rate`` of the training table.
+
+    Examples
+    --------
+    >>> model = ChurnModel().fit(train)  # doctest: +SKIP
+    >>> model.predict_proba(today)[:3]  # doctest: +SKIP
+    array([0.12, 0.81, 0.44])
+    >>> model.reasons(today, top=2)[1]  # doctest: +SKIP
+    [{'feature': 'recency_days', 'value': 290.0, 'contribution': 1.7, 'direction': 'raises'},
+     {'feature': 'engagement_decay', 'value': 1.1, 'contribution': 0.4, 'direction': 'raises'}]
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        *,
+        c: float = 0.1,
+        calibration: str = "sigmoid",
+        folds: int = 5,
+        seed: int = 0,
+        knot_quantiles: Sequence[float] = KNOT_QUANTILES,
+        clip_quantiles: tuple[float, float] = CLIP_QUANTILES,
+    ) -> None:
+        if features is not None and isinstance(features, str):
+            features = [features]
+        if features is not None and KEY in features:
+            raise ValidationFailed(f"{KEY} identifies a row; it cannot be a feature", field=KEY)
+        if not c > 0:
+            raise ValidationFailed(f"c must be positive, not {c!r}", field="c", value=c)
+        if folds < 2:
+            raise ValidationFailed(f"folds must be at least 2, not {folds}", field="folds")
+        self.features = list(features) if features is not None else None
+        self.c = float(c)
+        self.calibration = check_method(calibration)
+        self.folds = int(folds)
+        self.seed = int(seed)
+        self.knot_quantiles = tuple(float(q) for q in knot_quantiles)
+        self.clip_quantiles = (float(clip_quantiles[0]), float(clip_quantiles[1]))
+        self._bases: list[FeatureBasis] | None = None
+        self.baseline_: float = 0.0
+        self.calibration_: Calibration | None = None
+        self.training_: dict[str, Any] = {}
+
+    # --- fitting ---------------------------------------------------------------------
+
+    def _matrix(self, table: pa.Table, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {name: column(table, name) for name in names}
+
+    def fit(self, table: Any, label_column: str = DEFAULT_LABEL) -> ChurnModel:
+        """Fit the weights on every row and the calibration on out-of-fold logits.
+
+        Parameters
+        ----------
+        table
+            A pyarrow Table or pandas DataFrame: the feature columns and ``label_column``
+            (``True``/1 = churned); ``customer_id`` is ignored.
+        label_column
+            The label's column.
+
+        Returns
+        -------
+        ChurnModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValidationFailed
+            A feature or the label is missing, not numeric, infinite; a label is null or
+            not 0/1.
+        FitFailed
+            Too few rows, a single class, or no feature that varies.
+        """
+        table = as_arrow(table)
+        if label_column not in table.column_names:
+            column(table, label_column, what="label")  # raises, naming the column
+        names = self.features or numeric_columns(table, exclude=(KEY, label_column))
+        if label_column in names:
+            raise ValidationFailed(
+                f"the label {label_column!r} cannot also be a feature", field=label_column
+            )
+        if not names:
+            raise ValidationFailed(
+                "the table has no numeric feature column",
+                field="features",
+                hint=f"columns present: {', '.join(table.column_names)}",
+            )
+        matrix = self._matrix(table, names)
+        y = labels(table, label_column)
+        self._check_trainable(y)
+        params = {
+            "c": self.c,
+            "knot_quantiles": self.knot_quantiles,
+            "clip_quantiles": self.clip_quantiles,
+        }
+        oof = np.empty(len(y))
+        splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        for train, held in splitter.split(np.zeros(len(y)), y):
+            part = {n: x[train] for n, x in matrix.items()}
+            bases, intercept = _fit_bases(part, y[train], **params)
+            rest = {n: x[held] for n, x in matrix.items()}
+            oof[held] = intercept + contributions(bases, rest, len(held)).sum(axis=1)
+        self.calibration_ = fit_calibration(self.calibration, oof, y)
+        self._bases, self.baseline_ = _fit_bases(matrix, y, **params)
+        self.features_ = list(names)
+        self.training_ = {"rows": len(y), "base_rate": float(y.mean())}
+        return self
+
+    def _check_trainable(self, y: np.ndarray) -> None:
+        n, churned = len(y), int(y.sum())
+        if n < MIN_ROWS:
+            raise FitFailed(
+                f"only {n} training rows; the churn model needs at least {MIN_ROWS}",
+                hint="use an earlier cut-off or a longer activity window to get more customers",
+            )
+        if churned in (0, n):
+            which = "churned" if churned else "kept buying"
+            raise FitFailed(
+                f"every one of the {n} training customers {which}: one class only",
+                hint="choose a cut-off whose horizon lies inside the data, or another horizon",
+            )
+        smaller = min(churned, n - churned)
+        if smaller < max(MIN_CLASS_ROWS, self.folds):
+            raise FitFailed(
+                f"only {smaller} training rows of the rarer class; at least "
+                f"{max(MIN_CLASS_ROWS, self.folds)} are needed",
+                hint="train on more customers or a horizon where churn is less rare",
+            )
+
+    # --- prediction ------------------------------------------------------------------
+
+    def _fitted(self) -> list[FeatureBasis]:
+        if self._bases is None or self.calibration_ is None:
+            raise NotFitted("the churn model is not fitted", hint="call fit() or from_dict()")
+        return self._bases
+
+    def explain(self, table: Any) -> Explanation:
+        """The baseline and each feature's contribution to each row's logit."""
+        bases = self._fitted()
+        table = as_arrow(table)
+        matrix = self._matrix(table, self.features_)
+        terms = contributions(bases, matrix, table.num_rows)
+        values = (
+            np.column_stack([matrix[n] for n in self.features_])
+            if self.features_
+            else np.zeros((table.num_rows, 0))
+        )
+        return Explanation(self.baseline_, list(self.features_), values, terms)
+
+    def logit(self, table: Any) -> np.ndarray:
+        """The model's log-odds of churn for each row, before calibration."""
+        return self.explain(table).logit
+
+    def predict_proba(self, table: Any) -> np.ndarray:
+        """Calibrated churn probability of each row of ``table`` (a 1-D array).
+
+        Raises
+        ------
+        NotFitted
+            Before :meth:`fit` (or :meth:`from_dict`).
+        ValidationFailed
+            A feature column is missing, not numeric or infinite.
+        """
+        self._fitted()
+        assert self.calibration_ is not None
+        return self.calibration_(self.logit(table))
+
+    def reasons(self, table: Any, top: int = 3) -> list[list[dict[str, Any]]]:
+        """Each row's ``top`` largest contributions to its churn log-odds.
+
+        Returns
+        -------
+        list[list[dict]]
+            Per row, up to ``top`` dicts ``{"feature", "value" (None when missing),
+            "contribution" (log-odds vs the training baseline), "direction" ("raises" or
+            "lowers" the risk)}``, largest absolute contribution first; features with a
+            zero contribution are no reason. All contributions (not only the top ones)
+            plus :attr:`baseline_` add up to :meth:`logit`.
+        """
+        ex = self.explain(table)
+        out: list[list[dict[str, Any]]] = []
+        order = np.argsort(-np.abs(ex.contributions), axis=1, kind="stable")[:, :top]
+        for row, picks in enumerate(order):
+            items = []
+            for j in picks:
+                value = float(ex.contributions[row, j])
+                if value == 0.0:
+                    continue
+                raw = float(ex.values[row, j])
+                items.append(
+                    {
+                        "feature": ex.features[j],
+                        "value": None if np.isnan(raw) else raw,
+                        "contribution": value,
+                        "direction": "raises" if value > 0 else "lowers",
+                    }
+                )
+            out.append(items)
+        return out
+
+    # --- persistence -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted model as a JSON-ready document (numbers only, no pickles)."""
+        bases = self._fitted()
+        assert self.calibration_ is not None
+        return {
+            "kind": MODEL_KIND,
+            "version": MODEL_VERSION,
+            "params": {
+                "c": self.c,
+                "calibration": self.calibration,
+                "folds": self.folds,
+                "seed": self.seed,
+                "knot_quantiles": list(self.knot_quantiles),
+                "clip_quantiles": list(self.clip_quantiles),
+            },
+            "features": [b.to_dict() for b in bases],
+            "baseline": self.baseline_,
+            "calibration": self.calibration_.to_dict(),
+            "training": dict(self.training_),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChurnModel:
+        """The model :meth:`to_dict` saved; predicts exactly as before.
+
+        Raises
+        ------
+        ValidationFailed
+            The document is not a churn model of a version this code reads.
+        """
+        if data.get("kind") != MODEL_KIND or data.get("version") != MODEL_VERSION:
+            raise ValidationFailed(
+                f"not a churn model document of version {MODEL_VERSION}: "
+                f"kind={data.get('kind')!r}, version={data.get('version')!r}",
+                field="kind",
+            )
+        p = data["params"]
+        names = [f["name"] for f in data["features"]]
+        model = cls(
+            names,
+            c=p["c"],
+            calibration=p["calibration"],
+            folds=p["folds"],
+            seed=p["seed"],
+            knot_quantiles=p["knot_quantiles"],
+            clip_quantiles=tuple(p["clip_quantiles"]),
+        )
+        model._bases = [FeatureBasis.from_dict(f) for f in data["features"]]
+        model.features_ = names
+        model.baseline_ = float(data["baseline"])
+        model.calibration_ = Calibration.from_dict(data["calibration"])
+        model.training_ = dict(data.get("training", {}))
+        return model
