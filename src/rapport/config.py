@@ -408,7 +408,7 @@ class ModelRules(_Strict):
 
     time_unit: Literal["days", "weeks", "months"]
     time_resolution: Literal["day", "exact"]
-    purchase_model: Literal["bgnbd", "paretonbd"]
+    purchase_model: Literal["mbgnbd", "bgnbd", "paretonbd"]
     clv_horizon_months: int = Field(gt=0, le=120)
     annual_discount_rate: float = Field(ge=0, lt=1)
     churn_horizon_days: int = Field(gt=0, le=730)

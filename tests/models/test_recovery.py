@@ -14,6 +14,7 @@ purchases of the rare very frequent buyers and biases the rate parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from rapport.analytics.sources import Sources
 from rapport.config import Settings
 from rapport.models.clv.bgnbd import BetaGeoModel
 from rapport.models.clv.gammagamma import GammaGammaModel
+from rapport.models.clv.mbgnbd import ModifiedBetaGeoModel
 from rapport.models.data import compute_summary
 from rapport.sample import generate
 from rapport.sample.load import load_company
@@ -48,13 +50,15 @@ END = dt.date(2025, 1, 1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture(scope="module")
-def summaries(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("pure")
+#: The same world with the MBG/NBD timing: a customer may leave right after the first order.
+PURE_MBG = dataclasses.replace(PURE, dropout_after_first=True)
+
+
+def _summaries(root, params: ModelParams, resolutions=("exact", "day")):
     url = f"sqlite:///{root / 'pure.db'}"
     engine = create_engine(url)
     upgrade(engine)
-    company = generate(customers=5000, months=24, seed=7, end=END, params=PURE)
+    company = generate(customers=5000, months=24, seed=7, end=END, params=params)
     load_company(company, engine=engine, work_dir=root)
     engine.dispose()
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
@@ -64,8 +68,13 @@ def summaries(tmp_path_factory: pytest.TempPathFactory):
             resolution: compute_summary(
                 eng.con, Sources(eng), end, zone=SHANGHAI, resolution=resolution
             )
-            for resolution in ("exact", "day")
+            for resolution in resolutions
         }
+
+
+@pytest.fixture(scope="module")
+def summaries(tmp_path_factory: pytest.TempPathFactory):
+    return _summaries(tmp_path_factory.mktemp("pure"), PURE)
 
 
 def covers(model, truth: dict[str, float]) -> dict[str, tuple[float, float, float]]:
@@ -105,3 +114,18 @@ def test_merging_same_day_purchases_loses_some(summaries) -> None:
     assert len(exact) == len(day)
     assert day.frequency.sum() < exact.frequency.sum()
     assert (day.frequency <= exact.frequency).all()
+
+
+def test_mbgnbd_recovers_the_purchase_process_with_early_dropout(tmp_path) -> None:
+    s = _summaries(tmp_path, PURE_MBG, ("exact",))["exact"]
+    model = ModifiedBetaGeoModel(time_unit="weeks").fit(s.frequency, s.recency, s.T)
+    truth = {
+        "r": PURE.purchase_r,
+        "alpha": PURE.purchase_alpha,
+        "a": PURE.dropout_a,
+        "b": PURE.dropout_b,
+    }
+    assert covers(model, truth) == {}
+    # BG/NBD, which cannot lose a customer before a repeat purchase, misses the truth
+    wrong = BetaGeoModel(time_unit="weeks").fit(s.frequency, s.recency, s.T)
+    assert covers(wrong, truth) != {}

@@ -36,6 +36,7 @@ FORMAT = 1
 #: Model kinds and what they are.
 KINDS: dict[str, str] = {
     "bgnbd": "BG/NBD purchase model (Fader, Hardie & Lee 2005)",
+    "mbgnbd": "MBG/NBD purchase model (Batislam, Denizel & Filiztekin 2007)",
     "paretonbd": "Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987)",
     "gammagamma": "Gamma-Gamma spend model (Fader, Hardie & Lee 2005)",
     "churn": "churn early-warning classifier",
