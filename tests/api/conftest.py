@@ -22,13 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rapport.api.app import create_app
 from rapport.api.security import create_access_token
-from rapport.config import Settings
+from rapport.config import Settings, SlaRules
 from rapport.domain import Role, TicketKind, TicketPriority
 from rapport.store import customers, tickets, users
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-of-at-least-32-characters"
 T0 = dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)
+SLA = SlaRules(
+    first_response_hours=dict.fromkeys(TicketPriority, 4.0),
+    resolution_hours=dict.fromkeys(TicketPriority, 48.0),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +179,7 @@ def book(db: Session, people: People) -> Book:
     )
     tickets.open_ticket(
         session=db,
+        sla=SLA,
         values={
             "external_id": "T-west",
             "customer_id": out.west["id"],

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from rapport import __version__
 from rapport.api.errors import install_error_handlers
 from rapport.api.routes import auth, customers
-from rapport.config import Settings, get_settings
+from rapport.config import Settings, get_settings, load_rules
 from rapport.store.db import create_engine, ensure_current, session_factory
 
 API_PREFIX = "/api/v1"
@@ -38,12 +38,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     Raises
     ------
     ConfigError
-        Outside development, when the secret key is the default or too short.
+        Outside development, when the secret key is the default or too short; when the
+        business rules file is invalid (rules are read once, at start).
     StoreUnavailable
         When the store cannot be reached or is not at the current schema version.
     """
     settings = settings or get_settings()
     settings.check_secrets()
+    rules = load_rules(settings)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url)
     ensure_current(engine)
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.rules = rules
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_error_handlers(app)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from rapport.api.errors import forbidden, unauthorized
 from rapport.api.security import InvalidToken, decode_access_token
-from rapport.config import Settings
+from rapport.config import Rules, Settings
 from rapport.domain import Role
 from rapport.errors import NotFound
 from rapport.store import customers, schema, tokens, users
@@ -37,6 +37,14 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_rules(request: Request) -> Rules:
+    """The business rules, read once when the app was built."""
+    return request.app.state.rules
+
+
+RulesDep = Annotated[Rules, Depends(get_rules)]
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -118,8 +118,10 @@ def unauthorized(message: str, *, invalid_token: bool = False) -> ApiError:
     )
 
 
-def forbidden(message: str, *, field: str | None = None, hint: str | None = None) -> ApiError:
-    return ApiError(403, "forbidden", message, field=field, hint=hint)
+def forbidden(
+    message: str, *, field: str | None = None, value: Any = None, hint: str | None = None
+) -> ApiError:
+    return ApiError(403, "forbidden", message, field=field, value=value, hint=hint)
 
 
 def error_response(

@@ -37,6 +37,7 @@ from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
+    RulesDep,
     SessionDep,
     require_role,
     require_scope,
@@ -60,7 +61,7 @@ from rapport.api.schemas.customers import (
     TimelineEntry,
     check_text,
 )
-from rapport.config import load_rules
+from rapport.config import Rules
 from rapport.domain import AuditAction, Role
 from rapport.errors import Conflict
 from rapport.ingest.normalize import normalize_email, normalize_phone
@@ -124,7 +125,7 @@ def _filters(
     return conditions
 
 
-def _normalized(values: dict[str, Any]) -> dict[str, Any]:
+def _normalized(values: dict[str, Any], rules: Rules) -> dict[str, Any]:
     """E-mail lowercased and checked, phone to E.164, as the importer does (422 otherwise)."""
     out = dict(values)
     try:
@@ -136,7 +137,7 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
         ) from exc
     try:
         if out.get("phone") is not None:
-            region = load_rules().business.default_phone_region
+            region = rules.business.default_phone_region
             out["phone"] = normalize_phone(out["phone"], region)
     except ValueError as exc:
         raise ApiError(
@@ -359,7 +360,11 @@ def get_customer_360(
     responses={**COMMON_RESPONSES, **CONFLICT_RESPONSE},
 )
 def create_customer(
-    body: CustomerCreate, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+    body: CustomerCreate,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    rules: RulesDep,
 ) -> CustomerPublic:
     """Create a customer. Sales users own the customers they create."""
     values = body.model_dump(exclude_unset=True)
@@ -367,9 +372,7 @@ def create_customer(
         values.setdefault("owner_id", scope.principal.user_id)
     if "owner_id" in values:
         scope.check_owner(session, values["owner_id"])
-    values.setdefault("marketing_consent", False)
-    values.setdefault("marketing_opt_out", False)
-    row = customers.repo.create(session=session, values=_normalized(values))
+    row = customers.repo.create(session=session, values=_normalized(values, rules))
     auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
     return _public(row, scope)
 
@@ -386,6 +389,7 @@ def update_customer(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
+    rules: RulesDep,
 ) -> CustomerPublic:
     """Change the fields sent, and only those (``null`` clears an optional field)."""
     existing = scope.get(session=session, id=customer_id)
@@ -399,7 +403,7 @@ def update_customer(
         )
     if "owner_id" in values:
         scope.check_owner(session, values["owner_id"])
-    row = customers.repo.update(session=session, id=customer_id, values=_normalized(values))
+    row = customers.repo.update(session=session, id=customer_id, values=_normalized(values, rules))
     changed = [k for k in values if existing.get(k) != row.get(k)]
     if changed:
         auditor.wrote(AuditAction.UPDATE, ENTITY, customer_id, changed)
