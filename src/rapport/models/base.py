@@ -466,7 +466,7 @@ class PurchaseModel(Model):
         w = check_weights(weights, x.size)
         keep = w > 0
         x, tx, age, w, _ = compress(x[keep], tx[keep], age[keep], weights=w[keep])
-        if not (w @ x) > 0:
+        if not np.any((x > 0) & (w > 0)):
             raise FitFailed(
                 f"{self.label} fit refused: no customer made a repeat purchase, so the "
                 "likelihood has no maximum (it keeps growing as the purchase rate goes to 0)",

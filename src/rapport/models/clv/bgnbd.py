@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from rapport.models.base import PurchaseModel
-from rapport.models.clv.optimize import Optimum, fit_log_params
+from rapport.models.clv.optimize import Optimum, fit_log_params, wsum
 from rapport.models.units import Duration
 
 #: ``a`` this close to 1 is moved to ``1 ± A_NEAR_ONE``: the expectation is 0/0 at a = 1.
@@ -45,11 +45,24 @@ def _row_log_likelihood(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.
 
 
 def _objective(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
-    """Negative log-likelihood and its gradient in the log-parameters."""
+    """Negative log-likelihood and its gradient in the log-parameters.
+
+    Terms in ``x`` alone are evaluated once per distinct ``x``; ``log(alpha + T)`` and
+    ``log(alpha + t_x)`` once per distinct ``T`` and ``t_x`` (few with day-granular data)
+    and gathered; customers without repeat purchases contribute ``-r log(alpha + T)``
+    only, summed per distinct ``T``.
+    """
     ux, xi = np.unique(x, return_inverse=True)
     wx = np.bincount(xi, weights=w)
-    pos = x > 0
-    ux_pos = ux > 0
+    zero = x == 0
+    t0, t0i = np.unique(T[zero], return_inverse=True)
+    w0 = np.bincount(t0i, weights=w[zero], minlength=t0.size)
+    pos = ~zero
+    xp, wp = x[pos], w[pos]
+    xpi = np.searchsorted(ux, xp)
+    tu, ti = np.unique(T[pos], return_inverse=True)
+    su, si = np.unique(tx[pos], return_inverse=True)
+    n_all = float(wx.sum())
 
     def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = np.exp(z)
@@ -64,31 +77,38 @@ def _objective(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
             - gammaln(a + b + ux)
         )
         d_ab = digamma(a + b) - digamma(a + b + ux)
+        ll = wsum(wx, part_x)
         g = np.array(
             [
-                wx @ (digamma(r + ux) - digamma(r) + np.log(alpha)),
-                wx.sum() * r / alpha,
-                wx @ d_ab,
-                wx @ (d_ab + digamma(b + ux) - digamma(b)),
+                wsum(wx, digamma(r + ux) - digamma(r) + np.log(alpha)),
+                n_all * r / alpha,
+                wsum(wx, d_ab),
+                wsum(wx, d_ab + digamma(b + ux) - digamma(b)),
             ]
         )
-        # terms per row
-        inv_b = np.where(ux_pos, 1.0 / np.where(ux_pos, b + ux - 1, 1.0), 0.0)[xi]
-        log_b = np.log(np.where(ux_pos, b + ux - 1, 1.0))[xi]
-        rx = r + x
-        l_t = np.log(alpha + T)
-        l_tx = np.log(alpha + tx)
-        a3 = -rx * l_t
-        d = np.where(pos, np.log(a) - log_b - rx * l_tx - a3, -np.inf)
-        w4 = expit(d)
+        # customers without repeat purchases: -r log(alpha + T)
+        l0 = np.log(alpha + t0)
+        ll -= r * wsum(w0, l0)
+        g[0] -= wsum(w0, l0)
+        g[1] -= r * wsum(w0, 1.0 / (alpha + t0))
+        # repeat buyers, per row: A3 + log(1 + exp(A4 - A3))
+        with np.errstate(divide="ignore"):
+            log_b = np.log(b + ux - 1)[xpi]
+            inv_b = (1.0 / (b + ux - 1))[xpi]
+        l_t = np.log(alpha + tu)[ti]
+        l_tx = np.log(alpha + su)[si]
+        rx = r + xp
+        d = np.log(a) - log_b - rx * (l_tx - l_t)
+        e = np.exp(-np.abs(d))
+        w4 = np.where(d >= 0, 1.0, e) / (1.0 + e)  # expit(d)
         w3 = 1.0 - w4
-        ll = wx @ part_x + w @ (a3 + np.logaddexp(0.0, d))
+        ll += wsum(wp, np.maximum(d, 0.0) + np.log1p(e) - rx * l_t)
         g += np.array(
             [
-                -(w @ (w3 * l_t + w4 * l_tx)),
-                -(w @ (rx * (w3 / (alpha + T) + w4 / (alpha + tx)))),
-                (w @ w4) / a,
-                -(w @ (w4 * inv_b)),
+                -wsum(wp, w3 * l_t + w4 * l_tx),
+                -wsum(wp, rx * (w3 * (1.0 / (alpha + tu))[ti] + w4 * (1.0 / (alpha + su))[si])),
+                wsum(wp, w4) / a,
+                -wsum(wp, w4 * inv_b),
             ]
         )
         return -ll, -g * np.array([r, alpha, a, b])
@@ -124,7 +144,7 @@ class BetaGeoModel(PurchaseModel):
     param_names = ("r", "alpha", "a", "b")
 
     def _maximize(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> Optimum:
-        rate = float(w @ x) / float(w @ T) if float(w @ x) > 0 and float(w @ T) > 0 else 1.0
+        rate = wsum(w, x) / wsum(w, T) if wsum(w, x) > 0 and wsum(w, T) > 0 else 1.0
         starts = [
             ("r=1, alpha=1/purchase rate, a=b=1", np.log([1.0, 1.0 / rate, 1.0, 1.0])),
             ("all ones", np.zeros(4)),

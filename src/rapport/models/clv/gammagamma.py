@@ -30,7 +30,7 @@ from scipy.special import digamma, gammaln
 
 from rapport.errors import ValidationFailed
 from rapport.models.base import Model, check_array, check_weights, compress
-from rapport.models.clv.optimize import fit_log_params
+from rapport.models.clv.optimize import fit_log_params, wsum
 
 HINT_REPEAT = (
     "fit Gamma-Gamma on repeat buyers only (frequency > 0): select them with "
@@ -65,19 +65,33 @@ def _row_log_likelihood(theta: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.n
 
 
 def _objective(x: np.ndarray, m: np.ndarray, w: np.ndarray):
-    log_m, log_x = np.log(m), np.log(x)
+    """Negative log-likelihood and gradient in the log-parameters: the terms in ``x``
+    alone once per distinct ``x``, one logarithm per row and evaluation."""
+    ux, xi = np.unique(x, return_inverse=True)
+    wx = np.bincount(xi, weights=w)
+    log_ux = np.log(ux)
+    w_x = w * x
+    mx = m * x
+    sum_wx_log_m = wsum(w_x, np.log(m))
+    sum_w_log_m = wsum(w, np.log(m))
 
     def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
         p, q, gamma = theta = np.exp(z)
-        px = p * x
-        log_gm = np.log(gamma + m * x)
-        ll = w @ _row_log_likelihood(theta, x, m)
-        d_pq = digamma(px + q)
+        pux = p * ux
+        log_g = np.log(gamma)
+        ll = wsum(
+            wx, gammaln(pux + q) - gammaln(pux) - gammaln(q) + q * log_g + pux * log_ux
+        )
+        d_pq = digamma(pux + q)
+        log_gm = np.log(gamma + mx)
+        inv_gm = 1.0 / (gamma + mx)
+        s_wx_log, s_w_log = wsum(w_x, log_gm), wsum(w, log_gm)
+        ll += p * sum_wx_log_m - sum_w_log_m - p * s_wx_log - q * s_w_log
         g = np.array(
             [
-                w @ (x * (d_pq - digamma(px) + log_m + log_x - log_gm)),
-                w @ (d_pq - digamma(q) + np.log(gamma) - log_gm),
-                w @ (q / gamma - (px + q) / (gamma + m * x)),
+                wsum(wx, ux * (d_pq - digamma(pux) + log_ux)) + sum_wx_log_m - s_wx_log,
+                wsum(wx, d_pq - digamma(q) + log_g) - s_w_log,
+                float(wx.sum()) * q / gamma - p * wsum(w_x, inv_gm) - q * wsum(w, inv_gm),
             ]
         )
         return -ll, -g * theta
@@ -141,7 +155,7 @@ class GammaGammaModel(Model):
         w = check_weights(weights, x.size)
         keep = w > 0
         x, m, w, _ = compress(x[keep], m[keep], weights=w[keep])
-        mean = float(w @ m / w.sum())
+        mean = wsum(w, m) / float(w.sum())
         starts = [
             ("p=1, q=2, gamma=mean spend", np.log([1.0, 2.0, mean])),
             ("p=q=gamma=1", np.zeros(3)),

@@ -45,6 +45,12 @@ METHODS = ("L-BFGS-B", "Nelder-Mead")
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
+def wsum(weights: np.ndarray, values: np.ndarray) -> float:
+    """``sum(weights * values)`` by ``einsum``'s own loop, not BLAS: on a busy 2-core
+    machine OpenBLAS's threaded 1-D dot took 3-15 ms for 100,000 rows, ``einsum`` 0.1 ms."""
+    return float(np.einsum("i,i->", weights, values))
+
+
 @dataclass
 class Optimum:
     """An accepted maximum-likelihood fit."""
@@ -283,4 +289,5 @@ __all__ = [
     "hessian_from_gradient",
     "hessian_from_values",
     "numeric_gradient",
+    "wsum",
 ]

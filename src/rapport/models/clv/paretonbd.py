@@ -41,6 +41,7 @@ from rapport.models.clv.optimize import (
     fit_log_params,
     hessian_from_values,
     numeric_gradient,
+    wsum,
 )
 from rapport.models.units import Duration
 
@@ -114,12 +115,12 @@ class ParetoNBDModel(PurchaseModel):
     param_names = ("r", "alpha", "s", "beta")
 
     def _maximize(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> Optimum:
-        rate = float(w @ x) / float(w @ T) if float(w @ x) > 0 and float(w @ T) > 0 else 1.0
-        mean_t = float(w @ T / w.sum()) or 1.0
+        rate = wsum(w, x) / wsum(w, T) if wsum(w, x) > 0 and wsum(w, T) > 0 else 1.0
+        mean_t = wsum(w, T) / float(w.sum()) or 1.0
 
         def neg_ll(z: np.ndarray) -> float:
             with np.errstate(all="ignore"):
-                return -float(w @ _row_log_likelihood(np.exp(z), x, tx, T))
+                return -wsum(w, _row_log_likelihood(np.exp(z), x, tx, T))
 
         starts = [
             ("r=1, alpha=1/purchase rate, s=1, beta=mean T", np.log([1, 1 / rate, 1, mean_t])),

@@ -32,7 +32,7 @@ from scipy.special import betaln, digamma, hyp2f1
 
 from rapport.errors import ValidationFailed
 from rapport.models.base import Model, check_array
-from rapport.models.clv.optimize import fit_log_params
+from rapport.models.clv.optimize import fit_log_params, wsum
 
 
 def _objective(lost: np.ndarray, alive_end: float):
@@ -55,8 +55,8 @@ def _objective(lost: np.ndarray, alive_end: float):
         psi_end = digamma(alpha + beta + n)
         ds_a = digamma(alpha) - psi_end - d_base_a
         ds_b = digamma(beta + n) - psi_end - d_base_b
-        ll = lost @ log_p + alive_end * log_s
-        g = np.array([lost @ dp_a + alive_end * ds_a, lost @ dp_b + alive_end * ds_b])
+        ll = wsum(lost, log_p) + alive_end * log_s
+        g = np.array([wsum(lost, dp_a) + alive_end * ds_a, wsum(lost, dp_b) + alive_end * ds_b])
         return -ll, -g * np.array([alpha, beta])
 
     return objective

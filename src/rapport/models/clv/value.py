@@ -89,7 +89,7 @@ def _values(
     cumulative = purchase_model._expected_curve(ends, x, tx, age)
     per_step = np.diff(cumulative, axis=0, prepend=0.0)
     spend = spend_model.conditional_expected_spend(x, m)
-    return (discount @ per_step) * spend * margin
+    return np.einsum("k,kn->n", discount, per_step) * spend * margin
 
 
 def customer_lifetime_value(
