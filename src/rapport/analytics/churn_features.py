@@ -220,8 +220,10 @@ def churn_features(
     """One row per customer of the churn population at ``moment`` with the features of
     :data:`CHURN_FEATURES` (see the module for the population and the periods).
 
-    Columns (``h = horizon_days``; a count over nothing is 0, never null)
-    ---------------------------------------------------------------------
+    Below, ``h = horizon_days``; a count over nothing is 0, never null.
+
+    Columns
+    -------
     recency_days, frequency, monetary
         RFM over the activity window (:func:`~rapport.analytics.rfm.rfm_values`):
         calendar days since the last purchase, purchases and revenue in ``[moment - W,

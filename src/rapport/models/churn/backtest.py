@@ -173,6 +173,7 @@ class Scores:
 
     @classmethod
     def of(cls, y: np.ndarray, p: np.ndarray) -> Scores:
+        """The scores of probabilities ``p`` for the 0/1 outcomes ``y``."""
         return cls(
             roc_auc=float(roc_auc_score(y, p)),
             pr_auc=float(average_precision_score(y, p)),

@@ -65,12 +65,14 @@ class Calibration:
         return np.interp(logit, np.asarray(self.x), np.asarray(self.y))
 
     def to_dict(self) -> dict[str, Any]:
+        """The map as JSON-ready data."""
         if self.method == "sigmoid":
             return {"method": "sigmoid", "slope": self.slope, "intercept": self.intercept}
         return {"method": "isotonic", "x": list(self.x), "y": list(self.y)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        """The map :meth:`to_dict` wrote."""
         method = check_method(data["method"])
         if method == "sigmoid":
             return cls(method, slope=float(data["slope"]), intercept=float(data["intercept"]))

@@ -167,6 +167,7 @@ class FeatureBasis:
         return self.standardized(x) @ np.asarray(self.coef)
 
     def to_dict(self) -> dict[str, Any]:
+        """The basis as JSON-ready data (one entry per column: kind, mean, scale, weight)."""
         return {
             "name": self.name,
             "transform": self.transform,
@@ -183,6 +184,7 @@ class FeatureBasis:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureBasis:
+        """The basis :meth:`to_dict` wrote."""
         cols = data["columns"]
         if data["transform"] not in TRANSFORMS:
             raise ValidationFailed(
