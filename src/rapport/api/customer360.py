@@ -7,11 +7,11 @@ Profile from :mod:`rapport.store.customers`, score snapshots from
 The server does not attach DuckDB to the store for one customer: on a SQLite store,
 DuckDB's own copy of SQLite must never open the WAL file that the server's connections
 hold open (see :mod:`rapport.scoring`). Instead, each source's latest entries of the
-customer are read through the store's session (indexed by ``customer_id`` and time), put
-into in-memory tables typed by the canonical analytics schema, and the timeline
-expression runs on them in an in-memory DuckDB. The newest ``limit`` entries overall are
-among the newest ``limit`` of each source, so the result is the same as over the whole
-store.
+customer are read through the store's session (indexed by ``customer_id`` and time) into
+Arrow tables typed by the canonical analytics schema, and the timeline expression —
+compiled to SQL once per entry count — runs on them in an in-memory DuckDB of the
+thread. The newest ``limit`` entries overall are among the newest ``limit`` of each
+source, so the result is the same as over the whole store.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import datetime as dt
 import json
 import threading
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.analytics.metrics import execute
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
 from rapport.analytics.timeline import SOURCES, timeline
@@ -44,15 +45,33 @@ _TIME = {
     "events": "occurred_at",
 }
 
+#: The names the timeline's SQL reads the customer's rows under, one per source.
+_TABLE_NAMES = {name: f"rapport_timeline_{name}" for name in SOURCES}
+#: The customer id the compiled SQL filters on; the rows handed to it carry it.
+_PLACEHOLDER_ID = 0
+
 _local = threading.local()
 
 
-def _duckdb() -> Any:
+@lru_cache(maxsize=256)
+def timeline_sql(limit: int) -> str:
+    """DuckDB SQL of :func:`rapport.analytics.timeline.timeline` over one customer's rows.
+
+    Compiling an Ibis expression costs far more than running it on a few rows, so the
+    expression is compiled once per ``limit``, over unbound tables named
+    :data:`_TABLE_NAMES`, for the customer :data:`_PLACEHOLDER_ID`.
+    """
+    tables = {name: ibis.table(SCHEMAS[name], name=_TABLE_NAMES[name]) for name in SOURCES}
+    expr = timeline(Sources(tables=tables), _PLACEHOLDER_ID, limit=limit)
+    return ibis.to_sql(expr, dialect="duckdb")
+
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
     """One in-memory DuckDB per server thread (no store attached), in UTC."""
     con = getattr(_local, "con", None)
     if con is None:
-        con = ibis.duckdb.connect(threads=1)
-        con.raw_sql("SET TimeZone = 'UTC'")
+        con = duckdb.connect(config={"threads": 1})
+        con.execute("SET TimeZone = 'UTC'")
         _local.con = con
     return con
 
@@ -68,7 +87,8 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _latest(session: Session, name: str, customer_id: int, limit: int) -> ibis.Table:
+def _latest(session: Session, name: str, customer_id: int, limit: int) -> pa.Table:
+    """The customer's newest ``limit`` rows of one source, typed by the canonical schema."""
     table = schema.metadata.tables[name]
     time = table.c[_TIME[name]]
     stmt = (
@@ -79,16 +99,23 @@ def _latest(session: Session, name: str, customer_id: int, limit: int) -> ibis.T
     )
     columns = SCHEMAS[name].names
     rows = [{c: _canonical(r[c]) for c in columns} for r in session.execute(stmt).mappings()]
-    data = pa.Table.from_pylist(rows, schema=SCHEMAS[name].to_pyarrow())
-    return ibis.memtable(data, schema=SCHEMAS[name])
+    for row in rows:
+        row["customer_id"] = _PLACEHOLDER_ID
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[name].to_pyarrow())
 
 
 def customer_timeline(*, session: Session, customer_id: int, limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` entries of the customer's timeline (newest first); ``at`` is an
     aware UTC time."""
-    tables = {name: _latest(session, name, customer_id, limit) for name in SOURCES}
-    expr = timeline(Sources(tables=tables), customer_id, limit=limit)
-    rows = execute(expr, _duckdb()).to_pylist()
+    data = {name: _latest(session, name, customer_id, limit) for name in SOURCES}
+    con = _duckdb()
+    try:
+        for name, table in data.items():
+            con.register(_TABLE_NAMES[name], table)
+        rows = con.execute(timeline_sql(limit)).to_arrow_table().to_pylist()
+    finally:
+        for name in data:
+            con.unregister(_TABLE_NAMES[name])
     for row in rows:
         row["at"] = row["at"].replace(tzinfo=dt.UTC)
     return rows
