@@ -9,17 +9,25 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from rapport.errors import ValidationFailed
+from rapport.analytics.churn_features import CHURN_FEATURES
+from rapport.config import load_rules
+from rapport.errors import FitFailed, ValidationFailed
 from rapport.models.churn import (
     ChurnModel,
     backtest,
     calibration_table,
+    feature_table,
     horizon_in_days,
     lift_table,
+    run_backtest,
     with_extra,
 )
 from rapport.models.units import Duration
+from tests.analytics import fixture_data as fx
+from tests.analytics.memory import memory_sources
 from tests.models.churn.synthetic import churn_table
+
+RULES = load_rules()
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +118,21 @@ def test_horizons_say_their_unit() -> None:
         horizon_in_days(Duration(3, "months"))  # 91.3125 days
     with pytest.raises(ValidationFailed):
         horizon_in_days(0)
+
+
+# --- through an engine: the fixture company in memory (DuckDB) -----------------------------
+
+
+def test_the_fixture_company_is_too_small_to_train() -> None:
+    src, con = memory_sources()
+    with pytest.raises(FitFailed, match="at least 50") as info:
+        run_backtest(con, src, fx.AS_OF, rules=RULES, horizon_days=90)
+    assert info.value.hint
+
+
+def test_feature_tables_join_labels_in_customer_order() -> None:
+    src, con = memory_sources()
+    table = feature_table(con, src, fx.END, rules=RULES, labelled=True)
+    assert table.column("customer_id").to_pylist() == [1, 3, 4, 5, 6, 7, 10]
+    assert table.column("churned").to_pylist() == [True] * 7
+    assert table.column_names == ["customer_id", *CHURN_FEATURES, "churned"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,10 +21,9 @@ from rapport.analytics.connect import Engine, connect
 from rapport.analytics.metrics import execute
 from rapport.analytics.sources import Sources
 from rapport.config import Settings, load_rules
-from rapport.errors import FitFailed
 from rapport.models.churn import BacktestReport, ChurnModel, feature_table, run_backtest
-from tests.analytics import fixture_data as fx
-from tests.analytics.memory import memory_sources
+
+pytestmark = pytest.mark.slow  # the sample company: about 25 s in all
 
 AS_OF = dt.datetime(2025, 1, 1)
 RULES = load_rules()
@@ -142,18 +140,3 @@ def test_an_extra_p_alive_joins_the_features(sample_engine: Engine) -> None:
 
     report = run_backtest(sample_engine, src, AS_OF, rules=RULES, extra=p_alive)
     assert report.features == [*CHURN_FEATURES, "p_alive"]
-
-
-def test_the_fixture_company_is_too_small_to_train() -> None:
-    src, con = memory_sources()
-    with pytest.raises(FitFailed, match="at least 50") as info:
-        run_backtest(con, src, fx.AS_OF, rules=RULES, horizon_days=90)
-    assert info.value.hint
-
-
-def test_feature_tables_join_labels_in_customer_order() -> None:
-    src, con = memory_sources()
-    table: Any = feature_table(con, src, fx.END, rules=RULES, labelled=True)
-    assert table.column("customer_id").to_pylist() == [1, 3, 4, 5, 6, 7, 10]
-    assert table.column("churned").to_pylist() == [True] * 7
-    assert table.column_names == ["customer_id", *CHURN_FEATURES, "churned"]
