@@ -253,11 +253,9 @@ class Model:
 
 def _first_bad(name: str, values: np.ndarray, bad: np.ndarray, rule: str, hint: str | None):
     row = int(np.flatnonzero(bad)[0])
+    value = float(values[row])
     raise ValidationFailed(
-        f"{name}: row {row} {rule} ({values[row]!r})",
-        field=name,
-        value=values[row],
-        hint=hint,
+        f"{name}: row {row} {rule} ({value!r})", field=name, value=value, hint=hint
     )
 
 
@@ -381,22 +379,17 @@ def check_purchase_inputs(
     x = check_array("frequency", frequency, integer=True)
     tx = check_array("recency", recency, size=x.size)
     age = check_array("T", T, size=x.size)
-    if (tx > age).any():
-        row = int(np.flatnonzero(tx > age)[0])
-        raise ValidationFailed(
-            f"recency: row {row} is after the customer's age T ({tx[row]!r} > {age[row]!r})",
-            field="recency",
-            value=tx[row],
-            hint=f"recency and T are both counted in {time_unit} from the first purchase",
+    after = tx > age
+    if after.any():
+        row = int(np.flatnonzero(after)[0])
+        unit_hint = f"recency and T are both counted in {time_unit} from the first purchase"
+        _first_bad(
+            "recency", tx, after, f"is after the customer's age T={float(age[row])!r}", unit_hint
         )
-    if ((x == 0) & (tx > 0)).any():
-        row = int(np.flatnonzero((x == 0) & (tx > 0))[0])
-        raise ValidationFailed(
-            f"recency: row {row} is {tx[row]!r} but its frequency is 0",
-            field="recency",
-            value=tx[row],
-            hint="recency is the time of the last repeat purchase: 0 without repeat purchases",
-        )
+    lone = (x == 0) & (tx > 0)
+    if lone.any():
+        hint = "recency is the time of the last repeat purchase: 0 without repeat purchases"
+        _first_bad("recency", tx, lone, "is positive but its frequency is 0", hint)
     return x, tx, age
 
 

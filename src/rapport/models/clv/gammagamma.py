@@ -79,9 +79,7 @@ def _objective(x: np.ndarray, m: np.ndarray, w: np.ndarray):
         p, q, gamma = theta = np.exp(z)
         pux = p * ux
         log_g = np.log(gamma)
-        ll = wsum(
-            wx, gammaln(pux + q) - gammaln(pux) - gammaln(q) + q * log_g + pux * log_ux
-        )
+        ll = wsum(wx, gammaln(pux + q) - gammaln(pux) - gammaln(q) + q * log_g + pux * log_ux)
         d_pq = digamma(pux + q)
         log_gm = np.log(gamma + mx)
         inv_gm = 1.0 / (gamma + mx)
