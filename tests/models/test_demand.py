@@ -85,7 +85,7 @@ def test_the_model_recovers_a_noise_free_trend_and_season():
     y = truth(156)
     state = fit_series(y[:143], 52)
     forecast = state.forecast(np.arange(143, 156) % 52)
-    assert wape(y[143:], forecast) < 2.0  # measured 0.51
+    assert wape(y[143:], forecast) < 2.0  # measured 0.74
     assert len(state.season) == 52 and state.season[45] > 2 * np.median(state.season)
 
 
@@ -101,9 +101,21 @@ def test_the_model_beats_seasonal_naive_on_noisy_trend_and_season():
     )
     ours, theirs = result.error("model")["wape"], result.error("seasonal_naive")["wape"]
     # trend 2/week: last year's week is 104 lower (a fifth to a quarter); the noise (10 %
-    # sd per week) alone costs a WAPE of about 8. Measured: 8.3 vs 19.7 (seeds 0-5: the
-    # model 7.0-12.6, the baseline 19.7-26.5, always at least twice the model's)
+    # sd per week) alone costs a WAPE of about 8. Measured: 9.0 vs 19.7 (seeds 0-5: the
+    # model 7.9-13.6, the baseline 19.7-26.5, always more than 1.9 times the model's)
     assert ours < 10.0 and ours < theirs / 2, (ours, theirs)
+
+
+def test_a_launch_ramp_does_not_become_a_seasonal_dip():
+    # sales start at 0 and reach their level after 20 weeks: the first year's January is
+    # low because the shop was new, not because January is. Two years of history, then the
+    # next January: the forecast follows last January (seen mature), not the launch.
+    t = np.arange(112)
+    y = truth(112, base=300.0, slope=0.0) * np.minimum(1.0, (t + 1) / 20)
+    state = fit_series(y[:104], 52)
+    forecast = state.forecast(np.arange(104, 112) % 52)
+    assert wape(y[104:], forecast) < 5.0  # measured 0.03
+    assert min(state.season[:8]) > 0.8
 
 
 def test_a_short_history_gives_a_trend_without_season():
@@ -137,6 +149,11 @@ def test_the_forecaster_predicts_dated_periods_and_round_trips_through_json():
     assert list(predicted.columns) == ["category", "period_start", "forecast"]
     assert predicted.period_start.tolist()[:3] == [MONDAY + dt.timedelta(weeks=w) for w in
                                                    (120, 121, 122)]  # fmt: skip
+    # a period's forecast does not depend on how far ahead one asks
+    longer = forecaster.predict(60)
+    assert longer[longer.period_start.isin(predicted.period_start)].forecast.tolist() == approx(
+        predicted.forecast.tolist()
+    )
     document = json.loads(json.dumps(forecaster.to_dict(), ensure_ascii=False))
     again = DemandForecaster.from_dict(document)
     pd.testing.assert_frame_equal(again.predict(3), predicted)
@@ -248,8 +265,8 @@ def test_sample_series_revenue_adds_up_to_the_purchases(sample_series):
 )
 def test_sample_backtest_model_beats_seasonal_naive(sample_series, granularity, holdout, value):
     # measured (docs/demand.md), WAPE over every category-period, model vs seasonal naive:
-    # week/13 orders 17.2 vs 31.8, revenue 18.4 vs 31.5; month/6 orders 9.1 vs 35.5,
-    # revenue 13.3 vs 35.9. The sample company grows fast from its launch in 2023, which
+    # week/13 orders 16.6 vs 31.8, revenue 19.6 vs 31.5; month/6 orders 16.1 vs 35.5,
+    # revenue 16.7 vs 35.9. The sample company grows fast from its launch in 2023, which
     # last year's values cannot follow.
     result = backtest_demand(
         sample_series[granularity], granularity=granularity, holdout_periods=holdout, value=value

@@ -226,23 +226,50 @@ class SeriesState:
         return np.maximum(base, 0.0)
 
 
-def initial_state(y: np.ndarray, m: int, pos: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Level and trend before the first period, and the seasonal indices by position.
+def initial_state(y: np.ndarray, m: int, pos: np.ndarray) -> tuple[float, float, np.ndarray, int]:
+    """Seasonal indices by position, and the level and trend where the recursion starts.
 
-    The first season's mean is the level at its centre; the trend is the mean
-    year-over-year difference of the periods after it, over ``m``; each index is the
-    period's ratio to that trend line (normalized to mean 1, then clipped).
+    Classical multiplicative decomposition: a centred moving average of one season
+    (``2 x m`` for even ``m``) is the local level, defined from period ``m // 2`` to
+    ``n - 1 - m // 2``; a position's index is the mean ratio of its periods to that level.
+    A position never inside that range takes its latest ratio to the level extrapolated
+    with the local slope (the last ``m // 4`` periods of the average). Indices are
+    normalized to mean 1 and clipped. Ratios to a local level, not to one straight line,
+    keep a launch ramp or a change of growth out of the seasonal indices.
+
+    Returns
+    -------
+    level, trend, season, start
+        The level and trend just before period ``start = m // 2`` (where the moving
+        average begins and the recursion starts) and the indices by position.
     """
-    first = y[:m]
-    overlap = min(len(y) - m, m)
-    trend = float(np.mean(y[m : m + overlap] - y[:overlap]) / m) if overlap > 0 else 0.0
-    centre = float(first.mean())
-    line = centre + (np.arange(m) - (m - 1) / 2) * trend
-    ratio = np.divide(first, line, out=np.ones(m), where=line > 0)
-    ratio = ratio / ratio.mean() if ratio.mean() > 0 else np.ones(m)
-    season = np.empty(m)
-    season[pos[:m]] = np.clip(ratio, *SEASON_BOUNDS)
-    return centre - (m + 1) / 2 * trend, trend, season
+    n, half = len(y), m // 2
+    kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    average = np.convolve(y, kernel, mode="valid")  # average[i] is centred on i + half
+    k = max(1, min(len(average) - 1, m // 4))
+    slope_start = (average[k] - average[0]) / k if len(average) > 1 else 0.0
+    slope_end = (average[-1] - average[-1 - k]) / k if len(average) > 1 else 0.0
+    t = np.arange(n)
+    inside = (t >= half) & (t < half + len(average))
+    level = np.where(
+        t < half,
+        average[0] + (t - half) * slope_start,
+        average[-1] + (t - half - len(average) + 1) * slope_end,
+    )
+    level[inside] = average
+    ratio = np.divide(y, level, out=np.full(n, np.nan), where=level > 0)
+    season = np.full(m, np.nan)
+    for p in range(m):
+        mine = ratio[inside & (pos[:n] == p)]
+        if len(mine) and not np.isnan(mine).all():
+            season[p] = np.nanmean(mine)
+    for i in range(n - 1, -1, -1):  # the latest extrapolated ratio for the others
+        if np.isnan(season[pos[i]]) and not np.isnan(ratio[i]):
+            season[pos[i]] = ratio[i]
+    season = np.where(np.isnan(season), 1.0, season)
+    season = season / season.mean() if season.mean() > 0 else np.ones(m)
+    start_level = float(average[0] - slope_start)
+    return start_level, float(slope_start), np.clip(season, *SEASON_BOUNDS), half
 
 
 def fit_series(
@@ -268,11 +295,12 @@ def fit_series(
     seasonal = n > m
     if seasonal:
         pos = np.arange(n) % m if pos is None else np.asarray(pos[:n])
-        level0, trend0, own = initial_state(y, m, pos)
+        level0, trend0, own, start = initial_state(y, m, pos)
         s0 = own if season0 is None else np.clip(season0, *SEASON_BOUNDS)
-        start_eval = m if n - m >= 3 else 1
+        start_eval = m if n - m >= 3 else start + 1
     else:
-        pos, level0, trend0, s0, start_eval = np.zeros(n, int), y[0], y[1] - y[0], np.ones(1), 1
+        pos, level0, trend0, s0 = np.zeros(n, int), y[0], y[1] - y[0], np.ones(1)
+        start, start_eval = 1, 1
     grid = np.array(list(itertools.product(*GRID.values())))
     if not seasonal:
         grid = grid[grid[:, 2] == 0]  # no season to smooth
@@ -280,7 +308,7 @@ def fit_series(
     level, trend = np.full_like(alpha, level0), np.full_like(alpha, trend0)
     season = np.tile(s0, (len(grid), 1))
     error = np.zeros_like(alpha)
-    for t in range(n):
+    for t in range(start, n):
         s = season[:, pos[t] : pos[t] + 1]
         expected = level + phi * trend
         if t >= start_eval:
@@ -372,11 +400,15 @@ class DemandForecaster:
         return SEASON_LENGTHS[self.granularity]
 
     def timeline(self, first: datetime, count: int) -> tuple[list[datetime], np.ndarray]:
-        """Starts (naive UTC) and seasonal positions of ``count`` periods from ``first``."""
-        zone, events = _zone(self.tz), event_calendar(self.events)
-        local = [_shift(to_local(first, zone), i, self.granularity) for i in range(count + 1)]
-        pos = season_positions([w.date() for w in local], self.season_length, events)
-        return [to_utc(w, zone) for w in local[:-1]], pos
+        """Starts (naive UTC) and seasonal positions of ``count`` periods from ``first``.
+
+        Positions are computed a season further, so a period's position never depends on
+        how far the timeline reaches (a swap moves periods at most ``m // 8 + 1`` apart).
+        """
+        zone, events, m = _zone(self.tz), event_calendar(self.events), self.season_length
+        local = [_shift(to_local(first, zone), i, self.granularity) for i in range(count + m + 1)]
+        pos = season_positions([w.date() for w in local], m, events)[:count]
+        return [to_utc(w, zone) for w in local[:count]], pos
 
     def _matrix(self, series: Any) -> tuple[list[str], list[datetime], np.ndarray, np.ndarray]:
         """:func:`series_matrix` and the positions, checked to be whole consecutive periods."""
