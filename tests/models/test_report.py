@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 from rapport.models.report import render_backtest_report
@@ -126,9 +127,11 @@ def test_a_report_with_every_section(tmp_path):
 
 
 def test_a_report_without_sections_says_so(tmp_path):
-    path = render_backtest_report(tmp_path / "empty.html", title="Backtest", meta={})
+    meta = {"customers": np.int64(3000), "share": np.float32(0.25), "missing": None}
+    path = render_backtest_report(tmp_path / "empty.html", title="Backtest", meta=meta)
     parsed, text = parse(path)
     assert parsed.images == {} and parsed.links == []
+    assert {"3000", "0.250", "—"} <= set(parsed.cells)  # numpy numbers format like Python's
     assert text.count("Not provided in this run") == len(SECTIONS)
     for key in SECTIONS:
         assert f'<section id="{key}">' in text

@@ -21,6 +21,7 @@ import base64
 import html
 import io
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,12 +58,12 @@ details summary{cursor:pointer;color:#1f4e79}
 
 def _fmt(value: Any, digits: int | None = None) -> str:
     """A table cell: ``—`` for missing, integers as they are, floats rounded."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, numbers.Real) and math.isnan(value)):
         return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return html.escape(str(value))
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
     if digits is None:
         digits = 1 if abs(value) >= 1000 else 3
     return f"{value:.{digits}f}"
