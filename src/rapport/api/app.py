@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 
 from rapport import __version__
-from rapport.api.errors import install_error_handlers
+from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.routes import auth, customers
 from rapport.config import Settings, get_settings, load_rules
 from rapport.store.db import create_engine, ensure_current, session_factory
@@ -64,13 +64,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.rules = rules
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(customers.router)

@@ -29,7 +29,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.errors import (
     ConfigError,
@@ -256,6 +258,49 @@ async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     detail = ErrorDetail(code="internal_error", message="internal error")
     return error_response(500, detail)
+
+
+def _too_large(max_body_bytes: int) -> ApiError:
+    return ApiError(
+        413,
+        "content_too_large",
+        f"the request body is larger than {max_body_bytes} bytes",
+        hint="send less per request (bulk routes take batches) or raise RAPPORT_MAX_BODY_BYTES",
+    )
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_body_bytes`` with a JSON 413: at once when the
+    declared ``Content-Length`` is too large, else while the body is read (chunked
+    uploads), through the error handlers like every other error."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            error = _too_large(limit)
+            detail = ErrorDetail(code=error.code, message=error.message, hint=error.hint)
+            await error_response(413, detail)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large(limit)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
