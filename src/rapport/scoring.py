@@ -90,6 +90,23 @@ COMPONENT_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
 )
+#: The predictive groups of the ``components`` document (filled when the models are fitted):
+#: key, the column that must be set, and the inputs.
+PREDICTION_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "prediction",
+        "p_alive",
+        (
+            ("expected_purchases_90d", "expected_purchases_90d"),
+            ("clv_low", "clv_low"),
+            ("clv_high", "clv_high"),
+        ),
+    ),
+    ("churn", "churn_risk", (("source", "churn_source"),)),
+)
+#: The predictive columns of ``customer_scores`` and the extra inputs beside them.
+PREDICTION_COLUMNS = ("p_alive", "expected_purchases_90d", "predicted_clv", "churn_risk")
+PREDICTION_INPUTS = ("clv_low", "clv_high", "churn_source", "churn_reasons")
 #: Decimals kept for fractional inputs in the components document.
 COMPONENT_DECIMALS = 4
 #: Rows per batch of the SQLite insert.
@@ -105,6 +122,8 @@ class ScoringRun:
     moment: dt.datetime
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The fitted predictive models (``None`` when scoring ran without them).
+    models: Any = None
 
 
 def snapshot_moment(as_of: dt.date, tz: Any) -> dt.datetime:
@@ -144,23 +163,53 @@ def components(scores: pa.Table) -> pa.Array:
         return expr.round(COMPONENT_DECIMALS) if dtype.is_float() else expr
 
     groups = []
-    for key, score, inputs in COMPONENT_GROUPS:
+    predicted = "p_alive" in frame.columns
+    for key, score, inputs in COMPONENT_GROUPS + (PREDICTION_GROUPS if predicted else ()):
         fields = [value(column).alias(name) for name, column in inputs]
         if key == "value_tier":
             fields.append(pl.col("tier_missing").str.split(",").alias("missing"))
+        if key == "churn":
+            fields.append(pl.col("churn_reasons").str.json_decode(REASONS_DTYPE).alias("reasons"))
         group = pl.struct(fields)
         groups.append(pl.when(pl.col(score).is_not_null()).then(group).alias(key))
     encoded = frame.select(pl.struct(groups).struct.json_encode().alias("components"))
     return encoded.to_series().to_arrow()
 
 
+#: The churn reasons as the ``components`` document stores them.
+REASONS_DTYPE = pl.List(
+    pl.Struct(
+        {
+            "feature": pl.String,
+            "value": pl.Float64,
+            "contribution": pl.Float64,
+            "direction": pl.String,
+        }
+    )
+)
+
+
+def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table:
+    """``scores`` with the predictive columns of ``predictions`` joined by customer (null
+    for customers without a prediction, such as prospects)."""
+    if predictions is None:
+        return scores
+    wanted = ["customer_id", *PREDICTION_COLUMNS, *PREDICTION_INPUTS]
+    joined = scores.join(predictions.select(wanted), "customer_id", join_type="left outer")
+    return joined.sort_by("customer_id")
+
+
 def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:
-    """The rows of the snapshot: the columns of ``customer_scores`` the scores fill, the
-    ``components`` document, ``as_of`` and ``computed_at``."""
+    """The rows of the snapshot: the columns of ``customer_scores`` the scores fill (with
+    the predictive ones when ``scores`` has them), the ``components`` document, ``as_of``
+    and ``computed_at``."""
     from rapport.analytics.scores import SCORE_COLUMNS
 
     n = scores.num_rows
-    columns = {name: scores.column(name) for name in SCORE_COLUMNS}
+    names = list(SCORE_COLUMNS)
+    if "p_alive" in scores.column_names:
+        names += PREDICTION_COLUMNS
+    columns = {name: scores.column(name) for name in names}
     columns["components"] = components(scores)
     columns["as_of"] = pa.array([as_of] * n, pa.date32()) if n else pa.array([], pa.date32())
     stamp = computed_at.astimezone(dt.UTC).replace(tzinfo=None)
@@ -346,16 +395,18 @@ def score(
     as_of: dt.date | None = None,
     engine: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    models: bool = True,
 ) -> int:
     """Compute every customer's scores as of the end of the local day ``as_of`` (default:
-    today) and store them as the snapshot of that date, replacing it if it exists.
+    today) and store them as the snapshot of that date, replacing it if it exists; with
+    ``models``, the predictive columns too (see :func:`run`).
 
     Returns
     -------
     int
         Rows written (one per customer).
     """
-    return run(settings, as_of=as_of, engine=engine, on_step=on_step).rows
+    return run(settings, as_of=as_of, engine=engine, on_step=on_step, models=models).rows
 
 
 def run(
@@ -364,8 +415,16 @@ def run(
     as_of: dt.date | None = None,
     engine: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    models: bool = True,
 ) -> ScoringRun:
-    """As :func:`score`, returning the :class:`ScoringRun` with its timings."""
+    """As :func:`score`, returning the :class:`ScoringRun` with its timings.
+
+    With ``models`` (the default) the predictive models are fitted as of the same moment
+    (:func:`rapport.models.pipeline.fit_models`, saved to the model registry) and the
+    snapshot gets ``p_alive``, ``expected_purchases_90d``, ``predicted_clv`` and
+    ``churn_risk`` with its reasons; a model that cannot be fitted leaves its columns null
+    and says why in ``ScoringRun.models.notes``.
+    """
     settings = settings or get_settings()
     rules = load_rules(settings)
     day = as_of or today(settings.tz)
@@ -378,25 +437,33 @@ def run(
         # DuckDB uses its own copy of SQLite, and two copies in one process must not share
         # an open WAL database (closing one unmaps the other's shared memory).
         store.dispose()
-    step = time.perf_counter()
-    if on_step:
-        on_step("compute")
+
+    def step(name: str) -> float:
+        if on_step:
+            on_step(name)
+        return time.perf_counter()
+
+    started = step("compute")
     scores = compute(settings, result.moment, rules=rules, engine=engine)
-    result.seconds["compute"] = time.perf_counter() - step
-    step = time.perf_counter()
-    if on_step:
-        on_step("prepare")
-    table = snapshot_table(scores, as_of=day, computed_at=utcnow())
-    result.seconds["prepare"] = time.perf_counter() - step
-    step = time.perf_counter()
-    if on_step:
-        on_step("write")
+    result.seconds["compute"] = time.perf_counter() - started
+    predictions = None
+    if models:
+        from rapport.models.pipeline import fit_models, predict
+
+        started = step("models")
+        result.models = fit_models(settings, rules, result.moment, engine=engine, on_step=on_step)
+        predictions = predict(result.models, rules)
+        result.seconds["models"] = time.perf_counter() - started
+    started = step("prepare")
+    table = snapshot_table(with_predictions(scores, predictions), as_of=day, computed_at=utcnow())
+    result.seconds["prepare"] = time.perf_counter() - started
+    started = step("write")
     store = create_engine(settings.database_url)
     try:
         result.rows = write_bulk(store, table, as_of=day)
     finally:
         store.dispose()
-    result.seconds["write"] = time.perf_counter() - step
+    result.seconds["write"] = time.perf_counter() - started
     return result
 
 
@@ -407,5 +474,6 @@ __all__ = [
     "run",
     "score",
     "snapshot_moment",
+    "with_predictions",
     "write_bulk",
 ]

@@ -21,6 +21,8 @@ from rapport.cli.analytics import export_command
 from rapport.cli.common import console, err_console, store_engine
 from rapport.cli.imports import import_command
 from rapport.cli.metrics import metrics_command
+from rapport.cli.models import models_app
+from rapport.cli.predictions import at_risk_command, clv_command
 from rapport.cli.sample import demo_command, sample_command
 from rapport.cli.scores import (
     clusters_command,
@@ -62,6 +64,9 @@ app.command("diamonds")(diamonds_command)
 app.command("clusters")(clusters_command)
 app.command("relations")(relations_command)
 app.command("movements")(movements_command)
+app.add_typer(models_app, name="models")
+app.command("clv")(clv_command)
+app.command("at-risk")(at_risk_command)
 
 EXIT_INTERNAL = 70
 

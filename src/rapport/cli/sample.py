@@ -130,6 +130,7 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
     the top diamonds."""
     import sqlalchemy as sa
 
+    from rapport.cli.predictions import at_risk_command, clv_command
     from rapport.cli.scores import (
         OutputFormat,
         diamonds_command,
@@ -162,6 +163,8 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
     tiers_command(as_of=day, engine=None, fmt=OutputFormat.table)
     segments_command(as_of=day, engine=None, fmt=OutputFormat.table)
     diamonds_command(as_of=day, limit=5, engine=None)
+    clv_command(as_of=day, limit=5)
+    at_risk_command(as_of=day, limit=10)
 
 
 def sample_command(

@@ -1,7 +1,8 @@
 """Probabilistic customer-lifetime-value models fitted by our own maximum likelihood.
 
-- :class:`BetaGeoModel` (BG/NBD) and :class:`ParetoNBDModel` (Pareto/NBD): repeat
-  purchasing in non-contractual settings, on ``(frequency, recency, T)``;
+- :class:`ModifiedBetaGeoModel` (MBG/NBD, the default), :class:`BetaGeoModel` (BG/NBD)
+  and :class:`ParetoNBDModel` (Pareto/NBD): repeat purchasing in non-contractual
+  settings, on ``(frequency, recency, T)``;
 - :class:`GammaGammaModel`: spend per purchase of repeat buyers;
 - :class:`ShiftedBetaGeoModel` (sBG): contract retention;
 - :func:`customer_lifetime_value` / :func:`clv_interval`: discounted CLV and its
@@ -14,6 +15,7 @@ See ``docs/models.md`` for formulas, references, units and the CDNOW reproductio
 from rapport.models.base import FitReport, Model, compress
 from rapport.models.clv.bgnbd import BetaGeoModel
 from rapport.models.clv.gammagamma import GammaGammaModel, repeat_buyers
+from rapport.models.clv.mbgnbd import ModifiedBetaGeoModel
 from rapport.models.clv.paretonbd import ParetoNBDModel
 from rapport.models.clv.sbg import ShiftedBetaGeoModel
 from rapport.models.clv.value import clv_interval, customer_lifetime_value
@@ -23,6 +25,7 @@ __all__ = [
     "FitReport",
     "GammaGammaModel",
     "Model",
+    "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
     "clv_interval",

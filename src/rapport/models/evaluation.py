@@ -1,0 +1,335 @@
+"""``rapport models backtest``: every model tested on data it did not see, in one report.
+
+As of ``moment`` with a holdout ``H`` (default 26 weeks):
+
+* **purchase model** — calibrated on the purchases before ``moment - H``, compared with
+  the holdout ``[moment - H, moment)`` by calibration-frequency bin and as cumulative
+  repeat purchases per week (:mod:`rapport.models.backtest`);
+* **spend model** — Gamma-Gamma calibrated on the same period; for the customers who
+  bought again in the holdout, their mean holdout purchase value against the model's
+  conditional expected spend;
+* **churn model** — the time-split backtest of :func:`rapport.models.churn.run_backtest`
+  (trained at ``moment - 2h``, tested at ``moment - h`` with labels up to ``moment``), with
+  ``p_alive`` from purchase models fitted on the data before each cut-off;
+* **demand** — the category forecaster against the seasonal-naive baseline over the last
+  ``H`` weeks (:func:`rapport.models.demand.backtest_demand`).
+
+The figures go to the console and, with ``report``, to one self-contained HTML file
+(:func:`rapport.models.report.render_backtest_report`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.table import Table
+
+from rapport.config import Rules, Settings
+from rapport.errors import FitFailed, ValidationFailed
+from rapport.models.units import Duration
+
+#: Weeks of history the demand backtest reads (its holdout included).
+DEMAND_HISTORY_WEEKS = 156
+
+
+def week_start(moment: dt.datetime, zone: Any) -> dt.datetime:
+    """The local Monday 00:00 at or before ``moment`` (naive UTC in and out)."""
+    from rapport.analytics.periods import to_local, to_utc
+
+    local = to_local(moment, zone)
+    monday = (local - dt.timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return to_utc(monday, zone)
+
+
+@dataclass
+class Evaluation:
+    """The backtests' figures (each ``None`` when that model could not be tested)."""
+
+    moment: dt.datetime
+    holdout: str
+    purchase: dict[str, Any] | None = None
+    spend: dict[str, Any] | None = None
+    churn: dict[str, Any] | None = None
+    demand: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    report_path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "moment": self.moment.isoformat(),
+            "holdout": self.holdout,
+            "purchase": self.purchase,
+            "spend": self.spend,
+            "churn": self.churn,
+            "demand": self.demand,
+            "notes": self.notes,
+            "report": str(self.report_path) if self.report_path else None,
+        }
+
+    def tables(self) -> list[Table]:
+        """Rich tables of the figures, for the console."""
+        out = []
+        if self.purchase:
+            p = self.purchase
+            table = Table(
+                title=f"{p['model']} — holdout {p['holdout']} from {p['calibration_end'][:10]}"
+            )
+            for name in ("calibration repeat purchases", "customers", "actual", "predicted"):
+                table.add_column(name, justify="right")
+            for row in p["frequency_bins"]:
+                table.add_row(
+                    row["bin"],
+                    f"{row['customers']:,}",
+                    _num(row["actual"]),
+                    _num(row["predicted"]),
+                )
+            table.caption = (
+                f"holdout purchases: actual {p['actual_holdout_purchases']:,.0f}, predicted "
+                f"{p['predicted_holdout_purchases']:,.0f} ({p['holdout_error_percent']:+.1f} %)"
+            )
+            out.append(table)
+        if self.spend:
+            s = self.spend
+            table = Table(title="Gamma-Gamma — mean holdout purchase value")
+            for name in ("customers", "actual", "predicted", "error %"):
+                table.add_column(name, justify="right")
+            table.add_row(
+                f"{s['customers']:,}",
+                _num(s["actual_mean"], 2),
+                _num(s["predicted_mean"], 2),
+                f"{s['error_percent']:+.1f}",
+            )
+            out.append(table)
+        if self.churn:
+            c = self.churn
+            table = Table(
+                title=f"churn — trained {c['train_cutoff'][:10]}, tested {c['test_cutoff'][:10]}"
+            )
+            for name in ("method", "ROC-AUC", "PR-AUC", "Brier"):
+                table.add_column(name, justify="right" if name != "method" else "left")
+            for name in ("model", "baseline"):
+                s = c[name]
+                table.add_row(name, _num(s["roc_auc"]), _num(s["pr_auc"]), _num(s["brier"]))
+            table.caption = (
+                f"{c['test_rows']:,} customers; churn rate {c['base_rate']:.1%}, "
+                f"mean predicted {c['mean_predicted']:.1%}; baseline = recency alone"
+            )
+            out.append(table)
+        if self.demand:
+            table = Table(title=f"demand — {self.demand['value']} per {self.demand['granularity']}")
+            for name in ("method", "WAPE %", "MAPE %"):
+                table.add_column(name, justify="right" if name != "method" else "left")
+            for row in self.demand["errors"]:
+                if row["scope"] in ("(all)", "(total)"):
+                    table.add_row(
+                        f"{row['method']} {row['scope']}",
+                        _num(row["wape"], 1),
+                        _num(row["mape"], 1),
+                    )
+            out.append(table)
+        return out
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _trim_leading_zeros(series: Any) -> Any:
+    """The series from its first period with an order: the weeks before the business
+    started would read as a season of zeros."""
+    import pyarrow.compute as pc
+
+    totals = series.group_by("period_start").aggregate([("orders", "sum")])
+    busy = totals.filter(pc.greater(totals.column("orders_sum"), 0))
+    if busy.num_rows == 0:
+        return series
+    first = pc.min(busy.column("period_start"))
+    return series.filter(pc.greater_equal(series.column("period_start"), first))
+
+
+def spend_backtest(spend: Any, summary: Any) -> dict[str, Any]:
+    """Mean holdout purchase value vs the conditional expected spend, over the repeat
+    buyers of the calibration who bought in the holdout."""
+    mask = (summary.frequency > 0) & (summary.holdout_frequency > 0)
+    if not mask.any():
+        raise ValidationFailed("no repeat buyer bought in the holdout")
+    actual = summary.holdout_monetary[mask] / summary.holdout_frequency[mask]
+    predicted = spend.conditional_expected_spend(
+        summary.frequency[mask], summary.monetary_value[mask]
+    )
+    weights = summary.holdout_frequency[mask]
+    a = float(np.average(actual, weights=weights))
+    p = float(np.average(predicted, weights=weights))
+    return {
+        "customers": int(mask.sum()),
+        "actual_mean": a,
+        "predicted_mean": p,
+        "error_percent": (p - a) / a * 100 if a else 0.0,
+        "params": {k: float(v) for k, v in spend.params_.items()},
+    }
+
+
+def run_backtests(
+    settings: Settings,
+    rules: Rules,
+    moment: dt.datetime,
+    *,
+    holdout: Duration,
+    engine: str | None = None,
+    report: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Backtest the purchase, spend, churn and demand models as of ``moment``."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.demand import category_demand
+    from rapport.analytics.sources import Sources
+    from rapport.models.backtest import purchase_backtest
+    from rapport.models.churn import run_backtest
+    from rapport.models.clv.gammagamma import GammaGammaModel
+    from rapport.models.data import compute_summary
+    from rapport.models.demand import backtest_demand
+    from rapport.models.pipeline import _purchase_class, fit_purchase_model, p_alive_table
+
+    step = on_step or (lambda _s: None)
+    if holdout.days < 7:
+        raise ValidationFailed(
+            f"a holdout of {holdout} is too short to test anything",
+            field="holdout",
+            hint="use at least a few weeks, e.g. 26w",
+        )
+    calibration_end = moment - dt.timedelta(days=holdout.days)
+    result = Evaluation(moment=moment, holdout=str(holdout))
+    unit = rules.models.time_unit
+    with connect(settings, engine=engine) as eng:
+        src = Sources(eng)
+        step("purchase model")
+        model_class = _purchase_class(rules)
+        try:
+            model, pb = purchase_backtest(
+                eng.con,
+                src,
+                model_class,
+                zone=settings.tz,
+                calibration_end=calibration_end,
+                observation_end=moment,
+                time_unit=unit,
+                resolution=rules.models.time_resolution,
+            )
+            result.purchase = {
+                "model": model.label,
+                **pb.to_dict(),
+                "holdout_error_percent": pb.holdout_error_percent,
+            }
+        except FitFailed as exc:
+            result.notes.append(f"purchase model not tested: {exc}")
+        step("spend model")
+        summary = compute_summary(
+            eng.con,
+            src,
+            calibration_end,
+            zone=settings.tz,
+            time_unit=unit,
+            observation_end=moment,
+            resolution=rules.models.time_resolution,
+        )
+        try:
+            repeat = summary.repeat_buyers & (summary.monetary_value > 0)
+            spend = GammaGammaModel().fit(summary.frequency[repeat], summary.monetary_value[repeat])
+            result.spend = spend_backtest(spend, summary)
+        except (FitFailed, ValidationFailed) as exc:
+            result.notes.append(f"spend model not tested: {exc}")
+        step("churn model")
+
+        def extra(cut_off: dt.datetime):
+            s = compute_summary(
+                eng.con,
+                src,
+                cut_off,
+                zone=settings.tz,
+                time_unit=unit,
+                resolution=rules.models.time_resolution,
+            )
+            try:
+                return p_alive_table(fit_purchase_model(s, rules), s)
+            except FitFailed:
+                return None
+
+        try:
+            churn = run_backtest(
+                eng,
+                src,
+                moment,
+                rules=rules,
+                horizon_days=rules.models.churn_horizon_days,
+                extra=extra,
+            )
+            result.churn = churn.to_dict()
+        except (FitFailed, ValidationFailed) as exc:
+            result.notes.append(f"churn model not tested: {exc}")
+        step("demand")
+        weeks = max(1, round(holdout.to("weeks")))
+        end = week_start(moment, settings.tz)
+        try:
+            series = category_demand(
+                src,
+                end - dt.timedelta(weeks=DEMAND_HISTORY_WEEKS),
+                end,
+                granularity="week",
+                tz=settings.tz,
+                con=eng.con,
+            )
+            result.demand = backtest_demand(
+                _trim_leading_zeros(series), granularity="week", holdout_periods=weeks
+            ).to_dict()
+        except (FitFailed, ValidationFailed) as exc:
+            result.notes.append(f"demand not tested: {exc}")
+    if report is not None:
+        step("report")
+        result.report_path = _render(report, result)
+    return result
+
+
+def _render(path: Path, result: Evaluation) -> Path:
+    from rapport.models.report import render_backtest_report
+
+    meta: dict[str, Any] = {"as of": result.moment.isoformat(), "holdout": result.holdout}
+    if result.purchase:
+        meta["purchase model"] = result.purchase["model"]
+        meta.update({f"purchase {k}": round(v, 4) for k, v in result.purchase["params"].items()})
+    if result.spend:
+        meta.update({f"spend {k}": round(v, 4) for k, v in result.spend["params"].items()})
+    for note in result.notes:
+        meta.setdefault("notes", note)
+    churn = None
+    if result.churn:
+        churn = {
+            "model": result.churn["model"],
+            "baseline (recency)": result.churn["baseline"],
+            "base_rate": result.churn["base_rate"],
+            "test_rows": result.churn["test_rows"],
+            "lift": result.churn["lift"],
+            "calibration": result.churn["calibration"],
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return render_backtest_report(
+        path,
+        title="Rapport backtest 模型回测",
+        meta=meta,
+        frequency_bins=result.purchase["frequency_bins"] if result.purchase else None,
+        cumulative=result.purchase["cumulative"] if result.purchase else None,
+        churn_metrics=churn,
+        demand=result.demand,
+    )
+
+
+__all__ = ["Evaluation", "run_backtests", "spend_backtest"]

@@ -1,0 +1,390 @@
+"""Fit the predictive models on the store and predict every customer, as of a moment.
+
+:func:`fit_models` computes, on the configured engine, the purchase summary as of
+``moment`` and fits the purchase model (BG/NBD or Pareto/NBD, ``[models]
+purchase_model``) and the Gamma-Gamma spend model on it; the churn classifier is trained
+one churn horizon earlier — features at ``moment - h``, labels from ``[moment - h,
+moment)`` — so its labels are fully observed. :func:`predict` turns them into the
+snapshot's predictive columns:
+
+``p_alive``
+    Probability the customer is still "alive" (purchase model), for every buyer.
+``expected_purchases_90d``
+    Expected purchases in the next 90 days (purchase model).
+``predicted_clv``
+    Discounted margin over the next ``clv_horizon_months`` months: expected purchases
+    per month × Gamma-Gamma conditional spend × gross margin, discounted at
+    ``annual_discount_rate`` compounded at the end of each month.
+``churn_risk``
+    Probability of no purchase in the next ``churn_horizon_days``. For the churn
+    classifier's population (buyers active at ``moment``) it is the classifier's
+    calibrated probability, with its top reasons; for lapsed buyers outside that
+    population it is the purchase model's own probability of no purchase in the horizon,
+    ``1 - p_alive + p_alive * ((alpha + T) / (alpha + T + h)) ** (r + x)`` (an alive
+    customer's rate is Gamma(r + x, alpha + T) a posteriori in all three models; exact for
+    (M)BG/NBD, where nobody leaves between purchases; a lower bound for Pareto/NBD, whose
+    customers may also leave between purchases).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from rapport.config import Rules, Settings
+from rapport.errors import FitFailed
+from rapport.models.data import PurchaseSummary, compute_summary
+from rapport.models.registry import ModelRecord, registry
+from rapport.models.units import Duration
+
+#: The snapshot's fixed horizon for expected purchases.
+EXPECTED_PURCHASES_HORIZON = Duration(90, "days")
+#: Draws of the parameters behind each customer's CLV interval.
+CLV_INTERVAL_DRAWS = 100
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class FittedModels:
+    """The models fitted as of ``moment`` and what happened while fitting them."""
+
+    moment: dt.datetime
+    summary: PurchaseSummary
+    purchase: Any = None
+    spend: Any = None
+    churn: Any = None
+    records: dict[str, ModelRecord] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: The churn features as of ``moment`` (with ``p_alive``), for :func:`predict`.
+    current_features: pa.Table | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _purchase_class(rules: Rules) -> type:
+    from rapport.models.clv.bgnbd import BetaGeoModel
+    from rapport.models.clv.mbgnbd import ModifiedBetaGeoModel
+    from rapport.models.clv.paretonbd import ParetoNBDModel
+
+    classes = {"mbgnbd": ModifiedBetaGeoModel, "bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
+    return classes[rules.models.purchase_model]
+
+
+def fit_purchase_model(summary: PurchaseSummary, rules: Rules) -> Any:
+    """The purchase model of ``[models] purchase_model`` fitted on ``summary``.
+
+    Raises
+    ------
+    FitFailed
+        With fewer repeat buyers than ``[models] min_repeat_buyers``, or when the fit
+        does not converge.
+    """
+    repeat = int(summary.repeat_buyers.sum())
+    if repeat < rules.models.min_repeat_buyers:
+        raise FitFailed(
+            f"only {repeat} repeat buyers before {summary.calibration_end:%Y-%m-%d}; the "
+            f"purchase model needs at least {rules.models.min_repeat_buyers}",
+            hint="load more order history, or lower [models] min_repeat_buyers",
+        )
+    model = _purchase_class(rules)(time_unit=summary.time_unit)
+    return model.fit(summary.frequency, summary.recency, summary.T)
+
+
+def fit_spend_model(summary: PurchaseSummary, rules: Rules) -> Any:
+    """Gamma-Gamma on the repeat buyers' mean repeat spend."""
+    from rapport.models.clv.gammagamma import GammaGammaModel
+
+    mask = summary.repeat_buyers & (summary.monetary_value > 0)
+    if int(mask.sum()) < rules.models.min_repeat_buyers:
+        raise FitFailed(
+            f"only {int(mask.sum())} repeat buyers with a positive spend; the spend model "
+            f"needs at least {rules.models.min_repeat_buyers}",
+            hint="load more order history, or lower [models] min_repeat_buyers",
+        )
+    return GammaGammaModel().fit(summary.frequency[mask], summary.monetary_value[mask])
+
+
+def p_alive_table(model: Any, summary: PurchaseSummary) -> pa.Table:
+    """``customer_id, p_alive`` for every customer of ``summary``."""
+    p = model.probability_alive(summary.frequency, summary.recency, summary.T)
+    return pa.table({"customer_id": summary.customer_id, "p_alive": np.asarray(p, np.float64)})
+
+
+def _timed(seconds: dict[str, float], name: str, started: float) -> None:
+    seconds[name] = round(time.perf_counter() - started, 3)
+
+
+def fit_models(
+    settings: Settings,
+    rules: Rules,
+    moment: dt.datetime,
+    *,
+    engine: str | None = None,
+    save: bool = True,
+    on_step: Step | None = None,
+) -> FittedModels:
+    """Fit the purchase, spend and churn models as of ``moment`` (naive UTC).
+
+    A model that cannot be fitted (too little history, no convergence) is left out with a
+    note saying why; the others are still fitted. With ``save`` each fitted model is
+    written to the registry (``<data_dir>/models``).
+    """
+    from rapport.analytics.connect import connect
+    from rapport.analytics.sources import Sources
+
+    step = on_step or (lambda _s: None)
+    horizon_days = rules.models.churn_horizon_days
+    cutoff = moment - dt.timedelta(days=horizon_days)
+    with connect(settings, engine=engine) as eng:
+        src = Sources(eng)
+        step("purchase summary")
+        started = time.perf_counter()
+        summary = compute_summary(
+            eng.con,
+            src,
+            moment,
+            zone=settings.tz,
+            time_unit=rules.models.time_unit,
+            resolution=rules.models.time_resolution,
+        )
+        fitted = FittedModels(moment=moment, summary=summary)
+        _timed(fitted.seconds, "summary", started)
+        step("purchase and spend models")
+        started = time.perf_counter()
+        try:
+            fitted.purchase = fit_purchase_model(summary, rules)
+        except FitFailed as exc:
+            fitted.notes.append(f"purchase model not fitted: {exc}")
+        try:
+            fitted.spend = fit_spend_model(summary, rules)
+        except FitFailed as exc:
+            fitted.notes.append(f"spend model not fitted: {exc}")
+        _timed(fitted.seconds, "clv", started)
+        step("churn model")
+        started = time.perf_counter()
+        try:
+            fitted.churn = _fit_churn(eng, src, settings, rules, cutoff)
+        except FitFailed as exc:
+            fitted.notes.append(f"churn model not fitted: {exc}")
+        if fitted.churn is not None:
+            fitted.current_features = churn_table(eng, src, rules, fitted)
+        _timed(fitted.seconds, "churn", started)
+    if save:
+        fitted.records = save_models(settings, rules, fitted)
+    return fitted
+
+
+def _fit_churn(eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime) -> Any:
+    """The churn classifier trained on features at ``cutoff`` and the labels after it."""
+    from rapport.analytics.churn_features import churn_features, churn_labels
+    from rapport.analytics.metrics import execute
+    from rapport.models.churn import ChurnModel
+
+    h = rules.models.churn_horizon_days
+    features = execute(churn_features(src, cutoff, rules=rules, horizon_days=h), eng.con)
+    labels = execute(churn_labels(src, cutoff, horizon_days=h), eng.con)
+    table = _join(features, labels)
+    extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
+    if extra is not None:
+        table = _join(table, extra)
+    return ChurnModel().fit(table, label_column="churned")
+
+
+def _cutoff_p_alive(
+    eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime
+) -> pa.Table | None:
+    """p_alive as of ``cutoff`` from a purchase model fitted on the data before it."""
+    summary = compute_summary(
+        eng.con,
+        src,
+        cutoff,
+        zone=settings.tz,
+        time_unit=rules.models.time_unit,
+        resolution=rules.models.time_resolution,
+    )
+    try:
+        model = fit_purchase_model(summary, rules)
+    except FitFailed:
+        return None
+    return p_alive_table(model, summary)
+
+
+def _join(left: pa.Table, right: pa.Table) -> pa.Table:
+    """``left`` with ``right``'s other columns, by ``customer_id`` (left order kept)."""
+    joined = left.join(right, "customer_id", join_type="left outer")
+    return joined.sort_by("customer_id")
+
+
+def save_models(settings: Settings, rules: Rules, fitted: FittedModels) -> dict[str, ModelRecord]:
+    """Write every fitted model of ``fitted`` to the registry."""
+    reg = registry(settings)
+    config = rules.models.model_dump()
+    config["gross_margin"] = rules.business.gross_margin
+    data = fitted.summary.describe()
+    data["moment"] = fitted.moment.isoformat()
+    out = {}
+    if fitted.purchase is not None:
+        out[fitted.purchase.kind] = reg.save(
+            fitted.purchase.kind,
+            fitted.purchase.to_dict(),
+            config=config,
+            data=data,
+            metrics={"log_likelihood": fitted.purchase.log_likelihood_},
+        )
+    if fitted.spend is not None:
+        out["gammagamma"] = reg.save(
+            "gammagamma",
+            fitted.spend.to_dict(),
+            config=config,
+            data=data,
+            metrics={"log_likelihood": fitted.spend.log_likelihood_},
+        )
+    if fitted.churn is not None:
+        cutoff = fitted.moment - dt.timedelta(days=rules.models.churn_horizon_days)
+        out["churn"] = reg.save(
+            "churn",
+            fitted.churn.to_dict(),
+            config=config,
+            data={"cutoff": cutoff.isoformat(), "moment": fitted.moment.isoformat()},
+        )
+    return out
+
+
+# --- predictions --------------------------------------------------------------------------
+
+
+def churn_table(eng: Any, src: Any, rules: Rules, fitted: FittedModels) -> pa.Table:
+    """The churn features as of ``fitted.moment`` with the purchase model's ``p_alive``."""
+    from rapport.analytics.churn_features import churn_features
+    from rapport.analytics.metrics import execute
+
+    h = rules.models.churn_horizon_days
+    table = execute(churn_features(src, fitted.moment, rules=rules, horizon_days=h), eng.con)
+    if fitted.purchase is not None:
+        table = _join(table, p_alive_table(fitted.purchase, fitted.summary))
+    return table.sort_by("customer_id")
+
+
+def _no_purchase_probability(model: Any, summary: PurchaseSummary, h: Duration) -> np.ndarray:
+    """``P(no purchase in the next h)`` from the purchase model (see the module docs)."""
+    x, t_x, age = summary.frequency, summary.recency, summary.T
+    alive = np.asarray(model.probability_alive(x, t_x, age), np.float64)
+    r, alpha = model.params_["r"], model.params_["alpha"]
+    t = h.to(model.time_unit)
+    none_if_alive = np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t)))
+    return np.clip(1.0 - alive + alive * none_if_alive, 0.0, 1.0)
+
+
+def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
+    """The snapshot's predictive columns for every customer of the purchase summary.
+
+    Parameters
+    ----------
+    fitted
+        From :func:`fit_models`.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``customer_id``, ``p_alive``, ``expected_purchases_90d``, ``predicted_clv``,
+        ``clv_low``, ``clv_high`` (95 % interval from the parameters' uncertainty),
+        ``churn_risk``, ``churn_source`` (``classifier`` or the purchase model's kind) and
+        ``churn_reasons`` (JSON text: a list of ``{feature, value, contribution,
+        direction}``), nulls where a model is missing.
+    """
+    s = fitted.summary
+    n = len(s)
+    nulls = np.full(n, np.nan)
+    out: dict[str, Any] = {"customer_id": s.customer_id}
+    p_alive, expected, clv, low, high, risk = (nulls.copy() for _ in range(6))
+    source = np.full(n, None, dtype=object)
+    reasons = np.full(n, None, dtype=object)
+    if fitted.purchase is not None:
+        model = fitted.purchase
+        p_alive = np.asarray(model.probability_alive(s.frequency, s.recency, s.T), np.float64)
+        expected = np.asarray(
+            model.expected_purchases(EXPECTED_PURCHASES_HORIZON, s.frequency, s.recency, s.T),
+            np.float64,
+        )
+        h = Duration(rules.models.churn_horizon_days, "days")
+        risk = _no_purchase_probability(model, s, h)
+        source[:] = model.kind
+        if fitted.spend is not None:
+            clv, low, high = _clv(fitted, rules)
+    features = fitted.current_features
+    if fitted.churn is not None and features is not None and features.num_rows:
+        ids = features.column("customer_id").to_numpy()
+        proba = np.asarray(fitted.churn.predict_proba(features), np.float64)
+        why = fitted.churn.reasons(features, top=rules.models.churn_reasons)
+        pos = np.searchsorted(s.customer_id, ids)
+        found = (pos < n) & (s.customer_id[np.minimum(pos, n - 1)] == ids)
+        risk[pos[found]] = proba[found]
+        source[pos[found]] = "classifier"
+        for index, (i, ok) in enumerate(zip(pos, found, strict=True)):
+            if ok:
+                reasons[i] = json.dumps(_plain(why[index]), ensure_ascii=False)
+    out.update(
+        p_alive=p_alive,
+        expected_purchases_90d=expected,
+        predicted_clv=np.round(clv, 2),
+        clv_low=np.round(low, 2),
+        clv_high=np.round(high, 2),
+        churn_risk=risk,
+    )
+    table = pa.table(
+        {k: pa.array(v, from_pandas=True) if k != "customer_id" else v for k, v in out.items()}
+    )
+    table = table.append_column("churn_source", pa.array(source.tolist(), pa.string()))
+    return table.append_column("churn_reasons", pa.array(reasons.tolist(), pa.string()))
+
+
+def _plain(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reasons with plain floats, rounded for storage."""
+    out = []
+    for r in reasons:
+        item = {}
+        for key, value in r.items():
+            if isinstance(value, float | np.floating):
+                value = None if not np.isfinite(value) else round(float(value), 4)
+            elif isinstance(value, np.integer):
+                value = int(value)
+            item[key] = value
+        out.append(item)
+    return out
+
+
+def _clv(fitted: FittedModels, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted CLV and its 95 % interval per customer."""
+    from rapport.models.clv.value import clv_interval, customer_lifetime_value
+
+    s = fitted.summary
+    monetary = np.nan_to_num(s.monetary_value, nan=0.0)
+    kwargs = {
+        "horizon": Duration(rules.models.clv_horizon_months, "months"),
+        "annual_discount_rate": rules.models.annual_discount_rate,
+        "margin": rules.business.gross_margin,
+    }
+    args = (fitted.purchase, fitted.spend, s.frequency, s.recency, s.T, monetary)
+    value = np.asarray(customer_lifetime_value(*args, **kwargs), np.float64)
+    low, high = clv_interval(*args, **kwargs, level=0.95, draws=CLV_INTERVAL_DRAWS, seed=0)
+    return value, np.asarray(low, np.float64), np.asarray(high, np.float64)
+
+
+__all__ = [
+    "EXPECTED_PURCHASES_HORIZON",
+    "FittedModels",
+    "churn_table",
+    "fit_models",
+    "fit_purchase_model",
+    "fit_spend_model",
+    "p_alive_table",
+    "predict",
+    "save_models",
+]
