@@ -19,6 +19,8 @@ from rapport.api.deps import SettingsDep
 from rapport.api.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 50
+#: Ids are 32-bit integers in the store; a cursor beyond them was not issued here.
+MAX_ID = 2**31 - 1
 _CURSOR_PREFIX = "id:"
 
 
@@ -34,7 +36,7 @@ def decode_cursor(cursor: str) -> int:
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
         value = int(text[len(_CURSOR_PREFIX) :])
-        if value < 0 or value >= 2**63:
+        if not 0 <= value <= MAX_ID:
             raise ValueError(text)
         return value
     except (ValueError, UnicodeError, binascii.Error) as exc:

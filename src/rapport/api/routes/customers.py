@@ -51,6 +51,7 @@ from rapport.api.errors import (
 )
 from rapport.api.masking import mask_customer
 from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.schemas.common import MAX_INT32, check_text
 from rapport.api.schemas.customers import (
     Customer360,
     CustomerCreate,
@@ -59,7 +60,6 @@ from rapport.api.schemas.customers import (
     CustomersPublic,
     CustomerUpdate,
     TimelineEntry,
-    check_text,
 )
 from rapport.config import Rules
 from rapport.domain import AuditAction, Role
@@ -89,6 +89,9 @@ EXPORT_COLUMNS = (
 )
 
 CustomerId = Annotated[int, Path(ge=1, description="The customer's id.")]
+OwnerFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_INT32, description="Only customers owned by this user.")
+]
 READ = [Depends(require_scope("customers:read"))]
 WRITE = [Depends(require_scope("customers:write"))]
 MAY_EXPORT = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
@@ -189,7 +192,7 @@ def list_customers(
         bool | None,
         Query(description="true: only customers who consented and did not opt out."),
     ] = None,
-    owner_id: Annotated[int | None, Query(ge=1, description="Owned by this user.")] = None,
+    owner_id: OwnerFilter = None,
 ) -> CustomersPublic:
     """Customers in your scope, in id order, one page at a time (follow ``next_cursor``)."""
     conditions = _filters(scope, marketable=marketable, owner_id=owner_id)
@@ -268,7 +271,7 @@ def export_marketing_list(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
-    owner_id: Annotated[int | None, Query(ge=1, description="Owned by this user.")] = None,
+    owner_id: OwnerFilter = None,
 ) -> Response:
     """The marketing list: every customer in your scope who may be contacted (consent
     given, not opted out, not erased, not deleted), as CSV."""

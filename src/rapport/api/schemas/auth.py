@@ -7,14 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rapport.api.schemas.common import Text
 from rapport.domain import Role
 
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Text(64, 1)
+    password: Text(1024, 1)
 
 
 class TokenPublic(BaseModel):

@@ -2,20 +2,16 @@
 ``CustomerPublic`` (masked for analysts), ``CustomersPublic`` (a page), the 360 card and
 the data-subject export.
 
-Text is refused when it holds a NUL character or an unpaired surrogate (no database
-stores them), JSON documents when they hold non-finite numbers, and times when they carry
-no zone — each as a 422 naming the field path.
+Text, JSON documents and times are checked as :mod:`rapport.api.schemas.common` says.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,63 +19,12 @@ from pydantic import (
     field_validator,
 )
 
+from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json, check_text
 from rapport.domain import Gender
 
-MAX_INT32 = 2**31 - 1
 MAX_TAGS = 50
-MAX_JSON_CHARS = 16_384
 
 
-def check_text(value: str) -> str:
-    """Refuse text no database stores: NUL characters and unpaired surrogates."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from exc
-    return value
-
-
-def check_json(value: Any) -> Any:
-    """Refuse JSON documents with unsafe text, non-finite numbers, or too big to store."""
-
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            check_text(node)
-        elif isinstance(node, float) and not math.isfinite(node):
-            raise ValueError("numbers must be finite")
-        elif isinstance(node, dict):
-            for key, item in node.items():
-                walk(key)
-                walk(item)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(value)
-    if value is not None and len(repr(value)) > MAX_JSON_CHARS:
-        raise ValueError(f"a JSON document of at most {MAX_JSON_CHARS} characters")
-    return value
-
-
-def check_time(value: dt.datetime) -> dt.datetime:
-    """An aware time that converts to UTC (times at the edge of the calendar do not)."""
-    try:
-        return value.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError("out of range once converted to UTC") from exc
-
-
-def Text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(check_text),
-    ]
-
-
-Time = Annotated[AwareDatetime, AfterValidator(check_time)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_text)]
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
 Handles = Annotated[dict[str, str], AfterValidator(check_json)]

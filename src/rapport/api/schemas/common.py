@@ -1,0 +1,70 @@
+"""Field types every API body shares: text and JSON documents that every store accepts.
+
+Text is refused when it holds a NUL character or an unpaired surrogate (no database
+stores them; PostgreSQL refuses NUL in text), JSON documents when they hold non-finite
+numbers (not JSON) or exceed 16 KiB, and times when they carry no zone or leave the
+calendar once converted to UTC — each as a 422 naming the field path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
+
+MAX_INT32 = 2**31 - 1
+MAX_JSON_CHARS = 16_384
+
+
+def check_text(value: str) -> str:
+    """Refuse text no database stores: NUL characters and unpaired surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from exc
+    return value
+
+
+def check_json(value: Any) -> Any:
+    """Refuse JSON documents with unsafe text, non-finite numbers, or too big to store."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            check_text(node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ValueError("numbers must be finite")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                walk(key)
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(value)
+    if value is not None and len(repr(value)) > MAX_JSON_CHARS:
+        raise ValueError(f"a JSON document of at most {MAX_JSON_CHARS} characters")
+    return value
+
+
+def check_time(value: dt.datetime) -> dt.datetime:
+    """An aware time that converts to UTC (times at the edge of the calendar do not)."""
+    try:
+        return value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("out of range once converted to UTC") from exc
+
+
+def Text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(check_text),
+    ]
+
+
+Time = Annotated[AwareDatetime, AfterValidator(check_time)]
