@@ -1,0 +1,206 @@
+"""``rapport users add|list|disable|token|revoke``: staff accounts and API tokens.
+
+Passwords are never taken as command-line arguments (they would stay in the shell
+history and show in process lists): ``add`` prompts for one, reads it from standard input
+with ``--password-stdin``, or creates an account without a password (``--no-password``,
+for integrations that only use API tokens). A token's secret is printed once, on
+standard output alone, so that it can be piped into a secret store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rapport.cli.common import console, store_engine
+from rapport.domain import Role
+from rapport.errors import ValidationFailed
+from rapport.store import session_scope, tokens, users
+from rapport.store.repository import utcnow
+
+users_app = typer.Typer(
+    help="Staff accounts (roles, passwords) and API tokens for integrations.",
+    no_args_is_help=True,
+)
+
+
+def _password(password_stdin: bool, no_password: bool) -> str | None:
+    if no_password and password_stdin:
+        raise ValidationFailed(
+            "--no-password and --password-stdin exclude each other", field="password"
+        )
+    if no_password:
+        return None
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def add_command(
+    username: Annotated[str, typer.Argument(help="Log-in name (unique).")],
+    role: Annotated[Role, typer.Option(help="admin, manager, sales, service or analyst.")],
+    team: Annotated[str | None, typer.Option(help="Team (managers see their team).")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="No log-in; API tokens only.")
+    ] = False,
+) -> None:
+    """Create a staff account (the password is prompted for, never an argument)."""
+    password = _password(password_stdin, no_password)
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            user = users.create_user(
+                session=session,
+                username=username,
+                role=role,
+                password=password,
+                display_name=display_name,
+                email=email,
+                team=team,
+            )
+    finally:
+        engine.dispose()
+    team_text = f", team {team}" if team else ""
+    console.print(f"[green]✓[/] user {user['username']} (id {user['id']}, {role.value}{team_text})")
+
+
+@users_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every account with its role, team and state, and its API tokens."""
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            rows = users.list_users(session=session)
+            by_user: dict[int, list[dict]] = {}
+            for token in tokens.list_tokens(session=session):
+                by_user.setdefault(token["user_id"], []).append(token)
+    finally:
+        engine.dispose()
+    if as_json:
+        payload = [
+            {
+                **{k: u[k] for k in ("id", "username", "display_name", "email", "team")},
+                "role": str(u["role"]),
+                "is_active": u["is_active"],
+                "has_password": u["password_hash"] is not None,
+                "tokens": [_token_json(t) for t in by_user.get(u["id"], [])],
+            }
+            for u in rows
+        ]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "username", "role", "team", "active", "API tokens", title="Users")
+    for u in rows:
+        live = [t for t in by_user.get(u["id"], []) if _token_state(t) == "active"]
+        shown = ", ".join(f"{t['name']} ({t['prefix']}…)" for t in live) or "—"
+        table.add_row(
+            str(u["id"]),
+            u["username"],
+            str(u["role"]),
+            u["team"] or "—",
+            "yes" if u["is_active"] else "[red]no[/]",
+            shown,
+        )
+    console.print(table)
+
+
+def _token_state(token: dict) -> str:
+    if token["revoked_at"] is not None:
+        return "revoked"
+    if token["expires_at"] is not None and token["expires_at"] <= utcnow():
+        return "expired"
+    return "active"
+
+
+def _token_json(token: dict) -> dict:
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": token["id"],
+        "name": token["name"],
+        "prefix": token["prefix"],
+        "scopes": token["scopes"],
+        "state": _token_state(token),
+        "created_at": iso(token["created_at"]),
+        "last_used_at": iso(token["last_used_at"]),
+        "expires_at": iso(token["expires_at"]),
+    }
+
+
+@users_app.command("disable")
+def disable_command(username: Annotated[str, typer.Argument(help="Log-in name.")]) -> None:
+    """Deactivate an account: no more log-ins, its API tokens stop working; history stays."""
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            users.disable(session=session, username=username)
+    finally:
+        engine.dispose()
+    console.print(f"[green]✓[/] user {username} disabled")
+
+
+@users_app.command("token")
+def token_command(
+    username: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. shop-sync.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            help="customers:read, orders:write … (repeat the option); * for all the user may do.",
+        ),
+    ],
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, help="Expire after this many days (default: never).")
+    ] = None,
+) -> None:
+    """Issue an API token for a user; prints the secret once — store it now."""
+    expires_at = utcnow() + dt.timedelta(days=expires_days) if expires_days else None
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            user = users.get_by_username(session=session, username=username)
+            secret, row = tokens.issue(
+                session=session,
+                user_id=user["id"],
+                name=name,
+                scopes=scope,
+                expires_at=expires_at,
+            )
+    finally:
+        engine.dispose()
+    typer.echo(secret)
+    until = f", expires {expires_at:%Y-%m-%d}" if expires_at else ""
+    typer.echo(
+        f"token {row['id']} '{name}' for {username}: scopes {', '.join(row['scopes'])}{until}. "
+        "The secret above is shown only now.",
+        err=True,
+    )
+
+
+@users_app.command("revoke")
+def revoke_command(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `rapport users list`).")],
+) -> None:
+    """Revoke an API token: it answers 401 from now on."""
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            row = tokens.revoke(session=session, token_id=token_id)
+    finally:
+        engine.dispose()
+    console.print(f"[green]✓[/] token {row['id']} '{row['name']}' revoked")
