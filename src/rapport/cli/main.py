@@ -35,6 +35,8 @@ from rapport.cli.scores import (
     stages_command,
     tiers_command,
 )
+from rapport.cli.serve import serve_command
+from rapport.cli.users import users_app
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
 from rapport.store import loyalty, session_scope
@@ -50,6 +52,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
+app.command("serve")(serve_command)
 app.command("import")(import_command)
 app.command("sample")(sample_command)
 app.command("demo")(demo_command)
