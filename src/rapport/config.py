@@ -355,6 +355,7 @@ class TierRule(_Strict):
     min_loyalty: float = Field(default=0.0, ge=0, le=100)
     min_satisfaction: float = Field(default=0.0, ge=0, le=100)
     min_engagement: float = Field(default=0.0, ge=0, le=100)
+    max_churn_risk: float = Field(default=1.0, ge=0, le=1)
     excluded_stages: list[LifecycleStage] = Field(default_factory=list)
 
 

@@ -138,16 +138,28 @@ def today(tz: Any) -> dt.date:
 
 
 def compute(
-    settings: Settings, moment: dt.datetime, *, rules: Rules, engine: str | None = None
+    settings: Settings,
+    moment: dt.datetime,
+    *,
+    rules: Rules,
+    engine: str | None = None,
+    predictions: pa.Table | None = None,
 ) -> pa.Table:
-    """Every customer's scores and inputs as of ``moment`` (naive UTC), in one engine run."""
+    """Every customer's scores and inputs as of ``moment`` (naive UTC), in one engine run;
+    ``predictions`` (``customer_id, churn_risk``) feed the tiers' churn-risk check."""
+    import ibis
+
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
     from rapport.analytics.scores import customer_scores
     from rapport.analytics.sources import Sources
 
+    risk = None
+    if predictions is not None:
+        risk = ibis.memtable(predictions.select(["customer_id", "churn_risk"]))
     with connect(settings, engine=engine) as eng:
-        return execute(customer_scores(Sources(eng), moment, rules=rules), eng.con)
+        expr = customer_scores(Sources(eng), moment, rules=rules, predictions=risk)
+        return execute(expr, eng.con)
 
 
 def components(scores: pa.Table) -> pa.Array:
@@ -420,10 +432,11 @@ def run(
     """As :func:`score`, returning the :class:`ScoringRun` with its timings.
 
     With ``models`` (the default) the predictive models are fitted as of the same moment
-    (:func:`rapport.models.pipeline.fit_models`, saved to the model registry) and the
-    snapshot gets ``p_alive``, ``expected_purchases_90d``, ``predicted_clv`` and
-    ``churn_risk`` with its reasons; a model that cannot be fitted leaves its columns null
-    and says why in ``ScoringRun.models.notes``.
+    (:func:`rapport.models.pipeline.fit_models`, saved to the model registry) before the
+    scores, whose value tiers check the churn risk, and the snapshot gets ``p_alive``,
+    ``expected_purchases_90d``, ``predicted_clv`` and ``churn_risk`` with its reasons; a
+    model that cannot be fitted leaves its columns null and says why in
+    ``ScoringRun.models.notes``.
     """
     settings = settings or get_settings()
     rules = load_rules(settings)
@@ -443,9 +456,6 @@ def run(
             on_step(name)
         return time.perf_counter()
 
-    started = step("compute")
-    scores = compute(settings, result.moment, rules=rules, engine=engine)
-    result.seconds["compute"] = time.perf_counter() - started
     predictions = None
     if models:
         from rapport.models.pipeline import fit_models, predict
@@ -454,6 +464,9 @@ def run(
         result.models = fit_models(settings, rules, result.moment, engine=engine, on_step=on_step)
         predictions = predict(result.models, rules)
         result.seconds["models"] = time.perf_counter() - started
+    started = step("compute")
+    scores = compute(settings, result.moment, rules=rules, engine=engine, predictions=predictions)
+    result.seconds["compute"] = time.perf_counter() - started
     started = step("prepare")
     table = snapshot_table(with_predictions(scores, predictions), as_of=day, computed_at=utcnow())
     result.seconds["prepare"] = time.perf_counter() - started

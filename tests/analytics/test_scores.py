@@ -220,3 +220,30 @@ def test_value_tiers_with_their_reasons(scores) -> None:
     # c2 bought nothing in the window: no contribution
     assert tiers[2] == ("bronze", "silver", "revenue,loyalty")
     assert tiers[8] == (None, None, None)
+
+
+def test_value_tiers_check_the_predicted_churn_risk(sources) -> None:
+    # silver now also needs churn risk <= 0.3 where the models predicted it:
+    # c1 (risk 0.9) drops to bronze lacking only that; c9 (0.1) keeps silver; c4 has no
+    # prediction (unknown passes) and keeps silver too.
+    import ibis
+    import pyarrow as pa
+
+    src, con = sources
+    rules = load_rules()
+    tiers = [
+        r.model_copy(update={"max_churn_risk": 0.3}) if r.tier.value == "silver" else r
+        for r in rules.scores.tiers.rules
+    ]
+    scores_rules = rules.scores.model_copy(
+        update={"tiers": rules.scores.tiers.model_copy(update={"rules": tiers})}
+    )
+    rules = rules.model_copy(update={"scores": scores_rules})
+    predictions = ibis.memtable(
+        pa.table({"customer_id": pa.array([1, 9], pa.int64()), "churn_risk": [0.9, 0.1]})
+    )
+    expr = customer_scores(src, fx.AS_OF, rules=rules, predictions=predictions)
+    rows = {r["customer_id"]: r for r in con.to_pyarrow(expr).to_pylist()}
+    assert (rows[1]["value_tier"], rows[1]["tier_missing"]) == ("bronze", "churn_risk")
+    assert rows[9]["value_tier"] == "silver"
+    assert rows[4]["value_tier"] == "silver"

@@ -71,7 +71,9 @@ def _attach(base: ir.Table, other: ir.Table) -> ir.Table:
     return base.left_join(other, base.customer_id == other._key).drop("_key")
 
 
-def customer_scores(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
+def customer_scores(
+    src: Sources, as_of: datetime, *, rules: Rules, predictions: ir.Table | None = None
+) -> ir.Table:
     """One row per customer of the snapshot as of ``as_of`` with every score and its
     inputs (see the module; the definitions are in the modules of each score and in
     docs/scores.md).
@@ -84,6 +86,9 @@ def customer_scores(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
         The moment scored, naive UTC: only what happened before it counts.
     rules
         Business rules (``[activity]`` and ``[scores]``).
+    predictions
+        ``customer_id, churn_risk`` from the models (:mod:`rapport.models.pipeline`), for
+        the tiers' churn-risk check; without it the check passes (risk unknown).
 
     Returns
     -------
@@ -103,6 +108,8 @@ def customer_scores(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
     t = _attach(t, rfm)
     loyalty = degrees.loyalty_from(features, people, rules=rules)
     t = _attach(t, loyalty)
+    if predictions is not None:
+        t = _attach(t, predictions.select("customer_id", tier_churn_risk="churn_risk"))
 
     buyer = t.purchases_total.notnull()
     stage = lifecycle_stage(t, rules=rules)
@@ -127,6 +134,7 @@ def customer_scores(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
         satisfaction=t.satisfaction,
         engagement=t.engagement,
         stage=t.lifecycle_stage,
+        churn_risk=t.tier_churn_risk if predictions is not None else None,
     )
     t = t.mutate(**tier)
     inputs = [c for group in COMPONENTS.values() for c in group]

@@ -8,6 +8,7 @@ revenue       window revenue's percent rank among the window's buyers >= 1 - rev
 loyalty       loyalty >= min_loyalty
 satisfaction  satisfaction >= min_satisfaction, or satisfaction unknown
 engagement    engagement >= min_engagement, or engagement unknown
+churn_risk    churn_risk <= max_churn_risk, or churn risk unknown (no prediction)
 stage         the lifecycle stage is not one of excluded_stages
 ============  ==============================================================================
 
@@ -24,7 +25,7 @@ from rapport.analytics.metrics_base import const
 from rapport.config import TierRule, TierScoreRules
 from rapport.domain import ValueTier
 
-CHECKS = ("revenue", "loyalty", "satisfaction", "engagement", "stage")
+CHECKS = ("revenue", "loyalty", "satisfaction", "engagement", "churn_risk", "stage")
 
 
 def revenue_percent_rank(monetary: ir.FloatingValue) -> ir.FloatingValue:
@@ -43,6 +44,7 @@ def checks(
     loyalty: ir.FloatingValue,
     satisfaction: ir.FloatingValue,
     engagement: ir.FloatingValue,
+    churn_risk: ir.FloatingValue,
     stage: ir.StringValue,
 ) -> dict[str, ir.BooleanValue]:
     """Each check of ``rule`` as a non-null boolean (a check without a threshold holds)."""
@@ -59,6 +61,11 @@ def checks(
     )
     out["satisfaction"] = satisfaction.isnull() | (satisfaction >= const(rule.min_satisfaction))
     out["engagement"] = engagement.isnull() | (engagement >= const(rule.min_engagement))
+    out["churn_risk"] = (
+        churn_risk.isnull() | (churn_risk <= const(rule.max_churn_risk))
+        if rule.max_churn_risk < 1
+        else ibis.literal(True)
+    )
     excluded = [s.value for s in rule.excluded_stages]
     out["stage"] = ~stage.isin(excluded).fill_null(False) if excluded else ibis.literal(True)
     return out
@@ -73,6 +80,7 @@ def value_tier(
     satisfaction: ir.FloatingValue,
     engagement: ir.FloatingValue,
     stage: ir.StringValue,
+    churn_risk: ir.FloatingValue | None = None,
 ) -> dict[str, ir.Value]:
     """``value_tier``, ``tier_next`` and ``tier_missing`` expressions (see the module)."""
     inputs = {
@@ -80,6 +88,7 @@ def value_tier(
         "loyalty": loyalty,
         "satisfaction": satisfaction,
         "engagement": engagement,
+        "churn_risk": churn_risk if churn_risk is not None else ibis.null("float64"),
         "stage": stage,
     }
     passed = [checks(rule, **inputs) for rule in rules.rules]

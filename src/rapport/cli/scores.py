@@ -286,6 +286,7 @@ def tier_reasons(row: dict[str, Any], rules: Rules, locale: str) -> tuple[list[s
         "loyalty": row.get("loyalty"),
         "satisfaction": row.get("satisfaction"),
         "engagement": row.get("engagement"),
+        "churn_risk": row.get("churn_risk"),
         "stage": row.get("lifecycle_stage"),
     }
     rules_by_tier = {rule.tier.value: rule for rule in rules.scores.tiers.rules}
@@ -301,6 +302,9 @@ def tier_reasons(row: dict[str, Any], rules: Rules, locale: str) -> tuple[list[s
             excluded = ", ".join(label(s, locale) for s in rule.excluded_stages) or "—"
             shown = "—" if value is None else label(LifecycleStage(value), locale)
             return f"{name}: {shown} (∉ {excluded})"
+        if check == "churn_risk":
+            shown = "—" if value is None else f"{100 * value:.0f}%"
+            return f"{name}: {shown} (≤ {100 * rule.max_churn_risk:g}%)"
         need = getattr(rule, f"min_{check}")
         return f"{name}: {number(value)} (≥ {need:g})"
 
@@ -324,6 +328,8 @@ def _relevant(check: str, rule: Any) -> bool:
         return rule.revenue_top_share < 1
     if check == "stage":
         return bool(rule.excluded_stages)
+    if check == "churn_risk":
+        return rule.max_churn_risk < 1
     return getattr(rule, f"min_{check}") > 0
 
 

@@ -83,6 +83,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "check.satisfaction": ("满意度", "Satisfaction"),
     "check.engagement": ("参与度", "Engagement"),
     "check.stage": ("生命周期阶段", "Lifecycle stage"),
+    "check.churn_risk": ("流失风险", "Churn risk"),
     # score reports and the customer 360 card
     "customer_share": ("客户占比", "Customer share"),
     "revenue_share": ("销售额占比", "Revenue share"),
