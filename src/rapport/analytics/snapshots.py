@@ -79,6 +79,8 @@ def diamonds(src: Sources, snap: ir.Table, *, limit: int = 50) -> ir.Table:
         *AVERAGED,
         "rfm_segment",
         "lifecycle_stage",
+        "churn_risk",
+        "predicted_clv",
         "components",
     )
     return j.order_by([ibis.desc(j.monetary), j.customer_id]).limit(limit)

@@ -7,6 +7,8 @@ current schema version.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,12 +16,22 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 
 from rapport import __version__
+from rapport.api import routes
 from rapport.api.errors import BodyLimit, install_error_handlers
-from rapport.api.routes import auth, customers
 from rapport.config import Settings, get_settings, load_rules
 from rapport.store.db import create_engine, ensure_current, session_factory
 
 API_PREFIX = "/api/v1"
+#: Routers mounted first, in this order; every other module of ``rapport.api.routes``
+#: follows in name order. Each route module defines one ``router``.
+FIRST_ROUTERS = ("auth", "customers")
+
+
+def route_modules() -> list[str]:
+    """The modules of :mod:`rapport.api.routes`, each holding one ``router``."""
+    names = sorted(m.name for m in pkgutil.iter_modules(routes.__path__) if not m.ispkg)
+    first = [n for n in FIRST_ROUTERS if n in names]
+    return first + [n for n in names if n not in first]
 
 DESCRIPTION = """\
 Customer data in, customer intelligence out.
@@ -72,7 +84,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     api = APIRouter(prefix=API_PREFIX)
-    api.include_router(auth.router)
-    api.include_router(customers.router)
+    for name in route_modules():
+        module = importlib.import_module(f"{routes.__name__}.{name}")
+        api.include_router(module.router)
     app.include_router(api)
     return app
