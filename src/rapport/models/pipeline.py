@@ -46,8 +46,10 @@ from rapport.models.units import Duration
 
 #: The snapshot's fixed horizon for expected purchases.
 EXPECTED_PURCHASES_HORIZON = Duration(90, "days")
-#: Draws of the parameters behind each customer's CLV interval.
-CLV_INTERVAL_DRAWS = 100
+#: The churn classifier trains on at most this many customers (a uniform random sample,
+#: seed 0): its few hundred coefficients are estimated as well from 50,000 as from
+#: millions, and training time stays bounded.
+CHURN_TRAIN_MAX = 50_000
 
 Step = Callable[[str], None]
 
@@ -194,6 +196,10 @@ def _fit_churn(eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.
     extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
     if extra is not None:
         table = _join(table, extra)
+    if table.num_rows > CHURN_TRAIN_MAX:  # a uniform sample trains as well, much faster
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.choice(table.num_rows, CHURN_TRAIN_MAX, replace=False))
+        table = table.take(pa.array(keep))
     return ChurnModel().fit(table, label_column="churned")
 
 
@@ -361,20 +367,95 @@ def _plain(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _clv(fitted: FittedModels, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Predicted CLV and its 95 % interval per customer."""
-    from rapport.models.clv.value import clv_interval, customer_lifetime_value
-
+    """Predicted CLV and its 95 % interval per customer (see :func:`clv_with_interval`)."""
     s = fitted.summary
-    monetary = np.nan_to_num(s.monetary_value, nan=0.0)
-    kwargs = {
-        "horizon": Duration(rules.models.clv_horizon_months, "months"),
-        "annual_discount_rate": rules.models.annual_discount_rate,
-        "margin": rules.business.gross_margin,
-    }
-    args = (fitted.purchase, fitted.spend, s.frequency, s.recency, s.T, monetary)
-    value = np.asarray(customer_lifetime_value(*args, **kwargs), np.float64)
-    low, high = clv_interval(*args, **kwargs, level=0.95, draws=CLV_INTERVAL_DRAWS, seed=0)
-    return value, np.asarray(low, np.float64), np.asarray(high, np.float64)
+    return clv_with_interval(
+        fitted.purchase,
+        fitted.spend,
+        s.frequency,
+        s.recency,
+        s.T,
+        s.monetary_value,
+        horizon=Duration(rules.models.clv_horizon_months, "months"),
+        annual_discount_rate=rules.models.annual_discount_rate,
+        margin=rules.business.gross_margin,
+    )
+
+
+#: Relative step of the finite differences in the log-parameters.
+LOG_STEP = 1e-4
+#: z of the two-sided 95 % interval.
+Z_95 = 1.959963984540054
+
+
+def clv_with_interval(
+    purchase: Any,
+    spend: Any,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    monetary: np.ndarray,
+    *,
+    horizon: Duration,
+    annual_discount_rate: float,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CLV = margin × spend × discounted expected purchases, and a 95 % interval.
+
+    ``D`` — the discounted expected purchases of the horizon, summed month by month
+    (:mod:`rapport.models.clv.value`) — depends on the purchase model only and is computed
+    on the distinct ``(x, t_x, T)`` rows; ``S`` — Gamma-Gamma's conditional expected
+    spend — on the spend model only. The interval is the delta method on the
+    log-parameters of both (independent) fits: ``var = m²(S² g_Dᵀ Σ_p g_D + D² g_Sᵀ Σ_s
+    g_S)`` with forward-difference gradients, turned into a log-normal interval
+    ``CLV · exp(±1.96 · sd / CLV)`` (always positive). It costs five evaluations of the
+    purchase curve instead of a hundred draws. A repeat buyer whose repeat purchases are
+    worth nothing (fully refunded) gets the population's mean spend.
+    """
+    from rapport.models.base import compress
+    from rapport.models.clv.value import _step_ends
+
+    x = np.asarray(frequency, np.float64)
+    m = np.nan_to_num(np.asarray(monetary, np.float64), nan=0.0)
+    x_spend = np.where(m > 0, x, 0.0)
+    ends, years = _step_ends(horizon, Duration(1, "months"), purchase.time_unit)
+    discount = (1 + annual_discount_rate) ** -years
+    ux, utx, uage, _, inverse = compress(x, np.asarray(recency), np.asarray(T))
+
+    def discounted(model: Any) -> np.ndarray:
+        if ends.size == 0:
+            return np.zeros(ux.size)
+        cumulative = model._expected_curve(ends, ux, utx, uage)
+        per_step = np.diff(cumulative, axis=0, prepend=0.0)
+        return np.einsum("k,kn->n", discount, per_step)
+
+    def perturbed(model: Any, j: int) -> Any:
+        theta = np.array([model.params_[k] for k in model.param_names])
+        theta[j] *= np.exp(LOG_STEP)
+        return model.with_params(theta)
+
+    d0 = discounted(purchase)
+    grad_d = np.stack(
+        [
+            (discounted(perturbed(purchase, j)) - d0) / LOG_STEP
+            for j in range(len(purchase.param_names))
+        ]
+    )
+    s0 = spend.conditional_expected_spend(x_spend, m)
+    grad_s = np.stack(
+        [
+            (perturbed(spend, j).conditional_expected_spend(x_spend, m) - s0) / LOG_STEP
+            for j in range(len(spend.param_names))
+        ]
+    )
+    var_d = np.einsum("in,ij,jn->n", grad_d, purchase.cov_, grad_d)[inverse]
+    var_s = np.einsum("in,ij,jn->n", grad_s, spend.cov_, grad_s)
+    d = d0[inverse]
+    value = margin * s0 * d
+    sd = margin * np.sqrt(np.maximum(s0**2 * var_d + d**2 * var_s, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(value > 0, np.exp(Z_95 * sd / value), 1.0)
+    return value, value / spread, value * spread
 
 
 __all__ = [
