@@ -116,6 +116,19 @@ def test_backtest_json(company) -> None:
     assert doc["report"] is None or doc["report"].endswith(".html")
 
 
+def test_backtest_of_some_models(company) -> None:
+    result = invoke(
+        "models", "backtest", "--as-of", DAY, "--holdout", "13w", "--only", "spend", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["spend"]["customers"] > 0
+    assert doc["purchase"] is None and doc["churn"] is None and doc["demand"] is None
+    bad = invoke("models", "backtest", "--as-of", DAY, "--only", "crystal-ball")
+    assert isinstance(bad.exception, ValidationFailed)
+    assert "purchase, spend, churn, demand" in str(bad.exception.hint)
+
+
 def test_bad_holdout_is_refused(company) -> None:
     result = invoke("models", "backtest", "--as-of", DAY, "--holdout", "soon")
     assert isinstance(result.exception, ValidationFailed)  # exit code 7 through `rapport`

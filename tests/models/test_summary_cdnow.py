@@ -128,3 +128,44 @@ def test_models_fitted_on_the_engine_summary_reproduce_the_published_tables(summ
         "gamma": 15.44,
     }
     assert gg.log_likelihood_ == pytest.approx(-4055.92, abs=0.01)
+
+
+def test_backtest_report_of_the_cdnow_holdout(cdnow_settings: Settings, tmp_path) -> None:
+    """`rapport models backtest` on CDNOW with BG/NBD: the 39-week holdout to 1998-06-30 by
+    calibration-frequency bin (Fader, Hardie & Lee 2005, figure 2), in the HTML report."""
+    from rapport.config import load_rules
+    from rapport.models.evaluation import run_backtests
+
+    rules = load_rules(cdnow_settings)
+    models = rules.models.model_copy(update={"purchase_model": "bgnbd"})
+    rules = rules.model_copy(update={"models": models})
+    report = tmp_path / "cdnow.html"
+    result = run_backtests(
+        cdnow_settings,
+        rules,
+        OBSERVATION_END - dt.timedelta(hours=8),  # 1998-07-01 00:00 in Shanghai
+        holdout=Duration(39, "weeks"),
+        report=report,
+        parts=("purchase", "spend"),
+    )
+    p = result.purchase
+    assert p is not None and p["model"] == "BG/NBD"
+    assert p["calibration_end"].startswith("1997-09-30T16:00")  # 1997-10-01 local
+    assert {k: round(v, 3) for k, v in p["params"].items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
+    bins = {row["bin"]: row for row in p["frequency_bins"]}
+    assert list(bins) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert bins["0"]["customers"] == 1411
+    actual = [round(bins[b]["actual"], 3) for b in bins]
+    predicted = [round(bins[b]["predicted"], 3) for b in bins]
+    assert actual == [0.237, 0.697, 1.393, 1.560, 2.532, 2.947, 3.862, 6.359]
+    assert predicted == [0.225, 0.523, 1.044, 1.520, 2.164, 2.654, 3.504, 6.157]
+    assert p["actual_holdout_purchases"] == 1882
+    html = report.read_text(encoding="utf-8")
+    assert "Calibration vs holdout by frequency" in html
+    assert "0.237" in html and "6.157" in html
+    assert result.churn is None and result.demand is None  # not asked for

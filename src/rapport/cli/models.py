@@ -132,10 +132,13 @@ def backtest_command(
     report: Annotated[
         Path | None, typer.Option(help="Write the HTML backtest report here.")
     ] = Path("rapport-backtest.html"),
+    only: Annotated[
+        str | None, typer.Option(help="Some of: purchase,spend,churn,demand (default all).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Backtest the models: calibrate before the holdout, compare with what happened."""
-    from rapport.models.evaluation import run_backtests
+    from rapport.models.evaluation import PARTS, run_backtests
 
     settings = get_settings()
     rules = load_rules(settings)
@@ -151,6 +154,7 @@ def backtest_command(
             engine=engine,
             report=report,
             on_step=lambda s: status.update(f"{s} …"),
+            parts=tuple(p.strip() for p in only.split(",")) if only else PARTS,
         )
     if as_json:
         console.print_json(json.dumps(result.to_dict(), default=str))

@@ -34,6 +34,8 @@ from rapport.config import Rules, Settings
 from rapport.errors import FitFailed, ValidationFailed
 from rapport.models.units import Duration
 
+#: The models a backtest can test.
+PARTS = ("purchase", "spend", "churn", "demand")
 #: Weeks of history the demand backtest reads (its holdout included).
 DEMAND_HISTORY_WEEKS = 156
 
@@ -188,17 +190,11 @@ def run_backtests(
     engine: str | None = None,
     report: Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    parts: tuple[str, ...] = PARTS,
 ) -> Evaluation:
-    """Backtest the purchase, spend, churn and demand models as of ``moment``."""
+    """Backtest the purchase, spend, churn and demand models (``parts``) as of ``moment``."""
     from rapport.analytics.connect import connect
-    from rapport.analytics.demand import category_demand
     from rapport.analytics.sources import Sources
-    from rapport.models.backtest import purchase_backtest
-    from rapport.models.churn import run_backtest
-    from rapport.models.clv.gammagamma import GammaGammaModel
-    from rapport.models.data import compute_summary
-    from rapport.models.demand import backtest_demand
-    from rapport.models.pipeline import _purchase_class, fit_purchase_model, p_alive_table
 
     step = on_step or (lambda _s: None)
     if holdout.days < 7:
@@ -207,96 +203,136 @@ def run_backtests(
             field="holdout",
             hint="use at least a few weeks, e.g. 26w",
         )
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown model to backtest: {unknown[0]}",
+            field="parts",
+            value=unknown[0],
+            hint=f"use some of: {', '.join(PARTS)}",
+        )
     calibration_end = moment - dt.timedelta(days=holdout.days)
     result = Evaluation(moment=moment, holdout=str(holdout))
-    unit = rules.models.time_unit
     with connect(settings, engine=engine) as eng:
-        src = Sources(eng)
-        step("purchase model")
-        model_class = _purchase_class(rules)
-        try:
-            model, pb = purchase_backtest(
-                eng.con,
-                src,
-                model_class,
-                zone=settings.tz,
-                calibration_end=calibration_end,
-                observation_end=moment,
-                time_unit=unit,
-                resolution=rules.models.time_resolution,
-            )
-            result.purchase = {
-                "model": model.label,
-                **pb.to_dict(),
-                "holdout_error_percent": pb.holdout_error_percent,
-            }
-        except FitFailed as exc:
-            result.notes.append(f"purchase model not tested: {exc}")
-        step("spend model")
-        summary = compute_summary(
-            eng.con,
-            src,
-            calibration_end,
-            zone=settings.tz,
-            time_unit=unit,
-            observation_end=moment,
-            resolution=rules.models.time_resolution,
-        )
-        try:
-            repeat = summary.repeat_buyers & (summary.monetary_value > 0)
-            spend = GammaGammaModel().fit(summary.frequency[repeat], summary.monetary_value[repeat])
-            result.spend = spend_backtest(spend, summary)
-        except (FitFailed, ValidationFailed) as exc:
-            result.notes.append(f"spend model not tested: {exc}")
-        step("churn model")
-
-        def extra(cut_off: dt.datetime):
-            s = compute_summary(
-                eng.con,
-                src,
-                cut_off,
-                zone=settings.tz,
-                time_unit=unit,
-                resolution=rules.models.time_resolution,
-            )
+        ctx = _Context(eng, Sources(eng), settings, rules, moment, calibration_end, holdout)
+        for part in PARTS:
+            if part not in parts:
+                continue
+            step(f"{part} model")
             try:
-                return p_alive_table(fit_purchase_model(s, rules), s)
-            except FitFailed:
-                return None
-
-        try:
-            churn = run_backtest(
-                eng,
-                src,
-                moment,
-                rules=rules,
-                horizon_days=rules.models.churn_horizon_days,
-                extra=extra,
-            )
-            result.churn = churn.to_dict()
-        except (FitFailed, ValidationFailed) as exc:
-            result.notes.append(f"churn model not tested: {exc}")
-        step("demand")
-        weeks = max(1, round(holdout.to("weeks")))
-        end = week_start(moment, settings.tz)
-        try:
-            series = category_demand(
-                src,
-                end - dt.timedelta(weeks=DEMAND_HISTORY_WEEKS),
-                end,
-                granularity="week",
-                tz=settings.tz,
-                con=eng.con,
-            )
-            result.demand = backtest_demand(
-                _trim_leading_zeros(series), granularity="week", holdout_periods=weeks
-            ).to_dict()
-        except (FitFailed, ValidationFailed) as exc:
-            result.notes.append(f"demand not tested: {exc}")
+                setattr(result, part, TESTS[part](ctx))
+            except (FitFailed, ValidationFailed) as exc:
+                result.notes.append(f"{part} model not tested: {exc}")
     if report is not None:
         step("report")
         result.report_path = _render(report, result)
     return result
+
+
+@dataclass
+class _Context:
+    """What every part of the backtest reads."""
+
+    eng: Any
+    src: Any
+    settings: Settings
+    rules: Rules
+    moment: dt.datetime
+    calibration_end: dt.datetime
+    holdout: Duration
+
+    def summary(self, end: dt.datetime, observation_end: dt.datetime | None = None) -> Any:
+        from rapport.models.data import compute_summary
+
+        return compute_summary(
+            self.eng.con,
+            self.src,
+            end,
+            zone=self.settings.tz,
+            time_unit=self.rules.models.time_unit,
+            observation_end=observation_end,
+            resolution=self.rules.models.time_resolution,
+        )
+
+
+def _test_purchase(ctx: _Context) -> dict[str, Any]:
+    from rapport.models.backtest import purchase_backtest
+    from rapport.models.pipeline import _purchase_class
+
+    model, report = purchase_backtest(
+        ctx.eng.con,
+        ctx.src,
+        _purchase_class(ctx.rules),
+        zone=ctx.settings.tz,
+        calibration_end=ctx.calibration_end,
+        observation_end=ctx.moment,
+        time_unit=ctx.rules.models.time_unit,
+        resolution=ctx.rules.models.time_resolution,
+    )
+    return {
+        "model": model.label,
+        **report.to_dict(),
+        "holdout_error_percent": report.holdout_error_percent,
+    }
+
+
+def _test_spend(ctx: _Context) -> dict[str, Any]:
+    from rapport.models.clv.gammagamma import GammaGammaModel
+
+    summary = ctx.summary(ctx.calibration_end, ctx.moment)
+    repeat = summary.repeat_buyers & (summary.monetary_value > 0)
+    spend = GammaGammaModel().fit(summary.frequency[repeat], summary.monetary_value[repeat])
+    return spend_backtest(spend, summary)
+
+
+def _test_churn(ctx: _Context) -> dict[str, Any]:
+    from rapport.models.churn import run_backtest
+    from rapport.models.pipeline import fit_purchase_model, p_alive_table
+
+    def extra(cut_off: dt.datetime) -> Any:
+        summary = ctx.summary(cut_off)
+        try:
+            return p_alive_table(fit_purchase_model(summary, ctx.rules), summary)
+        except FitFailed:
+            return None
+
+    report = run_backtest(
+        ctx.eng,
+        ctx.src,
+        ctx.moment,
+        rules=ctx.rules,
+        horizon_days=ctx.rules.models.churn_horizon_days,
+        extra=extra,
+    )
+    return report.to_dict()
+
+
+def _test_demand(ctx: _Context) -> dict[str, Any]:
+    from rapport.analytics.demand import category_demand
+    from rapport.models.demand import backtest_demand
+
+    end = week_start(ctx.moment, ctx.settings.tz)
+    series = category_demand(
+        ctx.src,
+        end - dt.timedelta(weeks=DEMAND_HISTORY_WEEKS),
+        end,
+        granularity="week",
+        tz=ctx.settings.tz,
+        con=ctx.eng.con,
+    )
+    weeks = max(1, round(ctx.holdout.to("weeks")))
+    return backtest_demand(
+        _trim_leading_zeros(series), granularity="week", holdout_periods=weeks
+    ).to_dict()
+
+
+#: Each part of the backtest and the function testing it.
+TESTS: dict[str, Callable[[_Context], dict[str, Any]]] = {
+    "purchase": _test_purchase,
+    "spend": _test_spend,
+    "churn": _test_churn,
+    "demand": _test_demand,
+}
 
 
 def _render(path: Path, result: Evaluation) -> Path:
