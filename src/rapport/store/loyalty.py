@@ -37,9 +37,36 @@ def balance(*, session: Session, customer_id: int, at: dt.datetime | None = None
     return int(session.execute(stmt).scalar_one())
 
 
+def lock_customer(*, session: Session, customer_id: int) -> None:
+    """Serialize the ledger writes of one customer until the transaction ends.
+
+    PostgreSQL locks the customer's row (``SELECT … FOR UPDATE``): a concurrent writer for
+    the same customer waits here, then reads the balance this one committed. SQLite takes
+    the database write lock with a no-op ``UPDATE`` (waiting up to the busy timeout), so no
+    other transaction can write between the balance check and the insert.
+
+    On SQLite the lock must be the transaction's first read or write: a transaction that
+    already read may hold a stale snapshot, which SQLite refuses to turn into a writer
+    (``SQLITE_BUSY_SNAPSHOT``). Callers that read before (the API authenticates the caller
+    first) commit or start a new transaction before calling :func:`append`.
+    """
+    c = schema.customers
+    if not 1 <= customer_id < 2**31:  # no such customer: nothing to lock
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(c.c.id).where(c.c.id == customer_id).with_for_update())
+    else:
+        session.execute(sa.update(c).where(c.c.id == customer_id).values(id=c.c.id))
+
+
 def append(*, session: Session, values: Mapping[str, Any]) -> Row:
-    """Append one ledger entry. Negative entries may not take the balance below zero."""
+    """Append one ledger entry. Negative entries may not take the balance below zero.
+
+    The customer is locked first (:func:`lock_customer`), so concurrent entries of one
+    customer are serialized: the balance checked is the balance the entry is added to.
+    """
     clean = repo.validate(values)
+    lock_customer(session=session, customer_id=clean["customer_id"])
     customers.repo.get(session=session, id=clean["customer_id"])
     if clean["points"] < 0 and clean["reason"] != LoyaltyReason.ADJUST:
         available = balance(session=session, customer_id=clean["customer_id"])

@@ -1,0 +1,233 @@
+"""``/customers/{id}/loyalty``: the points balance, tier and ledger of a customer, and the
+earn and redeem writes.
+
+Row-level access is the customer's (:class:`~rapport.api.deps.CustomerScope`): a customer
+outside the caller's scope is a 404 like a missing one. The ledger holds no personal data,
+so analysts read it as it is.
+
+Concurrency: every ledger write goes through :func:`rapport.store.loyalty.append`, which
+locks the customer (PostgreSQL: ``SELECT … FOR UPDATE`` on the customer row; SQLite: the
+database write lock) before it reads the balance, in the transaction that inserts the entry.
+Concurrent redeems of one customer are therefore serialized: the balance never goes
+negative, no write is lost, and a redeem the balance cannot cover is a 409 that names the
+balance and the points asked.
+
+=============================================  ==========================  ==============
+route                                          roles                       scope
+=============================================  ==========================  ==============
+GET /customers/{id}/loyalty                    all (scoped)                loyalty:read
+POST /customers/{id}/loyalty/earn, /redeem     admin, manager, sales       loyalty:write
+=============================================  ==========================  ==============
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.orm import Session
+
+from rapport.api.audit import AuditorDep
+from rapport.api.deps import (
+    CurrentUser,
+    CustomerScopeDep,
+    RulesDep,
+    SessionDep,
+    require_role,
+    require_scope,
+)
+from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
+from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.schemas.loyalty import (
+    EarnRequest,
+    LedgerEntry,
+    LedgerPage,
+    LoyaltyEntryResult,
+    LoyaltyPublic,
+    RedeemRequest,
+    TierPublic,
+)
+from rapport.config import LoyaltyRules
+from rapport.domain import AuditAction, LoyaltyReason, Role
+from rapport.store import loyalty, schema
+from rapport.store.repository import Row, utcnow
+
+router = APIRouter(prefix="/customers/{customer_id}/loyalty", tags=["loyalty"])
+
+ENTITY = "loyalty_ledger"
+CustomerId = Annotated[int, Path(ge=1, description="The customer's id.")]
+READ = [Depends(require_scope("loyalty:read"))]
+WRITE = [
+    Depends(require_scope("loyalty:write")),
+    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
+]
+_l = schema.loyalty_ledger.c
+
+
+def begin_write(session: Session) -> None:
+    """End the request's read-only start (authentication) so that the write that follows
+    opens a fresh transaction.
+
+    On SQLite a transaction that has read holds a snapshot; when another connection commits
+    meanwhile, SQLite refuses to turn it into a writer (``SQLITE_BUSY_SNAPSHOT``, no
+    waiting). A transaction whose first statement writes waits for the write lock instead
+    (busy timeout). PostgreSQL needs nothing: row locks and unique indexes serialize there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+
+
+def _tier(points: int, rules: LoyaltyRules) -> TierPublic:
+    code = loyalty.tier_for(points=points, rules=rules)
+    rule = next(t for t in rules.tiers if t.code == code)
+    return TierPublic(code=rule.code, min_points=rule.min_points)
+
+
+def _next_tier(points: int, rules: LoyaltyRules) -> TierPublic | None:
+    above = [t for t in rules.tiers if t.min_points > points]
+    if not above:
+        return None
+    rule = min(above, key=lambda t: t.min_points)
+    return TierPublic(code=rule.code, min_points=rule.min_points)
+
+
+@router.get(
+    "",
+    response_model=LoyaltyPublic,
+    dependencies=READ,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def get_loyalty(
+    customer_id: CustomerId,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    rules: RulesDep,
+    page: PageDep,
+) -> LoyaltyPublic:
+    """Balance, tier (by the configured tier rules), the next tier, and a page of the
+    ledger in id order (follow ``ledger.next_cursor``)."""
+    scope.get(session=session, id=customer_id)
+    points = loyalty.balance(session=session, customer_id=customer_id)
+    where = [_l.customer_id == customer_id]
+    count = session.execute(
+        sa.select(sa.func.count()).select_from(schema.loyalty_ledger).where(*where)
+    ).scalar_one()
+    if page.after_id is not None:
+        where.append(_l.id > page.after_id)
+    stmt = sa.select(schema.loyalty_ledger).where(*where).order_by(_l.id).limit(page.limit + 1)
+    rows = [dict(r) for r in session.execute(stmt).mappings()]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    following = _next_tier(points, rules.loyalty)
+    return LoyaltyPublic(
+        customer_id=customer_id,
+        balance=points,
+        tier=_tier(points, rules.loyalty),
+        next_tier=following,
+        points_to_next_tier=following.min_points - points if following else None,
+        ledger=LedgerPage(
+            data=[LedgerEntry.model_validate(r) for r in rows],
+            count=count,
+            next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
+        ),
+    )
+
+
+def _write(
+    *,
+    session: Session,
+    scope: CustomerScopeDep,
+    user: CurrentUser,
+    auditor: AuditorDep,
+    rules: RulesDep,
+    customer_id: int,
+    points: int,
+    reason: LoyaltyReason,
+    body: EarnRequest | RedeemRequest,
+) -> LoyaltyEntryResult:
+    begin_write(session)
+    loyalty.lock_customer(session=session, customer_id=customer_id)
+    scope.get(session=session, id=customer_id)
+    values = {
+        "customer_id": customer_id,
+        "points": points,
+        "reason": reason,
+        "reference": body.reference,
+        "occurred_at": body.occurred_at or utcnow(),
+        "external_id": body.external_id,
+        "created_by": user.user_id,
+    }
+    entry: Row = loyalty.append(session=session, values=values)
+    after = loyalty.balance(session=session, customer_id=customer_id)
+    auditor.record(
+        AuditAction.CREATE,
+        ENTITY,
+        entry["id"],
+        {"customer_id": customer_id, "points": points, "reason": str(reason)},
+    )
+    return LoyaltyEntryResult(
+        entry=LedgerEntry.model_validate(entry), balance=after, tier=_tier(after, rules.loyalty)
+    )
+
+
+@router.post(
+    "/earn",
+    response_model=LoyaltyEntryResult,
+    status_code=201,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+)
+def earn_points(
+    customer_id: CustomerId,
+    body: EarnRequest,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    user: CurrentUser,
+    auditor: AuditorDep,
+    rules: RulesDep,
+) -> LoyaltyEntryResult:
+    """Add points (201 with the entry and the new balance); 409 when ``external_id`` was
+    used before."""
+    return _write(
+        session=session,
+        scope=scope,
+        user=user,
+        auditor=auditor,
+        rules=rules,
+        customer_id=customer_id,
+        points=body.points,
+        reason=LoyaltyReason(body.reason.value),
+        body=body,
+    )
+
+
+@router.post(
+    "/redeem",
+    response_model=LoyaltyEntryResult,
+    status_code=201,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+)
+def redeem_points(
+    customer_id: CustomerId,
+    body: RedeemRequest,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    user: CurrentUser,
+    auditor: AuditorDep,
+    rules: RulesDep,
+) -> LoyaltyEntryResult:
+    """Spend points (201 with the entry and the new balance). 409 when the balance is
+    smaller than ``points`` (the message names both) — nothing is written then."""
+    return _write(
+        session=session,
+        scope=scope,
+        user=user,
+        auditor=auditor,
+        rules=rules,
+        customer_id=customer_id,
+        points=-body.points,
+        reason=LoyaltyReason.REDEEM,
+        body=body,
+    )

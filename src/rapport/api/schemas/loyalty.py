@@ -1,0 +1,90 @@
+"""Loyalty bodies: the balance card (``LoyaltyPublic``: balance, tier, a ledger page) and the
+``EarnRequest`` / ``RedeemRequest`` bodies (points are positive whole numbers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rapport.api.schemas.common import Text, Time
+from rapport.domain import LoyaltyReason
+
+#: The most points one request may earn or redeem.
+MAX_POINTS = 10_000_000
+
+
+class EarnReason(StrEnum):
+    """Why points are earned (redeem, expire and adjust are not earnings)."""
+
+    PURCHASE = LoyaltyReason.PURCHASE.value
+    BONUS = LoyaltyReason.BONUS.value
+    REFERRAL = LoyaltyReason.REFERRAL.value
+    BIRTHDAY = LoyaltyReason.BIRTHDAY.value
+    REVIEW = LoyaltyReason.REVIEW.value
+
+
+class _PointsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=1, le=MAX_POINTS, description="A positive number of points.")
+    reference: Text(128) | None = Field(
+        default=None, description="What it is for, e.g. order:SO123, gift:杯子."
+    )
+    occurred_at: Time | None = Field(default=None, description="Default: now.")
+    external_id: Text(64, 1) | None = Field(
+        default=None,
+        description="The source system's id of the entry (unique): a retry with the same id "
+        "is refused with 409 instead of counted twice.",
+    )
+
+
+class EarnRequest(_PointsRequest):
+    reason: EarnReason = EarnReason.BONUS
+
+
+class RedeemRequest(_PointsRequest):
+    """Spend points; refused with 409 when the balance is smaller."""
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    external_id: str | None
+    customer_id: int
+    points: int = Field(description="Positive: earned; negative: spent.")
+    reason: LoyaltyReason
+    reference: str | None
+    occurred_at: dt.datetime
+    created_by: int | None = Field(description="The user who wrote the entry.")
+
+
+class LedgerPage(BaseModel):
+    data: list[LedgerEntry]
+    count: int
+    next_cursor: str | None
+
+
+class TierPublic(BaseModel):
+    code: str
+    min_points: int
+
+
+class LoyaltyPublic(BaseModel):
+    """A customer's points: balance, tier (from the configured tier rules), the next tier
+    and a page of the ledger in id order."""
+
+    customer_id: int
+    balance: int
+    tier: TierPublic
+    next_tier: TierPublic | None = Field(description="null: already in the highest tier.")
+    points_to_next_tier: int | None
+    ledger: LedgerPage
+
+
+class LoyaltyEntryResult(BaseModel):
+    """The entry written and the balance after it."""
+
+    entry: LedgerEntry
+    balance: int
+    tier: TierPublic
