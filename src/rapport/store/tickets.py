@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from rapport.config import SlaRules, load_rules
 from rapport.domain import TICKET_TRANSITIONS, TicketPriority, TicketStatus
-from rapport.errors import Conflict
+from rapport.errors import Conflict, NotFound
 from rapport.store import schema
-from rapport.store.repository import Repository, Row
+from rapport.store.repository import Repository, Row, utcnow
 
 repo = Repository(schema.tickets, entity="ticket")
 history_repo = Repository(schema.ticket_status_history, entity="ticket status change", key=None)
@@ -65,6 +65,36 @@ def open_ticket(
     return ticket
 
 
+def lock(*, session: Session, ticket_id: int) -> Row:
+    """Ticket ``ticket_id``, locked for writing until the transaction ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` (a second transaction waits, then reads the row as
+    the first one left it). SQLite locks the whole database, not rows: a no-op ``UPDATE``
+    takes the write lock before the row is read, so that the read cannot be stale. On
+    SQLite, call it before anything else in the transaction: a transaction that has read
+    already cannot take the write lock once another connection has written meanwhile
+    (SQLite refuses with "database is locked" rather than lose that write).
+
+    Raises
+    ------
+    NotFound
+        When there is no such ticket.
+    """
+    t = schema.tickets
+    low, high = -(2**31), 2**31 - 1
+    row = None
+    if isinstance(ticket_id, int) and low <= ticket_id <= high:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(sa.update(t).where(t.c.id == ticket_id).values(status=t.c.status))
+        stmt = sa.select(t).where(t.c.id == ticket_id).with_for_update()
+        row = session.execute(stmt).mappings().first()
+    if row is None:
+        raise NotFound(
+            f"no ticket with id {ticket_id}", table="tickets", field="id", value=ticket_id
+        )
+    return dict(row)
+
+
 def transition(
     *,
     session: Session,
@@ -80,15 +110,24 @@ def transition(
     ``resolved``/``closed`` stamp ``resolved_at``/``closed_at``; reopening clears
     ``resolved_at``.
 
+    Safe under concurrency: the ticket is locked (:func:`lock`) before its status is
+    read, and the change is a conditional ``UPDATE … WHERE status = <the status read>``,
+    so two clients moving the same ticket from the same status cannot both succeed — the
+    second one sees the new status and gets a :class:`Conflict`.
+
     Raises
     ------
+    NotFound
+        When there is no such ticket.
     ValidationFailed
-        When ``to_status`` is not a ticket status (the hint lists them).
+        When ``to_status`` is not a ticket status (the hint lists them), or ``at`` has no
+        time zone or lies before the ticket was opened.
     Conflict
         When the workflow does not allow ``to_status`` after the current status.
     """
     to_status = TicketStatus(repo.validate({"status": to_status}, partial=True)["status"])
-    ticket = repo.get(session=session, id=ticket_id)
+    repo.validate({"first_response_at": at}, partial=True)
+    ticket = lock(session=session, ticket_id=ticket_id)
     current = TicketStatus(ticket["status"])
     if to_status not in TICKET_TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TICKET_TRANSITIONS[current])) or "none"
@@ -108,8 +147,24 @@ def transition(
         changes["resolved_at"] = at
     if current == TicketStatus.RESOLVED and to_status == TicketStatus.IN_PROGRESS:
         changes["resolved_at"] = None
-    with repo.writing(session):
-        updated = repo.update(session=session, id=ticket_id, values=changes)
+    clean = {**repo.validate(changes, partial=True), "updated_at": utcnow()}
+    t = schema.tickets
+    with repo.writing(session, clean):
+        stmt = (
+            sa.update(t)
+            .where(t.c.id == ticket_id, t.c.status == current.value)
+            .values(**clean)
+            .returning(t)
+        )
+        updated = session.execute(stmt).mappings().first()
+        if updated is None:  # moved meanwhile (only without the lock, e.g. a stale read)
+            raise Conflict(
+                f"ticket {ticket_id} is no longer {current.value}: another change came first",
+                table="tickets",
+                field="status",
+                value=to_status.value,
+                hint="read the ticket again and retry",
+            )
         history_repo.create(
             session=session,
             values={
@@ -121,7 +176,7 @@ def transition(
                 "note": note,
             },
         )
-    return updated
+    return dict(updated)
 
 
 def history(*, session: Session, ticket_id: int) -> list[Row]:
