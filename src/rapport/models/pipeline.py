@@ -79,6 +79,20 @@ def _purchase_class(rules: Rules) -> type:
     return classes[rules.models.purchase_model]
 
 
+def model_summary(
+    eng: Any, src: Any, settings: Settings, rules: Rules, end: dt.datetime
+) -> PurchaseSummary:
+    """The purchase summary to ``end`` in the unit and resolution of ``[models]``."""
+    return compute_summary(
+        eng.con,
+        src,
+        end,
+        zone=settings.tz,
+        time_unit=rules.models.time_unit,
+        resolution=rules.models.time_resolution,
+    )
+
+
 def fit_purchase_model(summary: PurchaseSummary, rules: Rules) -> Any:
     """The purchase model of ``[models] purchase_model`` fitted on ``summary``.
 
@@ -148,14 +162,7 @@ def fit_models(
         src = Sources(eng)
         step("purchase summary")
         started = time.perf_counter()
-        summary = compute_summary(
-            eng.con,
-            src,
-            moment,
-            zone=settings.tz,
-            time_unit=rules.models.time_unit,
-            resolution=rules.models.time_resolution,
-        )
+        summary = model_summary(eng, src, settings, rules, moment)
         fitted = FittedModels(moment=moment, summary=summary)
         _timed(fitted.seconds, "summary", started)
         step("purchase and spend models")
@@ -207,14 +214,7 @@ def _cutoff_p_alive(
     eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime
 ) -> pa.Table | None:
     """p_alive as of ``cutoff`` from a purchase model fitted on the data before it."""
-    summary = compute_summary(
-        eng.con,
-        src,
-        cutoff,
-        zone=settings.tz,
-        time_unit=rules.models.time_unit,
-        resolution=rules.models.time_resolution,
-    )
+    summary = model_summary(eng, src, settings, rules, cutoff)
     try:
         model = fit_purchase_model(summary, rules)
     except FitFailed:
@@ -465,6 +465,7 @@ __all__ = [
     "fit_models",
     "fit_purchase_model",
     "fit_spend_model",
+    "model_summary",
     "p_alive_table",
     "predict",
     "save_models",

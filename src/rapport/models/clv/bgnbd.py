@@ -143,6 +143,23 @@ class BetaGeoModel(PurchaseModel):
     label = "BG/NBD"
     param_names = ("r", "alpha", "a", "b")
 
+    # The model's formulas; a variant (MBG/NBD) replaces them and keeps the rest.
+    @staticmethod
+    def _objective_of(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
+        return _objective(x, tx, T, w)
+
+    @staticmethod
+    def _row_ll(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _row_log_likelihood(theta, x, tx, T)
+
+    @staticmethod
+    def _alive(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _p_alive(theta, x, tx, T)
+
+    @staticmethod
+    def _given_alive(theta: np.ndarray, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _before_alive(theta, t, x, T)
+
     def _maximize(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> Optimum:
         rate = wsum(w, x) / wsum(w, T) if wsum(w, x) > 0 and wsum(w, T) > 0 else 1.0
         starts = [
@@ -151,7 +168,7 @@ class BetaGeoModel(PurchaseModel):
             ("r=0.5, alpha=0.5/purchase rate, a=0.5, b=3", np.log([0.5, 0.5 / rate, 0.5, 3.0])),
         ]
         return fit_log_params(
-            _objective(x, tx, T, w),
+            self._objective_of(x, tx, T, w),
             starts,
             n=float(w.sum()),
             label=self.label,
@@ -162,7 +179,7 @@ class BetaGeoModel(PurchaseModel):
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Log-likelihood of each row at the fitted parameters (eq. 6 of FHL 2005)."""
         x, tx, age = self._inputs(frequency, recency, T)
-        return _row_log_likelihood(self._theta(), x, tx, age)
+        return self._row_ll(self._theta(), x, tx, age)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(alive at T | x, t_x, T) (FHL 2005, eq. 13 of the Excel note; 1 when x = 0).
@@ -176,7 +193,7 @@ class BetaGeoModel(PurchaseModel):
         BG/NBD model. Note at brucehardie.com.
         """
         x, tx, age = self._inputs(frequency, recency, T)
-        return _p_alive(self._theta(), x, tx, age)
+        return self._alive(self._theta(), x, tx, age)
 
     def expected_purchases(
         self, horizon: Duration, frequency: Any, recency: Any, T: Any
@@ -206,8 +223,8 @@ class BetaGeoModel(PurchaseModel):
         """Expected purchases in ``(T, T + t]`` for each ``t`` of ``ts`` (rows) on
         validated inputs."""
         theta = self._theta()
-        p_alive = _p_alive(theta, x, tx, T)
-        return np.stack([_before_alive(theta, t, x, T) * p_alive for t in ts])
+        p_alive = self._alive(theta, x, tx, T)
+        return np.stack([self._given_alive(theta, t, x, T) * p_alive for t in ts])
 
     def expected_purchases_new(self, horizon: Duration) -> float:
         """Expected purchases ``E[X(t)]`` of a new customer in ``(0, horizon]`` (eq. 9)::

@@ -28,14 +28,10 @@ the Betageometric/NBD model. *Marketing Journal of Research and Management* 3(2)
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from rapport.models.base import PurchaseModel
-from rapport.models.clv.bgnbd import _away_from_one
-from rapport.models.clv.optimize import Optimum, fit_log_params
+from rapport.models.clv.bgnbd import BetaGeoModel, _away_from_one
 from rapport.models.units import Duration
 
 
@@ -94,9 +90,17 @@ def _objective(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
     return objective
 
 
-class ModifiedBetaGeoModel(PurchaseModel):
+class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD: BG/NBD whose customers may also leave right after their first purchase
-    (Batislam, Denizel & Filiztekin 2007).
+    (Batislam, Denizel & Filiztekin 2007). The same interface as
+    :class:`~rapport.models.clv.bgnbd.BetaGeoModel`, with the formulas of this module:
+    ``probability_alive`` is below 1 for ``x = 0`` too, and ``expected_purchases`` is::
+
+        (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
+            2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] * P(alive)
+
+    with the hypergeometric term after Euler's transformation,
+    ``(1-z)^(a-1) 2F1(a+b-r, a-1; a+b+x; z)``.
 
     Parameters
     ----------
@@ -111,55 +115,22 @@ class ModifiedBetaGeoModel(PurchaseModel):
 
     kind = "mbgnbd"
     label = "MBG/NBD"
-    param_names = ("r", "alpha", "a", "b")
 
-    def _maximize(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> Optimum:
-        rate = float(w @ x) / float(w @ T) if float(w @ x) > 0 and float(w @ T) > 0 else 1.0
-        starts = [
-            ("r=1, alpha=1/purchase rate, a=b=1", np.log([1.0, 1.0 / rate, 1.0, 1.0])),
-            ("all ones", np.zeros(4)),
-            ("r=0.5, alpha=0.5/purchase rate, a=0.5, b=3", np.log([0.5, 0.5 / rate, 0.5, 3.0])),
-        ]
-        return fit_log_params(
-            _objective(x, tx, T, w),
-            starts,
-            n=float(w.sum()),
-            label=self.label,
-            names=self.param_names,
-            hint=self._fit_hint(x, w),
-        )
+    @staticmethod
+    def _objective_of(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
+        return _objective(x, tx, T, w)
 
-    def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-        """Log-likelihood of each row at the fitted parameters."""
-        x, tx, age = self._inputs(frequency, recency, T)
-        return _row_log_likelihood(self._theta(), x, tx, age)
+    @staticmethod
+    def _row_ll(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _row_log_likelihood(theta, x, tx, T)
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-        """``1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` — below 1 for ``x = 0`` too."""
-        x, tx, age = self._inputs(frequency, recency, T)
-        return _p_alive(self._theta(), x, tx, age)
+    @staticmethod
+    def _alive(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _p_alive(theta, x, tx, T)
 
-    def expected_purchases(
-        self, horizon: Duration, frequency: Any, recency: Any, T: Any
-    ) -> np.ndarray:
-        """Expected purchases in ``(T, T + horizon]`` given ``(x, t_x, T)``::
-
-            (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-                2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] * P(alive)
-
-        with the hypergeometric term after Euler's transformation,
-        ``(1-z)^(a-1) 2F1(a+b-r, a-1; a+b+x; z)``.
-        """
-        t = self._horizon(horizon)
-        x, tx, age = self._inputs(frequency, recency, T)
-        return self._expected_curve(np.array([t]), x, tx, age)[0]
-
-    def _expected_curve(
-        self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-    ) -> np.ndarray:
-        theta = self._theta()
-        p_alive = _p_alive(theta, x, tx, T)
-        return np.stack([_before_alive(theta, t, x, T) * p_alive for t in ts])
+    @staticmethod
+    def _given_alive(theta: np.ndarray, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _before_alive(theta, t, x, T)
 
     def expected_purchases_new(self, horizon: Duration) -> float:
         """``E[X(t)] = b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]``."""
