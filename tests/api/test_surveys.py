@@ -106,6 +106,11 @@ def test_score_and_scale_rules(client: TestClient, people: People, book: Book) -
         response = client.post(URL, json=body, headers=headers)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["error"]["field"] == field, body
+    nulls = client.post(
+        URL, json={**base, "score": 3, "scale_min": None, "scale_max": None}, headers=headers
+    )
+    assert nulls.status_code == 201
+    assert (nulls.json()["scale_min"], nulls.json()["scale_max"]) == (0, 10)
     custom = client.post(
         URL, json={**base, "score": 70, "scale_min": 0, "scale_max": 100}, headers=headers
     )

@@ -106,8 +106,10 @@ def create_survey_response(
     check_customer(session, scope, body.customer_id)
     values = body.model_dump(exclude_unset=True)
     low, high = DEFAULT_SCALES[body.kind]
-    values.setdefault("scale_min", low)
-    values.setdefault("scale_max", high)
+    if values.get("scale_min") is None:
+        values["scale_min"] = low
+    if values.get("scale_max") is None:
+        values["scale_max"] = high
     if values["scale_max"] <= values["scale_min"]:
         raise _invalid(
             "body.scale_max",
