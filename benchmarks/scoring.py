@@ -30,7 +30,8 @@ settings = Settings(_env_file=None, database_url=url, data_dir=data_dir,
                     parquet_dir=parquet or None)
 started = time.perf_counter()
 result = run(settings, as_of=dt.date.fromisoformat(day), engine=engine)
-print(json.dumps({"rows": result.rows, "seconds": result.seconds,
+models = result.models.seconds if result.models else {}
+print(json.dumps({"rows": result.rows, "seconds": result.seconds, "models": models,
                   "total": time.perf_counter() - started,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -140,6 +141,8 @@ def main() -> None:
     for i in range(args.runs):
         r = _child(CHILD, url, data_dir, engine, parquet, day)
         steps = ", ".join(f"{k} {v:.2f} s" for k, v in r["seconds"].items())
+        if r.get("models"):
+            steps += " (" + ", ".join(f"{k} {v:.2f} s" for k, v in r["models"].items()) + ")"
         print(
             f"run {i + 1}: {r['rows']:,} customers, {steps}, total {r['total']:.2f} s, "
             f"peak RSS {r['peak_mb']:,.0f} MB (load average {os.getloadavg()[0]:.1f})"

@@ -40,9 +40,7 @@ def test_value_is_the_reference_clv(fitted) -> None:
 
 def test_interval_agrees_with_parameter_draws(fitted) -> None:
     s, purchase, spend, monetary = fitted
-    _, low, high = clv_with_interval(
-        purchase, spend, s.frequency, s.recency, s.T, monetary, **KW
-    )
+    _, low, high = clv_with_interval(purchase, spend, s.frequency, s.recency, s.T, monetary, **KW)
     draw_low, draw_high = clv_interval(
         purchase,
         spend,
