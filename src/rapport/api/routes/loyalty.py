@@ -78,6 +78,16 @@ def begin_write(session: Session) -> None:
         session.commit()
 
 
+def commit_write(session: Session) -> None:
+    """Commit before answering: a client told 201 must find its write stored.
+
+    FastAPI (0.118 and later) runs the exit code of dependencies with ``yield`` — the
+    commit of ``SessionDep`` — after the response has been sent, so without this a client
+    could read before the commit, or be told of a write whose commit then failed.
+    """
+    session.commit()
+
+
 def _tier(points: int, rules: LoyaltyRules) -> TierPublic:
     code = loyalty.tier_for(points=points, rules=rules)
     rule = next(t for t in rules.tiers if t.code == code)
@@ -166,6 +176,7 @@ def _write(
         entry["id"],
         {"customer_id": customer_id, "points": points, "reason": str(reason)},
     )
+    commit_write(session)
     return LoyaltyEntryResult(
         entry=LedgerEntry.model_validate(entry), balance=after, tier=_tier(after, rules.loyalty)
     )

@@ -41,7 +41,7 @@ from rapport.api.deps import (
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from rapport.api.masking import mask_name
 from rapport.api.pagination import PageDep, encode_cursor
-from rapport.api.routes.loyalty import begin_write
+from rapport.api.routes.loyalty import begin_write, commit_write
 from rapport.api.schemas.common import MAX_INT32, Time
 from rapport.api.schemas.orders import (
     OrderCreate,
@@ -261,7 +261,9 @@ def create_order(
     created = orders.create(session=session, values=values, items=items)
     auditor.wrote(AuditAction.CREATE, ENTITY, created["id"], [*values, "items"])
     order = {k: v for k, v in created.items() if k != "items"}
-    return _detail(session, order, customer, scope)
+    detail = _detail(session, order, customer, scope)
+    commit_write(session)
+    return detail
 
 
 def _status_change(order: Row, values: dict[str, Any]) -> None:
@@ -344,4 +346,6 @@ def update_order(
     changed = [k for k in values if order.get(k) != row.get(k)]
     if changed:
         auditor.wrote(AuditAction.UPDATE, ENTITY, order_id, changed)
-    return _detail(session, row, customer, scope)
+    detail = _detail(session, row, customer, scope)
+    commit_write(session)
+    return detail

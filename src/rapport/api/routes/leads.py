@@ -1,0 +1,348 @@
+"""``/leads``: list, read, create, change, and convert a lead into a customer.
+
+Row-level access follows the lead's owner, as :class:`LeadScope` says (the customers'
+rule applied to ``leads.owner_id``): admins and analysts see every lead, managers the
+leads of their team and unowned ones, sales users their own. A lead outside the scope is a
+404 exactly like a missing one. Service users have no access to leads (403). Analysts see
+name, e-mail and phone masked and ``extra`` removed.
+
+=============================  ==========================  ============
+route                          roles                       scope
+=============================  ==========================  ============
+GET /leads, /{id}              admin, manager, sales,      leads:read
+                               analyst (masked)
+POST /leads, PATCH /{id}       admin, manager, sales       leads:write
+POST /leads/{id}/convert       admin, manager, sales       leads:write
+=============================  ==========================  ============
+
+Conversion runs :func:`rapport.store.leads.convert` in one savepoint with the creation of
+the customer (when no ``customer_id`` is given): both land or neither does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
+
+from rapport.api.audit import AuditorDep
+from rapport.api.deps import (
+    CurrentUser,
+    CustomerScopeDep,
+    Principal,
+    RulesDep,
+    SessionDep,
+    require_role,
+    require_scope,
+)
+from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
+from rapport.api.masking import mask_email, mask_name, mask_phone
+from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.routes.loyalty import begin_write, commit_write
+from rapport.api.schemas.common import MAX_INT32
+from rapport.api.schemas.leads import (
+    LeadConversion,
+    LeadConvert,
+    LeadCreate,
+    LeadPublic,
+    LeadsPublic,
+    LeadUpdate,
+    OpenLeadStatus,
+)
+from rapport.config import Rules
+from rapport.domain import AuditAction, LeadStatus, Role
+from rapport.errors import Conflict, NotFound
+from rapport.ingest.normalize import normalize_email, normalize_phone
+from rapport.store import customers, leads, schema
+from rapport.store.repository import Row, utcnow
+
+router = APIRouter(prefix="/leads", tags=["leads"])
+
+ENTITY = "leads"
+LeadId = Annotated[int, Path(ge=1, description="The lead's id.")]
+READ = [
+    Depends(require_scope("leads:read")),
+    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.ANALYST)),
+]
+WRITE = [
+    Depends(require_scope("leads:write")),
+    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
+]
+_l = schema.leads.c
+
+
+@dataclass(frozen=True)
+class LeadScope:
+    """Which leads the caller may see: the customers' rule on ``leads.owner_id``."""
+
+    principal: Principal
+
+    @property
+    def masked(self) -> bool:
+        return self.principal.role is Role.ANALYST
+
+    def clause(self) -> sa.ColumnElement[bool] | None:
+        p = self.principal
+        if p.role in (Role.ADMIN, Role.ANALYST):
+            return None
+        if p.role is Role.SALES:
+            return _l.owner_id == p.user_id
+        if p.role is Role.MANAGER:
+            u = schema.users
+            if p.team is None:
+                team = _l.owner_id == p.user_id
+            else:
+                team = _l.owner_id.in_(sa.select(u.c.id).where(u.c.team == p.team))
+            return sa.or_(_l.owner_id.is_(None), team)
+        return sa.false()
+
+    def get(self, *, session: Session, id: int) -> Row:
+        """The lead ``id`` if in scope; otherwise the same :class:`NotFound` as a missing one."""
+        row = leads.repo.get(session=session, id=id)
+        clause = self.clause()
+        if clause is not None:
+            inside = session.execute(
+                sa.select(sa.literal(1)).where(_l.id == row["id"], clause)
+            ).first()
+            if inside is None:
+                raise NotFound(f"no lead with id {id}", table="leads", field="id", value=id)
+        return row
+
+
+def get_lead_scope(user: CurrentUser) -> LeadScope:
+    return LeadScope(user)
+
+
+LeadScopeDep = Annotated[LeadScope, Depends(get_lead_scope)]
+
+
+def _public(row: Row, scope: LeadScope) -> LeadPublic:
+    shown = dict(row)
+    if scope.masked:
+        shown.update(
+            name=mask_name(row["name"]),
+            email=mask_email(row["email"]),
+            phone=mask_phone(row["phone"]),
+            extra=None,
+        )
+    return LeadPublic.model_validate({**shown, "masked": scope.masked})
+
+
+def _normalized(values: dict[str, Any], rules: Rules) -> dict[str, Any]:
+    """E-mail lowercased and checked, phone to E.164 (422 naming the field otherwise)."""
+    out = dict(values)
+    for field, normalize in (
+        ("email", normalize_email),
+        ("phone", lambda v: normalize_phone(v, rules.business.default_phone_region)),
+    ):
+        if out.get(field) is None:
+            continue
+        try:
+            out[field] = normalize(out[field])
+        except ValueError as exc:
+            raise ApiError(
+                422,
+                "validation_failed",
+                f"body.{field}: {exc}",
+                field=f"body.{field}",
+                value=out[field],
+            ) from exc
+    return out
+
+
+@router.get("", response_model=LeadsPublic, dependencies=READ, responses=COMMON_RESPONSES)
+def list_leads(
+    session: SessionDep,
+    scope: LeadScopeDep,
+    auditor: AuditorDep,
+    page: PageDep,
+    status: Annotated[LeadStatus | None, Query(description="Only this status.")] = None,
+    owner_id: Annotated[
+        int | None, Query(ge=1, le=MAX_INT32, description="Only leads of this owner.")
+    ] = None,
+) -> LeadsPublic:
+    """Leads in your scope, in id order, one page at a time."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    clause = scope.clause()
+    if clause is not None:
+        conditions.append(clause)
+    if status is not None:
+        conditions.append(_l.status == status.value)
+    if owner_id is not None:
+        conditions.append(_l.owner_id == owner_id)
+    count = session.execute(
+        sa.select(sa.func.count()).select_from(schema.leads).where(*conditions)
+    ).scalar_one()
+    stmt = sa.select(schema.leads).where(*conditions)
+    if page.after_id is not None:
+        stmt = stmt.where(_l.id > page.after_id)
+    rows = [dict(r) for r in session.execute(stmt.order_by(_l.id).limit(page.limit + 1)).mappings()]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
+    return LeadsPublic(
+        data=[_public(r, scope) for r in rows],
+        count=count,
+        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
+    )
+
+
+@router.get(
+    "/{lead_id}",
+    response_model=LeadPublic,
+    dependencies=READ,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def get_lead(
+    lead_id: LeadId, session: SessionDep, scope: LeadScopeDep, auditor: AuditorDep
+) -> LeadPublic:
+    row = scope.get(session=session, id=lead_id)
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [lead_id], route="get")
+    return _public(row, scope)
+
+
+@router.post(
+    "",
+    response_model=LeadPublic,
+    status_code=201,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **CONFLICT_RESPONSE},
+)
+def create_lead(
+    body: LeadCreate,
+    session: SessionDep,
+    scope: LeadScopeDep,
+    customer_scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    rules: RulesDep,
+) -> LeadPublic:
+    """Create a lead (201). Sales users own the leads they create."""
+    values = body.model_dump(exclude_unset=True)
+    values["status"] = body.status.value
+    if scope.principal.role is Role.SALES:
+        values.setdefault("owner_id", scope.principal.user_id)
+    if "owner_id" in values:
+        customer_scope.check_owner(session, values["owner_id"])
+    row = leads.repo.create(session=session, values=_normalized(values, rules))
+    auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
+    return _public(row, scope)
+
+
+@router.patch(
+    "/{lead_id}",
+    response_model=LeadPublic,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+)
+def update_lead(
+    lead_id: LeadId,
+    body: LeadUpdate,
+    session: SessionDep,
+    scope: LeadScopeDep,
+    customer_scope: CustomerScopeDep,
+    auditor: AuditorDep,
+    rules: RulesDep,
+) -> LeadPublic:
+    """Change the fields sent, and only those. The status moves among new, qualified and
+    lost; a converted lead keeps its status (409)."""
+    existing = scope.get(session=session, id=lead_id)
+    values = body.model_dump(exclude_unset=True)
+    if "status" in values:
+        values["status"] = OpenLeadStatus(values["status"]).value
+        if existing["status"] == LeadStatus.CONVERTED and values["status"] != existing["status"]:
+            raise Conflict(
+                f"lead {lead_id} was converted into customer "
+                f"{existing['converted_customer_id']}; its status cannot change",
+                table="leads",
+                field="status",
+                value=values["status"],
+            )
+    if "owner_id" in values:
+        customer_scope.check_owner(session, values["owner_id"])
+    row = leads.repo.update(session=session, id=lead_id, values=_normalized(values, rules))
+    changed = [k for k in values if existing.get(k) != row.get(k)]
+    if changed:
+        auditor.wrote(AuditAction.UPDATE, ENTITY, lead_id, changed)
+    return _public(row, scope)
+
+
+def _new_customer_values(lead: Row, body: LeadConvert, user: Principal) -> dict[str, Any]:
+    owner = lead["owner_id"]
+    if owner is None and user.role is Role.SALES:
+        owner = user.user_id
+    return {
+        "external_id": body.external_id or f"lead-{lead['external_id']}"[:64],
+        "name": lead["name"],
+        "email": lead["email"],
+        "phone": lead["phone"],
+        "source_channel": lead["source"],
+        "owner_id": owner,
+    }
+
+
+@router.post(
+    "/{lead_id}/convert",
+    response_model=LeadConversion,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+)
+def convert_lead(
+    lead_id: LeadId,
+    body: LeadConvert,
+    session: SessionDep,
+    scope: LeadScopeDep,
+    customer_scope: CustomerScopeDep,
+    auditor: AuditorDep,
+) -> LeadConversion:
+    """Convert the lead: into the customer ``customer_id`` (in your scope), or into a new
+    customer made from the lead (owner: the lead's owner). The lead becomes ``converted``
+    with the time and the customer; the customer and the lead change together or not at
+    all. Repeating a conversion answers the first one; converting into another customer
+    than the first is a 409."""
+    if lead_id > MAX_INT32:
+        raise NotFound(f"no lead with id {lead_id}", table="leads", field="id", value=lead_id)
+    begin_write(session)
+    # Lock the lead first (PostgreSQL: its row; SQLite: the write lock) so that two
+    # conversions of one lead are serialized and the second sees the first.
+    session.execute(sa.update(schema.leads).where(_l.id == lead_id).values(id=_l.id))
+    lead = scope.get(session=session, id=lead_id)
+    created = False
+    if body.customer_id is not None:
+        try:
+            customer_scope.get(session=session, id=body.customer_id)
+        except NotFound:
+            raise ApiError(
+                422,
+                "validation_failed",
+                f"body.customer_id: no customer with id {body.customer_id}",
+                field="body.customer_id",
+                value=body.customer_id,
+            ) from None
+        customer_id = body.customer_id
+        row = leads.convert(session=session, lead_id=lead_id, customer_id=customer_id, at=utcnow())
+    elif lead["status"] == LeadStatus.CONVERTED and lead["converted_customer_id"] is not None:
+        row, customer_id = lead, lead["converted_customer_id"]
+    else:
+        values = _new_customer_values(lead, body, customer_scope.principal)
+        with leads.repo.writing(session):
+            customer = customers.repo.create(session=session, values=values)
+            customer_id = customer["id"]
+            row = leads.convert(
+                session=session, lead_id=lead_id, customer_id=customer_id, at=utcnow()
+            )
+        created = True
+        auditor.wrote(AuditAction.CREATE, "customers", customer_id, values)
+    if row != lead:
+        auditor.wrote(
+            AuditAction.UPDATE, ENTITY, lead_id, ["status", "converted_customer_id", "converted_at"]
+        )
+    result = LeadConversion(
+        lead=_public(row, scope), customer_id=customer_id, created_customer=created
+    )
+    commit_write(session)
+    return result
