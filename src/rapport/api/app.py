@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from rapport import __version__
 from rapport.api import routes
 from rapport.api.errors import BodyLimit, install_error_handlers
+from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
 from rapport.store.db import create_engine, ensure_current, session_factory
 
@@ -32,6 +33,7 @@ def route_modules() -> list[str]:
     names = sorted(m.name for m in pkgutil.iter_modules(routes.__path__) if not m.ispkg)
     first = [n for n in FIRST_ROUTERS if n in names]
     return first + [n for n in names if n not in first]
+
 
 DESCRIPTION = """\
 Customer data in, customer intelligence out.
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(Idempotency)  # inside BodyLimit: a retry is held to the same limit
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     api = APIRouter(prefix=API_PREFIX)
     for name in route_modules():
