@@ -1,0 +1,143 @@
+"""``/referrals``: the referrals made by customers in the caller's scope — list, read one,
+record one.
+
+A referral belongs to its referrer: it is visible when the referrer customer is in the
+caller's :class:`~rapport.api.deps.CustomerScope`, and a referral of another customer is a
+404 exactly like a missing one. Referrals hold ids and dates, no personal data, so
+analysts read them as they are. The referred customer (or lead) must be in the caller's
+scope too; one outside it is refused exactly like a missing one (422).
+
+=========================  ======================  ===============
+route                      roles                   scope
+=========================  ======================  ===============
+GET /referrals, /{id}      all (scoped)            referrals:read
+POST /referrals            admin, manager, sales   referrals:write
+=========================  ======================  ===============
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query
+
+from rapport.api.audit import AuditorDep
+from rapport.api.deps import CurrentUser, CustomerScopeDep, SessionDep, require_role, require_scope
+from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
+from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.routes.leads import LeadScope
+from rapport.api.schemas.common import MAX_INT32
+from rapport.api.schemas.referrals import ReferralCreate, ReferralPublic, ReferralsPublic
+from rapport.domain import AuditAction, Role
+from rapport.errors import NotFound
+from rapport.store import referrals, schema
+from rapport.store.repository import utcnow
+
+router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+ENTITY = "referrals"
+ReferralId = Annotated[int, Path(ge=1, description="The referral's id.")]
+READ = [Depends(require_scope("referrals:read"))]
+WRITE = [
+    Depends(require_scope("referrals:write")),
+    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
+]
+_r = schema.referrals.c
+_c = schema.customers.c
+
+
+def _outside(field: str, what: str, value: int) -> ApiError:
+    return ApiError(
+        422, "validation_failed", f"{field}: no {what} with id {value}", field=field, value=value
+    )
+
+
+@router.get("", response_model=ReferralsPublic, dependencies=READ, responses=COMMON_RESPONSES)
+def list_referrals(
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    page: PageDep,
+    referrer_customer_id: Annotated[
+        int | None, Query(ge=1, le=MAX_INT32, description="Only this customer's referrals.")
+    ] = None,
+    converted: Annotated[bool | None, Query(description="Only converted (or not).")] = None,
+) -> ReferralsPublic:
+    """Referrals made by customers in your scope, in id order, one page at a time."""
+    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
+    clause = scope.clause()
+    if clause is not None:
+        conditions.append(clause)
+    if referrer_customer_id is not None:
+        conditions.append(_r.referrer_customer_id == referrer_customer_id)
+    if converted is not None:
+        conditions.append(_r.converted.is_(converted))
+    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
+    count = session.execute(
+        sa.select(sa.func.count()).select_from(joined).where(*conditions)
+    ).scalar_one()
+    stmt = sa.select(schema.referrals).select_from(joined).where(*conditions)
+    if page.after_id is not None:
+        stmt = stmt.where(_r.id > page.after_id)
+    rows = [dict(r) for r in session.execute(stmt.order_by(_r.id).limit(page.limit + 1)).mappings()]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return ReferralsPublic(
+        data=[ReferralPublic.model_validate(r) for r in rows],
+        count=count,
+        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
+    )
+
+
+@router.get(
+    "/{referral_id}",
+    response_model=ReferralPublic,
+    dependencies=READ,
+    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+)
+def get_referral(
+    referral_id: ReferralId, session: SessionDep, scope: CustomerScopeDep
+) -> ReferralPublic:
+    try:
+        row = referrals.repo.get(session=session, id=referral_id)
+        scope.get(session=session, id=row["referrer_customer_id"])
+    except NotFound:
+        raise NotFound(
+            f"no referral with id {referral_id}", table="referrals", field="id", value=referral_id
+        ) from None
+    return ReferralPublic.model_validate(row)
+
+
+@router.post(
+    "",
+    response_model=ReferralPublic,
+    status_code=201,
+    dependencies=WRITE,
+    responses={**COMMON_RESPONSES, **CONFLICT_RESPONSE},
+)
+def create_referral(
+    body: ReferralCreate,
+    session: SessionDep,
+    scope: CustomerScopeDep,
+    user: CurrentUser,
+    auditor: AuditorDep,
+) -> ReferralPublic:
+    """Record a referral (201); 409 when ``external_id`` exists."""
+    for field in ("referrer_customer_id", "referred_customer_id"):
+        customer_id = getattr(body, field)
+        if customer_id is None:
+            continue
+        try:
+            scope.get(session=session, id=customer_id)
+        except NotFound:
+            raise _outside(f"body.{field}", "customer", customer_id) from None
+    if body.referred_lead_id is not None:
+        try:
+            LeadScope(user).get(session=session, id=body.referred_lead_id)
+        except NotFound:
+            raise _outside("body.referred_lead_id", "lead", body.referred_lead_id) from None
+    values = body.model_dump(exclude_unset=True)
+    values["referred_at"] = body.referred_at or utcnow()
+    row = referrals.repo.create(session=session, values=values)
+    auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
+    return ReferralPublic.model_validate(row)
