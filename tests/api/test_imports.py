@@ -1,0 +1,345 @@
+"""Import jobs: upload a file, poll the job, read the report and the rejects — on a real
+app and a store of its own (SQLite, PostgreSQL), since the worker thread imports through
+its own engine on the store URL and commits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from rapport.api.app import create_app
+from rapport.api.routes import imports
+from rapport.config import Settings
+from rapport.domain import Role
+from rapport.store import schema, tokens, users
+from rapport.store.db import session_scope
+
+from .conftest import SECRET, bearer
+
+URL = "/api/v1/imports"
+POLL_SECONDS = 60
+
+CUSTOMERS = [
+    ["客户编号", "姓名", "手机号", "邮箱", "城市", "性别", "会员等级"],
+    ["C001", "张伟", "138 1234 5678", "ZHANG.WEI@Example.COM", "深圳", "男", "金卡"],
+    ["C002", "李娜", "+86 139-0000-1111", "lina@example.cn", "广州", "女", "银卡"],
+    ["C003", "王芳", "13700001111", "", "北京", "女", ""],
+]
+BAD_ROWS = [
+    ["客户编号", "姓名", "邮箱", "性别"],
+    ["C101", "赵敏", "zhao@example.com", "女"],
+    ["C102", "钱多", "not-an-e-mail", "男"],  # bad e-mail
+    ["", "孙丽", "sun@example.com", "女"],  # no key
+    ["C104", "周杰", "zhou@example.com", "外星"],  # bad gender
+]
+
+
+def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+@dataclass
+class Real:
+    client: TestClient
+    engine: Engine
+    settings: Settings
+    people: dict[str, dict[str, Any]]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return bearer(self.people[who], self.settings)
+
+    def upload(
+        self,
+        entity: str,
+        name: str,
+        content: bytes,
+        who: str = "admin",
+        **form: Any,
+    ) -> Any:
+        return self.client.post(
+            f"{URL}/{entity}",
+            files={"file": (name, content, "application/octet-stream")},
+            data=form,
+            headers=self.headers(who),
+        )
+
+    def wait(self, job_id: str, who: str = "admin") -> dict[str, Any]:
+        deadline = time.monotonic() + POLL_SECONDS
+        while True:
+            answer = self.client.get(f"{URL}/{job_id}", headers=self.headers(who))
+            assert answer.status_code == 200, answer.text
+            job = answer.json()
+            if job["status"] in ("done", "failed"):
+                return job
+            assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
+            time.sleep(0.05)
+
+    def run(self, entity: str, name: str, content: bytes, who: str = "admin", **form: Any):
+        answer = self.upload(entity, name, content, who, **form)
+        assert answer.status_code == 202, answer.text
+        return self.wait(answer.json()["id"], who)
+
+
+@pytest.fixture
+def real(fresh_engine: Engine, empty_url: str, tmp_path: Path) -> Iterator[Real]:
+    """An app on a migrated store of its own, its settings naming that store."""
+    settings = Settings(
+        _env_file=None,
+        database_url=empty_url,
+        data_dir=tmp_path / "data",
+        secret_key=SECRET,
+        max_page_size=100,
+    )
+    people = {}
+    with session_scope(fresh_engine) as session:
+        for name, role in [
+            ("admin", Role.ADMIN),
+            ("manager", Role.MANAGER),
+            ("manager2", Role.MANAGER),
+            ("sales", Role.SALES),
+            ("service", Role.SERVICE),
+            ("analyst", Role.ANALYST),
+        ]:
+            people[name] = users.create_user(session=session, username=name, role=role)
+    app = create_app(settings, engine=fresh_engine)
+    with TestClient(app) as client:
+        yield Real(client, fresh_engine, settings, people)
+
+
+def _customers(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {r.external_id: r for r in conn.execute(sa.select(schema.customers))}
+
+
+def _audit(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(schema.audit_log).order_by(schema.audit_log.c.id)))
+
+
+def test_gbk_customers_upload_is_imported_and_reported(real: Real) -> None:
+    content = csv_bytes(CUSTOMERS, encoding="gbk")
+    answer = real.upload("customers", "客户.csv", content)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["status"] == "queued"
+    assert body["poll"] == f"{URL}/{body['id']}"
+    assert answer.headers["location"] == body["poll"]
+    stored = real.settings.data_dir / "imports" / body["id"]
+    assert (stored / "客户.csv").read_bytes() == content
+
+    job = real.wait(body["id"])
+    assert job["status"] == "done", job
+    assert job["entity"] == "customers" and job["file"] == "客户.csv"
+    assert job["size"] == len(content) and job["submitted_by"] == "admin"
+    assert job["started_at"] and job["finished_at"] and job["error"] is None
+    report = job["report"]
+    assert report["encoding"] == "gb18030" and report["format"] == "csv"
+    assert (report["read"], report["inserted"], report["updated"]) == (3, 3, 0)
+    assert (report["unchanged"], report["rejected"]) == (0, 0)
+    assert report["rejects_file"] is None and report["unknown_columns"] == ["会员等级"]
+    on_disk = json.loads((stored / "job.json").read_text("utf-8"))
+    assert on_disk["status"] == "done" and on_disk["report"]["inserted"] == 3
+
+    rows = _customers(real.engine)
+    assert set(rows) == {"C001", "C002", "C003"}
+    assert rows["C001"].name == "张伟" and rows["C002"].phone == "+8613900001111"
+    assert rows["C001"].extra == {"会员等级": "金卡"}
+
+    # the same file again: every row found and unchanged
+    again = real.run("customers", "客户.csv", content)
+    assert (again["report"]["inserted"], again["report"]["unchanged"]) == (0, 3)
+
+    listed = real.client.get(URL, headers=real.headers("admin")).json()
+    assert listed["count"] == 2 and [j["id"] for j in listed["data"]] == [again["id"], job["id"]]
+
+    entries = [(e.action, e.entity, e.entity_id) for e in _audit(real.engine)]
+    assert ("import", "imports", job["id"]) in entries
+    done = [e for e in _audit(real.engine) if e.entity == "customers"]
+    assert done and done[0].actor == "admin" and done[0].detail["inserted"] == 3
+
+
+def test_bad_rows_are_counted_and_the_rejects_downloaded(real: Real) -> None:
+    job = real.run("customers", "bad.csv", csv_bytes(BAD_ROWS), who="manager")
+    assert job["status"] == "done", job
+    report = job["report"]
+    assert (report["read"], report["inserted"], report["rejected"]) == (4, 1, 3)
+    assert sum(report["reject_reasons"].values()) == 3
+    assert report["rejects_file"] == "bad.rejects.csv"
+    assert set(_customers(real.engine)) == {"C101"}
+
+    answer = real.client.get(f"{URL}/{job['id']}/rejects", headers=real.headers("manager"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "bad.rejects.csv" in answer.headers["content-disposition"]
+    rejects = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert sorted(r["客户编号"] for r in rejects) == ["", "C102", "C104"]
+    assert all(r["_reason"] for r in rejects)
+    exports = [e for e in _audit(real.engine) if e.action == "export"]
+    assert exports and exports[0].entity_id == job["id"]
+
+    # strict: the job fails when a row is rejected, and keeps its report
+    strict = real.run("customers", "bad.csv", csv_bytes(BAD_ROWS), strict="true")
+    assert strict["status"] == "failed" and strict["error"]["code"] == "rows_rejected"
+    assert strict["report"]["rejected"] == 3 and strict["report"]["unchanged"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "empty.csv: the file is empty"),
+        ("sheet.xlsx", "客户编号\nC1\n".encode(), "sheet.xlsx: not a spreadsheet"),
+        ("old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 64, "old Excel .xls file"),
+        ("pic.parquet", b"GIF89a" * 10, "not a Parquet file"),
+        ("cols.csv", csv_bytes([["姓名"], ["张伟"]]), "no column for required field"),
+    ],
+)
+def test_an_unreadable_file_fails_the_job_with_the_message(
+    real: Real, name: str, content: bytes, message: str
+) -> None:
+    job = real.run("customers", name, content)
+    assert job["status"] == "failed" and job["finished_at"], job
+    assert message in job["error"]["message"]
+    assert str(real.settings.data_dir) not in json.dumps(job["error"])
+    assert job["report"] is None
+    answer = real.client.get(f"{URL}/{job['id']}/rejects", headers=real.headers("admin"))
+    assert answer.status_code == 404
+
+
+def test_a_crash_of_the_importer_fails_the_job(real: Real, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(imports, "import_file", broken)
+    job = real.run("customers", "c.csv", csv_bytes(CUSTOMERS))
+    assert job["status"] == "failed" and job["error"]["code"] == "internal_error"
+    assert "boom" not in job["error"]["message"]
+
+
+def test_a_job_of_a_stopped_server_is_failed_when_read(real: Real) -> None:
+    answer = real.upload("customers", "c.csv", csv_bytes(CUSTOMERS))
+    job = real.wait(answer.json()["id"])
+    job_file = real.settings.data_dir / "imports" / job["id"] / "job.json"
+    doc = json.loads(job_file.read_text("utf-8"))
+    dead = 2**22 + 12345  # above the default pid_max: no such process
+    job_file.write_text(json.dumps({**doc, "status": "running", "pid": dead}), "utf-8")
+    settled = real.client.get(f"{URL}/{job['id']}", headers=real.headers("admin")).json()
+    assert settled["status"] == "failed" and settled["error"]["code"] == "interrupted"
+
+
+@pytest.mark.parametrize("who", ["sales", "service", "analyst"])
+def test_other_roles_are_refused(real: Real, who: str) -> None:
+    job = real.run("customers", "c.csv", csv_bytes(CUSTOMERS))
+    assert real.upload("customers", "c.csv", b"x", who).status_code == 403
+    for path in (URL, f"{URL}/{job['id']}", f"{URL}/{job['id']}/rejects"):
+        assert real.client.get(path, headers=real.headers(who)).status_code == 403
+
+
+def test_managers_see_their_own_jobs_and_may_not_import_users(real: Real) -> None:
+    mine = real.run("customers", "c.csv", csv_bytes(CUSTOMERS), who="manager")
+    theirs = real.run("customers", "c.csv", csv_bytes(CUSTOMERS), who="manager2")
+    assert mine["status"] == theirs["status"] == "done"
+    listed = real.client.get(URL, headers=real.headers("manager")).json()
+    assert [j["id"] for j in listed["data"]] == [mine["id"]] and listed["count"] == 1
+    other = real.client.get(f"{URL}/{theirs['id']}", headers=real.headers("manager"))
+    missing = real.client.get(f"{URL}/{'0' * 32}", headers=real.headers("manager"))
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["error"]["message"].startswith("no import job")
+    everyone = real.client.get(URL, headers=real.headers("admin")).json()
+    assert everyone["count"] == 2
+
+    users_csv = csv_bytes([["username", "role"], ["mallory", "admin"]])
+    assert real.upload("users", "u.csv", users_csv, "manager").status_code == 403
+
+
+def test_api_tokens_need_the_imports_scopes(real: Real) -> None:
+    with session_scope(real.engine) as session:
+        reader, _ = tokens.issue(
+            session=session,
+            user_id=real.people["admin"]["id"],
+            name="r",
+            scopes=["imports:read"],
+        )
+        writer, _ = tokens.issue(
+            session=session,
+            user_id=real.people["admin"]["id"],
+            name="w",
+            scopes=["imports:write", "imports:read"],
+        )
+    files = {"file": ("c.csv", csv_bytes(CUSTOMERS), "text/csv")}
+    refused = real.client.post(
+        f"{URL}/customers", files=files, headers={"Authorization": f"Bearer {reader}"}
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["field"] == "scopes"
+    accepted = real.client.post(
+        f"{URL}/customers", files=files, headers={"Authorization": f"Bearer {writer}"}
+    )
+    assert accepted.status_code == 202
+    assert real.wait(accepted.json()["id"])["submitted_by"] == "admin (token w)"
+
+
+def test_unknown_entity_is_422_naming_the_valid_ones(real: Real) -> None:
+    answer = real.upload("clients", "c.csv", csv_bytes(CUSTOMERS))
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "path.entity" and error["value"] == "clients"
+    assert "customers" in error["message"] and "orders" in error["message"]
+
+
+def test_unknown_job_is_404(real: Real) -> None:
+    for job_id in ("0" * 32, "not-a-job", "..", "%2E%2E%2Fjob"):
+        answer = real.client.get(f"{URL}/{job_id}", headers=real.headers("admin"))
+        assert answer.status_code == 404, (job_id, answer.text)
+        rejects = real.client.get(f"{URL}/{job_id}/rejects", headers=real.headers("admin"))
+        assert rejects.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name", ["../evil.csv", "..\\evil.csv", "/etc/passwd", ".hidden.csv", "job.json", ".."]
+)
+def test_file_names_that_leave_the_job_folder_are_refused(real: Real, name: str) -> None:
+    answer = real.upload("customers", name, csv_bytes(CUSTOMERS))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "body.file"
+    assert not (real.settings.data_dir / "imports").exists() or not any(
+        (real.settings.data_dir / "imports").iterdir()
+    )
+
+
+def test_odd_characters_in_a_file_name_are_replaced() -> None:
+    assert imports.safe_file_name("客户 (1).csv") == "客户 (1).csv"
+    assert imports.safe_file_name('a<b>:"c|?*\x07.csv') == "a_b___c____.csv"
+    long = imports.safe_file_name("x" * 500 + ".csv")
+    assert len(long) == imports.MAX_NAME_CHARS and long.endswith(".csv")
+
+
+def test_a_body_over_the_limit_is_413(fresh_engine: Engine, empty_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=empty_url,
+        data_dir=tmp_path / "data",
+        secret_key=SECRET,
+        max_body_bytes=1000,
+    )
+    with session_scope(fresh_engine) as session:
+        admin = users.create_user(session=session, username="admin", role=Role.ADMIN)
+    with TestClient(create_app(settings, engine=fresh_engine)) as client:
+        answer = client.post(
+            f"{URL}/customers",
+            files={"file": ("big.csv", b"x" * 5000, "text/csv")},
+            headers=bearer(admin, settings),
+        )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "content_too_large"
