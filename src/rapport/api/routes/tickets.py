@@ -312,6 +312,10 @@ def transition_ticket(
     )
     detail = {"fields": ["status"], "to": moved["status"], "route": "transition"}
     auditor.record(AuditAction.UPDATE, ENTITY, ticket_id, detail)
+    # Commit before answering: SessionDep commits only after the response is sent (a
+    # dependency with yield of FastAPI's default "request" scope), and a client told 200
+    # must find the move stored — and must not be told 200 for a move that then fails.
+    session.commit()
     return _detail(session, moved, scope)
 
 
