@@ -6,11 +6,17 @@ parameter, 403 for the roles bound to a slice of the customers."""
 from __future__ import annotations
 
 import concurrent.futures
+import socket
+import threading
+import time
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 
 from rapport.analytics.metrics import METRICS
+from rapport.api.app import create_app
 
 from .fixtures_analytics import AnalyticsApi, analytics_api_fixture  # noqa: F401
 
@@ -22,6 +28,17 @@ approx = pytest.approx
 
 def _get(api: AnalyticsApi, role: str = "admin", **params: Any) -> Any:
     return api.client.get(URL, params=params, headers=api.headers(role))
+
+
+def _retrying(send: Any, attempts: int = 5) -> Any:
+    """``send()`` again while it answers 503 (a SQLite store busy with another write
+    answers 503 with ``Retry-After``; a well-behaved client retries)."""
+    for _ in range(attempts - 1):
+        response = send()
+        if response.status_code != 503:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return send()
 
 
 def _by_id(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -167,7 +184,11 @@ def test_concurrent_requests_while_the_server_uses_the_store(analytics_api: Anal
 
     def writes(n: int) -> list[Any]:  # one writer: SQLite takes one at a time anyway
         return [
-            client.post("/api/v1/customers", json={"external_id": f"conc-{i}"}, headers=admin)
+            _retrying(
+                lambda i=i: client.post(
+                    "/api/v1/customers", json={"external_id": f"conc-{i}"}, headers=admin
+                )
+            )
             for i in range(n)
         ]
 
@@ -180,3 +201,78 @@ def test_concurrent_requests_while_the_server_uses_the_store(analytics_api: Anal
     assert all(r.status_code == 201 for r in written), [r.text for r in written]
     assert {r.json()["data"][0]["value"] for r in responses[::2]} == {7}
     assert client.get(f"{URL}/definitions", headers=admin).status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_server_answers_metrics_among_concurrent_reads_and_writes(
+    analytics_api: AnalyticsApi,
+) -> None:
+    """uvicorn serving the app on a free port; 12 threads with their own HTTP clients
+    send metrics, customer reads (audited admin reads and masked ones) and writes at
+    once. Every metrics answer is right and the server still answers afterwards."""
+    app = create_app(analytics_api.settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    admin, analyst = analytics_api.headers("admin"), analytics_api.headers("analyst")
+
+    def metrics(i: int) -> int:
+        with httpx.Client(timeout=120) as http:
+            response = http.get(
+                f"{base}/metrics",
+                params={
+                    "metrics": "customers_end,nps",
+                    **PERIOD,
+                    **({"by": "city"} if i % 2 else {}),
+                },
+                headers=analyst,
+            )
+            assert response.status_code == 200, response.text
+            values = [r["value"] for r in response.json()["data"] if r["id"] == "customers_end"]
+            assert sum(values) == 7
+            return response.status_code
+
+    def reads(_i: int) -> list[int]:
+        with httpx.Client(timeout=60) as http:
+            return [
+                http.get(f"{base}/customers/{cid}", headers=analyst).status_code
+                for cid in range(1, 11)
+            ]
+
+    def writes(i: int) -> list[int]:  # one writer thread: SQLite takes one writer at a time
+        with httpx.Client(timeout=60) as http:
+            return [
+                _retrying(
+                    lambda k=k: http.post(
+                        f"{base}/customers", json={"external_id": f"srv-{i}-{k}"}, headers=admin
+                    )
+                ).status_code
+                for k in range(5)
+            ]
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            jobs = [pool.submit(metrics, i) for i in range(6)]
+            jobs += [pool.submit(reads, i) for i in range(5)]
+            jobs.append(pool.submit(writes, 0))
+            results = [job.result() for job in jobs]
+        assert results[:6] == [200] * 6
+        assert all(status == 200 for statuses in results[6:11] for status in statuses)
+        assert results[11] == [201] * 5
+        with httpx.Client(timeout=30) as http:
+            assert http.get(f"{base}/metrics/definitions", headers=admin).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -38,7 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from rapport.analytics.metrics import METRICS, MetricDef
 from rapport.analytics.periods import Period, buckets
@@ -63,7 +63,7 @@ WORKERS = 2
 #: Seconds a request waits for its metrics before it gets 503.
 TIMEOUT_SECONDS = 300.0
 #: Result rows (metrics × buckets) one request may ask for.
-MAX_ROWS = 2_000
+MAX_ROWS = 100
 #: Values of ``?by=``.
 BY = (*BY_ATTRIBUTES, "age_band", *BY_SCORES)
 
@@ -275,6 +275,7 @@ def _utc(value: Any) -> Any:
     responses=COMMON_RESPONSES,
 )
 def get_metrics(
+    request: Request,
     settings: SettingsDep,
     rules: RulesDep,
     metrics: Annotated[
@@ -322,7 +323,11 @@ def get_metrics(
                 value=unit,
                 hint="choose a coarser granularity, a shorter period or fewer metrics",
             )
-    engine, rows_out = _run(settings, rules, ids, window, unit, by)
+    # The worker reads the store the server serves (the app's engine may have been given
+    # apart from the settings).
+    url = request.app.state.engine.url.render_as_string(hide_password=False)
+    store = settings.model_copy(update={"database_url": url})
+    engine, rows_out = _run(store, rules, ids, window, unit, by)
     data = []
     for row in rows_out:
         metric = METRICS[row["metric"]]
