@@ -53,6 +53,8 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from rapport.api.security import create_access_token
+from rapport.config import Settings
 from rapport.domain import Role
 from rapport.store import schema, tokens, users
 from rapport.store.db import create_engine, session_scope, upgrade
@@ -188,8 +190,8 @@ def build_store(url: str, customers: int, seed: int = 42) -> tuple[int, int, flo
     return low, high, filled
 
 
-def api_token(url: str, role: Role = Role.ADMIN) -> str:
-    """A fresh API token (scope ``*``) of the user ``bench-<role>``."""
+def api_token(url: str, role: Role = Role.ADMIN) -> tuple[str, int]:
+    """A fresh API token (scope ``*``) of the user ``bench-<role>``, and the user's id."""
     engine = create_engine(url)
     try:
         with session_scope(engine) as session:
@@ -205,7 +207,7 @@ def api_token(url: str, role: Role = Role.ADMIN) -> str:
             )
     finally:
         engine.dispose()
-    return secret
+    return secret, user_id
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -233,7 +235,7 @@ class Server:
                 self.process.wait()
 
 
-def start_server(url: str, data_dir: Path, timeout_s: float = 60.0) -> Server:
+def start_server(url: str, data_dir: Path, secret: str, timeout_s: float = 60.0) -> Server:
     """``rapport serve`` on a free loopback port, ready when /openapi.json answers."""
     port = free_port()
     env = {
@@ -241,7 +243,7 @@ def start_server(url: str, data_dir: Path, timeout_s: float = 60.0) -> Server:
         "RAPPORT_DATABASE_URL": url,
         "RAPPORT_DATA_DIR": str(data_dir / "server"),
         "RAPPORT_ENVIRONMENT": "development",
-        "RAPPORT_SECRET_KEY": secrets.token_urlsafe(36),
+        "RAPPORT_SECRET_KEY": secret,
     }
     log = data_dir / f"server-{port}.log"
     rapport = Path(sys.executable).with_name("rapport")
@@ -467,6 +469,13 @@ def main(argv: list[str] | None = None) -> None:
         default="admin",
         help="Role of the readers' API token (admin reads are audited: a write each).",
     )
+    parser.add_argument(
+        "--auth",
+        choices=["token", "login"],
+        default="token",
+        help="Readers send an API token (its last_used_at is written once a minute) or a "
+        "log-in token.",
+    )
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
     args = parser.parse_args(argv)
 
@@ -479,16 +488,20 @@ def main(argv: list[str] | None = None) -> None:
     if filled:
         print(f"  filled in {filled:.1f} s", flush=True)
     ids = (low, min(high, low + args.customers - 1))
-    token = api_token(url)
-    reader = token if args.role == "admin" else api_token(url, Role(args.role))
-    server = start_server(url, data_dir)
+    token, _ = api_token(url)
+    reader, reader_id = api_token(url, Role(args.role))
+    secret = secrets.token_urlsafe(36)
+    if args.auth == "login":  # a log-in token (JWT): no api_tokens row to touch
+        settings = Settings(_env_file=None, database_url=url, secret_key=secret)
+        reader = create_access_token(user_id=reader_id, role=args.role, settings=settings).token
+    server = start_server(url, data_dir, secret)
     print(f"server {server.base} (pid {server.process.pid}); load {os.getloadavg()}", flush=True)
     try:
         results = asyncio.run(load(server.base, token, reader, ids, args))
     finally:
         server.stop()
     load_avg = os.getloadavg()
-    print(f"\nreaders: {args.role} API token")
+    print(f"\nreaders: {args.role}, {'API token' if args.auth == 'token' else 'log-in token'}")
     print(f"load average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
     for r in results:
         print(json.dumps(r, ensure_ascii=False))
@@ -498,6 +511,7 @@ def main(argv: list[str] | None = None) -> None:
             "customers": args.customers,
             "clients": args.clients,
             "role": args.role,
+            "auth": args.auth,
             "load_average": load_avg,
             "results": results,
         }
