@@ -20,12 +20,23 @@ from rapport.api import routes
 from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
-from rapport.store.db import create_engine, ensure_current, session_factory
+from rapport.store.db import create_engine, ensure_current, normalize_url, session_factory
 
 API_PREFIX = "/api/v1"
 #: Routers mounted first, in this order; every other module of ``rapport.api.routes``
 #: follows in name order. Each route module defines one ``router``.
 FIRST_ROUTERS = ("auth", "customers")
+
+
+#: Connections the server may hold on PostgreSQL: uvicorn runs sync routes on a pool of
+#: 40 threads, each of which may hold one.
+POSTGRES_POOL = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 10}
+
+
+def pool_options(settings: Settings) -> dict[str, int]:
+    """Engine pool options for the server (SQLite opens a connection per use)."""
+    backend = normalize_url(settings.database_url).get_backend_name()
+    return dict(POSTGRES_POOL) if backend == "postgresql" else {}
 
 
 def route_modules() -> list[str]:
@@ -61,7 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings.check_secrets()
     rules = load_rules(settings)
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, **pool_options(settings))
     ensure_current(engine)
 
     @asynccontextmanager

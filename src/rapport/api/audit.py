@@ -2,8 +2,10 @@
 
 Each entry says who (the user, and the API token if one was used), what (the action, the
 entity and its id, a small detail document — never the personal data itself), when, and
-from where (the client address). Entries are written in the request's own transaction:
-a write and its audit entry land together or not at all.
+from where (the client address). A writing request's entries are written in its own
+transaction: a write and its audit entry land together or not at all. A reading request's
+entries (unmasked reads) are written in a short writer's transaction of their own
+(:func:`rapport.api.deps.write_apart`), so that the read never has to become a writer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from rapport.api.deps import CurrentUser, Principal, SessionDep, client_address
+from rapport.api.deps import CurrentUser, Principal, SessionDep, client_address, write_apart
 from rapport.domain import AuditAction
 from rapport.store import audit
 
@@ -28,6 +30,7 @@ class Auditor:
     session: Session
     principal: Principal
     address: str | None
+    request: Request | None = None
 
     def record(
         self,
@@ -38,16 +41,23 @@ class Auditor:
     ) -> None:
         p = self.principal
         extra = {"via": p.via, **({"token_id": p.token_id} if p.token_id else {})}
-        audit.record(
-            session=self.session,
-            actor=p.actor,
-            actor_user_id=p.user_id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail={**extra, **(detail or {})},
-            client_address=self.address,
-        )
+
+        def write(session: Session) -> None:
+            audit.record(
+                session=session,
+                actor=p.actor,
+                actor_user_id=p.user_id,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                detail={**extra, **(detail or {})},
+                client_address=self.address,
+            )
+
+        if self.request is None:
+            write(self.session)
+        else:
+            write_apart(self.request, self.session, write)
 
     def wrote(
         self,
@@ -73,7 +83,7 @@ class Auditor:
 
 
 def get_auditor(request: Request, session: SessionDep, user: CurrentUser) -> Auditor:
-    return Auditor(session, user, client_address(request))
+    return Auditor(session, user, client_address(request), request)
 
 
 AuditorDep = Annotated[Auditor, Depends(get_auditor)]

@@ -27,6 +27,7 @@ from rapport.config import Rules, Settings
 from rapport.domain import Role
 from rapport.errors import NotFound
 from rapport.store import customers, schema, tokens, users
+from rapport.store.db import begin_writing
 from rapport.store.repository import Row
 
 # --- settings and session ------------------------------------------------------------------
@@ -47,10 +48,28 @@ def get_rules(request: Request) -> Rules:
 RulesDep = Annotated[Rules, Depends(get_rules)]
 
 
+#: Methods whose requests write: their transaction begins as a writer.
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def writes(request: Request) -> bool:
+    """Whether ``request``'s own transaction is a writer's (its method changes data)."""
+    return request.method in WRITING_METHODS
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request: commit on success, roll back on any error."""
+    """A session for this request: commit on success, roll back on any error.
+
+    A writing request's transaction begins as a writer (on SQLite ``BEGIN IMMEDIATE``: it
+    waits for the write lock instead of failing when it reads, then writes, after another
+    connection committed). A reading request's own transaction never writes: the few
+    writes a read causes (its audit entry, the token's last use) go through
+    :func:`write_apart`.
+    """
     session: Session = request.app.state.sessions()
     try:
+        if writes(request):
+            begin_writing(session)
         yield session
         session.commit()
     except BaseException:
@@ -60,7 +79,19 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]  # commit before answering
+
+
+def write_apart(request: Request, session: Session, work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` — a small write — in the request's transaction when that is a writer's,
+    else in a transaction of its own, begun as a writer and committed at once."""
+    if writes(request):
+        return work(session)
+    with request.app.state.sessions() as own:
+        begin_writing(own)
+        result = work(own)
+        own.commit()
+        return result
 
 
 # --- the caller ----------------------------------------------------------------------------
@@ -118,7 +149,8 @@ def get_current_user(
         user = _active_user(session, token["user_id"]) if token is not None else None
         if token is None or user is None:
             raise unauthorized("invalid, expired or revoked API token", invalid_token=True)
-        tokens.touch(session=session, token=token)
+        if tokens.touch_due(token):
+            write_apart(request, session, lambda s: tokens.touch(session=s, token=token))
         principal = _principal_of(
             user,
             via="api_token",

@@ -309,6 +309,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa.exc.OperationalError, _store_unavailable)
+    # no free connection in the pool within its timeout: busy, not broken
+    app.add_exception_handler(sa.exc.TimeoutError, _store_unavailable)
     app.add_exception_handler(Exception, _internal_error)
 
 

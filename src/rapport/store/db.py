@@ -28,6 +28,8 @@ from rapport.config import Settings, get_settings
 from rapport.errors import StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option naming how a SQLite transaction begins: "" (deferred) or "IMMEDIATE".
+SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_CACHE_KIB = 65_536  # page cache per connection: big batches touch many index pages
 
 
@@ -47,7 +49,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # ``BEGIN IMMEDIATE`` (execution option ``sqlite_begin="IMMEDIATE"``) takes the write
+        # lock first, waiting up to busy_timeout: a transaction that reads before it writes
+        # would otherwise fail at once when another connection committed in between.
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -91,6 +97,15 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_writing(session: Session) -> None:
+    """Begin ``session``'s transaction as a writer: on SQLite with ``BEGIN IMMEDIATE`` (the
+    write lock first, waiting its turn); elsewhere an ordinary begin. A no-op when the
+    session's transaction has already begun."""
+    if session.in_transaction():
+        return
+    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
 @contextmanager

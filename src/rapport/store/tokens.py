@@ -144,14 +144,20 @@ def verify(*, session: Session, secret: str, now: dt.datetime | None = None) -> 
     return dict(row)
 
 
+def touch_due(token: Row, at: dt.datetime | None = None) -> bool:
+    """Whether :func:`touch` would write for ``token`` now (its last use is older than
+    :data:`TOUCH_INTERVAL`)."""
+    last = token.get("last_used_at")
+    return last is None or (at or utcnow()) - last >= TOUCH_INTERVAL
+
+
 def touch(*, session: Session, token: Row, at: dt.datetime | None = None) -> bool:
     """Record that ``token`` was used at ``at`` (now); at most once per :data:`TOUCH_INTERVAL`.
 
     Returns whether a write happened.
     """
     at = at or utcnow()
-    last = token.get("last_used_at")
-    if last is not None and at - last < TOUCH_INTERVAL:
+    if not touch_due(token, at):
         return False
     t = schema.api_tokens
     session.execute(sa.update(t).where(t.c.id == token["id"]).values(last_used_at=at))
