@@ -220,6 +220,24 @@ def require_scope(scope: str) -> Callable[[Principal], Principal]:
 _c = schema.customers.c
 
 
+def owner_clause(p: Principal, owner_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+    """The owner rule of every owned record (customers, leads) on its ``owner_id`` column:
+    ``None`` (everything) for admin and analyst, their own for sales, their team's and
+    unowned ones for a manager (their own and unowned without a team), nothing for others."""
+    if p.role in (Role.ADMIN, Role.ANALYST):
+        return None
+    if p.role is Role.SALES:
+        return owner_id == p.user_id
+    if p.role is Role.MANAGER:
+        u = schema.users
+        if p.team is None:
+            team = owner_id == p.user_id
+        else:
+            team = owner_id.in_(sa.select(u.c.id).where(u.c.team == p.team))
+        return sa.or_(owner_id.is_(None), team)
+    return sa.false()
+
+
 @dataclass(frozen=True)
 class CustomerScope:
     """Which customers the caller may see, and whether they see them masked.
@@ -245,17 +263,8 @@ class CustomerScope:
     def clause(self) -> sa.ColumnElement[bool] | None:
         """The SQL condition on ``customers`` of this scope (``None``: every customer)."""
         p = self.principal
-        if p.role in (Role.ADMIN, Role.ANALYST):
-            return None
-        if p.role is Role.SALES:
-            return _c.owner_id == p.user_id
-        if p.role is Role.MANAGER:
-            u = schema.users
-            if p.team is None:
-                team = _c.owner_id == p.user_id
-            else:
-                team = _c.owner_id.in_(sa.select(u.c.id).where(u.c.team == p.team))
-            return sa.or_(_c.owner_id.is_(None), team)
+        if p.role is not Role.SERVICE:
+            return owner_clause(p, _c.owner_id)
         t = schema.tickets
         return (
             sa.select(sa.literal(1))

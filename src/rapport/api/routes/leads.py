@@ -35,6 +35,7 @@ from rapport.api.deps import (
     Principal,
     RulesDep,
     SessionDep,
+    owner_clause,
     require_role,
     require_scope,
 )
@@ -85,19 +86,7 @@ class LeadScope:
         return self.principal.role is Role.ANALYST
 
     def clause(self) -> sa.ColumnElement[bool] | None:
-        p = self.principal
-        if p.role in (Role.ADMIN, Role.ANALYST):
-            return None
-        if p.role is Role.SALES:
-            return _l.owner_id == p.user_id
-        if p.role is Role.MANAGER:
-            u = schema.users
-            if p.team is None:
-                team = _l.owner_id == p.user_id
-            else:
-                team = _l.owner_id.in_(sa.select(u.c.id).where(u.c.team == p.team))
-            return sa.or_(_l.owner_id.is_(None), team)
-        return sa.false()
+        return owner_clause(self.principal, _l.owner_id)
 
     def get(self, *, session: Session, id: int) -> Row:
         """The lead ``id`` if in scope; otherwise the same :class:`NotFound` as a missing one."""
