@@ -179,7 +179,15 @@ class AuditAction(StrEnum):
     ERASE = "erase"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
+    LOGIN_LOCKED = "login_locked"  # an attempt refused by the log-in throttle (429)
     IMPORT = "import"
+
+
+class LoginThrottleKind(StrEnum):
+    """What a log-in throttle counter counts failed attempts of."""
+
+    ACCOUNT = "account"  # a username (known or not)
+    ADDRESS = "address"  # a client address
 
 
 class ValueTier(StrEnum):

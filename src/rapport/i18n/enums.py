@@ -162,7 +162,12 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "erase": ("擦除", "Erase"),
         "login": ("登录", "Log in"),
         "login_failed": ("登录失败", "Login failed"),
+        "login_locked": ("登录受限", "Login locked out"),
         "import": ("导入", "Import"),
+    },
+    domain.LoginThrottleKind: {
+        "account": ("账号", "Account"),
+        "address": ("客户端地址", "Client address"),
     },
     domain.ValueTier: {
         "diamond": ("钻石", "Diamond"),

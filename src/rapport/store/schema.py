@@ -20,6 +20,7 @@ from rapport.domain import (
     InteractionChannel,
     LeadStatus,
     LifecycleStage,
+    LoginThrottleKind,
     LoyaltyReason,
     OrderStatus,
     Role,
@@ -531,6 +532,27 @@ survey_links = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("used_at", UTCDateTime, comment="single use: set when answered"),
     sa.Index("ix_survey_links_customer_id", "customer_id"),
+)
+
+# --- log-in throttle (migration 0003) --------------------------------------------------------
+
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    _pk(),
+    sa.Column("kind", enum_type(LoginThrottleKind, "login_throttle_kind"), nullable=False),
+    sa.Column(
+        "subject",
+        sa.String(128),
+        nullable=False,
+        comment="the username (case-folded, known or not) or the client address",
+    ),
+    sa.Column("failures", sa.Integer, nullable=False, comment="failed log-ins in a row"),
+    sa.Column("last_failed_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, comment="log-ins refused (429) until then"),
+    sa.UniqueConstraint("kind", "subject"),
+    sa.Index("ix_login_throttle_last_failed_at", "last_failed_at"),
+    comment="failed log-in counters, shared by every API worker",
 )
 
 #: Tables in dependency order (parents first), for status listings and loaders.
