@@ -18,6 +18,7 @@ from rich.table import Table
 from rapport.cli.common import console
 from rapport.config import Settings, get_settings, load_rules
 from rapport.errors import ValidationFailed
+from rapport.ingest.spreadsheet import neutralise_arrow
 
 #: Headline metrics shown when ``--metrics`` is not given (and by ``rapport demo``).
 HEADLINE = (
@@ -266,7 +267,7 @@ def metrics_command(
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     elif output == OutputFormat.csv:
         buffer = pa.BufferOutputStream()
-        pacsv.write_csv(result, buffer)
+        pacsv.write_csv(neutralise_arrow(result), buffer)  # a segment may be "=…"
         sys.stdout.write(buffer.getvalue().to_pybytes().decode("utf-8"))
     else:
         tz = settings.tz

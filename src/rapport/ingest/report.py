@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from rapport.ingest.readers import RowProblem, Source
+from rapport.ingest.spreadsheet import neutralise_frame
 
 #: Columns the reject file adds; the importer ignores them when the file comes back.
 REJECT_COLUMNS = ("_row", "_column", "_reason", "_raw")
@@ -111,6 +112,8 @@ class RejectWriter:
     def _write(self, frame: pl.DataFrame) -> None:
         self.count += frame.height
         fmt = self.source.format
+        if fmt not in ("parquet", "jsonl"):  # a spreadsheet may open it: no formula runs
+            frame = neutralise_frame(frame.cast(pl.Utf8), as_read=True)
         if fmt == "csv":
             text = frame.cast(pl.Utf8).write_csv(
                 separator=self.source.delimiter or ",", include_header=not self._started

@@ -18,6 +18,7 @@ import polars as pl
 from rapport.ingest import normalize as nz
 from rapport.ingest.entities import EntitySpec, FieldSpec
 from rapport.ingest.rules import ROW_RULES
+from rapport.ingest.spreadsheet import unneutralise_frame
 
 IDX = "__idx"
 ROW = "__row"
@@ -157,6 +158,8 @@ def check_batch(
     unknown
         File columns that map to no field (kept in the entity's JSON ``extra`` column).
     """
+    # a text cell quoted against formula injection ('=…, '+…) is read as the value it holds
+    frame = unneutralise_frame(frame)
     n = frame.height
     idx = pl.Series(IDX, range(n), dtype=pl.Int64)
     values: dict[str, pl.Series] = {}

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from rapport.errors import ValidationFailed
+from rapport.ingest.spreadsheet import neutralise_arrow
 from rapport.sample.arrays import MONEY, TIMESTAMP
 
 FileFormat = Literal["csv", "parquet"]
@@ -166,14 +167,16 @@ def scalar_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_csv_table(table: pa.Table, timezone: str) -> pa.Table:
-    """Times as ISO 8601 text with the offset of ``timezone``; other types as they are."""
+    """Times as ISO 8601 text with the offset of ``timezone``, text neutralised against
+    formula injection (:func:`~rapport.ingest.spreadsheet.neutralise`); other types as
+    they are."""
     cols = []
     for f, col in zip(table.schema, table.columns, strict=True):
         if pa.types.is_timestamp(f.type):
             local = col.cast(pa.timestamp("s", tz=timezone))
             col = pc.strftime(local, format="%Y-%m-%dT%H:%M:%S%Ez")
         cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
+    return neutralise_arrow(pa.Table.from_arrays(cols, names=table.column_names))
 
 
 try:  # plain header names (pyarrow >= 17); older pyarrow quotes them, which readers accept

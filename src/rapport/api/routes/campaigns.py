@@ -47,7 +47,7 @@ from rapport.api.errors import (
     ApiError,
 )
 from rapport.api.pagination import PageDep
-from rapport.api.routes.customers import EXPORT_COLUMNS, marketable_clause
+from rapport.api.routes.customers import EXPORT_COLUMNS, csv_cells, marketable_clause
 from rapport.api.routes.interactions import in_scope, page_of
 from rapport.api.schemas.campaigns import (
     CampaignCreate,
@@ -343,9 +343,7 @@ def export_audience(
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in session.execute(stmt):
-        writer.writerow(
-            ";".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v) for v in row
-        )
+        writer.writerow(csv_cells(row))
         count += 1
     auditor.record(
         AuditAction.EXPORT, ENTITY, campaign_id, {"route": "campaign_audience", "count": count}

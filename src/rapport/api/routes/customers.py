@@ -65,6 +65,7 @@ from rapport.config import Rules
 from rapport.domain import AuditAction, Role
 from rapport.errors import Conflict
 from rapport.ingest.normalize import normalize_email, normalize_phone
+from rapport.ingest.spreadsheet import neutralise, neutralise_cell
 from rapport.store import customers, schema
 from rapport.store.repository import Row, utcnow
 
@@ -284,7 +285,7 @@ def export_marketing_list(
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in session.execute(stmt):
-        writer.writerow(_csv_cells(row))
+        writer.writerow(csv_cells(row))
         count += 1
     auditor.record(AuditAction.EXPORT, ENTITY, None, {"route": "marketing_export", "count": count})
     return Response(
@@ -294,12 +295,15 @@ def export_marketing_list(
     )
 
 
-def _csv_cells(row: sa.Row) -> Iterator[Any]:
+def csv_cells(row: sa.Row) -> Iterator[Any]:
+    """The cells of one CSV export row: lists joined by ``;``, ``None`` empty, and text
+    neutralised against formula injection (``=…`` → ``'=…``, see
+    :mod:`rapport.ingest.spreadsheet`)."""
     for value in row:
         if isinstance(value, list):
-            yield ";".join(str(v) for v in value)
+            yield neutralise(";".join(str(v) for v in value))
         else:
-            yield "" if value is None else value
+            yield "" if value is None else neutralise_cell(value)
 
 
 # --- one customer --------------------------------------------------------------------------
