@@ -30,9 +30,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rapport.domain import (
+    DEFAULT_PURCHASE_STATUSES,
     EventKind,
     InteractionChannel,
     LifecycleStage,
+    OrderStatus,
     SurveyKind,
     TicketPriority,
     ValueTier,
@@ -93,6 +95,20 @@ class Settings(BaseSettings):
     max_page_size: int = Field(
         default=500, gt=0, le=10_000, description="Most rows one API list page returns."
     )
+    max_json_depth: int = Field(
+        default=64,
+        ge=2,
+        le=500,
+        description="Deepest nesting of arrays and objects an API JSON body may have.",
+    )
+    busy_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "SQLite: how long a writer waits for the store's write lock (another import "
+            "batch, a scoring run, API writes) before it fails with 'database is locked'."
+        ),
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -146,6 +162,20 @@ class BusinessRules(_Strict):
     currency: str = Field(min_length=3, max_length=3)
     gross_margin: float = Field(gt=0, le=1)
     default_phone_region: str = Field(min_length=2, max_length=2)
+    purchase_statuses: tuple[OrderStatus, ...] = Field(
+        default=DEFAULT_PURCHASE_STATUSES, min_length=1
+    )
+
+    @field_validator("purchase_statuses")
+    @classmethod
+    def _no_unsettled_purchases(cls, value: tuple[OrderStatus, ...]) -> tuple[OrderStatus, ...]:
+        never = {OrderStatus.CANCELLED, OrderStatus.REFUNDED} & set(value)
+        if never:
+            raise ValueError(
+                f"{', '.join(sorted(never))} orders are never purchases; "
+                "remove them from purchase_statuses"
+            )
+        return tuple(dict.fromkeys(value))
 
 
 class ActivityRules(_Strict):

@@ -7,7 +7,22 @@ refer to members instead of string literals.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+
+#: The earliest birthday taken as real; earlier ones (and future ones) are data errors.
+EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
+BIRTHDAY_TOO_EARLY = f"a birthday before {EARLIEST_BIRTHDAY.isoformat()}"
+BIRTHDAY_IN_FUTURE = "a birthday in the future"
+
+
+def birthday_problem(birthday: dt.date, today: dt.date) -> str | None:
+    """Why ``birthday`` cannot be a customer's birthday, or ``None`` when it can."""
+    if birthday < EARLIEST_BIRTHDAY:
+        return BIRTHDAY_TOO_EARLY
+    if birthday > today:
+        return BIRTHDAY_IN_FUTURE
+    return None
 
 
 class Gender(StrEnum):
@@ -35,11 +50,42 @@ class LeadStatus(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    """Only ``completed`` orders are purchases (METRICS.md)."""
+    """Where an order stands, from placed to settled.
 
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
+    Which statuses count as a purchase is a business rule (``[business]
+    purchase_statuses``, default :data:`DEFAULT_PURCHASE_STATUSES`): cancelled, refunded,
+    pending and refunding orders never do by default.
+    """
+
+    PENDING = "pending"  # placed, not paid (待付款)
+    PAID = "paid"  # paid, not shipped (已付款, 待发货)
+    SHIPPED = "shipped"  # on its way (已发货)
+    COMPLETED = "completed"  # received, deal closed (交易成功)
+    CANCELLED = "cancelled"  # closed without payment or cancelled (交易关闭)
+    REFUNDING = "refunding"  # a refund requested, not settled (退款中)
+    REFUNDED = "refunded"  # fully refunded (已退款)
+
+
+_S = OrderStatus
+#: Which status may follow which (a status may always be "changed" to itself). A declined
+#: refund request goes back to where the order stood; cancelled and refunded are final.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.PENDING: frozenset({_S.PAID, _S.SHIPPED, _S.COMPLETED, _S.CANCELLED}),
+    _S.PAID: frozenset({_S.SHIPPED, _S.COMPLETED, _S.CANCELLED, _S.REFUNDING, _S.REFUNDED}),
+    _S.SHIPPED: frozenset({_S.COMPLETED, _S.REFUNDING, _S.REFUNDED}),
+    _S.COMPLETED: frozenset({_S.CANCELLED, _S.REFUNDING, _S.REFUNDED}),
+    _S.REFUNDING: frozenset({_S.PAID, _S.SHIPPED, _S.COMPLETED, _S.REFUNDED}),
+    _S.CANCELLED: frozenset(),
+    _S.REFUNDED: frozenset(),
+}
+del _S
+
+#: Order statuses that count as purchases unless the business rules say otherwise.
+DEFAULT_PURCHASE_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.COMPLETED,
+)
 
 
 class EventKind(StrEnum):
@@ -74,6 +120,7 @@ class InteractionChannel(StrEnum):
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
+    UNKNOWN = "unknown"  # the source did not say (most chat and visit logs)
 
 
 class SurveyKind(StrEnum):
@@ -82,6 +129,17 @@ class SurveyKind(StrEnum):
     CES = "ces"
     PERCEIVED_VALUE = "perceived_value"
     EXPECTATION = "expectation"
+
+
+#: The usual scale (lowest, highest score) of each survey kind, used when an answer does
+#: not give its own.
+SURVEY_SCALES: dict[SurveyKind, tuple[float, float]] = {
+    SurveyKind.CSAT: (1, 5),
+    SurveyKind.NPS: (0, 10),
+    SurveyKind.CES: (1, 7),
+    SurveyKind.PERCEIVED_VALUE: (1, 7),
+    SurveyKind.EXPECTATION: (1, 7),
+}
 
 
 class TicketKind(StrEnum):

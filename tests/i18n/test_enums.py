@@ -76,11 +76,16 @@ def test_synonyms_belong_to_domain_enums() -> None:
     [
         (
             domain.OrderStatus,
-            ["已完成", "完成", "交易成功", "已签收", "success", "paid", "done", "Completed"],
+            ["已完成", "完成", "交易成功", "已签收", "success", "done", "Completed", "delivered"],
             "completed",
         ),
+        (domain.OrderStatus, ["待付款", "等待买家付款", "unpaid", "Awaiting payment"], "pending"),
+        (domain.OrderStatus, ["已付款", "待发货", "买家已付款", "paid", "Processing"], "paid"),
+        (domain.OrderStatus, ["已发货", "卖家已发货", "待收货", "in transit"], "shipped"),
+        (domain.OrderStatus, ["退款中", "申请退款", "售后中", "refund requested"], "refunding"),
         (domain.OrderStatus, ["已取消", "取消", "交易关闭", "closed", "canceled"], "cancelled"),
         (domain.OrderStatus, ["已退款", "退款", "退货退款", "refund", "REFUNDED"], "refunded"),
+        (domain.Direction, ["未知", "不详", "unknown"], "unknown"),
         (domain.Gender, ["男", "男性", "M", "m", "Male"], "male"),
         (domain.Gender, ["女", "女性", "F", "f", "female"], "female"),
         (domain.TicketKind, ["投诉"], "complaint"),

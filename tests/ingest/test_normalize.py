@@ -136,7 +136,8 @@ def test_bool_forms_agree_on_numbers(values: list[float | None]) -> None:
         ("交易成功", "completed"),
         ("Completed", "completed"),
         ("ＣＯＭＰＬＥＴＥＤ", "completed"),
-        (" paid ", "completed"),
+        (" paid ", "paid"),
+        ("已发货", "shipped"),
         ("交易关闭", "cancelled"),
         ("canceled", "cancelled"),
         ("退货退款", "refunded"),
@@ -152,13 +153,14 @@ def test_enum_accepts(text: str, expected: str) -> None:
 
 def test_enum_error_names_the_accepted_values() -> None:
     message = (
-        "unknown value '已发货' for order status; use one of: completed, cancelled, refunded"
-        " (or 已完成, 已取消, 已退款)"
+        "unknown value '异常订单' for order status; use one of: pending, paid, shipped, "
+        "completed, cancelled, refunding, refunded"
+        " (or 待付款, 已付款, 已发货, 已完成, 已取消, 退款中, 已退款)"
     )
     with pytest.raises(ValueError) as exc:
-        parse_enum("已发货", domain.OrderStatus)
+        parse_enum("异常订单", domain.OrderStatus)
     assert str(exc.value) == message
-    assert enum_series(pl.Series(["已发货"]), domain.OrderStatus).errors.to_list() == [message]
+    assert enum_series(pl.Series(["异常订单"]), domain.OrderStatus).errors.to_list() == [message]
 
 
 def test_enum_error_of_a_long_enum_shows_a_few() -> None:

@@ -213,3 +213,40 @@ def test_schema_comparison_detects_a_drift(fresh_engine: Engine) -> None:
     kinds = {(d[0], getattr(d[-1], "name", None)) for d in diff if isinstance(d, tuple)}
     assert ("add_column", "nickname") in kinds
     assert ("remove_table", "audit_log") in kinds
+
+
+def test_widening_order_statuses_keeps_every_row_and_reference(bare_engine: Engine) -> None:
+    # 0004 rebuilds orders and interactions on SQLite: rows pointing at them (order items,
+    # with ON DELETE CASCADE) must survive the rebuild, and the new values be accepted.
+    upgrade(bare_engine, "0004-1")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO customers (id, external_id, country, marketing_consent, "
+            "marketing_opt_out, created_at, updated_at) VALUES (1, 'C1', 'CN', false, false, "
+            ":t, :t)".replace(":t", f"'{now.isoformat()}'")
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO products (id, sku, name, currency, is_active, created_at, updated_at) "
+            f"VALUES (1, 'P1', 'tea', 'CNY', true, '{now.isoformat()}', '{now.isoformat()}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO orders (id, external_id, customer_id, status, ordered_at, "
+            "discount_amount, refunded_amount, net_amount, currency, created_at, updated_at) "
+            f"VALUES (1, 'O1', 1, 'completed', '{now.isoformat()}', 0, 0, 10, 'CNY', "
+            f"'{now.isoformat()}', '{now.isoformat()}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price, "
+            "net_amount) VALUES (1, 1, 1, 1, 10, 10)"
+        )
+    upgrade(bare_engine)
+    with bare_engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM order_items").scalar_one() == 1
+        conn.exec_driver_sql("UPDATE orders SET status = 'shipped' WHERE id = 1")
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            conn.exec_driver_sql("UPDATE orders SET status = 'lost in the post' WHERE id = 1")
+    downgrade(bare_engine, "0004-1")
+    with bare_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT status FROM orders").scalar_one() == "completed"
+        assert conn.exec_driver_sql("SELECT count(*) FROM order_items").scalar_one() == 1

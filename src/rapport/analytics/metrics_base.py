@@ -48,7 +48,6 @@ import ibis.expr.types as ir
 from rapport.analytics.periods import Period
 from rapport.analytics.sources import Sources
 from rapport.config import Rules
-from rapport.domain import OrderStatus
 
 FLOAT = "float64"
 #: Churn for ``clv_simple`` is measured over this many days before ``end``.
@@ -124,10 +123,11 @@ def flag(condition: ir.BooleanValue) -> ir.FloatingValue:
 
 
 def purchases(src: Sources) -> ir.Table:
-    """Completed orders: the only orders that are purchases. Cancelled and refunded orders
-    never count; a partial refund is already deducted from ``net_amount``."""
+    """Orders that are purchases: those whose status is one of the business rule
+    ``[business] purchase_statuses`` (default paid, shipped, completed). Cancelled and
+    refunded orders never count; a partial refund is already deducted from ``net_amount``."""
     o = src.orders
-    return o.filter(o.status == OrderStatus.COMPLETED.value)
+    return o.filter(o.status.isin(src.purchase_statuses))
 
 
 def window(rules: Rules) -> timedelta:

@@ -7,11 +7,14 @@ tables through a :class:`Sources`, so it never sees an engine's own types.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
 from rapport.analytics.tables import SCHEMAS
+
+if TYPE_CHECKING:
+    from rapport.config import Rules
 
 
 def conform(table: ibis.Table, name: str) -> ibis.Table:
@@ -29,12 +32,32 @@ def conform(table: ibis.Table, name: str) -> ibis.Table:
 
 
 class Sources:
-    """Lazily conformed canonical tables of one engine (or of in-memory tables, in tests)."""
+    """Lazily conformed canonical tables of one engine (or of in-memory tables, in tests).
 
-    def __init__(self, engine: Any = None, *, tables: dict[str, ibis.Table] | None = None) -> None:
+    ``rules`` are the business rules the tables are read under (which order statuses are
+    purchases); without them, the configured rules (:func:`rapport.config.load_rules`).
+    """
+
+    def __init__(
+        self,
+        engine: Any = None,
+        *,
+        tables: dict[str, ibis.Table] | None = None,
+        rules: Rules | None = None,
+    ) -> None:
         self._engine = engine
         self._given = tables or {}
         self._cache: dict[str, ibis.Table] = {}
+        self._rules = rules
+
+    @property
+    def purchase_statuses(self) -> tuple[str, ...]:
+        """Order statuses that count as purchases (``[business] purchase_statuses``)."""
+        if self._rules is None:
+            from rapport.config import load_rules
+
+            self._rules = load_rules()
+        return tuple(str(s) for s in self._rules.business.purchase_statuses)
 
     def __getattr__(self, name: str) -> ibis.Table:
         if name.startswith("_") or name not in SCHEMAS:

@@ -136,7 +136,7 @@ def compute(
     rules = load_rules(settings)
     period = Period.parse(period_text, as_of=as_of, tz=settings.tz)
     with connect(settings, engine=engine) as eng:
-        src = Sources(eng)
+        src = Sources(eng, rules=rules)
         segments = segment_table(src, by) if by else None
         if granularity:
             result = series(

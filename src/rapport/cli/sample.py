@@ -96,7 +96,7 @@ def summary_panel(summary: StoreSummary, locale: str) -> Panel:
         ("customers", f"{summary.rows['customers']:,}"),
         ("buyers", f"{summary.buyers:,}"),
         ("repeat_buyers", f"{summary.repeat_buyers:,}"),
-        ("completed_orders", f"{summary.completed_orders:,}"),
+        ("purchases", f"{summary.purchases:,}"),
         ("revenue", f"{summary.revenue:,.2f} {currency}"),
         ("complaints", f"{summary.complaints:,}"),
         ("open_tickets", f"{summary.open_tickets:,}"),
@@ -241,7 +241,8 @@ def demo_command(
     if rejected:
         err_console.print(f"[red]{rejected:,} sample rows were rejected[/]")
     with session_scope(store_engine()) as session:
-        summary = summarize(session=session)
+        purchase_statuses = load_rules(settings).business.purchase_statuses
+        summary = summarize(session=session, purchase_statuses=purchase_statuses)
     console.print(summary_panel(summary, ui))
     console.print(_headline(company, settings))
     _scores(company, settings)

@@ -356,7 +356,7 @@ def diamonds_command(
     rules = load_rules(settings)
     store_engine().dispose()
     with connect(settings, engine=engine) as eng:
-        src = Sources(eng)
+        src = Sources(eng, rules=rules)
         snap = snapshot(src, parse_date(as_of))
         rows = execute(diamonds(src, snap, limit=limit), eng.con).to_pylist()
     title = label(ValueTier.DIAMOND, locale)

@@ -27,7 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "period": ("数据期间", "Period"),
     "buyers": ("购买客户数", "Buyers"),
     "repeat_buyers": ("复购客户数", "Repeat buyers"),
-    "completed_orders": ("已完成订单", "Completed orders"),
+    "purchases": ("购买订单", "Purchases"),
     "revenue": ("销售额", "Revenue"),
     "complaints": ("投诉工单", "Complaint tickets"),
     "open_tickets": ("未关闭工单", "Open tickets"),

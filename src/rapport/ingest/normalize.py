@@ -102,7 +102,7 @@ def bool_series(s: pl.Series) -> Normalized:
 # ---------------------------------------------------------------------------------------
 # enumerations
 
-_SHOWN_MEMBERS = 6
+_SHOWN_MEMBERS = 8
 
 
 def _enum_error(enum: type[StrEnum]) -> str:

@@ -159,7 +159,7 @@ def fit_models(
     horizon_days = rules.models.churn_horizon_days
     cutoff = moment - dt.timedelta(days=horizon_days)
     with connect(settings, engine=engine) as eng:
-        src = Sources(eng)
+        src = Sources(eng, rules=rules)
         step("purchase summary")
         started = time.perf_counter()
         summary = model_summary(eng, src, settings, rules, moment)

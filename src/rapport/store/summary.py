@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.domain import OrderStatus, TicketKind, TicketStatus
+from rapport.domain import DEFAULT_PURCHASE_STATUSES, TicketKind, TicketStatus
 from rapport.store import schema
 
 
@@ -20,7 +21,7 @@ class StoreSummary:
     last_order_at: dt.datetime | None
     buyers: int
     repeat_buyers: int
-    completed_orders: int
+    purchases: int
     revenue: Decimal
     currencies: list[str]
     complaints: int
@@ -28,14 +29,19 @@ class StoreSummary:
     loyalty_points: int
 
 
-def summarize(*, session: Session) -> StoreSummary:
-    """Row counts per table and a few totals over completed orders, tickets and points."""
+def summarize(
+    *, session: Session, purchase_statuses: Iterable[str] = DEFAULT_PURCHASE_STATUSES
+) -> StoreSummary:
+    """Row counts per table and a few totals over purchases, tickets and points.
+
+    ``purchase_statuses`` are the order statuses that count as purchases (the business
+    rule ``[business] purchase_statuses``)."""
     o = schema.orders
     rows = {
         t.name: int(session.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
         for t in schema.TABLES
     }
-    completed = o.c.status == OrderStatus.COMPLETED.value
+    completed = o.c.status.in_([str(s) for s in purchase_statuses])
     per_buyer = (
         sa.select(o.c.customer_id, sa.func.count().label("n"))
         .where(completed)
@@ -72,7 +78,7 @@ def summarize(*, session: Session) -> StoreSummary:
         last_order_at=last,
         buyers=int(buyers),
         repeat_buyers=int(repeat),
-        completed_orders=int(n_orders),
+        purchases=int(n_orders),
         revenue=Decimal(str(revenue)).quantize(Decimal("0.01")),
         currencies=sorted(currencies),
         complaints=int(complaints),

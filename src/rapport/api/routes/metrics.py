@@ -147,7 +147,7 @@ def compute_rows(
     from rapport.cli.metrics import segment_table
 
     with connect(settings) as eng:
-        src = Sources(eng)
+        src = Sources(eng, rules=rules)
         segments = segment_table(src, by) if by else None
         if granularity:
             table = series(

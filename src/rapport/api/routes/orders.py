@@ -3,9 +3,9 @@ items, and change status, refund, channel, store or extra.
 
 Row-level access is the customer's (:class:`~rapport.api.deps.CustomerScope`): the caller
 sees the orders of the customers in their scope, and an order of another customer is a 404
-exactly like a missing order. Analysts read orders, with the customer's name masked and the
-order's free-form ``extra`` removed. Every write, and every read that showed unmasked data
-(``extra``, the customer's name), is audited.
+exactly like a missing order. Analysts read orders, with the customer's external id and
+name masked and the order's free-form ``extra`` removed. Every write, and every read that
+showed unmasked data (``extra``, the customer's name), is audited.
 
 ========================  =========================================  ==============
 route                     roles                                      scope
@@ -15,8 +15,8 @@ POST /orders              admin, manager, sales (their customers)   orders:write
 PATCH /orders/{id}        admin, manager, sales (their customers)   orders:write
 ========================  =========================================  ==============
 
-Status changes follow :data:`ORDER_TRANSITIONS`: a completed order may be cancelled or
-refunded; cancelled and refunded are final. A refund only grows, up to what was paid
+Status changes follow :data:`rapport.domain.ORDER_TRANSITIONS` (pending → paid → shipped →
+completed, a refund request and its outcome, cancellation); cancelled and refunded are final. A refund only grows, up to what was paid
 (``net_amount + refunded_amount``), and lowers ``net_amount`` by as much.
 """
 
@@ -39,7 +39,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
-from rapport.api.masking import mask_name
+from rapport.api.masking import mask_identifier, mask_name
 from rapport.api.pagination import PageDep, encode_cursor
 from rapport.api.routes.loyalty import begin_write, commit_write
 from rapport.api.schemas.common import MAX_INT32, Time
@@ -52,7 +52,7 @@ from rapport.api.schemas.orders import (
     OrdersPublic,
     OrderUpdate,
 )
-from rapport.domain import AuditAction, OrderStatus, Role
+from rapport.domain import ORDER_TRANSITIONS, AuditAction, OrderStatus, Role
 from rapport.errors import Conflict, NotFound
 from rapport.store import loyalty, orders, schema
 from rapport.store.repository import Row
@@ -60,12 +60,6 @@ from rapport.store.repository import Row
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 ENTITY = "orders"
-#: Which status may follow which (a status may always be "changed" to itself).
-ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.COMPLETED: frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED}),
-    OrderStatus.CANCELLED: frozenset(),
-    OrderStatus.REFUNDED: frozenset(),
-}
 
 OrderId = Annotated[int, Path(ge=1, description="The order's id.")]
 READ = [Depends(require_scope("orders:read"))]
@@ -106,12 +100,13 @@ def _scoped_order(session: Session, scope: CustomerScope, order_id: int) -> tupl
 def _detail(session: Session, order: Row, customer: Row, scope: CustomerScope) -> OrderDetail:
     items = orders.items(session=session, order_id=order["id"])
     name = mask_name(customer["name"]) if scope.masked else customer["name"]
+    key = mask_identifier(customer["external_id"]) if scope.masked else customer["external_id"]
     return OrderDetail(
         **_public(order, scope).model_dump(),
         items=[OrderItemPublic.model_validate(i) for i in items],
         customer=OrderCustomer(
             id=customer["id"],
-            external_id=customer["external_id"],
+            external_id=key,
             name=name,
             masked=scope.masked,
         ),

@@ -39,20 +39,12 @@ from rapport.api.schemas.survey_links import (
     SurveyLinkPublic,
     SurveyQuestion,
 )
-from rapport.domain import AuditAction, Role, SurveyKind
+from rapport.domain import SURVEY_SCALES, AuditAction, Role, SurveyKind
 from rapport.errors import NotFound
 from rapport.store import schema, surveys
 
 router = APIRouter(tags=["survey links"])
 
-#: The scale of each kind of question: (lowest, highest) score.
-SCALES: dict[SurveyKind, tuple[float, float]] = {
-    SurveyKind.NPS: (0, 10),
-    SurveyKind.CSAT: (1, 5),
-    SurveyKind.CES: (1, 7),
-    SurveyKind.PERCEIVED_VALUE: (1, 7),
-    SurveyKind.EXPECTATION: (1, 7),
-}
 CHANNEL = "survey_link"
 PUBLIC_PATH = "/public/surveys"
 
@@ -159,7 +151,7 @@ def _link(session: Session, token: str, *, now: dt.datetime) -> dict[str, Any]:
 def survey_question(token: Token, session: SessionDep) -> SurveyQuestion:
     """The question of a survey link (no log-in): its kind and scale, nothing personal."""
     link = _link(session, token, now=_now())
-    low, high = SCALES[SurveyKind(link["kind"])]
+    low, high = SURVEY_SCALES[SurveyKind(link["kind"])]
     return SurveyQuestion(
         kind=link["kind"], scale_min=low, scale_max=high, expires_at=_utc(link["expires_at"])
     )
@@ -176,7 +168,7 @@ def answer_survey(token: Token, body: SurveyAnswer, session: SessionDep) -> Surv
     now = _now()
     link = _link(session, token, now=now)
     kind = SurveyKind(link["kind"])
-    low, high = SCALES[kind]
+    low, high = SURVEY_SCALES[kind]
     if not low <= body.score <= high:
         raise ApiError(
             422,

@@ -34,12 +34,11 @@ from rapport.api.pagination import PageDep
 from rapport.api.routes.interactions import check_customer, in_scope, page_of
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.surveys import (
-    DEFAULT_SCALES,
     SurveyResponseCreate,
     SurveyResponsePublic,
     SurveyResponsesPublic,
 )
-from rapport.domain import AuditAction, Role, SurveyKind
+from rapport.domain import SURVEY_SCALES, AuditAction, Role, SurveyKind
 from rapport.store import schema, surveys
 from rapport.store.repository import Row, utcnow
 
@@ -105,7 +104,7 @@ def create_survey_response(
     usual one (CSAT 1–5, NPS 0–10, CES, perceived value, expectation 1–7)."""
     check_customer(session, scope, body.customer_id)
     values = body.model_dump(exclude_unset=True)
-    low, high = DEFAULT_SCALES[body.kind]
+    low, high = SURVEY_SCALES[body.kind]
     if values.get("scale_min") is None:
         values["scale_min"] = low
     if values.get("scale_max") is None:

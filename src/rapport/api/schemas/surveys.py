@@ -15,14 +15,6 @@ from rapport.domain import SurveyKind
 Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
 Score = Annotated[FiniteFloat, Field(ge=-1e9, le=1e9)]
 
-#: The usual scale of each survey kind, used when the answer does not give one.
-DEFAULT_SCALES: dict[SurveyKind, tuple[float, float]] = {
-    SurveyKind.CSAT: (1, 5),
-    SurveyKind.NPS: (0, 10),
-    SurveyKind.CES: (1, 7),
-    SurveyKind.PERCEIVED_VALUE: (1, 7),
-    SurveyKind.EXPECTATION: (1, 7),
-}
 
 
 class SurveyResponseCreate(BaseModel):
