@@ -20,7 +20,7 @@ from rapport.api import routes
 from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
-from rapport.store.db import create_engine, ensure_current, normalize_url, session_factory
+from rapport.store.db import engine_from_settings, ensure_current, normalize_url, session_factory
 
 API_PREFIX = "/api/v1"
 #: Routers mounted first, in this order; every other module of ``rapport.api.routes``
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings.check_secrets()
     rules = load_rules(settings)
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url, **pool_options(settings))
+    engine = engine or engine_from_settings(settings, **pool_options(settings))
     ensure_current(engine)
 
     @asynccontextmanager

@@ -3,6 +3,13 @@
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, so
 several processes can read while one writes; transactions begin explicitly so that
 savepoints work. PostgreSQL is used as it is.
+
+Writers wait their turn instead of failing: a transaction that will write begins as a
+writer (:func:`begin_writing` for a session, :func:`begin_writer` for a connection; on
+SQLite ``BEGIN IMMEDIATE``, which waits up to the busy timeout —
+``RAPPORT_BUSY_TIMEOUT_SECONDS`` — for the write lock), and a bulk upsert that looks keys
+up before it writes them takes :func:`lock_for_upsert` so that no other writer adds the
+same keys in between (PostgreSQL; on SQLite the write lock already does).
 """
 
 from __future__ import annotations
@@ -27,20 +34,19 @@ from sqlalchemy.pool import NullPool
 from rapport.config import Settings, get_settings
 from rapport.errors import StoreUnavailable
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option naming how a SQLite transaction begins: "" (deferred) or "IMMEDIATE".
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_CACHE_KIB = 65_536  # page cache per connection: big batches touch many index pages
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (savepoints work).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -69,8 +75,15 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
-    """An engine for the store at ``url`` (default: the configured database URL)."""
+def create_engine(
+    url: str | URL | None = None, *, busy_timeout_seconds: float | None = None, **kwargs: Any
+) -> Engine:
+    """An engine for the store at ``url`` (default: the configured database URL).
+
+    On SQLite a connection waits up to ``busy_timeout_seconds`` (default: the setting
+    ``busy_timeout_seconds``) for a lock another connection holds before it fails with
+    "database is locked".
+    """
     parsed = normalize_url(url or get_settings().database_url)
     kwargs.setdefault("json_serializer", json_dumps)
     if parsed.get_backend_name() == "sqlite":
@@ -83,7 +96,9 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             kwargs.setdefault("poolclass", NullPool)
         engine = sa.create_engine(parsed, **kwargs)
-        _configure_sqlite(engine)
+        if busy_timeout_seconds is None:
+            busy_timeout_seconds = get_settings().busy_timeout_seconds
+        _configure_sqlite(engine, round(busy_timeout_seconds * 1000))
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
@@ -108,10 +123,36 @@ def begin_writing(session: Session) -> None:
     session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
+def begin_writer(conn: sa.Connection) -> sa.RootTransaction:
+    """Begin ``conn``'s transaction as a writer, as :func:`begin_writing` does for a session
+    (SQLite: ``BEGIN IMMEDIATE``, waiting its turn for the write lock). Use it for every
+    transaction that writes, above all one that reads before it writes: begun deferred, it
+    would fail at once (no busy wait) when another connection committed meanwhile."""
+    return conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}).begin()
+
+
+def lock_for_upsert(conn: sa.Connection, table: sa.Table) -> None:
+    """Inside a writer's transaction, keep other writers out of ``table`` until it ends.
+
+    For a bulk upsert that looks its keys up, then inserts the missing ones: no other
+    transaction may insert (or change) rows of ``table`` in between, or the insert fails on
+    the unique key. PostgreSQL: ``LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE`` (readers go
+    on; writers of the table, this lock's other holders included, wait their turn). Take it
+    before the transaction writes anything, so that it never holds rows another holder
+    waits for. SQLite: nothing to do, the writer's transaction holds the database's write
+    lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f'LOCK TABLE "{table.name}" IN SHARE ROW EXCLUSIVE MODE')
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits at the end of the block, or rolls back on error."""
+def session_scope(engine: Engine, *, writing: bool = False) -> Iterator[Session]:
+    """A session whose work commits at the end of the block, or rolls back on error; with
+    ``writing``, its transaction begins as a writer (see :func:`begin_writing`)."""
     with session_factory(engine)() as session, session.begin():
+        if writing:
+            session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         yield session
 
 
@@ -169,5 +210,9 @@ def ensure_current(engine: Engine) -> None:
         )
 
 
-def engine_from_settings(settings: Settings | None = None) -> Engine:
-    return create_engine((settings or get_settings()).database_url)
+def engine_from_settings(settings: Settings | None = None, **kwargs: Any) -> Engine:
+    """An engine for the store of ``settings`` (its URL and busy timeout)."""
+    settings = settings or get_settings()
+    return create_engine(
+        settings.database_url, busy_timeout_seconds=settings.busy_timeout_seconds, **kwargs
+    )
