@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.errors import ValidationFailed
-from rapport.store.db import create_engine, ensure_current
+from rapport.store.db import begin_writer, engine_from_settings, ensure_current, lock_for_upsert
 from rapport.store.repository import _integer_range, utcnow
 from rapport.store.scores import repo
 
@@ -386,7 +386,11 @@ def write_bulk(engine: Engine, table: pa.Table, *, as_of: dt.date) -> int:
     s = repo.table
     with engine.connect() as conn:
         try:
-            with conn.begin():
+            # a writer's transaction, waiting its turn behind imports and API writes; no
+            # other snapshot is written meanwhile (two runs of the same day would otherwise
+            # both insert its rows)
+            with begin_writer(conn):
+                lock_for_upsert(conn, s)
                 conn.execute(sa.delete(s).where(s.c.as_of == as_of))
                 if table.num_rows:
                     if conn.dialect.name == "postgresql":
@@ -442,7 +446,7 @@ def run(
     rules = load_rules(settings)
     day = as_of or today(settings.tz)
     result = ScoringRun(as_of=day, moment=snapshot_moment(day, settings.tz))
-    store = create_engine(settings.database_url)
+    store = engine_from_settings(settings)
     try:
         ensure_current(store)
     finally:
@@ -471,7 +475,7 @@ def run(
     table = snapshot_table(with_predictions(scores, predictions), as_of=day, computed_at=utcnow())
     result.seconds["prepare"] = time.perf_counter() - started
     started = step("write")
-    store = create_engine(settings.database_url)
+    store = engine_from_settings(settings)
     try:
         result.rows = write_bulk(store, table, as_of=day)
     finally:

@@ -34,6 +34,7 @@ from rapport.ingest.readers import Source, open_source
 from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter
 from rapport.ingest.validate import IDX, ROW, Context, check_batch
 from rapport.ingest.writer import BulkWriter
+from rapport.store.db import begin_writer, lock_for_upsert
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = 100_000
@@ -272,17 +273,28 @@ class _Run:
         return _Prepared(values=values, rejects=rejects, label=label)
 
     def write(self, prepared: _Prepared) -> tuple[pl.DataFrame, dict[str, int]]:
-        """Resolve references and upsert one prepared batch in one transaction."""
+        """Resolve references and upsert one prepared batch in one transaction.
+
+        The transaction begins as a writer and waits its turn (SQLite: ``BEGIN IMMEDIATE``
+        within the busy timeout; PostgreSQL: the target table is locked against other
+        writers), so that the keys it looks up cannot be written by another import or an
+        API request before its own insert: other writers wait for the batch, never fail.
+        """
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
         rejects = list(prepared.rejects)
         with self.engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             if sqlite:
                 # references are checked by _resolve inside this transaction; the per-row
-                # foreign-key checks of SQLite would only repeat them, slowly
+                # foreign-key checks of SQLite would only repeat them, slowly (the pragma
+                # works outside a transaction only)
                 conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
             try:
-                with conn.begin() as transaction:
+                # a dry run writes nothing (its key tables are temporary): no lock to wait for
+                transaction = conn.begin() if self.dry_run else begin_writer(conn)
+                with transaction:
+                    if not self.dry_run:
+                        lock_for_upsert(conn, self.spec.table)
                     writer = BulkWriter(conn)
                     values, ref_rejects = self._resolve(writer, prepared.values, prepared.label)
                     rejects.extend(ref_rejects)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.store import schema
+from rapport.store.db import begin_writing, lock_for_upsert
 from rapport.store.repository import Repository, Row, utcnow
 
 repo = Repository(schema.customer_scores, entity="score snapshot", key=None)
@@ -20,7 +21,9 @@ def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[s
     """Replace the snapshot of ``as_of`` with ``rows``, atomically; returns rows written.
 
     Rows may carry different fields: every given field is written, and a field a row does
-    not carry is stored as NULL.
+    not carry is stored as NULL. The session's transaction begins as a writer when it has
+    not begun yet (waiting its turn for the write lock), and no other snapshot is written
+    while it lasts.
     """
     computed_at = utcnow()
     clean = [
@@ -31,6 +34,8 @@ def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[s
     batches: dict[frozenset[str], list[Row]] = {}
     for row in clean:
         batches.setdefault(frozenset(row), []).append(row)
+    begin_writing(session)
+    lock_for_upsert(session.connection(), _s)
     with repo.writing(session):
         session.execute(sa.delete(_s).where(_s.c.as_of == as_of))
         for batch in batches.values():

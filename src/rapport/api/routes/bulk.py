@@ -59,6 +59,7 @@ from rapport.ingest.importer import _derive_keys, _Run
 from rapport.ingest.validate import ROW, Context, check_batch
 from rapport.ingest.writer import BulkWriter
 from rapport.store import schema
+from rapport.store.db import lock_for_upsert
 
 router = APIRouter(tags=["bulk"])
 
@@ -341,6 +342,9 @@ def ingest(
     values, ref_rejects = run._resolve(writer, values, {})
     for reject in ref_rejects:
         _note_rejects(batch, reject)
+    # no other writer (an import batch, another request) adds rows of the table between
+    # the lookup of the keys and the insert; it waits its turn, as this request does
+    lock_for_upsert(session.connection(), spec.table)
     for attempt in range(2):
         try:
             with session.begin_nested():

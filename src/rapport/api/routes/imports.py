@@ -77,7 +77,7 @@ from rapport.errors import RapportError
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.store import audit
-from rapport.store.db import create_engine, session_scope
+from rapport.store.db import engine_from_settings, session_scope
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 log = logging.getLogger("rapport.api.imports")
@@ -301,7 +301,7 @@ def _import(task: _Task, doc: dict[str, Any]) -> dict[str, Any]:
     engine = None
     report: ImportReport | None = None
     try:
-        engine = create_engine(task.settings.database_url)
+        engine = engine_from_settings(task.settings)
         report = import_file(
             doc["entity"],
             job_dir / doc["file"],
@@ -348,7 +348,7 @@ def _audit_outcome(
     else:
         detail["failed"] = True
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine, writing=True) as session:
             audit.record(
                 session=session,
                 actor=doc["submitted_by"],
@@ -460,8 +460,8 @@ def create_import_job(
         job_id,
         {"entity": entity.value, "file": name, "size": size, "strict": strict},
     )
-    # committed before the worker starts: on SQLite, a write still open here would make
-    # the importer's first write fail (a reader cannot become a writer past a newer commit)
+    # committed before the worker starts: on SQLite the job's first batch would otherwise
+    # wait for this request's write lock
     session.commit()
     WORKER.submit(_Task(job_dir, settings, request.app.state.rules, auditor.address))
     poll = request.app.url_path_for("get_import_job", job_id=job_id)
