@@ -18,7 +18,10 @@ def initialised(tmp_path: Path) -> Path:
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     path = tmp_path / "customers.csv"
-    path.write_text("客户编号,姓名,手机\nC1,张三,13812345678\nC2,李四,12345\n", "utf-8")
+    # C2's phone is not a phone (dropped with a warning), the third row has no key
+    path.write_text(
+        "客户编号,姓名,手机\nC1,张三,13812345678\nC2,李四,12345\n,王五,13900001111\n", "utf-8"
+    )
     return path
 
 
@@ -26,9 +29,21 @@ def test_json_report_adds_up(initialised: Path) -> None:
     result = runner.invoke(app, ["import", "customers", str(initialised), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["read"] == report["inserted"] + report["rejected"] == 2
+    assert report["read"] == report["inserted"] + report["rejected"] == 3
+    assert (report["inserted"], report["rejected"], report["warnings"]) == (2, 1, 1)
     assert report["adds_up"] is True
     assert Path(report["reject_file"]).is_file()
+    assert Path(report["warning_file"]).read_text("utf-8-sig").splitlines() == [
+        "_row,_column,_value,_reason",
+        "3,手机,12345,not a phone number: '12345'",
+    ]
+
+
+def test_strict_rejects_bad_optional_values_too(initialised: Path) -> None:
+    result = runner.invoke(app, ["import", "customers", str(initialised), "--strict", "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert (report["inserted"], report["rejected"], report["warnings"]) == (1, 2, 0)
 
 
 def test_strict_exits_2_when_rows_rejected(initialised: Path) -> None:

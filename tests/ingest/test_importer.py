@@ -55,10 +55,10 @@ ORDERS_MESSY = [
     ["SO-1", "C001", "2024年3月5日 14:30", "¥1,280.00元", "已完成", "CNY", "天猫"],  # duplicate
     ["SO-4", "C999", "2024-03-07", "10.00", "已完成", "CNY", "app"],  # unknown customer
     ["SO-5", "C003", "2024-03-08", "-5.00", "已完成", "CNY", "app"],  # negative amount
-    ["SO-6", "C003", "2024-03-09", "20.00", "已发货", "CNY", "app"],  # bad enum
+    ["SO-6", "C003", "2024-03-09", "20.00", "异常订单", "CNY", "app"],  # bad enum
     ["SO-7", "", "2024-03-10", "30.00", "已完成", "CNY", "app"],  # missing required
     ["SO-8", "C003", "not a date", "30.00", "已完成", "CNY", "app"],  # bad date
-    ["SO-9", "C003", "2024-03-11", "abc", "已完成", "", "app"],  # two problems
+    ["SO-9", "C003", "2024-03-11", "abc", "已完成", "RMBY", "app"],  # two problems
 ]
 
 
@@ -92,7 +92,7 @@ def test_messy_gbk_files_every_row_accounted(fresh_engine: Engine, tmp_path: Pat
     assert "same as row 2" in by_row[5]["_reason"]
     assert by_row[6]["_column"] == "客户编号" and "C999" in by_row[6]["_reason"]
     assert by_row[7]["_column"] == "实付金额" and ">= 0" in by_row[7]["_reason"]
-    assert by_row[8]["_column"] == "订单状态" and "已发货" in by_row[8]["_reason"]
+    assert by_row[8]["_column"] == "订单状态" and "异常订单" in by_row[8]["_reason"]
     assert "required" in by_row[9]["_reason"]
     assert by_row[10]["_column"] == "下单时间"
     assert set(by_row[11]["_column"].split(", ")) == {"实付金额", "币种"}
@@ -148,11 +148,11 @@ def test_reject_file_fixed_and_reimported_as_is(fresh_engine: Engine, tmp_path: 
     rep = import_file("orders", write_csv(tmp_path / "o.csv", ORDERS_MESSY), engine=fresh_engine)
     fixed = pl.read_csv(rep.reject_file, infer_schema=False).filter(pl.col("_row") != "5")
     fixed = fixed.with_columns(
-        pl.col("订单状态").replace({"已发货": "已完成"}),
+        pl.col("订单状态").replace({"异常订单": "已发货"}),
         pl.col("实付金额").replace({"-5.00": "5.00", "abc": "5.00"}),
         pl.col("客户编号").replace({"C999": "C001"}).fill_null("C002"),
         pl.col("下单时间").replace({"not a date": "2024-03-12"}),
-        pl.col("币种").fill_null("CNY"),
+        pl.col("币种").replace({"RMBY": "CNY"}),
     )
     fixed.write_csv(tmp_path / "fixed.csv")
     again = import_file("orders", tmp_path / "fixed.csv", engine=fresh_engine)

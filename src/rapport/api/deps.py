@@ -26,6 +26,7 @@ from rapport.api.security import InvalidToken, decode_access_token
 from rapport.config import Rules, Settings
 from rapport.domain import Role
 from rapport.errors import NotFound
+from rapport.ingest.scope import ImportScope
 from rapport.store import customers, schema, tokens, users
 from rapport.store.db import begin_writing
 from rapport.store.repository import Row
@@ -277,6 +278,19 @@ class CustomerScope:
         clause = self.clause()
         return stmt if clause is None else stmt.where(clause)
 
+    def covers(self, customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+        """The SQL condition that the customer whose id is in ``customer_id`` (a column of
+        another table, such as ``referrals.referred_customer_id``) lies in this scope;
+        ``None``: every customer. Deleted customers count as in scope here: the caller
+        decides whether a record pointing at one is shown."""
+        clause = self.clause()
+        if clause is None:
+            return None
+        # correlate(None): the sub-select reads customers of its own, even inside a
+        # statement that joins customers for another column
+        inside = sa.select(_c.id).where(clause).correlate(None)
+        return customer_id.in_(inside)
+
     def visible_ids(self, session: Session, ids: list[int]) -> set[int]:
         """The ids among ``ids`` this scope may see."""
         clause = self.clause()
@@ -301,6 +315,15 @@ class CustomerScope:
             if inside is None:
                 raise NotFound(f"no customer with id {id}", table="customers", field="id", value=id)
         return row
+
+    def import_scope(self) -> ImportScope:
+        """This scope as the importer's conditions: an import job runs with it."""
+        p = self.principal
+        return ImportScope(
+            customers=self.clause(),
+            owners=owner_clause(p, schema.users.c.id),
+            leads=owner_clause(p, schema.leads.c.owner_id),
+        )
 
     def check_owner(self, session: Session, owner_id: int | None) -> None:
         """403 unless the caller may give a customer to ``owner_id``."""

@@ -29,7 +29,7 @@ def print_report(report: ImportReport) -> None:
     table = Table(title=f"import {report.entity} ← {report.file}", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    for label in ("read", "inserted", "updated", "unchanged", "rejected"):
+    for label in ("read", "inserted", "updated", "unchanged", "rejected", "warnings"):
         table.add_row(label, f"{getattr(report, label):,}")
     table.add_row("rows/s", f"{report.rows_per_second:,.0f}")
     console.print(table)
@@ -42,9 +42,18 @@ def print_report(report: ImportReport) -> None:
             "columns without a field (kept in extra where the entity has one): "
             + ", ".join(report.unknown_columns)
         )
+    for field, value in report.defaults.items():
+        console.print(f"{field}: not in the file, filled with {value}", highlight=False)
     if report.reject_file:
         console.print(f"[yellow]rejected rows written to {report.reject_file}[/]")
         for reason, count in list(report.reject_reasons.items())[:10]:
+            console.print(f"  {count:>8,}  {reason}", highlight=False)
+    if report.warning_file:
+        console.print(
+            f"[yellow]values dropped from kept rows (stored without them) listed in "
+            f"{report.warning_file}[/]"
+        )
+        for reason, count in list(report.warning_reasons.items())[:10]:
             console.print(f"  {count:>8,}  {reason}", highlight=False)
 
 
@@ -52,12 +61,21 @@ def import_command(
     entity: Annotated[str, typer.Argument(help=f"One of: {', '.join(ENTITIES)}.")],
     file: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX, Parquet or JSON Lines file.")],
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="TOML file: [columns] header = field.")
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="TOML file: [columns] header = field; [values] field = one value for all rows.",
+        ),
     ] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet (default all).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit non-zero if any row is rejected.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Reject rows with a bad optional value too (instead of dropping the value "
+            "with a warning), and exit 2 if any row is rejected.",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1)] = 100_000,
@@ -101,6 +119,7 @@ def import_command(
             batch_rows=batch_rows,
             reject_path=rejects,
             progress=on_progress,
+            strict=strict,
         )
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))

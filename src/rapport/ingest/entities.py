@@ -50,6 +50,7 @@ class FieldSpec:
     low: float | None = None  # smallest allowed value (inclusive unless ``low_open``)
     low_open: bool = False
     high: float | None = None
+    server_default: str | None = None  # what the store puts in a NOT NULL column left empty
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,11 @@ def _build(
                 low=low,
                 low_open=low_open,
                 high=high,
+                server_default=(
+                    str(column.server_default.arg)  # type: ignore[attr-defined]
+                    if column.server_default is not None and not column.nullable
+                    else None
+                ),
             )
         )
     extra = "properties" if name == "events" else ("extra" if "extra" in table.c else None)

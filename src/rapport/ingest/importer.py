@@ -9,6 +9,7 @@ unchanged or rejected, and the report adds up.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,10 +30,12 @@ from sqlalchemy.engine import Engine
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.errors import ConfigError, ValidationFailed
 from rapport.ingest.columns import normalize_header, synonyms
+from rapport.ingest.defaults import applicable
 from rapport.ingest.entities import EntitySpec, entity
 from rapport.ingest.readers import Source, open_source
-from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter
-from rapport.ingest.validate import IDX, ROW, Context, check_batch
+from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter, WarningWriter
+from rapport.ingest.scope import UNLIMITED, ImportScope
+from rapport.ingest.validate import IDX, ROW, SOFT, Context, check_batch
 from rapport.ingest.writer import BulkWriter
 from rapport.store.db import begin_writer, lock_for_upsert
 
@@ -45,9 +48,15 @@ ProgressCallback = Callable[[int, int, int], None]  # rows read, bytes read, byt
 
 @dataclass(frozen=True)
 class Mapping:
-    """A user's mapping file: ``[columns]`` file header → import field."""
+    """A user's mapping file.
+
+    ``[columns]`` maps file headers to import fields (``"-"`` ignores a column);
+    ``[values]`` gives a field one value for every row when the file has no column for it
+    (``currency = "USD"``, ``channel = "天猫"``), read like a cell of the file.
+    """
 
     columns: dict[str, str]
+    values: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> Mapping:
@@ -58,13 +67,27 @@ class Mapping:
             raise ConfigError(f"mapping file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-        unknown = set(data) - {"columns"}
+        unknown = set(data) - {"columns", "values"}
         if unknown:
-            raise ConfigError(f"{path}: unknown sections {sorted(unknown)}; use [columns]")
+            raise ConfigError(
+                f"{path}: unknown sections {sorted(unknown)}; use [columns], [values]"
+            )
         columns = data.get("columns", {})
         if not all(isinstance(v, str) for v in columns.values()):
             raise ConfigError(f"{path}: [columns] values must be import field names")
-        return cls(columns=dict(columns))
+        values = data.get("values", {})
+        bad = [k for k, v in values.items() if not isinstance(v, str | int | float | bool)]
+        if bad:
+            raise ConfigError(f"{path}: [values] {bad[0]} must be a single value (text or number)")
+        as_text = {
+            k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+            for k, v in values.items()
+        }
+        return cls(columns=dict(columns), values=as_text)
+
+
+#: Prefix of the columns that carry a mapping file's ``[values]`` through a batch.
+CONSTANT = "[values] "
 
 
 def map_columns(
@@ -87,6 +110,14 @@ def map_columns(
                 field=column,
                 hint=f"fields of {spec.name}: {', '.join(fields)}; '-' ignores a column",
             )
+    constants = mapping.values if mapping else {}
+    for field in constants:
+        if field not in fields:
+            raise ValidationFailed(
+                f"mapping: [values] {field!r}: {spec.name} has no field {field!r}",
+                field=field,
+                hint=f"fields of {spec.name}: {', '.join(fields)}",
+            )
     out: dict[str, str] = {}
     unknown: list[str] = []
     for column in columns:
@@ -106,18 +137,30 @@ def map_columns(
                 hint="map one of them elsewhere (or to '-') in a --mapping file",
             )
         out[column] = field
+    for field, _value in constants.items():
+        if field in out.values():
+            column = next(c for c, f in out.items() if f == field)
+            raise ValidationFailed(
+                f"mapping: [values] {field!r}: the file has a column for it ({column!r})",
+                field=field,
+                hint=f"remove it from [values], or map {column!r} to '-' to use the value",
+            )
+        out[CONSTANT + field] = field
+    given = set(out.values())
+    supplied = given | set(applicable(spec.name, given))
     missing = [
         f.name
         for f in spec.fields
-        if f.required
-        and f.name not in out.values()
-        and not (spec.derive_key and f.name in spec.key)
+        if f.required and f.name not in supplied and not (spec.derive_key and f.name in spec.key)
     ]
     if missing:
         raise ValidationFailed(
             f"{spec.name}: no column for required field(s) {', '.join(missing)}",
             field=missing[0],
-            hint=f"rename a column, or map it with --mapping (file columns: {', '.join(columns)})",
+            hint=(
+                "rename a column, map one with --mapping ([columns]), or give every row one "
+                f"value with [values] (file columns: {', '.join(columns)})"
+            ),
         )
     return out, unknown
 
@@ -145,6 +188,7 @@ class _Prepared:
     values: pl.DataFrame
     rejects: list[pl.DataFrame]
     label: dict[str, str]
+    warnings: pl.DataFrame  # IDX, ROW, _column, _value, _reason of the kept rows
 
 
 def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -202,13 +246,30 @@ class _Run:
     """The state of one import across its batches."""
 
     def __init__(
-        self, spec: EntitySpec, engine: Engine, rules: Rules, settings: Settings, dry_run: bool
+        self,
+        spec: EntitySpec,
+        engine: Engine,
+        rules: Rules,
+        settings: Settings,
+        dry_run: bool,
+        *,
+        strict: bool = True,
+        constants: dict[str, str] | None = None,
+        scope: ImportScope = UNLIMITED,
     ) -> None:
         self.spec = spec
+        self.scope = scope
         self.engine = engine
         self.rules = rules
-        self.ctx = Context(tz=settings.tz, phone_region=rules.business.default_phone_region)
+        self.ctx = Context(
+            tz=settings.tz,
+            phone_region=rules.business.default_phone_region,
+            rules=rules,
+            strict=strict,
+            today=dt.datetime.now(settings.tz).date(),
+        )
         self.dry_run = dry_run
+        self.constants = constants or {}
         # 64-bit hashes of the keys written so far: 8 bytes a row to find a key repeated
         # across batches (a hash collision, ~n²/2⁶⁵, would reject a row as a duplicate:
         # reported, never lost)
@@ -235,6 +296,11 @@ class _Run:
     ) -> _Prepared:
         """Everything that needs no database: normalise, validate, key, de-duplicate."""
         spec = self.spec
+        if self.constants:
+            raw = raw.with_columns(
+                pl.lit(value, dtype=pl.Utf8).alias(CONSTANT + field)
+                for field, value in self.constants.items()
+            )
         checked = check_batch(
             spec, raw, source_batch_rows, mapping=mapping, unknown=unknown, ctx=self.ctx
         )
@@ -270,7 +336,7 @@ class _Run:
         self.seen = np.sort(
             np.concatenate([self.seen, np.sort(hashes[~bad.to_numpy()])]), kind="stable"
         )
-        return _Prepared(values=values, rejects=rejects, label=label)
+        return _Prepared(values=values, rejects=rejects, label=label, warnings=checked.warnings)
 
     def write(self, prepared: _Prepared) -> tuple[pl.DataFrame, dict[str, int]]:
         """Resolve references and upsert one prepared batch in one transaction.
@@ -298,6 +364,8 @@ class _Run:
                     writer = BulkWriter(conn)
                     values, ref_rejects = self._resolve(writer, prepared.values, prepared.label)
                     rejects.extend(ref_rejects)
+                    values, taken = self._outside_scope(writer, values, prepared.label)
+                    rejects.extend(taken)
                     if values.height:
                         counts = self._upsert(writer, values)
                     if self.dry_run:
@@ -315,7 +383,12 @@ class _Run:
             ref = field.reference
             if ref is None or field.name not in values.columns:
                 continue
-            found = writer.resolve_ids(ref.table, ref.key, values[field.name])
+            found = writer.resolve_ids(
+                ref.table,
+                ref.key,
+                values[field.name],
+                where=self.scope.reference(ref.table, field.name),
+            )
             ids = values.select(pl.col(field.name).alias("k")).join(
                 found, on="k", how="left", maintain_order="left"
             )["id"]
@@ -326,28 +399,71 @@ class _Run:
             values = values.with_columns(ids.alias(field.column)).filter(~bad)
         return values, rejects
 
-    def _table_frame(self, values: pl.DataFrame) -> pl.DataFrame:
-        """The batch by table column (references already resolved to ids)."""
+    def _outside_scope(
+        self, writer: BulkWriter, values: pl.DataFrame, label: dict[str, str]
+    ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        """Rows whose key names a stored record outside the scope are rejected: an import
+        never changes (or takes over) what its uploader may not see."""
+        spec = self.spec
+        own = self.scope.rows(spec.table)
+        if own is None or len(spec.key) != 1 or values.height == 0:
+            return values, []
+        key = spec.key[0]
+        column = spec.by_name[key].column
+        rows = writer.lookup(spec.table, [column], values.select(pl.col(key)), where=~own)
+        if not rows:
+            return values, []
+        taken = pl.Series([r[0] for r in rows], dtype=pl.Utf8)
+        bad = values[key].is_in(taken.implode())
+        name = label.get(key, key)
+        reason = name + " '" + values[key] + "' is used by a record outside your scope"
+        return values.filter(~bad), [self.reject(values, bad, name, reason)]
+
+    def _table_frame(self, values: pl.DataFrame, *, soft: bool = False) -> pl.DataFrame:
+        """The batch by table column (references already resolved to ids).
+
+        With ``soft``, also the ``SOFT + column`` masks of the values that did not come
+        from the file (see :func:`rapport.ingest.validate.check_batch`).
+        """
         spec = self.spec
         present = [f for f in spec.fields if f.name in values.columns]
         exprs = [pl.col(f.column if f.reference else f.name).alias(f.column) for f in present]
         extra = spec.extra_column
         if extra and extra in values.columns and extra not in {f.name for f in present}:
             exprs.append(pl.col(extra))
+        if soft:
+            exprs += [
+                pl.col(SOFT + f.name).alias(SOFT + f.column)
+                for f in present
+                if SOFT + f.name in values.columns
+            ]
         frame = values.select(exprs)
         return self._ticket_due_times(frame) if spec.name == "tickets" else frame
 
     def _upsert(self, writer: BulkWriter, values: pl.DataFrame) -> dict[str, int]:
         spec = self.spec
         table = spec.table
-        frame = self._table_frame(values)
+        frame = self._table_frame(values, soft=True)
+        soft = [c for c in frame.columns if c.startswith(SOFT)]
         key_columns = list(spec.key_columns)
-        compare = [c for c in frame.columns if c not in key_columns]
+        compare = [c for c in frame.columns if c not in key_columns and c not in soft]
         rows = writer.lookup(table, key_columns, frame.select(key_columns), ["id", *compare])
         old = _existing_frame(rows, key_columns, compare, frame.schema)
         joined = frame.join(old, on=key_columns, how="left")
         is_new = joined["id"].is_null()
-        differs = [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare]
+        # a value the file did not give (a default, a dropped bad value) never overwrites
+        # a stored one: the update keeps what is there
+        joined = joined.with_columns(
+            pl.when(pl.col(mask) & pl.col("id").is_not_null())
+            .then(pl.col(f"{mask.removeprefix(SOFT)}__old"))
+            .otherwise(pl.col(mask.removeprefix(SOFT)))
+            .alias(mask.removeprefix(SOFT))
+            for mask in soft
+        ).drop(soft)
+        frame = frame.drop(soft)
+        # created_at is never updated (below), so it must not make a row count as changed:
+        # else a file whose created_at differs from the stored one "updates" it on every run
+        differs = [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare if c != "created_at"]
         changed_any = pl.any_horizontal(differs) if differs else pl.lit(False)
         changed = joined.select(changed_any.alias("c")).to_series() & ~is_new
         stamp = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
@@ -419,8 +535,16 @@ def import_file(
     settings: Settings | None = None,
     rules: Rules | None = None,
     progress: ProgressCallback | None = None,
+    strict: bool = False,
+    warning_path: str | Path | None = None,
+    scope: ImportScope = UNLIMITED,
 ) -> ImportReport:
     """Import ``path`` as ``entity_name`` into the store behind ``engine``.
+
+    A bad descriptive value (an e-mail, phone, birthday …) is dropped from its row with a
+    warning in ``<file>.warnings.csv``; with ``strict`` it rejects the row instead.
+    ``scope`` limits the rows the import may touch (:class:`ImportScope`; the API's
+    import jobs run with the uploader's).
 
     Returns
     -------
@@ -440,17 +564,29 @@ def import_file(
     spec = entity(entity_name)
     source: Source = open_source(path, sheet=sheet)
     columns, unknown = map_columns(spec, source.columns, mapping)
+    constants = mapping.values if mapping else {}
+    given = set(columns.values())
+    filled = {
+        name: default.says
+        for name, default in applicable(spec.name, given).items()
+        if name not in given
+    }
     report = ImportReport(
         entity=spec.name,
         file=str(source.path),
         format=source.format,
         encoding=source.encoding,
         dry_run=dry_run,
-        mapping=columns,
+        mapping={c: f for c, f in columns.items() if not c.startswith(CONSTANT)},
         unknown_columns=unknown,
+        defaults=filled
+        | {f: f"{v!r} ([values] of the mapping file)" for f, v in constants.items()},
     )
     rejects = RejectWriter(source, Path(reject_path) if reject_path else None)
-    run = _Run(spec, engine, rules, settings, dry_run)
+    warnings = WarningWriter(source, Path(warning_path) if warning_path else None)
+    run = _Run(
+        spec, engine, rules, settings, dry_run, strict=strict, constants=constants, scope=scope
+    )
     started = time.perf_counter()
     reported_problems = 0
     prepared = (
@@ -460,6 +596,7 @@ def import_file(
     for batch, ready in _prefetch(prepared):
         bad, counts = run.write(ready)
         rejects.add(batch.frame.gather(bad[IDX]), bad)
+        warnings.add(ready.warnings.filter(~pl.col(IDX).is_in(bad[IDX].implode())))
         report.read += batch.frame.height
         report.batches += 1
         report.rejected += bad.height
@@ -480,5 +617,8 @@ def import_file(
     report.seconds = time.perf_counter() - started
     report.reject_file = rejects.close()
     report.reject_reasons = dict(sorted(rejects.reasons.items(), key=lambda kv: -kv[1]))
+    report.warnings = warnings.count
+    report.warning_file = warnings.close()
+    report.warning_reasons = dict(sorted(warnings.reasons.items(), key=lambda kv: -kv[1]))
     assert report.adds_up, report
     return report

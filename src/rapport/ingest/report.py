@@ -37,6 +37,13 @@ class ImportReport:
     unknown_columns: list[str] = field(default_factory=list)
     reject_file: str | None = None
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    #: values dropped from rows that were kept (a bad e-mail, phone, birthday …)
+    warnings: int = 0
+    warning_file: str | None = None
+    warning_reasons: dict[str, int] = field(default_factory=dict)
+    #: field the file has no column for → what the import fills in (a default of the
+    #: entity, or the mapping file's [values] constant)
+    defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def adds_up(self) -> bool:
@@ -143,6 +150,41 @@ class RejectWriter:
         return str(self.path) if self.count else None
 
 
+class WarningWriter:
+    """Writes the values dropped from kept rows to ``<file stem>.warnings.csv``.
+
+    One line per dropped value: ``_row`` (spreadsheet row, header = 1), ``_column``,
+    ``_value`` (as in the file) and ``_reason``; UTF-8 with BOM, so Excel opens it.
+    """
+
+    COLUMNS = ("_row", "_column", "_value", "_reason")
+
+    def __init__(self, source: Source, path: Path | None = None) -> None:
+        self.path = path or source.path.with_name(f"{source.path.stem}.warnings.csv")
+        self.count = 0
+        self.reasons: dict[str, int] = {}
+
+    def add(self, warnings: pl.DataFrame) -> None:
+        """``warnings``: ``__row``, ``_column``, ``_value``, ``_reason`` of dropped values."""
+        if warnings.height == 0:
+            return
+        frame = warnings.select(pl.col("__row").alias("_row"), "_column", "_value", "_reason").cast(
+            pl.Utf8
+        )
+        frame = neutralise_frame(frame, as_read=True)
+        first = self.count == 0
+        mode, encoding = ("w", "utf-8-sig") if first else ("a", "utf-8")
+        with self.path.open(mode, encoding=encoding, newline="") as fh:
+            fh.write(frame.write_csv(include_header=first))
+        self.count += frame.height
+        for column, reason in warnings.select("_column", "_reason").iter_rows():
+            kind = _reason_kind(f"{column}: {reason}")
+            self.reasons[kind] = self.reasons.get(kind, 0) + 1
+
+    def close(self) -> str | None:
+        return str(self.path) if self.count else None
+
+
 def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
     from openpyxl import Workbook
 
@@ -154,4 +196,4 @@ def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
     workbook.save(path)
 
 
-__all__ = ["REJECT_COLUMNS", "ImportReport", "RejectWriter"]
+__all__ = ["REJECT_COLUMNS", "ImportReport", "RejectWriter", "WarningWriter"]

@@ -45,8 +45,11 @@ class BulkWriter:
         key_columns: Sequence[str],
         keys: pl.DataFrame,
         columns: Sequence[str] = ("id",),
+        *,
+        where: sa.ColumnElement[bool] | None = None,
     ) -> list[sa.Row]:
-        """Rows of ``table`` whose ``key_columns`` equal a row of ``keys`` (distinct)."""
+        """Rows of ``table`` whose ``key_columns`` equal a row of ``keys`` (distinct), and
+        that meet ``where`` (one text key only)."""
         keys = keys.unique()
         if keys.height == 0:
             return []
@@ -54,18 +57,12 @@ class BulkWriter:
         selected = [*targets, *[table.c[c] for c in columns]]
         if len(targets) == 1 and keys.dtypes[0] == pl.Utf8:
             # one text key: the whole key list travels as one parameter
-            values = keys.to_series()
-            if self.dialect == "sqlite":
-                listed = sa.select(sa.column("value")).select_from(
-                    sa.func.json_each(sa.bindparam("keys", json.dumps(values.to_list())))
-                )
-                stmt = sa.select(*selected).where(targets[0].in_(listed.scalar_subquery()))
-            else:
-                stmt = sa.select(*selected).where(
-                    targets[0]
-                    == sa.func.any(sa.bindparam("keys", values.to_list(), type_=sa.ARRAY(sa.Text)))
-                )
+            stmt = sa.select(*selected).where(self._in_keys(targets[0], keys.to_series()))
+            if where is not None:
+                stmt = stmt.where(where)
             return list(self.conn.execute(stmt))
+        if where is not None:
+            raise ValueError("a condition is only supported with one text key")
         temp = self._key_table(targets, keys)
         try:
             condition = sa.and_(*[t == temp.c[f"k{i}"] for i, t in enumerate(targets)])
@@ -76,8 +73,36 @@ class BulkWriter:
         finally:
             temp.drop(self.conn)
 
-    def resolve_ids(self, table: sa.Table, key: str, keys: pl.Series) -> pl.DataFrame:
-        """``k`` → ``id`` of the rows of ``table`` whose text column ``key`` is in ``keys``."""
+    def _in_keys(self, column: sa.Column, values: pl.Series) -> sa.ColumnElement[bool]:
+        """``column`` is one of ``values`` (text), the whole list as one parameter."""
+        if self.dialect == "sqlite":
+            listed = sa.select(sa.column("value")).select_from(
+                sa.func.json_each(sa.bindparam("keys", json.dumps(values.to_list())))
+            )
+            return column.in_(listed.scalar_subquery())
+        return column == sa.func.any(
+            sa.bindparam("keys", values.to_list(), type_=sa.ARRAY(sa.Text))
+        )
+
+    def resolve_ids(
+        self,
+        table: sa.Table,
+        key: str,
+        keys: pl.Series,
+        *,
+        where: sa.ColumnElement[bool] | None = None,
+    ) -> pl.DataFrame:
+        """``k`` → ``id`` of the rows of ``table`` whose text column ``key`` is in ``keys``
+        (and that meet ``where``: the others read as missing)."""
+        if where is not None:
+            unique = keys.drop_nulls().unique()
+            stmt = sa.select(table.c[key], table.c.id).where(
+                self._in_keys(table.c[key], unique), where
+            )
+            rows = self.conn.execute(stmt).fetchall() if unique.len() else []
+            return pl.DataFrame(
+                [tuple(r) for r in rows], schema={"k": pl.Utf8, "id": pl.Int64}, orient="row"
+            )
         wanted = json.dumps(keys.drop_nulls().unique().to_list(), ensure_ascii=False)
         if self.dialect == "sqlite":
             sql = (

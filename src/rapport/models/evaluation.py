@@ -214,7 +214,9 @@ def run_backtests(
     calibration_end = moment - dt.timedelta(days=holdout.days)
     result = Evaluation(moment=moment, holdout=str(holdout))
     with connect(settings, engine=engine) as eng:
-        ctx = _Context(eng, Sources(eng, rules=rules), settings, rules, moment, calibration_end, holdout)
+        ctx = _Context(
+            eng, Sources(eng, rules=rules), settings, rules, moment, calibration_end, holdout
+        )
         for part in PARTS:
             if part not in parts:
                 continue

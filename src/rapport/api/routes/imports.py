@@ -21,7 +21,12 @@ POST /imports/{entity}         admin, manager  imports:write
 GET  /imports                  admin, manager  imports:read
 GET  /imports/{id}             admin, manager  imports:read
 GET  /imports/{id}/rejects     admin, manager  imports:read
+GET  /imports/{id}/warnings    admin, manager  imports:read
 =============================  ==============  ==============
+
+A job runs with its uploader's row-level scope (a manager's: their team's customers and
+unowned ones): rows that would change a record outside it, attach to one, or give a
+customer to a user outside the team are rejected like rows naming an unknown record.
 
 Managers see their own jobs, admins every job (another's job reads like a missing one).
 Only admins may import ``users`` (accounts and roles). Submitting, finishing and
@@ -54,6 +59,7 @@ from fastapi.responses import FileResponse
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
+    CustomerScope,
     Principal,
     SessionDep,
     SettingsDep,
@@ -76,6 +82,7 @@ from rapport.domain import AuditAction, Role
 from rapport.errors import RapportError
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
+from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.store import audit
 from rapport.store.db import engine_from_settings, session_scope
 
@@ -207,6 +214,7 @@ class _Task:
     settings: Settings
     rules: Rules
     client_address: str | None
+    scope: ImportScope = UNLIMITED  # the uploader's row-level scope
 
 
 class _Worker:
@@ -272,6 +280,10 @@ def public_report(report: ImportReport) -> ImportReportPublic:
         rejects_file=Path(report.reject_file).name if report.reject_file else None,
         mapping=report.mapping,
         unknown_columns=report.unknown_columns,
+        warnings=report.warnings,
+        warning_reasons=report.warning_reasons,
+        warnings_file=Path(report.warning_file).name if report.warning_file else None,
+        defaults=report.defaults,
     )
 
 
@@ -309,6 +321,8 @@ def _import(task: _Task, doc: dict[str, Any]) -> dict[str, Any]:
             sheet=doc.get("sheet"),
             settings=task.settings,
             rules=task.rules,
+            strict=bool(doc.get("strict")),
+            scope=task.scope,
         )
     except RapportError as exc:
         outcome = {"status": failed, "error": _error_of(exc, job_dir).model_dump()}
@@ -463,7 +477,8 @@ def create_import_job(
     # committed before the worker starts: on SQLite the job's first batch would otherwise
     # wait for this request's write lock
     session.commit()
-    WORKER.submit(_Task(job_dir, settings, request.app.state.rules, auditor.address))
+    scope = CustomerScope(user).import_scope()
+    WORKER.submit(_Task(job_dir, settings, request.app.state.rules, auditor.address, scope))
     poll = request.app.url_path_for("get_import_job", job_id=job_id)
     response.headers["Location"] = str(poll)
     return ImportJobAccepted(id=job_id, status=JobStatus.QUEUED, poll=str(poll))
@@ -537,13 +552,41 @@ def get_import_rejects(
     job_id: JobId, user: CurrentUser, settings: SettingsDep, auditor: AuditorDep
 ) -> FileResponse:
     """Download the rejected rows of a job (404 when no row was rejected)."""
+    return _download(job_id, user, settings, auditor, "rejects_file", "rejects")
+
+
+@router.get(
+    "/{job_id}/warnings",
+    dependencies=_READ,
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {MEDIA_TYPES[".csv"]: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The values dropped from kept rows: _row, _column, _value, _reason",
+        },
+        **COMMON_RESPONSES,
+        **NOT_FOUND_RESPONSE,
+    },
+    name="get_import_warnings",
+)
+def get_import_warnings(
+    job_id: JobId, user: CurrentUser, settings: SettingsDep, auditor: AuditorDep
+) -> FileResponse:
+    """Download the warnings of a job (404 when no value was dropped)."""
+    return _download(job_id, user, settings, auditor, "warnings_file", "warnings")
+
+
+def _download(
+    job_id: str, user: Principal, settings: Settings, auditor: Any, report_key: str, route: str
+) -> FileResponse:
+    """One of a job's files named in its report; audited; 404 when there is none."""
     job_dir, doc = _job_dir(settings, job_id, user)
-    name = ((doc.get("report") or {}).get("rejects_file")) or None
+    name = ((doc.get("report") or {}).get(report_key)) or None
     path = job_dir / name if name else None
     if path is None or path.parent != job_dir or not path.is_file():
         raise ApiError(
-            404, "not_found", f"import job {job_id} has no reject file", field="path.job_id"
+            404, "not_found", f"import job {job_id} has no {route} file", field="path.job_id"
         )
-    auditor.record(AuditAction.EXPORT, ENTITY, job_id, {"file": name, "route": "rejects"})
+    auditor.record(AuditAction.EXPORT, ENTITY, job_id, {"file": name, "route": route})
     media = MEDIA_TYPES.get(path.suffix.lower(), OTHER_MEDIA_TYPE)
     return FileResponse(path, media_type=media, filename=name)

@@ -48,6 +48,20 @@ class ImportReportPublic(BaseModel):
     unknown_columns: list[str] = Field(
         default_factory=list, description="File columns that map to no field."
     )
+    warnings: int = Field(
+        default=0,
+        description="Bad optional values dropped from kept rows (a bad e-mail, phone, birthday…).",
+    )
+    warning_reasons: dict[str, int] = Field(
+        default_factory=dict, description="Dropped values per reason (column: problem)."
+    )
+    warnings_file: str | None = Field(
+        default=None, description="Name of the warnings file (download it at …/warnings)."
+    )
+    defaults: dict[str, str] = Field(
+        default_factory=dict,
+        description="Fields the file has no column for → what the import filled in.",
+    )
 
 
 class JobError(BaseModel):
