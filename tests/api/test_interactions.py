@@ -150,6 +150,15 @@ def test_validation_names_the_field(client: TestClient, people: People, book: Bo
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "query.channel"
 
 
+def test_a_chat_without_direction_is_of_unknown_direction(
+    client: TestClient, people: People, book: Book
+) -> None:
+    body = {"customer_id": book.own["id"], "channel": "chat"}
+    created = client.post(URL, json=body, headers=people.headers("admin"))
+    assert created.status_code == 201, created.text
+    assert created.json()["direction"] == "unknown"
+
+
 def test_duplicate_external_id_is_a_conflict(
     client: TestClient, people: People, book: Book
 ) -> None:

@@ -156,6 +156,7 @@ def create_interaction(
             hint=f"leave staff_id out or set it to your user id {user.user_id}",
         )
     values.setdefault("occurred_at", utcnow())
+    values.setdefault("direction", body.direction)
     row = interactions.repo.create(session=session, values=values)
     auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], body.model_dump(exclude_unset=True))
     return _public(row, scope)

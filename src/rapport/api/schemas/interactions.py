@@ -21,7 +21,9 @@ class InteractionCreate(BaseModel):
 
     customer_id: Id
     channel: InteractionChannel
-    direction: Direction
+    direction: Direction = Field(
+        default=Direction.UNKNOWN, description="Default: unknown (the source did not say)."
+    )
     occurred_at: Time | None = Field(default=None, description="Default: now.")
     staff_id: Id | None = Field(
         default=None,
