@@ -6,7 +6,13 @@
 * names → the first character and ``*`` (``张伟`` → ``张*``, ``Wei Zhang`` → ``W*``);
 * WeChat id → first character and ``***``; street address and postal code → ``***``;
   social handles → each handle masked; birthday and ``extra`` (free-form source columns
-  that may hold anything) → removed.
+  that may hold anything) → removed;
+* identifiers that may be personal — a customer's or a lead's ``external_id`` (often a
+  phone or a member number), wherever it is shown (customer, 360, order, score lists) —
+  keep at most 2 characters at each end, about a quarter of their length
+  (``13812345678`` → ``13*******78``, ``M0012345`` → ``M0****45``, ``C-own`` → ``C***n``);
+* a loyalty ledger entry's ``reference`` keeps its kind prefix (``order:``, ``gift:``) and
+  masks the rest as an identifier (``order:SO123`` → ``order:S***3``).
 
 City, province, country, gender, income band and the other attributes analysts group by
 stay as they are.
@@ -14,6 +20,7 @@ stay as they are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +63,31 @@ def mask_name(name: str | None) -> str | None:
     return name.strip()[:1] + "*"
 
 
+def mask_identifier(value: str | None) -> str | None:
+    """``13812345678`` → ``13*******78``: at most 2 characters kept at each end, about a
+    quarter of the length; 3 characters or fewer → all stars."""
+    if not value:
+        return value
+    keep = min(2, len(value) // 4)
+    if keep == 0:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+
+
+#: The kind prefix of a ledger reference (``order:``, ``gift:``), which stays visible.
+_REFERENCE_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}:")
+
+
+def mask_reference(reference: str | None) -> str | None:
+    """``order:SO123`` → ``order:S***3``; without a kind prefix, the whole as an identifier."""
+    if not reference:
+        return reference
+    match = _REFERENCE_KIND.match(reference)
+    kind = match.group(0) if match else ""
+    rest = reference[len(kind) :]
+    return kind + (mask_identifier(rest) or "")
+
+
 def _mask_short(value: str | None) -> str | None:
     if not value:
         return value
@@ -70,6 +102,7 @@ def _mask_handles(handles: Any) -> Any:
 
 #: How each personal field of a customer is masked.
 CUSTOMER_MASKS = {
+    "external_id": mask_identifier,
     "name": mask_name,
     "phone": mask_phone,
     "email": mask_email,
@@ -88,4 +121,12 @@ def mask_customer(row: Mapping[str, Any]) -> dict[str, Any]:
     for field, mask in CUSTOMER_MASKS.items():
         if field in out:
             out[field] = mask(out[field])
+    return out
+
+
+def mask_ledger_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a loyalty ledger row with its ``reference`` masked."""
+    out = dict(row)
+    if "reference" in out:
+        out["reference"] = mask_reference(out["reference"])
     return out

@@ -4,7 +4,7 @@ Row-level access follows the lead's owner, as :class:`LeadScope` says (the custo
 rule applied to ``leads.owner_id``): admins and analysts see every lead, managers the
 leads of their team and unowned ones, sales users their own. A lead outside the scope is a
 404 exactly like a missing one. Service users have no access to leads (403). Analysts see
-name, e-mail and phone masked and ``extra`` removed.
+external id, name, e-mail and phone masked and ``extra`` removed.
 
 =============================  ==========================  ============
 route                          roles                       scope
@@ -40,7 +40,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
-from rapport.api.masking import mask_email, mask_name, mask_phone
+from rapport.api.masking import mask_email, mask_identifier, mask_name, mask_phone
 from rapport.api.pagination import PageDep, encode_cursor
 from rapport.api.routes.loyalty import begin_write, commit_write
 from rapport.api.schemas.common import MAX_INT32
@@ -112,6 +112,7 @@ def _public(row: Row, scope: LeadScope) -> LeadPublic:
     shown = dict(row)
     if scope.masked:
         shown.update(
+            external_id=mask_identifier(row["external_id"]),
             name=mask_name(row["name"]),
             email=mask_email(row["email"]),
             phone=mask_phone(row["phone"]),

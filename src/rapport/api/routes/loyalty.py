@@ -2,8 +2,10 @@
 earn and redeem writes.
 
 Row-level access is the customer's (:class:`~rapport.api.deps.CustomerScope`): a customer
-outside the caller's scope is a 404 like a missing one. The ledger holds no personal data,
-so analysts read it as it is.
+outside the caller's scope is a 404 like a missing one. An entry's ``reference`` may name a
+person (a phone, a member number, a gift's recipient), so analysts see it masked
+(:func:`rapport.api.masking.mask_reference`: ``order:SO123`` → ``order:S***3``); points,
+reasons and times are shown as they are.
 
 Concurrency: every ledger write goes through :func:`rapport.store.loyalty.append`, which
 locks the customer (PostgreSQL: ``SELECT … FOR UPDATE`` on the customer row; SQLite: the
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
+    CustomerScope,
     CustomerScopeDep,
     RulesDep,
     SessionDep,
@@ -38,6 +41,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
+from rapport.api.masking import mask_ledger_entry
 from rapport.api.pagination import PageDep, encode_cursor
 from rapport.api.schemas.loyalty import (
     EarnRequest,
@@ -86,6 +90,11 @@ def commit_write(session: Session) -> None:
     could read before the commit, or be told of a write whose commit then failed.
     """
     session.commit()
+
+
+def _entry(row: Row, scope: CustomerScope) -> LedgerEntry:
+    """A ledger entry as the caller may see it (``reference`` masked for analysts)."""
+    return LedgerEntry.model_validate(mask_ledger_entry(row) if scope.masked else row)
 
 
 def _tier(points: int, rules: LoyaltyRules) -> TierPublic:
@@ -137,7 +146,7 @@ def get_loyalty(
         next_tier=following,
         points_to_next_tier=following.min_points - points if following else None,
         ledger=LedgerPage(
-            data=[LedgerEntry.model_validate(r) for r in rows],
+            data=[_entry(r, scope) for r in rows],
             count=count,
             next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
         ),
@@ -178,7 +187,7 @@ def _write(
     )
     commit_write(session)
     return LoyaltyEntryResult(
-        entry=LedgerEntry.model_validate(entry), balance=after, tier=_tier(after, rules.loyalty)
+        entry=_entry(entry, scope), balance=after, tier=_tier(after, rules.loyalty)
     )
 
 

@@ -12,7 +12,8 @@ route                                       roles                 scope
 GET /customers/{id}/scores                  all (scoped)          scores:read
 GET /scores/segments | tiers | stages       all (scoped)          scores:read
 GET /scores/diamonds | at-risk | clv        all (scoped; analysts  scores:read
-                                            see names masked)
+                                            see external ids and
+                                            names masked)
 ==========================================  ====================  ============
 
 Row-level access is :class:`~rapport.api.deps.CustomerScope`'s: a customer outside the
@@ -47,7 +48,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE
-from rapport.api.masking import mask_name
+from rapport.api.masking import mask_identifier, mask_name
 from rapport.api.schemas.customers import ScoreSnapshot
 from rapport.api.schemas.scores import (
     ChurnWarning,
@@ -150,7 +151,7 @@ def _where(scope: CustomerScope, day: dt.date, marketable: bool | None) -> list[
 def _who(row: dict[str, Any], scope: CustomerScope) -> dict[str, Any]:
     return {
         "customer_id": row["customer_id"],
-        "external_id": row["external_id"],
+        "external_id": mask_identifier(row["external_id"]) if scope.masked else row["external_id"],
         "name": mask_name(row["name"]) if scope.masked else row["name"],
         "city": row["city"],
         "marketable": bool(row["marketable"]),

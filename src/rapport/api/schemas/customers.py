@@ -84,7 +84,7 @@ class CustomerPublic(BaseModel):
     """A customer as the caller may see it (``masked``: personal fields masked)."""
 
     id: int
-    external_id: str
+    external_id: str = Field(description="The id in the source system (masked for analysts).")
     name: str | None
     email: str | None
     phone: str | None

@@ -54,7 +54,7 @@ class LedgerEntry(BaseModel):
     customer_id: int
     points: int = Field(description="Positive: earned; negative: spent.")
     reason: LoyaltyReason
-    reference: str | None
+    reference: str | None = Field(description="What it is for (masked for analysts).")
     occurred_at: dt.datetime
     created_by: int | None = Field(description="The user who wrote the entry.")
 

@@ -59,7 +59,7 @@ class GroupSummaries(BaseModel):
 
 
 class ListedCustomer(BaseModel):
-    """Who a list row is about (the name masked for analysts)."""
+    """Who a list row is about (external id and name masked for analysts)."""
 
     customer_id: int
     external_id: str | None
