@@ -1,7 +1,8 @@
-"""Referrals routes × every role: the referrals of customers in scope only (404 outside
-it, identical to a missing referral; absent from lists), writes by admin, manager and
-sales within their scope (403 for service and analysts), referred parties outside the
-scope refused like missing ones, bad input 422 naming the field."""
+"""Referrals routes × every role: the referrals whose referrer and referred customer are
+both in scope only (404 otherwise, identical to a missing referral; absent from lists and
+counts), writes by admin, manager and sales within their scope (403 for service and
+analysts), referred parties outside the scope refused like missing ones, bad input 422
+naming the field."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from .conftest import ROLES, VISIBLE, Book, People
+from rapport.store import customers, referrals
+
+from .conftest import ROLES, T0, VISIBLE, Book, People
 from .fixtures_sales import MISSING_ID, TARGETS, Sales, audit_entries, not_found, sales
 
 __all__ = ["sales"]
@@ -144,3 +147,69 @@ def test_bad_input_is_422_naming_the_field(
     response = client.post(URL, json=body, headers=people.headers("admin"))
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+#: Referrals between two book customers (referrer, referred), by name.
+PAIRS = {
+    "own→west": ("own", "west"),
+    "west→own": ("west", "own"),
+    "own→peer": ("own", "peer"),
+    "peer→pool": ("peer", "pool"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_both_ends_of_a_referral_must_be_in_scope(
+    client: TestClient, people: People, book: Book, sales: Sales, db: Session, role: str
+) -> None:
+    made = {
+        name: referrals.repo.create(
+            session=db,
+            values={
+                "external_id": f"R-{name}",
+                "referrer_customer_id": book.ids()[a],
+                "referred_customer_id": book.ids()[b],
+                "referred_at": T0,
+            },
+        )
+        for name, (a, b) in PAIRS.items()
+    }
+    db.commit()
+    visible = {n for n, (a, b) in PAIRS.items() if {a, b} <= VISIBLE[role]}
+    headers = people.headers(role)
+    listed = client.get(URL, params={"limit": 100}, headers=headers).json()
+    ids = {r["id"] for r in listed["data"]}
+    assert {n for n, r in made.items() if r["id"] in ids} == visible
+    assert listed["count"] == len(VISIBLE[role]) + len(visible)  # with the lead referrals
+    for name, row in made.items():
+        response = client.get(f"{URL}/{row['id']}", headers=headers)
+        if name in visible:
+            assert response.status_code == 200
+            assert response.json()["referred_customer_id"] == row["referred_customer_id"]
+        else:  # exactly like a missing referral
+            assert response.status_code == 404
+            assert response.json() == not_found("referral", row["id"])
+    # the referrer filter keeps the rule
+    own = client.get(URL, params={"referrer_customer_id": book.own["id"]}, headers=headers).json()
+    expected = {n for n in visible if PAIRS[n][0] == "own"} | (
+        {"lead"} if "own" in VISIBLE[role] else set()
+    )
+    assert own["count"] == len(expected)
+
+
+def test_a_referral_to_a_deleted_customer_stays_visible_to_whom_it_was(
+    client: TestClient, people: People, book: Book, db: Session
+) -> None:
+    row = referrals.repo.create(
+        session=db,
+        values={
+            "referrer_customer_id": book.own["id"],
+            "referred_customer_id": book.peer["id"],
+            "referred_at": T0,
+        },
+    )
+    customers.repo.delete(session=db, id=book.peer["id"])
+    db.commit()
+    response = client.get(f"{URL}/{row['id']}", headers=people.headers("manager"))
+    assert response.status_code == 200
+    assert client.get(f"{URL}/{row['id']}", headers=people.headers("sales")).status_code == 404

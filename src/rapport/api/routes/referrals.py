@@ -1,11 +1,15 @@
 """``/referrals``: the referrals made by customers in the caller's scope — list, read one,
 record one.
 
-A referral belongs to its referrer: it is visible when the referrer customer is in the
-caller's :class:`~rapport.api.deps.CustomerScope`, and a referral of another customer is a
-404 exactly like a missing one. Referrals hold ids and dates, no personal data, so
-analysts read them as they are. The referred customer (or lead) must be in the caller's
-scope too; one outside it is refused exactly like a missing one (422).
+A referral links two customers (or a customer and a lead), and the caller's
+:class:`~rapport.api.deps.CustomerScope` applies to both ends: a referral is visible when
+its referrer customer is in the scope (and not deleted) *and* its referred customer, when
+there is one, is in the scope too. Any other referral is a 404 exactly like a missing one
+and is absent from lists and counts — a service or manager user never learns of a
+customer outside their scope through a referral. Referrals hold ids and dates, no personal
+data, so analysts read them as they are. When recording one, the referred customer (or
+lead) must be in the caller's scope too; one outside it is refused exactly like a missing
+one (422).
 
 =========================  ======================  ===============
 route                      roles                   scope
@@ -23,7 +27,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 
 from rapport.api.audit import AuditorDep
-from rapport.api.deps import CurrentUser, CustomerScopeDep, SessionDep, require_role, require_scope
+from rapport.api.deps import (
+    CurrentUser,
+    CustomerScope,
+    CustomerScopeDep,
+    SessionDep,
+    require_role,
+    require_scope,
+)
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from rapport.api.pagination import PageDep, encode_cursor
 from rapport.api.routes.leads import LeadScope
@@ -47,6 +58,17 @@ _r = schema.referrals.c
 _c = schema.customers.c
 
 
+def _in_scope(scope: CustomerScope) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``referrals`` joined to its referrer in ``customers``: both ends in
+    ``scope`` (none for a scope of every customer)."""
+    clause = scope.clause()
+    if clause is None:
+        return []
+    referred = scope.covers(_r.referred_customer_id)
+    assert referred is not None
+    return [clause, sa.or_(_r.referred_customer_id.is_(None), referred)]
+
+
 def _outside(field: str, what: str, value: int) -> ApiError:
     return ApiError(
         422, "validation_failed", f"{field}: no {what} with id {value}", field=field, value=value
@@ -64,10 +86,7 @@ def list_referrals(
     converted: Annotated[bool | None, Query(description="Only converted (or not).")] = None,
 ) -> ReferralsPublic:
     """Referrals made by customers in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
-    clause = scope.clause()
-    if clause is not None:
-        conditions.append(clause)
+    conditions = [_c.deleted_at.is_(None), *_in_scope(scope)]
     if referrer_customer_id is not None:
         conditions.append(_r.referrer_customer_id == referrer_customer_id)
     if converted is not None:
@@ -98,14 +117,18 @@ def list_referrals(
 def get_referral(
     referral_id: ReferralId, session: SessionDep, scope: CustomerScopeDep
 ) -> ReferralPublic:
-    try:
-        row = referrals.repo.get(session=session, id=referral_id)
-        scope.get(session=session, id=row["referrer_customer_id"])
-    except NotFound:
+    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
+    stmt = (
+        sa.select(schema.referrals)
+        .select_from(joined)
+        .where(_r.id == referral_id, _c.deleted_at.is_(None), *_in_scope(scope))
+    )
+    row = session.execute(stmt).mappings().first()
+    if row is None:
         raise NotFound(
             f"no referral with id {referral_id}", table="referrals", field="id", value=referral_id
-        ) from None
-    return ReferralPublic.model_validate(row)
+        )
+    return ReferralPublic.model_validate(dict(row))
 
 
 @router.post(
