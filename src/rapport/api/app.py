@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from rapport import __version__
 from rapport.api import routes
+from rapport.api.bodies import JsonBodyGuard
 from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = session_factory(engine)
     install_error_handlers(app)
     app.add_middleware(Idempotency)  # inside BodyLimit: a retry is held to the same limit
+    # JSON bodies too deep or not valid Unicode: 422 before anything parses them
+    app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     api = APIRouter(prefix=API_PREFIX)
     for name in route_modules():

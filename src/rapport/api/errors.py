@@ -133,13 +133,45 @@ def error_response(
     errors: list[ErrorDetail] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """The JSON answer of an error. Text that UTF-8 cannot carry (an unpaired surrogate
+    echoed from the request) is written as its escape (``\\ud800``), so the error itself
+    never fails to render."""
     body: dict[str, Any] = {"error": detail.model_dump()}
     if errors is not None:
         body["errors"] = [e.model_dump() for e in errors]
-    return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+    return JSONResponse(
+        _encodable(jsonable_encoder(body)), status_code=status_code, headers=headers
+    )
 
 
-def _safe_value(field: str | None, value: Any) -> Any:
+def _encodable(value: Any) -> Any:
+    """``value`` with every string (and key) made encodable as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer of an :class:`ApiError` (for middleware, outside the exception handlers)."""
+    detail = ErrorDetail(
+        code=exc.code,
+        message=exc.message,
+        field=exc.field,
+        value=safe_value(exc.field, exc.value),
+        hint=exc.hint,
+    )
+    return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+def safe_value(field: str | None, value: Any) -> Any:
     """``value`` as JSON, shortened, and never the value of a secret field."""
     if value is None:
         return None
@@ -183,7 +215,7 @@ async def _rapport_error(_request: Request, exc: Exception) -> JSONResponse:
         code=_code(exc),
         message=exc.message,
         field=exc.field,
-        value=_safe_value(exc.field, exc.value),
+        value=safe_value(exc.field, exc.value),
         hint=exc.hint,
     )
     return error_response(status, detail)
@@ -200,7 +232,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
                 code="validation_failed",
                 message=f"{field}: {message}" if field else message,
                 field=field or None,
-                value=_safe_value(field, problem.get("input")),
+                value=safe_value(field, problem.get("input")),
                 hint=_hint(problem),
             )
         )
@@ -230,7 +262,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
             code=exc.code,
             message=exc.message,
             field=exc.field,
-            value=_safe_value(exc.field, exc.value),
+            value=safe_value(exc.field, exc.value),
             hint=exc.hint,
         )
     else:

@@ -163,6 +163,8 @@ def _parse_array(raw: bytes, batch: _Batch) -> None:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad_body(f"not valid JSON ({exc})", "send a JSON array of objects") from exc
+    except RecursionError as exc:  # JsonBodyGuard refuses such bodies first
+        raise _bad_body("nested too deeply", "send a JSON array of flat objects") from exc
     if not isinstance(data, list):
         raise _bad_body("must be a JSON array of items", f"or send NDJSON as {NDJSON}")
     if len(data) > MAX_ITEMS:
@@ -177,7 +179,9 @@ def _parse_ndjson(raw: bytes, batch: _Batch) -> None:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _bad_body(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    # NDJSON lines end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines
+    # would also cut at U+2028, U+0085 … that JSON strings may hold as they are.
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if len(lines) > MAX_ITEMS:
         raise _too_many(len(lines))
     batch.count = len(lines)
@@ -187,6 +191,8 @@ def _parse_ndjson(raw: bytes, batch: _Batch) -> None:
             batch.items[index] = json.loads(line)
         except ValueError as exc:
             batch.fail(index, "", f"line {number}: not valid JSON ({exc})")
+        except RecursionError:  # JsonBodyGuard refuses such bodies first
+            batch.fail(index, "", f"line {number}: nested too deeply")
 
 
 # --- checking items ------------------------------------------------------------------------
