@@ -101,6 +101,30 @@ class Settings(BaseSettings):
         le=500,
         description="Deepest nesting of arrays and objects an API JSON body may have.",
     )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed log-ins in a row of one account before it is locked out.",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed log-ins in a row from one client address before it is locked out.",
+    )
+    login_lockout_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="First lock-out (seconds); each further failure doubles it.",
+    )
+    login_lockout_max_seconds: int = Field(
+        default=900, ge=1, description="Longest lock-out (seconds)."
+    )
+    login_failure_window_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="Failures are forgotten after this long without one (seconds, counted "
+        "from the last failure or the end of the lock-out).",
+    )
     busy_timeout_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -1,10 +1,11 @@
-"""``rapport users add|list|disable|token|revoke``: staff accounts and API tokens.
+"""``rapport users add|list|disable|unlock|token|revoke``: staff accounts and API tokens.
 
 Passwords are never taken as command-line arguments (they would stay in the shell
 history and show in process lists): ``add`` prompts for one, reads it from standard input
 with ``--password-stdin``, or creates an account without a password (``--no-password``,
-for integrations that only use API tokens). A token's secret is printed once, on
-standard output alone, so that it can be piped into a secret store.
+for integrations that only use API tokens). ``unlock`` lifts the log-in lock-out of an
+account or a client address (:mod:`rapport.store.login_throttle`). A token's secret is
+printed once, on standard output alone, so that it can be piped into a secret store.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.table import Table
 from rapport.cli.common import console, store_engine
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
-from rapport.store import session_scope, tokens, users
+from rapport.store import login_throttle, session_scope, tokens, users
 from rapport.store.repository import utcnow
 
 users_app = typer.Typer(
@@ -151,6 +152,33 @@ def disable_command(username: Annotated[str, typer.Argument(help="Log-in name.")
     finally:
         engine.dispose()
     console.print(f"[green]✓[/] user {username} disabled")
+
+
+@users_app.command("unlock")
+def unlock_command(
+    username: Annotated[
+        str | None, typer.Argument(help="The account whose failed log-ins to forget.")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="A client address whose failed log-ins to forget.")
+    ] = None,
+) -> None:
+    """Lift a log-in lock-out: forget the failed log-ins of an account, an address or both."""
+    if username is None and address is None:
+        raise ValidationFailed(
+            "name an account, an address (--address) or both", hint="rapport users unlock li.na"
+        )
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            removed = login_throttle.clear(session=session, username=username, address=address)
+    finally:
+        engine.dispose()
+    what = " and ".join(
+        x for x in (username and f"account {username}", address and f"address {address}") if x
+    )
+    state = "unlocked" if removed else "had no failed log-ins counted"
+    console.print(f"[green]✓[/] {what} {state}")
 
 
 @users_app.command("token")

@@ -548,7 +548,7 @@ login_throttle = sa.Table(
         comment="the username (case-folded, known or not) or the client address",
     ),
     sa.Column("failures", sa.Integer, nullable=False, comment="failed log-ins in a row"),
-    sa.Column("last_failed_at", UTCDateTime, nullable=False),
+    sa.Column("last_failed_at", UTCDateTime, comment="NULL: no failure counted yet"),
     sa.Column("locked_until", UTCDateTime, comment="log-ins refused (429) until then"),
     sa.UniqueConstraint("kind", "subject"),
     sa.Index("ix_login_throttle_last_failed_at", "last_failed_at"),

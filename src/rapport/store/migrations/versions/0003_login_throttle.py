@@ -76,7 +76,7 @@ def upgrade() -> None:
             comment="the username (case-folded, known or not) or the client address",
         ),
         sa.Column("failures", sa.Integer(), nullable=False, comment="failed log-ins in a row"),
-        sa.Column("last_failed_at", _time(), nullable=False),
+        sa.Column("last_failed_at", _time(), nullable=True, comment="NULL: no failure counted yet"),
         sa.Column(
             "locked_until", _time(), nullable=True, comment="log-ins refused (429) until then"
         ),
