@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         le=500,
         description="Deepest nesting of arrays and objects an API JSON body may have.",
     )
+    password_min_length: int = Field(
+        default=8, ge=8, le=128, description="Shortest password a staff account may have."
+    )
+    password_min_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="Weakest password accepted, as zxcvbn's strength score (0 = guessed at "
+        "once … 4 = very hard to guess; 3: more than 10^8 guesses).",
+    )
     login_max_failures: int = Field(
         default=5,
         ge=1,

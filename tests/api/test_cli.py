@@ -1,7 +1,8 @@
-"""``rapport users add|list|disable|token|revoke`` and ``rapport serve``."""
+"""``rapport users add|list|disable|unlock|token|revoke`` and ``rapport serve``."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -17,12 +18,14 @@ from typer.testing import CliRunner, Result
 
 from rapport.cli.main import app, run
 from rapport.config import DEFAULT_SECRET_KEY, get_settings
-from rapport.store import session_scope, tokens, users
+from rapport.store import login_throttle, session_scope, tokens, users
 from rapport.store.db import create_engine, upgrade
 
 from .conftest import SECRET
 
 runner = CliRunner()
+#: A password the policy accepts.
+STRONG = "blue kettle orbit"
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def _user(url: str, username: str) -> dict[str, Any]:
 
 def test_users_add_with_a_prompted_password_then_list(store: str) -> None:
     result = invoke(
-        "users", "add", "li.na", "--role", "sales", "--team", "east", input="pw-123456\npw-123456\n"
+        "users", "add", "li.na", "--role", "sales", "--team", "east", input=f"{STRONG}\n{STRONG}\n"
     )
     assert result.exit_code == 0, result.output
     assert "li.na" in result.output and "sales" in result.output
@@ -83,7 +86,7 @@ def test_users_add_with_a_prompted_password_then_list(store: str) -> None:
 def test_users_add_from_stdin_and_without_password(store: str) -> None:
     assert (
         invoke(
-            "users", "add", "ops", "--role", "admin", "--password-stdin", input="pw-123456\n"
+            "users", "add", "ops", "--role", "admin", "--password-stdin", input=f"{STRONG}\n"
         ).exit_code
         == 0
     )
@@ -109,6 +112,53 @@ def test_users_errors_map_to_exit_codes(
         monkeypatch, capsys, "users", "token", "a", "--name", "x", "--scope", "customers:delete"
     )
     assert code == 7 and "unknown scope" in err  # ValidationFailed
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason"),
+    [
+        ("li.na", "12345678", "too easy to guess"),
+        ("li.na", "aaaaaaaaaaaa", "one character repeated"),
+        ("li.na", "Li.Na2024!", "too close to it"),
+        ("li.na", "short", "at least 8 characters"),
+    ],
+)
+def test_users_add_refuses_weak_passwords_and_says_why(
+    store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    username: str,
+    password: str,
+    reason: str,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{password}\n"))
+    code, _, err = entry_point(
+        monkeypatch, capsys, "users", "add", username, "--role", "sales", "--password-stdin"
+    )
+    assert code == 7, err  # ValidationFailed
+    said = " ".join(err.split())  # the console may wrap the line
+    assert reason in said and "passphrase" in said
+    assert invoke("users", "list", "--json").stdout.strip() == "[]"
+
+
+def test_users_unlock_forgets_failed_log_ins(store: str) -> None:
+    engine = create_engine(store)
+    policy = login_throttle.ThrottlePolicy(account_max_failures=1, address_max_failures=1)
+    with session_scope(engine) as session:
+        attempt = login_throttle.begin(
+            session=session, username="li.na", address="10.0.0.7", policy=policy
+        )
+        login_throttle.record_failure(session=session, attempt=attempt, policy=policy)
+    result = invoke("users", "unlock", "li.na", "--address", "10.0.0.7")
+    assert result.exit_code == 0, result.output
+    assert "unlocked" in result.output
+    with session_scope(engine) as session:
+        attempt = login_throttle.begin(
+            session=session, username="LI.NA", address="10.0.0.7", policy=policy
+        )
+        assert attempt.lock() is None and attempt.account.failures == 0
+    engine.dispose()
+    assert invoke("users", "unlock").exit_code != 0
 
 
 def test_users_token_prints_the_secret_once_and_revoke(store: str) -> None:
@@ -198,7 +248,7 @@ def _free_port() -> int:
 def test_a_real_server_answers_login_and_reads(store: str, tmp_path: Path) -> None:
     engine = create_engine(store)
     with session_scope(engine) as session:
-        users.create_user(session=session, username="ops", role="admin", password="pw-12345678")
+        users.create_user(session=session, username="ops", role="admin", password=STRONG)
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "RAPPORT_DATABASE_URL": store, "RAPPORT_DATA_DIR": str(tmp_path / "d")}
@@ -221,7 +271,7 @@ def test_a_real_server_answers_login_and_reads(store: str, tmp_path: Path) -> No
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
         login = httpx.post(
-            f"{base}/api/v1/auth/login", json={"username": "ops", "password": "pw-12345678"}
+            f"{base}/api/v1/auth/login", json={"username": "ops", "password": STRONG}
         )
         assert login.status_code == 200
         token = login.json()["access_token"]

@@ -175,11 +175,11 @@ def test_login_on_a_real_engine(fresh_engine: Engine, api_settings: Settings) ->
 
     with session_scope(fresh_engine) as session:
         user = users.create_user(
-            session=session, username="ops", role="admin", password="pw-12345678"
+            session=session, username="ops", role="admin", password="blue kettle orbit"
         )
     with TestClient(create_app(api_settings, engine=fresh_engine)) as client:
         token = client.post(
-            "/api/v1/auth/login", json={"username": "ops", "password": "pw-12345678"}
+            "/api/v1/auth/login", json={"username": "ops", "password": "blue kettle orbit"}
         )
         assert token.status_code == 200
         me = client.get(

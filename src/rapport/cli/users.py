@@ -3,7 +3,8 @@
 Passwords are never taken as command-line arguments (they would stay in the shell
 history and show in process lists): ``add`` prompts for one, reads it from standard input
 with ``--password-stdin``, or creates an account without a password (``--no-password``,
-for integrations that only use API tokens). ``unlock`` lifts the log-in lock-out of an
+for integrations that only use API tokens). Weak passwords are refused with the reason
+(:func:`rapport.store.users.check_password`). ``unlock`` lifts the log-in lock-out of an
 account or a client address (:mod:`rapport.store.login_throttle`). A token's secret is
 printed once, on standard output alone, so that it can be piped into a secret store.
 """

@@ -2,14 +2,23 @@
 
 Passwords are hashed with Argon2id (argon2-cffi's :class:`~argon2.PasswordHasher`, its
 default cost: 64 MiB, 3 passes) — slow on purpose, because people choose guessable
-passwords. :func:`authenticate` costs one hash verification whether the user exists or
-not (an unknown user is checked against a dummy hash), so the time of a failed log-in does
-not tell whether the username exists. Plain passwords are never stored or logged.
+passwords. Guessable ones are refused when set (:func:`check_password`, the policy of
+``RAPPORT_PASSWORD_MIN_LENGTH`` and ``RAPPORT_PASSWORD_MIN_SCORE``): too short, one
+character repeated, the username or a close variant of it, or too easy to guess by the
+estimate of zxcvbn (zxcvbn-python: common passwords such as ``12345678`` or
+``woaini1314``, keyboard walks, dates, names and words with predictable substitutions,
+and the user's own username, name and e-mail).
+
+:func:`authenticate` costs one hash verification whether the user exists or not (an
+unknown user is checked against a dummy hash), so the time of a failed log-in does not tell
+whether the username exists. Plain passwords are never stored or logged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from rapport.config import Settings, get_settings
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
 from rapport.store import schema
@@ -27,7 +37,16 @@ repo = Repository(schema.users, entity="user", key="username")
 #: The hasher of new passwords. Tests swap in a cheap one (``argon2.profiles.CHEAPEST``).
 password_hasher = PasswordHasher()
 
+#: The shortest password any policy accepts.
 MIN_PASSWORD_LENGTH = 8
+#: zxcvbn rates at most this many characters (longer passwords: their first ones).
+ZXCVBN_MAX_LENGTH = 72
+#: zxcvbn keeps the user's words in a module-level dictionary: one evaluation at a time.
+_zxcvbn_lock = threading.Lock()
+#: Words of the product every password check treats as guessable.
+_PRODUCT_WORDS = ("rapport", "客情")
+PASSPHRASE = "a passphrase of three or four unrelated words is easy to remember and hard to guess"
+PASSWORD_HINT = f"choose a longer, less predictable one: {PASSPHRASE}"
 
 #: A dummy hash per hasher, verified when the username is unknown (same cost, same time).
 _dummy_hashes: dict[int, str] = {}
@@ -50,6 +69,104 @@ def hash_password(password: str) -> str:
             hint="choose a longer password (a passphrase of a few words is best)",
         )
     return password_hasher.hash(password)
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """What a password must be: at least ``min_length`` characters and a zxcvbn score of
+    at least ``min_score`` (0 … 4)."""
+
+    min_length: int = MIN_PASSWORD_LENGTH
+    min_score: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordPolicy:
+        return cls(
+            min_length=max(settings.password_min_length, MIN_PASSWORD_LENGTH),
+            min_score=settings.password_min_score,
+        )
+
+
+def _letters(text: str) -> str:
+    """``text`` case-folded, its letters and digits only (``Li.Na`` → ``lina``)."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _user_words(username: str, display_name: str | None, email: str | None) -> list[str]:
+    words = [username, _letters(username), *_PRODUCT_WORDS]
+    words += [part for part in username.replace("_", ".").replace("-", ".").split(".") if part]
+    if display_name:
+        words += [display_name, _letters(display_name), *display_name.split()]
+    if email:
+        words += [email, email.partition("@")[0]]
+    return [w for w in dict.fromkeys(words) if w]
+
+
+def _close_to_username(password: str, username: str, min_length: int) -> bool:
+    """Whether ``password`` is the username, a part of it, or the username (or its
+    reverse) with fewer than ``min_length`` other characters."""
+    name, word = _letters(username), _letters(password)
+    if len(name) < 3 or not word:
+        return False
+    if word in name:
+        return True
+    return any(variant in word and len(word) - len(variant) < min_length
+               for variant in (name, name[::-1]))  # fmt: skip
+
+
+def _refused(reason: str, hint: str = PASSWORD_HINT) -> ValidationFailed:
+    return ValidationFailed(
+        f"password refused: {reason}", table="users", field="password", hint=hint
+    )
+
+
+def check_password(
+    password: str,
+    *,
+    username: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    policy: PasswordPolicy | None = None,
+) -> None:
+    """Refuse a weak password for the account ``username``.
+
+    Raises
+    ------
+    ValidationFailed
+        Naming what is wrong (too short, one repeated character, too close to the
+        username, too easy to guess — with zxcvbn's warning) and what to do instead.
+    """
+    from zxcvbn import zxcvbn
+
+    policy = policy or PasswordPolicy.from_settings(get_settings())
+    if not isinstance(password, str) or len(password) < policy.min_length:
+        raise ValidationFailed(
+            f"a password needs at least {policy.min_length} characters",
+            table="users",
+            field="password",
+            hint=PASSWORD_HINT,
+        )
+    if len(set(password)) == 1:
+        raise _refused("it is one character repeated")
+    if _close_to_username(password, username, policy.min_length):
+        raise _refused(
+            "it is the username or too close to it",
+            f"choose a password that has nothing to do with the username: {PASSPHRASE}",
+        )
+    with _zxcvbn_lock:
+        rating = zxcvbn(
+            password[:ZXCVBN_MAX_LENGTH],
+            user_inputs=_user_words(username, display_name, email),
+            max_length=ZXCVBN_MAX_LENGTH,
+        )
+    if rating["score"] < policy.min_score:
+        feedback = rating.get("feedback") or {}
+        warning = (feedback.get("warning") or "").rstrip(".")
+        reason = "it is too easy to guess" + (
+            f" ({warning[:1].lower()}{warning[1:]})" if warning else ""
+        )
+        tips = " ".join(feedback.get("suggestions") or [])
+        raise _refused(reason, f"{PASSWORD_HINT}. {tips}".strip() if tips else PASSWORD_HINT)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -82,7 +199,8 @@ def create_user(
     Conflict
         When the username is taken.
     ValidationFailed
-        When a field breaks the schema (unknown role, too long) or the password is too short.
+        When a field breaks the schema (unknown role, too long) or the password is weak
+        (:func:`check_password`).
     """
     if not isinstance(username, str) or not username.strip() or username != username.strip():
         raise ValidationFailed(
@@ -101,6 +219,7 @@ def create_user(
     }
     repo.validate(values)  # the schema's errors before the cost of hashing
     if password is not None:
+        check_password(password, username=username, display_name=display_name, email=email)
         values["password_hash"] = hash_password(password)
     return repo.create(session=session, values=values)
 
@@ -127,6 +246,11 @@ def authenticate(*, session: Session, username: str, password: str) -> Row | Non
 
 
 def set_password(*, session: Session, user_id: int, password: str) -> Row:
+    """Give the user ``user_id`` a new password (refused when weak: :func:`check_password`)."""
+    user = repo.get(session=session, id=user_id)
+    check_password(
+        password, username=user["username"], display_name=user["display_name"], email=user["email"]
+    )
     return repo.update(
         session=session, id=user_id, values={"password_hash": hash_password(password)}
     )
