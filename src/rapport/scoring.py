@@ -158,7 +158,7 @@ def compute(
     if predictions is not None:
         risk = ibis.memtable(predictions.select(["customer_id", "churn_risk"]))
     with connect(settings, engine=engine) as eng:
-        expr = customer_scores(Sources(eng), moment, rules=rules, predictions=risk)
+        expr = customer_scores(Sources(eng, rules=rules), moment, rules=rules, predictions=risk)
         return execute(expr, eng.con)
 
 

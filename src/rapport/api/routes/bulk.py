@@ -325,7 +325,7 @@ def ingest(
     customer_keys = _customers(session, scope, batch)
     if not batch.items:
         return
-    ctx = Context(tz=settings.tz, phone_region=rules.business.default_phone_region)
+    ctx = Context(tz=settings.tz, phone_region=rules.business.default_phone_region, rules=rules)
     frame, rows = _frame(batch, customer_keys)
     mapping = {str(f.name): str(f.name) for f in spec.fields}
     checked = check_batch(spec, frame, rows, mapping=mapping, unknown=[], ctx=ctx)

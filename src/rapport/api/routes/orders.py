@@ -16,8 +16,9 @@ PATCH /orders/{id}        admin, manager, sales (their customers)   orders:write
 ========================  =========================================  ==============
 
 Status changes follow :data:`rapport.domain.ORDER_TRANSITIONS` (pending → paid → shipped →
-completed, a refund request and its outcome, cancellation); cancelled and refunded are final. A refund only grows, up to what was paid
-(``net_amount + refunded_amount``), and lowers ``net_amount`` by as much.
+completed, a refund request and its outcome, cancellation); cancelled and refunded are
+final. A refund only grows, up to what was paid (``net_amount + refunded_amount``), and
+lowers ``net_amount`` by as much.
 """
 
 from __future__ import annotations
