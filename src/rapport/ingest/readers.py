@@ -1,9 +1,12 @@
 """Readers of import files: CSV/TSV (encoding detected), XLSX, Parquet and JSON Lines.
 
-A reader yields :class:`Batch` es of raw values with the spreadsheet row number of each
-row (the header is row 1), so every problem can be reported where the user sees it. Memory
-is bounded by the batch size, whatever the file size (XLSX sheets excepted: a sheet is at
-most 1,048,576 rows and is read by calamine as a whole).
+CSV/TSV files are read by :mod:`rapport.ingest.csv_reader`, the others here. A reader
+yields :class:`Batch` es of raw values with the spreadsheet row number of each row (the
+header is row 1), so every problem can be reported where the user sees it. Memory is
+bounded by the batch size, whatever the file size (XLSX sheets excepted: a sheet is at most
+1,048,576 rows and is read by calamine as a whole). Rows whose values no store keeps (NUL
+characters, bytes that are not text) and rows that could not be split into values become
+the source's :class:`RowProblem` s: rejected with their reason, never the whole file.
 """
 
 from __future__ import annotations
@@ -13,16 +16,15 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from rapport.errors import RapportError
@@ -52,7 +54,7 @@ class Batch:
     frame: pl.DataFrame  # raw values, columns as in the file
 
 
-class _Counting(io.RawIOBase):
+class CountingStream(io.RawIOBase):
     """A binary stream that counts the bytes read through it, and can hold readers back.
 
     pyarrow's streaming CSV reader reads ahead from a background thread without limit;
@@ -110,21 +112,26 @@ class Source:
     delimiter: str | None = None
     sheets: list[str] = field(default_factory=list)
     size_bytes: int = 0
+    header_only: bool = False
     problems: list[RowProblem] = field(default_factory=list)
-    _stream: _Counting | None = None
+    _stream: CountingStream | None = None
 
     @property
     def bytes_read(self) -> int:
         return self._stream.count if self._stream is not None else 0
 
     def batches(self, size: int = 100_000) -> Iterator[Batch]:
+        from rapport.ingest.csv_reader import csv_batches  # (it imports this module)
+
         reader = {
-            "csv": _csv_batches,
+            "csv": csv_batches,
             "xlsx": _xlsx_batches,
             "parquet": _parquet_batches,
             "jsonl": _jsonl_batches,
         }[self.format]
-        yield from reader(self, size)
+        batches = reader(self, size)
+        # CSV screens its rows itself (before it looks at the end of the file)
+        yield from batches if self.format == "csv" else _screened(self, batches)
 
 
 # --- detection ---------------------------------------------------------------------------
@@ -156,12 +163,40 @@ def detect_format(path: Path) -> Format:
     return "csv"
 
 
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when the zero bytes of ``sample`` sit on one side of its pairs.
+
+    Text in UTF-16 has a zero byte in every ASCII character (delimiters, line breaks,
+    digits); text in UTF-8 or GB18030 has none, binary data has them on both sides.
+    """
+    head = sample[:65536]
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros >= max(2, pairs // 5) and other <= zeros // 20:
+            try:
+                codecs.getincrementaldecoder(encoding)().decode(head[: 2 * pairs], final=False)
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None
+
+
 def detect_encoding(sample: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (BOM), GB18030 (covers GBK/GB2312) or a guess."""
+    """UTF-8 (with or without BOM), UTF-16 (with or without BOM), UTF-32 (BOM), GB18030
+    (covers GBK and GB2312) or a guess."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if b"\x00" in sample[:65536]:
+        utf16 = _utf16_without_bom(sample)
+        if utf16 is not None:
+            return utf16
     for encoding in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
@@ -179,7 +214,7 @@ def detect_encoding(sample: bytes, path: Path) -> str:
     return best.encoding
 
 
-def _sniff_delimiter(first_line: str, path: Path) -> str:
+def sniff_delimiter(first_line: str, path: Path) -> str:
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
     counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
@@ -187,10 +222,15 @@ def _sniff_delimiter(first_line: str, path: Path) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _check_header(columns: list[str], path: Path) -> list[str]:
+def check_header(columns: list[str], path: Path) -> list[str]:
     cleaned = [str(c).strip() if c is not None else "" for c in columns]
     if not any(cleaned):
         raise UnreadableFile(f"{path}: no header row", hint="the first row must name the columns")
+    if any("\x00" in c for c in cleaned):
+        raise UnreadableFile(
+            f"{path}: the header holds NUL characters",
+            hint="is it a UTF-16 or UTF-32 file without a BOM? save it as UTF-8 and import again",
+        )
     blanks = [i + 1 for i, c in enumerate(cleaned) if not c]
     if blanks:
         raise UnreadableFile(
@@ -215,7 +255,9 @@ def open_source(path: str | Path, *, sheet: str | None = None) -> Source:
         raise UnreadableFile(f"{path}: the file is empty")
     fmt = detect_format(path)
     if fmt == "csv":
-        return _open_csv(path, size)
+        from rapport.ingest.csv_reader import open_csv  # (it imports this module)
+
+        return open_csv(path, size)
     if fmt == "xlsx":
         return _open_xlsx(path, size, sheet)
     if fmt == "parquet":
@@ -223,115 +265,106 @@ def open_source(path: str | Path, *, sheet: str | None = None) -> Source:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise UnreadableFile(f"{path}: not a readable Parquet file: {exc}") from exc
-        return Source(path, "parquet", _check_header(schema.names, path), size_bytes=size)
+        return Source(path, "parquet", check_header(schema.names, path), size_bytes=size)
     return _open_jsonl(path, size)
 
 
-# --- CSV ---------------------------------------------------------------------------------
+#: What an undecodable byte becomes: a noncharacter, "for internal use" by Unicode's words.
+INVALID = "\uffff"
+#: Said of a last row that the end of the file cut off.
+CUT_NOTE = " (the file seems cut off here)"
 
 
-def _open_csv(path: Path, size: int) -> Source:
-    with path.open("rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
-    encoding = detect_encoding(sample, path)
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    if not first_line.strip():
-        raise UnreadableFile(f"{path}: no header row", hint="the first row must name the columns")
-    delimiter = _sniff_delimiter(first_line, path)
-    header = next(csv.reader([first_line], delimiter=delimiter))
-    return Source(
-        path,
-        "csv",
-        _check_header(header, path),
-        encoding=encoding,
-        delimiter=delimiter,
-        size_bytes=size,
-    )
+def _mark_invalid(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: each byte that is not text becomes :data:`INVALID`."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return INVALID * (exc.end - exc.start), exc.end
 
 
-def _csv_batches(source: Source, size: int) -> Iterator[Batch]:
-    columns = source.columns
-    skipped: list[int] = []
+codecs.register_error("rapport.invalid", _mark_invalid)
 
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        # pyarrow numbers records from 1 with the header as record 1: the spreadsheet row.
-        number = int(row.number or 0)
-        skipped.append(number)
-        source.problems.append(
-            RowProblem(
-                row=number,
-                reason=f"row has {row.actual_columns} fields, the header has "
-                f"{row.expected_columns}",
-                text=row.text,
+
+# --- rows no store keeps -----------------------------------------------------------------
+
+
+def _unstorable(frame: pl.DataFrame, encoding: str) -> pl.Series | None:
+    """Per row, why its values cannot be stored, or null (None: every row is fine).
+
+    NUL characters are refused the way the API refuses them (PostgreSQL cannot store them
+    in text; SQLite would, and key lookups would then miss); bytes that were not text in
+    the file's encoding are refused rather than guessed.
+    """
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.Utf8]
+    if not text or frame.height == 0:
+        return None
+    checks = []
+    for c in text:
+        checks.append(
+            pl.when(pl.col(c).str.contains(INVALID, literal=True)).then(
+                pl.lit(f"bytes that are not {encoding} text in column {c!r}")
             )
         )
-        return "skip"
-
-    block = 8 << 20
-    stream = _Counting(source.path.open("rb"), ahead=3 * block)
-    source._stream = stream
-    reader = pacsv.open_csv(
-        io.BufferedReader(stream, buffer_size=1 << 20),
-        read_options=pacsv.ReadOptions(
-            encoding=source.encoding or "utf-8",
-            column_names=columns,
-            skip_rows=1,
-            block_size=block,
-            use_threads=False,
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=source.delimiter or ",",
-            newlines_in_values=True,
-            invalid_row_handler=on_invalid,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns},
-            strings_can_be_null=True,
-            null_values=[""],
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    next_row = 2
-
-    def numbered(frame: pl.DataFrame) -> Batch:
-        nonlocal next_row
-        later = np.array([s for s in skipped if s >= next_row], dtype=np.int64)
-        candidates = np.arange(next_row, next_row + frame.height + len(later), dtype=np.int64)
-        rows = candidates[~np.isin(candidates, later)][: frame.height]
-        next_row = int(rows[-1]) + 1 if len(rows) else next_row
-        return Batch(rows=pl.Series("row", rows), frame=frame)
-
-    buffer: list[pl.DataFrame] = []
-    buffered = 0
-    try:
-        for record_batch in reader:
-            stream.advance(block)  # pyarrow yields one record batch per block
-            frame = pl.from_arrow(record_batch)
-            assert isinstance(frame, pl.DataFrame)
-            buffer.append(frame)
-            buffered += frame.height
-            while buffered >= size:
-                whole = pl.concat(buffer)
-                yield numbered(whole.head(size))
-                rest = whole.slice(size)
-                buffer, buffered = [rest], rest.height
-        if buffered:
-            yield numbered(pl.concat(buffer))
-    except pa.ArrowInvalid as exc:
-        raise UnreadableFile(f"{source.path}: cannot parse as CSV: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"{source.path}: bytes at offset {exc.start} are not {source.encoding}",
-            hint="save the file as UTF-8 (Excel: CSV UTF-8) and import again",
-        ) from exc
-    finally:
-        stream.close()
+        checks.append(
+            pl.when(pl.col(c).str.contains("\x00", literal=True)).then(
+                pl.lit(f"NUL character in column {c!r}: text must not contain NUL characters")
+            )
+        )
+    found = frame.select(pl.coalesce(checks).alias("reason")).to_series()
+    return None if found.null_count() == frame.height else found
 
 
-def _numbered(frame: pl.DataFrame, first_row: int) -> Batch:
-    rows = pl.int_range(first_row, first_row + frame.height, eager=True, dtype=pl.Int64)
-    return Batch(rows=rows.alias("row"), frame=frame)
+def screen_rows(
+    source: Source, rows: pl.Series, frame: pl.DataFrame
+) -> tuple[pl.Series, pl.DataFrame]:
+    """The batch without the rows no store keeps (those become the source's problems) and
+    without the rows that hold no value at all (blank lines, rows of empty cells)."""
+    if frame.width and frame.height:
+        blank = frame.select(pl.all_horizontal(pl.all().is_null()).alias("b")).to_series()
+        if blank.any():
+            rows, frame = rows.filter(~blank), frame.filter(~blank)
+    reasons = _unstorable(frame, source.encoding or "UTF-8")
+    return (rows, frame) if reasons is None else set_aside(source, rows, frame, reasons)
+
+
+def _screened(source: Source, batches: Iterator[Batch]) -> Iterator[Batch]:
+    for batch in batches:
+        rows, frame = screen_rows(source, batch.rows, batch.frame)
+        if frame.height:
+            yield Batch(rows=rows, frame=frame)
+
+
+def set_aside(
+    source: Source, rows: pl.Series, frame: pl.DataFrame, reasons: pl.Series
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Move the rows with a reason out of the batch into the source's problems."""
+    bad = reasons.is_not_null()
+    if not bad.any():
+        return rows, frame
+    for row, reason, values in zip(
+        rows.filter(bad).to_list(),
+        reasons.filter(bad).to_list(),
+        frame.filter(bad).iter_rows(),
+        strict=True,
+    ):
+        text = _row_text(source, frame.columns, values)
+        source.problems.append(RowProblem(row=int(row), reason=reason, text=text))
+    return rows.filter(~bad), frame.filter(~bad)
+
+
+def shown(text: str) -> str:
+    """Text for a reject file: NUL as ␀ and undecodable bytes as �, which every file takes."""
+    return text.replace("\x00", "\u2400").replace(INVALID, "\ufffd")
+
+
+def _row_text(source: Source, columns: list[str], values: tuple) -> str:
+    """A rejected row as one line of the file's format."""
+    if source.format == "jsonl":
+        return shown(json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=source.delimiter or ",", lineterminator="")
+    writer.writerow(["" if v is None else str(v) for v in values])
+    return shown(out.getvalue())
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -358,6 +391,14 @@ def _workbook(path: Path):
         raise UnreadableFile(f"{path}: not a readable spreadsheet: {exc}") from exc
 
 
+def _sheet_rows(workbook, name: str, path: Path) -> Iterator[list]:
+    """The rows of one sheet; a sheet calamine cannot read makes the file unreadable."""
+    try:
+        yield from workbook.get_sheet_by_name(name).iter_rows()
+    except Exception as exc:  # calamine raises several error types for broken files
+        raise UnreadableFile(f"{path}: sheet {name!r} is not readable: {exc}") from exc
+
+
 def _open_xlsx(path: Path, size: int, sheet: str | None) -> Source:
     workbook = _workbook(path)
     names = list(workbook.sheet_names)
@@ -366,11 +407,10 @@ def _open_xlsx(path: Path, size: int, sheet: str | None) -> Source:
     sheets = [sheet] if sheet is not None else names
     header: list[str] | None = None
     for name in sheets:
-        rows = workbook.get_sheet_by_name(name).iter_rows()
-        first = next(iter(rows), None)
+        first = next(_sheet_rows(workbook, name, path), None)
         if first is None:
             continue
-        cols = _check_header([_cell(v) or "" for v in first], path)
+        cols = check_header([_cell(v) or "" for v in first], path)
         if header is None:
             header = cols
         elif cols != header:
@@ -387,28 +427,23 @@ def _xlsx_batches(source: Source, size: int) -> Iterator[Batch]:
     workbook = _workbook(source.path)
     width = len(source.columns)
     for name in source.sheets:
-        rows = iter(workbook.get_sheet_by_name(name).iter_rows())
+        rows = _sheet_rows(workbook, name, source.path)
         if next(rows, None) is None:
             continue
         buffer: list[list[str | None]] = []
-        first_row = 2
+        numbers: list[int] = []
         for number, values in enumerate(rows, start=2):
             cells = [_cell(v) for v in values[:width]]
             cells += [None] * (width - len(cells))
             if all(c is None for c in cells):
-                first_row = number + 1 if not buffer else first_row
                 continue
             buffer.append(cells)
+            numbers.append(number)
             if len(buffer) >= size:
-                yield _xlsx_batch(source.columns, buffer, first_row)
-                buffer, first_row = [], number + 1
+                yield _rows_batch(source.columns, buffer, numbers)
+                buffer, numbers = [], []
         if buffer:
-            yield _xlsx_batch(source.columns, buffer, first_row)
-
-
-def _xlsx_batch(columns: list[str], rows: list[list[str | None]], first_row: int) -> Batch:
-    frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.Utf8), orient="row")
-    return _numbered(frame, first_row)
+            yield _rows_batch(source.columns, buffer, numbers)
 
 
 # --- Parquet and JSON Lines --------------------------------------------------------------
@@ -417,11 +452,56 @@ def _xlsx_batch(columns: list[str], rows: list[list[str | None]], first_row: int
 def _parquet_batches(source: Source, size: int) -> Iterator[Batch]:
     parquet = pq.ParquetFile(source.path)
     next_row = 2
-    for record_batch in parquet.iter_batches(batch_size=size):
-        frame = pl.from_arrow(record_batch)
-        assert isinstance(frame, pl.DataFrame)
-        yield _numbered(frame, next_row)
-        next_row += frame.height
+    try:
+        for record_batch in parquet.iter_batches(batch_size=size):
+            rows = pl.int_range(
+                next_row, next_row + record_batch.num_rows, eager=True, dtype=pl.Int64
+            ).alias("row")
+            next_row += record_batch.num_rows
+            yield Batch(rows=rows, frame=_parquet_frame(record_batch))
+    except (pa.ArrowException, OSError) as exc:
+        raise UnreadableFile(f"{source.path}: not a readable Parquet file: {exc}") from exc
+
+
+def _parquet_frame(record_batch: pa.RecordBatch) -> pl.DataFrame:
+    """Values as the validator takes them: bytes as UTF-8 text, nested values as JSON."""
+    columns: dict[str, pa.Array] = {}
+    for name, array in zip(record_batch.schema.names, record_batch.columns, strict=True):
+        kind = array.type
+        if pa.types.is_dictionary(kind):
+            array, kind = array.dictionary_decode(), kind.value_type
+        if pa.types.is_nested(kind):
+            texts = [
+                None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                for v in array.to_pylist()
+            ]
+            columns[name] = pa.array(texts, pa.string())
+        elif (
+            pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)
+            or pa.types.is_fixed_size_binary(kind)
+        ):
+            texts = [
+                None if v is None else v.decode("utf-8", "rapport.invalid")
+                for v in array.to_pylist()
+            ]
+            columns[name] = pa.array(texts, pa.string())
+        else:
+            columns[name] = array
+    frame = pl.from_arrow(pa.table(columns)) if columns else pl.DataFrame()
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _usable(record: object) -> bool:
+    """A JSON object whose text every store can keep (no unpaired surrogates)."""
+    if not isinstance(record, dict):
+        return False
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _open_jsonl(path: Path, size: int) -> Source:
@@ -430,10 +510,12 @@ def _open_jsonl(path: Path, size: int) -> Source:
         for _, line in zip(range(1000), fh, strict=False):
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
             if isinstance(record, dict):
-                columns += [k for k in record if k not in columns]
+                columns += [
+                    k for k in record if k not in columns and "\x00" not in k and _usable({k: None})
+                ]
     if not columns:
         raise UnreadableFile(
             f"{path}: no JSON objects in the first 1,000 lines",
@@ -452,45 +534,66 @@ def _json_cell(value: object) -> str | None:
     return str(value)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _jsonl_record(raw: bytes) -> tuple[dict | None, str, str | None]:
+    """One line: the object, the line as text, and why it cannot be imported (or None)."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", "replace")
+        return None, text, f"bytes that are not UTF-8 text at character {exc.start}"
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return None, line, f"invalid JSON: {exc}"
+    if not isinstance(record, dict):
+        return None, line, "invalid JSON: not a JSON object"
+    if _SURROGATE_ESCAPE.search(line) and not _usable(record):
+        return None, line, "an unpaired surrogate (\\ud800-\\udfff): text must be valid Unicode"
+    return record, line, None
+
+
 def _jsonl_batches(source: Source, size: int) -> Iterator[Batch]:
-    stream = _Counting(source.path.open("rb"))
+    stream = CountingStream(source.path.open("rb"))
     source._stream = stream
-    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", errors="strict")
     rows: list[list[str | None]] = []
     numbers: list[int] = []
     known = set(source.columns)
+    number = 0
+    cut = False
     try:
-        for number, line in enumerate(text, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                source.problems.append(RowProblem(number, f"invalid JSON: {exc}", line.rstrip()))
-                continue
-            unknown = [k for k in record if k not in known]
-            if unknown:
-                source.problems.append(
-                    RowProblem(
-                        number, f"fields {unknown} not in the first lines' columns", line.rstrip()
-                    )
-                )
-                continue
-            rows.append([_json_cell(record.get(c)) for c in source.columns])
-            numbers.append(number)
-            if len(rows) >= size:
-                yield _json_batch(source.columns, rows, numbers)
-                rows, numbers = [], []
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{source.path}: not UTF-8 text (JSON Lines must be UTF-8)") from exc
+        for chunk in io.BufferedReader(stream):
+            if number == 0 and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8) :]
+            cut = not chunk.endswith((b"\n", b"\r"))
+            # lines end with LF; CR and CR LF line ends are split too
+            for raw in chunk.splitlines() or [b""]:
+                number += 1
+                if not raw.strip():
+                    continue
+                record, line, problem = _jsonl_record(raw)
+                if problem is None and record is not None:
+                    unknown = [k for k in record if k not in known]
+                    if unknown:
+                        problem = f"fields {unknown} not in the first lines' columns"
+                if problem is not None or record is None:
+                    source.problems.append(RowProblem(number, problem or "", line.rstrip()))
+                    continue
+                rows.append([_json_cell(record.get(c)) for c in source.columns])
+                numbers.append(number)
+                if len(rows) >= size:
+                    yield _rows_batch(source.columns, rows, numbers)
+                    rows, numbers = [], []
     finally:
         stream.close()
+    if cut and source.problems and source.problems[-1].row == number:
+        source.problems[-1].reason += CUT_NOTE
     if rows:
-        yield _json_batch(source.columns, rows, numbers)
+        yield _rows_batch(source.columns, rows, numbers)
 
 
-def _json_batch(columns: list[str], rows: list[list[str | None]], numbers: list[int]) -> Batch:
+def _rows_batch(columns: list[str], rows: list[list[str | None]], numbers: list[int]) -> Batch:
     frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.Utf8), orient="row")
     return Batch(rows=pl.Series("row", numbers, dtype=pl.Int64), frame=frame)

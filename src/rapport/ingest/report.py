@@ -187,12 +187,19 @@ class WarningWriter:
 
 def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: object) -> object:
+        # control characters (read from _x001B_ escapes) written back the way Excel does
+        if isinstance(value, str):
+            return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m[0]):04X}_", value)
+        return value
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("rejects")
     sheet.append(frame.columns)
     for row in frame.iter_rows():
-        sheet.append(list(row))
+        sheet.append([cell(v) for v in row])
     workbook.save(path)
 
 
