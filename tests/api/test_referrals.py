@@ -213,3 +213,9 @@ def test_a_referral_to_a_deleted_customer_stays_visible_to_whom_it_was(
     response = client.get(f"{URL}/{row['id']}", headers=people.headers("manager"))
     assert response.status_code == 200
     assert client.get(f"{URL}/{row['id']}", headers=people.headers("sales")).status_code == 404
+
+
+def test_ids_beyond_the_store_keys_are_404(client: TestClient, people: People) -> None:
+    for referral_id in (2**31, 2**63, 10**30):
+        response = client.get(f"{URL}/{referral_id}", headers=people.headers("manager"))
+        assert response.status_code == 404, referral_id

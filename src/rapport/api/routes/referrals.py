@@ -117,18 +117,22 @@ def list_referrals(
 def get_referral(
     referral_id: ReferralId, session: SessionDep, scope: CustomerScopeDep
 ) -> ReferralPublic:
-    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
-    stmt = (
-        sa.select(schema.referrals)
-        .select_from(joined)
-        .where(_r.id == referral_id, _c.deleted_at.is_(None), *_in_scope(scope))
+    missing = NotFound(
+        f"no referral with id {referral_id}", table="referrals", field="id", value=referral_id
     )
-    row = session.execute(stmt).mappings().first()
-    if row is None:
-        raise NotFound(
-            f"no referral with id {referral_id}", table="referrals", field="id", value=referral_id
-        )
-    return ReferralPublic.model_validate(dict(row))
+    try:  # the repository answers ids beyond the store's keys like missing ones
+        row = referrals.repo.get(session=session, id=referral_id)
+    except NotFound:
+        raise missing from None
+    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
+    visible = session.execute(
+        sa.select(sa.literal(1))
+        .select_from(joined)
+        .where(_r.id == row["id"], _c.deleted_at.is_(None), *_in_scope(scope))
+    ).first()
+    if visible is None:
+        raise missing
+    return ReferralPublic.model_validate(row)
 
 
 @router.post(
