@@ -12,9 +12,7 @@ SQLite and on PostgreSQL, every request in its own session and transaction):
 from __future__ import annotations
 
 import random
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from rapport.api.app import create_app
@@ -31,6 +28,7 @@ from rapport.config import Settings
 from rapport.domain import Role
 from rapport.store import customers, products, schema, users
 from rapport.store.db import session_scope
+from tests.live_server import live_server
 
 from .conftest import bearer
 
@@ -50,12 +48,6 @@ class Live:
     engine: Engine
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live(fresh_engine: Engine, api_settings: Settings) -> Iterator[Live]:
     """A real server on a free port, on a store of its own (``fresh_engine``)."""
@@ -68,28 +60,14 @@ def live(fresh_engine: Engine, api_settings: Settings) -> Iterator[Live]:
             session=session,
             values={"sku": "SKU-1", "name": "龙井茶", "price": "88.00", "currency": "CNY"},
         )
-    app = create_app(api_settings, engine=fresh_engine)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
+    with live_server(create_app(api_settings, engine=fresh_engine)) as url:
         yield Live(
-            base_url=f"http://127.0.0.1:{port}/api/v1",
+            base_url=f"{url}/api/v1",
             headers=bearer(admin, api_settings),
             customer_id=customer["id"],
             product_id=product["id"],
             engine=fresh_engine,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def _run_threads(count: int, work: Callable[[int, httpx.Client], Any]) -> list[Any]:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from rapport.api.app import create_app
@@ -34,17 +31,12 @@ from rapport.config import Settings
 from rapport.domain import TICKET_TRANSITIONS, Role, TicketKind, TicketPriority, TicketStatus
 from rapport.store import customers, schema, tickets, users
 from rapport.store.db import session_scope
+from tests.live_server import live_server
 
 from .conftest import SLA, T0, bearer
 
 THREADS = 10
 PARALLEL_TICKETS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -89,21 +81,8 @@ def served(fresh_engine: Engine, api_settings: Settings) -> Iterator[Served]:
             for i in range(PARALLEL_TICKETS + 2)
         ]
     app = create_app(api_settings, engine=fresh_engine)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", bearer(admin, api_settings), fresh_engine, ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with live_server(app, lifespan="on") as url:
+        yield Served(url, bearer(admin, api_settings), fresh_engine, ids)
 
 
 def _race(served: Served, calls: list[tuple[int, str]]) -> list[httpx.Response]:

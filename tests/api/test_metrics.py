@@ -6,17 +6,15 @@ parameter, 403 for the roles bound to a slice of the customers."""
 from __future__ import annotations
 
 import concurrent.futures
-import socket
-import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from rapport.analytics.metrics import METRICS
 from rapport.api.app import create_app
+from tests.live_server import live_server
 
 from .fixtures_analytics import AnalyticsApi, analytics_api_fixture  # noqa: F401
 
@@ -203,29 +201,12 @@ def test_concurrent_requests_while_the_server_uses_the_store(analytics_api: Anal
     assert client.get(f"{URL}/definitions", headers=admin).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_real_server_answers_metrics_among_concurrent_reads_and_writes(
     analytics_api: AnalyticsApi,
 ) -> None:
     """uvicorn serving the app on a free port; 12 threads with their own HTTP clients
     send metrics, customer reads (audited admin reads and masked ones) and writes at
     once. Every metrics answer is right and the server still answers afterwards."""
-    app = create_app(analytics_api.settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}/api/v1"
     admin, analyst = analytics_api.headers("admin"), analytics_api.headers("analyst")
 
     def metrics(i: int) -> int:
@@ -262,7 +243,8 @@ def test_a_real_server_answers_metrics_among_concurrent_reads_and_writes(
                 for k in range(5)
             ]
 
-    try:
+    with live_server(create_app(analytics_api.settings), lifespan="on") as url:
+        base = f"{url}/api/v1"
         with concurrent.futures.ThreadPoolExecutor(12) as pool:
             jobs = [pool.submit(metrics, i) for i in range(6)]
             jobs += [pool.submit(reads, i) for i in range(5)]
@@ -273,6 +255,3 @@ def test_a_real_server_answers_metrics_among_concurrent_reads_and_writes(
         assert results[11] == [201] * 5
         with httpx.Client(timeout=30) as http:
             assert http.get(f"{base}/metrics/definitions", headers=admin).status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +33,6 @@ import httpx
 import polars as pl
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from rapport.api.app import create_app
@@ -45,6 +43,7 @@ from rapport.ingest.importer import import_file
 from rapport.scoring import score
 from rapport.store import schema, users
 from rapport.store.db import session_scope
+from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow  # a real server, imports of 60,000 rows: 5-30 s each
 
@@ -148,28 +147,12 @@ def live(store: Engine, tmp_path: Path) -> Iterator[Live]:
     with session_scope(store) as session:
         admin = users.create_user(session=session, username="admin", role=Role.ADMIN)
     token = create_access_token(user_id=admin["id"], role=admin["role"], settings=settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(settings, engine=store)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
+    with live_server(create_app(settings, engine=store)) as url:
         yield Live(
-            base_url=f"http://127.0.0.1:{port}/api/v1",
+            base_url=f"{url}/api/v1",
             headers={"Authorization": f"Bearer {token.token}"},
             settings=settings,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @dataclass
