@@ -16,7 +16,6 @@ Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
 Score = Annotated[FiniteFloat, Field(ge=-1e9, le=1e9)]
 
 
-
 class SurveyResponseCreate(BaseModel):
     """One answer. The scale defaults to the kind's usual one (CSAT 1–5, NPS 0–10, CES,
     perceived value and expectation 1–7); the score must lie on it."""
