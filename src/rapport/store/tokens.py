@@ -47,7 +47,6 @@ RESOURCES = (
     "metrics",
     "scores",
     "imports",
-    "users",
 )
 ACTIONS = ("read", "write")
 ALL_SCOPES = "*"
