@@ -258,21 +258,14 @@ def _hint(problem: dict[str, Any]) -> str | None:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, ApiError):
-        detail = ErrorDetail(
-            code=exc.code,
-            message=exc.message,
-            field=exc.field,
-            value=safe_value(exc.field, exc.value),
-            hint=exc.hint,
-        )
-    else:
-        try:
-            phrase = HTTPStatus(exc.status_code).phrase
-        except ValueError:
-            phrase = "error"
-        code = phrase.lower().replace(" ", "_").replace("-", "_")
-        message = exc.detail if isinstance(exc.detail, str) else phrase
-        detail = ErrorDetail(code=code, message=message)
+        return api_error_response(exc)
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "error"
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    message = exc.detail if isinstance(exc.detail, str) else phrase
+    detail = ErrorDetail(code=code, message=message)
     return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
 
