@@ -1,4 +1,4 @@
-"""``rapport users add|list|disable|unlock|token|revoke`` and ``rapport serve``."""
+"""``rapport users add|passwd|list|disable|unlock|token|revoke`` and ``rapport serve``."""
 
 from __future__ import annotations
 
@@ -139,6 +139,36 @@ def test_users_add_refuses_weak_passwords_and_says_why(
     said = " ".join(err.split())  # the console may wrap the line
     assert reason in said and "passphrase" in said
     assert invoke("users", "list", "--json").stdout.strip() == "[]"
+
+
+def test_users_passwd_sets_a_password_of_an_account_created_without_one(store: str) -> None:
+    assert invoke("users", "add", "admin", "--role", "admin", "--no-password").exit_code == 0
+    result = invoke("users", "passwd", "admin", "--password-stdin", input=f"{STRONG}\n")
+    assert result.exit_code == 0, result.output
+    assert "password of admin set" in result.output
+    assert users.verify_password(_user(store, "admin")["password_hash"], STRONG)
+    # prompted for twice otherwise; a reset replaces the old password
+    other = "violet harbour cactus"
+    result = invoke("users", "passwd", "admin", input=f"{other}\n{other}\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("assword") >= 2  # the prompt and its confirmation
+    stored = _user(store, "admin")["password_hash"]
+    assert users.verify_password(stored, other) and not users.verify_password(stored, STRONG)
+
+
+def test_users_passwd_refuses_weak_passwords_and_unknown_accounts(
+    store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert invoke("users", "add", "li.na", "--role", "sales", "--no-password").exit_code == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("12345678\n"))
+    code, _, err = entry_point(monkeypatch, capsys, "users", "passwd", "li.na", "--password-stdin")
+    said = " ".join(err.split())
+    assert code == 7, err  # ValidationFailed
+    assert "password refused" in said and "too easy to guess" in said and "passphrase" in said
+    assert _user(store, "li.na")["password_hash"] is None  # nothing changed
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{STRONG}\n"))
+    code, _, err = entry_point(monkeypatch, capsys, "users", "passwd", "nobody", "--password-stdin")
+    assert code == 5 and "nobody" in err  # NotFound
 
 
 def test_users_unlock_forgets_failed_log_ins(store: str) -> None:

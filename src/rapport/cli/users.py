@@ -1,9 +1,12 @@
-"""``rapport users add|list|disable|unlock|token|revoke``: staff accounts and API tokens.
+"""``rapport users add|passwd|list|disable|unlock|token|revoke``: staff accounts and API
+tokens.
 
 Passwords are never taken as command-line arguments (they would stay in the shell
 history and show in process lists): ``add`` prompts for one, reads it from standard input
 with ``--password-stdin``, or creates an account without a password (``--no-password``,
-for integrations that only use API tokens). Weak passwords are refused with the reason
+for integrations that only use API tokens); ``passwd`` sets or resets the password of an
+existing account (such as the sample company's staff, created without one) the same
+way. Weak passwords are refused with the reason
 (:func:`rapport.store.users.check_password`). ``unlock`` lifts the log-in lock-out of an
 account or a client address (:mod:`rapport.store.login_throttle`). A token's secret is
 printed once, on standard output alone, so that it can be piped into a secret store.
@@ -75,6 +78,25 @@ def add_command(
         engine.dispose()
     team_text = f", team {team}" if team else ""
     console.print(f"[green]✓[/] user {user['username']} (id {user['id']}, {role.value}{team_text})")
+
+
+@users_app.command("passwd")
+def passwd_command(
+    username: Annotated[str, typer.Argument(help="Log-in name of an existing account.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set or reset an account's password (prompted for twice, or read from standard input)."""
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            user = users.get_by_username(session=session, username=username)
+            password = _password(password_stdin, no_password=False)
+            users.set_password(session=session, user_id=user["id"], password=password)
+    finally:
+        engine.dispose()
+    console.print(f"[green]✓[/] password of {username} set")
 
 
 @users_app.command("list")

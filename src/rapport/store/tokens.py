@@ -47,6 +47,7 @@ RESOURCES = (
     "metrics",
     "scores",
     "imports",
+    "users",
 )
 ACTIONS = ("read", "write")
 ALL_SCOPES = "*"
