@@ -71,10 +71,24 @@ class ConfigError(RapportError):
     exit_code = 3
 
 
+#: What to do about a store that does not exist or was never initialised.
+STORE_INIT_HINT = "run `rapport init` to create it, or `rapport demo` for a sample company"
+
+
 class StoreUnavailable(RapportError):
     """The database cannot be reached or is not initialised."""
 
     exit_code = 4
+
+    @classmethod
+    def missing(cls, where: str) -> StoreUnavailable:
+        """No store at ``where`` (a SQLite file that does not exist)."""
+        return cls(f"no store at {where}", hint=STORE_INIT_HINT)
+
+    @classmethod
+    def not_initialised(cls, where: str) -> StoreUnavailable:
+        """The store ``where`` exists but has no schema (an empty file or database)."""
+        return cls(f"the store {where} is not initialised", hint=STORE_INIT_HINT)
 
 
 class NotFound(RapportError):

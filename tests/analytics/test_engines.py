@@ -693,8 +693,8 @@ def test_unreachable_postgres_store_is_unavailable_and_keeps_its_password(tmp_pa
     assert "s3cr" not in str(info.value)
 
 
-def test_duckdb_engine_without_a_store_file_is_unsupported(tmp_path) -> None:
-    with pytest.raises(UnsupportedBackend, match="no SQLite store"):
+def test_duckdb_engine_without_a_store_file_says_run_init(tmp_path) -> None:
+    with pytest.raises(StoreUnavailable, match=r"no store at .*rapport init"):
         connect(_settings(tmp_path, f"sqlite:///{tmp_path / 'absent.db'}"), engine="duckdb")
 
 

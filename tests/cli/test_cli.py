@@ -98,16 +98,17 @@ def db_env(empty_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return empty_url
 
 
-def test_status_before_init_says_not_initialised(
-    db_env: str, monkeypatch: pytest.MonkeyPatch
+def test_status_before_init_says_run_init_and_creates_nothing(
+    db_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = invoke(monkeypatch, "status")
-    assert result.exit_code == 0, result.output
-    assert "not initialised" in flat(result.stdout)
-    as_json = json.loads(invoke(monkeypatch, "status", "--json").stdout)
-    assert as_json["schema_version"] is None
-    assert set(as_json["tables"]) == set(metadata.tables)
-    assert all(count is None for count in as_json["tables"].values())
+    for args in (("status",), ("status", "--json")):
+        code, out, err = run_entry_point(monkeypatch, capsys, *args)
+        assert code == 4, err
+        assert "rapport init" in flat(err) and out == ""
+    if db_env.startswith("sqlite"):
+        assert not Path(db_env.removeprefix("sqlite:///")).exists()
 
 
 def test_init_creates_then_reports_already_current(

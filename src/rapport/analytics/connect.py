@@ -201,19 +201,42 @@ def _libpq(url: str) -> str:
     return " ".join(f"{k}='{_libpq_escape(v)}'" for k, v in parts.items() if v is not None)
 
 
+#: The table every initialised store has (the schema version, written by ``rapport init``).
+SCHEMA_VERSION_TABLE = "alembic_version"
+
+
+def _require_schema(con: Any, database: str | tuple[str, str] | None, where: str) -> None:
+    """:class:`StoreUnavailable` unless the store has a schema (``rapport init`` ran)."""
+    if SCHEMA_VERSION_TABLE not in con.list_tables(database=database):
+        raise StoreUnavailable.not_initialised(where)
+
+
+def _sqlite_store(path: str) -> str:
+    """The resolved path of an existing, non-empty SQLite store file; checked before
+    anything is opened or created, so a missing store stays missing."""
+    where = str(Path(path).expanduser().resolve())
+    if not Path(where).is_file():
+        raise StoreUnavailable.missing(where)
+    if Path(where).stat().st_size == 0:
+        raise StoreUnavailable.not_initialised(where)
+    return where
+
+
 def attach_store(con: Any, database_url: str) -> str | tuple[str, str]:
     """Attach the store read-only to a DuckDB connection; returns the Ibis database path."""
     backend = make_url(database_url).get_backend_name()
     directory = con._rapport_extensions
     if backend == "sqlite":
         path = make_url(database_url).database
-        if not path or path == ":memory:" or not Path(path).is_file():
+        if not path or path == ":memory:":
             raise UnsupportedBackend(
-                f"no SQLite store at {path!r}", hint="run `rapport init` and load data first"
+                f"DuckDB cannot attach the SQLite store {path!r}",
+                hint="use a SQLite file: sqlite:///path/to/rapport.db",
             )
+        where = _sqlite_store(path)
         _install_extension(con, "sqlite", directory)
-        target = _sql_string(str(Path(path).resolve()))
-        con.raw_sql(f"ATTACH {target} AS {STORE} (TYPE sqlite, READ_ONLY)")
+        con.raw_sql(f"ATTACH {_sql_string(where)} AS {STORE} (TYPE sqlite, READ_ONLY)")
+        _require_schema(con, (STORE, "main"), where)
         return (STORE, "main")
     if backend == "postgresql":
         import duckdb
@@ -233,6 +256,8 @@ def attach_store(con: Any, database_url: str) -> str | tuple[str, str]:
                 field="RAPPORT_DATABASE_URL",
                 hint="check the URL and that the server is running",
             ) from exc
+        where = make_url(database_url).render_as_string(hide_password=True)
+        _require_schema(con, (STORE, "public"), where)
         return (STORE, "public")
     raise UnsupportedBackend(f"DuckDB cannot attach a {backend} store")
 
@@ -430,6 +455,11 @@ def _postgres(settings: Settings) -> Engine:
             field="RAPPORT_DATABASE_URL",
             hint="check the URL and that the server is running",
         ) from exc
+    try:
+        _require_schema(con, None, url.render_as_string(hide_password=True))
+    except BaseException:
+        con.disconnect()
+        raise
     return Engine("postgres", con, None)
 
 
@@ -450,6 +480,9 @@ def connect(settings: Settings | None = None, *, engine: str | None = None) -> E
             f"unknown engine {kind!r}", field="engine", hint=f"use one of: {', '.join(ENGINES)}"
         )
     if kind == "duckdb":
+        url = make_url(settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            _sqlite_store(url.database)  # before DuckDB creates its directories
         con = _duckdb(settings)
         try:
             return Engine("duckdb", con, attach_store(con, settings.database_url))

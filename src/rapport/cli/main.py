@@ -40,7 +40,7 @@ from rapport.cli.users import users_app
 from rapport.config import get_settings, load_rules, rules_file
 from rapport.errors import RapportError
 from rapport.store import loyalty, session_scope
-from rapport.store.db import current_revision, head_revision, upgrade
+from rapport.store.db import current_revision, ensure_initialised, head_revision, upgrade
 from rapport.store.schema import TABLES
 
 app = typer.Typer(
@@ -96,7 +96,7 @@ def main(
 def init() -> None:
     """Create the database, or migrate it to the current schema version."""
     settings = get_settings()
-    engine = store_engine(require_current=False)
+    engine = store_engine(require_current=False, create=True)
     before = current_revision(engine)
     upgrade(engine)
     with session_scope(engine) as session:
@@ -117,10 +117,10 @@ def init() -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Row counts per table and the schema version."""
+    """Row counts per table and the schema version (exit code 4 when there is no store)."""
     settings = get_settings()
     engine = store_engine(require_current=False)
-    version = current_revision(engine)
+    version = ensure_initialised(engine)
     counts: dict[str, int | None] = {}
     with engine.connect() as conn:
         existing = set(sa.inspect(conn).get_table_names())
@@ -141,11 +141,7 @@ def status(
         }
         console.print_json(json.dumps(payload))
         return
-    state = (
-        "[red]not initialised — run `rapport init`[/]"
-        if version is None
-        else (f"{version}" if version == head else f"[yellow]{version} (head is {head})[/]")
-    )
+    state = f"{version}" if version == head else f"[yellow]{version} (head is {head})[/]"
     console.print(f"database: {settings.safe_database_url()}  ({engine.dialect.name})")
     console.print(f"schema version: {state}")
     table = Table("table", "rows", title="Rows per table")

@@ -52,7 +52,7 @@ def _generate(customers: int, months: int, seed: int, locale: Locale) -> SampleC
 def _load(company: SampleCompany) -> list[ImportReport]:
     from rapport.sample.load import load_company
 
-    engine = store_engine(require_current=False)
+    engine = store_engine(require_current=False, create=True)
     upgrade(engine)
     with session_scope(engine) as session:
         loyalty.sync_tiers(session=session, rules=load_rules().loyalty)

@@ -199,14 +199,58 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite store URL; ``None`` for PostgreSQL and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def ensure_exists(url: str | URL) -> None:
+    """Refuse a SQLite store whose file is missing or empty, without opening it.
+
+    Opening a missing SQLite file creates it, and opening an empty one writes its header
+    (WAL mode), so a command that only reads checks this first and leaves both alone.
+
+    Raises
+    ------
+    StoreUnavailable
+        Naming the file and saying to run ``rapport init`` (or ``rapport demo``).
+    """
+    path = sqlite_file(url)
+    if path is None:
+        return
+    if not path.is_file():
+        raise StoreUnavailable.missing(str(path.resolve()))
+    if path.stat().st_size == 0:
+        raise StoreUnavailable.not_initialised(str(path.resolve()))
+
+
+def _where(engine: Engine) -> str:
+    path = sqlite_file(engine.url)
+    return str(path.resolve()) if path else engine.url.render_as_string(hide_password=True)
+
+
+def ensure_initialised(engine: Engine) -> str:
+    """The schema version of the store; :class:`StoreUnavailable` when it has none."""
+    current = current_revision(engine)
+    if current is None:
+        raise StoreUnavailable.not_initialised(_where(engine))
+    return current
+
+
 def ensure_current(engine: Engine) -> None:
     """Raise :class:`StoreUnavailable` unless the database is at the head revision."""
-    current = current_revision(engine)
+    current = ensure_initialised(engine)
     head = head_revision(engine)
     if current != head:
-        state = "not initialised" if current is None else f"at version {current}, not {head}"
         raise StoreUnavailable(
-            f"the database is {state}", hint="run `rapport init` to create or migrate it"
+            f"the store {_where(engine)} is at version {current}, not {head}",
+            hint="run `rapport init` to migrate it",
         )
 
 
