@@ -155,6 +155,45 @@ def test_movements_between_the_two_latest_snapshots(scored) -> None:
     assert "生命周期阶段: 2024-06-30 → 2024-08-31" in out
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("movements", "--from", "2024-07-31"), "--from"),
+        (("movements", "--to", "2024-07-31"), "--to"),
+        (("movements", "--from", "2024-07-31", "--to", DAY), "--from"),
+        (("movements", "--from", "2024-06-30", "--to", "2024-07-31"), "--to"),
+        (("segments", "--as-of", "2024-07-31"), "--as-of"),
+        (("tiers", "--as-of", "2024-07-31"), "--as-of"),
+        (("clusters", "--as-of", "2024-07-31"), "--as-of"),
+    ],
+)
+def test_a_date_without_snapshot_is_refused_with_the_dates_that_have_one(
+    scored, args: tuple[str, ...], option: str
+) -> None:
+    """Not every customer "moving from —": the date is wrong, and the answer says which
+    dates would do (exit code of a validation error)."""
+    result = invoke(*args)
+    assert isinstance(result.exception, ValidationFailed), result.output
+    error = result.exception
+    assert error.exit_code == 7 and error.field == option
+    assert str(error).startswith("no score snapshot dated 2024-07-31")
+    assert "snapshots exist on 2024-06-30, 2024-08-31 (2 in all)" in str(error)
+    assert result.stdout == ""  # no table of "moves" printed
+
+
+def test_movements_from_a_date_with_a_snapshot_still_works(scored) -> None:
+    result = invoke("movements", "--by", "lifecycle_stage", "--from", "2024-06-30")
+    assert result.exit_code == 0, result.output
+    assert "生命周期阶段: 2024-06-30 → 2024-08-31" in flat(result.stdout)
+    assert "—" not in flat(result.stdout).split("→", 1)[1]
+
+
+def test_movements_before_any_snapshot_says_run_score(company) -> None:
+    result = invoke("movements", "--from", "2024-06-30")
+    assert isinstance(result.exception, NotFound)
+    assert "rapport score" in str(result.exception)
+
+
 def test_errors_name_what_is_wrong(company) -> None:
     missing = invoke("customer", "999")
     assert isinstance(missing.exception, NotFound)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.domain import LifecycleStage, ValueTier
-from rapport.errors import RapportError, ValidationFailed
+from rapport.errors import NotFound, RapportError, ValidationFailed
 from rapport.store import scores
 from rapport.store.schema import customer_scores
 
@@ -234,3 +234,26 @@ def test_rows_with_different_fields_keep_unset_json_as_null(session: Session) ->
         )
     ).scalars()
     assert list(null_components) == [b["id"]]
+
+
+def test_require_snapshot_names_the_dates_that_exist(session: Session) -> None:
+    with pytest.raises(NotFound, match="no score snapshot"):
+        scores.require_snapshot(session=session, as_of=D1)
+    a = customer(session)
+    scores.write_snapshot(session=session, as_of=D1, rows=[row(a["id"])])
+    scores.write_snapshot(session=session, as_of=D3, rows=[row(a["id"])])
+    assert scores.require_snapshot(session=session, as_of=None) == D3
+    assert scores.require_snapshot(session=session, as_of=D1) == D1
+    with pytest.raises(ValidationFailed) as info:
+        scores.require_snapshot(session=session, as_of=D2, field="--from")
+    assert info.value.field == "--from" and info.value.value == "2024-02-29"
+    assert "2024-01-31, 2024-03-31 (2 in all)" in str(info.value)
+
+
+def test_many_snapshot_dates_are_elided_in_the_middle() -> None:
+    days = [D1 + dt.timedelta(days=n) for n in range(20)]
+    with pytest.raises(ValidationFailed) as info:
+        scores.check_snapshot_date(days, dt.date(2030, 1, 1))
+    hint = str(info.value.hint)
+    assert hint.startswith("snapshots exist on 2024-01-31, 2024-02-01, 2024-02-02, …, ")
+    assert "2024-02-19 (20 in all)" in hint

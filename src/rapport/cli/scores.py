@@ -138,13 +138,28 @@ def score_command(
 # --- group reports ---------------------------------------------------------------------------
 
 
+def _snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
+    """The snapshot date a command reads (``as_of`` or the latest), checked in the store
+    before any analytics runs: no snapshot at all is :class:`NotFound`; none on ``as_of``
+    a validation error naming ``option`` and the dates that exist."""
+    from rapport.store import session_scope
+    from rapport.store.scores import require_snapshot
+
+    store = store_engine()
+    try:
+        with session_scope(store) as session:
+            return require_snapshot(session=session, as_of=as_of, field=option)
+    finally:
+        store.dispose()
+
+
 def _groups(by: str, as_of: str | None, engine: str | None) -> tuple[list[dict], Any]:
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
     from rapport.analytics.snapshots import group_summary, snapshot
 
     settings = get_settings()
-    store_engine().dispose()
+    _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         src = Sources(eng)
         snap = snapshot(src, parse_date(as_of))
@@ -237,7 +252,7 @@ def movements_command(
     from rapport.analytics.metrics import execute
     from rapport.analytics.snapshots import GROUPINGS, movements
     from rapport.store import session_scope
-    from rapport.store.scores import snapshot_dates
+    from rapport.store.scores import check_snapshot_date, snapshot_dates
 
     if by not in GROUPINGS:
         raise ValidationFailed(
@@ -246,10 +261,17 @@ def movements_command(
     settings = get_settings()
     locale = settings.locale
     store = store_engine()
-    with session_scope(store) as session:
-        dates = snapshot_dates(session=session)
-    store.dispose()
+    try:
+        with session_scope(store) as session:
+            dates = snapshot_dates(session=session)
+    finally:
+        store.dispose()
     start, end = parse_date(before, "--from"), parse_date(after, "--to")
+    # A date without a snapshot would read as every customer moving from (or to) "—".
+    if start is not None:
+        check_snapshot_date(dates, start, field="--from")
+    if end is not None:
+        check_snapshot_date(dates, end, field="--to")
     if start is None or end is None:
         if len(dates) < 2:
             raise NotFound("fewer than two score snapshots", hint="run `rapport score` twice")
@@ -553,7 +575,7 @@ def clusters_command(as_of: AsOfOption = None, engine: EngineOption = None) -> N
 
     settings = get_settings()
     locale = settings.locale
-    store_engine().dispose()
+    _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         table = execute(features_expr(Sources(eng), parse_date(as_of)), eng.con)
     if table.num_rows == 0:
@@ -625,7 +647,7 @@ def relations_command(
 
     settings = get_settings()
     locale = settings.locale
-    store_engine().dispose()
+    _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         rel = snapshot_relations(Sources(eng), parse_date(as_of), high=high, con=eng.con)
     if rel is None:
