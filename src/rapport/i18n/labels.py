@@ -162,6 +162,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "feature.mean_gap_days": ("平均购买间隔(天)", "mean days between purchases"),
     "feature.overdue_ratio": ("超期倍数", "overdue ratio"),
     "feature.p_alive": ("存活概率", "P(alive)"),
+    # output of list commands
+    "hidden_columns": (
+        "终端太窄，未显示：{columns}（加宽终端或用 --format csv / json）",
+        "Not shown, the terminal is too narrow: {columns} (widen it or use --format csv / json)",
+    ),
 }
 
 
