@@ -14,6 +14,7 @@ from rich.table import Table
 
 from rapport.cli.common import console, err_console, store_engine
 from rapport.config import Settings, get_settings, load_rules
+from rapport.domain import ValueTier
 from rapport.i18n.labels import t
 from rapport.ingest.report import ImportReport
 from rapport.sample.company import SampleCompany, write
@@ -27,6 +28,10 @@ class Locale(StrEnum):
     en_US = "en_US"
 
 
+#: Diamond customers the demo lists (of all of them, whose number it says).
+DEMO_DIAMONDS = 5
+
+
 class Dataset(StrEnum):
     synthetic = "synthetic"
     cdnow = "cdnow"
@@ -38,28 +43,29 @@ class FileFormat(StrEnum):
     parquet = "parquet"
 
 
-def _generate(customers: int, months: int, seed: int, locale: Locale) -> SampleCompany:
+def _generate(customers: int, months: int, seed: int, locale: Locale, ui: str) -> SampleCompany:
     from rapport.sample.generator import generate
 
-    with console.status(f"generating {customers:,} customers over {months} months …"):
+    with console.status(t("demo.generating", ui).format(customers=customers, months=months)):
         started = time.perf_counter()
         company = generate(customers=customers, months=months, seed=seed, locale=locale.value)
     total = sum(company.row_counts().values())
-    console.print(f"generated {total:,} rows in {time.perf_counter() - started:.1f} s")
+    seconds = time.perf_counter() - started
+    console.print(t("demo.generated", ui).format(rows=total, seconds=seconds))
     return company
 
 
-def _load(company: SampleCompany) -> list[ImportReport]:
+def _load(company: SampleCompany, ui: str) -> list[ImportReport]:
     from rapport.sample.load import load_company
 
     engine = store_engine(require_current=False, create=True)
     upgrade(engine)
     with session_scope(engine) as session:
         loyalty.sync_tiers(session=session, rules=load_rules().loyalty)
-    with console.status("importing …") as status:
+    with console.status(t("demo.importing", ui)) as status:
 
         def on_entity(entity: str, rows: int) -> None:
-            status.update(f"importing {entity} ({rows:,} rows) …")
+            status.update(t("demo.importing_entity", ui).format(entity=t(entity, ui), rows=rows))
 
         return load_company(company, engine=engine, on_entity=on_entity)
 
@@ -117,11 +123,10 @@ def _headline(company: SampleCompany, settings: Settings) -> Table:
         .astimezone(dt.UTC)
         .replace(tzinfo=None)
     )
-    with console.status("computing the metrics …"):
+    with console.status(t("demo.computing", settings.locale)):
         result, _ = compute(list(HEADLINE), period_text="12m", as_of=as_of, settings=settings)
-    zh = settings.locale.startswith("zh")
     last = end - dt.timedelta(days=1)
-    title = f"{'近12个月指标' if zh else 'Last 12 months'} (… {last})"
+    title = t("demo.last_12_months", settings.locale).format(last=last)
     return metrics_table(result, settings.locale, title, settings.tz)
 
 
@@ -152,6 +157,12 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
                     c.as_of == dt.date.fromisoformat(day)
                 )
             ).one()
+            diamonds = conn.execute(
+                sa.select(sa.func.count()).where(
+                    c.as_of == dt.date.fromisoformat(day),
+                    c.value_tier == ValueTier.DIAMOND.value,
+                )
+            ).scalar_one()
     finally:
         engine.dispose()
     locale = settings.locale
@@ -162,7 +173,9 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
     console.print(table)
     tiers_command(as_of=day, engine=None, fmt=OutputFormat.table)
     segments_command(as_of=day, engine=None, fmt=OutputFormat.table)
-    diamonds_command(as_of=day, limit=5, engine=None)
+    shown = min(DEMO_DIAMONDS, diamonds)
+    console.print(t("demo.diamonds", locale).format(total=diamonds, shown=shown))
+    diamonds_command(as_of=day, limit=DEMO_DIAMONDS, engine=None)
     clv_command(as_of=day, limit=5)
     at_risk_command(as_of=day, limit=10)
 
@@ -189,14 +202,14 @@ def sample_command(
         from rapport.sample.cdnow import load_cdnow
 
         company = load_cdnow("master" if dataset == Dataset.cdnow_master else "sample")
+        counts = company.row_counts()
         console.print(
-            f"CDNOW {company.row_counts()['customers']:,} customers, "
-            f"{company.row_counts()['orders']:,} transactions"
+            t("sample.cdnow", ui).format(customers=counts["customers"], orders=counts["orders"])
         )
     elif out is not None:
         from rapport.sample.generator import generate_to_dir
 
-        with console.status(f"writing {customers:,} customers to {out} …"):
+        with console.status(t("sample.writing", ui).format(customers=customers, out=out)):
             started = time.perf_counter()
             rows = generate_to_dir(
                 out,
@@ -207,17 +220,19 @@ def sample_command(
                 chunk_customers=chunk_customers,
                 locale=locale.value,
             )
+        seconds = time.perf_counter() - started
         console.print(
-            f"wrote {sum(rows.values()):,} rows to {out} in {time.perf_counter() - started:.1f} s"
+            t("sample.wrote_rows", ui).format(rows=sum(rows.values()), out=out, seconds=seconds),
+            highlight=False,
         )
         return
     else:
-        company = _generate(customers, months, seed, locale)
+        company = _generate(customers, months, seed, locale, ui)
     if out is not None:
         write(company, out, format=file_format.value)
-        console.print(f"wrote {out}")
+        console.print(t("sample.wrote", ui).format(out=out), highlight=False)
         return
-    reports = _load(company)
+    reports = _load(company, ui)
     console.print(imports_table(reports, ui))
 
 
@@ -230,23 +245,21 @@ def demo_command(
     import it and show what Rapport knows about it."""
     settings = get_settings()
     ui = settings.locale
-    console.rule("Rapport 客情 — demo")
-    console.print(f"store: {settings.safe_database_url()}")
+    console.rule(t("demo.title", ui))
+    console.print(t("demo.store", ui).format(url=settings.safe_database_url()), highlight=False)
     started = time.perf_counter()
     locale = Locale.zh_CN if ui.startswith("zh") else Locale.en_US
-    company = _generate(customers, months, seed, locale)
-    reports = _load(company)
+    company = _generate(customers, months, seed, locale, ui)
+    reports = _load(company, ui)
     console.print(imports_table(reports, ui))
     rejected = sum(r.rejected for r in reports)
     if rejected:
-        err_console.print(f"[red]{rejected:,} sample rows were rejected[/]")
+        err_console.print(f"[red]{t('demo.rejected', ui).format(rows=rejected)}[/]")
     with session_scope(store_engine()) as session:
         purchase_statuses = load_rules(settings).business.purchase_statuses
         summary = summarize(session=session, purchase_statuses=purchase_statuses)
     console.print(summary_panel(summary, ui))
     console.print(_headline(company, settings))
     _scores(company, settings)
-    console.print(
-        f"done in {time.perf_counter() - started:.1f} s — next: `rapport metrics --help`, "
-        "`rapport status`, `rapport import --help`"
-    )
+    seconds = time.perf_counter() - started
+    console.print(t("demo.done", ui).format(seconds=seconds), highlight=False)

@@ -527,6 +527,57 @@ def label(member: StrEnum, locale: str = "zh_CN") -> str:
     raise ValueError(f"unsupported locale {locale!r}; use 'zh_CN' or 'en'")
 
 
+#: Which enumeration the values of a stored column are members of, ``(table, column) ->
+#: enum``: the columns typed by an enumeration in the store's schema, and the channel
+#: columns that are free text holding :class:`~rapport.domain.Channel` values.
+COLUMN_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
+    ("users", "role"): domain.Role,
+    ("customers", "gender"): domain.Gender,
+    ("customers", "source_channel"): domain.Channel,
+    ("leads", "status"): domain.LeadStatus,
+    ("leads", "source"): domain.Channel,
+    ("campaigns", "channel"): domain.CampaignChannel,
+    ("orders", "status"): domain.OrderStatus,
+    ("orders", "channel"): domain.Channel,
+    ("events", "kind"): domain.EventKind,
+    ("events", "channel"): domain.Channel,
+    ("interactions", "channel"): domain.InteractionChannel,
+    ("interactions", "direction"): domain.Direction,
+    ("tickets", "kind"): domain.TicketKind,
+    ("tickets", "priority"): domain.TicketPriority,
+    ("tickets", "status"): domain.TicketStatus,
+    ("tickets", "channel"): domain.Channel,
+    ("ticket_status_history", "from_status"): domain.TicketStatus,
+    ("ticket_status_history", "to_status"): domain.TicketStatus,
+    ("survey_responses", "kind"): domain.SurveyKind,
+    ("survey_responses", "channel"): domain.Channel,
+    ("referrals", "channel"): domain.Channel,
+    ("survey_links", "kind"): domain.SurveyKind,
+    ("loyalty_ledger", "reason"): domain.LoyaltyReason,
+    ("audit_log", "action"): domain.AuditAction,
+    ("login_throttle", "kind"): domain.LoginThrottleKind,
+    ("customer_scores", "value_tier"): domain.ValueTier,
+    ("customer_scores", "lifecycle_stage"): domain.LifecycleStage,
+}
+
+
+def value_label(table: str, column: str, value: object, locale: str = "zh_CN") -> str:
+    """The label of a stored value for people: ``("events", "kind", "add_to_cart")`` ->
+    ``加购`` / ``Add to cart``.
+
+    Values of columns that no enumeration types (names, subjects …), values that are no
+    member of the column's enumeration (a channel a shop named itself), and ``None`` (a
+    dash) are shown as they are: data is never rewritten, only codes are translated.
+    """
+    if value is None:
+        return "—"
+    enum = COLUMN_ENUMS.get((table, column))
+    raw = value.value if isinstance(value, StrEnum) else str(value)
+    if enum is None or raw not in enum._value2member_map_:
+        return raw
+    return label(enum(raw), locale)
+
+
 def lookup_key(text: str) -> str:
     """The key :func:`enum_lookup` files a spelling under.
 
@@ -589,6 +640,7 @@ def enum_lookup(enum: type[StrEnum]) -> dict[str, str]:
 
 
 __all__ = [
+    "COLUMN_ENUMS",
     "HALFWIDTH_TABLE",
     "LABELS",
     "SYNONYMS",
@@ -599,4 +651,5 @@ __all__ = [
     "enum_name",
     "label",
     "lookup_key",
+    "value_label",
 ]

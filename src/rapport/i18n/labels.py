@@ -162,6 +162,147 @@ LABELS: dict[str, tuple[str, str]] = {
     "feature.mean_gap_days": ("平均购买间隔(天)", "mean days between purchases"),
     "feature.overdue_ratio": ("超期倍数", "overdue ratio"),
     "feature.p_alive": ("存活概率", "P(alive)"),
+    # rapport demo and rapport sample (cli/sample.py)
+    "demo.title": ("Rapport 客情 — 演示", "Rapport — demo"),
+    "demo.store": ("数据库：{url}", "Store: {url}"),
+    "demo.generating": (
+        "正在生成 {customers:,} 位客户、{months} 个月的数据 …",
+        "Generating {customers:,} customers over {months} months …",
+    ),
+    "demo.generated": (
+        "已生成 {rows:,} 行，用时 {seconds:.1f} 秒",
+        "Generated {rows:,} rows in {seconds:.1f} s",
+    ),
+    "demo.importing": ("正在导入 …", "Importing …"),
+    "demo.importing_entity": (
+        "正在导入{entity}（{rows:,} 行）…",
+        "Importing {entity} ({rows:,} rows) …",
+    ),
+    "demo.rejected": ("样例数据有 {rows:,} 行被拒绝", "{rows:,} sample rows were rejected"),
+    "demo.computing": ("正在计算指标 …", "Computing the metrics …"),
+    "demo.last_12_months": ("近12个月指标（… {last}）", "Last 12 months (… {last})"),
+    "demo.diamonds": (
+        "钻石客户 {total:,} 人；列出前 {shown:,} 位",
+        "Diamond customers: {total:,} (top {shown:,} shown)",
+    ),
+    "demo.done": (
+        "完成，用时 {seconds:.1f} 秒。下一步：`rapport metrics --help`、`rapport status`、"
+        "`rapport import --help`",
+        "Done in {seconds:.1f} s. Next: `rapport metrics --help`, `rapport status`, "
+        "`rapport import --help`",
+    ),
+    "sample.cdnow": (
+        "CDNOW：{customers:,} 位客户，{orders:,} 笔交易",
+        "CDNOW: {customers:,} customers, {orders:,} transactions",
+    ),
+    "sample.writing": (
+        "正在把 {customers:,} 位客户写入 {out} …",
+        "Writing {customers:,} customers to {out} …",
+    ),
+    "sample.wrote_rows": (
+        "已把 {rows:,} 行写入 {out}，用时 {seconds:.1f} 秒",
+        "Wrote {rows:,} rows to {out} in {seconds:.1f} s",
+    ),
+    "sample.wrote": ("已写入 {out}", "Wrote {out}"),
+    # rapport import (cli/imports.py)
+    "import.title": ("导入{entity} ← {file}", "Import {entity} ← {file}"),
+    "import.warnings": ("警告", "Warnings"),
+    "import.format": ("格式 {format}", "Format {format}"),
+    "import.encoding": ("，编码 {encoding}", ", encoding {encoding}"),
+    "import.dry_run": ("（试运行，未写入任何数据）", " — dry run, nothing written"),
+    "import.unknown_columns": (
+        "没有对应字段的列（该数据有 extra 字段时保存在其中）：{columns}",
+        "Columns without a field (kept in extra where the entity has one): {columns}",
+    ),
+    "import.default": (
+        "{field}：文件中没有此列，填入 {value}",
+        "{field}: not in the file, filled with {value}",
+    ),
+    "import.rejects_file": ("被拒绝的行已写入 {path}", "Rejected rows written to {path}"),
+    "import.warnings_file": (
+        "从保留的行中去掉的值（行已保存，不含这些值）列在 {path}",
+        "Values dropped from kept rows (stored without them) listed in {path}",
+    ),
+    # rapport models fit|show|backtest (cli/models.py)
+    "models.fitting": ("正在拟合 …", "Fitting …"),
+    "models.backtesting": ("正在回测 …", "Backtesting …"),
+    "models.fit_data": (
+        "截至 {day}（时间单位：{unit}）：购买客户 {buyers:,} 位，复购客户 {repeat_buyers:,} 位，"
+        "复购 {repeat_purchases:,} 次",
+        "As of {day} ({unit}): {buyers:,} buyers, {repeat_buyers:,} repeat buyers, "
+        "{repeat_purchases:,} repeat purchases",
+    ),
+    "models.parameter": ("参数", "Parameter"),
+    "models.estimate": ("估计值", "Estimate"),
+    "models.std_error": ("标准误", "Std. error"),
+    "models.interval": ("95%区间", "95 % interval"),
+    "models.converged": ("已收敛", "converged"),
+    "models.not_converged": ("未收敛", "NOT converged"),
+    "models.fit_caption": (
+        "对数似然 {log_likelihood:.2f} · {customers:,.0f} 位客户 · {status}"
+        "（{method}，{iterations} 次迭代，{seconds:.2f} 秒）",
+        "Log-likelihood {log_likelihood:.2f} · {customers:,.0f} customers · {status} "
+        "({method}, {iterations} iterations, {seconds:.2f} s)",
+    ),
+    "models.churn_trained": (
+        "流失模型：以 {rows:,} 位客户训练",
+        "Churn model: trained on {rows:,} customers",
+    ),
+    "models.churn": ("流失模型", "Churn model"),
+    "models.saved": ("已保存 {kind} {version} → {path}", "Saved {kind} {version} → {path}"),
+    "models.none": (
+        "尚无已保存的模型 — 用 `rapport models fit` 拟合",
+        "No saved models — fit them with `rapport models fit`",
+    ),
+    "models.data": (
+        "数据：{customers:,} 位客户，截至 {end}，时间单位 {unit}，{fingerprint}…",
+        "Data: {customers:,} customers to {end} in {unit}, {fingerprint}…",
+    ),
+    "models.kind": ("模型", "Model"),
+    "models.version": ("版本", "Version"),
+    "models.created_at": ("保存时间", "Saved at"),
+    "models.customers": ("客户数", "Customers"),
+    "models.calibration_end": ("校准截止", "Calibration end"),
+    "models.report": ("报告：{path}", "Report: {path}"),
+    "models.purchase_title": (
+        "{model} — 留出期 {holdout}，自 {start} 起",
+        "{model} — holdout {holdout} from {start}",
+    ),
+    "models.calibration_bin": ("校准期复购次数", "Calibration repeat purchases"),
+    "models.actual": ("实际", "Actual"),
+    "models.predicted": ("预测", "Predicted"),
+    "models.error_percent": ("误差 %", "Error %"),
+    "models.purchase_caption": (
+        "留出期购买：实际 {actual:,.0f}，预测 {predicted:,.0f}（{error:+.1f} %）",
+        "Holdout purchases: actual {actual:,.0f}, predicted {predicted:,.0f} ({error:+.1f} %)",
+    ),
+    "models.spend_title": ("{model} — 留出期平均客单价", "{model} — mean holdout purchase value"),
+    "models.churn_title": (
+        "流失模型 — 训练截至 {train}，检验截至 {test}",
+        "Churn — trained {train}, tested {test}",
+    ),
+    "models.method": ("方法", "Method"),
+    "models.method.model": ("模型", "model"),
+    "models.method.baseline": ("基线", "baseline"),
+    "models.method.seasonal_naive": ("季节朴素", "seasonal_naive"),
+    "models.churn_caption": (
+        "{customers:,} 位客户；流失率 {base_rate:.1%}，平均预测 {mean_predicted:.1%}；"
+        "基线 = 仅按最近购买",
+        "{customers:,} customers; churn rate {base_rate:.1%}, mean predicted "
+        "{mean_predicted:.1%}; baseline = recency alone",
+    ),
+    "models.demand_title": (
+        "需求预测 — 按{granularity}的{value}",
+        "Demand — {value} per {granularity}",
+    ),
+    "models.scope.all": ("全部", "(all)"),
+    "models.scope.total": ("合计", "(total)"),
+    "unit.days": ("天", "days"),
+    "unit.weeks": ("周", "weeks"),
+    "unit.months": ("月", "months"),
+    "unit.day": ("日", "day"),
+    "unit.week": ("周", "week"),
+    "unit.month": ("月", "month"),
     # output of list commands
     "hidden_columns": (
         "终端太窄，未显示：{columns}（加宽终端或用 --format csv / json）",
