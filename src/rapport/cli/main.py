@@ -6,78 +6,133 @@ traceback is shown only with ``--debug`` (or ``RAPPORT_DEBUG=1``).
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
-import sqlalchemy as sa
-import tomli_w
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from rapport import __version__
-from rapport.cli.analytics import export_command
-from rapport.cli.common import console, err_console, store_engine
-from rapport.cli.imports import import_command
-from rapport.cli.metrics import metrics_command
-from rapport.cli.models import models_app
-from rapport.cli.predictions import at_risk_command, clv_command
-from rapport.cli.sample import demo_command, sample_command
-from rapport.cli.scores import (
-    clusters_command,
-    customer_command,
-    diamonds_command,
-    movements_command,
-    relations_command,
-    score_command,
-    segments_command,
-    stages_command,
-    tiers_command,
-)
-from rapport.cli.serve import serve_command
-from rapport.cli.users import users_app
-from rapport.config import get_settings, load_rules, rules_file
+from rapport.cli.lazy import LazyCommand, LazyGroup
 from rapport.errors import RapportError
-from rapport.store import loyalty, session_scope
-from rapport.store.db import current_revision, ensure_initialised, head_revision, upgrade
-from rapport.store.schema import TABLES
+
+# Every command that lives in its own module, in the order of `rapport --help`, with the
+# first paragraph of its help on one line. The module is imported only when the command runs
+# (or its own --help is asked for): importing them all took seconds (SQLAlchemy, Ibis,
+# DuckDB, Polars…) before `rapport --version` could answer. A new command is one entry here;
+# tests/cli/test_startup.py checks the help line against the command's own help.
+COMMANDS: dict[str, LazyCommand] = {
+    "serve": LazyCommand(
+        "rapport.cli.serve:serve_command",
+        "Run the REST API (OpenAPI and interactive docs at /docs).",
+    ),
+    "import": LazyCommand(
+        "rapport.cli.imports:import_command",
+        "Import FILE as ENTITY: validated, idempotent, every row accounted for.",
+    ),
+    "sample": LazyCommand(
+        "rapport.cli.sample:sample_command",
+        "A sample company: synthetic (documented latent model) or the real CDNOW data.",
+    ),
+    "demo": LazyCommand(
+        "rapport.cli.sample:demo_command",
+        "The main job on embedded defaults: create the store, build the sample company, "
+        "import it and show what Rapport knows about it.",
+    ),
+    "export": LazyCommand(
+        "rapport.cli.analytics:export_command",
+        "Write the store's canonical tables as Parquet (naive UTC times, float money).",
+    ),
+    "metrics": LazyCommand(
+        "rapport.cli.metrics:metrics_command",
+        "Metrics of METRICS.md with their inputs (numerator, denominator), traceable to the "
+        "definition id.",
+    ),
+    "score": LazyCommand(
+        "rapport.cli.scores:score_command",
+        "Compute every customer's scores as of the end of a local day (default: today) and "
+        "store them as that date's snapshot (replacing it; other dates are kept).",
+    ),
+    "customer": LazyCommand(
+        "rapport.cli.scores:customer_command",
+        "The customer 360 card: profile, timeline, four degrees with their components, RFM, "
+        "value tier with the reason, lifecycle stage, changes since the previous snapshot.",
+    ),
+    "segments": LazyCommand(
+        "rapport.cli.scores:segments_command",
+        "RFM segments of a snapshot: sizes, revenue share, average degrees.",
+    ),
+    "tiers": LazyCommand(
+        "rapport.cli.scores:tiers_command",
+        "Value tiers of a snapshot: sizes, revenue share, average degrees.",
+    ),
+    "stages": LazyCommand(
+        "rapport.cli.scores:stages_command",
+        "Lifecycle stages of a snapshot: sizes, revenue share, average degrees.",
+    ),
+    "diamonds": LazyCommand(
+        "rapport.cli.scores:diamonds_command",
+        "The diamond customers (钻石客户) of a snapshot, highest window revenue first, with "
+        "the checks that make them diamond.",
+    ),
+    "clusters": LazyCommand(
+        "rapport.cli.scores:clusters_command",
+        "Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best "
+        "silhouette over 2..8): size, share and distinguishing features of each cluster, and "
+        "its customers by age band, gender, city and income band.",
+    ),
+    "relations": LazyCommand(
+        "rapport.cli.scores:relations_command",
+        "How the four degrees relate in a snapshot: their correlation matrix and, along "
+        "satisfaction → loyalty → engagement → advocacy, the share of each degree's high "
+        "scorers that are high on the next, beside the base rate.",
+    ),
+    "movements": LazyCommand(
+        "rapport.cli.scores:movements_command",
+        "Who moved between tiers, stages or segments from one snapshot to another (default: "
+        "the two latest).",
+    ),
+    "models": LazyCommand(
+        "rapport.cli.models:models_app",
+        "Predictive models: CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn, demand.",
+    ),
+    "clv": LazyCommand(
+        "rapport.cli.predictions:clv_command",
+        "The customers with the highest predicted CLV (from the latest snapshot).",
+    ),
+    "at-risk": LazyCommand(
+        "rapport.cli.predictions:at_risk_command",
+        "The churn warnings 流失预警: who to call first (by value at risk), and why.",
+    ),
+    "users": LazyCommand(
+        "rapport.cli.users:users_app",
+        "Staff accounts (roles, passwords) and API tokens for integrations.",
+    ),
+}
+
+
+class RapportGroup(LazyGroup):
+    """The ``rapport`` group: :data:`COMMANDS` imported on use, then ``init``, ``status``…"""
+
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="rapport",
     help="Rapport (客情): customer relationship intelligence.",
+    cls=RapportGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-app.add_typer(users_app, name="users")
-app.command("serve")(serve_command)
-app.command("import")(import_command)
-app.command("sample")(sample_command)
-app.command("demo")(demo_command)
-app.command("export")(export_command)
-app.command("metrics")(metrics_command)
-app.command("score")(score_command)
-app.command("customer")(customer_command)
-app.command("segments")(segments_command)
-app.command("tiers")(tiers_command)
-app.command("stages")(stages_command)
-app.command("diamonds")(diamonds_command)
-app.command("clusters")(clusters_command)
-app.command("relations")(relations_command)
-app.command("movements")(movements_command)
-app.add_typer(models_app, name="models")
-app.command("clv")(clv_command)
-app.command("at-risk")(at_risk_command)
 
 EXIT_INTERNAL = 70
 
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"rapport {__version__}")
+        typer.echo(f"rapport {__version__}")
         raise typer.Exit()
 
 
@@ -95,6 +150,11 @@ def main(
 @app.command()
 def init() -> None:
     """Create the database, or migrate it to the current schema version."""
+    from rapport.cli.common import console, store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.store import loyalty, session_scope
+    from rapport.store.db import current_revision, upgrade
+
     settings = get_settings()
     engine = store_engine(require_current=False, create=True)
     before = current_revision(engine)
@@ -118,6 +178,16 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Row counts per table and the schema version (exit code 4 when there is no store)."""
+    import json
+
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from rapport.cli.common import console, store_engine
+    from rapport.config import get_settings
+    from rapport.store.db import ensure_initialised, head_revision
+    from rapport.store.schema import TABLES
+
     settings = get_settings()
     engine = store_engine(require_current=False)
     version = ensure_initialised(engine)
@@ -155,6 +225,12 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of TOML.")] = False,
 ) -> None:
     """Print the effective settings and business rules (secrets masked)."""
+    import json
+
+    import tomli_w
+
+    from rapport.config import get_settings, load_rules, rules_file
+
     settings = get_settings()
     rules = load_rules(settings)
     source = rules_file(settings)
@@ -175,29 +251,44 @@ def config_show(
         typer.echo(tomli_w.dumps(data), nl=False)
 
 
-def run() -> None:
-    """Console-script entry point: runs the app and maps errors to exit codes."""
-    debug = "--debug" in sys.argv[1:]
+def _debug_requested() -> bool:
+    """``--debug`` on the command line or ``RAPPORT_DEBUG`` in the settings."""
+    if "--debug" in sys.argv[1:]:
+        return True
+    from rapport.config import get_settings
+
     try:
-        debug = debug or get_settings().debug
+        return get_settings().debug
+    except RapportError:  # invalid settings: the error being reported says so
+        return False
+
+
+def run() -> None:
+    """Console-script entry point: runs the app and maps errors to exit codes.
+
+    Nothing heavy is imported here before a command needs it (``--version`` and ``--help``
+    answer at once); the settings are read for ``RAPPORT_DEBUG`` only when a command fails.
+    """
+    try:
         app()
-    except RapportError as exc:
-        if debug:
-            raise
-        where = f" [{exc.location}]" if exc.location else ""
-        err_console.print(f"[red]error:[/] {escape(f'{exc}{where}')}", highlight=False)
-        sys.exit(exc.exit_code)
-    except sa.exc.OperationalError as exc:
-        if debug:
-            raise
-        reason = str(exc.orig).splitlines()[0]
-        err_console.print(
-            f"[red]error:[/] {escape(f'database unavailable: {reason}')}", highlight=False
-        )
-        sys.exit(4)
     except Exception as exc:  # the last line of defence: one line, no traceback
-        if debug:
+        if _debug_requested():
             raise
+        from rich.markup import escape
+
+        from rapport.cli.common import err_console
+
+        if isinstance(exc, RapportError):
+            where = f" [{exc.location}]" if exc.location else ""
+            err_console.print(f"[red]error:[/] {escape(f'{exc}{where}')}", highlight=False)
+            sys.exit(exc.exit_code)
+        sa_exc = sys.modules.get("sqlalchemy.exc")  # only raised once SQLAlchemy is loaded
+        if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
+            reason = str(exc.orig).splitlines()[0]
+            err_console.print(
+                f"[red]error:[/] {escape(f'database unavailable: {reason}')}", highlight=False
+            )
+            sys.exit(4)
         what = f"{type(exc).__name__}: {exc} (run with --debug for details)"
         err_console.print(f"[red]internal error:[/] {escape(what)}", highlight=False)
         sys.exit(EXIT_INTERNAL)
