@@ -30,6 +30,7 @@ import pyarrow as pa
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from rapport.errors import FitFailed, NotFitted, ValidationFailed
 from rapport.models.churn.calibration import Calibration, check_method, fit_calibration
@@ -95,7 +96,14 @@ def _fit_bases(
             "no feature varies in the training rows, so there is nothing to learn from",
             hint="train on a table whose feature columns hold values",
         )
-    with warnings.catch_warnings(record=True) as caught:
+    # One BLAS thread: the design is small (tens of thousands of rows × a few hundred
+    # columns), and OpenBLAS's threads cost far more than they save on it — twenty times
+    # the CPU time on a busy two-core machine — and make the weights depend on the number
+    # of cores in their last digits.
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
         fit = LogisticRegression(C=c, max_iter=5000).fit(x, y)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
