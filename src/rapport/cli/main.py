@@ -47,6 +47,16 @@ COMMANDS: dict[str, LazyCommand] = {
         "Metrics of METRICS.md with their inputs (numerator, denominator), traceable to the "
         "definition id.",
     ),
+    "cohorts": LazyCommand(
+        "rapport.cli.analyses:cohorts_command",
+        "Cohort retention: buyers by month of first purchase and the share buying again in "
+        "each month after (同期群留存).",
+    ),
+    "funnel": LazyCommand(
+        "rapport.cli.analyses:funnel_command",
+        "Conversion funnel of the leads created in the period: converted, first purchase, "
+        "repeat purchase (转化漏斗).",
+    ),
     "score": LazyCommand(
         "rapport.cli.scores:score_command",
         "Compute every customer's scores as of the end of a local day (default: today) and "
@@ -95,6 +105,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "rapport.cli.models:models_app",
         "Predictive models: CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn, demand.",
     ),
+    "demand": LazyCommand(
+        "rapport.cli.analyses:demand_command",
+        "Demand forecast per product category: orders in the next weeks, from the model "
+        "`rapport models fit` saves (需求预测).",
+    ),
     "clv": LazyCommand(
         "rapport.cli.predictions:clv_command",
         "The customers with the highest predicted CLV (from the latest snapshot).",
@@ -106,6 +121,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "users": LazyCommand(
         "rapport.cli.users:users_app",
         "Staff accounts (roles, passwords) and API tokens for integrations.",
+    ),
+    "audit": LazyCommand(
+        "rapport.cli.audit:audit_command",
+        "The audit log, newest first: who did what to which record, when and from where.",
     ),
 }
 

@@ -24,6 +24,11 @@ snapshot's predictive columns:
     customer's rate is Gamma(r + x, alpha + T) a posteriori in all three models; exact for
     (M)BG/NBD, where nobody leaves between purchases; a lower bound for Pareto/NBD, whose
     customers may also leave between purchases).
+
+The category demand forecaster (:class:`rapport.models.demand.DemandForecaster`, see
+``docs/demand.md``) is fitted beside them by :func:`fit_demand_model` — weekly orders per
+product category over the whole local weeks before ``moment`` — and saved as the model
+kind ``demand``, which ``rapport demand`` and ``GET /forecast/demand`` read.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 
 from rapport.config import Rules, Settings
-from rapport.errors import FitFailed
+from rapport.errors import FitFailed, ValidationFailed
 from rapport.models.data import PurchaseSummary, compute_summary
 from rapport.models.registry import ModelRecord, registry
 from rapport.models.units import Duration
@@ -50,6 +55,10 @@ EXPECTED_PURCHASES_HORIZON = Duration(90, "days")
 #: seed 0): its few hundred coefficients are estimated as well from 50,000 as from
 #: millions, and training time stays bounded.
 CHURN_TRAIN_MAX = 50_000
+#: Weeks of history the demand forecaster is fitted on (at most three seasons).
+DEMAND_HISTORY_WEEKS = 156
+#: The granularity and value the saved demand forecaster forecasts.
+DEMAND_GRANULARITY, DEMAND_VALUE = "week", "orders"
 
 Step = Callable[[str], None]
 
@@ -63,6 +72,7 @@ class FittedModels:
     purchase: Any = None
     spend: Any = None
     churn: Any = None
+    demand: Any = None
     records: dict[str, ModelRecord] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     #: The churn features as of ``moment`` (with ``p_alive``), for :func:`predict`.
@@ -146,7 +156,7 @@ def fit_models(
     save: bool = True,
     on_step: Step | None = None,
 ) -> FittedModels:
-    """Fit the purchase, spend and churn models as of ``moment`` (naive UTC).
+    """Fit the purchase, spend, churn and demand models as of ``moment`` (naive UTC).
 
     A model that cannot be fitted (too little history, no convergence) is left out with a
     note saying why; the others are still fitted. With ``save`` each fitted model is
@@ -185,9 +195,53 @@ def fit_models(
         if fitted.churn is not None:
             fitted.current_features = churn_table(eng, src, rules, fitted)
         _timed(fitted.seconds, "churn", started)
+        step("demand model")
+        started = time.perf_counter()
+        try:
+            fitted.demand = fit_demand_model(eng, src, settings, moment)
+        except ValidationFailed as exc:
+            fitted.notes.append(f"demand model not fitted: {exc}")
+        _timed(fitted.seconds, "demand", started)
     if save:
         fitted.records = save_models(settings, rules, fitted)
     return fitted
+
+
+def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime) -> Any:
+    """The weekly category demand forecaster fitted on the whole weeks before ``moment``.
+
+    The series (:func:`rapport.analytics.demand.category_demand`, orders per category)
+    covers the last :data:`DEMAND_HISTORY_WEEKS` whole local weeks (Monday first) before
+    ``moment``, from the first week with an order: the weeks before the business started
+    would read as a season of zeros. Events: the ``zh_CN`` calendar for a Chinese locale,
+    ``en_US`` otherwise.
+
+    Raises
+    ------
+    ValidationFailed
+        When no whole week before ``moment`` has an order.
+    """
+    from rapport.analytics.demand import category_demand
+    from rapport.models.demand import DemandForecaster
+    from rapport.models.evaluation import _trim_leading_zeros, week_start
+
+    end = week_start(moment, settings.tz)
+    start = end - dt.timedelta(weeks=DEMAND_HISTORY_WEEKS)
+    series = category_demand(
+        src, start, end, granularity=DEMAND_GRANULARITY, tz=settings.tz, con=eng.con
+    )
+    series = _trim_leading_zeros(series)
+    if not sum(series.column("orders").to_pylist()):
+        raise ValidationFailed(
+            f"no order in the whole weeks before {end:%Y-%m-%d}",
+            field="demand",
+            hint="load orders with their products",
+        )
+    events = "zh_CN" if settings.locale.startswith("zh") else "en_US"
+    forecaster = DemandForecaster(
+        DEMAND_GRANULARITY, DEMAND_VALUE, tz=settings.timezone, events=events
+    )
+    return forecaster.fit(series)
 
 
 def _fit_churn(eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime) -> Any:
@@ -259,6 +313,25 @@ def save_models(settings: Settings, rules: Rules, fitted: FittedModels) -> dict[
             fitted.churn.to_dict(),
             config=config,
             data={"cutoff": cutoff.isoformat(), "moment": fitted.moment.isoformat()},
+        )
+    if fitted.demand is not None:
+        model = fitted.demand
+        out["demand"] = reg.save(
+            "demand",
+            model.to_dict(),
+            config={
+                "granularity": model.granularity,
+                "value": model.value,
+                "pooling": model.pooling,
+                "events": model.events,
+                "tz": model.tz,
+            },
+            data={
+                "moment": fitted.moment.isoformat(),
+                "first_period_start": model.first_period_start_.isoformat(),
+                "periods": model.n_periods_,
+                "categories": len(model.states_),
+            },
         )
     return out
 
@@ -462,6 +535,7 @@ __all__ = [
     "EXPECTED_PURCHASES_HORIZON",
     "FittedModels",
     "churn_table",
+    "fit_demand_model",
     "fit_models",
     "fit_purchase_model",
     "fit_spend_model",

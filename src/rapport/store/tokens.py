@@ -48,6 +48,7 @@ RESOURCES = (
     "scores",
     "imports",
     "users",
+    "audit",
 )
 ACTIONS = ("read", "write")
 ALL_SCOPES = "*"
