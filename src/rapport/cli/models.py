@@ -53,8 +53,8 @@ def fit_command(
     engine: EngineOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Fit the purchase, spend and churn models as of the end of a local day (default:
-    today) and save them as new versions in the model registry."""
+    """Fit the purchase, spend, churn and demand models as of the end of a local day
+    (default: today) and save them as new versions in the model registry."""
     from rapport.models.pipeline import fit_models
 
     settings = get_settings()
@@ -63,7 +63,12 @@ def fit_command(
     store_engine().dispose()
     with console.status("fitting …") as status:
         fitted = fit_models(
-            settings, rules, moment, engine=engine, on_step=lambda s: status.update(f"{s} …")
+            settings,
+            rules,
+            moment,
+            engine=engine,
+            demand=True,
+            on_step=lambda s: status.update(f"{s} …"),
         )
     if as_json:
         out = {

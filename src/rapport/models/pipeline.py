@@ -154,13 +154,16 @@ def fit_models(
     *,
     engine: str | None = None,
     save: bool = True,
+    demand: bool = False,
     on_step: Step | None = None,
 ) -> FittedModels:
-    """Fit the purchase, spend, churn and demand models as of ``moment`` (naive UTC).
+    """Fit the purchase, spend and churn models as of ``moment`` (naive UTC), and with
+    ``demand`` the category demand forecaster (:func:`fit_demand_model`).
 
     A model that cannot be fitted (too little history, no convergence) is left out with a
     note saying why; the others are still fitted. With ``save`` each fitted model is
-    written to the registry (``<data_dir>/models``).
+    written to the registry (``<data_dir>/models``). ``rapport models fit`` fits all four;
+    scoring (which needs no demand forecast) the first three.
     """
     from rapport.analytics.connect import connect
     from rapport.analytics.sources import Sources
@@ -195,13 +198,14 @@ def fit_models(
         if fitted.churn is not None:
             fitted.current_features = churn_table(eng, src, rules, fitted)
         _timed(fitted.seconds, "churn", started)
-        step("demand model")
-        started = time.perf_counter()
-        try:
-            fitted.demand = fit_demand_model(eng, src, settings, moment)
-        except ValidationFailed as exc:
-            fitted.notes.append(f"demand model not fitted: {exc}")
-        _timed(fitted.seconds, "demand", started)
+        if demand:
+            step("demand model")
+            started = time.perf_counter()
+            try:
+                fitted.demand = fit_demand_model(eng, src, settings, moment)
+            except ValidationFailed as exc:
+                fitted.notes.append(f"demand model not fitted: {exc}")
+            _timed(fitted.seconds, "demand", started)
     if save:
         fitted.records = save_models(settings, rules, fitted)
     return fitted
