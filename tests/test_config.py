@@ -8,8 +8,15 @@ from zoneinfo import ZoneInfo
 import pydantic
 import pytest
 
-from rapport.config import Settings, SlaRules, get_settings, load_rules
-from rapport.domain import TicketPriority
+from rapport.config import (
+    CostRules,
+    DepthScoreRules,
+    Settings,
+    SlaRules,
+    get_settings,
+    load_rules,
+)
+from rapport.domain import CampaignChannel, InteractionChannel, TicketPriority
 from rapport.errors import ConfigError
 
 
@@ -276,3 +283,63 @@ def test_complete_sla_is_accepted() -> None:
         }
     )
     assert set(sla.first_response_hours) == set(TicketPriority)
+
+
+# --- [costs] and [scores.depth] -------------------------------------------------------------
+
+
+def test_cost_and_depth_rules_default_to_the_packaged_values() -> None:
+    # The models carry defaults (so rules built in code need no [costs]); they must say
+    # what defaults.toml documents.
+    rules = load_rules()
+    assert rules.costs == CostRules()
+    assert rules.scores.depth == DepthScoreRules()
+    assert set(rules.costs.interaction) == set(InteractionChannel)
+    assert set(rules.costs.ticket) == set(TicketPriority)
+    assert set(rules.costs.delivery) == set(CampaignChannel)
+    # a more urgent ticket never costs less
+    costs = [rules.costs.ticket[p] for p in TicketPriority]
+    assert costs == sorted(costs)
+
+
+def test_overriding_one_unit_cost_keeps_the_others(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    defaults = load_rules().costs
+    path = write(tmp_path / "rules.toml", "[costs]\npoint_value = 0.1\n[costs.ticket]\nhigh = 55\n")
+    costs = load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path))).costs
+    assert costs.point_value == 0.1
+    assert costs.ticket[TicketPriority.HIGH] == 55
+    assert costs.ticket[TicketPriority.LOW] == defaults.ticket[TicketPriority.LOW]
+    assert costs.interaction == defaults.interaction
+
+
+@pytest.mark.parametrize(
+    ("text", "key_path"),
+    [
+        ("[costs.interaction]\nphone = -1\n", "costs.interaction"),
+        ("[costs.delivery]\npigeon = 1\n", "costs.delivery"),
+        ("[costs]\npoint_value = -0.01\n", "costs.point_value"),
+        (
+            "[scores.depth.weights]\ntenure = 0\nfrequency = 0\ncross_buy = 0\ncontact = 0\n"
+            "channels = 0\n",
+            "scores.depth.weights",
+        ),
+        ("[scores.depth]\nchannels_full = 0\n", "scores.depth.channels_full"),
+    ],
+)
+def test_invalid_cost_and_depth_rules_name_the_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str, key_path: str
+) -> None:
+    path = write(tmp_path / "rules.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path)))
+    assert key_path in str(info.value)
+
+
+@pytest.mark.parametrize("missing", list(TicketPriority))
+def test_every_ticket_priority_needs_a_cost(missing: TicketPriority) -> None:
+    ticket = {p.value: 10.0 for p in TicketPriority if p != missing}
+    with pytest.raises(pydantic.ValidationError) as info:
+        CostRules.model_validate({"ticket": ticket})
+    assert missing.value in str(info.value)

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rapport.domain import (
     DEFAULT_PURCHASE_STATUSES,
+    CampaignChannel,
     EventKind,
     InteractionChannel,
     LifecycleStage,
@@ -455,8 +456,33 @@ class LifecycleScoreRules(_Strict):
         return _complete(value, LifecycleStage, "lifecycle phases")
 
 
+class DepthScoreWeights(_Strict):
+    """Weights of the components of ``relationship_depth`` (equal by default)."""
+
+    tenure: float = Field(default=1.0, ge=0)
+    frequency: float = Field(default=1.0, ge=0)
+    cross_buy: float = Field(default=1.0, ge=0)
+    contact: float = Field(default=1.0, ge=0)
+    channels: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_positive(self) -> DepthScoreWeights:
+        _positive_weights(self.model_dump(), "relationship depth")
+        return self
+
+
+class DepthScoreRules(_Strict):
+    """``relationship_depth`` 关系深度 (``[scores.depth]``; docs/scores.md)."""
+
+    tenure_full_days: float = Field(default=1095.75, gt=0)
+    contact_window_days: int = Field(default=90, gt=0)
+    categories_full: int = Field(default=5, gt=0)
+    channels_full: int = Field(default=4, gt=0)
+    weights: DepthScoreWeights = Field(default_factory=DepthScoreWeights)
+
+
 class ScoreRules(_Strict):
-    """The per-customer scores of METRICS.md: four degrees, RFM, tiers, lifecycle."""
+    """The per-customer scores of METRICS.md: four degrees, RFM, tiers, lifecycle, depth."""
 
     satisfaction: SatisfactionScoreRules
     loyalty: LoyaltyScoreRules
@@ -466,6 +492,68 @@ class ScoreRules(_Strict):
     rfm: RfmScoreRules
     tiers: TierScoreRules
     lifecycle: LifecycleScoreRules
+    depth: DepthScoreRules = Field(default_factory=DepthScoreRules)
+
+
+def _unit_costs(value: dict[Any, float], enum: type, what: str) -> dict[Any, float]:
+    value = _complete(value, enum, what)
+    if any(v < 0 for v in value.values()):
+        raise ValueError(f"{what} must not be negative")
+    return value
+
+
+#: Default unit costs (``[costs]`` in defaults.toml holds the documented values).
+_INTERACTION_COSTS = {
+    InteractionChannel.PHONE: 8.0,
+    InteractionChannel.EMAIL: 2.0,
+    InteractionChannel.CHAT: 3.0,
+    InteractionChannel.VISIT: 40.0,
+    InteractionChannel.SOCIAL: 1.0,
+    InteractionChannel.AFTER_SALES: 15.0,
+}
+_TICKET_COSTS = {
+    TicketPriority.LOW: 10.0,
+    TicketPriority.NORMAL: 20.0,
+    TicketPriority.HIGH: 40.0,
+    TicketPriority.URGENT: 80.0,
+}
+_DELIVERY_COSTS = {
+    CampaignChannel.EMAIL: 0.05,
+    CampaignChannel.SMS: 0.05,
+    CampaignChannel.WECHAT: 0.1,
+    CampaignChannel.APP_PUSH: 0.01,
+    CampaignChannel.PHONE: 5.0,
+    CampaignChannel.DIRECT_MAIL: 3.0,
+}
+
+
+class CostRules(_Strict):
+    """Unit costs of serving a customer (``[costs]``), in the business currency: customer
+    maintenance cost 客户维护成本 (docs/metrics.md)."""
+
+    interaction: dict[InteractionChannel, float] = Field(
+        default_factory=lambda: dict(_INTERACTION_COSTS)
+    )
+    ticket: dict[TicketPriority, float] = Field(default_factory=lambda: dict(_TICKET_COSTS))
+    delivery: dict[CampaignChannel, float] = Field(default_factory=lambda: dict(_DELIVERY_COSTS))
+    point_value: float = Field(default=0.01, ge=0)
+
+    @field_validator("interaction")
+    @classmethod
+    def _interactions(
+        cls, value: dict[InteractionChannel, float]
+    ) -> dict[InteractionChannel, float]:
+        return _unit_costs(value, InteractionChannel, "interaction costs")
+
+    @field_validator("ticket")
+    @classmethod
+    def _tickets(cls, value: dict[TicketPriority, float]) -> dict[TicketPriority, float]:
+        return _unit_costs(value, TicketPriority, "ticket costs")
+
+    @field_validator("delivery")
+    @classmethod
+    def _deliveries(cls, value: dict[CampaignChannel, float]) -> dict[CampaignChannel, float]:
+        return _unit_costs(value, CampaignChannel, "delivery costs")
 
 
 class ModelRules(_Strict):
@@ -490,6 +578,7 @@ class Rules(_Strict):
     loyalty: LoyaltyRules
     scores: ScoreRules
     models: ModelRules
+    costs: CostRules = Field(default_factory=CostRules)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

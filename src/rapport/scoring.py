@@ -89,6 +89,36 @@ COMPONENT_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("revenue_second_half", "revenue_second_half"),
         ),
     ),
+    # relationship depth and cost to serve (rapport.analytics.costs.depth_and_cost)
+    (
+        "depth",
+        "relationship_depth",
+        (
+            ("score", "relationship_depth"),
+            ("tenure", "depth_tenure"),
+            ("frequency", "depth_frequency"),
+            ("cross_buy", "depth_cross_buy"),
+            ("contact", "depth_contact"),
+            ("channels", "depth_channels"),
+            ("purchases_in_window", "depth_purchases"),
+            ("categories", "depth_categories"),
+            ("contacts", "depth_contacts"),
+            ("channel_count", "depth_channel_count"),
+        ),
+    ),
+    (
+        "cost",
+        "cost_to_serve",
+        (
+            ("total", "cost_to_serve"),
+            ("interactions", "cost_interactions"),
+            ("tickets", "cost_tickets"),
+            ("deliveries", "cost_deliveries"),
+            ("points", "cost_points"),
+            ("revenue", "cost_revenue"),
+            ("ratio", "cost_to_serve_ratio"),
+        ),
+    ),
 )
 #: The predictive groups of the ``components`` document (filled when the models are fitted):
 #: key, the column that must be set, and the inputs.
@@ -150,6 +180,7 @@ def compute(
     import ibis
 
     from rapport.analytics.connect import connect
+    from rapport.analytics.costs import depth_and_cost
     from rapport.analytics.metrics import execute
     from rapport.analytics.scores import customer_scores
     from rapport.analytics.sources import Sources
@@ -158,8 +189,16 @@ def compute(
     if predictions is not None:
         risk = ibis.memtable(predictions.select(["customer_id", "churn_risk"]))
     with connect(settings, engine=engine) as eng:
-        expr = customer_scores(Sources(eng, rules=rules), moment, rules=rules, predictions=risk)
+        src = Sources(eng, rules=rules)
+        expr = customer_scores(src, moment, rules=rules, predictions=risk)
+        expr = _with(expr, depth_and_cost(src, moment, rules=rules))
         return execute(expr, eng.con)
+
+
+def _with(scores: Any, extra: Any) -> Any:
+    """``scores`` with the columns of ``extra`` (keyed by ``customer_id``) left-joined."""
+    extra = extra.rename(_key="customer_id")
+    return scores.left_join(extra, scores.customer_id == extra._key).drop("_key")
 
 
 def components(scores: pa.Table) -> pa.Array:

@@ -33,6 +33,7 @@ from rapport.analytics.sources import Sources
 from rapport.config import Rules, load_rules
 from rapport.errors import ValidationFailed
 from tests.analytics import fixture_data as fx
+from tests.analytics import test_metrics_value
 from tests.analytics.memory import memory_sources
 
 MONTHS = 182 / 30.4375  # months in PERIOD
@@ -358,18 +359,21 @@ def test_sla_attainment_uses_the_rules_where_no_due_time_is_stored(sources, rule
 
 
 def test_every_metric_is_covered_here():
-    tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
+    # depth, cost and social reach are worked out in test_metrics_value.py
+    names = [*globals(), *vars(test_metrics_value)]
+    tested = {name.removeprefix("test_") for name in names if name.startswith("test_")}
     missing = [m for m in METRICS if not any(t.startswith(m) for t in tested)]
     assert missing == []
 
 
 def test_counts_are_zero_and_rates_null_over_an_empty_period(sources, rules):
-    # EMPTY_PERIOD (January 2030) and its activity windows hold no data: S = E = N = 0, and
-    # every other metric has an empty or zero denominator → null, never 0, never an error.
+    # EMPTY_PERIOD (January 2030) and its activity windows hold no data: S = E = N = 0, the
+    # total maintenance_cost is 0, and every other metric has an empty or zero denominator
+    # → null, never 0, never an error.
     src, con = sources
     rows = evaluate(list(METRICS), src, fx.EMPTY_PERIOD, rules=rules, con=con).to_pylist()
     values = {r["metric"]: r["value"] for r in rows}
-    counts = {"customers_start", "customers_end", "customers_new"}
+    counts = {"customers_start", "customers_end", "customers_new", "maintenance_cost"}
     assert {m: values[m] for m in counts} == dict.fromkeys(counts, 0)
     assert {m: v for m, v in values.items() if m not in counts} == dict.fromkeys(
         set(METRICS) - counts
@@ -422,6 +426,8 @@ def test_registry_defines_every_metric_of_metrics_md():
         "satisfaction_index", "complaint_rate", "interaction_frequency", "email_open_rate",
         "email_click_rate", "referral_rate", "first_response_time", "resolution_time",
         "sla_attainment", "perceived_value", "expectation_gap", "clv_simple",
+        "relationship_depth", "maintenance_cost", "maintenance_cost_per_customer",
+        "cost_to_serve_ratio", "social_share_rate", "social_interactions_per_customer",
     ]  # fmt: skip
     for metric_id, d in METRICS.items():
         assert d.id == metric_id == d.function.__name__
@@ -448,6 +454,9 @@ METRIC_MODULES = [
     "metrics_surveys.py",
     "metrics_engagement.py",
     "metrics_service.py",
+    "metrics_value.py",
+    "depth.py",
+    "costs.py",
     "cohorts.py",
     "funnel.py",
 ]

@@ -50,6 +50,8 @@ from rapport.analytics.metrics_engagement import (
     email_open_rate,
     interaction_frequency,
     referral_rate,
+    social_interactions_per_customer,
+    social_share_rate,
 )
 from rapport.analytics.metrics_service import (
     first_response_time,
@@ -62,6 +64,12 @@ from rapport.analytics.metrics_surveys import (
     nps,
     perceived_value,
     satisfaction_index,
+)
+from rapport.analytics.metrics_value import (
+    cost_to_serve_ratio,
+    maintenance_cost,
+    maintenance_cost_per_customer,
+    relationship_depth,
 )
 from rapport.analytics.periods import DEFAULT_TZ, Period, buckets
 from rapport.analytics.sources import Sources
@@ -135,6 +143,24 @@ _DEFINITIONS: tuple[tuple[str, str, str, str, str, MetricFunction], ...] = (
      "average_order_value * purchase_frequency * 365.25 / days"
      " * min(1 / churn over [end - 365 d, end), 10 years) * gross_margin",
      clv_simple),
+    ("relationship_depth", "关系深度", "Relationship depth", "score",
+     "mean over E of each customer's depth as of end: weighted mean of tenure, purchase"
+     " frequency percentile, cross-buy breadth, contact intensity percentile, channel breadth",
+     relationship_depth),
+    ("maintenance_cost", "客户维护成本", "Maintenance cost", "currency",
+     "interactions x channel cost + tickets opened x priority cost + deliveries sent"
+     " x channel cost + points redeemed x point value, in the period ([costs])",
+     maintenance_cost),
+    ("maintenance_cost_per_customer", "单客维护成本", "Maintenance cost per customer",
+     "currency", "maintenance_cost / E", maintenance_cost_per_customer),
+    ("cost_to_serve_ratio", "服务成本收入比", "Cost-to-serve ratio", "percent",
+     "maintenance_cost / net revenue of purchases in the period * 100", cost_to_serve_ratio),
+    ("social_share_rate", "社交分享率", "Social share rate", "percent",
+     "customers with a social_share event or a social-channel interaction in the period"
+     " / E * 100", social_share_rate),
+    ("social_interactions_per_customer", "人均社交互动", "Social interactions per customer",
+     "ratio", "social_share events + social-channel interactions in the period / E",
+     social_interactions_per_customer),
 )  # fmt: skip
 
 #: Every metric of METRICS.md by id, in the order of METRICS.md.
@@ -318,6 +344,7 @@ __all__ = [
     "cohort_retention",
     "complaint_rate",
     "conversion_rate",
+    "cost_to_serve_ratio",
     "csat",
     "customer_growth_rate",
     "customers_end",
@@ -331,15 +358,20 @@ __all__ = [
     "expectation_gap",
     "first_response_time",
     "interaction_frequency",
+    "maintenance_cost",
+    "maintenance_cost_per_customer",
     "metric_expr",
     "nps",
     "perceived_value",
     "purchase_frequency",
     "referral_rate",
+    "relationship_depth",
     "repurchase_rate",
     "resolution_time",
     "retention_rate",
     "satisfaction_index",
     "series",
     "sla_attainment",
+    "social_interactions_per_customer",
+    "social_share_rate",
 ]

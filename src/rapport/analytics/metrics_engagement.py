@@ -1,4 +1,5 @@
-"""Engagement metrics: complaints, interactions, e-mail opens and clicks, referrals.
+"""Engagement metrics: complaints, interactions, e-mail opens and clicks, referrals, social
+reach.
 
 The rates "per customer" use E (buyers active at ``end``) as their denominator, exactly as
 METRICS.md defines them; the numerator counts every customer who acted, whether in E or not.
@@ -21,7 +22,7 @@ from rapport.analytics.metrics_base import (
 from rapport.analytics.periods import Period
 from rapport.analytics.sources import Sources
 from rapport.config import Rules
-from rapport.domain import CampaignChannel, TicketKind
+from rapport.domain import CampaignChannel, EventKind, InteractionChannel, TicketKind
 
 ZERO = const(0)
 ONE = const(1)
@@ -166,3 +167,67 @@ def referral_rate(
     r = r.filter(within(r.referred_at, period.start, period.end))
     referrers = r.select(customer_id=r.referrer_customer_id).distinct().mutate(num=ONE)
     return _per_active_customer(src, period, rules, referrers, by)
+
+
+def _social_actions(src: Sources, period: Period) -> ir.Table:
+    """``customer_id`` of every social action in the period: a ``social_share`` event or an
+    interaction on the ``social`` channel."""
+    e = src.events
+    e = e.filter(
+        e.customer_id.notnull()
+        & (e.kind == EventKind.SOCIAL_SHARE.value)
+        & within(e.occurred_at, period.start, period.end)
+    )
+    i = src.interactions
+    i = i.filter(
+        i.customer_id.notnull()
+        & (i.channel == InteractionChannel.SOCIAL.value)
+        & within(i.occurred_at, period.start, period.end)
+    )
+    return union(
+        e.select(customer_id=e.customer_id.cast("int64")),
+        i.select(customer_id=i.customer_id.cast("int64")),
+    )
+
+
+def social_share_rate(
+    src: Sources, period: Period, *, rules: Rules, by: ir.Table | None = None
+) -> ir.Table:
+    """社交分享率 — customers who shared or talked with us on social media, per active
+    customer.
+
+    ``social_share_rate = customers with a social_share event or a social-channel
+    interaction in [start, end) / E * 100``
+
+    Returns
+    -------
+    ibis.Table
+        ``numerator`` = such customers, ``denominator = E``, ``value`` in percent.
+
+    Notes
+    -----
+    A share is an event of kind ``social_share``; a social interaction is an interaction
+    whose channel is ``social``. Likes and comments (``social_like``, ``social_comment``)
+    are not shares and do not count (they weigh in the engagement score). A customer counts
+    once however many actions, and one outside E still counts.
+    """
+    acted = _social_actions(src, period).distinct().mutate(num=ONE)
+    return _per_active_customer(src, period, rules, acted, by)
+
+
+def social_interactions_per_customer(
+    src: Sources, period: Period, *, rules: Rules, by: ir.Table | None = None
+) -> ir.Table:
+    """人均社交互动 — social shares and social-channel interactions per active customer.
+
+    ``social_interactions_per_customer = (social_share events + social-channel
+    interactions in [start, end)) / E``
+
+    Returns
+    -------
+    ibis.Table
+        ``numerator`` = the actions, ``denominator = E``, ``value`` a ratio.
+    """
+    a = _social_actions(src, period)
+    acted = a.group_by("customer_id").aggregate(num=a.count())
+    return _per_active_customer(src, period, rules, acted, by, scale=1.0)
