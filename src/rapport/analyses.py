@@ -144,8 +144,10 @@ def demand_forecast(
     try:
         record = registry(settings).load("demand", version)
     except NotFound as exc:
+        if version is not None:
+            raise  # names the saved versions
         raise NotFound(
-            "no demand forecast model is saved" if version is None else str(exc),
+            "no demand forecast model is saved",
             hint="fit it with `rapport models fit` (it fits the demand model with the others)",
         ) from exc
     model = DemandForecaster.from_dict(record.model)

@@ -122,13 +122,14 @@ def audit_command(
     ]
     if output == OutputFormat.table:
         columns = [
+            # times, ids and addresses never wrap (numeric=True: kept whole)
             Column("id", t("audit.id", locale), numeric=True, text=str, keep=3),
-            Column("when", f"{t('audit.occurred_at', locale)} ({settings.timezone})"),
+            Column("when", t("audit.occurred_at", locale), numeric=True, text=str),
             Column("actor", t("audit.actor", locale)),
             Column("action_label", t("audit.action", locale)),
             Column("entity", t("audit.entity", locale)),
             Column("entity_id", t("audit.entity_id", locale), keep=4),
-            Column("client_address", t("audit.client_address", locale), keep=2),
+            Column("client_address", t("audit.client_address", locale), numeric=True, keep=2),
             Column("detail", t("audit.detail", locale), text=_detail, keep=1),
         ]
     emit(
@@ -136,7 +137,9 @@ def audit_command(
         columns,
         output,
         title=t("audit.title", locale),
-        caption=t("audit.caption", locale).format(count=f"{count:,}", shown=len(rows)),
+        caption=t("audit.caption", locale).format(
+            count=f"{count:,}", shown=len(rows), tz=settings.timezone
+        ),
         key="entries",
         meta={"count": count, "next_before": rows[-1]["id"] if more else None},
         locale=locale,

@@ -343,8 +343,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "analysis.forecast_orders": ("预测订单数", "Forecast orders"),
     "audit.title": ("审计日志", "Audit log"),
     "audit.caption": (
-        "共 {count} 条，显示最新 {shown} 条",
-        "{count} entries, the newest {shown} shown",
+        "共 {count} 条，显示最新 {shown} 条；时间为 {tz}",
+        "{count} entries, the newest {shown} shown; times in {tz}",
     ),
     "audit.id": ("编号", "Id"),
     "audit.occurred_at": ("时间", "Time"),
