@@ -19,12 +19,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
 from rapport.api.deps import SessionDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES, ApiError
 from rapport.api.pagination import PageDep, encode_cursor
 from rapport.api.schemas.audit import AuditEntriesPublic, AuditEntryPublic
-from rapport.api.schemas.common import MAX_INT32, Time
+from rapport.api.schemas.common import MAX_INT32, Time, check_text
 from rapport.domain import AuditAction, Role
 from rapport.store import audit
 
@@ -32,17 +33,19 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 READ = [Depends(require_scope("audit:read")), Depends(require_role(Role.ADMIN))]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
+#: Text no store refuses (no NUL, no unpaired surrogate: 422 instead of a database error).
+TextFilter = Annotated[str, AfterValidator(check_text)]
 
 
 @router.get("", response_model=AuditEntriesPublic, dependencies=READ, responses=COMMON_RESPONSES)
 def list_audit_entries(
     session: SessionDep,
     page: PageDep,
-    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    actor: Annotated[TextFilter | None, Query(min_length=1, max_length=128)] = None,
     actor_user_id: IdFilter = None,
     customer_id: IdFilter = None,
     action: Annotated[AuditAction | None, Query()] = None,
-    entity: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    entity: Annotated[TextFilter | None, Query(min_length=1, max_length=64)] = None,
     since: Annotated[Time | None, Query(description="Inclusive, with a zone.")] = None,
     until: Annotated[Time | None, Query(description="Exclusive, with a zone.")] = None,
 ) -> AuditEntriesPublic:
