@@ -1,8 +1,8 @@
 """The FastAPI application: ``create_app(settings)`` → the API under ``/api/v1``.
 
-OpenAPI at ``/openapi.json``, interactive docs at ``/docs``. The application refuses to be
-built with the default secret key outside development, or on a store that is not at the
-current schema version.
+OpenAPI at ``/openapi.json``, interactive docs at ``/docs`` (Swagger UI served from the
+package, see :mod:`rapport.api.docs`). The application refuses to be built with the default
+secret key outside development, or on a store that is not at the current schema version.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from rapport import __version__
 from rapport.api import routes
 from rapport.api.bodies import JsonBodyGuard
+from rapport.api.docs import install_docs
 from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
@@ -87,10 +88,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from the package by install_docs, not from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.rules = rules
     app.state.engine = engine
