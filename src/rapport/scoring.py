@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -220,7 +221,10 @@ def components(scores: pa.Table) -> pa.Array:
         if key == "value_tier":
             fields.append(pl.col("tier_missing").str.split(",").alias("missing"))
         if key == "churn":
-            fields.append(pl.col("churn_reasons").str.json_decode(REASONS_DTYPE).alias("reasons"))
+            reasons = pl.col("churn_reasons")
+            if frame.schema["churn_reasons"] == pl.String:  # JSON text
+                reasons = reasons.str.json_decode(REASONS_DTYPE)
+            fields.append(reasons.alias("reasons"))
         group = pl.struct(fields)
         groups.append(pl.when(pl.col(score).is_not_null()).then(group).alias(key))
     encoded = frame.select(pl.struct(groups).struct.json_encode().alias("components"))
@@ -245,9 +249,16 @@ def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table
     for customers without a prediction, such as prospects)."""
     if predictions is None:
         return scores
-    wanted = ["customer_id", *PREDICTION_COLUMNS, *PREDICTION_INPUTS]
-    joined = scores.join(predictions.select(wanted), "customer_id", join_type="left outer")
-    return joined.sort_by("customer_id")
+    # by position (Arrow's join cannot carry the reasons' list column); ids are unique
+    known = predictions.column("customer_id").to_numpy()
+    order = np.argsort(known, kind="stable")
+    ids = scores.column("customer_id").to_numpy()
+    pos = np.minimum(np.searchsorted(known[order], ids), max(len(known) - 1, 0))
+    found = known[order][pos] == ids if len(known) else np.zeros(len(ids), bool)
+    rows = pa.array(order[pos] if len(known) else pos, mask=~found)
+    for name in (*PREDICTION_COLUMNS, *PREDICTION_INPUTS):
+        scores = scores.append_column(name, predictions.column(name).take(rows))
+    return scores.sort_by("customer_id")
 
 
 def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:

@@ -23,6 +23,7 @@ indicators.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import ibis
@@ -132,8 +133,10 @@ def _purchase_trends(src: Sources, moment: datetime, horizon: timedelta) -> ir.T
     )
 
 
-def _degrees_at(src: Sources, moment: datetime, *, rules: Rules, suffix: str = "") -> ir.Table:
-    """The four degrees as of ``moment``, one row per customer with any of them."""
+def degrees_at(src: Sources, moment: datetime, *, rules: Rules) -> ir.Table:
+    """The four degrees as of ``moment``, one row per customer with any of them:
+    ``customer_id`` and :data:`~rapport.analytics.degrees.DEGREES` — what
+    :func:`churn_features` reads at ``moment`` and one horizon earlier."""
     parts = {
         "satisfaction": degrees.satisfaction(src, moment, rules=rules),
         "loyalty": degrees.loyalty(src, moment, rules=rules),
@@ -143,8 +146,16 @@ def _degrees_at(src: Sources, moment: datetime, *, rules: Rules, suffix: str = "
     keys = union(*(t.select("customer_id") for t in parts.values())).distinct()
     out = keys
     for name, table in parts.items():
-        out = _attach(out, table.select("customer_id", **{name + suffix: table[name]}))
+        out = _attach(out, table.select("customer_id", **{name: table[name]}))
     return out
+
+
+def _degrees(
+    src: Sources, moment: datetime, *, rules: Rules, given: Mapping[datetime, ir.Table] | None
+) -> ir.Table:
+    if given is not None and moment in given:
+        return given[moment]
+    return degrees_at(src, moment, rules=rules)
 
 
 def _tickets(src: Sources, moment: datetime, horizon: timedelta, *, rules: Rules) -> ir.Table:
@@ -215,7 +226,12 @@ def _actions(src: Sources, moment: datetime) -> ir.Table:
 
 
 def churn_features(
-    src: Sources, moment: datetime, *, rules: Rules, horizon_days: int = DEFAULT_HORIZON_DAYS
+    src: Sources,
+    moment: datetime,
+    *,
+    rules: Rules,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    degrees: Mapping[datetime, ir.Table] | None = None,
 ) -> ir.Table:
     """One row per customer of the churn population at ``moment`` with the features of
     :data:`CHURN_FEATURES` (see the module for the population and the periods).
@@ -271,6 +287,10 @@ def churn_features(
         Business rules (``[activity]``, ``[sla]``, ``[scores]``).
     horizon_days
         The churn horizon ``h`` in days (default 90).
+    degrees
+        The tables of :func:`degrees_at` by moment, when they are already at hand (the
+        scoring pipeline computes the degrees at the training cut-off once for both of
+        its dates); those of ``moment`` and ``moment - h`` are computed where missing.
 
     Returns
     -------
@@ -293,8 +313,10 @@ def churn_features(
         monetary=t.monetary,
     )
     t = _attach(t, _purchase_trends(src, moment, horizon))
-    t = _attach(t, _degrees_at(src, moment, rules=rules))
-    t = _attach(t, _degrees_at(src, moment - horizon, rules=rules, suffix="_before"))
+    now = _degrees(src, moment, rules=rules, given=degrees)
+    then = _degrees(src, moment - horizon, rules=rules, given=degrees)
+    t = _attach(t, now.select("customer_id", *DEGREES))
+    t = _attach(t, then.select("customer_id", **{f"{d}_before": then[d] for d in DEGREES}))
     t = _attach(t, _tickets(src, moment, horizon, rules=rules))
     t = _attach(t, _nps_change(src, moment))
     t = _attach(t, _actions(src, moment))

@@ -33,8 +33,8 @@ kind ``demand``, which ``rapport demand`` and ``GET /forecast/demand`` read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,6 +154,7 @@ def fit_models(
     *,
     engine: str | None = None,
     save: bool = True,
+    analytics: Any = None,
     demand: bool = False,
     on_step: Step | None = None,
 ) -> FittedModels:
@@ -164,6 +165,12 @@ def fit_models(
     note saying why; the others are still fitted. With ``save`` each fitted model is
     written to the registry (``<data_dir>/models``). ``rapport models fit`` fits all four;
     scoring (which needs no demand forecast) the first three.
+
+    ``analytics`` is an open ``(engine, sources)`` pair
+    (:func:`rapport.analytics.connect.connect` and its
+    :class:`~rapport.analytics.sources.Sources`) to run on instead of opening one: the
+    scoring pipeline shares its own. The churn features of the training cut-off and of
+    ``moment`` share their degrees (:func:`shared_degrees`).
     """
     from rapport.analytics.connect import connect
     from rapport.analytics.sources import Sources
@@ -171,8 +178,12 @@ def fit_models(
     step = on_step or (lambda _s: None)
     horizon_days = rules.models.churn_horizon_days
     cutoff = moment - dt.timedelta(days=horizon_days)
-    with connect(settings, engine=engine) as eng:
-        src = Sources(eng, rules=rules)
+    with contextlib.ExitStack() as stack:
+        if analytics is None:
+            eng = stack.enter_context(connect(settings, engine=engine))
+            src = Sources(eng, rules=rules)
+        else:
+            eng, src = analytics
         step("purchase summary")
         started = time.perf_counter()
         summary = model_summary(eng, src, settings, rules, moment)
@@ -191,12 +202,15 @@ def fit_models(
         _timed(fitted.seconds, "clv", started)
         step("churn model")
         started = time.perf_counter()
+        # the degrees one horizon before the cut-off, at it and at the moment, each once
+        earlier = cutoff - dt.timedelta(days=horizon_days)
+        degrees = shared_degrees(eng, src, rules, (earlier, cutoff, moment))
         try:
-            fitted.churn = _fit_churn(eng, src, settings, rules, cutoff)
+            fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
         except FitFailed as exc:
             fitted.notes.append(f"churn model not fitted: {exc}")
         if fitted.churn is not None:
-            fitted.current_features = churn_table(eng, src, rules, fitted)
+            fitted.current_features = churn_table(eng, src, rules, fitted, degrees=degrees)
         _timed(fitted.seconds, "churn", started)
         if demand:
             step("demand model")
@@ -248,14 +262,40 @@ def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime
     return forecaster.fit(series)
 
 
-def _fit_churn(eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime) -> Any:
+def shared_degrees(
+    eng: Any, src: Any, rules: Rules, moments: tuple[dt.datetime, ...]
+) -> dict[dt.datetime, Any]:
+    """The four degrees at each of ``moments``, computed once each and kept as in-memory
+    tables for the churn features of two dates (each needs its own date's and the one a
+    horizon before it: the training cut-off's are needed by both)."""
+    import ibis
+
+    from rapport.analytics.churn_features import degrees_at
+    from rapport.analytics.metrics import execute
+
+    return {
+        m: ibis.memtable(execute(degrees_at(src, m, rules=rules), eng.con))
+        for m in dict.fromkeys(moments)
+    }
+
+
+def _fit_churn(
+    eng: Any,
+    src: Any,
+    settings: Settings,
+    rules: Rules,
+    cutoff: dt.datetime,
+    *,
+    degrees: dict[dt.datetime, Any] | None = None,
+) -> Any:
     """The churn classifier trained on features at ``cutoff`` and the labels after it."""
     from rapport.analytics.churn_features import churn_features, churn_labels
     from rapport.analytics.metrics import execute
     from rapport.models.churn import ChurnModel
 
     h = rules.models.churn_horizon_days
-    features = execute(churn_features(src, cutoff, rules=rules, horizon_days=h), eng.con)
+    expr = churn_features(src, cutoff, rules=rules, horizon_days=h, degrees=degrees)
+    features = execute(expr, eng.con)
     labels = execute(churn_labels(src, cutoff, horizon_days=h), eng.con)
     table = _join(features, labels)
     extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
@@ -343,13 +383,21 @@ def save_models(settings: Settings, rules: Rules, fitted: FittedModels) -> dict[
 # --- predictions --------------------------------------------------------------------------
 
 
-def churn_table(eng: Any, src: Any, rules: Rules, fitted: FittedModels) -> pa.Table:
+def churn_table(
+    eng: Any,
+    src: Any,
+    rules: Rules,
+    fitted: FittedModels,
+    *,
+    degrees: dict[dt.datetime, Any] | None = None,
+) -> pa.Table:
     """The churn features as of ``fitted.moment`` with the purchase model's ``p_alive``."""
     from rapport.analytics.churn_features import churn_features
     from rapport.analytics.metrics import execute
 
     h = rules.models.churn_horizon_days
-    table = execute(churn_features(src, fitted.moment, rules=rules, horizon_days=h), eng.con)
+    expr = churn_features(src, fitted.moment, rules=rules, horizon_days=h, degrees=degrees)
+    table = execute(expr, eng.con)
     if fitted.purchase is not None:
         table = _join(table, p_alive_table(fitted.purchase, fitted.summary))
     return table.sort_by("customer_id")
@@ -379,8 +427,9 @@ def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
         ``customer_id``, ``p_alive``, ``expected_purchases_90d``, ``predicted_clv``,
         ``clv_low``, ``clv_high`` (95 % interval from the parameters' uncertainty),
         ``churn_risk``, ``churn_source`` (``classifier`` or the purchase model's kind) and
-        ``churn_reasons`` (JSON text: a list of ``{feature, value, contribution,
-        direction}``), nulls where a model is missing.
+        ``churn_reasons`` (a list of ``{feature, value, contribution, direction}``,
+        :data:`REASONS_TYPE`, numbers rounded to 4 decimals), nulls where a model is
+        missing.
     """
     s = fitted.summary
     n = len(s)
@@ -388,7 +437,7 @@ def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
     out: dict[str, Any] = {"customer_id": s.customer_id}
     p_alive, expected, clv, low, high, risk = (nulls.copy() for _ in range(6))
     source = np.full(n, None, dtype=object)
-    reasons = np.full(n, None, dtype=object)
+    reasons = pa.nulls(n, REASONS_TYPE)
     if fitted.purchase is not None:
         model = fitted.purchase
         p_alive = np.asarray(model.probability_alive(s.frequency, s.recency, s.T), np.float64)
@@ -405,14 +454,14 @@ def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
     if fitted.churn is not None and features is not None and features.num_rows:
         ids = features.column("customer_id").to_numpy()
         proba = np.asarray(fitted.churn.predict_proba(features), np.float64)
-        why = fitted.churn.reasons(features, top=rules.models.churn_reasons)
+        why = reasons_array(fitted.churn.explain(features), top=rules.models.churn_reasons)
         pos = np.searchsorted(s.customer_id, ids)
         found = (pos < n) & (s.customer_id[np.minimum(pos, n - 1)] == ids)
         risk[pos[found]] = proba[found]
         source[pos[found]] = "classifier"
-        for index, (i, ok) in enumerate(zip(pos, found, strict=True)):
-            if ok:
-                reasons[i] = json.dumps(_plain(why[index]), ensure_ascii=False)
+        row = np.full(n, -1, np.int64)
+        row[pos[found]] = np.flatnonzero(found)
+        reasons = why.take(pa.array(row, mask=row < 0))
     out.update(
         p_alive=p_alive,
         expected_purchases_90d=expected,
@@ -425,22 +474,64 @@ def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
         {k: pa.array(v, from_pandas=True) if k != "customer_id" else v for k, v in out.items()}
     )
     table = table.append_column("churn_source", pa.array(source.tolist(), pa.string()))
-    return table.append_column("churn_reasons", pa.array(reasons.tolist(), pa.string()))
+    return table.append_column("churn_reasons", reasons)
 
 
-def _plain(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reasons with plain floats, rounded for storage."""
-    out = []
-    for r in reasons:
-        item = {}
-        for key, value in r.items():
-            if isinstance(value, float | np.floating):
-                value = None if not np.isfinite(value) else round(float(value), 4)
-            elif isinstance(value, np.integer):
-                value = int(value)
-            item[key] = value
-        out.append(item)
+#: The type of a customer's churn reasons: the ``top`` largest contributions to the log-odds.
+REASONS_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("feature", pa.string()),
+            ("value", pa.float64()),
+            ("contribution", pa.float64()),
+            ("direction", pa.string()),
+        ]
+    )
+)
+#: Decimals kept in the stored reasons.
+REASON_DECIMALS = 4
+
+
+def round_half_even(x: np.ndarray, decimals: int) -> np.ndarray:
+    """``round(v, decimals)`` of Python for every ``v`` (the double nearest the decimal
+    rounding of ``v``'s exact value, ties to even), vectorized: ``numpy.round`` multiplies
+    first and can land on the other side of a tie, so values that come within ``1e-6``
+    of one are rounded by Python itself. Non-finite values become NaN."""
+    x = np.asarray(x, np.float64)
+    out = np.round(x, decimals)
+    finite = np.isfinite(x)
+    scaled = np.where(finite, x, 0.0) * 10.0**decimals
+    close = finite & (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6)
+    for i in np.flatnonzero(close):
+        out[i] = round(float(x[i]), decimals)
+    out[~finite] = np.nan
     return out
+
+
+def reasons_array(explanation: Any, *, top: int) -> pa.ListArray:
+    """Each row's churn reasons as :meth:`rapport.models.churn.ChurnModel.reasons` gives
+    them — the ``top`` largest absolute contributions, largest first (ties in feature
+    order), zero contributions left out, ``value`` null where the feature is missing —
+    with the numbers rounded to :data:`REASON_DECIMALS`, as one Arrow column."""
+    contributions = explanation.contributions
+    order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(contributions, order, axis=1)
+    raw = np.take_along_axis(explanation.values, order, axis=1)
+    keep = picked != 0.0
+    offsets = np.zeros(len(picked) + 1, np.int32)
+    np.cumsum(keep.sum(axis=1), out=offsets[1:])
+    value = round_half_even(raw[keep], REASON_DECIMALS)
+    contribution = picked[keep]
+    items = pa.StructArray.from_arrays(
+        [
+            pa.array(np.asarray(explanation.features, dtype=object)[order[keep]], pa.string()),
+            pa.array(value, pa.float64(), mask=np.isnan(value)),
+            pa.array(round_half_even(contribution, REASON_DECIMALS), pa.float64()),
+            pa.array(np.where(contribution > 0, "raises", "lowers"), pa.string()),
+        ],
+        fields=list(REASONS_TYPE.value_type),
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets), items, type=REASONS_TYPE)
 
 
 def _clv(fitted: FittedModels, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -546,5 +637,7 @@ __all__ = [
     "model_summary",
     "p_alive_table",
     "predict",
+    "reasons_array",
     "save_models",
+    "shared_degrees",
 ]
