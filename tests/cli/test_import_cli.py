@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rapport.cli.main import app
+from rapport.config import get_settings
 
 runner = CliRunner()
 
@@ -34,8 +35,8 @@ def test_json_report_adds_up(initialised: Path) -> None:
     assert report["adds_up"] is True
     assert Path(report["reject_file"]).is_file()
     assert Path(report["warning_file"]).read_text("utf-8-sig").splitlines() == [
-        "_row,_column,_value,_reason",
-        "3,手机,12345,not a phone number: '12345'",
+        "_row,_column,_value,_reason,_code,_message",
+        "3,手机,12345,not a phone number: '12345',not_phone,不是电话号码：'12345'",
     ]
 
 
@@ -49,13 +50,26 @@ def test_strict_rejects_bad_optional_values_too(initialised: Path) -> None:
 def test_strict_exits_2_when_rows_rejected(initialised: Path) -> None:
     result = runner.invoke(app, ["import", "customers", str(initialised), "--strict"])
     assert result.exit_code == 2
-    assert "rejected rows written to" in result.stdout
+    assert "被拒绝的行已写入" in result.stdout
 
 
 def test_table_report(initialised: Path) -> None:
     result = runner.invoke(app, ["import", "customers", str(initialised)])
     assert result.exit_code == 0
-    assert "inserted" in result.stdout and "rejected" in result.stdout
+    assert "新增" in result.stdout and "拒绝" in result.stdout
+    # the summary of reasons in the locale's words, the column as the file names it
+    assert "手机：不是电话号码" in result.stdout
+    assert "not a phone number" not in result.stdout
+
+
+def test_table_report_in_english(initialised: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["import", "customers", str(initialised), "--strict"])
+    assert result.exit_code == 2
+    assert "Inserted" in result.stdout and "Rejected rows written to" in result.stdout
+    assert "手机: not a phone number" in result.stdout
+    assert "不是" not in result.stdout and "拒绝" not in result.stdout
 
 
 def test_unreadable_file_exit_10(tmp_path: Path, initialised: Path) -> None:

@@ -3,7 +3,9 @@ generated company, and what they say when there is too little history."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import shutil
 from pathlib import Path
@@ -49,8 +51,9 @@ def test_fit_saves_versions_that_show_reads(company) -> None:
     result = invoke("models", "fit", "--as-of", DAY)
     assert result.exit_code == 0, result.output
     text = flat(result.output)
+    # in the default locale (zh_CN): model names as published, everything else Chinese
     assert "MBG/NBD" in text and "Gamma-Gamma" in text
-    assert "converged" in text and "95 % interval" in text
+    assert "已收敛" in text and "95%区间" in text and "converged" not in text
     reg = registry(get_settings())
     assert reg.versions("mbgnbd") and reg.versions("gammagamma") and reg.versions("churn")
     record = reg.load("mbgnbd")
@@ -65,6 +68,16 @@ def test_fit_saves_versions_that_show_reads(company) -> None:
     assert doc["gammagamma"]["model"]["kind"] == "gammagamma"
     table = invoke("models", "show", "mbgnbd")
     assert table.exit_code == 0 and "alpha" in table.output
+    assert json.loads(invoke("models", "show", "--format", "json").output) == doc
+    rows = list(csv.DictReader(io.StringIO(invoke("models", "show", "--format", "csv").output)))
+    params = {(r["kind"], r["parameter"]): r for r in rows}
+    saved = doc["mbgnbd"]["model"]["params"]
+    assert {p for k, p in params if k == "mbgnbd"} == set(saved)
+    for name, value in saved.items():
+        row = params["mbgnbd", name]
+        assert float(row["estimate"]) == pytest.approx(value)
+        assert float(row["ci_low"]) <= value <= float(row["ci_high"])
+    assert ("churn", "") in params  # a model without parameters is one row
 
 
 def test_fit_json_and_a_second_fit_is_a_new_version(company) -> None:
@@ -89,7 +102,10 @@ def test_show_without_models_says_how_to_fit(company) -> None:
     assert "rapport models fit" in str(missing.exception.hint)
 
 
-def test_backtest_prints_every_model_and_writes_the_report(company, tmp_path) -> None:
+def test_backtest_prints_every_model_and_writes_the_report(
+    company, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
     report = tmp_path / "out" / "backtest.html"
     result = invoke(
         "models", "backtest", "--as-of", DAY, "--holdout", "13w", "--report", str(report)
@@ -98,8 +114,8 @@ def test_backtest_prints_every_model_and_writes_the_report(company, tmp_path) ->
     text = flat(result.output)
     assert "MBG/NBD — holdout 13 weeks" in text
     assert "7+" in text and "Gamma-Gamma" in text
-    assert "ROC-AUC" in text and "baseline" in text
-    assert "seasonal_naive" in text
+    assert "ROC-AUC" in text and "Baseline" in text
+    assert "Seasonal naive" in text
     html = report.read_text(encoding="utf-8")
     assert html.count("<img") >= 5
     assert "http://" not in html and "https://" not in html

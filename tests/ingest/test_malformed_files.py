@@ -28,6 +28,7 @@ from rapport.cli import main as cli_main
 from rapport.config import get_settings
 from rapport.ingest import csv_reader, readers
 from rapport.ingest.importer import import_file
+from rapport.ingest.report import REJECT_COLUMNS
 from rapport.store import schema
 from rapport.store.db import create_engine, upgrade
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
@@ -136,9 +137,10 @@ def reject_rows(path: Path) -> list[dict[str, object]]:
         rows = workbook.get_sheet_by_index(0).to_python()
         return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     text = path.read_text("utf-8-sig")
-    header_end = text.index("_raw") + len("_raw")
+    last = REJECT_COLUMNS[-1]
+    header_end = text.index(last) + len(last)
     delimiter = text[text.index("_reason") + len("_reason")]
-    assert text[header_end] in "\r\n", "the reject file's header ends with _raw"
+    assert text[header_end] in "\r\n", f"the reject file's header ends with {last}"
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 

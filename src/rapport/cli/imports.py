@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -18,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rapport.cli.common import console, err_console, store_engine
+from rapport.config import get_settings
 from rapport.ingest.entities import ENTITIES
 from rapport.ingest.importer import Mapping, import_file
 from rapport.ingest.report import ImportReport
@@ -25,36 +27,53 @@ from rapport.ingest.report import ImportReport
 EXIT_REJECTED = 2
 
 
-def print_report(report: ImportReport) -> None:
-    table = Table(title=f"import {report.entity} ← {report.file}", show_header=False)
+def print_report(report: ImportReport, locale: str | None = None) -> None:
+    """The import report for people, in ``locale`` (default: the configured one)."""
+    from rapport.i18n.labels import t
+    from rapport.i18n.reasons import localize_reason
+
+    locale = locale or get_settings().locale
+    name = Path(report.file).name
+    title = t("import.title", locale).format(entity=t(report.entity, locale), file=name)
+    table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    for label in ("read", "inserted", "updated", "unchanged", "rejected", "warnings"):
-        table.add_row(label, f"{getattr(report, label):,}")
-    table.add_row("rows/s", f"{report.rows_per_second:,.0f}")
+    for key in ("read", "inserted", "updated", "unchanged", "rejected", "warnings"):
+        table.add_row(
+            t("import.warnings" if key == "warnings" else key, locale), f"{getattr(report, key):,}"
+        )
+    table.add_row(t("rows_per_second", locale), f"{report.rows_per_second:,.0f}")
     console.print(table)
-    details = f"format {report.format}"
+    details = t("import.format", locale).format(format=report.format)
     if report.encoding:
-        details += f", encoding {report.encoding}"
-    console.print(details + (" — dry run, nothing written" if report.dry_run else ""))
+        details += t("import.encoding", locale).format(encoding=report.encoding)
+    console.print(
+        details + (t("import.dry_run", locale) if report.dry_run else ""), highlight=False
+    )
+    sep = "、" if locale.startswith("zh") else ", "
     if report.unknown_columns:
+        columns = sep.join(report.unknown_columns)
         console.print(
-            "columns without a field (kept in extra where the entity has one): "
-            + ", ".join(report.unknown_columns)
+            escape(t("import.unknown_columns", locale).format(columns=columns)), highlight=False
         )
     for field, value in report.defaults.items():
-        console.print(f"{field}: not in the file, filled with {value}", highlight=False)
+        text = t("import.default", locale).format(field=field, value=value)
+        console.print(escape(text), highlight=False)
     if report.reject_file:
-        console.print(f"[yellow]rejected rows written to {report.reject_file}[/]")
-        for reason, count in list(report.reject_reasons.items())[:10]:
-            console.print(f"  {count:>8,}  {reason}", highlight=False)
-    if report.warning_file:
         console.print(
-            f"[yellow]values dropped from kept rows (stored without them) listed in "
-            f"{report.warning_file}[/]"
+            f"[yellow]{escape(t('import.rejects_file', locale).format(path=report.reject_file))}[/]"
         )
+        for reason, count in list(report.reject_reasons.items())[:10]:
+            console.print(
+                f"  {count:>8,}  {escape(localize_reason(reason, locale))}", highlight=False
+            )
+    if report.warning_file:
+        text = t("import.warnings_file", locale).format(path=report.warning_file)
+        console.print(f"[yellow]{escape(text)}[/]")
         for reason, count in list(report.warning_reasons.items())[:10]:
-            console.print(f"  {count:>8,}  {reason}", highlight=False)
+            console.print(
+                f"  {count:>8,}  {escape(localize_reason(reason, locale))}", highlight=False
+            )
 
 
 def import_command(

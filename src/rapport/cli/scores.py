@@ -115,7 +115,10 @@ def score_command(
     day = parse_date(as_of)
     with console.status("scoring …") as status:
         result = run(settings, as_of=day, engine=engine, on_step=lambda s: status.update(f"{s} …"))
-    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    seconds = t("unit.seconds", locale)
+    timings = ", ".join(
+        f"{t(f'step.{k}', locale)} {v:.1f} {seconds}" for k, v in result.seconds.items()
+    )
     console.print(
         f"[green]✓[/] {result.rows:,} {t('customers', locale)} — {result.as_of} "
         f"({_local(result.moment, settings)} {settings.timezone}); {timings}"

@@ -578,6 +578,29 @@ def value_label(table: str, column: str, value: object, locale: str = "zh_CN") -
     return label(enum(raw), locale)
 
 
+#: The stored columns a customer's timeline (:func:`rapport.analytics.timeline.timeline`)
+#: shows as ``kind`` and ``detail``, per source table.
+TIMELINE_COLUMNS: dict[str, tuple[str, str]] = {
+    "orders": ("status", "channel"),
+    "interactions": ("channel", "subject"),
+    "tickets": ("kind", "status"),
+    "survey_responses": ("kind", "scale"),
+    "events": ("kind", "channel"),
+}
+
+
+def timeline_labels(
+    source: str, kind: object, detail: object, locale: str = "zh_CN"
+) -> tuple[str, str]:
+    """The ``kind`` and ``detail`` of a timeline entry for people (see :func:`value_label`):
+    ``("events", "add_to_cart", "app")`` -> ``("加购", "移动应用")``."""
+    kind_column, detail_column = TIMELINE_COLUMNS.get(source, ("", ""))
+    return (
+        value_label(source, kind_column, kind, locale),
+        value_label(source, detail_column, detail, locale),
+    )
+
+
 def lookup_key(text: str) -> str:
     """The key :func:`enum_lookup` files a spelling under.
 
@@ -644,6 +667,7 @@ __all__ = [
     "HALFWIDTH_TABLE",
     "LABELS",
     "SYNONYMS",
+    "TIMELINE_COLUMNS",
     "WHITESPACE",
     "Locale",
     "domain_enums",
@@ -651,5 +675,6 @@ __all__ = [
     "enum_name",
     "label",
     "lookup_key",
+    "timeline_labels",
     "value_label",
 ]

@@ -249,7 +249,17 @@ LABELS: dict[str, tuple[str, str]] = {
         "Churn model: trained on {rows:,} customers",
     ),
     "models.churn": ("流失模型", "Churn model"),
-    "models.saved": ("已保存 {kind} {version} → {path}", "Saved {kind} {version} → {path}"),
+    "models.demand": ("需求预测模型", "Demand model"),
+    "models.saved": (
+        "已保存 {kind}，版本 {version} → {path}",
+        "Saved {kind}, version {version} → {path}",
+    ),
+    "models.not_fitted": ("{model}未拟合：{reason}", "{model} not fitted: {reason}"),
+    "models.not_tested": ("{model}未回测：{reason}", "{model} not tested: {reason}"),
+    "models.part.purchase": ("购买模型", "Purchase model"),
+    "models.part.spend": ("消费金额模型", "Spend model"),
+    "models.part.churn": ("流失模型", "Churn model"),
+    "models.part.demand": ("需求预测模型", "Demand model"),
     "models.none": (
         "尚无已保存的模型 — 用 `rapport models fit` 拟合",
         "No saved models — fit them with `rapport models fit`",
@@ -263,6 +273,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "models.created_at": ("保存时间", "Saved at"),
     "models.customers": ("客户数", "Customers"),
     "models.calibration_end": ("校准截止", "Calibration end"),
+    "models.time_unit": ("时间单位", "Time unit"),
+    "models.ci_low": ("95%区间下限", "95 % interval, low"),
+    "models.ci_high": ("95%区间上限", "95 % interval, high"),
     "models.report": ("报告：{path}", "Report: {path}"),
     "models.purchase_title": (
         "{model} — 留出期 {holdout}，自 {start} 起",
@@ -282,9 +295,9 @@ LABELS: dict[str, tuple[str, str]] = {
         "Churn — trained {train}, tested {test}",
     ),
     "models.method": ("方法", "Method"),
-    "models.method.model": ("模型", "model"),
-    "models.method.baseline": ("基线", "baseline"),
-    "models.method.seasonal_naive": ("季节朴素", "seasonal_naive"),
+    "models.method.model": ("模型", "Model"),
+    "models.method.baseline": ("基线", "Baseline"),
+    "models.method.seasonal_naive": ("季节朴素", "Seasonal naive"),
     "models.churn_caption": (
         "{customers:,} 位客户；流失率 {base_rate:.1%}，平均预测 {mean_predicted:.1%}；"
         "基线 = 仅按最近购买",
@@ -303,6 +316,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit.day": ("日", "day"),
     "unit.week": ("周", "week"),
     "unit.month": ("月", "month"),
+    "unit.seconds": ("秒", "s"),
+    # the steps of rapport score (scoring.run's timings)
+    "step.models": ("模型", "models"),
+    "step.compute": ("计算", "compute"),
+    "step.prepare": ("准备", "prepare"),
+    "step.write": ("写入", "write"),
     # output of list commands
     "hidden_columns": (
         "终端太窄，未显示：{columns}（加宽终端或用 --format csv / json）",

@@ -14,7 +14,10 @@ from rapport.ingest.readers import RowProblem, Source
 from rapport.ingest.spreadsheet import neutralise_frame
 
 #: Columns the reject file adds; the importer ignores them when the file comes back.
-REJECT_COLUMNS = ("_row", "_column", "_reason", "_raw")
+#: ``_reason`` states every problem of the row in English, as always; ``_code`` gives each
+#: problem its stable code (:mod:`rapport.i18n.reasons`) and ``_message`` says it in the
+#: configured locale.
+REJECT_COLUMNS = ("_row", "_column", "_reason", "_raw", "_code", "_message")
 
 
 @dataclass
@@ -71,8 +74,9 @@ def _reason_kind(reason: str) -> str:
 class RejectWriter:
     """Appends rejected rows to ``<file stem>.rejects.<ext>`` in the input's format."""
 
-    def __init__(self, source: Source, path: Path | None = None) -> None:
+    def __init__(self, source: Source, path: Path | None = None, locale: str | None = None) -> None:
         self.source = source
+        self.locale = locale or _locale()
         suffix = {"csv": source.path.suffix or ".csv", "xlsx": ".xlsx", "parquet": ".parquet",
                   "jsonl": source.path.suffix or ".jsonl"}[source.format]  # fmt: skip
         self.path = path or source.path.with_name(f"{source.path.stem}.rejects{suffix}")
@@ -92,6 +96,7 @@ class RejectWriter:
             rejects["_column"],
             rejects["_reason"],
             pl.lit(None, dtype=pl.Utf8).alias("_raw"),
+            *_explained(rejects["_reason"], self.locale),
         )
         self._write(frame)
         for reason in rejects["_reason"].to_list():
@@ -102,15 +107,16 @@ class RejectWriter:
         """Rows the reader could not split into columns: kept verbatim in ``_raw``."""
         if not problems:
             return
+        reasons = pl.Series([p.reason for p in problems], dtype=pl.Utf8)
         frame = pl.DataFrame(
             {
                 **{c: pl.Series([None] * len(problems), dtype=pl.Utf8) for c in self.data_columns},
                 "_row": pl.Series([p.row for p in problems], dtype=pl.Int64),
                 "_column": pl.Series(["*"] * len(problems), dtype=pl.Utf8),
-                "_reason": pl.Series([p.reason for p in problems], dtype=pl.Utf8),
+                "_reason": reasons,
                 "_raw": pl.Series([p.text for p in problems], dtype=pl.Utf8),
             }
-        )
+        ).with_columns(*_explained(reasons, self.locale))
         self._write(frame)
         for p in problems:
             kind = _reason_kind(f"*: {p.reason}")
@@ -154,13 +160,15 @@ class WarningWriter:
     """Writes the values dropped from kept rows to ``<file stem>.warnings.csv``.
 
     One line per dropped value: ``_row`` (spreadsheet row, header = 1), ``_column``,
-    ``_value`` (as in the file) and ``_reason``; UTF-8 with BOM, so Excel opens it.
+    ``_value`` (as in the file), ``_reason`` (English), ``_code`` (stable) and ``_message``
+    (in the configured locale); UTF-8 with BOM, so Excel opens it.
     """
 
-    COLUMNS = ("_row", "_column", "_value", "_reason")
+    COLUMNS = ("_row", "_column", "_value", "_reason", "_code", "_message")
 
-    def __init__(self, source: Source, path: Path | None = None) -> None:
+    def __init__(self, source: Source, path: Path | None = None, locale: str | None = None) -> None:
         self.path = path or source.path.with_name(f"{source.path.stem}.warnings.csv")
+        self.locale = locale or _locale()
         self.count = 0
         self.reasons: dict[str, int] = {}
 
@@ -168,8 +176,10 @@ class WarningWriter:
         """``warnings``: ``__row``, ``_column``, ``_value``, ``_reason`` of dropped values."""
         if warnings.height == 0:
             return
-        frame = warnings.select(pl.col("__row").alias("_row"), "_column", "_value", "_reason").cast(
-            pl.Utf8
+        frame = (
+            warnings.select(pl.col("__row").alias("_row"), "_column", "_value", "_reason")
+            .with_columns(*_explained(warnings["_reason"], self.locale))
+            .cast(pl.Utf8)
         )
         frame = neutralise_frame(frame, as_read=True)
         first = self.count == 0
@@ -183,6 +193,25 @@ class WarningWriter:
 
     def close(self) -> str | None:
         return str(self.path) if self.count else None
+
+
+def _locale() -> str:
+    from rapport.config import get_settings
+
+    return get_settings().locale
+
+
+def _explained(reasons: pl.Series, locale: str) -> list[pl.Series]:
+    """``_code`` and ``_message`` of each ``_reason`` (each distinct text explained once)."""
+    from rapport.i18n.reasons import localize_reason, reason_codes
+
+    distinct = reasons.drop_nulls().unique().to_list()
+    codes = {r: reason_codes(r) for r in distinct}
+    messages = {r: localize_reason(r, locale) for r in distinct}
+    return [
+        reasons.replace_strict(codes, default=None, return_dtype=pl.Utf8).alias("_code"),
+        reasons.replace_strict(messages, default=None, return_dtype=pl.Utf8).alias("_message"),
+    ]
 
 
 def _write_xlsx(path: Path, frame: pl.DataFrame) -> None:
