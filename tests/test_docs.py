@@ -245,7 +245,7 @@ def reader_environment(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     home = tmp_path_factory.mktemp("reader")
-    (home / ".venv").symlink_to(Path(sys.executable).parents[1])
+    (home / ".venv").symlink_to(sys.prefix)
     (home / ".docs-test.in").write_text(f"{PASSWORD}\n", encoding="utf-8")
     env = reader_environment(home)
     Path(env["DOCS_TEST_STATE"]).write_text("", encoding="utf-8")
