@@ -20,6 +20,7 @@ from rich.table import Table
 
 from rapport.cli.common import console, err_console, store_engine
 from rapport.config import get_settings
+from rapport.i18n.labels import t
 from rapport.ingest.entities import ENTITIES
 from rapport.ingest.importer import Mapping, import_file
 from rapport.ingest.report import ImportReport
@@ -29,7 +30,6 @@ EXIT_REJECTED = 2
 
 def print_report(report: ImportReport, locale: str | None = None) -> None:
     """The import report for people, in ``locale`` (default: the configured one)."""
-    from rapport.i18n.labels import t
     from rapport.i18n.reasons import localize_reason
 
     locale = locale or get_settings().locale
@@ -104,6 +104,7 @@ def import_command(
 ) -> None:
     """Import FILE as ENTITY: validated, idempotent, every row accounted for."""
     engine = store_engine()
+    locale = get_settings().locale
     mapping_obj = Mapping.load(mapping) if mapping else None
     show_progress = not as_json and err_console.is_terminal
     with Progress(
@@ -111,14 +112,17 @@ def import_command(
         BarColumn(),
         TaskProgressColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
+        TextColumn(
+            f"{{task.fields[rows]:,}} {t('rows', locale)} · "
+            f"{{task.fields[rate]:,.0f}} {t('rows_per_second', locale)}"
+        ),
         TimeElapsedColumn(),
         console=err_console,
         disable=not show_progress,
         transient=True,
     ) as progress:
         task = progress.add_task(
-            f"import {entity}",
+            f"{t('import', locale)} {t(entity, locale)}",
             total=file.stat().st_size if file.is_file() else None,
             rows=0,
             rate=0.0,
