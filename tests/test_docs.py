@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"bash", "sh", "shell", "console"}
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
-MARKER = re.compile(r"<!--\s*docs-test:(.*?)-->")
+MARKER = re.compile(r"^\s*<!--\s*docs-test:(.*?)-->\s*$")  # alone on its line
 SKIP = re.compile(r"^\s*skip\s*\((.+)\)\s*$")
 #: A password the policy accepts, typed at the README's `read -rsp … PASSWORD`.
 PASSWORD = "blue kettle orbit"
@@ -90,7 +90,7 @@ def extract(path: Path) -> list[Block]:
     index = 0
     while index < len(lines):
         line = lines[index]
-        marker = MARKER.search(line)
+        marker = MARKER.match(line)
         if marker:
             skip = SKIP.match(marker.group(1))
             if not skip or not skip.group(1).strip():
@@ -279,6 +279,7 @@ def test_markers_are_well_formed_and_each_skip_names_its_reason() -> None:
 def test_a_marker_skips_only_the_block_after_it(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text(
+        "Prose may name `<!-- docs-test: skip (reason) -->` without being a marker.\n\n"
         "<!-- docs-test: skip (installs the project) -->\n```bash\nmake demo\n```\n\n"
         "```bash\nrapport status\n```\n\n```console\n$ rapport --version\nrapport 0.1\n```\n",
         encoding="utf-8",
