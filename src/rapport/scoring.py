@@ -17,6 +17,7 @@ PostgreSQL, in the same transaction as the deletion of the date's previous rows.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -175,9 +176,11 @@ def compute(
     rules: Rules,
     engine: str | None = None,
     predictions: pa.Table | None = None,
+    analytics: Any = None,
 ) -> pa.Table:
     """Every customer's scores and inputs as of ``moment`` (naive UTC), in one engine run;
-    ``predictions`` (``customer_id, churn_risk``) feed the tiers' churn-risk check."""
+    ``predictions`` (``customer_id, churn_risk``) feed the tiers' churn-risk check.
+    ``analytics`` is an open ``(engine, sources)`` pair to run on instead of opening one."""
     import ibis
 
     from rapport.analytics.connect import connect
@@ -189,8 +192,12 @@ def compute(
     risk = None
     if predictions is not None:
         risk = ibis.memtable(predictions.select(["customer_id", "churn_risk"]))
-    with connect(settings, engine=engine) as eng:
-        src = Sources(eng, rules=rules)
+    with contextlib.ExitStack() as stack:
+        if analytics is None:
+            eng = stack.enter_context(connect(settings, engine=engine))
+            src = Sources(eng, rules=rules)
+        else:
+            eng, src = analytics
         expr = customer_scores(src, moment, rules=rules, predictions=risk)
         expr = _with(expr, depth_and_cost(src, moment, rules=rules))
         return execute(expr, eng.con)
@@ -510,17 +517,26 @@ def run(
             on_step(name)
         return time.perf_counter()
 
-    predictions = None
-    if models:
-        from rapport.models.pipeline import fit_models, predict
+    from rapport.analytics.connect import connect
+    from rapport.analytics.sources import Sources
 
-        started = step("models")
-        result.models = fit_models(settings, rules, result.moment, engine=engine, on_step=on_step)
-        predictions = predict(result.models, rules)
-        result.seconds["models"] = time.perf_counter() - started
-    started = step("compute")
-    scores = compute(settings, result.moment, rules=rules, engine=engine, predictions=predictions)
-    result.seconds["compute"] = time.perf_counter() - started
+    predictions = None
+    with connect(settings, engine=engine) as eng:  # one engine for the models and scores
+        analytics = (eng, Sources(eng, rules=rules))
+        if models:
+            from rapport.models.pipeline import fit_models, predict
+
+            started = step("models")
+            result.models = fit_models(
+                settings, rules, result.moment, analytics=analytics, on_step=on_step
+            )
+            predictions = predict(result.models, rules)
+            result.seconds["models"] = time.perf_counter() - started
+        started = step("compute")
+        scores = compute(
+            settings, result.moment, rules=rules, predictions=predictions, analytics=analytics
+        )
+        result.seconds["compute"] = time.perf_counter() - started
     started = step("prepare")
     table = snapshot_table(with_predictions(scores, predictions), as_of=day, computed_at=utcnow())
     result.seconds["prepare"] = time.perf_counter() - started
