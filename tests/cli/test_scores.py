@@ -119,7 +119,7 @@ def test_customer_card(scored) -> None:
     assert "王芳 #1" in out and "上海" in out
     assert "客户时间线 (5)" in out
     assert "2024-05-21 04:00" not in out  # local times: 2024-05-20 12:00 UTC is 20:00
-    assert "2024-05-20 20:00 订单 completed tmall 250.00" in out
+    assert "2024-05-20 20:00 订单 已完成 天猫 250.00" in out
     assert "满意度 53.7 问卷回答 3, 工单评分 0, 投诉 1" in out
     assert "R3 F5 M5 · 忠诚客户" in out
     assert "价值分层: 白银" in out
@@ -145,7 +145,9 @@ def test_a_customer_without_snapshot_gets_a_hint(company) -> None:
 def test_diamonds_lists_none_on_the_fixture(scored) -> None:
     result = invoke("diamonds")
     assert result.exit_code == 0, result.output
-    assert "钻石 (0)" in result.stdout
+    assert "钻石客户 — 2024-08-31：共 0 位，显示 0 位" in result.stdout
+    data = json.loads(invoke("diamonds", "--format", "json").stdout)
+    assert data == {"as_of": DAY, "diamonds": 0, "customers": []}
 
 
 def test_movements_between_the_two_latest_snapshots(scored) -> None:

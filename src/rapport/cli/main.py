@@ -7,7 +7,7 @@ traceback is shown only with ``--debug`` (or ``RAPPORT_DEBUG=1``).
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -59,11 +59,12 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "score": LazyCommand(
         "rapport.cli.scores:score_command",
-        "Compute every customer's scores as of the end of a local day (default: today) and "
-        "store them as that date's snapshot (replacing it; other dates are kept).",
+        "Compute every customer's scores as of the end of a local day (default: the last day "
+        "with data, or today) and store them as that date's snapshot (replacing it; other "
+        "dates are kept).",
     ),
     "customer": LazyCommand(
-        "rapport.cli.scores:customer_command",
+        "rapport.cli.customer:customer_command",
         "The customer 360 card: profile, timeline, four degrees with their components, RFM, "
         "value tier with the reason, lifecycle stage, changes since the previous snapshot.",
     ),
@@ -194,20 +195,26 @@ def init() -> None:
 
 @app.command()
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    fmt: Annotated[
+        Literal["table", "json", "csv"],
+        typer.Option("--format", help="table (for people), json or csv (for scripts)."),
+    ] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Row counts per table and the schema version (exit code 4 when there is no store)."""
     import json
 
     import sqlalchemy as sa
-    from rich.table import Table
 
     from rapport.cli.common import console, store_engine
+    from rapport.cli.output import Column, render_table, write_csv
     from rapport.config import get_settings
+    from rapport.i18n.labels import t
     from rapport.store.db import ensure_initialised, head_revision
     from rapport.store.schema import TABLES
 
     settings = get_settings()
+    locale = settings.locale
     engine = store_engine(require_current=False)
     version = ensure_initialised(engine)
     counts: dict[str, int | None] = {}
@@ -220,7 +227,7 @@ def status(
                 else None
             )
     head = head_revision(engine)
-    if as_json:
+    if as_json or fmt == "json":
         payload = {
             "database": settings.safe_database_url(),
             "backend": engine.dialect.name,
@@ -228,15 +235,23 @@ def status(
             "schema_head": head,
             "tables": counts,
         }
-        console.print_json(json.dumps(payload))
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    rows = [{"table": name, "rows": count} for name, count in counts.items()]
+    if fmt == "csv":
+        write_csv(rows, ["table", "rows"])
         return
     state = f"{version}" if version == head else f"[yellow]{version} (head is {head})[/]"
-    console.print(f"database: {settings.safe_database_url()}  ({engine.dialect.name})")
-    console.print(f"schema version: {state}")
-    table = Table("table", "rows", title="Rows per table")
-    for name, count in counts.items():
-        table.add_row(name, "—" if count is None else f"{count:,}")
-    console.print(table)
+    console.print(
+        f"{t('database', locale)}: {settings.safe_database_url()}  ({engine.dialect.name})",
+        highlight=False,
+    )
+    console.print(f"{t('schema_version', locale)}: {state}", highlight=False)
+    columns = [
+        Column("table", t("table", locale)),
+        Column("rows", t("rows", locale), numeric=True),
+    ]
+    console.print(render_table(rows, columns, title=t("status_title", locale), locale=locale))
 
 
 @config_app.command("show")

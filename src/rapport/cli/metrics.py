@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import math
 import sys
-from enum import StrEnum
 from typing import Annotated, Any
 
 import ibis
@@ -16,6 +15,7 @@ import typer
 from rich.table import Table
 
 from rapport.cli.common import console
+from rapport.cli.output import OutputFormat
 from rapport.config import Settings, get_settings, load_rules
 from rapport.errors import ValidationFailed
 from rapport.ingest.spreadsheet import neutralise_arrow
@@ -59,12 +59,6 @@ BY_ATTRIBUTES = (
     "occupation",
     "district",
 )
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def parse_as_of(text: str | None, settings: Settings) -> dt.datetime:

@@ -72,6 +72,9 @@ class Column:
     #: 0 = always shown; otherwise the column may be hidden when the table does not fit,
     #: lower values first.
     keep: int = 0
+    #: Narrowest a text column may wrap to (default: about its header), for text such as
+    #: reasons that reads badly a few characters wide.
+    min_width: int = 0
 
     def cell(self, row: Mapping[str, Any]) -> str:
         value = row.get(self.key)
@@ -113,7 +116,8 @@ def _fit(
         )
         if col.numeric:
             return widest
-        return min(max(widest, 1), max(_MIN_TEXT, min(_width(col.header, console), 12)))
+        least = max(_MIN_TEXT, min(_width(col.header, console), 12), col.min_width)
+        return min(max(widest, 1), least)
 
     shown = list(range(len(columns)))
     droppable = sorted((i for i, c in enumerate(columns) if c.keep), key=lambda i: columns[i].keep)
@@ -158,7 +162,8 @@ def render_table(
             widest = max([_width(col.header, console)] + [_width(r[i], console) for r in cells])
             table.add_column(col.header, justify="right", no_wrap=True, min_width=widest)
         else:
-            table.add_column(col.header, overflow="fold")
+            least = min(col.min_width, max((_width(r[i], console) for r in cells), default=0))
+            table.add_column(col.header, overflow="fold", min_width=least or None)
     for row in cells:
         table.add_row(*(row[i] for i in shown))
     return table

@@ -15,16 +15,18 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
-from rich.table import Table
 
-from rapport.cli.common import console, store_engine
-from rapport.cli.scores import OutputFormat, parse_date
+from rapport.cli.common import store_engine
+from rapport.cli.output import Column, FormatOption, OutputFormat, emit
+from rapport.cli.scores import parse_date
 from rapport.config import get_settings, load_rules
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.i18n.enums import label
 from rapport.i18n.labels import t
 from rapport.store import schema
 
+#: Narrowest the reasons column of ``at-risk`` wraps to (one reason on two lines at most).
+REASONS_WIDTH = 24
 #: Candidates fetched before the reasons are read (value at risk is ordered in SQL).
 CANDIDATES = 500
 
@@ -32,15 +34,16 @@ LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="Rows to show.")
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Snapshot date (default: the latest).")
 ]
-FormatOption = Annotated[OutputFormat, typer.Option("--format")]
 
 
-def _snapshot_day(conn: sa.Connection, as_of: str | None) -> dt.date | None:
-    day = parse_date(as_of)
-    if day is not None:
-        return day
+def _snapshot_day(conn: sa.Connection, as_of: str | None) -> dt.date:
+    """``--as-of`` or the latest snapshot date; a date without a snapshot is refused with
+    the dates that have one, no snapshot at all is :class:`~rapport.errors.NotFound`."""
+    from rapport.store.scores import check_snapshot_date
+
     s = schema.customer_scores
-    return conn.execute(sa.select(sa.func.max(s.c.as_of))).scalar()
+    dates = list(conn.execute(sa.select(s.c.as_of).distinct().order_by(s.c.as_of)).scalars())
+    return check_snapshot_date(dates, parse_date(as_of), field="--as-of")
 
 
 def _components(value: Any) -> dict[str, Any]:
@@ -134,25 +137,44 @@ def churn_warnings(
     return day, rows
 
 
-def _who(row: dict[str, Any]) -> str:
-    return f"{row['name'] or '—'} #{row['id']}"
+def reason_text(reason: dict[str, Any], locale: str) -> str:
+    """One churn reason for people: the feature, its value and the way it moves the risk
+    (↑ raises, ↓ lowers), e.g. ``距上次购买天数 120: ↑ 提高风险``."""
+    shown = _reason_value(reason.get("value"))
+    raises = reason.get("direction") == "raises"
+    way = f"{'↑' if raises else '↓'} {t('raises_risk' if raises else 'lowers_risk', locale)}"
+    return f"{t('feature.' + reason['feature'], locale)} {shown}: {way}"
 
 
-def _tier(row: dict[str, Any], locale: str) -> str:
-    return label(ValueTier(row["value_tier"]), locale) if row["value_tier"] else "—"
+def _reason_value(value: float | None) -> str:
+    """Three significant digits, never in exponent notation (1,050 rather than 1.05e+03)."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+def _reasons(reasons: list[dict] | None, locale: str) -> str:
+    return "\n".join(reason_text(r, locale) for r in reasons or ()) or "—"
 
 
-def _reason_text(reasons: list[dict], locale: str) -> str:
-    parts = []
-    for r in reasons:
-        value = r.get("value")
-        shown = "—" if value is None else f"{value:,.3g}"
-        parts.append(f"{t('feature.' + r['feature'], locale)} {shown}")
-    return "\n".join(parts) or "—"
+def _who_columns(locale: str) -> list[Column]:
+    return [
+        Column("id", t("customer_id", locale), numeric=True, text=lambda v: f"#{v}"),
+        Column("name", t("name", locale)),
+        Column("external_id", t("external_id", locale), keep=1),
+        Column(
+            "value_tier",
+            t("value_tier", locale),
+            text=lambda v: label(ValueTier(v), locale) if v else "—",
+            keep=3,
+        ),
+    ]
+
+
+def _probability(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def clv_command(
@@ -162,24 +184,38 @@ def clv_command(
     settings = get_settings()
     locale = settings.locale
     day, rows = top_clv(as_of=as_of, limit=limit)
-    if fmt != OutputFormat.table:
-        console.print_json(json.dumps({"as_of": str(day), "customers": rows}, default=str))
-        return
     months = load_rules(settings).models.clv_horizon_months
-    table = Table(title=f"{t('clv_title', locale).format(months=months)} — {day}")
-    for key in ("customers", "value_tier", "lifecycle_stage", "predicted_clv", "clv_interval"):
-        table.add_column(t(key, locale), justify="right" if "clv" in key else "left")
-    table.add_column(t("p_alive", locale), justify="right")
-    for r in rows:
-        table.add_row(
-            _who(r),
-            _tier(r, locale),
-            label(LifecycleStage(r["lifecycle_stage"]), locale) if r["lifecycle_stage"] else "—",
-            _money(r["predicted_clv"]),
-            f"{_money(r['clv_low'])} – {_money(r['clv_high'])}",
-            "—" if r["p_alive"] is None else f"{r['p_alive']:.2f}",
-        )
-    console.print(table)
+    # At 80 columns: who, the CLV with its interval and P(alive) always show; the customer
+    # number goes first, then the expected purchases, the stage and the tier.
+    columns = [
+        *_who_columns(locale),
+        Column(
+            "lifecycle_stage",
+            t("lifecycle_stage", locale),
+            text=lambda v: label(LifecycleStage(v), locale) if v else "—",
+            keep=2,
+        ),
+        Column("predicted_clv", t("predicted_clv", locale), numeric=True),
+        Column("clv_low", t("clv_low", locale), numeric=True),
+        Column("clv_high", t("clv_high", locale), numeric=True),
+        Column("p_alive", t("p_alive", locale), numeric=True, text=_probability),
+        Column(
+            "expected_purchases_90d",
+            t("expected_purchases_90d", locale),
+            numeric=True,
+            text=_probability,
+            keep=1,
+        ),
+    ]
+    emit(
+        rows,
+        columns,
+        fmt,
+        title=f"{t('clv_title', locale).format(months=months)} — {day}",
+        key="customers",
+        meta={"as_of": day},
+        locale=locale,
+    )
 
 
 def at_risk_command(
@@ -194,22 +230,31 @@ def at_risk_command(
     settings = get_settings()
     locale = settings.locale
     day, rows = churn_warnings(as_of=as_of, limit=limit, min_risk=min_risk)
-    if fmt != OutputFormat.table:
-        console.print_json(json.dumps({"as_of": str(day), "customers": rows}, default=str))
-        return
-    table = Table(title=f"{t('churn_title', locale)} — {day}")
-    for key in ("customers", "value_tier", "churn_risk", "predicted_clv", "value_at_risk"):
-        table.add_column(
-            t(key, locale), justify="left" if key in ("customers", "value_tier") else "right"
-        )
-    table.add_column(t("churn_reasons", locale), min_width=24)
-    for r in rows:
-        table.add_row(
-            _who(r),
-            _tier(r, locale),
-            f"{r['churn_risk']:.0%}",
-            _money(r["predicted_clv"]),
-            _money(r["value_at_risk"]),
-            _reason_text(r["reasons"], locale),
-        )
-    console.print(table)
+    # At 80 columns: who, the risk, the value at risk and the reasons always show; the
+    # customer number goes first, then the predicted CLV and the tier.
+    columns = [
+        *_who_columns(locale),
+        Column(
+            "churn_risk",
+            t("churn_risk", locale),
+            numeric=True,
+            text=lambda v: "—" if v is None else f"{v:.0%}",
+        ),
+        Column("predicted_clv", t("predicted_clv", locale), numeric=True, keep=2),
+        Column("value_at_risk", t("value_at_risk", locale), numeric=True),
+        Column(
+            "reasons",
+            t("churn_reasons", locale),
+            text=lambda v: _reasons(v, locale),
+            min_width=REASONS_WIDTH,
+        ),
+    ]
+    emit(
+        rows,
+        columns,
+        fmt,
+        title=f"{t('churn_title', locale)} — {day}",
+        key="customers",
+        meta={"as_of": day},
+        locale=locale,
+    )

@@ -1,5 +1,9 @@
-"""``rapport score``, ``customer``, ``segments``, ``tiers``, ``stages``, ``diamonds``,
-``movements``: the per-customer scores, their snapshots and the customer 360 card."""
+"""``rapport score``, ``segments``, ``tiers``, ``stages``, ``diamonds``, ``movements``,
+``clusters`` and ``relations``: the per-customer scores and the reports on their snapshots.
+
+Every report takes ``--format table|json|csv`` (:mod:`rapport.cli.output`); the customer
+360 card is in :mod:`rapport.cli.customer`.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,21 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.panel import Panel
 from rich.table import Table
 
 from rapport.analytics.sources import Sources
 from rapport.cli.common import console, store_engine
+from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_table
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.errors import NotFound, ValidationFailed
-from rapport.i18n.enums import label
+from rapport.i18n.enums import label, value_label
 from rapport.i18n.labels import t
+
+__all__ = ["OutputFormat"]  # re-exported: callers pass it to the report functions
 
 DEGREE_KEYS = ("satisfaction", "loyalty", "engagement", "advocacy")
 SCORE_KEYS = (*DEGREE_KEYS, "relationship_index")
-#: Fields compared between a customer's two latest snapshots.
-CHANGE_KEYS = (
-    *SCORE_KEYS,
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_segment",
-    "value_tier",
-    "lifecycle_stage",
-)
 
 EngineOption = Annotated[
     str | None, typer.Option(help="duckdb, postgres, parquet or spark (default: settings).")
@@ -40,11 +36,6 @@ EngineOption = Annotated[
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Snapshot date (local), e.g. 2024-12-31.")
 ]
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -61,6 +52,16 @@ def number(value: Any, digits: int = 1) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{float(value):,.{digits}f}"
+
+
+def percent(value: Any) -> str:
+    """A percentage already scaled to 0–100, one decimal (a dash for null)."""
+    return "—" if _missing(value) else f"{float(value):.1f}%"
+
+
+def share(value: Any) -> str:
+    """A share of 0–1 as a percentage, one decimal (a dash for null)."""
+    return "—" if _missing(value) else f"{float(value) * 100:.1f}%"
 
 
 def group_label(by: str, value: str | None, locale: str) -> str:
@@ -87,7 +88,8 @@ def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
         ) from None
 
 
-def _local(moment: dt.datetime | None, settings: Settings) -> str:
+def local_time(moment: dt.datetime | None, settings: Settings) -> str:
+    """A naive-UTC (or aware) moment as local ``YYYY-MM-DD HH:MM`` (a dash for none)."""
     if moment is None:
         return "—"
     if moment.tzinfo is None:
@@ -95,15 +97,39 @@ def _local(moment: dt.datetime | None, settings: Settings) -> str:
     return f"{moment.astimezone(settings.tz):%Y-%m-%d %H:%M}"
 
 
+def _customer_id(value: Any) -> str:
+    return "—" if value is None else f"#{value}"
+
+
 # --- rapport score -------------------------------------------------------------------------
+
+
+def default_day(settings: Settings) -> tuple[dt.date, bool]:
+    """The day ``rapport score`` scores without ``--as-of`` and whether it is the last day
+    with data (:func:`rapport.store.summary.default_score_day`)."""
+    from rapport.store import session_scope
+    from rapport.store.summary import default_score_day
+
+    store = store_engine()
+    try:
+        with session_scope(store) as session:
+            return default_score_day(session=session, tz=settings.tz)
+    finally:
+        store.dispose()
 
 
 def score_command(
     as_of: AsOfOption = None,
     engine: EngineOption = None,
 ) -> None:
-    """Compute every customer's scores as of the end of a local day (default: today) and
-    store them as that date's snapshot (replacing it; other dates are kept)."""
+    """Compute every customer's scores as of the end of a local day (default: the last day
+    with data, or today) and store them as that date's snapshot (replacing it; other dates
+    are kept).
+
+    Without --as-of the day is today unless the store's orders, events, interactions,
+    tickets and survey answers all end before today (data imported from an export): then it
+    is the last day with data, and the command says so.
+    """
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
     from rapport.analytics.scores import COVERED
@@ -113,6 +139,10 @@ def score_command(
     settings = get_settings()
     locale = settings.locale
     day = parse_date(as_of)
+    if day is None:
+        day, last = default_day(settings)
+        if last:
+            console.print(t("scoring_last_day", locale).format(day=day), highlight=False)
     with console.status("scoring …") as status:
         result = run(settings, as_of=day, engine=engine, on_step=lambda s: status.update(f"{s} …"))
     seconds = t("unit.seconds", locale)
@@ -121,21 +151,26 @@ def score_command(
     )
     console.print(
         f"[green]✓[/] {result.rows:,} {t('customers', locale)} — {result.as_of} "
-        f"({_local(result.moment, settings)} {settings.timezone}); {timings}"
+        f"({local_time(result.moment, settings)} {settings.timezone}); {timings}"
     )
     with connect(settings, engine="duckdb" if engine in (None, "duckdb") else engine) as eng:
         snap = snapshot(Sources(eng), result.as_of)
         known = {name: snap[name].count() for name in COVERED}
         cover = execute(snap.aggregate(n=snap.count(), **known), eng.con).to_pylist()[0]
-    table = Table(title=t("coverage", locale))
-    table.add_column(t("figure", locale))
-    table.add_column(t("customers", locale), justify="right")
-    table.add_column(t("coverage", locale), justify="right")
-    for name in COVERED:
-        share = cover[name] * 100 / cover["n"] if cover["n"] else None
-        key = "rfm" if name == "r_score" else name
-        table.add_row(t(key, locale), f"{cover[name]:,}", "—" if share is None else f"{share:.1f}%")
-    console.print(table)
+    rows = [
+        {
+            "figure": t("rfm" if name == "r_score" else name, locale),
+            "customers": cover[name],
+            "coverage": cover[name] * 100 / cover["n"] if cover["n"] else None,
+        }
+        for name in COVERED
+    ]
+    columns = [
+        Column("figure", t("figure", locale)),
+        Column("customers", t("customers", locale), numeric=True),
+        Column("coverage", t("coverage", locale), numeric=True, text=percent),
+    ]
+    console.print(render_table(rows, columns, title=t("coverage", locale), locale=locale))
 
 
 # --- group reports ---------------------------------------------------------------------------
@@ -156,25 +191,16 @@ def _snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
         store.dispose()
 
 
-def _groups(by: str, as_of: str | None, engine: str | None) -> tuple[list[dict], Any]:
+def _groups(by: str, as_of: str | None, engine: str | None) -> tuple[list[dict], dt.date]:
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
     from rapport.analytics.snapshots import group_summary, snapshot
 
     settings = get_settings()
-    _snapshot_day(parse_date(as_of))
+    day = _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
-        src = Sources(eng)
-        snap = snapshot(src, parse_date(as_of))
-        dates = execute(snap.aggregate(as_of=snap.as_of.max()), eng.con).to_pylist()
+        snap = snapshot(Sources(eng), day)
         rows = execute(group_summary(snap, by), eng.con).to_pylist()
-    day = dates[0]["as_of"] if dates else None
-    if day is None:
-        raise NotFound(
-            "no score snapshot" + (f" dated {as_of}" if as_of else ""),
-            table="customer_scores",
-            hint="run `rapport score` first",
-        )
     return rows, day
 
 
@@ -186,59 +212,61 @@ def _order(by: str, rules: Rules) -> list[str]:
     return [v.value for v in LifecycleStage]
 
 
-def _print_groups(
-    by: str, title_key: str, as_of: str | None, engine: str | None, fmt: OutputFormat
-) -> None:
+def group_columns(by: str, locale: str) -> list[Column]:
+    """The columns of a segment, tier or stage report. At 80 columns the group, its size
+    and revenue always show; the average degrees go first (advocacy … relationship index),
+    then the revenue share."""
+    averages = [
+        Column(f"avg_{key}", t(key, locale), numeric=True, text=number, keep=keep)
+        for key, keep in zip(SCORE_KEYS, (4, 3, 2, 1, 5), strict=True)
+    ]
+    return [
+        Column("group", t(by, locale), text=lambda v: group_label(by, v, locale)),
+        Column("customers", t("customers", locale), numeric=True),
+        Column("customer_share", t("customer_share", locale), numeric=True, text=percent),
+        Column("revenue", t("revenue", locale), numeric=True),
+        Column("revenue_share", t("revenue_share", locale), numeric=True, text=percent, keep=6),
+        *averages,
+    ]
+
+
+def _print_groups(by: str, as_of: str | None, engine: str | None, fmt: OutputFormat) -> None:
     settings = get_settings()
     locale = settings.locale
     rows, day = _groups(by, as_of, engine)
     order = _order(by, load_rules(settings))
     rank = {value: i for i, value in enumerate(order)}
     rows.sort(key=lambda r: rank.get(r["group"], len(order)))
-    if fmt == OutputFormat.json:
-        payload = {"as_of": day.isoformat(), "by": by, "groups": rows}
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    table = Table(title=f"{t(title_key, locale)} — {day}")
-    table.add_column(t(title_key, locale))
-    for key in ("customers", "customer_share", "revenue", "revenue_share"):
-        table.add_column(t(key, locale), justify="right")
-    for key in SCORE_KEYS:
-        table.add_column(t(key, locale), justify="right")
-    for row in rows:
-        table.add_row(
-            group_label(by, row["group"], locale),
-            f"{row['customers']:,}",
-            f"{number(row['customer_share'])}%",
-            number(row["revenue"], 2),
-            "—" if _missing(row["revenue_share"]) else f"{number(row['revenue_share'])}%",
-            *(number(row[f"avg_{key}"]) for key in SCORE_KEYS),
-        )
-    console.print(table)
-
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format")]
+    emit(
+        rows,
+        group_columns(by, locale),
+        fmt,
+        title=f"{t(by, locale)} — {day}",
+        key="groups",
+        meta={"as_of": day, "by": by},
+        locale=locale,
+    )
 
 
 def segments_command(
     as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
 ) -> None:
     """RFM segments of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("rfm_segment", "rfm_segment", as_of, engine, fmt)
+    _print_groups("rfm_segment", as_of, engine, fmt)
 
 
 def tiers_command(
     as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
 ) -> None:
     """Value tiers of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("value_tier", "value_tier", as_of, engine, fmt)
+    _print_groups("value_tier", as_of, engine, fmt)
 
 
 def stages_command(
     as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
 ) -> None:
     """Lifecycle stages of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("lifecycle_stage", "lifecycle_stage", as_of, engine, fmt)
+    _print_groups("lifecycle_stage", as_of, engine, fmt)
 
 
 def movements_command(
@@ -248,6 +276,7 @@ def movements_command(
     before: Annotated[str | None, typer.Option("--from", help="Earlier snapshot date.")] = None,
     after: Annotated[str | None, typer.Option("--to", help="Later snapshot date.")] = None,
     engine: EngineOption = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Who moved between tiers, stages or segments from one snapshot to another (default:
     the two latest)."""
@@ -282,18 +311,21 @@ def movements_command(
     with connect(settings, engine=engine) as eng:
         rows = execute(movements(Sources(eng), by, before=start, after=end), eng.con).to_pylist()
     rows = [r for r in rows if r["from"] != r["to"]]
-    rows.sort(key=lambda r: -r["customers"])
-    table = Table(title=f"{t(by, locale)}: {start} → {end}")
-    table.add_column(str(start))
-    table.add_column(str(end))
-    table.add_column(t("customers", locale), justify="right")
-    for row in rows:
-        table.add_row(
-            group_label(by, row["from"], locale),
-            group_label(by, row["to"], locale),
-            f"{row['customers']:,}",
-        )
-    console.print(table)
+    rows.sort(key=lambda r: (-r["customers"], str(r["from"]), str(r["to"])))
+    columns = [
+        Column("from", str(start), text=lambda v: group_label(by, v, locale)),
+        Column("to", str(end), text=lambda v: group_label(by, v, locale)),
+        Column("customers", t("customers", locale), numeric=True),
+    ]
+    emit(
+        rows,
+        columns,
+        fmt,
+        title=f"{t(by, locale)}: {start} → {end}",
+        key="movements",
+        meta={"by": by, "from": start, "to": end},
+        locale=locale,
+    )
 
 
 # --- rapport diamonds ------------------------------------------------------------------------
@@ -369,6 +401,7 @@ def diamonds_command(
     as_of: AsOfOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Customers shown.")] = 20,
     engine: EngineOption = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The diamond customers (钻石客户) of a snapshot, highest window revenue first, with
     the checks that make them diamond."""
@@ -379,185 +412,47 @@ def diamonds_command(
     settings = get_settings()
     locale = settings.locale
     rules = load_rules(settings)
-    store_engine().dispose()
+    day = _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         src = Sources(eng, rules=rules)
-        snap = snapshot(src, parse_date(as_of))
+        snap = snapshot(src, day)
         rows = execute(diamonds(src, snap, limit=limit), eng.con).to_pylist()
-    title = label(ValueTier.DIAMOND, locale)
-    table = Table(title=f"{title} ({len(rows)})")
-    for key in ("customers", "monetary", "frequency", "relationship_index", "reason"):
-        table.add_column(
-            t(key, locale), justify="left" if key in ("customers", "reason") else "right"
-        )
+        every = snap.filter(snap.value_tier == ValueTier.DIAMOND.value)
+        total = execute(every.aggregate(n=every.count()), eng.con).to_pylist()[0]["n"]
     for row in rows:
         met, _ = tier_reasons({**row, "value_tier": ValueTier.DIAMOND.value}, rules, locale)
-        who = f"{row['name'] or '—'} #{row['customer_id']}" + (
-            f" · {row['city']}" if row["city"] else ""
-        )
-        table.add_row(
-            who,
-            number(row["monetary"], 2),
-            number(row["frequency"]),
-            number(row["relationship_index"]),
-            "\n".join(met),
-        )
-    console.print(table)
-
-
-# --- rapport customer: the 360 card ------------------------------------------------------------
-
-
-def _profile(customer: dict[str, Any], settings: Settings) -> Panel:
-    locale = settings.locale
-    grid = Table(show_header=False, box=None, pad_edge=False)
-    grid.add_column(style="bold")
-    grid.add_column()
-    place = " ".join(p for p in (customer.get("province"), customer.get("city")) if p)
-    tags = customer.get("tags")
-    rows = [
-        ("external_id", customer.get("external_id")),
-        ("city", place or None),
-        ("source_channel", customer.get("source_channel")),
-        ("created_at", _local(customer.get("created_at"), settings)),
-        ("loyalty_joined_at", _local(customer.get("loyalty_joined_at"), settings)),
-        ("tags", ", ".join(tags) if isinstance(tags, list) else tags),
+        row.pop("components", None)
+        row["reasons"] = met
+    # At 80 columns: the customer, revenue and reasons always show; the customer number
+    # goes first, then the city, the frequency and the relationship index.
+    columns = [
+        Column("customer_id", t("customer_id", locale), numeric=True, text=_customer_id),
+        Column("name", t("name", locale)),
+        Column("external_id", t("external_id", locale), keep=1),
+        Column("city", t("city", locale), keep=2),
+        Column("monetary", t("monetary", locale), numeric=True),
+        Column("frequency", t("frequency", locale), numeric=True, keep=3),
+        Column("relationship_index", t("relationship_index", locale), numeric=True, keep=4),
+        Column(
+            "reasons",
+            t("reason", locale),
+            text=lambda v: "\n".join(v or ()) or "—",
+            min_width=20,
+        ),
     ]
-    for key, value in rows:
-        grid.add_row(t(key, locale), "—" if value in (None, "") else str(value))
-    title = f"{customer.get('name') or '—'} #{customer['id']}"
-    return Panel(grid, title=title, expand=False)
-
-
-def _degrees(now: dict[str, Any], locale: str) -> Table:
-    parts = _components(now)
-    table = Table(title=t("four_degrees", locale))
-    table.add_column(t("figure", locale))
-    table.add_column(t("value", locale), justify="right")
-    table.add_column(t("components", locale))
-    for key in SCORE_KEYS:
-        inputs = parts.get(key) or {}
-        text = ", ".join(f"{t(f'input.{k}', locale)} {number(v, 2)}" for k, v in inputs.items())
-        table.add_row(t(key, locale), number(now.get(key)), text or "—")
-    return table
-
-
-def _rfm(now: dict[str, Any], locale: str) -> str:
-    segment = now.get("rfm_segment")
-    r, f, m = (now.get(k) for k in ("r_score", "f_score", "m_score"))
-    scores = f"R{r} F{f} M{m}" if r is not None else "—"
-    recency = number(now.get("recency_days"))
-    return (
-        f"[bold]{t('rfm', locale)}[/]: {t('recency_days', locale)} {recency}, "
-        f"{t('frequency', locale)} {number(now.get('frequency'))}, "
-        f"{t('monetary', locale)} {number(now.get('monetary'), 2)} → {scores} · "
-        f"{group_label('rfm_segment', segment, locale)}"
+    title = t("diamonds_title", locale).format(day=day, total=f"{total:,}", shown=len(rows))
+    emit(
+        rows,
+        columns,
+        fmt,
+        title=title,
+        key="customers",
+        meta={"as_of": day, "diamonds": total},
+        locale=locale,
     )
 
 
-def _changes(now: dict[str, Any], before: dict[str, Any] | None, locale: str) -> Table | str:
-    if before is None:
-        return t("no_previous_snapshot", locale)
-    table = Table(title=f"{t('changes', locale)}: {before['as_of']} → {now['as_of']}")
-    table.add_column(t("figure", locale))
-    table.add_column(str(before["as_of"]), justify="right")
-    table.add_column(str(now["as_of"]), justify="right")
-    table.add_column("Δ", justify="right")
-    for key in CHANGE_KEYS:
-        old, new = before.get(key), now.get(key)
-        old = old.value if isinstance(old, StrEnum) else old
-        new = new.value if isinstance(new, StrEnum) else new
-        if old == new:
-            continue
-        if isinstance(new, str) or isinstance(old, str):
-            table.add_row(
-                t(key, locale), group_label(key, old, locale), group_label(key, new, locale), ""
-            )
-        else:
-            delta = "" if _missing(old) or _missing(new) else f"{new - old:+,.{_digits(new)}f}"
-            table.add_row(t(key, locale), number(old), number(new), delta)
-    return table if table.row_count else t("no_changes", locale)
-
-
-def _digits(value: Any) -> int:
-    return 0 if isinstance(value, int) else 1
-
-
-def _timeline(customer_id: int, entries: int, settings: Settings, engine: str | None) -> Table:
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.analytics.timeline import timeline
-
-    locale = settings.locale
-    with connect(settings, engine=engine) as eng:
-        rows = execute(timeline(Sources(eng), customer_id, limit=entries), eng.con).to_pylist()
-    table = Table(title=f"{t('timeline', locale)} ({len(rows)})")
-    for key in ("time", "source", "kind", "detail", "value"):
-        table.add_column(t(key, locale), justify="right" if key == "value" else "left")
-    for row in rows:
-        table.add_row(
-            _local(row["at"], settings),
-            t(row["source"], locale),
-            row["kind"] or "—",
-            row["detail"] or "—",
-            number(row["value"], 2),
-        )
-    return table
-
-
-def customer_command(
-    customer_id: Annotated[int, typer.Argument(help="The customer's id.")],
-    entries: Annotated[int, typer.Option(min=1, help="Timeline entries shown.")] = 15,
-    engine: EngineOption = None,
-) -> None:
-    """The customer 360 card: profile, timeline, four degrees with their components, RFM,
-    value tier with the reason, lifecycle stage, changes since the previous snapshot."""
-    from rapport.store import customers, session_scope
-    from rapport.store.scores import for_customer
-
-    settings = get_settings()
-    locale = settings.locale
-    rules = load_rules(settings)
-    store = store_engine()
-    with session_scope(store) as session:
-        customer = customers.repo.get(session=session, id=customer_id, include_deleted=True)
-        snapshots = for_customer(session=session, customer_id=customer_id, limit=2)
-    store.dispose()
-    console.print(_profile(customer, settings))
-    console.print(_timeline(customer_id, entries, settings, engine))
-    if not snapshots:
-        console.print(f"[yellow]{t('no_snapshot', locale)}[/] — `rapport score`")
-        return
-    now = snapshots[0]
-    before = snapshots[1] if len(snapshots) > 1 else None
-    console.print(f"[bold]{t('snapshot', locale)}[/]: {now['as_of']}")
-    console.print(_degrees(now, locale))
-    console.print(_rfm(now, locale))
-    tier = now.get("value_tier")
-    tier_text = "—" if tier is None else label(ValueTier(tier), locale)
-    met, lacking = tier_reasons(now, rules, locale)
-    console.print(f"[bold]{t('value_tier', locale)}[/]: {tier_text}")
-    for line in met:
-        console.print(f"  ✓ {line}")
-    nxt = (_components(now).get("value_tier") or {}).get("next")
-    if nxt:
-        console.print(f"  {t('next_tier', locale)} {label(ValueTier(nxt), locale)}:")
-        for line in lacking:
-            console.print(f"  ✗ {line}")
-    stage = now.get("lifecycle_stage")
-    phase = (_components(now).get("lifecycle") or {}).get("phase")
-    stage_text = "—" if stage is None else label(LifecycleStage(stage), locale)
-    phase_label = t(f"phase.{phase}", locale) if phase else stage_text
-    phase_text = f" · {t('lifecycle_phase', locale)} {phase_label}" if phase else ""
-    console.print(f"[bold]{t('lifecycle_stage', locale)}[/]: {stage_text}{phase_text}")
-    console.print(_changes(now, before, locale))
-
-
 # --- rapport clusters, rapport relations ---------------------------------------------------------
-
-
-def _zh_en(zh: str, en: str, locale: str) -> str:
-    return zh if locale.startswith("zh") else en
 
 
 def _no_snapshot(as_of: str | None) -> NotFound:
@@ -568,7 +463,15 @@ def _no_snapshot(as_of: str | None) -> NotFound:
     )
 
 
-def clusters_command(as_of: AsOfOption = None, engine: EngineOption = None) -> None:
+#: The demographic breakdowns of the clusters, in the order shown.
+DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
+#: Cities shown one by one in the table; the JSON has them all.
+CITIES_SHOWN = 8
+
+
+def clusters_command(
+    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
+) -> None:
     """Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best
     silhouette over 2..8): size, share and distinguishing features of each cluster, and
     its customers by age band, gender, city and income band."""
@@ -578,60 +481,86 @@ def clusters_command(as_of: AsOfOption = None, engine: EngineOption = None) -> N
 
     settings = get_settings()
     locale = settings.locale
-    _snapshot_day(parse_date(as_of))
+    zh = locale.startswith("zh")
+    day = _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
-        table = execute(features_expr(Sources(eng), parse_date(as_of)), eng.con)
+        table = execute(features_expr(Sources(eng), day), eng.con)
     if table.num_rows == 0:
         raise _no_snapshot(as_of)
-    day = table.column("as_of")[0].as_py()
     result = cluster_customers(table)
     sil = result.silhouettes[result.k]
-    out = Table(
-        title=f"{_zh_en('行为聚类', 'Behavioural clusters', locale)} — {day} "
-        f"(k = {result.k}, {_zh_en('轮廓系数', 'silhouette', locale)} {sil:.3f})"
-    )
-    out.add_column(_zh_en("聚类", "Cluster", locale), justify="right")
-    out.add_column(t("customers", locale), justify="right")
-    out.add_column(t("customer_share", locale), justify="right")
-    zh = locale.startswith("zh")
-    for name in FEATURES:
-        out.add_column(f"z {FEATURE_LABELS[name][0 if zh else 1]}", justify="right")
-    out.add_column(_zh_en("特征", "Distinguishing features", locale))
-    for c in result.clusters:
-        out.add_row(
-            str(c.id + 1),
-            f"{c.size:,}",
-            f"{c.share * 100:.1f}%",
-            *(f"{c.z[name]:+.2f}" for name in FEATURES),
-            c.description["zh_CN" if zh else "en"],
-        )
-    console.print(out)
-    titles = {
-        "age_band": ("年龄段", "Age band"),
-        "gender": ("性别", "Gender"),
-        "city": ("城市", "City"),
-        "income_band": ("收入段", "Income band"),
-    }
-    for name, demo in result.demographics.items():
-        rows = demo.to_pylist()
-        values = list(dict.fromkeys(r["value"] for r in rows))
-        if name == "city" and len(values) > 8:  # the largest cities; the rest together
-            totals: dict[Any, int] = {}
-            for r in rows:
-                totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
-            values = sorted(totals, key=lambda v: -totals[v])[:8]
-        elif name == "age_band":
-            values.sort(key=lambda v: (v is None, v or ""))
-        share = {(r["cluster"], r["value"]): r["share"] for r in rows}
-        table_d = Table(title=_zh_en(*titles[name], locale))
-        table_d.add_column(_zh_en("聚类", "Cluster", locale), justify="right")
-        for value in values:
-            table_d.add_column("—" if value is None else str(value), justify="right")
-        for c in result.clusters:
-            table_d.add_row(
-                str(c.id + 1), *(f"{share.get((c.id, v), 0.0) * 100:.1f}%" for v in values)
+    rows = [
+        {
+            "cluster": c.id + 1,
+            "customers": c.size,
+            "share": c.share,
+            **{f"z_{name}": c.z[name] for name in FEATURES},
+            "description": c.description["zh_CN" if zh else "en"],
+        }
+        for c in result.clusters
+    ]
+    # At 80 columns: the cluster, its size, share and description always show; the
+    # z-scores go from the last feature to the first.
+    columns = [
+        Column("cluster", t("cluster", locale), numeric=True),
+        Column("customers", t("customers", locale), numeric=True),
+        Column("share", t("customer_share", locale), numeric=True, text=share),
+        *(
+            Column(
+                f"z_{name}",
+                f"z {FEATURE_LABELS[name][0 if zh else 1]}",
+                numeric=True,
+                text=lambda v: "—" if _missing(v) else f"{v:+.2f}",
+                keep=len(FEATURES) - i,
             )
-        console.print(table_d)
+            for i, name in enumerate(FEATURES)
+        ),
+        Column("description", t("cluster_features", locale)),
+    ]
+    demographics = {name: demo.to_pylist() for name, demo in result.demographics.items()}
+    title = (
+        f"{t('clusters_title', locale)} — {day} "
+        f"(k = {result.k}, {t('silhouette', locale)} {sil:.3f})"
+    )
+    meta = {
+        "as_of": day,
+        "k": result.k,
+        "criterion": result.criterion,
+        "silhouette": sil,
+        "silhouettes": {str(k): v for k, v in sorted(result.silhouettes.items())},
+        "silhouette_sample": result.sample,
+        "excluded": {str(k): why for k, why in result.excluded.items()},
+        "demographics": demographics,
+    }
+    emit(rows, columns, fmt, title=title, key="clusters", meta=meta, locale=locale)
+    if fmt == OutputFormat.table:
+        for name in DEMOGRAPHICS:
+            if name in demographics:
+                console.print(_demography(name, demographics[name], result.clusters, locale))
+
+
+def _demography(name: str, rows: list[dict], clusters: list[Any], locale: str) -> Table:
+    """The share of each cluster's customers per value of one demographic (the largest
+    cities only)."""
+    values = list(dict.fromkeys(r["value"] for r in rows))
+    if name == "city" and len(values) > CITIES_SHOWN:
+        totals: dict[Any, int] = {}
+        for r in rows:
+            totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
+        values = sorted(totals, key=lambda v: -totals[v])[:CITIES_SHOWN]
+    elif name == "age_band":
+        values.sort(key=lambda v: (v is None, v or ""))
+    shown = [value_label("customers", name, v, locale) if v is not None else "—" for v in values]
+    shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
+    lines = [
+        {"cluster": c.id + 1, **{f"v{i}": shares.get((c.id, v), 0.0) for i, v in enumerate(values)}}
+        for c in clusters
+    ]
+    columns = [
+        Column("cluster", t("cluster", locale), numeric=True),
+        *(Column(f"v{i}", header, numeric=True, text=share) for i, header in enumerate(shown)),
+    ]
+    return render_table(lines, columns, title=t(name, locale), locale=locale)
 
 
 def relations_command(
@@ -641,61 +570,86 @@ def relations_command(
         typer.Option(min=0, max=100, help="High scorer from this score (default: top quartile)."),
     ] = None,
     engine: EngineOption = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """How the four degrees relate in a snapshot: their correlation matrix and, along
     satisfaction → loyalty → engagement → advocacy, the share of each degree's high scorers
-    that are high on the next, beside the base rate."""
+    that are high on the next, beside the base rate.
+
+    With --format json: the correlations (one entry per pair of degrees) and the chain;
+    with --format csv: the correlations.
+    """
     from rapport.analytics.connect import connect
     from rapport.analytics.relations import snapshot_relations
 
     settings = get_settings()
     locale = settings.locale
-    _snapshot_day(parse_date(as_of))
+    day = _snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
-        rel = snapshot_relations(Sources(eng), parse_date(as_of), high=high, con=eng.con)
+        rel = snapshot_relations(Sources(eng), day, high=high, con=eng.con)
     if rel is None:
         raise _no_snapshot(as_of)
-    corr = Table(
-        title=_zh_en("四度相关系数（皮尔逊）", "Correlation of the four degrees (Pearson)", locale)
-    )
-    corr.add_column("")
-    for name in rel.degrees:
-        corr.add_column(t(name, locale), justify="right")
-    for i, name in enumerate(rel.degrees):
-        corr.add_row(
-            t(name, locale),
-            *(
-                "—" if math.isnan(v) else f"{v:.2f} (n={rel.pairs[i, j]:,})"
-                for j, v in enumerate(rel.correlation[i])
-            ),
-        )
-    console.print(corr)
+    pairs = [
+        {
+            "degree": a,
+            "other": b,
+            "correlation": None if math.isnan(rel.correlation[i, j]) else rel.correlation[i, j],
+            "customers": int(rel.pairs[i, j]),
+        }
+        for i, a in enumerate(rel.degrees)
+        for j, b in enumerate(rel.degrees)
+    ]
+    chain = [
+        {
+            "source": link.source,
+            "target": link.target,
+            "high_source": link.high_source,
+            "share": link.share,
+            "base_rate": link.base_rate,
+            "lift": link.lift,
+        }
+        for link in rel.links
+    ]
+    if fmt != OutputFormat.table:
+        pair_columns = [Column(key, key) for key in ("degree", "other", "correlation", "customers")]
+        meta = {"as_of": day, "high": high, "cuts": rel.cuts, "chain": chain}
+        emit(pairs, pair_columns, fmt, key="correlations", meta=meta, locale=locale)
+        return
+    matrix = [
+        {
+            "degree": t(a, locale),
+            **{b: rel.correlation[i, j] for j, b in enumerate(rel.degrees)},
+        }
+        for i, a in enumerate(rel.degrees)
+    ]
+    counts = [p["customers"] for p in pairs]
+    columns = [
+        Column("degree", ""),
+        *(
+            Column(b, t(b, locale), numeric=True, text=lambda v: "—" if _missing(v) else f"{v:.2f}")
+            for b in rel.degrees
+        ),
+    ]
+    caption = t("relations_pairs", locale).format(low=f"{min(counts):,}", high=f"{max(counts):,}")
+    title = f"{t('relations_title', locale)} — {day}"
+    console.print(render_table(matrix, columns, title=title, caption=caption, locale=locale))
     how = (
-        _zh_en(f"≥ {high:g} 分", f"≥ {high:g}", locale)
+        t("relations_high_from", locale).format(score=f"{high:g}")
         if high is not None
-        else _zh_en("前 25%", "top quartile", locale)
+        else t("relations_top_quartile", locale)
     )
-    chain = Table(
-        title=_zh_en(f"高分链（高分 = {how}）", f"High-scorer chain (high = {how})", locale)
-    )
-    for zh, en in (
-        ("从", "From"),
-        ("到", "To"),
-        ("高分客户", "High on from"),
-        ("其中下一度也高", "Also high on next"),
-        ("基准比例", "Base rate"),
-        ("提升", "Lift"),
-    ):
-        chain.add_column(
-            _zh_en(zh, en, locale), justify="left" if en in ("From", "To") else "right"
-        )
-    for link in rel.links:
-        chain.add_row(
-            t(link.source, locale),
-            t(link.target, locale),
-            f"{link.high_source:,}",
-            "—" if link.share is None else f"{link.share * 100:.1f}%",
-            "—" if link.base_rate is None else f"{link.base_rate * 100:.1f}%",
-            "—" if link.lift is None else f"{link.lift:.2f}×",
-        )
-    console.print(chain)
+    chain_columns = [
+        Column("source", t("chain.source", locale), text=lambda v: t(v, locale)),
+        Column("target", t("chain.target", locale), text=lambda v: t(v, locale)),
+        Column("high_source", t("chain.high_source", locale), numeric=True),
+        Column("share", t("chain.share", locale), numeric=True, text=share),
+        Column("base_rate", t("chain.base_rate", locale), numeric=True, text=share),
+        Column(
+            "lift",
+            t("chain.lift", locale),
+            numeric=True,
+            text=lambda v: "—" if v is None else f"{v:.2f}×",
+        ),
+    ]
+    chain_title = t("relations_chain", locale).format(high=how)
+    console.print(render_table(chain, chain_columns, title=chain_title, locale=locale))

@@ -85,3 +85,49 @@ def summarize(
         open_tickets=int(open_tickets),
         loyalty_points=int(points),
     )
+
+
+#: The customer activity whose latest time marks where the store's data ends: each table
+#: with the column that dates one of its rows.
+ACTIVITY_TIMES: tuple[tuple[sa.Table, str], ...] = (
+    (schema.orders, "ordered_at"),
+    (schema.events, "occurred_at"),
+    (schema.interactions, "occurred_at"),
+    (schema.tickets, "opened_at"),
+    (schema.survey_responses, "responded_at"),
+)
+
+
+def last_activity_at(*, session: Session) -> dt.datetime | None:
+    """The latest moment (UTC) of any order, event, interaction, ticket or survey
+    answer in the store; ``None`` when it holds none.
+
+    A store filled from an export ends on the day of the export: scoring a later day would
+    read the days without data as customers doing nothing.
+    """
+    latest = [
+        session.execute(sa.select(sa.func.max(table.c[column]))).scalar()
+        for table, column in ACTIVITY_TIMES
+    ]
+    return max((moment for moment in latest if moment is not None), default=None)
+
+
+def last_activity_day(*, session: Session, tz: dt.tzinfo) -> dt.date | None:
+    """The local date (in ``tz``) of :func:`last_activity_at`; ``None`` without activity."""
+    moment = last_activity_at(session=session)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(tz).date()
+
+
+def default_score_day(*, session: Session, tz: dt.tzinfo) -> tuple[dt.date, bool]:
+    """The day to score when none is given: today in ``tz``, or the last day with data
+    (:func:`last_activity_day`) when every activity of the store ends before today; and
+    whether it is that last day (to say so)."""
+    today = dt.datetime.now(tz).date()
+    last = last_activity_day(session=session, tz=tz)
+    if last is not None and last < today:
+        return last, True
+    return today, False
