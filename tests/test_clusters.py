@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,15 @@ from rapport.config import Settings
 from rapport.models.clusters import (
     DEMOGRAPHICS,
     FEATURE_LABELS,
+    FIT_SAMPLE,
+    SILHOUETTE_SAMPLE,
     age_band,
+    buyer_agreement,
+    choose_k,
     cluster_customers,
     describe,
     features_expr,
+    standardize,
 )
 
 END = dt.date(2025, 1, 1)
@@ -60,8 +66,45 @@ def clustering(features: pa.Table) -> Any:
 
 def test_k_is_chosen_in_range_by_the_best_silhouette(clustering) -> None:
     assert 2 <= clustering.k <= 8
-    assert clustering.k == max(clustering.silhouettes, key=clustering.silhouettes.get)
+    assert clustering.criterion == "silhouette"
+    assert clustering.score == clustering.silhouettes[clustering.k]
+    left = {k: v for k, v in clustering.silhouettes.items() if k not in clustering.excluded}
+    assert clustering.k == max(left, key=left.get)
     assert all(-1 <= s <= 1 for s in clustering.silhouettes.values())
+    assert set(clustering.excluded) <= {2}
+    assert 0 < clustering.sample <= SILHOUETTE_SAMPLE
+
+
+def test_the_clustering_is_the_same_every_run(features, clustering) -> None:
+    again = cluster_customers(features)
+    assert again.k == clustering.k and again.silhouettes == clustering.silhouettes
+    assert np.array_equal(again.labels, clustering.labels)
+
+
+def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two well-separated groups of customers in 7 features, and which group each is in."""
+    rng = np.random.default_rng(seed)
+    group = rng.uniform(size=n) < 0.6
+    z = rng.normal(0, 1, (n, 7))
+    z[group, :3] += 6.0
+    return standardize(z), group
+
+
+def test_k2_is_left_out_when_it_splits_buyers_from_non_buyers() -> None:
+    z, group = _blobs(2000, 1)
+    scores, excluded, _ = choose_k(z, buyers=group)
+    assert max(scores, key=scores.get) == 2  # the best silhouette by far
+    assert list(excluded) == [2] and "buyers" in excluded[2]
+    scores, excluded, _ = choose_k(z, buyers=np.random.default_rng(2).uniform(size=2000) < 0.5)
+    assert excluded == {}
+    assert buyer_agreement(np.array([0, 0, 1, 1]), np.array([True, True, False, False])) == 1.0
+    assert buyer_agreement(np.array([0, 1, 0, 1]), np.array([True, True, False, False])) == 0.5
+
+
+def test_the_silhouette_sample_is_bounded() -> None:
+    z, group = _blobs(FIT_SAMPLE + 2000, 3)
+    scores, _, sample = choose_k(z, buyers=group)
+    assert sample == SILHOUETTE_SAMPLE and scores
 
 
 def test_every_customer_is_in_exactly_one_cluster(clustering, features) -> None:
@@ -160,6 +203,12 @@ def test_cli_prints_clusters_and_relations(scored: Settings, monkeypatch, locale
     result = runner.invoke(_app(), ["clusters"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert ("行为聚类" if locale == "zh_CN" else "Behavioural clusters") in result.output
+    result = runner.invoke(_app(), ["clusters", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["criterion"] == "silhouette" and 2 <= doc["k"] <= 8
+    assert doc["silhouette"] == doc["silhouettes"][str(doc["k"])]
+    assert len(doc["clusters"]) == doc["k"] and 0 < doc["silhouette_sample"] <= 3000
     result = runner.invoke(_app(), ["relations", "--high", "60"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert ("基准比例" if locale == "zh_CN" else "Base rate") in result.output
