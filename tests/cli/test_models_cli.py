@@ -64,7 +64,7 @@ def test_fit_saves_versions_that_show_reads(company) -> None:
     shown = invoke("models", "show", "--json")
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.output)
-    assert set(doc) == {"mbgnbd", "gammagamma", "churn"}
+    assert set(doc) == {"mbgnbd", "gammagamma", "churn", "demand"}
     assert doc["gammagamma"]["model"]["kind"] == "gammagamma"
     table = invoke("models", "show", "mbgnbd")
     assert table.exit_code == 0 and "alpha" in table.output
@@ -181,7 +181,8 @@ def test_too_little_history_leaves_the_predictions_empty_and_says_why() -> None:
     result = invoke("models", "fit", "--as-of", "2024-08-31")
     assert result.exit_code == 0, result.output
     text = flat(result.output)
-    assert "purchase model not fitted" in text and "repeat buyers" in text
+    # the note in the locale; its reason is the model's own (English) error message
+    assert "购买模型未拟合" in text and "repeat buyers" in text
     assert invoke("score", "--as-of", "2024-08-31").exit_code == 0
     empty = invoke("clv", "--as-of", "2024-08-31", "--format", "json")
     assert json.loads(empty.output)["customers"] == []
