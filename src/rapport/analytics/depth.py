@@ -36,7 +36,7 @@ import ibis
 import ibis.expr.types as ir
 
 from rapport.analytics.metrics_base import FLOAT, const, purchases, ts, union
-from rapport.analytics.scoring_features import age_days, scored_customers, weighted_mean
+from rapport.analytics.scoring_features import age_days, weighted_mean
 from rapport.analytics.sources import Sources
 from rapport.config import Rules
 
@@ -100,24 +100,31 @@ def depth_components(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table
     window_start = as_of - timedelta(days=rules.activity.window_days)
     contact_start = as_of - timedelta(days=cfg.contact_window_days)
 
+    # one pass over the purchases before as_of: the engines read it once (a shared CTE)
     p = purchases(src)
     p = p.filter(p.ordered_at < ts(as_of))
+    p = p.select(
+        _order=p.id,
+        customer_id=p.customer_id.cast("int64"),
+        ordered_at=p.ordered_at,
+        _ch=p.channel,
+    )
     in_window = p.ordered_at >= ts(window_start)
-    buyers = p.group_by(customer_id=p.customer_id.cast("int64")).aggregate(
+    buyers = p.group_by("customer_id").aggregate(
         _first=p.ordered_at.min(), _n=p.count(where=in_window)
     )
     active = buyers.filter(buyers._n > 0)
     active = _keyed(active, _freq=_percentile(active, "_n"))
+    recent = p.filter(in_window)
 
     # cross-buy: categories of the lines of purchases in the window
-    recent = p.filter(in_window).select(_order=p.id, _customer=p.customer_id.cast("int64"))
     items = src.order_items
     products = src.products
     catalogue = products.filter(products.category.notnull())
     lines = items.inner_join(recent, items.order_id == recent._order)
     named = catalogue.select(_product=catalogue.id, _category=catalogue.category)
     lines = lines.inner_join(named, lines.product_id == named._product)
-    bought = lines.group_by(_key=lines._customer).aggregate(_categories=lines._category.nunique())
+    bought = lines.group_by(_key=lines.customer_id).aggregate(_categories=lines._category.nunique())
     categories = catalogue.aggregate(_catalogue=catalogue.category.nunique())
 
     # contact intensity: interactions and events in the contact window
@@ -141,13 +148,20 @@ def depth_components(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table
         i.customer_id.notnull() & (i.occurred_at >= ts(window_start)) & (i.occurred_at < ts(as_of))
     )
     ch = union(
-        p.filter(in_window).select(customer_id=p.customer_id.cast("int64"), _ch=p.channel),
+        recent.select("customer_id", "_ch"),
         i.select(customer_id=i.customer_id.cast("int64"), _ch=i.channel.cast("string")),
     )
     ch = ch.filter(ch._ch.notnull())
     channels = ch.group_by(_key=ch.customer_id).aggregate(_channels=ch._ch.nunique())
 
-    people = scored_customers(src, as_of).select("customer_id")
+    # the customers of the snapshot (scored_customers) and every buyer, e.g. one deleted
+    # since who still counts among the buyers active at as_of
+    people = src.customers
+    people = people.filter(
+        (people.deleted_at.isnull() | (people.deleted_at >= ts(as_of)))
+        & (people.created_at < ts(as_of))
+    )
+    people = people.select(customer_id=people.id.cast("int64"))
     base = union(people, buyers.select("customer_id")).distinct()
     t = base.cross_join(categories)
     keyed_buyers = _keyed(buyers, _first=buyers._first, _n=buyers._n)
