@@ -49,6 +49,7 @@ from rapport.analytics.tables import SCHEMAS
 from rapport.config import Rules, load_rules
 from tests.analytics import fixture_data as fx
 from tests.analytics.conftest import analytics_settings
+from tests.analytics.memory import memory_sources
 
 approx = pytest.approx
 D = datetime
@@ -455,3 +456,32 @@ def test_snapshot_components_hold_depth_and_cost(analytics_sqlite_url, analytics
     assert c1["depth"]["cross_buy"] is None  # the fixture store has no products
     c8 = json.loads(docs[ids.index(8)])
     assert c8["depth"]["tenure"] is None and c8["depth"]["score"] is not None
+
+
+def test_one_more_purchase_never_lowers_a_buyers_depth() -> None:
+    # c7 buys again on 2024-06-10 in the app, a line of 食品: frequency 5/7 → 6/7 (two
+    # purchases, like c4), cross-buy 0 → 1/3, channels tmall → tmall, app; tenure unchanged
+    order = {**fx.ORDERS[13], "id": 99, "external_id": "SO0099", "channel": "app",
+             "ordered_at": D(2024, 6, 10, 12), "created_at": D(2024, 6, 10, 12)}  # fmt: skip
+    assert fx.ORDERS[13]["customer_id"] == 7
+    line = {"id": 99, "order_id": 99, "line_no": 1, "product_id": 2, "quantity": 1,
+            "unit_price": 10.0, "net_amount": 10.0}  # fmt: skip
+    before = {**fx.TABLES, **OVERLAY}
+    after = {
+        **before,
+        "orders": [*fx.ORDERS, order],
+        "order_items": [*OVERLAY["order_items"], _rows("order_items", line)[0]],
+    }
+    depths = []
+    for tables in (before, after):
+        src, con = memory_sources(tables)
+        rows = con.to_pyarrow(depth_components(src, END, rules=RULES)).to_pylist()
+        depths.append(next(r for r in rows if r["customer_id"] == 7))
+    old, new = depths
+    assert (new["depth_frequency"], new["depth_cross_buy"], new["depth_channels"]) == (
+        approx(TWO),
+        approx(100 / 3),
+        50,
+    )
+    assert new["depth_tenure"] == approx(old["depth_tenure"])
+    assert new["relationship_depth"] > old["relationship_depth"]
