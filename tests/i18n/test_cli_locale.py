@@ -1,5 +1,5 @@
-"""One language at a time: what the demo, the import report and ``models fit|show`` print
-is all Chinese under ``zh_CN`` and all English under ``en``.
+"""One language at a time: what the demo, the customer card, the import report and
+``models fit|show`` print is all Chinese under ``zh_CN`` and all English under ``en``.
 
 The checks, precisely:
 
@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from rapport.analytics.metrics import METRICS
@@ -28,7 +29,9 @@ from rapport.cli.common import console
 from rapport.cli.main import app
 from rapport.config import get_settings
 from rapport.i18n import enums
-from rapport.i18n.labels import LABELS
+from rapport.i18n.labels import LABELS, t
+from rapport.store import schema
+from rapport.store.db import create_engine
 
 runner = CliRunner()
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -123,6 +126,22 @@ def test_the_checks_catch_what_they_are_for() -> None:
         assert_english("Import 客户")
 
 
+def _without_data_of(customer_id: int, text: str) -> str:
+    """``text`` without the customer's own data (name, e-mail, WeChat id, address …):
+    data are shown as they are, in whatever language they were written."""
+    engine = create_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(schema.customers).where(schema.customers.c.id == customer_id)
+        ).one()
+    engine.dispose()
+    values = [v for v in row._mapping.values() if isinstance(v, str)]
+    values += [t for v in row._mapping.values() if isinstance(v, list) for t in v]
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return text
+
+
 def _bad_customers(directory: Path, locale: str) -> Path:
     """Three customers: a bad phone and gender (dropped with warnings), a missing key
     (rejected). Headers and values in the locale's language, as a shop would have them."""
@@ -144,10 +163,18 @@ def test_demo_import_and_models_speak_one_language(
     demo = _invoke("demo", "--customers", "300", "--months", "6")
     check(demo)
     # the diamond count is unambiguous: how many there are and how many are listed
-    if locale == "zh_CN":
-        assert re.search(r"钻石客户 \d[\d,]* 人；列出前 \d+ 位", demo)
-    else:
-        assert re.search(r"Diamond customers: \d[\d,]* \(top \d+ shown\)", demo)
+    title = re.escape(t("diamonds_title", locale))
+    title = re.sub(r"\\\{(\w+)\\\}", lambda m: rf"(?P<{m[1]}>[\d,:-]+)", title)
+    found = re.search(title, demo)
+    assert found, t("diamonds_title", locale)
+    total, shown = (int(found[k].replace(",", "")) for k in ("total", "shown"))
+    assert 0 < shown <= min(5, total)
+
+    # the customer card: profile, timeline kinds and channels, degrees, tier, stage
+    first = re.search(r"#(\d+)", demo)
+    assert first, demo
+    card = _invoke("customer", first[1], "--entries", "40")
+    check(_without_data_of(int(first[1]), card))
 
     report = _invoke("import", "customers", str(_bad_customers(tmp_path, locale)))
     check(report)

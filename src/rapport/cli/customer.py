@@ -35,7 +35,7 @@ from rapport.cli.scores import (
 from rapport.config import Settings, get_settings, load_rules
 from rapport.domain import Gender, LifecycleStage, ValueTier
 from rapport.errors import NotFound
-from rapport.i18n.enums import label, timeline_labels
+from rapport.i18n.enums import label, timeline_labels, value_label
 from rapport.i18n.labels import t
 
 #: Fields compared between a customer's two latest snapshots.
@@ -178,6 +178,7 @@ def _profile(customer: dict[str, Any], settings: Settings) -> Panel:
         address = f"{address} {customer['postal_code']}".strip()
     tags = customer.get("tags")
     gender = customer.get("gender")
+    source = customer.get("source_channel")
     consent = t("consent_yes" if customer.get("marketing_consent") else "consent_no", locale)
     if customer.get("marketing_opt_out"):
         consent = f"{consent}, {t('consent_opted_out', locale)}"
@@ -190,7 +191,7 @@ def _profile(customer: dict[str, Any], settings: Settings) -> Panel:
         ("wechat_id", customer.get("wechat_id")),
         ("address", address or None),
         ("marketing_consent", consent),
-        ("source_channel", customer.get("source_channel")),
+        ("source_channel", value_label("customers", "source_channel", source, locale)),
         ("created_at", local_time(customer.get("created_at"), settings)),
         ("loyalty_joined_at", local_time(customer.get("loyalty_joined_at"), settings)),
         ("tags", ", ".join(tags) if isinstance(tags, list) else tags),

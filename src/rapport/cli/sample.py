@@ -14,7 +14,6 @@ from rich.table import Table
 
 from rapport.cli.common import console, err_console, store_engine
 from rapport.config import Settings, get_settings, load_rules
-from rapport.domain import ValueTier
 from rapport.i18n.labels import t
 from rapport.ingest.report import ImportReport
 from rapport.sample.company import SampleCompany, write
@@ -157,12 +156,6 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
                     c.as_of == dt.date.fromisoformat(day)
                 )
             ).one()
-            diamonds = conn.execute(
-                sa.select(sa.func.count()).where(
-                    c.as_of == dt.date.fromisoformat(day),
-                    c.value_tier == ValueTier.DIAMOND.value,
-                )
-            ).scalar_one()
     finally:
         engine.dispose()
     locale = settings.locale
@@ -173,8 +166,7 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
     console.print(table)
     tiers_command(as_of=day, engine=None, fmt=OutputFormat.table)
     segments_command(as_of=day, engine=None, fmt=OutputFormat.table)
-    shown = min(DEMO_DIAMONDS, diamonds)
-    console.print(t("demo.diamonds", locale).format(total=diamonds, shown=shown))
+    # the title says how many diamond customers there are and how many are listed
     diamonds_command(as_of=day, limit=DEMO_DIAMONDS, engine=None)
     clv_command(as_of=day, limit=5)
     at_risk_command(as_of=day, limit=10)

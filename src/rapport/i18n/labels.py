@@ -181,10 +181,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "demo.rejected": ("样例数据有 {rows:,} 行被拒绝", "{rows:,} sample rows were rejected"),
     "demo.computing": ("正在计算指标 …", "Computing the metrics …"),
     "demo.last_12_months": ("近12个月指标（… {last}）", "Last 12 months (… {last})"),
-    "demo.diamonds": (
-        "钻石客户 {total:,} 人；列出前 {shown:,} 位",
-        "Diamond customers: {total:,} (top {shown:,} shown)",
-    ),
     "demo.done": (
         "完成，用时 {seconds:.1f} 秒。下一步：`rapport metrics --help`、`rapport status`、"
         "`rapport import --help`",
