@@ -204,3 +204,18 @@ def test_every_key_the_source_asks_for_exists(path: Path) -> None:
 def test_unknown_keys_fall_back_to_the_key() -> None:
     """What the completeness test guards against: a missing key shows the raw id."""
     assert t("no.such.key", "zh_CN") == "no.such.key"
+
+
+def test_the_key_scan_sees_literals_loops_and_prefixes() -> None:
+    source = (
+        't("a.b", locale)\n'
+        'for key in ("x", "y"):\n'
+        "    t(key, locale)\n"
+        'rows = [t(k) for k in ("z",)]\n'
+        't(f"p.{value}")\n'
+        "for key in other:\n"
+        "    t(key)\n"
+    )
+    literal, prefixes = _t_keys(ast.parse(source))
+    assert sorted(k for k, _ in literal) == ["a.b", "x", "y", "z"]
+    assert [p for p, _ in prefixes] == ["p."]
