@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from rapport import __version__
+import rapport
 from rapport.cli.lazy import LazyCommand, LazyGroup
 from rapport.errors import RapportError
 
@@ -152,7 +152,7 @@ EXIT_INTERNAL = 70
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"rapport {__version__}")
+        typer.echo(f"rapport {rapport.__version__}")
         raise typer.Exit()
 
 
