@@ -182,7 +182,8 @@ def test_no_snapshot_gives_none(tmp_path) -> None:
 def _app() -> Any:
     import typer
 
-    from rapport.cli.scores import clusters_command, relations_command
+    from rapport.cli.clusters import clusters_command
+    from rapport.cli.relations import relations_command
 
     app = typer.Typer()
     app.command("clusters")(clusters_command)

@@ -86,13 +86,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "the checks that make them diamond.",
     ),
     "clusters": LazyCommand(
-        "rapport.cli.scores:clusters_command",
+        "rapport.cli.clusters:clusters_command",
         "Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best "
         "silhouette over 2..8): size, share and distinguishing features of each cluster, and "
         "its customers by age band, gender, city and income band.",
     ),
     "relations": LazyCommand(
-        "rapport.cli.scores:relations_command",
+        "rapport.cli.relations:relations_command",
         "How the four degrees relate in a snapshot: their correlation matrix and, along "
         "satisfaction → loyalty → engagement → advocacy, the share of each degree's high "
         "scorers that are high on the next, beside the base rate.",

@@ -1,8 +1,10 @@
-"""``rapport score``, ``segments``, ``tiers``, ``stages``, ``diamonds``, ``movements``,
-``clusters`` and ``relations``: the per-customer scores and the reports on their snapshots.
+"""``rapport score``, ``segments``, ``tiers``, ``stages``, ``diamonds``, ``movements``: the
+per-customer scores and the reports on their snapshots, and what the other snapshot
+commands share (options, formatting, the snapshot date check).
 
 Every report takes ``--format table|json|csv`` (:mod:`rapport.cli.output`); the customer
-360 card is in :mod:`rapport.cli.customer`.
+360 card is in :mod:`rapport.cli.customer`, ``clusters`` and ``relations`` in
+:mod:`rapport.cli.clusters` and :mod:`rapport.cli.relations`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from rapport.analytics.sources import Sources
 from rapport.cli.common import console, store_engine
@@ -22,7 +23,7 @@ from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.errors import NotFound, ValidationFailed
-from rapport.i18n.enums import label, value_label
+from rapport.i18n.enums import label
 from rapport.i18n.labels import t
 
 __all__ = ["OutputFormat"]  # re-exported: callers pass it to the report functions
@@ -41,13 +42,13 @@ AsOfOption = Annotated[
 # --- formatting --------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
+def missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def number(value: Any, digits: int = 1) -> str:
     """A number for people: a dash for null, thousands separators."""
-    if _missing(value):
+    if missing(value):
         return "—"
     if isinstance(value, int):
         return f"{value:,}"
@@ -56,12 +57,12 @@ def number(value: Any, digits: int = 1) -> str:
 
 def percent(value: Any) -> str:
     """A percentage already scaled to 0–100, one decimal (a dash for null)."""
-    return "—" if _missing(value) else f"{float(value):.1f}%"
+    return "—" if missing(value) else f"{float(value):.1f}%"
 
 
 def share(value: Any) -> str:
     """A share of 0–1 as a percentage, one decimal (a dash for null)."""
-    return "—" if _missing(value) else f"{float(value) * 100:.1f}%"
+    return "—" if missing(value) else f"{float(value) * 100:.1f}%"
 
 
 def group_label(by: str, value: str | None, locale: str) -> str:
@@ -176,7 +177,7 @@ def score_command(
 # --- group reports ---------------------------------------------------------------------------
 
 
-def _snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
+def snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
     """The snapshot date a command reads (``as_of`` or the latest), checked in the store
     before any analytics runs: no snapshot at all is :class:`NotFound`; none on ``as_of``
     a validation error naming ``option`` and the dates that exist."""
@@ -191,13 +192,21 @@ def _snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
         store.dispose()
 
 
+def no_snapshot(as_of: str | None) -> NotFound:
+    return NotFound(
+        "no score snapshot" + (f" dated {as_of}" if as_of else ""),
+        table="customer_scores",
+        hint="run `rapport score` first",
+    )
+
+
 def _groups(by: str, as_of: str | None, engine: str | None) -> tuple[list[dict], dt.date]:
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
     from rapport.analytics.snapshots import group_summary, snapshot
 
     settings = get_settings()
-    day = _snapshot_day(parse_date(as_of))
+    day = snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         snap = snapshot(Sources(eng), day)
         rows = execute(group_summary(snap, by), eng.con).to_pylist()
@@ -412,7 +421,7 @@ def diamonds_command(
     settings = get_settings()
     locale = settings.locale
     rules = load_rules(settings)
-    day = _snapshot_day(parse_date(as_of))
+    day = snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         src = Sources(eng, rules=rules)
         snap = snapshot(src, day)
@@ -450,206 +459,3 @@ def diamonds_command(
         meta={"as_of": day, "diamonds": total},
         locale=locale,
     )
-
-
-# --- rapport clusters, rapport relations ---------------------------------------------------------
-
-
-def _no_snapshot(as_of: str | None) -> NotFound:
-    return NotFound(
-        "no score snapshot" + (f" dated {as_of}" if as_of else ""),
-        table="customer_scores",
-        hint="run `rapport score` first",
-    )
-
-
-#: The demographic breakdowns of the clusters, in the order shown.
-DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
-#: Cities shown one by one in the table; the JSON has them all.
-CITIES_SHOWN = 8
-
-
-def clusters_command(
-    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
-) -> None:
-    """Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best
-    silhouette over 2..8): size, share and distinguishing features of each cluster, and
-    its customers by age band, gender, city and income band."""
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.models.clusters import FEATURE_LABELS, FEATURES, cluster_customers, features_expr
-
-    settings = get_settings()
-    locale = settings.locale
-    zh = locale.startswith("zh")
-    day = _snapshot_day(parse_date(as_of))
-    with connect(settings, engine=engine) as eng:
-        table = execute(features_expr(Sources(eng), day), eng.con)
-    if table.num_rows == 0:
-        raise _no_snapshot(as_of)
-    result = cluster_customers(table)
-    sil = result.silhouettes[result.k]
-    rows = [
-        {
-            "cluster": c.id + 1,
-            "customers": c.size,
-            "share": c.share,
-            **{f"z_{name}": c.z[name] for name in FEATURES},
-            "description": c.description["zh_CN" if zh else "en"],
-        }
-        for c in result.clusters
-    ]
-    # At 80 columns: the cluster, its size, share and description always show; the
-    # z-scores go from the last feature to the first.
-    columns = [
-        Column("cluster", t("cluster", locale), numeric=True),
-        Column("customers", t("customers", locale), numeric=True),
-        Column("share", t("customer_share", locale), numeric=True, text=share),
-        *(
-            Column(
-                f"z_{name}",
-                f"z {FEATURE_LABELS[name][0 if zh else 1]}",
-                numeric=True,
-                text=lambda v: "—" if _missing(v) else f"{v:+.2f}",
-                keep=len(FEATURES) - i,
-            )
-            for i, name in enumerate(FEATURES)
-        ),
-        Column("description", t("cluster_features", locale)),
-    ]
-    demographics = {name: demo.to_pylist() for name, demo in result.demographics.items()}
-    title = (
-        f"{t('clusters_title', locale)} — {day} "
-        f"(k = {result.k}, {t('silhouette', locale)} {sil:.3f})"
-    )
-    meta = {
-        "as_of": day,
-        "k": result.k,
-        "criterion": result.criterion,
-        "silhouette": sil,
-        "silhouettes": {str(k): v for k, v in sorted(result.silhouettes.items())},
-        "silhouette_sample": result.sample,
-        "excluded": {str(k): why for k, why in result.excluded.items()},
-        "demographics": demographics,
-    }
-    emit(rows, columns, fmt, title=title, key="clusters", meta=meta, locale=locale)
-    if fmt == OutputFormat.table:
-        for name in DEMOGRAPHICS:
-            if name in demographics:
-                console.print(_demography(name, demographics[name], result.clusters, locale))
-
-
-def _demography(name: str, rows: list[dict], clusters: list[Any], locale: str) -> Table:
-    """The share of each cluster's customers per value of one demographic (the largest
-    cities only)."""
-    values = list(dict.fromkeys(r["value"] for r in rows))
-    if name == "city" and len(values) > CITIES_SHOWN:
-        totals: dict[Any, int] = {}
-        for r in rows:
-            totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
-        values = sorted(totals, key=lambda v: -totals[v])[:CITIES_SHOWN]
-    elif name == "age_band":
-        values.sort(key=lambda v: (v is None, v or ""))
-    shown = [value_label("customers", name, v, locale) if v is not None else "—" for v in values]
-    shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
-    lines = [
-        {"cluster": c.id + 1, **{f"v{i}": shares.get((c.id, v), 0.0) for i, v in enumerate(values)}}
-        for c in clusters
-    ]
-    columns = [
-        Column("cluster", t("cluster", locale), numeric=True),
-        *(Column(f"v{i}", header, numeric=True, text=share) for i, header in enumerate(shown)),
-    ]
-    return render_table(lines, columns, title=t(name, locale), locale=locale)
-
-
-def relations_command(
-    as_of: AsOfOption = None,
-    high: Annotated[
-        float | None,
-        typer.Option(min=0, max=100, help="High scorer from this score (default: top quartile)."),
-    ] = None,
-    engine: EngineOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
-    """How the four degrees relate in a snapshot: their correlation matrix and, along
-    satisfaction → loyalty → engagement → advocacy, the share of each degree's high scorers
-    that are high on the next, beside the base rate.
-
-    With --format json: the correlations (one entry per pair of degrees) and the chain;
-    with --format csv: the correlations.
-    """
-    from rapport.analytics.connect import connect
-    from rapport.analytics.relations import snapshot_relations
-
-    settings = get_settings()
-    locale = settings.locale
-    day = _snapshot_day(parse_date(as_of))
-    with connect(settings, engine=engine) as eng:
-        rel = snapshot_relations(Sources(eng), day, high=high, con=eng.con)
-    if rel is None:
-        raise _no_snapshot(as_of)
-    pairs = [
-        {
-            "degree": a,
-            "other": b,
-            "correlation": None if math.isnan(rel.correlation[i, j]) else rel.correlation[i, j],
-            "customers": int(rel.pairs[i, j]),
-        }
-        for i, a in enumerate(rel.degrees)
-        for j, b in enumerate(rel.degrees)
-    ]
-    chain = [
-        {
-            "source": link.source,
-            "target": link.target,
-            "high_source": link.high_source,
-            "share": link.share,
-            "base_rate": link.base_rate,
-            "lift": link.lift,
-        }
-        for link in rel.links
-    ]
-    if fmt != OutputFormat.table:
-        pair_columns = [Column(key, key) for key in ("degree", "other", "correlation", "customers")]
-        meta = {"as_of": day, "high": high, "cuts": rel.cuts, "chain": chain}
-        emit(pairs, pair_columns, fmt, key="correlations", meta=meta, locale=locale)
-        return
-    matrix = [
-        {
-            "degree": t(a, locale),
-            **{b: rel.correlation[i, j] for j, b in enumerate(rel.degrees)},
-        }
-        for i, a in enumerate(rel.degrees)
-    ]
-    counts = [p["customers"] for p in pairs]
-    columns = [
-        Column("degree", ""),
-        *(
-            Column(b, t(b, locale), numeric=True, text=lambda v: "—" if _missing(v) else f"{v:.2f}")
-            for b in rel.degrees
-        ),
-    ]
-    caption = t("relations_pairs", locale).format(low=f"{min(counts):,}", high=f"{max(counts):,}")
-    title = f"{t('relations_title', locale)} — {day}"
-    console.print(render_table(matrix, columns, title=title, caption=caption, locale=locale))
-    how = (
-        t("relations_high_from", locale).format(score=f"{high:g}")
-        if high is not None
-        else t("relations_top_quartile", locale)
-    )
-    chain_columns = [
-        Column("source", t("chain.source", locale), text=lambda v: t(v, locale)),
-        Column("target", t("chain.target", locale), text=lambda v: t(v, locale)),
-        Column("high_source", t("chain.high_source", locale), numeric=True),
-        Column("share", t("chain.share", locale), numeric=True, text=share),
-        Column("base_rate", t("chain.base_rate", locale), numeric=True, text=share),
-        Column(
-            "lift",
-            t("chain.lift", locale),
-            numeric=True,
-            text=lambda v: "—" if v is None else f"{v:.2f}×",
-        ),
-    ]
-    chain_title = t("relations_chain", locale).format(high=how)
-    console.print(render_table(chain, chain_columns, title=chain_title, locale=locale))

@@ -1,0 +1,123 @@
+"""``rapport clusters``: behavioural clusters of a snapshot (k-means on standardized
+behaviour, :mod:`rapport.models.clusters`), with ``--format table|json|csv``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from rapport.analytics.sources import Sources
+from rapport.cli.common import console
+from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_table
+from rapport.cli.scores import (
+    AsOfOption,
+    EngineOption,
+    missing,
+    no_snapshot,
+    parse_date,
+    share,
+    snapshot_day,
+)
+from rapport.config import get_settings
+from rapport.i18n.enums import value_label
+from rapport.i18n.labels import t
+
+#: The demographic breakdowns of the clusters, in the order shown.
+DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
+#: Cities shown one by one in the table; the JSON has them all.
+CITIES_SHOWN = 8
+
+
+def clusters_command(
+    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
+) -> None:
+    """Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best
+    silhouette over 2..8): size, share and distinguishing features of each cluster, and
+    its customers by age band, gender, city and income band."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import execute
+    from rapport.models.clusters import FEATURE_LABELS, FEATURES, cluster_customers, features_expr
+
+    settings = get_settings()
+    locale = settings.locale
+    zh = locale.startswith("zh")
+    day = snapshot_day(parse_date(as_of))
+    with connect(settings, engine=engine) as eng:
+        table = execute(features_expr(Sources(eng), day), eng.con)
+    if table.num_rows == 0:
+        raise no_snapshot(as_of)
+    result = cluster_customers(table)
+    sil = result.silhouettes[result.k]
+    rows = [
+        {
+            "cluster": c.id + 1,
+            "customers": c.size,
+            "share": c.share,
+            **{f"z_{name}": c.z[name] for name in FEATURES},
+            "description": c.description["zh_CN" if zh else "en"],
+        }
+        for c in result.clusters
+    ]
+    # At 80 columns: the cluster, its size, share and description always show; the
+    # z-scores go from the last feature to the first.
+    columns = [
+        Column("cluster", t("cluster", locale), numeric=True),
+        Column("customers", t("customers", locale), numeric=True),
+        Column("share", t("customer_share", locale), numeric=True, text=share),
+        *(
+            Column(
+                f"z_{name}",
+                f"z {FEATURE_LABELS[name][0 if zh else 1]}",
+                numeric=True,
+                text=lambda v: "—" if missing(v) else f"{v:+.2f}",
+                keep=len(FEATURES) - i,
+            )
+            for i, name in enumerate(FEATURES)
+        ),
+        Column("description", t("cluster_features", locale)),
+    ]
+    demographics = {name: demo.to_pylist() for name, demo in result.demographics.items()}
+    title = (
+        f"{t('clusters_title', locale)} — {day} "
+        f"(k = {result.k}, {t('silhouette', locale)} {sil:.3f})"
+    )
+    meta = {
+        "as_of": day,
+        "k": result.k,
+        "criterion": result.criterion,
+        "silhouette": sil,
+        "silhouettes": {str(k): v for k, v in sorted(result.silhouettes.items())},
+        "silhouette_sample": result.sample,
+        "excluded": {str(k): why for k, why in result.excluded.items()},
+        "demographics": demographics,
+    }
+    emit(rows, columns, fmt, title=title, key="clusters", meta=meta, locale=locale)
+    if fmt == OutputFormat.table:
+        for name in DEMOGRAPHICS:
+            if name in demographics:
+                console.print(_demography(name, demographics[name], result.clusters, locale))
+
+
+def _demography(name: str, rows: list[dict], clusters: list[Any], locale: str) -> Table:
+    """The share of each cluster's customers per value of one demographic (the largest
+    cities only)."""
+    values = list(dict.fromkeys(r["value"] for r in rows))
+    if name == "city" and len(values) > CITIES_SHOWN:
+        totals: dict[Any, int] = {}
+        for r in rows:
+            totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
+        values = sorted(totals, key=lambda v: -totals[v])[:CITIES_SHOWN]
+    elif name == "age_band":
+        values.sort(key=lambda v: (v is None, v or ""))
+    shown = [value_label("customers", name, v, locale) if v is not None else "—" for v in values]
+    shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
+    lines = [
+        {"cluster": c.id + 1, **{f"v{i}": shares.get((c.id, v), 0.0) for i, v in enumerate(values)}}
+        for c in clusters
+    ]
+    columns = [
+        Column("cluster", t("cluster", locale), numeric=True),
+        *(Column(f"v{i}", header, numeric=True, text=share) for i, header in enumerate(shown)),
+    ]
+    return render_table(lines, columns, title=t(name, locale), locale=locale)
