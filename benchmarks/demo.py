@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-#: Wraps ``module.name`` so that its calls add their seconds to ``TIMES[label]``.
+#: Wraps ``module.name`` so that its calls add their wall and CPU seconds (the process's,
+#: every thread) to ``TIMES[label]``.
 TIMER = """
 import functools, importlib, json, resource, sys, time
 TIMES = {}
@@ -46,11 +47,13 @@ def wrap(module, name, label):
     inner = getattr(owner, attr)
     @functools.wraps(inner)
     def timed(*args, **kwargs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             return inner(*args, **kwargs)
         finally:
-            TIMES[label] = TIMES.get(label, 0.0) + time.perf_counter() - started
+            wall, cpu = TIMES.get(label, (0.0, 0.0))
+            TIMES[label] = (wall + time.perf_counter() - started,
+                            cpu + time.process_time() - cpu_started)
     setattr(owner, attr, timed)
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -110,7 +113,7 @@ from rapport.config import Settings
 from rapport.scoring import run
 url, data_dir, day = sys.argv[2:5]
 settings = Settings(_env_file=None, database_url=url, data_dir=data_dir)
-imported = time.perf_counter() - started
+imported = (time.perf_counter() - started, cpu() - cpu0)
 result = run(settings, as_of=dt.date.fromisoformat(day))
 out = {"rows": result.rows, "steps": {"imports": imported, **TIMES},
        "seconds": result.seconds, "total": time.perf_counter() - started,
@@ -133,11 +136,11 @@ from rapport.config import Settings
 from rapport.models.clusters import cluster_customers, features_expr
 url, data_dir, day = sys.argv[2:5]
 settings = Settings(_env_file=None, database_url=url, data_dir=data_dir)
-TIMES["imports"] = time.perf_counter() - started
-t = time.perf_counter()
+TIMES["imports"] = (time.perf_counter() - started, cpu() - cpu0)
+t, c = time.perf_counter(), cpu()
 with connect(settings) as eng:
     table = execute(features_expr(Sources(eng), dt.date.fromisoformat(day)), eng.con)
-TIMES["feature query"] = time.perf_counter() - t
+TIMES["feature query"] = (time.perf_counter() - t, cpu() - c)
 result = cluster_customers(table)
 out = {"steps": TIMES, "total": time.perf_counter() - started, "cpu": cpu() - cpu0,
        "peak_mb": peak_mb(), "k": result.k, "criterion": result.criterion,
@@ -181,8 +184,11 @@ def command(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - started, _children_cpu() - cpu0
 
 
-def steps_text(steps: dict[str, float]) -> str:
-    return "\n".join(f"    {name:<42} {seconds:6.2f} s" for name, seconds in steps.items())
+def steps_text(steps: dict[str, list[float]]) -> str:
+    """One line per step: wall and CPU seconds (nested steps are inside their parent's)."""
+    return "\n".join(
+        f"    {name:<42} {wall:6.2f} s wall {cpu:6.2f} s CPU" for name, (wall, cpu) in steps.items()
+    )
 
 
 def main() -> None:
