@@ -166,7 +166,7 @@ def test_last_activity_is_the_latest_of_orders_events_interactions_tickets_surve
                 score=4,
                 scale_min=1,
                 scale_max=5,
-                responded_at=dt.datetime(2024, 9, 3, 20, tzinfo=dt.UTC),  # 2024-09-04 04:00 in Shanghai
+                responded_at=dt.datetime(2024, 9, 3, 20, tzinfo=dt.UTC),
             )
         )
         assert last_activity_day(session=session, tz=get_settings().tz) == dt.date(2024, 9, 4)
