@@ -54,8 +54,12 @@ def _generate(customers: int, months: int, seed: int, locale: Locale, ui: str) -
     return company
 
 
-def _load(company: SampleCompany, ui: str) -> list[ImportReport]:
+def _load(company: SampleCompany, ui: str | None = None) -> list[ImportReport]:
+    """Load ``company`` into the configured store (created if needed), reporting progress in
+    ``ui`` (default: the configured locale)."""
     from rapport.sample.load import load_company
+
+    ui = ui or get_settings().locale
 
     engine = store_engine(require_current=False, create=True)
     upgrade(engine)
