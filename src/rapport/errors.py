@@ -97,6 +97,12 @@ class NotFound(RapportError):
     exit_code = 5
 
 
+class Forbidden(RapportError):
+    """The caller's role or scope may not do this (HTTP 403)."""
+
+    exit_code = 12
+
+
 class Conflict(RapportError):
     """The write conflicts with existing data (duplicate key, illegal state change)."""
 

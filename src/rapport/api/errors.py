@@ -37,6 +37,7 @@ from rapport.errors import (
     ConfigError,
     Conflict,
     FitFailed,
+    Forbidden,
     NotFitted,
     NotFound,
     RapportError,
@@ -50,6 +51,7 @@ log = logging.getLogger("rapport.api")
 #: HTTP status of each domain error (the most specific class in the MRO wins).
 STATUS: dict[type[RapportError], int] = {
     NotFound: 404,
+    Forbidden: 403,
     Conflict: 409,
     ValidationFailed: 422,
     NotFitted: 409,

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
+from rapport.access import owner_clause
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
@@ -35,7 +36,6 @@ from rapport.api.deps import (
     Principal,
     RulesDep,
     SessionDep,
-    owner_clause,
     require_role,
     require_scope,
 )

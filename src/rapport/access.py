@@ -1,0 +1,185 @@
+"""Who is calling and which customers they may see: the one home of row-level access.
+
+The API, the CLI's staff commands and the web workspace all read customers through a
+:class:`CustomerScope`; none of them repeats the ownership rules. This module knows the
+store's tables and the roles, nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.domain import Role
+from rapport.errors import Forbidden, NotFound
+from rapport.ingest.scope import ImportScope
+from rapport.store import customers, schema, tokens
+from rapport.store.repository import Row
+
+# --- the caller ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, through a log-in token or one of their API tokens."""
+
+    user_id: int
+    username: str
+    role: Role
+    team: str | None
+    via: str  # "login" or "api_token"
+    token_id: int | None = None
+    token_name: str | None = None
+    scopes: frozenset[str] | None = None  # None: a log-in, limited by the role alone
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller."""
+        if self.via == "api_token":
+            return f"{self.username} (token {self.token_name})"[:128]
+        return self.username
+
+    def may(self, scope: str) -> bool:
+        return self.scopes is None or tokens.allows(self.scopes, scope)
+
+
+# --- row-level access to customers ---------------------------------------------------------
+
+_c = schema.customers.c
+
+
+def owner_clause(p: Principal, owner_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+    """The owner rule of every owned record (customers, leads) on its ``owner_id`` column:
+    ``None`` (everything) for admin and analyst, their own for sales, their team's and
+    unowned ones for a manager (their own and unowned without a team), nothing for others."""
+    if p.role in (Role.ADMIN, Role.ANALYST):
+        return None
+    if p.role is Role.SALES:
+        return owner_id == p.user_id
+    if p.role is Role.MANAGER:
+        u = schema.users
+        if p.team is None:
+            team = owner_id == p.user_id
+        else:
+            team = owner_id.in_(sa.select(u.c.id).where(u.c.team == p.team))
+        return sa.or_(owner_id.is_(None), team)
+    return sa.false()
+
+
+@dataclass(frozen=True)
+class CustomerScope:
+    """Which customers the caller may see, and whether they see them masked.
+
+    ========  ==============================================================================
+    admin     every customer
+    manager   customers owned by a user of the manager's team, and unowned customers (the
+              pool a manager assigns from); a manager without a team: their own and unowned
+    sales     customers they own
+    service   customers with a ticket assigned to them
+    analyst   every customer, personal data masked
+    ========  ==============================================================================
+
+    A customer outside the scope is reported exactly like a missing one (404).
+    """
+
+    principal: Principal
+
+    @property
+    def masked(self) -> bool:
+        return self.principal.role is Role.ANALYST
+
+    def clause(self) -> sa.ColumnElement[bool] | None:
+        """The SQL condition on ``customers`` of this scope (``None``: every customer)."""
+        p = self.principal
+        if p.role is not Role.SERVICE:
+            return owner_clause(p, _c.owner_id)
+        t = schema.tickets
+        return (
+            sa.select(sa.literal(1))
+            .select_from(t)
+            .where(t.c.customer_id == _c.id, t.c.assignee_id == p.user_id)
+            .exists()
+        )
+
+    def where(self, stmt: sa.Select) -> sa.Select:
+        clause = self.clause()
+        return stmt if clause is None else stmt.where(clause)
+
+    def covers(self, customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+        """The SQL condition that the customer whose id is in ``customer_id`` (a column of
+        another table, such as ``referrals.referred_customer_id``) lies in this scope;
+        ``None``: every customer. Deleted customers count as in scope here: the caller
+        decides whether a record pointing at one is shown."""
+        clause = self.clause()
+        if clause is None:
+            return None
+        # correlate(None): the sub-select reads customers of its own, even inside a
+        # statement that joins customers for another column
+        inside = sa.select(_c.id).where(clause).correlate(None)
+        return customer_id.in_(inside)
+
+    def visible_ids(self, session: Session, ids: list[int]) -> set[int]:
+        """The ids among ``ids`` this scope may see."""
+        clause = self.clause()
+        if clause is None:
+            return set(ids)
+        found: set[int] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            stmt = sa.select(_c.id).where(_c.id.in_(chunk), clause)
+            found.update(session.execute(stmt).scalars())
+        return found
+
+    def get(self, *, session: Session, id: int, include_deleted: bool = False) -> Row:
+        """The customer ``id`` if in scope; otherwise the same :class:`NotFound` as a
+        missing customer."""
+        row = customers.repo.get(session=session, id=id, include_deleted=include_deleted)
+        clause = self.clause()
+        if clause is not None:
+            inside = session.execute(
+                sa.select(sa.literal(1)).where(_c.id == row["id"], clause)
+            ).first()
+            if inside is None:
+                raise NotFound(f"no customer with id {id}", table="customers", field="id", value=id)
+        return row
+
+    def import_scope(self) -> ImportScope:
+        """This scope as the importer's conditions: an import job runs with it."""
+        p = self.principal
+        return ImportScope(
+            customers=self.clause(),
+            owners=owner_clause(p, schema.users.c.id),
+            leads=owner_clause(p, schema.leads.c.owner_id),
+        )
+
+    def check_owner(self, session: Session, owner_id: int | None) -> None:
+        """403 unless the caller may give a customer to ``owner_id``."""
+        p = self.principal
+        if p.role is Role.ADMIN:
+            return
+        if p.role is Role.SALES:
+            if owner_id != p.user_id:
+                raise Forbidden(
+                    "sales users can only own their customers themselves",
+                    field="owner_id",
+                    hint=f"leave owner_id out or set it to your user id {p.user_id}",
+                )
+            return
+        if p.role is Role.MANAGER:
+            if owner_id is None or owner_id == p.user_id:
+                return
+            u = schema.users
+            owner_team = session.execute(
+                sa.select(u.c.team).where(u.c.id == owner_id)
+            ).scalar_one_or_none()
+            if p.team is None or owner_team != p.team:
+                raise Forbidden(
+                    "a manager can only give customers to users of their team",
+                    field="owner_id",
+                    value=owner_id,
+                )
+            return
+        raise Forbidden(f"the {p.role.value} role may not assign customers", field="owner_id")
