@@ -1,4 +1,5 @@
-"""The customer 360 card of the API: the same pieces as ``rapport customer ID``.
+"""The customer 360 card: the same pieces as ``rapport customer ID``, read by the API
+(``GET /api/v1/customers/{id}/360``) and the web workspace's card.
 
 Profile from :mod:`rapport.store.customers`, score snapshots from
 :func:`rapport.store.scores.for_customer`, and the merged activity timeline from

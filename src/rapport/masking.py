@@ -1,4 +1,5 @@
-"""Masking of personal data for roles that see aggregates, not people (the analyst).
+"""Masking of personal data for roles that see aggregates, not people (the analyst); the
+API and the web workspace mask through these functions.
 
 * phone ``+8613812345678`` → ``138****5678``: the national number with its first 3 and last
   4 digits kept (numbers of 7 digits or fewer keep only the last 2);
