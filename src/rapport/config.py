@@ -39,6 +39,7 @@ from rapport.domain import (
     SurveyKind,
     TicketPriority,
     ValueTier,
+    ui_locale,
 )
 from rapport.errors import ConfigError
 
@@ -79,7 +80,10 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="Zone of naive input times and of presentation."
     )
-    locale: Literal["zh_CN", "en"] = Field(default="zh_CN", description="Label language.")
+    locale: Literal["zh_CN", "en"] = Field(
+        default="zh_CN",
+        description="Interface language: zh_CN or en (also written zh, zh-CN, en_US, en-GB …).",
+    )
     environment: Literal["development", "production"] = "development"
     secret_key: str = Field(
         default=DEFAULT_SECRET_KEY,
@@ -144,6 +148,11 @@ class Settings(BaseSettings):
             "batch, a scoring run, API writes) before it fails with 'database is locked'."
         ),
     )
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _ui_locale(cls, value: Any) -> Any:
+        return ui_locale(value) if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,27 @@ BIRTHDAY_TOO_EARLY = f"a birthday before {EARLIEST_BIRTHDAY.isoformat()}"
 BIRTHDAY_IN_FUTURE = "a birthday in the future"
 
 
+#: The languages of the user interface (``RAPPORT_LOCALE``): simplified Chinese and English.
+UI_LOCALES = ("zh_CN", "en")
+
+
+def ui_locale(text: str) -> str:
+    """The interface language any usual spelling names: ``zh``, ``zh-CN``, ``zh_Hans`` …
+    -> ``zh_CN``; ``en``, ``en_US``, ``en-GB`` … -> ``en``.
+
+    Raises
+    ------
+    ValueError
+        For any other language.
+    """
+    key = text.strip().replace("-", "_").lower()
+    if key in ("zh", "zh_cn", "zh_hans", "zh_hans_cn"):
+        return "zh_CN"
+    if key == "en" or key.startswith("en_"):
+        return "en"
+    raise ValueError(f"unsupported locale {text!r}; use 'zh_CN' or 'en'")
+
+
 def birthday_problem(birthday: dt.date, today: dt.date) -> str | None:
     """Why ``birthday`` cannot be a customer's birthday, or ``None`` when it can."""
     if birthday < EARLIEST_BIRTHDAY:

@@ -19,8 +19,9 @@ from functools import cache
 from typing import Literal
 
 from rapport import domain
+from rapport.i18n.locale import pick
 
-Locale = Literal["zh_CN", "en"]
+Locale = Literal["zh_CN", "en"]  # the values of rapport.domain.UI_LOCALES
 
 #: Full-width ASCII (U+FF01–U+FF5E) to ASCII and the ideographic space U+3000 to a space,
 #: as a :meth:`str.translate` table.
@@ -504,7 +505,8 @@ def label(member: StrEnum, locale: str = "zh_CN") -> str:
     member
         A member of one of the enumerations of :mod:`rapport.domain`.
     locale
-        ``"zh_CN"`` (also ``"zh"``, ``"zh-CN"``) or ``"en"``.
+        ``"zh_CN"`` or ``"en"``, in any spelling :func:`rapport.i18n.locale.normalize`
+        knows (``"zh"``, ``"zh-CN"``, ``"en_US"`` …).
 
     Returns
     -------
@@ -518,13 +520,7 @@ def label(member: StrEnum, locale: str = "zh_CN") -> str:
     ValueError
         If the locale is not supported.
     """
-    zh, en = LABELS[type(member)][member.value]
-    normalized = locale.replace("-", "_").lower()
-    if normalized in ("zh_cn", "zh", "zh_hans"):
-        return zh
-    if normalized.startswith("en"):
-        return en
-    raise ValueError(f"unsupported locale {locale!r}; use 'zh_CN' or 'en'")
+    return pick(LABELS[type(member)][member.value], locale)
 
 
 #: Which enumeration the values of a stored column are members of, ``(table, column) ->

@@ -6,6 +6,8 @@ Keys are stable ids; :func:`t` picks the language of the configured locale. Enum
 
 from __future__ import annotations
 
+from rapport.i18n.locale import pick
+
 LABELS: dict[str, tuple[str, str]] = {
     # tables of the store
     "users": ("员工", "Staff users"),
@@ -443,6 +445,7 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def t(key: str, locale: str = "zh_CN") -> str:
-    """The label of ``key`` in ``locale`` (``zh_CN`` or ``en``); the key itself if unknown."""
-    zh, en = LABELS.get(key, (key, key))
-    return zh if locale.startswith("zh") else en
+    """The label of ``key`` in ``locale`` (``zh_CN`` or ``en``, any spelling
+    :func:`rapport.i18n.locale.normalize` knows); the key itself if unknown."""
+    pair = LABELS.get(key)
+    return key if pair is None else pick(pair, locale)

@@ -20,6 +20,8 @@ import string
 from dataclasses import dataclass
 from functools import cache
 
+from rapport.i18n.locale import is_chinese, pick
+
 #: What a reader appends to the problem of the last row of a file that ends mid-row.
 CUT_NOTE = " (the file seems cut off here)"
 _CUT_NOTE_ZH = "（文件似乎在此处被截断）"
@@ -44,7 +46,7 @@ class Reason:
 
     def fields(self, locale: str) -> set[str]:
         """The fields the template of ``locale`` uses."""
-        return _names(self.zh if locale.startswith("zh") else self.en)
+        return _names(pick((self.zh, self.en), locale))
 
 
 @cache
@@ -321,7 +323,7 @@ def message(problem: str, locale: str = "zh_CN") -> str:
     if found is None:
         return problem
     reason, parts = found
-    zh = locale.startswith("zh")
+    zh = is_chinese(locale)
     if zh:
         from rapport.i18n.labels import t
 
@@ -377,7 +379,7 @@ def reason_codes(reason: str) -> str:
 
 def localize_reason(reason: str, locale: str = "zh_CN") -> str:
     """A ``_reason`` for people in ``locale``: each problem after its column."""
-    zh = locale.startswith("zh")
+    zh = is_chinese(locale)
     parts = [
         message(problem, locale)
         if column is None
