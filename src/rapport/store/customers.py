@@ -12,6 +12,30 @@ repo = Repository(schema.customers, entity="customer", soft_delete=True)
 
 _c = schema.customers.c
 
+
+def marketable_clause() -> sa.ColumnElement[bool]:
+    """The SQL condition on ``customers`` of a customer who may receive marketing: consent
+    given, not opted out, not erased. (Whether deleted customers count is the caller's
+    choice: lists leave them out on their own.)"""
+    return sa.and_(
+        _c.marketing_consent.is_(True),
+        _c.marketing_opt_out.is_(False),
+        _c.erased_at.is_(None),
+    )
+
+
+def marketing_refusal(customer: Row) -> str | None:
+    """Why ``customer`` (a row of ``customers``) may not receive marketing, or ``None`` when
+    they may — the rule of :func:`marketable_clause`, on a row already read."""
+    if customer["erased_at"] is not None:
+        return "was erased on request"
+    if customer["marketing_opt_out"]:
+        return "opted out of marketing"
+    if not customer["marketing_consent"]:
+        return "has not given marketing consent"
+    return None
+
+
 #: The escape character of the LIKE patterns built from users' text.
 _ESCAPE = "\\"
 

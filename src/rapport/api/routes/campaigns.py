@@ -47,7 +47,7 @@ from rapport.api.errors import (
     ApiError,
 )
 from rapport.api.pagination import PageDep
-from rapport.api.routes.customers import EXPORT_COLUMNS, csv_cells, marketable_clause
+from rapport.api.routes.customers import EXPORT_COLUMNS, csv_cells
 from rapport.api.routes.interactions import in_scope, page_of
 from rapport.api.schemas.campaigns import (
     CampaignCreate,
@@ -60,7 +60,7 @@ from rapport.api.schemas.campaigns import (
 )
 from rapport.domain import AuditAction, CampaignChannel, Role
 from rapport.errors import Conflict, NotFound
-from rapport.store import campaigns, schema
+from rapport.store import campaigns, customers, schema
 from rapport.store.repository import Row
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -216,17 +216,6 @@ def list_deliveries(
     )
 
 
-def _refusal(customer: Row) -> str | None:
-    """Why ``customer`` may not receive marketing, or ``None`` when they may."""
-    if customer["erased_at"] is not None:
-        return "was erased on request"
-    if customer["marketing_opt_out"]:
-        return "opted out of marketing"
-    if not customer["marketing_consent"]:
-        return "has not given marketing consent"
-    return None
-
-
 def _check_audience(session: Session, scope: CustomerScope, body: DeliveriesCreate) -> None:
     """Every customer of the batch is in scope (else 422, like a missing customer), listed
     once, and may receive marketing (else 409 naming the customer and the reason)."""
@@ -260,7 +249,7 @@ def _check_audience(session: Session, scope: CustomerScope, body: DeliveriesCrea
                 field=field,
                 value=item.customer_id,
             ) from exc
-        reason = _refusal(customer)
+        reason = customers.marketing_refusal(customer)
         if reason is not None:
             raise ApiError(
                 409,
@@ -328,7 +317,7 @@ def export_audience(
     _get(session, campaign_id)
     conditions = [
         _c.deleted_at.is_(None),
-        marketable_clause(),
+        customers.marketable_clause(),
         _c.id.in_(
             sa.select(_d.customer_id).where(_d.campaign_id == campaign_id, _d.holdout.is_(False))
         ),

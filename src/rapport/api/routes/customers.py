@@ -100,15 +100,6 @@ MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
 MAY_REMOVE = Depends(require_role(Role.ADMIN, Role.MANAGER))
 
 
-def marketable_clause() -> sa.ColumnElement[bool]:
-    """Customers who may receive marketing: consent given, not opted out, not erased."""
-    return sa.and_(
-        _c.marketing_consent.is_(True),
-        _c.marketing_opt_out.is_(False),
-        _c.erased_at.is_(None),
-    )
-
-
 def _public(row: Row, scope: CustomerScope) -> CustomerPublic:
     shown = mask_customer(row) if scope.masked else row
     return CustomerPublic.model_validate({**shown, "masked": scope.masked})
@@ -122,7 +113,7 @@ def _filters(
     if clause is not None:
         conditions.append(clause)
     if marketable is not None:
-        rule = marketable_clause()
+        rule = customers.marketable_clause()
         conditions.append(rule if marketable else sa.not_(rule))
     if owner_id is not None:
         conditions.append(_c.owner_id == owner_id)
