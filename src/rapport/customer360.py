@@ -131,3 +131,11 @@ def latest_scores(*, session: Session, customer_id: int) -> tuple[Row | None, Ro
     latest = snapshots[0] if snapshots else None
     previous = snapshots[1] if len(snapshots) > 1 else None
     return latest, previous
+
+
+def score_history(*, session: Session, customer_id: int, limit: int = 24) -> list[Row]:
+    """The customer's latest ``limit`` score snapshots, oldest first (the relationship index
+    across snapshots)."""
+    return list(
+        reversed(scores.for_customer(session=session, customer_id=customer_id, limit=limit))
+    )

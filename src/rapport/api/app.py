@@ -23,6 +23,7 @@ from rapport.api.errors import BodyLimit, install_error_handlers
 from rapport.api.idempotency import Idempotency
 from rapport.config import Settings, get_settings, load_rules
 from rapport.store.db import engine_from_settings, ensure_current, normalize_url, session_factory
+from rapport.web.app import install_web
 
 API_PREFIX = "/api/v1"
 #: Routers mounted first, in this order; every other module of ``rapport.api.routes``
@@ -107,4 +108,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         module = importlib.import_module(f"{routes.__name__}.{name}")
         api.include_router(module.router)
     app.include_router(api)
+    install_web(app)  # the web workspace at / (rapport.web)
     return app

@@ -1,0 +1,233 @@
+"""Log-in, log-out, the language switch, who is calling, and the CSRF check.
+
+Log-in goes through the same pieces as ``POST /api/v1/auth/login``: the password through
+:func:`rapport.store.users.authenticate` (an unknown user costs the same as a wrong
+password, and gets the same message), failures throttled per account and per address by
+:mod:`rapport.store.login_throttle` (the same counters, so a lock-out holds for both), and
+``login``, ``login_failed``, ``login_locked`` audited. Every later request reloads the user:
+a disabled account is logged out at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from rapport.access import Principal
+from rapport.domain import AuditAction, Role
+from rapport.errors import NotFound
+from rapport.store import audit, login_throttle, users
+from rapport.store.db import begin_writing
+from rapport.store.login_throttle import ThrottlePolicy
+from rapport.web import render
+from rapport.web import session as web_session
+from rapport.web.i18n import choose
+
+router = APIRouter(include_in_schema=False)
+#: How the audit log and the principal name a log-in through the workspace.
+VIA = "web"
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser goes to the log-in page (``expired`` says why)."""
+
+    def __init__(self, *, expired: bool = False) -> None:
+        super().__init__("log-in required")
+        self.expired = expired
+
+
+class CsrfRefused(Exception):
+    """An unsafe request without the session's CSRF token."""
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def writing(request: Request, work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` in a short transaction of its own, begun as a writer, committed at once
+    (audit entries of a read, the log-in's bookkeeping)."""
+    with request.app.state.sessions() as session:
+        begin_writing(session)
+        result = work(session)
+        session.commit()
+        return result
+
+
+def idle_seconds(request: Request) -> int:
+    return getattr(request.app.state, "web_idle_seconds", web_session.IDLE_SECONDS)
+
+
+def current_user(request: Request) -> Principal:
+    """The logged-in user of the request, still active; :class:`LoginRequired` otherwise.
+
+    The session's last activity moves to now (the cookie is re-issued with the answer).
+    """
+    found = render.current_session(request)
+    if found.user_id is None:
+        raise LoginRequired()
+    if found.expired(idle_seconds=idle_seconds(request)):
+        render.set_session(request, found.logged_out())
+        raise LoginRequired(expired=True)
+    with request.app.state.sessions() as session:
+        try:
+            user = users.get(session=session, id=found.user_id)
+        except NotFound:
+            user = None
+    if user is None or not user["is_active"]:
+        render.set_session(request, found.logged_out())
+        raise LoginRequired(expired=True)
+    principal = Principal(
+        user_id=user["id"],
+        username=user["username"],
+        role=Role(user["role"]),
+        team=user["team"],
+        via=VIA,
+    )
+    request.state.principal = principal
+    request.state.display_name = user.get("display_name") or user["username"]
+    render.set_session(request, found.touched())
+    return principal
+
+
+WebUser = Annotated[Principal, Depends(current_user)]
+
+
+async def check_csrf(request: Request) -> None:
+    """403 (:class:`CsrfRefused`) unless an unsafe request carries the session's token, in
+    the ``csrf_token`` form field or the ``X-CSRF-Token`` header."""
+    if request.method not in web_session.UNSAFE_METHODS:
+        return
+    sent = request.headers.get(web_session.CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(web_session.CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not web_session.csrf_matches(render.current_session(request), sent):
+        raise CsrfRefused()
+
+
+CSRF = [Depends(check_csrf)]
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    found = render.current_session(request)
+    signed_in = found.user_id is not None and not found.expired(idle_seconds=idle_seconds(request))
+    return render.redirect(request, "/customers" if signed_in else "/login")
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None, expired: str | None = None) -> Response:
+    notice = "login.expired" if expired else None
+    if request.query_params.get("bye"):
+        notice = "login.logged_out"
+    return render.page(
+        request,
+        "login.html",
+        {"next": render.safe_next(next), "notice": notice, "error": None, "username": ""},
+    )
+
+
+@router.post("/login", dependencies=CSRF)
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=128)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/customers",
+) -> Response:
+    settings = render.settings_of(request)
+    address = client_address(request)
+    policy = ThrottlePolicy.from_settings(settings)
+    target = render.safe_next(next)
+
+    def attempt(session: Session) -> tuple[str, Any]:
+        started = login_throttle.begin(
+            session=session, username=username, address=address, policy=policy
+        )
+        lock = started.lock()
+        if lock is not None:
+            kind, retry_after = lock
+            audit.record(
+                session=session,
+                actor=username[:128],
+                action=AuditAction.LOGIN_LOCKED,
+                entity="users",
+                detail={"locked": kind.value, "retry_after_seconds": retry_after, "via": VIA},
+                client_address=address,
+            )
+            return "locked", retry_after
+        user = users.authenticate(session=session, username=username, password=password)
+        if user is None:
+            lockout = login_throttle.record_failure(session=session, attempt=started, policy=policy)
+            detail: dict[str, Any] = {"via": VIA}
+            if lockout:
+                detail["lockout_seconds"] = int(lockout.total_seconds())
+            audit.record(
+                session=session,
+                actor=username[:128],
+                action=AuditAction.LOGIN_FAILED,
+                entity="users",
+                detail=detail,
+                client_address=address,
+            )
+            return "failed", None
+        login_throttle.record_success(session=session, attempt=started)
+        audit.record(
+            session=session,
+            actor=user["username"],
+            actor_user_id=user["id"],
+            action=AuditAction.LOGIN,
+            entity="users",
+            entity_id=user["id"],
+            detail={"via": VIA},
+            client_address=address,
+        )
+        return "ok", user["id"]
+
+    outcome, value = writing(request, attempt)
+    if outcome == "ok":
+        render.set_session(request, render.current_session(request).logged_in(value))
+        return render.redirect(request, target)
+    fmt = render.formatter(request)
+    error = fmt.t("login.locked", seconds=value) if outcome == "locked" else fmt.t("login.failed")
+    status = 429 if outcome == "locked" else 401
+    response = render.page(
+        request,
+        "login.html",
+        {"next": target, "notice": None, "error": error, "username": username},
+        status=status,
+    )
+    if outcome == "locked":
+        response.headers["Retry-After"] = str(value)
+    return response
+
+
+@router.post("/logout", dependencies=CSRF)
+def logout(request: Request) -> Response:
+    render.set_session(request, render.current_session(request).logged_out())
+    return render.redirect(request, "/login?bye=1")
+
+
+@router.post("/lang", dependencies=CSRF)
+def switch_language(
+    request: Request,
+    lang: Annotated[str, Form(max_length=16)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/customers",
+) -> Response:
+    """Keep the chosen language in the session cookie (an unknown one changes nothing)."""
+    chosen = choose(lang)
+    found = render.current_session(request)
+    if chosen is not None:
+        render.set_session(request, replace(found, lang=chosen))
+    return render.redirect(request, render.safe_next(next))

@@ -1,0 +1,228 @@
+"""The customer list of the workspace: search, filters, sorting and keyset paging, within a
+:class:`~rapport.access.CustomerScope`.
+
+Each customer comes with their scores of the latest snapshot (``customer_scores`` joined on
+its primary key ``(customer_id, as_of)``). Paging is by keyset, never by ``OFFSET``: the
+cursor holds the sort key and the id of the last row shown, and the next page starts after
+them, so page 1,000 costs what page 1 costs. Sorted by id, a page is a range read of the
+customers' primary key; a filter on the owner or the city uses its index. Text search
+goes through :func:`rapport.store.customers.search` (name, phone, e-mail, customer
+number, tags; Chinese text as typed), as the API's does, its matches capped at
+:data:`SEARCH_SCAN_LIMIT`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.access import CustomerScope
+from rapport.domain import LifecycleStage, Role, ValueTier
+from rapport.store import customers, schema
+
+_c = schema.customers.c
+_s = schema.customer_scores
+_u = schema.users
+PAGE_SIZE = 25
+SEARCH_SCAN_LIMIT = 10_000
+
+#: Sort orders: name → (descending, kind of key). Score sorts put customers without a
+#: snapshot last.
+SORTS: dict[str, tuple[bool, str]] = {
+    "id": (False, "int"),
+    "name": (False, "text"),
+    "relationship_index": (True, "float"),
+    "predicted_clv": (True, "decimal"),
+    "churn_risk": (True, "float"),
+}
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """What the list shows: text, filters, sort and the cursor of the page."""
+
+    q: str | None = None
+    tier: ValueTier | None = None
+    stage: LifecycleStage | None = None
+    segment: str | None = None
+    owner_id: int | None = None
+    unowned: bool = False
+    city: str | None = None
+    marketable: bool | None = None
+    sort: str = "id"
+    after: str | None = None
+    limit: int = PAGE_SIZE
+
+
+@dataclass
+class CustomerPage:
+    rows: list[dict[str, Any]]
+    count: int
+    as_of: Any
+    next_cursor: str | None
+    searched: bool = False
+    capped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def latest_snapshot(session: Session) -> Any:
+    """The date of the latest score snapshot (``None`` without one); read from the index on
+    ``customer_scores.as_of``."""
+    return session.execute(sa.select(sa.func.max(_s.c.as_of))).scalar_one_or_none()
+
+
+def _sort_key(sort: str) -> sa.ColumnElement[Any]:
+    if sort == "id":
+        return _c.id
+    if sort == "name":
+        return sa.func.coalesce(_c.name, "")
+    return sa.func.coalesce(_s.c[sort], -1)
+
+
+def encode_cursor(sort: str, key: Any, last_id: int) -> str:
+    shown = str(key) if isinstance(key, Decimal) else key
+    raw = json.dumps([sort, shown, last_id], ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str | None, sort: str) -> tuple[Any, int] | None:
+    """The ``(key, id)`` of a cursor for ``sort``; ``None`` for none or a cursor that is
+    malformed or of another sort (the list starts from its first page)."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, key, last_id = json.loads(raw)
+        kind = SORTS[sort][1]
+        if made_for != sort or not isinstance(last_id, int):
+            return None
+        if kind == "int":
+            key = int(key)
+        elif kind == "float":
+            key = float(key)
+        elif kind == "decimal":
+            key = Decimal(str(key))
+        elif not isinstance(key, str):
+            return None
+        return key, last_id
+    except (ValueError, TypeError, KeyError, InvalidOperation, json.JSONDecodeError):
+        return None
+
+
+def conditions(
+    session: Session, scope: CustomerScope, query: CustomerQuery
+) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
+    """The WHERE conditions of ``query`` in ``scope``; whether a text search ran and
+    whether its matches were capped."""
+    where: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
+    clause = scope.clause()
+    if clause is not None:
+        where.append(clause)
+    searched = capped = False
+    if query.q and not scope.masked:
+        owner = query.owner_id
+        if scope.principal.role is Role.SALES:  # their ownership inside the search itself
+            owner = scope.principal.user_id
+        found = customers.search(
+            session=session, text=query.q, limit=SEARCH_SCAN_LIMIT, owner_id=owner
+        )
+        ids = [r["id"] for r in found]
+        where.append(_c.id.in_(ids) if ids else sa.false())
+        searched, capped = True, len(ids) >= SEARCH_SCAN_LIMIT
+    if query.tier is not None:
+        where.append(_s.c.value_tier == query.tier)
+    if query.stage is not None:
+        where.append(_s.c.lifecycle_stage == query.stage)
+    if query.segment:
+        where.append(_s.c.rfm_segment == query.segment)
+    if query.unowned:
+        where.append(_c.owner_id.is_(None))
+    elif query.owner_id is not None:
+        where.append(_c.owner_id == query.owner_id)
+    if query.city:
+        where.append(_c.city == query.city)
+    if query.marketable is not None:
+        rule = sa.and_(
+            _c.marketing_consent.is_(True),
+            _c.marketing_opt_out.is_(False),
+            _c.erased_at.is_(None),
+        )
+        where.append(rule if query.marketable else sa.not_(rule))
+    return where, searched, capped
+
+
+def _joined(as_of: Any) -> sa.FromClause:
+    scores_on = sa.and_(_s.c.customer_id == _c.id, _s.c.as_of == as_of)
+    return schema.customers.outerjoin(_s, scores_on).outerjoin(_u, _u.c.id == _c.owner_id)
+
+
+def page_statement(
+    where: list[sa.ColumnElement[bool]], query: CustomerQuery, as_of: Any
+) -> sa.Select:
+    """The SELECT of one page (``limit + 1`` rows: the extra one says a next page exists)."""
+    descending, _ = SORTS[query.sort]
+    key = _sort_key(query.sort)
+    stmt = sa.select(
+        schema.customers,
+        key.label("sort_key"),
+        _s.c.value_tier,
+        _s.c.lifecycle_stage,
+        _s.c.rfm_segment,
+        _s.c.relationship_index,
+        _s.c.predicted_clv,
+        _s.c.churn_risk,
+        sa.func.coalesce(_u.c.display_name, _u.c.username).label("owner_name"),
+    ).select_from(_joined(as_of))
+    stmt = stmt.where(*where)
+    after = decode_cursor(query.after, query.sort)
+    if after is not None:
+        last_key, last_id = after
+        if query.sort == "id":
+            stmt = stmt.where(_c.id > last_id)
+        else:
+            beyond = key < last_key if descending else key > last_key
+            stmt = stmt.where(sa.or_(beyond, sa.and_(key == last_key, _c.id > last_id)))
+    order = [key.desc() if descending else key.asc()] if query.sort != "id" else []
+    return stmt.order_by(*order, _c.id.asc()).limit(query.limit + 1)
+
+
+def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQuery) -> CustomerPage:
+    """One page of the customers ``query`` selects in ``scope``, with the total count.
+
+    Rows are the customer's columns, their latest snapshot's tier, stage, segment,
+    relationship index, predicted CLV and churn risk, and the owner's name; personal data
+    is not masked here (the caller masks for a masked scope).
+    """
+    if query.sort not in SORTS:
+        query = CustomerQuery(**{**query.__dict__, "sort": "id", "after": None})
+    as_of = latest_snapshot(session)
+    where, searched, capped = conditions(session, scope, query)
+    count = session.execute(
+        sa.select(sa.func.count()).select_from(_joined(as_of)).where(*where)
+    ).scalar_one()
+    rows = [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        cursor = encode_cursor(query.sort, last["sort_key"], last["id"])
+    return CustomerPage(
+        rows=rows, count=count, as_of=as_of, next_cursor=cursor, searched=searched, capped=capped
+    )
+
+
+def owners(session: Session, scope: CustomerScope) -> list[dict[str, Any]]:
+    """The users who own customers in ``scope`` (for the owner filter), by name."""
+    stmt = (
+        sa.select(_u.c.id, sa.func.coalesce(_u.c.display_name, _u.c.username).label("name"))
+        .where(_u.c.id.in_(scope.where(sa.select(_c.owner_id).where(_c.owner_id.is_not(None)))))
+        .order_by("name")
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]
