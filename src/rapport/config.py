@@ -179,16 +179,18 @@ class Settings(BaseSettings):
         if self.environment == "development":
             return
         if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
-            problem = (
-                "is the default"
-                if self.secret_key == DEFAULT_SECRET_KEY
-                else f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
-            )
+            default = self.secret_key == DEFAULT_SECRET_KEY
             raise ConfigError(
-                f"RAPPORT_SECRET_KEY {problem}, which is refused in {self.environment}",
+                "RAPPORT_SECRET_KEY is the default, which is refused in {environment}"
+                if default
+                else "RAPPORT_SECRET_KEY is shorter than {length} characters, which is refused "
+                "in {environment}",
                 field="RAPPORT_SECRET_KEY",
                 hint="set RAPPORT_SECRET_KEY to a random value, e.g. the output of python -c "
                 '"import secrets; print(secrets.token_urlsafe(48))"',
+                key="secret_key_default" if default else "secret_key_short",
+                params={"length": MIN_SECRET_KEY_LENGTH, "environment": self.environment},
+                hint_key="secret_key.hint",
             )
 
     def safe_database_url(self) -> str:

@@ -3,6 +3,11 @@
 Errors are raised in the core and translated only at the edges: an HTTP status in
 ``api/``, an exit code and a one-line message in ``cli/``. Every error says what was wrong,
 where (table and field, or file, row and column) and, where it can, what to do.
+
+The message is English (the API's ``message``, logs). An error a person meets at the
+command line also carries a ``key`` and its ``params``: the message and the hint are then
+English templates filled with ``params``, and :mod:`rapport.i18n.errors` holds the Chinese
+templates of the same keys, which the CLI shows under ``locale = "zh_CN"``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ class RapportError(Exception):
         Where the problem is, when it concerns stored data.
     hint
         What to do about it.
+    key
+        The id of the message in :mod:`rapport.i18n.errors` (the hint's is ``key + ".hint"``,
+        or ``hint_key``); with a key, ``message`` and ``hint`` are templates
+        (:meth:`str.format`) filled with ``params``.
+    params
+        The values the templates name.
+    hint_key
+        The id of the hint when it is shared with other errors.
     """
 
     exit_code: int = 1
@@ -33,7 +46,16 @@ class RapportError(Exception):
         field: str | None = None,
         value: Any = None,
         hint: str | None = None,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+        hint_key: str | None = None,
     ) -> None:
+        self.key = key
+        self.params = dict(params or {})
+        self.hint_key = hint_key or (f"{key}.hint" if key and hint else None)
+        if key is not None:
+            message = message.format(**self.params)
+            hint = hint.format(**self.params) if hint is not None else None
         super().__init__(message)
         self.message = message
         self.table = table
@@ -83,12 +105,24 @@ class StoreUnavailable(RapportError):
     @classmethod
     def missing(cls, where: str) -> StoreUnavailable:
         """No store at ``where`` (a SQLite file that does not exist)."""
-        return cls(f"no store at {where}", hint=STORE_INIT_HINT)
+        return cls(
+            "no store at {where}",
+            hint=STORE_INIT_HINT,
+            key="store_missing",
+            params={"where": where},
+            hint_key="store_init",
+        )
 
     @classmethod
     def not_initialised(cls, where: str) -> StoreUnavailable:
         """The store ``where`` exists but has no schema (an empty file or database)."""
-        return cls(f"the store {where} is not initialised", hint=STORE_INIT_HINT)
+        return cls(
+            "the store {where} is not initialised",
+            hint=STORE_INIT_HINT,
+            key="store_not_initialised",
+            params={"where": where},
+            hint_key="store_init",
+        )
 
 
 class NotFound(RapportError):

@@ -27,10 +27,15 @@ COMMANDS = [
 
 
 def run_entry_point(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    locale: str = "en",
 ) -> tuple[int, str]:
-    """Run the console-script function in-process; returns (exit code, stderr as one line)."""
+    """Run the console-script function in-process in ``locale``; returns (exit code, stderr
+    as one line)."""
     monkeypatch.setattr(sys, "argv", ["rapport", *args])
+    monkeypatch.setenv("RAPPORT_LOCALE", locale)
     get_settings.cache_clear()
     with pytest.raises(SystemExit) as info:
         run()
@@ -99,3 +104,23 @@ def test_postgres_engine_on_an_empty_database_exits_4(
     monkeypatch.setenv("RAPPORT_DATABASE_URL", empty_url)
     code, err = run_entry_point(monkeypatch, capsys, "metrics", "--engine", "postgres")
     assert code == 4 and "is not initialised" in err and "rapport init" in err, err
+
+
+def test_the_message_is_in_the_configured_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "rapport.db"
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{store}")
+    code, err = run_entry_point(monkeypatch, capsys, "metrics", locale="zh_CN")
+    assert code == 4, err
+    assert err == f"错误：找不到数据库 {store} — 运行 `rapport init` 创建数据库，或运行 " + (
+        "`rapport demo` 生成样例公司"
+    )
+    store.touch()
+    code, err = run_entry_point(monkeypatch, capsys, "status", locale="en")
+    assert code == 4, err
+    assert err == (
+        f"error: the store {store} is not initialised — run `rapport init` to create it, "
+        "or `rapport demo` for a sample company"
+    )

@@ -176,7 +176,7 @@ def import_twice(
     assert "Traceback" not in out + err, f"{where}: {err}"
     assert code in EXPECTED_EXITS, f"{where}: exit {code}: {err.strip()}"
     if code != 0:
-        assert "error:" in err, f"{where}: exit {code} without a message"
+        assert "error:" in err or "错误：" in err, f"{where}: exit {code} without a message"
         assert not list(directory.glob("*.rejects.*")), f"{where}: a reject file without import"
         again, _, err2 = rapport(monkeypatch, capsys, "import", case.entity, str(path), "--json")
         assert again == code, f"{where}: second import exit {again}: {err2.strip()}"

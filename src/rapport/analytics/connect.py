@@ -130,8 +130,10 @@ def _install_extension(con: Any, which: str, directory: Path) -> None:
         package = import_module(package_name)
     except ImportError as exc:
         raise UnsupportedBackend(
-            f"the DuckDB {which} extension is not installed",
-            hint=f"pip install {wheel}=={duckdb.__version__}",
+            "the DuckDB {which} extension is not installed",
+            hint="pip install {wheel}=={version}",
+            key="duckdb_extension_missing",
+            params={"which": which, "wheel": wheel, "version": duckdb.__version__},
         ) from exc
     version = f"v{duckdb.__version__}"
     source = (
@@ -139,8 +141,15 @@ def _install_extension(con: Any, which: str, directory: Path) -> None:
     )
     if not source.is_file():
         raise UnsupportedBackend(
-            f"{package_name} has no extension for DuckDB {version}",
-            hint=f"pin {wheel} to DuckDB's version {duckdb.__version__}",
+            "{package} has no extension for DuckDB {version}",
+            hint="pin {wheel} to DuckDB's version {duckdb}",
+            key="duckdb_extension_version",
+            params={
+                "package": package_name,
+                "version": version,
+                "wheel": wheel,
+                "duckdb": duckdb.__version__,
+            },
         )
     platform = con.raw_sql("PRAGMA platform").fetchone()[0]
     target = directory / version / platform / f"{extension}.duckdb_extension"
@@ -174,9 +183,11 @@ def _duckdb(settings: Settings) -> Any:
         if not settings.duckdb_memory_limit:
             raise
         raise ConfigError(
-            f"DuckDB refused the memory limit {settings.duckdb_memory_limit!r}: {exc}",
+            "DuckDB refused the memory limit {limit!r}: {reason}",
             field="RAPPORT_DUCKDB_MEMORY_LIMIT",
             hint="give a size such as 4GB or 512MiB",
+            key="duckdb_memory_limit",
+            params={"limit": settings.duckdb_memory_limit, "reason": str(exc)},
         ) from exc
     con.raw_sql("SET TimeZone = 'UTC'")
     con._rapport_extensions = extensions  # type: ignore[attr-defined]
@@ -230,8 +241,10 @@ def attach_store(con: Any, database_url: str) -> str | tuple[str, str]:
         path = make_url(database_url).database
         if not path or path == ":memory:":
             raise UnsupportedBackend(
-                f"DuckDB cannot attach the SQLite store {path!r}",
+                "DuckDB cannot attach the SQLite store {path!r}",
                 hint="use a SQLite file: sqlite:///path/to/rapport.db",
+                key="duckdb_sqlite_memory",
+                params={"path": path},
             )
         where = _sqlite_store(path)
         _install_extension(con, "sqlite", directory)
@@ -252,14 +265,21 @@ def attach_store(con: Any, database_url: str) -> str | tuple[str, str]:
             if password:  # DuckDB quotes the whole connection string in its message
                 reason = reason.replace(_libpq_escape(password), "***")
             raise StoreUnavailable(
-                f"DuckDB cannot attach the PostgreSQL store: {reason}",
+                "DuckDB cannot attach the PostgreSQL store: {reason}",
                 field="RAPPORT_DATABASE_URL",
                 hint="check the URL and that the server is running",
+                key="duckdb_postgres_attach",
+                params={"reason": reason},
+                hint_key="store_check_url",
             ) from exc
         where = make_url(database_url).render_as_string(hide_password=True)
         _require_schema(con, (STORE, "public"), where)
         return (STORE, "public")
-    raise UnsupportedBackend(f"DuckDB cannot attach a {backend} store")
+    raise UnsupportedBackend(
+        "DuckDB cannot attach a {backend} store",
+        key="duckdb_attach_backend",
+        params={"backend": backend},
+    )
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -273,13 +293,18 @@ def _parquet_tables(settings: Settings) -> dict[str, Path]:
             "the parquet and spark engines need RAPPORT_PARQUET_DIR, a directory of tables",
             field="RAPPORT_PARQUET_DIR",
             hint="write one with `rapport export --to DIR`",
+            key="parquet_dir_unset",
+            hint_key="parquet_dir.hint",
         )
     directory = Path(directory)
     if not directory.is_dir():
         raise UnsupportedBackend(
-            f"RAPPORT_PARQUET_DIR {directory} is not a directory",
+            "RAPPORT_PARQUET_DIR {directory} is not a directory",
             field="RAPPORT_PARQUET_DIR",
             hint="write one with `rapport export --to DIR`",
+            key="parquet_dir_not_dir",
+            params={"directory": directory},
+            hint_key="parquet_dir.hint",
         )
     found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
@@ -293,16 +318,26 @@ def _parquet_tables(settings: Settings) -> dict[str, Path]:
             continue
         if name in found:
             raise UnsupportedBackend(
-                f"table {name} is both {found[name].name} and {path.name} in {directory}",
+                "table {table} is both {first} and {second} in {directory}",
                 field="RAPPORT_PARQUET_DIR",
                 hint="keep one of them",
+                key="parquet_table_twice",
+                params={
+                    "table": name,
+                    "first": found[name].name,
+                    "second": path.name,
+                    "directory": directory,
+                },
             )
         found[name] = path
     if not found:
         raise UnsupportedBackend(
-            f"RAPPORT_PARQUET_DIR {directory} holds no Parquet tables",
+            "RAPPORT_PARQUET_DIR {directory} holds no Parquet tables",
             field="RAPPORT_PARQUET_DIR",
             hint="write one with `rapport export --to DIR`",
+            key="parquet_dir_empty",
+            params={"directory": directory},
+            hint_key="parquet_dir.hint",
         )
     return found
 
@@ -362,16 +397,20 @@ def _spark_session(settings: Settings) -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise UnsupportedBackend(
-            "the spark engine needs pyspark", hint='pip install "rapport[spark]"'
+            "the spark engine needs pyspark",
+            hint='pip install "rapport[spark]"',
+            key="spark_missing",
         ) from exc
     with _spark_lock:
         if _spark_root is not None and _spark_alive(_spark_root):
             running = _spark_root.sparkContext.master
             if running != settings.spark_master:
                 raise UnsupportedBackend(
-                    f"this process already runs Spark on {running}, not {settings.spark_master}",
+                    "this process already runs Spark on {running}, not {wanted}",
                     field="RAPPORT_SPARK_MASTER",
                     hint="one Spark master per process",
+                    key="spark_other_master",
+                    params={"running": running, "wanted": settings.spark_master},
                 )
             return _spark_root.newSession()
         root = (settings.data_dir / "spark").resolve()
@@ -400,8 +439,10 @@ def _spark_session(settings: Settings) -> Any:
                 session = builder.getOrCreate()
         except Exception as exc:  # pyspark reports a missing Java as a bare runtime error
             raise UnsupportedBackend(
-                f"Spark did not start: {str(exc).splitlines()[0] if str(exc) else exc!r}",
+                "Spark did not start: {reason}",
                 hint="the spark engine needs Java 17 (JAVA_HOME) and pyspark",
+                key="spark_failed",
+                params={"reason": str(exc).splitlines()[0] if str(exc) else repr(exc)},
             ) from exc
         session.sparkContext.setLogLevel("WARN")
         _spark_root = session
@@ -435,6 +476,7 @@ def _postgres(settings: Settings) -> Engine:
             "the postgres engine needs a PostgreSQL store",
             field="RAPPORT_DATABASE_URL",
             hint="use the duckdb engine with a SQLite store",
+            key="postgres_engine_store",
         )
     import psycopg
 
@@ -451,9 +493,12 @@ def _postgres(settings: Settings) -> Engine:
         )
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(
-            f"cannot reach PostgreSQL: {str(exc).splitlines()[0]}",
+            "cannot reach PostgreSQL: {reason}",
             field="RAPPORT_DATABASE_URL",
             hint="check the URL and that the server is running",
+            key="postgres_unreachable",
+            params={"reason": str(exc).splitlines()[0]},
+            hint_key="store_check_url",
         ) from exc
     try:
         _require_schema(con, None, url.render_as_string(hide_password=True))
@@ -477,7 +522,11 @@ def connect(settings: Settings | None = None, *, engine: str | None = None) -> E
     kind = engine or settings.engine
     if kind not in ENGINES:
         raise UnsupportedBackend(
-            f"unknown engine {kind!r}", field="engine", hint=f"use one of: {', '.join(ENGINES)}"
+            "unknown engine {engine!r}",
+            field="engine",
+            hint="use one of: {engines}",
+            key="engine_unknown",
+            params={"engine": kind, "engines": ", ".join(ENGINES)},
         )
     if kind == "duckdb":
         url = make_url(settings.database_url)
@@ -516,18 +565,27 @@ def export_parquet(
     unknown = [name for name in names if name not in SCHEMAS]
     if unknown:
         raise ValidationFailed(
-            f"unknown table{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            f"unknown table{'s' if len(unknown) > 1 else ''} {{tables}}",
             field="tables",
-            hint=f"choose from: {', '.join(SCHEMAS)}",
+            hint="choose from: {known}",
+            key="export_unknown_tables",
+            params={"tables": ", ".join(unknown), "known": ", ".join(SCHEMAS)},
         )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise Conflict(f"{out} exists and is not a directory", hint="choose another --to")
+        raise Conflict(
+            "{out} exists and is not a directory",
+            hint="choose another --to",
+            key="export_not_dir",
+            params={"out": out},
+        )
     for name in names:
         if (out / name).is_dir():
             raise Conflict(
-                f"{out / name} is a directory: the export would shadow it",
+                "{path} is a directory: the export would shadow it",
                 hint="remove it or export to another directory",
+                key="export_shadowed",
+                params={"path": out / name},
             )
     out.mkdir(parents=True, exist_ok=True)
     con = _duckdb(settings)

@@ -153,13 +153,16 @@ def resolve(session: Any, ref: str, *, external: bool = False) -> tuple[dict, di
             return row, other
     if by_number is not None:
         return by_number, None
-    tried = "customer number (external_id)" if external else "id or customer number (external_id)"
+    what = "customer number (external_id)" if external else "id or customer number (external_id)"
     raise NotFound(
-        f"no customer with {tried} {text!r}",
+        f"no customer with {what} {{ref!r}}",
         table="customers",
         field="external_id" if external else "id",
         value=text,
         hint="`rapport customer --external NUMBER` looks up only the customer number",
+        key="customer_not_found_by_number" if external else "customer_not_found",
+        params={"ref": text},
+        hint_key="customer_not_found.hint",
     )
 
 

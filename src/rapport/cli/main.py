@@ -311,20 +311,27 @@ def run() -> None:
         from rich.markup import escape
 
         from rapport.cli.common import err_console
+        from rapport.i18n.errors import error_text
+        from rapport.i18n.labels import t
+        from rapport.i18n.locale import configured_locale
 
+        locale = configured_locale()
+        colon = "：" if locale == "zh_CN" else ": "
+        error = f"[red]{t('cli.error', locale)}{colon}[/]"
         if isinstance(exc, RapportError):
             where = f" [{exc.location}]" if exc.location else ""
-            err_console.print(f"[red]error:[/] {escape(f'{exc}{where}')}", highlight=False)
+            text = f"{error_text(exc, locale)}{where}"
+            err_console.print(f"{error}{escape(text)}", highlight=False)
             sys.exit(exc.exit_code)
         sa_exc = sys.modules.get("sqlalchemy.exc")  # only raised once SQLAlchemy is loaded
         if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
             reason = str(exc.orig).splitlines()[0]
-            err_console.print(
-                f"[red]error:[/] {escape(f'database unavailable: {reason}')}", highlight=False
-            )
+            text = t("cli.database_unavailable", locale).format(reason=reason)
+            err_console.print(f"{error}{escape(text)}", highlight=False)
             sys.exit(4)
-        what = f"{type(exc).__name__}: {exc} (run with --debug for details)"
-        err_console.print(f"[red]internal error:[/] {escape(what)}", highlight=False)
+        what = f"{type(exc).__name__}: {exc}{t('cli.debug_hint', locale)}"
+        internal = f"[red]{t('cli.internal_error', locale)}{colon}[/]"
+        err_console.print(f"{internal}{escape(what)}", highlight=False)
         sys.exit(EXIT_INTERNAL)
 
 

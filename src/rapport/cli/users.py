@@ -37,7 +37,9 @@ users_app = typer.Typer(
 def _password(password_stdin: bool, no_password: bool) -> str | None:
     if no_password and password_stdin:
         raise ValidationFailed(
-            "--no-password and --password-stdin exclude each other", field="password"
+            "--no-password and --password-stdin exclude each other",
+            field="password",
+            key="users_password_options",
         )
     if no_password:
         return None
@@ -189,7 +191,9 @@ def unlock_command(
     """Lift a log-in lock-out: forget the failed log-ins of an account, an address or both."""
     if username is None and address is None:
         raise ValidationFailed(
-            "name an account, an address (--address) or both", hint="rapport users unlock li.na"
+            "name an account, an address (--address) or both",
+            hint="rapport users unlock li.na",
+            key="users_unlock_what",
         )
     engine = store_engine()
     try:

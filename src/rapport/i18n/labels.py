@@ -441,6 +441,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "audit.entity_id": ("对象编号", "Entity id"),
     "audit.client_address": ("来源地址", "Client address"),
     "audit.detail": ("详情", "Detail"),
+    # how the CLI reports an error (cli/main.py)
+    "cli.error": ("错误", "error"),
+    "cli.internal_error": ("内部错误", "internal error"),
+    "cli.database_unavailable": ("数据库不可用：{reason}", "database unavailable: {reason}"),
+    "cli.debug_hint": ("（加 --debug 查看详情）", " (run with --debug for details)"),
 }
 
 

@@ -164,7 +164,9 @@ def spend_backtest(spend: Any, summary: Any) -> dict[str, Any]:
     buyers of the calibration who bought in the holdout."""
     mask = (summary.frequency > 0) & (summary.holdout_frequency > 0)
     if not mask.any():
-        raise ValidationFailed("no repeat buyer bought in the holdout")
+        raise ValidationFailed(
+            "no repeat buyer bought in the holdout", key="backtest_no_repeat_in_holdout"
+        )
     actual = summary.holdout_monetary[mask] / summary.holdout_frequency[mask]
     predicted = spend.conditional_expected_spend(
         summary.frequency[mask], summary.monetary_value[mask]
@@ -199,17 +201,21 @@ def run_backtests(
     step = on_step or (lambda _s: None)
     if holdout.days < 7:
         raise ValidationFailed(
-            f"a holdout of {holdout} is too short to test anything",
+            "a holdout of {holdout} is too short to test anything",
             field="holdout",
             hint="use at least a few weeks, e.g. 26w",
+            key="backtest_holdout_short",
+            params={"holdout": holdout},
         )
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise ValidationFailed(
-            f"unknown model to backtest: {unknown[0]}",
+            "unknown model to backtest: {part}",
             field="parts",
             value=unknown[0],
-            hint=f"use some of: {', '.join(PARTS)}",
+            hint="use some of: {parts}",
+            key="backtest_part_unknown",
+            params={"part": unknown[0], "parts": ", ".join(PARTS)},
         )
     calibration_end = moment - dt.timedelta(days=holdout.days)
     result = Evaluation(moment=moment, holdout=str(holdout))

@@ -115,9 +115,15 @@ def fit_purchase_model(summary: PurchaseSummary, rules: Rules) -> Any:
     repeat = int(summary.repeat_buyers.sum())
     if repeat < rules.models.min_repeat_buyers:
         raise FitFailed(
-            f"only {repeat} repeat buyers before {summary.calibration_end:%Y-%m-%d}; the "
-            f"purchase model needs at least {rules.models.min_repeat_buyers}",
+            "only {repeat} repeat buyers before {day}; the purchase model needs at least {minimum}",
             hint="load more order history, or lower [models] min_repeat_buyers",
+            key="purchase_model_few_buyers",
+            params={
+                "repeat": repeat,
+                "day": f"{summary.calibration_end:%Y-%m-%d}",
+                "minimum": rules.models.min_repeat_buyers,
+            },
+            hint_key="few_buyers.hint",
         )
     model = _purchase_class(rules)(time_unit=summary.time_unit)
     return model.fit(summary.frequency, summary.recency, summary.T)
@@ -130,9 +136,12 @@ def fit_spend_model(summary: PurchaseSummary, rules: Rules) -> Any:
     mask = summary.repeat_buyers & (summary.monetary_value > 0)
     if int(mask.sum()) < rules.models.min_repeat_buyers:
         raise FitFailed(
-            f"only {int(mask.sum())} repeat buyers with a positive spend; the spend model "
-            f"needs at least {rules.models.min_repeat_buyers}",
+            "only {repeat} repeat buyers with a positive spend; the spend model needs at "
+            "least {minimum}",
             hint="load more order history, or lower [models] min_repeat_buyers",
+            key="spend_model_few_buyers",
+            params={"repeat": int(mask.sum()), "minimum": rules.models.min_repeat_buyers},
+            hint_key="few_buyers.hint",
         )
     return GammaGammaModel().fit(summary.frequency[mask], summary.monetary_value[mask])
 
@@ -251,9 +260,11 @@ def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime
     series = _trim_leading_zeros(series)
     if not sum(series.column("orders").to_pylist()):
         raise ValidationFailed(
-            f"no order in the whole weeks before {end:%Y-%m-%d}",
+            "no order in the whole weeks before {day}",
             field="demand",
             hint="load orders with their products",
+            key="demand_no_orders",
+            params={"day": f"{end:%Y-%m-%d}"},
         )
     events = "zh_CN" if settings.locale.startswith("zh") else "en_US"
     forecaster = DemandForecaster(

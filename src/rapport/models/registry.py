@@ -86,10 +86,12 @@ def _software() -> dict[str, str]:
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValidationFailed(
-            f"unknown model kind {kind!r}",
+            "unknown model kind {kind!r}",
             field="kind",
             value=kind,
-            hint=f"use one of: {', '.join(KINDS)}",
+            hint="use one of: {kinds}",
+            key="model_kind_unknown",
+            params={"kind": kind, "kinds": ", ".join(KINDS)},
         )
     return kind
 
@@ -166,15 +168,19 @@ class ModelRegistry:
         versions = self.versions(kind)
         if not versions:
             raise NotFound(
-                f"no {kind} model is saved under {self.root}",
+                "no {kind} model is saved under {root}",
                 hint="fit one with `rapport models fit`",
+                key="model_not_saved",
+                params={"kind": kind, "root": self.root},
             )
         chosen = version or versions[-1]
         path = self.root / kind / f"{chosen}.json"
         if not path.is_file():
             raise NotFound(
-                f"no {kind} model version {chosen}",
-                hint=f"saved versions: {', '.join(versions[-5:])}",
+                "no {kind} model version {version}",
+                hint="saved versions: {versions}",
+                key="model_version_missing",
+                params={"kind": kind, "version": chosen, "versions": ", ".join(versions[-5:])},
             )
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

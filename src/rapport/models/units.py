@@ -21,10 +21,12 @@ def check_unit(unit: str) -> TimeUnit:
     """``unit`` when it is a known time unit, else :class:`ValidationFailed` listing them."""
     if unit not in DAYS_PER_UNIT:
         raise ValidationFailed(
-            f"unknown time unit {unit!r}",
+            "unknown time unit {unit!r}",
             field="time_unit",
             value=unit,
-            hint=f"use one of: {', '.join(DAYS_PER_UNIT)}",
+            hint="use one of: {units}",
+            key="time_unit_unknown",
+            params={"unit": unit, "units": ", ".join(DAYS_PER_UNIT)},
         )
     return unit  # type: ignore[return-value]
 
@@ -71,7 +73,12 @@ def parse_duration(text: str) -> Duration:
             except ValueError:
                 break
     raise ValidationFailed(
-        f"not a duration: {text!r}", field="horizon", value=text, hint="e.g. 90d, 13w or 12m"
+        "not a duration: {text!r}",
+        field="horizon",
+        value=text,
+        hint="e.g. 90d, 13w or 12m",
+        key="duration_invalid",
+        params={"text": text},
     )
 
 

@@ -104,9 +104,11 @@ def create_engine(
         kwargs.setdefault("pool_pre_ping", True)
         return sa.create_engine(parsed, **kwargs)
     raise StoreUnavailable(
-        f"unsupported database {parsed.get_backend_name()!r}",
+        "unsupported database {backend!r}",
         field="RAPPORT_DATABASE_URL",
         hint="use sqlite:///path.db or postgresql+psycopg://user@host/db",
+        key="store_unsupported",
+        params={"backend": parsed.get_backend_name()},
     )
 
 
@@ -184,9 +186,12 @@ def current_revision(engine: Engine) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     except sa.exc.OperationalError as exc:
         raise StoreUnavailable(
-            f"cannot open the database: {str(exc.orig).splitlines()[0]}",
+            "cannot open the database: {reason}",
             field="RAPPORT_DATABASE_URL",
             hint="check the URL and that the server is running",
+            key="store_cannot_open",
+            params={"reason": str(exc.orig).splitlines()[0]},
+            hint_key="store_check_url",
         ) from exc
 
 
@@ -249,8 +254,10 @@ def ensure_current(engine: Engine) -> None:
     head = head_revision(engine)
     if current != head:
         raise StoreUnavailable(
-            f"the store {_where(engine)} is at version {current}, not {head}",
+            "the store {where} is at version {current}, not {head}",
             hint="run `rapport init` to migrate it",
+            key="store_outdated",
+            params={"where": _where(engine), "current": current, "head": head},
         )
 
 

@@ -1,0 +1,126 @@
+"""Domain errors in the configured language: every key an error is raised with has its
+Chinese template, with the placeholders of the English one, and every template is used.
+
+The check walks the source (every ``raise SomeError(…, key=…)`` and the error factories of
+:mod:`rapport.errors`), so a new keyed error is covered the day it is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+import rapport
+from rapport import errors
+from rapport.errors import NotFound, RapportError, StoreUnavailable
+from rapport.i18n.errors import MESSAGES, error_text, message_text
+
+SRC = Path(rapport.__file__).parent
+ERROR_NAMES = {
+    name
+    for name, obj in vars(errors).items()
+    if isinstance(obj, type) and issubclass(obj, RapportError)
+} | {"cls"}
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _text(node: ast.expr | None) -> str | None:
+    """The literal text of a string, an f-string (its literal parts) or a concatenation."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+    return None
+
+
+def _strings(node: ast.expr | None) -> list[str]:
+    """Each literal string ``node`` may be (``"a" if x else "b"`` is two)."""
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    text = _text(node)
+    return [] if text is None else [text]
+
+
+def _keyed_errors() -> list[tuple[str, ast.Call]]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name in ERROR_NAMES and "key" in keywords:
+                where = f"{path.relative_to(SRC)}:{node.lineno}"
+                found.append((where, node))
+    return found
+
+
+KEYED = _keyed_errors()
+
+
+def test_the_walk_finds_the_keyed_errors() -> None:
+    assert len(KEYED) >= 30, len(KEYED)
+    assert any(where.startswith("errors.py") for where, _ in KEYED)
+    assert any(where.startswith("analytics/connect.py") for where, _ in KEYED)
+
+
+@pytest.mark.parametrize(("where", "call"), KEYED, ids=[w for w, _ in KEYED])
+def test_every_keyed_error_has_its_chinese_template(where: str, call: ast.Call) -> None:
+    keywords = {k.arg: k.value for k in call.keywords}
+    keys = _strings(keywords["key"])
+    assert keys, f"{where}: the key is not a literal"
+    englishes = _strings(call.args[0]) if call.args else []
+    assert englishes, f"{where}: the message is not a literal template"
+    if len(englishes) == 1:
+        englishes *= len(keys)
+    assert len(englishes) == len(keys), f"{where}: one key per message"
+    hint = _text(keywords.get("hint"))
+    params = keywords.get("params")
+    if isinstance(params, ast.Dict):
+        names = {_text(k) for k in params.keys}
+        wanted = set().union(*map(_fields, englishes), _fields(hint or ""))
+        assert names == wanted, f"{where}: params {names} for {englishes} and {hint!r}"
+    for key, english in zip(keys, englishes, strict=True):
+        assert key in MESSAGES, f"{where}: no Chinese message {key!r}"
+        assert _fields(MESSAGES[key]) == _fields(english), f"{where}: {key}"
+    if "hint" in keywords:
+        hint_keys = _strings(keywords.get("hint_key")) or [f"{k}.hint" for k in keys]
+        for key in hint_keys:
+            assert key in MESSAGES, f"{where}: no Chinese hint {key!r}"
+            if hint is not None:
+                assert _fields(MESSAGES[key]) <= _fields(hint), f"{where}: {key}"
+
+
+def test_every_chinese_template_is_used() -> None:
+    used = set()
+    for _, call in KEYED:
+        keywords = {k.arg: k.value for k in call.keywords}
+        keys = _strings(keywords["key"])
+        used |= set(keys) | {f"{k}.hint" for k in keys} | set(_strings(keywords.get("hint_key")))
+    assert set(MESSAGES) <= used, sorted(set(MESSAGES) - used)
+
+
+def test_the_cli_text_is_in_the_locale_and_the_api_message_stays_english() -> None:
+    error = StoreUnavailable.missing("/srv/rapport.db")
+    assert error.message == "no store at /srv/rapport.db"
+    assert error.to_dict() == {
+        "error": "StoreUnavailable",
+        "message": "no store at /srv/rapport.db",
+        "hint": "run `rapport init` to create it, or `rapport demo` for a sample company",
+    }
+    assert error_text(error, "en") == str(error)
+    assert error_text(error, "zh_CN") == (
+        "找不到数据库 /srv/rapport.db — 运行 `rapport init` 创建数据库，或运行 `rapport demo` "
+        "生成样例公司"
+    )
+    assert message_text(error, "zh_CN") == "找不到数据库 /srv/rapport.db"
+    # an error raised without a key keeps its English words in either language
+    plain = NotFound("no such thing", hint="look elsewhere")
+    assert error_text(plain, "zh_CN") == error_text(plain, "en") == "no such thing — look elsewhere"
