@@ -262,6 +262,15 @@ class AuditAction(StrEnum):
     IMPORT = "import"
 
 
+class ImportJobStatus(StrEnum):
+    """An import job's state: queued → running → done | failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class LoginThrottleKind(StrEnum):
     """What a log-in throttle counter counts failed attempts of."""
 

@@ -5,8 +5,10 @@ its own engine on the store URL and commits."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from rapport.api.app import create_app
 from rapport.api.routes import imports
 from rapport.config import Settings
 from rapport.domain import Role
+from rapport.store import import_jobs as store_jobs
 from rapport.store import schema, tokens, users
 from rapport.store.db import session_scope
 
@@ -150,8 +153,12 @@ def test_gbk_customers_upload_is_imported_and_reported(real: Real) -> None:
     assert (report["read"], report["inserted"], report["updated"]) == (3, 3, 0)
     assert (report["unchanged"], report["rejected"]) == (0, 0)
     assert report["rejects_file"] is None and report["unknown_columns"] == ["会员等级"]
-    on_disk = json.loads((stored / "job.json").read_text("utf-8"))
-    assert on_disk["status"] == "done" and on_disk["report"]["inserted"] == 3
+    with real.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(schema.import_jobs).where(schema.import_jobs.c.id == body["id"])
+        ).one()
+    assert row.status == "done" and row.rows_inserted == 3 and row.report["format"] == "csv"
+    assert row.directory == str(stored.resolve())
 
     rows = _customers(real.engine)
     assert set(rows) == {"C001", "C002", "C003"}
@@ -238,15 +245,93 @@ def test_a_crash_of_the_importer_fails_the_job(real: Real, monkeypatch: pytest.M
     assert "boom" not in job["error"]["message"]
 
 
-def test_a_job_of_a_stopped_server_is_failed_when_read(real: Real) -> None:
+def _set_job(engine: Engine, job_id: str, **values: Any) -> None:
+    jobs = schema.import_jobs
+    with engine.begin() as conn:
+        conn.execute(sa.update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+def test_a_job_whose_heartbeat_stopped_is_failed_when_read(real: Real) -> None:
     answer = real.upload("customers", "c.csv", csv_bytes(CUSTOMERS))
     job = real.wait(answer.json()["id"])
-    job_file = real.settings.data_dir / "imports" / job["id"] / "job.json"
-    doc = json.loads(job_file.read_text("utf-8"))
-    dead = 2**22 + 12345  # above the default pid_max: no such process
-    job_file.write_text(json.dumps({**doc, "status": "running", "pid": dead}), "utf-8")
+    now = dt.datetime.now(dt.UTC)
+    # a job still running, held by a process that stopped: its last heartbeat is old
+    stale = now - store_jobs.STALE_AFTER - dt.timedelta(seconds=5)
+    _set_job(real.engine, job["id"], status="running", finished_at=None, heartbeat_at=stale)
     settled = real.client.get(f"{URL}/{job['id']}", headers=real.headers("admin")).json()
     assert settled["status"] == "failed" and settled["error"]["code"] == "interrupted"
+    assert "no sign of life" in settled["error"]["message"]
+    assert settled["error"]["hint"].startswith("upload the file again")
+    # recorded in the store, so every process (and the list) reads it failed
+    with real.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(schema.import_jobs).where(schema.import_jobs.c.id == job["id"])
+        ).one()
+    assert row.status == "failed" and row.finished_at is not None
+    listed = real.client.get(URL, headers=real.headers("admin")).json()
+    assert listed["data"][0]["status"] == "failed"
+
+    # a heartbeat within the limit: the job is still running
+    _set_job(
+        real.engine, job["id"], status="running", finished_at=None, error=None, heartbeat_at=now
+    )
+    fresh = real.client.get(f"{URL}/{job['id']}", headers=real.headers("admin")).json()
+    assert fresh["status"] == "running" and fresh["error"] is None
+
+
+def test_the_worker_refreshes_the_heartbeat_of_the_jobs_it_holds(
+    real: Real, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_jobs, "HEARTBEAT", dt.timedelta(seconds=0.05))
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(*_args: Any, **_kwargs: Any) -> None:
+        started.set()
+        assert release.wait(POLL_SECONDS)
+        raise RuntimeError("stopped by the test")
+
+    monkeypatch.setattr(imports, "import_file", slow)
+    answer = real.upload("customers", "c.csv", csv_bytes(CUSTOMERS))
+    job_id = answer.json()["id"]
+    assert started.wait(POLL_SECONDS)
+    old = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    _set_job(real.engine, job_id, heartbeat_at=old)
+    deadline = time.monotonic() + POLL_SECONDS
+    jobs = schema.import_jobs
+    while True:
+        with real.engine.connect() as conn:
+            beat = conn.execute(sa.select(jobs.c.heartbeat_at).where(jobs.c.id == job_id))
+            if beat.scalar_one() > old:
+                break
+        assert time.monotonic() < deadline, "no heartbeat"
+        time.sleep(0.05)
+    running = real.client.get(f"{URL}/{job_id}", headers=real.headers("admin")).json()
+    assert running["status"] == "running"
+    release.set()
+    assert real.wait(job_id)["status"] == "failed"
+
+
+def test_two_apps_on_the_same_store_see_the_same_jobs(real: Real, tmp_path: Path) -> None:
+    # another server process: its own app and data folder, the same store
+    other_settings = real.settings.model_copy(update={"data_dir": tmp_path / "other"})
+    other_app = create_app(other_settings, engine=real.engine)
+    job = real.run("customers", "bad.csv", csv_bytes(BAD_ROWS))
+    with TestClient(other_app) as other:
+        seen = other.get(f"{URL}/{job['id']}", headers=real.headers("admin"))
+        assert seen.status_code == 200 and seen.json() == job
+        listed = other.get(URL, headers=real.headers("admin")).json()
+        assert [j["id"] for j in listed["data"]] == [job["id"]] and listed["count"] == 1
+        rejects = other.get(f"{URL}/{job['id']}/rejects", headers=real.headers("admin"))
+        assert rejects.status_code == 200 and "孙丽" in rejects.text
+        queued = other.post(
+            f"{URL}/customers",
+            files={"file": ("c.csv", csv_bytes(CUSTOMERS), "text/csv")},
+            headers=real.headers("admin"),
+        )
+        assert queued.status_code == 202
+    done = real.wait(queued.json()["id"])
+    assert done["status"] == "done" and done["report"]["inserted"] == 3
 
 
 @pytest.mark.parametrize("who", ["sales", "service", "analyst"])

@@ -250,3 +250,33 @@ def test_widening_order_statuses_keeps_every_row_and_reference(bare_engine: Engi
     with bare_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT status FROM orders").scalar_one() == "completed"
         assert conn.exec_driver_sql("SELECT count(*) FROM order_items").scalar_one() == 1
+
+
+def test_import_jobs_come_with_0005_and_go_with_its_downgrade(bare_engine: Engine) -> None:
+    upgrade(bare_engine, "0004")
+    assert "import_jobs" not in sa.inspect(bare_engine).get_table_names()
+    upgrade(bare_engine, "0005")
+    inspector = sa.inspect(bare_engine)
+    assert "import_jobs" in inspector.get_table_names()
+    assert {i["name"] for i in inspector.get_indexes("import_jobs")} == {
+        "ix_import_jobs_submitted_at",
+        "ix_import_jobs_submitted_by_id",
+    }
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).isoformat()
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, username, display_name, role, is_active, created_at, "
+            "updated_at) "
+            f"VALUES (1, 'admin', 'Admin', 'admin', true, '{now}', '{now}')"
+        )
+        insert = (
+            "INSERT INTO import_jobs (id, entity, file, directory, size, strict, submitted_by, "
+            "submitted_by_id, submitted_at, status, heartbeat_at) VALUES "
+            "('{id}', 'customers', 'c.csv', '/tmp/x', 10, false, 'admin', 1, '{t}', '{s}', '{t}')"
+        )
+        conn.exec_driver_sql(insert.format(id="a" * 32, t=now, s="queued"))
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            conn.exec_driver_sql(insert.format(id="b" * 32, t=now, s="lost"))
+    downgrade(bare_engine, "0004")
+    assert current_revision(bare_engine) == "0004"
+    assert "import_jobs" not in sa.inspect(bare_engine).get_table_names()

@@ -17,6 +17,7 @@ from rapport.domain import (
     Direction,
     EventKind,
     Gender,
+    ImportJobStatus,
     InteractionChannel,
     LeadStatus,
     LifecycleStage,
@@ -553,6 +554,48 @@ login_throttle = sa.Table(
     sa.UniqueConstraint("kind", "subject"),
     sa.Index("ix_login_throttle_last_failed_at", "last_failed_at"),
     comment="failed log-in counters, shared by every API worker",
+)
+
+# --- import jobs (migration 0005) --------------------------------------------------------------
+
+import_jobs = sa.Table(
+    "import_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True, comment="32 hex digits"),
+    sa.Column("entity", sa.String(32), nullable=False, comment="what the file is imported as"),
+    sa.Column("file", sa.String(128), nullable=False, comment="the upload's (sanitized) name"),
+    sa.Column(
+        "directory",
+        sa.String(1024),
+        nullable=False,
+        comment="folder of the upload and of its reject and warning files",
+    ),
+    sa.Column("size", sa.BigInteger, nullable=False, comment="bytes uploaded"),
+    sa.Column("sheet", sa.String(100), comment="XLSX sheet (NULL: all)"),
+    sa.Column("strict", sa.Boolean, nullable=False),
+    sa.Column("submitted_by", sa.String(128), nullable=False, comment="username, and token if any"),
+    sa.Column("submitted_by_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
+    sa.Column("status", enum_type(ImportJobStatus, "import_job_status"), nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column(
+        "heartbeat_at",
+        UTCDateTime,
+        nullable=False,
+        comment="last sign of life of the process holding the unfinished job",
+    ),
+    sa.Column("rows_read", sa.Integer),
+    sa.Column("rows_inserted", sa.Integer),
+    sa.Column("rows_updated", sa.Integer),
+    sa.Column("rows_unchanged", sa.Integer),
+    sa.Column("rows_rejected", sa.Integer),
+    sa.Column("report", JSONDoc, comment="the rest of the importer's report, once done"),
+    sa.Column("error", JSONDoc, comment="why the job failed: code, message, field, hint"),
+    sa.CheckConstraint("size >= 0", name="size_non_negative"),
+    sa.Index("ix_import_jobs_submitted_at", "submitted_at"),
+    sa.Index("ix_import_jobs_submitted_by_id", "submitted_by_id"),
+    comment="import jobs of the API, shared by every server process",
 )
 
 #: Tables in dependency order (parents first), for status listings and loaders.

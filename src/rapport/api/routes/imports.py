@@ -1,18 +1,21 @@
 """Import jobs: upload a file, poll the report — the importer of ``rapport import``.
 
 ``POST /imports/{entity}`` streams the upload (multipart field ``file``) to
-``<data_dir>/imports/<job id>/<file name>``, writes the job document ``job.json`` beside it
-and answers 202 at once; one worker thread per server process runs the queued jobs, one
-at a time, with :func:`rapport.ingest.importer.import_file` — the same function, reports
-and reject files as the CLI — on an engine of its own on the configured store (committed
-batch by batch, so a job's rows are visible while it runs). Jobs are JSON files, not
-rows: nothing is added to the store's schema.
+``<data_dir>/imports/<job id>/<file name>``, records the job in the store's ``import_jobs``
+table (:mod:`rapport.store.import_jobs`) and answers 202 at once; one worker thread per
+server process runs the jobs it queued, one at a time, with
+:func:`rapport.ingest.importer.import_file` — the same function, reports and reject files
+as the CLI — on an engine of its own on the configured store (committed batch by batch, so
+a job's rows are visible while it runs). Every server process reads every job from the
+store, and finds its files in the folder the job names.
 
 A job is ``queued``, ``running``, then ``done`` or ``failed``. It fails — never hangs, never
 answers 500 — when the file cannot be read (encoding, not a spreadsheet, empty), when its
 columns cannot be mapped, when the store fails, with ``strict`` when any row was rejected
 (the valid rows are written all the same, as ``rapport import --strict`` does), and when
-the server process stops before the job ends (noticed on the next read of the job).
+the server process holding it stops before the job ends: that process refreshes the
+job's heartbeat while it holds it, and a job whose heartbeat has gone stale is failed
+(``interrupted``) on the next read.
 
 =============================  ==============  ==============
 route                          roles           API token scope
@@ -35,15 +38,12 @@ downloading rejects are audited.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import json
 import logging
 import os
 import re
 import shutil
-import socket
 import threading
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
@@ -68,7 +69,6 @@ from rapport.api.deps import (
 )
 from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE, ApiError, forbidden
 from rapport.api.schemas.imports import (
-    FINISHED,
     ImportEntity,
     ImportJob,
     ImportJobAccepted,
@@ -83,20 +83,21 @@ from rapport.errors import RapportError
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.ingest.scope import UNLIMITED, ImportScope
-from rapport.store import audit
+from rapport.store import audit, import_jobs
 from rapport.store.db import engine_from_settings, session_scope
+from rapport.store.repository import Row, utcnow
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 log = logging.getLogger("rapport.api.imports")
 
 JOBS_DIR = "imports"
+#: A name no upload may take (the job document of earlier versions).
 JOB_FILE = "job.json"
 ENTITY = "imports"
 CHUNK_BYTES = 1 << 20
 MAX_NAME_CHARS = 120
 DEFAULT_LIST = 50
 MAX_LIST = 500
-HOST = socket.gethostname()
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _FORBIDDEN_CHARS = frozenset('<>:"|?*')
 #: Media types of the reject files, by suffix (a reject file has its input's format).
@@ -119,90 +120,67 @@ _WRITE = [Depends(require_scope("imports:write")), _ROLES]
 JobId = Annotated[str, PathParam(max_length=64, description="The job's id (32 hex digits).")]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-# --- the job documents ---------------------------------------------------------------------
-
-_docs_lock = threading.Lock()
+# --- the jobs in the store -----------------------------------------------------------------
 
 
 def jobs_root(settings: Settings) -> Path:
-    """Where the jobs of ``settings`` live: ``<data_dir>/imports``."""
+    """Where the uploads of ``settings`` go: ``<data_dir>/imports/<job id>/``."""
     return Path(settings.data_dir) / JOBS_DIR
 
 
-def _write_doc(job_dir: Path, doc: dict[str, Any]) -> None:
-    """Replace ``job.json`` atomically: a reader sees the old or the new document."""
-    tmp = job_dir / f"{JOB_FILE}.{threading.get_ident()}.tmp"
-    tmp.write_text(json.dumps(doc, default=str, indent=1), encoding="utf-8")
-    os.replace(tmp, job_dir / JOB_FILE)
+def job_of(row: Row) -> ImportJob:
+    """The API's view of a job row (its report's counts come from their own columns)."""
+    report = None
+    if row["report"] is not None:
+        report = {**row["report"], **{k: row[f"rows_{k}"] for k in import_jobs.COUNTS}}
+    return ImportJob(
+        id=row["id"],
+        entity=row["entity"],
+        file=row["file"],
+        size=row["size"],
+        sheet=row["sheet"],
+        strict=row["strict"],
+        submitted_by=row["submitted_by"],
+        submitted_by_id=row["submitted_by_id"],
+        submitted_at=row["submitted_at"],
+        status=row["status"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        report=report,
+        error=row["error"],
+    )
 
 
-def _read_doc(job_dir: Path) -> dict[str, Any] | None:
+def _settle(session: Session, row: Row) -> Row:
+    """``row`` as it reads; a stale job is recorded as failed, in a transaction of its own
+    (best effort: the answer says failed either way)."""
+    if not import_jobs.is_stale(row):
+        return row
     try:
-        return json.loads((job_dir / JOB_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+        with session_scope(session.get_bind(), writing=True) as own:
+            import_jobs.fail_stale(session=own)
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("import job %s: could not record it as interrupted: %s", row["id"], exc)
+    return import_jobs.settled(row)
 
 
-def _update(job_dir: Path, **changes: Any) -> dict[str, Any]:
-    with _docs_lock:
-        doc = _read_doc(job_dir) or {}
-        doc.update(changes)
-        _write_doc(job_dir, doc)
-        return doc
+def _visible(row: Row, user: Principal) -> bool:
+    return user.role is Role.ADMIN or row["submitted_by_id"] == user.user_id
 
 
-def _alive(pid: int) -> bool:
-    if os.name != "posix":  # signal 0 means something else on Windows: assume alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by another user
-        return True
-    return True
-
-
-def _settle(job_dir: Path, doc: dict[str, Any]) -> dict[str, Any]:
-    """A job left unfinished by a server process that has since stopped is failed."""
-    pid = doc.get("pid")
-    if (
-        doc.get("status") not in FINISHED
-        and doc.get("host") == HOST
-        and isinstance(pid, int)
-        and pid != os.getpid()
-        and not _alive(pid)
-    ):
-        error = JobError(
-            code="interrupted",
-            message="the server stopped before the import finished",
-            hint="upload the file again: rows already imported are found and reported unchanged",
-        )
-        return _update(
-            job_dir,
-            status=JobStatus.FAILED.value,
-            finished_at=_now().isoformat(),
-            error=error.model_dump(),
-        )
-    return doc
-
-
-def _visible(doc: dict[str, Any], user: Principal) -> bool:
-    return user.role is Role.ADMIN or doc.get("submitted_by_id") == user.user_id
-
-
-def _job_dir(settings: Settings, job_id: str, user: Principal) -> tuple[Path, dict[str, Any]]:
-    """The job's folder and document; 404 when unknown or not the caller's."""
+def _job(session: Session, job_id: str, user: Principal) -> Row:
+    """The job's row, settled; 404 when unknown or not the caller's."""
     if _JOB_ID.fullmatch(job_id):
-        job_dir = jobs_root(settings) / job_id
-        doc = _read_doc(job_dir)
-        if doc is not None and _visible(doc, user):
-            return job_dir, _settle(job_dir, doc)
+        row = import_jobs.get(session=session, id=job_id)
+        if row is not None and _visible(row, user):
+            return _settle(session, row)
     raise ApiError(404, "not_found", f"no import job with id {job_id}", field="path.job_id")
+
+
+def _record(engine: sa.Engine, job_id: str, **values: Any) -> None:
+    """Write ``values`` to the job's row, in a transaction of their own."""
+    with session_scope(engine, writing=True) as session:
+        import_jobs.update(session=session, id=job_id, values=values)
 
 
 # --- the worker ----------------------------------------------------------------------------
@@ -210,6 +188,7 @@ def _job_dir(settings: Settings, job_id: str, user: Principal) -> tuple[Path, di
 
 @dataclass(frozen=True)
 class _Task:
+    job_id: str
     job_dir: Path
     settings: Settings
     rules: Rules
@@ -218,20 +197,29 @@ class _Task:
 
 
 class _Worker:
-    """One thread per process running queued jobs in order; (re)started on demand."""
+    """One thread per process running queued jobs in order, and one refreshing the
+    heartbeat of the jobs it holds (queued or running); both (re)started on demand."""
 
     def __init__(self) -> None:
         self.queue: Queue[_Task] = Queue()
         self.thread: threading.Thread | None = None
+        self.beating: threading.Thread | None = None
+        self.held: dict[str, _Task] = {}  # job id → task, until the job ends
         self.lock = threading.Lock()
 
     def submit(self, task: _Task) -> None:
         with self.lock:
+            self.held[task.job_id] = task
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(
                     target=self._loop, name="rapport-import-jobs", daemon=True
                 )
                 self.thread.start()
+            if self.beating is None or not self.beating.is_alive():
+                self.beating = threading.Thread(
+                    target=self._beat, name="rapport-import-heartbeat", daemon=True
+                )
+                self.beating.start()
             self.queue.put(task)
 
     def _loop(self) -> None:
@@ -240,9 +228,37 @@ class _Worker:
             try:
                 run_job(task)
             except Exception:  # run_job records its own failures; never stop the loop
-                log.exception("import job %s: could not record its outcome", task.job_dir.name)
+                log.exception("import job %s: could not record its outcome", task.job_id)
             finally:
+                with self.lock:
+                    self.held.pop(task.job_id, None)
                 self.queue.task_done()
+
+    def _beat(self) -> None:
+        """Every :data:`~rapport.store.import_jobs.HEARTBEAT`, refresh the heartbeat of the
+        held jobs, store by store; end when no job is held."""
+        while True:
+            time.sleep(import_jobs.HEARTBEAT.total_seconds())
+            with self.lock:
+                if not self.held:
+                    self.beating = None
+                    return
+                by_store: dict[str, list[_Task]] = {}
+                for task in self.held.values():
+                    by_store.setdefault(task.settings.database_url, []).append(task)
+            for tasks in by_store.values():
+                _beat(tasks[0].settings, [task.job_id for task in tasks])
+
+
+def _beat(settings: Settings, job_ids: list[str]) -> None:
+    engine = engine_from_settings(settings)
+    try:
+        with session_scope(engine, writing=True) as session:
+            import_jobs.beat(session=session, ids=job_ids)
+    except (sa.exc.SQLAlchemyError, RapportError) as exc:
+        log.warning("import jobs %s: heartbeat not written: %s", ", ".join(job_ids), exc)
+    finally:
+        engine.dispose()
 
 
 WORKER = _Worker()
@@ -289,31 +305,36 @@ def public_report(report: ImportReport) -> ImportReportPublic:
 
 def run_job(task: _Task) -> None:
     """Run one queued job to ``done`` or ``failed`` — whatever happens, it ends finished."""
-    job_dir = task.job_dir
-    doc = _update(
-        job_dir,
-        status=JobStatus.RUNNING.value,
-        started_at=_now().isoformat(),
-        pid=os.getpid(),
-        host=HOST,
-    )
-    crashed = JobError(code="internal_error", message="the import stopped on an internal error")
-    outcome: dict[str, Any] = {"status": JobStatus.FAILED.value, "error": crashed.model_dump()}
+    engine = engine_from_settings(task.settings)
     try:
-        outcome = _import(task, doc)
-    except Exception:
-        log.exception("import job %s crashed", job_dir.name)
+        now = utcnow()
+        _record(
+            engine,
+            task.job_id,
+            status=JobStatus.RUNNING.value,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        crashed = JobError(code="internal_error", message="the import stopped on an internal error")
+        outcome: dict[str, Any] = {"status": JobStatus.FAILED.value, "error": crashed.model_dump()}
+        try:
+            with session_scope(engine) as session:
+                row = import_jobs.get(session=session, id=task.job_id)
+            assert row is not None, f"import job {task.job_id} vanished"
+            outcome = _import(task, row, engine)
+        except Exception:
+            log.exception("import job %s crashed", task.job_id)
+        finally:
+            _record(engine, task.job_id, finished_at=utcnow(), **outcome)
     finally:
-        _update(job_dir, finished_at=_now().isoformat(), **outcome)
+        engine.dispose()
 
 
-def _import(task: _Task, doc: dict[str, Any]) -> dict[str, Any]:
+def _import(task: _Task, doc: Row, engine: sa.Engine) -> dict[str, Any]:
     job_dir = task.job_dir
     failed = JobStatus.FAILED.value
-    engine = None
     report: ImportReport | None = None
     try:
-        engine = engine_from_settings(task.settings)
         report = import_file(
             doc["entity"],
             job_dir / doc["file"],
@@ -335,8 +356,13 @@ def _import(task: _Task, doc: dict[str, Any]) -> dict[str, Any]:
         )
         outcome = {"status": failed, "error": error.model_dump()}
     else:
-        public = public_report(report)
-        outcome = {"status": JobStatus.DONE.value, "report": public.model_dump(), "error": None}
+        public = public_report(report).model_dump()
+        outcome = {
+            "status": JobStatus.DONE.value,
+            "report": {k: v for k, v in public.items() if k not in import_jobs.COUNTS},
+            **{f"rows_{k}": public[k] for k in import_jobs.COUNTS},
+            "error": None,
+        }
         if doc.get("strict") and report.rejected:
             error = JobError(
                 code="rows_rejected",
@@ -345,15 +371,11 @@ def _import(task: _Task, doc: dict[str, Any]) -> dict[str, Any]:
             )
             outcome.update(status=failed, error=error.model_dump())
     finally:
-        if engine is not None:
-            _audit_outcome(engine, task, doc, report)
-            engine.dispose()
+        _audit_outcome(engine, task, doc, report)
     return outcome
 
 
-def _audit_outcome(
-    engine: sa.Engine, task: _Task, doc: dict[str, Any], report: ImportReport | None
-) -> None:
+def _audit_outcome(engine: sa.Engine, task: _Task, doc: Row, report: ImportReport | None) -> None:
     """Who imported what, and what came of it — in the store the rows went to."""
     detail: dict[str, Any] = {"job": doc["id"], "file": doc["file"], "entity": doc["entity"]}
     if report is not None:
@@ -455,19 +477,21 @@ def create_import_job(
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    job = ImportJob(
-        id=job_id,
-        entity=entity,
-        file=name,
-        size=size,
-        sheet=sheet,
-        strict=strict,
-        submitted_by=user.actor,
-        submitted_by_id=user.user_id,
-        submitted_at=_now(),
-        status=JobStatus.QUEUED,
+    import_jobs.create(
+        session=session,
+        values={
+            "id": job_id,
+            "entity": entity.value,
+            "file": name,
+            "directory": str(job_dir.resolve()),
+            "size": size,
+            "sheet": sheet,
+            "strict": strict,
+            "submitted_by": user.actor,
+            "submitted_by_id": user.user_id,
+            "submitted_at": utcnow(),
+        },
     )
-    _write_doc(job_dir, {**job.model_dump(mode="json"), "pid": os.getpid(), "host": HOST})
     auditor.record(
         AuditAction.IMPORT,
         ENTITY,
@@ -478,7 +502,7 @@ def create_import_job(
     # wait for this request's write lock
     session.commit()
     scope = CustomerScope(user).import_scope()
-    WORKER.submit(_Task(job_dir, settings, request.app.state.rules, auditor.address, scope))
+    WORKER.submit(_Task(job_id, job_dir, settings, request.app.state.rules, auditor.address, scope))
     poll = request.app.url_path_for("get_import_job", job_id=job_id)
     response.headers["Location"] = str(poll)
     return ImportJobAccepted(id=job_id, status=JobStatus.QUEUED, poll=str(poll))
@@ -493,28 +517,21 @@ def create_import_job(
 )
 def list_import_jobs(
     user: CurrentUser,
+    session: SessionDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST, description="Most jobs to return.")] = (
         DEFAULT_LIST
     ),
 ) -> ImportJobsPublic:
     """Recent import jobs, newest first: your own (admins: everyone's)."""
-    root = jobs_root(settings)
-    docs: list[dict[str, Any]] = []
-    if root.is_dir():
-        for job_dir in root.iterdir():
-            if not _JOB_ID.fullmatch(job_dir.name):
-                continue
-            doc = _read_doc(job_dir)
-            if doc is not None and _visible(doc, user):
-                docs.append(_settle(job_dir, doc))
-    docs.sort(key=lambda d: str(d.get("submitted_at", "")), reverse=True)
-    limit = min(limit, settings.max_page_size)
-    jobs = []
-    for doc in docs[:limit]:
-        with contextlib.suppress(ValueError):
-            jobs.append(ImportJob.model_validate(doc))
-    return ImportJobsPublic(data=jobs, count=len(docs))
+    rows, count = import_jobs.recent(
+        session=session,
+        submitted_by_id=None if user.role is Role.ADMIN else user.user_id,
+        limit=min(limit, settings.max_page_size),
+    )
+    if any(import_jobs.is_stale(row) for row in rows):
+        rows = [_settle(session, row) for row in rows]
+    return ImportJobsPublic(data=[job_of(row) for row in rows], count=count)
 
 
 @router.get(
@@ -524,10 +541,9 @@ def list_import_jobs(
     responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
     name="get_import_job",
 )
-def get_import_job(job_id: JobId, user: CurrentUser, settings: SettingsDep) -> ImportJob:
+def get_import_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> ImportJob:
     """One import job: its status, timings, and once finished its report or error."""
-    _dir, doc = _job_dir(settings, job_id, user)
-    return ImportJob.model_validate(doc)
+    return job_of(_job(session, job_id, user))
 
 
 @router.get(
@@ -549,10 +565,10 @@ def get_import_job(job_id: JobId, user: CurrentUser, settings: SettingsDep) -> I
     name="get_import_rejects",
 )
 def get_import_rejects(
-    job_id: JobId, user: CurrentUser, settings: SettingsDep, auditor: AuditorDep
+    job_id: JobId, user: CurrentUser, session: SessionDep, auditor: AuditorDep
 ) -> FileResponse:
     """Download the rejected rows of a job (404 when no row was rejected)."""
-    return _download(job_id, user, settings, auditor, "rejects_file", "rejects")
+    return _download(job_id, user, session, auditor, "rejects_file", "rejects")
 
 
 @router.get(
@@ -570,18 +586,19 @@ def get_import_rejects(
     name="get_import_warnings",
 )
 def get_import_warnings(
-    job_id: JobId, user: CurrentUser, settings: SettingsDep, auditor: AuditorDep
+    job_id: JobId, user: CurrentUser, session: SessionDep, auditor: AuditorDep
 ) -> FileResponse:
     """Download the warnings of a job (404 when no value was dropped)."""
-    return _download(job_id, user, settings, auditor, "warnings_file", "warnings")
+    return _download(job_id, user, session, auditor, "warnings_file", "warnings")
 
 
 def _download(
-    job_id: str, user: Principal, settings: Settings, auditor: Any, report_key: str, route: str
+    job_id: str, user: Principal, session: Session, auditor: Any, report_key: str, route: str
 ) -> FileResponse:
     """One of a job's files named in its report; audited; 404 when there is none."""
-    job_dir, doc = _job_dir(settings, job_id, user)
-    name = ((doc.get("report") or {}).get(report_key)) or None
+    row = _job(session, job_id, user)
+    job_dir = Path(row["directory"])
+    name = ((row["report"] or {}).get(report_key)) or None
     path = job_dir / name if name else None
     if path is None or path.parent != job_dir or not path.is_file():
         raise ApiError(

@@ -1,5 +1,5 @@
-"""Bodies of the import jobs: the job document (stored as JSON beside the upload) and the
-answers of the routes."""
+"""Bodies of the import jobs: a job (a row of the store's ``import_jobs``) and the answers
+of the routes."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from rapport.domain import ImportJobStatus
 from rapport.ingest.entities import IMPORT_ORDER
 
 #: The entities a file can be imported as, in an order that satisfies every reference.
 ImportEntity = StrEnum("ImportEntity", {name: name for name in IMPORT_ORDER})  # type: ignore[misc]
 
 
-class JobStatus(StrEnum):
-    """queued → running → done | failed."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
+#: queued → running → done | failed (the store's enumeration).
+JobStatus = ImportJobStatus
 
 #: Statuses a job never leaves.
 FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED})
@@ -74,7 +69,7 @@ class JobError(BaseModel):
 
 
 class ImportJob(BaseModel):
-    """One import job, as stored in ``<data_dir>/imports/<id>/job.json``."""
+    """One import job, as the store's ``import_jobs`` keeps it."""
 
     id: str
     entity: ImportEntity
