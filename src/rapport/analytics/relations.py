@@ -97,7 +97,7 @@ class Relations:
 
     def correlation_table(self) -> pa.Table:
         """The matrix as an Arrow table: a ``degree`` column and one column per degree."""
-        columns = {"degree": list(self.degrees)}
+        columns: dict[str, list[Any]] = {"degree": list(self.degrees)}
         for j, name in enumerate(self.degrees):
             columns[name] = [_num(v) for v in self.correlation[:, j]]
         return pa.table(columns)

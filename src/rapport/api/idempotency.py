@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -182,7 +182,7 @@ class IdempotencyStore:
                 sa.delete(schema.idempotency_keys).where(_k.created_at < before)
             )
             session.commit()
-            return result.rowcount or 0
+            return cast("sa.CursorResult[Any]", result).rowcount or 0  # a DELETE's result
 
 
 def _error(status: int, code: str, message: str, hint: str, **headers: str) -> Any:

@@ -24,7 +24,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -161,7 +161,7 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             result = session.execute(
                 sa.update(table).where(table.c.customer_id == customer_id, cleared).values(**values)
             )
-            touched[name] = result.rowcount or 0
+            touched[name] = _rowcount(result)
         t, h = schema.tickets, schema.ticket_status_history
         result = session.execute(
             sa.update(h)
@@ -171,7 +171,7 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             )
             .values(note=None)
         )
-        touched["ticket_status_history"] = result.rowcount or 0
+        touched["ticket_status_history"] = _rowcount(result)
         lead = schema.leads
         personal = ("name", "email", "phone", "company")
         result = session.execute(
@@ -182,5 +182,10 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             )
             .values(**dict.fromkeys(personal), updated_at=now)
         )
-        touched["leads"] = result.rowcount or 0
+        touched["leads"] = _rowcount(result)
     return dict(row), {k: v for k, v in touched.items() if v}
+
+
+def _rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE changed (its result is a cursor result)."""
+    return cast("sa.CursorResult[Any]", result).rowcount or 0

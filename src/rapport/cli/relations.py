@@ -83,7 +83,7 @@ def relations_command(
         }
         for i, a in enumerate(rel.degrees)
     ]
-    counts = [p["customers"] for p in pairs]
+    counts = [int(n) for n in rel.pairs.ravel()]  # the customers of every pair above
     columns = [
         Column("degree", ""),
         *(

@@ -250,13 +250,13 @@ def simulate_events(
     sc, sx = thinned_times(ctx, rng, pop, rate)
     w_share = 0.2 * np.exp(p.share_satisfaction_log * pop.satisfaction[sc])
     u = rng.random(len(sc)) * (0.8 + w_share)
-    kind = np.where(
+    social_kind = np.where(
         u < 0.55, K["social_like"], np.where(u < 0.8, K["social_comment"], K["social_share"])
     )
     parts.add(
         sc,
         ctx.clock.at_time_of_day(rng, sx).clip(pop.created[sc], np.nextafter(days, 0)),
-        kind,
+        social_kind,
         CH[data.SOCIAL_CHANNEL],
     )
 

@@ -116,7 +116,7 @@ def build_schedule(ctx: Context, rng: np.random.Generator) -> CampaignSchedule:
     rows = [r for r in rows if w.start <= r[3] and r[3] + timedelta(days=r[4]) <= w.end]
     rows.sort(key=lambda r: (r[3], r[0]))
     n = len(rows)
-    start = np.array([w.day_of(r[3]) for r in rows], dtype=np.float64)
+    start_day = np.array([w.day_of(r[3]) for r in rows], dtype=np.float64)
     length = np.array([r[4] for r in rows], dtype=np.float64)
     objective = [r[1] for r in rows]
     big = np.array([o == "promotion" for o in objective])
@@ -128,8 +128,8 @@ def build_schedule(ctx: Context, rng: np.random.Generator) -> CampaignSchedule:
         name=[r[0] for r in rows],
         channel=[r[2] for r in rows],
         objective=objective,
-        start=start,
-        end=start + length,
+        start=start_day,
+        end=start_day + length,
         budget_cents=(np.round(budget / 100.0) * 10_000).astype(np.int64),
         holdout_share=np.array([HOLDOUT_SHARE.get(o, ctx.params.holdout_share) for o in objective]),
         target_share=np.array([TARGET_SHARE[o] for o in objective]),
