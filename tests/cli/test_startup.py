@@ -75,6 +75,13 @@ def test_version_prints_the_version() -> None:
     assert start("--version")["out"].strip() == f"rapport {rapport.__version__}"
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The help lines of :data:`rapport.cli.main.COMMANDS` are the English help (the Chinese
+    is checked by tests/i18n/test_help.py)."""
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
+
+
 def first_paragraph(command: typer.main.click.Command) -> str:
     return " ".join((command.help or "").split("\n\n")[0].split())
 

@@ -5,6 +5,10 @@ that listing the commands does not need. A :class:`LazyCommand` names where a co
 (``"module:attribute"``, a function or a ``typer.Typer`` sub-app) and its one-line help; the
 :class:`LazyGroup` lists it with that line and imports the module only when the command is
 run or its own ``--help`` is asked for.
+
+The help is in the configured language: the English texts of the code, or under
+``zh_CN`` the Chinese of :mod:`rapport.i18n.help`, put on each command and parameter when
+the group is built (:func:`localize_help`), so the command modules need not know.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any, ClassVar
 import typer
 from typer import _click
 from typer.core import TyperCommand, TyperGroup
+
+from rapport.i18n.locale import configured_locale
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class LazyGroup(TyperGroup):
             **{name: _Placeholder(name, spec) for name, spec in self.lazy_commands.items()},
             **eager,
         }
+        self.locale = configured_locale()
+        localize_help(self, "", self.locale)
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         """The command (a placeholder carrying the help line while not yet imported)."""
@@ -90,7 +98,63 @@ class LazyGroup(TyperGroup):
             holder.add_typer(target, name=name)
         else:
             holder.command(name)(target)
-        return typer.main.get_group(holder).commands[name]
+        command = typer.main.get_group(holder).commands[name]
+        localize_help(command, name, getattr(self, "locale", "en"))
+        return command
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.split("\n\n", 1)[0].split())
+
+
+def localize_help(command: _click.Command, path: str, locale: str) -> None:
+    """Put the help texts of ``locale`` on ``command`` (at ``path``, ``""`` for the root),
+    its parameters and its subcommands.
+
+    English is the code's own help; for ``zh_CN`` each text comes from
+    :mod:`rapport.i18n.help`: the command's by its path, a parameter's by its English help
+    (a text without a translation stays as it is: the catalogue test names it). The words
+    of the help screens (panel titles, ``[default: …]``) are typer's module settings, set
+    for the locale here.
+    """
+    _help_terms(locale)
+    if locale != "zh_CN":
+        return
+    from rapport.i18n.help import COMMANDS, HELP_OPTION, PARAMETERS
+
+    text = COMMANDS.get(path)
+    if text is not None:
+        command.help = text
+        command.short_help = _first_paragraph(text)
+    for param in command.params:
+        english = getattr(param, "help", None)
+        if english in PARAMETERS:
+            param.help = PARAMETERS[english]  # type: ignore[attr-defined]
+    help_option = command.get_help_option(_click.Context(command))
+    if help_option is not None and help_option.help == HELP_OPTION[0]:
+        help_option.help = HELP_OPTION[1]
+    for name, sub in getattr(command, "commands", {}).items():
+        localize_help(sub, f"{path} {name}".strip(), locale)
+
+
+#: typer's own words on the help screens, in English (as typer sets them).
+_ENGLISH_TERMS: dict[str, str] = {}
+
+
+def _help_terms(locale: str) -> None:
+    """Set typer's help-screen words (``Options``, ``[default: …]`` …) for ``locale``;
+    back to English only when they were changed (typer's formatter may not be loaded)."""
+    if locale != "zh_CN" and not _ENGLISH_TERMS:
+        return
+    from typer import rich_utils
+
+    from rapport.i18n.help import HELP_TERMS
+
+    if not _ENGLISH_TERMS:
+        _ENGLISH_TERMS.update({name: getattr(rich_utils, name) for name in HELP_TERMS})
+    terms = HELP_TERMS if locale == "zh_CN" else _ENGLISH_TERMS
+    for name, text in terms.items():
+        setattr(rich_utils, name, text)
 
 
 def load_command(group: LazyGroup, name: str) -> _click.Command:

@@ -184,7 +184,9 @@ def sample_command(
     out: Annotated[
         Path | None, typer.Option(help="Write files to this directory instead of the store.")
     ] = None,
-    file_format: Annotated[FileFormat, typer.Option("--format")] = FileFormat.csv,
+    file_format: Annotated[
+        FileFormat, typer.Option("--format", help="File format with --out: csv or parquet.")
+    ] = FileFormat.csv,
     dataset: Annotated[
         Dataset, typer.Option(help="synthetic, or the real CDNOW cohort / master.")
     ] = Dataset.synthetic,
@@ -234,8 +236,8 @@ def sample_command(
 
 def demo_command(
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
-    months: Annotated[int, typer.Option(min=1, max=120)] = 24,
-    seed: Annotated[int, typer.Option()] = 42,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed: equal options give equal data.")] = 42,
 ) -> None:
     """The main job on embedded defaults: create the store, build the sample company,
     import it and show what Rapport knows about it."""

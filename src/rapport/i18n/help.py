@@ -1,0 +1,210 @@
+"""``--help`` in Chinese: the texts ``rapport … --help`` shows under ``locale = "zh_CN"``.
+
+The English help stays in the code (command docstrings, ``help=`` of options and
+arguments). :data:`COMMANDS` gives the Chinese help of each command, keyed by its path
+(``""`` for ``rapport`` itself, ``"models fit"``); its first paragraph is the command's line
+in its group's listing. :data:`PARAMETERS` gives the Chinese help of options and arguments,
+keyed by their English help: an option shared by many commands (``--as-of``, ``--format``)
+is translated once, and a changed English text no longer finds a stale translation.
+:data:`HELP_TERMS` are the words of the help screens themselves (panel titles, default,
+required). ``rapport.cli.lazy`` applies them when the commands are built; a test walks every
+command and option and fails on a missing translation or one left over.
+"""
+
+from __future__ import annotations
+
+COMMANDS: dict[str, str] = {
+    "": "Rapport（客情）：客户关系智能。",
+    "serve": "运行 REST API（OpenAPI 与交互式文档在 /docs）。",
+    "import": "把 FILE 作为 ENTITY 导入：逐行校验、可重复执行，每一行都有交代。",
+    "sample": "样例公司：合成数据（有文档的潜变量模型）或真实的 CDNOW 数据。",
+    "demo": "用内置默认设置跑一遍主流程：创建数据库、生成样例公司、导入，并展示 Rapport "
+    "从中得出的结论。",
+    "export": "把数据库的标准表写成 Parquet（不带时区的 UTC 时间，金额为浮点数）。",
+    "metrics": "METRICS.md 中的指标及其输入（分子、分母），可追溯到定义编号。",
+    "cohorts": "同期群留存：按首次购买月份分组的购买客户，以及此后每个月再次购买的占比。",
+    "funnel": "期间内新建线索的转化漏斗：转化为客户、首次购买、复购。",
+    "score": "计算每位客户截至某个本地日期结束时的评分（默认：有数据的最后一天，或今天），"
+    "并存为该日期的快照（替换该日期原有的快照，其他日期保留）。\n\n"
+    "不指定 --as-of 时按今天评分；但如果数据库中的订单、行为事件、互动、工单和问卷回答都在"
+    "今天之前结束（从导出文件导入的数据），则按有数据的最后一天评分，并会说明。",
+    "customer": "客户 360 视图：基本资料、时间线、客户四度及其构成、RFM、价值分层及原因、"
+    "生命周期阶段、与上一次快照相比的变化。\n\n"
+    "CUSTOMER 是内部 ID 或企业自己的客户编号（外部编号）：等于某个内部 ID 的数字即为该客户"
+    "（除非加 --external），其他一律按客户编号查找。卡片显示联系方式、生日、营销许可和预测"
+    "（客户终身价值及其区间、存活概率、流失风险及各原因的方向）。",
+    "segments": "某次快照的 RFM 分群：人数、销售额占比、四度均值。",
+    "tiers": "某次快照的价值分层：人数、销售额占比、四度均值。",
+    "stages": "某次快照的生命周期阶段：人数、销售额占比、四度均值。",
+    "diamonds": "某次快照的钻石客户，按窗口内销售额从高到低，附上使其成为钻石客户的各项条件。",
+    "clusters": "某次快照的行为聚类（对标准化后的行为做 k-means，k 取 2..8 中轮廓系数最佳者）："
+    "各聚类的人数、占比和区别特征，以及其客户的年龄段、性别、城市和收入段分布。",
+    "relations": "某次快照中客户四度之间的关系：相关系数矩阵；以及沿着满意度 → 忠诚度 → "
+    "参与度 → 推荐度，每一度的高分客户中下一度也高的占比，与基准比例对照。\n\n"
+    "--format json：相关系数（每对一条）和高分链；--format csv：相关系数。",
+    "movements": "谁在两次快照之间换了价值分层、生命周期阶段或分群（默认：最近两次）。",
+    "models": "预测模型：客户终身价值（BG/NBD、Pareto/NBD、Gamma-Gamma）、流失、需求。",
+    "models fit": "拟合截至某个本地日期结束时的购买、消费金额、流失和需求模型（默认：今天），"
+    "并作为新版本存入模型库。",
+    "models show": "显示已保存的模型：参数及其区间、数据、配置。",
+    "models backtest": "回测模型：在留出期之前校准，与实际发生的情况比较。",
+    "demand": "各商品品类的需求预测：未来几周的订单数，来自 `rapport models fit` 保存的模型。",
+    "clv": "预测客户终身价值最高的客户（取自最新快照）。",
+    "at-risk": "流失预警：先联系谁（按风险价值排序），以及原因。",
+    "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
+    "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
+    "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
+    "users list": "所有账号及其角色、团队、状态和 API 令牌。",
+    "users disable": "停用账号：不能再登录，其 API 令牌失效；历史记录保留。",
+    "users unlock": "解除登录锁定：清除某个账号、某个地址或两者的登录失败记录。",
+    "users token": "为用户签发 API 令牌；密钥只显示这一次——请立即保存。",
+    "users revoke": "吊销 API 令牌：此后它一律返回 401。",
+    "audit": "审计日志，最新的在前：谁在何时、从何处对哪条记录做了什么。",
+    "init": "创建数据库，或把它迁移到当前的结构版本。",
+    "status": "各表行数和结构版本（没有数据库时退出码为 4）。",
+    "config": "显示生效的配置。",
+    "config show": "打印生效的设置和业务规则（密钥已遮蔽）。",
+}
+
+PARAMETERS: dict[str, str] = {
+    # rapport
+    "Print the version.": "显示版本。",
+    "Show tracebacks on errors.": "出错时显示调用栈。",
+    # shared by the report commands
+    "Analytics engine: duckdb, postgres, parquet or spark (default: RAPPORT_ENGINE).": (
+        "分析引擎：duckdb、postgres、parquet 或 spark（默认：RAPPORT_ENGINE）。"
+    ),
+    "table (for people), json or csv (for scripts).": "table（给人看），json 或 csv（给脚本用）。",
+    "Snapshot date (local), e.g. 2024-12-31.": "快照日期（本地），例如 2024-12-31。",
+    "Machine-readable output.": "输出机器可读的格式。",
+    "Same as --format json.": "等同于 --format json。",
+    "Rows to show.": "显示的行数。",
+    # serve
+    "Interface to listen on.": "监听的网络接口。",
+    "Port to listen on.": "监听的端口。",
+    "Trust X-Forwarded-For from the proxy in front (client addresses in the audit).": (
+        "信任前置代理的 X-Forwarded-For（审计日志中的客户端地址）。"
+    ),
+    # import
+    "One of: users, customers, leads, products, campaigns, orders, order_items, events, "
+    "interactions, tickets, survey_responses, referrals, campaign_deliveries, "
+    "loyalty_ledger.": (
+        "以下之一：users、customers、leads、products、campaigns、orders、order_items、events、"
+        "interactions、tickets、survey_responses、referrals、campaign_deliveries、"
+        "loyalty_ledger。"
+    ),
+    "CSV/TSV, XLSX, Parquet or JSON Lines file.": "CSV/TSV、XLSX、Parquet 或 JSON Lines 文件。",
+    "TOML file: [columns] header = field; [values] field = one value for all rows.": (
+        "TOML 文件：[columns] 表头 = 字段；[values] 字段 = 所有行共用的值。"
+    ),
+    "XLSX sheet (default all).": "XLSX 工作表（默认全部）。",
+    "Check only; write nothing.": "只检查，不写入任何数据。",
+    "Reject rows with a bad optional value too (instead of dropping the value with a "
+    "warning), and exit 2 if any row is rejected.": (
+        "可选字段的值有误时也拒绝整行（而不是去掉该值并警告），有任何行被拒绝时退出码为 2。"
+    ),
+    "Print the report as JSON.": "以 JSON 输出报告。",
+    "Where to write rejected rows.": "被拒绝的行写到哪里。",
+    # sample, demo
+    "Number of customers.": "客户数。",
+    "Months of history.": "历史月数。",
+    "Seed: equal options give equal data.": "随机种子：相同的选项生成相同的数据。",
+    "Names, places, phones, calendar.": "姓名、地点、电话和节假日所用的地区。",
+    "Write files to this directory instead of the store.": "把文件写到此目录，而不是写入数据库。",
+    "synthetic, or the real CDNOW cohort / master.": (
+        "synthetic（合成），或真实的 CDNOW 同期群 / 全量数据。"
+    ),
+    "With --out: customers per chunk (bounded memory).": "配合 --out：每块的客户数（限制内存）。",
+    "File format with --out: csv or parquet.": "配合 --out 的文件格式：csv 或 parquet。",
+    # export
+    "Directory to write <table>.parquet files into.": "写入 <表名>.parquet 文件的目录。",
+    "Comma-separated tables to export, e.g. orders,customers (default: all).": (
+        "要导出的表，逗号分隔，例如 orders,customers（默认：全部）。"
+    ),
+    # metrics, cohorts, funnel
+    "2024-01..2024-12, 2024Q1, 2024-03 … (default: --last 12m).": (
+        "2024-01..2024-12、2024Q1、2024-03 …（默认：--last 12m）。"
+    ),
+    "90d, 12w, 6m, 1y before --as-of": "--as-of 之前的 90d、12w、6m、1y",
+    "Local date the analysis runs as of; default now.": "分析所依据的本地日期；默认现在。",
+    "day, week, month, quarter or year: a series.": "day、week、month、quarter 或 year：按期序列。",
+    "Per group: a customer attribute, age_band or a score.": (
+        "按组：客户属性、age_band 或某项评分。"
+    ),
+    "Comma-separated ids (default: headline).": "指标编号，逗号分隔（默认：核心指标）。",
+    # customer
+    "Internal id or customer number.": "内部 ID 或客户编号。",
+    "CUSTOMER is the business's customer number, even if all digits.": (
+        "CUSTOMER 是企业的客户编号，即使全是数字。"
+    ),
+    "Timeline entries shown.": "显示的时间线条目数。",
+    # reports
+    "Customers shown.": "显示的客户数。",
+    "High scorer from this score (default: top quartile).": "从此分数起算高分（默认：前 25%）。",
+    "value_tier, lifecycle_stage or rfm_segment.": "value_tier、lifecycle_stage 或 rfm_segment。",
+    "Earlier snapshot date.": "较早的快照日期。",
+    "Later snapshot date.": "较晚的快照日期。",
+    "Lowest churn risk listed.": "列出的最低流失风险。",
+    # models, demand
+    "bgnbd, paretonbd, gammagamma, churn…": "bgnbd、paretonbd、gammagamma、churn…",
+    "A saved version (default latest).": "已保存的版本（默认最新）。",
+    "table (for people), json (the saved documents) or csv (one row per parameter).": (
+        "table（给人看），json（保存的文档）或 csv（每个参数一行）。"
+    ),
+    "Holdout length before --as-of, e.g. 26w, 180d, 6m.": (
+        "--as-of 之前的留出期长度，例如 26w、180d、6m。"
+    ),
+    "Write the HTML backtest report here.": "把 HTML 回测报告写到这里。",
+    "Some of: purchase,spend,churn,demand (default all).": (
+        "以下若干：purchase,spend,churn,demand（默认全部）。"
+    ),
+    "Periods (weeks) to forecast after the data.": "数据之后要预测的期数（周）。",
+    "A saved demand model version (default: the latest).": "已保存的需求模型版本（默认：最新）。",
+    # users
+    "Log-in name (unique).": "登录名（唯一）。",
+    "admin, manager, sales, service or analyst.": "admin、manager、sales、service 或 analyst。",
+    "Team (managers see their team).": "团队（经理能看到本团队）。",
+    "Name shown to others.": "向他人显示的姓名。",
+    "E-mail address.": "电子邮箱地址。",
+    "Read the password from standard input.": "从标准输入读取密码。",
+    "No log-in; API tokens only.": "不能登录；只用 API 令牌。",
+    "Log-in name of an existing account.": "已有账号的登录名。",
+    "Log-in name.": "登录名。",
+    "The account whose failed log-ins to forget.": "要清除登录失败记录的账号。",
+    "A client address whose failed log-ins to forget.": "要清除登录失败记录的客户端地址。",
+    "The user the token acts as.": "令牌代表的用户。",
+    "What the token is for, e.g. shop-sync.": "令牌的用途，例如 shop-sync。",
+    "customers:read, orders:write … (repeat the option); * for all the user may do.": (
+        "customers:read、orders:write …（可重复此选项）；* 表示该用户能做的一切。"
+    ),
+    "Expire after this many days (default: never).": "多少天后过期（默认：永不过期）。",
+    "The token's id (see `rapport users list`).": "令牌编号（见 `rapport users list`）。",
+    # audit
+    "Actor: a user name (also via their tokens).": "操作人：用户名（包括通过其令牌的操作）。",
+    "Entries about this customer id.": "与此客户 ID 有关的条目。",
+    "Only this action.": "只看此操作。",
+    "Only records of this table, e.g. orders.": "只看此表的记录，例如 orders。",
+    "From this local date or time (inclusive).": "从此本地日期或时间起（含）。",
+    "To this local date (inclusive) or time.": "到此本地日期（含）或时间为止。",
+    "Entries to show.": "显示的条目数。",
+    "Only entries older than this id (next page).": "只看编号小于此值的条目（下一页）。",
+    # config show
+    "Print JSON instead of TOML.": "输出 JSON 而不是 TOML。",
+}
+
+#: The words of the help screens themselves, by the name typer gives them.
+HELP_TERMS: dict[str, str] = {
+    "ARGUMENTS_PANEL_TITLE": "参数",
+    "OPTIONS_PANEL_TITLE": "选项",
+    "COMMANDS_PANEL_TITLE": "命令",
+    "ERRORS_PANEL_TITLE": "错误",
+    "DEFAULT_STRING": "[默认：{}]",
+    "REQUIRED_LONG_STRING": "[必填]",
+    "ENVVAR_STRING": "[环境变量：{}]",
+    "DEPRECATED_STRING": "（已弃用）",
+    "ABORTED_TEXT": "已中止。",
+    "RICH_HELP": "用 [blue]'{command_path} {help_option}'[/] 查看帮助。",
+}
+
+#: The help of ``--help`` itself.
+HELP_OPTION = ("Show this message and exit.", "显示此帮助并退出。")
