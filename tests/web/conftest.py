@@ -1,0 +1,233 @@
+"""The web workspace's test bed: one small demo store and one real ``rapport serve`` per
+session, and Debian's Chromium driven by Playwright.
+
+The store is the sample company (200 customers over 12 months, zh_CN) with two score
+snapshots 60 days apart (the latest with the fitted models, so the card has predictions),
+and four staff users with a password: ``admin``, the sales users ``wang.fang`` and
+``li.na`` (each owns some customers) and the analyst ``gao.peng``.
+
+Browser tests carry the ``browser`` marker. Without ``/usr/bin/chromium`` they fail (never
+skip) with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from rapport.config import Settings
+from rapport.store import users
+from rapport.store.db import create_engine, session_scope, upgrade
+from tests.live_server import free_port
+
+PASSWORD = "blue kettle orbit"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+INSTALL_HINT = (
+    "the web tests drive Debian's Chromium with a CJK font: "
+    "apt-get install -y chromium fonts-noto-cjk (.ci/run installs them when missing)"
+)
+SHOTS = Path("/tmp/web-shots")
+SERVER_START_SECONDS = 90
+STAFF = {"admin": "admin", "sales": "wang.fang", "other_sales": "li.na", "analyst": "gao.peng"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium through Playwright (tests/web)"
+    )
+
+
+@dataclass(frozen=True)
+class WebStore:
+    url: str
+    root: Path
+    settings: Settings
+    ids: dict[str, int]  # STAFF key -> user id
+
+    def engine(self) -> sa.Engine:
+        return create_engine(self.url)
+
+    def scalar(self, stmt: Any) -> Any:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return conn.execute(stmt).scalar()
+        finally:
+            engine.dispose()
+
+    def rows(self, stmt: Any) -> list[dict[str, Any]]:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return [dict(r) for r in conn.execute(stmt).mappings()]
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
+    from rapport import scoring
+    from rapport.sample import generate
+    from rapport.sample.load import load_company
+
+    root = tmp_path_factory.mktemp("web-store")
+    url = f"sqlite:///{root / 'rapport.db'}"
+    company = generate(customers=200, months=12, seed=7, locale="zh_CN")
+    engine = create_engine(url)
+    upgrade(engine)
+    load_company(company, engine=engine, work_dir=root)
+    ids = {}
+    with session_scope(engine) as session:
+        for key, username in STAFF.items():
+            user = users.get_by_username(session=session, username=username)
+            users.set_password(session=session, user_id=user["id"], password=PASSWORD)
+            ids[key] = user["id"]
+    engine.dispose()
+    settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
+    last_day = dt.date.fromisoformat(str(company.params["end"])) - dt.timedelta(days=1)
+    scoring.run(settings, as_of=last_day - dt.timedelta(days=60), models=False)
+    scoring.run(settings, as_of=last_day)
+    return WebStore(url=url, root=root, settings=settings, ids=ids)
+
+
+def _server_env(store: WebStore) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env.update(
+        RAPPORT_DATABASE_URL=store.url,
+        RAPPORT_DATA_DIR=str(store.root / "data"),
+        RAPPORT_LOCALE="zh_CN",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(web_store: WebStore) -> Iterator[str]:
+    """A real ``rapport serve`` on a free loopback port over the web store."""
+    port = free_port()
+    rapport = Path(sys.executable).with_name("rapport")
+    log = (web_store.root / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(rapport), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=_server_env(web_store),
+        cwd=web_store.root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    try:
+        while True:
+            assert process.poll() is None, (web_store.root / "server.log").read_text()
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "rapport serve did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def http_login(base: str, username: str, password: str = PASSWORD) -> httpx.Client:
+    """A plain HTTP client logged in as ``username`` (cookies kept)."""
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    return client
+
+
+# --- the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if shutil.which("chromium") is None or not Path(CHROMIUM).exists():
+        pytest.fail(f"no chromium at {CHROMIUM}: {INSTALL_HINT}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Watched:
+    """A page with what it did: console errors, failed requests, hosts it asked."""
+
+    page: Any
+    errors: list[str]
+    failed: list[str]
+    hosts: set[str]
+
+    def clean(self) -> None:
+        assert not self.errors, self.errors
+        assert not self.failed, self.failed
+        assert self.hosts <= {"127.0.0.1"}, self.hosts
+
+
+@pytest.fixture
+def browser_page(chromium: Any, server: str) -> Iterator[Watched]:
+    from urllib.parse import urlsplit
+
+    context = chromium.new_context(
+        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    watched = Watched(page=page, errors=[], failed=[], hosts=set())
+    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watched.errors.append(str(e)))
+    page.on("requestfailed", lambda r: watched.failed.append(r.url))
+    page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
+    page.set_default_timeout(15_000)
+    try:
+        yield watched
+    finally:
+        context.close()
+
+
+def browser_login(page: Any, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-submit")
