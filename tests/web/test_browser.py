@@ -46,12 +46,13 @@ def row_ids(page: Any) -> list[int]:
 
 
 def card_customer(store: WebStore) -> int:
-    """A customer with both snapshots, predictions with churn reasons, and a timeline."""
+    """A customer in both snapshots, with predictions and orders (a timeline)."""
     o = schema.orders.c
+    both = sa.select(_s.customer_id).group_by(_s.customer_id).having(sa.func.count() == 2)
     rows = store.rows(
         sa.select(_s.customer_id)
         .where(_s.predicted_clv.is_not(None), _s.churn_risk.is_not(None))
-        .where(_s.customer_id.in_(sa.select(o.customer_id)))
+        .where(_s.customer_id.in_(both), _s.customer_id.in_(sa.select(o.customer_id)))
         .order_by(_s.as_of.desc(), _s.predicted_clv.desc())
         .limit(1)
     )
@@ -165,6 +166,11 @@ def test_the_card_and_the_list_in_both_languages(
         )
         assert page.locator("#radar canvas").count() == 1
         assert page.locator("#trend canvas").count() == 1
+        trend = page.evaluate(
+            "() => echarts.getInstanceByDom(document.getElementById('trend')).getOption()"
+            ".series[0].data"
+        )
+        assert len(trend) == 2 and all(v is not None for v in trend)
         radar = page.evaluate(
             "() => echarts.getInstanceByDom(document.getElementById('radar')).getOption()"
             ".radar[0].indicator.map(i => i.name)"
