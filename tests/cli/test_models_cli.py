@@ -140,6 +140,23 @@ def test_backtest_of_some_models(company) -> None:
     doc = json.loads(result.output)
     assert doc["spend"]["customers"] > 0
     assert doc["purchase"] is None and doc["churn"] is None and doc["demand"] is None
+    table = invoke(
+        "models",
+        "backtest",
+        "--as-of",
+        DAY,
+        "--holdout",
+        "13w",
+        "--only",
+        "spend",
+        "--format",
+        "csv",
+    )
+    assert table.exit_code == 0, table.output
+    rows = list(csv.DictReader(io.StringIO(table.output)))
+    assert [r["part"] for r in rows] == ["spend"]
+    assert int(rows[0]["customers"]) == doc["spend"]["customers"]
+    assert float(rows[0]["actual"]) == pytest.approx(doc["spend"]["actual_mean"])
     bad = invoke("models", "backtest", "--as-of", DAY, "--only", "crystal-ball")
     assert isinstance(bad.exception, ValidationFailed)
     assert "purchase, spend, churn, demand" in str(bad.exception.hint)
@@ -173,7 +190,9 @@ def test_clv_and_at_risk_read_the_snapshot(company) -> None:
     assert "流失预警" in table.output
 
 
-def test_too_little_history_leaves_the_predictions_empty_and_says_why() -> None:
+def test_too_little_history_leaves_the_predictions_empty_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     engine = create_engine(get_settings().database_url)
     upgrade(engine)
     load_dataset(engine, fx.TABLES)
@@ -181,8 +200,12 @@ def test_too_little_history_leaves_the_predictions_empty_and_says_why() -> None:
     result = invoke("models", "fit", "--as-of", "2024-08-31")
     assert result.exit_code == 0, result.output
     text = flat(result.output)
-    # the note in the locale; its reason is the model's own (English) error message
-    assert "购买模型未拟合" in text and "repeat buyers" in text
+    # the note in the locale, its reason too (the model's domain error, in Chinese)
+    assert "购买模型未拟合" in text and "之前只有" in text and "购买模型至少需要" in text
+    assert "repeat buyers" not in text
     assert invoke("score", "--as-of", "2024-08-31").exit_code == 0
     empty = invoke("clv", "--as-of", "2024-08-31", "--format", "json")
     assert json.loads(empty.output)["customers"] == []
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
+    english = flat(invoke("models", "fit", "--as-of", "2024-08-31").output)
+    assert "Purchase model not fitted: only" in english and "repeat buyers before" in english

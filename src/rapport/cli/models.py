@@ -24,7 +24,11 @@ models_app = typer.Typer(
     help="Predictive models: CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn, demand.",
     no_args_is_help=True,
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+ReportFormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="table (for people), json or csv (for scripts)."),
+]
 ShowFormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
@@ -50,14 +54,27 @@ _NOTE = re.compile(
 
 
 def localize_note(note: str, locale: str) -> str:
-    """A note of :func:`fit_models` or :func:`run_backtests` in ``locale``. The reason is
-    the domain error's message, which is English wherever it is shown."""
-    found = _NOTE.fullmatch(note)
-    if found is None:
+    """A note of :func:`fit_models` or :func:`run_backtests` in ``locale``: the part left
+    out and the domain error that says why (:class:`~rapport.models.notes.Note`), or, for a
+    note that is text alone, its reason as written."""
+    from rapport.i18n.errors import error_text
+    from rapport.models.notes import Note
+
+    if isinstance(note, Note):
+        part, what, reason = note.part, note.what, error_text(note.error, locale)
+    elif found := _NOTE.fullmatch(note):
+        part, what, reason = found["part"], found["what"], found["reason"]
+    else:
         return note
-    return t(f"models.not_{found['what']}", locale).format(
-        model=t(f"models.part.{found['part']}", locale), reason=found["reason"]
+    return t(f"models.not_{what}", locale).format(
+        model=t(f"models.part.{part}", locale), reason=reason
     )
+
+
+def step_text(step: str, locale: str) -> str:
+    """A step of a fit or a backtest (``"churn model"``) for the spinner, in ``locale``."""
+    key = "models.step." + step.replace(" ", "_")
+    return f"{t(key, locale) if key in LABELS else step} …"
 
 
 def kind_label(kind: str, locale: str) -> str:
@@ -105,6 +122,7 @@ def _params_table(title: str, model: Any, locale: str) -> Table:
 def fit_command(
     as_of: AsOfOption = None,
     engine: EngineOption = None,
+    fmt: ReportFormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Fit the purchase, spend, churn and demand models as of the end of a local day
@@ -113,6 +131,7 @@ def fit_command(
 
     settings = get_settings()
     locale = settings.locale
+    fmt = OutputFormat.json if as_json else fmt or OutputFormat.table
     rules = load_rules(settings)
     day, moment = _moment(as_of)
     store_engine().dispose()
@@ -123,9 +142,12 @@ def fit_command(
             moment,
             engine=engine,
             demand=True,
-            on_step=lambda s: status.update(f"{s} …"),
+            on_step=lambda s: status.update(step_text(s, locale)),
         )
-    if as_json:
+    if fmt == OutputFormat.csv:
+        write_csv(_parameter_rows(fitted.records), [c.key for c in _show_columns(locale)])
+        return
+    if fmt == OutputFormat.json:
         out = {
             "as_of": day.isoformat(),
             "data": fitted.summary.describe(),
@@ -272,6 +294,7 @@ def backtest_command(
     only: Annotated[
         str | None, typer.Option(help="Some of: purchase,spend,churn,demand (default all).")
     ] = None,
+    fmt: ReportFormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Backtest the models: calibrate before the holdout, compare with what happened."""
@@ -279,6 +302,7 @@ def backtest_command(
 
     settings = get_settings()
     locale = settings.locale
+    fmt = OutputFormat.json if as_json else fmt or OutputFormat.table
     rules = load_rules(settings)
     _, moment = _moment(as_of)
     span = parse_duration(holdout)
@@ -291,11 +315,14 @@ def backtest_command(
             holdout=span,
             engine=engine,
             report=report,
-            on_step=lambda s: status.update(f"{s} …"),
+            on_step=lambda s: status.update(step_text(s, locale)),
             parts=tuple(p.strip() for p in only.split(",")) if only else PARTS,
         )
-    if as_json:
+    if fmt == OutputFormat.json:
         console.print_json(json.dumps(result.to_dict(), default=str))
+        return
+    if fmt == OutputFormat.csv:
+        write_csv(backtest_rows(result.to_dict()), list(BACKTEST_COLUMNS))
         return
     for table in backtest_tables(result.to_dict(), locale):
         console.print(table)
@@ -303,6 +330,55 @@ def backtest_command(
         console.print(f"[yellow]![/] {escape(localize_note(note, locale))}")
     if result.report_path:
         console.print(t("models.report", locale).format(path=result.report_path), highlight=False)
+
+
+#: The columns of ``models backtest --format csv``: one row per frequency bin (purchase),
+#: per method (churn; demand over all categories and in total), one for spend.
+BACKTEST_COLUMNS = (
+    "part",
+    "row",
+    "customers",
+    "actual",
+    "predicted",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "wape",
+    "mape",
+)
+
+
+def backtest_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figures of a backtest (:meth:`Evaluation.to_dict`) as rows for CSV."""
+    rows: list[dict[str, Any]] = []
+    if p := result.get("purchase"):
+        for row in p["frequency_bins"]:
+            rows.append({"part": "purchase", "row": row["bin"], **_pick(row, "customers")})
+            rows[-1].update(actual=row["actual"], predicted=row["predicted"])
+    if s := result.get("spend"):
+        rows.append(
+            {
+                "part": "spend",
+                "row": "mean",
+                "customers": s["customers"],
+                "actual": s["actual_mean"],
+                "predicted": s["predicted_mean"],
+            }
+        )
+    if c := result.get("churn"):
+        for name in ("model", "baseline"):
+            rows.append({"part": "churn", "row": name, **_pick(c[name], "roc_auc", "pr_auc")})
+            rows[-1].update(brier=c[name]["brier"], customers=c["test_rows"])
+    if d := result.get("demand"):
+        for row in d["errors"]:
+            if row["scope"] in ("(all)", "(total)"):
+                name = f"{row['method']} {row['scope']}"
+                rows.append({"part": "demand", "row": name, **_pick(row, "wape", "mape")})
+    return rows
+
+
+def _pick(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: row.get(k) for k in keys}
 
 
 def _num(value: Any, digits: int = 3) -> str:

@@ -14,24 +14,24 @@ As of ``moment`` with a holdout ``H`` (default 26 weeks):
 * **demand** — the category forecaster against the seasonal-naive baseline over the last
   ``H`` weeks (:func:`rapport.models.demand.backtest_demand`).
 
-The figures go to the console and, with ``report``, to one self-contained HTML file
-(:func:`rapport.models.report.render_backtest_report`).
+The figures are returned as data (:class:`Evaluation`, :meth:`Evaluation.to_dict`), which
+``rapport models backtest`` renders, and, with ``report``, written to one self-contained
+HTML file (:func:`rapport.models.report.render_backtest_report`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.table import Table
 
 from rapport.config import Rules, Settings
 from rapport.errors import FitFailed, ValidationFailed
+from rapport.models.notes import Note
 from rapport.models.units import Duration
 
 #: The models a backtest can test.
@@ -75,75 +75,6 @@ class Evaluation:
             "notes": self.notes,
             "report": str(self.report_path) if self.report_path else None,
         }
-
-    def tables(self) -> list[Table]:
-        """Rich tables of the figures, for the console."""
-        out = []
-        if self.purchase:
-            p = self.purchase
-            table = Table(
-                title=f"{p['model']} — holdout {p['holdout']} from {p['calibration_end'][:10]}"
-            )
-            for name in ("calibration repeat purchases", "customers", "actual", "predicted"):
-                table.add_column(name, justify="right")
-            for row in p["frequency_bins"]:
-                table.add_row(
-                    row["bin"],
-                    f"{row['customers']:,}",
-                    _num(row["actual"]),
-                    _num(row["predicted"]),
-                )
-            table.caption = (
-                f"holdout purchases: actual {p['actual_holdout_purchases']:,.0f}, predicted "
-                f"{p['predicted_holdout_purchases']:,.0f} ({p['holdout_error_percent']:+.1f} %)"
-            )
-            out.append(table)
-        if self.spend:
-            s = self.spend
-            table = Table(title="Gamma-Gamma — mean holdout purchase value")
-            for name in ("customers", "actual", "predicted", "error %"):
-                table.add_column(name, justify="right")
-            table.add_row(
-                f"{s['customers']:,}",
-                _num(s["actual_mean"], 2),
-                _num(s["predicted_mean"], 2),
-                f"{s['error_percent']:+.1f}",
-            )
-            out.append(table)
-        if self.churn:
-            c = self.churn
-            table = Table(
-                title=f"churn — trained {c['train_cutoff'][:10]}, tested {c['test_cutoff'][:10]}"
-            )
-            for name in ("method", "ROC-AUC", "PR-AUC", "Brier"):
-                table.add_column(name, justify="right" if name != "method" else "left")
-            for name in ("model", "baseline"):
-                s = c[name]
-                table.add_row(name, _num(s["roc_auc"]), _num(s["pr_auc"]), _num(s["brier"]))
-            table.caption = (
-                f"{c['test_rows']:,} customers; churn rate {c['base_rate']:.1%}, "
-                f"mean predicted {c['mean_predicted']:.1%}; baseline = recency alone"
-            )
-            out.append(table)
-        if self.demand:
-            table = Table(title=f"demand — {self.demand['value']} per {self.demand['granularity']}")
-            for name in ("method", "WAPE %", "MAPE %"):
-                table.add_column(name, justify="right" if name != "method" else "left")
-            for row in self.demand["errors"]:
-                if row["scope"] in ("(all)", "(total)"):
-                    table.add_row(
-                        f"{row['method']} {row['scope']}",
-                        _num(row["wape"], 1),
-                        _num(row["mape"], 1),
-                    )
-            out.append(table)
-        return out
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:,.{digits}f}"
 
 
 def _trim_leading_zeros(series: Any) -> Any:
@@ -230,7 +161,7 @@ def run_backtests(
             try:
                 setattr(result, part, TESTS[part](ctx))
             except (FitFailed, ValidationFailed) as exc:
-                result.notes.append(f"{part} model not tested: {exc}")
+                result.notes.append(Note(part, "tested", exc))
     if report is not None:
         step("report")
         result.report_path = _render(report, result)

@@ -46,6 +46,7 @@ import pyarrow as pa
 from rapport.config import Rules, Settings
 from rapport.errors import FitFailed, ValidationFailed
 from rapport.models.data import PurchaseSummary, compute_summary
+from rapport.models.notes import Note
 from rapport.models.registry import ModelRecord, registry
 from rapport.models.units import Duration
 
@@ -203,11 +204,11 @@ def fit_models(
         try:
             fitted.purchase = fit_purchase_model(summary, rules)
         except FitFailed as exc:
-            fitted.notes.append(f"purchase model not fitted: {exc}")
+            fitted.notes.append(Note("purchase", "fitted", exc))
         try:
             fitted.spend = fit_spend_model(summary, rules)
         except FitFailed as exc:
-            fitted.notes.append(f"spend model not fitted: {exc}")
+            fitted.notes.append(Note("spend", "fitted", exc))
         _timed(fitted.seconds, "clv", started)
         step("churn model")
         started = time.perf_counter()
@@ -217,7 +218,7 @@ def fit_models(
         try:
             fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
         except FitFailed as exc:
-            fitted.notes.append(f"churn model not fitted: {exc}")
+            fitted.notes.append(Note("churn", "fitted", exc))
         if fitted.churn is not None:
             fitted.current_features = churn_table(eng, src, rules, fitted, degrees=degrees)
         _timed(fitted.seconds, "churn", started)
@@ -227,7 +228,7 @@ def fit_models(
             try:
                 fitted.demand = fit_demand_model(eng, src, settings, moment)
             except ValidationFailed as exc:
-                fitted.notes.append(f"demand model not fitted: {exc}")
+                fitted.notes.append(Note("demand", "fitted", exc))
             _timed(fitted.seconds, "demand", started)
     if save:
         fitted.records = save_models(settings, rules, fitted)
