@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from rapport.cli.main import app, run
 from rapport.config import DEFAULT_SECRET_KEY, get_settings
 from rapport.store import login_throttle, session_scope, tokens, users
 from rapport.store.db import create_engine, upgrade
+from tests.helpers import free_port
 
 from .conftest import SECRET
 
@@ -36,6 +36,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     upgrade(engine)
     engine.dispose()
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")  # the messages checked are the English ones
     get_settings.cache_clear()
     return url
 
@@ -71,7 +72,7 @@ def test_users_add_with_a_prompted_password_then_list(store: str) -> None:
         "users", "add", "li.na", "--role", "sales", "--team", "east", input=f"{STRONG}\n{STRONG}\n"
     )
     assert result.exit_code == 0, result.output
-    assert "li.na" in result.output and "sales" in result.output
+    assert "li.na" in result.output and "Sales" in result.output  # the role by its label
     user = _user(store, "li.na")
     assert user["password_hash"].startswith("$argon2id$") and user["team"] == "east"
     listed = invoke("users", "list", "--json")
@@ -269,18 +270,12 @@ def test_serve_runs_uvicorn_on_the_given_address(
     assert calls[0]["app"].openapi()["info"]["title"] == "Rapport API"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_real_server_answers_login_and_reads(store: str, tmp_path: Path) -> None:
     engine = create_engine(store)
     with session_scope(engine) as session:
         users.create_user(session=session, username="ops", role="admin", password=STRONG)
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RAPPORT_DATABASE_URL": store, "RAPPORT_DATA_DIR": str(tmp_path / "d")}
     script = Path(sys.executable).parent / "rapport"
     server = subprocess.Popen(

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rapport.analytics.connect import export_parquet
 from rapport.cli.common import console, store_engine
 from rapport.config import get_settings
+from rapport.i18n.labels import t
 
 
 def _table_names(tables: str | None) -> list[str] | None:
@@ -38,12 +40,16 @@ def export_command(
 ) -> None:
     """Write the store's canonical tables as Parquet (naive UTC times, float money)."""
     settings = get_settings()
+    locale = settings.locale
     store_engine().dispose()  # the schema must be current before anything is read
-    with console.status(f"exporting to {to} …"):
+    with console.status(t("export.exporting", locale).format(to=to)):
         rows = export_parquet(settings, to, _table_names(tables))
-    table = Table("table", "rows", title=f"Parquet in {to}")
+    table = Table(
+        t("table", locale), t("rows", locale), title=t("export.title", locale).format(to=to)
+    )
     for name, count in rows.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-    console.print(f"[green]✓[/] wrote {len(rows)} tables, {sum(rows.values()):,} rows to {to}")
-    console.print(f"read them with RAPPORT_ENGINE=parquet RAPPORT_PARQUET_DIR={to}", style="dim")
+    done = t("export.done", locale).format(tables=len(rows), rows=sum(rows.values()), to=to)
+    console.print(f"[green]✓[/] {escape(done)}", highlight=False)
+    console.print(escape(t("export.read_them", locale).format(to=to)), style="dim", highlight=False)

@@ -172,6 +172,7 @@ def init() -> None:
     """Create the database, or migrate it to the current schema version."""
     from rapport.cli.common import console, store_engine
     from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
     from rapport.store import loyalty, session_scope
     from rapport.store.db import current_revision, upgrade
 
@@ -182,15 +183,15 @@ def init() -> None:
     with session_scope(engine) as session:
         loyalty.sync_tiers(session=session, rules=load_rules(settings).loyalty)
     after = current_revision(engine)
+    locale = settings.locale
     if before is None:
-        what = "created"
+        what = t("init.created", locale)
     elif before == after:
-        what = "already current"
+        what = t("init.current", locale)
     else:
-        what = f"migrated from {before}"
-    console.print(
-        f"[green]✓[/] database {settings.safe_database_url()} at schema version {after} ({what})"
-    )
+        what = t("init.migrated", locale).format(before=before)
+    text = t("init.done", locale).format(url=settings.safe_database_url(), version=after, what=what)
+    console.print(f"[green]✓[/] {text}", highlight=False)
 
 
 @app.command()
@@ -241,7 +242,8 @@ def status(
     if fmt == "csv":
         write_csv(rows, ["table", "rows"])
         return
-    state = f"{version}" if version == head else f"[yellow]{version} (head is {head})[/]"
+    behind = t("status.behind", locale).format(version=version, head=head)
+    state = f"{version}" if version == head else f"[yellow]{behind}[/]"
     console.print(
         f"{t('database', locale)}: {settings.safe_database_url()}  ({engine.dialect.name})",
         highlight=False,

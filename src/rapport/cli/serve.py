@@ -33,11 +33,15 @@ def serve_command(
     settings = get_settings()
     settings.check_secrets()
     app = create_app(settings)
-    err_console.print(
-        f"Rapport API on http://{host}:{port}/api/v1 — docs at http://{host}:{port}/docs "
-        f"({settings.environment}, {settings.safe_database_url()})",
-        highlight=False,
+    from rapport.i18n.labels import t
+
+    line = t("serve.listening", settings.locale).format(
+        api=f"http://{host}:{port}/api/v1",
+        docs=f"http://{host}:{port}/docs",
+        environment=settings.environment,
+        url=settings.safe_database_url(),
     )
+    err_console.print(line, highlight=False)
     uvicorn.run(
         app,
         host=host,

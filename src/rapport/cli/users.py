@@ -20,11 +20,15 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rapport.cli.common import console, store_engine
+from rapport.config import get_settings
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
+from rapport.i18n.enums import value_label
+from rapport.i18n.labels import t
 from rapport.store import login_throttle, session_scope, tokens, users
 from rapport.store.repository import utcnow
 
@@ -45,7 +49,16 @@ def _password(password_stdin: bool, no_password: bool) -> str | None:
         return None
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    locale = _locale()
+    return typer.prompt(
+        t("users.password", locale),
+        hide_input=True,
+        confirmation_prompt=t("users.password_again", locale),
+    )
+
+
+def _locale() -> str:
+    return get_settings().locale
 
 
 @users_app.command("add")
@@ -78,8 +91,15 @@ def add_command(
             )
     finally:
         engine.dispose()
-    team_text = f", team {team}" if team else ""
-    console.print(f"[green]✓[/] user {user['username']} (id {user['id']}, {role.value}{team_text})")
+    locale = _locale()
+    team_text = t("users.team_part", locale).format(team=team) if team else ""
+    text = t("users.added", locale).format(
+        username=user["username"],
+        id=user["id"],
+        role=value_label("users", "role", role, locale),
+        team=team_text,
+    )
+    console.print(f"[green]✓[/] {escape(text)}", highlight=False)
 
 
 @users_app.command("passwd")
@@ -98,7 +118,8 @@ def passwd_command(
             users.set_password(session=session, user_id=user["id"], password=password)
     finally:
         engine.dispose()
-    console.print(f"[green]✓[/] password of {username} set")
+    text = t("users.password_set", _locale()).format(username=username)
+    console.print(f"[green]✓[/] {escape(text)}", highlight=False)
 
 
 @users_app.command("list")
@@ -128,16 +149,18 @@ def list_command(
         ]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    table = Table("id", "username", "role", "team", "active", "API tokens", title="Users")
+    locale = _locale()
+    headers = ("id", "username", "role", "team", "active", "tokens")
+    table = Table(*(t(f"users.{h}", locale) for h in headers), title=t("users.title", locale))
     for u in rows:
         live = [t for t in by_user.get(u["id"], []) if _token_state(t) == "active"]
         shown = ", ".join(f"{t['name']} ({t['prefix']}…)" for t in live) or "—"
         table.add_row(
             str(u["id"]),
             u["username"],
-            str(u["role"]),
+            value_label("users", "role", u["role"], locale),
             u["team"] or "—",
-            "yes" if u["is_active"] else "[red]no[/]",
+            t("users.yes", locale) if u["is_active"] else f"[red]{t('users.no', locale)}[/]",
             shown,
         )
     console.print(table)
@@ -176,7 +199,8 @@ def disable_command(username: Annotated[str, typer.Argument(help="Log-in name.")
             users.disable(session=session, username=username)
     finally:
         engine.dispose()
-    console.print(f"[green]✓[/] user {username} disabled")
+    text = t("users.disabled", _locale()).format(username=username)
+    console.print(f"[green]✓[/] {escape(text)}", highlight=False)
 
 
 @users_app.command("unlock")
@@ -201,11 +225,15 @@ def unlock_command(
             removed = login_throttle.clear(session=session, username=username, address=address)
     finally:
         engine.dispose()
-    what = " and ".join(
-        x for x in (username and f"account {username}", address and f"address {address}") if x
-    )
-    state = "unlocked" if removed else "had no failed log-ins counted"
-    console.print(f"[green]✓[/] {what} {state}")
+    locale = _locale()
+    parts = []
+    if username:
+        parts.append(t("users.account", locale).format(username=username))
+    if address:
+        parts.append(t("users.address", locale).format(address=address))
+    what = t("users.and", locale).join(parts)
+    state = "users.unlocked" if removed else "users.nothing_counted"
+    console.print(f"[green]✓[/] {escape(t(state, locale).format(what=what))}", highlight=False)
 
 
 @users_app.command("token")
@@ -239,12 +267,14 @@ def token_command(
     finally:
         engine.dispose()
     typer.echo(secret)
-    until = f", expires {expires_at:%Y-%m-%d}" if expires_at else ""
-    typer.echo(
-        f"token {row['id']} '{name}' for {username}: scopes {', '.join(row['scopes'])}{until}. "
-        "The secret above is shown only now.",
-        err=True,
+    locale = _locale()
+    until = (
+        t("users.token_until", locale).format(day=f"{expires_at:%Y-%m-%d}") if expires_at else ""
     )
+    notice = t("users.token_issued", locale).format(
+        id=row["id"], name=name, username=username, scopes=", ".join(row["scopes"]), until=until
+    )
+    typer.echo(notice, err=True)
 
 
 @users_app.command("revoke")
@@ -258,4 +288,5 @@ def revoke_command(
             row = tokens.revoke(session=session, token_id=token_id)
     finally:
         engine.dispose()
-    console.print(f"[green]✓[/] token {row['id']} '{row['name']}' revoked")
+    text = t("users.token_revoked", _locale()).format(id=row["id"], name=row["name"])
+    console.print(f"[green]✓[/] {escape(text)}", highlight=False)

@@ -453,6 +453,63 @@ LABELS: dict[str, tuple[str, str]] = {
     "cli.internal_error": ("内部错误", "internal error"),
     "cli.database_unavailable": ("数据库不可用：{reason}", "database unavailable: {reason}"),
     "cli.debug_hint": ("（加 --debug 查看详情）", " (run with --debug for details)"),
+    # rapport init, status, serve, export (cli/main.py, cli/serve.py, cli/analytics.py)
+    "init.done": (
+        "数据库 {url}，结构版本 {version}（{what}）",
+        "database {url} at schema version {version} ({what})",
+    ),
+    "init.created": ("已创建", "created"),
+    "init.current": ("已是最新", "already current"),
+    "init.migrated": ("已从 {before} 迁移", "migrated from {before}"),
+    "status.behind": ("{version}（最新为 {head}）", "{version} (head is {head})"),
+    "serve.listening": (
+        "Rapport API 运行于 {api}，文档在 {docs}（{environment}，{url}）",
+        "Rapport API on {api} — docs at {docs} ({environment}, {url})",
+    ),
+    "export.exporting": ("正在导出到 {to} …", "exporting to {to} …"),
+    "export.title": ("{to} 中的 Parquet 表", "Parquet in {to}"),
+    "export.done": (
+        "已把 {tables} 张表、{rows:,} 行写入 {to}",
+        "wrote {tables} tables, {rows:,} rows to {to}",
+    ),
+    "export.read_them": (
+        "读取方式：RAPPORT_ENGINE=parquet RAPPORT_PARQUET_DIR={to}",
+        "read them with RAPPORT_ENGINE=parquet RAPPORT_PARQUET_DIR={to}",
+    ),
+    # rapport users (cli/users.py)
+    "users.title": ("员工账号", "Users"),
+    "users.id": ("编号", "Id"),
+    "users.username": ("登录名", "Username"),
+    "users.role": ("角色", "Role"),
+    "users.team": ("团队", "Team"),
+    "users.active": ("启用", "Active"),
+    "users.tokens": ("API 令牌", "API tokens"),
+    "users.yes": ("是", "yes"),
+    "users.no": ("否", "no"),
+    "users.password": ("密码", "Password"),
+    "users.password_again": ("再次输入密码", "Repeat for confirmation"),
+    "users.added": (
+        "已创建用户 {username}（编号 {id}，{role}{team}）",
+        "user {username} (id {id}, {role}{team})",
+    ),
+    "users.team_part": ("，团队 {team}", ", team {team}"),
+    "users.password_set": ("已设置 {username} 的密码", "password of {username} set"),
+    "users.disabled": ("已停用用户 {username}", "user {username} disabled"),
+    "users.account": ("账号 {username}", "account {username}"),
+    "users.address": ("地址 {address}", "address {address}"),
+    "users.and": ("和", " and "),
+    "users.unlocked": ("已解除 {what} 的锁定", "{what} unlocked"),
+    "users.nothing_counted": (
+        "{what} 没有记录在案的登录失败",
+        "{what} had no failed log-ins counted",
+    ),
+    "users.token_issued": (
+        "令牌 {id}“{name}”属于 {username}：权限 {scopes}{until}。上面的密钥只显示这一次。",
+        "token {id} '{name}' for {username}: scopes {scopes}{until}. "
+        "The secret above is shown only now.",
+    ),
+    "users.token_until": ("，{day} 过期", ", expires {day}"),
+    "users.token_revoked": ("已吊销令牌 {id}“{name}”", "token {id} '{name}' revoked"),
 }
 
 
