@@ -171,6 +171,12 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "login_locked": ("登录受限", "Login locked out"),
         "import": ("导入", "Import"),
     },
+    domain.ImportJobStatus: {
+        "queued": ("排队中", "Queued"),
+        "running": ("进行中", "Running"),
+        "done": ("已完成", "Done"),
+        "failed": ("失败", "Failed"),
+    },
     domain.LoginThrottleKind: {
         "account": ("账号", "Account"),
         "address": ("客户端地址", "Client address"),
@@ -552,6 +558,7 @@ COLUMN_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("loyalty_ledger", "reason"): domain.LoyaltyReason,
     ("audit_log", "action"): domain.AuditAction,
     ("login_throttle", "kind"): domain.LoginThrottleKind,
+    ("import_jobs", "status"): domain.ImportJobStatus,
     ("customer_scores", "value_tier"): domain.ValueTier,
     ("customer_scores", "lifecycle_stage"): domain.LifecycleStage,
 }
