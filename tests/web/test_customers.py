@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from rapport.access import CustomerScope, Principal
-from rapport.domain import AuditAction, Role
+from rapport.domain import AuditAction, Role, ValueTier
 from rapport.store import schema
 from rapport.web.customer_list import (
     SORTS,
@@ -149,7 +149,7 @@ def _plan(web_store: WebStore, query: CustomerQuery, scope: CustomerScope) -> st
 
         with Session(engine) as session:
             as_of = latest_snapshot(session)
-            where, _, _ = conditions(session, scope, query)
+            where, _, _ = conditions(session, scope, query, as_of)
             stmt = page_statement(where, query, as_of)
             sql = stmt.compile(engine, compile_kwargs={"literal_binds": True})
             rows = session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")).all()
@@ -175,3 +175,7 @@ def test_a_page_reads_indexes_not_the_whole_table(web_store: WebStore) -> None:
     assert "USING INDEX ix_customers_owner_id" in plan, plan
     plan = _plan(web_store, CustomerQuery(city="上海市"), admin_scope())
     assert "ix_customers_city" in plan, plan
+    # a filter on the snapshot still reads customers in id order, checking each one's row
+    plan = _plan(web_store, CustomerQuery(tier=ValueTier.GOLD, after=cursor), admin_scope())
+    assert "SEARCH customers USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

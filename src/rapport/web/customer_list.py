@@ -5,7 +5,9 @@ Each customer comes with their scores of the latest snapshot (``customer_scores`
 its primary key ``(customer_id, as_of)``). Paging is by keyset, never by ``OFFSET``: the
 cursor holds the sort key and the id of the last row shown, and the next page starts after
 them, so page 1,000 costs what page 1 costs. Sorted by id, a page is a range read of the
-customers' primary key; a filter on the owner or the city uses its index. Text search
+customers' primary key; a filter on the owner or the city uses its index; the count stops
+at :data:`COUNT_LIMIT`. The name and score sorts read every matching row (no index on
+those columns): on a million customers they take seconds unless a filter narrows them. Text search
 goes through :func:`rapport.store.customers.search` (name, phone, e-mail, customer
 number, tags; Chinese text as typed), as the API's does, its matches capped at
 :data:`SEARCH_SCAN_LIMIT`.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +33,9 @@ _s = schema.customer_scores
 _u = schema.users
 PAGE_SIZE = 25
 SEARCH_SCAN_LIMIT = 10_000
+#: Matches counted at most: beyond, the list says "more than 10,000" (counting a million
+#: rows costs seconds; the first 10,001 cost milliseconds).
+COUNT_LIMIT = 10_000
 
 #: Sort orders: name → (descending, kind of key). Score sorts put customers without a
 #: snapshot last.
@@ -67,8 +72,8 @@ class CustomerPage:
     as_of: Any
     next_cursor: str | None
     searched: bool = False
-    capped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    capped: bool = False  # the text matched more customers than the search examines
+    more_than_count: bool = False  # more than ``count`` (= COUNT_LIMIT) customers match
 
 
 def latest_snapshot(session: Session) -> Any:
@@ -115,11 +120,29 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple[Any, int] | None:
         return None
 
 
+def _score_conditions(query: CustomerQuery, as_of: Any) -> sa.ColumnElement[bool] | None:
+    """The filters on the latest snapshot, as ``EXISTS`` on its primary key: the page is
+    still read in the customers' order (a join condition would let the database start from
+    the snapshot's rows and sort them all)."""
+    s = _s.alias("filter_scores")
+    found: list[sa.ColumnElement[bool]] = []
+    if query.tier is not None:
+        found.append(s.c.value_tier == query.tier)
+    if query.stage is not None:
+        found.append(s.c.lifecycle_stage == query.stage)
+    if query.segment:
+        found.append(s.c.rfm_segment == query.segment)
+    if not found:
+        return None
+    inside = sa.select(sa.literal(1)).where(s.c.customer_id == _c.id, s.c.as_of == as_of, *found)
+    return inside.exists()
+
+
 def conditions(
-    session: Session, scope: CustomerScope, query: CustomerQuery
+    session: Session, scope: CustomerScope, query: CustomerQuery, as_of: Any
 ) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
-    """The WHERE conditions of ``query`` in ``scope``; whether a text search ran and
-    whether its matches were capped."""
+    """The WHERE conditions of ``query`` in ``scope`` with the snapshot of ``as_of``; whether
+    a text search ran and whether its matches were capped."""
     where: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
     clause = scope.clause()
     if clause is not None:
@@ -135,12 +158,9 @@ def conditions(
         ids = [r["id"] for r in found]
         where.append(_c.id.in_(ids) if ids else sa.false())
         searched, capped = True, len(ids) >= SEARCH_SCAN_LIMIT
-    if query.tier is not None:
-        where.append(_s.c.value_tier == query.tier)
-    if query.stage is not None:
-        where.append(_s.c.lifecycle_stage == query.stage)
-    if query.segment:
-        where.append(_s.c.rfm_segment == query.segment)
+    scored = _score_conditions(query, as_of)
+    if scored is not None:
+        where.append(scored)
     if query.unowned:
         where.append(_c.owner_id.is_(None))
     elif query.owner_id is not None:
@@ -193,7 +213,8 @@ def page_statement(
 
 
 def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQuery) -> CustomerPage:
-    """One page of the customers ``query`` selects in ``scope``, with the total count.
+    """One page of the customers ``query`` selects in ``scope``, with how many match (at
+    most :data:`COUNT_LIMIT`; ``more_than_count`` says there are more).
 
     Rows are the customer's columns, their latest snapshot's tier, stage, segment,
     relationship index, predicted CLV and churn risk, and the owner's name; personal data
@@ -202,9 +223,10 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
     if query.sort not in SORTS:
         query = CustomerQuery(**{**query.__dict__, "sort": "id", "after": None})
     as_of = latest_snapshot(session)
-    where, searched, capped = conditions(session, scope, query)
+    where, searched, capped = conditions(session, scope, query, as_of)
+    matches = sa.select(sa.literal(1)).select_from(_joined(as_of)).where(*where)
     count = session.execute(
-        sa.select(sa.func.count()).select_from(_joined(as_of)).where(*where)
+        sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
     rows = [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
     more = len(rows) > query.limit
@@ -214,7 +236,13 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
         last = rows[-1]
         cursor = encode_cursor(query.sort, last["sort_key"], last["id"])
     return CustomerPage(
-        rows=rows, count=count, as_of=as_of, next_cursor=cursor, searched=searched, capped=capped
+        rows=rows,
+        count=min(count, COUNT_LIMIT),
+        as_of=as_of,
+        next_cursor=cursor,
+        searched=searched,
+        capped=capped,
+        more_than_count=count > COUNT_LIMIT,
     )
 
 

@@ -97,6 +97,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "customers.apply": ("应用", "Apply"),
     "customers.reset": ("清除", "Clear"),
     "customers.count": ("共 {count} 位客户", "{count} customers"),
+    "customers.count_more": ("超过 {count} 位客户", "More than {count} customers"),
+    "customers.search_capped": (
+        "匹配的客户太多,只查看了前 {count} 位;请输入更具体的文字",
+        "Too many customers match; only the first {count} were examined — type more",
+    ),
     "customers.none": ("没有符合条件的客户", "No customer matches"),
     "customers.next": ("下一页", "Next page"),
     "customers.first": ("第一页", "First page"),

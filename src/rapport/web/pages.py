@@ -26,7 +26,13 @@ from rapport.masking import mask_customer
 from rapport.store import audit, users
 from rapport.web import render
 from rapport.web.auth import VIA, WebUser, client_address, writing
-from rapport.web.customer_list import SORTS, CustomerQuery, list_customers, owners
+from rapport.web.customer_list import (
+    SEARCH_SCAN_LIMIT,
+    SORTS,
+    CustomerQuery,
+    list_customers,
+    owners,
+)
 from rapport.web.i18n import Formatter
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +131,7 @@ def customers_page(request: Request, user: WebUser) -> Response:
         "segments": segments,
         "owners": owner_choices,
         "sorts": list(SORTS),
+        "search_limit": SEARCH_SCAN_LIMIT,
     }
     partial = request.headers.get("hx-request") == "true" and not request.headers.get(
         "hx-history-restore-request"
