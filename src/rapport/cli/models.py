@@ -18,6 +18,7 @@ from rapport.cli.output import Column, OutputFormat, write_csv
 from rapport.cli.scores import AsOfOption, EngineOption, parse_date
 from rapport.config import get_settings, load_rules
 from rapport.i18n.labels import LABELS, t
+from rapport.i18n.locale import is_chinese
 from rapport.models.units import parse_duration
 
 models_app = typer.Typer(
@@ -94,7 +95,7 @@ def _unit(text: Any, locale: str) -> str:
     words = str(text).split()
     if words and f"unit.{words[-1]}" in LABELS:
         words[-1] = t(f"unit.{words[-1]}", locale)
-    return ("" if locale.startswith("zh") else " ").join(words)
+    return ("" if is_chinese(locale) else " ").join(words)
 
 
 def _params_table(title: str, model: Any, locale: str) -> Table:

@@ -15,6 +15,7 @@ from rich.table import Table
 from rapport.cli.common import console, err_console, store_engine
 from rapport.config import Settings, get_settings, load_rules
 from rapport.i18n.labels import t
+from rapport.i18n.locale import is_chinese
 from rapport.ingest.report import ImportReport
 from rapport.sample.company import SampleCompany, write
 from rapport.store import loyalty, session_scope
@@ -23,6 +24,9 @@ from rapport.store.summary import StoreSummary, summarize
 
 
 class Locale(StrEnum):
+    """The sample company's country (names, places, phones, holidays), as Faker names it;
+    not the interface language (``RAPPORT_LOCALE``), which the demo follows."""
+
     zh_CN = "zh_CN"
     en_US = "en_US"
 
@@ -246,7 +250,7 @@ def demo_command(
     console.rule(t("demo.title", ui))
     console.print(t("demo.store", ui).format(url=settings.safe_database_url()), highlight=False)
     started = time.perf_counter()
-    locale = Locale.zh_CN if ui.startswith("zh") else Locale.en_US
+    locale = Locale.zh_CN if is_chinese(ui) else Locale.en_US
     company = _generate(customers, months, seed, locale, ui)
     reports = _load(company, ui)
     console.print(imports_table(reports, ui))

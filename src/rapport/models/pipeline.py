@@ -250,6 +250,7 @@ def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime
         When no whole week before ``moment`` has an order.
     """
     from rapport.analytics.demand import category_demand
+    from rapport.i18n.locale import is_chinese
     from rapport.models.demand import DemandForecaster
     from rapport.models.evaluation import _trim_leading_zeros, week_start
 
@@ -267,7 +268,7 @@ def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime
             key="demand_no_orders",
             params={"day": f"{end:%Y-%m-%d}"},
         )
-    events = "zh_CN" if settings.locale.startswith("zh") else "en_US"
+    events = "zh_CN" if is_chinese(settings.locale) else "en_US"
     forecaster = DemandForecaster(
         DEMAND_GRANULARITY, DEMAND_VALUE, tz=settings.timezone, events=events
     )
