@@ -183,3 +183,25 @@ def test_a_disabled_user_is_logged_out_at_once(server: str, web_store: WebStore)
         assert client.get("/customers").status_code == 303
     finally:
         engine.dispose()
+
+
+def test_failed_log_ins_are_throttled_like_the_apis(server: str, web_store: WebStore) -> None:
+    """The store's counters: after 5 failures of one account (the default) the next
+    attempt is refused without checking the password, with Retry-After."""
+    client = httpx.Client(base_url=server, follow_redirects=False)
+    token = csrf_of(client.get("/login").text)
+    form = {"username": "ghost.user", "password": "wrong", "csrf_token": token}
+    statuses = [client.post("/login", data=form).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    locked = client.post("/login", data=form)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    assert "登录失败次数过多" in locked.text
+    a = schema.audit_log
+    assert (
+        web_store.scalar(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(a.c.action == AuditAction.LOGIN_LOCKED, a.c.actor == "ghost.user")
+        )
+        == 2
+    )
