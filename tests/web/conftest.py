@@ -6,7 +6,8 @@ snapshots 60 days apart (the latest with the fitted models, so the card has pred
 and four staff users with a password: ``admin``, the sales users ``wang.fang`` and
 ``li.na`` (each owns some customers) and the analyst ``gao.peng``.
 
-Browser tests carry the ``browser`` marker. Without ``/usr/bin/chromium`` they fail (never
+Tests that use the store run on one xdist worker (group ``web-store``). Browser tests
+carry the ``browser`` marker. Without ``/usr/bin/chromium`` they fail (never
 skip) with the command that installs it.
 """
 
@@ -55,6 +56,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: drives Debian's Chromium through Playwright (tests/web)"
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of the web store run on one xdist worker (``--dist loadgroup``), so that the
+    store is built and the server started once, not once per worker."""
+    for item in items:
+        if "web_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("web-store"))
 
 
 @dataclass(frozen=True)
