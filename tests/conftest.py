@@ -7,11 +7,16 @@ they are reported as skipped with the reason in the summary (``-ra``).
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +25,9 @@ from sqlalchemy.orm import Session
 
 from rapport.config import get_settings
 from rapport.store.db import create_engine, upgrade
+
+if TYPE_CHECKING:
+    from rapport.sample import SampleCompany
 
 POSTGRES_ENV = "RAPPORT_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgres")
@@ -148,3 +156,69 @@ def fresh_engine(empty_url: str) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+# --- the sample company, built once per test session -----------------------------------------
+
+#: The last day of the sample company that scoring, churn and demand tests read: 3,000
+#: customers over 24 months, seed 7.
+SAMPLE_END = dt.date(2025, 1, 1)
+
+
+@dataclass(frozen=True)
+class SampleStore:
+    """The sample company (ending :data:`SAMPLE_END`) imported into a migrated SQLite store.
+
+    The store is shared by the whole session: a test that writes (scores, fits) works on
+    its own copy (:meth:`copy`).
+    """
+
+    path: Path
+    company: SampleCompany
+    end: dt.date
+
+    def copy(self, directory: Path) -> str:
+        """Copy the store into ``directory`` and return the copy's URL."""
+        target = directory / "store.db"
+        shutil.copy(self.path, target)
+        return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> SampleStore:
+    """The sample company and its store, built once for all pytest-xdist workers.
+
+    The first worker generates and imports it under a lock in the directory the workers
+    share and keeps the generated tables as Parquet; the others read them back.
+    """
+    import pyarrow.parquet as pq
+
+    from rapport.sample import SampleCompany, generate
+    from rapport.sample.load import load_company
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "sample-store"
+    root.mkdir(exist_ok=True)
+    with open(shared / "sample-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = root / "params.json"
+        if not done.exists():
+            company = generate(customers=3000, months=24, seed=7, end=SAMPLE_END)
+            (root / "store.db").unlink(missing_ok=True)  # left by a worker that failed
+            engine = create_engine(f"sqlite:///{root / 'store.db'}")
+            upgrade(engine)
+            load_company(company, engine=engine, work_dir=root)
+            engine.dispose()
+            for name, table in company.tables.items():
+                pq.write_table(table, root / f"{name}.parquet")
+            pq.write_table(company.latent, root / "latent.parquet")
+            scalars = {k: v for k, v in company.params.items() if k != "latent"}
+            done.write_text(json.dumps(scalars, default=str), encoding="utf-8")
+        params = json.loads(done.read_text(encoding="utf-8"))
+    tables = {
+        p.stem: pq.read_table(p) for p in sorted(root.glob("*.parquet")) if p.stem != "latent"
+    }
+    params["latent"] = pq.read_table(root / "latent.parquet")
+    company = SampleCompany(tables=tables, params=params)
+    return SampleStore(path=root / "store.db", company=company, end=SAMPLE_END)

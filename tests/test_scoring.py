@@ -122,7 +122,9 @@ def test_a_row_the_database_refuses_rolls_the_whole_write_back(store) -> None:
     assert snapshot(engine, DAY) == before
 
 
-def test_the_bulk_write_stores_what_the_store_function_stores(store) -> None:
+def test_rows_given_as_mappings_are_stored_as_the_pipeline_stores_them(store) -> None:
+    # the snapshot read back and written again from its rows (write_snapshot: each row
+    # checked by the row rules, then the same bulk path) is the same snapshot
     engine, settings = store
     scoring.score(settings, as_of=DAY)
     bulk = snapshot(engine, DAY)
@@ -194,22 +196,16 @@ def test_an_empty_store_writes_an_empty_snapshot(fresh_engine, empty_url, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def sample_scores(tmp_path_factory) -> tuple[Any, Any]:
+def sample_scores(tmp_path_factory, sample_store) -> tuple[Any, Any]:
     """3,000 customers over 24 months, loaded and scored as of the generator's last day."""
     import pandas as pd
 
-    from rapport.sample import generate
-    from rapport.sample.load import load_company
-    from rapport.store.db import create_engine, upgrade
+    from rapport.store.db import create_engine
 
-    end = dt.date(2025, 1, 1)
-    company = generate(customers=3000, months=24, seed=7, end=end)
+    end, company = sample_store.end, sample_store.company
     root = tmp_path_factory.mktemp("sample-scores")
-    url = f"sqlite:///{root / 'store.db'}"
+    url = sample_store.copy(root)  # scoring writes a snapshot
     engine = create_engine(url)
-    upgrade(engine)
-    load_company(company, engine=engine, work_dir=root)
-    engine.dispose()  # see rapport.scoring.run: one SQLite copy at a time on an open file
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
     day = end - dt.timedelta(days=1)
     assert scoring.score(settings, as_of=day) == 3000

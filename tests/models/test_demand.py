@@ -213,23 +213,17 @@ def test_expected_customer_purchases_asks_the_purchase_model():
 
 
 @pytest.fixture(scope="module")
-def sample_series(tmp_path_factory) -> dict[str, Any]:
+def sample_series(tmp_path_factory, sample_store) -> dict[str, Any]:
     """3,000 customers over 2023-2024 (Shanghai): weekly and monthly demand per category."""
     from rapport.analytics.connect import connect
     from rapport.analytics.demand import category_demand
     from rapport.analytics.sources import Sources
     from rapport.config import Settings
-    from rapport.sample import generate
-    from rapport.sample.load import load_company
-    from rapport.store.db import create_engine, upgrade
 
-    company = generate(customers=3000, months=24, seed=7, end=dt.date(2025, 1, 1))
+    company = sample_store.company
+    assert sample_store.end == dt.date(2025, 1, 1)
     root = tmp_path_factory.mktemp("sample-demand")
-    url = f"sqlite:///{root / 'store.db'}"
-    engine = create_engine(url)
-    upgrade(engine)
-    load_company(company, engine=engine, work_dir=root)
-    engine.dispose()
+    url = sample_store.copy(root)
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data")
     utc = dt.timedelta(hours=8)
     spans = {  # whole periods: Monday 2023-01-02 .. Monday 2024-12-30; 2023-01 .. 2024-12

@@ -31,18 +31,10 @@ H = dt.timedelta(days=90)
 
 
 @pytest.fixture(scope="module")
-def sample_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    from rapport.sample import generate
-    from rapport.sample.load import load_company
-    from rapport.store.db import create_engine, upgrade
-
-    company = generate(customers=3000, months=24, seed=7, end=AS_OF.date())
+def sample_engine(tmp_path_factory: pytest.TempPathFactory, sample_store) -> Iterator[Engine]:
+    assert sample_store.end == AS_OF.date()
     root = tmp_path_factory.mktemp("churn-sample")
-    url = f"sqlite:///{root / 'store.db'}"
-    store = create_engine(url)
-    upgrade(store)
-    load_company(company, engine=store, work_dir=root)
-    store.dispose()  # no SQLite connection of ours open while DuckDB attaches the file
+    url = sample_store.copy(root)
     with connect(Settings(_env_file=None, database_url=url, data_dir=root / "data")) as engine:
         yield engine
 
