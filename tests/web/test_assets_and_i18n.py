@@ -18,7 +18,7 @@ from rapport.domain import LifecycleStage, ValueTier
 from rapport.web import i18n, pages, render
 from rapport.web.customer_list import SORTS
 from rapport.web.i18n import Formatter, from_accept_language, negotiate
-from tests.web.conftest import http_login
+from tests.web.conftest import csrf_of, http_login
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = re.compile(r"""(?:src|href|action|hx-get|hx-post)\s*=\s*["']([^"']+)["']""")
@@ -123,3 +123,16 @@ def test_numbers_money_dates_and_enums_are_formatted_per_locale() -> None:
     assert zh.enum(ValueTier.DIAMOND) == "钻石" and en.enum(ValueTier.DIAMOND) == "Diamond"
     assert en.value("customer_scores", "lifecycle_stage", LifecycleStage.AT_RISK) == "At risk"
     assert en.number(None) == zh.money(None) == "—"
+
+
+def test_accept_language_until_the_user_chooses_and_the_choice_stays(server: str) -> None:
+    client = httpx.Client(base_url=server, headers={"Accept-Language": "en-US,en;q=0.9"})
+    page = client.get("/login")
+    assert '<html lang="en">' in page.text and "Log in" in page.text
+    assert '<html lang="zh-CN">' in httpx.get(f"{server}/login").text  # no preference: zh-CN
+    chosen = client.post(
+        "/lang", data={"lang": "zh_CN", "next": "/login", "csrf_token": csrf_of(page.text)}
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/login"
+    again = client.get("/login")  # the browser still asks for English; the choice wins
+    assert '<html lang="zh-CN">' in again.text and "用户名" in again.text
