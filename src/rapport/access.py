@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rapport.domain import Role
 from rapport.errors import Forbidden, NotFound
 from rapport.ingest.scope import ImportScope
-from rapport.store import customers, schema, tokens
+from rapport.store import customers, leads, schema, tokens
 from rapport.store.repository import Row
 
 # --- the caller ----------------------------------------------------------------------------
@@ -105,33 +105,39 @@ class CustomerScope:
         )
 
     def where(self, stmt: sa.Select) -> sa.Select:
+        """``stmt`` (a select reading ``customers``) kept to this scope."""
         clause = self.clause()
         return stmt if clause is None else stmt.where(clause)
 
-    def covers(self, customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+    def current(self) -> list[sa.ColumnElement[bool]]:
+        """The SQL conditions on ``customers`` of a customer of this scope that is not
+        deleted: what every list and export of customers shows."""
+        clause = self.clause()
+        return [_c.deleted_at.is_(None)] if clause is None else [_c.deleted_at.is_(None), clause]
+
+    def visible(self, customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """The SQL condition that ``customer_id`` (a column of a customer-owned record:
+        ``tickets.customer_id``, ``orders.customer_id`` …) names a customer of this scope
+        that is not deleted. Records of deleted customers and of customers outside the
+        scope are hidden alike (a 404 for one record, left out of lists)."""
+        # correlate(None): the sub-select reads customers of its own, even inside a
+        # statement that joins customers for another column
+        inside = sa.select(_c.id).where(*self.current()).correlate(None)
+        return customer_id.in_(inside)
+
+    def covers(
+        self, customer_id: sa.ColumnElement[Any], *, or_null: bool = False
+    ) -> sa.ColumnElement[bool] | None:
         """The SQL condition that the customer whose id is in ``customer_id`` (a column of
         another table, such as ``referrals.referred_customer_id``) lies in this scope;
         ``None``: every customer. Deleted customers count as in scope here: the caller
-        decides whether a record pointing at one is shown."""
+        decides whether a record pointing at one is shown. With ``or_null``, a record
+        pointing at no customer (``customer_id`` null) passes too."""
         clause = self.clause()
         if clause is None:
             return None
-        # correlate(None): the sub-select reads customers of its own, even inside a
-        # statement that joins customers for another column
-        inside = sa.select(_c.id).where(clause).correlate(None)
-        return customer_id.in_(inside)
-
-    def visible_ids(self, session: Session, ids: list[int]) -> set[int]:
-        """The ids among ``ids`` this scope may see."""
-        clause = self.clause()
-        if clause is None:
-            return set(ids)
-        found: set[int] = set()
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            stmt = sa.select(_c.id).where(_c.id.in_(chunk), clause)
-            found.update(session.execute(stmt).scalars())
-        return found
+        inside = customer_id.in_(sa.select(_c.id).where(clause).correlate(None))
+        return sa.or_(customer_id.is_(None), inside) if or_null else inside
 
     def get(self, *, session: Session, id: int, include_deleted: bool = False) -> Row:
         """The customer ``id`` if in scope; otherwise the same :class:`NotFound` as a
@@ -183,3 +189,36 @@ class CustomerScope:
                 )
             return
         raise Forbidden(f"the {p.role.value} role may not assign customers", field="owner_id")
+
+
+@dataclass(frozen=True)
+class LeadScope:
+    """Which leads the caller may see: the customers' owner rule (:func:`owner_clause`) on
+    ``leads.owner_id``. A lead outside the scope is reported exactly like a missing one."""
+
+    principal: Principal
+
+    @property
+    def masked(self) -> bool:
+        return self.principal.role is Role.ANALYST
+
+    def clause(self) -> sa.ColumnElement[bool] | None:
+        """The SQL condition on ``leads`` of this scope (``None``: every lead)."""
+        return owner_clause(self.principal, schema.leads.c.owner_id)
+
+    def where(self, stmt: sa.Select) -> sa.Select:
+        """``stmt`` (a select reading ``leads``) kept to this scope."""
+        clause = self.clause()
+        return stmt if clause is None else stmt.where(clause)
+
+    def get(self, *, session: Session, id: int) -> Row:
+        """The lead ``id`` if in scope; otherwise the same :class:`NotFound` as a missing one."""
+        row = leads.repo.get(session=session, id=id)
+        clause = self.clause()
+        if clause is not None:
+            inside = session.execute(
+                sa.select(sa.literal(1)).where(schema.leads.c.id == row["id"], clause)
+            ).first()
+            if inside is None:
+                raise NotFound(f"no lead with id {id}", table="leads", field="id", value=id)
+        return row

@@ -1,7 +1,10 @@
 """Typed dependencies every route uses: settings, the session, the caller, their scope.
 
 * :data:`SessionDep` — one session per request, committed when the route succeeds and
-  rolled back when it raises.
+  rolled back when it raises. This is the API's one transaction protocol: a writing
+  request's transaction begins as a writer, and the commit happens before the answer is
+  sent (the dependency's ``scope="function"``), so a client told 201 finds its write
+  stored. Routes never begin or commit transactions themselves.
 * :data:`CurrentUser` — the caller (:class:`Principal`): a log-in token (JWT) or an API
   token (``rpt_…``) acting as its user, limited to its scopes. 401 otherwise.
 * :func:`require_role` / :func:`require_scope` — 403 when the role, or the token's scopes,
@@ -20,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
-from rapport.api.errors import forbidden, unauthorized
+from rapport.api.errors import ApiError, forbidden, unauthorized
 from rapport.api.security import InvalidToken, decode_access_token
 from rapport.config import Rules, Settings
 from rapport.domain import Role
@@ -61,9 +64,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
     A writing request's transaction begins as a writer (on SQLite ``BEGIN IMMEDIATE``: it
     waits for the write lock instead of failing when it reads, then writes, after another
-    connection committed). A reading request's own transaction never writes: the few
-    writes a read causes (its audit entry, the token's last use) go through
-    :func:`write_apart`.
+    connection committed), so a route may read, lock and write in any order within it. A
+    reading request's own transaction never writes: the few writes a read causes (its
+    audit entry, the token's last use) go through :func:`write_apart`.
     """
     session: Session = request.app.state.sessions()
     try:
@@ -195,6 +198,23 @@ def get_customer_scope(user: CurrentUser) -> CustomerScope:
 
 
 CustomerScopeDep = Annotated[CustomerScope, Depends(get_customer_scope)]
+
+
+def named_customer(
+    session: Session, scope: CustomerScope, customer_id: int, field: str = "body.customer_id"
+) -> Row:
+    """The customer a request body names at ``field``, if in ``scope``; otherwise 422
+    naming the field — the same answer for a missing customer and one outside the scope."""
+    try:
+        return scope.get(session=session, id=customer_id)
+    except NotFound as exc:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"{field}: no customer with id {customer_id}",
+            field=field,
+            value=customer_id,
+        ) from exc
 
 
 def client_address(request: Request) -> str | None:

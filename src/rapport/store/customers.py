@@ -67,6 +67,16 @@ def search(
     to the case of Latin letters, with the same results on SQLite and PostgreSQL. Deleted
     customers are left out; results come in id order.
     """
+    stmt = search_select(session=session, text=text, limit=limit, owner_id=owner_id)
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def search_select(
+    *, session: Session, text: str, limit: int = 50, owner_id: int | None = None
+) -> sa.Select:
+    """The select of :func:`search` (the first ``limit`` matches in id order), for a caller
+    that adds conditions or reads only some columns (``.with_only_columns(customers.c.id)``).
+    """
     needle = sa.func.lower(sa.literal(_like_pattern(text)))
 
     def matches(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -90,4 +100,4 @@ def search(
     )
     if owner_id is not None:
         stmt = stmt.where(_c.owner_id == owner_id)
-    return [dict(r) for r in session.execute(stmt).mappings()]
+    return stmt

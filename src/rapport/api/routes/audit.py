@@ -23,7 +23,7 @@ from pydantic import AfterValidator
 
 from rapport.api.deps import SessionDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES, ApiError
-from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.pagination import PageDep
 from rapport.api.schemas.audit import AuditEntriesPublic, AuditEntryPublic
 from rapport.api.schemas.common import MAX_INT32, Time, check_text
 from rapport.domain import AuditAction, Role
@@ -60,7 +60,7 @@ def list_audit_entries(
         )
     rows, count = audit.list_entries(
         session=session,
-        limit=page.limit + 1,
+        limit=page.fetch,
         before_id=page.after_id,
         actor=actor,
         actor_user_id=actor_user_id,
@@ -70,10 +70,7 @@ def list_audit_entries(
         since=since,
         until=until,
     )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    shown, cursor = page.cut(rows)
     return AuditEntriesPublic(
-        data=[AuditEntryPublic.model_validate(r) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
+        data=[AuditEntryPublic.model_validate(r) for r in shown], count=count, next_cursor=cursor
     )

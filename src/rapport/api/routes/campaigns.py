@@ -23,8 +23,6 @@ Campaigns hold no personal data; deliveries show customer ids only, within the c
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Annotated, Any
 
@@ -37,6 +35,7 @@ from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
@@ -46,9 +45,8 @@ from rapport.api.errors import (
     NOT_FOUND_RESPONSE,
     ApiError,
 )
-from rapport.api.pagination import PageDep
-from rapport.api.routes.customers import EXPORT_COLUMNS, csv_cells
-from rapport.api.routes.interactions import in_scope, page_of
+from rapport.api.exports import customers_csv
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.campaigns import (
     CampaignCreate,
     CampaignPublic,
@@ -59,7 +57,7 @@ from rapport.api.schemas.campaigns import (
     DeliveryPublic,
 )
 from rapport.domain import AuditAction, CampaignChannel, Role
-from rapport.errors import Conflict, NotFound
+from rapport.errors import Conflict
 from rapport.store import campaigns, customers, schema
 from rapport.store.repository import Row
 
@@ -102,11 +100,11 @@ def list_campaigns(
     channel: Annotated[CampaignChannel | None, Query()] = None,
 ) -> CampaignsPublic:
     """Campaigns in id order, one page at a time."""
-    conditions = [] if channel is None else [_k.channel == channel]
-    rows, count, cursor = page_of(session, schema.campaigns, conditions, page)
-    return CampaignsPublic(
-        data=[CampaignPublic.model_validate(r) for r in rows], count=count, next_cursor=cursor
-    )
+    stmt = sa.select(schema.campaigns)
+    if channel is not None:
+        stmt = stmt.where(_k.channel == channel)
+    rows = paginate(session, stmt, page, key=_k.id)
+    return rows.as_page(CampaignsPublic, CampaignPublic.model_validate)
 
 
 @router.get(
@@ -207,13 +205,13 @@ def list_deliveries(
 ) -> DeliveriesPublic:
     """The campaign's deliveries to customers in your scope, in id order."""
     _get(session, campaign_id)
-    conditions = [_d.campaign_id == campaign_id, in_scope(scope, _d.customer_id)]
-    if holdout is not None:
-        conditions.append(_d.holdout.is_(holdout))
-    rows, count, cursor = page_of(session, schema.campaign_deliveries, conditions, page)
-    return DeliveriesPublic(
-        data=[DeliveryPublic.model_validate(r) for r in rows], count=count, next_cursor=cursor
+    stmt = sa.select(schema.campaign_deliveries).where(
+        _d.campaign_id == campaign_id, scope.visible(_d.customer_id)
     )
+    if holdout is not None:
+        stmt = stmt.where(_d.holdout.is_(holdout))
+    rows = paginate(session, stmt, page, key=_d.id)
+    return rows.as_page(DeliveriesPublic, DeliveryPublic.model_validate)
 
 
 def _check_audience(session: Session, scope: CustomerScope, body: DeliveriesCreate) -> None:
@@ -239,16 +237,7 @@ def _check_audience(session: Session, scope: CustomerScope, body: DeliveriesCrea
                 f"body.deliveries.{i}.sent_at: a held-out customer is not sent anything",
                 field=f"body.deliveries.{i}.sent_at",
             )
-        try:
-            customer = scope.get(session=session, id=item.customer_id)
-        except NotFound as exc:
-            raise ApiError(
-                422,
-                "validation_failed",
-                f"{field}: no customer with id {item.customer_id}",
-                field=field,
-                value=item.customer_id,
-            ) from exc
+        customer = named_customer(session, scope, item.customer_id, field)
         reason = customers.marketing_refusal(customer)
         if reason is not None:
             raise ApiError(
@@ -292,7 +281,9 @@ def record_deliveries(
         campaign_id,
         {"campaign_id": campaign_id, "count": len(rows), "ids": [r["id"] for r in rows][:500]},
     )
-    return DeliveriesPublic(data=[DeliveryPublic.model_validate(r) for r in rows], count=len(rows))
+    return DeliveriesPublic(
+        data=[DeliveryPublic.model_validate(r) for r in rows], count=len(rows), next_cursor=None
+    )
 
 
 @router.get(
@@ -316,29 +307,14 @@ def export_audience(
     not opted out, not erased, not deleted)."""
     _get(session, campaign_id)
     conditions = [
-        _c.deleted_at.is_(None),
+        *scope.current(),
         customers.marketable_clause(),
         _c.id.in_(
             sa.select(_d.customer_id).where(_d.campaign_id == campaign_id, _d.holdout.is_(False))
         ),
     ]
-    clause = scope.clause()
-    if clause is not None:
-        conditions.append(clause)
-    stmt = sa.select(*(_c[n] for n in EXPORT_COLUMNS)).where(*conditions).order_by(_c.id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in session.execute(stmt):
-        writer.writerow(csv_cells(row))
-        count += 1
+    response, count = customers_csv(session, conditions, f"campaign-{campaign_id}.csv")
     auditor.record(
         AuditAction.EXPORT, ENTITY, campaign_id, {"route": "campaign_audience", "count": count}
     )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
-    )
+    return response

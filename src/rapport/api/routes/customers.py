@@ -23,14 +23,12 @@ DELETE /{id}, POST /{id}/erase     admin, manager             customers:write
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from rapport.api import customer360, privacy
 from rapport.api.audit import AuditorDep
@@ -49,8 +47,9 @@ from rapport.api.errors import (
     ApiError,
     forbidden,
 )
+from rapport.api.exports import customers_csv
 from rapport.api.masking import mask_customer
-from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32, check_text
 from rapport.api.schemas.customers import (
     Customer360,
@@ -65,7 +64,6 @@ from rapport.config import Rules
 from rapport.domain import AuditAction, Role
 from rapport.errors import Conflict
 from rapport.ingest.normalize import normalize_email, normalize_phone
-from rapport.ingest.spreadsheet import neutralise, neutralise_cell
 from rapport.store import customers, schema
 from rapport.store.repository import Row, utcnow
 
@@ -75,20 +73,6 @@ _c = schema.customers.c
 ENTITY = "customers"
 #: Matches of a text search examined at most (narrow the text to see the rest).
 SEARCH_SCAN_LIMIT = 10_000
-#: Columns of the marketing export, in order.
-EXPORT_COLUMNS = (
-    "id",
-    "external_id",
-    "name",
-    "email",
-    "phone",
-    "wechat_id",
-    "country",
-    "province",
-    "city",
-    "tags",
-)
-
 CustomerId = Annotated[int, Path(ge=1, description="The customer's id.")]
 OwnerFilter = Annotated[
     int | None, Query(ge=1, le=MAX_INT32, description="Only customers owned by this user.")
@@ -106,12 +90,10 @@ def _public(row: Row, scope: CustomerScope) -> CustomerPublic:
 
 
 def _filters(
-    scope: CustomerScope, *, marketable: bool | None, owner_id: int | None
+    scope: CustomerScope, marketable: bool | None, owner_id: int | None
 ) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
-    clause = scope.clause()
-    if clause is not None:
-        conditions.append(clause)
+    """The conditions on ``customers`` of a list: in scope, not deleted, and the filters."""
+    conditions = scope.current()
     if marketable is not None:
         rule = customers.marketable_clause()
         conditions.append(rule if marketable else sa.not_(rule))
@@ -149,15 +131,21 @@ def _normalized(values: dict[str, Any], rules: Rules) -> dict[str, Any]:
 # --- lists ---------------------------------------------------------------------------------
 
 
-def _search_ids(session: Any, scope: CustomerScope, text: str, owner_id: int | None) -> list[int]:
-    """Ids of the customers whose name, phone, e-mail, external id or a tag contains
-    ``text`` (:func:`rapport.store.customers.search`), in id order."""
+def _found(
+    session: Session, scope: CustomerScope, text: str, owner_id: int | None
+) -> sa.ColumnElement[bool]:
+    """The condition on ``customers`` of the first :data:`SEARCH_SCAN_LIMIT` customers whose
+    name, phone, e-mail, external id or a tag contains ``text``
+    (:func:`rapport.store.customers.search`), in id order."""
     if scope.principal.role is Role.SALES:  # push their ownership into the search itself
         if owner_id is not None and owner_id != scope.principal.user_id:
-            return []
+            return sa.false()
         owner_id = scope.principal.user_id
-    rows = customers.search(session=session, text=text, limit=SEARCH_SCAN_LIMIT, owner_id=owner_id)
-    return [r["id"] for r in rows]
+    found = customers.search_select(
+        session=session, text=text, limit=SEARCH_SCAN_LIMIT, owner_id=owner_id
+    )
+    # correlate(None): the search reads customers of its own, not the list's rows
+    return _c.id.in_(found.with_only_columns(_c.id).correlate(None))
 
 
 @router.get(
@@ -187,7 +175,7 @@ def list_customers(
     owner_id: OwnerFilter = None,
 ) -> CustomersPublic:
     """Customers in your scope, in id order, one page at a time (follow ``next_cursor``)."""
-    conditions = _filters(scope, marketable=marketable, owner_id=owner_id)
+    stmt = sa.select(schema.customers).where(*_filters(scope, marketable, owner_id))
     if q is not None:
         if scope.masked:
             raise forbidden(
@@ -199,52 +187,11 @@ def list_customers(
             check_text(q)
         except ValueError as exc:
             raise ApiError(422, "validation_failed", f"query.q: {exc}", field="query.q") from exc
-        ids = _search_ids(session, scope, q, owner_id)
-        rows, count = _page_of_ids(session, ids, conditions, page.after_id, page.limit + 1)
-    else:
-        stmt = sa.select(schema.customers).where(*conditions)
-        count = session.execute(
-            sa.select(sa.func.count()).select_from(schema.customers).where(*conditions)
-        ).scalar_one()
-        if page.after_id is not None:
-            stmt = stmt.where(_c.id > page.after_id)
-        stmt = stmt.order_by(_c.id).limit(page.limit + 1)
-        rows = [dict(r) for r in session.execute(stmt).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        stmt = stmt.where(_found(session, scope, q, owner_id))
+    rows = paginate(session, stmt, page, key=_c.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return CustomersPublic(
-        data=[_public(r, scope) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
-
-
-def _page_of_ids(
-    session: Any,
-    ids: list[int],
-    conditions: list[sa.ColumnElement[bool]],
-    after_id: int | None,
-    want: int,
-) -> tuple[list[Row], int]:
-    """The first ``want`` rows among ``ids`` meeting ``conditions`` after ``after_id``, and
-    how many of ``ids`` meet them at all."""
-    rows: list[Row] = []
-    count = 0
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        where = [_c.id.in_(chunk), *conditions]
-        count += session.execute(
-            sa.select(sa.func.count()).select_from(schema.customers).where(*where)
-        ).scalar_one()
-        if len(rows) < want:
-            stmt = sa.select(schema.customers).where(*where)
-            if after_id is not None:
-                stmt = stmt.where(_c.id > after_id)
-            stmt = stmt.order_by(_c.id).limit(want - len(rows))
-            rows.extend(dict(r) for r in session.execute(stmt).mappings())
-    return rows, count
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(CustomersPublic, lambda r: _public(r, scope))
 
 
 @router.get(
@@ -267,34 +214,10 @@ def export_marketing_list(
 ) -> Response:
     """The marketing list: every customer in your scope who may be contacted (consent
     given, not opted out, not erased, not deleted), as CSV."""
-    conditions = _filters(scope, marketable=True, owner_id=owner_id)
-    columns = [_c[name] for name in EXPORT_COLUMNS]
-    stmt = sa.select(*columns).where(*conditions).order_by(_c.id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in session.execute(stmt):
-        writer.writerow(csv_cells(row))
-        count += 1
+    conditions = _filters(scope, True, owner_id)
+    response, count = customers_csv(session, conditions, "customers.csv")
     auditor.record(AuditAction.EXPORT, ENTITY, None, {"route": "marketing_export", "count": count})
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
-    )
-
-
-def csv_cells(row: sa.Row) -> Iterator[Any]:
-    """The cells of one CSV export row: lists joined by ``;``, ``None`` empty, and text
-    neutralised against formula injection (``=…`` → ``'=…``, see
-    :mod:`rapport.ingest.spreadsheet`)."""
-    for value in row:
-        if isinstance(value, list):
-            yield neutralise(";".join(str(v) for v in value))
-        else:
-            yield "" if value is None else neutralise_cell(value)
+    return response
 
 
 # --- one customer --------------------------------------------------------------------------

@@ -27,12 +27,12 @@ from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
-from rapport.api.pagination import PageDep
-from rapport.api.routes.interactions import check_customer, page_of
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32, Time
 from rapport.api.schemas.events import EventCreate, EventPublic, EventsPublic
 from rapport.domain import AuditAction, EventKind, Role
@@ -72,17 +72,17 @@ def list_events(
     """The customer's events in id order (the order they were recorded), one page at a
     time. 404 when the customer is missing or outside your scope."""
     scope.get(session=session, id=customer_id)
-    conditions: list[sa.ColumnElement[bool]] = [_e.customer_id == customer_id]
+    stmt = sa.select(schema.events).where(_e.customer_id == customer_id)
     if kind is not None:
-        conditions.append(_e.kind == kind)
+        stmt = stmt.where(_e.kind == kind)
     if since is not None:
-        conditions.append(_e.occurred_at >= since.astimezone(dt.UTC))
+        stmt = stmt.where(_e.occurred_at >= since.astimezone(dt.UTC))
     if until is not None:
-        conditions.append(_e.occurred_at < until.astimezone(dt.UTC))
-    rows, count, cursor = page_of(session, schema.events, conditions, page)
+        stmt = stmt.where(_e.occurred_at < until.astimezone(dt.UTC))
+    rows = paginate(session, stmt, page, key=_e.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return EventsPublic(data=[_public(r, scope) for r in rows], count=count, next_cursor=cursor)
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(EventsPublic, lambda r: _public(r, scope))
 
 
 @router.post(
@@ -96,7 +96,7 @@ def create_event(
     body: EventCreate, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
 ) -> EventPublic:
     """Record one event of a customer in your scope (for many, use ``/events/bulk``)."""
-    check_customer(session, scope, body.customer_id)
+    named_customer(session, scope, body.customer_id)
     values = body.model_dump(exclude_unset=True)
     values.setdefault("occurred_at", utcnow())
     row = events.repo.create(session=session, values=values)

@@ -16,22 +16,22 @@ outside the scope answers exactly like a missing customer (422 on ``body.custome
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
 
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
-from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, ApiError, forbidden
-from rapport.api.pagination import Page, PageDep, encode_cursor
+from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, forbidden
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.interactions import (
     InteractionCreate,
@@ -39,7 +39,6 @@ from rapport.api.schemas.interactions import (
     InteractionsPublic,
 )
 from rapport.domain import AuditAction, Direction, InteractionChannel, Role
-from rapport.errors import NotFound
 from rapport.store import interactions, schema
 from rapport.store.repository import Row, utcnow
 
@@ -53,48 +52,6 @@ IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 READ = [Depends(require_scope("interactions:read"))]
 WRITE = [Depends(require_scope("interactions:write"))]
 MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE))
-
-
-def in_scope(scope: CustomerScope, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """``column`` (a customer id) names a customer of ``scope`` that is not deleted."""
-    visible = sa.select(_c.id).where(_c.deleted_at.is_(None))
-    clause = scope.clause()
-    if clause is not None:
-        visible = visible.where(clause)
-    return column.in_(visible)
-
-
-def check_customer(session: Session, scope: CustomerScope, customer_id: int) -> None:
-    """422 naming ``body.customer_id`` for a customer missing or outside the scope (the
-    two answers are identical)."""
-    try:
-        scope.get(session=session, id=customer_id)
-    except NotFound as exc:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"body.customer_id: no customer with id {customer_id}",
-            field="body.customer_id",
-            value=customer_id,
-        ) from exc
-
-
-def page_of(
-    session: Session, table: sa.Table, conditions: list[sa.ColumnElement[bool]], page: Page
-) -> tuple[list[Row], int, str | None]:
-    """One page of ``table`` rows meeting ``conditions`` in id order, the count of all of
-    them, and the cursor of the next page."""
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(table).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(table).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(table.c.id > page.after_id)
-    stmt = stmt.order_by(table.c.id).limit(page.limit + 1)
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return rows, count, encode_cursor(rows[-1]["id"]) if more and rows else None
 
 
 def _public(row: Row, scope: CustomerScope) -> InteractionPublic:
@@ -116,7 +73,7 @@ def list_interactions(
     staff_id: IdFilter = None,
 ) -> InteractionsPublic:
     """Interactions with the customers in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = [in_scope(scope, _i.customer_id)]
+    stmt = sa.select(schema.interactions).where(scope.visible(_i.customer_id))
     for column, value in (
         (_i.customer_id, customer_id),
         (_i.channel, channel),
@@ -124,13 +81,11 @@ def list_interactions(
         (_i.staff_id, staff_id),
     ):
         if value is not None:
-            conditions.append(column == value)
-    rows, count, cursor = page_of(session, schema.interactions, conditions, page)
+            stmt = stmt.where(column == value)
+    rows = paginate(session, stmt, page, key=_i.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return InteractionsPublic(
-        data=[_public(r, scope) for r in rows], count=count, next_cursor=cursor
-    )
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(InteractionsPublic, lambda r: _public(r, scope))
 
 
 @router.post(
@@ -146,7 +101,7 @@ def create_interaction(
     """Record one interaction with a customer in your scope (you are its staff member
     unless an admin or manager names another)."""
     user = scope.principal
-    check_customer(session, scope, body.customer_id)
+    named_customer(session, scope, body.customer_id)
     values = body.model_dump(exclude_unset=True)
     staff_id = values.setdefault("staff_id", user.user_id)
     if staff_id != user.user_id and user.role not in (Role.ADMIN, Role.MANAGER):

@@ -21,14 +21,12 @@ the customer (when no ``customer_id`` is given): both land or neither does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy.orm import Session
 
-from rapport.access import owner_clause
+from rapport.access import LeadScope
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
@@ -36,13 +34,13 @@ from rapport.api.deps import (
     Principal,
     RulesDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from rapport.api.masking import mask_email, mask_identifier, mask_name, mask_phone
-from rapport.api.pagination import PageDep, encode_cursor
-from rapport.api.routes.loyalty import begin_write, commit_write
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.leads import (
     LeadConversion,
@@ -73,32 +71,6 @@ WRITE = [
     Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
 ]
 _l = schema.leads.c
-
-
-@dataclass(frozen=True)
-class LeadScope:
-    """Which leads the caller may see: the customers' rule on ``leads.owner_id``."""
-
-    principal: Principal
-
-    @property
-    def masked(self) -> bool:
-        return self.principal.role is Role.ANALYST
-
-    def clause(self) -> sa.ColumnElement[bool] | None:
-        return owner_clause(self.principal, _l.owner_id)
-
-    def get(self, *, session: Session, id: int) -> Row:
-        """The lead ``id`` if in scope; otherwise the same :class:`NotFound` as a missing one."""
-        row = leads.repo.get(session=session, id=id)
-        clause = self.clause()
-        if clause is not None:
-            inside = session.execute(
-                sa.select(sa.literal(1)).where(_l.id == row["id"], clause)
-            ).first()
-            if inside is None:
-                raise NotFound(f"no lead with id {id}", table="leads", field="id", value=id)
-        return row
 
 
 def get_lead_scope(user: CurrentUser) -> LeadScope:
@@ -155,30 +127,15 @@ def list_leads(
     ] = None,
 ) -> LeadsPublic:
     """Leads in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    clause = scope.clause()
-    if clause is not None:
-        conditions.append(clause)
+    stmt = scope.where(sa.select(schema.leads))
     if status is not None:
-        conditions.append(_l.status == status.value)
+        stmt = stmt.where(_l.status == status.value)
     if owner_id is not None:
-        conditions.append(_l.owner_id == owner_id)
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(schema.leads).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(schema.leads).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(_l.id > page.after_id)
-    rows = [dict(r) for r in session.execute(stmt.order_by(_l.id).limit(page.limit + 1)).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        stmt = stmt.where(_l.owner_id == owner_id)
+    rows = paginate(session, stmt, page, key=_l.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return LeadsPublic(
-        data=[_public(r, scope) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(LeadsPublic, lambda r: _public(r, scope))
 
 
 @router.get(
@@ -296,23 +253,14 @@ def convert_lead(
     than the first is a 409."""
     if lead_id > MAX_INT32:
         raise NotFound(f"no lead with id {lead_id}", table="leads", field="id", value=lead_id)
-    begin_write(session)
-    # Lock the lead first (PostgreSQL: its row; SQLite: the write lock) so that two
-    # conversions of one lead are serialized and the second sees the first.
+    # Lock the lead first (PostgreSQL: its row; SQLite: the request's transaction holds
+    # the write lock) so that two conversions of one lead are serialized and the second
+    # sees the first.
     session.execute(sa.update(schema.leads).where(_l.id == lead_id).values(id=_l.id))
     lead = scope.get(session=session, id=lead_id)
     created = False
     if body.customer_id is not None:
-        try:
-            customer_scope.get(session=session, id=body.customer_id)
-        except NotFound:
-            raise ApiError(
-                422,
-                "validation_failed",
-                f"body.customer_id: no customer with id {body.customer_id}",
-                field="body.customer_id",
-                value=body.customer_id,
-            ) from None
+        named_customer(session, customer_scope, body.customer_id)
         customer_id = body.customer_id
         row = leads.convert(session=session, lead_id=lead_id, customer_id=customer_id, at=utcnow())
     elif lead["status"] == LeadStatus.CONVERTED and lead["converted_customer_id"] is not None:
@@ -331,8 +279,6 @@ def convert_lead(
         auditor.wrote(
             AuditAction.UPDATE, ENTITY, lead_id, ["status", "converted_customer_id", "converted_at"]
         )
-    result = LeadConversion(
+    return LeadConversion(
         lead=_public(row, scope), customer_id=customer_id, created_customer=created
     )
-    commit_write(session)
-    return result

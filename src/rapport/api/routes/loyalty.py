@@ -7,9 +7,11 @@ person (a phone, a member number, a gift's recipient), so analysts see it masked
 (:func:`rapport.api.masking.mask_reference`: ``order:SO123`` → ``order:S***3``); points,
 reasons and times are shown as they are.
 
-Concurrency: every ledger write goes through :func:`rapport.store.loyalty.append`, which
-locks the customer (PostgreSQL: ``SELECT … FOR UPDATE`` on the customer row; SQLite: the
-database write lock) before it reads the balance, in the transaction that inserts the entry.
+Concurrency: a write runs in the request's one transaction, begun as a writer and committed
+before the answer (:data:`~rapport.api.deps.SessionDep`). It locks the customer first
+(:func:`rapport.store.loyalty.lock_customer`: PostgreSQL ``SELECT … FOR UPDATE`` on the
+customer row; SQLite already holds the database write lock) and only then reads the
+balance, in the transaction that inserts the entry.
 Concurrent redeems of one customer are therefore serialized: the balance never goes
 negative, no write is lost, and a redeem the balance cannot cover is a 409 that names the
 balance and the points asked.
@@ -42,7 +44,7 @@ from rapport.api.deps import (
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
 from rapport.api.masking import mask_ledger_entry
-from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.loyalty import (
     EarnRequest,
     LedgerEntry,
@@ -67,29 +69,6 @@ WRITE = [
     Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
 ]
 _l = schema.loyalty_ledger.c
-
-
-def begin_write(session: Session) -> None:
-    """End the request's read-only start (authentication) so that the write that follows
-    opens a fresh transaction.
-
-    On SQLite a transaction that has read holds a snapshot; when another connection commits
-    meanwhile, SQLite refuses to turn it into a writer (``SQLITE_BUSY_SNAPSHOT``, no
-    waiting). A transaction whose first statement writes waits for the write lock instead
-    (busy timeout). PostgreSQL needs nothing: row locks and unique indexes serialize there.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.commit()
-
-
-def commit_write(session: Session) -> None:
-    """Commit before answering: a client told 201 must find its write stored.
-
-    FastAPI (0.118 and later) runs the exit code of dependencies with ``yield`` — the
-    commit of ``SessionDep`` — after the response has been sent, so without this a client
-    could read before the commit, or be told of a write whose commit then failed.
-    """
-    session.commit()
 
 
 def _entry(row: Row, scope: CustomerScope) -> LedgerEntry:
@@ -128,16 +107,8 @@ def get_loyalty(
     ledger in id order (follow ``ledger.next_cursor``)."""
     scope.get(session=session, id=customer_id)
     points = loyalty.balance(session=session, customer_id=customer_id)
-    where = [_l.customer_id == customer_id]
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(schema.loyalty_ledger).where(*where)
-    ).scalar_one()
-    if page.after_id is not None:
-        where.append(_l.id > page.after_id)
-    stmt = sa.select(schema.loyalty_ledger).where(*where).order_by(_l.id).limit(page.limit + 1)
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    stmt = sa.select(schema.loyalty_ledger).where(_l.customer_id == customer_id)
+    ledger = paginate(session, stmt, page, key=_l.id)
     following = _next_tier(points, rules.loyalty)
     return LoyaltyPublic(
         customer_id=customer_id,
@@ -145,11 +116,7 @@ def get_loyalty(
         tier=_tier(points, rules.loyalty),
         next_tier=following,
         points_to_next_tier=following.min_points - points if following else None,
-        ledger=LedgerPage(
-            data=[_entry(r, scope) for r in rows],
-            count=count,
-            next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-        ),
+        ledger=ledger.as_page(LedgerPage, lambda r: _entry(r, scope)),
     )
 
 
@@ -165,7 +132,6 @@ def _write(
     reason: LoyaltyReason,
     body: EarnRequest | RedeemRequest,
 ) -> LoyaltyEntryResult:
-    begin_write(session)
     loyalty.lock_customer(session=session, customer_id=customer_id)
     scope.get(session=session, id=customer_id)
     values = {
@@ -185,7 +151,6 @@ def _write(
         entry["id"],
         {"customer_id": customer_id, "points": points, "reason": str(reason)},
     )
-    commit_write(session)
     return LoyaltyEntryResult(
         entry=_entry(entry, scope), balance=after, tier=_tier(after, rules.loyalty)
     )

@@ -36,13 +36,13 @@ from rapport.api.deps import (
     CustomerScopeDep,
     RulesDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from rapport.api.masking import mask_identifier, mask_name
-from rapport.api.pagination import PageDep, encode_cursor
-from rapport.api.routes.loyalty import begin_write, commit_write
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32, Time
 from rapport.api.schemas.orders import (
     OrderCreate,
@@ -132,36 +132,19 @@ def list_orders(
     ] = None,
 ) -> OrdersPublic:
     """Orders of the customers in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
-    clause = scope.clause()
-    if clause is not None:
-        conditions.append(clause)
+    stmt = sa.select(schema.orders).where(scope.visible(_o.customer_id))
     if customer_id is not None:
-        conditions.append(_o.customer_id == customer_id)
+        stmt = stmt.where(_o.customer_id == customer_id)
     if status is not None:
-        conditions.append(_o.status == status.value)
+        stmt = stmt.where(_o.status == status.value)
     if ordered_from is not None:
-        conditions.append(_o.ordered_at >= ordered_from)
+        stmt = stmt.where(_o.ordered_at >= ordered_from)
     if ordered_to is not None:
-        conditions.append(_o.ordered_at < ordered_to)
-    joined = schema.orders.join(schema.customers, _o.customer_id == _c.id)
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(joined).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(schema.orders).select_from(joined).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(_o.id > page.after_id)
-    stmt = stmt.order_by(_o.id).limit(page.limit + 1)
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        stmt = stmt.where(_o.ordered_at < ordered_to)
+    rows = paginate(session, stmt, page, key=_o.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return OrdersPublic(
-        data=[_public(r, scope) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(OrdersPublic, lambda r: _public(r, scope))
 
 
 @router.get(
@@ -245,21 +228,13 @@ def create_order(
     scope (a customer outside it is reported like a missing one); ``external_id`` is
     unique (409 when it exists, also when two requests race with the same one)."""
     values, items = _order_values(body, rules.business.currency)
-    begin_write(session)
     loyalty.lock_customer(session=session, customer_id=body.customer_id)
-    try:
-        customer = scope.get(session=session, id=body.customer_id)
-    except NotFound:
-        raise _invalid(
-            "body.customer_id", f"no customer with id {body.customer_id}", body.customer_id
-        ) from None
+    customer = named_customer(session, scope, body.customer_id)
     _check_products(session, items)
     created = orders.create(session=session, values=values, items=items)
     auditor.wrote(AuditAction.CREATE, ENTITY, created["id"], [*values, "items"])
     order = {k: v for k, v in created.items() if k != "items"}
-    detail = _detail(session, order, customer, scope)
-    commit_write(session)
-    return detail
+    return _detail(session, order, customer, scope)
 
 
 def _status_change(order: Row, values: dict[str, Any]) -> None:
@@ -330,9 +305,9 @@ def update_order(
         values["status"] = OrderStatus(values["status"])
     if order_id > MAX_INT32:
         raise _missing(order_id)
-    begin_write(session)
-    # Lock the order first (PostgreSQL: its row; SQLite: the write lock), so that two
-    # changes of one order are serialized and each checks the other's result.
+    # Lock the order first (PostgreSQL: its row; SQLite: the request's transaction holds
+    # the write lock), so that two changes of one order are serialized and each checks the
+    # other's result.
     session.execute(sa.update(schema.orders).where(_o.id == order_id).values(id=_o.id))
     order, customer = _scoped_order(session, scope, order_id)
     _status_change(order, values)
@@ -342,6 +317,4 @@ def update_order(
     changed = [k for k in values if order.get(k) != row.get(k)]
     if changed:
         auditor.wrote(AuditAction.UPDATE, ENTITY, order_id, changed)
-    detail = _detail(session, row, customer, scope)
-    commit_write(session)
-    return detail
+    return _detail(session, row, customer, scope)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import CurrentUser, RulesDep, SessionDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
-from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import Text
 from rapport.api.schemas.products import (
     ProductCreate,
@@ -51,25 +51,13 @@ def list_products(
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
 ) -> ProductsPublic:
     """The catalogue in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = []
+    stmt = sa.select(schema.products)
     if category is not None:
-        conditions.append(_p.category == category)
+        stmt = stmt.where(_p.category == category)
     if active is not None:
-        conditions.append(_p.is_active.is_(active))
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(schema.products).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(schema.products).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(_p.id > page.after_id)
-    rows = [dict(r) for r in session.execute(stmt.order_by(_p.id).limit(page.limit + 1)).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return ProductsPublic(
-        data=[ProductPublic.model_validate(r) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
+        stmt = stmt.where(_p.is_active.is_(active))
+    rows = paginate(session, stmt, page, key=_p.id)
+    return rows.as_page(ProductsPublic, ProductPublic.model_validate)
 
 
 @router.get(

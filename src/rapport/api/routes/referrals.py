@@ -26,18 +26,19 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 
+from rapport.access import LeadScope
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
     CustomerScope,
     CustomerScopeDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
-from rapport.api.pagination import PageDep, encode_cursor
-from rapport.api.routes.leads import LeadScope
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.referrals import ReferralCreate, ReferralPublic, ReferralsPublic
 from rapport.domain import AuditAction, Role
@@ -58,15 +59,12 @@ _r = schema.referrals.c
 _c = schema.customers.c
 
 
-def _in_scope(scope: CustomerScope) -> list[sa.ColumnElement[bool]]:
-    """Conditions on ``referrals`` joined to its referrer in ``customers``: both ends in
-    ``scope`` (none for a scope of every customer)."""
-    clause = scope.clause()
-    if clause is None:
-        return []
-    referred = scope.covers(_r.referred_customer_id)
-    assert referred is not None
-    return [clause, sa.or_(_r.referred_customer_id.is_(None), referred)]
+def _visible(scope: CustomerScope) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``referrals``: the referrer in ``scope`` and not deleted, the referred
+    customer (if any) in ``scope``."""
+    referred = scope.covers(_r.referred_customer_id, or_null=True)
+    visible = scope.visible(_r.referrer_customer_id)
+    return [visible] if referred is None else [visible, referred]
 
 
 def _outside(field: str, what: str, value: int) -> ApiError:
@@ -86,26 +84,13 @@ def list_referrals(
     converted: Annotated[bool | None, Query(description="Only converted (or not).")] = None,
 ) -> ReferralsPublic:
     """Referrals made by customers in your scope, in id order, one page at a time."""
-    conditions = [_c.deleted_at.is_(None), *_in_scope(scope)]
+    stmt = sa.select(schema.referrals).where(*_visible(scope))
     if referrer_customer_id is not None:
-        conditions.append(_r.referrer_customer_id == referrer_customer_id)
+        stmt = stmt.where(_r.referrer_customer_id == referrer_customer_id)
     if converted is not None:
-        conditions.append(_r.converted.is_(converted))
-    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(joined).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(schema.referrals).select_from(joined).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(_r.id > page.after_id)
-    rows = [dict(r) for r in session.execute(stmt.order_by(_r.id).limit(page.limit + 1)).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return ReferralsPublic(
-        data=[ReferralPublic.model_validate(r) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
+        stmt = stmt.where(_r.converted.is_(converted))
+    rows = paginate(session, stmt, page, key=_r.id)
+    return rows.as_page(ReferralsPublic, ReferralPublic.model_validate)
 
 
 @router.get(
@@ -124,11 +109,8 @@ def get_referral(
         row = referrals.repo.get(session=session, id=referral_id)
     except NotFound:
         raise missing from None
-    joined = schema.referrals.join(schema.customers, _r.referrer_customer_id == _c.id)
     visible = session.execute(
-        sa.select(sa.literal(1))
-        .select_from(joined)
-        .where(_r.id == row["id"], _c.deleted_at.is_(None), *_in_scope(scope))
+        sa.select(sa.literal(1)).where(_r.id == row["id"], *_visible(scope))
     ).first()
     if visible is None:
         raise missing
@@ -154,10 +136,7 @@ def create_referral(
         customer_id = getattr(body, field)
         if customer_id is None:
             continue
-        try:
-            scope.get(session=session, id=customer_id)
-        except NotFound:
-            raise _outside(f"body.{field}", "customer", customer_id) from None
+        named_customer(session, scope, customer_id, f"body.{field}")
     if body.referred_lead_id is not None:
         try:
             LeadScope(user).get(session=session, id=body.referred_lead_id)

@@ -26,12 +26,12 @@ from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, ApiError
-from rapport.api.pagination import PageDep
-from rapport.api.routes.interactions import check_customer, in_scope, page_of
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.surveys import (
     SurveyResponseCreate,
@@ -73,7 +73,7 @@ def list_survey_responses(
     campaign_id: IdFilter = None,
 ) -> SurveyResponsesPublic:
     """Survey answers of the customers in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = [in_scope(scope, _s.customer_id)]
+    stmt = sa.select(schema.survey_responses).where(scope.visible(_s.customer_id))
     for column, value in (
         (_s.customer_id, customer_id),
         (_s.kind, kind),
@@ -81,13 +81,11 @@ def list_survey_responses(
         (_s.campaign_id, campaign_id),
     ):
         if value is not None:
-            conditions.append(column == value)
-    rows, count, cursor = page_of(session, schema.survey_responses, conditions, page)
+            stmt = stmt.where(column == value)
+    rows = paginate(session, stmt, page, key=_s.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return SurveyResponsesPublic(
-        data=[_public(r, scope) for r in rows], count=count, next_cursor=cursor
-    )
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(SurveyResponsesPublic, lambda r: _public(r, scope))
 
 
 @router.post(
@@ -102,7 +100,7 @@ def create_survey_response(
 ) -> SurveyResponsePublic:
     """Record one answer of a customer in your scope. The scale defaults to the kind's
     usual one (CSAT 1–5, NPS 0–10, CES, perceived value, expectation 1–7)."""
-    check_customer(session, scope, body.customer_id)
+    named_customer(session, scope, body.customer_id)
     values = body.model_dump(exclude_unset=True)
     low, high = SURVEY_SCALES[body.kind]
     if values.get("scale_min") is None:

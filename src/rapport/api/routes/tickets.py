@@ -19,19 +19,20 @@ POST /tickets/{id}/transitions         admin, manager, sales, service     ticket
 POST /tickets/{id}/assign              admin, manager                     tickets:write
 =====================================  =================================  ===============
 
-A transition is safe when many clients move the same ticket at once: the request ends
-its reading transaction, then :func:`rapport.store.tickets.transition` locks the ticket
-row (PostgreSQL ``SELECT … FOR UPDATE``; SQLite takes the write lock first) and changes
-it with ``UPDATE … WHERE status = <the status read>``. Of several clients moving a ticket
-from the same status, one succeeds and the others get 409 naming the current status and
-the statuses allowed next.
+A transition is safe when many clients move the same ticket at once: the request's one
+transaction begins as a writer and commits before the answer
+(:data:`~rapport.api.deps.SessionDep`); :func:`rapport.store.tickets.transition` locks
+the ticket row (PostgreSQL ``SELECT … FOR UPDATE``; on SQLite the transaction holds the
+write lock from its start) and changes it with ``UPDATE … WHERE status = <the status
+read>``. Of several clients moving a ticket from the same status, one succeeds and the
+others get 409 naming the current status and the statuses allowed next.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
@@ -44,6 +45,7 @@ from rapport.api.deps import (
     Principal,
     RulesDep,
     SessionDep,
+    named_customer,
     require_role,
     require_scope,
 )
@@ -54,7 +56,7 @@ from rapport.api.errors import (
     ApiError,
     forbidden,
 )
-from rapport.api.pagination import PageDep, encode_cursor
+from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.tickets import (
     TicketAssign,
@@ -90,15 +92,6 @@ MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERV
 MAY_ASSIGN = Depends(require_role(Role.ADMIN, Role.MANAGER))
 
 
-def in_scope(scope: CustomerScope, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """``column`` (a customer id) names a customer of ``scope`` that is not deleted."""
-    visible = sa.select(_c.id).where(_c.deleted_at.is_(None))
-    clause = scope.clause()
-    if clause is not None:
-        visible = visible.where(clause)
-    return column.in_(visible)
-
-
 def _not_found(ticket_id: int) -> NotFound:
     return NotFound(f"no ticket with id {ticket_id}", table=ENTITY, field="id", value=ticket_id)
 
@@ -107,7 +100,7 @@ def _get(session: Session, scope: CustomerScope, ticket_id: int) -> Row:
     """The ticket if in scope; otherwise the same 404 as a missing ticket."""
     if ticket_id > MAX_INT32:
         raise _not_found(ticket_id)
-    stmt = sa.select(schema.tickets).where(_t.id == ticket_id, in_scope(scope, _t.customer_id))
+    stmt = sa.select(schema.tickets).where(_t.id == ticket_id, scope.visible(_t.customer_id))
     row = session.execute(stmt).mappings().first()
     if row is None:
         raise _not_found(ticket_id)
@@ -129,21 +122,6 @@ def _detail(session: Session, row: Row, scope: CustomerScope) -> TicketDetail:
         **_public(row, scope).model_dump(),
         history=[TicketHistoryEntry.model_validate(h) for h in history],
     )
-
-
-def _check_customer(session: Session, scope: CustomerScope, customer_id: int) -> None:
-    """422 naming ``body.customer_id`` for a customer that is missing or outside the scope
-    (the two answers are identical)."""
-    try:
-        scope.get(session=session, id=customer_id)
-    except NotFound as exc:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"body.customer_id: no customer with id {customer_id}",
-            field="body.customer_id",
-            value=customer_id,
-        ) from exc
 
 
 def _check_assignee(session: Session, user: Principal, assignee_id: int | None) -> None:
@@ -187,7 +165,7 @@ def list_tickets(
     customer_id: IdFilter = None,
 ) -> TicketsPublic:
     """Tickets of the customers in your scope, in id order, one page at a time."""
-    conditions: list[sa.ColumnElement[bool]] = [in_scope(scope, _t.customer_id)]
+    stmt = sa.select(schema.tickets).where(scope.visible(_t.customer_id))
     for column, value in (
         (_t.status, status),
         (_t.kind, kind),
@@ -196,23 +174,11 @@ def list_tickets(
         (_t.customer_id, customer_id),
     ):
         if value is not None:
-            conditions.append(column == value)
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(schema.tickets).where(*conditions)
-    ).scalar_one()
-    stmt = sa.select(schema.tickets).where(*conditions)
-    if page.after_id is not None:
-        stmt = stmt.where(_t.id > page.after_id)
-    rows = [dict(r) for r in session.execute(stmt.order_by(_t.id).limit(page.limit + 1)).mappings()]
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+            stmt = stmt.where(column == value)
+    rows = paginate(session, stmt, page, key=_t.id)
     if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows], route="list")
-    return TicketsPublic(
-        data=[_public(r, scope) for r in rows],
-        count=count,
-        next_cursor=encode_cursor(rows[-1]["id"]) if more and rows else None,
-    )
+        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    return rows.as_page(TicketsPublic, lambda r: _public(r, scope))
 
 
 @router.get(
@@ -252,7 +218,7 @@ def open_ticket(
     times follow from its priority and the SLA targets of the business rules."""
     user = scope.principal
     values = body.model_dump(exclude_unset=True)
-    _check_customer(session, scope, body.customer_id)
+    named_customer(session, scope, body.customer_id)
     if user.role is Role.SERVICE:
         values.setdefault("assignee_id", user.user_id)
     _check_assignee(session, user, values.get("assignee_id"))
@@ -299,9 +265,8 @@ def transition_ticket(
             "service users may move only the tickets assigned to them",
             hint="ask a manager to assign the ticket to you",
         )
-    # End the reading transaction, so that the transition starts a fresh one by taking
-    # its lock (on SQLite a transaction that has read cannot take the write lock safely).
-    session.commit()
+    # The request's transaction began as a writer (SessionDep: on SQLite it holds the
+    # write lock already), so the transition may lock the ticket after the reads above.
     moved = tickets.transition(
         session=session,
         ticket_id=ticket_id,
@@ -312,10 +277,6 @@ def transition_ticket(
     )
     detail = {"fields": ["status"], "to": moved["status"], "route": "transition"}
     auditor.record(AuditAction.UPDATE, ENTITY, ticket_id, detail)
-    # Commit before answering: SessionDep commits only after the response is sent (a
-    # dependency with yield of FastAPI's default "request" scope), and a client told 200
-    # must find the move stored — and must not be told 200 for a move that then fails.
-    session.commit()
     return _detail(session, moved, scope)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rapport.api.schemas.common import Page
 from rapport.domain import AuditAction
 
 
@@ -28,7 +29,5 @@ class AuditEntryPublic(BaseModel):
     client_address: str | None
 
 
-class AuditEntriesPublic(BaseModel):
-    data: list[AuditEntryPublic] = Field(description="Newest first.")
-    count: int = Field(description="Entries meeting the filters, across all pages.")
-    next_cursor: str | None = Field(description="Pass as cursor for the next (older) page.")
+class AuditEntriesPublic(Page[AuditEntryPublic]):
+    """One page of the audit log, newest first: ``next_cursor`` leads to older entries."""

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json
 from rapport.domain import CampaignChannel
 
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -68,10 +68,8 @@ class CampaignPublic(BaseModel):
         return value if value is None or isinstance(value, dict) else {"value": value}
 
 
-class CampaignsPublic(BaseModel):
-    data: list[CampaignPublic]
-    count: int = Field(description="Campaigns matching the query (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
+class CampaignsPublic(Page[CampaignPublic]):
+    """One page of campaigns."""
 
 
 class DeliveryCreate(BaseModel):
@@ -112,9 +110,5 @@ class DeliveryPublic(BaseModel):
     order_id: int | None
 
 
-class DeliveriesPublic(BaseModel):
-    data: list[DeliveryPublic]
-    count: int = Field(description="Deliveries to customers in your scope (all pages).")
-    next_cursor: str | None = Field(
-        default=None, description="Pass as ?cursor= for the next page; null: last."
-    )
+class DeliveriesPublic(Page[DeliveryPublic]):
+    """One page of a campaign's deliveries to customers in your scope."""

@@ -1,4 +1,8 @@
-"""Field types every API body shares: text and JSON documents that every store accepts.
+"""What every API body shares: the page of a list, and text and JSON documents that every
+store accepts.
+
+Every list answers one :class:`Page`: ``data`` (the rows of this page), ``count`` (the rows
+matching the query in the caller's scope, across all pages) and ``next_cursor``.
 
 Text is refused when it holds a NUL character or an unpaired surrogate (no database
 stores them; PostgreSQL refuses NUL in text), JSON documents when they hold non-finite
@@ -10,12 +14,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
 MAX_INT32 = 2**31 - 1
 MAX_JSON_CHARS = 16_384
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list (see :mod:`rapport.api.pagination`). Each list names its own
+    subclass (``class TicketsPublic(Page[TicketPublic])``), so that the OpenAPI document
+    keeps one named schema per list."""
+
+    data: list[T]
+    count: int = Field(
+        description="Rows matching the query (in your scope, where one applies), across all pages."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null: this is the last page."
+    )
 
 
 def check_text(value: str) -> str:

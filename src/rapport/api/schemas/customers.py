@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json, check_text
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json, check_text
 from rapport.domain import Gender
 
 MAX_TAGS = 50
@@ -125,12 +125,8 @@ class CustomerPublic(BaseModel):
         return value if value is None or isinstance(value, list) else [value]
 
 
-class CustomersPublic(BaseModel):
+class CustomersPublic(Page[CustomerPublic]):
     """One page of customers."""
-
-    data: list[CustomerPublic]
-    count: int = Field(description="Customers matching the query in your scope (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
 
 
 class TimelineEntry(BaseModel):

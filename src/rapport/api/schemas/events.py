@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json
 from rapport.domain import EventKind
 
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -54,9 +54,5 @@ class EventPublic(BaseModel):
         return value if value is None or isinstance(value, dict) else {"value": value}
 
 
-class EventsPublic(BaseModel):
+class EventsPublic(Page[EventPublic]):
     """One page of a customer's events."""
-
-    data: list[EventPublic]
-    count: int = Field(description="Events matching the query (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json
 from rapport.domain import Direction, InteractionChannel
 
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -60,9 +60,5 @@ class InteractionPublic(BaseModel):
         return value if value is None or isinstance(value, dict) else {"value": value}
 
 
-class InteractionsPublic(BaseModel):
+class InteractionsPublic(Page[InteractionPublic]):
     """One page of interactions."""
-
-    data: list[InteractionPublic]
-    count: int = Field(description="Interactions matching the query in your scope (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, check_json
 from rapport.domain import LeadStatus
 
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -72,10 +72,8 @@ class LeadPublic(BaseModel):
         return value if value is None or isinstance(value, dict) else {"value": value}
 
 
-class LeadsPublic(BaseModel):
-    data: list[LeadPublic]
-    count: int
-    next_cursor: str | None
+class LeadsPublic(Page[LeadPublic]):
+    """One page of leads."""
 
 
 class LeadConvert(BaseModel):

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rapport.api.schemas.common import Text, Time
+from rapport.api.schemas.common import Page, Text, Time
 from rapport.domain import LoyaltyReason
 
 #: The most points one request may earn or redeem.
@@ -59,10 +59,8 @@ class LedgerEntry(BaseModel):
     created_by: int | None = Field(description="The user who wrote the entry.")
 
 
-class LedgerPage(BaseModel):
-    data: list[LedgerEntry]
-    count: int
-    next_cursor: str | None
+class LedgerPage(Page[LedgerEntry]):
+    """One page of a customer's loyalty ledger."""
 
 
 class TierPublic(BaseModel):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json
 from rapport.domain import OrderStatus
 
 MAX_ITEMS = 500
@@ -120,7 +120,5 @@ class OrderDetail(OrderPublic):
     customer: OrderCustomer
 
 
-class OrdersPublic(BaseModel):
-    data: list[OrderPublic]
-    count: int = Field(description="Orders matching the query in your scope (all pages).")
-    next_cursor: str | None
+class OrdersPublic(Page[OrderPublic]):
+    """One page of orders."""

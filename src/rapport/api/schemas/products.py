@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from rapport.api.schemas.common import Text, check_json
+from rapport.api.schemas.common import Page, Text, check_json
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -59,7 +59,5 @@ class ProductPublic(BaseModel):
         return value if value is None or isinstance(value, dict) else {"value": value}
 
 
-class ProductsPublic(BaseModel):
-    data: list[ProductPublic]
-    count: int
-    next_cursor: str | None
+class ProductsPublic(Page[ProductPublic]):
+    """One page of the catalogue."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time
 
 Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
 
@@ -46,7 +46,5 @@ class ReferralPublic(BaseModel):
     converted_at: dt.datetime | None
 
 
-class ReferralsPublic(BaseModel):
-    data: list[ReferralPublic]
-    count: int
-    next_cursor: str | None
+class ReferralsPublic(Page[ReferralPublic]):
+    """One page of referrals."""

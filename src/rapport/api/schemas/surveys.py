@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time
 from rapport.domain import SurveyKind
 
 Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
@@ -53,9 +53,5 @@ class SurveyResponsePublic(BaseModel):
     masked: bool = Field(description="Whether free text is removed for your role.")
 
 
-class SurveyResponsesPublic(BaseModel):
+class SurveyResponsesPublic(Page[SurveyResponsePublic]):
     """One page of survey answers."""
-
-    data: list[SurveyResponsePublic]
-    count: int = Field(description="Answers matching the query in your scope (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from rapport.api.schemas.common import MAX_INT32, Text, Time, check_json
+from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json
 from rapport.domain import TicketKind, TicketPriority, TicketStatus
 
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
@@ -104,9 +104,5 @@ class TicketDetail(TicketPublic):
     history: list[TicketHistoryEntry]
 
 
-class TicketsPublic(BaseModel):
+class TicketsPublic(Page[TicketPublic]):
     """One page of tickets."""
-
-    data: list[TicketPublic]
-    count: int = Field(description="Tickets matching the query in your scope (all pages).")
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
