@@ -22,8 +22,8 @@ def lint_imports(*, pythonpath: Path | None = None) -> subprocess.CompletedProce
     if pythonpath is not None:  # analyse this copy of the package instead of src/
         env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
-        cwd=ROOT,
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=ROOT,  # the contract: pyproject.toml here
         env=env,
         capture_output=True,
         text=True,
