@@ -147,7 +147,7 @@ out = {"steps": TIMES, "total": time.perf_counter() - started, "cpu": cpu() - cp
        "score": result.score, "silhouettes": result.silhouettes,
        "excluded": {str(k): v for k, v in result.excluded.items()},
        "sizes": [c.size for c in result.clusters],
-       "clusters": [c.description["en"] for c in result.clusters]}
+       "clusters": [c.description("en") for c in result.clusters]}
 open(sys.argv[1], "w").write(json.dumps(out))
 """
 )

@@ -17,14 +17,14 @@ from rapport.analytics.sources import Sources
 from rapport.config import Settings
 from rapport.models.clusters import (
     DEMOGRAPHICS,
-    FEATURE_LABELS,
     FIT_SAMPLE,
     SILHOUETTE_SAMPLE,
-    age_band,
     buyer_agreement,
     choose_k,
     cluster_customers,
     describe,
+    description,
+    feature_label,
     features_expr,
     standardize,
 )
@@ -119,11 +119,11 @@ def test_every_customer_is_in_exactly_one_cluster(clustering, features) -> None:
 
 def test_descriptions_name_a_distinguishing_feature(clustering) -> None:
     for cluster in clustering.clusters:
-        assert cluster.description["zh_CN"] and cluster.description["en"]
+        assert cluster.description("zh_CN") and cluster.description("en")
         if cluster.distinguishing:
             name = cluster.distinguishing[0][0]
-            assert FEATURE_LABELS[name][1] in cluster.description["en"]
-            assert FEATURE_LABELS[name][0] in cluster.description["zh_CN"]
+            assert feature_label(name, "en") in cluster.description("en")
+            assert feature_label(name, "zh_CN") in cluster.description("zh_CN")
     assert any(c.distinguishing for c in clustering.clusters)
 
 
@@ -137,15 +137,37 @@ def test_demographic_shares_sum_to_one_per_cluster(clustering) -> None:
             assert all(0 <= s <= 1 for s in shares)
 
 
-def test_describe_and_age_band() -> None:
-    picked, text = describe({"frequency": 1.2, "recency_days": -0.8, "advocacy": 0.1})
+def test_describe() -> None:
+    picked = describe({"frequency": 1.2, "recency_days": -0.8, "advocacy": 0.1})
     assert [p[0] for p in picked] == ["frequency", "recency_days"]
-    assert text["en"] == "high frequency, low recency days"
-    assert text["zh_CN"] == "高购买频次，低距上次购买天数"
-    assert describe({"frequency": 0.2})[1]["en"] == "close to average"
-    assert age_band(dt.date(1989, 6, 1), dt.date(2024, 5, 31)) == "25-34"
-    assert age_band(dt.date(1989, 6, 1), dt.date(2024, 6, 1)) == "35-44"
-    assert age_band(None, dt.date(2024, 6, 1)) is None
+    assert description(picked, "en") == "high frequency, low recency days"
+    assert description(picked, "zh_CN") == "高购买频次，低距上次购买天数"
+    assert description(describe({"frequency": 0.2}), "en") == "close to average"
+
+
+@pytest.mark.parametrize(
+    ("birthday", "as_of", "band"),
+    [
+        (dt.date(1989, 6, 1), dt.date(2024, 5, 31), "25-34"),  # the day before the birthday
+        (dt.date(1989, 6, 1), dt.date(2024, 6, 1), "35-44"),  # 35 on the birthday
+        (dt.date(2000, 2, 29), dt.date(2024, 12, 31), "<25"),
+        (dt.date(1969, 1, 1), dt.date(2024, 1, 1), "55+"),
+        (None, dt.date(2024, 6, 1), None),
+    ],
+)
+def test_age_band_is_the_age_on_the_as_of_date(birthday, as_of, band) -> None:
+    import ibis
+
+    from rapport.analytics.demographics import age_band
+
+    table = ibis.memtable({"birthday": [birthday]}, schema={"birthday": "date"})
+    expr = table.select(band=age_band(table.birthday, as_of))
+    assert ibis.duckdb.connect().execute(expr)["band"].tolist() == [band]
+
+
+def test_the_age_bands_of_the_clusters_are_on_the_snapshot_date(features) -> None:
+    bands = set(features.column("age_band").to_pylist())
+    assert bands <= {"<25", "25-34", "35-44", "45-54", "55+", None} and len(bands) > 2
 
 
 def test_relations_of_the_sample_snapshot(scored: Settings) -> None:

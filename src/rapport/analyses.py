@@ -1,11 +1,15 @@
-"""The analyses a user reaches from the CLI and the API: cohorts, funnel, demand forecast.
+"""The analyses a user reaches from the CLI and the API: metrics, cohorts, funnel, demand
+forecast.
 
 Each function runs one analysis end to end on the configured analytics engine (or reads
 the fitted demand forecaster from the model registry) and returns plain rows — the same
-figures in ``rapport cohorts|funnel|demand`` and in ``GET /metrics/cohorts``,
-``/metrics/funnel`` and ``/forecast/demand``. The adapters parse input, call one of these
-and render.
+figures in ``rapport metrics|cohorts|funnel|demand`` and in ``GET /metrics``,
+``/metrics/cohorts``, ``/metrics/funnel`` and ``/forecast/demand``. The adapters parse
+input, call one of these and render (the server runs them in a worker process,
+:mod:`rapport.api.workers`).
 
+* :func:`metric_values` — the metrics of METRICS.md (:mod:`rapport.analytics.metrics`),
+  over the period or per bucket, overall or per group (:mod:`rapport.reports.groups`).
 * :func:`cohort_rows` — :func:`rapport.analytics.cohorts.cohort_matrix` (同期群留存).
 * :func:`funnel_rows` — :func:`rapport.analytics.funnel.funnel` (转化漏斗).
 * :func:`demand_forecast` — the next periods of the category demand forecaster that
@@ -30,6 +34,60 @@ def _rows(expr: Any, eng: Any) -> list[dict[str, Any]]:
     from rapport.analytics.metrics import execute
 
     return execute(expr, eng.con).to_pylist()
+
+
+def metric_values(
+    settings: Settings,
+    rules: Rules,
+    metric_ids: list[str],
+    period: Period,
+    *,
+    as_of: dt.datetime,
+    granularity: str | None = None,
+    by: str | None = None,
+    engine: str | None = None,
+) -> tuple[str, Any]:
+    """The metrics ``metric_ids`` over ``period``.
+
+    Parameters
+    ----------
+    as_of
+        When the analysis runs (naive UTC): the day a grouping by age reads the age on.
+    granularity
+        ``day`` … ``year``: one value per bucket (:func:`~rapport.analytics.metrics.series`).
+    by
+        A grouping of :data:`rapport.reports.groups.GROUP_BY`: one value per group.
+
+    Returns
+    -------
+    tuple
+        The engine's name and the Arrow table of
+        :func:`~rapport.analytics.metrics.evaluate` (or ``series``): ``metric``,
+        ``numerator``, ``denominator``, ``value`` and, as asked, ``bucket_start``,
+        ``bucket_end`` (naive UTC) and ``segment`` (the group).
+    """
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import evaluate, series
+    from rapport.analytics.sources import Sources
+    from rapport.reports.groups import grouping
+
+    with connect(settings, engine=engine) as eng:
+        src = Sources(eng, rules=rules)
+        groups = grouping(src, by, as_of=as_of, tz=settings.tz) if by else None
+        if granularity:
+            table = series(
+                metric_ids,
+                src,
+                period,
+                granularity,
+                rules=rules,
+                by=groups,
+                con=eng.con,
+                tz=settings.tz,
+            )
+        else:
+            table = evaluate(metric_ids, src, period, rules=rules, by=groups, con=eng.con)
+        return eng.kind, table
 
 
 def cohort_rows(
@@ -182,4 +240,5 @@ __all__ = [
     "cohort_rows",
     "demand_forecast",
     "funnel_rows",
+    "metric_values",
 ]

@@ -37,6 +37,21 @@ def revenue_percent_rank(monetary: ir.FloatingValue) -> ir.FloatingValue:
     return ibis.ifelse(n > 1, rank / (n - 1).cast("float64"), const(1))
 
 
+def active(check: str, rule: TierRule) -> bool:
+    """Whether ``check`` constrains ``rule``: a check without a threshold (a top share of 1,
+    a minimum of 0, a maximum churn risk of 1, no excluded stage) holds for everyone, so
+    it is neither computed nor named among a tier's reasons."""
+    if check == "revenue":
+        return rule.revenue_top_share < 1
+    if check == "stage":
+        return bool(rule.excluded_stages)
+    if check == "churn_risk":
+        return rule.max_churn_risk < 1
+    if check in ("loyalty", "satisfaction", "engagement"):
+        return getattr(rule, f"min_{check}") > 0
+    raise ValueError(f"no tier check {check!r}; the checks are {CHECKS}")
+
+
 def checks(
     rule: TierRule,
     *,
@@ -47,28 +62,19 @@ def checks(
     churn_risk: ir.FloatingValue,
     stage: ir.StringValue,
 ) -> dict[str, ir.BooleanValue]:
-    """Each check of ``rule`` as a non-null boolean (a check without a threshold holds)."""
-    out: dict[str, ir.BooleanValue] = {}
-    out["revenue"] = (
-        (revenue_rank >= const(1 - rule.revenue_top_share)).fill_null(False)
-        if rule.revenue_top_share < 1
-        else ibis.literal(True)
-    )
-    out["loyalty"] = (
-        (loyalty >= const(rule.min_loyalty)).fill_null(False)
-        if rule.min_loyalty > 0
-        else ibis.literal(True)
-    )
-    out["satisfaction"] = satisfaction.isnull() | (satisfaction >= const(rule.min_satisfaction))
-    out["engagement"] = engagement.isnull() | (engagement >= const(rule.min_engagement))
-    out["churn_risk"] = (
-        churn_risk.isnull() | (churn_risk <= const(rule.max_churn_risk))
-        if rule.max_churn_risk < 1
-        else ibis.literal(True)
-    )
-    excluded = [s.value for s in rule.excluded_stages]
-    out["stage"] = ~stage.isin(excluded).fill_null(False) if excluded else ibis.literal(True)
-    return out
+    """Each check of ``rule`` as a non-null boolean (a check that is not :func:`active`
+    holds)."""
+    held = {
+        "revenue": lambda: (revenue_rank >= const(1 - rule.revenue_top_share)).fill_null(False),
+        "loyalty": lambda: (loyalty >= const(rule.min_loyalty)).fill_null(False),
+        "satisfaction": lambda: (
+            satisfaction.isnull() | (satisfaction >= const(rule.min_satisfaction))
+        ),
+        "engagement": lambda: engagement.isnull() | (engagement >= const(rule.min_engagement)),
+        "churn_risk": lambda: churn_risk.isnull() | (churn_risk <= const(rule.max_churn_risk)),
+        "stage": lambda: ~stage.isin([s.value for s in rule.excluded_stages]).fill_null(False),
+    }
+    return {name: held[name]() if active(name, rule) else ibis.literal(True) for name in CHECKS}
 
 
 def value_tier(

@@ -14,18 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from rapport.cli.options import AnalysisAsOfOption as AsOfOption
+from rapport.cli.options import EngineOption, LastOption, PeriodOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
 from rapport.i18n.labels import t
-
-PeriodOption = Annotated[
-    str | None,
-    typer.Option("--period", help="2024-01..2024-12, 2024Q1, 2024-03 … (default: --last 12m)."),
-]
-LastOption = Annotated[str | None, typer.Option("--last", help="90d, 12w, 6m, 1y before --as-of")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Local date; default now.")]
-EngineOption = Annotated[
-    str | None, typer.Option(help="duckdb, postgres, parquet or spark (default: settings).")
-]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

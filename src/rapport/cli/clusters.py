@@ -9,10 +9,10 @@ from rich.table import Table
 
 from rapport.analytics.sources import Sources
 from rapport.cli.common import console
+from rapport.cli.options import EngineOption
+from rapport.cli.options import SnapshotAsOfOption as AsOfOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_table
 from rapport.cli.scores import (
-    AsOfOption,
-    EngineOption,
     missing,
     no_snapshot,
     parse_date,
@@ -37,11 +37,10 @@ def clusters_command(
     its customers by age band, gender, city and income band."""
     from rapport.analytics.connect import connect
     from rapport.analytics.metrics import execute
-    from rapport.models.clusters import FEATURE_LABELS, FEATURES, cluster_customers, features_expr
+    from rapport.models.clusters import FEATURES, cluster_customers, feature_label, features_expr
 
     settings = get_settings()
     locale = settings.locale
-    zh = locale.startswith("zh")
     day = snapshot_day(parse_date(as_of))
     with connect(settings, engine=engine) as eng:
         table = execute(features_expr(Sources(eng), day), eng.con)
@@ -55,7 +54,7 @@ def clusters_command(
             "customers": c.size,
             "share": c.share,
             **{f"z_{name}": c.z[name] for name in FEATURES},
-            "description": c.description["zh_CN" if zh else "en"],
+            "description": c.description(locale),
         }
         for c in result.clusters
     ]
@@ -68,7 +67,7 @@ def clusters_command(
         *(
             Column(
                 f"z_{name}",
-                f"z {FEATURE_LABELS[name][0 if zh else 1]}",
+                f"z {feature_label(name, locale)}",
                 numeric=True,
                 text=lambda v: "—" if missing(v) else f"{v:+.2f}",
                 keep=len(FEATURES) - i,

@@ -1,4 +1,9 @@
-"""``rapport metrics``: the metrics of METRICS.md over a period, a series, or per segment."""
+"""``rapport metrics``: the metrics of METRICS.md over a period, a series, or per group.
+
+The figures are :func:`rapport.analyses.metric_values` (those of ``GET /metrics``); a
+grouping (``--by``) is :mod:`rapport.reports.groups`'. This module parses the options and
+renders.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,18 @@ import math
 import sys
 from typing import Annotated, Any
 
-import ibis
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import typer
 from rich.table import Table
 
 from rapport.cli.common import console
+from rapport.cli.options import AnalysisAsOfOption, EngineOption, LastOption, PeriodOption
 from rapport.cli.output import OutputFormat
 from rapport.config import Settings, get_settings, load_rules
 from rapport.errors import ValidationFailed
+from rapport.i18n.labels import t
+from rapport.i18n.locale import pick
 from rapport.ingest.spreadsheet import neutralise_arrow
 
 #: Headline metrics shown when ``--metrics`` is not given (and by ``rapport demo``).
@@ -45,21 +52,6 @@ HEADLINE = (
     "sla_attainment",
 )
 
-#: Computed segments ``--by`` reads from the latest score snapshot (``rapport score``).
-BY_SCORES = ("rfm_segment", "value_tier", "lifecycle_stage")
-
-#: Customer attributes ``--by`` accepts directly.
-BY_ATTRIBUTES = (
-    "city",
-    "province",
-    "country",
-    "gender",
-    "source_channel",
-    "income_band",
-    "occupation",
-    "district",
-)
-
 
 def parse_as_of(text: str | None, settings: Settings) -> dt.datetime:
     """``--as-of``: a local date (its end, i.e. the next local midnight) or now; naive UTC."""
@@ -75,26 +67,6 @@ def parse_as_of(text: str | None, settings: Settings) -> dt.datetime:
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def segment_table(src: Any, by: str) -> ibis.Table:
-    """``customer_id, segment`` for a customer attribute (``--by``)."""
-    customers = src.customers
-    if by in BY_SCORES:
-        scores = src.customer_scores
-        latest = scores.filter(scores.as_of == scores.as_of.max())
-        return latest.select(customer_id=latest.customer_id, segment=latest[by].cast("string"))
-    if by == "age_band":
-        age = (ibis.now().year() - customers.birthday.year()).cast("int64")
-        band = (age // 10 * 10).cast("string") + "s"
-        return customers.select(customer_id=customers.id, segment=band)
-    if by not in BY_ATTRIBUTES:
-        raise ValidationFailed(
-            f"--by {by!r}: not a segment",
-            field="by",
-            hint=f"use one of: {', '.join((*BY_ATTRIBUTES, 'age_band', *BY_SCORES))}",
-        )
-    return customers.select(customer_id=customers.id, segment=customers[by].cast("string"))
-
-
 def format_value(value: float | None, unit: str, locale: str) -> str:
     """A number for people: per unit, thousands separators, a dash for null."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -106,7 +78,7 @@ def format_value(value: float | None, unit: str, locale: str) -> str:
     if unit == "currency":
         return f"{value:,.2f}"
     if unit == "hours":
-        return f"{value:,.1f} {'小时' if locale.startswith('zh') else 'h'}"
+        return f"{value:,.1f} {t('unit.hours', locale)}"
     return f"{value:,.2f}"
 
 
@@ -121,54 +93,43 @@ def compute(
     settings: Settings | None = None,
 ) -> tuple[pa.Table, Any]:
     """Run the metrics; returns the result table and the period."""
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import evaluate, series
+    from rapport.analyses import metric_values
     from rapport.analytics.periods import Period
-    from rapport.analytics.sources import Sources
+    from rapport.reports.groups import check_grouping
 
     settings = settings or get_settings()
-    rules = load_rules(settings)
+    if by is not None:
+        check_grouping(by)
     period = Period.parse(period_text, as_of=as_of, tz=settings.tz)
-    with connect(settings, engine=engine) as eng:
-        src = Sources(eng, rules=rules)
-        segments = segment_table(src, by) if by else None
-        if granularity:
-            result = series(
-                metric_ids,
-                src,
-                period,
-                granularity,
-                rules=rules,
-                by=segments,
-                con=eng.con,
-                tz=settings.tz,
-            )
-        else:
-            result = evaluate(metric_ids, src, period, rules=rules, by=segments, con=eng.con)
+    _, result = metric_values(
+        settings,
+        load_rules(settings),
+        metric_ids,
+        period,
+        as_of=as_of,
+        granularity=granularity,
+        by=by,
+        engine=engine,
+    )
     return result, period
 
 
 def metrics_table(result: pa.Table, locale: str, title: str, tz: Any = dt.UTC) -> Table:
     from rapport.analytics.metrics import METRICS
 
-    zh = locale.startswith("zh")
     table = Table(title=title)
     columns = result.column_names
-    for name in ("bucket_start", "segment"):
-        if name in columns:
-            table.add_column(
-                {
-                    "bucket_start": "期间" if zh else "bucket",
-                    "segment": "分组" if zh else "segment",
-                }[name]
-            )
-    table.add_column("指标" if zh else "metric")
-    table.add_column("数值" if zh else "value", justify="right")
-    table.add_column("分子" if zh else "numerator", justify="right")
-    table.add_column("分母" if zh else "denominator", justify="right")
+    if "bucket_start" in columns:
+        table.add_column(t("metrics.bucket", locale))
+    if "segment" in columns:
+        table.add_column(t("metrics.group", locale))
+    table.add_column(t("metrics.metric", locale))
+    table.add_column(t("value", locale), justify="right")
+    table.add_column(t("metrics.numerator", locale), justify="right")
+    table.add_column(t("metrics.denominator", locale), justify="right")
     for row in result.to_pylist():
         metric = METRICS[row["metric"]]
-        label = metric.label_zh if zh else metric.label_en
+        label = pick((metric.label_zh, metric.label_en), locale)
         lead = []
         if "bucket_start" in row:
             start = row["bucket_start"].replace(tzinfo=dt.UTC).astimezone(tz)
@@ -192,24 +153,20 @@ def _plain(value: float | None) -> str:
 
 
 def metrics_command(
-    period: Annotated[
-        str | None, typer.Option("--period", help="2024-01..2024-12, 2024Q1, 2024-03 …")
-    ] = None,
-    last: Annotated[
-        str | None, typer.Option("--last", help="90d, 12w, 6m, 1y before --as-of")
-    ] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Local date; default now.")] = None,
+    period: PeriodOption = None,
+    last: LastOption = None,
+    as_of: AnalysisAsOfOption = None,
     granularity: Annotated[
         str | None, typer.Option(help="day, week, month, quarter or year: a series.")
     ] = None,
-    by: Annotated[str | None, typer.Option(help="Segment by a customer attribute.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Per group: a customer attribute, age_band or a score.")
+    ] = None,
     metrics: Annotated[
         str | None, typer.Option("--metrics", help="Comma-separated ids (default: headline).")
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    engine: Annotated[
-        str | None, typer.Option(help="duckdb, postgres, parquet or spark (default: settings).")
-    ] = None,
+    engine: EngineOption = None,
 ) -> None:
     """Metrics of METRICS.md with their inputs (numerator, denominator), traceable to the
     definition id."""

@@ -9,132 +9,37 @@ reasons that raise their risk most.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from rapport.cli.common import store_engine
+from rapport.cli.options import LimitOption
+from rapport.cli.options import SnapshotAsOfOption as AsOfOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
-from rapport.cli.scores import parse_date
+from rapport.cli.scores import parse_date, store_session
 from rapport.config import get_settings, load_rules
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.i18n.enums import label
 from rapport.i18n.labels import t
-from rapport.store import schema
+from rapport.reports.snapshots import CustomerList
 
 #: Narrowest the reasons column of ``at-risk`` wraps to (one reason on two lines at most).
 REASONS_WIDTH = 24
-#: Candidates fetched before the reasons are read (value at risk is ordered in SQL).
-CANDIDATES = 500
-
-LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="Rows to show.")]
-AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Snapshot date (default: the latest).")
-]
 
 
-def _snapshot_day(conn: sa.Connection, as_of: str | None) -> dt.date:
-    """``--as-of`` or the latest snapshot date; a date without a snapshot is refused with
-    the dates that have one, no snapshot at all is :class:`~rapport.errors.NotFound`."""
-    from rapport.store.scores import check_snapshot_date
+def _read(report: Any, as_of: str | None, **options: Any) -> CustomerList:
+    """Run the list ``report`` of :mod:`rapport.reports.snapshots` on the snapshot of
+    ``--as-of`` (a date without a snapshot is refused with the dates that have one; no
+    snapshot at all is :class:`~rapport.errors.NotFound`), for every customer. The rows
+    name the customer ``id``, as the other lists of the command line do."""
+    from rapport.store.scores import require_snapshot
 
-    s = schema.customer_scores
-    dates = list(conn.execute(sa.select(s.c.as_of).distinct().order_by(s.c.as_of)).scalars())
-    return check_snapshot_date(dates, parse_date(as_of), field="--as-of")
-
-
-def _components(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        return json.loads(value)
-    return value or {}
-
-
-def top_clv(*, as_of: str | None = None, limit: int = 10) -> tuple[dt.date | None, list[dict]]:
-    """The customers with the highest predicted CLV in a snapshot."""
-    s, c = schema.customer_scores, schema.customers
-    engine = store_engine()
-    try:
-        with engine.connect() as conn:
-            day = _snapshot_day(conn, as_of)
-            stmt = (
-                sa.select(
-                    c.c.id,
-                    c.c.external_id,
-                    c.c.name,
-                    s.c.value_tier,
-                    s.c.lifecycle_stage,
-                    s.c.p_alive,
-                    s.c.expected_purchases_90d,
-                    s.c.predicted_clv,
-                    s.c.components,
-                )
-                .join(c, c.c.id == s.c.customer_id)
-                .where(s.c.as_of == day, s.c.predicted_clv.is_not(None))
-                .order_by(s.c.predicted_clv.desc(), c.c.id)
-                .limit(limit)
-            )
-            rows = [dict(r) for r in conn.execute(stmt).mappings()]
-    finally:
-        engine.dispose()
-    for row in rows:
-        prediction = _components(row.pop("components")).get("prediction") or {}
-        row["clv_low"], row["clv_high"] = prediction.get("clv_low"), prediction.get("clv_high")
-        row["predicted_clv"] = float(row["predicted_clv"])
-    return day, rows
-
-
-def churn_warnings(
-    *, as_of: str | None = None, limit: int = 10, min_risk: float = 0.5
-) -> tuple[dt.date | None, list[dict]]:
-    """The classifier's churn warnings of a snapshot, by value at risk, with reasons."""
-    s, c = schema.customer_scores, schema.customers
-    value_at_risk = (s.c.churn_risk * s.c.predicted_clv).label("value_at_risk")
-    engine = store_engine()
-    try:
-        with engine.connect() as conn:
-            day = _snapshot_day(conn, as_of)
-            stmt = (
-                sa.select(
-                    c.c.id,
-                    c.c.external_id,
-                    c.c.name,
-                    s.c.value_tier,
-                    s.c.lifecycle_stage,
-                    s.c.churn_risk,
-                    s.c.predicted_clv,
-                    value_at_risk,
-                    s.c.components,
-                )
-                .join(c, c.c.id == s.c.customer_id)
-                .where(
-                    s.c.as_of == day,
-                    s.c.churn_risk >= min_risk,
-                    s.c.predicted_clv.is_not(None),
-                    c.c.deleted_at.is_(None),
-                )
-                .order_by(value_at_risk.desc(), c.c.id)
-                .limit(CANDIDATES)
-            )
-            rows = []
-            for row in conn.execute(stmt).mappings():
-                churn = _components(row["components"]).get("churn") or {}
-                if churn.get("source") != "classifier":
-                    continue
-                item = {k: v for k, v in row.items() if k != "components"}
-                item["predicted_clv"] = float(item["predicted_clv"])
-                item["value_at_risk"] = float(item["value_at_risk"])
-                item["reasons"] = [
-                    r for r in churn.get("reasons") or [] if r.get("direction") == "raises"
-                ]
-                rows.append(item)
-                if len(rows) >= limit:
-                    break
-    finally:
-        engine.dispose()
-    return day, rows
+    with store_session() as session:
+        day = require_snapshot(session=session, as_of=parse_date(as_of), field="--as-of")
+        found = report(session, day=day, **options)
+    for row in found.rows:
+        row["id"] = row.pop("customer_id")
+    return found
 
 
 def reason_text(reason: dict[str, Any], locale: str) -> str:
@@ -183,7 +88,10 @@ def clv_command(
     """The customers with the highest predicted CLV (from the latest snapshot)."""
     settings = get_settings()
     locale = settings.locale
-    day, rows = top_clv(as_of=as_of, limit=limit)
+    from rapport.reports.snapshots import top_clv
+
+    found = _read(top_clv, as_of, limit=limit)
+    day, rows = found.as_of, found.rows
     months = load_rules(settings).models.clv_horizon_months
     # At 80 columns: who, the CLV with its interval and P(alive) always show; the customer
     # number goes first, then the expected purchases, the stage and the tier.
@@ -229,7 +137,10 @@ def at_risk_command(
     """The churn warnings 流失预警: who to call first (by value at risk), and why."""
     settings = get_settings()
     locale = settings.locale
-    day, rows = churn_warnings(as_of=as_of, limit=limit, min_risk=min_risk)
+    from rapport.reports.snapshots import churn_warnings
+
+    found = _read(churn_warnings, as_of, limit=limit, min_risk=min_risk)
+    day, rows = found.as_of, found.rows
     # At 80 columns: who, the risk, the value at risk and the reasons always show; the
     # customer number goes first, then the predicted CLV and the tier.
     columns = [

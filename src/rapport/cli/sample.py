@@ -172,10 +172,10 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
         table.add_column(t(d, locale), justify="right")
     table.add_row(*("—" if v is None else f"{v:.1f}" for v in averages))
     console.print(table)
-    tiers_command(as_of=day, engine=None, fmt=OutputFormat.table)
-    segments_command(as_of=day, engine=None, fmt=OutputFormat.table)
+    tiers_command(as_of=day, fmt=OutputFormat.table)
+    segments_command(as_of=day, fmt=OutputFormat.table)
     # the title says how many diamond customers there are and how many are listed
-    diamonds_command(as_of=day, limit=DEMO_DIAMONDS, engine=None)
+    diamonds_command(as_of=day, limit=DEMO_DIAMONDS)
     clv_command(as_of=day, limit=5)
     at_risk_command(as_of=day, limit=10)
 

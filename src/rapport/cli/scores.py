@@ -1,42 +1,41 @@
 """``rapport score``, ``segments``, ``tiers``, ``stages``, ``diamonds``, ``movements``: the
 per-customer scores and the reports on their snapshots, and what the other snapshot
-commands share (options, formatting, the snapshot date check).
+commands share (formatting, the snapshot date check).
 
-Every report takes ``--format table|json|csv`` (:mod:`rapport.cli.output`); the customer
-360 card is in :mod:`rapport.cli.customer`, ``clusters`` and ``relations`` in
-:mod:`rapport.cli.clusters` and :mod:`rapport.cli.relations`.
+The reports are :mod:`rapport.reports.snapshots`' functions, run through a session on the
+store; these commands parse the options, call one of them and render its rows with
+``--format table|json|csv`` (:mod:`rapport.cli.output`). The customer 360 card is in
+:mod:`rapport.cli.customer`, ``clusters`` and ``relations`` in :mod:`rapport.cli.clusters`
+and :mod:`rapport.cli.relations`; the shared options in :mod:`rapport.cli.options`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-from enum import StrEnum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
 from rapport.analytics.sources import Sources
 from rapport.cli.common import console, store_engine
+from rapport.cli.options import EngineOption
+from rapport.cli.options import SnapshotAsOfOption as AsOfOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_table
-from rapport.config import Rules, Settings, get_settings, load_rules
-from rapport.domain import LifecycleStage, ValueTier
+from rapport.config import Settings, get_settings, load_rules
 from rapport.errors import NotFound, ValidationFailed
-from rapport.i18n.enums import label
 from rapport.i18n.labels import t
+from rapport.reports import snapshots as reports
+from rapport.reports.tiers import tier_reasons
 
-__all__ = ["OutputFormat"]  # re-exported: callers pass it to the report functions
+# re-exported: callers pass OutputFormat to the commands; the customer card and the other
+# snapshot commands take the options and tier reasons from here
+__all__ = ["AsOfOption", "EngineOption", "OutputFormat", "tier_reasons"]
 
 DEGREE_KEYS = ("satisfaction", "loyalty", "engagement", "advocacy")
 SCORE_KEYS = (*DEGREE_KEYS, "relationship_index")
-
-EngineOption = Annotated[
-    str | None, typer.Option(help="duckdb, postgres, parquet or spark (default: settings).")
-]
-AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Snapshot date (local), e.g. 2024-12-31.")
-]
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -66,16 +65,8 @@ def share(value: Any) -> str:
 
 
 def group_label(by: str, value: str | None, locale: str) -> str:
-    """The zh/en label of a segment, tier or stage id (a dash for none)."""
-    if value is None:
-        return "—"
-    if by == "rfm_segment":
-        return t(f"segment.{value}", locale)
-    if by == "value_tier":
-        return label(ValueTier(value), locale)
-    if by == "lifecycle_stage":
-        return label(LifecycleStage(value), locale)
-    return str(value)
+    """The label of a segment, tier or stage id in ``locale`` (a dash for none)."""
+    return reports.group_label(by, value, locale) or "—"
 
 
 def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
@@ -100,6 +91,19 @@ def local_time(moment: dt.datetime | None, settings: Settings) -> str:
 
 def _customer_id(value: Any) -> str:
     return "—" if value is None else f"#{value}"
+
+
+@contextmanager
+def store_session() -> Iterator[Any]:
+    """A session on the configured store (the reports read through it), closed after."""
+    from rapport.store import session_scope
+
+    store = store_engine()
+    try:
+        with session_scope(store) as session:
+            yield session
+    finally:
+        store.dispose()
 
 
 # --- rapport score -------------------------------------------------------------------------
@@ -181,15 +185,10 @@ def snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
     """The snapshot date a command reads (``as_of`` or the latest), checked in the store
     before any analytics runs: no snapshot at all is :class:`NotFound`; none on ``as_of``
     a validation error naming ``option`` and the dates that exist."""
-    from rapport.store import session_scope
     from rapport.store.scores import require_snapshot
 
-    store = store_engine()
-    try:
-        with session_scope(store) as session:
-            return require_snapshot(session=session, as_of=as_of, field=option)
-    finally:
-        store.dispose()
+    with store_session() as session:
+        return require_snapshot(session=session, as_of=as_of, field=option)
 
 
 def no_snapshot(as_of: str | None) -> NotFound:
@@ -198,27 +197,6 @@ def no_snapshot(as_of: str | None) -> NotFound:
         table="customer_scores",
         hint="run `rapport score` first",
     )
-
-
-def _groups(by: str, as_of: str | None, engine: str | None) -> tuple[list[dict], dt.date]:
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.analytics.snapshots import group_summary, snapshot
-
-    settings = get_settings()
-    day = snapshot_day(parse_date(as_of))
-    with connect(settings, engine=engine) as eng:
-        snap = snapshot(Sources(eng), day)
-        rows = execute(group_summary(snap, by), eng.con).to_pylist()
-    return rows, day
-
-
-def _order(by: str, rules: Rules) -> list[str]:
-    if by == "rfm_segment":
-        return list(dict.fromkeys(rule.id for rule in rules.scores.rfm.segments))
-    if by == "value_tier":
-        return [v.value for v in ValueTier]
-    return [v.value for v in LifecycleStage]
 
 
 def group_columns(by: str, locale: str) -> list[Column]:
@@ -239,13 +217,15 @@ def group_columns(by: str, locale: str) -> list[Column]:
     ]
 
 
-def _print_groups(by: str, as_of: str | None, engine: str | None, fmt: OutputFormat) -> None:
+def _print_groups(by: str, as_of: str | None, fmt: OutputFormat) -> None:
+    from rapport.store.scores import require_snapshot
+
     settings = get_settings()
     locale = settings.locale
-    rows, day = _groups(by, as_of, engine)
-    order = _order(by, load_rules(settings))
-    rank = {value: i for i, value in enumerate(order)}
-    rows.sort(key=lambda r: rank.get(r["group"], len(order)))
+    rules = load_rules(settings)
+    with store_session() as session:
+        day = require_snapshot(session=session, as_of=parse_date(as_of), field="--as-of")
+        rows = reports.group_summary(session, by=by, day=day, rules=rules)
     emit(
         rows,
         group_columns(by, locale),
@@ -257,25 +237,19 @@ def _print_groups(by: str, as_of: str | None, engine: str | None, fmt: OutputFor
     )
 
 
-def segments_command(
-    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
-) -> None:
+def segments_command(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """RFM segments of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("rfm_segment", as_of, engine, fmt)
+    _print_groups("rfm_segment", as_of, fmt)
 
 
-def tiers_command(
-    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
-) -> None:
+def tiers_command(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Value tiers of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("value_tier", as_of, engine, fmt)
+    _print_groups("value_tier", as_of, fmt)
 
 
-def stages_command(
-    as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
-) -> None:
+def stages_command(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Lifecycle stages of a snapshot: sizes, revenue share, average degrees."""
-    _print_groups("lifecycle_stage", as_of, engine, fmt)
+    _print_groups("lifecycle_stage", as_of, fmt)
 
 
 def movements_command(
@@ -284,43 +258,30 @@ def movements_command(
     ),
     before: Annotated[str | None, typer.Option("--from", help="Earlier snapshot date.")] = None,
     after: Annotated[str | None, typer.Option("--to", help="Later snapshot date.")] = None,
-    engine: EngineOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Who moved between tiers, stages or segments from one snapshot to another (default:
     the two latest)."""
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.analytics.snapshots import GROUPINGS, movements
-    from rapport.store import session_scope
     from rapport.store.scores import check_snapshot_date, snapshot_dates
 
-    if by not in GROUPINGS:
+    if by not in reports.GROUPINGS:
         raise ValidationFailed(
-            f"--by {by!r}", field="by", hint=f"use one of: {', '.join(GROUPINGS)}"
+            f"--by {by!r}", field="by", hint=f"use one of: {', '.join(reports.GROUPINGS)}"
         )
-    settings = get_settings()
-    locale = settings.locale
-    store = store_engine()
-    try:
-        with session_scope(store) as session:
-            dates = snapshot_dates(session=session)
-    finally:
-        store.dispose()
+    locale = get_settings().locale
     start, end = parse_date(before, "--from"), parse_date(after, "--to")
-    # A date without a snapshot would read as every customer moving from (or to) "—".
-    if start is not None:
-        check_snapshot_date(dates, start, field="--from")
-    if end is not None:
-        check_snapshot_date(dates, end, field="--to")
-    if start is None or end is None:
-        if len(dates) < 2:
-            raise NotFound("fewer than two score snapshots", hint="run `rapport score` twice")
-        start, end = start or dates[-2], end or dates[-1]
-    with connect(settings, engine=engine) as eng:
-        rows = execute(movements(Sources(eng), by, before=start, after=end), eng.con).to_pylist()
-    rows = [r for r in rows if r["from"] != r["to"]]
-    rows.sort(key=lambda r: (-r["customers"], str(r["from"]), str(r["to"])))
+    with store_session() as session:
+        dates = snapshot_dates(session=session)
+        # A date without a snapshot would read as every customer moving from (or to) "—".
+        if start is not None:
+            check_snapshot_date(dates, start, field="--from")
+        if end is not None:
+            check_snapshot_date(dates, end, field="--to")
+        if start is None or end is None:
+            if len(dates) < 2:
+                raise NotFound("fewer than two score snapshots", hint="run `rapport score` twice")
+            start, end = start or dates[-2], end or dates[-1]
+        rows = reports.movements(session, by=by, before=start, after=end)
     columns = [
         Column("from", str(start), text=lambda v: group_label(by, v, locale)),
         Column("to", str(end), text=lambda v: group_label(by, v, locale)),
@@ -340,98 +301,21 @@ def movements_command(
 # --- rapport diamonds ------------------------------------------------------------------------
 
 
-def tier_reasons(row: dict[str, Any], rules: Rules, locale: str) -> tuple[list[str], list[str]]:
-    """Why a snapshot row is in its tier: the checks of its tier that hold (with values) and
-    what it lacks for the next tier up (value versus threshold)."""
-    from rapport.analytics.tiers import CHECKS
-
-    parts = _components(row)
-    rank = (parts.get("rfm") or {}).get("revenue_rank")
-    values = {
-        "revenue": rank,
-        "loyalty": row.get("loyalty"),
-        "satisfaction": row.get("satisfaction"),
-        "engagement": row.get("engagement"),
-        "churn_risk": row.get("churn_risk"),
-        "stage": row.get("lifecycle_stage"),
-    }
-    rules_by_tier = {rule.tier.value: rule for rule in rules.scores.tiers.rules}
-
-    def describe(check: str, rule: Any) -> str:
-        name = t(f"check.{check}", locale)
-        value = values[check]
-        if check == "revenue":  # as a percentile: 100 = the highest revenue of the window
-            need = 100 * (1 - rule.revenue_top_share)
-            shown = "—" if value is None else f"P{100 * value:.1f}"
-            return f"{name}: {shown} (≥ P{need:g})"
-        if check == "stage":
-            excluded = ", ".join(label(s, locale) for s in rule.excluded_stages) or "—"
-            shown = "—" if value is None else label(LifecycleStage(value), locale)
-            return f"{name}: {shown} (∉ {excluded})"
-        if check == "churn_risk":
-            shown = "—" if value is None else f"{100 * value:.0f}%"
-            return f"{name}: {shown} (≤ {100 * rule.max_churn_risk:g}%)"
-        need = getattr(rule, f"min_{check}")
-        return f"{name}: {number(value)} (≥ {need:g})"
-
-    tier = row.get("value_tier")
-    tier = tier.value if isinstance(tier, StrEnum) else tier
-    met = []
-    if tier in rules_by_tier:
-        rule = rules_by_tier[tier]
-        met = [describe(check, rule) for check in CHECKS if _relevant(check, rule)]
-    lacking = []
-    tier_parts = parts.get("value_tier") or {}
-    nxt = tier_parts.get("next")
-    if nxt in rules_by_tier:
-        for check in tier_parts.get("missing") or []:
-            lacking.append(describe(check, rules_by_tier[nxt]))
-    return met, lacking
-
-
-def _relevant(check: str, rule: Any) -> bool:
-    if check == "revenue":
-        return rule.revenue_top_share < 1
-    if check == "stage":
-        return bool(rule.excluded_stages)
-    if check == "churn_risk":
-        return rule.max_churn_risk < 1
-    return getattr(rule, f"min_{check}") > 0
-
-
-def _components(row: dict[str, Any]) -> dict[str, Any]:
-    parts = row.get("components")
-    if isinstance(parts, str):
-        return json.loads(parts)
-    return parts or {}
-
-
 def diamonds_command(
     as_of: AsOfOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Customers shown.")] = 20,
-    engine: EngineOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The diamond customers (钻石客户) of a snapshot, highest window revenue first, with
     the checks that make them diamond."""
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.analytics.snapshots import diamonds, snapshot
+    from rapport.store.scores import require_snapshot
 
     settings = get_settings()
     locale = settings.locale
     rules = load_rules(settings)
-    day = snapshot_day(parse_date(as_of))
-    with connect(settings, engine=engine) as eng:
-        src = Sources(eng, rules=rules)
-        snap = snapshot(src, day)
-        rows = execute(diamonds(src, snap, limit=limit), eng.con).to_pylist()
-        every = snap.filter(snap.value_tier == ValueTier.DIAMOND.value)
-        total = execute(every.aggregate(n=every.count()), eng.con).to_pylist()[0]["n"]
-    for row in rows:
-        met, _ = tier_reasons({**row, "value_tier": ValueTier.DIAMOND.value}, rules, locale)
-        row.pop("components", None)
-        row["reasons"] = met
+    with store_session() as session:
+        day = require_snapshot(session=session, as_of=parse_date(as_of), field="--as-of")
+        found = reports.diamonds(session, day=day, rules=rules, locale=locale, limit=limit)
     # At 80 columns: the customer, revenue and reasons always show; the customer number
     # goes first, then the city, the frequency and the relationship index.
     columns = [
@@ -449,9 +333,10 @@ def diamonds_command(
             min_width=20,
         ),
     ]
-    title = t("diamonds_title", locale).format(day=day, total=f"{total:,}", shown=len(rows))
+    total = found.total or 0
+    title = t("diamonds_title", locale).format(day=day, total=f"{total:,}", shown=len(found.rows))
     emit(
-        rows,
+        found.rows,
         columns,
         fmt,
         title=title,

@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from rapport.i18n.labels import t
+
 #: Feature names in model order.
 FEATURES: tuple[str, ...] = (
     "recency_days",
@@ -56,16 +58,6 @@ FEATURES: tuple[str, ...] = (
     "advocacy",
     "tenure_days",
 )
-#: zh and en names of the features.
-FEATURE_LABELS: dict[str, tuple[str, str]] = {
-    "recency_days": ("距上次购买天数", "recency days"),
-    "frequency": ("购买频次", "frequency"),
-    "monetary": ("消费金额", "monetary"),
-    "satisfaction": ("满意度", "satisfaction"),
-    "engagement": ("参与度", "engagement"),
-    "advocacy": ("推荐度", "advocacy"),
-    "tenure_days": ("客户时长", "tenure"),
-}
 #: Candidate numbers of clusters.
 K_RANGE = range(2, 9)
 #: The criterion that chooses ``k`` (higher is better).
@@ -81,28 +73,25 @@ BUYER_SPLIT_AGREEMENT = 0.8
 #: A feature distinguishes a cluster when its mean z-score is beyond ± this.
 DISTINCT_Z = 0.5
 RANDOM_STATE = 0
-#: Age bands: (label, lowest age, highest age inclusive).
-AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("<25", 0, 24),
-    ("25-34", 25, 34),
-    ("35-44", 35, 44),
-    ("45-54", 45, 54),
-    ("55+", 55, 200),
-)
 #: Profile columns of the demographic breakdown.
 DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
 
 
 @dataclass
 class Cluster:
-    """One cluster: its id, size, share (0–1), mean z-score per feature and descriptions."""
+    """One cluster: its id, size, share (0–1), mean z-score per feature and its
+    distinguishing features (:func:`describe`)."""
 
     id: int
     size: int
     share: float
     z: dict[str, float]
     distinguishing: list[tuple[str, float]]
-    description: dict[str, str]
+
+    def description(self, locale: str) -> str:
+        """The cluster for people in ``locale``: its distinguishing features, e.g. "high
+        frequency, low recency days" (:func:`description`)."""
+        return description(self.distinguishing, locale)
 
 
 @dataclass
@@ -149,7 +138,9 @@ class Clustering:
 
 def features_expr(src: Any, as_of: dt.date | None = None) -> Any:
     """The Ibis expression of the snapshot rows joined to the customers' profiles: the
-    columns :func:`cluster_customers` reads."""
+    columns :func:`cluster_customers` reads (the age band on the snapshot's date,
+    :func:`rapport.analytics.demographics.age_band`)."""
+    from rapport.analytics.demographics import age_band
     from rapport.analytics.snapshots import snapshot
 
     snap = snapshot(src, as_of)
@@ -165,7 +156,7 @@ def features_expr(src: Any, as_of: dt.date | None = None) -> Any:
         engagement=snap.engagement,
         advocacy=snap.advocacy,
         created_at=c.created_at,
-        birthday=c.birthday,
+        age_band=age_band(c.birthday, snap.as_of),
         gender=c.gender,
         city=c.city,
         income_band=c.income_band,
@@ -205,17 +196,31 @@ def standardize(x: np.ndarray) -> np.ndarray:
     return np.divide(x - mean, std, out=np.zeros_like(x), where=std > 0)
 
 
-def describe(z: dict[str, float]) -> tuple[list[tuple[str, float]], dict[str, str]]:
-    """The distinguishing features (beyond ±:data:`DISTINCT_Z`, strongest first) and the
-    zh/en descriptions built from them."""
-    picked = sorted(
+def feature_label(name: str, locale: str) -> str:
+    """The name of a clustering feature in ``locale``."""
+    return t(f"cluster.feature.{name}", locale)
+
+
+def describe(z: dict[str, float]) -> list[tuple[str, float]]:
+    """The distinguishing features of a cluster's mean z-scores: those beyond
+    ±:data:`DISTINCT_Z`, strongest first."""
+    return sorted(
         ((name, v) for name, v in z.items() if abs(v) > DISTINCT_Z), key=lambda p: -abs(p[1])
     )
+
+
+def description(picked: list[tuple[str, float]], locale: str) -> str:
+    """Distinguishing features in ``locale``: "high frequency, low recency days", or "close
+    to average" for none."""
     if not picked:
-        return picked, {"zh_CN": "各项接近平均", "en": "close to average"}
-    zh = "，".join(("高" if v > 0 else "低") + FEATURE_LABELS[name][0] for name, v in picked)
-    en = ", ".join(("high " if v > 0 else "low ") + FEATURE_LABELS[name][1] for name, v in picked)
-    return picked, {"zh_CN": zh, "en": en}
+        return t("cluster.close_to_average", locale)
+    parts = (
+        t("cluster.high" if v > 0 else "cluster.low", locale).format(
+            feature=feature_label(name, locale)
+        )
+        for name, v in picked
+    )
+    return t("cluster.separator", locale).join(parts)
 
 
 def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -274,17 +279,6 @@ def choose_k(
                     "side of whether they bought in the RFM window)"
                 )
     return scores, excluded, len(scored)
-
-
-def age_band(birthday: dt.date | None, as_of: dt.date | None) -> str | None:
-    """The :data:`AGE_BANDS` label of a birthday on ``as_of``; None when unknown."""
-    if birthday is None or as_of is None:
-        return None
-    age = as_of.year - birthday.year - ((as_of.month, as_of.day) < (birthday.month, birthday.day))
-    for name, low, high in AGE_BANDS:
-        if low <= age <= high:
-            return name
-    return None
 
 
 def breakdown(labels: np.ndarray, values: list[Any]) -> pa.Table:
@@ -359,15 +353,7 @@ def cluster_customers(table: pa.Table, *, random_state: int = RANDOM_STATE) -> C
     for c in range(k):
         members = labels == c
         means = {name: float(v) for name, v in zip(FEATURES, z[members].mean(axis=0), strict=True)}
-        picked, text = describe(means)
-        clusters.append(Cluster(c, int(members.sum()), members.sum() / n, means, picked, text))
-    as_of = table.column("as_of").to_pylist()
-    birthdays = table.column("birthday").to_pylist()
-    demo = {
-        "age_band": breakdown(
-            labels, [age_band(b, d) for b, d in zip(birthdays, as_of, strict=True)]
-        ),
-        **{name: breakdown(labels, table.column(name).to_pylist()) for name in DEMOGRAPHICS[1:]},
-    }
+        clusters.append(Cluster(c, int(members.sum()), members.sum() / n, means, describe(means)))
+    demo = {name: breakdown(labels, table.column(name).to_pylist()) for name in DEMOGRAPHICS}
     ids = table.column("customer_id").to_numpy(zero_copy_only=False)
     return Clustering(k, scores, ids, labels, clusters, demo, excluded, CRITERION, sample)

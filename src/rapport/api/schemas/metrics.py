@@ -23,11 +23,11 @@ class MetricDefinitions(BaseModel):
 
 
 class MetricValue(MetricDefinition):
-    """One metric over the period (or one bucket of it), for one segment when ``by`` is
+    """One metric over the period (or one bucket of it), for one group when ``by`` is
     given, with the inputs it was computed from."""
 
     segment: str | None = Field(
-        default=None, description="The segment (with ?by=); null: customers without one."
+        default=None, description="The group (with ?by=); null: customers without one."
     )
     bucket_start: dt.datetime | None = Field(
         default=None, description="Start of the bucket (with ?granularity=), UTC."

@@ -1,0 +1,12 @@
+"""The product functions the adapters share: the reports a user reaches from the CLI, the
+API and the web workspace, each defined once, taking the caller's
+:class:`~rapport.access.CustomerScope` (``None``: every customer) and returning plain data.
+
+* :mod:`rapport.reports.snapshots` — the reports on the stored score snapshots (group
+  summaries, movements, diamonds, churn warnings, top CLV, one customer's scores); how they
+  run, inside and outside the server, is said there;
+* :mod:`rapport.reports.tiers` — why a customer is in their value tier;
+* :mod:`rapport.reports.groups` — grouping customers by an attribute for the metrics.
+
+The analyses over a period (cohorts, funnel, demand forecast) are :mod:`rapport.analyses`.
+"""

@@ -1,0 +1,162 @@
+"""A scored sample store for the report tests, on SQLite and on PostgreSQL.
+
+The sample company is generated once per session; each backend's store imports it, is
+scored on two dates (the later one with the predictive models), and then gets what the
+reports must honour: a sales user owning every third customer, and one deleted diamond
+customer. An app serves the store; the command line reads it through the settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from rapport.access import Principal
+from rapport.api.app import create_app
+from rapport.config import Settings
+from rapport.domain import Role
+from rapport.sample import SampleCompany, generate
+from rapport.store import schema, users
+from rapport.store.db import create_engine, session_scope, upgrade
+from tests.api.conftest import SECRET, bearer
+from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
+
+DAY = dt.date(2024, 12, 31)
+EARLIER = dt.date(2024, 9, 30)
+
+
+@dataclass
+class ReportStore:
+    """A scored store, an app serving it, and who is who in it."""
+
+    url: str
+    data_dir: Path
+    settings: Settings
+    client: TestClient
+    users: dict[str, dict[str, Any]]
+    #: Customers the sales user owns.
+    sales_ids: set[int]
+    #: The deleted diamond customer.
+    deleted_id: int
+
+    def headers(self, who: str) -> dict[str, str]:
+        return bearer(self.users[who], self.settings)
+
+    def principal(self, who: str) -> Principal:
+        user = self.users[who]
+        return Principal(
+            user_id=user["id"],
+            username=user["username"],
+            role=Role(user["role"]),
+            team=user.get("team"),
+            via="login",
+        )
+
+    def engine(self) -> sa.Engine:
+        return create_engine(self.url)
+
+
+@pytest.fixture(scope="session")
+def sample_company() -> SampleCompany:
+    """600 customers over 24 months (enough for the models to fit and warn)."""
+    return generate(customers=600, months=24, seed=3, end=dt.date(2025, 1, 1))
+
+
+def _advance_sequences(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in schema.TABLES:
+            if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                )
+
+
+def _score(settings: Settings) -> None:
+    from rapport.scoring import run
+
+    run(settings, as_of=EARLIER, models=False)
+    run(settings, as_of=DAY)
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def report_store(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sample_company: SampleCompany,
+) -> Iterator[ReportStore]:
+    from rapport.sample.load import load_company
+
+    base = None
+    root = tmp_path_factory.mktemp(f"reports-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{root / 'store.db'}"
+    else:
+        base = postgres_url()
+        if base is None:
+            pytest.skip("PostgreSQL backend not tested: RAPPORT_TEST_POSTGRES_URL is not set")
+        url = create_postgres_database(base)
+    engine = create_engine(url)
+    settings = Settings(_env_file=None, database_url=url, data_dir=root / "data", secret_key=SECRET)
+    try:
+        upgrade(engine)
+        load_company(sample_company, engine=engine, work_dir=root)
+        if base is not None:
+            _advance_sequences(engine)
+        _score(settings)
+        made = {}
+        with session_scope(engine) as session:
+            for role in (Role.ADMIN, Role.SALES, Role.ANALYST):
+                made[role.value] = users.create_user(
+                    session=session, username=f"reports-{role.value}", role=role
+                )
+        c, s = schema.customers.c, schema.customer_scores.c
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(schema.customers)
+                .where(c.id % 3 == 0)
+                .values(owner_id=made["sales"]["id"])
+            )
+            sales_ids = set(
+                conn.execute(sa.select(c.id).where(c.owner_id == made["sales"]["id"])).scalars()
+            )
+            # the diamond customer with the highest window revenue, owned by the sales user
+            deleted_id = conn.execute(
+                sa.select(s.customer_id)
+                .where(
+                    s.as_of == DAY,
+                    s.value_tier == "diamond",
+                    s.customer_id.in_(sales_ids),
+                )
+                .order_by(s.monetary.desc(), s.customer_id)
+                .limit(1)
+            ).scalar_one()
+            conn.execute(
+                sa.update(schema.customers)
+                .where(c.id == deleted_id)
+                .values(deleted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+            )
+        with TestClient(create_app(settings)) as client:
+            yield ReportStore(
+                url=url,
+                data_dir=root / "data",
+                settings=settings,
+                client=client,
+                users=made,
+                sales_ids=sales_ids,
+                deleted_id=deleted_id,
+            )
+    finally:
+        engine.dispose()
+        if base is not None:
+            drop_postgres_database(base, url)
