@@ -115,13 +115,15 @@ def localize_help(command: _click.Command, path: str, locale: str) -> None:
     :mod:`rapport.i18n.help`: the command's by its path, a parameter's by its English help
     (a text without a translation stays as it is: the catalogue test names it). The words
     of the help screens (panel titles, ``[default: …]``) are typer's module settings, set
-    for the locale here.
+    for the locale when a help screen is drawn: importing typer's formatter (and Rich's
+    Markdown) would cost ``rapport --version`` a third of its start-up.
     """
-    _help_terms(locale)
     if locale != "zh_CN":
+        _help_terms(locale)
         return
     from rapport.i18n.help import COMMANDS, HELP_OPTION, PARAMETERS
 
+    command.format_help = _with_terms(command.format_help, locale)  # type: ignore[method-assign]
     text = COMMANDS.get(path)
     if text is not None:
         command.help = text
@@ -135,6 +137,16 @@ def localize_help(command: _click.Command, path: str, locale: str) -> None:
         help_option.help = HELP_OPTION[1]
     for name, sub in getattr(command, "commands", {}).items():
         localize_help(sub, f"{path} {name}".strip(), locale)
+
+
+def _with_terms(format_help: Any, locale: str) -> Any:
+    """``format_help`` that first sets typer's help-screen words for ``locale``."""
+
+    def localized(ctx: _click.Context, formatter: Any) -> None:
+        _help_terms(locale)
+        format_help(ctx, formatter)
+
+    return localized
 
 
 #: typer's own words on the help screens, in English (as typer sets them).
