@@ -129,6 +129,9 @@ def home(request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None, expired: str | None = None) -> Response:
+    found = render.current_session(request)
+    if found.user_id is not None and not found.expired(idle_seconds=idle_seconds(request)):
+        return render.redirect(request, render.safe_next(next))  # already logged in
     notice = "login.expired" if expired else None
     if request.query_params.get("bye"):
         notice = "login.logged_out"
