@@ -244,7 +244,7 @@ def _radar(latest: Any, previous: Any, fmt: Formatter) -> dict[str, Any]:
             series.append(
                 {
                     "name": fmt.t("card.snapshot_of", date=fmt.date(snap["as_of"])),
-                    "value": [round(snap.get(k) or 0, 1) for k in DEGREES],
+                    "value": [_rounded(snap.get(k)) for k in DEGREES],  # null: not measured
                 }
             )
     return {
