@@ -77,6 +77,45 @@ def test_by_attribute_and_by_score_segment(company: None) -> None:
     assert tiers & {"diamond", "gold", "silver", "bronze"}
 
 
+def test_by_age_band_groups_each_customer_by_their_age_on_as_of(company: None) -> None:
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import execute
+    from rapport.analytics.sources import Sources
+    from rapport.config import get_settings
+    from rapport.reports.groups import grouping
+
+    args = ["metrics", *AS_OF, "--by", "age_band", "--metrics", "customers_end"]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = {r["segment"] for r in json.loads(result.stdout)["metrics"]}
+    assert shown and shown <= {"<25", "25-34", "35-44", "45-54", "55+", None}
+    # the grouping, against each customer's age on 2024-12-31 counted by hand
+    settings = get_settings()
+    end = dt.datetime(2024, 12, 31, 16)  # the end of 2024-12-31 in Shanghai, UTC
+    with connect(settings) as eng:
+        src = Sources(eng)
+        groups = execute(grouping(src, "age_band", as_of=end, tz=settings.tz), eng.con)
+        born = execute(src.customers.select("id", "birthday"), eng.con)
+    day = dt.date(2024, 12, 31)
+    bands = {}
+    for row in born.to_pylist():
+        b = row["birthday"]
+        age = None if b is None else day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+        bands[row["id"]] = next(
+            (
+                name
+                for name, low, high in (
+                    ("<25", 0, 24), ("25-34", 25, 34), ("35-44", 35, 44), ("45-54", 45, 54),
+                    ("55+", 55, 200),
+                )
+                if age is not None and low <= age <= high
+            ),
+            None,
+        )  # fmt: skip
+    assert {r["customer_id"]: r["segment"] for r in groups.to_pylist()} == bands
+    assert len(set(bands.values())) >= 3
+
+
 def test_table_has_chinese_labels(company: None) -> None:
     result = runner.invoke(app, ["metrics", *AS_OF, "--metrics", "retention_rate"])
     assert result.exit_code == 0, result.output
