@@ -4,10 +4,10 @@
 one engine connection per step, the churn features of the training cut-off and of the
 scoring date executed one after the other, the churn reasons JSON-encoded customer by
 customer and the ``components`` documents built through a whole-table Polars frame. Its
-snapshot is written with the store's own row-by-row ``write_snapshot`` under another
-date, and every column of every row of ``rapport.scoring.run``'s snapshot must equal it
-(``components`` compared as parsed JSON). The faster pipeline may reorganize the work,
-never change a figure.
+snapshot is written from its rows as mappings (``write_snapshot``: each row checked by
+the store's row rules) under another date, and every column of every row of
+``rapport.scoring.run``'s snapshot must equal it (``components`` compared as parsed JSON).
+The faster pipeline may reorganize the work, never change a figure.
 """
 
 from __future__ import annotations

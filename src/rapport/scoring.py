@@ -8,11 +8,11 @@ the row's ``components`` document, and replaces the snapshot of that date in
 The snapshot of a date ``D`` describes the customers at the end of ``D`` in the business
 time zone: everything before the next local midnight counts.
 
-Rows are written in bulk: the whole table is checked at once against the same rules the
-store applies to one row (:meth:`rapport.store.repository.Repository.validate`: types,
-ranges of the CHECK constraints, integer widths, text lengths, enumerations, amounts in
-cents), then inserted with one prepared statement on SQLite and with ``COPY`` on
-PostgreSQL, in the same transaction as the deletion of the date's previous rows.
+The scores are computed here; checking and writing them is the store's
+(:func:`rapport.store.scores.replace_snapshot`): the whole table is checked at once against
+the column rules the store applies to one row (:mod:`rapport.store.rules`), then written by
+the store's bulk writer — one prepared statement per batch on SQLite, ``COPY`` on
+PostgreSQL — in the same transaction as the deletion of the date's previous rows.
 """
 
 from __future__ import annotations
@@ -27,15 +27,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from rapport.config import Rules, Settings, get_settings, load_rules
-from rapport.errors import ValidationFailed
-from rapport.store.db import begin_writer, engine_from_settings, ensure_current, lock_for_upsert
-from rapport.store.repository import _integer_range, utcnow
-from rapport.store.scores import repo
+from rapport.store import scores as scores_store
+from rapport.store.db import begin_writer, engine_from_settings, ensure_current
+from rapport.store.repository import utcnow
 
 #: Each group of the ``components`` document: its key, the score it explains and its
 #: inputs as ``(key in the document, column of customer_scores())``.
@@ -141,8 +138,6 @@ PREDICTION_COLUMNS = ("p_alive", "expected_purchases_90d", "predicted_clv", "chu
 PREDICTION_INPUTS = ("clv_low", "clv_high", "churn_source", "churn_reasons")
 #: Decimals kept for fractional inputs in the components document.
 COMPONENT_DECIMALS = 4
-#: Rows per batch of the SQLite insert.
-SQLITE_BATCH = 50_000
 
 
 @dataclass
@@ -286,152 +281,23 @@ def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime
     return pa.table(columns)
 
 
-# --- validation: the store's rules, applied to whole columns -----------------------------
-
-
-def _fail(column: str, values: pa.Array, bad: pa.Array, ids: pa.Array, problem: str, hint=None):
-    index = pc.index(bad, True).as_py()
-    value, customer = values[index].as_py(), ids[index].as_py()
-    raise ValidationFailed(
-        f"customer_scores.{column} = {value!r} (customer {customer}): {problem}",
-        table="customer_scores",
-        field=column,
-        value=value,
-        hint=hint,
-    )
-
-
 def check_snapshot(table: pa.Table) -> None:
-    """Refuse a snapshot with a value the store would refuse, naming the first one.
-
-    Applies :meth:`~rapport.store.repository.Repository.validate`'s rules to whole columns:
-    required columns, finite numbers, the CHECK ranges (0–100, 1–5, 0–1), integer widths,
-    text lengths, enumeration values and amounts in whole cents.
+    """Refuse a snapshot with a value the store would refuse, naming the first one and its
+    customer (:func:`rapport.store.scores.check_snapshot`).
 
     Raises
     ------
     ValidationFailed
         Naming the column, the value and the customer.
     """
-    unknown = [c for c in table.column_names if c not in repo.table.c]
-    if unknown:
-        raise ValidationFailed(f"customer_scores has no column {unknown[0]}", field=unknown[0])
-    ids = table.column("customer_id").combine_chunks()
-    for name in table.column_names:
-        column = repo.table.c[name]
-        values = table.column(name).combine_chunks()
-        ctype = column.type
-        if (not column.nullable or column.primary_key) and values.null_count:
-            _fail(name, values, values.is_null(), ids, "is required")
-        if isinstance(ctype, sa.Enum):
-            known = pc.is_in(values, value_set=pa.array(ctype.enums))
-            bad = pc.and_(values.is_valid(), pc.invert(known))
-            if pc.any(pc.fill_null(bad, False)).as_py():
-                _fail(
-                    name,
-                    values,
-                    pc.fill_null(bad, False),
-                    ids,
-                    "unknown value",
-                    f"use one of: {', '.join(ctype.enums)}",
-                )
-        elif isinstance(ctype, sa.String) and ctype.length is not None:
-            bad = pc.fill_null(pc.greater(pc.utf8_length(values), ctype.length), False)
-            if pc.any(bad).as_py():
-                _fail(name, values, bad, ids, f"longer than {ctype.length} characters")
-        elif isinstance(ctype, sa.Integer | sa.Numeric | sa.Float):
-            _check_number(name, ctype, values, ids)
-
-
-def _check_number(name: str, ctype: Any, values: pa.Array, ids: pa.Array) -> None:
-    if pa.types.is_floating(values.type):
-        bad = pc.fill_null(pc.invert(pc.is_finite(values)), False)
-        if pc.any(bad).as_py():
-            _fail(name, values, bad, ids, "expected a finite number")
-    if isinstance(ctype, sa.Integer):
-        low, high = _integer_range(ctype)
-        bad = pc.fill_null(pc.or_(pc.less(values, low), pc.greater(values, high)), False)
-        if pc.any(bad).as_py():
-            _fail(name, values, bad, ids, "outside the range of its integer type")
-    elif ctype.asdecimal and not isinstance(ctype, sa.Float) and ctype.scale is not None:
-        limit = 10 ** (ctype.precision - ctype.scale)
-        bad = pc.fill_null(pc.greater_equal(pc.abs(values), limit), False)
-        if pc.any(bad).as_py():
-            _fail(name, values, bad, ids, f"too large for NUMERIC({ctype.precision},{ctype.scale})")
-        rounded = pc.round(values, ctype.scale)
-        bad = pc.fill_null(pc.greater(pc.abs(pc.subtract(values, rounded)), 1e-9), False)
-        if pc.any(bad).as_py():
-            _fail(name, values, bad, ids, f"more than {ctype.scale} decimals")
-    bounds = repo.bounds.get(name)
-    if bounds is None:
-        return
-    checks = []
-    if bounds.low is not None:
-        low = (
-            pc.less(values, bounds.low)
-            if bounds.low_inclusive
-            else pc.less_equal(values, bounds.low)
-        )
-        checks.append((low, f"must be {'>=' if bounds.low_inclusive else '>'} {bounds.low:g}"))
-    if bounds.high is not None:
-        checks.append((pc.greater(values, bounds.high), f"must be <= {bounds.high:g}"))
-    for bad, problem in checks:
-        bad = pc.fill_null(bad, False)
-        if pc.any(bad).as_py():
-            _fail(name, values, bad, ids, problem)
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def _python_columns(table: pa.Table, dialect: str) -> list[list[Any]]:
-    """Each column as Python values the driver takes without SQLAlchemy's type processing."""
-    out = []
-    for name in table.column_names:
-        values = table.column(name)
-        if name == "computed_at":
-            stamp = values[0].as_py() if len(values) else None
-            if dialect == "sqlite":  # SQLAlchemy's SQLite DATETIME text, UTC
-                text = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if stamp else None
-                out.append([text] * len(values))
-            else:
-                out.append([stamp.replace(tzinfo=dt.UTC) if stamp else None] * len(values))
-        elif name == "as_of" and dialect == "sqlite":
-            out.append(pc.cast(values, pa.string()).to_pylist())
-        else:
-            out.append(values.to_pylist())
-    return out
-
-
-def _insert_sqlite(conn: Connection, table: pa.Table) -> None:
-    names = table.column_names
-    sql = f"INSERT INTO customer_scores ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    for start in range(0, table.num_rows, SQLITE_BATCH):
-        part = table.slice(start, SQLITE_BATCH)
-        rows = list(zip(*_python_columns(part, "sqlite"), strict=True))
-        conn.exec_driver_sql(sql, rows)
-
-
-def _insert_postgres(conn: Connection, table: pa.Table) -> None:
-    import psycopg
-
-    names = table.column_names
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(f"COPY customer_scores ({', '.join(names)}) FROM STDIN") as copy:
-            for start in range(0, table.num_rows, SQLITE_BATCH):
-                part = table.slice(start, SQLITE_BATCH)
-                for row in zip(*_python_columns(part, "postgresql"), strict=True):
-                    copy.write_row(row)
-    except psycopg.Error as exc:  # raised by the driver itself, not wrapped by SQLAlchemy
-        raise ValidationFailed(
-            f"the database refused the snapshot: {str(exc).splitlines()[0]}",
-            table="customer_scores",
-        ) from exc
+    scores_store.check_snapshot(table)
 
 
 def write_bulk(engine: Engine, table: pa.Table, *, as_of: dt.date) -> int:
     """Replace the snapshot of ``as_of`` with ``table`` in one transaction; returns rows.
+
+    A writer's transaction, waiting its turn behind imports and API writes, in which
+    :func:`rapport.store.scores.replace_snapshot` checks the rows and writes them.
 
     Raises
     ------
@@ -439,27 +305,8 @@ def write_bulk(engine: Engine, table: pa.Table, *, as_of: dt.date) -> int:
         From :func:`check_snapshot`, or when the database refuses a row (a customer
         deleted meanwhile).
     """
-    check_snapshot(table)
-    s = repo.table
-    with engine.connect() as conn:
-        try:
-            # a writer's transaction, waiting its turn behind imports and API writes; no
-            # other snapshot is written meanwhile (two runs of the same day would otherwise
-            # both insert its rows)
-            with begin_writer(conn):
-                lock_for_upsert(conn, s)
-                conn.execute(sa.delete(s).where(s.c.as_of == as_of))
-                if table.num_rows:
-                    if conn.dialect.name == "postgresql":
-                        _insert_postgres(conn, table)
-                    else:
-                        _insert_sqlite(conn, table)
-        except sa.exc.DBAPIError as exc:
-            error = repo.translate(exc)
-            if error is None:
-                raise
-            raise error from exc
-    return table.num_rows
+    with engine.connect() as conn, begin_writer(conn):
+        return scores_store.replace_snapshot(connection=conn, as_of=as_of, data=table)
 
 
 def score(

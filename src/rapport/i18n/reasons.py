@@ -72,6 +72,12 @@ REASONS: tuple[Reason, ...] = (
     Reason("min_exclusive", rf"must be > (?P<limit>{_N})", "必须大于 {limit}", "must be > {limit}"),
     Reason("max", rf"must be <= (?P<limit>{_N})", "不能大于 {limit}", "must be <= {limit}"),
     Reason(
+        "int_out_of_range",
+        r"outside the range of a (?P<bits>\d+)-bit integer",
+        "超出 {bits} 位整数的范围",
+        "outside the range of a {bits}-bit integer",
+    ),
+    Reason(
         "birthday_too_early",
         r"a birthday before (?P<date>\d{4}-\d{2}-\d{2})",
         "生日早于 {date}",

@@ -15,7 +15,8 @@ from typing import Literal
 import sqlalchemy as sa
 
 from rapport.errors import ValidationFailed
-from rapport.store import schema
+from rapport.store import rules, schema
+from rapport.store.rules import ColumnRule
 from rapport.store.types import UTCDateTime
 
 Kind = Literal[
@@ -44,13 +45,15 @@ class FieldSpec:
     column: str  # target column of the table
     kind: Kind
     required: bool
+    rule: ColumnRule  # the store's rules of the target column (type, length, range …)
     enum: type[StrEnum] | None = None
-    max_length: int | None = None
     reference: Reference | None = None
-    low: float | None = None  # smallest allowed value (inclusive unless ``low_open``)
-    low_open: bool = False
-    high: float | None = None
     server_default: str | None = None  # what the store puts in a NOT NULL column left empty
+
+    @property
+    def max_length(self) -> int | None:
+        """Characters a text may have (``None`` for references: their key is checked)."""
+        return None if self.reference is not None else self.rule.max_length
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,6 @@ def _kind(column: sa.Column) -> Kind:
     return "json"
 
 
-def _bounds(table: sa.Table) -> dict[str, tuple[float | None, bool, float | None]]:
-    from rapport.store.repository import _column_bounds
-
-    return {name: (b.low, not b.low_inclusive, b.high) for name, b in _column_bounds(table).items()}
-
-
 def _build(
     name: str,
     table: sa.Table,
@@ -152,7 +149,7 @@ def _build(
     identity: tuple[str, ...] = (),
     required_extra: tuple[str, ...] = (),
 ) -> EntitySpec:
-    bounds = _bounds(table)
+    column_rules = rules.column_rules(table)
     fields: list[FieldSpec] = []
     importable = _TIMESTAMP_SOURCES.get(name, ())
     for column in table.c:
@@ -160,11 +157,10 @@ def _build(
             continue
         if column.name == "extra":
             continue
-        low, low_open, high = bounds.get(column.name, (None, False, None))
+        rule = column_rules[column.name]
         ref = _REFS.get((table.name, column.name))
-        enum_cls = column.type.enum_class if isinstance(column.type, sa.Enum) else None
         required = (
-            (not column.nullable and column.server_default is None) or column.name in required_extra
+            (rule.required and rule.server_default is None) or column.name in required_extra
         ) and not (identity and column.name == "external_id")
         if column.name in importable:
             required = False
@@ -174,17 +170,10 @@ def _build(
                 column=column.name,
                 kind="text" if ref else _kind(column),
                 required=required,
-                enum=enum_cls,
-                max_length=getattr(column.type, "length", None) if not ref else None,
+                rule=rule,
+                enum=rule.enum_class,
                 reference=ref[1] if ref else None,
-                low=low,
-                low_open=low_open,
-                high=high,
-                server_default=(
-                    str(column.server_default.arg)  # type: ignore[attr-defined]
-                    if column.server_default is not None and not column.nullable
-                    else None
-                ),
+                server_default=rule.server_default if rule.required else None,
             )
         )
     extra = "properties" if name == "events" else ("extra" if "extra" in table.c else None)

@@ -36,7 +36,7 @@ from rapport.ingest.readers import Source, open_source
 from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter, WarningWriter
 from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.ingest.validate import IDX, ROW, SOFT, Context, check_batch
-from rapport.ingest.writer import BulkWriter
+from rapport.store.bulk import BulkWriter
 from rapport.store.db import begin_writer, lock_for_upsert
 
 T = TypeVar("T")
@@ -165,7 +165,7 @@ def map_columns(
     return out, unknown
 
 
-def _derive_keys(spec: EntitySpec, values: pl.DataFrame) -> pl.DataFrame:
+def derive_keys(spec: EntitySpec, values: pl.DataFrame) -> pl.DataFrame:
     """Fill a missing ``external_id`` from a hash of the row's identity fields."""
     key = spec.key[0]
     if key not in values.columns:
@@ -242,7 +242,7 @@ def _in_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
     return sorted_array[np.minimum(at, len(sorted_array) - 1)] == values
 
 
-class _Run:
+class Run:
     """The state of one import across its batches."""
 
     def __init__(
@@ -307,7 +307,7 @@ class _Run:
         rejects = [checked.rejects.select(IDX, ROW, "_column", "_reason")]
         values = checked.values
         if spec.derive_key:
-            values = _derive_keys(spec, values)
+            values = derive_keys(spec, values)
         label = {f: c for c, f in mapping.items()}
 
         # duplicates inside the file, by key
@@ -351,7 +351,7 @@ class _Run:
         with self.engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             if sqlite:
-                # references are checked by _resolve inside this transaction; the per-row
+                # references are checked by resolve inside this transaction; the per-row
                 # foreign-key checks of SQLite would only repeat them, slowly (the pragma
                 # works outside a transaction only)
                 conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
@@ -362,7 +362,7 @@ class _Run:
                     if not self.dry_run:
                         lock_for_upsert(conn, self.spec.table)
                     writer = BulkWriter(conn)
-                    values, ref_rejects = self._resolve(writer, prepared.values, prepared.label)
+                    values, ref_rejects = self.resolve(writer, prepared.values, prepared.label)
                     rejects.extend(ref_rejects)
                     values, taken = self._outside_scope(writer, values, prepared.label)
                     rejects.extend(taken)
@@ -375,9 +375,11 @@ class _Run:
                     conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
         return pl.concat(rejects).sort(ROW), counts
 
-    def _resolve(
+    def resolve(
         self, writer: BulkWriter, values: pl.DataFrame, label: dict[str, str]
     ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        """The batch with each reference's business key resolved to the row's id (in the
+        scope), and the rejects of the rows naming an unknown (or hidden) record."""
         rejects = []
         for field in self.spec.fields:
             ref = field.reference
@@ -419,7 +421,7 @@ class _Run:
         reason = name + " '" + values[key] + "' is used by a record outside your scope"
         return values.filter(~bad), [self.reject(values, bad, name, reason)]
 
-    def _table_frame(self, values: pl.DataFrame, *, soft: bool = False) -> pl.DataFrame:
+    def table_frame(self, values: pl.DataFrame, *, soft: bool = False) -> pl.DataFrame:
         """The batch by table column (references already resolved to ids).
 
         With ``soft``, also the ``SOFT + column`` masks of the values that did not come
@@ -443,7 +445,7 @@ class _Run:
     def _upsert(self, writer: BulkWriter, values: pl.DataFrame) -> dict[str, int]:
         spec = self.spec
         table = spec.table
-        frame = self._table_frame(values, soft=True)
+        frame = self.table_frame(values, soft=True)
         soft = [c for c in frame.columns if c.startswith(SOFT)]
         key_columns = list(spec.key_columns)
         compare = [c for c in frame.columns if c not in key_columns and c not in soft]
@@ -584,7 +586,7 @@ def import_file(
     )
     rejects = RejectWriter(source, Path(reject_path) if reject_path else None)
     warnings = WarningWriter(source, Path(warning_path) if warning_path else None)
-    run = _Run(
+    run = Run(
         spec, engine, rules, settings, dry_run, strict=strict, constants=constants, scope=scope
     )
     started = time.perf_counter()

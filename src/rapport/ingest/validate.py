@@ -25,6 +25,7 @@ from rapport.ingest.defaults import applicable
 from rapport.ingest.entities import EntitySpec, FieldSpec
 from rapport.ingest.rules import ROW_RULES
 from rapport.ingest.spreadsheet import unneutralise_frame
+from rapport.store.rules import Kind
 
 IDX = "__idx"
 ROW = "__row"
@@ -167,21 +168,23 @@ def _field_checks(spec: FieldSpec, values: pl.Series, ctx: Context) -> pl.Series
     """Reasons (or null) from required, length and range rules of one normalised column."""
     exprs: list[pl.Expr] = []
     v = pl.col("v")
+    rule = spec.rule
     if spec.required:
         exprs.append(pl.when(v.is_null()).then(pl.lit("required value missing")))
     if spec.max_length is not None and values.dtype == pl.Utf8:
         exprs.append(
-            pl.when(v.str.len_chars() > spec.max_length).then(
-                pl.lit(f"longer than {spec.max_length} characters")
-            )
+            pl.when(v.str.len_chars() > spec.max_length).then(pl.lit(rule.length_problem()))
         )
-    if spec.low is not None and values.dtype.is_numeric():
-        bad = v <= spec.low if spec.low_open else v < spec.low
-        exprs.append(
-            pl.when(bad).then(pl.lit(f"must be {'>' if spec.low_open else '>='} {spec.low:g}"))
-        )
-    if spec.high is not None and values.dtype.is_numeric():
-        exprs.append(pl.when(v > spec.high).then(pl.lit(f"must be <= {spec.high:g}")))
+    if spec.reference is None and values.dtype.is_numeric():
+        if rule.kind is Kind.INTEGER:
+            low, high = rule.integer_range
+            exprs.append(pl.when((v < low) | (v > high)).then(pl.lit(rule.integer_problem())))
+        bounds = rule.bounds
+        if bounds is not None and bounds.low is not None:
+            bad = v < bounds.low if bounds.low_inclusive else v <= bounds.low
+            exprs.append(pl.when(bad).then(pl.lit(bounds.low_problem)))
+        if bounds is not None and bounds.high is not None:
+            exprs.append(pl.when(v > bounds.high).then(pl.lit(bounds.high_problem)))
     if spec.column == "birthday" and values.dtype == pl.Date:
         exprs.append(pl.when(v < EARLIEST_BIRTHDAY).then(pl.lit(BIRTHDAY_TOO_EARLY)))
         exprs.append(pl.when(v > ctx.today).then(pl.lit(BIRTHDAY_IN_FUTURE)))

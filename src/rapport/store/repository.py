@@ -18,7 +18,6 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any, NoReturn
@@ -27,19 +26,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import Conflict, NotFound, RapportError, ValidationFailed
-from rapport.store.types import UTCDateTime
+from rapport.store import rules
+from rapport.store.rules import AUTO_COLUMNS, ColumnRule, Kind, column_rules
 
 Row = dict[str, Any]
 
-_CHECK_GE = re.compile(r"^(\w+) (>=|>) (-?\d+(?:\.\d+)?)$")
-_CHECK_BETWEEN = re.compile(r"^(\w+) BETWEEN (-?\d+(?:\.\d+)?) AND (-?\d+(?:\.\d+)?)$")
 #: PostgreSQL's detail of key violations: ``Key (a, b)=(1, 2) already exists.``
 _PG_KEY_DETAIL = re.compile(r"^Key \((?P<columns>.+?)\)=\((?P<values>.*)\) (?:already|is) ")
 #: SQLite's constraint messages: ``UNIQUE constraint failed: t.a, t.b``.
 _SQLITE_CONSTRAINT = re.compile(
     r"^(?P<what>UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (?P<target>.+))?$"
 )
-_AUTO_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 
 
 class UpsertOutcome(StrEnum):
@@ -48,52 +45,8 @@ class UpsertOutcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-@dataclass(frozen=True)
-class Bounds:
-    low: float | None = None
-    low_inclusive: bool = True
-    high: float | None = None
-
-    def violated_by(self, value: float | Decimal) -> str | None:
-        if self.low is not None:
-            below = value < self.low if self.low_inclusive else value <= self.low
-            if below:
-                op = ">=" if self.low_inclusive else ">"
-                return f"must be {op} {self.low:g}"
-        if self.high is not None and value > self.high:
-            return f"must be <= {self.high:g}"
-        return None
-
-
-def _integer_bits(ctype: sa.Integer) -> int:
-    """Width of an integer column type: 16 (SMALLINT), 64 (BIGINT) or 32 (INTEGER)."""
-    if isinstance(ctype, sa.SmallInteger):
-        return 16
-    if isinstance(ctype, sa.BigInteger):
-        return 64
-    return 32
-
-
-def _integer_range(ctype: sa.Integer) -> tuple[int, int]:
-    bits = _integer_bits(ctype)
-    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _column_bounds(table: sa.Table) -> dict[str, Bounds]:
-    bounds: dict[str, Bounds] = {}
-    for constraint in table.constraints:
-        if not isinstance(constraint, sa.CheckConstraint):
-            continue
-        text = str(constraint.sqltext).strip()
-        if m := _CHECK_GE.match(text):
-            bounds[m[1]] = Bounds(low=float(m[3]), low_inclusive=m[2] == ">=")
-        elif m := _CHECK_BETWEEN.match(text):
-            bounds[m[1]] = Bounds(low=float(m[2]), high=float(m[3]))
-    return bounds
 
 
 def now_if_missing(values: dict[str, Any], *columns: str) -> None:
@@ -131,7 +84,8 @@ class Repository:
         self.entity = entity
         self.key = key
         self.soft_delete = soft_delete
-        self.bounds = _column_bounds(table)
+        #: The rules of each column (:mod:`rapport.store.rules`), by name.
+        self.rules = column_rules(table)
         self.has_timestamps = "created_at" in table.c and "updated_at" in table.c
         self.references: dict[str, sa.Table] = {
             fk.parent.name: fk.column.table for fk in table.foreign_keys
@@ -148,62 +102,58 @@ class Repository:
             hint=hint,
         )
 
-    def _coerce(self, column: sa.Column, value: Any) -> Any:
-        name = column.name
-        ctype = column.type
-        if isinstance(ctype, sa.Enum):
+    def _coerce(self, rule: ColumnRule, value: Any) -> Any:
+        name = rule.name
+        kind = rule.kind
+        if kind is Kind.ENUM:
             raw = value.value if isinstance(value, Enum) else value
-            if raw not in ctype.enums:
-                self._fail(name, raw, "unknown value", f"use one of: {', '.join(ctype.enums)}")
+            if raw not in (rule.enum or ()):
+                self._fail(name, raw, rules.UNKNOWN_VALUE, rule.enum_hint())
             return raw
-        if isinstance(ctype, UTCDateTime):
+        if kind is Kind.DATETIME:
             if not isinstance(value, dt.datetime):
                 self._fail(name, value, "expected a date and time")
             if value.tzinfo is None:
                 self._fail(name, value, "time without a time zone", "attach a zone")
             return value.astimezone(dt.UTC)
-        if isinstance(ctype, sa.Date):
+        if kind is Kind.DATE:
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 self._fail(name, value, "expected a date")
             return value
-        if isinstance(ctype, sa.Boolean):
+        if kind is Kind.BOOL:
             if not isinstance(value, bool):
                 self._fail(name, value, "expected true or false")
             return value
-        if isinstance(ctype, sa.Numeric) and ctype.asdecimal and not isinstance(ctype, sa.Float):
-            return self._amount(name, ctype, value)
-        if isinstance(ctype, sa.Float):
+        if kind is Kind.AMOUNT:
+            return self._amount(rule, value)
+        if kind is Kind.FLOAT:
             if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
                 self._fail(name, value, "expected a number")
             try:
                 number = float(value)
             except (OverflowError, ValueError):
-                self._fail(name, value, "expected a finite number")
+                self._fail(name, value, rules.NOT_FINITE)
             if not math.isfinite(number):
-                self._fail(name, value, "expected a finite number")
+                self._fail(name, value, rules.NOT_FINITE)
             return number
-        if isinstance(ctype, sa.Integer):
+        if kind is Kind.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int):
                 self._fail(name, value, "expected a whole number")
-            low, high = _integer_range(ctype)
+            low, high = rule.integer_range
             if not low <= value <= high:
-                self._fail(
-                    name,
-                    value,
-                    f"outside the range of a {_integer_bits(ctype)}-bit integer",
-                    f"use a whole number from {low} to {high}",
-                )
+                self._fail(name, value, rule.integer_problem(), rule.integer_hint())
             return value
-        if isinstance(ctype, sa.String):
+        if kind is Kind.TEXT:
             if not isinstance(value, str):
                 self._fail(name, value, "expected text")
-            if ctype.length is not None and len(value) > ctype.length:
-                self._fail(name, value, f"longer than {ctype.length} characters")
+            if rule.max_length is not None and len(value) > rule.max_length:
+                self._fail(name, value, rule.length_problem())
             return value
         return value  # JSON documents
 
-    def _amount(self, name: str, ctype: sa.Numeric, value: Any) -> Decimal:
+    def _amount(self, rule: ColumnRule, value: Any) -> Decimal:
         """An exact amount that fits ``NUMERIC(precision, scale)``; never rounded."""
+        name = rule.name
         try:
             if isinstance(value, bool):
                 raise InvalidOperation
@@ -211,30 +161,18 @@ class Repository:
         except (InvalidOperation, ValueError):
             self._fail(name, value, "expected an amount")
         if not number.is_finite():
-            self._fail(name, value, "expected a finite amount")
-        precision, scale = ctype.precision, ctype.scale or 0
-        if precision is not None:
-            limit = Decimal(10) ** (precision - scale)
-            if abs(number) >= limit:
-                self._fail(
-                    name,
-                    value,
-                    f"too large for NUMERIC({precision},{scale})",
-                    f"amounts must be smaller than {limit:,} in absolute value",
-                )
-        if ctype.scale is None:
+            self._fail(name, value, rules.FINITE_AMOUNT)
+        limit = rule.amount_limit
+        if limit is not None and abs(number) >= limit:
+            self._fail(name, value, rule.amount_problem(), rule.amount_hint())
+        if rule.scale is None:
             return number
         try:
-            exact = number.quantize(Decimal(1).scaleb(-scale))
+            exact = number.quantize(Decimal(1).scaleb(-rule.scale))
         except InvalidOperation:
             self._fail(name, value, "too large for an amount")
         if exact != number:
-            self._fail(
-                name,
-                value,
-                f"more than {scale} decimals",
-                f"round the amount to {scale} decimals first",
-            )
+            self._fail(name, value, rule.scale_problem(), rule.scale_hint())
         return exact
 
     def validate(self, values: Mapping[str, Any], *, partial: bool = False) -> Row:
@@ -249,27 +187,25 @@ class Repository:
             )
         clean: Row = {}
         for name, value in values.items():
-            column = self.table.c[name]
+            rule = self.rules[name]
             if value is None:
-                if not column.nullable and not column.primary_key:
-                    self._fail(name, None, "is required")
+                if rule.required:
+                    self._fail(name, None, rules.REQUIRED)
                 clean[name] = None
                 continue
-            value = self._coerce(column, value)
-            bounds = self.bounds.get(name)
-            if bounds is not None and (problem := bounds.violated_by(value)):
+            value = self._coerce(rule, value)
+            if rule.bounds is not None and (problem := rule.bounds.violated_by(value)):
                 self._fail(name, value, problem)
             clean[name] = value
         if not partial:
-            for column in self.table.c:
+            for rule in self.rules.values():
                 if (
-                    not column.nullable
-                    and column.name not in clean
-                    and column.name not in _AUTO_COLUMNS
-                    and column.server_default is None
-                    and not column.primary_key
+                    rule.required
+                    and rule.name not in clean
+                    and rule.name not in AUTO_COLUMNS
+                    and rule.server_default is None
                 ):
-                    self._fail(column.name, None, "is required")
+                    self._fail(rule.name, None, rules.REQUIRED)
         return clean
 
     def check_references(self, session: Session, values: Mapping[str, Any]) -> None:
@@ -282,7 +218,7 @@ class Repository:
             value = values.get(name)
             if value is None:
                 continue
-            value = self._coerce(self.table.c[name], value)
+            value = self._coerce(self.rules[name], value)
             found = session.execute(
                 sa.select(sa.literal(1)).select_from(parent).where(parent.c.id == value)
             ).first()
@@ -435,9 +371,13 @@ class Repository:
 
     def get(self, *, session: Session, id: int, include_deleted: bool = False) -> Row:
         """The row with primary key ``id``; :class:`NotFound` otherwise."""
-        low, high = _integer_range(self.table.c.id.type)
+        rule = self.rules["id"]
         row = None
-        if not isinstance(id, int) or low <= id <= high:  # no id beyond the column's range
+        if (
+            rule.kind is not Kind.INTEGER
+            or not isinstance(id, int)
+            or rule.integer_range[0] <= id <= rule.integer_range[1]
+        ):  # no id beyond the column's range
             stmt = self._visible(
                 sa.select(self.table).where(self.table.c.id == id), include_deleted
             )
@@ -533,7 +473,7 @@ class Repository:
         return self._insert(session, self.validate(values))
 
     def _changes(self, existing: Row, clean: Row) -> Row:
-        return {k: v for k, v in clean.items() if k not in _AUTO_COLUMNS and existing.get(k) != v}
+        return {k: v for k, v in clean.items() if k not in AUTO_COLUMNS and existing.get(k) != v}
 
     def _apply(self, session: Session, existing: Row, changes: Row) -> Row:
         if self.has_timestamps:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,35 +14,122 @@ from rapport.errors import NotFound, ValidationFailed
 from rapport.store import schema
 from rapport.store.db import begin_writing, lock_for_upsert
 from rapport.store.repository import Repository, Row, utcnow
+from rapport.store.rules import ColumnRule, Kind
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 repo = Repository(schema.customer_scores, entity="score snapshot", key=None)
 _s = schema.customer_scores
 
 
-def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Replace the snapshot of ``as_of`` with ``rows``, atomically; returns rows written.
+def check_snapshot(data: pa.Table) -> None:
+    """Refuse snapshot rows (whole Arrow columns) holding a value the store would refuse,
+    naming the first one and its customer: the rules of :meth:`Repository.validate`
+    applied by :func:`rapport.store.bulk.check_arrow`.
 
-    Rows may carry different fields: every given field is written, and a field a row does
-    not carry is stored as NULL. The session's transaction begins as a writer when it has
-    not begun yet (waiting its turn for the write lock), and no other snapshot is written
-    while it lasts.
+    Raises
+    ------
+    ValidationFailed
+        Naming the column, the value and the customer.
+    """
+    from rapport.store.bulk import check_arrow
+
+    check_arrow(_s, data, key="customer_id")
+
+
+def replace_snapshot(*, connection: sa.Connection, as_of: dt.date, data: pa.Table) -> int:
+    """Replace the snapshot of ``as_of`` with ``data``, atomically; returns rows written.
+
+    ``data`` holds columns of ``customer_scores`` (``as_of`` and ``computed_at`` among
+    them), one row per customer. It is checked (:func:`check_snapshot`), then the date's
+    rows are deleted and the new ones written by the store's bulk writer
+    (:class:`rapport.store.bulk.BulkWriter`), in a savepoint of ``connection``'s
+    transaction — which must be a writer's (:func:`rapport.store.db.begin_writer`): no
+    other snapshot is written while it lasts. When anything fails, nothing of it remains.
+
+    Raises
+    ------
+    ValidationFailed
+        From :func:`check_snapshot`, or when the database refuses a row (a customer
+        deleted meanwhile).
+    Conflict
+        When two rows are for the same customer.
+    """
+    import polars as pl
+
+    from rapport.store.bulk import BulkWriter
+
+    check_snapshot(data)
+    lock_for_upsert(connection, _s)
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    try:
+        with connection.begin_nested():
+            connection.execute(sa.delete(_s).where(_s.c.as_of == as_of))
+            BulkWriter(connection).insert(_s, frame)
+    except sa.exc.DBAPIError as exc:
+        error = repo.translate(exc)
+        if error is None:
+            raise
+        raise error from exc
+    return data.num_rows
+
+
+def _arrow_type(rule: ColumnRule) -> pa.DataType:
+    import pyarrow as pa
+
+    if rule.kind is Kind.INTEGER:
+        return pa.int64()
+    if rule.kind in (Kind.FLOAT, Kind.AMOUNT):
+        return pa.float64()
+    if rule.kind is Kind.DATE:
+        return pa.date32()
+    if rule.kind is Kind.DATETIME:
+        return pa.timestamp("us", tz="UTC")
+    if rule.kind is Kind.BOOL:
+        return pa.bool_()
+    return pa.string()  # text, enumerations, JSON documents (as JSON text)
+
+
+def _rows_table(rows: list[Row]) -> pa.Table:
+    """Checked rows (:meth:`Repository.validate`) as the Arrow table of a snapshot; a field
+    a row does not carry is NULL there."""
+    import pyarrow as pa
+
+    names = [c for c in repo.rules if any(c in row for row in rows)]
+    columns = {}
+    for name in names:
+        rule = repo.rules[name]
+        values = [row.get(name) for row in rows]
+        if rule.kind is Kind.JSON:
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        elif rule.kind is Kind.AMOUNT:
+            values = [None if v is None else float(v) for v in values]
+        columns[name] = pa.array(values, _arrow_type(rule))
+    return pa.table(columns)
+
+
+def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> int:
+    """:func:`replace_snapshot` for rows given as mappings, in ``session``'s transaction
+    (begun as a writer when it has not begun yet); returns rows written.
+
+    Each row is checked first (:meth:`Repository.validate`, naming the field and value);
+    rows may carry different fields, and a field a row does not carry is stored as NULL.
     """
     computed_at = utcnow()
     clean = [
         repo.validate({**row, "as_of": as_of, "computed_at": row.get("computed_at", computed_at)})
         for row in rows
     ]
-    # One executemany per set of fields: a batch takes its columns from its first row.
-    batches: dict[frozenset[str], list[Row]] = {}
-    for row in clean:
-        batches.setdefault(frozenset(row), []).append(row)
     begin_writing(session)
-    lock_for_upsert(session.connection(), _s)
-    with repo.writing(session):
-        session.execute(sa.delete(_s).where(_s.c.as_of == as_of))
-        for batch in batches.values():
-            session.execute(sa.insert(_s), batch)
-    return len(clean)
+    connection = session.connection()
+    if not clean:
+        lock_for_upsert(connection, _s)
+        with repo.writing(session):
+            session.execute(sa.delete(_s).where(_s.c.as_of == as_of))
+        return 0
+    return replace_snapshot(connection=connection, as_of=as_of, data=_rows_table(clean))
 
 
 def snapshot_dates(*, session: Session) -> list[dt.date]:

@@ -9,7 +9,8 @@ Every item ends up ``created``, ``duplicate`` or ``error`` — the answer (200) 
 with its index, and the counts add up. Items are checked together, with the importer's own
 vectorized normalization and validation (:func:`rapport.ingest.validate.check_batch`), all
 customers of the batch are resolved in one query, and the new rows are written by the
-importer's :class:`~rapport.ingest.writer.BulkWriter`, in the request's one transaction.
+store's bulk writer (:class:`~rapport.store.bulk.BulkWriter`, the importer's), in the
+request's one transaction.
 
 * A customer outside the caller's scope is reported exactly like an unknown one.
 * An item whose key (``external_id``) is already stored, or repeats an earlier item of the
@@ -55,11 +56,12 @@ from rapport.api.schemas.bulk import BulkResult, ItemError, ItemResult
 from rapport.config import Rules, Settings
 from rapport.domain import AuditAction, Role
 from rapport.ingest.entities import EntitySpec, entity
-from rapport.ingest.importer import _derive_keys, _Run
+from rapport.ingest.importer import Run, derive_keys
 from rapport.ingest.validate import ROW, Context, check_batch
-from rapport.ingest.writer import BulkWriter
 from rapport.store import schema
+from rapport.store.bulk import BulkWriter
 from rapport.store.db import lock_for_upsert
+from rapport.store.rules import column_rules
 
 router = APIRouter(tags=["bulk"])
 
@@ -337,15 +339,15 @@ def ingest(
         texts = [json.dumps(d, ensure_ascii=False, sort_keys=True) if d else None for d in docs]
         values = values.with_columns(pl.Series(extra, texts, dtype=pl.Utf8))
     if spec.derive_key:
-        values = _derive_keys(spec, values)
+        values = derive_keys(spec, values)
     key = spec.key[0]
     first = values[key].is_first_distinct()
     repeated = values.filter(~first)
     values = values.filter(first)
 
-    run = _Run(spec, session.get_bind(), rules, settings, dry_run=False)
+    run = Run(spec, session.get_bind(), rules, settings, dry_run=False)
     writer = BulkWriter(session.connection())
-    values, ref_rejects = run._resolve(writer, values, {})
+    values, ref_rejects = run.resolve(writer, values, {})
     for reject in ref_rejects:
         _note_rejects(batch, reject)
     # no other writer (an import batch, another request) adds rows of the table between
@@ -373,7 +375,7 @@ def ingest(
 
 
 def _insert(
-    writer: BulkWriter, run: _Run, spec: EntitySpec, values: pl.DataFrame, batch: _Batch
+    writer: BulkWriter, run: Run, spec: EntitySpec, values: pl.DataFrame, batch: _Batch
 ) -> None:
     table = spec.table
     key = spec.key[0]
@@ -382,11 +384,12 @@ def _insert(
     }
     is_new = ~values[key].is_in(pl.Series(list(existing), dtype=pl.Utf8).implode())
     fresh = values.filter(is_new)
-    frame = run._table_frame(fresh)
+    frame = run.table_frame(fresh)
+    by_column = column_rules(table)
     for name in frame.columns:  # an absent value takes the column's default, as in SQL
-        column = table.c[name]
-        if column.server_default is not None and not column.nullable:
-            default = pl.lit(str(column.server_default.arg)).cast(frame.schema[name])
+        rule = by_column[name]
+        if rule.server_default is not None and rule.required:
+            default = pl.lit(rule.server_default).cast(frame.schema[name])
             frame = frame.with_columns(pl.col(name).fill_null(default))
     if "created_at" in table.c:
         stamp = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
