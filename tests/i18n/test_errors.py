@@ -86,7 +86,10 @@ def test_every_keyed_error_has_its_chinese_template(where: str, call: ast.Call) 
     if isinstance(params, ast.Dict):
         names = {_text(k) for k in params.keys}
         wanted = set().union(*map(_fields, englishes), _fields(hint or ""))
-        assert names == wanted, f"{where}: params {names} for {englishes} and {hint!r}"
+        if None in names:  # ``**more``: the literal names must at least be used
+            assert names - {None} <= wanted, f"{where}: params {names} for {englishes}"
+        else:
+            assert names == wanted, f"{where}: params {names} for {englishes} and {hint!r}"
     for key, english in zip(keys, englishes, strict=True):
         assert key in MESSAGES, f"{where}: no Chinese message {key!r}"
         assert _fields(MESSAGES[key]) == _fields(english), f"{where}: {key}"

@@ -95,6 +95,22 @@ MESSAGES: dict[str, str] = {
     "few_buyers.hint": "导入更多订单历史，或调低 [models] min_repeat_buyers",
     "demand_no_orders": "{day} 之前的完整周内没有订单",
     "demand_no_orders.hint": "导入带商品的订单",
+    "clv_no_repeat": (
+        "{model} 拒绝拟合：没有客户复购，似然函数没有最大值（购买率趋于 0 时一直增大）"
+    ),
+    "clv_no_repeat.hint": (
+        "{customers} 位客户中有 {repeat} 位复购；{model} 模型需要足够的复购客户，frequency 只计"
+        "复购次数，recency 和 T 的单位必须是 {unit}"
+    ),
+    "churn_few_rows": "训练数据只有 {rows} 行；流失模型至少需要 {minimum} 行",
+    "churn_few_rows.hint": "用更早的截止日期或更长的活跃窗口，以得到更多客户",
+    "churn_all_churned": "训练数据中的 {rows} 位客户全部流失：只有一个类别",
+    "churn_none_churned": "训练数据中的 {rows} 位客户全都继续购买：只有一个类别",
+    "churn_one_class.hint": "选择一个预测期落在数据之内的截止日期，或换一个预测期",
+    "churn_rare_class": "较少的类别只有 {rows} 行训练数据；至少需要 {minimum} 行",
+    "churn_rare_class.hint": "用更多客户训练，或选择流失不那么罕见的预测期",
+    "churn_constant_features": "训练数据中没有任何特征有变化，无从学习",
+    "churn_constant_features.hint": "用特征列有取值的表训练",
     "backtest_no_repeat_in_holdout": "没有复购客户在留出期内购买",
     "backtest_holdout_short": "留出期 {holdout} 太短，无法检验",
     "backtest_holdout_short.hint": "至少用几周，例如 26w",

@@ -418,12 +418,16 @@ class PurchaseModel(Model):
         return horizon.to(self.time_unit)
 
     def _fit_hint(self, x: np.ndarray, w: np.ndarray) -> str:
-        repeat = float(w[x > 0].sum())
         return (
-            f"{repeat:g} of {float(w.sum()):g} customers made a repeat purchase; the "
-            f"{self.label} model needs enough repeat buyers, frequency must count repeat "
-            f"purchases only, and recency and T must be in {self.time_unit}"
-        )
+            "{repeat} of {customers} customers made a repeat purchase; the {model} model "
+            "needs enough repeat buyers, frequency must count repeat purchases only, and "
+            "recency and T must be in {unit}"
+        ).format(model=self.label, **self._fit_hint_params(x, w))
+
+    def _fit_hint_params(self, x: np.ndarray, w: np.ndarray) -> dict[str, str]:
+        """The figures of :meth:`_fit_hint` (also the Chinese hint's, ``clv_no_repeat``)."""
+        repeat, customers = float(w[x > 0].sum()), float(w.sum())
+        return {"repeat": f"{repeat:g}", "customers": f"{customers:g}", "unit": self.time_unit}
 
     def fit(self, frequency: Any, recency: Any, T: Any, *, weights: Any = None) -> Self:
         """Maximum-likelihood fit on customers' ``(frequency, recency, T)``.
@@ -461,9 +465,11 @@ class PurchaseModel(Model):
         x, tx, age, w, _ = compress(x[keep], tx[keep], age[keep], weights=w[keep])
         if not np.any((x > 0) & (w > 0)):
             raise FitFailed(
-                f"{self.label} fit refused: no customer made a repeat purchase, so the "
-                "likelihood has no maximum (it keeps growing as the purchase rate goes to 0)",
+                "{model} fit refused: no customer made a repeat purchase, so the likelihood "
+                "has no maximum (it keeps growing as the purchase rate goes to 0)",
                 hint=self._fit_hint(x, w),
+                key="clv_no_repeat",
+                params={"model": self.label, **self._fit_hint_params(x, w)},
             )
         optimum = self._maximize(x, tx, age, w)
         self._set_fit(

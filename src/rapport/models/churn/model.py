@@ -95,6 +95,7 @@ def _fit_bases(
         raise FitFailed(
             "no feature varies in the training rows, so there is nothing to learn from",
             hint="train on a table whose feature columns hold values",
+            key="churn_constant_features",
         )
     # One BLAS thread: the design is small (tens of thousands of rows × a few hundred
     # columns), and OpenBLAS's threads cost far more than they save on it — twenty times
@@ -266,21 +267,28 @@ class ChurnModel:
         n, churned = len(y), int(y.sum())
         if n < MIN_ROWS:
             raise FitFailed(
-                f"only {n} training rows; the churn model needs at least {MIN_ROWS}",
+                "only {rows} training rows; the churn model needs at least {minimum}",
                 hint="use an earlier cut-off or a longer activity window to get more customers",
+                key="churn_few_rows",
+                params={"rows": n, "minimum": MIN_ROWS},
             )
         if churned in (0, n):
-            which = "churned" if churned else "kept buying"
             raise FitFailed(
-                f"every one of the {n} training customers {which}: one class only",
+                "every one of the {rows} training customers churned: one class only"
+                if churned
+                else "every one of the {rows} training customers kept buying: one class only",
                 hint="choose a cut-off whose horizon lies inside the data, or another horizon",
+                key="churn_all_churned" if churned else "churn_none_churned",
+                params={"rows": n},
+                hint_key="churn_one_class.hint",
             )
         smaller = min(churned, n - churned)
         if smaller < max(MIN_CLASS_ROWS, self.folds):
             raise FitFailed(
-                f"only {smaller} training rows of the rarer class; at least "
-                f"{max(MIN_CLASS_ROWS, self.folds)} are needed",
+                "only {rows} training rows of the rarer class; at least {minimum} are needed",
                 hint="train on more customers or a horizon where churn is less rare",
+                key="churn_rare_class",
+                params={"rows": smaller, "minimum": max(MIN_CLASS_ROWS, self.folds)},
             )
 
     # --- prediction ------------------------------------------------------------------
