@@ -99,8 +99,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
 
 
 def build_row(table: sa.Table, parents: dict[str, int]) -> dict[str, Any]:
-    """Every column except the surrogate id, filled with a valid value."""
-    row = {c.name: value_for(c, parents) for c in table.c if c.name != "id"}
+    """Every column except a surrogate integer id, filled with a valid value (a text id,
+    such as an import job's, is text like any other)."""
+    row = {
+        c.name: value_for(c, parents)
+        for c in table.c
+        if not (c.name == "id" and isinstance(c.type, sa.Integer))
+    }
     row.update(OVERRIDES.get(table.name, {}))
     if table.name == "referrals":
         row["referred_customer_id"] = parents["customers (second)"]

@@ -9,6 +9,8 @@ constraint derived from :mod:`rapport.domain`. ``docs/data-model.md`` draws the 
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from rapport.domain import (
@@ -561,7 +563,13 @@ login_throttle = sa.Table(
 import_jobs = sa.Table(
     "import_jobs",
     metadata,
-    sa.Column("id", sa.String(32), primary_key=True, comment="32 hex digits"),
+    sa.Column(
+        "id",
+        sa.String(32),
+        primary_key=True,
+        default=lambda: uuid.uuid4().hex,
+        comment="32 hex digits",
+    ),
     sa.Column("entity", sa.String(32), nullable=False, comment="what the file is imported as"),
     sa.Column("file", sa.String(128), nullable=False, comment="the upload's (sanitized) name"),
     sa.Column(
