@@ -162,7 +162,7 @@ def test_age_band_is_the_age_on_the_as_of_date(birthday, as_of, band) -> None:
 
     table = ibis.memtable({"birthday": [birthday]}, schema={"birthday": "date"})
     expr = table.select(band=age_band(table.birthday, as_of))
-    assert ibis.duckdb.connect().execute(expr)["band"].tolist() == [band]
+    assert ibis.duckdb.connect().to_pyarrow(expr).column("band").to_pylist() == [band]
 
 
 def test_the_age_bands_of_the_clusters_are_on_the_snapshot_date(features) -> None:

@@ -32,9 +32,10 @@ audited like customer reads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
 from rapport.api.audit import Auditor, AuditorDep
 from rapport.api.deps import (
@@ -59,6 +60,7 @@ from rapport.api.schemas.scores import (
     GroupSummary,
     ScoreHistoryEntry,
 )
+from rapport.config import Rules
 from rapport.reports import snapshots as reports
 
 router = APIRouter(tags=["scores"])
@@ -120,7 +122,7 @@ def get_customer_scores(
 
 
 def _summaries(
-    by: str, session: Any, scope: CustomerScope, rules: Any, as_of: dt.date | None
+    by: str, session: Session, scope: CustomerScope, rules: Rules, as_of: dt.date | None
 ) -> GroupSummaries:
     day = reports.snapshot_day(session, as_of)
     rows = reports.group_summary(session, by=by, day=day, rules=rules, scope=scope)
