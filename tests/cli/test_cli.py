@@ -114,6 +114,7 @@ def test_status_before_init_says_run_init_and_creates_nothing(
 def test_init_creates_then_reports_already_current(
     db_env: str, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
     first = invoke(monkeypatch, "init")
     assert first.exit_code == 0, first.output
     assert "(created)" in flat(first.stdout)
