@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.domain import LeadStatus, LoyaltyReason, OrderStatus
-from rapport.store import leads, loyalty, orders, products, referrals, schema
+from rapport.store import leads, loyalty, orders, products, referrals
+from tests.helpers import audit_entries  # noqa: F401 (the test modules take it from here)
 
 from .conftest import T0, Book, People
 
@@ -121,14 +121,6 @@ def sales(db: Session, people: People, book: Book) -> Sales:
         )
     db.commit()
     return out
-
-
-def audit_entries(db: Session, action: str | None = None) -> list[dict[str, Any]]:
-    a = schema.audit_log
-    stmt = sa.select(a).order_by(a.c.id)
-    if action is not None:
-        stmt = stmt.where(a.c.action == action)
-    return [dict(r) for r in db.execute(stmt).mappings()]
 
 
 def not_found(entity: str, record_id: int) -> dict[str, Any]:

@@ -5,24 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import jwt
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.api.security import create_access_token
 from rapport.config import Settings
-from rapport.store import schema, tokens, users
+from rapport.store import tokens, users
+from tests.helpers import audit_entries
 
 from .conftest import PASSWORD, People, bearer
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
-
-
-def _audit(db: Session, action: str) -> list[dict]:
-    a = schema.audit_log
-    stmt = sa.select(a).where(a.c.action == action).order_by(a.c.id)
-    return [dict(r) for r in db.execute(stmt).mappings()]
 
 
 def test_login_returns_a_bearer_token_that_works(
@@ -38,7 +32,7 @@ def test_login_returns_a_bearer_token_that_works(
     assert me.json()["username"] == "li.na" and me.json()["role"] == "sales"
     assert me.json()["via"] == "login" and me.json()["scopes"] is None
     assert "password_hash" not in me.json()
-    entries = _audit(db, "login")
+    entries = audit_entries(db, "login")
     assert [e["actor"] for e in entries] == ["li.na"]
     assert entries[0]["client_address"] == "testclient"
 
@@ -52,7 +46,7 @@ def test_wrong_password_and_unknown_user_get_the_same_401(
     assert wrong.json() == unknown.json()
     assert wrong.json()["error"]["message"] == "wrong username or password"
     assert wrong.headers["WWW-Authenticate"] == unknown.headers["WWW-Authenticate"] == "Bearer"
-    assert [e["actor"] for e in _audit(db, "login_failed")] == ["li.na", "nobody"]
+    assert [e["actor"] for e in audit_entries(db, "login_failed")] == ["li.na", "nobody"]
 
 
 def test_disabled_user_cannot_log_in_and_their_tokens_stop_working(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rapport.api.routes.bulk import MAX_ITEMS
 from rapport.store import schema, tokens
+from tests.helpers import count_rows
 
 from .conftest import ROLES, VISIBLE, Book, People
 
@@ -37,10 +38,6 @@ def _event(customer: dict[str, Any] | int, n: int = 0, **extra: Any) -> dict[str
     }
 
 
-def _count(db: Session, table: sa.Table) -> int:
-    return db.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-
-
 def _ndjson(items: list[Any]) -> bytes:
     return "\n".join(json.dumps(i, ensure_ascii=False) for i in items).encode()
 
@@ -55,11 +52,11 @@ def test_events_from_a_json_array_are_created_and_a_retry_duplicates_nothing(
     assert (body["created"], body["duplicates"], body["failed"]) == (6, 0, 0)
     assert [r["index"] for r in body["results"]] == list(range(6))
     assert all(r["id"] and r["external_id"].startswith("h:") for r in body["results"])
-    assert _count(db, schema.events) == 6
+    assert count_rows(db, schema.events) == 6
     again = client.post(EVENTS, json=items, headers=people.headers("admin")).json()
     assert (again["created"], again["duplicates"], again["failed"]) == (0, 6, 0)
     assert [r["id"] for r in again["results"]] == [r["id"] for r in body["results"]]
-    assert _count(db, schema.events) == 6
+    assert count_rows(db, schema.events) == 6
 
 
 def test_ndjson_reports_a_bad_line_by_its_number(
@@ -108,7 +105,7 @@ def test_bad_items_are_reported_by_field_path_and_the_rest_is_stored(
     assert body["results"][9]["status"] == "duplicate"
     assert body["results"][9]["id"] == body["results"][0]["id"]
     assert (body["created"], body["duplicates"], body["failed"]) == (1, 1, 8)
-    assert _count(db, schema.events) == 1
+    assert count_rows(db, schema.events) == 1
 
 
 @pytest.mark.parametrize("role", ROLES)

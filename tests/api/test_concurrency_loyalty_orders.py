@@ -28,7 +28,7 @@ from rapport.config import Settings
 from rapport.domain import Role
 from rapport.store import customers, products, schema, users
 from rapport.store.db import session_scope
-from tests.live_server import live_server
+from tests.helpers import live_server
 
 from .conftest import bearer
 

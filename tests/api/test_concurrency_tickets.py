@@ -31,7 +31,7 @@ from rapport.config import Settings
 from rapport.domain import TICKET_TRANSITIONS, Role, TicketKind, TicketPriority, TicketStatus
 from rapport.store import customers, schema, tickets, users
 from rapport.store.db import session_scope
-from tests.live_server import live_server
+from tests.helpers import live_server
 
 from .conftest import SLA, T0, bearer
 

@@ -9,24 +9,15 @@ import io
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from rapport.store import schema
+from tests.helpers import audit_entries
 
 from .conftest import ROLES, VISIBLE, Book, People
 
 URL = "/api/v1/customers"
 MISSING_ID = 987_654
-
-
-def _audit(db: Session, action: str | None = None) -> list[dict[str, Any]]:
-    a = schema.audit_log
-    stmt = sa.select(a).order_by(a.c.id)
-    if action is not None:
-        stmt = stmt.where(a.c.action == action)
-    return [dict(r) for r in db.execute(stmt).mappings()]
 
 
 def _not_found(customer_id: int) -> dict[str, Any]:
@@ -155,7 +146,7 @@ def test_marketing_export_lists_only_marketable_customers_in_scope(
     expected = VISIBLE[role] & {"own", "pool"}
     assert {_names(book)[int(r["id"])] for r in rows} == expected
     assert all(r["phone"] == "+8613812345678" for r in rows)
-    entry = _audit(db, "export")[-1]
+    entry = audit_entries(db, "export")[-1]
     assert entry["detail"]["count"] == len(expected)
     assert entry["actor_user_id"] == getattr(people, role)["id"]
 
@@ -177,7 +168,7 @@ def test_create_by_role(client: TestClient, people: People, db: Session, role: s
     assert created["marketing_consent"] is False
     expected_owner = people.sales["id"] if role == "sales" else None
     assert created["owner_id"] == expected_owner
-    entry = _audit(db, "create")[-1]
+    entry = audit_entries(db, "create")[-1]
     assert entry["entity"] == "customers" and entry["entity_id"] == str(created["id"])
     assert entry["actor"] == getattr(people, role)["username"]
     expected_fields = {"external_id", "name", "phone"} | (
@@ -230,7 +221,7 @@ def test_patch_by_role_and_scope(
     else:
         assert response.status_code == 200, response.text
         assert response.json()["city"] == "北京市"
-        entry = _audit(db, "update")[-1]
+        entry = audit_entries(db, "update")[-1]
         assert entry["entity_id"] == str(customer_id) and entry["detail"]["fields"] == ["city"]
 
 
@@ -264,7 +255,7 @@ def test_delete_by_role(
     assert client.get(url, headers=people.headers(role)).status_code == 404
     listed = client.get(URL, headers=people.headers(role)).json()
     assert book.own["id"] not in {c["id"] for c in listed["data"]}
-    assert _audit(db, "delete")[-1]["entity_id"] == str(book.own["id"])
+    assert audit_entries(db, "delete")[-1]["entity_id"] == str(book.own["id"])
     assert client.delete(url, headers=people.headers(role)).status_code == 404
 
 
@@ -284,7 +275,7 @@ def test_unmasked_reads_are_audited_and_masked_reads_are_not(
     client.get(f"{URL}/{book.own['id']}", headers=people.headers("sales"))
     client.get(f"{URL}/{book.own['id']}/360", headers=people.headers("sales"))
     client.get(URL, headers=people.headers("manager"))
-    reads = _audit(db, "read_pii")
+    reads = audit_entries(db, "read_pii")
     assert [(r["actor"], r["entity_id"], r["detail"]["route"]) for r in reads] == [
         ("li.na", str(book.own["id"]), "get"),
         ("li.na", str(book.own["id"]), "360"),
@@ -292,10 +283,10 @@ def test_unmasked_reads_are_audited_and_masked_reads_are_not(
     ]
     assert sorted(reads[-1]["detail"]["ids"]) == sorted(book.ids()[k] for k in VISIBLE["manager"])
     assert all(r["client_address"] == "testclient" for r in reads)
-    before = len(_audit(db))
+    before = len(audit_entries(db))
     client.get(f"{URL}/{book.own['id']}", headers=people.headers("analyst"))
     client.get(URL, headers=people.headers("analyst"))
-    assert len(_audit(db)) == before
+    assert len(audit_entries(db)) == before
 
 
 def test_api_token_reads_name_the_token_in_the_audit(
@@ -308,7 +299,7 @@ def test_api_token_reads_name_the_token_in_the_audit(
     )
     db.commit()
     client.get(f"{URL}/{book.own['id']}", headers={"Authorization": f"Bearer {secret}"})
-    entry = _audit(db, "read_pii")[-1]
+    entry = audit_entries(db, "read_pii")[-1]
     assert entry["actor"] == "li.na (token crm-sync)"
     assert entry["detail"]["via"] == "api_token" and entry["detail"]["token_id"] == row["id"]
 

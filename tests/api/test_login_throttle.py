@@ -26,6 +26,7 @@ from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.store import schema, users
 from rapport.store.db import session_scope
+from tests.helpers import audit_entries
 
 from .conftest import PASSWORD, People
 
@@ -50,12 +51,6 @@ def _login(app: FastAPI, username: str, password: str, address: str) -> Any:
     gives the app the client's address, not the proxy's)."""
     with TestClient(app, client=(address, 50000)) as other:
         return other.post(LOGIN, json={"username": username, "password": password})
-
-
-def _audit(db: Session, action: str) -> list[dict[str, Any]]:
-    a = schema.audit_log
-    stmt = sa.select(a).where(a.c.action == action).order_by(a.c.id)
-    return [dict(r) for r in db.execute(stmt).mappings()]
 
 
 def _locked_until(db: Session, subject: str) -> dt.datetime | None:
@@ -91,10 +86,10 @@ def test_an_account_is_locked_out_after_the_limit_with_429_and_retry_after(
     assert "rapport users unlock" in error["hint"]
     # other accounts from the same address still log in
     assert client.post(LOGIN, json={"username": "admin", "password": PASSWORD}).status_code == 200
-    failed = _audit(db, "login_failed")
+    failed = audit_entries(db, "login_failed")
     assert [e["actor"] for e in failed] == ["li.na"] * 3
     assert failed[-1]["detail"] == {"lockout_seconds": 30} and failed[0]["detail"] is None
-    (refused,) = _audit(db, "login_locked")
+    (refused,) = audit_entries(db, "login_locked")
     assert refused["actor"] == "li.na" and refused["client_address"] == "testclient"
     assert refused["detail"]["locked"] == "account"
 

@@ -14,7 +14,7 @@ import pytest
 
 from rapport.analytics.metrics import METRICS
 from rapport.api.app import create_app
-from tests.live_server import live_server
+from tests.helpers import live_server
 
 from .fixtures_analytics import AnalyticsApi, analytics_api_fixture  # noqa: F401
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.store import schema
+from tests.helpers import count_rows
 
 from .conftest import ROLES, VISIBLE, Book, People
 from .fixtures_sales import MISSING_ID, TARGETS, Sales, audit_entries, not_found, sales
@@ -38,10 +38,6 @@ def _new_order(customer_id: int, external_id: str = "SO-new", **extra: Any) -> d
         ],
         **extra,
     }
-
-
-def _count(db: Session, table: sa.Table) -> int:
-    return db.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -170,7 +166,7 @@ def test_create_by_role_and_scope(
     target: str,
 ) -> None:
     customer_id = book.ids()[target]
-    before = _count(db, schema.orders)
+    before = count_rows(db, schema.orders)
     body = _new_order(customer_id, product_id=sales.products[0]["id"], discount_amount="14.00")
     response = client.post(URL, json=body, headers=people.headers(role))
     if role not in WRITERS:
@@ -191,7 +187,7 @@ def test_create_by_role_and_scope(
         assert (entry["entity"], entry["entity_id"]) == ("orders", str(order["id"]))
         assert "items" in entry["detail"]["fields"]
         return
-    assert _count(db, schema.orders) == before
+    assert count_rows(db, schema.orders) == before
 
 
 def test_an_outside_customer_is_refused_like_a_missing_one(
@@ -215,7 +211,7 @@ def test_create_is_all_or_nothing_and_external_ids_are_unique(
     client: TestClient, people: People, book: Book, sales: Sales, db: Session
 ) -> None:
     headers = people.headers("admin")
-    orders_before, items_before = _count(db, schema.orders), _count(db, schema.order_items)
+    orders_before, items_before = count_rows(db, schema.orders), count_rows(db, schema.order_items)
     body = _new_order(book.own["id"], "SO-bad")
     body["items"] = [
         {"product_id": sales.products[0]["id"], "quantity": 1, "unit_price": "1.00"},
@@ -223,7 +219,7 @@ def test_create_is_all_or_nothing_and_external_ids_are_unique(
     ]
     bad = client.post(URL, json=body, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "body.items.1.product_id"
-    assert (_count(db, schema.orders), _count(db, schema.order_items)) == (
+    assert (count_rows(db, schema.orders), count_rows(db, schema.order_items)) == (
         orders_before,
         items_before,
     )
@@ -231,7 +227,7 @@ def test_create_is_all_or_nothing_and_external_ids_are_unique(
     duplicate = client.post(URL, json=again, headers=headers)
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["field"] == "external_id"
-    assert _count(db, schema.orders) == orders_before
+    assert count_rows(db, schema.orders) == orders_before
 
 
 @pytest.mark.parametrize(

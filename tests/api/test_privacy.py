@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import Direction, InteractionChannel, LoyaltyReason, OrderStatus
 from rapport.store import interactions, leads, orders, schema
+from tests.helpers import audit_entries
 
 from .conftest import ROLES, T0, Book, People
 
@@ -67,12 +68,6 @@ def history(db: Session, book: Book) -> dict[str, Any]:
     return order
 
 
-def _audit(db: Session, action: str) -> list[dict[str, Any]]:
-    a = schema.audit_log
-    stmt = sa.select(a).where(a.c.action == action).order_by(a.c.id)
-    return [dict(r) for r in db.execute(stmt).mappings()]
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_export_by_role(
     client: TestClient, people: People, book: Book, history: dict, db: Session, role: str
@@ -90,7 +85,7 @@ def test_export_by_role(
     assert len(records["interactions"]) == 1 and len(records["loyalty_ledger"]) == 1
     assert [lead["external_id"] for lead in records["leads"]] == ["L-1"]
     assert len(records["tickets"]) == 0 and records["survey_links"] == []
-    entry = _audit(db, "export")[-1]
+    entry = audit_entries(db, "export")[-1]
     assert entry["entity_id"] == str(book.own["id"])
     assert entry["detail"]["route"] == "data_subject_export"
     assert "orders" in entry["detail"]["tables"]
@@ -144,7 +139,7 @@ def test_erase_anonymises_personal_data_and_keeps_orders(
     ).scalar_one()
     assert points == 199
 
-    entry = _audit(db, "erase")[-1]
+    entry = audit_entries(db, "erase")[-1]
     assert entry["entity_id"] == str(cid) and entry["actor"] == "admin"
     assert entry["detail"]["rows"]["customers"] == 1
     assert entry["detail"]["rows"]["orders"] == 1

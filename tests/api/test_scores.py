@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.store import schema, scores, tokens
+from tests.helpers import audit_entries
 
 from .conftest import ROLES, VISIBLE, Book, People
 
@@ -82,11 +83,6 @@ def scored(db: Session, book: Book) -> Book:
 
 def _names(book: Book) -> dict[int, str]:
     return {v: k for k, v in book.ids().items()}
-
-
-def _audit(db: Session) -> list[dict[str, Any]]:
-    a = schema.audit_log
-    return [dict(r) for r in db.execute(sa.select(a).order_by(a.c.id)).mappings()]
 
 
 # --- one customer --------------------------------------------------------------------------
@@ -281,7 +277,7 @@ def test_lists_with_names_are_audited_and_masked_ones_not(
     client.get("/api/v1/scores/clv", headers=people.headers("sales"))
     client.get("/api/v1/scores/clv", headers=people.headers("analyst"))
     client.get("/api/v1/scores/tiers", headers=people.headers("admin"))
-    entries = [e for e in _audit(db) if e["action"] == "read_pii"]
+    entries = [e for e in audit_entries(db) if e["action"] == "read_pii"]
     assert len(entries) == 1
     (entry,) = entries
     assert entry["actor"] == "li.na" and entry["entity_id"] == str(scored.own["id"])

@@ -43,7 +43,7 @@ from rapport.ingest.importer import import_file
 from rapport.scoring import score
 from rapport.store import schema, users
 from rapport.store.db import session_scope
-from tests.live_server import live_server
+from tests.helpers import count_rows, live_server
 
 pytestmark = pytest.mark.slow  # a real server, imports of 60,000 rows: 5-30 s each
 
@@ -57,11 +57,6 @@ CLI = "from rapport.cli.main import run; run()"
 
 def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
-
-
-def _count(engine: Engine, table: sa.Table) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
 def _customers_csv(path: Path) -> Path:
@@ -244,10 +239,10 @@ def test_an_import_while_a_client_posts_bulk_events(
         time.sleep(0.2)  # one more request after the import
     poster.check((started, ended))
     assert (report["read"], report["inserted"], report["rejected"]) == (ORDERS, ORDERS, 0)
-    assert _count(store, schema.orders) == ORDERS
+    assert count_rows(store, schema.orders) == ORDERS
     posted = len(poster.answers) * EVENTS_PER_POST
     assert poster.counts() == {"created": posted, "duplicates": 0, "failed": 0}
-    assert _count(store, schema.events) == posted
+    assert count_rows(store, schema.events) == posted
     _report_line("import", store, report, ended - started)
     waits = [end - sent for sent, end, _, _ in poster.answers]
     print(
@@ -277,7 +272,7 @@ def test_an_import_and_api_bulk_orders_with_the_same_keys(
     assert report["read"] == ORDERS and report["rejected"] == 0
     assert report["inserted"] + api["created"] == ORDERS  # each key created once
     assert report["inserted"] + report["updated"] + report["unchanged"] == ORDERS
-    assert _count(store, schema.orders) == ORDERS
+    assert count_rows(store, schema.orders) == ORDERS
     _report_line("import", store, report, ended - started)
     print(f"API: {api['created']} orders created, {api['duplicates']} found stored")
 
@@ -306,8 +301,8 @@ def test_an_import_job_while_a_client_posts_bulk_events(
     assert (report["read"], report["inserted"], report["rejected"]) == (ORDERS, ORDERS, 0)
     poster.check((started, ended))
     posted = len(poster.answers) * EVENTS_PER_POST
-    assert poster.counts()["created"] == posted == _count(store, schema.events)
-    assert _count(store, schema.orders) == ORDERS
+    assert poster.counts()["created"] == posted == count_rows(store, schema.events)
+    assert count_rows(store, schema.orders) == ORDERS
 
 
 def test_two_overlapping_imports_of_one_entity(store: Engine, tmp_path: Path) -> None:
@@ -325,7 +320,7 @@ def test_two_overlapping_imports_of_one_entity(store: Engine, tmp_path: Path) ->
         assert (report["read"], report["rejected"], report["updated"]) == (2 * half, 0, 0)
     assert one["inserted"] + two["inserted"] == ORDERS
     assert one["unchanged"] + two["unchanged"] == half
-    assert _count(store, schema.orders) == ORDERS
+    assert count_rows(store, schema.orders) == ORDERS
     _report_line("import a", store, one, seconds)
     _report_line("import b", store, two, seconds)
 
@@ -335,7 +330,7 @@ def test_scoring_while_an_import_runs(store: Engine, tmp_path: Path) -> None:
     settings = Settings(_env_file=None, database_url=_url(store), data_dir=tmp_path / "scoring")
     importing = _start_import(store, orders, tmp_path / "cli")
     deadline = time.monotonic() + 120
-    while _count(store, schema.orders) == 0:  # a first batch is in
+    while count_rows(store, schema.orders) == 0:  # a first batch is in
         assert importing.poll() is None, importing.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -19,6 +19,7 @@ from rapport.ingest.entities import ENTITIES
 from rapport.ingest.importer import Mapping, import_file
 from rapport.ingest.readers import UnreadableFile
 from rapport.store import schema
+from tests.helpers import count_rows
 
 CUSTOMERS_GBK = [
     ["客户编号", "姓名", "手机号", "邮箱", "城市", "性别", "生日", "注册时间", "会员等级"],
@@ -67,11 +68,6 @@ def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", sep: s
     csv.writer(buffer, delimiter=sep, lineterminator="\r\n").writerows(rows)
     path.write_bytes(buffer.getvalue().encode(encoding))
     return path
-
-
-def count(engine: Engine, table: sa.Table) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
 def test_messy_gbk_files_every_row_accounted(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -158,14 +154,14 @@ def test_reject_file_fixed_and_reimported_as_is(fresh_engine: Engine, tmp_path: 
     again = import_file("orders", tmp_path / "fixed.csv", engine=fresh_engine)
     assert (again.read, again.inserted, again.rejected) == (6, 6, 0)
     assert again.unknown_columns == []
-    assert count(fresh_engine, schema.orders) == 9
+    assert count_rows(fresh_engine, schema.orders) == 9
 
 
 def test_missing_required_column_stops_before_writing(fresh_engine: Engine, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "o.csv", [["订单号", "客户编号"], ["SO-1", "C001"]])
     with pytest.raises(ValidationFailed, match="ordered_at"):
         import_file("orders", path, engine=fresh_engine)
-    assert count(fresh_engine, schema.orders) == 0
+    assert count_rows(fresh_engine, schema.orders) == 0
 
 
 def test_mapping_file_overrides_headers(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -222,7 +218,7 @@ def test_tsv_xlsx_parquet_jsonl(fresh_engine: Engine, tmp_path: Path) -> None:
             sa.select(schema.customers.c.tags).where(schema.customers.c.external_id == "J1")
         ).scalar_one()
     assert tags == ["VIP", "新客"]
-    assert count(fresh_engine, schema.customers) == 4
+    assert count_rows(fresh_engine, schema.customers) == 4
 
 
 def test_malformed_csv_rows_are_reported(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -257,7 +253,7 @@ def test_dry_run_writes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", CUSTOMERS_GBK)
     rep = import_file("customers", path, engine=fresh_engine, dry_run=True)
     assert rep.inserted == 3 and rep.dry_run
-    assert count(fresh_engine, schema.customers) == 0
+    assert count_rows(fresh_engine, schema.customers) == 0
 
 
 def test_derived_keys_make_keyless_files_idempotent(fresh_engine: Engine, tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""Helpers the test packages share: a free port and a live server, audit entries, row counts."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from rapport.store import schema
+
+#: What the helpers read through: a session, a connection, or an engine (a connection each).
+Bind = Session | Connection | Engine
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(app: Any, *, lifespan: str = "off", start_seconds: float = 30) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free loopback port; yields its base URL
+    (``http://127.0.0.1:PORT``) once it accepts connections, and stops it on exit."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    )
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _execute(bind: Bind, stmt: sa.Executable) -> sa.Result[Any]:
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return conn.execute(stmt).freeze()()
+    return bind.execute(stmt)
+
+
+def audit_entries(
+    bind: Bind, action: str | None = None, entity: str | None = None
+) -> list[dict[str, Any]]:
+    """The audit log, oldest first, optionally of one action and one entity."""
+    a = schema.audit_log
+    stmt = sa.select(a).order_by(a.c.id)
+    if action is not None:
+        stmt = stmt.where(a.c.action == action)
+    if entity is not None:
+        stmt = stmt.where(a.c.entity == entity)
+    return [dict(r) for r in _execute(bind, stmt).mappings()]
+
+
+def count_rows(bind: Bind, table: sa.Table) -> int:
+    """The number of rows of ``table``."""
+    return _execute(bind, sa.select(sa.func.count()).select_from(table)).scalar_one()
