@@ -1,4 +1,5 @@
-"""Who is calling and which customers they may see: the one home of row-level access.
+"""Who is calling, how they log in, and which customers they may see: the one home of
+log-in attempts and row-level access.
 
 The API, the CLI's staff commands and the web workspace all read customers through a
 :class:`CustomerScope`; none of them repeats the ownership rules. This module knows the
@@ -13,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.domain import Role
+from rapport.domain import AuditAction, LoginThrottleKind, Role
 from rapport.errors import Forbidden, NotFound
 from rapport.ingest.scope import ImportScope
-from rapport.store import customers, leads, schema, tokens
+from rapport.store import audit, customers, leads, login_throttle, schema, tokens, users
+from rapport.store.login_throttle import ThrottlePolicy
 from rapport.store.repository import Row
 
 # --- the caller ----------------------------------------------------------------------------
@@ -222,3 +224,73 @@ class LeadScope:
             if inside is None:
                 raise NotFound(f"no lead with id {id}", table="leads", field="id", value=id)
         return row
+
+
+# --- log-in ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What one log-in attempt came to: the user (right password), or a lock with the
+    seconds to wait, or neither (wrong username or password)."""
+
+    user: Row | None = None
+    locked: LoginThrottleKind | None = None
+    retry_after: int = 0
+
+
+def log_in(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str | None,
+    policy: ThrottlePolicy,
+    via: str | None = None,
+) -> LoginOutcome:
+    """One log-in attempt, as the API and the web workspace make it: refused without a
+    password check while the account or the address is locked out; otherwise the password
+    is checked, the throttle counters follow the outcome and the attempt is audited
+    (``via`` is added to the audit detail when given). The caller commits, so a refusal
+    stays recorded."""
+    extra = {"via": via} if via else {}
+    attempt = login_throttle.begin(
+        session=session, username=username, address=address, policy=policy
+    )
+    lock = attempt.lock()
+    if lock is not None:
+        kind, retry_after = lock
+        audit.record(
+            session=session,
+            actor=username[:128],
+            action=AuditAction.LOGIN_LOCKED,
+            entity="users",
+            detail={"locked": kind.value, "retry_after_seconds": retry_after, **extra},
+            client_address=address,
+        )
+        return LoginOutcome(locked=kind, retry_after=retry_after)
+    user = users.authenticate(session=session, username=username, password=password)
+    if user is None:
+        lockout = login_throttle.record_failure(session=session, attempt=attempt, policy=policy)
+        detail = {"lockout_seconds": int(lockout.total_seconds())} if lockout else {}
+        audit.record(
+            session=session,
+            actor=username[:128],
+            action=AuditAction.LOGIN_FAILED,
+            entity="users",
+            detail={**detail, **extra} or None,
+            client_address=address,
+        )
+        return LoginOutcome()
+    login_throttle.record_success(session=session, attempt=attempt)
+    audit.record(
+        session=session,
+        actor=user["username"],
+        actor_user_id=user["id"],
+        action=AuditAction.LOGIN,
+        entity="users",
+        entity_id=user["id"],
+        detail=extra or None,
+        client_address=address,
+    )
+    return LoginOutcome(user=user)

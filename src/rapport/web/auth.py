@@ -18,10 +18,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from rapport.access import Principal
-from rapport.domain import AuditAction, Role
+from rapport.access import LoginOutcome, Principal, log_in
+from rapport.domain import Role
 from rapport.errors import NotFound
-from rapport.store import audit, login_throttle, users
+from rapport.store import users
 from rapport.store.db import begin_writing
 from rapport.store.login_throttle import ThrottlePolicy
 from rapport.web import render
@@ -154,65 +154,33 @@ def login(
     policy = ThrottlePolicy.from_settings(settings)
     target = render.safe_next(next)
 
-    def attempt(session: Session) -> tuple[str, Any]:
-        started = login_throttle.begin(
-            session=session, username=username, address=address, policy=policy
-        )
-        lock = started.lock()
-        if lock is not None:
-            kind, retry_after = lock
-            audit.record(
-                session=session,
-                actor=username[:128],
-                action=AuditAction.LOGIN_LOCKED,
-                entity="users",
-                detail={"locked": kind.value, "retry_after_seconds": retry_after, "via": VIA},
-                client_address=address,
-            )
-            return "locked", retry_after
-        user = users.authenticate(session=session, username=username, password=password)
-        if user is None:
-            lockout = login_throttle.record_failure(session=session, attempt=started, policy=policy)
-            detail: dict[str, Any] = {"via": VIA}
-            if lockout:
-                detail["lockout_seconds"] = int(lockout.total_seconds())
-            audit.record(
-                session=session,
-                actor=username[:128],
-                action=AuditAction.LOGIN_FAILED,
-                entity="users",
-                detail=detail,
-                client_address=address,
-            )
-            return "failed", None
-        login_throttle.record_success(session=session, attempt=started)
-        audit.record(
+    def attempt(session: Session) -> LoginOutcome:
+        return log_in(
             session=session,
-            actor=user["username"],
-            actor_user_id=user["id"],
-            action=AuditAction.LOGIN,
-            entity="users",
-            entity_id=user["id"],
-            detail={"via": VIA},
-            client_address=address,
+            username=username,
+            password=password,
+            address=address,
+            policy=policy,
+            via=VIA,
         )
-        return "ok", user["id"]
 
-    outcome, value = writing(request, attempt)
-    if outcome == "ok":
-        render.set_session(request, render.current_session(request).logged_in(value))
+    outcome: LoginOutcome = writing(request, attempt)
+    if outcome.user is not None:
+        session = render.current_session(request).logged_in(outcome.user["id"])
+        render.set_session(request, session)
         return render.redirect(request, target)
     fmt = render.formatter(request)
-    error = fmt.t("login.locked", seconds=value) if outcome == "locked" else fmt.t("login.failed")
-    status = 429 if outcome == "locked" else 401
+    locked = outcome.locked is not None
+    error = fmt.t("login.locked", seconds=outcome.retry_after) if locked else fmt.t("login.failed")
+    status = 429 if locked else 401
     response = render.page(
         request,
         "login.html",
         {"next": target, "notice": None, "error": error, "username": username},
         status=status,
     )
-    if outcome == "locked":
-        response.headers["Retry-After"] = str(value)
+    if locked:
+        response.headers["Retry-After"] = str(outcome.retry_after)
     return response
 
 

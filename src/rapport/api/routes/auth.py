@@ -23,12 +23,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from rapport.access import log_in
 from rapport.api.deps import CurrentUser, SessionDep, SettingsDep, client_address
 from rapport.api.errors import COMMON_RESPONSES, ErrorBody, ErrorDetail, error_response
 from rapport.api.schemas.auth import LoginRequest, MePublic, TokenPublic
 from rapport.api.security import create_access_token
-from rapport.domain import AuditAction, LoginThrottleKind
-from rapport.store import audit, login_throttle, users
+from rapport.domain import LoginThrottleKind
+from rapport.store import users
 from rapport.store.login_throttle import ThrottlePolicy
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -73,48 +74,23 @@ def login(
     from the address: 429 with ``Retry-After``."""
     address = client_address(request)
     policy = ThrottlePolicy.from_settings(settings)
-    attempt = login_throttle.begin(
-        session=session, username=body.username, address=address, policy=policy
+    outcome = log_in(
+        session=session,
+        username=body.username,
+        password=body.password,
+        address=address,
+        policy=policy,
     )
-    lock = attempt.lock()
-    if lock is not None:
-        kind, retry_after = lock
-        # Answered, not raised: the session commits, so the refusal stays audited.
-        audit.record(
-            session=session,
-            actor=body.username[:128],
-            action=AuditAction.LOGIN_LOCKED,
-            entity="users",
-            detail={"locked": kind.value, "retry_after_seconds": retry_after},
-            client_address=address,
-        )
-        return _locked(kind, retry_after, policy)
-    user = users.authenticate(session=session, username=body.username, password=body.password)
+    # Answered, not raised: the session commits, so a refusal stays audited.
+    if outcome.locked is not None:
+        return _locked(outcome.locked, outcome.retry_after, policy)
+    user = outcome.user
     if user is None:
-        lockout = login_throttle.record_failure(session=session, attempt=attempt, policy=policy)
-        audit.record(
-            session=session,
-            actor=body.username[:128],
-            action=AuditAction.LOGIN_FAILED,
-            entity="users",
-            detail={"lockout_seconds": int(lockout.total_seconds())} if lockout else None,
-            client_address=address,
-        )
         return error_response(
             401,
             ErrorDetail(code="invalid_credentials", message=LOGIN_FAILED),
             headers={"WWW-Authenticate": "Bearer"},
         )
-    login_throttle.record_success(session=session, attempt=attempt)
-    audit.record(
-        session=session,
-        actor=user["username"],
-        actor_user_id=user["id"],
-        action=AuditAction.LOGIN,
-        entity="users",
-        entity_id=user["id"],
-        client_address=address,
-    )
     token = create_access_token(user_id=user["id"], role=user["role"], settings=settings)
     return TokenPublic(
         access_token=token.token, expires_in=token.expires_in, expires_at=token.expires_at
