@@ -24,8 +24,10 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from rapport.domain import ui_locale
 from rapport.i18n.enums import label, value_label
 from rapport.i18n.labels import LABELS
+from rapport.i18n.locale import pick
 
 #: The languages of the workspace, the first the default.
 LOCALES = ("zh_CN", "en")
@@ -203,19 +205,19 @@ def text(key: str, locale: str) -> str:
     pair = MESSAGES.get(key) or LABELS.get(key)
     if pair is None:
         raise KeyError(f"no web text {key!r}")
-    return pair[0] if locale == "zh_CN" else pair[1]
+    return pick(pair, locale)
 
 
 def choose(value: str | None) -> str | None:
-    """``value`` when it is a language of the workspace (``zh_CN``, ``zh-CN``, ``en`` …)."""
+    """``value`` when it is a language of the workspace (``zh_CN``, ``zh-CN``, ``en`` …),
+    by the one locale rule of :func:`rapport.domain.ui_locale` (not its cached form: the
+    values come from requests)."""
     if not value:
         return None
-    normalized = value.strip().replace("-", "_").lower()
-    if normalized in ("zh", "zh_cn", "zh_hans", "zh_hans_cn"):
-        return "zh_CN"
-    if normalized == "en" or normalized.startswith("en_"):
-        return "en"
-    return None
+    try:
+        return ui_locale(value)
+    except ValueError:
+        return None
 
 
 def from_accept_language(header: str | None) -> str | None:
