@@ -266,6 +266,7 @@ FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChec
 SCORES = ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
 
 
+@pytest.mark.slow  # a property over generated companies: 10-60 s
 @FEW
 @given(companies())
 def test_every_score_is_within_0_and_100_or_null(tables) -> None:
@@ -285,6 +286,7 @@ def test_every_score_is_within_0_and_100_or_null(tables) -> None:
         assert (row["lifecycle_stage"] == "prospect") == (not has_orders)
 
 
+@pytest.mark.slow  # a property over generated companies: 10-60 s
 @FEW
 @given(companies(), who, days, money)
 def test_one_more_purchase_never_lowers_loyalty(tables, c, d, amount) -> None:
@@ -314,6 +316,7 @@ def test_a_better_answer_never_lowers_satisfaction(tables, data) -> None:
     assert after >= before - 1e-9
 
 
+@pytest.mark.slow  # a property over generated companies: 10-60 s
 @FEW
 @given(companies(), who, st.sampled_from(list(TicketKind)), days)
 def test_one_more_complaint_never_raises_satisfaction(tables, c, kind, d) -> None:
@@ -326,6 +329,7 @@ def test_one_more_complaint_never_raises_satisfaction(tables, c, kind, d) -> Non
     assert before is None or after[c]["satisfaction"] <= before + 1e-9
 
 
+@pytest.mark.slow  # a property over generated companies: 10-60 s
 @FEW
 @given(companies(), who, st.sampled_from(list(EventKind)), days)
 def test_one_more_event_never_lowers_engagement_or_advocacy(tables, c, kind, d) -> None:
@@ -336,6 +340,7 @@ def test_one_more_event_never_lowers_engagement_or_advocacy(tables, c, kind, d) 
         assert before is None or after >= before - 1e-9
 
 
+@pytest.mark.slow  # a property over generated companies: 10-60 s
 @FEW
 @given(companies(), who, days, st.integers(0, 10))
 def test_a_higher_latest_nps_never_lowers_advocacy(tables, c, d, point) -> None:
