@@ -8,7 +8,7 @@ figures in ``rapport metrics|cohorts|funnel|demand`` and in ``GET /metrics``,
 input, call one of these and render (the server runs them in a worker process,
 :mod:`rapport.api.workers`).
 
-* :func:`metric_values` — the metrics of METRICS.md (:mod:`rapport.analytics.metrics`),
+* :func:`metric_values` — the metrics of docs/metrics.md (:mod:`rapport.analytics.metrics`),
   over the period or per bucket, overall or per group (:mod:`rapport.reports.groups`).
 * :func:`cohort_rows` — :func:`rapport.analytics.cohorts.cohort_matrix` (同期群留存).
 * :func:`funnel_rows` — :func:`rapport.analytics.funnel.funnel` (转化漏斗).

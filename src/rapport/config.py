@@ -493,7 +493,7 @@ class DepthScoreRules(_Strict):
 
 
 class ScoreRules(_Strict):
-    """The per-customer scores of METRICS.md: four degrees, RFM, tiers, lifecycle, depth."""
+    """The per-customer scores of docs/metrics.md: four degrees, RFM, tiers, lifecycle, depth."""
 
     satisfaction: SatisfactionScoreRules
     loyalty: LoyaltyScoreRules

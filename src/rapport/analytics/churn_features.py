@@ -1,7 +1,7 @@
 """Features and labels of the churn early warning (流失预警), as of a moment.
 
 ``churn_risk`` is the probability that a customer makes no purchase (a completed order,
-METRICS.md) in the next ``horizon_days``. :func:`churn_features` describes every customer
+docs/metrics.md) in the next ``horizon_days``. :func:`churn_features` describes every customer
 of the population at ``moment`` with what was known before it; :func:`churn_labels` says
 who then bought nothing in ``[moment, moment + horizon_days)``. Both only build Ibis
 expressions (engine-blind, never executed); run them with

@@ -35,7 +35,7 @@ from rapport.analytics.sources import Sources
 from rapport.config import Rules
 from rapport.domain import LoyaltyReason
 
-#: The kinds of cost item, in the order of METRICS.md.
+#: The kinds of cost item, in the order of docs/metrics.md.
 COST_KINDS = ("interactions", "tickets", "deliveries", "points")
 #: The per-customer cost columns of :func:`customer_costs` after ``customer_id``.
 COST_COLUMNS = (

@@ -1,6 +1,6 @@
-"""The metrics of METRICS.md: the registry, and the one place where expressions run.
+"""The metrics of docs/metrics.md: the registry, and the one place where expressions run.
 
-Each metric is a function named as its id in METRICS.md,
+Each metric is a function named as its id in docs/metrics.md,
 ``metric(src, period, *, rules, by=None) -> ibis.Table``, returning ``numerator``,
 ``denominator`` and ``value`` (and ``segment`` first when ``by``, a table
 ``customer_id, segment``, is given). The functions only build Ibis expressions;
@@ -163,7 +163,7 @@ _DEFINITIONS: tuple[tuple[str, str, str, str, str, MetricFunction], ...] = (
      social_interactions_per_customer),
 )  # fmt: skip
 
-#: Every metric of METRICS.md by id, in the order of METRICS.md.
+#: Every metric of docs/metrics.md by id, in the order of docs/metrics.md.
 METRICS: dict[str, MetricDef] = {
     row[0]: MetricDef(
         id=row[0], label_zh=row[1], label_en=row[2], unit=row[3], formula=row[4], function=row[5]

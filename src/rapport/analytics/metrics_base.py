@@ -62,7 +62,7 @@ MetricFunction = Callable[..., ir.Table]
 
 @dataclass(frozen=True)
 class MetricDef:
-    """One metric of METRICS.md: its id, labels, unit, formula and the function building it.
+    """One metric of docs/metrics.md: its id, labels, unit, formula and the function building it.
 
     ``unit`` is one of ``percent``, ``count``, ``currency``, ``hours``, ``per_month``,
     ``score`` (0–100 normalized, or −100..100 for NPS) and ``ratio``.

@@ -1,6 +1,6 @@
 """Stickiness and base metrics (客户黏性): customer counts, retention, churn, purchasing, CLV.
 
-Definitions are those of METRICS.md. Notation: ``W`` is the activity window
+Definitions are those of docs/metrics.md. Notation: ``W`` is the activity window
 (``rules.activity.window_days``); S, E and N are the buyers active at ``start``, active at
 ``end`` and new in ``[start, end)``.
 

@@ -2,7 +2,7 @@
 reach.
 
 The rates "per customer" use E (buyers active at ``end``) as their denominator, exactly as
-METRICS.md defines them; the numerator counts every customer who acted, whether in E or not.
+docs/metrics.md defines them; the numerator counts every customer who acted, whether in E or not.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Depth and cost metrics: relationship depth, maintenance cost, cost to serve over revenue.
 
-Definitions are those of METRICS.md ("Depth, cost and social reach"); E is the number of
+Definitions are those of docs/metrics.md ("Depth, cost and social reach"); E is the number of
 buyers active at ``end``. The per-customer parts come from
 :mod:`rapport.analytics.depth` and :mod:`rapport.analytics.costs`; here they are summed
 overall or per segment like every other metric (see :mod:`rapport.analytics.metrics_base`).

@@ -1,4 +1,4 @@
-"""RFM (recency, frequency, monetary) per customer, as METRICS.md defines it.
+"""RFM (recency, frequency, monetary) per customer, as docs/metrics.md defines it.
 
 :func:`rfm_values` is the aggregate the RFM scores, segments and the value tiers start
 from. It only builds an Ibis expression (engine-blind, never executed here); run it with

@@ -1,4 +1,4 @@
-"""Every per-customer score of METRICS.md as of ``as_of``, in one Ibis expression.
+"""Every per-customer score of docs/metrics.md as of ``as_of``, in one Ibis expression.
 
 :func:`customer_scores` joins the four degrees, the relationship index, RFM values, scores
 and segment, the value tier with its reason and the lifecycle stage onto the customers a

@@ -44,7 +44,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "metrics": LazyCommand(
         "rapport.cli.metrics:metrics_command",
-        "Metrics of METRICS.md with their inputs (numerator, denominator), traceable to the "
+        "Metrics of docs/metrics.md with their inputs (numerator, denominator), traceable to the "
         "definition id.",
     ),
     "cohorts": LazyCommand(

@@ -1,4 +1,4 @@
-"""``rapport metrics``: the metrics of METRICS.md over a period, a series, or per group.
+"""``rapport metrics``: the metrics of docs/metrics.md over a period, a series, or per group.
 
 The figures are :func:`rapport.analyses.metric_values` (those of ``GET /metrics``); a
 grouping (``--by``) is :mod:`rapport.reports.groups`'. This module parses the options and
@@ -168,7 +168,7 @@ def metrics_command(
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
     engine: EngineOption = None,
 ) -> None:
-    """Metrics of METRICS.md with their inputs (numerator, denominator), traceable to the
+    """Metrics of docs/metrics.md with their inputs (numerator, denominator), traceable to the
     definition id."""
     from rapport.analytics.metrics import METRICS
 

@@ -45,7 +45,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rows": ("行数", "Rows"),
     "figure": ("指标", "Figure"),
     "value": ("数值", "Value"),
-    # per-customer scores (METRICS.md "Per-customer scores")
+    # per-customer scores (docs/metrics.md "Per-customer scores")
     "satisfaction": ("满意度", "Satisfaction"),
     "loyalty": ("忠诚度", "Loyalty"),
     "engagement": ("参与度", "Engagement"),

@@ -2,7 +2,7 @@
 
 A model's time axis has one unit (``days``, ``weeks`` or ``months``); horizons are given as
 :class:`Duration` and converted into that unit, so "39" is never ambiguous. A month is
-``365.25 / 12 = 30.4375`` days, as in METRICS.md's ``interaction_frequency``.
+``365.25 / 12 = 30.4375`` days, as in docs/metrics.md's ``interaction_frequency``.
 """
 
 from __future__ import annotations

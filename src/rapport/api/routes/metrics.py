@@ -1,4 +1,4 @@
-"""``/metrics``: the metrics of METRICS.md over a period, a series or per group, and
+"""``/metrics``: the metrics of docs/metrics.md over a period, a series or per group, and
 their definitions.
 
 =================================  ================================  ============
@@ -109,7 +109,7 @@ def compute_rows(
     responses=COMMON_RESPONSES,
 )
 def metric_definitions() -> MetricDefinitions:
-    """Every metric of METRICS.md: id, Chinese and English label, unit, formula."""
+    """Every metric of docs/metrics.md: id, Chinese and English label, unit, formula."""
     data = [MetricDefinition(**_definition(m)) for m in METRICS.values()]
     return MetricDefinitions(data=data, count=len(data))
 
@@ -162,7 +162,7 @@ def get_metrics(
         Query(max_length=32, description=f"Per group: one of {', '.join(BY)}."),
     ] = None,
 ) -> MetricsResult:
-    """Metrics of METRICS.md over a half-open period, with numerator and denominator, per
+    """Metrics of docs/metrics.md over a half-open period, with numerator and denominator, per
     bucket with ``granularity`` and per group with ``by``. A rate whose denominator is
     empty is null."""
     ids = _metric_ids(metrics)

@@ -1,4 +1,4 @@
-"""Bodies of ``/metrics``: the metrics of METRICS.md with their inputs and definitions."""
+"""Bodies of ``/metrics``: the metrics of docs/metrics.md with their inputs and definitions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 
 
 class MetricDefinition(BaseModel):
-    """A metric of METRICS.md: its id, labels, unit and formula."""
+    """A metric of docs/metrics.md: its id, labels, unit and formula."""
 
-    id: str = Field(description="The id of METRICS.md, e.g. retention_rate.")
+    id: str = Field(description="The id of docs/metrics.md, e.g. retention_rate.")
     label_zh: str
     label_en: str
     unit: str = Field(description="percent, count, currency, hours, per_month, score or ratio.")
@@ -37,7 +37,7 @@ class MetricValue(MetricDefinition):
     )
     numerator: float | None
     denominator: float | None
-    value: float | None = Field(description="null when the denominator is empty (METRICS.md).")
+    value: float | None = Field(description="null when the denominator is empty (docs/metrics.md).")
 
 
 class MetricsPeriod(BaseModel):
