@@ -203,6 +203,28 @@ def _refusal(
     return None
 
 
+#: How far (in log-parameters: a factor e) :func:`_cliff` looks around an optimum.
+PROBE = 1.0
+
+
+def _cliff(names: Sequence[str], fun: Objective, z: np.ndarray) -> str | None:
+    """Why ``z`` is not an interior optimum because the log-likelihood cannot be computed
+    a factor e away from it along some parameter, or ``None``. Such a point is where the
+    search met the edge of the region where the likelihood is computable (degenerate data,
+    such as identical customers, push the parameters there), not a maximum."""
+    for i, name in enumerate(names):
+        for sign in (1.0, -1.0):
+            probe = z.copy()
+            probe[i] += sign * PROBE
+            if fun(probe)[0] >= 1e100:
+                return (
+                    "the log-likelihood cannot be computed next to the optimum "
+                    f"({name}={np.exp(probe[i]):.3g}): the parameters ran to the edge of "
+                    "where it is defined"
+                )
+    return None
+
+
 def fit_log_params(
     objective: Objective,
     starts: Sequence[tuple[str, np.ndarray]],
@@ -258,6 +280,8 @@ def fit_log_params(
                 f, g = mean(z)
                 h = mean_hessian(z)
                 problem = _refusal(names, z, f if f < 1e100 else np.inf, g, h)
+                if problem is None:
+                    problem = _cliff(names, mean, z)
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                 problem, f, g = f"the optimizer failed: {exc}", np.inf, np.zeros(len(names))
             shown = f"start '{start_name}', {method}: "
