@@ -10,7 +10,14 @@ from rapport.store import schema
 from rapport.store.types import UTCDateTime
 
 #: Store tables the analytics never read.
-NOT_ANALYTIC = {"audit_log", "api_tokens", "idempotency_keys", "survey_links", "login_throttle"}
+NOT_ANALYTIC = {
+    "audit_log",
+    "api_tokens",
+    "idempotency_keys",
+    "survey_links",
+    "login_throttle",
+    "import_jobs",
+}
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 
 
