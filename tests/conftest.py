@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,18 +136,29 @@ def session(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty, never-migrated database on ``backend`` (dropped afterwards)."""
+@contextmanager
+def own_database(backend: str, root: Path, name: str = "store.db") -> Iterator[str]:
+    """The URL of an empty database of its own on ``backend``: a SQLite file ``name`` under
+    ``root``, or a new PostgreSQL database, dropped afterwards (skipped when PostgreSQL is
+    not configured)."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{root / name}"
         return
     base = postgres_url()
     if base is None:
         pytest.skip(f"PostgreSQL backend not tested: {POSTGRES_ENV} is not set")
     url = create_postgres_database(base)
-    yield url
-    drop_postgres_database(base, url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(base, url)
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, never-migrated database on ``backend`` (dropped afterwards)."""
+    with own_database(backend, tmp_path, "empty.db") as url:
+        yield url
 
 
 @pytest.fixture

@@ -72,3 +72,16 @@ def audit_entries(
 def count_rows(bind: Bind, table: sa.Table) -> int:
     """The number of rows of ``table``."""
     return _execute(bind, sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def advance_sequences(engine: Engine) -> None:
+    """PostgreSQL: move each integer id sequence past the ids a test loaded explicitly."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        for table in schema.TABLES:
+            if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                )

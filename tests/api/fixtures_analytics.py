@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
-from rapport.store import schema, users
+from rapport.store import users
 from rapport.store.db import create_engine, session_scope, upgrade
 from tests.analytics import fixture_data
 from tests.analytics.conftest import load_dataset
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
+from tests.conftest import own_database
+from tests.helpers import advance_sequences
 
 from .conftest import SECRET, bearer
 
@@ -61,17 +61,6 @@ def _settings(url: str, data_dir: Path) -> Settings:
     )
 
 
-def _advance_sequences(engine: sa.Engine) -> None:
-    """PostgreSQL: move each id sequence past the ids the dataset gave explicitly."""
-    with engine.begin() as conn:
-        for table in schema.TABLES:
-            if "id" in table.c and table.name in fixture_data.TABLES:
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"(SELECT max(id) FROM {table.name}))"
-                )
-
-
 @pytest.fixture(
     name="analytics_api",
     scope="module",
@@ -81,21 +70,17 @@ def analytics_api_fixture(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AnalyticsApi]:
     """The fixture company in a store of its own (SQLite file or PostgreSQL database)."""
-    base = None
     root = tmp_path_factory.mktemp(f"api-analytics-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'store.db'}"
-    else:
-        base = postgres_url()
-        if base is None:
-            pytest.skip("PostgreSQL backend not tested: RAPPORT_TEST_POSTGRES_URL is not set")
-        url = create_postgres_database(base)
+    with own_database(request.param, root) as url:
+        yield from _analytics_api(url, root)
+
+
+def _analytics_api(url: str, root: Path) -> Iterator[AnalyticsApi]:
     engine = create_engine(url)
     try:
         upgrade(engine)
         load_dataset(engine, fixture_data.TABLES)
-        if base is not None:
-            _advance_sequences(engine)
+        advance_sequences(engine)
         made = {}
         with session_scope(engine) as session:
             for name, role in ROLE_USERS.items():
@@ -105,5 +90,3 @@ def analytics_api_fixture(
             yield AnalyticsApi(client=client, settings=settings, url=url, users=made)
     finally:
         engine.dispose()
-        if base is not None:
-            drop_postgres_database(base, url)

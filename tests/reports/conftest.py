@@ -26,7 +26,8 @@ from rapport.sample import SampleCompany, generate
 from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
 from tests.api.conftest import SECRET, bearer
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
+from tests.conftest import own_database
+from tests.helpers import advance_sequences
 
 DAY = dt.date(2024, 12, 31)
 EARLIER = dt.date(2024, 9, 30)
@@ -69,16 +70,6 @@ def sample_company() -> SampleCompany:
     return generate(customers=600, months=24, seed=3, end=dt.date(2025, 1, 1))
 
 
-def _advance_sequences(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        for table in schema.TABLES:
-            if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
-                )
-
-
 def _score(settings: Settings) -> None:
     from rapport.scoring import run
 
@@ -95,24 +86,20 @@ def report_store(
     tmp_path_factory: pytest.TempPathFactory,
     sample_company: SampleCompany,
 ) -> Iterator[ReportStore]:
+    root = tmp_path_factory.mktemp(f"reports-{request.param}")
+    with own_database(request.param, root) as url:
+        yield from _report_store(url, root, sample_company)
+
+
+def _report_store(url: str, root: Path, sample_company: SampleCompany) -> Iterator[ReportStore]:
     from rapport.sample.load import load_company
 
-    base = None
-    root = tmp_path_factory.mktemp(f"reports-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'store.db'}"
-    else:
-        base = postgres_url()
-        if base is None:
-            pytest.skip("PostgreSQL backend not tested: RAPPORT_TEST_POSTGRES_URL is not set")
-        url = create_postgres_database(base)
     engine = create_engine(url)
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data", secret_key=SECRET)
     try:
         upgrade(engine)
         load_company(sample_company, engine=engine, work_dir=root)
-        if base is not None:
-            _advance_sequences(engine)
+        advance_sequences(engine)
         _score(settings)
         made = {}
         with session_scope(engine) as session:
@@ -158,5 +145,3 @@ def report_store(
             )
     finally:
         engine.dispose()
-        if base is not None:
-            drop_postgres_database(base, url)
