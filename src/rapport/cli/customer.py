@@ -22,21 +22,16 @@ from rich.panel import Panel
 from rich.table import Table
 
 from rapport.cli.common import console, store_engine
+from rapport.cli.options import EngineOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, plain, render_table, write_csv
 from rapport.cli.predictions import reason_text
-from rapport.cli.scores import (
-    SCORE_KEYS,
-    EngineOption,
-    group_label,
-    local_time,
-    number,
-    tier_reasons,
-)
+from rapport.cli.scores import SCORE_KEYS, group_label, local_time, number
 from rapport.config import Settings, get_settings, load_rules
 from rapport.domain import Gender, LifecycleStage, ValueTier
 from rapport.errors import NotFound
 from rapport.i18n.enums import label, timeline_labels, value_label
 from rapport.i18n.labels import t
+from rapport.reports.tiers import tier_reasons
 
 #: Fields compared between a customer's two latest snapshots.
 CHANGE_KEYS = (

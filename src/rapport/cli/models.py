@@ -14,8 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from rapport.cli.common import console, store_engine
+from rapport.cli.options import EngineOption
+from rapport.cli.options import SnapshotAsOfOption as AsOfOption
 from rapport.cli.output import Column, OutputFormat, write_csv
-from rapport.cli.scores import AsOfOption, EngineOption, parse_date
+from rapport.cli.scores import parse_date
 from rapport.config import get_settings, load_rules
 from rapport.i18n.labels import LABELS, t
 from rapport.i18n.locale import is_chinese

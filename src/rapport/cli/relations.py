@@ -10,10 +10,10 @@ import typer
 
 from rapport.analytics.sources import Sources
 from rapport.cli.common import console
+from rapport.cli.options import EngineOption
+from rapport.cli.options import SnapshotAsOfOption as AsOfOption
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit, render_table
 from rapport.cli.scores import (
-    AsOfOption,
-    EngineOption,
     missing,
     no_snapshot,
     parse_date,

@@ -28,11 +28,6 @@ from rapport.config import Settings, get_settings, load_rules
 from rapport.errors import NotFound, ValidationFailed
 from rapport.i18n.labels import t
 from rapport.reports import snapshots as reports
-from rapport.reports.tiers import tier_reasons
-
-# re-exported: callers pass OutputFormat to the commands; the customer card and the other
-# snapshot commands take the options and tier reasons from here
-__all__ = ["AsOfOption", "EngineOption", "OutputFormat", "tier_reasons"]
 
 DEGREE_KEYS = ("satisfaction", "loyalty", "engagement", "advocacy")
 SCORE_KEYS = (*DEGREE_KEYS, "relationship_index")
