@@ -75,6 +75,13 @@ MESSAGES: dict[str, str] = {
     "users_password_options": "--no-password 与 --password-stdin 不能同时使用",
     "users_unlock_what": "请指定账号、地址（--address）或两者",
     "users_unlock_what.hint": "`rapport users unlock li.na`",
+    # score snapshots (store/scores.py, cli/scores.py)
+    "snapshot_none": "还没有评分快照",
+    "score_first": "先运行 `rapport score`",
+    "snapshot_not_on_day": "{day} 没有评分快照",
+    "snapshot_not_on_day.hint": (
+        "已有快照的日期：{dates}（共 {count} 个）；`rapport score --as-of {day}` 生成该日的快照"
+    ),
     # models (rapport models fit|show|backtest)
     "time_unit_unknown": "未知的时间单位 {unit!r}",
     "time_unit_unknown.hint": "可用：{units}",

@@ -145,7 +145,7 @@ def _dates_text(dates: list[dt.date]) -> str:
     shown = [d.isoformat() for d in dates]
     if len(shown) > SHOWN_DATES:
         shown = [*shown[:3], "…", *shown[-(SHOWN_DATES - 3) :]]
-    return f"{', '.join(shown)} ({len(dates)} in all)"
+    return ", ".join(shown)
 
 
 def check_snapshot_date(
@@ -164,17 +164,27 @@ def check_snapshot_date(
     """
     if not dates:
         raise NotFound(
-            "no score snapshot", table="customer_scores", hint="run `rapport score` first"
+            "no score snapshot",
+            table="customer_scores",
+            hint="run `rapport score` first",
+            key="snapshot_none",
+            hint_key="score_first",
         )
     if as_of is None:
         return dates[-1]
     if as_of not in dates:
         raise ValidationFailed(
-            f"no score snapshot dated {as_of.isoformat()}",
+            "no score snapshot dated {day}",
             field=field,
             value=as_of.isoformat(),
-            hint=f"snapshots exist on {_dates_text(sorted(dates))}; "
-            f"`rapport score --as-of {as_of.isoformat()}` makes one on that day",
+            hint="snapshots exist on {dates} ({count} in all); "
+            "`rapport score --as-of {day}` makes one on that day",
+            key="snapshot_not_on_day",
+            params={
+                "day": as_of.isoformat(),
+                "dates": _dates_text(sorted(dates)),
+                "count": len(dates),
+            },
         )
     return as_of
 
