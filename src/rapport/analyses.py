@@ -195,9 +195,11 @@ def demand_forecast(
 
     if not 1 <= horizon <= MAX_DEMAND_HORIZON:
         raise ValidationFailed(
-            f"horizon {horizon}: a forecast reaches 1 to {MAX_DEMAND_HORIZON} periods ahead",
+            "horizon {horizon}: a forecast reaches 1 to {maximum} periods ahead",
             field="horizon",
             value=horizon,
+            key="demand_horizon",
+            params={"horizon": horizon, "maximum": MAX_DEMAND_HORIZON},
         )
     try:
         record = registry(settings).load("demand", version)
@@ -207,6 +209,7 @@ def demand_forecast(
         raise NotFound(
             "no demand forecast model is saved",
             hint="fit it with `rapport models fit` (it fits the demand model with the others)",
+            key="demand_not_saved",
         ) from exc
     model = DemandForecaster.from_dict(record.model)
     n = model.n_periods_

@@ -42,7 +42,9 @@ def _window(period: str | None, last: str | None, as_of: str | None) -> tuple[An
 
     settings = get_settings()
     if period and last:
-        raise ValidationFailed("give --period or --last, not both", field="period")
+        raise ValidationFailed(
+            "give --period or --last, not both", field="period", key="period_or_last"
+        )
     moment = parse_as_of(as_of, settings)
     return settings, Period.parse(period or last or "12m", as_of=moment, tz=settings.tz)
 

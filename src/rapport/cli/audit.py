@@ -34,8 +34,10 @@ def parse_moment(text: str | None, option: str, tz: Any, *, end_of_day: bool) ->
             local = local if local.tzinfo else local.replace(tzinfo=tz)
     except ValueError:
         raise ValidationFailed(
-            f"{option} {text!r}: expected a date like 2024-12-31 or 2024-12-31T09:30",
+            "{option} {text!r}: expected a date like 2024-12-31 or 2024-12-31T09:30",
             field=option.lstrip("-"),
+            key="moment_expected",
+            params={"option": option, "text": text},
         ) from None
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
@@ -84,7 +86,9 @@ def audit_command(
     start = parse_moment(since, "--since", tz, end_of_day=False)
     end = parse_moment(until, "--until", tz, end_of_day=True)
     if start is not None and end is not None and start >= end:
-        raise ValidationFailed("--until must be after --since", field="until")
+        raise ValidationFailed(
+            "--until must be after --since", field="until", key="until_before_since"
+        )
     engine = store_engine()
     try:
         with session_scope(engine) as session:

@@ -61,7 +61,10 @@ def parse_as_of(text: str | None, settings: Settings) -> dt.datetime:
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(
-            f"--as-of {text!r}: expected a date like 2024-12-31", field="as_of"
+            "{option} {text!r}: expected a date like 2024-12-31",
+            field="as_of",
+            key="date_expected",
+            params={"option": "--as-of", "text": text},
         ) from None
     local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=settings.tz)
     return local.astimezone(dt.UTC).replace(tzinfo=None)
@@ -174,14 +177,18 @@ def metrics_command(
 
     settings = get_settings()
     if period and last:
-        raise ValidationFailed("give --period or --last, not both", field="period")
+        raise ValidationFailed(
+            "give --period or --last, not both", field="period", key="period_or_last"
+        )
     ids = [m.strip() for m in metrics.split(",")] if metrics else list(HEADLINE)
     unknown = [m for m in ids if m not in METRICS]
     if unknown:
         raise ValidationFailed(
-            f"unknown metric(s) {', '.join(unknown)}",
+            "unknown metric(s) {metrics}",
             field="metrics",
-            hint=f"ids: {', '.join(METRICS)}",
+            hint="ids: {ids}",
+            key="metrics_unknown",
+            params={"metrics": ", ".join(unknown), "ids": ", ".join(METRICS)},
         )
     moment = parse_as_of(as_of, settings)
     result, window = compute(

@@ -71,7 +71,10 @@ def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(
-            f"{option} {text!r}: expected a date like 2024-12-31", field=option.strip("-")
+            "{option} {text!r}: expected a date like 2024-12-31",
+            field=option.strip("-"),
+            key="date_expected",
+            params={"option": option, "text": text},
         ) from None
 
 
@@ -188,9 +191,12 @@ def snapshot_day(as_of: dt.date | None, option: str = "--as-of") -> dt.date:
 
 def no_snapshot(as_of: str | None) -> NotFound:
     return NotFound(
-        "no score snapshot" + (f" dated {as_of}" if as_of else ""),
+        "no score snapshot dated {day}" if as_of else "no score snapshot",
         table="customer_scores",
         hint="run `rapport score` first",
+        key="snapshot_not_on_day" if as_of else "snapshot_none",
+        params={"day": as_of},
+        hint_key="score_first",
     )
 
 
@@ -261,7 +267,11 @@ def movements_command(
 
     if by not in reports.GROUPINGS:
         raise ValidationFailed(
-            f"--by {by!r}", field="by", hint=f"use one of: {', '.join(reports.GROUPINGS)}"
+            "{option} {value!r}",
+            field="by",
+            hint="use one of: {choices}",
+            key="option_value_unknown",
+            params={"option": "--by", "value": by, "choices": ", ".join(reports.GROUPINGS)},
         )
     locale = get_settings().locale
     start, end = parse_date(before, "--from"), parse_date(after, "--to")
@@ -274,7 +284,11 @@ def movements_command(
             check_snapshot_date(dates, end, field="--to")
         if start is None or end is None:
             if len(dates) < 2:
-                raise NotFound("fewer than two score snapshots", hint="run `rapport score` twice")
+                raise NotFound(
+                    "fewer than two score snapshots",
+                    hint="run `rapport score` twice",
+                    key="snapshots_fewer_than_two",
+                )
             start, end = start or dates[-2], end or dates[-1]
         rows = reports.movements(session, by=by, before=start, after=end)
     columns = [

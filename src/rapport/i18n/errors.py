@@ -82,6 +82,21 @@ MESSAGES: dict[str, str] = {
     "snapshot_not_on_day.hint": (
         "已有快照的日期：{dates}（共 {count} 个）；`rapport score --as-of {day}` 生成该日的快照"
     ),
+    "snapshots_fewer_than_two": "评分快照少于两个",
+    "snapshots_fewer_than_two.hint": "运行两次 `rapport score`（不同日期）",
+    # options of the commands (cli/)
+    "date_expected": "{option} {text!r}：需要 2024-12-31 这样的日期",
+    "moment_expected": "{option} {text!r}：需要 2024-12-31 或 2024-12-31T09:30 这样的日期或时间",
+    "until_before_since": "--until 必须晚于 --since",
+    "option_value_unknown": "{option} 不接受 {value!r}",
+    "option_value_unknown.hint": "可选：{choices}",
+    "period_or_last": "--period 和 --last 只能给一个",
+    "metrics_unknown": "未知的指标 {metrics}",
+    "metrics_unknown.hint": "可用的指标编号：{ids}",
+    # rapport demand
+    "demand_horizon": "预测期数 {horizon}：需求预测只能向前 1 到 {maximum} 期",
+    "demand_not_saved": "还没有保存需求预测模型",
+    "demand_not_saved.hint": "用 `rapport models fit` 拟合（它会连同其他模型一起拟合需求模型）",
     # models (rapport models fit|show|backtest)
     "time_unit_unknown": "未知的时间单位 {unit!r}",
     "time_unit_unknown.hint": "可用：{units}",
