@@ -3,8 +3,9 @@ session, and Debian's Chromium driven by Playwright.
 
 The store is the sample company (200 customers over 12 months, zh_CN) with two score
 snapshots 60 days apart (the latest with the fitted models, so the card has predictions),
-and four staff users with a password: ``admin``, the sales users ``wang.fang`` and
-``li.na`` (each owns some customers) and the analyst ``gao.peng``.
+and staff users with a password (:data:`STAFF`): ``admin``, the manager ``lin.hui``, the
+sales users ``wang.fang`` and ``li.na`` (each owns some customers), the service agent
+``zhou.xiuying`` and the analyst ``gao.peng``.
 
 Tests that use the store run on one xdist worker (group ``web-store``). Browser tests
 carry the ``browser`` marker. Without ``/usr/bin/chromium`` they fail (never
@@ -49,7 +50,22 @@ INSTALL_HINT = (
 )
 SHOTS = Path("/tmp/web-shots")
 SERVER_START_SECONDS = 90
-STAFF = {"admin": "admin", "sales": "wang.fang", "other_sales": "li.na", "analyst": "gao.peng"}
+STAFF = {
+    "admin": "admin",
+    "manager": "lin.hui",
+    "sales": "wang.fang",
+    "other_sales": "li.na",
+    "service": "zhou.xiuying",
+    "analyst": "gao.peng",
+}
+#: One user of each role (the keys of :data:`STAFF`), for the "every page × every role" tests.
+ROLE_USERS = {
+    "admin": "admin",
+    "manager": "lin.hui",
+    "sales": "wang.fang",
+    "service": "zhou.xiuying",
+    "analyst": "gao.peng",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

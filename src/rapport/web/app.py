@@ -1,8 +1,9 @@
-"""How the workspace joins the server: :func:`install_web` adds its pages at ``/`` and its
-vendored assets at ``/static`` to the FastAPI application that
-:func:`rapport.api.app.create_app` builds (one hunk there), so ``rapport serve`` serves the
-API under ``/api/v1`` and the workspace from the same process, and several uvicorn workers
-serve both (the session is a signed cookie, nothing is kept in the process).
+"""How the workspace joins the server: :func:`install_web` adds its pages at ``/`` (every
+page module of :func:`rapport.web.nav.page_modules`) and its vendored assets at ``/static``
+to the FastAPI application that :func:`rapport.api.app.create_app` builds (one hunk
+there), so ``rapport serve`` serves the API under ``/api/v1`` and the workspace from the
+same process, and several uvicorn workers serve both (the session is a signed cookie,
+nothing is kept in the process).
 
 Every page answers with a Content-Security-Policy that allows only this server's scripts,
 styles, images and connections (:data:`rapport.web.render.CONTENT_SECURITY_POLICY`): the
@@ -17,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from rapport.web import auth, pages, render
+from rapport.web import auth, nav, render
 from rapport.web.session import IDLE_SECONDS
 
 
@@ -30,7 +31,7 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 def _here(request: Request) -> str:
     if request.method != "GET":
-        return "/customers"
+        return "/"
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
 
@@ -39,12 +40,18 @@ async def _csrf_refused(request: Request, _exc: Exception) -> Response:
     return render.page(request, "csrf.html", status=403)
 
 
+async def _role_refused(request: Request, _exc: Exception) -> Response:
+    return render.page(request, "forbidden.html", status=403)
+
+
 def install_web(app: FastAPI, *, idle_seconds: int = IDLE_SECONDS) -> None:
     """Add the workspace's pages, assets and error pages to ``app``; sessions end after
     ``idle_seconds`` without a request."""
     app.state.web_idle_seconds = idle_seconds
     app.mount(render.STATIC_PATH, StaticFiles(directory=render.STATIC_DIR), name="web-static")
     app.include_router(auth.router)
-    app.include_router(pages.router)
+    for module in nav.page_modules():
+        app.include_router(module.router)
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(auth.CsrfRefused, _csrf_refused)
+    app.add_exception_handler(auth.RoleRefused, _role_refused)

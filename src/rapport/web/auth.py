@@ -24,7 +24,7 @@ from rapport.errors import NotFound
 from rapport.store import users
 from rapport.store.db import begin_writing
 from rapport.store.login_throttle import ThrottlePolicy
-from rapport.web import render
+from rapport.web import nav, render
 from rapport.web import session as web_session
 from rapport.web.i18n import choose
 
@@ -43,6 +43,10 @@ class LoginRequired(Exception):
 
 class CsrfRefused(Exception):
     """An unsafe request without the session's CSRF token."""
+
+
+class RoleRefused(Exception):
+    """A page the logged-in user's role may not open (the forbidden page, 403)."""
 
 
 def client_address(request: Request) -> str | None:
@@ -98,6 +102,22 @@ def current_user(request: Request) -> Principal:
 WebUser = Annotated[Principal, Depends(current_user)]
 
 
+def roles(*allowed: Role) -> Callable[[Principal], Principal]:
+    """A dependency: the logged-in user when their role is one of ``allowed``, else
+    :class:`RoleRefused`. A page guards itself with it; the menu only hides what it refuses.
+
+    ``Annotated[Principal, Depends(roles(Role.ADMIN, Role.MANAGER))]``
+    """
+    permitted = frozenset(allowed)
+
+    def check(user: WebUser) -> Principal:
+        if user.role not in permitted:
+            raise RoleRefused()
+        return user
+
+    return check
+
+
 async def check_csrf(request: Request) -> None:
     """403 (:class:`CsrfRefused`) unless an unsafe request carries the session's token, in
     the ``csrf_token`` form field or the ``X-CSRF-Token`` header."""
@@ -122,9 +142,12 @@ CSRF = [Depends(check_csrf)]
 
 @router.get("/")
 def home(request: Request) -> Response:
-    found = render.current_session(request)
-    signed_in = found.user_id is not None and not found.expired(idle_seconds=idle_seconds(request))
-    return render.redirect(request, "/customers" if signed_in else "/login")
+    """The landing page of the user's role (:func:`rapport.web.nav.home`), or the log-in."""
+    try:
+        user = current_user(request)
+    except LoginRequired:
+        return render.redirect(request, "/login")
+    return render.redirect(request, nav.home(user.role))
 
 
 @router.get("/login")
@@ -147,7 +170,7 @@ def login(
     request: Request,
     username: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "/customers",
+    next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
     settings = render.settings_of(request)
     address = client_address(request)
@@ -194,7 +217,7 @@ def logout(request: Request) -> Response:
 def switch_language(
     request: Request,
     lang: Annotated[str, Form(max_length=16)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "/customers",
+    next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
     """Keep the chosen language in the session cookie (an unknown one changes nothing)."""
     chosen = choose(lang)

@@ -3,7 +3,8 @@ numbers, money, dates and enumeration values per locale (Babel).
 
 Texts shared with the CLI and reports (figures, segments, churn reasons, the labels of the
 store's enumerations) come from :mod:`rapport.i18n`; the texts of the pages alone (buttons,
-headings, hints) are :data:`MESSAGES` here. :func:`text` looks a key up in
+headings, hints) are :data:`MESSAGES`: the log-in, the frame and the customers pages here,
+every other page's in its module of :mod:`rapport.web.texts`. :func:`text` looks a key up in
 :data:`MESSAGES` first, then in :data:`rapport.i18n.labels.LABELS`; a key found in neither
 raises, so that no untranslated key ever reaches a page.
 
@@ -28,6 +29,7 @@ from rapport.domain import ui_locale
 from rapport.i18n.enums import label, value_label
 from rapport.i18n.labels import LABELS
 from rapport.i18n.locale import pick
+from rapport.web.texts import collect
 
 #: The languages of the workspace, the first the default.
 LOCALES = ("zh_CN", "en")
@@ -71,6 +73,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The form has expired or came from another site. Go back and try again.",
     ),
     "error.back": ("返回客户列表", "Back to customers"),
+    "error.forbidden": ("无权访问", "Not allowed"),
+    "error.forbidden_text": (
+        "您的角色不能打开此页面。",
+        "Your role may not open this page.",
+    ),
+    "error.home": ("返回首页", "Back to your home page"),
     # the customer list
     "customers.title": ("客户", "Customers"),
     "customers.search": ("搜索", "Search"),
@@ -192,6 +200,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "degree.advocacy": ("推荐度", "Advocacy"),
     "degree.relationship_index": ("关系指数", "Relationship index"),
 }
+#: With the texts of the other pages (:mod:`rapport.web.texts`, one module per page).
+MESSAGES = collect(MESSAGES)
 
 
 def text(key: str, locale: str) -> str:

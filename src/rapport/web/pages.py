@@ -34,8 +34,10 @@ from rapport.web.customer_list import (
     owners,
 )
 from rapport.web.i18n import Formatter
+from rapport.web.nav import NavEntry
 
 router = APIRouter(include_in_schema=False)
+NAV = NavEntry(path="/customers", key="nav.customers", order=30)
 ENTITY = "customers"
 #: Timeline entries shown on the card.
 TIMELINE_ENTRIES = 30

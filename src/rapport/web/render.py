@@ -2,7 +2,8 @@
 
 The templates (``web/templates``) receive ``fmt`` (a :class:`~rapport.web.i18n.Formatter`
 of the request's language), ``t`` (its texts), ``csrf_token``, ``lang``, ``user`` (the
-logged-in :class:`~rapport.access.Principal`, or ``None``) and what the page passes.
+logged-in :class:`~rapport.access.Principal`, or ``None``), ``nav`` (the menu entries of
+the user's role) and what the page passes.
 Autoescaping is on: data is never markup.
 """
 
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rapport.config import Settings
+from rapport.web import nav
 from rapport.web import session as web_session
 from rapport.web.i18n import HTML_LANG, LOCALES, Formatter, negotiate
 from rapport.web.session import WebSession
@@ -90,6 +92,7 @@ def page(
 ) -> HTMLResponse:
     """``template`` rendered for the request, with the session cookie."""
     fmt = formatter(request)
+    user = getattr(request.state, "principal", None)
     values = {
         "request": request,
         "fmt": fmt,
@@ -100,7 +103,8 @@ def page(
         "csrf_token": current_session(request).csrf,
         "csrf_field": web_session.CSRF_FIELD,
         "csrf_header": web_session.CSRF_HEADER,
-        "user": getattr(request.state, "principal", None),
+        "user": user,
+        "nav": nav.visible(user.role) if user is not None else [],
         "static": STATIC_PATH,
         "path": request.url.path,
         "full_path": _local_path(request),
@@ -126,7 +130,7 @@ def _local_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def safe_next(url: str | None, default: str = "/customers") -> str:
+def safe_next(url: str | None, default: str = "/") -> str:
     """``url`` when it is a path of this site (``/…``, not ``//…``), else ``default``: the
     ``next`` of a form never sends the browser elsewhere."""
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
