@@ -1,120 +1,23 @@
-"""Where the server runs the analytics engine: worker processes, never its own.
-
-The metrics and the analyses over a period (:func:`rapport.analytics.metrics.evaluate`,
-:mod:`rapport.analyses`) read the store through DuckDB attached to it
-(:mod:`rapport.analytics.connect`). On a SQLite store, DuckDB's own copy of SQLite must
-never open the WAL file that the server's own SQLite connections hold open in the same
-process: the two copies do not share their locks, and when one closes the file it can
-truncate the shared-memory file that the other still has mapped — a SIGBUS that kills the
-server. So the server never attaches DuckDB: every such request runs in a worker process
-(a small pool, started on first use with ``spawn``, never forked from the server's open
-connections), which attaches the store read-only, computes, detaches and sends back plain
-rows. The same path serves PostgreSQL stores, where it also keeps a heavy query's memory
-and CPU away from the request threads and bounds how many run at once (:data:`WORKERS`;
-further requests queue). A worker sees what is committed in the store.
-
-(The reports on stored score snapshots need no analytics engine: they run in the request's
-own session, :mod:`rapport.reports.snapshots`.)
-"""
+"""The API's side of the analytics workers: the pool itself is :mod:`rapport.workers` (why
+the server never attaches DuckDB, and how a worker runs), shared with the web workspace."""
 
 from __future__ import annotations
-
-import multiprocessing
-import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
 
 from fastapi import Request
 
 from rapport.config import Settings
-from rapport.errors import RapportError, StoreUnavailable, ValidationFailed
+from rapport.workers import (
+    TIMEOUT_SECONDS,
+    WORKERS,
+    run_in_worker,
+    shutdown_workers,
+    store_settings,
+)
 
-#: Worker processes computing analytics (requests beyond them queue).
-WORKERS = 2
-#: Seconds a request waits for its result before it gets 503.
-TIMEOUT_SECONDS = 300.0
-
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _executor() -> ProcessPoolExecutor:
-    """The process's pool of workers, started on first use (``spawn``: a worker never
-    inherits the server's open store connections)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")
-            )
-        return _pool
-
-
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def shutdown_workers() -> None:
-    """Stop the workers (the next request starts new ones)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+__all__ = ["TIMEOUT_SECONDS", "WORKERS", "run_in_worker", "served_settings", "shutdown_workers"]
 
 
 def served_settings(request: Request, settings: Settings) -> Settings:
     """``settings`` pointing at the store the server serves (the app's engine may have been
     given apart from the settings): what a worker connects to."""
-    url = request.app.state.engine.url.render_as_string(hide_password=False)
-    return settings.model_copy(update={"database_url": url})
-
-
-def _in_worker(work: Callable[..., Any], *args: Any) -> tuple[str, Any]:
-    """``work(*args)`` in a worker: ``("ok", result)`` or ``("error", details)`` (domain
-    errors travel as plain values: their keyword arguments do not pickle)."""
-    try:
-        return "ok", work(*args)
-    except RapportError as exc:
-        return "error", (type(exc).__name__, exc.message, exc.field, exc.hint)
-
-
-def run_in_worker(work: Callable[..., Any], *args: Any, what: str, hint: str) -> Any:
-    """The result of ``work(*args)`` (a module-level function, its arguments picklable) run
-    in a worker process.
-
-    Raises
-    ------
-    ValidationFailed
-        When ``work`` refuses its input.
-    StoreUnavailable
-        When it takes longer than :data:`TIMEOUT_SECONDS` (``what`` names it, ``hint``
-        says how to ask for less), when the worker dies, or for any other domain error.
-    """
-    pool = _executor()
-    try:
-        future = pool.submit(_in_worker, work, *args)
-        status, result = future.result(timeout=TIMEOUT_SECONDS)
-    except FutureTimeout as exc:
-        future.cancel()
-        raise StoreUnavailable(
-            f"the {what} took longer than {TIMEOUT_SECONDS:g} s", hint=hint
-        ) from exc
-    except BrokenProcessPool as exc:
-        _discard(pool)
-        raise StoreUnavailable(
-            f"the {what} worker stopped unexpectedly", hint="retry; a new worker starts"
-        ) from exc
-    if status == "error":
-        name, message, field, hint_ = result
-        if name == "ValidationFailed":
-            raise ValidationFailed(message, field=field, hint=hint_)
-        raise StoreUnavailable(f"{name}: {message}", field=field, hint=hint_)
-    return result
+    return store_settings(settings, request.app.state.engine)
