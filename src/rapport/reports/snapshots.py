@@ -58,6 +58,8 @@ _c = schema.customers.c
 GROUPINGS = ("rfm_segment", "value_tier", "lifecycle_stage")
 #: The degrees and index averaged per group.
 AVERAGED = ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
+#: The orders of the diamond list.
+DIAMOND_ORDERS = ("revenue", "churn_risk")
 #: Churn warnings read, at least, before their reasons are checked (value at risk is
 #: ordered in SQL; only the classifier's warnings count).
 CANDIDATES = 500
@@ -314,8 +316,11 @@ def diamonds(
     limit: int = 50,
     scope: CustomerScope | None = None,
     marketable_only: bool | None = None,
+    order: str = "revenue",
 ) -> CustomerList:
-    """The diamond customers of the snapshot dated ``day``, highest window revenue first.
+    """The diamond customers of the snapshot dated ``day``, highest window revenue first
+    (``order="churn_risk"``: the highest churn risk first, those without one last, then
+    by revenue — the diamonds closest to losing the tier first).
 
     Returns
     -------
@@ -327,7 +332,12 @@ def diamonds(
         diamond checks they meet, with their values, in ``locale``
         (:func:`rapport.reports.tiers.tier_reasons`).
     """
+    if order not in DIAMOND_ORDERS:
+        raise ValidationFailed(
+            f"order {order!r}", field="order", hint=f"use one of: {', '.join(DIAMOND_ORDERS)}"
+        )
     where = [*_list_where(scope, day, marketable_only), _s.value_tier == ValueTier.DIAMOND.value]
+    first = [sa.nulls_last(_s.churn_risk.desc())] if order == "churn_risk" else []
     joined = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
     stmt = (
         sa.select(
@@ -343,7 +353,7 @@ def diamonds(
         )
         .select_from(joined)
         .where(*where)
-        .order_by(_s.monetary.desc(), _s.customer_id)
+        .order_by(*first, _s.monetary.desc(), _s.customer_id)
         .limit(limit)
     )
     total = session.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar()
