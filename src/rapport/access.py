@@ -48,6 +48,20 @@ class Principal:
         return self.scopes is None or tokens.allows(self.scopes, scope)
 
 
+#: Who may write each kind of record (within their customer scope); the other roles read.
+#: The API's routes and the web workspace's forms check these same sets.
+WRITERS: dict[str, frozenset[Role]] = {
+    "customers": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES}),
+    "interactions": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
+    "tickets": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
+}
+
+
+def may_write(principal: Principal, records: str) -> bool:
+    """Whether ``principal``'s role may write ``records`` (a key of :data:`WRITERS`)."""
+    return principal.role in WRITERS[records]
+
+
 # --- row-level access to customers ---------------------------------------------------------
 
 _c = schema.customers.c
@@ -151,7 +165,14 @@ class CustomerScope:
                 sa.select(sa.literal(1)).where(_c.id == row["id"], clause)
             ).first()
             if inside is None:
-                raise NotFound(f"no customer with id {id}", table="customers", field="id", value=id)
+                raise NotFound(
+                    "no {entity} with id {id}",
+                    table="customers",
+                    field="id",
+                    value=id,
+                    key="record_not_found",
+                    params={"entity": "customer", "id": id},
+                )
         return row
 
     def import_scope(self) -> ImportScope:
@@ -173,7 +194,9 @@ class CustomerScope:
                 raise Forbidden(
                     "sales users can only own their customers themselves",
                     field="owner_id",
-                    hint=f"leave owner_id out or set it to your user id {p.user_id}",
+                    hint="leave owner_id out or set it to your user id {user_id}",
+                    key="sales_owner",
+                    params={"user_id": p.user_id},
                 )
             return
         if p.role is Role.MANAGER:
@@ -188,9 +211,15 @@ class CustomerScope:
                     "a manager can only give customers to users of their team",
                     field="owner_id",
                     value=owner_id,
+                    key="manager_owner",
                 )
             return
-        raise Forbidden(f"the {p.role.value} role may not assign customers", field="owner_id")
+        raise Forbidden(
+            "the {role} role may not assign customers",
+            field="owner_id",
+            key="role_cannot_assign",
+            params={"role": p.role.value},
+        )
 
 
 @dataclass(frozen=True)
@@ -222,7 +251,14 @@ class LeadScope:
                 sa.select(sa.literal(1)).where(schema.leads.c.id == row["id"], clause)
             ).first()
             if inside is None:
-                raise NotFound(f"no lead with id {id}", table="leads", field="id", value=id)
+                raise NotFound(
+                    "no {entity} with id {id}",
+                    table="leads",
+                    field="id",
+                    value=id,
+                    key="record_not_found",
+                    params={"entity": "lead", "id": id},
+                )
         return row
 
 

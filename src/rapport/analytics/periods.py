@@ -53,7 +53,12 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
         return ZoneInfo(tz)
     except (KeyError, ValueError) as exc:
         raise ValidationFailed(
-            f"unknown time zone {tz!r}", field="tz", value=tz, hint="use an IANA name"
+            "unknown time zone {tz!r}",
+            field="tz",
+            value=tz,
+            hint="use an IANA name",
+            key="timezone_unknown",
+            params={"tz": tz},
         ) from exc
 
 
@@ -117,16 +122,27 @@ def _floor(local: datetime, unit: str) -> datetime:
 
 def _granularity_error(unit: str) -> ValidationFailed:
     return ValidationFailed(
-        f"unknown granularity {unit!r}",
+        "unknown granularity {unit!r}",
         field="granularity",
         value=unit,
-        hint=f"use one of: {', '.join(GRANULARITIES)}",
+        hint="use one of: {choices}",
+        key="granularity_unknown",
+        params={"unit": unit, "choices": ", ".join(GRANULARITIES)},
     )
 
 
 def _bad_period(text: str, why: str | None = None) -> ValidationFailed:
-    message = f"cannot read the period {text!r}" + (f": {why}" if why else "")
-    return ValidationFailed(message, field="period", value=text, hint=f"use {ACCEPTED_FORMS}")
+    # ``why`` (Python's reason for a date that does not exist, or ours) is shown in Chinese
+    # through rapport.i18n.errors.TEXTS
+    return ValidationFailed(
+        "cannot read the period {text!r}: {why}" if why else "cannot read the period {text!r}",
+        field="period",
+        value=text,
+        hint="use {forms}",
+        key="period_unreadable_because" if why else "period_unreadable",
+        params={"text": text, "why": why, "forms": ACCEPTED_FORMS},
+        hint_key="period.hint",
+    )
 
 
 def _calendar(part: str, text: str) -> tuple[datetime, datetime]:
@@ -168,9 +184,11 @@ class Period:
         object.__setattr__(self, "end", _naive_utc(self.end))
         if self.end < self.start:
             raise ValidationFailed(
-                f"period ends ({self.end}) before it starts ({self.start})",
+                "period ends ({end}) before it starts ({start})",
                 field="period",
                 hint="give the earlier time first",
+                key="period_reversed",
+                params={"end": self.end, "start": self.start},
             )
 
     @property
@@ -255,10 +273,13 @@ class Period:
             raise _granularity_error(unit)
         if n <= 0:
             raise ValidationFailed(
-                f"a relative period needs a positive length, not {n}",
+                "a relative period needs a positive length, not {n}",
                 field="period",
                 value=n,
-                hint=f"use {ACCEPTED_FORMS}",
+                hint="use {forms}",
+                key="period_not_positive",
+                params={"n": n, "forms": ACCEPTED_FORMS},
+                hint_key="period.hint",
             )
         zone = _zone(tz)
         end = _naive_utc(as_of) if as_of is not None else datetime.now(UTC).replace(tzinfo=None)

@@ -10,9 +10,11 @@ here with the placeholders of its English template, and every key here is raised
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rapport.errors import RapportError
+from rapport.i18n.labels import LABELS, t
 from rapport.i18n.locale import is_chinese
 
 MESSAGES: dict[str, str] = {
@@ -138,7 +140,264 @@ MESSAGES: dict[str, str] = {
     "backtest_holdout_short.hint": "至少用几周，例如 26w",
     "backtest_part_unknown": "未知的回测模型：{part}",
     "backtest_part_unknown.hint": "可选其中若干：{parts}",
+    # values the store refuses (store/repository.py); {problem} and {advice} are texts of
+    # their own, shown through TEXTS
+    "value_refused": "{table}.{field} = {value!r}：{problem}",
+    "value_refused.hint": "{advice}",
+    "value_missing": "{table}.{field} 不能为空：必填",
+    "value_duplicate": "{table}.{where} = {value!r}：已存在",
+    "value_duplicate_unnamed": "{table}.{where}：已存在",
+    "unique.hint": "{where} 在 {table} 中必须唯一",
+    "unique_together.hint": "{where} 的组合在 {table} 中必须唯一",
+    "value_exists.hint": "请更新它，或用 upsert 代替 create",
+    "duplicate_detail": "{table}：值重复（{detail}）",
+    "db_unique": "{table}：违反唯一约束（{message}）",
+    "db_check": "{table}：数据库的检查约束拒绝了这个值（{message}）",
+    "db_foreign_key": "{table}：引用的记录不存在（{message}）",
+    "db_not_null": "{table}：缺少必填值（{message}）",
+    "db_refused": "{table}：数据库拒绝了这次写入（{message}）",
+    "db_rule": "{rule}",
+    "db_rule.hint": "{advice}",
+    "record_not_found": "没有 ID 为 {id} 的{entity}",
+    "record_not_found_by_key": "没有 {field} 为 {key!r} 的{entity}",
+    # accounts, passwords and API tokens (store/users.py, store/tokens.py, access.py)
+    "password_short": "密码至少需要 {length} 个字符",
+    "password_short.hint": "换一个更长的密码（由几个词组成的口令最好）",
+    "password_repeated": "密码被拒绝：只是同一个字符的重复",
+    "password_username": "密码被拒绝：就是用户名，或与用户名太接近",
+    "password_username.hint": (
+        "选一个与用户名无关的密码：由三四个互不相关的词组成的口令好记又难猜"
+    ),
+    "password_guessable": "密码被拒绝：太容易被猜到",
+    "password_guessable_because": "密码被拒绝：太容易被猜到（{warning}）",
+    "password.hint": "换一个更长、更难猜的密码：由三四个互不相关的词组成的口令好记又难猜",
+    "password_tips.hint": (
+        "换一个更长、更难猜的密码：由三四个互不相关的词组成的口令好记又难猜。{tips}"
+    ),
+    "username_invalid": "users.username = {username!r}：不能为空，前后不能有空格",
+    "token_no_scope": "API 令牌至少需要一个权限范围",
+    "token_no_scope.hint": "例如 customers:read、orders:write，或用 * 表示该用户能做的一切",
+    "token_scope_unknown": "api_tokens.scopes：未知的权限范围 {scope!r}",
+    "token_scope_unknown.hint": (
+        "请用 <资源>:read 或 <资源>:write，资源为 {resources} 之一；或用 *"
+    ),
+    "sales_owner": "销售只能自己作为客户的负责人",
+    "sales_owner.hint": "不填 owner_id，或填你自己的用户 ID {user_id}",
+    "manager_owner": "经理只能把客户分配给本团队的用户",
+    "role_cannot_assign": "{role} 角色不能分配客户",
+    # periods (analytics/periods.py)
+    "timezone_unknown": "未知的时区 {tz!r}",
+    "timezone_unknown.hint": "请使用 IANA 时区名，例如 Asia/Shanghai",
+    "granularity_unknown": "未知的时间粒度 {unit!r}",
+    "granularity_unknown.hint": "可选：{choices}",
+    "period_unreadable": "无法识别期间 {text!r}",
+    "period_unreadable_because": "无法识别期间 {text!r}：{why}",
+    "period.hint": (
+        "可写作 2024（一年）、2024Q1（一个季度）、2024-03（一个月）、2024-03-15（一天），"
+        "或这些形式的 起..止（两端都包含，如 2024-01..2024-12、2024-01-01..2024-03-31），"
+        "或截至 as_of 的最近 N 天/周/月/年（90d、12w、6m、1y）"
+    ),
+    "period_reversed": "期间的结束（{end}）早于开始（{start}）",
+    "period_reversed.hint": "先写较早的时间",
+    "period_not_positive": "相对期间的长度必须为正数，而不是 {n}",
+    # files the importer cannot read (ingest/readers.py)
+    "file_missing": "{path}：文件不存在",
+    "file_empty": "{path}：文件是空的",
+    "file_xls": "{path}：这是旧版 Excel .xls 文件",
+    "file_xls.hint": "请在 Excel 中另存为 .xlsx 或 CSV 后再导入",
+    "file_not_xlsx": "{path}：不是电子表格（没有 XLSX 内容）",
+    "file_not_xlsx.hint": "检查文件；如果它是文本文件，改名为 .csv",
+    "file_not_parquet": "{path}：不是 Parquet 文件（没有 PAR1 标记）",
+    "file_parquet_unreadable": "{path}：无法读取的 Parquet 文件：{reason}",
+    "file_encoding_unknown": "{path}：无法判断文本编码",
+    "file_encoding_unknown.hint": "请把文件存为 UTF-8（Excel：CSV UTF-8）后再导入",
+    "file_no_header": "{path}：没有表头行",
+    "file_no_header.hint": "第一行必须是各列的列名",
+    "file_header_nul": "{path}：表头含 NUL 字符",
+    "file_header_nul.hint": ("它是不带 BOM 的 UTF-16 或 UTF-32 文件吗？请存为 UTF-8 后再导入"),
+    "file_header_blank": "{path}：表头第 {positions} 列没有列名",
+    "file_header_blank.hint": "在第一行给每一列起名",
+    "file_header_twice": "{path}：列 {column!r} 在表头中出现了两次",
+    "file_not_spreadsheet": "{path}：无法读取的电子表格：{reason}",
+    "file_sheet_unreadable": "{path}：工作表 {sheet!r} 无法读取：{reason}",
+    "file_no_sheet": "{path}：没有名为 {sheet!r} 的工作表",
+    "file_no_sheet.hint": "工作表：{sheets}",
+    "file_sheet_columns": "{path}：工作表 {sheet!r} 的列与第一个工作表不同",
+    "file_sheet_columns.hint": "用 --sheet 每次导入一个工作表",
+    "file_sheets_empty": "{path}：所有工作表都是空的",
+    "file_no_json": "{path}：前 1,000 行中没有 JSON 对象",
+    "file_no_json.hint": "每一行必须是一个 JSON 对象",
 }
+
+#: Parameters that hold a text rather than data: the problem of a value and what to do
+#: about it (column rules, the repository), a reason Python or a library gives, the warning
+#: and tips of the password checker (zxcvbn), the noun of a record, a rule a trigger
+#: states. Under ``zh_CN`` they are shown through :data:`TEXTS` and :data:`TEXT_PATTERNS`,
+#: then the import's problem texts (:func:`rapport.i18n.reasons.message`); a text none of
+#: them knows keeps its words (the tests name the texts the code can produce).
+TEXT_PARAMS = frozenset({"problem", "advice", "why", "warning", "tips", "entity", "rule"})
+
+#: Texts of :data:`TEXT_PARAMS`, by their English words (compared without case and final
+#: full stop: zxcvbn's warnings are quoted in lower case without it).
+TEXTS: dict[str, str] = {
+    # problems of a value (store/repository.py, store/rules.py)
+    "unknown value": "未知的取值",
+    "expected a date and time": "需要日期和时间",
+    "time without a time zone": "时间没有时区",
+    "attach a zone": "请带上时区",
+    "expected a date": "需要日期",
+    "expected true or false": "需要 true 或 false",
+    "expected a number": "需要数字",
+    "expected a finite number": "需要有限的数字",
+    "expected a whole number": "需要整数",
+    "expected text": "需要文本",
+    "expected an amount": "需要金额",
+    "expected a finite amount": "需要有限的金额",
+    "too large for an amount": "金额过大",
+    "no such field": "没有这个字段",
+    "no such field to filter on": "没有这个可供筛选的字段",
+    "is required": "必填",
+    "is required to upsert": "按业务键写入（upsert）时必填",
+    "must be at least 1": "至少为 1",
+    # rules the store's triggers state
+    "loyalty_ledger is append-only: add a correcting entry instead": (
+        "积分流水只能追加：请添加一条更正记录"
+    ),
+    # the nouns of the records (Repository(entity=…))
+    "customer": "客户",
+    "user": "用户",
+    "API token": "API 令牌",
+    "product": "商品",
+    "lead": "潜在客户",
+    "order": "订单",
+    "order item": "订单明细",
+    "event": "行为事件",
+    "interaction": "互动记录",
+    "ticket": "服务工单",
+    "ticket status change": "工单状态变更",
+    "survey response": "问卷回答",
+    "referral": "推荐记录",
+    "campaign": "营销活动",
+    "campaign delivery": "活动触达",
+    "loyalty entry": "积分流水",
+    "loyalty tier": "会员等级",
+    "score snapshot": "评分快照",
+    "import job": "导入任务",
+    "audit entry": "审计记录",
+    # why a period is not a date (Python's datetime)
+    "month must be in 1..12": "月份必须在 1 到 12 之间",
+    "day is out of range for month": "这个月没有这一天",
+    "year 0 is out of range": "年份 0 超出范围",
+    "a relative period needs a positive length": "相对期间的长度必须为正数",
+    "the range ends before it starts": "结束早于开始",
+    # the password checker's warnings and tips (zxcvbn)
+    "Use a few words, avoid common phrases.": "用几个词组成，避免常见的短语。",
+    "No need for symbols, digits, or uppercase letters.": "不必使用符号、数字或大写字母。",
+    "Add another word or two. Uncommon words are better.": "再加一两个词，不常见的词更好。",
+    "Straight rows of keys are easy to guess.": "键盘上连成一排的键很容易被猜到",
+    "Short keyboard patterns are easy to guess.": "简短的键盘图案很容易被猜到",
+    "Use a longer keyboard pattern with more turns.": "使用更长、拐弯更多的键盘图案。",
+    'Repeats like "aaa" are easy to guess.': "“aaa”这样的重复很容易被猜到",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': (
+        "“abcabcabc”这样的重复只比“abc”难猜一点点"
+    ),
+    "Avoid repeated words and characters.": "避免重复的词和字符。",
+    'Sequences like "abc" or "6543" are easy to guess.': "“abc”或“6543”这样的序列很容易被猜到",
+    "Avoid sequences.": "避免序列。",
+    "Recent years are easy to guess.": "最近的年份很容易被猜到",
+    "Avoid recent years.": "避免最近的年份。",
+    "Avoid years that are associated with you.": "避免与你有关的年份。",
+    "Dates are often easy to guess.": "日期往往很容易被猜到",
+    "Avoid dates and years that are associated with you.": "避免与你有关的日期和年份。",
+    "This is a top-10 common password.": "这是最常见的 10 个密码之一",
+    "This is a top-100 common password.": "这是最常见的 100 个密码之一",
+    "This is a very common password.": "这是非常常见的密码",
+    "This is similar to a commonly used password.": "这与一个常用密码很相似",
+    "A word by itself is easy to guess.": "单独一个词很容易被猜到",
+    "Names and surnames by themselves are easy to guess.": "单独的名字和姓氏很容易被猜到",
+    "Common names and surnames are easy to guess.": "常见的名字和姓氏很容易被猜到",
+    "Capitalization doesn't help very much.": "大写字母帮助不大。",
+    "All-uppercase is almost as easy to guess as all-lowercase.": (
+        "全部大写几乎和全部小写一样容易被猜到。"
+    ),
+    "Reversed words aren't much harder to guess.": "倒过来写的词并不难猜多少。",
+    "Predictable substitutions like '@' instead of 'a' don't help very much.": (
+        "用“@”代替“a”这类可预料的替换帮助不大。"
+    ),
+}
+
+#: Texts of :data:`TEXT_PARAMS` with numbers or names in them: a pattern of the English
+#: (the whole text) and the Chinese template of its named groups.
+TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"too large for NUMERIC\((?P<p>\d+),(?P<s>\d+)\)", "超出 NUMERIC({p},{s}) 的范围"),
+        (r"more than (?P<n>\d+) decimals", "小数超过 {n} 位"),
+        (r"round the amount to (?P<n>\d+) decimals first", "先把金额舍入到 {n} 位小数"),
+        (
+            r"amounts must be smaller than (?P<limit>[\d,.]+) in absolute value",
+            "金额的绝对值必须小于 {limit}",
+        ),
+        (
+            r"use a whole number from (?P<low>-?\d+) to (?P<high>-?\d+)",
+            "请用 {low} 到 {high} 之间的整数",
+        ),
+        (r"use one of: (?P<codes>.*)", "可选：{codes}"),
+        (r"fields of (?P<table>\w+): (?P<fields>.*)", "{table}的字段：{fields}"),
+        (r"no (?P<table>\w+) row with id (?P<id>.+)", "{table}中没有 ID 为 {id} 的记录"),
+        (r"create the (?P<table>\w+) row first", "先创建{table}中的记录"),
+    )
+)
+
+_TEXTS_BY_WORDS = {english.rstrip(".").casefold(): zh for english, zh in TEXTS.items()}
+_SENTENCE_END = re.compile(r"(?<=\.) ")
+
+
+def text_zh(text: str) -> str:
+    """A text of :data:`TEXT_PARAMS` in Chinese, or as it is when no catalogue knows it.
+
+    Several sentences (zxcvbn's tips, joined) are translated one by one.
+    """
+    words = text.strip()
+    found = _TEXTS_BY_WORDS.get(words.rstrip(".").casefold())
+    if found is not None:
+        return found
+    for pattern, zh in TEXT_PATTERNS:
+        if m := pattern.fullmatch(words):
+            parts = m.groupdict()
+            if parts.get("table") in LABELS:  # a table by its name in Chinese
+                parts["table"] = t(parts["table"], "zh_CN")
+            return zh.format(**parts)
+    from rapport.i18n.reasons import match, message
+
+    if match(words) is not None:
+        return message(words, "zh_CN")
+    return _sentences_zh(words) or text
+
+
+def _sentences_zh(text: str) -> str | None:
+    """Several known texts in a row (a tip may itself be two sentences), or ``None``."""
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) < 2:
+        return None
+    out, i = [], 0
+    while i < len(sentences):
+        for j in range(len(sentences), i, -1):
+            found = _TEXTS_BY_WORDS.get(" ".join(sentences[i:j]).rstrip(".").casefold())
+            if found is not None:
+                out.append(found)
+                i = j
+                break
+        else:
+            return None
+    return "".join(out)
+
+
+def _zh_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: text_zh(value) if name in TEXT_PARAMS and isinstance(value, str) else value
+        for name, value in params.items()
+    }
 
 
 def _fill(key: str | None, params: dict[str, Any]) -> str | None:
@@ -146,7 +405,7 @@ def _fill(key: str | None, params: dict[str, Any]) -> str | None:
     if template is None:
         return None
     try:
-        return template.format(**params)
+        return template.format(**_zh_params(params))
     except (KeyError, IndexError, ValueError):  # a template out of step: the English stays
         return None
 

@@ -147,19 +147,27 @@ def detect_format(path: Path) -> Format:
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile(
-            f"{path}: this is an old Excel .xls file",
+            "{path}: this is an old Excel .xls file",
             hint="save it as .xlsx or CSV in Excel and import that",
+            key="file_xls",
+            params={"path": path},
         )
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     if suffix in (".xlsx", ".xlsm"):
         raise UnreadableFile(
-            f"{path}: not a spreadsheet (no XLSX content)",
+            "{path}: not a spreadsheet (no XLSX content)",
             hint="check the file, or rename it to .csv if it is text",
+            key="file_not_xlsx",
+            params={"path": path},
         )
     if suffix == ".parquet":
-        raise UnreadableFile(f"{path}: not a Parquet file (no PAR1 magic)")
+        raise UnreadableFile(
+            "{path}: not a Parquet file (no PAR1 magic)",
+            key="file_not_parquet",
+            params={"path": path},
+        )
     return "csv"
 
 
@@ -208,8 +216,10 @@ def detect_encoding(sample: bytes, path: Path) -> str:
     best = from_bytes(sample).best()
     if best is None:
         raise UnreadableFile(
-            f"{path}: cannot tell the text encoding",
+            "{path}: cannot tell the text encoding",
             hint="save the file as UTF-8 (Excel: CSV UTF-8) and import again",
+            key="file_encoding_unknown",
+            params={"path": path},
         )
     return best.encoding
 
@@ -225,22 +235,35 @@ def sniff_delimiter(first_line: str, path: Path) -> str:
 def check_header(columns: list[str], path: Path) -> list[str]:
     cleaned = [str(c).strip() if c is not None else "" for c in columns]
     if not any(cleaned):
-        raise UnreadableFile(f"{path}: no header row", hint="the first row must name the columns")
+        raise UnreadableFile(
+            "{path}: no header row",
+            hint="the first row must name the columns",
+            key="file_no_header",
+            params={"path": path},
+        )
     if any("\x00" in c for c in cleaned):
         raise UnreadableFile(
-            f"{path}: the header holds NUL characters",
+            "{path}: the header holds NUL characters",
             hint="is it a UTF-16 or UTF-32 file without a BOM? save it as UTF-8 and import again",
+            key="file_header_nul",
+            params={"path": path},
         )
     blanks = [i + 1 for i, c in enumerate(cleaned) if not c]
     if blanks:
         raise UnreadableFile(
-            f"{path}: header has empty column names at positions {blanks}",
+            "{path}: header has empty column names at positions {positions}",
             hint="name every column in the first row",
+            key="file_header_blank",
+            params={"path": path, "positions": blanks},
         )
     seen: set[str] = set()
     for c in cleaned:
         if c in seen:
-            raise UnreadableFile(f"{path}: column {c!r} appears twice in the header")
+            raise UnreadableFile(
+                "{path}: column {column!r} appears twice in the header",
+                key="file_header_twice",
+                params={"path": path, "column": c},
+            )
         seen.add(c)
     return cleaned
 
@@ -249,10 +272,10 @@ def open_source(path: str | Path, *, sheet: str | None = None) -> Source:
     """Open ``path`` for import; :class:`UnreadableFile` says why when it cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise UnreadableFile(f"{path}: no such file")
+        raise UnreadableFile("{path}: no such file", key="file_missing", params={"path": path})
     size = path.stat().st_size
     if size == 0:
-        raise UnreadableFile(f"{path}: the file is empty")
+        raise UnreadableFile("{path}: the file is empty", key="file_empty", params={"path": path})
     fmt = detect_format(path)
     if fmt == "csv":
         from rapport.ingest.csv_reader import open_csv  # (it imports this module)
@@ -264,7 +287,11 @@ def open_source(path: str | Path, *, sheet: str | None = None) -> Source:
         try:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise UnreadableFile(f"{path}: not a readable Parquet file: {exc}") from exc
+            raise UnreadableFile(
+                "{path}: not a readable Parquet file: {reason}",
+                key="file_parquet_unreadable",
+                params={"path": path, "reason": exc},
+            ) from exc
         return Source(path, "parquet", check_header(schema.names, path), size_bytes=size)
     return _open_jsonl(path, size)
 
@@ -388,7 +415,11 @@ def _workbook(path: Path):
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for broken files
-        raise UnreadableFile(f"{path}: not a readable spreadsheet: {exc}") from exc
+        raise UnreadableFile(
+            "{path}: not a readable spreadsheet: {reason}",
+            key="file_not_spreadsheet",
+            params={"path": path, "reason": exc},
+        ) from exc
 
 
 def _sheet_rows(workbook, name: str, path: Path) -> Iterator[list]:
@@ -396,14 +427,23 @@ def _sheet_rows(workbook, name: str, path: Path) -> Iterator[list]:
     try:
         yield from workbook.get_sheet_by_name(name).iter_rows()
     except Exception as exc:  # calamine raises several error types for broken files
-        raise UnreadableFile(f"{path}: sheet {name!r} is not readable: {exc}") from exc
+        raise UnreadableFile(
+            "{path}: sheet {sheet!r} is not readable: {reason}",
+            key="file_sheet_unreadable",
+            params={"path": path, "sheet": name, "reason": exc},
+        ) from exc
 
 
 def _open_xlsx(path: Path, size: int, sheet: str | None) -> Source:
     workbook = _workbook(path)
     names = list(workbook.sheet_names)
     if sheet is not None and sheet not in names:
-        raise UnreadableFile(f"{path}: no sheet named {sheet!r}", hint=f"sheets: {names}")
+        raise UnreadableFile(
+            "{path}: no sheet named {sheet!r}",
+            hint="sheets: {sheets}",
+            key="file_no_sheet",
+            params={"path": path, "sheet": sheet, "sheets": names},
+        )
     sheets = [sheet] if sheet is not None else names
     header: list[str] | None = None
     for name in sheets:
@@ -415,11 +455,15 @@ def _open_xlsx(path: Path, size: int, sheet: str | None) -> Source:
             header = cols
         elif cols != header:
             raise UnreadableFile(
-                f"{path}: sheet {name!r} has other columns than the first sheet",
+                "{path}: sheet {sheet!r} has other columns than the first sheet",
                 hint="import one sheet at a time with --sheet",
+                key="file_sheet_columns",
+                params={"path": path, "sheet": name},
             )
     if header is None:
-        raise UnreadableFile(f"{path}: every sheet is empty")
+        raise UnreadableFile(
+            "{path}: every sheet is empty", key="file_sheets_empty", params={"path": path}
+        )
     return Source(path, "xlsx", header, sheets=sheets, size_bytes=size)
 
 
@@ -460,7 +504,11 @@ def _parquet_batches(source: Source, size: int) -> Iterator[Batch]:
             next_row += record_batch.num_rows
             yield Batch(rows=rows, frame=_parquet_frame(record_batch))
     except (pa.ArrowException, OSError) as exc:
-        raise UnreadableFile(f"{source.path}: not a readable Parquet file: {exc}") from exc
+        raise UnreadableFile(
+            "{path}: not a readable Parquet file: {reason}",
+            key="file_parquet_unreadable",
+            params={"path": source.path, "reason": exc},
+        ) from exc
 
 
 def _parquet_frame(record_batch: pa.RecordBatch) -> pl.DataFrame:
@@ -518,8 +566,10 @@ def _open_jsonl(path: Path, size: int) -> Source:
                 ]
     if not columns:
         raise UnreadableFile(
-            f"{path}: no JSON objects in the first 1,000 lines",
+            "{path}: no JSON objects in the first 1,000 lines",
             hint="each line must be one JSON object",
+            key="file_no_json",
+            params={"path": path},
         )
     return Source(path, "jsonl", columns, encoding="utf-8", size_bytes=size)
 

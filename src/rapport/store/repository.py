@@ -94,12 +94,22 @@ class Repository:
     # --- validation ----------------------------------------------------------------------
 
     def _fail(self, field: str, value: Any, problem: str, hint: str | None = None) -> NoReturn:
+        # ``problem`` and ``hint`` are texts of the column rules: rapport.i18n.errors shows
+        # them in Chinese (TEXTS) under zh_CN
         raise ValidationFailed(
-            f"{self.table.name}.{field} = {value!r}: {problem}",
+            "{table}.{field} = {value!r}: {problem}",
             table=self.table.name,
             field=field,
             value=value,
-            hint=hint,
+            hint=None if hint is None else "{advice}",
+            key="value_refused",
+            params={
+                "table": self.table.name,
+                "field": field,
+                "value": value,
+                "problem": problem,
+                "advice": hint,
+            },
         )
 
     def _coerce(self, rule: ColumnRule, value: Any) -> Any:
@@ -265,17 +275,21 @@ class Repository:
     def _duplicate(self, fields: list[str], value: Any) -> Conflict:
         field = ", ".join(fields)
         where = fields[0] if len(fields) == 1 else f"({field})"
-        shown = "" if value is None else f" = {value!r}"
         return Conflict(
-            f"{self.table.name}.{where}{shown}: already exists",
+            "{table}.{where}: already exists"
+            if value is None
+            else "{table}.{where} = {value!r}: already exists",
             table=self.table.name,
             field=field,
             value=value,
             hint=(
-                f"{where} must be unique in {self.table.name}"
+                "{where} must be unique in {table}"
                 if len(fields) == 1
-                else f"the combination {where} must be unique in {self.table.name}"
+                else "the combination {where} must be unique in {table}"
             ),
+            key="value_duplicate_unnamed" if value is None else "value_duplicate",
+            params={"table": self.table.name, "where": where, "value": value},
+            hint_key="unique.hint" if len(fields) == 1 else "unique_together.hint",
         )
 
     def _translate_postgres(
@@ -286,7 +300,13 @@ class Repository:
         sqlstate = getattr(orig, "sqlstate", None) or ""
         message = diag.message_primary or str(orig).splitlines()[0]
         if sqlstate == "P0001":  # RAISE EXCEPTION in a trigger: a rule of the table
-            return Conflict(message, table=self.table.name, hint=diag.message_hint)
+            return Conflict(
+                "{rule}",
+                table=self.table.name,
+                hint=None if diag.message_hint is None else "{advice}",
+                key="db_rule",
+                params={"rule": message, "advice": diag.message_hint},
+            )
         if not sqlstate.startswith(("22", "23")):
             return None
         field: str | None = diag.column_name
@@ -303,18 +323,35 @@ class Repository:
         field = field or diag.constraint_name
         if sqlstate == "23505":
             return Conflict(
-                f"{self.table.name}: duplicate value ({detail or message})",
+                "{table}: duplicate value ({detail})",
                 table=self.table.name,
                 field=field,
+                key="duplicate_detail",
+                params={"table": self.table.name, "detail": detail or message},
             )
         if sqlstate == "23502" and diag.column_name:
             return ValidationFailed(
-                f"{self.table.name}.{diag.column_name} = None: is required",
+                "{table}.{field} = None: is required",
                 table=self.table.name,
                 field=diag.column_name,
+                key="value_missing",
+                params={"table": self.table.name, "field": diag.column_name},
             )
         return ValidationFailed(
-            f"{self.table.name}: {message}", table=self.table.name, field=field, value=value
+            "{table}: {message}",
+            table=self.table.name,
+            field=field,
+            value=value,
+            key=(
+                "db_foreign_key"
+                if sqlstate == "23503"
+                else "db_check"
+                if sqlstate == "23514"
+                else "db_not_null"
+                if sqlstate == "23502"
+                else "db_refused"
+            ),
+            params={"table": self.table.name, "message": message},
         )
 
     def _translate_sqlite(
@@ -324,7 +361,9 @@ class Repository:
         message = str(orig).splitlines()[0] if orig is not None else str(exc)
         kind = getattr(orig, "sqlite_errorname", "") or ""
         if kind == "SQLITE_CONSTRAINT_TRIGGER":  # RAISE(ABORT, ...) in a trigger
-            return Conflict(message, table=self.table.name)
+            return Conflict(
+                "{rule}", table=self.table.name, key="db_rule", params={"rule": message}
+            )
         if m := _SQLITE_CONSTRAINT.match(message):
             what, target = m["what"], m["target"] or ""
             fields = [c.strip().rpartition(".")[2] for c in target.split(",") if c.strip()]
@@ -332,18 +371,38 @@ class Repository:
                 return self._duplicate(fields, self._written_value(exc, fields, values))
             if what == "NOT NULL" and fields:
                 return ValidationFailed(
-                    f"{self.table.name}.{fields[0]} = None: is required",
+                    "{table}.{field} = None: is required",
                     table=self.table.name,
                     field=fields[0],
+                    key="value_missing",
+                    params={"table": self.table.name, "field": fields[0]},
                 )
             if what == "UNIQUE":
-                return Conflict(f"{self.table.name}: {message}", table=self.table.name)
+                return Conflict(
+                    "{table}: {message}",
+                    table=self.table.name,
+                    key="db_unique",
+                    params={"table": self.table.name, "message": message},
+                )
             return ValidationFailed(
-                f"{self.table.name}: {message}",
+                "{table}: {message}",
                 table=self.table.name,
                 field=", ".join(fields) or None,
+                key=(
+                    "db_check"
+                    if what == "CHECK"
+                    else "db_foreign_key"
+                    if what == "FOREIGN KEY"
+                    else "db_not_null"
+                ),
+                params={"table": self.table.name, "message": message},
             )
-        return ValidationFailed(f"{self.table.name}: {message}", table=self.table.name)
+        return ValidationFailed(
+            "{table}: {message}",
+            table=self.table.name,
+            key="db_refused",
+            params={"table": self.table.name, "message": message},
+        )
 
     @contextmanager
     def writing(self, session: Session, values: Mapping[str, Any] | None = None) -> Iterator[None]:
@@ -384,7 +443,12 @@ class Repository:
             row = session.execute(stmt).mappings().first()
         if row is None:
             raise NotFound(
-                f"no {self.entity} with id {id}", table=self.table.name, field="id", value=id
+                "no {entity} with id {id}",
+                table=self.table.name,
+                field="id",
+                value=id,
+                key="record_not_found",
+                params={"entity": self.entity, "id": id},
             )
         return dict(row)
 
@@ -401,10 +465,12 @@ class Repository:
         row = self.find(session=session, key=key, include_deleted=False)
         if row is None:
             raise NotFound(
-                f"no {self.entity} with {self.key} {key!r}",
+                "no {entity} with {field} {key!r}",
                 table=self.table.name,
                 field=self.key,
                 value=key,
+                key="record_not_found_by_key",
+                params={"entity": self.entity, "field": self.key, "key": key},
             )
         return row
 
@@ -455,11 +521,14 @@ class Repository:
             self.check_references(session, clean)
             if key_value is not None and self.find(session=session, key=key_value) is not None:
                 raise Conflict(
-                    f"{self.table.name}.{self.key} = {key_value!r}: already exists",
+                    "{table}.{where} = {value!r}: already exists",
                     table=self.table.name,
                     field=self.key,
                     value=key_value,
                     hint="update it, or upsert instead of create",
+                    key="value_duplicate",
+                    params={"table": self.table.name, "where": self.key, "value": key_value},
+                    hint_key="value_exists.hint",
                 )
             row = (
                 session.execute(sa.insert(self.table).values(**clean).returning(self.table))
@@ -501,10 +570,16 @@ class Repository:
             other = self.find(session=session, key=changes[self.key])
             if other is not None and other["id"] != id:
                 raise Conflict(
-                    f"{self.table.name}.{self.key} = {changes[self.key]!r}: already exists",
+                    "{table}.{where} = {value!r}: already exists",
                     table=self.table.name,
                     field=self.key,
                     value=changes[self.key],
+                    key="value_duplicate",
+                    params={
+                        "table": self.table.name,
+                        "where": self.key,
+                        "value": changes[self.key],
+                    },
                 )
         return self._apply(session, existing, changes) if changes else existing
 

@@ -74,16 +74,18 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
             table="api_tokens",
             field="scopes",
             hint="e.g. customers:read, orders:write, or * for everything the user may do",
+            key="token_no_scope",
         )
     for scope in clean:
         if scope not in SCOPES:
             raise ValidationFailed(
-                f"api_tokens.scopes: unknown scope {scope!r}",
+                "api_tokens.scopes: unknown scope {scope!r}",
                 table="api_tokens",
                 field="scopes",
                 value=scope,
-                hint=f"use <resource>:read or <resource>:write with a resource of "
-                f"{', '.join(RESOURCES)}; or *",
+                hint="use <resource>:read or <resource>:write with a resource of {resources}; or *",
+                key="token_scope_unknown",
+                params={"scope": scope, "resources": ", ".join(RESOURCES)},
             )
     return clean
 

@@ -63,10 +63,12 @@ def hash_password(password: str) -> str:
     """An Argon2id hash of ``password``; refuses passwords shorter than 8 characters."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            "a password needs at least {length} characters",
             table="users",
             field="password",
             hint="choose a longer password (a passphrase of a few words is best)",
+            key="password_short",
+            params={"length": MIN_PASSWORD_LENGTH},
         )
     return password_hasher.hash(password)
 
@@ -114,12 +116,6 @@ def _close_to_username(password: str, username: str, min_length: int) -> bool:
                for variant in (name, name[::-1]))  # fmt: skip
 
 
-def _refused(reason: str, hint: str = PASSWORD_HINT) -> ValidationFailed:
-    return ValidationFailed(
-        f"password refused: {reason}", table="users", field="password", hint=hint
-    )
-
-
 def check_password(
     password: str,
     *,
@@ -141,17 +137,31 @@ def check_password(
     policy = policy or PasswordPolicy.from_settings(get_settings())
     if not isinstance(password, str) or len(password) < policy.min_length:
         raise ValidationFailed(
-            f"a password needs at least {policy.min_length} characters",
+            "a password needs at least {length} characters",
             table="users",
             field="password",
             hint=PASSWORD_HINT,
+            key="password_short",
+            params={"length": policy.min_length},
+            hint_key="password.hint",
         )
     if len(set(password)) == 1:
-        raise _refused("it is one character repeated")
+        raise ValidationFailed(
+            "password refused: it is one character repeated",
+            table="users",
+            field="password",
+            hint=PASSWORD_HINT,
+            key="password_repeated",
+            hint_key="password.hint",
+        )
     if _close_to_username(password, username, policy.min_length):
-        raise _refused(
-            "it is the username or too close to it",
-            f"choose a password that has nothing to do with the username: {PASSPHRASE}",
+        raise ValidationFailed(
+            "password refused: it is the username or too close to it",
+            table="users",
+            field="password",
+            hint="choose a password that has nothing to do with the username: {passphrase}",
+            key="password_username",
+            params={"passphrase": PASSPHRASE},
         )
     with _zxcvbn_lock:
         rating = zxcvbn(
@@ -162,11 +172,23 @@ def check_password(
     if rating["score"] < policy.min_score:
         feedback = rating.get("feedback") or {}
         warning = (feedback.get("warning") or "").rstrip(".")
-        reason = "it is too easy to guess" + (
-            f" ({warning[:1].lower()}{warning[1:]})" if warning else ""
-        )
         tips = " ".join(feedback.get("suggestions") or [])
-        raise _refused(reason, f"{PASSWORD_HINT}. {tips}".strip() if tips else PASSWORD_HINT)
+        # zxcvbn's warning and tips are English: rapport.i18n.errors has them in Chinese
+        raise ValidationFailed(
+            "password refused: it is too easy to guess ({warning})"
+            if warning
+            else "password refused: it is too easy to guess",
+            table="users",
+            field="password",
+            hint="{advice}. {tips}" if tips else "{advice}",
+            key="password_guessable_because" if warning else "password_guessable",
+            params={
+                "warning": f"{warning[:1].lower()}{warning[1:]}",
+                "advice": PASSWORD_HINT,
+                "tips": tips,
+            },
+            hint_key="password_tips.hint" if tips else "password.hint",
+        )
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -204,10 +226,12 @@ def create_user(
     """
     if not isinstance(username, str) or not username.strip() or username != username.strip():
         raise ValidationFailed(
-            f"users.username = {username!r}: must be non-empty, without surrounding spaces",
+            "users.username = {username!r}: must be non-empty, without surrounding spaces",
             table="users",
             field="username",
             value=username,
+            key="username_invalid",
+            params={"username": username},
         )
     values: dict[str, Any] = {
         "username": username,
