@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from rapport.access import WRITERS
 from rapport.api import customer360, privacy
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
@@ -80,7 +81,7 @@ OwnerFilter = Annotated[
 READ = [Depends(require_scope("customers:read"))]
 WRITE = [Depends(require_scope("customers:write"))]
 MAY_EXPORT = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
-MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
+MAY_WRITE = Depends(require_role(*WRITERS["customers"]))
 MAY_REMOVE = Depends(require_role(Role.ADMIN, Role.MANAGER))
 
 

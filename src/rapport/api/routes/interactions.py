@@ -21,6 +21,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
+from rapport.access import WRITERS
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CustomerScope,
@@ -51,7 +52,7 @@ MASKED_FIELDS = ("subject", "summary", "extra")
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 READ = [Depends(require_scope("interactions:read"))]
 WRITE = [Depends(require_scope("interactions:write"))]
-MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE))
+MAY_WRITE = Depends(require_role(*WRITERS["interactions"]))
 
 
 def _public(row: Row, scope: CustomerScope) -> InteractionPublic:

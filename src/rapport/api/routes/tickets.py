@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
+from rapport.access import WRITERS
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CustomerScope,
@@ -88,7 +89,7 @@ TicketId = Annotated[int, Path(ge=1, description="The ticket's id.")]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 READ = [Depends(require_scope("tickets:read"))]
 WRITE = [Depends(require_scope("tickets:write"))]
-MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE))
+MAY_WRITE = Depends(require_role(*WRITERS["tickets"]))
 MAY_ASSIGN = Depends(require_role(Role.ADMIN, Role.MANAGER))
 
 
