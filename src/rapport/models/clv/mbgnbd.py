@@ -32,6 +32,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from rapport.models.clv.bgnbd import BetaGeoModel, _away_from_one
+from rapport.models.clv.optimize import wsum
 from rapport.models.units import Duration
 
 
@@ -63,10 +64,10 @@ def _objective(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
         d_ab = digamma(a + b) - digamma(a + b + ux + 1)
         g = np.array(
             [
-                wx @ (digamma(r + ux) - digamma(r) + np.log(alpha)),
-                wx.sum() * r / alpha,
-                wx @ d_ab,
-                wx @ (d_ab + digamma(b + ux + 1) - digamma(b)),
+                wsum(wx, digamma(r + ux) - digamma(r) + np.log(alpha)),
+                float(wx.sum()) * r / alpha,
+                wsum(wx, d_ab),
+                wsum(wx, d_ab + digamma(b + ux + 1) - digamma(b)),
             ]
         )
         rx = r + x
@@ -76,13 +77,14 @@ def _objective(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
         d = np.log(a) - np.log(b + ux)[xi] - rx * l_tx - a3
         w4 = expit(d)
         w3 = 1.0 - w4
-        ll = wx @ part_x + w @ (a3 + np.logaddexp(0.0, d))
+        # weighted sums by wsum, not BLAS's threaded dot (see rapport.models.clv.optimize)
+        ll = wsum(wx, part_x) + wsum(w, a3 + np.logaddexp(0.0, d))
         g += np.array(
             [
-                -(w @ (w3 * l_t + w4 * l_tx)),
-                -(w @ (rx * (w3 / (alpha + T) + w4 / (alpha + tx)))),
-                (w @ w4) / a,
-                -(w @ (w4 / (b + x))),
+                -wsum(w, w3 * l_t + w4 * l_tx),
+                -wsum(w, rx * (w3 / (alpha + T) + w4 / (alpha + tx))),
+                wsum(w, w4) / a,
+                -wsum(w, w4 / (b + x)),
             ]
         )
         return -ll, -g * np.array([r, alpha, a, b])
