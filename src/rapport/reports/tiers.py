@@ -17,7 +17,7 @@ from typing import Any
 
 from rapport.analytics.tiers import CHECKS, active
 from rapport.config import Rules, TierRule
-from rapport.domain import LifecycleStage
+from rapport.domain import LifecycleStage, ValueTier
 from rapport.i18n.enums import label
 from rapport.i18n.labels import t
 
@@ -106,3 +106,10 @@ def tier_reasons(row: dict[str, Any], rules: Rules, locale: str) -> tuple[list[s
             describe_check(c, rule, values[c], locale) for c in tier_parts.get("missing") or []
         ]
     return met, lacking
+
+
+def next_tier(row: dict[str, Any]) -> ValueTier | None:
+    """The value tier above a snapshot row's (the one whose failing checks
+    :func:`tier_reasons` lists as lacking); ``None`` at the top tier or without a tier."""
+    following = (components(row).get("value_tier") or {}).get("next")
+    return ValueTier(following) if following else None
