@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from rapport.errors import ValidationFailed
 from rapport.store import schema
 from rapport.store.repository import Repository, Row
 
@@ -101,3 +106,97 @@ def search_select(
     if owner_id is not None:
         stmt = stmt.where(_c.owner_id == owner_id)
     return stmt
+
+
+# --- tags and notes ----------------------------------------------------------------------------
+
+#: Tags a customer may carry, and the length of one (the API's body schema says the same).
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+#: A note's length, and the notes a customer keeps (the oldest go first).
+MAX_NOTE_LENGTH = 2000
+MAX_NOTES = 200
+#: Where notes live: a list under this key of ``customers.extra``, each
+#: ``{"at": ISO time, "by": user id, "text": …}``, oldest first. Notes are free text about a
+#: person: they are not interactions (they would count as contacts in the engagement degree
+#: and the "last contacted" figures), analysts never see ``extra``, and erasing a customer
+#: clears it.
+NOTES_KEY = "notes"
+
+
+class TagProblem(StrEnum):
+    """Why a tag cannot be added (each one a text of the adapters)."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    TOO_MANY = "too_many"
+    NOT_TEXT = "not_text"
+
+
+def clean_tag(text: str) -> str:
+    """A tag as stored: trimmed, inner runs of white space made one space."""
+    return " ".join(text.split())
+
+
+def tag_problem(tags: list[str] | None, tag: str) -> TagProblem | None:
+    """Why ``tag`` (cleaned by :func:`clean_tag`) cannot join ``tags``, or ``None``. A tag
+    already there is no problem: adding it changes nothing."""
+    tag = clean_tag(tag)
+    if not tag:
+        return TagProblem.EMPTY
+    if "\x00" in tag or not tag.isprintable():
+        return TagProblem.NOT_TEXT
+    if len(tag) > MAX_TAG_LENGTH:
+        return TagProblem.TOO_LONG
+    current = tags or []
+    if tag not in current and len(current) >= MAX_TAGS:
+        return TagProblem.TOO_MANY
+    return None
+
+
+def with_tag(tags: list[str] | None, tag: str) -> list[str]:
+    """``tags`` with ``tag`` added at the end (cleaned; once); :class:`ValidationFailed`
+    naming the problem (:func:`tag_problem`) otherwise."""
+    problem = tag_problem(tags, tag)
+    if problem is not None:
+        raise ValidationFailed(
+            f"customers.tags: cannot add {tag!r} ({problem.value}): tags are 1 to "
+            f"{MAX_TAG_LENGTH} characters, at most {MAX_TAGS} per customer",
+            table="customers",
+            field="tags",
+            value=tag,
+        )
+    current = [t for t in tags or [] if isinstance(t, str)]
+    tag = clean_tag(tag)
+    return current if tag in current else [*current, tag]
+
+
+def without_tag(tags: list[str] | None, tag: str) -> list[str]:
+    """``tags`` without ``tag`` (compared cleaned)."""
+    tag = clean_tag(tag)
+    return [t for t in tags or [] if t != tag]
+
+
+def notes_of(customer: Row) -> list[dict[str, Any]]:
+    """The customer's notes (see :data:`NOTES_KEY`), oldest first."""
+    extra = customer.get("extra")
+    notes = extra.get(NOTES_KEY) if isinstance(extra, dict) else None
+    return [n for n in notes or [] if isinstance(n, dict) and isinstance(n.get("text"), str)]
+
+
+def with_note(extra: dict[str, Any] | None, *, text: str, at: dt.datetime, by: int) -> dict:
+    """``customers.extra`` with one more note (the other keys kept; the oldest notes beyond
+    :data:`MAX_NOTES` dropped); :class:`ValidationFailed` for an empty or too long text."""
+    text = text.strip()
+    if not text or len(text) > MAX_NOTE_LENGTH or "\x00" in text:
+        raise ValidationFailed(
+            f"customers.extra.notes: a note is 1 to {MAX_NOTE_LENGTH} characters of text",
+            table="customers",
+            field=NOTES_KEY,
+            value=text[:40],
+        )
+    out = dict(extra) if isinstance(extra, dict) else {}
+    notes = notes_of({"extra": out})
+    notes.append({"at": at.astimezone(dt.UTC).isoformat(), "by": by, "text": text})
+    out[NOTES_KEY] = notes[-MAX_NOTES:]
+    return out

@@ -37,6 +37,19 @@ def balance(*, session: Session, customer_id: int, at: dt.datetime | None = None
     return int(session.execute(stmt).scalar_one())
 
 
+def latest_entries(*, session: Session, customer_id: int, limit: int = 10) -> list[Row]:
+    """The customer's newest ``limit`` ledger entries, newest first (by time, then id; the
+    index on ``customer_id, occurred_at`` serves it)."""
+    ledger = schema.loyalty_ledger
+    stmt = (
+        sa.select(ledger)
+        .where(ledger.c.customer_id == customer_id)
+        .order_by(ledger.c.occurred_at.desc(), ledger.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
 def lock_customer(*, session: Session, customer_id: int) -> None:
     """Serialize the ledger writes of one customer until the transaction ends.
 
