@@ -13,6 +13,7 @@ Two kinds of configuration, kept apart on purpose:
 from __future__ import annotations
 
 import tomllib
+from enum import Enum
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -290,7 +291,7 @@ def _positive_weights(value: dict[Any, float], what: str) -> dict[Any, float]:
     return value
 
 
-def _complete(value: dict[Any, Any], enum: type, what: str) -> dict[Any, Any]:
+def _complete(value: dict[Any, Any], enum: type[Enum], what: str) -> dict[Any, Any]:
     missing = [m.value for m in enum if m not in value]
     if missing:
         raise ValueError(f"missing {what} for {missing}")
@@ -443,7 +444,7 @@ class TierScoreRules(_Strict):
     @field_validator("rules")
     @classmethod
     def _ordered(cls, value: list[TierRule]) -> list[TierRule]:
-        order = [t for t in ValueTier if t is not ValueTier.BRONZE]
+        order: list[ValueTier] = [t for t in ValueTier if t is not ValueTier.BRONZE]
         tiers = [rule.tier for rule in value]
         if ValueTier.BRONZE in tiers:
             raise ValueError("bronze has no rule: it is every buyer the other tiers leave")

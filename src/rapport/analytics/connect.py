@@ -127,7 +127,9 @@ def _install_extension(con: Any, which: str, directory: Path) -> None:
     package_name, file_stem, extension = _EXTENSIONS[which]
     wheel = package_name.replace("_", "-")
     try:
-        package = import_module(package_name)
+        location = import_module(package_name).__file__
+        if location is None:  # a namespace package of that name, not the wheel
+            raise ImportError(package_name)
     except ImportError as exc:
         raise UnsupportedBackend(
             "the DuckDB {which} extension is not installed",
@@ -137,7 +139,7 @@ def _install_extension(con: Any, which: str, directory: Path) -> None:
         ) from exc
     version = f"v{duckdb.__version__}"
     source = (
-        Path(package.__file__).parent / "extensions" / version / f"{file_stem}.duckdb_extension"
+        Path(location).parent / "extensions" / version / f"{file_stem}.duckdb_extension"
     )
     if not source.is_file():
         raise UnsupportedBackend(
@@ -190,7 +192,7 @@ def _duckdb(settings: Settings) -> Any:
             params={"limit": settings.duckdb_memory_limit, "reason": str(exc)},
         ) from exc
     con.raw_sql("SET TimeZone = 'UTC'")
-    con._rapport_extensions = extensions  # type: ignore[attr-defined]
+    con._rapport_extensions = extensions
     return con
 
 

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -58,7 +57,7 @@ class _Utf8Feed(io.RawIOBase):
 
     chunk_bytes = 1 << 20
 
-    def __init__(self, raw: BinaryIO, encoding: str) -> None:
+    def __init__(self, raw: io.RawIOBase, encoding: str) -> None:
         self.raw = raw
         self.decoder = codecs.getincrementaldecoder(encoding)(errors="rapport.invalid")
         self.pending = memoryview(b"")
@@ -71,7 +70,7 @@ class _Utf8Feed(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self.pending and not self.eof:
-            raw = self.raw.read(self.chunk_bytes)
+            raw = self.raw.read(self.chunk_bytes) or b""  # None: only a non-blocking stream's
             self.eof = not raw
             chunk = self.decoder.decode(raw, final=self.eof).encode("utf-8")
             self.quotes += chunk.count(b'"')

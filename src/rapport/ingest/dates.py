@@ -434,8 +434,9 @@ def date_series(s: pl.Series) -> Normalized:
     """The vectorized :func:`parse_date`: values are ``pl.Date``, no time-zone conversion."""
     if s.dtype == pl.Date or isinstance(s.dtype, pl.Datetime):
         days = s.cast(pl.Date) if s.dtype == pl.Date else s.dt.date()
-        values = pl.select(pl.when(pl.lit(days).dt.year().is_between(*YEARS)).then(pl.lit(days)))
-        values = values.to_series()
+        values = pl.select(
+            pl.when(pl.lit(days).dt.year().is_between(*YEARS)).then(pl.lit(days))
+        ).to_series()
         return finish(s, values, missing_reason(s.is_not_null(), values, DATE_ERROR))
     if s.dtype.is_numeric():
         xl = s.cast(pl.Float64)
@@ -450,13 +451,13 @@ def date_series(s: pl.Series) -> Normalized:
         present = text.is_not_null()
     y, mo, d, xl_col = pl.col("y"), pl.col("mo"), pl.col("d"), pl.col("xl")
     xl_ok = xl_col.is_between(EXCEL_SERIALS[0], EXCEL_SERIALS[1], closed="left")
-    days = (
+    day_number = (
         pl.when(xl_col.is_not_null())
         .then(pl.when(xl_ok).then(xl_col).floor().cast(pl.Int64) + _EXCEL_EPOCH_DAYS)
         .when(_date_valid(y, mo, d))
         .then(_days_from_civil_expr(y, mo, d))
     )
-    values = c.select(days.cast(pl.Int32).cast(pl.Date)).to_series()
+    values = c.select(day_number.cast(pl.Int32).cast(pl.Date)).to_series()
     reasons = pl.select(
         pl.when(pl.lit(present) & pl.lit(values).is_null()).then(pl.lit(DATE_ERROR))
     ).to_series()

@@ -37,7 +37,7 @@ from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter, Wa
 from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.ingest.validate import IDX, ROW, SOFT, Context, check_batch
 from rapport.store.bulk import BulkWriter
-from rapport.store.db import begin_writer, lock_for_upsert
+from rapport.store.db import begin_writer, lock_for_upsert, sqlite_foreign_keys
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = 100_000
@@ -123,20 +123,20 @@ def map_columns(
     for column in columns:
         if column in REJECT_COLUMNS:
             continue
-        field = explicit.get(column) or known.get(normalize_header(column))
-        if field == "-":
+        target = explicit.get(column) or known.get(normalize_header(column))
+        if target == "-":
             continue
-        if field is None:
+        if target is None:
             unknown.append(column)
             continue
-        if field in out.values():
-            other = next(c for c, f in out.items() if f == field)
+        if target in out.values():
+            other = next(c for c, f in out.items() if f == target)
             raise ValidationFailed(
-                f"columns {other!r} and {column!r} both map to {spec.name}.{field}",
+                f"columns {other!r} and {column!r} both map to {spec.name}.{target}",
                 field=column,
                 hint="map one of them elsewhere (or to '-') in a --mapping file",
             )
-        out[column] = field
+        out[column] = target
     for field, _value in constants.items():
         if field in out.values():
             column = next(c for c, f in out.items() if f == field)
@@ -354,7 +354,7 @@ class Run:
                 # references are checked by resolve inside this transaction; the per-row
                 # foreign-key checks of SQLite would only repeat them, slowly (the pragma
                 # works outside a transaction only)
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+                sqlite_foreign_keys(conn, on=False)
             try:
                 # a dry run writes nothing (its key tables are temporary): no lock to wait for
                 transaction = conn.begin() if self.dry_run else begin_writer(conn)
@@ -372,7 +372,7 @@ class Run:
                         transaction.rollback()
             finally:
                 if sqlite:
-                    conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+                    sqlite_foreign_keys(conn, on=True)
         return pl.concat(rejects).sort(ROW), counts
 
     def resolve(

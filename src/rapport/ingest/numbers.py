@@ -242,8 +242,9 @@ def int_series(s: pl.Series) -> Normalized:
     if s.dtype.is_float():
         ok = s.is_finite() & (s == s.floor())
         present = s.is_not_null() & ~s.is_nan()
-        values = pl.select(pl.when(pl.lit(ok)).then(pl.lit(s).cast(pl.Int64, strict=False)))
-        values = values.to_series()
+        values = pl.select(
+            pl.when(pl.lit(ok)).then(pl.lit(s).cast(pl.Int64, strict=False))
+        ).to_series()
         return finish(s, values, missing_reason(present, values, INT_ERROR))
     text = clean_series(s)
     g = text.str.extract_groups(_INT_PATTERN).struct.unnest()

@@ -228,7 +228,9 @@ def check_batch(
     problems: list[pl.DataFrame] = []
     warnings: list[pl.DataFrame] = []
 
-    def note(errors: pl.Series, column: str, found: list[pl.DataFrame], raw=None) -> None:
+    def note(
+        errors: pl.Series, column: str, found: list[pl.DataFrame], raw: pl.Series | None = None
+    ) -> None:
         bad = errors.is_not_null()
         if bad.any():
             found.append(
@@ -277,9 +279,9 @@ def check_batch(
         fill = table[name].is_null() & errors[name].is_null()
         if fill.any():
             text = pl.Series([field.server_default] * n, dtype=pl.Utf8)
-            default = normalize_field(field, text, ctx).values
+            stored = normalize_field(field, text, ctx).values
             table = table.with_columns(
-                pl.when(pl.lit(fill)).then(pl.lit(default)).otherwise(pl.col(name)).alias(name)
+                pl.when(pl.lit(fill)).then(pl.lit(stored)).otherwise(pl.col(name)).alias(name)
             )
             soft[name] = fill | soft[name] if name in soft else fill
 
@@ -291,9 +293,9 @@ def check_batch(
         # rule problems only where the value itself parsed (else the parse error says it)
         found = pl.select(pl.coalesce(pl.lit(errors[name]), pl.lit(checks))).to_series()
         label = by_field.get(name, name)
-        raw = frame[by_field[name]] if name in by_field else None
+        given = frame[by_field[name]] if name in by_field else None
         if _warnable(spec, field) and not ctx.strict:
-            note(found, label, warnings, raw)
+            note(found, label, warnings, given)
             dropped = found.is_not_null()
             if dropped.any():
                 table = table.with_columns(
@@ -301,7 +303,7 @@ def check_batch(
                 )
                 soft[name] = dropped | soft[name] if name in soft else dropped
         else:
-            note(found, label, problems, raw)
+            note(found, label, problems, given)
 
     if spec.extra_column and unknown:
         extra = frame.select(unknown).cast(pl.Utf8)

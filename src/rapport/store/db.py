@@ -116,6 +116,30 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows the INSERT, UPDATE or DELETE whose ``result`` this is changed.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for these statements it is a
+    ``CursorResult``, which alone counts the rows.
+    """
+    if not isinstance(result, sa.CursorResult):
+        kind = type(result).__name__
+        raise TypeError(f"a {kind} counts no rows: not the result of an INSERT, UPDATE or DELETE")
+    return result.rowcount or 0
+
+
+def sqlite_foreign_keys(conn: sa.Connection, *, on: bool) -> None:
+    """Turn SQLite's foreign-key checks on or off for ``conn``.
+
+    Issued on the driver's connection: SQLite ignores the pragma inside a transaction, and
+    through SQLAlchemy it would begin one. Call it before the transaction begins.
+    """
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
 def begin_writing(session: Session) -> None:
     """Begin ``session``'s transaction as a writer: on SQLite with ``BEGIN IMMEDIATE`` (the
     write lock first, waiting its turn); elsewhere an ordinary begin. A no-op when the

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import ImportJobStatus
 from rapport.store import schema
+from rapport.store.db import rowcount
 from rapport.store.repository import Repository, Row, utcnow
 
 repo = Repository(schema.import_jobs, entity="import job", key=None)
@@ -112,7 +113,7 @@ def fail_stale(*, session: Session, now: dt.datetime | None = None) -> int:
         .where(_j.c.status.in_(UNFINISHED), _j.c.heartbeat_at < now - STALE_AFTER)
         .values(status=ImportJobStatus.FAILED.value, finished_at=now, error=INTERRUPTED)
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 __all__ = [

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from rapport.config import Settings
 from rapport.domain import LoginThrottleKind
 from rapport.store import schema
+from rapport.store.db import rowcount
 from rapport.store.repository import utcnow
 
 _t = schema.login_throttle
@@ -121,6 +122,7 @@ def address_subject(address: str | None) -> str:
 
 def _insert_missing(session: Session, rows: list[dict]) -> None:
     dialect = session.get_bind().dialect.name
+    stmt: sa.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(_t).values(rows).on_conflict_do_nothing()
     elif dialect == "sqlite":
@@ -254,4 +256,4 @@ def clear(*, session: Session, username: str | None = None, address: str | None 
         )
     if not conditions:
         return 0
-    return session.execute(sa.delete(_t).where(sa.or_(*conditions))).rowcount or 0
+    return rowcount(session.execute(sa.delete(_t).where(sa.or_(*conditions))))

@@ -189,10 +189,24 @@ def _kind(ctype: sa.types.TypeEngine) -> Kind:
     return Kind.JSON
 
 
+def _enum_class(column: sa.Column) -> type[StrEnum] | None:
+    """The domain enumeration of an enumeration column (``None`` for other columns)."""
+    ctype = column.type
+    if not isinstance(ctype, sa.Enum) or ctype.enum_class is None:
+        return None
+    if not issubclass(ctype.enum_class, StrEnum):  # import spellings map to string values
+        raise TypeError(
+            f"{column.table.name}.{column.name}: an enumeration column takes a StrEnum "
+            "(rapport.store.types.enum_type)"
+        )
+    return ctype.enum_class
+
+
 def _rule(column: sa.Column, bounds: Bounds | None) -> ColumnRule:
     ctype = column.type
     kind = _kind(ctype)
     default = column.server_default
+    amount = ctype if isinstance(ctype, sa.Numeric) and kind is Kind.AMOUNT else None
     return ColumnRule(
         table=column.table.name,
         name=column.name,
@@ -200,17 +214,13 @@ def _rule(column: sa.Column, bounds: Bounds | None) -> ColumnRule:
         nullable=bool(column.nullable),
         primary_key=column.primary_key,
         required=not column.nullable and not column.primary_key,
-        server_default=(
-            str(default.arg)  # type: ignore[attr-defined]
-            if default is not None
-            else None
-        ),
+        server_default=str(default.arg) if isinstance(default, sa.DefaultClause) else None,
         enum=tuple(ctype.enums) if isinstance(ctype, sa.Enum) else None,
-        enum_class=ctype.enum_class if isinstance(ctype, sa.Enum) else None,
+        enum_class=_enum_class(column),
         max_length=getattr(ctype, "length", None) if kind is Kind.TEXT else None,
         integer_bits=integer_bits(ctype) if kind is Kind.INTEGER else None,
-        precision=ctype.precision if kind is Kind.AMOUNT else None,  # type: ignore[attr-defined]
-        scale=ctype.scale if kind is Kind.AMOUNT else None,  # type: ignore[attr-defined]
+        precision=None if amount is None else amount.precision,
+        scale=None if amount is None else amount.scale,
         bounds=bounds,
     )
 

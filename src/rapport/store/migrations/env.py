@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from rapport.store.db import create_engine
+from rapport.store.db import create_engine, sqlite_foreign_keys
 from rapport.store.schema import metadata
 
 config = context.config
@@ -22,7 +22,7 @@ def run_migrations() -> None:
             # (batch mode). With foreign keys on, that drop would cascade into the rows
             # referring to it; SQLite's own procedure turns them off around the change
             # (outside any transaction) and checks every reference afterwards.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            sqlite_foreign_keys(connection, on=False)
         try:
             context.configure(
                 connection=connection,
@@ -36,7 +36,7 @@ def run_migrations() -> None:
                     _check_references(connection)
         finally:
             if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+                sqlite_foreign_keys(connection, on=True)
 
 
 def _check_references(connection: sa.Connection) -> None:
