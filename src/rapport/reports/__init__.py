@@ -6,7 +6,9 @@ API and the web workspace, each defined once, taking the caller's
   summaries, movements, diamonds, churn warnings, top CLV, one customer's scores); how they
   run, inside and outside the server, is said there;
 * :mod:`rapport.reports.tiers` — why a customer is in their value tier;
-* :mod:`rapport.reports.groups` — grouping customers by an attribute for the metrics.
+* :mod:`rapport.reports.groups` — grouping customers by an attribute for the metrics;
+* :mod:`rapport.reports.service_queue` — the open tickets with their SLA clocks, one ticket
+  with its history, and who may move or assign a ticket.
 
 The analyses over a period (cohorts, funnel, demand forecast) are :mod:`rapport.analyses`.
 """

@@ -51,9 +51,12 @@ PAGE_SIZE = 25
 #: Fields of a ticket that analysts do not see (free text that may describe a person).
 MASKED_FIELDS = ("subject", "description", "extra")
 
-_t = schema.tickets
 _c = schema.customers
 _u = schema.users
+#: The tickets read here, under a name of their own: the scope's condition on a customer
+#: (:meth:`~rapport.access.CustomerScope.current`) may read ``tickets`` itself (a service
+#: user's customers), and must not be correlated with the ticket of the outer row.
+_t = schema.tickets.alias("queued")
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _due() -> sa.ColumnElement[Any]:
 
 def _conditions(scope: CustomerScope, query: QueueQuery) -> list[sa.ColumnElement[bool]]:
     statuses = [query.status] if query.status is not None else list(OPEN_STATUSES)
-    found = [_t.c.status.in_(statuses), scope.visible(_t.c.customer_id)]
+    found = [_t.c.status.in_(statuses), *scope.current()]
     if query.assignee == "mine":
         found.append(_t.c.assignee_id == scope.principal.user_id)
     elif query.assignee == "unassigned":
@@ -199,11 +202,16 @@ def ticket_queue(
         raise ValidationFailed("now: a naive time", field="now", hint="pass an aware time (UTC)")
     due = _due()
     found = _conditions(scope, query)
+    # The customers are joined, not looked up with IN (…): the open tickets (few, by
+    # the status index) lead, and each one's customer is checked against the scope.
+    tables = _t.join(_c, _c.c.id == _t.c.customer_id)
     totals = session.execute(
         sa.select(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((due < now, 1), else_=0)), 0),
-        ).where(*found)
+        )
+        .select_from(tables)
+        .where(*found)
     ).one()
     if query.after:
         found.append(_after(query.after, due))
@@ -224,9 +232,7 @@ def ticket_queue(
             _t.c.resolution_due_at,
             due.label("due_at"),
         )
-        .select_from(
-            _t.join(_c, _c.c.id == _t.c.customer_id).outerjoin(_u, _u.c.id == _t.c.assignee_id)
-        )
+        .select_from(tables.outerjoin(_u, _u.c.id == _t.c.assignee_id))
         .where(*found)
         .order_by(sa.case((due.is_(None), 1), else_=0), due, _t.c.id)
         .limit(query.limit + 1)
@@ -255,7 +261,11 @@ def visible_ticket(*, session: Session, scope: CustomerScope, ticket_id: int) ->
     the same :class:`NotFound` as a missing ticket."""
     if not 1 <= ticket_id <= 2**31 - 1:
         raise _not_found(ticket_id)
-    stmt = sa.select(_t).where(_t.c.id == ticket_id, scope.visible(_t.c.customer_id))
+    stmt = (
+        sa.select(_t)
+        .select_from(_t.join(_c, _c.c.id == _t.c.customer_id))
+        .where(_t.c.id == ticket_id, *scope.current())
+    )
     row = session.execute(stmt).mappings().first()
     if row is None:
         raise _not_found(ticket_id)
