@@ -105,9 +105,11 @@ def test_help_speaks_one_language(args: list[str], monkeypatch: pytest.MonkeyPat
     shown = runner.invoke(cli_main.app, args, env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "选项" in shown.output and "显示此帮助并退出" in shown.output
+    assert "用法：" in shown.output and "Usage:" not in shown.output
+    assert "[OPTIONS]" not in shown.output
     # English is left in names only: the usage line, commands, options and their values,
     # and the names of products and models
-    text = re.sub(r"Usage:.*|--[\w-]+|<[^>]*>|`[^`]*`|/\w+|\w+(?:-\w+)+", " ", shown.output)
+    text = re.sub(r"用法：.*|--[\w-]+|<[^>]*>|`[^`]*`|/\w+|\w+(?:-\w+)+", " ", shown.output)
     words = set(re.findall(r"\b[A-Za-z][a-z]{3,}\b", text))
     tree = _tree("en", monkeypatch)
     names = {w for path in tree for w in path.split()}

@@ -8,12 +8,17 @@ run or its own ``--help`` is asked for.
 
 The help is in the configured language: the English texts of the code, or under
 ``zh_CN`` the Chinese of :mod:`rapport.i18n.help`, put on each command and parameter when
-the group is built (:func:`localize_help`), so the command modules need not know.
+the group is built (:func:`localize_help`), so the command modules need not know. So are
+typer's usage errors (an unknown option, a missing argument, a value of the wrong type):
+the group turns them into the configured language as they are raised
+(:func:`usage_error_text`), with the usage line, the help suggestion and exit code 2 typer
+gives them.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,6 +79,22 @@ class LazyGroup(TyperGroup):
         self.locale = configured_locale()
         localize_help(self, "", self.locale)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: _click.Context | None = None,
+        **extra: Any,
+    ) -> _click.Context:
+        """Parse the group's own options; a usage error in the configured language."""
+        with _localized_errors(self.locale):
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        """Run the command; a usage error of its own options in the configured language."""
+        with _localized_errors(self.locale):
+            return super().invoke(ctx)
+
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         """The command (a placeholder carrying the help line while not yet imported)."""
         return self.commands.get(cmd_name)
@@ -121,9 +142,14 @@ def localize_help(command: _click.Command, path: str, locale: str) -> None:
     if locale != "zh_CN":
         _help_terms(locale)
         return
-    from rapport.i18n.help import COMMANDS, HELP_OPTION, PARAMETERS
+    from rapport.i18n.help import COMMANDS, HELP_OPTION, PARAMETERS, USAGE_TERMS
 
     command.format_help = _with_terms(command.format_help, locale)  # type: ignore[method-assign]
+    command.format_usage = _usage_line(command)  # type: ignore[method-assign]
+    if command.options_metavar == USAGE_TERMS["options"][0]:
+        command.options_metavar = USAGE_TERMS["options"][1]
+    if getattr(command, "subcommand_metavar", None) == USAGE_TERMS["commands"][0]:
+        command.subcommand_metavar = USAGE_TERMS["commands"][1]  # type: ignore[attr-defined]
     text = COMMANDS.get(path)
     if text is not None:
         command.help = text
@@ -137,6 +163,103 @@ def localize_help(command: _click.Command, path: str, locale: str) -> None:
         help_option.help = HELP_OPTION[1]
     for name, sub in getattr(command, "commands", {}).items():
         localize_help(sub, f"{path} {name}".strip(), locale)
+
+
+def _usage_line(command: _click.Command) -> Any:
+    """``format_usage`` of ``command`` with the Chinese prefix (``用法：``)."""
+    from rapport.i18n.help import USAGE_TERMS
+
+    def localized(ctx: _click.Context, formatter: Any) -> None:
+        pieces = command.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), USAGE_TERMS["prefix"][1])
+
+    return localized
+
+
+class LocalizedUsageError(_click.exceptions.UsageError):
+    """A usage error whose message is in the configured language (typer prints it as any
+    other: the usage line, the help suggestion, the message; exit code 2)."""
+
+    def __init__(self, error: _click.exceptions.UsageError, message: str) -> None:
+        super().__init__(message, error.ctx)
+        self.exit_code = error.exit_code
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class _localized_errors:
+    """Usage errors raised inside become :class:`LocalizedUsageError` under ``zh_CN``; an
+    abort (Ctrl-C at a prompt) is reported with the Chinese words too."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, _tb: Any) -> None:
+        if self.locale != "zh_CN" or error is None:
+            return
+        if isinstance(error, typer.Abort):
+            _help_terms(self.locale)
+            return
+        if not isinstance(error, _click.exceptions.UsageError) or isinstance(
+            error, LocalizedUsageError | _click.exceptions.NoArgsIsHelpError
+        ):
+            return
+        _help_terms(self.locale)  # the help suggestion and the panel's title
+        raise LocalizedUsageError(error, usage_error_text(error, self.locale)) from error
+
+
+def usage_error_text(error: _click.exceptions.UsageError, locale: str) -> str:
+    """The message of typer's usage error ``error`` in ``locale``: under ``zh_CN`` built
+    from what the error names (the parameter, its kind, the options meant) with the texts of
+    :mod:`rapport.i18n.help`; otherwise typer's own."""
+    if locale != "zh_CN":
+        return error.format_message()
+    from rapport.i18n.help import PARAMETER_KINDS, USAGE_FRAMES
+
+    exceptions = _click.exceptions
+    if isinstance(error, exceptions.MissingParameter):
+        kind = error.param_type or getattr(error.param, "param_type_name", None) or "parameter"
+        hint = error.param_hint or (error.param.get_error_hint() if error.param else None)
+        if isinstance(hint, list | tuple):
+            hint = " / ".join(repr(h) for h in hint)
+        name = PARAMETER_KINDS.get(kind, kind)
+        text = (
+            USAGE_FRAMES["missing"].format(kind=name, hint=hint)
+            if hint
+            else USAGE_FRAMES["missing_unnamed"].format(kind=name)
+        )
+        extra = error.param.get_missing_message(ctx=error.ctx) if error.param else None
+        if extra and extra.startswith("Choose from:"):
+            choices = ", ".join(c.strip(" \t\n,") for c in extra.split("\n")[1:])
+            text = f"{text}；{USAGE_FRAMES['choices'].format(choices=choices)}"
+        return text
+    if isinstance(error, exceptions.BadParameter):
+        message = _usage_message(error.message)
+        hint = error.param_hint or (error.param.get_error_hint() if error.param else None)
+        if isinstance(hint, list | tuple):
+            hint = " / ".join(repr(h) for h in hint)
+        if hint:
+            return USAGE_FRAMES["invalid_for"].format(hint=hint, message=message)
+        return USAGE_FRAMES["invalid"].format(message=message)
+    text = _usage_message(error.message)
+    if isinstance(error, exceptions.NoSuchOption) and error.possibilities:
+        options = ", ".join(sorted(error.possibilities))
+        text = f"{text}{USAGE_FRAMES['possible'].format(options=options)}"
+    return text
+
+
+def _usage_message(text: str) -> str:
+    """One message of :data:`rapport.i18n.help.USAGE_MESSAGES` in Chinese (or as it is)."""
+    from rapport.i18n.help import USAGE_MESSAGES
+
+    for pattern, zh in USAGE_MESSAGES:
+        if m := re.fullmatch(pattern, text, re.DOTALL):
+            return zh.format(**m.groupdict())
+    return text
 
 
 def _with_terms(format_help: Any, locale: str) -> Any:

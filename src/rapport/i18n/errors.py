@@ -149,7 +149,7 @@ MESSAGES: dict[str, str] = {
     "value_duplicate_unnamed": "{table}.{where}：已存在",
     "unique.hint": "{where} 在 {table} 中必须唯一",
     "unique_together.hint": "{where} 的组合在 {table} 中必须唯一",
-    "value_exists.hint": "请更新它，或用 upsert 代替 create",
+    "value_exists.hint": "请修改已有的那条记录，而不是再创建一条",
     "duplicate_detail": "{table}：值重复（{detail}）",
     "db_unique": "{table}：违反唯一约束（{message}）",
     "db_check": "{table}：数据库的检查约束拒绝了这个值（{message}）",
@@ -195,7 +195,7 @@ MESSAGES: dict[str, str] = {
     "period.hint": (
         "可写作 2024（一年）、2024Q1（一个季度）、2024-03（一个月）、2024-03-15（一天），"
         "或这些形式的 起..止（两端都包含，如 2024-01..2024-12、2024-01-01..2024-03-31），"
-        "或截至 as_of 的最近 N 天/周/月/年（90d、12w、6m、1y）"
+        "或截至分析日期（--as-of）的最近 N 天/周/月/年（90d、12w、6m、1y）"
     ),
     "period_reversed": "期间的结束（{end}）早于开始（{start}）",
     "period_reversed.hint": "先写较早的时间",

@@ -208,3 +208,59 @@ HELP_TERMS: dict[str, str] = {
 
 #: The help of ``--help`` itself.
 HELP_OPTION = ("Show this message and exit.", "显示此帮助并退出。")
+
+#: The usage line (``Usage: rapport metrics [OPTIONS]``): its prefix and the placeholders of
+#: options and subcommands, as typer writes them in English.
+USAGE_TERMS: dict[str, tuple[str, str]] = {
+    "prefix": ("Usage: ", "用法："),
+    "options": ("[OPTIONS]", "[选项]"),
+    "commands": ("COMMAND [ARGS]...", "命令 [参数]..."),
+}
+
+#: How a usage error names what is missing or wrong, by the kind of parameter.
+PARAMETER_KINDS: dict[str, str] = {"argument": "参数", "option": "选项", "parameter": "参数"}
+
+#: The frames of typer's usage errors (a value that is wrong, a parameter that is missing,
+#: the options that may have been meant, the choices).
+USAGE_FRAMES: dict[str, str] = {
+    "invalid_for": "{hint} 的值无效：{message}",
+    "invalid": "值无效：{message}",
+    "missing": "缺少{kind} {hint}",
+    "missing_unnamed": "缺少{kind}",
+    "possible": "（可能的选项：{options}）",
+    "choices": "可选：{choices}",
+}
+
+#: The messages of typer's usage errors and of the value checks behind them (typer's and
+#: pydantic's), by a pattern of their whole English text, with the Chinese template of the
+#: pattern's named groups. A message no pattern knows keeps its words in the Chinese frame.
+USAGE_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"No such option: (?P<name>.+)", "没有这个选项：{name}"),
+    (r"No such command (?P<name>.+)\.", "没有这个命令：{name}"),
+    (r"Missing command\.", "缺少命令"),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)", "多余的参数：{args}"),
+    (r"Option (?P<name>'.*') requires an argument\.", "选项 {name} 需要一个值"),
+    (r"Option (?P<name>'.*') requires (?P<n>\d+) arguments\.", "选项 {name} 需要 {n} 个值"),
+    (r"Option (?P<name>'.*') does not take a value\.", "选项 {name} 不接受值"),
+    (r"Input should be a valid integer.*", "需要整数"),
+    (r"Input should be a valid number.*", "需要数字"),
+    (r"Input should be a valid boolean.*", "需要 true 或 false"),
+    (r"Input should be a valid date.*", "需要日期"),
+    (r"Input should be a valid datetime.*", "需要日期和时间"),
+    (r"Input should be a valid string.*", "需要文本"),
+    (r"Input should be greater than or equal to (?P<n>\S+)", "不能小于 {n}"),
+    (r"Input should be less than or equal to (?P<n>\S+)", "不能大于 {n}"),
+    (r"Input should be greater than (?P<n>\S+)", "必须大于 {n}"),
+    (r"Input should be less than (?P<n>\S+)", "必须小于 {n}"),
+    (
+        r"(?:Value error, )?(?P<value>.+) is not one of (?P<choices>.+)\.",
+        "{value} 不是可选值；可选：{choices}",
+    ),
+    (r"Value (?P<value>.+) is not a valid (?P<kind>\w+)\.", "{value} 不是有效的 {kind}"),
+    (r"Value must be an iterable\.", "需要多个值"),
+    (r"(?:File|Directory|Path) (?P<path>'.*') does not exist\.", "{path} 不存在"),
+    (r"(?:File|Directory|Path) (?P<path>'.*') is a file\.", "{path} 是文件"),
+    (r"(?:File|Directory|Path) (?P<path>'.*') is a directory\.", "{path} 是目录"),
+    (r"(?:File|Directory|Path) (?P<path>'.*') is not readable\.", "{path} 不可读"),
+    (r"(?:File|Directory|Path) (?P<path>'.*') is not writable\.", "{path} 不可写"),
+)

@@ -1,0 +1,239 @@
+"""Errors in one language: typer's usage errors (an unknown option, a missing argument, a
+value of the wrong type) and the domain errors a user meets at the command line — a bad
+period, an unreadable file, a weak password, a value the store refuses — are Chinese under
+``zh_CN`` with typer's exit code 2 or the error's own, and English under ``en``."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import zxcvbn
+
+from rapport.cli.common import console, err_console
+from rapport.errors import ValidationFailed
+from rapport.i18n.errors import error_text, message_text, text_zh
+from rapport.store import rules, schema
+from rapport.store.repository import Repository
+from tests.i18n.test_cli_locale import CJK, assert_chinese, assert_english
+from tests.i18n.test_cli_messages import rapport
+
+#: A passphrase every password policy accepts.
+STRONG = "blue kettle orbit"
+
+
+def _words(text: str) -> str:
+    """``text`` without what is a name rather than words: quoted values, the command path,
+    identifiers in brackets (``[users.password]``), ``table.field`` and column names."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", " ", text)
+    text = re.sub(r"\brapport(?: [a-z-]+)*", " ", text)
+    text = re.sub(r"可选：[\w, ]+", " ", text)  # the values an option takes, as typed
+    text = re.sub(r"的字段：[\w, ]+", " ", text)  # the columns of a table
+    text = re.sub(r"\bNone\b", " ", text)  # a missing value, shown as Python writes it
+    text = re.sub(r"\[[\w.]+\]|\b\w+\.\w+\b|\{\w+\}", " ", text)
+    text = re.sub(r"\b(?:username|password|sales|users)\b", " ", text)  # columns, roles
+    return re.sub(r"\.?\b(?:CSV|Excel|xlsx?|XLSX|Parquet|JSON)\b", " ", text)  # formats
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(console, "_width", 400)
+    monkeypatch.setattr(err_console, "_width", 400)
+    monkeypatch.setenv("COLUMNS", "400")  # typer's own error panel: messages on one line
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{tmp_path / 'rapport.db'}")
+    return tmp_path
+
+
+USAGE_ERRORS = [
+    (("metrics", "--nope"), "没有这个选项：--nope", "No such option: --nope"),
+    (("metrics", "--form", "json"), "可能的选项：--format", "Possible options: --format"),
+    (("customer",), "缺少参数 'CUSTOMER'", "Missing argument 'CUSTOMER'"),
+    (("demo", "--customers", "x"), "'--customers' 的值无效：需要整数", "Invalid value for"),
+    (("demo", "--customers", "5"), "不能小于 100", "greater than or equal to 100"),
+    (("metrics", "--format", "xml"), "'xml' 不是可选值", "'xml' is not one of"),
+    (("nosuch",), "没有这个命令：'nosuch'", "No such command 'nosuch'"),
+    (("status", "1"), "多余的参数：1", "Got unexpected extra argument"),
+    (("models", "fit", "--nope"), "没有这个选项：--nope", "No such option: --nope"),
+    (("metrics", "--period"), "选项 '--period' 需要一个值", "requires an argument"),
+]
+
+
+@pytest.mark.parametrize(("args", "chinese", "english"), USAGE_ERRORS, ids=lambda a: str(a))
+def test_usage_errors_speak_the_locale_and_exit_2(
+    args: tuple[str, ...],
+    chinese: str,
+    english: str,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RAPPORT_LOCALE", "zh_CN")
+    code, text = rapport(monkeypatch, capsys, *args)
+    assert code == 2, text
+    assert chinese in text and "错误" in text, text
+    if "--help" in text:  # the usage line and the help suggestion, when typer shows them
+        assert "用法：" in text and "查看帮助" in text, text
+    for english_word in ("Usage", "Try", "Error", "Invalid", "Missing", "No such", "[OPTIONS]"):
+        assert english_word not in text, text
+    assert_chinese(_words(text))
+
+    monkeypatch.setenv("RAPPORT_LOCALE", "en")
+    code, text = rapport(monkeypatch, capsys, *args)
+    assert code == 2 and english in text and "Error" in text, text
+    assert_english(text)
+
+
+def test_domain_errors_at_the_command_line_speak_the_locale(
+    store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (store / "empty.csv").write_bytes(b"")
+    (store / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 64)
+    (store / "twice.csv").write_text("客户编号,客户编号\nC1,C2\n", "utf-8")
+    cases = [
+        # (arguments, standard input, exit code, Chinese, English)
+        (("metrics", "--period", "2024-13"), "", 7, "月份必须在 1 到 12 之间", "month must be"),
+        (("metrics", "--last", "0d"), "", 7, "相对期间的长度必须为正数", "positive length"),
+        (("metrics", "--as-of", "soon"), "", 7, "需要 2024-12-31 这样的日期", "expected a date"),
+        (("init",), "", 0, "", ""),
+        (("import", "customers", "missing.csv"), "", 10, "文件不存在", "no such file"),
+        (("import", "customers", "empty.csv"), "", 10, "文件是空的", "the file is empty"),
+        (("import", "customers", "old.xls"), "", 10, "旧版 Excel", "old Excel .xls"),
+        (("import", "customers", "twice.csv"), "", 10, "在表头中出现了两次", "appears twice"),
+        (
+            ("users", "add", "li.na", "--role", "sales", "--password-stdin"),
+            "12345678",
+            7,
+            "密码被拒绝：太容易被猜到（这是最常见的 10 个密码之一）",
+            "too easy to guess (this is a top-10 common password)",
+        ),
+        (
+            ("users", "add", "li.na", "--role", "sales", "--password-stdin"),
+            "li.na.li.na",
+            7,
+            "密码被拒绝：就是用户名，或与用户名太接近",
+            "the username or too close to it",
+        ),
+        (("users", "add", "li.na", "--role", "sales", "--no-password"), "", 0, "", ""),
+        (("users", "add", "li.na", "--role", "sales", "--no-password"), "", 6, "已存在", "exists"),
+        (
+            ("users", "add", " wang", "--role", "sales", "--no-password"),
+            "",
+            7,
+            "不能为空，前后不能有空格",
+            "without surrounding spaces",
+        ),
+        (
+            ("users", "passwd", "nobody", "--password-stdin"),
+            STRONG,
+            5,
+            "没有 username 为",
+            "no user",
+        ),
+        (("users", "passwd", "li.na", "--password-stdin"), "short", 7, "密码至少需要", "at least"),
+        (("movements", "--by", "colour"), "", 7, "--by 不接受 'colour'", "--by 'colour'"),
+        (("segments",), "", 5, "还没有评分快照", "no score snapshot"),
+    ]
+    for locale in ("zh_CN", "en"):
+        (store / "rapport.db").unlink(missing_ok=True)
+        monkeypatch.setenv("RAPPORT_LOCALE", locale)
+        for args, stdin, expected, chinese, english in cases:
+            code, text = rapport(monkeypatch, capsys, *args, stdin=stdin)
+            assert code == expected, (locale, args, text)
+            if expected == 0:
+                continue
+            if locale == "zh_CN":
+                assert chinese in text and "错误：" in text, (args, text)
+                assert_chinese(_words(text.replace(str(store), " ")))
+            else:
+                assert english in text, (args, text)
+                assert_english(re.sub(r"'[^']*'", " ", text))  # a column named in Chinese
+
+
+def _refusal(repo: Repository, values: dict) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as info:
+        repo.validate(values)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("values", "chinese"),
+    [
+        ({"external_id": "C1", "gender": "robot"}, "未知的取值 — 可选："),
+        ({"external_id": "C1", "loyalty_joined_at": "2024-01-01"}, "需要日期和时间"),
+        ({"external_id": "C1", "birthday": "1990"}, "需要日期"),
+        ({"external_id": "C1", "marketing_consent": "yes"}, "需要 true 或 false"),
+        ({"external_id": "C1" * 200}, "超过"),
+        ({"external_id": None}, "必填"),
+        ({"external_id": "C1", "colour": "red"}, "没有这个字段 — 客户的字段："),
+        ({"external_id": "C1", "owner_id": 2**40}, "超出 32 位整数的范围"),
+    ],
+)
+def test_the_store_refuses_values_in_the_locale(values: dict, chinese: str) -> None:
+    repo = Repository(schema.customers, entity="customer")
+    error = _refusal(repo, values)
+    text = error_text(error, "zh_CN")
+    assert chinese in text, text
+    assert text.startswith("customers."), text  # where, as in English
+    assert_chinese(_words(text).replace("true", " ").replace("false", " "))
+    # the API's message and JSON stay English
+    assert error_text(error, "en") == str(error)
+    assert error.to_dict()["message"] == error.message == message_text(error, "en")
+    assert_english(str(error))
+
+
+def _literal_arguments(module: Path, function: str, first: int = 0) -> set[str]:
+    """The literal strings passed to ``function`` (a name or a method) in ``module`` as its
+    arguments from the ``first`` on."""
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+        if isinstance(node, ast.Call) and function in (
+            getattr(node.func, "id", None),
+            getattr(node.func, "attr", None),
+        ):
+            found |= {
+                a.value
+                for a in node.args[first:]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            }
+    return found
+
+
+def test_every_text_a_message_quotes_has_its_chinese() -> None:
+    """The problems and hints of the column rules and the repository, the nouns of the
+    records, and zxcvbn's warnings and tips: the texts errors carry as parameters."""
+    source = Path(rules.__file__).parent.parent
+    texts = _literal_arguments(source / "store/repository.py", "_fail", first=2)
+    texts |= {rules.REQUIRED, rules.UNKNOWN_VALUE, rules.NOT_FINITE, rules.FINITE_AMOUNT}
+    for table in schema.metadata.sorted_tables:
+        for rule in rules.column_rules(table).values():
+            if rule.enum:
+                texts.add(rule.enum_hint())
+            if rule.max_length:
+                texts.add(rule.length_problem())
+            if rule.integer_bits:
+                texts |= {rule.integer_problem(), rule.integer_hint()}
+            if rule.precision is not None:
+                texts |= {rule.amount_problem(), rule.amount_hint()}
+            if rule.scale is not None:
+                texts |= {rule.scale_problem(), rule.scale_hint()}
+            if rule.bounds is not None and rule.bounds.low is not None:
+                texts.add(rule.bounds.low_problem)
+            if rule.bounds is not None and rule.bounds.high is not None:
+                texts.add(rule.bounds.high_problem)
+            if rule.name in Repository(table, entity="x", key=None).references:
+                parent = Repository(table, entity="x", key=None).references[rule.name].name
+                texts |= {f"no {parent} row with id 7", f"create the {parent} row first"}
+        texts.add(f"fields of {table.name}: a, b")
+    for path in source.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Repository":
+                texts |= {k.value.value for k in node.keywords if k.arg == "entity"}
+    feedback = (Path(zxcvbn.__file__).parent / "feedback.py").read_text("utf-8")
+    for match in re.finditer(r"_\(((?:\s*(?:'[^']*'|\"[^\"]*\"))+)\s*\)", feedback):
+        texts.add(ast.literal_eval(f"({match[1]})"))
+    assert len(texts) > 60, len(texts)
+    untranslated = sorted(t for t in texts if text_zh(t) == t or not CJK.search(text_zh(t)))
+    assert not untranslated, untranslated
