@@ -24,7 +24,7 @@ from rapport.config import Rules
 from rapport.domain import ValueTier
 from rapport.errors import ValidationFailed
 from rapport.reports.snapshots import _customers, _plain, _who
-from rapport.reports.tiers import components, tier_reasons
+from rapport.reports.tiers import next_tier, tier_reasons
 from rapport.store import schema
 from rapport.store.customers import marketable_clause
 
@@ -168,12 +168,11 @@ def tier_movers(
                 "monetary": None if r["monetary"] is None else float(r["monetary"]),
                 "churn_risk": None if r["churn_risk"] is None else float(r["churn_risk"]),
                 "reasons": met if entered else lacking,
-                "reasons_tier": tier.value if entered else _next_tier(r),
+                "reasons_tier": tier.value if entered else _value(next_tier(r)),
             }
         )
     return rows
 
 
-def _next_tier(row: dict[str, Any]) -> str | None:
-    """The tier above the row's, whose failed checks ``tier_reasons`` gives."""
-    return (components(row).get("value_tier") or {}).get("next")
+def _value(tier: ValueTier | None) -> str | None:
+    return None if tier is None else tier.value
