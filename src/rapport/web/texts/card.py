@@ -1,0 +1,78 @@
+"""The texts of the 360 card's tier reasons, loyalty panel and write forms."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # why this tier, what is missing for the next
+    "card.tier_why": ("为何在此等级", "Why this tier"),
+    "card.tier_no_checks": (
+        "最低等级:没有需要满足的条件",
+        "The lowest tier: no condition to meet",
+    ),
+    "card.tier_next": ("升到{tier}还差", "Missing for {tier}"),
+    "card.tier_top": ("已是最高等级", "This is the top tier"),
+    "card.check_met": ("已满足", "met"),
+    "card.check_lacking": ("未满足", "not met"),
+    # loyalty
+    "card.loyalty": ("会员积分", "Loyalty points"),
+    "card.loyalty_balance": ("积分余额", "Balance"),
+    "card.loyalty_tier": ("会员等级", "Programme tier"),
+    "card.loyalty_latest": ("最近的积分记录", "Latest entries"),
+    "card.loyalty_empty": ("暂无积分记录", "No entries yet"),
+    "card.loyalty_points": ("积分", "Points"),
+    "card.loyalty_reason": ("原因", "Reason"),
+    "card.loyalty_reference": ("关联", "Reference"),
+    # the write forms
+    "card.writes": ("记录与跟进", "Log and follow up"),
+    "card.log_interaction": ("记录互动", "Log an interaction"),
+    "card.channel": ("渠道", "Channel"),
+    "card.direction": ("方向", "Direction"),
+    "card.subject": ("主题", "Subject"),
+    "card.occurred_at": ("发生时间", "When"),
+    "card.occurred_at_hint": ("留空即为现在", "Leave empty for now"),
+    "card.duration": ("时长(分钟)", "Duration (minutes)"),
+    "card.optional": ("选填", "optional"),
+    "card.choose": ("请选择", "Choose one"),
+    "card.save_interaction": ("保存互动", "Save the interaction"),
+    "card.saved_interaction": (
+        "互动已记录,见时间线",
+        "The interaction is logged: see the timeline",
+    ),
+    "card.open_ticket": ("新建工单", "Open a ticket"),
+    "card.ticket_kind": ("类别", "Category"),
+    "card.priority": ("优先级", "Priority"),
+    "card.description": ("描述", "Description"),
+    "card.save_ticket": ("提交工单", "Open the ticket"),
+    "card.saved_ticket": ("工单已创建,见时间线", "The ticket is open: see the timeline"),
+    "card.notes": ("标签与备注", "Tags and notes"),
+    "card.add_tag": ("添加标签", "Add the tag"),
+    "card.new_tag": ("新标签", "New tag"),
+    "card.remove_tag": ("删除标签 {tag}", "Remove the tag {tag}"),
+    "card.no_tags": ("暂无标签", "No tags"),
+    "card.note": ("新备注", "New note"),
+    "card.add_note": ("添加备注", "Add the note"),
+    "card.notes_list": ("备注", "Notes"),
+    "card.no_notes": ("暂无备注", "No notes yet"),
+    "card.note_author": ("记录人", "By"),
+    "card.saved": ("已保存", "Saved"),
+    "card.form_invalid": (
+        "未保存:请修改标出的字段",
+        "Nothing was saved: correct the marked fields",
+    ),
+    "card.error_required": ("必填", "Required"),
+    "card.error_too_long": ("最多 {max} 个字符", "At most {max} characters"),
+    "card.error_time": ("请填写有效的日期和时间", "Enter a valid date and time"),
+    "card.error_future": ("不能晚于现在", "Cannot be in the future"),
+    "card.error_duration": (
+        "请填写 0 到 1,440 之间的分钟数",
+        "Enter the minutes, from 0 to 1,440",
+    ),
+    "card.error_erased": (
+        "该客户的个人数据已应其要求删除,不能再修改",
+        "This customer's personal data was erased on request; it cannot be changed",
+    ),
+    "card.tag_empty": ("标签不能为空", "A tag cannot be empty"),
+    "card.tag_too_long": ("标签最多 {max} 个字符", "A tag has at most {max} characters"),
+    "card.tag_too_many": ("每位客户最多 {count} 个标签", "A customer has at most {count} tags"),
+    "card.tag_not_text": ("标签只能包含可见的文字", "A tag holds visible text only"),
+}
