@@ -20,7 +20,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{count} open tickets, {overdue} of them overdue",
     ),
     "service.as_of": ("计时截至 {time}", "Clocks as of {time}"),
-    "service.refresh_note": ("每 60 秒自动刷新", "Refreshes every 60 seconds"),
+    "service.refresh": ("刷新计时", "Refresh the clocks"),
     "service.none": ("没有符合条件的未结工单", "No open ticket matches"),
     "service.next": ("下一页", "Next page"),
     "service.first": ("第一页", "First page"),

@@ -18,6 +18,7 @@ The page is for service agents, managers and admins; sales users and analysts ar
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -169,7 +170,7 @@ def queue_page(request: Request, user: ServiceUser) -> Response:
         try:
             page = service_queue.ticket_queue(session=session, scope=scope, query=query, now=now)
         except ValidationFailed:  # a cursor edited by hand: the first page
-            query = QueueQuery(**{**query.__dict__, "after": None})
+            query = replace(query, after=None)
             page = service_queue.ticket_queue(session=session, scope=scope, query=query, now=now)
     _audit_read(request, user, [r["id"] for r in page.rows], "web.queue")
     here = _url(kept, after=query.after) if query.after else _url(kept)
@@ -309,18 +310,20 @@ def move_ticket(
     except Forbidden:
         return _after_write(request, user, number, None, fmt.t("ticket.move_not_yours"), 403)
     except Conflict:
-        return _after_write(request, user, number, None, _conflict_text(request, number, fmt), 409)
+        return _after_write(
+            request, user, number, None, _conflict_text(request, user, number, fmt), 409
+        )
     return _after_write(
         request, user, number, fmt.t("ticket.moved", to=fmt.enum(target)), None, 200
     )
 
 
-def _conflict_text(request: Request, ticket_id: int, fmt: Formatter) -> str:
+def _conflict_text(request: Request, user: Principal, ticket_id: int, fmt: Formatter) -> str:
     """The refusal of a move, with the ticket's status now and the statuses allowed next."""
     with request.app.state.sessions() as session:
         status = TicketStatus(
             service_queue.visible_ticket(
-                session=session, scope=CustomerScope(request.state.principal), ticket_id=ticket_id
+                session=session, scope=CustomerScope(user), ticket_id=ticket_id
             )["status"]
         )
     allowed = [fmt.enum(s) for s in TicketStatus if s in TICKET_TRANSITIONS[status]]
