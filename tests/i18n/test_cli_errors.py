@@ -129,7 +129,7 @@ def test_domain_errors_at_the_command_line_speak_the_locale(
             ("users", "passwd", "nobody", "--password-stdin"),
             STRONG,
             5,
-            "没有 username 为",
+            "没有用户名为 'nobody' 的用户",
             "no user",
         ),
         (("users", "passwd", "li.na", "--password-stdin"), "short", 7, "密码至少需要", "at least"),
@@ -203,7 +203,8 @@ def _literal_arguments(module: Path, function: str, first: int = 0) -> set[str]:
 
 def test_every_text_a_message_quotes_has_its_chinese() -> None:
     """The problems and hints of the column rules and the repository, the nouns of the
-    records, and zxcvbn's warnings and tips: the texts errors carry as parameters."""
+    records and their natural keys, and zxcvbn's warnings and tips: the texts errors carry
+    as parameters."""
     source = Path(rules.__file__).parent.parent
     texts = _literal_arguments(source / "store/repository.py", "_fail", first=2)
     texts |= {rules.REQUIRED, rules.UNKNOWN_VALUE, rules.NOT_FINITE, rules.FINITE_AMOUNT}
@@ -230,7 +231,14 @@ def test_every_text_a_message_quotes_has_its_chinese() -> None:
     for path in source.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Repository":
-                texts |= {k.value.value for k in node.keywords if k.arg == "entity"}
+                texts |= {
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg in ("entity", "key")
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is not None
+                }
+    texts.add("external_id")  # the natural key by default
     feedback = (Path(zxcvbn.__file__).parent / "feedback.py").read_text("utf-8")
     for match in re.finditer(r"_\(((?:\s*(?:'[^']*'|\"[^\"]*\"))+)\s*\)", feedback):
         texts.add(ast.literal_eval(f"({match[1]})"))

@@ -159,7 +159,7 @@ MESSAGES: dict[str, str] = {
     "db_rule": "{rule}",
     "db_rule.hint": "{advice}",
     "record_not_found": "没有 ID 为 {id} 的{entity}",
-    "record_not_found_by_key": "没有 {field} 为 {key!r} 的{entity}",
+    "record_not_found_by_key": "没有{key_name}为 {key!r} 的{entity}",
     # accounts, passwords and API tokens (store/users.py, store/tokens.py, access.py)
     "password_short": "密码至少需要 {length} 个字符",
     "password_short.hint": "换一个更长的密码（由几个词组成的口令最好）",
@@ -215,7 +215,7 @@ MESSAGES: dict[str, str] = {
     "file_no_header.hint": "第一行必须是各列的列名",
     "file_header_nul": "{path}：表头含 NUL 字符",
     "file_header_nul.hint": ("它是不带 BOM 的 UTF-16 或 UTF-32 文件吗？请存为 UTF-8 后再导入"),
-    "file_header_blank": "{path}：表头第 {positions} 列没有列名",
+    "file_header_blank": "{path}：表头中这些位置的列没有列名：{positions}",
     "file_header_blank.hint": "在第一行给每一列起名",
     "file_header_twice": "{path}：列 {column!r} 在表头中出现了两次",
     "file_not_spreadsheet": "{path}：无法读取的电子表格：{reason}",
@@ -231,11 +231,14 @@ MESSAGES: dict[str, str] = {
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do
 #: about it (column rules, the repository), a reason Python or a library gives, the warning
-#: and tips of the password checker (zxcvbn), the noun of a record, a rule a trigger
-#: states. Under ``zh_CN`` they are shown through :data:`TEXTS` and :data:`TEXT_PATTERNS`,
-#: then the import's problem texts (:func:`rapport.i18n.reasons.message`); a text none of
-#: them knows keeps its words (the tests name the texts the code can produce).
-TEXT_PARAMS = frozenset({"problem", "advice", "why", "warning", "tips", "entity", "rule"})
+#: and tips of the password checker (zxcvbn), the noun of a record and the name of its
+#: natural key, a rule a trigger states. Under ``zh_CN`` they are shown through
+#: :data:`TEXTS` and :data:`TEXT_PATTERNS`, then the import's problem texts
+#: (:func:`rapport.i18n.reasons.message`); a text none of them knows keeps its words (the
+#: tests name the texts the code can produce).
+TEXT_PARAMS = frozenset(
+    {"problem", "advice", "why", "warning", "tips", "entity", "key_name", "rule"}
+)
 
 #: Texts of :data:`TEXT_PARAMS`, by their English words (compared without case and final
 #: full stop: zxcvbn's warnings are quoted in lower case without it).
@@ -284,6 +287,12 @@ TEXTS: dict[str, str] = {
     "score snapshot": "评分快照",
     "import job": "导入任务",
     "audit entry": "审计记录",
+    # the natural keys records are found by (Repository(key=…))
+    "username": "用户名",
+    "external_id": "编号",
+    "sku": "商品编码（SKU）",
+    "code": "代码",
+    "token_hash": "令牌哈希",
     # why a period is not a date (Python's datetime)
     "month must be in 1..12": "月份必须在 1 到 12 之间",
     "day is out of range for month": "这个月没有这一天",

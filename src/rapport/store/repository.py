@@ -465,12 +465,12 @@ class Repository:
         row = self.find(session=session, key=key, include_deleted=False)
         if row is None:
             raise NotFound(
-                "no {entity} with {field} {key!r}",
+                "no {entity} with {key_name} {key!r}",
                 table=self.table.name,
                 field=self.key,
                 value=key,
                 key="record_not_found_by_key",
-                params={"entity": self.entity, "field": self.key, "key": key},
+                params={"entity": self.entity, "key_name": self.key, "key": key},
             )
         return row
 
