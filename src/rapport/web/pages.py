@@ -399,7 +399,18 @@ def _write(
             row = scope.get(session=session, id=number)  # type: ignore[arg-type]
         except NotFound:
             return render.page(request, "not_found.html", status=404)
-        context = _card_context(request, session, scope, row, {form: state})
+        if htmx:  # only the part that changed
+            context = {
+                "customer": _shown_row(row, scope.masked),
+                **_writes_context(session, scope, row, {form: state}),
+            }
+            if part == "timeline-panel" and state.done:
+                entries = customer360.customer_timeline(
+                    session=session, customer_id=row["id"], limit=TIMELINE_ENTRIES
+                )
+                context["timeline"] = _timeline(entries, fmt, scope.masked)
+        else:
+            context = _card_context(request, session, scope, row, {form: state})
     if not htmx:  # the whole card again, as its GET shows (and audits) it
         if not scope.masked:
             _audit_read(request, user, [row["id"]], "web.360")
