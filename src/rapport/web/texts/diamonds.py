@@ -47,8 +47,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "diamonds.tiers": ("等级变化", "Tier change"),
     "diamonds.no_tier": ("无等级", "no tier"),
     "diamonds.reason": ("原因", "Why"),
-    "diamonds.lacking": ("未满足{tier}条件:", "Fails for {tier}:"),
-    "diamonds.meets": ("满足钻石条件:", "Meets for diamond:"),
+    "diamonds.lacking": ("未满足{tier}条件:", "Fails the {tier} checks:"),
+    "diamonds.meets": ("满足钻石条件:", "Meets the Diamond checks:"),
     "diamonds.moves_more": (
         "仅列出前 {shown} 位",
         "Only the first {shown} are listed",
