@@ -245,3 +245,28 @@ def test_every_text_a_message_quotes_has_its_chinese() -> None:
     assert len(texts) > 60, len(texts)
     untranslated = sorted(t for t in texts if text_zh(t) == t or not CJK.search(text_zh(t)))
     assert not untranslated, untranslated
+
+
+def test_two_different_password_entries_are_refused_in_the_locale(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from rapport.cli.main import app
+    from rapport.config import get_settings
+
+    monkeypatch.setenv("RAPPORT_LOCALE", "zh_CN")
+    runner = CliRunner()
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(
+        app, ["users", "add", "li.na", "--role", "sales"], input=f"{STRONG}\n{STRONG}x\n"
+    )
+    assert isinstance(result.exception, ValidationFailed), result.output
+    assert error_text(result.exception, "zh_CN") == "两次输入的密码不一致"
+    assert result.exception.message == "the two passwords differ"
+    assert "密码" in result.output and "再次" in result.output  # both prompts, in Chinese
+    result = runner.invoke(
+        app, ["users", "add", "li.na", "--role", "sales"], input=f"{STRONG}\n{STRONG}\n"
+    )
+    assert result.exit_code == 0, result.output

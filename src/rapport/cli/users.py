@@ -50,11 +50,14 @@ def _password(password_stdin: bool, no_password: bool) -> str | None:
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     locale = _locale()
-    return typer.prompt(
-        t("users.password", locale),
-        hide_input=True,
-        confirmation_prompt=t("users.password_again", locale),
-    )
+    # asked twice here rather than with typer's confirmation_prompt, whose complaint about
+    # two different entries is English only
+    password = typer.prompt(t("users.password", locale), hide_input=True)
+    if typer.prompt(t("users.password_again", locale), hide_input=True) != password:
+        raise ValidationFailed(
+            "the two passwords differ", field="password", key="users_passwords_differ"
+        )
+    return str(password)
 
 
 def _locale() -> str:

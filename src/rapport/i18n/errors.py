@@ -75,6 +75,7 @@ MESSAGES: dict[str, str] = {
     "customer_not_found_by_number": "没有客户编号为 {ref!r} 的客户",
     "customer_not_found.hint": "`rapport customer --external NUMBER` 只按客户编号查找",
     "users_password_options": "--no-password 与 --password-stdin 不能同时使用",
+    "users_passwords_differ": "两次输入的密码不一致",
     "users_unlock_what": "请指定账号、地址（--address）或两者",
     "users_unlock_what.hint": "`rapport users unlock li.na`",
     # score snapshots (store/scores.py, cli/scores.py)
