@@ -365,11 +365,14 @@ def run(
         return time.perf_counter()
 
     from rapport.analytics.connect import connect
-    from rapport.analytics.sources import Sources
+    from rapport.analytics.working_copy import working_sources
 
     predictions = None
-    with connect(settings, engine=engine) as eng:  # one engine for the models and scores
-        analytics = (eng, Sources(eng, rules=rules))
+    with (
+        connect(settings, engine=engine) as eng,  # one engine for the models and scores
+        working_sources(eng, settings, rules=rules) as src,  # the store read once
+    ):
+        analytics = (eng, src)
         if models:
             from rapport.models.pipeline import fit_models, predict
 

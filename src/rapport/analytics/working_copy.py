@@ -1,0 +1,107 @@
+"""A working copy of the store's columns that the scoring run reads, made once per run.
+
+:func:`rapport.scoring.run` queries the store about ten times (purchase summaries, the
+degrees at three dates, the churn features and labels, the scores). DuckDB attached to
+the store reads every table through the store's own driver in each of those queries,
+converting every value again — at 1,000,000 customers, tens of millions of rows per
+query. :func:`working_sources` copies the columns of :data:`READ` once into a DuckDB
+database file of its own (compressed on disk, paged in by DuckDB's buffer manager within
+its memory limit, so memory does not grow with the store) and returns the
+:class:`~rapport.analytics.sources.Sources` every query of the run then reads.
+
+The other canonical columns are typed nulls in those sources: no query of the run reads
+them. ``tests/test_working_copy.py`` holds that true — it runs the scoring queries on the
+store itself and checks, in DuckDB's plans, that every column they scan is in
+:data:`READ` — so a query that starts reading another column fails that test until the
+column is listed here.
+
+Other engines need no copy: Parquet is already DuckDB's own columnar format, and
+PostgreSQL and Spark run the queries themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+from rapport.analytics.sources import Sources
+from rapport.analytics.tables import SCHEMAS
+from rapport.config import Rules
+
+#: Per canonical table, the columns the scoring run's queries read (see the module).
+READ: dict[str, tuple[str, ...]] = {
+    "customers": ("id", "created_at", "deleted_at", "loyalty_joined_at"),
+    "orders": ("id", "customer_id", "status", "ordered_at", "net_amount", "channel"),
+    "order_items": ("order_id", "product_id"),
+    "products": ("id", "category"),
+    "events": ("customer_id", "kind", "occurred_at"),
+    "interactions": ("customer_id", "channel", "direction", "occurred_at"),
+    "tickets": (
+        "id",
+        "customer_id",
+        "kind",
+        "priority",
+        "opened_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "first_response_due_at",
+        "resolution_due_at",
+        "satisfaction_rating",
+    ),
+    # every column: the latest answer per customer is a join that carries the whole row
+    "survey_responses": tuple(SCHEMAS["survey_responses"].names),
+    "referrals": ("referrer_customer_id", "referred_at", "converted", "converted_at"),
+    "campaigns": ("id", "channel"),
+    "campaign_deliveries": ("customer_id", "campaign_id", "sent_at"),
+    "loyalty_ledger": ("customer_id", "points", "reason", "occurred_at"),
+}
+#: The name under which the copy is attached to the DuckDB connection.
+DATABASE = "rapport_work"
+
+
+def _directory(settings: Any) -> Path:
+    return (Path(settings.data_dir) / "duckdb" / "work").resolve()
+
+
+@contextlib.contextmanager
+def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Sources]:
+    """Sources over a one-run copy of :data:`READ` when ``eng`` is DuckDB attached to the
+    store, else over ``eng`` itself; the copy's file is removed on leaving.
+
+    Every table is copied through its canonical schema
+    (:func:`~rapport.analytics.sources.conform`), so the copy holds exactly what the
+    queries would have read from the store.
+    """
+    if eng.kind != "duckdb":
+        yield Sources(eng, rules=rules)
+        return
+    directory = _directory(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+    con = eng.con
+    con.attach(path, name=DATABASE)
+    try:
+        store = Sources(eng, rules=rules)
+        tables = {}
+        for name, columns in READ.items():
+            schema = SCHEMAS[name]
+            copy = con.create_table(
+                name, getattr(store, name).select(*columns), database=(DATABASE, "main")
+            )
+            nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in columns}
+            tables[name] = copy.mutate(**nulls).select(*schema.names)
+        yield Sources(eng, tables=tables, rules=rules)
+    finally:
+        con.detach(DATABASE)
+        for suffix in ("", ".wal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+__all__ = ["DATABASE", "READ", "working_sources"]

@@ -1,0 +1,82 @@
+"""The scoring run's working copy (:mod:`rapport.analytics.working_copy`) holds every column
+its queries read, and leaves no file behind.
+
+The copy's other columns are typed nulls, so a query that read one of them would silently
+see nothing. Here the scoring run's queries run on the store itself (no copy) and DuckDB's
+plan of each says which columns its scans read: every one must be listed in ``READ``.
+That the figures are those of the store read directly is
+``tests/test_scoring_reference.py``'s comparison (its reference pipeline reads the store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rapport import scoring
+from rapport.analytics import metrics, working_copy
+from rapport.analytics.sources import Sources
+from rapport.config import Settings
+
+
+def _scans(node: Any, found: list[dict[str, Any]]) -> None:
+    """The ``extra_info`` of every scan operator in a DuckDB JSON plan."""
+    if isinstance(node, dict):
+        info = node.get("extra_info")
+        if "SCAN" in str(node.get("operator_name") or node.get("name")) and isinstance(info, dict):
+            found.append(info)
+        for value in node.values():
+            _scans(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _scans(value, found)
+
+
+@pytest.fixture
+def settings(sample_store, tmp_path) -> Settings:
+    url = sample_store.copy(tmp_path)
+    return Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
+
+
+def test_every_column_the_scoring_queries_read_is_copied(settings, monkeypatch) -> None:
+    read: dict[str, set[str]] = {}
+    execute = metrics.execute
+
+    def explained(expr: Any, con: Any = None) -> Any:
+        con._run_pre_execute_hooks(expr)  # registers in-memory tables
+        plan = con.con.sql("EXPLAIN (FORMAT json) " + con.compile(expr.as_table())).fetchall()
+        scans: list[dict[str, Any]] = []
+        for _, text in plan:
+            _scans(json.loads(text), scans)
+        for scan in scans:
+            if scan.get("Table"):
+                columns = scan.get("Projections") or []
+                columns = [columns] if isinstance(columns, str) else columns
+                read.setdefault(scan["Table"], set()).update(columns)
+        return execute(expr, con)
+
+    @contextlib.contextmanager
+    def the_store(eng: Any, _settings: Any, *, rules: Any) -> Iterator[Sources]:
+        yield Sources(eng, rules=rules)
+
+    monkeypatch.setattr(metrics, "execute", explained)
+    monkeypatch.setattr(working_copy, "working_sources", the_store)
+    result = scoring.run(settings, as_of=dt.date(2024, 12, 31))
+    assert result.rows > 0 and result.models is not None and not result.models.notes
+    assert {"orders", "events", "customers"} <= set(read)
+    for table, columns in read.items():
+        assert table in working_copy.READ, f"{table} is read but not copied"
+        missing = columns - set(working_copy.READ[table])
+        assert not missing, f"{table}: {sorted(missing)} read but not copied"
+
+
+def test_the_copy_is_removed_after_the_run(settings) -> None:
+    result = scoring.run(settings, as_of=dt.date(2024, 12, 31), models=False)
+    assert result.rows > 0
+    directory = settings.data_dir / "duckdb" / "work"
+    assert directory.is_dir() and not list(directory.iterdir())
