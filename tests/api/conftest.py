@@ -22,13 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rapport.api.app import create_app
 from rapport.api.security import create_access_token
-from rapport.config import Settings, SlaRules
+from rapport.config import Settings, SlaRules, load_rules
 from rapport.domain import Role, TicketKind, TicketPriority
 from rapport.store import customers, tickets, users
+from rapport.store.db import create_engine, upgrade
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-of-at-least-32-characters"
 T0 = dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)
+#: An id no record has: the routes answer 404 for it as for a record outside the scope.
+MISSING_ID = 987_654
 SLA = SlaRules(
     first_response_hours=dict.fromkeys(TicketPriority, 4.0),
     resolution_hours=dict.fromkeys(TicketPriority, 48.0),
@@ -69,19 +72,77 @@ def db(connection: Connection) -> Iterator[Session]:
     session.close()
 
 
+#: The settings the app's middleware reads once, when it is built (the rest is read per
+#: request from ``app.state.settings``).
+BUILD_SETTINGS = ("max_json_depth", "max_body_bytes")
+
+
+@pytest.fixture(scope="session")
+def _built_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The API built once per worker: building its 200-odd routes costs about half a
+    second of CPU, which every API test would otherwise pay. :func:`app` points it at the
+    test's store, settings and rules."""
+    root = tmp_path_factory.mktemp("api-app")
+    engine = create_engine(f"sqlite:///{root / 'store.db'}")
+    upgrade(engine)
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{root / 'store.db'}",
+        data_dir=root / "data",
+        secret_key=SECRET,
+    )
+    return create_app(settings, engine=engine)
+
+
 @pytest.fixture
-def app(engine: Engine, connection: Connection, api_settings: Settings) -> FastAPI:
-    application = create_app(api_settings, engine=engine)
+def app(
+    _built_app: FastAPI, engine: Engine, connection: Connection, api_settings: Settings
+) -> Iterator[FastAPI]:
+    """The API on the test's store, settings and rules, every session joining the test's
+    connection; its middleware starts afresh (as in a new app) and whatever the test
+    changes on the app is undone afterwards."""
+    application = _built_app
+    built = application.state.settings
+    for name in BUILD_SETTINGS:
+        assert getattr(api_settings, name) == getattr(built, name), (
+            f"api_settings.{name} differs from the built app's: build an app of its own "
+            "with create_app for this test"
+        )
+    api_settings.check_secrets()
+    saved = dict(application.state._state)
+    application.state.settings = api_settings
+    application.state.rules = load_rules(api_settings)
+    application.state.engine = engine
     application.state.sessions = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    return application
+    application.middleware_stack = None  # built again on the first request, as in a new app
+    try:
+        yield application
+    finally:
+        application.dependency_overrides.clear()
+        application.state._state.clear()
+        application.state._state.update(saved)
+        application.middleware_stack = None
 
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+def not_found(entity: str, record_id: int) -> dict[str, Any]:
+    """The 404 body of a missing record (and of one outside the caller's scope)."""
+    return {
+        "error": {
+            "code": "not_found",
+            "message": f"no {entity} with id {record_id}",
+            "field": "id",
+            "value": record_id,
+            "hint": None,
+        }
+    }
 
 
 def bearer(user: dict[str, Any], settings: Settings) -> dict[str, str]:

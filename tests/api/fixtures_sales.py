@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import LeadStatus, LoyaltyReason, OrderStatus
 from rapport.store import leads, loyalty, orders, products, referrals
-from tests.helpers import audit_entries  # noqa: F401 (the test modules take it from here)
 
 from .conftest import T0, Book, People
 
 TARGETS = ("own", "peer", "west", "pool")
-MISSING_ID = 987_654
 
 
 @dataclass
@@ -121,16 +119,3 @@ def sales(db: Session, people: People, book: Book) -> Sales:
         )
     db.commit()
     return out
-
-
-def not_found(entity: str, record_id: int) -> dict[str, Any]:
-    """The 404 body of a missing record (and of one outside the caller's scope)."""
-    return {
-        "error": {
-            "code": "not_found",
-            "message": f"no {entity} with id {record_id}",
-            "field": "id",
-            "value": record_id,
-            "hint": None,
-        }
-    }

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import CampaignChannel
 from rapport.store import campaigns
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, VISIBLE, Book, People
-from .fixtures_service import MISSING_ID, audit, not_found
+from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People, not_found
 
 URL = "/api/v1/campaigns"
 WRITERS = ("admin", "manager")
@@ -94,10 +94,17 @@ def test_create_change_delete_by_role(
     after = changed.json()
     assert after["budget"] is None and after["ended_at"].startswith("2024-11-12")
     assert after["name"] == "会员日"
-    assert audit(db, "update", "campaigns")[-1]["detail"]["fields"] == ["budget", "ended_at"]
+    assert audit_entries(db, "update", "campaigns")[-1]["detail"]["fields"] == [
+        "budget",
+        "ended_at",
+    ]
     assert client.delete(url, headers=headers).status_code == 204
     assert client.get(url, headers=headers).status_code == 404
-    assert [e["action"] for e in audit(db, entity="campaigns")] == ["create", "update", "delete"]
+    assert [e["action"] for e in audit_entries(db, entity="campaigns")] == [
+        "create",
+        "update",
+        "delete",
+    ]
 
 
 def test_campaign_validation_names_the_field(
@@ -186,7 +193,7 @@ def test_record_deliveries_by_role(
         (book.own["id"], False),
         (book.pool["id"], True),
     ]
-    entry = audit(db, "create", "campaign_deliveries")[-1]
+    entry = audit_entries(db, "create", "campaign_deliveries")[-1]
     assert entry["detail"]["count"] == 2
     again = client.post(
         f"{URL}/{campaign['id']}/deliveries", json=body, headers=people.headers(role)
@@ -301,7 +308,7 @@ def test_audience_export_honours_consent_opt_out_holdout_and_scope(
     names = {v: k for k, v in book.ids().items()}
     # peer: no consent; west: opted out; pool: held out
     assert {names[int(r["id"])] for r in rows} == VISIBLE[role] & {"own"}
-    assert audit(db, "export", "campaigns")[-1]["detail"]["count"] == len(rows)
+    assert audit_entries(db, "export", "campaigns")[-1]["detail"]["count"] == len(rows)
 
 
 def test_a_customer_who_opts_out_later_leaves_the_audience(

@@ -14,22 +14,9 @@ from sqlalchemy.orm import Session
 
 from tests.helpers import audit_entries
 
-from .conftest import ROLES, VISIBLE, Book, People
+from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People, not_found
 
 URL = "/api/v1/customers"
-MISSING_ID = 987_654
-
-
-def _not_found(customer_id: int) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": "not_found",
-            "message": f"no customer with id {customer_id}",
-            "field": "id",
-            "value": customer_id,
-            "hint": None,
-        }
-    }
 
 
 def _names(book: Book) -> dict[int, str]:
@@ -76,10 +63,10 @@ def test_get_one_is_404_outside_the_scope_exactly_like_a_missing_customer(
         assert customer["masked"] is (role == "analyst")
     else:
         assert response.status_code == 404
-        assert response.json() == _not_found(customer_id)
+        assert response.json() == not_found("customer", customer_id)
         missing = client.get(f"{URL}/{MISSING_ID}{suffix}", headers=people.headers(role))
         assert missing.status_code == 404
-        assert missing.json() == _not_found(MISSING_ID)
+        assert missing.json() == not_found("customer", MISSING_ID)
         assert response.headers.keys() == missing.headers.keys()
 
 
@@ -217,7 +204,7 @@ def test_patch_by_role_and_scope(
         assert response.status_code == 403
     elif target not in VISIBLE[role]:
         assert response.status_code == 404
-        assert response.json() == _not_found(customer_id)
+        assert response.json() == not_found("customer", customer_id)
     else:
         assert response.status_code == 200, response.text
         assert response.json()["city"] == "北京市"

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import EventKind
 from rapport.store import events
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, T0, VISIBLE, Book, People
-from .fixtures_service import MISSING_ID, audit
+from .conftest import MISSING_ID, ROLES, T0, VISIBLE, Book, People
 
 URL = "/api/v1/events"
 
@@ -111,7 +111,7 @@ def test_create_by_role_and_scope(
         created = response.json()
         assert created["occurred_at"].startswith("2024-03-02T02:00:00")
         assert created["properties"] == {"sku": "SKU-1", "来源": "小程序"}
-        assert audit(db, "create", "events")[-1]["entity_id"] == str(created["id"])
+        assert audit_entries(db, "create", "events")[-1]["entity_id"] == str(created["id"])
 
 
 def test_create_validation_names_the_field(client: TestClient, people: People, book: Book) -> None:
@@ -142,8 +142,8 @@ def test_reads_are_audited_unless_masked(
     client: TestClient, people: People, clicks: dict[str, int], db: Session
 ) -> None:
     client.get(URL, params={"customer_id": clicks["own"]}, headers=people.headers("sales"))
-    entry = audit(db, "read_pii", "events")[-1]
+    entry = audit_entries(db, "read_pii", "events")[-1]
     assert entry["actor"] == "li.na" and entry["detail"]["count"] == 2
-    before = len(audit(db))
+    before = len(audit_entries(db))
     client.get(URL, params={"customer_id": clicks["own"]}, headers=people.headers("analyst"))
-    assert len(audit(db)) == before
+    assert len(audit_entries(db)) == before

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import Direction, InteractionChannel
 from rapport.store import interactions
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, T0, VISIBLE, Book, People
-from .fixtures_service import MISSING_ID, audit
+from .conftest import MISSING_ID, ROLES, T0, VISIBLE, Book, People
 
 URL = "/api/v1/interactions"
 
@@ -86,7 +86,7 @@ def test_create_by_role_and_scope(
         created = response.json()
         assert created["staff_id"] == getattr(people, role)["id"]
         assert created["occurred_at"] and created["subject"] == "回访"
-        entry = audit(db, "create", "interactions")[-1]
+        entry = audit_entries(db, "create", "interactions")[-1]
         assert entry["entity_id"] == str(created["id"])
         assert "回访" not in str(entry["detail"])
 
@@ -177,8 +177,8 @@ def test_unmasked_reads_are_audited_and_masked_reads_are_not(
     client: TestClient, people: People, calls: dict[str, Any], db: Session
 ) -> None:
     client.get(URL, headers=people.headers("sales"))
-    entry = audit(db, "read_pii", "interactions")[-1]
+    entry = audit_entries(db, "read_pii", "interactions")[-1]
     assert entry["actor"] == "li.na" and entry["entity_id"] == str(calls["own"]["id"])
-    before = len(audit(db))
+    before = len(audit_entries(db))
     client.get(URL, headers=people.headers("analyst"))
-    assert len(audit(db)) == before
+    assert len(audit_entries(db)) == before

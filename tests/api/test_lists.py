@@ -2,8 +2,10 @@
 customer-owned records through the caller's customer scope.
 
 * Walking a list with ``next_cursor`` (two rows a page) returns every row exactly once, in
-  id order (the audit log: newest first), every page with the same keys (``data``,
-  ``count``, ``next_cursor``) and the same ``count``; the last page's cursor is null.
+  id order (the audit log: newest first; the score lists highest first, ties by customer
+  id), every page with the same keys (``data``, ``count``, ``next_cursor``; the score
+  lists also ``as_of`` and ``masked``) and the same ``count``; the last page's cursor is
+  null.
 * Per role, the lists of tickets, orders, interactions and referrals hold exactly the
   records of the customers that role sees; one record of a customer outside the scope
   is a 404 like a missing one; the records of a deleted customer leave every list.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,14 +26,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.domain import Direction, InteractionChannel, LoyaltyReason, TicketKind, TicketPriority
-from rapport.store import customers, interactions, loyalty, schema, tickets
+from rapport.store import customers, interactions, loyalty, schema, scores, tickets
 
-from .conftest import ROLES, SLA, T0, VISIBLE, Book, People
+from .conftest import MISSING_ID, ROLES, SLA, T0, VISIBLE, Book, People, not_found
 from .fixtures_sales import Sales, sales  # noqa: F401 (a fixture)
-from .fixtures_service import MISSING_ID, not_found
 
 PAGE = 2
 ENVELOPE = {"data", "count", "next_cursor"}
+#: The lists of a score snapshot: their rows are customers, their pages name the snapshot.
+SCORE_LISTS = {"diamonds", "at-risk", "clv"}
+SNAPSHOT = dt.date(2024, 12, 31)
 
 
 @dataclass
@@ -158,6 +163,52 @@ def _audit(w: World) -> tuple[str, str | None, list[int]]:
     return "/api/v1/audit", None, w.ids(schema.audit_log)[::-1]
 
 
+def _score(w: World) -> dict[int, dict[str, Any]]:
+    """A snapshot of every customer, its figures repeating so that each list has ties
+    (broken by customer id) and leaves some customers out: every fifth is gold (no
+    diamond), every fifth from the second has a heuristic churn risk (no warning)."""
+    for n in range(3):
+        customers.repo.create(session=w.db, values={"external_id": f"C-score-{n}", "name": "赵敏"})
+    rows = {}
+    for i, customer_id in enumerate(w.ids(schema.customers)):
+        rows[customer_id] = {
+            "customer_id": customer_id,
+            "monetary": (3000, 3000, 1000, 3000, 500)[i % 5],
+            "predicted_clv": Decimal((2000, 4000, 2000, 2000, 1000)[i % 5]) + Decimal("0.25"),
+            "churn_risk": 0.7,
+            "value_tier": "gold" if i % 5 == 4 else "diamond",
+            "lifecycle_stage": "at_risk",
+            "components": {"churn": {"source": "heuristic" if i % 5 == 1 else "classifier"}},
+        }
+    scores.write_snapshot(session=w.db, as_of=SNAPSHOT, rows=list(rows.values()))
+    w.db.commit()
+    return rows
+
+
+def _ranked(rows: list[dict[str, Any]], value: Callable[[dict[str, Any]], Any]) -> list[int]:
+    """Customer ids, highest ``value`` first, ties by id."""
+    return [r["customer_id"] for r in sorted(rows, key=lambda r: (-value(r), r["customer_id"]))]
+
+
+def _diamonds(w: World) -> tuple[str, str | None, list[int]]:
+    rows = [r for r in _score(w).values() if r["value_tier"] == "diamond"]
+    return "/api/v1/scores/diamonds", None, _ranked(rows, lambda r: r["monetary"])
+
+
+def _at_risk(w: World) -> tuple[str, str | None, list[int]]:
+    rows = [r for r in _score(w).values() if r["components"]["churn"]["source"] == "classifier"]
+
+    def value_at_risk(row: dict[str, Any]) -> float:
+        return row["churn_risk"] * float(row["predicted_clv"])
+
+    return "/api/v1/scores/at-risk", None, _ranked(rows, value_at_risk)
+
+
+def _clv(w: World) -> tuple[str, str | None, list[int]]:
+    rows = list(_score(w).values())
+    return "/api/v1/scores/clv", None, _ranked(rows, lambda r: r["predicted_clv"])
+
+
 CASES: dict[str, Case] = {
     "customers": _customers,
     "tickets": _tickets,
@@ -172,6 +223,9 @@ CASES: dict[str, Case] = {
     "referrals": _referrals,
     "loyalty ledger": _ledger,
     "audit": _audit,
+    "diamonds": _diamonds,
+    "at-risk": _at_risk,
+    "clv": _clv,
 }
 
 
@@ -201,15 +255,33 @@ def test_every_list_pages_with_one_envelope_and_visits_every_row_once(
     url, key, expected = CASES[name](world)
     assert len(expected) > PAGE, "the case must fill more than one page"
     pages = _walk(world, url, key)
-    seen = [row["id"] for page in pages for row in page["data"]]
+    id_key = "customer_id" if name in SCORE_LISTS else "id"
+    seen = [row[id_key] for page in pages for row in page["data"]]
     assert seen == expected  # each row once, in the list's order
     assert len(pages) == -(-len(expected) // PAGE)
+    envelope = ENVELOPE | {"as_of", "masked"} if name in SCORE_LISTS else ENVELOPE
     for page in pages:
-        assert set(page) == ENVELOPE
+        assert set(page) == envelope
         assert page["count"] == len(expected)
     assert all(len(page["data"]) == PAGE for page in pages[:-1])
     assert pages[-1]["next_cursor"] is None
     assert all(page["next_cursor"] for page in pages[:-1])
+
+
+@pytest.mark.parametrize(("issuer", "reader"), [("customers", "clv"), ("clv", "customers")])
+def test_a_cursor_of_another_list_is_refused_naming_the_cursor(
+    world: World, issuer: str, reader: str
+) -> None:
+    urls = {name: CASES[name](world)[0] for name in (issuer, reader)}
+    first = world.client.get(urls[issuer], params={"limit": 1}, headers=world.admin).json()
+    assert first["next_cursor"]
+    response = world.client.get(
+        urls[reader], params={"cursor": first["next_cursor"]}, headers=world.admin
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("validation_failed", "query.cursor")
+    assert error["hint"] and error["value"] == first["next_cursor"]
 
 
 # --- the customer scope, per role, on several record kinds -------------------------------

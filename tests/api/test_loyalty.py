@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from rapport.api.masking import mask_reference
 from rapport.store import loyalty, tokens
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, VISIBLE, Book, People
-from .fixtures_sales import MISSING_ID, TARGETS, Sales, audit_entries, not_found, sales
+from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People, not_found
+from .fixtures_sales import TARGETS, Sales, sales
 
 __all__ = ["sales"]
 

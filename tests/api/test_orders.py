@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.store import schema
-from tests.helpers import count_rows
+from tests.helpers import audit_entries, count_rows
 
-from .conftest import ROLES, VISIBLE, Book, People
-from .fixtures_sales import MISSING_ID, TARGETS, Sales, audit_entries, not_found, sales
+from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People, not_found
+from .fixtures_sales import TARGETS, Sales, sales
 
 __all__ = ["sales"]
 

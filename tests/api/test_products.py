@@ -8,8 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from .conftest import ROLES, Book, People
-from .fixtures_sales import MISSING_ID, Sales, audit_entries, not_found, sales
+from tests.helpers import audit_entries
+
+from .conftest import MISSING_ID, ROLES, Book, People, not_found
+from .fixtures_sales import Sales, sales
 
 __all__ = ["sales"]
 

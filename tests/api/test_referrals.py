@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.store import customers, referrals
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, T0, VISIBLE, Book, People
-from .fixtures_sales import MISSING_ID, TARGETS, Sales, audit_entries, not_found, sales
+from .conftest import MISSING_ID, ROLES, T0, VISIBLE, Book, People, not_found
+from .fixtures_sales import TARGETS, Sales, sales
 
 __all__ = ["sales"]
 

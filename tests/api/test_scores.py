@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from rapport.store import schema, scores, tokens
 from tests.helpers import audit_entries
 
-from .conftest import ROLES, VISIBLE, Book, People
+from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People
 
 OLD, NEW = dt.date(2024, 6, 30), dt.date(2024, 12, 31)
-MISSING_ID = 987_654
 #: Window revenue and predicted CLV of each book customer (all diamond in NEW).
 MONETARY = {"own": 4000, "peer": 3000, "west": 2000, "pool": 1000}
 CLV = {"own": 1000, "peer": 2000, "west": 3000, "pool": 4000}
@@ -221,7 +220,7 @@ def test_list_rows_carry_their_figures_and_reasons(
     headers = people.headers("admin")
     pool = scored.pool["id"]
     clv = client.get("/api/v1/scores/clv", params={"limit": 1}, headers=headers).json()
-    assert clv["count"] == 1
+    assert clv["count"] == len(CLV) and clv["next_cursor"]  # one page of all four
     (top,) = clv["data"]
     assert top["customer_id"] == pool
     assert (top["predicted_clv"], top["clv_low"], top["clv_high"]) == (4000, 2000, 6000)

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import SurveyKind
 from rapport.store import surveys, tickets
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, T0, VISIBLE, Book, People
-from .fixtures_service import MISSING_ID, audit
+from .conftest import MISSING_ID, ROLES, T0, VISIBLE, Book, People
 
 URL = "/api/v1/surveys"
 
@@ -73,7 +73,7 @@ def test_create_by_role_and_scope(
         created = response.json()
         assert (created["scale_min"], created["scale_max"]) == (1, 5)
         assert created["responded_at"]
-        entry = audit(db, "create", "survey_responses")[-1]
+        entry = audit_entries(db, "create", "survey_responses")[-1]
         assert entry["entity_id"] == str(created["id"])
         assert "不错" not in str(entry["detail"])
 
@@ -153,8 +153,8 @@ def test_filters_and_audit(
     assert client.get(URL, params={"kind": "ces"}, headers=headers).json()["count"] == 1
     by_customer = client.get(URL, params={"customer_id": book.own["id"]}, headers=headers).json()
     assert by_customer["count"] == 2
-    reads = audit(db, "read_pii", "survey_responses")
+    reads = audit_entries(db, "read_pii", "survey_responses")
     assert reads[-1]["actor"] == "mgr-east" and reads[-1]["detail"]["count"] == 2
-    before = len(audit(db))
+    before = len(audit_entries(db))
     client.get(URL, headers=people.headers("analyst"))
-    assert len(audit(db)) == before
+    assert len(audit_entries(db)) == before

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from rapport.config import load_rules
 from rapport.domain import TicketKind, TicketPriority
 from rapport.store import tickets
+from tests.helpers import audit_entries
 
-from .conftest import ROLES, SLA, T0, VISIBLE, Book, People
-from .fixtures_service import MISSING_ID, audit, not_found, visible_customers
+from .conftest import MISSING_ID, ROLES, SLA, T0, VISIBLE, Book, People, not_found
+from .fixtures_service import visible_customers
 
 URL = "/api/v1/tickets"
 
@@ -159,7 +160,7 @@ def test_open_by_role_with_sla_due_times_from_the_rules(
     assert ticket["status"] == "open" and ticket["external_id"].startswith("T-")
     assert ticket["history"][0]["changed_by"] == getattr(people, role)["id"]
     assert ticket["assignee_id"] == (people.service["id"] if role == "service" else None)
-    entry = audit(db, "create", "tickets")[-1]
+    entry = audit_entries(db, "create", "tickets")[-1]
     assert entry["entity_id"] == str(ticket["id"])
     assert "快递丢失" not in str(entry["detail"])
 
@@ -262,7 +263,7 @@ def test_transition_by_role_and_scope(
         ]
         assert body["history"][-1]["note"] == "已致电客户"
         assert body["history"][-1]["changed_by"] == getattr(people, role)["id"]
-        entry = audit(db, "update", "tickets")[-1]
+        entry = audit_entries(db, "update", "tickets")[-1]
         assert entry["entity_id"] == str(ticket_id)
         assert entry["detail"]["to"] == "in_progress"
 
@@ -349,7 +350,7 @@ def test_assign_by_role(
         return
     assert response.status_code == 200, response.text
     assert response.json()["assignee_id"] == people.service["id"]
-    assert audit(db, "update", "tickets")[-1]["detail"]["fields"] == ["assignee_id"]
+    assert audit_entries(db, "update", "tickets")[-1]["detail"]["fields"] == ["assignee_id"]
     # the service user now sees the ticket and its customer
     seen = client.get(f"{URL}/{desk['own']['id']}", headers=people.headers("service"))
     assert seen.status_code == 200
@@ -383,16 +384,16 @@ def test_unmasked_reads_are_audited_and_masked_reads_are_not(
 ) -> None:
     client.get(f"{URL}/{desk['own']['id']}", headers=people.headers("sales"))
     client.get(URL, headers=people.headers("service"))
-    reads = audit(db, "read_pii", "tickets")
+    reads = audit_entries(db, "read_pii", "tickets")
     assert [(r["actor"], r["detail"]["route"]) for r in reads] == [
         ("li.na", "get"),
         ("zhao.min", "list"),
     ]
     assert sorted(reads[-1]["detail"]["ids"]) == sorted([desk["west"]["id"], desk["west2"]["id"]])
-    before = len(audit(db))
+    before = len(audit_entries(db))
     client.get(URL, headers=people.headers("analyst"))
     client.get(f"{URL}/{desk['own']['id']}", headers=people.headers("analyst"))
-    assert len(audit(db)) == before
+    assert len(audit_entries(db)) == before
 
 
 def test_tickets_of_a_deleted_customer_disappear(

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from rapport.config import Settings
 from rapport.store import users
 from rapport.store.db import create_engine, session_scope, upgrade
-from tests.live_server import free_port
+from tests.helpers import free_port
 
 PASSWORD = "blue kettle orbit"
 CHROMIUM = "/usr/bin/chromium"
