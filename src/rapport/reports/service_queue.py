@@ -3,9 +3,10 @@ first, and one ticket as a user sees it, with what the user may do with it.
 
 Which tickets a user sees is the API's rule (``/tickets``): a ticket is visible when its
 customer is in the user's :class:`~rapport.access.CustomerScope`. Who may move or assign
-one is the API's rule too: the roles of ``WRITERS["tickets"]`` move tickets (a service user
-only the tickets assigned to them), admins and managers assign them, to an active admin,
-manager, sales or service user.
+one is said here once (:func:`may_move`, :data:`ASSIGNING_ROLES`, :func:`assignees`), and
+the API's ticket routes check the same: the roles of ``WRITERS["tickets"]`` move tickets (a
+service user only the tickets assigned to them), admins and managers assign them, to an
+active admin, manager, sales or service user.
 
 The SLA clock of an open ticket is the next target it still has to meet: its
 ``first_response_due_at`` while nobody has answered, then its ``resolution_due_at``. Both

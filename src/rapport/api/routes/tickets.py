@@ -70,6 +70,7 @@ from rapport.api.schemas.tickets import (
 )
 from rapport.domain import AuditAction, Role, TicketKind, TicketPriority, TicketStatus
 from rapport.errors import NotFound
+from rapport.reports import service_queue
 from rapport.store import schema, tickets
 from rapport.store.repository import Row, utcnow
 
@@ -80,8 +81,6 @@ _t = schema.tickets.c
 _c = schema.customers.c
 #: Clock skew allowed for ``opened_at`` given by a client.
 FUTURE_SKEW = dt.timedelta(minutes=5)
-#: Roles a ticket may be assigned to.
-ASSIGNABLE = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE)
 #: Fields analysts do not see (free text that may describe a person).
 MASKED_FIELDS = ("subject", "description", "extra")
 
@@ -90,7 +89,7 @@ IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 READ = [Depends(require_scope("tickets:read"))]
 WRITE = [Depends(require_scope("tickets:write"))]
 MAY_WRITE = Depends(require_role(*WRITERS["tickets"]))
-MAY_ASSIGN = Depends(require_role(Role.ADMIN, Role.MANAGER))
+MAY_ASSIGN = Depends(require_role(*service_queue.ASSIGNING_ROLES))
 
 
 def _not_found(ticket_id: int) -> NotFound:
@@ -135,11 +134,7 @@ def _check_assignee(session: Session, user: Principal, assignee_id: int | None) 
             field="body.assignee_id",
             hint=f"leave assignee_id out or set it to your user id {user.user_id}",
         )
-    u = schema.users.c
-    found = session.execute(
-        sa.select(u.role).where(u.id == assignee_id, u.is_active.is_(True))
-    ).scalar_one_or_none()
-    if found is None or Role(found) not in ASSIGNABLE:
+    if not service_queue.assignees(session=session, user_id=assignee_id):
         raise ApiError(
             422,
             "validation_failed",
@@ -261,7 +256,7 @@ def transition_ticket(
     statuses allowed next) — also when another client moved the ticket first."""
     user = scope.principal
     row = _get(session, scope, ticket_id)
-    if user.role is Role.SERVICE and row["assignee_id"] != user.user_id:
+    if not service_queue.may_move(user, row):
         raise forbidden(
             "service users may move only the tickets assigned to them",
             hint="ask a manager to assign the ticket to you",
