@@ -228,6 +228,11 @@ MESSAGES: dict[str, str] = {
     "file_sheets_empty": "{path}：所有工作表都是空的",
     "file_no_json": "{path}：前 1,000 行中没有 JSON 对象",
     "file_no_json.hint": "每一行必须是一个 JSON 对象",
+    "file_no_line_break": "{path}：前 {megabytes} MB 中没有换行",
+    "file_no_line_break.hint": "第一行必须是表头；这是 CSV 文件吗？",
+    "file_row_too_long": "{path}：有一行超过 {megabytes} MB",
+    "file_row_too_long.hint": "拆分特别长的值（或行）后再导入",
+    "file_not_csv": "{path}：无法按 CSV 解析：{reason}",
 }
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do

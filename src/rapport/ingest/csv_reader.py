@@ -100,11 +100,18 @@ def open_csv(path: Path, size: int) -> Source:
     first_line = lines[0]
     if len(lines) == 1 and len(sample) < size:
         raise UnreadableFile(
-            f"{path}: no line break in the first {SAMPLE_BYTES >> 20} MB",
+            "{path}: no line break in the first {megabytes} MB",
             hint="the first line must be the header; is this a CSV file?",
+            key="file_no_line_break",
+            params={"path": path, "megabytes": SAMPLE_BYTES >> 20},
         )
     if not first_line.strip():
-        raise UnreadableFile(f"{path}: no header row", hint="the first row must name the columns")
+        raise UnreadableFile(
+            "{path}: no header row",
+            hint="the first row must name the columns",
+            key="file_no_header",
+            params={"path": path},
+        )
     delimiter = sniff_delimiter(first_line, path)
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     # a header without a line break after it (and nothing else) is a file of no rows:
@@ -139,8 +146,10 @@ def csv_batches(source: Source, size: int) -> Iterator[Batch]:
             block *= 4
             if block > MAX_BLOCK_BYTES:
                 raise UnreadableFile(
-                    f"{source.path}: a row is longer than {MAX_BLOCK_BYTES >> 20} MB",
+                    "{path}: a row is longer than {megabytes} MB",
                     hint="split the very long values (or the rows) and import again",
+                    key="file_row_too_long",
+                    params={"path": source.path, "megabytes": MAX_BLOCK_BYTES >> 20},
                 ) from None
 
 
@@ -244,9 +253,17 @@ def _csv_pass(source: Source, size: int, block: int, state: _CsvState) -> Iterat
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc):  # "straddling object straddles two block boundaries"
             raise _BlockTooSmall from exc
-        raise UnreadableFile(f"{source.path}: cannot parse as CSV: {exc}") from exc
+        raise UnreadableFile(
+            "{path}: cannot parse as CSV: {reason}",
+            key="file_not_csv",
+            params={"path": source.path, "reason": exc},
+        ) from exc
     except pa.ArrowException as exc:
-        raise UnreadableFile(f"{source.path}: cannot parse as CSV: {exc}") from exc
+        raise UnreadableFile(
+            "{path}: cannot parse as CSV: {reason}",
+            key="file_not_csv",
+            params={"path": source.path, "reason": exc},
+        ) from exc
     finally:
         stream.close()
 
