@@ -55,6 +55,8 @@ USAGE_ERRORS = [
     (("demo", "--customers", "5"), "不能小于 100", "greater than or equal to 100"),
     (("metrics", "--format", "xml"), "'xml' 不是可选值", "'xml' is not one of"),
     (("nosuch",), "没有这个命令：'nosuch'", "No such command 'nosuch'"),
+    (("scor",), "没有这个命令：'scor'。要用的是 'score' 吗？", "Did you mean 'score'?"),
+    (("models", "fitt"), "要用的是 'fit' 吗？", "No such command 'fitt'"),
     (("status", "1"), "多余的参数：1", "Got unexpected extra argument"),
     (("models", "fit", "--nope"), "没有这个选项：--nope", "No such option: --nope"),
     (("metrics", "--period"), "选项 '--period' 需要一个值", "requires an argument"),

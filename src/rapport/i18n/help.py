@@ -236,7 +236,11 @@ USAGE_FRAMES: dict[str, str] = {
 #: pattern's named groups. A message no pattern knows keeps its words in the Chinese frame.
 USAGE_MESSAGES: tuple[tuple[str, str], ...] = (
     (r"No such option: (?P<name>.+)", "没有这个选项：{name}"),
-    (r"No such command (?P<name>.+)\.", "没有这个命令：{name}"),
+    (
+        r"No such command (?P<name>'.*')\. Did you mean (?P<commands>.+)\?",
+        "没有这个命令：{name}。要用的是 {commands} 吗？",
+    ),
+    (r"No such command (?P<name>'.*')\.", "没有这个命令：{name}"),
     (r"Missing command\.", "缺少命令"),
     (r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)", "多余的参数：{args}"),
     (r"Option (?P<name>'.*') requires an argument\.", "选项 {name} 需要一个值"),
