@@ -499,6 +499,7 @@ def test_the_queue_and_a_move_in_the_browser_in_both_languages(
     page.wait_for_selector("#ticket-message")
     assert page.inner_text("#ticket-status") == "处理中"
     assert "已联系物流" in page.inner_text("#ticket-history")
+    assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
     _shot(page, "service-ticket-zh_CN")
     # English
     page.click('button[data-lang="en"]')
