@@ -27,11 +27,14 @@ from rapport.api.pagination import PageDep
 from rapport.api.schemas.audit import AuditEntriesPublic, AuditEntryPublic
 from rapport.api.schemas.common import MAX_INT32, Time, check_text
 from rapport.domain import AuditAction, Role
-from rapport.store import audit
+from rapport.store import audit, schema
+from rapport.store.paging import SortKey
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 READ = [Depends(require_scope("audit:read")), Depends(require_role(Role.ADMIN))]
+#: The log's order: newest first (:func:`rapport.store.audit.list_entries`).
+ORDER = [SortKey(schema.audit_log.c.id, descending=True)]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 #: Text no store refuses (no NUL, no unpaired surrogate: 422 instead of a database error).
 TextFilter = Annotated[str, AfterValidator(check_text)]
@@ -58,10 +61,11 @@ def list_audit_entries(
             field="query.until",
             value=until.isoformat(),
         )
+    (before_id,) = page.start(ORDER) or (None,)
     rows, count = audit.list_entries(
         session=session,
         limit=page.fetch,
-        before_id=page.after_id,
+        before_id=before_id,
         actor=actor,
         actor_user_id=actor_user_id,
         customer_id=customer_id,
@@ -70,7 +74,9 @@ def list_audit_entries(
         since=since,
         until=until,
     )
-    shown, cursor = page.cut(rows)
+    shown = page.cut(rows, count=count)
     return AuditEntriesPublic(
-        data=[AuditEntryPublic.model_validate(r) for r in shown], count=count, next_cursor=cursor
+        data=[AuditEntryPublic.model_validate(r) for r in shown.data],
+        count=shown.count,
+        next_cursor=shown.next_cursor,
     )
