@@ -50,6 +50,7 @@ from rapport.masking import mask_identifier, mask_name
 from rapport.reports.tiers import components, tier_reasons
 from rapport.store import schema
 from rapport.store.customers import marketable_clause
+from rapport.store.paging import Key, PageRequest, SortKey, encode_cursor, read_page
 
 _s = schema.customer_scores.c
 _c = schema.customers.c
@@ -60,9 +61,6 @@ GROUPINGS = ("rfm_segment", "value_tier", "lifecycle_stage")
 AVERAGED = ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
 #: The orders of the diamond list.
 DIAMOND_ORDERS = ("revenue", "churn_risk")
-#: Churn warnings read, at least, before their reasons are checked (value at risk is
-#: ordered in SQL; only the classifier's warnings count).
-CANDIDATES = 500
 #: The headline scores of one snapshot in a customer's history.
 HISTORY_KEYS = (
     "as_of",
@@ -299,12 +297,37 @@ def _who(row: dict[str, Any], scope: CustomerScope | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CustomerList:
-    """The rows of a list report and how many customers qualify in all (``total``; the
-    rows are the first ``limit`` of them)."""
+    """One page of a list report: its rows, how many customers qualify in all (``total``)
+    and where the next page starts (``next_key``, ``None``: this is the last; the API
+    hands it out as ``next_cursor``)."""
 
     as_of: dt.date
     rows: list[dict[str, Any]] = field(default_factory=list)
-    total: int | None = None
+    total: int = 0
+    next_key: Key | None = None
+
+    @property
+    def next_cursor(self) -> str | None:
+        return None if self.next_key is None else encode_cursor(self.next_key)
+
+
+#: Ties in every list are broken by the customer id, which makes each order total (a
+#: page starts exactly after the previous page's last customer).
+_BY_ID = SortKey(_s.customer_id)
+
+
+def _page(limit: int, page: PageRequest | None) -> PageRequest:
+    """The page a list report reads: ``page``, or the first ``limit`` rows."""
+    return page if page is not None else PageRequest(limit=limit)
+
+
+def _diamond_order(order: str) -> list[SortKey]:
+    """The sort keys of the diamond list (never null: no revenue sorts as 0, no churn
+    risk after every risk)."""
+    revenue = [SortKey(sa.func.coalesce(_s.monetary, 0), descending=True), _BY_ID]
+    if order == "churn_risk":
+        return [SortKey(sa.func.coalesce(_s.churn_risk, -1.0), descending=True), *revenue]
+    return revenue
 
 
 def diamonds(
@@ -317,15 +340,17 @@ def diamonds(
     scope: CustomerScope | None = None,
     marketable_only: bool | None = None,
     order: str = "revenue",
+    page: PageRequest | None = None,
 ) -> CustomerList:
     """The diamond customers of the snapshot dated ``day``, highest window revenue first
     (``order="churn_risk"``: the highest churn risk first, those without one last, then
-    by revenue — the diamonds closest to losing the tier first).
+    by revenue — the diamonds closest to losing the tier first); ties by customer id.
 
     Returns
     -------
     CustomerList
-        ``total`` diamond customers; ``rows`` the first ``limit``: who (``customer_id``,
+        ``total`` diamond customers; ``rows`` the first ``limit`` (or the page ``page``
+        asks for): who (``customer_id``,
         ``external_id``, ``name``, ``city``, ``marketable``, ``value_tier``,
         ``lifecycle_stage``), ``monetary``, ``frequency``, ``recency_days``, the degrees
         and index, ``rfm_segment``, ``churn_risk``, ``predicted_clv`` and ``reasons``: the
@@ -337,7 +362,6 @@ def diamonds(
             f"order {order!r}", field="order", hint=f"use one of: {', '.join(DIAMOND_ORDERS)}"
         )
     where = [*_list_where(scope, day, marketable_only), _s.value_tier == ValueTier.DIAMOND.value]
-    first = [sa.nulls_last(_s.churn_risk.desc())] if order == "churn_risk" else []
     joined = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
     stmt = (
         sa.select(
@@ -353,13 +377,10 @@ def diamonds(
         )
         .select_from(joined)
         .where(*where)
-        .order_by(*first, _s.monetary.desc(), _s.customer_id)
-        .limit(limit)
     )
-    total = session.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar()
+    found = read_page(session, stmt, _page(limit, page), _diamond_order(order))
     rows = []
-    for row in session.execute(stmt).mappings():
-        r = dict(row)
+    for r in found.data:
         met, _ = tier_reasons({**r, "value_tier": ValueTier.DIAMOND.value}, rules, locale)
         rows.append(
             {
@@ -374,7 +395,7 @@ def diamonds(
                 "reasons": met,
             }
         )
-    return CustomerList(as_of=day, rows=rows, total=int(total or 0))
+    return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
 
 
 def churn_warnings(
@@ -385,49 +406,55 @@ def churn_warnings(
     min_risk: float = 0.5,
     scope: CustomerScope | None = None,
     marketable_only: bool | None = None,
+    page: PageRequest | None = None,
 ) -> CustomerList:
     """The churn warnings of the snapshot dated ``day``: customers the churn classifier
     rates at or above ``min_risk`` (a heuristic risk has no reasons and is no warning),
-    by value at risk (churn risk × predicted CLV), highest first.
+    by value at risk (churn risk × predicted CLV), highest first; ties by customer id.
 
     Returns
     -------
     CustomerList
-        ``rows``: who, ``churn_risk``, ``predicted_clv``, ``value_at_risk`` and
-        ``reasons``: the classifier's reasons that raise the risk (``feature``, ``value``,
-        ``contribution``, ``direction``). At most ``max(limit, CANDIDATES)`` candidates
-        are read; ``total`` is not counted.
+        ``total`` warnings; ``rows`` the first ``limit`` (or the page ``page`` asks for):
+        who, ``churn_risk``, ``predicted_clv``, ``value_at_risk`` and ``reasons``: the
+        classifier's reasons that raise the risk (``feature``, ``value``,
+        ``contribution``, ``direction``).
     """
-    value_at_risk = (_s.churn_risk * _s.predicted_clv).label("value_at_risk")
+    # a float on every store (a product of a float and a decimal), compared exactly from
+    # one page to the next
+    value_at_risk = sa.type_coerce(_s.churn_risk * _s.predicted_clv, sa.Float)
     stmt = (
-        sa.select(*_WHO, _s.churn_risk, _s.predicted_clv, value_at_risk, _s.components)
+        sa.select(
+            *_WHO,
+            _s.churn_risk,
+            _s.predicted_clv,
+            value_at_risk.label("value_at_risk"),
+            _s.components,
+        )
         .join(schema.customers, _c.id == _s.customer_id)
         .where(
             *_list_where(scope, day, marketable_only),
             _s.churn_risk >= min_risk,
             _s.predicted_clv.is_not(None),
+            _s.components[("churn", "source")].as_string() == "classifier",
         )
-        .order_by(value_at_risk.desc(), _s.customer_id)
-        .limit(max(CANDIDATES, limit))
     )
+    order = [SortKey(value_at_risk, descending=True), _BY_ID]
+    found = read_page(session, stmt, _page(limit, page), order)
     rows: list[dict[str, Any]] = []
-    for row in session.execute(stmt).mappings():
-        churn = components(dict(row)).get("churn") or {}
-        if churn.get("source") != "classifier":
-            continue
+    for row in found.data:
+        churn = components(row).get("churn") or {}
         reasons = [r for r in churn.get("reasons") or [] if r.get("direction") == "raises"]
         rows.append(
             {
-                **_who(dict(row), scope),
+                **_who(row, scope),
                 "churn_risk": float(row["churn_risk"]),
                 "predicted_clv": float(row["predicted_clv"]),
                 "value_at_risk": float(row["value_at_risk"]),
                 "reasons": reasons,
             }
         )
-        if len(rows) >= limit:
-            break
-    return CustomerList(as_of=day, rows=rows)
+    return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
 
 
 def top_clv(
@@ -437,28 +464,31 @@ def top_clv(
     limit: int = 50,
     scope: CustomerScope | None = None,
     marketable_only: bool | None = None,
+    page: PageRequest | None = None,
 ) -> CustomerList:
-    """The customers with the highest predicted CLV in the snapshot dated ``day``.
+    """The customers with the highest predicted CLV in the snapshot dated ``day``; ties
+    by customer id.
 
     Returns
     -------
     CustomerList
-        ``rows``: who, ``predicted_clv`` with its 95 % interval (``clv_low``,
-        ``clv_high``), ``p_alive``, ``expected_purchases_90d``; ``total`` is not counted.
+        ``total`` customers with a predicted CLV; ``rows`` the first ``limit`` (or the
+        page ``page`` asks for): who, ``predicted_clv`` with its 95 % interval
+        (``clv_low``, ``clv_high``), ``p_alive``, ``expected_purchases_90d``.
     """
     stmt = (
         sa.select(*_WHO, _s.p_alive, _s.expected_purchases_90d, _s.predicted_clv, _s.components)
         .join(schema.customers, _c.id == _s.customer_id)
         .where(*_list_where(scope, day, marketable_only), _s.predicted_clv.is_not(None))
-        .order_by(_s.predicted_clv.desc(), _s.customer_id)
-        .limit(limit)
     )
+    order = [SortKey(_s.predicted_clv, descending=True), _BY_ID]
+    found = read_page(session, stmt, _page(limit, page), order)
     rows = []
-    for row in session.execute(stmt).mappings():
-        prediction = components(dict(row)).get("prediction") or {}
+    for row in found.data:
+        prediction = components(row).get("prediction") or {}
         rows.append(
             {
-                **_who(dict(row), scope),
+                **_who(row, scope),
                 "predicted_clv": float(row["predicted_clv"]),
                 "clv_low": _float(prediction.get("clv_low")),
                 "clv_high": _float(prediction.get("clv_high")),
@@ -466,7 +496,7 @@ def top_clv(
                 "expected_purchases_90d": _float(row["expected_purchases_90d"]),
             }
         )
-    return CustomerList(as_of=day, rows=rows)
+    return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
 
 
 # --- one customer ------------------------------------------------------------------------------

@@ -25,8 +25,9 @@ book's; for admins and analysts they equal ``rapport tiers``). Deleted customers
 no report, summaries and lists alike. Every list row says whether the customer may
 receive marketing (``marketable``: consent given, not opted out, not erased), and
 ``?marketable=true`` keeps only those — a list taken for a campaign never holds anyone
-else. Lists showing unmasked names are
-audited like customer reads.
+else. The lists page as every list does (:mod:`rapport.api.pagination`: ``limit``,
+``cursor``, ``next_cursor``, ``count`` of all), in their own order, ties by customer id.
+Lists showing unmasked names are audited like customer reads.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE
+from rapport.api.pagination import PageDep
 from rapport.api.schemas.customers import ScoreSnapshot
 from rapport.api.schemas.scores import (
     ChurnWarning,
@@ -68,11 +70,11 @@ router = APIRouter(tags=["scores"])
 ENTITY = "customers"
 
 READ = [Depends(require_scope("scores:read"))]
+RESPONSES = {**COMMON_RESPONSES, **NOT_FOUND_RESPONSE}
 CustomerId = Annotated[int, Path(ge=1, description="The customer's id.")]
 AsOf = Annotated[
     dt.date | None, Query(description="The snapshot's date (default: the latest stored).")
 ]
-Limit = Annotated[int, Query(ge=1, le=500, description="Rows (highest first).")]
 Marketable = Annotated[
     bool | None,
     Query(description="true: only customers who may receive marketing; false: only others."),
@@ -95,7 +97,7 @@ def _audit(auditor: Auditor, scope: CustomerScope, ids: list[int], route: str) -
     "/customers/{customer_id}/scores",
     response_model=CustomerScores,
     dependencies=READ,
-    responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses=RESPONSES,
 )
 def get_customer_scores(
     customer_id: CustomerId,
@@ -137,14 +139,9 @@ def _summaries(
     return GroupSummaries(as_of=day, by=by, data=data)
 
 
-_SUMMARY = {
-    "response_model": GroupSummaries,
-    "dependencies": READ,
-    "responses": {**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
-}
-
-
-@router.get("/scores/segments", **_SUMMARY)
+@router.get(
+    "/scores/segments", response_model=GroupSummaries, dependencies=READ, responses=RESPONSES
+)
 def score_segments(
     session: SessionDep, scope: CustomerScopeDep, rules: RulesDep, as_of: AsOf = None
 ) -> GroupSummaries:
@@ -152,7 +149,7 @@ def score_segments(
     return _summaries("rfm_segment", session, scope, rules, as_of)
 
 
-@router.get("/scores/tiers", **_SUMMARY)
+@router.get("/scores/tiers", response_model=GroupSummaries, dependencies=READ, responses=RESPONSES)
 def score_tiers(
     session: SessionDep, scope: CustomerScopeDep, rules: RulesDep, as_of: AsOf = None
 ) -> GroupSummaries:
@@ -160,7 +157,7 @@ def score_tiers(
     return _summaries("value_tier", session, scope, rules, as_of)
 
 
-@router.get("/scores/stages", **_SUMMARY)
+@router.get("/scores/stages", response_model=GroupSummaries, dependencies=READ, responses=RESPONSES)
 def score_stages(
     session: SessionDep, scope: CustomerScopeDep, rules: RulesDep, as_of: AsOf = None
 ) -> GroupSummaries:
@@ -170,73 +167,77 @@ def score_stages(
 
 # --- lists ---------------------------------------------------------------------------------
 
-_LIST = {"dependencies": READ, "responses": {**COMMON_RESPONSES, **NOT_FOUND_RESPONSE}}
 
-
-@router.get("/scores/diamonds", response_model=Diamonds, **_LIST)
+@router.get("/scores/diamonds", response_model=Diamonds, dependencies=READ, responses=RESPONSES)
 def score_diamonds(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
     rules: RulesDep,
     settings: SettingsDep,
+    page: PageDep,
     as_of: AsOf = None,
-    limit: Limit = 50,
     marketable: Marketable = None,
     lang: Lang = None,
 ) -> Diamonds:
     """The diamond customers 钻石客户 of a snapshot, highest window revenue first, with the
-    checks that make them diamond."""
+    checks that make them diamond; one page at a time (follow ``next_cursor``)."""
     day = reports.snapshot_day(session, as_of)
     found = reports.diamonds(
         session,
         day=day,
         rules=rules,
         locale=lang or settings.locale,
-        limit=limit,
         scope=scope,
         marketable_only=marketable,
+        page=page,
     )
     data = [Diamond(**r) for r in found.rows]
     _audit(auditor, scope, [d.customer_id for d in data], "scores.diamonds")
-    return Diamonds(as_of=day, masked=scope.masked, count=len(data), data=data)
+    return Diamonds(
+        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    )
 
 
-@router.get("/scores/at-risk", response_model=ChurnWarnings, **_LIST)
+@router.get("/scores/at-risk", response_model=ChurnWarnings, dependencies=READ, responses=RESPONSES)
 def score_at_risk(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
+    page: PageDep,
     as_of: AsOf = None,
-    limit: Limit = 50,
     min_risk: Annotated[float, Query(ge=0, le=1, description="Lowest churn risk listed.")] = 0.5,
     marketable: Marketable = None,
 ) -> ChurnWarnings:
     """The churn warnings 流失预警 of a snapshot: customers the churn classifier rates at
     or above ``min_risk``, by value at risk (churn risk × predicted CLV), with the reasons
-    that raise their risk most."""
+    that raise their risk most; one page at a time (follow ``next_cursor``)."""
     day = reports.snapshot_day(session, as_of)
     found = reports.churn_warnings(
-        session, day=day, limit=limit, min_risk=min_risk, scope=scope, marketable_only=marketable
+        session, day=day, min_risk=min_risk, scope=scope, marketable_only=marketable, page=page
     )
     data = [ChurnWarning(**r) for r in found.rows]
     _audit(auditor, scope, [d.customer_id for d in data], "scores.at_risk")
-    return ChurnWarnings(as_of=day, masked=scope.masked, count=len(data), data=data)
+    return ChurnWarnings(
+        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    )
 
 
-@router.get("/scores/clv", response_model=ClvList, **_LIST)
+@router.get("/scores/clv", response_model=ClvList, dependencies=READ, responses=RESPONSES)
 def score_clv(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
+    page: PageDep,
     as_of: AsOf = None,
-    limit: Limit = 50,
     marketable: Marketable = None,
 ) -> ClvList:
     """The customers with the highest predicted CLV in a snapshot, with its 95 % interval
-    and P(alive)."""
+    and P(alive); one page at a time (follow ``next_cursor``)."""
     day = reports.snapshot_day(session, as_of)
-    found = reports.top_clv(session, day=day, limit=limit, scope=scope, marketable_only=marketable)
+    found = reports.top_clv(session, day=day, scope=scope, marketable_only=marketable, page=page)
     data = [ClvEntry(**r) for r in found.rows]
     _audit(auditor, scope, [d.customer_id for d in data], "scores.clv")
-    return ClvList(as_of=day, masked=scope.masked, count=len(data), data=data)
+    return ClvList(
+        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    )

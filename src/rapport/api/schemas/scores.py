@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from rapport.api.schemas.common import Page
 from rapport.api.schemas.customers import ScoreSnapshot
 
 
@@ -104,19 +105,20 @@ class ClvEntry(ListedCustomer):
     expected_purchases_90d: float | None
 
 
-class ScoreList(BaseModel):
+class SnapshotList(BaseModel):
+    """What a list of a snapshot says besides its page."""
+
     as_of: dt.date = Field(description="The snapshot's date.")
     masked: bool = Field(description="Whether names are masked for your role.")
-    count: int = Field(description="Rows returned.")
 
 
-class Diamonds(ScoreList):
-    data: list[Diamond]
+class Diamonds(SnapshotList, Page[Diamond]):
+    """Diamond customers, highest window revenue first."""
 
 
-class ChurnWarnings(ScoreList):
-    data: list[ChurnWarning]
+class ChurnWarnings(SnapshotList, Page[ChurnWarning]):
+    """Churn warnings, highest value at risk first."""
 
 
-class ClvList(ScoreList):
-    data: list[ClvEntry]
+class ClvList(SnapshotList, Page[ClvEntry]):
+    """Customers by predicted CLV, highest first."""
