@@ -8,7 +8,11 @@ API and the web workspace, each defined once, taking the caller's
 * :mod:`rapport.reports.tiers` — why a customer is in their value tier;
 * :mod:`rapport.reports.groups` — grouping customers by an attribute for the metrics;
 * :mod:`rapport.reports.service_queue` — the open tickets with their SLA clocks, one ticket
-  with its history, and who may move or assign a ticket.
+  with its history, and who may move or assign a ticket;
+* :mod:`rapport.reports.worklist` — a salesperson's birthdays of the week and customers not
+  contacted for N days, and a scope narrowed to one owner;
+* :mod:`rapport.reports.movers` — who entered or left a value tier between two snapshots,
+  and why.
 
 The analyses over a period (cohorts, funnel, demand forecast) are :mod:`rapport.analyses`.
 """
