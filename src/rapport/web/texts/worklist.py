@@ -56,8 +56,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # not contacted
     "worklist.quiet": ("{days} 天以上未联系", "Not contacted for {days} days or more"),
     "worklist.quiet_hint": (
-        "最近一次互动(电话、邮件、在线沟通、拜访、社交、售后,任一方向)距今的天数;"
-        "预测CLV最高的在前",
+        "最近一次互动(电话、邮件、在线沟通、拜访、社交、售后,任一方向)距今的天数;预测CLV最高的在前",
         "Days since the last interaction (call, e-mail, chat, visit, social, after-sales, "
         "either direction); the highest predicted CLV first",
     ),
