@@ -62,6 +62,28 @@ def may_write(principal: Principal, records: str) -> bool:
     return principal.role in WRITERS[records]
 
 
+#: Who administers staff accounts and API tokens and reads the audit log: the API's
+#: ``/users`` and ``/audit`` routes and the web workspace's Admin page check this set.
+ADMINISTRATORS: frozenset[Role] = frozenset({Role.ADMIN})
+
+
+def check_account_change(principal: Principal, user_id: int, *, role: Role, active: bool) -> None:
+    """Refuse an administrator disabling their own account or giving up their own admin
+    role (``role``, ``active``: the account ``user_id`` after the change): they would lock
+    themselves out of the change they are making. Another administrator may do it; the
+    store keeps the last active one in any case
+    (:func:`rapport.store.users.keeps_an_admin`)."""
+    if principal.user_id != user_id or (active and role in ADMINISTRATORS):
+        return
+    raise Forbidden(
+        "you may not disable your own account or give up your own admin role",
+        table="users",
+        field="is_active" if not active else "role",
+        hint="ask another administrator",
+        key="own_account",
+    )
+
+
 # --- row-level access to customers ---------------------------------------------------------
 
 _c = schema.customers.c

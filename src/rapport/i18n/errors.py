@@ -176,6 +176,10 @@ MESSAGES: dict[str, str] = {
         "换一个更长、更难猜的密码：由三四个互不相关的词组成的口令好记又难猜。{tips}"
     ),
     "username_invalid": "users.username = {username!r}：不能为空，前后不能有空格",
+    "last_admin": "{username} 是最后一个启用的管理员",
+    "last_admin.hint": "请先让另一个账号成为启用的管理员",
+    "own_account": "不能停用自己的账号，也不能取消自己的管理员角色",
+    "own_account.hint": "请另一位管理员来做",
     "token_no_scope": "API 令牌至少需要一个权限范围",
     "token_no_scope.hint": "例如 customers:read、orders:write，或用 * 表示该用户能做的一切",
     "token_scope_unknown": "api_tokens.scopes：未知的权限范围 {scope!r}",

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from rapport.config import Settings, get_settings
 from rapport.domain import Role
-from rapport.errors import ValidationFailed
+from rapport.errors import Conflict, ValidationFailed
 from rapport.store import schema
 from rapport.store.repository import Repository, Row
 
@@ -290,9 +290,59 @@ def get_by_username(*, session: Session, username: str) -> Row:
 
 
 def disable(*, session: Session, username: str) -> Row:
-    """Deactivate an account: it can no longer log in or use its API tokens; history stays."""
+    """Deactivate an account: it can no longer log in or use its API tokens; history stays.
+    The last active administrator is never disabled (:func:`keeps_an_admin`)."""
     user = repo.get_by_key(session=session, key=username)
-    return repo.update(session=session, id=user["id"], values={"is_active": False})
+    return set_active(session=session, user_id=user["id"], active=False)
+
+
+def set_active(*, session: Session, user_id: int, active: bool) -> Row:
+    """Disable (``active=False``) or enable again the account ``user_id``; the last active
+    administrator stays active (:func:`keeps_an_admin`)."""
+    user = repo.get(session=session, id=user_id)
+    keeps_an_admin(session=session, user=user, role=Role(user["role"]), active=active)
+    return repo.update(session=session, id=user_id, values={"is_active": active})
+
+
+def change_role(*, session: Session, user_id: int, role: Role | str, team: str | None) -> Row:
+    """Give the account ``user_id`` a role and a team (``None``: no team); the last active
+    administrator keeps the admin role (:func:`keeps_an_admin`)."""
+    user = repo.get(session=session, id=user_id)
+    clean = repo.validate({"role": role, "team": team}, partial=True)
+    keeps_an_admin(session=session, user=user, role=Role(clean["role"]), active=user["is_active"])
+    return repo.update(session=session, id=user_id, values=clean)
+
+
+def keeps_an_admin(*, session: Session, user: Row, role: Role, active: bool) -> None:
+    """Refuse a change that would leave the store without an active administrator: ``user``
+    is one and would stop being one (``role``, ``active`` after the change), and no other
+    is. Nobody could then administer accounts except through the store itself.
+
+    Raises
+    ------
+    Conflict
+        Naming the account and what to do first.
+    """
+    if user["role"] != Role.ADMIN or not user["is_active"]:
+        return
+    if role is Role.ADMIN and active:
+        return
+    u = schema.users.c
+    others = session.execute(
+        sa.select(sa.func.count())
+        .select_from(schema.users)
+        .where(u.role == Role.ADMIN, u.is_active.is_(True), u.id != user["id"])
+    ).scalar_one()
+    if not others:
+        raise Conflict(
+            "{username} is the last active administrator",
+            table="users",
+            field="role" if active else "is_active",
+            value=user["username"],
+            hint="make another account an active administrator first",
+            key="last_admin",
+            params={"username": user["username"]},
+        )
 
 
 def list_users(*, session: Session, include_inactive: bool = True) -> list[Row]:

@@ -21,18 +21,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator
 
+from rapport.access import ADMINISTRATORS
 from rapport.api.deps import SessionDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES, ApiError
 from rapport.api.pagination import PageDep
 from rapport.api.schemas.audit import AuditEntriesPublic, AuditEntryPublic
 from rapport.api.schemas.common import MAX_INT32, Time, check_text
-from rapport.domain import AuditAction, Role
+from rapport.domain import AuditAction
 from rapport.store import audit, schema
 from rapport.store.paging import SortKey
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
-READ = [Depends(require_scope("audit:read")), Depends(require_role(Role.ADMIN))]
+READ = [Depends(require_scope("audit:read")), Depends(require_role(*ADMINISTRATORS))]
 #: The log's order: newest first (:func:`rapport.store.audit.list_entries`).
 ORDER = [SortKey(schema.audit_log.c.id, descending=True)]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]

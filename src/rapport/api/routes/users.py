@@ -17,18 +17,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from rapport.access import ADMINISTRATORS
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import SessionDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE
 from rapport.api.schemas.users import PasswordSet
-from rapport.domain import AuditAction, Role
+from rapport.domain import AuditAction
 from rapport.store import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 ENTITY = "users"
 UserId = Annotated[int, Path(ge=1, description="The user's id.")]
-ADMIN_WRITE = [Depends(require_scope("users:write")), Depends(require_role(Role.ADMIN))]
+ADMIN_WRITE = [Depends(require_scope("users:write")), Depends(require_role(*ADMINISTRATORS))]
 
 
 @router.put(
