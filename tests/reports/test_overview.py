@@ -1,7 +1,7 @@
 """The overview's figures (:mod:`rapport.reports.overview`) on SQLite and PostgreSQL, against
-the snapshot rows recomputed in Python: the snapshot dates, the degrees per snapshot, the
-value at risk, the diamonds gained and lost — with the deleted customer out of every figure
-and a sales user's scope, and masked names for an analyst; and the metric periods."""
+the snapshot rows recomputed in Python: the snapshot dates, the degrees, diamonds and value
+at risk per snapshot — with the deleted customer out of every figure
+and a sales user's scope; and the metric periods and values."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from rapport.access import CustomerScope
 from rapport.analytics.periods import Period
 from rapport.errors import ValidationFailed
-from rapport.masking import mask_name
 from rapport.reports import overview
 from rapport.reports.snapshots import AVERAGED
 from rapport.store import schema
@@ -85,7 +84,11 @@ def test_the_history_of_the_snapshots_over_the_live_customers(
     engine.dispose()
     assert [h["as_of"] for h in every] == [EARLIER, DAY]
     assert len(latest_only) == 1 and latest_only[0]["as_of"] == DAY
-    assert latest_only[0] == pytest.approx(every[-1], rel=1e-12)  # the sum's order may differ
+    numbers = {k: v for k, v in every[-1].items() if k != "as_of"}
+    assert {k: v for k, v in latest_only[0].items() if k != "as_of"} == pytest.approx(
+        numbers,
+        rel=1e-12,  # the sums' order may differ
+    )
     for history, ids in ((every, None), (sales, report_store.sales_ids)):
         for entry in history:
             rows = live(snapshot_rows(report_store, entry["as_of"]), ids)
@@ -117,63 +120,6 @@ def test_the_history_of_the_snapshots_over_the_live_customers(
     assert every[0]["share"] is None
     assert strict[0]["at_risk"] <= latest["at_risk"]
     assert strict[0]["value_at_risk"] == pytest.approx(latest["value_at_risk"])
-
-
-def test_diamonds_gained_and_lost_between_the_snapshots(report_store: ReportStore) -> None:
-    before = {r["customer_id"]: r for r in snapshot_rows(report_store, EARLIER)}
-    after = {r["customer_id"]: r for r in snapshot_rows(report_store, DAY)}
-    engine = report_store.engine()
-    with session_scope(engine) as session:
-        scopes = {
-            "admin": None,
-            "sales": CustomerScope(report_store.principal("sales")),
-            "analyst": CustomerScope(report_store.principal("analyst")),
-        }
-        found = {
-            who: overview.diamond_changes(
-                session, before=EARLIER, after=DAY, scope=scope, limit=1000
-            )
-            for who, scope in scopes.items()
-        }
-        short = overview.diamond_changes(session, before=EARLIER, after=DAY, limit=2)
-    engine.dispose()
-    for who, ids in (("admin", None), ("sales", report_store.sales_ids)):
-        result = found[who]
-        alive = {i for i, r in {**before, **after}.items() if r["deleted_at"] is None}
-        if ids is not None:
-            alive &= ids
-        gained = {
-            i for i in alive if tier(after.get(i)) == "diamond" and tier(before.get(i)) != "diamond"
-        }
-        lost = {
-            i for i in alive if tier(before.get(i)) == "diamond" and tier(after.get(i)) != "diamond"
-        }
-        assert result["gained"] == len(gained) and result["lost"] == len(lost)
-        assert {r["customer_id"] for r in result["gained_rows"]} == gained
-        assert {r["customer_id"] for r in result["lost_rows"]} == lost
-        for r in result["gained_rows"]:
-            assert r["to"] == "diamond" and r["from"] == tier(before.get(r["customer_id"]))
-            assert r["name"] == after[r["customer_id"]]["name"]
-        for r in result["lost_rows"]:
-            assert r["from"] == "diamond" and r["to"] == tier(after.get(r["customer_id"]))
-        # highest window revenue first
-        revenue = [float(after[r["customer_id"]]["monetary"]) for r in result["gained_rows"]]
-        assert revenue == sorted(revenue, reverse=True)
-    assert found["admin"]["gained"] + found["admin"]["lost"] > 0
-    assert report_store.deleted_id not in {
-        r["customer_id"] for r in found["admin"]["gained_rows"] + found["admin"]["lost_rows"]
-    }
-    assert found["sales"]["gained"] + found["sales"]["lost"] < (
-        found["admin"]["gained"] + found["admin"]["lost"]
-    )
-    # the analyst: everyone, names masked
-    analyst = found["analyst"]
-    assert analyst["gained"] == found["admin"]["gained"]
-    for mine, theirs in zip(analyst["gained_rows"], found["admin"]["gained_rows"], strict=True):
-        assert mine["customer_id"] == theirs["customer_id"]
-        assert mine["name"] == mask_name(theirs["name"]) != theirs["name"]
-    assert len(short["gained_rows"]) == min(2, short["gained"])
-    assert short["gained_rows"] == found["admin"]["gained_rows"][:2]
 
 
 def test_the_metric_periods() -> None:

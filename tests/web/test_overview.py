@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from rapport.access import CustomerScope, Principal
 from rapport.analytics.metrics import METRICS
 from rapport.config import load_rules
-from rapport.domain import AuditAction, Role
+from rapport.domain import AuditAction, Role, ValueTier
+from rapport.reports import movers, snapshots
 from rapport.reports import overview as figures
-from rapport.reports import snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine, session_scope
 from rapport.web import i18n
@@ -148,10 +148,20 @@ def test_the_analyst_sees_the_diamonds_masked_and_is_not_audited(
         latest, previous = figures.snapshot_days(session)
         assert latest is not None and previous is not None
         top = snapshots.diamonds(session, day=latest, rules=rules, locale="zh_CN", limit=5)
-        moves = figures.diamond_changes(session, before=previous, after=latest, limit=5)
+        moves = movers.tier_movers(
+            session,
+            tier=ValueTier.DIAMOND,
+            before=previous,
+            after=latest,
+            rules=rules,
+            locale="zh_CN",
+            limit=1000,
+        )
     engine.dispose()
-    named = {r["customer_id"]: r["name"] for r in top.rows + moves["gained_rows"]}
-    named |= {r["customer_id"]: r["name"] for r in moves["lost_rows"]}
+    # the page lists the first five of each direction
+    listed = [r for r in moves if r["direction"] == "out"][:5]
+    listed += [r for r in moves if r["direction"] == "in"][:5]
+    named = {r["customer_id"]: r["name"] for r in top.rows + listed}
     assert top.rows and named
     before = len(pii_reads(web_store))
     analyst = http_login(server, ROLE_USERS["analyst"]).get("/overview/diamonds").text
@@ -290,7 +300,7 @@ def test_the_overview_in_a_browser_in_both_languages(browser_page: Watched) -> N
     # the period applies without a reload and stays in the address
     page.evaluate("window.__same_document = true")
     page.select_option("#period", "30d")
-    page.wait_for_url("**/overview?period=30d")
+    page.wait_for_url("**/overview?period=30d", timeout=120_000)
     page.wait_for_function(ALL_DRAWN, arg=["trends-chart"], timeout=120_000)
     assert page.evaluate("window.__same_document") is True
     # phone width: one column, nothing wider than the screen

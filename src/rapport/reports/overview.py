@@ -8,10 +8,10 @@ Two kinds of figures, run two ways (as :mod:`rapport.reports.snapshots` explains
   :func:`snapshot_days` (the latest snapshot and the one before), :func:`snapshot_history`
   (per snapshot: the four degrees and the relationship index averaged, the diamonds, and
   the value at risk — churn risk × predicted CLV summed, as
-  :func:`~rapport.reports.snapshots.churn_warnings` rates one customer) and
-  :func:`diamond_changes` (who became a diamond customer and who stopped being one). The
-  tier pyramid and the stages are :func:`~rapport.reports.snapshots.group_summary`, the
-  diamonds :func:`~rapport.reports.snapshots.diamonds`.
+  :func:`~rapport.reports.snapshots.churn_warnings` rates one customer). The tier pyramid
+  and the stages are :func:`~rapport.reports.snapshots.group_summary`, the diamonds
+  :func:`~rapport.reports.snapshots.diamonds`, who became one and who stopped
+  :mod:`rapport.reports.movers`.
 * **From the operational tables** through the analytics engine: :func:`metric_overview`,
   the headline metrics of docs/metrics.md over a period and the period before it, and their
   monthly series (:func:`rapport.analyses.metric_values`). Metrics are company-wide (the
@@ -35,8 +35,8 @@ from rapport.analytics.periods import Period, buckets, to_local, to_utc
 from rapport.config import Rules, Settings
 from rapport.domain import ValueTier
 from rapport.errors import ValidationFailed
-from rapport.masking import mask_identifier, mask_name
-from rapport.reports.snapshots import AVERAGED, movements
+from rapport.reports.movers import previous_snapshot
+from rapport.reports.snapshots import AVERAGED
 from rapport.store import schema
 
 _s = schema.customer_scores.c
@@ -92,11 +92,10 @@ _JOINED = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
 
 
 def snapshot_days(session: Session) -> tuple[dt.date | None, dt.date | None]:
-    """The latest snapshot date and the one before it (``None`` where there is none)."""
-    days = list(
-        session.execute(sa.select(_s.as_of).distinct().order_by(_s.as_of.desc()).limit(2)).scalars()
-    )
-    return (days[0] if days else None, days[1] if len(days) > 1 else None)
+    """The latest snapshot date and the one before it
+    (:func:`rapport.reports.movers.previous_snapshot`); ``None`` where there is none."""
+    latest: dt.date | None = session.execute(sa.select(sa.func.max(_s.as_of))).scalar()
+    return latest, None if latest is None else previous_snapshot(session, latest)
 
 
 def snapshot_history(
@@ -174,80 +173,6 @@ def snapshot_history(
             }
         )
     return out
-
-
-def diamond_changes(
-    session: Session,
-    *,
-    before: dt.date,
-    after: dt.date,
-    scope: CustomerScope | None = None,
-    limit: int = 10,
-) -> dict[str, Any]:
-    """Who became a diamond customer 钻石客户 between the snapshots dated ``before`` and
-    ``after``, and who stopped being one.
-
-    Returns
-    -------
-    dict
-        ``before``, ``after``; ``gained`` and ``lost``: how many became one and how many
-        stopped (:func:`~rapport.reports.snapshots.movements` by value tier, into and out
-        of diamond); ``gained_rows`` and ``lost_rows``: the first ``limit`` of each,
-        highest window revenue first (at ``after``; the lost at ``before``), each
-        ``customer_id``, ``external_id``, ``name`` (masked for a masked scope: analysts),
-        ``from`` and ``to`` (the value tier at ``before`` and at ``after``; null where the
-        customer has no snapshot).
-    """
-    diamond = ValueTier.DIAMOND.value
-    moved = movements(session, by="value_tier", before=before, after=after, scope=scope)
-    a = (
-        sa.select(_s.customer_id, _s.value_tier.label("tier"), _s.monetary.label("monetary"))
-        .where(_s.as_of == before)
-        .subquery("a")
-    )
-    b = (
-        sa.select(_s.customer_id, _s.value_tier.label("tier"), _s.monetary.label("monetary"))
-        .where(_s.as_of == after)
-        .subquery("b")
-    )
-    masked = scope is not None and scope.masked
-
-    def side(start: Any, other: Any, was: Any, now: Any) -> list[dict[str, Any]]:
-        """Customers diamond in ``start`` and not in ``other`` (outer-joined)."""
-        stmt = (
-            sa.select(_c.id, _c.external_id, _c.name, was.label("from"), now.label("to"))
-            .select_from(
-                start.join(schema.customers, _c.id == start.c.customer_id).outerjoin(
-                    other, other.c.customer_id == start.c.customer_id
-                )
-            )
-            .where(
-                start.c.tier == diamond,
-                sa.or_(other.c.tier.is_(None), other.c.tier != diamond),
-                *_in_scope(scope),
-            )
-            .order_by(start.c.monetary.desc(), _c.id)
-            .limit(limit)
-        )
-        return [
-            {
-                "customer_id": r["id"],
-                "external_id": mask_identifier(r["external_id"]) if masked else r["external_id"],
-                "name": mask_name(r["name"]) if masked else r["name"],
-                "from": getattr(r["from"], "value", r["from"]),
-                "to": getattr(r["to"], "value", r["to"]),
-            }
-            for r in session.execute(stmt).mappings()
-        ]
-
-    return {
-        "before": before,
-        "after": after,
-        "gained": sum(m["customers"] for m in moved if m["to"] == diamond),
-        "lost": sum(m["customers"] for m in moved if m["from"] == diamond),
-        "gained_rows": side(b, a, a.c.tier, b.c.tier),
-        "lost_rows": side(a, b, a.c.tier, b.c.tier),
-    }
 
 
 # --- metrics -----------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
+from rapport.reports import movers, snapshots
 from rapport.reports import overview as figures
-from rapport.reports import snapshots
 from rapport.web import render
 from rapport.web.auth import roles
 from rapport.web.i18n import Formatter
@@ -158,13 +158,7 @@ def overview_diamonds(request: Request, user: Viewer) -> Response:
         top = snapshots.diamonds(
             session, day=latest, rules=rules, locale=fmt.locale, limit=LISTED, scope=scope
         )
-        moves = (
-            figures.diamond_changes(
-                session, before=previous, after=latest, scope=scope, limit=LISTED
-            )
-            if previous
-            else None
-        )
+        moves = _moves(session, previous, latest, rules, fmt, scope) if previous else None
     if not scope.masked:
         shown = [r["customer_id"] for r in top.rows]
         if moves is not None:
@@ -212,6 +206,39 @@ def overview_metrics(request: Request, user: Viewer) -> Response:
     if request.headers.get("hx-trigger") == PERIOD_FORM:  # the choice stays in the address
         response.headers["HX-Push-Url"] = f"/overview?period={period}"
     return response
+
+
+def _moves(
+    session: Any,
+    before: dt.date,
+    after: dt.date,
+    rules: Any,
+    fmt: Formatter,
+    scope: CustomerScope,
+) -> dict[str, Any]:
+    """Who became a diamond customer since the previous snapshot and who stopped
+    (:mod:`rapport.reports.movers`): the counts, and the first :data:`LISTED` of each."""
+    diamond = ValueTier.DIAMOND
+    counts = movers.tier_mover_counts(
+        session, tier=diamond, before=before, after=after, scope=scope
+    )
+    # those who left come first: all of them, then the first entering
+    rows = movers.tier_movers(
+        session,
+        tier=diamond,
+        before=before,
+        after=after,
+        rules=rules,
+        locale=fmt.locale,
+        scope=scope,
+        limit=counts["out"] + LISTED,
+    )
+    return {
+        "gained": counts["in"],
+        "lost": counts["out"],
+        "gained_rows": [r for r in rows if r["direction"] == "in"][:LISTED],
+        "lost_rows": [r for r in rows if r["direction"] == "out"][:LISTED],
+    }
 
 
 def _period(value: str | None) -> str:
