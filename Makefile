@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LOCK := requirements/ci.lock
-# The fast loop leaves out Spark, PostgreSQL and tests marked slow.
+# The fast loop leaves out Spark, PostgreSQL and tests marked slow (by hand, or by the rule
+# of tests/conftest.py: analytics engines other than DuckDB on SQLite, browsers). It keeps
+# compiled test modules between runs even where PYTHONDONTWRITEBYTECODE is set: rewriting
+# the asserts of every test module again costs each worker about ten seconds.
 FAST := not spark and not postgres and not slow
 MIN_VENV := .venv-min
 # Types are checked against the locked versions; test-min sets MYPY=true to skip it.
@@ -31,7 +34,7 @@ test: install ## the whole test suite (PostgreSQL too when RAPPORT_TEST_POSTGRES
 test-fast: install ## ruff, mypy and the tests without Spark, PostgreSQL and slow ones
 	$(BIN)/ruff check src tests benchmarks
 	$(MYPY)
-	RAPPORT_TEST_POSTGRES_URL= $(BIN)/pytest -n auto --dist loadgroup -m "$(FAST)"
+	RAPPORT_TEST_POSTGRES_URL= PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --dist loadgroup -m "$(FAST)"
 
 # The lowest versions pyproject.toml allows for Rapport's own dependencies (uv's
 # lowest-direct resolution) in .venv-min, then the fast loop on them. Run by hand, not in CI.

@@ -38,6 +38,60 @@ def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
+# --- the fast loop -----------------------------------------------------------------------
+
+#: The one engine of the analytics matrix that the fast loop runs everywhere (the product's
+#: default path); other engines run in ``make test``.
+FAST_ENGINE = "duckdb-sqlite"
+#: Test modules that run on every engine of the matrix even in the fast loop: the engines'
+#: own conformance (each table on each engine) keeps every engine's path in the loop.
+EVERY_ENGINE_MODULES = ("tests/analytics/test_engines.py",)
+#: Fixtures whose tests are slow by nature: a real browser.
+SLOW_FIXTURES = ("browser_page", "chromium")
+#: Test modules slow by nature, by the start of their path: many clients racing on a real
+#: server (the concurrency tests of the API's transactions).
+SLOW_PATHS = ("tests/api/test_concurrency_",)
+#: Markers whose tests are slow by nature (``browser``: declared in tests/web/conftest.py).
+SLOW_MARKERS = ("browser",)
+
+
+def slow_by_rule(item: pytest.Item) -> bool:
+    """Whether the central rule leaves ``item`` to ``make test``: analytics on an engine
+    other than :data:`FAST_ENGINE` (outside :data:`EVERY_ENGINE_MODULES`), a browser, or a
+    module of :data:`SLOW_PATHS`."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    engine = params.get("analytics_engine")
+    if engine not in (None, FAST_ENGINE) and not item.nodeid.startswith(EVERY_ENGINE_MODULES):
+        return True
+    if set(getattr(item, "fixturenames", ())) & set(SLOW_FIXTURES):
+        return True
+    if item.nodeid.startswith(SLOW_PATHS):
+        return True
+    return any(item.get_closest_marker(name) is not None for name in SLOW_MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The markers ``make test-fast`` deselects by (``-m "not spark and not postgres and not
+    slow"``), given here by rule rather than test by test:
+
+    - a test on the PostgreSQL leg of the ``backend`` matrix is marked ``postgres`` now, at
+      collection (the fixture marks it again when it runs), so the fast loop leaves it out
+      instead of reporting it skipped;
+    - :func:`slow_by_rule` marks ``slow`` every analytics test on an engine other than
+      :data:`FAST_ENGINE` (but the engine conformance of :data:`EVERY_ENGINE_MODULES`),
+      every browser test and the concurrency tests (:data:`SLOW_PATHS`).
+
+    ``make test`` deselects nothing: it runs all of them.
+    """
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        if slow_by_rule(item):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Tests never read the developer's environment or ./rapport.toml."""

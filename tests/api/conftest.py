@@ -43,6 +43,26 @@ def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(users, "password_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
+_check_password = users.check_password
+#: The arguments of the passwords ``check_password`` accepted in this worker.
+_ACCEPTED: set[tuple[Any, ...]] = set()
+
+
+@pytest.fixture(autouse=True)
+def remembered_password_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_password`` runs once per set of arguments it accepts: it is a function of
+    them alone, and the seven users of :func:`people` (the same in every test) would pay
+    zxcvbn's ~5 ms each in each of the API tests. A refusal is never remembered."""
+
+    def check(password: str, *, username: str, **others: Any) -> None:
+        key = (password, username, *sorted(others.items()))
+        if key not in _ACCEPTED:
+            _check_password(password, username=username, **others)
+            _ACCEPTED.add(key)
+
+    monkeypatch.setattr(users, "check_password", check)
+
+
 @pytest.fixture
 def api_settings(tmp_path: Path) -> Settings:
     return Settings(

@@ -22,6 +22,7 @@ def _count(table: sa.Table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
+@pytest.mark.slow  # the demo twice on 400 customers: ~25 s of CPU (the English one is fast)
 def test_demo_builds_and_summarizes_the_company() -> None:
     result = runner.invoke(app, ["demo", "--customers", "400", "--months", "6"])
     assert result.exit_code == 0, result.output
