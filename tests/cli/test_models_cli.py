@@ -80,6 +80,7 @@ def test_fit_saves_versions_that_show_reads(company) -> None:
     assert ("churn", "") in params  # a model without parameters is one row
 
 
+@pytest.mark.slow  # two fits of every model (~20 s of CPU); one fit runs in the fast loop
 def test_fit_json_and_a_second_fit_is_a_new_version(company) -> None:
     first = invoke("models", "fit", "--as-of", DAY, "--json")
     assert first.exit_code == 0, first.output
@@ -121,6 +122,7 @@ def test_backtest_prints_every_model_and_writes_the_report(
     assert "http://" not in html and "https://" not in html
 
 
+@pytest.mark.slow  # every model backtested again (~10 s of CPU), as JSON this time
 def test_backtest_json(company) -> None:
     result = invoke("models", "backtest", "--as-of", DAY, "--holdout", "13w", "--json")
     assert result.exit_code == 0, result.output
