@@ -145,3 +145,19 @@ def list_entries(
     stmt = stmt.order_by(_a.id.desc()).limit(limit)
     rows = [dict(r) for r in session.execute(stmt).mappings()]
     return rows, count.scalar_one()
+
+
+def last_logins(*, session: Session) -> dict[int, dt.datetime]:
+    """Each user's latest log-in (an entry ``login`` of ``users``, the user's id as its
+    entity id), by user id; users who never logged in are absent. The log is where log-ins
+    are kept: the users table has no column for it."""
+    stmt = (
+        sa.select(_a.entity_id, sa.func.max(_a.occurred_at))
+        .where(_a.entity == "users", _a.action == AuditAction.LOGIN, _a.entity_id.is_not(None))
+        .group_by(_a.entity_id)
+    )
+    out: dict[int, dt.datetime] = {}
+    for entity_id, at in session.execute(stmt):
+        if entity_id.isdigit():
+            out[int(entity_id)] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return out
