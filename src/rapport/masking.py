@@ -22,8 +22,8 @@ stay as they are.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, overload
 
 import phonenumbers
 
@@ -64,6 +64,10 @@ def mask_name(name: str | None) -> str | None:
     return name.strip()[:1] + "*"
 
 
+@overload
+def mask_identifier(value: str) -> str: ...
+@overload
+def mask_identifier(value: None) -> None: ...
 def mask_identifier(value: str | None) -> str | None:
     """``13812345678`` → ``13*******78``: at most 2 characters kept at each end, about a
     quarter of the length; 3 characters or fewer → all stars."""
@@ -102,7 +106,7 @@ def _mask_handles(handles: Any) -> Any:
 
 
 #: How each personal field of a customer is masked.
-CUSTOMER_MASKS = {
+CUSTOMER_MASKS: dict[str, Callable[[Any], Any]] = {
     "external_id": mask_identifier,
     "name": mask_name,
     "phone": mask_phone,

@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.api.errors import ApiError, ErrorDetail, error_response
 from rapport.store import schema
+from rapport.store.db import rowcount
 
 log = logging.getLogger("rapport.api.idempotency")
 
@@ -182,7 +183,7 @@ class IdempotencyStore:
                 sa.delete(schema.idempotency_keys).where(_k.created_at < before)
             )
             session.commit()
-            return cast("sa.CursorResult[Any]", result).rowcount or 0  # a DELETE's result
+            return rowcount(result)
 
 
 def _error(status: int, code: str, message: str, hint: str, **headers: str) -> Any:

@@ -24,12 +24,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.store import customers, schema
+from rapport.store.db import rowcount
 from rapport.store.repository import Row, utcnow
 
 #: Tables with a ``customer_id`` column, exported as they are.
@@ -161,7 +162,7 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             result = session.execute(
                 sa.update(table).where(table.c.customer_id == customer_id, cleared).values(**values)
             )
-            touched[name] = _rowcount(result)
+            touched[name] = rowcount(result)
         t, h = schema.tickets, schema.ticket_status_history
         result = session.execute(
             sa.update(h)
@@ -171,7 +172,7 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             )
             .values(note=None)
         )
-        touched["ticket_status_history"] = _rowcount(result)
+        touched["ticket_status_history"] = rowcount(result)
         lead = schema.leads
         personal = ("name", "email", "phone", "company")
         result = session.execute(
@@ -182,10 +183,5 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             )
             .values(**dict.fromkeys(personal), updated_at=now)
         )
-        touched["leads"] = _rowcount(result)
+        touched["leads"] = rowcount(result)
     return dict(row), {k: v for k, v in touched.items() if v}
-
-
-def _rowcount(result: sa.Result[Any]) -> int:
-    """Rows an UPDATE changed (its result is a cursor result)."""
-    return cast("sa.CursorResult[Any]", result).rowcount or 0

@@ -128,6 +128,12 @@ def rowcount(result: sa.Result[Any]) -> int:
     return result.rowcount or 0
 
 
+def engine_of(session: Session) -> Engine:
+    """The engine ``session`` is bound to (for a session bound to a connection, its engine)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def sqlite_foreign_keys(conn: sa.Connection, *, on: bool) -> None:
     """Turn SQLite's foreign-key checks on or off for ``conn``.
 

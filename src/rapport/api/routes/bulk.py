@@ -60,7 +60,7 @@ from rapport.ingest.importer import Run, derive_keys
 from rapport.ingest.validate import ROW, Context, check_batch
 from rapport.store import schema
 from rapport.store.bulk import BulkWriter
-from rapport.store.db import lock_for_upsert
+from rapport.store.db import engine_of, lock_for_upsert
 from rapport.store.rules import column_rules
 
 router = APIRouter(tags=["bulk"])
@@ -294,6 +294,7 @@ def _frame(batch: _Batch, customer_keys: dict[int, str]) -> tuple[pl.DataFrame, 
     spec = batch.spec
     order = sorted(batch.items)
     columns: dict[str, pl.Series] = {}
+    values: list[str | None]
     for f in spec.fields:
         if f.name == CUSTOMER_KEY:
             values = [customer_keys[i] for i in order]
@@ -345,7 +346,7 @@ def ingest(
     repeated = values.filter(~first)
     values = values.filter(first)
 
-    run = Run(spec, session.get_bind(), rules, settings, dry_run=False)
+    run = Run(spec, engine_of(session), rules, settings, dry_run=False)
     writer = BulkWriter(session.connection())
     values, ref_rejects = run.resolve(writer, values, {})
     for reject in ref_rejects:

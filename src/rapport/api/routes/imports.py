@@ -84,7 +84,7 @@ from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.store import audit, import_jobs
-from rapport.store.db import engine_from_settings, session_scope
+from rapport.store.db import engine_from_settings, engine_of, session_scope
 from rapport.store.repository import Row, utcnow
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -146,7 +146,7 @@ def job_of(row: Row) -> ImportJob:
         status=row["status"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
-        report=report,
+        report=None if report is None else ImportReportPublic.model_validate(report),
         error=row["error"],
     )
 
@@ -157,7 +157,7 @@ def _settle(session: Session, row: Row) -> Row:
     if not import_jobs.is_stale(row):
         return row
     try:
-        with session_scope(session.get_bind(), writing=True) as own:
+        with session_scope(engine_of(session), writing=True) as own:
             import_jobs.fail_stale(session=own)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("import job %s: could not record it as interrupted: %s", row["id"], exc)
@@ -334,6 +334,7 @@ def _import(task: _Task, doc: Row, engine: sa.Engine) -> dict[str, Any]:
     job_dir = task.job_dir
     failed = JobStatus.FAILED.value
     report: ImportReport | None = None
+    outcome: dict[str, Any]
     try:
         report = import_file(
             doc["entity"],

@@ -47,7 +47,9 @@ def list_products(
     session: SessionDep,
     _user: CurrentUser,
     page: PageDep,
-    category: Annotated[Text(64, 1) | None, Query(description="Only this category.")] = None,
+    category: Annotated[
+        Annotated[str, Text(64, 1)] | None, Query(description="Only this category.")
+    ] = None,
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
 ) -> ProductsPublic:
     """The catalogue in id order, one page at a time."""

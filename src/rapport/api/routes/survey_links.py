@@ -42,6 +42,7 @@ from rapport.api.schemas.survey_links import (
 from rapport.domain import SURVEY_SCALES, AuditAction, Role, SurveyKind
 from rapport.errors import NotFound
 from rapport.store import schema, surveys
+from rapport.store.db import rowcount
 
 router = APIRouter(tags=["survey links"])
 
@@ -183,7 +184,7 @@ def answer_survey(token: Token, body: SurveyAnswer, session: SessionDep) -> Surv
         .where(_l.id == link["id"], _l.used_at.is_(None), _l.expires_at > now)
         .values(used_at=now)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise ApiError(410, "gone", "this survey was answered already — thank you")
     surveys.repo.create(
         session=session,

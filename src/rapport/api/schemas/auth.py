@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,8 +14,8 @@ from rapport.domain import Role
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: Text(64, 1)
-    password: Text(1024, 1)
+    username: Annotated[str, Text(64, 1)]
+    password: Annotated[str, Text(1024, 1)]
 
 
 class TokenPublic(BaseModel):

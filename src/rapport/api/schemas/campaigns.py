@@ -23,7 +23,9 @@ MAX_DELIVERIES = 500
 class CampaignFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    objective: Text(64) | None = Field(default=None, description="e.g. win_back, upsell")
+    objective: Annotated[str, Text(64)] | None = Field(
+        default=None, description="e.g. win_back, upsell"
+    )
     started_at: Time | None = None
     ended_at: Time | None = Field(default=None, description="Not before started_at.")
     budget: Budget | None = None
@@ -31,10 +33,10 @@ class CampaignFields(BaseModel):
 
 
 class CampaignCreate(CampaignFields):
-    name: Text(255, 1)
+    name: Annotated[str, Text(255, 1)]
     channel: CampaignChannel
     holdout_share: Share = Field(default=0, description="Share of the audience held out, [0, 1).")
-    external_id: Text(64, 1) | None = Field(
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None, description="The id in the source system (unique); generated if left out."
     )
 
@@ -42,10 +44,10 @@ class CampaignCreate(CampaignFields):
 class CampaignUpdate(CampaignFields):
     """PATCH: only the fields sent change; ``null`` clears an optional field."""
 
-    name: Text(255, 1) = None  # type: ignore[assignment]
+    name: Annotated[str, Text(255, 1)] = None  # type: ignore[assignment]
     channel: CampaignChannel = None  # type: ignore[assignment]
     holdout_share: Share = None  # type: ignore[assignment]
-    external_id: Text(64, 1) = None  # type: ignore[assignment]
+    external_id: Annotated[str, Text(64, 1)] = None  # type: ignore[assignment]
 
 
 class CampaignPublic(BaseModel):
@@ -85,7 +87,7 @@ class DeliveryCreate(BaseModel):
     clicked_at: Time | None = None
     converted_at: Time | None = None
     order_id: Id | None = Field(default=None, description="The order the delivery converted to.")
-    external_id: Text(64, 1) | None = None
+    external_id: Annotated[str, Text(64, 1)] | None = None
 
 
 class DeliveriesCreate(BaseModel):

@@ -14,9 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    GetCoreSchemaHandler,
+    StringConstraints,
+)
+from pydantic_core import core_schema
 
 MAX_INT32 = 2**31 - 1
 MAX_JSON_CHARS = 16_384
@@ -79,12 +88,19 @@ def check_time(value: dt.datetime) -> dt.datetime:
         raise ValueError("out of range once converted to UTC") from exc
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(check_text),
-    ]
+@dataclass(frozen=True)
+class Text:
+    """Text of ``min_length`` to ``max_length`` characters that every store accepts (no NUL,
+    no unpaired surrogate), as the metadata of a ``str``: ``Annotated[str, Text(128)]``."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        limits = StringConstraints(min_length=self.min_length, max_length=self.max_length)
+        return handler.generate_schema(Annotated[source, limits, AfterValidator(check_text)])
 
 
 Time = Annotated[AwareDatetime, AfterValidator(check_time)]

@@ -36,28 +36,32 @@ class CustomerFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(128) | None = None
-    email: Text(254) | None = Field(default=None, description="Lowercased; must be an address.")
-    phone: Text(64) | None = Field(
+    name: Annotated[str, Text(128)] | None = None
+    email: Annotated[str, Text(254)] | None = Field(
+        default=None, description="Lowercased; must be an address."
+    )
+    phone: Annotated[str, Text(64)] | None = Field(
         default=None,
         description="Any usual spelling; stored as E.164 (+8613812345678). Numbers without a "
         "country code are read in the business's default region.",
     )
-    wechat_id: Text(64) | None = None
+    wechat_id: Annotated[str, Text(64)] | None = None
     social_handles: Handles | None = Field(
         default=None, description='Platform → handle, e.g. {"weibo": "..."}'
     )
-    country: Text(2, 2) | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    province: Text(64) | None = None
-    city: Text(64) | None = None
-    district: Text(64) | None = None
-    street: Text(255) | None = None
-    postal_code: Text(16) | None = None
+    country: Annotated[str, Text(2, 2)] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2"
+    )
+    province: Annotated[str, Text(64)] | None = None
+    city: Annotated[str, Text(64)] | None = None
+    district: Annotated[str, Text(64)] | None = None
+    street: Annotated[str, Text(255)] | None = None
+    postal_code: Annotated[str, Text(16)] | None = None
     birthday: dt.date | None = None
     gender: Gender | None = None
-    occupation: Text(64) | None = None
-    income_band: Text(32) | None = None
-    source_channel: Text(32) | None = None
+    occupation: Annotated[str, Text(64)] | None = None
+    income_band: Annotated[str, Text(32)] | None = None
+    source_channel: Annotated[str, Text(32)] | None = None
     owner_id: UserId | None = Field(
         default=None, description="The responsible user (sales: always yourself)."
     )
@@ -67,7 +71,9 @@ class CustomerFields(BaseModel):
 
 
 class CustomerCreate(CustomerFields):
-    external_id: Text(64, 1) = Field(description="The id in the source system (unique).")
+    external_id: Annotated[str, Text(64, 1)] = Field(
+        description="The id in the source system (unique)."
+    )
     marketing_consent: bool = False
     marketing_opt_out: bool = False
 
@@ -75,7 +81,7 @@ class CustomerCreate(CustomerFields):
 class CustomerUpdate(CustomerFields):
     """PATCH: only the fields sent change; ``null`` clears an optional field."""
 
-    external_id: Text(64, 1) = None  # type: ignore[assignment]
+    external_id: Annotated[str, Text(64, 1)] = None  # type: ignore[assignment]
     marketing_consent: bool = None  # type: ignore[assignment]
     marketing_opt_out: bool = None  # type: ignore[assignment]
 

@@ -21,11 +21,11 @@ class EventCreate(BaseModel):
     customer_id: Id
     kind: EventKind
     occurred_at: Time | None = Field(default=None, description="Default: now.")
-    external_id: Text(64, 1) | None = Field(
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None, description="The id in the source system (unique when given)."
     )
-    session_id: Text(64) | None = None
-    channel: Text(32) | None = None
+    session_id: Annotated[str, Text(64)] | None = None
+    channel: Annotated[str, Text(32)] | None = None
     product_id: Id | None = None
     campaign_id: Id | None = None
     dwell_seconds: Annotated[FiniteFloat, Field(ge=0, le=1e9)] | None = None

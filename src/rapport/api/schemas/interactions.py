@@ -30,9 +30,9 @@ class InteractionCreate(BaseModel):
         description="The staff member (default: you; admins and managers may name another).",
     )
     duration_seconds: Annotated[int, Field(ge=0, le=MAX_INT32)] | None = None
-    subject: Text(255) | None = None
-    summary: Text(20_000) | None = None
-    external_id: Text(64, 1) | None = Field(
+    subject: Annotated[str, Text(255)] | None = None
+    summary: Annotated[str, Text(20_000)] | None = None
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None, description="The id in the source system (unique when given)."
     )
     extra: Json | None = None

@@ -28,24 +28,30 @@ class OpenLeadStatus(StrEnum):
 class LeadFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(128) | None = None
-    email: Text(254) | None = Field(default=None, description="Lowercased; must be an address.")
-    phone: Text(64) | None = Field(default=None, description="Stored as E.164.")
-    company: Text(128) | None = None
-    source: Text(32) | None = Field(default=None, description="Where the lead came from.")
+    name: Annotated[str, Text(128)] | None = None
+    email: Annotated[str, Text(254)] | None = Field(
+        default=None, description="Lowercased; must be an address."
+    )
+    phone: Annotated[str, Text(64)] | None = Field(default=None, description="Stored as E.164.")
+    company: Annotated[str, Text(128)] | None = None
+    source: Annotated[str, Text(32)] | None = Field(
+        default=None, description="Where the lead came from."
+    )
     owner_id: UserId | None = Field(default=None, description="Sales: always yourself.")
     extra: Json | None = None
 
 
 class LeadCreate(LeadFields):
-    external_id: Text(64, 1) = Field(description="The id in the source system (unique).")
+    external_id: Annotated[str, Text(64, 1)] = Field(
+        description="The id in the source system (unique)."
+    )
     status: OpenLeadStatus = OpenLeadStatus.NEW
 
 
 class LeadUpdate(LeadFields):
     """PATCH: only the fields sent change; ``null`` clears an optional field."""
 
-    external_id: Text(64, 1) = None  # type: ignore[assignment]
+    external_id: Annotated[str, Text(64, 1)] = None  # type: ignore[assignment]
     status: OpenLeadStatus = None  # type: ignore[assignment]
 
 
@@ -83,7 +89,7 @@ class LeadConvert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
-    external_id: Text(64, 1) | None = Field(
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None, description="The new customer's external id; default lead-<lead's>."
     )
 

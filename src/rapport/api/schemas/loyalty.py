@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,11 +30,11 @@ class _PointsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     points: int = Field(ge=1, le=MAX_POINTS, description="A positive number of points.")
-    reference: Text(128) | None = Field(
+    reference: Annotated[str, Text(128)] | None = Field(
         default=None, description="What it is for, e.g. order:SO123, gift:杯子."
     )
     occurred_at: Time | None = Field(default=None, description="Default: now.")
-    external_id: Text(64, 1) | None = Field(
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None,
         description="The source system's id of the entry (unique): a retry with the same id "
         "is refused with 409 instead of counted twice.",

@@ -38,7 +38,9 @@ class OrderItemCreate(BaseModel):
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_id: Text(64, 1) = Field(description="The shop's order number (unique).")
+    external_id: Annotated[str, Text(64, 1)] = Field(
+        description="The shop's order number (unique)."
+    )
     customer_id: Id = Field(description="A customer in your scope.")
     status: OrderStatus = OrderStatus.COMPLETED
     ordered_at: Time
@@ -50,11 +52,11 @@ class OrderCreate(BaseModel):
         description="After discounts and refunds; default: the items' sum minus the discount "
         "and the refund (required when there are no items).",
     )
-    currency: Text(3, 3) | None = Field(
+    currency: Annotated[str, Text(3, 3)] | None = Field(
         default=None, description="ISO 4217; default: the business currency of the rules."
     )
-    channel: Text(32) | None = None
-    store: Text(64) | None = None
+    channel: Annotated[str, Text(32)] | None = None
+    store: Annotated[str, Text(64)] | None = None
     extra: Json | None = None
     items: list[OrderItemCreate] = Field(default_factory=list, max_length=MAX_ITEMS)
 
@@ -68,8 +70,8 @@ class OrderUpdate(BaseModel):
 
     status: OrderStatus = None  # type: ignore[assignment]
     refunded_amount: Money = None  # type: ignore[assignment]
-    channel: Text(32) | None = None
-    store: Text(64) | None = None
+    channel: Annotated[str, Text(32)] | None = None
+    store: Annotated[str, Text(64)] | None = None
     extra: Json | None = None
 
 

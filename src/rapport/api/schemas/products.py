@@ -18,15 +18,15 @@ Json = Annotated[dict[str, Any], AfterValidator(check_json)]
 class ProductFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: Text(64) | None = None
+    category: Annotated[str, Text(64)] | None = None
     price: Money | None = None
     extra: Json | None = None
 
 
 class ProductCreate(ProductFields):
-    sku: Text(64, 1) = Field(description="The stock-keeping unit (unique).")
-    name: Text(255, 1)
-    currency: Text(3, 3) | None = Field(
+    sku: Annotated[str, Text(64, 1)] = Field(description="The stock-keeping unit (unique).")
+    name: Annotated[str, Text(255, 1)]
+    currency: Annotated[str, Text(3, 3)] | None = Field(
         default=None, description="ISO 4217; default: the business currency of the rules."
     )
     is_active: bool = True
@@ -35,9 +35,9 @@ class ProductCreate(ProductFields):
 class ProductUpdate(ProductFields):
     """PATCH: only the fields sent change; ``null`` clears an optional field."""
 
-    sku: Text(64, 1) = None  # type: ignore[assignment]
-    name: Text(255, 1) = None  # type: ignore[assignment]
-    currency: Text(3, 3) = None  # type: ignore[assignment]
+    sku: Annotated[str, Text(64, 1)] = None  # type: ignore[assignment]
+    name: Annotated[str, Text(255, 1)] = None  # type: ignore[assignment]
+    currency: Annotated[str, Text(3, 3)] = None  # type: ignore[assignment]
     is_active: bool = None  # type: ignore[assignment]
 
 

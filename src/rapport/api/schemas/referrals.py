@@ -16,12 +16,14 @@ Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
 class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_id: Text(64, 1) | None = Field(default=None, description="Unique when given.")
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
+        default=None, description="Unique when given."
+    )
     referrer_customer_id: Id = Field(description="The customer who referred (in your scope).")
     referred_lead_id: Id | None = Field(default=None, description="A lead in your scope.")
     referred_customer_id: Id | None = Field(default=None, description="A customer in your scope.")
     referred_at: Time | None = Field(default=None, description="Default: now.")
-    channel: Text(32) | None = None
+    channel: Annotated[str, Text(32)] | None = None
     converted: bool = False
     converted_at: Time | None = None
 

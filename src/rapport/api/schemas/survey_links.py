@@ -54,7 +54,7 @@ class SurveyAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     score: float = Field(description="Within the question's scale (see GET).", allow_inf_nan=False)
-    comment: Text(2000) | None = None  # type: ignore[valid-type]
+    comment: Annotated[str, Text(2000)] | None = None
 
 
 class SurveyAnswerRecorded(BaseModel):

@@ -27,12 +27,12 @@ class SurveyResponseCreate(BaseModel):
     score: Score
     scale_min: Score | None = None
     scale_max: Score | None = None
-    comment: Text(5_000) | None = None
-    channel: Text(32) | None = None
+    comment: Annotated[str, Text(5_000)] | None = None
+    channel: Annotated[str, Text(32)] | None = None
     responded_at: Time | None = Field(default=None, description="Default: now.")
     ticket_id: Id | None = Field(default=None, description="A ticket of the same customer.")
     campaign_id: Id | None = None
-    external_id: Text(64, 1) | None = None
+    external_id: Annotated[str, Text(64, 1)] | None = None
 
 
 class SurveyResponsePublic(BaseModel):

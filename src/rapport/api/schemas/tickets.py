@@ -24,12 +24,12 @@ class TicketCreate(BaseModel):
     customer_id: Id
     kind: TicketKind
     priority: TicketPriority = TicketPriority.NORMAL
-    external_id: Text(64, 1) | None = Field(
+    external_id: Annotated[str, Text(64, 1)] | None = Field(
         default=None, description="The id in the source system (unique); generated if left out."
     )
-    channel: Text(32) | None = None
-    subject: Text(255) | None = None
-    description: Text(20_000) | None = None
+    channel: Annotated[str, Text(32)] | None = None
+    subject: Annotated[str, Text(255)] | None = None
+    description: Annotated[str, Text(20_000)] | None = None
     assignee_id: Id | None = Field(
         default=None,
         description="Admins and managers assign anyone on staff; service and sales users "
@@ -45,7 +45,7 @@ class TicketTransition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: TicketStatus
-    note: Text(2000) | None = None
+    note: Annotated[str, Text(2000)] | None = None
 
 
 class TicketAssign(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict
 
 from rapport.api.schemas.common import Text
@@ -12,4 +14,4 @@ class PasswordSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: Text(1024, 1)
+    password: Annotated[str, Text(1024, 1)]
