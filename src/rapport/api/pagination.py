@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from rapport.api.deps import SettingsDep
 from rapport.api.errors import ApiError
 from rapport.api.schemas.common import Page as PageSchema
-from rapport.store.paging import PageRequest, Row, SortKey, decode_cursor, read_page
+from rapport.store.paging import PageRequest, SortKey, decode_cursor, read_page
+from rapport.store.repository import Row
 
 DEFAULT_PAGE_SIZE = 50
 #: How the API names the cursor in its errors.

@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import ValidationFailed
+from rapport.store.repository import Row
 
-Row = dict[str, Any]
 #: A row's position in its list: the values of the list's sort keys.
 Key = tuple[Any, ...]
 
