@@ -278,6 +278,8 @@ def test_the_overview_in_a_browser_in_both_languages(browser_page: Watched) -> N
     page = browser_page.page
     browser_login(page, "lin.hui")
     page.wait_for_url("**/overview")
+    # every fragment in before leaving the page (a request cut short counts as failed)
+    page.wait_for_function(ALL_DRAWN, arg=list(CHARTS), timeout=120_000)
     for locale, heading in (("zh_CN", "总览"), ("en", "Overview")):
         page.click(f'button[data-lang="{locale}"]')
         page.wait_for_url("**/overview")
