@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -32,6 +33,7 @@ def _orders(engine: Engine) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(schema.orders)).scalar_one()
 
 
+@pytest.mark.slow  # 120,000 rows imported in a child killed half-way, then again: ~10 s
 def test_kill_9_then_rerun_completes_without_duplicates(
     fresh_engine: Engine, tmp_path: Path
 ) -> None:
