@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -251,8 +252,11 @@ def browser_page(chromium: Any, server: str) -> Iterator[Watched]:
         context.close()
 
 
-def browser_login(page: Any, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
+def browser_login(
+    page: Any, username: str, password: str = PASSWORD, *, next: str | None = None
+) -> None:
+    """Log in through the form; to ``next`` when given, else to the role's landing page."""
+    page.goto("/login" if next is None else "/login?next=" + quote(next, safe="/"))
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#login-submit")

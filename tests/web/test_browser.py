@@ -79,7 +79,7 @@ def test_log_in_with_a_wrong_then_the_right_password(browser_page: Watched) -> N
     browser_login(page, "admin", "wrong password")
     assert page.inner_text("#login-error") == "用户名或密码错误"
     browser_page.errors.clear()  # Chromium logs the 401 of the refused log-in itself
-    browser_login(page, "admin")
+    browser_login(page, "admin", next="/customers")
     page.wait_for_url("**/customers")
     assert page.inner_text("h1") == "客户"
     page.click("#logout")
@@ -93,7 +93,7 @@ def test_search_in_chinese_a_filter_and_the_second_page(
     browser_page: Watched, web_store: WebStore
 ) -> None:
     page = browser_page.page
-    browser_login(page, "admin")
+    browser_login(page, "admin", next="/customers")
     page.wait_for_url("**/customers")
     first = row_ids(page)
     assert len(first) == 25
@@ -148,7 +148,7 @@ def test_the_card_and_the_list_in_both_languages(
 ) -> None:
     page = browser_page.page
     customer = card_customer(web_store)
-    browser_login(page, "admin")
+    browser_login(page, "admin", next="/customers")
     page.wait_for_url("**/customers")
     for locale, heading in (("zh_CN", "客户"), ("en", "Customers")):
         page.goto("/customers")
@@ -210,7 +210,7 @@ def test_a_sales_user_gets_the_not_found_page_for_another_owners_customer(
 
 def test_an_analyst_sees_masked_names(browser_page: Watched, web_store: WebStore) -> None:
     page = browser_page.page
-    browser_login(page, "gao.peng")
+    browser_login(page, "gao.peng", next="/customers")
     page.wait_for_url("**/customers")
     shown = page.eval_on_selector_all("a.customer-link", "as => as.map(a => a.textContent)")
     assert len(shown) == 25 and all(s.endswith("*") and len(s) == 2 for s in shown)
