@@ -489,6 +489,10 @@ RULE_SECTIONS = (
 )
 
 
+#: Rules that are shares or probabilities, shown as percentages.
+PERCENTS = ("gross_margin", "revenue_top_share", "growth_share", "discount_rate", "churn_risk")
+
+
 @dataclass
 class RuleTable:
     """A list of rules (tiers, segments …) or a map by an enumeration, as a table."""
@@ -513,7 +517,7 @@ def _shown(value: Any, path: str, fmt: Formatter) -> str:
     if isinstance(value, StrEnum):
         return fmt.enum(value)
     if isinstance(value, int | float):
-        if path.endswith(("gross_margin", "revenue_top_share", "growth_share", "discount_rate")):
+        if path.endswith(PERCENTS):
             return fmt.percent(value, 0 if float(value * 100).is_integer() else 1)
         digits = 0 if float(value).is_integer() else min(4, len(repr(float(value)).split(".")[1]))
         return fmt.number(value, digits)
@@ -672,7 +676,8 @@ def audit_page(request: Request, user: AdminUser) -> Response:
                 session=session, limit=page.fetch, before_id=before_id, **query.filters
             )
         shown = page.cut(found, count=count)
-        rows = [{**r, "action": AuditAction(r["action"]), "detail": _detail(r["detail"])}
+        rows = [{**r, "action": AuditAction(r["action"]), "detail": _detail(r["detail"]),
+                 "entity_label": fmt.label_or(r["entity"], "")}
                 for r in shown.data]  # fmt: skip
         next_cursor = shown.next_cursor
     context = {
