@@ -237,12 +237,14 @@ datetime_inputs = st.one_of(
 zones = st.sampled_from([SHANGHAI, NEW_YORK, ZoneInfo("UTC"), ZoneInfo("Australia/Lord_Howe")])
 
 
+@pytest.mark.slow  # 300 examples, ~7 s of CPU; the smaller properties below run fast
 @settings(deadline=None, max_examples=300)
 @given(st.lists(datetime_inputs, max_size=25), zones)
 def test_datetime_forms_agree(texts: list[str | None], tz: ZoneInfo) -> None:
     assert_agree(lambda t: parse_datetime(t, tz), lambda s: datetime_series(s, tz), texts)
 
 
+@pytest.mark.slow  # 300 examples, ~5 s of CPU; the smaller properties below run fast
 @settings(deadline=None, max_examples=300)
 @given(st.lists(datetime_inputs, max_size=25))
 def test_date_forms_agree(texts: list[str | None]) -> None:
