@@ -19,9 +19,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from rapport.access import LoginOutcome, Principal, log_in
-from rapport.domain import Role
+from rapport.domain import AuditAction, Role
 from rapport.errors import NotFound
-from rapport.store import users
+from rapport.store import audit, users
 from rapport.store.db import begin_writing
 from rapport.store.login_throttle import ThrottlePolicy
 from rapport.web import nav, render
@@ -61,6 +61,31 @@ def writing(request: Request, work: Callable[[Session], Any]) -> Any:
         result = work(session)
         session.commit()
         return result
+
+
+def audit_read(request: Request, user: Principal, ids: list[int], route: str) -> None:
+    """Record a read of unmasked personal data of the customers ``ids`` on the page
+    ``route`` (``web.360``, ``web.list`` …), as the API records its reads: one entry, with
+    the first 500 ids when there are several. Nothing is recorded for no customers."""
+    if not ids:
+        return
+
+    def write(session: Session) -> None:
+        detail: dict[str, Any] = {"via": VIA, "route": route, "count": len(ids)}
+        if len(ids) > 1:
+            detail["ids"] = ids[:500]
+        audit.record(
+            session=session,
+            actor=user.actor,
+            actor_user_id=user.user_id,
+            action=AuditAction.READ_PII,
+            entity="customers",
+            entity_id=ids[0] if len(ids) == 1 else None,
+            detail=detail,
+            client_address=client_address(request),
+        )
+
+    writing(request, write)
 
 
 def idle_seconds(request: Request) -> int:

@@ -47,7 +47,14 @@ from rapport.reports.tiers import next_tier, tier_reasons
 from rapport.store import audit, customers, interactions, loyalty, tickets, users
 from rapport.store.repository import utcnow
 from rapport.web import render
-from rapport.web.auth import CSRF, VIA, RoleRefused, WebUser, client_address, writing
+from rapport.web.auth import (
+    CSRF,
+    RoleRefused,
+    WebUser,
+    audit_read,
+    client_address,
+    writing,
+)
 from rapport.web.customer_list import (
     SEARCH_SCAN_LIMIT,
     SORTS,
@@ -70,29 +77,6 @@ LEDGER_ENTRIES = 5
 DEGREES = ("satisfaction", "loyalty", "engagement", "advocacy")
 #: Query parameters of the list that the URL keeps (the cursor is added by the pager).
 FILTERS = ("q", "tier", "stage", "segment", "owner", "city", "marketable", "sort")
-
-
-def _audit_read(request: Request, user: Any, ids: list[int], route: str) -> None:
-    """A read of unmasked personal data of the customers ``ids`` (as the API records it)."""
-    if not ids:
-        return
-
-    def write(session: Any) -> None:
-        detail: dict[str, Any] = {"via": VIA, "route": route, "count": len(ids)}
-        if len(ids) > 1:
-            detail["ids"] = ids[:500]
-        audit.record(
-            session=session,
-            actor=user.actor,
-            actor_user_id=user.user_id,
-            action=AuditAction.READ_PII,
-            entity=ENTITY,
-            entity_id=ids[0] if len(ids) == 1 else None,
-            detail=detail,
-            client_address=client_address(request),
-        )
-
-    writing(request, write)
 
 
 def _enum(enum: type, value: str | None) -> Any:
@@ -143,7 +127,7 @@ def customers_page(request: Request, user: WebUser) -> Response:
         owner_choices = owners(session, scope) if user.role is not Role.SALES else []
     rows = [_shown_row(r, scope.masked) for r in result.rows]
     if not scope.masked:
-        _audit_read(request, user, [r["id"] for r in rows], "web.list")
+        audit_read(request, user, [r["id"] for r in rows], "web.list")
     context = {
         "rows": rows,
         "result": result,
@@ -182,7 +166,7 @@ def customer_card(request: Request, user: WebUser, customer_id: str) -> Response
     except NotFound:
         return render.page(request, "not_found.html", status=404)
     if not scope.masked:
-        _audit_read(request, user, [row["id"]], "web.360")
+        audit_read(request, user, [row["id"]], "web.360")
     return render.page(request, "customer.html", context)
 
 
@@ -413,7 +397,7 @@ def _write(
             context = _card_context(request, session, scope, row, {form: state})
     if not htmx:  # the whole card again, as its GET shows (and audits) it
         if not scope.masked:
-            _audit_read(request, user, [row["id"]], "web.360")
+            audit_read(request, user, [row["id"]], "web.360")
         return render.page(request, "customer.html", context, status=422)
     if part == "timeline-panel" and not state.done:
         response = render.page(request, "customer_writes.html", context)

@@ -32,10 +32,9 @@ from rapport.domain import Role, ValueTier
 from rapport.reports import snapshots
 from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
 from rapport.web import render
-from rapport.web.auth import roles
+from rapport.web.auth import audit_read, roles
 from rapport.web.customer_list import latest_snapshot
 from rapport.web.nav import NavEntry
-from rapport.web.pages import _audit_read
 
 ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.ANALYST)
 router = APIRouter(include_in_schema=False)
@@ -109,7 +108,7 @@ def diamonds_page(request: Request, user: Staff) -> Response:
     rows = found.rows if found is not None else []
     if not scope.masked:
         shown = [r["customer_id"] for r in rows] + [m["customer_id"] for m in movers]
-        _audit_read(request, user, list(dict.fromkeys(shown)), "web.diamonds")
+        audit_read(request, user, list(dict.fromkeys(shown)), "web.diamonds")
     level, ceiling = at_risk_level(rules)
     total = found.total or 0 if found is not None else 0
     context = {

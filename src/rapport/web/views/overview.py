@@ -42,10 +42,9 @@ from rapport.i18n.locale import pick
 from rapport.reports import movers, snapshots
 from rapport.reports import overview as figures
 from rapport.web import render
-from rapport.web.auth import roles
+from rapport.web.auth import audit_read, roles
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
-from rapport.web.pages import _audit_read
 from rapport.workers import run_in_worker, store_settings
 
 router = APIRouter(include_in_schema=False)
@@ -163,7 +162,7 @@ def overview_diamonds(request: Request, user: Viewer) -> Response:
         shown = [r["customer_id"] for r in top.rows]
         if moves is not None:
             shown += [r["customer_id"] for r in moves["gained_rows"] + moves["lost_rows"]]
-        _audit_read(request, user, list(dict.fromkeys(shown)), "web.overview")
+        audit_read(request, user, list(dict.fromkeys(shown)), "web.overview")
     context = {
         "top": top,
         "moves": moves,

@@ -32,11 +32,10 @@ from rapport.errors import ValidationFailed
 from rapport.reports import snapshots
 from rapport.reports import worklist as reports
 from rapport.web import render
-from rapport.web.auth import roles
+from rapport.web.auth import audit_read, roles
 from rapport.web.customer_list import latest_snapshot, owners
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
-from rapport.web.pages import _audit_read
 
 ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
 router = APIRouter(include_in_schema=False)
@@ -142,7 +141,7 @@ def worklist_page(request: Request, user: Staff) -> Response:
         if part is not None
         for r in part.rows
     ]
-    _audit_read(request, user, list(dict.fromkeys(shown)), "web.worklist")
+    audit_read(request, user, list(dict.fromkeys(shown)), "web.worklist")
     kept: dict[str, Any] = {}
     if owner_id is not None:
         kept["owner"] = owner_id
