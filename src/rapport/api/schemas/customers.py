@@ -21,11 +21,11 @@ from pydantic import (
 
 from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json, check_text
 from rapport.domain import Gender
+from rapport.store.customers import MAX_TAG_LENGTH, MAX_TAGS
 
-MAX_TAGS = 50
-
-
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_text)]
+Tag = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TAG_LENGTH), AfterValidator(check_text)
+]
 Json = Annotated[dict[str, Any], AfterValidator(check_json)]
 Handles = Annotated[dict[str, str], AfterValidator(check_json)]
 UserId = Annotated[int, Field(ge=1, le=MAX_INT32)]
