@@ -142,9 +142,9 @@ def _scores(company: SampleCompany, settings: Settings) -> None:
     the top diamonds."""
     import sqlalchemy as sa
 
+    from rapport.cli.output import OutputFormat
     from rapport.cli.predictions import at_risk_command, clv_command
     from rapport.cli.scores import (
-        OutputFormat,
         diamonds_command,
         score_command,
         segments_command,
