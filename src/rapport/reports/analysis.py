@@ -1,0 +1,148 @@
+"""Distributions of one score snapshot for the analysis pages: the RFM grid (R score × F
+score) and the predicted CLV's distribution.
+
+Like :mod:`rapport.reports.snapshots`, each is a SQLAlchemy Core statement over the stored
+snapshot (``customer_scores``) run in the caller's session, within the caller's
+:class:`~rapport.access.CustomerScope`, deleted customers left out; both return aggregates
+only (no customer is named), so a masked scope changes nothing in them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.access import CustomerScope
+from rapport.errors import ValidationFailed
+from rapport.store import schema
+
+_s = schema.customer_scores.c
+_c = schema.customers.c
+_JOINED = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
+
+#: Bins of the CLV distribution by default, and at most.
+CLV_BINS = 10
+MAX_CLV_BINS = 50
+
+
+def _where(day: dt.date, scope: CustomerScope | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [_s.as_of == day, _c.deleted_at.is_(None)]
+    clause = None if scope is None else scope.clause()
+    if clause is not None:
+        conditions.append(clause)
+    return conditions
+
+
+def rfm_grid(
+    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """The customers of the snapshot dated ``day`` per (R score, F score) cell.
+
+    Returns
+    -------
+    list of dict
+        Per cell holding customers: ``r_score``, ``f_score``, ``customers`` and
+        ``revenue`` (sum of ``monetary``, the RFM window's revenue); the highest R first,
+        then F ascending. Customers without both scores are in no cell.
+    """
+    stmt = (
+        sa.select(
+            _s.r_score,
+            _s.f_score,
+            sa.func.count().label("customers"),
+            sa.func.coalesce(sa.func.sum(_s.monetary), 0).label("revenue"),
+        )
+        .select_from(_JOINED)
+        .where(*_where(day, scope), _s.r_score.is_not(None), _s.f_score.is_not(None))
+        .group_by(_s.r_score, _s.f_score)
+    )
+    rows = [
+        {
+            "r_score": int(r["r_score"]),
+            "f_score": int(r["f_score"]),
+            "customers": int(r["customers"]),
+            "revenue": float(r["revenue"]),
+        }
+        for r in session.execute(stmt).mappings()
+    ]
+    rows.sort(key=lambda r: (-r["r_score"], r["f_score"]))
+    return rows
+
+
+def _edges(low: float, high: float, bins: int) -> list[float]:
+    """``bins + 1`` edges of equal width, rounded to a readable step, covering
+    ``low … high`` (from 0 when no value is negative)."""
+    start = 0.0 if low >= 0 else low
+    span = max(high - start, 1.0)
+    raw = span / bins
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(start / step) * step
+    count = max(1, math.ceil((high - start) / step))
+    if start + count * step <= high:  # the highest value falls inside the last bin
+        count += 1
+    return [start + i * step for i in range(count + 1)]
+
+
+def clv_distribution(
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    bins: int = CLV_BINS,
+) -> list[dict[str, Any]]:
+    """The predicted CLV of the snapshot dated ``day`` in bins of equal width.
+
+    The edges are rounded to a step of 1, 2, 2.5 or 5 × a power of ten, so there are about
+    ``bins`` bins (the last may be one more); a bin holds ``low <= clv < high``.
+
+    Returns
+    -------
+    list of dict
+        Per bin, lowest first: ``low``, ``high``, ``customers`` and ``clv`` (their predicted
+        CLV summed). Empty when no customer in scope has a predicted CLV (a snapshot scored
+        without the models).
+
+    Raises
+    ------
+    ValidationFailed
+        When ``bins`` is not 1 … :data:`MAX_CLV_BINS`.
+    """
+    if not 1 <= bins <= MAX_CLV_BINS:
+        raise ValidationFailed(f"bins {bins}", field="bins", hint=f"use 1 … {MAX_CLV_BINS} bins")
+    where = [*_where(day, scope), _s.predicted_clv.is_not(None)]
+    low, high = session.execute(
+        sa.select(sa.func.min(_s.predicted_clv), sa.func.max(_s.predicted_clv))
+        .select_from(_JOINED)
+        .where(*where)
+    ).one()
+    if low is None:
+        return []
+    edges = _edges(float(low), float(high), bins)
+    value = _s.predicted_clv
+    index = sa.case(
+        *((value < edge, i) for i, edge in enumerate(edges[1:-1])), else_=len(edges) - 2
+    ).label("bin")
+    stmt = (
+        sa.select(index, sa.func.count().label("n"), sa.func.sum(value).label("clv"))
+        .select_from(_JOINED)
+        .where(*where)
+        .group_by(index)
+    )
+    found = {int(r["bin"]): r for r in session.execute(stmt).mappings()}
+    out = []
+    for i in range(len(edges) - 1):
+        row = found.get(i)
+        out.append(
+            {
+                "low": edges[i],
+                "high": edges[i + 1],
+                "customers": int(row["n"]) if row else 0,
+                "clv": float(row["clv"]) if row else 0.0,
+            }
+        )
+    return out
