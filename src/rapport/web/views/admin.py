@@ -524,7 +524,8 @@ def _shown(value: Any, path: str, fmt: Formatter) -> str:
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return fmt.t("rules_page.range", low=value[0], high=value[1])
     if isinstance(value, list | tuple):
-        return "、".join(_shown(v, path, fmt) for v in value) if value else fmt.t("admin.none")
+        sep = "、" if fmt.locale == "zh_CN" else ", "
+        return sep.join(_shown(v, path, fmt) for v in value) if value else fmt.t("admin.none")
     if isinstance(value, str):
         if path.endswith(("lapsed_segment", "segments.id")):
             return fmt.segment(value)
