@@ -1,0 +1,689 @@
+"""分析 Analysis (``/analysis``): the analysts' explorer of the metrics and the snapshots.
+
+* *Metrics explorer*: any metric of docs/metrics.md over a period, overall or per bucket
+  (granularity) and per group (segment), with its definition, numerator and denominator —
+  :func:`rapport.analyses.metric_values` (through :func:`rapport.api.routes.metrics.
+  compute_rows`, the call ``GET /metrics`` makes), run in an analytics worker process
+  (:mod:`rapport.workers`), never in the request thread.
+* *Cohort retention*: :func:`rapport.analyses.cohort_rows` (``GET /metrics/cohorts``), in a
+  worker too, as a heatmap and a table.
+* *The latest snapshot*: the RFM grid (R × F, :func:`rapport.reports.analysis.rfm_grid`),
+  the RFM segments, value tiers and lifecycle stages
+  (:func:`rapport.reports.snapshots.group_summary`), the movements between the previous
+  snapshot and the latest as a Sankey (:func:`rapport.reports.snapshots.movements`) and the
+  predicted CLV's distribution (:func:`rapport.reports.analysis.clv_distribution`), within
+  the user's :class:`~rapport.access.CustomerScope` — aggregates only, no customer named.
+
+Every section is a fragment the page loads with HTMX after it is shown; the engine's
+figures are kept in the process for :data:`CACHE_SECONDS` per (store, as-of moment,
+question). The as-of moment is the end of the latest snapshot's day (as on the overview),
+so a new snapshot asks anew.
+
+Sales users and service agents get the forbidden page: metrics are company-wide figures
+(the API's ``GET /metrics`` refuses them too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import threading
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from rapport.access import CustomerScope, Principal
+from rapport.analyses import analysis_rows
+from rapport.analytics.metrics import METRICS
+from rapport.analytics.periods import Period, buckets
+from rapport.api.routes.metrics import compute_rows
+from rapport.domain import Role
+from rapport.errors import RapportError
+from rapport.i18n.errors import error_text
+from rapport.i18n.locale import pick
+from rapport.reports import analysis as distributions
+from rapport.reports import snapshots
+from rapport.reports.groups import BY_ATTRIBUTES, GROUP_BY
+from rapport.reports.overview import day_end, snapshot_days
+from rapport.web import render
+from rapport.web.auth import roles
+from rapport.web.i18n import Formatter
+from rapport.web.nav import NavEntry
+from rapport.web.views.overview import metric_text
+from rapport.workers import run_in_worker, store_settings
+
+router = APIRouter(include_in_schema=False)
+ALLOWED = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
+NAV = NavEntry(path="/analysis", key="nav.analysis", order=60, roles=ALLOWED)
+Viewer = Annotated[Principal, Depends(roles(*ALLOWED))]
+
+#: Periods the explorer offers (relative periods of ``Period.parse``), the first the default.
+PERIODS = ("90d", "30d", "12m", "24m")
+#: Granularities the explorer offers ("" is the whole period).
+GRANULARITIES = ("", "week", "month", "quarter")
+#: Values (buckets × segments) one explorer question may ask for.
+MAX_VALUES = 600
+#: The period of the cohort matrix.
+COHORT_PERIOD = "12m"
+DEFAULT_METRIC = "retention_rate"
+#: The groupings the movements can be drawn by.
+MOVE_BY = snapshots.GROUPINGS
+#: Seconds an engine result is kept, and how many results at most.
+CACHE_SECONDS = 3600
+CACHE_ENTRIES = 64
+#: The id of the explorer's form (HTMX names it in ``HX-Trigger``).
+EXPLORER_FORM = "explorer-form"
+
+_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+@router.get("/analysis")
+def analysis_page(request: Request, user: Viewer) -> Response:
+    """The frame: the explorer's form (its choices from the address) and the sections, each
+    loaded next as a fragment."""
+    question = _question(request)
+    fmt = render.formatter(request)
+    with request.app.state.sessions() as session:
+        latest, previous = snapshot_days(session)
+    context = {
+        "q": question,
+        "metrics": [(m, _metric_label(m, fmt)) for m in METRICS],
+        "periods": PERIODS,
+        "granularities": GRANULARITIES,
+        "groupings": GROUP_BY,
+        "move_by": MOVE_BY,
+        "explorer_form": EXPLORER_FORM,
+        "latest": latest,
+        "previous": previous,
+        "team_scope": user.role is Role.MANAGER,
+        "query": _query_string(question),
+    }
+    return render.page(request, "analysis.html", context)
+
+
+@router.get("/analysis/metrics")
+def analysis_metrics(request: Request, user: Viewer) -> Response:
+    """The explorer's answer: the metric's values with numerator and denominator, a chart
+    and a table, and the metric's definition."""
+    fmt = render.formatter(request)
+    q = _question(request)
+    metric = METRICS[q["metric"]]
+    as_of = _as_of(request)
+    zone = render.settings_of(request).tz
+    period = Period.parse(q["period"], as_of=as_of, tz=zone)
+    context: dict[str, Any] = {"q": q, "metric": metric, "label": _metric_label(metric.id, fmt)}
+    try:
+        if q["granularity"]:
+            count = len(buckets(period, q["granularity"], tz=zone))
+            if count > MAX_VALUES:
+                raise _too_many(count)
+        rows = _cached(
+            request,
+            ("metrics", as_of, q["metric"], q["period"], q["granularity"], q["by"]),
+            functools.partial(
+                compute_rows,
+                metric_ids=[q["metric"]],
+                period=period,
+                moment=as_of,
+                granularity=q["granularity"] or None,
+                by=q["by"] or None,
+            ),
+            what="metrics",
+        )
+        if len(rows) > MAX_VALUES:
+            raise _too_many(len(rows))
+    except RapportError as exc:
+        context["reason"] = error_text(exc, fmt.locale)
+        return render.page(request, "analysis_failed.html", context)
+    table = [_metric_row(r, q, metric.unit, fmt) for r in rows]
+    context.update(
+        period=period,
+        rows=table,
+        chart=_json(_metric_chart(rows, q, metric.unit, fmt)),
+        definition=fmt.t(f"analysis.def.{metric.id}"),
+        formula=metric.formula,
+    )
+    response = render.page(request, "analysis_metrics.html", context)
+    if request.headers.get("hx-trigger") == EXPLORER_FORM:  # the question stays in the address
+        response.headers["HX-Push-Url"] = "/analysis?" + _query_string(q)
+    return response
+
+
+@router.get("/analysis/cohorts")
+def analysis_cohorts(request: Request, user: Viewer) -> Response:
+    """Cohort retention over the last 12 months as a heatmap and a table."""
+    fmt = render.formatter(request)
+    as_of = _as_of(request)
+    period = Period.parse(COHORT_PERIOD, as_of=as_of, tz=render.settings_of(request).tz)
+    try:
+        rows = _cached(
+            request,
+            ("cohorts", as_of),
+            functools.partial(analysis_rows, "cohorts", period=period),
+            what="cohorts",
+        )
+    except RapportError as exc:
+        return render.page(
+            request, "analysis_failed.html", {"reason": error_text(exc, fmt.locale), "q": None}
+        )
+    cohorts = list(dict.fromkeys(r["cohort"] for r in rows))
+    offsets = sorted({r["month_offset"] for r in rows})
+    cells = {(r["cohort"], r["month_offset"]): r for r in rows}
+    table = [
+        {
+            "cohort": c,
+            "customers": fmt.number(cells[(c, 0)]["customers"]) if (c, 0) in cells else fmt.DASH,
+            "cells": [_cohort_cell(cells.get((c, o)), fmt) for o in offsets],
+        }
+        for c in cohorts
+    ]
+    context = {
+        "period": period,
+        "offsets": offsets,
+        "table": table,
+        "chart": _json(_cohort_chart(rows, cohorts, offsets, fmt)),
+    }
+    return render.page(request, "analysis_cohorts.html", context)
+
+
+@router.get("/analysis/snapshot")
+def analysis_snapshot(request: Request, user: Viewer) -> Response:
+    """The latest snapshot's RFM grid, segments, tiers and stages, movements since the
+    previous snapshot and CLV distribution, within the user's scope."""
+    rules = request.app.state.rules
+    scope = CustomerScope(user)
+    fmt = render.formatter(request)
+    move_by = request.query_params.get("move_by")
+    move_by = move_by if move_by in MOVE_BY else MOVE_BY[1]
+    with request.app.state.sessions() as session:
+        latest, previous = snapshot_days(session)
+        if latest is None:
+            return render.page(request, "analysis_none.html")
+        grid = distributions.rfm_grid(session, day=latest, scope=scope)
+        groups = {
+            by: snapshots.group_summary(session, by=by, day=latest, rules=rules, scope=scope)
+            for by in snapshots.GROUPINGS
+        }
+        moves = (
+            snapshots.movements(session, by=move_by, before=previous, after=latest, scope=scope)
+            if previous
+            else None
+        )
+        clv = distributions.clv_distribution(session, day=latest, scope=scope)
+    context = {
+        "latest": latest,
+        "previous": previous,
+        "grid": _grid_table(grid, fmt),
+        "grid_chart": _json(_grid_chart(grid, fmt)),
+        "groups": [
+            {
+                "by": by,
+                "rows": [_group_row(by, g, fmt) for g in rows],
+                "chart": _json(_group_chart(by, rows, fmt)),
+            }
+            for by, rows in groups.items()
+        ],
+        "move_by": move_by,
+        "move_bys": MOVE_BY,
+        "moves": None if moves is None else [_move_row(move_by, m, fmt) for m in moves],
+        "moves_chart": None if not moves else _json(_sankey(move_by, moves, fmt)),
+        "clv": [_clv_row(b, fmt) for b in clv],
+        "clv_chart": _json(_clv_chart(clv, fmt)) if clv else None,
+    }
+    response = render.page(request, "analysis_snapshot.html", context)
+    return response
+
+
+# --- the question and the engine ---------------------------------------------------------------
+
+
+def _question(request: Request) -> dict[str, str]:
+    """The explorer's question from the address, each unknown value replaced by the
+    default (a hand-edited address never fails)."""
+    p = request.query_params
+    metric = p.get("metric")
+    period = p.get("period")
+    granularity = p.get("granularity") or ""
+    by = p.get("by") or ""
+    return {
+        "metric": metric if metric in METRICS else DEFAULT_METRIC,
+        "period": period if period in PERIODS else PERIODS[0],
+        "granularity": granularity if granularity in GRANULARITIES else "",
+        "by": by if by in GROUP_BY else "",
+    }
+
+
+def _query_string(q: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in q.items() if v)
+
+
+def _as_of(request: Request) -> dt.datetime:
+    """The end of the latest snapshot's day (naive UTC), else the current hour."""
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    if latest is not None:
+        return day_end(latest, render.settings_of(request).tz)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+
+
+def _too_many(count: int) -> RapportError:
+    from rapport.errors import ValidationFailed
+
+    return ValidationFailed(
+        f"{count} values asked for; at most {MAX_VALUES}",
+        field="granularity",
+        hint="choose a coarser granularity, a shorter period or no segment",
+    )
+
+
+def _cached(request: Request, key: tuple[Any, ...], work: Any, *, what: str) -> Any:
+    """The rows of ``work(settings, rules)`` (which returns ``(engine, rows)``) run in a
+    worker, or its kept result."""
+    settings = store_settings(render.settings_of(request), request.app.state.engine)
+    full = (settings.database_url, *key)
+    now = time.monotonic()
+    with _cache_lock:
+        found = _cache.get(full)
+        if found is not None and now - found[0] < CACHE_SECONDS:
+            return found[1]
+    result = run_in_worker(
+        work,
+        settings,
+        request.app.state.rules,
+        what=what,
+        hint="retry in a moment; the analytics workers may be busy",
+    )
+    result = result[1]  # (engine, rows)
+    with _cache_lock:
+        _cache[full] = (now, result)
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.pop(next(iter(_cache)))
+    return result
+
+
+def clear_cache() -> None:
+    """Forget every kept result (the next fragment asks a worker)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _json(option: dict[str, Any]) -> str:
+    return json.dumps(option, ensure_ascii=False)
+
+
+def _metric_label(metric_id: str, fmt: Formatter) -> str:
+    metric = METRICS[metric_id]
+    return pick((metric.label_zh, metric.label_en), fmt.locale)
+
+
+def segment_label(by: str, value: Any, fmt: Formatter) -> str:
+    """A group of the explorer in the page's language: scores and coded profile fields
+    through the catalogues, free text (a city) as stored, no value as *none*."""
+    if value is None or value == "":
+        return fmt.t("analysis.no_group")
+    if by in snapshots.GROUPINGS:
+        return snapshots.group_label(by, str(value), fmt.locale) or str(value)
+    if by in BY_ATTRIBUTES:
+        return fmt.value("customers", by, value)
+    return str(value)
+
+
+def _number(value: Any, unit: str, fmt: Formatter) -> str:
+    if value is None:
+        return fmt.DASH
+    if unit == "currency":
+        return fmt.money(value)
+    return fmt.number(value, 0 if float(value).is_integer() else 2)
+
+
+def _bucket(row: dict[str, Any], granularity: str, fmt: Formatter) -> str:
+    start = row.get("bucket_start")
+    if start is None:
+        return ""
+    local = start.replace(tzinfo=dt.UTC).astimezone(fmt.zone)
+    return fmt.date(local)
+
+
+def _metric_row(
+    row: dict[str, Any], q: dict[str, str], unit: str, fmt: Formatter
+) -> dict[str, Any]:
+    numerator_unit = "currency" if unit == "currency" else "count"
+    return {
+        "segment": segment_label(q["by"], row.get("segment"), fmt) if q["by"] else None,
+        "bucket": _bucket(row, q["granularity"], fmt) if q["granularity"] else None,
+        "numerator": _number(row["numerator"], numerator_unit, fmt),
+        "denominator": _number(row["denominator"], "count", fmt),
+        "value": metric_text(unit, row["value"], fmt),
+        "raw": row["value"],
+    }
+
+
+def _plain(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _metric_chart(
+    rows: list[dict[str, Any]], q: dict[str, str], unit: str, fmt: Formatter
+) -> dict[str, Any]:
+    """Bars per segment (or one bar) for the whole period; a line per segment over the
+    buckets with a granularity."""
+    base: dict[str, Any] = {
+        "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 8, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
+        "yAxis": {"type": "value"},
+    }
+    if not q["granularity"]:
+        names = [
+            segment_label(q["by"], r.get("segment"), fmt)
+            if q["by"]
+            else _metric_label(q["metric"], fmt)
+            for r in rows
+        ]
+        return {
+            **base,
+            "xAxis": {
+                "type": "category",
+                "data": names,
+                "axisLabel": {"interval": 0, "rotate": 30 if len(names) > 6 else 0},
+            },
+            "series": [
+                {
+                    "type": "bar",
+                    "name": _metric_label(q["metric"], fmt),
+                    "data": [_plain(r["value"]) for r in rows],
+                    "label": {"show": len(rows) <= 12, "position": "top"},
+                }
+            ],
+        }
+    starts = sorted({r["bucket_start"] for r in rows})
+    labels = [_bucket({"bucket_start": s}, q["granularity"], fmt) for s in starts]
+    series: dict[Any, dict[Any, Any]] = {}
+    for r in rows:
+        series.setdefault(r.get("segment") if q["by"] else None, {})[r["bucket_start"]] = r["value"]
+    shapes = ("circle", "rect", "triangle", "diamond", "pin", "arrow", "roundRect")
+    return {
+        **base,
+        "legend": {"bottom": 0, "type": "scroll"},
+        "grid": {**base["grid"], "bottom": 40},
+        "xAxis": {"type": "category", "data": labels},
+        "series": [
+            {
+                "type": "line",
+                "name": segment_label(q["by"], seg, fmt)
+                if q["by"]
+                else _metric_label(q["metric"], fmt),
+                "data": [_plain(values.get(s)) for s in starts],
+                "symbol": shapes[i % len(shapes)],
+                "symbolSize": 7,
+            }
+            for i, (seg, values) in enumerate(series.items())
+        ],
+    }
+
+
+def _cohort_cell(row: dict[str, Any] | None, fmt: Formatter) -> dict[str, Any]:
+    if row is None:
+        return {"share": "", "active": "", "level": None}
+    share = row["share"]
+    return {
+        "share": fmt.DASH if share is None else fmt.percent(share / 100, 1),
+        "active": fmt.number(row["active"]),
+        "level": None if share is None else min(4, int(share // 20)),
+    }
+
+
+def _cohort_chart(
+    rows: list[dict[str, Any]], cohorts: list[str], offsets: list[int], fmt: Formatter
+) -> dict[str, Any]:
+    later = [r["share"] for r in rows if r["month_offset"] > 0 and r["share"] is not None]
+    return {
+        "animation": False,
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "name": fmt.t("analysis.month_offset"),
+            "nameLocation": "middle",
+            "nameGap": 24,
+            "data": [str(o) for o in offsets],
+            "splitArea": {"show": True},
+        },
+        "yAxis": {
+            "type": "category",
+            "inverse": True,
+            "data": cohorts,
+            "splitArea": {"show": True},
+        },
+        "visualMap": {
+            "min": 0,
+            "max": max([round(v) for v in later] or [100]),
+            "calculable": True,
+            "orient": "horizontal",
+            "left": "center",
+            "bottom": 0,
+            "itemHeight": 120,
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "name": fmt.t("analysis.retention_share"),
+                "data": [
+                    [
+                        offsets.index(r["month_offset"]),
+                        cohorts.index(r["cohort"]),
+                        _plain(r["share"]),
+                    ]
+                    for r in rows
+                    if r["month_offset"] > 0 and r["share"] is not None
+                ],
+                "label": {"show": True, "fontSize": 10},
+            }
+        ],
+    }
+
+
+def _grid_table(grid: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    """The RFM grid as a table: R from 5 down, F from 1 up, each cell the customers and
+    their revenue."""
+    cells = {(g["r_score"], g["f_score"]): g for g in grid}
+    r_scores = sorted({g["r_score"] for g in grid} | {1, 2, 3, 4, 5}, reverse=True)
+    f_scores = sorted({g["f_score"] for g in grid} | {1, 2, 3, 4, 5})
+    return {
+        "f_scores": f_scores,
+        "rows": [
+            {
+                "r": r,
+                "cells": [
+                    {
+                        "customers": fmt.number(cells[(r, f)]["customers"])
+                        if (r, f) in cells
+                        else "0",
+                        "revenue": fmt.money(cells[(r, f)]["revenue"])
+                        if (r, f) in cells
+                        else fmt.money(0),
+                    }
+                    for f in f_scores
+                ],
+            }
+            for r in r_scores
+        ],
+    }
+
+
+def _grid_chart(grid: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "animation": False,
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "name": fmt.t("analysis.f_score"),
+            "nameLocation": "middle",
+            "nameGap": 24,
+            "data": ["1", "2", "3", "4", "5"],
+        },
+        "yAxis": {
+            "type": "category",
+            "name": fmt.t("analysis.r_score"),
+            "data": ["1", "2", "3", "4", "5"],
+        },
+        "visualMap": {
+            "min": 0,
+            "max": max([g["customers"] for g in grid] or [1]),
+            "calculable": True,
+            "orient": "horizontal",
+            "left": "center",
+            "bottom": 0,
+            "itemHeight": 120,
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "name": fmt.t("customers"),
+                "data": [[g["f_score"] - 1, g["r_score"] - 1, g["customers"]] for g in grid],
+                "label": {"show": True},
+            }
+        ],
+    }
+
+
+def _group_name(by: str, value: str | None, fmt: Formatter) -> str:
+    if value is None:
+        return fmt.t("analysis.no_group")
+    return snapshots.group_label(by, value, fmt.locale) or value
+
+
+def _group_row(by: str, g: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "group": g["group"],
+        "label": _group_name(by, g["group"], fmt),
+        "customers": fmt.number(g["customers"]),
+        "customer_share": fmt.percent(g["customer_share"] / 100, 1),
+        "revenue": fmt.money(g["revenue"]),
+        "revenue_share": fmt.percent(
+            None if g["revenue_share"] is None else g["revenue_share"] / 100, 1
+        ),
+        "relationship_index": fmt.number(g["avg_relationship_index"], 1),
+    }
+
+
+def _group_chart(by: str, rows: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "animation": False,
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"bottom": 0},
+        "grid": {"left": 8, "right": 40, "top": 8, "bottom": 32, "containLabel": True},
+        "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
+        "yAxis": {
+            "type": "category",
+            "inverse": True,
+            "data": [_group_name(by, g["group"], fmt) for g in rows],
+        },
+        "series": [
+            {
+                "type": "bar",
+                "name": fmt.t("customer_share"),
+                "data": [_plain(g["customer_share"]) for g in rows],
+            },
+            {
+                "type": "bar",
+                "name": fmt.t("revenue_share"),
+                "data": [_plain(g["revenue_share"]) for g in rows],
+                "itemStyle": {
+                    "decal": {"symbol": "rect", "dashArrayX": [1, 0], "dashArrayY": [2, 3]}
+                },
+            },
+        ],
+    }
+
+
+def _move_row(by: str, m: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "from": _group_name(by, m["from"], fmt),
+        "to": _group_name(by, m["to"], fmt),
+        "customers": fmt.number(m["customers"]),
+    }
+
+
+def _sankey(by: str, moves: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    """The movements as a Sankey: the previous snapshot's groups on the left, the latest's
+    on the right (each side its own nodes, so a flow never loops)."""
+    before = fmt.t("analysis.before")
+    after = fmt.t("analysis.after")
+
+    def node(side: str, value: str | None) -> str:
+        return f"{side} · {_group_name(by, value, fmt)}"
+
+    names = list(
+        dict.fromkeys(
+            [node(before, m["from"]) for m in moves] + [node(after, m["to"]) for m in moves]
+        )
+    )
+    return {
+        "animation": False,
+        "tooltip": {"trigger": "item"},
+        "series": [
+            {
+                "type": "sankey",
+                "left": 8,
+                "right": 120,
+                "top": 8,
+                "bottom": 8,
+                "nodeGap": 10,
+                "emphasis": {"focus": "adjacency"},
+                "lineStyle": {"color": "gradient", "opacity": 0.4},
+                "data": [{"name": n} for n in names],
+                "links": [
+                    {
+                        "source": node(before, m["from"]),
+                        "target": node(after, m["to"]),
+                        "value": m["customers"],
+                    }
+                    for m in moves
+                ],
+            }
+        ],
+    }
+
+
+def _clv_row(b: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "range": f"{fmt.money(b['low'])} – {fmt.money(b['high'])}",
+        "customers": fmt.number(b["customers"]),
+        "clv": fmt.money(b["clv"]),
+    }
+
+
+def _clv_chart(bins: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    return {
+        "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 8, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "data": [fmt.number(b["low"]) for b in bins],
+            "name": fmt.t("predicted_clv"),
+            "axisLabel": {"rotate": 30},
+        },
+        "yAxis": {"type": "value", "name": fmt.t("customers")},
+        "series": [
+            {
+                "type": "bar",
+                "name": fmt.t("customers"),
+                "data": [b["customers"] for b in bins],
+                "barCategoryGap": "4%",
+                "label": {"show": True, "position": "top"},
+            }
+        ],
+    }
