@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from rapport.config import get_settings
+from rapport.config import Settings, get_settings
 from rapport.store.db import create_engine, upgrade
 
 if TYPE_CHECKING:
@@ -250,6 +250,22 @@ class SampleStore:
         return f"sqlite:///{target}"
 
 
+@contextmanager
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A directory ``name`` that all pytest-xdist workers of the session share, held under a
+    lock: yields ``(directory, done)``; when ``done`` is false the caller builds what it
+    holds and :func:`built_once` marks it done when the block ends without an error."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / name
+    root.mkdir(exist_ok=True)
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = root / ".done"
+        yield root, done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> SampleStore:
     """The sample company and its store, built once for all pytest-xdist workers.
@@ -262,14 +278,8 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> SampleStore:
     from rapport.sample import SampleCompany, generate
     from rapport.sample.load import load_company
 
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "sample-store"
-    root.mkdir(exist_ok=True)
-    with open(shared / "sample-store.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        done = root / "params.json"
-        if not done.exists():
+    with built_once(tmp_path_factory, "sample-store") as (root, done):
+        if not done:
             company = generate(customers=3000, months=24, seed=7, end=SAMPLE_END)
             (root / "store.db").unlink(missing_ok=True)  # left by a worker that failed
             engine = create_engine(f"sqlite:///{root / 'store.db'}")
@@ -280,11 +290,71 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> SampleStore:
                 pq.write_table(table, root / f"{name}.parquet")
             pq.write_table(company.latent, root / "latent.parquet")
             scalars = {k: v for k, v in company.params.items() if k != "latent"}
-            done.write_text(json.dumps(scalars, default=str), encoding="utf-8")
-        params = json.loads(done.read_text(encoding="utf-8"))
+            (root / "params.json").write_text(json.dumps(scalars, default=str), encoding="utf-8")
+        params = json.loads((root / "params.json").read_text(encoding="utf-8"))
     tables = {
         p.stem: pq.read_table(p) for p in sorted(root.glob("*.parquet")) if p.stem != "latent"
     }
     params["latent"] = pq.read_table(root / "latent.parquet")
     company = SampleCompany(tables=tables, params=params)
     return SampleStore(path=root / "store.db", company=company, end=SAMPLE_END)
+
+
+# --- a small scored company, built once per test session -------------------------------------
+
+#: The two snapshot days of :func:`scored_store`: EARLIER scored without models, DAY with them.
+SCORED_EARLIER = dt.date(2024, 9, 30)
+SCORED_DAY = dt.date(2024, 12, 31)
+
+
+def scored_company() -> SampleCompany:
+    """600 customers over 24 months, seed 3: enough for the models to fit and warn."""
+    from rapport.sample import generate
+
+    return generate(customers=600, months=24, seed=3, end=dt.date(2025, 1, 1))
+
+
+def score_twice(settings: Settings) -> None:
+    """Score the store of ``settings`` on :data:`SCORED_EARLIER` (without models), then on
+    :data:`SCORED_DAY` (fitting the models into ``settings.data_dir``)."""
+    from rapport.scoring import run
+
+    run(settings, as_of=SCORED_EARLIER, models=False)
+    run(settings, as_of=SCORED_DAY)
+
+
+@dataclass(frozen=True)
+class ScoredStore:
+    """:func:`scored_company` in a SQLite store scored by :func:`score_twice`, with the
+    fitted models in ``data_dir``; shared by the session, so a test works on a copy."""
+
+    path: Path
+    data_dir: Path
+
+    def copy(self, directory: Path) -> str:
+        """Copy the store to ``directory/store.db`` and the models to ``directory/data``;
+        the copy's URL."""
+        shutil.copytree(self.data_dir, directory / "data", dirs_exist_ok=True)
+        shutil.copy(self.path, directory / "store.db")
+        return f"sqlite:///{directory / 'store.db'}"
+
+
+@pytest.fixture(scope="session")
+def scored_store(tmp_path_factory: pytest.TempPathFactory) -> ScoredStore:
+    """The scored company of the reports and of the CLI's output formats, built once for
+    all pytest-xdist workers (loading and scoring it twice costs ~15 s of CPU)."""
+    from rapport.sample.load import load_company
+
+    with built_once(tmp_path_factory, "scored-store") as (root, done):
+        path, data_dir = root / "store.db", root / "data"
+        if not done:
+            path.unlink(missing_ok=True)  # left by a worker that failed
+            shutil.rmtree(data_dir, ignore_errors=True)
+            engine = create_engine(f"sqlite:///{path}")
+            upgrade(engine)
+            load_company(scored_company(), engine=engine, work_dir=root)
+            engine.dispose()
+            score_twice(
+                Settings(_env_file=None, database_url=f"sqlite:///{path}", data_dir=data_dir)
+            )
+    return ScoredStore(path=path, data_dir=data_dir)

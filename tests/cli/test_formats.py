@@ -14,7 +14,6 @@ import io
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,14 +24,13 @@ from rapport.cli.common import console
 from rapport.cli.main import app
 from rapport.config import get_settings
 from rapport.models.clusters import FEATURES
-from rapport.sample import generate
-from rapport.sample.load import load_company
 from rapport.store import schema
-from rapport.store.db import create_engine, upgrade
+from rapport.store.db import create_engine
+from tests.conftest import SCORED_DAY, SCORED_EARLIER, ScoredStore
 
 runner = CliRunner()
-DAY = "2024-12-31"
-EARLIER = "2024-09-30"
+DAY = SCORED_DAY.isoformat()
+EARLIER = SCORED_EARLIER.isoformat()
 
 
 def invoke(*args: str) -> Result:
@@ -40,34 +38,10 @@ def invoke(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-@pytest.fixture(scope="module")
-def shop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1,500 customers over 24 months, scored on EARLIER (without models) and DAY."""
-    from rapport.scoring import run
-
-    root = tmp_path_factory.mktemp("formats")
-    path = root / "shop.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{path}")
-        mp.setenv("RAPPORT_DATA_DIR", str(root / "data"))
-        get_settings.cache_clear()
-        engine = create_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        load_company(
-            generate(customers=1500, months=24, seed=3, end=dt.date(2025, 1, 1)),
-            engine=engine,
-            work_dir=root,
-        )
-        engine.dispose()
-        run(get_settings(), as_of=dt.date.fromisoformat(EARLIER), models=False)
-        run(get_settings(), as_of=dt.date.fromisoformat(DAY))
-    get_settings.cache_clear()
-    return path
-
-
 @pytest.fixture
-def shop(shop_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copy(shop_db, get_settings().database_url.removeprefix("sqlite:///"))
+def shop(scored_store: ScoredStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's scored company (EARLIER without models, DAY with them) as the store."""
+    shutil.copy(scored_store.path, get_settings().database_url.removeprefix("sqlite:///"))
     monkeypatch.setattr(console, "_width", 80)
 
 

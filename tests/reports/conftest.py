@@ -22,15 +22,22 @@ from rapport.access import Principal
 from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
-from rapport.sample import SampleCompany, generate
+from rapport.sample import SampleCompany
 from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
 from tests.api.conftest import SECRET, bearer
-from tests.conftest import own_database
+from tests.conftest import (
+    SCORED_DAY,
+    SCORED_EARLIER,
+    ScoredStore,
+    own_database,
+    score_twice,
+    scored_company,
+)
 from tests.helpers import advance_sequences
 
-DAY = dt.date(2024, 12, 31)
-EARLIER = dt.date(2024, 9, 30)
+DAY = SCORED_DAY
+EARLIER = SCORED_EARLIER
 
 
 @dataclass
@@ -64,43 +71,37 @@ class ReportStore:
         return create_engine(self.url)
 
 
-@pytest.fixture(scope="session")
-def sample_company() -> SampleCompany:
-    """600 customers over 24 months (enough for the models to fit and warn)."""
-    return generate(customers=600, months=24, seed=3, end=dt.date(2025, 1, 1))
-
-
-def _score(settings: Settings) -> None:
-    from rapport.scoring import run
-
-    run(settings, as_of=EARLIER, models=False)
-    run(settings, as_of=DAY)
-
-
 @pytest.fixture(
     scope="module",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def report_store(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sample_company: SampleCompany,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ReportStore]:
+    """The scored company with users and owners. SQLite: a copy of the session's
+    ``scored_store``; PostgreSQL: loaded and scored in a database of its own."""
     root = tmp_path_factory.mktemp(f"reports-{request.param}")
+    if request.param == "sqlite":
+        scored: ScoredStore = request.getfixturevalue("scored_store")
+        yield from _report_store(scored.copy(root), root, company=None)
+        return
     with own_database(request.param, root) as url:
-        yield from _report_store(url, root, sample_company)
+        yield from _report_store(url, root, company=scored_company())
 
 
-def _report_store(url: str, root: Path, sample_company: SampleCompany) -> Iterator[ReportStore]:
+def _report_store(url: str, root: Path, company: SampleCompany | None) -> Iterator[ReportStore]:
+    """Users, owners and a deleted diamond on the store at ``url``; ``company``, when given,
+    is loaded and scored first (the store is empty)."""
     from rapport.sample.load import load_company
 
     engine = create_engine(url)
     settings = Settings(_env_file=None, database_url=url, data_dir=root / "data", secret_key=SECRET)
     try:
-        upgrade(engine)
-        load_company(sample_company, engine=engine, work_dir=root)
-        advance_sequences(engine)
-        _score(settings)
+        if company is not None:
+            upgrade(engine)
+            load_company(company, engine=engine, work_dir=root)
+            advance_sequences(engine)
+            score_twice(settings)
         made = {}
         with session_scope(engine) as session:
             for role in (Role.ADMIN, Role.SALES, Role.ANALYST):
