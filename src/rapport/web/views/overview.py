@@ -413,7 +413,7 @@ def _trends_chart(result: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
     return {
         "animation": False,
         "tooltip": {"trigger": "axis"},
-        "legend": {"bottom": 0},
+        "legend": {"bottom": 0, "type": "scroll"},
         "grid": {"left": 44, "right": 16, "top": 16, "bottom": 56},
         "xAxis": {"type": "category", "data": _month_names(result, fmt)},
         "yAxis": {"type": "value"},
@@ -509,7 +509,7 @@ def _degrees_chart(history: list[dict[str, Any]], fmt: Formatter) -> dict[str, A
     return {
         "animation": False,
         "tooltip": {"trigger": "axis"},
-        "legend": {"bottom": 0},
+        "legend": {"bottom": 0, "type": "scroll"},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 56},
         "xAxis": {"type": "category", "data": [fmt.date(h["as_of"]) for h in history]},
         "yAxis": {"type": "value", "min": 0, "max": 100},
