@@ -9,10 +9,11 @@
    functions the command calls (generate, import, summary, headline metrics, score, the
    report tables).
 2. ``score``: ``rapport.scoring.run`` as of the sample's last day (each run in its own
-   process), with the time spent in each inner step: purchase summaries, purchase and
-   spend fits, the shared degrees, the churn training (features, labels, cut-off
-   ``p_alive``) and its logistic fit, the current churn features, predictions, the
-   scores query, the snapshot table and the write. Then the command itself,
+   process), with the time spent in each inner step: the working copy of the store,
+   purchase summaries, purchase and spend fits, the shared degrees, the churn training
+   (features, labels, cut-off ``p_alive``) and its logistic fit, the current churn
+   features, predictions, the scores query, and the write (which makes the snapshot
+   table part by part as it writes: its time includes the table's). Then the command itself,
    ``rapport score --as-of DAY``, as a child process.
 3. ``clusters``: the feature query and :func:`rapport.models.clusters.cluster_customers`
    (choice of k, final fit), then ``rapport clusters --as-of DAY --format json``.
@@ -95,6 +96,7 @@ import datetime as dt
 started, cpu0 = time.perf_counter(), cpu()
 P = "rapport.models.pipeline"
 for module, name, label in [
+    ("rapport.analytics.working_copy", "copy_store", "working copy of the store"),
     (P, "model_summary", "purchase summaries"),
     (P, "fit_purchase_model", "purchase fits"),
     (P, "fit_spend_model", "spend fit"),
@@ -105,8 +107,8 @@ for module, name, label in [
     (P, "save_models", "save models"),
     (P, "predict", "predictions"),
     ("rapport.scoring", "compute", "scores query"),
-    ("rapport.scoring", "snapshot_table", "snapshot table"),
-    ("rapport.scoring", "write_bulk", "write"),
+    ("rapport.scoring", "snapshot_table", "snapshot table (components)"),
+    ("rapport.scoring", "write_bulk", "write (with the snapshot table)"),
 ]:
     wrap(module, name, label)
 from rapport.config import Settings

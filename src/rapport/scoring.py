@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +138,8 @@ PREDICTION_COLUMNS = ("p_alive", "expected_purchases_90d", "predicted_clv", "chu
 PREDICTION_INPUTS = ("clv_low", "clv_high", "churn_source", "churn_reasons")
 #: Decimals kept for fractional inputs in the components document.
 COMPONENT_DECIMALS = 4
+#: Rows of the snapshot made and written at a time (:func:`snapshot_parts`).
+PART_ROWS = 50_000
 
 
 @dataclass
@@ -172,10 +174,13 @@ def compute(
     engine: str | None = None,
     predictions: pa.Table | None = None,
     analytics: Any = None,
+    degrees: Any = None,
 ) -> pa.Table:
     """Every customer's scores and inputs as of ``moment`` (naive UTC), in one engine run;
     ``predictions`` (``customer_id, churn_risk``) feed the tiers' churn-risk check.
-    ``analytics`` is an open ``(engine, sources)`` pair to run on instead of opening one."""
+    ``analytics`` is an open ``(engine, sources)`` pair to run on instead of opening one,
+    ``degrees`` the degrees as of ``moment`` with their inputs already computed on it
+    (:attr:`rapport.models.pipeline.FittedModels.degrees`)."""
     import ibis
 
     from rapport.analytics.connect import connect
@@ -193,9 +198,10 @@ def compute(
             src = Sources(eng, rules=rules)
         else:
             eng, src = analytics
-        expr = customer_scores(src, moment, rules=rules, predictions=risk)
+        expr = customer_scores(src, moment, rules=rules, predictions=risk, degrees_table=degrees)
         expr = _with(expr, depth_and_cost(src, moment, rules=rules))
-        return execute(expr, eng.con)
+        # sorted by the engine (in parallel, within its memory limit), not by a copy here
+        return execute(expr.order_by("customer_id"), eng.con)
 
 
 def _with(scores: Any, extra: Any) -> Any:
@@ -260,7 +266,9 @@ def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table
     rows = pa.array(order[pos] if len(known) else pos, mask=~found)
     for name in (*PREDICTION_COLUMNS, *PREDICTION_INPUTS):
         scores = scores.append_column(name, predictions.column(name).take(rows))
-    return scores.sort_by("customer_id")
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # compute() sorts already
+        scores = scores.sort_by("customer_id")
+    return scores
 
 
 def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:
@@ -281,6 +289,20 @@ def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime
     return pa.table(columns)
 
 
+def snapshot_parts(
+    scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime, seconds: dict[str, float]
+) -> Iterator[pa.Table]:
+    """The :func:`snapshot_table` of ``scores`` in parts of at most :data:`PART_ROWS` rows,
+    each made only when it is asked for (by the writer, which writes it before asking for
+    the next), so the ``components`` documents of a million customers are never in memory
+    at once. The seconds spent making the parts are added to ``seconds["prepare"]``."""
+    for start in range(0, max(scores.num_rows, 1), PART_ROWS):
+        began = time.perf_counter()
+        part = snapshot_table(scores.slice(start, PART_ROWS), as_of=as_of, computed_at=computed_at)
+        seconds["prepare"] = seconds.get("prepare", 0.0) + time.perf_counter() - began
+        yield part
+
+
 def check_snapshot(table: pa.Table) -> None:
     """Refuse a snapshot with a value the store would refuse, naming the first one and its
     customer (:func:`rapport.store.scores.check_snapshot`).
@@ -293,8 +315,9 @@ def check_snapshot(table: pa.Table) -> None:
     scores_store.check_snapshot(table)
 
 
-def write_bulk(engine: Engine, table: pa.Table, *, as_of: dt.date) -> int:
-    """Replace the snapshot of ``as_of`` with ``table`` in one transaction; returns rows.
+def write_bulk(engine: Engine, table: pa.Table | Iterable[pa.Table], *, as_of: dt.date) -> int:
+    """Replace the snapshot of ``as_of`` with ``table`` (one table or the snapshot in parts,
+    see :func:`snapshot_parts`) in one transaction; returns rows.
 
     A writer's transaction, waiting its turn behind imports and API writes, in which
     :func:`rapport.store.scores.replace_snapshot` checks the rows and writes them.
@@ -384,19 +407,28 @@ def run(
             result.seconds["models"] = time.perf_counter() - started
         started = step("compute")
         scores = compute(
-            settings, result.moment, rules=rules, predictions=predictions, analytics=analytics
+            settings,
+            result.moment,
+            rules=rules,
+            predictions=predictions,
+            analytics=analytics,
+            degrees=result.models.degrees if result.models is not None else None,
         )
         result.seconds["compute"] = time.perf_counter() - started
     started = step("prepare")
-    table = snapshot_table(with_predictions(scores, predictions), as_of=day, computed_at=utcnow())
+    scores = with_predictions(scores, predictions)
     result.seconds["prepare"] = time.perf_counter() - started
-    started = step("write")
+    # the snapshot is made part by part as the writer asks for it ("prepare"), the rest of
+    # the time is the writer's ("write")
+    started, prepared = step("write"), result.seconds["prepare"]
+    parts = snapshot_parts(scores, as_of=day, computed_at=utcnow(), seconds=result.seconds)
     store = engine_from_settings(settings)
     try:
-        result.rows = write_bulk(store, table, as_of=day)
+        result.rows = write_bulk(store, parts, as_of=day)
     finally:
         store.dispose()
-    result.seconds["write"] = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    result.seconds["write"] = elapsed - (result.seconds["prepare"] - prepared)
     return result
 
 

@@ -133,10 +133,14 @@ def _purchase_trends(src: Sources, moment: datetime, horizon: timedelta) -> ir.T
     )
 
 
-def degrees_at(src: Sources, moment: datetime, *, rules: Rules) -> ir.Table:
+def degrees_at(src: Sources, moment: datetime, *, rules: Rules, inputs: bool = False) -> ir.Table:
     """The four degrees as of ``moment``, one row per customer with any of them:
     ``customer_id`` and :data:`~rapport.analytics.degrees.DEGREES` — what
-    :func:`churn_features` reads at ``moment`` and one horizon earlier."""
+    :func:`churn_features` reads at ``moment`` and one horizon earlier — and with
+    ``inputs`` the inputs each degree used (``sat_*``, ``loy_*``, ``eng_*``, ``adv_*``, as
+    :mod:`rapport.analytics.degrees` returns them), which the scores of ``moment`` can
+    then take instead of computing the degrees again
+    (:func:`rapport.analytics.scores.customer_scores`)."""
     parts = {
         "satisfaction": degrees.satisfaction(src, moment, rules=rules),
         "loyalty": degrees.loyalty(src, moment, rules=rules),
@@ -146,7 +150,7 @@ def degrees_at(src: Sources, moment: datetime, *, rules: Rules) -> ir.Table:
     keys = union(*(t.select("customer_id") for t in parts.values())).distinct()
     out = keys
     for name, table in parts.items():
-        out = _attach(out, table.select("customer_id", **{name: table[name]}))
+        out = _attach(out, table if inputs else table.select("customer_id", name))
     return out
 
 

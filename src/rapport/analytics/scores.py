@@ -72,7 +72,12 @@ def _attach(base: ir.Table, other: ir.Table) -> ir.Table:
 
 
 def customer_scores(
-    src: Sources, as_of: datetime, *, rules: Rules, predictions: ir.Table | None = None
+    src: Sources,
+    as_of: datetime,
+    *,
+    rules: Rules,
+    predictions: ir.Table | None = None,
+    degrees_table: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer of the snapshot as of ``as_of`` with every score and its
     inputs (see the module; the definitions are in the modules of each score and in
@@ -89,6 +94,11 @@ def customer_scores(
     predictions
         ``customer_id, churn_risk`` from the models (:mod:`rapport.models.pipeline`), for
         the tiers' churn-risk check; without it the check passes (risk unknown).
+    degrees_table
+        The four degrees as of ``as_of`` with their inputs, when already computed
+        (:func:`rapport.analytics.churn_features.degrees_at` with ``inputs``: the scoring
+        pipeline's churn features have them); without it they are computed here. The
+        same definitions either way, so the same figures.
 
     Returns
     -------
@@ -102,12 +112,16 @@ def customer_scores(
 
     t = people.select("customer_id", "member")
     t = _attach(t, features)
-    t = _attach(t, degrees.satisfaction(src, as_of, rules=rules))
-    t = _attach(t, degrees.engagement(src, as_of, rules=rules))
-    t = _attach(t, degrees.advocacy(src, as_of, rules=rules))
-    t = _attach(t, rfm)
-    loyalty = degrees.loyalty_from(features, people, rules=rules)
-    t = _attach(t, loyalty)
+    if degrees_table is None:
+        t = _attach(t, degrees.satisfaction(src, as_of, rules=rules))
+        t = _attach(t, degrees.engagement(src, as_of, rules=rules))
+        t = _attach(t, degrees.advocacy(src, as_of, rules=rules))
+        t = _attach(t, rfm)
+        t = _attach(t, degrees.loyalty_from(features, people, rules=rules))
+    else:
+        names = [*degrees.DEGREES, *(c for k in degrees.DEGREES for c in COMPONENTS[k])]
+        t = _attach(t, degrees_table.select("customer_id", *names))
+        t = _attach(t, rfm)
     if predictions is not None:
         t = _attach(t, predictions.select("customer_id", tier_churn_risk="churn_risk"))
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
@@ -66,6 +67,37 @@ READ: dict[str, tuple[str, ...]] = {
 DATABASE = "rapport_work"
 
 
+class WorkingSources(Sources):
+    """The sources of a working copy (from :func:`working_sources`)."""
+
+
+def kept(eng: Any, src: Sources, expr: ir.Table) -> ir.Table:
+    """``expr`` computed now and kept for the queries that follow (such as the degrees
+    that the churn features of two dates and the scores share): a table of the working
+    copy when ``src`` reads one — on disk, like the copy — else an in-memory table."""
+    if isinstance(src, WorkingSources):
+        name = f"kept_{uuid.uuid4().hex[:12]}"
+        return eng.con.create_table(name, expr, database=(DATABASE, "main"))
+    from rapport.analytics.metrics import execute
+
+    return ibis.memtable(execute(expr, eng.con))
+
+
+def copy_store(eng: Any, rules: Rules) -> dict[str, ir.Table]:
+    """Copy the columns of :data:`READ` from the store into the attached working database;
+    each copied table with the other canonical columns as typed nulls."""
+    store = Sources(eng, rules=rules)
+    tables = {}
+    for name, columns in READ.items():
+        schema = SCHEMAS[name]
+        copy = eng.con.create_table(
+            name, getattr(store, name).select(*columns), database=(DATABASE, "main")
+        )
+        nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in columns}
+        tables[name] = copy.mutate(**nulls).select(*schema.names)
+    return tables
+
+
 def _directory(settings: Any) -> Path:
     return (Path(settings.data_dir) / "duckdb" / "work").resolve()
 
@@ -85,23 +117,13 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
     directory = _directory(settings)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
-    con = eng.con
-    con.attach(path, name=DATABASE)
+    eng.con.attach(path, name=DATABASE)
     try:
-        store = Sources(eng, rules=rules)
-        tables = {}
-        for name, columns in READ.items():
-            schema = SCHEMAS[name]
-            copy = con.create_table(
-                name, getattr(store, name).select(*columns), database=(DATABASE, "main")
-            )
-            nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in columns}
-            tables[name] = copy.mutate(**nulls).select(*schema.names)
-        yield Sources(eng, tables=tables, rules=rules)
+        yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
     finally:
-        con.detach(DATABASE)
+        eng.con.detach(DATABASE)
         for suffix in ("", ".wal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-__all__ = ["DATABASE", "READ", "working_sources"]
+__all__ = ["DATABASE", "READ", "WorkingSources", "copy_store", "kept", "working_sources"]

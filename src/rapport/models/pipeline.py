@@ -78,6 +78,9 @@ class FittedModels:
     notes: list[str] = field(default_factory=list)
     #: The churn features as of ``moment`` (with ``p_alive``), for :func:`predict`.
     current_features: pa.Table | None = None
+    #: The degrees as of ``moment`` with their inputs (:func:`shared_degrees`), an Ibis
+    #: table on the engine the models were fitted on, for the scores of ``moment``.
+    degrees: Any = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -215,6 +218,7 @@ def fit_models(
         # the degrees one horizon before the cut-off, at it and at the moment, each once
         earlier = cutoff - dt.timedelta(days=horizon_days)
         degrees = shared_degrees(eng, src, rules, (earlier, cutoff, moment))
+        fitted.degrees = degrees[moment]
         try:
             fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
         except FitFailed as exc:
@@ -278,16 +282,17 @@ def fit_demand_model(eng: Any, src: Any, settings: Settings, moment: dt.datetime
 def shared_degrees(
     eng: Any, src: Any, rules: Rules, moments: tuple[dt.datetime, ...]
 ) -> dict[dt.datetime, Any]:
-    """The four degrees at each of ``moments``, computed once each and kept as in-memory
-    tables for the churn features of two dates (each needs its own date's and the one a
-    horizon before it: the training cut-off's are needed by both)."""
-    import ibis
-
+    """The four degrees at each of ``moments``, computed once each and kept
+    (:func:`rapport.analytics.working_copy.kept`) for the churn features of two dates (each
+    needs its own date's and the one a horizon before it: the training cut-off's are
+    needed by both); the last moment's with their inputs, which the scores of that moment
+    take too (:attr:`FittedModels.degrees`)."""
     from rapport.analytics.churn_features import degrees_at
-    from rapport.analytics.metrics import execute
+    from rapport.analytics.working_copy import kept
 
+    last = moments[-1]
     return {
-        m: ibis.memtable(execute(degrees_at(src, m, rules=rules), eng.con))
+        m: kept(eng, src, degrees_at(src, m, rules=rules, inputs=m == last))
         for m in dict.fromkeys(moments)
     }
 

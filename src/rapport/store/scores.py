@@ -38,15 +38,20 @@ def check_snapshot(data: pa.Table) -> None:
     check_arrow(_s, data, key="customer_id")
 
 
-def replace_snapshot(*, connection: sa.Connection, as_of: dt.date, data: pa.Table) -> int:
+def replace_snapshot(
+    *, connection: sa.Connection, as_of: dt.date, data: pa.Table | Iterable[pa.Table]
+) -> int:
     """Replace the snapshot of ``as_of`` with ``data``, atomically; returns rows written.
 
     ``data`` holds columns of ``customer_scores`` (``as_of`` and ``computed_at`` among
-    them), one row per customer. It is checked (:func:`check_snapshot`), then the date's
-    rows are deleted and the new ones written by the store's bulk writer
-    (:class:`rapport.store.bulk.BulkWriter`), in a savepoint of ``connection``'s
+    them), one row per customer: one table, or the snapshot in parts (an iterable of
+    tables, consumed one at a time, so a caller can make each part only when it is
+    written and memory stays bounded by a part). The date's rows are deleted, then each
+    part is checked (:func:`check_snapshot`) and written by the store's bulk writer
+    (:class:`rapport.store.bulk.BulkWriter`), all in a savepoint of ``connection``'s
     transaction — which must be a writer's (:func:`rapport.store.db.begin_writer`): no
-    other snapshot is written while it lasts. When anything fails, nothing of it remains.
+    other snapshot is written while it lasts. When anything fails (a part refused
+    after others were written too), nothing of it remains.
 
     Raises
     ------
@@ -57,23 +62,29 @@ def replace_snapshot(*, connection: sa.Connection, as_of: dt.date, data: pa.Tabl
         When two rows are for the same customer.
     """
     import polars as pl
+    import pyarrow as pa
 
     from rapport.store.bulk import BulkWriter
 
-    check_snapshot(data)
+    parts = [data] if isinstance(data, pa.Table) else data
+    rows = 0
     lock_for_upsert(connection, _s)
-    frame = pl.from_arrow(data)
-    assert isinstance(frame, pl.DataFrame)
     try:
         with connection.begin_nested():
             connection.execute(sa.delete(_s).where(_s.c.as_of == as_of))
-            BulkWriter(connection).insert(_s, frame)
+            writer = BulkWriter(connection)
+            for part in parts:
+                check_snapshot(part)
+                frame = pl.from_arrow(part)
+                assert isinstance(frame, pl.DataFrame)
+                writer.insert(_s, frame)
+                rows += part.num_rows
     except sa.exc.DBAPIError as exc:
         error = repo.translate(exc)
         if error is None:
             raise
         raise error from exc
-    return data.num_rows
+    return rows
 
 
 def _arrow_type(rule: ColumnRule) -> pa.DataType:
