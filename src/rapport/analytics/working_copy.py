@@ -7,7 +7,9 @@ converting every value again — at 1,000,000 customers, tens of millions of row
 query. :func:`working_sources` copies the columns of :data:`READ` once into a DuckDB
 database file of its own (compressed on disk, paged in by DuckDB's buffer manager within
 its memory limit, so memory does not grow with the store) and returns the
-:class:`~rapport.analytics.sources.Sources` every query of the run then reads.
+:class:`~rapport.analytics.sources.Sources` every query of the run then reads. What the
+run computes once and reads several times (the degrees the churn features of two dates
+and the scores share) is kept there too (:func:`kept`), not in Python's memory.
 
 The other canonical columns are typed nulls in those sources: no query of the run reads
 them. ``tests/test_working_copy.py`` holds that true — it runs the scoring queries on the
