@@ -17,6 +17,7 @@ NOT_ANALYTIC = {
     "survey_links",
     "login_throttle",
     "import_jobs",
+    "customer_notes",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 

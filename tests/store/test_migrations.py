@@ -280,3 +280,75 @@ def test_import_jobs_come_with_0005_and_go_with_its_downgrade(bare_engine: Engin
     downgrade(bare_engine, "0004")
     assert current_revision(bare_engine) == "0004"
     assert "import_jobs" not in sa.inspect(bare_engine).get_table_names()
+
+
+def test_0006_moves_the_notes_out_of_extra_and_its_downgrade_puts_them_back(
+    bare_engine: Engine,
+) -> None:
+    upgrade(bare_engine, "0005")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).isoformat()
+    valid = {"at": "2024-05-02T08:00:00+00:00", "by": 1, "text": "回访:对新品感兴趣"}
+    gone_author = {"at": "2024-05-03T08:00:00+00:00", "by": 99, "text": "second"}
+    not_a_note = {"text": "  "}
+    extras = {
+        1: {"会员卡号": "M-1", "notes": [valid, gone_author, not_a_note]},
+        2: {"notes": [valid]},
+        3: {"会员卡号": "M-3", "remarks": "notes are elsewhere"},
+        4: None,
+    }
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, username, display_name, role, is_active, created_at, "
+            f"updated_at) VALUES (1, 'wang', 'Wang', 'sales', true, '{now}', '{now}')"
+        )
+        for cid, extra in extras.items():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (id, external_id, country, marketing_consent, "
+                    "marketing_opt_out, extra, created_at, updated_at) VALUES "
+                    "(:id, :ext, 'CN', false, false, :extra, :t, :t)"
+                ).bindparams(
+                    sa.bindparam("extra", type_=metadata.tables["customers"].c.extra.type)
+                ),
+                {"id": cid, "ext": f"C{cid}", "extra": extra, "t": now},
+            )
+    upgrade(bare_engine, "0006")
+    inspector = sa.inspect(bare_engine)
+    assert {i["name"] for i in inspector.get_indexes("customer_notes")} == {
+        "ix_customer_notes_customer_id_created_at"
+    }
+    customers = metadata.tables["customers"]
+    notes = metadata.tables["customer_notes"]
+    with bare_engine.connect() as conn:
+        moved = conn.execute(
+            sa.select(
+                notes.c.customer_id, notes.c.author_id, notes.c.body, notes.c.created_at
+            ).order_by(notes.c.customer_id, notes.c.created_at)
+        ).all()
+        extra = dict(conn.execute(sa.select(customers.c.id, customers.c.extra)).all())
+    assert [tuple(r) for r in moved] == [
+        (1, 1, "回访:对新品感兴趣", dt.datetime(2024, 5, 2, 8, tzinfo=dt.UTC)),
+        (1, None, "second", dt.datetime(2024, 5, 3, 8, tzinfo=dt.UTC)),
+        (2, 1, "回访:对新品感兴趣", dt.datetime(2024, 5, 2, 8, tzinfo=dt.UTC)),
+    ]
+    assert extra == {
+        1: {"会员卡号": "M-1", "notes": [not_a_note]},  # what is no note stays
+        2: None,
+        3: extras[3],
+        4: None,
+    }
+    with bare_engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(
+            sa.insert(notes).values(customer_id=3, body="", created_at=dt.datetime.now(dt.UTC))
+        )
+
+    downgrade(bare_engine, "0005")
+    assert "customer_notes" not in sa.inspect(bare_engine).get_table_names()
+    with bare_engine.connect() as conn:
+        extra = dict(conn.execute(sa.select(customers.c.id, customers.c.extra)).all())
+    assert extra[1] == {
+        "会员卡号": "M-1",
+        "notes": [not_a_note, valid, {**gone_author, "by": None}],
+    }
+    assert extra[2] == {"notes": [valid]}
+    assert extra[3] == extras[3] and extra[4] is None

@@ -606,5 +606,27 @@ import_jobs = sa.Table(
     comment="import jobs of the API, shared by every server process",
 )
 
+#: The longest note about a customer, in characters.
+NOTE_LENGTH = 2000
+
+customer_notes = sa.Table(
+    "customer_notes",
+    metadata,
+    _pk(),
+    _customer_fk(ondelete="CASCADE"),
+    sa.Column(
+        "author_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL"),
+        comment="the staff member who wrote it (NULL: removed since, or written before notes "
+        "had authors)",
+    ),
+    sa.Column("body", sa.String(NOTE_LENGTH), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"length(body) BETWEEN 1 AND {NOTE_LENGTH}", name="body_length"),
+    sa.Index("ix_customer_notes_customer_id_created_at", "customer_id", "created_at"),
+    comment="free-text notes of staff about a customer, append-only; not interactions",
+)
+
 #: Tables in dependency order (parents first), for status listings and loaders.
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
