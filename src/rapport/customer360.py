@@ -13,6 +13,10 @@ Arrow tables typed by the canonical analytics schema, and the timeline expressio
 compiled to SQL once per entry count — runs on them in an in-memory DuckDB of the
 thread. The newest ``limit`` entries overall are among the newest ``limit`` of each
 source, so the result is the same as over the whole store.
+
+Staff's notes about the customer (:mod:`rapport.store.notes`) join the card's timeline
+here, as the source ``notes``: the analytics never read them (they are no activity of the
+customer and no contact), so they are not part of the Ibis timeline.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from sqlalchemy.orm import Session
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
 from rapport.analytics.timeline import SOURCES, timeline
-from rapport.store import schema, scores
+from rapport.store import notes, schema, scores
 from rapport.store.db import json_dumps
 from rapport.store.repository import Row
 
@@ -45,6 +49,12 @@ _TIME = {
     "survey_responses": "responded_at",
     "events": "occurred_at",
 }
+
+#: The sources of the card's timeline: the analytics' and staff's notes.
+TIMELINE_SOURCES = (*SOURCES, "notes")
+#: Sources whose ``detail`` is free text that may name or describe people (an
+#: interaction's subject, a note): left out for a masked scope.
+FREE_TEXT_SOURCES = frozenset({"interactions", "notes"})
 
 #: The names the timeline's SQL reads the customer's rows under, one per source.
 _TABLE_NAMES = {name: f"rapport_timeline_{name}" for name in SOURCES}
@@ -105,9 +115,15 @@ def _latest(session: Session, name: str, customer_id: int, limit: int) -> pa.Tab
     return pa.Table.from_pylist(rows, schema=SCHEMAS[name].to_pyarrow())
 
 
-def customer_timeline(*, session: Session, customer_id: int, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries of the customer's timeline (newest first); ``at`` is an
-    aware UTC time."""
+def customer_timeline(
+    *, session: Session, customer_id: int, limit: int, masked: bool
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries of the customer's timeline (newest first; at the same
+    instant in the order of :data:`TIMELINE_SOURCES`); ``at`` is an aware UTC time.
+
+    ``masked`` (an analyst's scope): the ``detail`` of the free-text sources
+    (:data:`FREE_TEXT_SOURCES`) is ``None``.
+    """
     data = {name: _latest(session, name, customer_id, limit) for name in SOURCES}
     con = _duckdb()
     try:
@@ -119,6 +135,23 @@ def customer_timeline(*, session: Session, customer_id: int, limit: int) -> list
             con.unregister(_TABLE_NAMES[name])
     for row in rows:
         row["at"] = row["at"].replace(tzinfo=dt.UTC)
+    rows += [
+        {
+            "at": note["created_at"],
+            "source": "notes",
+            "kind": None,
+            "detail": note["body"],
+            "value": None,
+            "entry_id": note["id"],
+        }
+        for note in notes.for_customer(session=session, customer_id=customer_id, limit=limit)
+    ]
+    rows.sort(key=lambda row: row["at"], reverse=True)  # stable: ties keep their order
+    rows = rows[:limit]
+    if masked:
+        for row in rows:
+            if row["source"] in FREE_TEXT_SOURCES:
+                row["detail"] = None
     return rows
 
 

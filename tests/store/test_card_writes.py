@@ -1,5 +1,6 @@
 """What the 360 card reads and writes in the store besides the repositories: the newest
-loyalty entries, and a customer's tags and notes (kept in ``customers`` itself)."""
+loyalty entries, and a customer's tags (kept in ``customers`` itself; notes are
+tests/store/test_notes.py's)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,10 @@ from rapport.domain import LoyaltyReason
 from rapport.errors import ValidationFailed
 from rapport.store import customers, loyalty
 from rapport.store.customers import (
-    MAX_NOTE_LENGTH,
     MAX_TAG_LENGTH,
     MAX_TAGS,
-    NOTES_KEY,
     TagProblem,
-    notes_of,
     tag_problem,
-    with_note,
     with_tag,
     without_tag,
 )
@@ -84,21 +81,3 @@ def test_a_tag_list_round_trips_through_the_customer_update(session: Session) ->
     assert customers.repo.get(session=session, id=row["id"])["tags"] == ["VIP", "生日月"]
     found = customers.search(session=session, text="生日月")
     assert [r["id"] for r in found] == [updated["id"]]
-
-
-def test_notes_append_to_extra_and_keep_its_other_keys(session: Session) -> None:
-    row = customer(session, extra={"会员卡号": "M-1"})
-    extra = with_note(row["extra"], text="  回访:对新品感兴趣 ", at=T0, by=7)
-    extra = with_note(extra, text="second", at=T0 + dt.timedelta(hours=1), by=8)
-    customers.repo.update(session=session, id=row["id"], values={"extra": extra})
-    stored = customers.repo.get(session=session, id=row["id"])
-    assert stored["extra"]["会员卡号"] == "M-1"
-    notes = notes_of(stored)
-    assert [n["text"] for n in notes] == ["回访:对新品感兴趣", "second"]
-    assert notes[0]["by"] == 7
-    assert dt.datetime.fromisoformat(notes[0]["at"]) == T0
-    assert set(stored["extra"]) == {"会员卡号", NOTES_KEY}
-    for bad in ("   ", "x" * (MAX_NOTE_LENGTH + 1)):
-        with pytest.raises(ValidationFailed):
-            with_note(extra, text=bad, at=T0, by=7)
-    assert notes_of({"extra": None}) == [] and notes_of({"extra": {"notes": "x"}}) == []

@@ -18,7 +18,7 @@ from rapport.config import load_rules
 from rapport.domain import TicketKind, TicketStatus
 from rapport.i18n.enums import label
 from rapport.reports.tiers import next_tier, tier_reasons
-from rapport.store import customers, loyalty, schema
+from rapport.store import loyalty, schema
 from rapport.store.db import session_scope
 from rapport.web import i18n
 from tests.helpers import audit_entries
@@ -381,27 +381,34 @@ def test_a_note_is_kept_with_the_customer_and_hidden_from_analysts(
     customer_id = owned(web_store, "sales")[-3]
     text = unique("客户偏好周末送货,") + "\n下次推荐新品"
     client = http_login(server, "wang.fang")
+    extra_before = web_store.scalar(sa.select(_c.extra).where(_c.id == customer_id))
     answer = form_post(client, f"/customers/{customer_id}/notes", {"note": text}, htmx=True)
     assert answer.status_code == 200 and 'id="notes-saved"' in answer.text
-    extra = web_store.scalar(sa.select(_c.extra).where(_c.id == customer_id))
-    notes = customers.notes_of({"extra": extra})
-    assert notes[-1]["text"] == text and notes[-1]["by"] == web_store.ids["sales"]
-    entry = audit_entries(web_store.engine(), "update", "customers")[-1]
-    assert entry["detail"] == {"via": "web", "fields": ["extra"]}
-    card = client.get(f"/customers/{customer_id}").text
-    assert text in card
-    assert (
-        text.split("\n")[0]
-        not in http_login(server, "gao.peng").get(f"/customers/{customer_id}").text
+    # the new note is on the timeline too (swapped out of band)
+    assert 'id="timeline-panel" hx-swap-oob="true"' in answer.text
+    assert answer.text.count(text.split("\n")[0]) == 2
+    n = schema.customer_notes.c
+    written = web_store.scalar(
+        sa.select(sa.func.max(n.id)).where(n.customer_id == customer_id, n.body == text)
     )
+    assert web_store.scalar(sa.select(n.author_id).where(n.id == written)) == web_store.ids["sales"]
+    assert web_store.scalar(sa.select(_c.extra).where(_c.id == customer_id)) == extra_before
+    entry = audit_entries(web_store.engine(), "create", "customer_notes")[-1]
+    assert entry["entity_id"] == str(written)
+    assert entry["detail"] == {"via": "web", "fields": ["body"]}
+    card = client.get(f"/customers/{customer_id}").text
+    assert text in card and 'class="src-notes"' in card
+    analyst = http_login(server, "gao.peng").get(f"/customers/{customer_id}").text
+    assert text.split("\n")[0] not in analyst and 'class="src-notes"' in analyst
+    count = (
+        sa.select(sa.func.count())
+        .select_from(schema.customer_notes)
+        .where(n.customer_id == customer_id)
+    )
+    notes_before = web_store.scalar(count)
     empty = form_post(client, f"/customers/{customer_id}/notes", {"note": "   "})
     assert empty.status_code == 422 and 'id="note-note-error"' in empty.text
-    assert (
-        customers.notes_of(
-            {"extra": web_store.scalar(sa.select(_c.extra).where(_c.id == customer_id))}
-        )
-        == notes
-    )
+    assert web_store.scalar(count) == notes_before
 
 
 def test_the_card_and_its_forms_are_in_one_language_at_a_time(

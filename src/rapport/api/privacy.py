@@ -2,8 +2,8 @@
 
 * :func:`export_customer` — the customer's row and every row of every table that refers to
   them (orders with their items, tickets with their history, events, interactions, survey
-  answers, referrals, campaign deliveries, loyalty entries, scores, the lead they came
-  from, survey links without their secrets).
+  answers, referrals, campaign deliveries, loyalty entries, scores, staff's notes about
+  them, the lead they came from, survey links without their secrets).
 * :func:`erase_customer` — anonymises the personal data and keeps what aggregates need:
 
   - on the customer: name, e-mail, phone, WeChat id, social handles, street, district,
@@ -14,7 +14,8 @@
     stay, so segment and regional figures keep their history;
   - free text that may name or describe the person: interaction subjects and summaries,
     ticket subjects and descriptions, ticket history notes, survey comments, the ``extra``
-    of orders, interactions and tickets and the ``properties`` of events are cleared;
+    of orders, interactions and tickets and the ``properties`` of events are cleared, and
+    staff's notes about them (``customer_notes``) are deleted;
   - the lead they converted from loses its name, e-mail, phone and company;
   - orders, amounts, items, statuses, times, events, scores and the loyalty ledger stay.
 
@@ -29,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.store import customers, schema
+from rapport.store import customers, notes, schema
 from rapport.store.db import rowcount
 from rapport.store.repository import Row, utcnow
 
@@ -43,6 +44,7 @@ _BY_CUSTOMER = (
     "campaign_deliveries",
     "loyalty_ledger",
     "customer_scores",
+    "customer_notes",
 )
 #: Columns never exported (secrets).
 _HIDDEN = {"survey_links": {"token_hash"}}
@@ -173,6 +175,9 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             .values(note=None)
         )
         touched["ticket_status_history"] = rowcount(result)
+        touched["customer_notes"] = notes.delete_for_customer(
+            session=session, customer_id=customer_id
+        )
         lead = schema.leads
         personal = ("name", "email", "phone", "company")
         result = session.execute(

@@ -581,14 +581,16 @@ def value_label(table: str, column: str, value: object, locale: str = "zh_CN") -
     return label(enum(raw), locale)
 
 
-#: The stored columns a customer's timeline (:func:`rapport.analytics.timeline.timeline`)
-#: shows as ``kind`` and ``detail``, per source table.
+#: The stored columns a customer's timeline (:func:`rapport.analytics.timeline.timeline`,
+#: and staff's notes that :func:`rapport.customer360.customer_timeline` adds) shows as
+#: ``kind`` and ``detail``, per source table. A note has no kind; its text is shown as it is.
 TIMELINE_COLUMNS: dict[str, tuple[str, str]] = {
     "orders": ("status", "channel"),
     "interactions": ("channel", "subject"),
     "tickets": ("kind", "status"),
     "survey_responses": ("kind", "scale"),
     "events": ("kind", "channel"),
+    "notes": ("", "body"),
 }
 
 

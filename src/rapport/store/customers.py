@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -108,20 +106,14 @@ def search_select(
     return stmt
 
 
-# --- tags and notes ----------------------------------------------------------------------------
+# --- tags ------------------------------------------------------------------------------------
+#
+# Notes about a customer are not here but in their own table (rapport.store.notes), so that
+# writing ``extra`` (an import, an API PATCH) cannot lose them.
 
-#: Tags a customer may carry, and the length of one (the API's body schema says the same).
+#: Tags a customer may carry, and the length of one (the API's body schema imports them).
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
-#: A note's length, and the notes a customer keeps (the oldest go first).
-MAX_NOTE_LENGTH = 2000
-MAX_NOTES = 200
-#: Where notes live: a list under this key of ``customers.extra``, each
-#: ``{"at": ISO time, "by": user id, "text": …}``, oldest first. Notes are free text about a
-#: person: they are not interactions (they would count as contacts in the engagement degree
-#: and the "last contacted" figures), analysts never see ``extra``, and erasing a customer
-#: clears it.
-NOTES_KEY = "notes"
 
 
 class TagProblem(StrEnum):
@@ -175,28 +167,3 @@ def without_tag(tags: list[str] | None, tag: str) -> list[str]:
     """``tags`` without ``tag`` (compared cleaned)."""
     tag = clean_tag(tag)
     return [t for t in tags or [] if t != tag]
-
-
-def notes_of(customer: Row) -> list[dict[str, Any]]:
-    """The customer's notes (see :data:`NOTES_KEY`), oldest first."""
-    extra = customer.get("extra")
-    notes = extra.get(NOTES_KEY) if isinstance(extra, dict) else None
-    return [n for n in notes or [] if isinstance(n, dict) and isinstance(n.get("text"), str)]
-
-
-def with_note(extra: dict[str, Any] | None, *, text: str, at: dt.datetime, by: int) -> dict:
-    """``customers.extra`` with one more note (the other keys kept; the oldest notes beyond
-    :data:`MAX_NOTES` dropped); :class:`ValidationFailed` for an empty or too long text."""
-    text = text.strip()
-    if not text or len(text) > MAX_NOTE_LENGTH or "\x00" in text:
-        raise ValidationFailed(
-            f"customers.extra.notes: a note is 1 to {MAX_NOTE_LENGTH} characters of text",
-            table="customers",
-            field=NOTES_KEY,
-            value=text[:40],
-        )
-    out = dict(extra) if isinstance(extra, dict) else {}
-    notes = notes_of({"extra": out})
-    notes.append({"at": at.astimezone(dt.UTC).isoformat(), "by": by, "text": text})
-    out[NOTES_KEY] = notes[-MAX_NOTES:]
-    return out

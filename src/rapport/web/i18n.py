@@ -194,6 +194,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "source.tickets": ("工单", "Ticket"),
     "source.survey_responses": ("问卷", "Survey"),
     "source.events": ("行为", "Event"),
+    "source.notes": ("备注", "Note"),
     "degree.satisfaction": ("满意度", "Satisfaction"),
     "degree.loyalty": ("忠诚度", "Loyalty"),
     "degree.engagement": ("参与度", "Engagement"),

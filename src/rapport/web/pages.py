@@ -44,7 +44,7 @@ from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
 from rapport.masking import mask_customer, mask_ledger_entry
 from rapport.reports.tiers import next_tier, tier_reasons
-from rapport.store import audit, customers, interactions, loyalty, tickets, users
+from rapport.store import audit, customers, interactions, loyalty, notes, tickets, users
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import (
@@ -72,6 +72,8 @@ ENTITY = "customers"
 TIMELINE_ENTRIES = 30
 #: Snapshots of the relationship index line.
 HISTORY_SNAPSHOTS = 24
+#: Notes shown on the card, newest first.
+NOTE_ENTRIES = 50
 #: Loyalty ledger entries shown on the card.
 LEDGER_ENTRIES = 5
 DEGREES = ("satisfaction", "loyalty", "engagement", "advocacy")
@@ -181,7 +183,7 @@ def _card_context(
     its write forms (fresh ones unless ``forms`` says otherwise)."""
     number = row["id"]
     timeline = customer360.customer_timeline(
-        session=session, customer_id=number, limit=TIMELINE_ENTRIES
+        session=session, customer_id=number, limit=TIMELINE_ENTRIES, masked=scope.masked
     )
     latest, previous = customer360.latest_scores(session=session, customer_id=number)
     history = customer360.score_history(
@@ -214,10 +216,6 @@ def _card_context(
 
 
 def _timeline(entries: list[dict[str, Any]], fmt: Formatter, masked: bool) -> list[dict[str, Any]]:
-    if masked:  # interaction subjects are free text that may name people
-        for entry in entries:
-            if entry["source"] == "interactions":
-                entry["detail"] = None
     return [_timeline_entry(e, fmt, masked) for e in entries]
 
 
@@ -281,16 +279,19 @@ def _writes_context(
 ) -> dict[str, Any]:
     user = scope.principal
     shown = _shown_row(row, scope.masked)
-    notes = [] if scope.masked else customers.notes_of(row)
-    authors = {n.get("by") for n in notes if isinstance(n.get("by"), int)}
-    names = {a: _owner_name(session, a) for a in authors}
+    written = (
+        []
+        if scope.masked
+        else notes.for_customer(session=session, customer_id=row["id"], limit=NOTE_ENTRIES)
+    )
+    names = {a: _owner_name(session, a) for a in {n["author_id"] for n in written}}
     return {
         "may": {name: may_write(user, records) for name, (records, _) in WRITES.items()},
         "forms": {name: (forms or {}).get(name) or CardForm() for name in WRITES},
         "tags": [t for t in shown.get("tags") or [] if isinstance(t, str)],
         "notes": [
-            {**n, "at": _parse_time(n.get("at")), "author": names.get(n.get("by"))}
-            for n in reversed(notes)
+            {"text": n["body"], "at": n["created_at"], "author": names.get(n["author_id"])}
+            for n in written
         ],
         "channels": list(InteractionChannel),
         "directions": [Direction.OUTBOUND, Direction.INBOUND, Direction.UNKNOWN],
@@ -301,20 +302,13 @@ def _writes_context(
             "ticket_subject": tickets.repo.rules["subject"].max_length,
             "description": DESCRIPTION_LENGTH,
             "tag": customers.MAX_TAG_LENGTH,
-            "note": customers.MAX_NOTE_LENGTH,
+            "note": notes.MAX_NOTE_LENGTH,
         },
     }
 
 
 #: The longest ticket description the form takes (the API's body limit).
 DESCRIPTION_LENGTH = 20_000
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 class _Invalid(Exception):
@@ -388,9 +382,12 @@ def _write(
                 "customer": _shown_row(row, scope.masked),
                 **_writes_context(session, scope, row, {form: state}),
             }
-            if part == "timeline-panel" and state.done:
+            if state.done and (part == "timeline-panel" or form == "note"):
                 entries = customer360.customer_timeline(
-                    session=session, customer_id=row["id"], limit=TIMELINE_ENTRIES
+                    session=session,
+                    customer_id=row["id"],
+                    limit=TIMELINE_ENTRIES,
+                    masked=scope.masked,
                 )
                 context["timeline"] = _timeline(entries, fmt, scope.masked)
         else:
@@ -405,7 +402,12 @@ def _write(
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     template = "customer_timeline.html" if part == "timeline-panel" else "customer_notes.html"
-    oob = {"oob_writes": part == "timeline-panel", "oob_tags": part == "notes-panel"}
+    oob = {
+        "oob_writes": part == "timeline-panel",
+        "oob_tags": part == "notes-panel",
+        # a new note is on the timeline too
+        "oob_timeline": form == "note" and state.done,
+    }
     return render.page(request, template, {**context, **oob})
 
 
@@ -420,7 +422,7 @@ _FIELDS = {
     "priority": "priority",
     "description": "description",
     "tags": "tag",
-    customers.NOTES_KEY: "note",
+    "body": "note",
 }
 
 
@@ -588,18 +590,22 @@ def remove_tag(request: Request, user: WebUser, customer_id: str, tag: FormText 
 
 @router.post("/customers/{customer_id}/notes", dependencies=CSRF)
 def add_note(request: Request, user: WebUser, customer_id: str, note: FormText = "") -> Response:
-    """Add a note to the customer (kept in ``customers.extra``: see
-    :data:`rapport.store.customers.NOTES_KEY`)."""
+    """Add a note about the customer (:mod:`rapport.store.notes`; not an interaction, so not
+    a contact). An erased customer takes no new notes."""
     fmt = render.formatter(request)
 
     def work(session: Any, customer: dict[str, Any]) -> Any:
         errors: dict[str, str] = {}
         text = _required(errors, fmt, "note", note)
-        _text_field(errors, fmt, "note", text, customers.MAX_NOTE_LENGTH)
+        _text_field(errors, fmt, "note", text, notes.MAX_NOTE_LENGTH)
         if errors:
             raise _Invalid(errors)
-        extra = customers.with_note(customer.get("extra"), text=text, at=utcnow(), by=user.user_id)
-        return _update_customer(session, fmt, customer, {"extra": extra})
+        if customer["erased_at"] is not None:
+            raise _Invalid({"_form": fmt.t("card.error_erased")})
+        row = notes.add(
+            session=session, customer_id=customer["id"], body=text, author_id=user.user_id
+        )
+        return AuditAction.CREATE, "customer_notes", row["id"], ["body"]
 
     return _write(request, user, customer_id, "note", {"note": note}, work)
 
@@ -653,7 +659,7 @@ def _owner_name(session: Any, owner_id: int | None) -> str | None:
 
 
 def _timeline_entry(entry: dict[str, Any], fmt: Formatter, masked: bool) -> dict[str, Any]:
-    hidden = masked and entry["source"] == "interactions"
+    hidden = masked and entry["source"] in customer360.FREE_TEXT_SOURCES
     kind, detail = timeline_labels(entry["source"], entry["kind"], entry["detail"], fmt.locale)
     value = entry.get("value")
     if value is None:

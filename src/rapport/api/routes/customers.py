@@ -254,16 +254,13 @@ def get_customer_360(
     entries: Annotated[int, Query(ge=1, le=200, description="Timeline entries.")] = 20,
 ) -> Customer360:
     """The 360 card: profile, the merged timeline (orders, interactions, tickets, survey
-    answers, events; newest first), the latest score snapshot and the one before."""
+    answers, events, staff's notes; newest first), the latest score snapshot and the one
+    before."""
     row = scope.get(session=session, id=customer_id)
     timeline = customer360.customer_timeline(
-        session=session, customer_id=customer_id, limit=entries
+        session=session, customer_id=customer_id, limit=entries, masked=scope.masked
     )
-    if scope.masked:  # interaction subjects are free text that may name people
-        for entry in timeline:
-            if entry["source"] == "interactions":
-                entry["detail"] = None
-    else:
+    if not scope.masked:
         auditor.read_personal_data(ENTITY, [row["id"]], route="360")
     latest, previous = customer360.latest_scores(session=session, customer_id=customer_id)
     return Customer360(

@@ -137,7 +137,9 @@ class CustomersPublic(Page[CustomerPublic]):
 
 class TimelineEntry(BaseModel):
     at: dt.datetime
-    source: str = Field(description="orders, interactions, tickets, survey_responses or events")
+    source: str = Field(
+        description="orders, interactions, tickets, survey_responses, events or notes"
+    )
     kind: str | None
     detail: str | None
     value: float | None
