@@ -74,3 +74,27 @@ def test_an_admin_may_not_disable_or_demote_themselves() -> None:
         check_account_change(me, 7, role=Role.SALES, active=True)
     check_account_change(me, 7, role=Role.ADMIN, active=True)  # a team change is fine
     check_account_change(me, 8, role=Role.SALES, active=False)  # another account
+
+
+def test_last_logins_are_read_from_the_audit_log(session: Session) -> None:
+    from rapport.domain import AuditAction
+    from rapport.store import audit
+
+    seen = users.create_user(session=session, username=ext("seen"), role=Role.SALES)
+    never = users.create_user(session=session, username=ext("never"), role=Role.SALES)
+    for _ in range(2):
+        entry = audit.record(
+            session=session,
+            actor=seen["username"],
+            action=AuditAction.LOGIN,
+            entity="users",
+            entity_id=seen["id"],
+        )
+    audit.record(  # a later entry of another kind about the user is no log-in
+        session=session, actor="admin", action=AuditAction.UPDATE, entity="users",
+        entity_id=seen["id"],
+    )  # fmt: skip
+    found = audit.last_logins(session=session, user_ids=[seen["id"], never["id"]])
+    assert list(found) == [seen["id"]]
+    assert found[seen["id"]].replace(tzinfo=None) == entry["occurred_at"].replace(tzinfo=None)
+    assert found[seen["id"]].tzinfo is not None

@@ -135,7 +135,7 @@ def _users_page(
 ) -> Response:
     with request.app.state.sessions() as session:
         rows = users.list_users(session=session)
-        last = audit.last_logins(session=session)
+        last = audit.last_logins(session=session, user_ids=[r["id"] for r in rows])
     people = [
         {
             **{k: r[k] for k in ("id", "username", "display_name", "email", "team", "is_active")},
