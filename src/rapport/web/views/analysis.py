@@ -450,12 +450,12 @@ def _cohort_chart(
     return {
         "animation": False,
         "tooltip": {"position": "top"},
-        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 84, "containLabel": True},
         "xAxis": {
             "type": "category",
             "name": fmt.t("analysis.month_offset"),
             "nameLocation": "middle",
-            "nameGap": 24,
+            "nameGap": 28,
             "data": [str(o) for o in offsets],
             "splitArea": {"show": True},
         },
@@ -525,12 +525,12 @@ def _grid_chart(grid: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
     return {
         "animation": False,
         "tooltip": {"position": "top"},
-        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 84, "containLabel": True},
         "xAxis": {
             "type": "category",
             "name": fmt.t("analysis.f_score"),
             "nameLocation": "middle",
-            "nameGap": 24,
+            "nameGap": 28,
             "data": ["1", "2", "3", "4", "5"],
         },
         "yAxis": {
