@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import statistics
 from collections import defaultdict
 from typing import Any
 
@@ -116,3 +117,26 @@ def test_edges_are_readable_and_hold_the_highest_value() -> None:
     assert edges[0] == 0.0 and edges[1] == 100.0 and edges[-1] > 987.0
     single = analysis._edges(5.0, 5.0, 10)  # one value: bins still cover it
     assert single[0] == 0.0 and single[-2] <= 5.0 < single[-1]
+
+
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_the_degree_correlations_are_pearsons(report_store: ReportStore, who: str) -> None:
+    rows = snapshot_rows(report_store, DAY)
+    if who == "sales":
+        rows = [r for r in rows if r["customer_id"] in report_store.sales_ids]
+    scope = CustomerScope(report_store.principal(who))
+    with session_scope(report_store.engine()) as session:
+        found = analysis.degree_correlations(session, day=DAY, scope=scope)
+    n = len(analysis.CORRELATED)
+    assert len(found) == n * (n + 1) // 2
+    for pair in found:
+        both = [
+            (float(r[pair["x"]]), float(r[pair["y"]]))
+            for r in rows
+            if r[pair["x"]] is not None and r[pair["y"]] is not None
+        ]
+        assert pair["customers"] == len(both), pair
+        expected = statistics.correlation([x for x, _ in both], [y for _, y in both])
+        assert pair["r"] == pytest.approx(expected, abs=1e-6), pair
+        if pair["x"] == pair["y"]:
+            assert pair["r"] == pytest.approx(1.0)

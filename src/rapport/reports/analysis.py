@@ -146,3 +146,56 @@ def clv_distribution(
             }
         )
     return out
+
+
+#: The scores whose correlations :func:`degree_correlations` gives: the four degrees and
+#: the relationship index.
+CORRELATED = ("satisfaction", "loyalty", "engagement", "advocacy", "relationship_index")
+
+
+def degree_correlations(
+    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """How the four degrees and the relationship index relate in the snapshot dated
+    ``day``: Pearson's correlation of each pair over the customers in scope for whom both
+    are known (one query of sums, whatever the number of customers).
+
+    Returns
+    -------
+    list of dict
+        Per pair of :data:`CORRELATED` (``x`` before ``y`` in that order, and each with
+        itself): ``x``, ``y``, ``customers`` (with both known) and ``r`` (−1 … 1; null
+        with fewer than two customers or when either does not vary).
+    """
+    pairs = [(a, b) for i, a in enumerate(CORRELATED) for b in CORRELATED[i:]]
+    columns: list[Any] = []
+    for n, (a, b) in enumerate(pairs):
+        x, y = _s[a], _s[b]
+        both = sa.and_(x.is_not(None), y.is_not(None))
+        for name, term in (
+            ("n", sa.literal(1)),
+            ("x", x),
+            ("y", y),
+            ("xy", x * y),
+            ("xx", x * x),
+            ("yy", y * y),
+        ):
+            columns.append(sa.func.sum(sa.case((both, term), else_=0)).label(f"{name}{n}"))
+    found = (
+        session.execute(sa.select(*columns).select_from(_JOINED).where(*_where(day, scope)))
+        .one()
+        ._mapping
+    )
+    out = []
+    for n, (a, b) in enumerate(pairs):
+        count = int(found[f"n{n}"] or 0)
+        sx, sy, sxy, sxx, syy = (float(found[f"{k}{n}"] or 0) for k in ("x", "y", "xy", "xx", "yy"))
+        r = None
+        if count >= 2:
+            cov = sxy - sx * sy / count
+            vx = sxx - sx * sx / count
+            vy = syy - sy * sy / count
+            if vx > 1e-9 and vy > 1e-9:
+                r = max(-1.0, min(1.0, cov / math.sqrt(vx * vy)))
+        out.append({"x": a, "y": b, "customers": count, "r": r})
+    return out

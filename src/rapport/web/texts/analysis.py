@@ -124,6 +124,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This snapshot has no predicted CLV (it was scored without the models).",
     ),
     "analysis.clv_chart": ("预测CLV分布直方图", "Histogram of the predicted CLV"),
+    "analysis.correlations": ("四度之间的关系", "How the four degrees relate"),
+    "analysis.correlations_note": (
+        "最新快照中各项得分两两之间的皮尔逊相关系数(−1 至 1;越接近 1 越同向变化),"
+        "只计两项均有值的客户。",
+        "Pearson's correlation of each pair of scores in the latest snapshot (−1 to 1; the "
+        "closer to 1, the more they rise together), over the customers with both.",
+    ),
+    "analysis.correlations_chart": ("相关系数热力图", "Correlation heatmap"),
+    "analysis.correlation": ("相关系数", "Correlation"),
     # metric definitions (docs/metrics.md)
     "analysis.def.customers_start": (
         "期初前一个活跃窗口内有购买的客户数。",

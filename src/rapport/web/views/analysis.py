@@ -217,7 +217,10 @@ def analysis_snapshot(request: Request, user: Viewer) -> Response:
             else None
         )
         clv = distributions.clv_distribution(session, day=latest, scope=scope)
+        correlations = distributions.degree_correlations(session, day=latest, scope=scope)
     context = {
+        "correlations": _correlation_table(correlations, fmt),
+        "correlations_chart": _json(_correlation_chart(correlations, fmt)),
         "latest": latest,
         "previous": previous,
         "grid": _grid_table(grid, fmt),
@@ -652,6 +655,62 @@ def _sankey(by: str, moves: list[dict[str, Any]], fmt: Formatter) -> dict[str, A
                     }
                     for m in moves
                 ],
+            }
+        ],
+    }
+
+
+def _correlation_table(pairs: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    """The correlations as a square table (each pair shown both ways)."""
+    names = distributions.CORRELATED
+    r = {(p["x"], p["y"]): p["r"] for p in pairs} | {(p["y"], p["x"]): p["r"] for p in pairs}
+    return {
+        "names": [fmt.t(f"degree.{n}") for n in names],
+        "rows": [
+            {
+                "name": fmt.t(f"degree.{a}"),
+                "cells": [
+                    fmt.DASH if r[(a, b)] is None else fmt.number(r[(a, b)], 2) for b in names
+                ],
+            }
+            for a in names
+        ],
+    }
+
+
+def _correlation_chart(pairs: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    names = distributions.CORRELATED
+    labels = [fmt.t(f"degree.{n}") for n in names]
+    cells = []
+    for p in pairs:
+        if p["r"] is None:
+            continue
+        i, j = names.index(p["x"]), names.index(p["y"])
+        cells.append([i, j, round(p["r"], 2)])
+        if i != j:
+            cells.append([j, i, round(p["r"], 2)])
+    return {
+        "animation": False,
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels, "axisLabel": {"interval": 0, "rotate": 20}},
+        "yAxis": {"type": "category", "data": labels, "inverse": True},
+        "visualMap": {
+            "min": -1,
+            "max": 1,
+            "calculable": True,
+            "orient": "horizontal",
+            "left": "center",
+            "bottom": 0,
+            "itemHeight": 120,
+            "inRange": {"color": ["#c2410c", "#f8fafc", "#1d4ed8"]},
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "name": fmt.t("analysis.correlation"),
+                "data": cells,
+                "label": {"show": True},
             }
         ],
     }
