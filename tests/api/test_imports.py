@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from rapport import imports as rapport_imports
 from rapport.api.app import create_app
 from rapport.api.routes import imports
 from rapport.config import Settings
@@ -239,7 +240,7 @@ def test_a_crash_of_the_importer_fails_the_job(real: Real, monkeypatch: pytest.M
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(imports, "import_file", broken)
+    monkeypatch.setattr(rapport_imports, "import_file", broken)
     job = real.run("customers", "c.csv", csv_bytes(CUSTOMERS))
     assert job["status"] == "failed" and job["error"]["code"] == "internal_error"
     assert "boom" not in job["error"]["message"]
@@ -291,7 +292,7 @@ def test_the_worker_refreshes_the_heartbeat_of_the_jobs_it_holds(
         assert release.wait(POLL_SECONDS)
         raise RuntimeError("stopped by the test")
 
-    monkeypatch.setattr(imports, "import_file", slow)
+    monkeypatch.setattr(rapport_imports, "import_file", slow)
     answer = real.upload("customers", "c.csv", csv_bytes(CUSTOMERS))
     job_id = answer.json()["id"]
     assert started.wait(POLL_SECONDS)
@@ -417,7 +418,7 @@ def test_odd_characters_in_a_file_name_are_replaced() -> None:
     assert imports.safe_file_name("客户 (1).csv") == "客户 (1).csv"
     assert imports.safe_file_name('a<b>:"c|?*\x07.csv') == "a_b___c____.csv"
     long = imports.safe_file_name("x" * 500 + ".csv")
-    assert len(long) == imports.MAX_NAME_CHARS and long.endswith(".csv")
+    assert len(long) == rapport_imports.MAX_NAME_CHARS and long.endswith(".csv")
 
 
 def test_a_body_over_the_limit_is_413(fresh_engine: Engine, empty_url: str, tmp_path: Path) -> None:

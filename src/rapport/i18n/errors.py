@@ -18,6 +18,9 @@ from rapport.i18n.labels import LABELS, t
 from rapport.i18n.locale import is_chinese
 
 MESSAGES: dict[str, str] = {
+    # import jobs (imports.py)
+    "import_file_name": "拒绝文件名 {name!r}",
+    "import_file_name.hint": "请用普通文件名上传，例如 customers.csv（不含文件夹，不以点开头）",
     # the store (errors.StoreUnavailable, store/db.py)
     "store_missing": "找不到数据库 {where}",
     "store_not_initialised": "数据库 {where} 尚未初始化",

@@ -1,13 +1,13 @@
 """The page 数据 Data: import a file (preview first, then a job), follow the job, read its
 report and download its rejects; the history of the import jobs; how to run scoring.
 
-An import goes the way ``POST /api/v1/imports/{entity}`` goes, with the API's own pieces
-(:mod:`rapport.api.routes.imports`): the upload is kept under
-``<data_dir>/imports/<job id>/`` under the API's safe file name; the preview
+An import goes the way ``POST /api/v1/imports/{entity}`` goes, with the pieces the API uses
+(:mod:`rapport.imports`): the upload is kept under ``<data_dir>/imports/<job id>/`` under
+the same safe file name; the preview
 (:func:`rapport.ingest.preview.preview_file`) reads its first rows with the importer's
 reader, mapping and checks, writing nothing; on confirmation the job is recorded in the
 store (:mod:`rapport.store.import_jobs`, seen by every server process) and queued on the
-API's worker, which runs :func:`rapport.ingest.importer.import_file` with the uploader's
+process's import worker, which runs :func:`rapport.ingest.importer.import_file` with the uploader's
 row-level scope. Submitting and downloading rejects are audited as the API audits them,
 with ``via: web``.
 
@@ -31,21 +31,20 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from rapport.access import CustomerScope, Principal
-from rapport.api.errors import ApiError
-from rapport.api.routes.imports import (
+from rapport.domain import AuditAction, ImportJobStatus, Role
+from rapport.errors import RapportError, ValidationFailed
+from rapport.i18n.errors import error_text
+from rapport.i18n.labels import t as label
+from rapport.i18n.reasons import localize_reason
+from rapport.imports import (
     CHUNK_BYTES,
     MEDIA_TYPES,
     OTHER_MEDIA_TYPE,
     WORKER,
-    _Task,
+    ImportTask,
     jobs_root,
     safe_file_name,
 )
-from rapport.domain import AuditAction, ImportJobStatus, Role
-from rapport.errors import RapportError
-from rapport.i18n.errors import error_text
-from rapport.i18n.labels import t as label
-from rapport.i18n.reasons import localize_reason
 from rapport.ingest.entities import IMPORT_ORDER
 from rapport.ingest.preview import preview_file
 from rapport.ingest.readers import open_source
@@ -177,7 +176,7 @@ def upload(
         return _home(request, user, error=fmt.t("data.error.entity"), status=422)
     try:
         name = safe_file_name(file.filename)
-    except ApiError:
+    except ValidationFailed:
         return _home(request, user, error=fmt.t("data.error.file_name"), status=422)
     staged = uuid.uuid4().hex
     folder = jobs_root(request.app.state.settings) / staged
@@ -255,7 +254,9 @@ def confirm(request: Request, user: DataUser, staged: Annotated[str, Form()]) ->
     writing(request, work)
     (folder / STAGED).unlink(missing_ok=True)
     scope = CustomerScope(user).import_scope()
-    task = _Task(job_id, folder, settings, request.app.state.rules, client_address(request), scope)
+    task = ImportTask(
+        job_id, folder, settings, request.app.state.rules, client_address(request), scope
+    )
     WORKER.submit(task)
     return render.redirect(request, f"/data/jobs/{job_id}")
 
