@@ -80,6 +80,7 @@ def audit_command(
     from rapport.errors import ValidationFailed
     from rapport.i18n.enums import label
     from rapport.store import audit, session_scope
+    from rapport.store.paging import PageRequest
 
     settings = get_settings()
     tz, locale = settings.tz, settings.locale
@@ -89,12 +90,13 @@ def audit_command(
         raise ValidationFailed(
             "--until must be after --since", field="until", key="until_before_since"
         )
+    page = PageRequest(limit=limit)
     engine = store_engine()
     try:
         with session_scope(engine) as session:
-            rows, count = audit.list_entries(
+            found, count = audit.list_entries(
                 session=session,
-                limit=limit + 1,
+                limit=page.fetch,
                 before_id=before,
                 actor=user,
                 customer_id=customer,
@@ -105,8 +107,8 @@ def audit_command(
             )
     finally:
         engine.dispose()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    shown = page.cut(found, count=count)
+    rows = shown.data
     for r in rows:
         r["occurred_at"] = r["occurred_at"].replace(tzinfo=r["occurred_at"].tzinfo or dt.UTC)
     if output == OutputFormat.table:
@@ -145,6 +147,6 @@ def audit_command(
             count=f"{count:,}", shown=len(rows), tz=settings.timezone
         ),
         key="entries",
-        meta={"count": count, "next_before": rows[-1]["id"] if more else None},
+        meta={"count": count, "next_before": shown.next_key[0] if shown.next_key else None},
         locale=locale,
     )
