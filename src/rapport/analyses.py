@@ -90,6 +90,23 @@ def metric_values(
         return eng.kind, table
 
 
+def metric_rows(
+    settings: Settings,
+    rules: Rules,
+    metric_ids: list[str],
+    period: Period,
+    moment: dt.datetime,
+    granularity: str | None,
+    by: str | None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """:func:`metric_values` as plain rows: what an analytics worker process
+    (:mod:`rapport.workers`) sends back to the API's ``GET /metrics`` and the web's pages."""
+    kind, table = metric_values(
+        settings, rules, metric_ids, period, as_of=moment, granularity=granularity, by=by
+    )
+    return kind, table.to_pylist()
+
+
 def cohort_rows(
     settings: Settings, rules: Rules, period: Period, *, engine: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:

@@ -20,15 +20,15 @@ server never attaches DuckDB itself); a grouping (``?by=``) is
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from rapport.analyses import metric_rows
 from rapport.analytics.metrics import METRICS, MetricDef
-from rapport.analytics.periods import Period, buckets
+from rapport.analytics.periods import buckets
 from rapport.api.deps import RulesDep, SettingsDep, require_role, require_scope
 from rapport.api.errors import COMMON_RESPONSES
 from rapport.api.periods import (
@@ -48,7 +48,6 @@ from rapport.api.schemas.metrics import (
     MetricValue,
 )
 from rapport.api.workers import run_in_worker, served_settings
-from rapport.config import Rules, Settings
 from rapport.domain import Role
 from rapport.reports.groups import GROUP_BY
 
@@ -79,24 +78,6 @@ def _definition(metric: MetricDef) -> dict[str, str]:
         "unit": metric.unit,
         "formula": metric.formula,
     }
-
-
-def compute_rows(
-    settings: Settings,
-    rules: Rules,
-    metric_ids: list[str],
-    period: Period,
-    moment: dt.datetime,
-    granularity: str | None,
-    by: str | None,
-) -> tuple[str, list[dict[str, Any]]]:
-    """:func:`rapport.analyses.metric_values` as plain rows, for a worker process."""
-    from rapport.analyses import metric_values
-
-    kind, table = metric_values(
-        settings, rules, metric_ids, period, as_of=moment, granularity=granularity, by=by
-    )
-    return kind, table.to_pylist()
 
 
 # --- routes --------------------------------------------------------------------------------
@@ -181,7 +162,7 @@ def get_metrics(
                 hint="choose a coarser granularity, a shorter period or fewer metrics",
             )
     engine, rows_out = run_in_worker(
-        compute_rows,
+        metric_rows,
         served_settings(request, settings),
         rules,
         ids,

@@ -2,8 +2,8 @@
 
 * *Metrics explorer*: any metric of docs/metrics.md over a period, overall or per bucket
   (granularity) and per group (segment), with its definition, numerator and denominator —
-  :func:`rapport.analyses.metric_values` (through :func:`rapport.api.routes.metrics.
-  compute_rows`, the call ``GET /metrics`` makes), run in an analytics worker process
+  :func:`rapport.analyses.metric_values` (through :func:`rapport.analyses.metric_rows`,
+  the call ``GET /metrics`` makes), run in an analytics worker process
   (:mod:`rapport.workers`), never in the request thread.
 * *Cohort retention*: :func:`rapport.analyses.cohort_rows` (``GET /metrics/cohorts``), in a
   worker too, as a heatmap and a table.
@@ -36,10 +36,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
-from rapport.analyses import analysis_rows
+from rapport.analyses import analysis_rows, metric_rows
 from rapport.analytics.metrics import METRICS
 from rapport.analytics.periods import Period, buckets
-from rapport.api.routes.metrics import compute_rows
 from rapport.domain import Role
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
@@ -128,7 +127,7 @@ def analysis_metrics(request: Request, user: Viewer) -> Response:
             request,
             ("metrics", as_of, q["metric"], q["period"], q["granularity"], q["by"]),
             functools.partial(
-                compute_rows,
+                metric_rows,
                 metric_ids=[q["metric"]],
                 period=period,
                 moment=as_of,
