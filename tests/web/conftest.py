@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -234,10 +235,16 @@ class Watched:
 
 @pytest.fixture
 def browser_page(chromium: Any, server: str) -> Iterator[Watched]:
-    from urllib.parse import urlsplit
+    with watched_page(chromium, server) as watched:
+        yield watched
 
+
+@contextmanager
+def watched_page(chromium: Any, base: str, *, timeout_ms: int = 15_000) -> Iterator[Watched]:
+    """A page of a new browser context on ``base`` (zh-CN, 1280×800) that records console
+    errors, failed requests and the hosts it asks: the checks of :meth:`Watched.clean`."""
     context = chromium.new_context(
-        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 800}
+        base_url=base, locale="zh-CN", viewport={"width": 1280, "height": 800}
     )
     page = context.new_page()
     watched = Watched(page=page, errors=[], failed=[], hosts=set())
@@ -245,11 +252,17 @@ def browser_page(chromium: Any, server: str) -> Iterator[Watched]:
     page.on("pageerror", lambda e: watched.errors.append(str(e)))
     page.on("requestfailed", lambda r: watched.failed.append(r.url))
     page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(timeout_ms)
     try:
         yield watched
     finally:
         context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot to ``/tmp/web-shots/<name>.png``."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def browser_login(

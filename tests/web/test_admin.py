@@ -16,7 +16,6 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -31,11 +30,12 @@ from tests.helpers import audit_entries, live_server
 from tests.web.conftest import (
     PASSWORD,
     ROLE_USERS,
-    SHOTS,
     Watched,
     WebStore,
     csrf_of,
     http_login,
+    shot,
+    watched_page,
 )
 
 PAGES = ("/admin/users", "/admin/tokens", "/admin/rules", "/admin/audit")
@@ -453,25 +453,8 @@ def test_the_page_in_english(office: Office) -> None:
 
 @pytest.fixture
 def office_page(chromium: Any, office: Office) -> Iterator[Watched]:
-    context = chromium.new_context(
-        base_url=office.base, locale="zh-CN", viewport={"width": 1280, "height": 800}
-    )
-    page = context.new_page()
-    watched = Watched(page=page, errors=[], failed=[], hosts=set())
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: watched.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watched.failed.append(r.url))
-    page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
-    page.set_default_timeout(15_000)
-    try:
+    with watched_page(chromium, office.base) as watched:
         yield watched
-    finally:
-        context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"admin-{name}.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -497,7 +480,7 @@ def test_the_admin_page_in_the_browser_in_both_languages(office_page: Watched) -
     assert "密码被拒绝" in page.inner_text("#password-error")
     office_page.errors.clear()  # Chromium logs the 422 of the refused form itself
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "users-zh_CN")
+    shot(page, "admin-users-zh_CN")
     page.fill("#new-password", STRONG)
     page.fill("#new-password-again", STRONG)
     page.click("#create-submit")
@@ -511,10 +494,10 @@ def test_the_admin_page_in_the_browser_in_both_languages(office_page: Watched) -
     page.wait_for_selector("#token-secret")
     assert page.inner_text("#token-secret").startswith("rpt_")
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "tokens-zh_CN")
+    shot(page, "admin-tokens-zh_CN")
     page.click("#tab-rules")
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "rules-zh_CN")
+    shot(page, "admin-rules-zh_CN")
     page.click("#tab-audit")
     page.select_option("#action", "create")
     page.wait_for_url("**/admin/audit?*action=create*")
@@ -523,22 +506,22 @@ def test_the_admin_page_in_the_browser_in_both_languages(office_page: Watched) -
         "r => r.children[3].textContent.trim() === '创建')"
     )
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "audit-zh_CN")
+    shot(page, "admin-audit-zh_CN")
     # English
     page.click('button[data-lang="en"]')
     page.wait_for_selector("html[lang=en]")
     assert page.inner_text("h1") == "Admin · Audit log"
     assert not untranslated(page.evaluate(SHOWN_TEXT), "en")
-    _shot(page, "audit-en")
+    shot(page, "admin-audit-en")
     for section in ("users", "tokens", "rules"):
         page.goto(f"/admin/{section}")
         assert not untranslated(page.evaluate(SHOWN_TEXT), "en"), section
-        _shot(page, f"{section}-en")
+        shot(page, f"admin-{section}-en")
     # phone width
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto("/admin/users")
     assert page.locator("#users-table").is_visible()
-    _shot(page, "users-phone")
+    shot(page, "admin-users-phone")
     page.goto("/admin/rules")
-    _shot(page, "rules-phone")
+    shot(page, "admin-rules-phone")
     office_page.clean()

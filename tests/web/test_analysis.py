@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import pytest
 
@@ -25,7 +24,7 @@ from rapport.store.db import create_engine, session_scope
 from rapport.web.i18n import Formatter
 from rapport.web.views.analysis import segment_label
 from rapport.web.views.overview import metric_text
-from tests.web.conftest import ROLE_USERS, SHOTS, Watched, WebStore, browser_login, http_login
+from tests.web.conftest import ROLE_USERS, Watched, WebStore, browser_login, http_login, shot
 from tests.web.test_overview import CJK, numbers_in, visible_text
 
 #: Seconds an engine fragment may take (the first asks a worker process to start).
@@ -304,11 +303,6 @@ ALL_DRAWN = """ids => window.echarts && ids.every(id => {
 })"""
 
 
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.browser
 def test_the_analysis_page_in_a_browser(browser_page: Watched) -> None:
     from tests.web.test_browser import SHOWN_TEXT, untranslated
@@ -326,7 +320,7 @@ def test_the_analysis_page_in_a_browser(browser_page: Watched) -> None:
         assert page.locator("#rfm-table tbody tr").count() == 5
         assert page.locator("#cohorts-table tbody tr").count() >= 6
         assert not untranslated(page.evaluate(SHOWN_TEXT), locale), locale
-        _shot(page, f"analysis-{locale}")
+        shot(page, f"analysis-{locale}")
     # a new question by keyboard-reachable fields, without a reload, kept in the address
     page.evaluate("window.__same_document = true")
     page.select_option("#granularity", "month")
@@ -338,5 +332,5 @@ def test_the_analysis_page_in_a_browser(browser_page: Watched) -> None:
     page.goto("/analysis")
     page.wait_for_function(ALL_DRAWN, arg=list(CHARTS), timeout=240_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "analysis-en-phone")
+    shot(page, "analysis-en-phone")
     browser_page.clean()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from rapport.store import schema
 from rapport.web import i18n
-from tests.web.conftest import SHOTS, Watched, WebStore, browser_login
+from tests.web.conftest import Watched, WebStore, browser_login, shot
 
 pytestmark = pytest.mark.browser
 
@@ -138,11 +138,6 @@ def test_search_in_chinese_a_filter_and_the_second_page(
     browser_page.clean()
 
 
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_the_card_and_the_list_in_both_languages(
     browser_page: Watched, web_store: WebStore
 ) -> None:
@@ -158,7 +153,7 @@ def test_the_card_and_the_list_in_both_languages(
         assert page.get_attribute("html", "lang") == i18n.HTML_LANG[locale]
         assert page.get_attribute(f'button[data-lang="{locale}"]', "aria-pressed") == "true"
         assert not untranslated(page.evaluate(SHOWN_TEXT), locale), locale
-        _shot(page, f"customers-{locale}")
+        shot(page, f"customers-{locale}")
         page.goto(f"/customers/{customer}")
         page.wait_for_function(
             "() => window.echarts && echarts.getInstanceByDom(document.getElementById('radar'))"
@@ -182,7 +177,7 @@ def test_the_card_and_the_list_in_both_languages(
         assert page.locator("#timeline tbody tr").count() > 0
         assert page.locator("#churn-reasons li").count() > 0
         assert not untranslated(page.evaluate(SHOWN_TEXT), locale), locale
-        _shot(page, f"card-{locale}")
+        shot(page, f"card-{locale}")
     browser_page.clean()
 
 

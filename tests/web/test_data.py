@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -31,12 +30,13 @@ from rapport.store.db import create_engine
 from tests.helpers import audit_entries, live_server
 from tests.web.conftest import (
     ROLE_USERS,
-    SHOTS,
     Watched,
     WebStore,
     browser_login,
     csrf_of,
     http_login,
+    shot,
+    watched_page,
 )
 
 _c = schema.customers.c
@@ -279,25 +279,8 @@ def test_the_page_in_english(site: Site) -> None:
 
 @pytest.fixture
 def data_page(chromium: Any, site: Site) -> Iterator[Watched]:
-    context = chromium.new_context(
-        base_url=site.base, locale="zh-CN", viewport={"width": 1280, "height": 800}
-    )
-    page = context.new_page()
-    watched = Watched(page=page, errors=[], failed=[], hosts=set())
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: watched.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watched.failed.append(r.url))
-    page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
-    page.set_default_timeout(30_000)
-    try:
+    with watched_page(chromium, site.base, timeout_ms=30000) as watched:
         yield watched
-    finally:
-        context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"data-{name}.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -307,7 +290,7 @@ def test_upload_preview_progress_and_report_in_the_browser(
     page = data_page.page
     browser_login(page, "admin", next="/data")
     page.wait_for_selector("#upload-form")
-    _shot(page, "upload")
+    shot(page, "data-upload")
     path = tmp_path / "客户名单.csv"
     path.write_bytes(gbk_csv("WD-P", 40, bad=True))
     page.select_option("#entity", "customers")
@@ -316,14 +299,14 @@ def test_upload_preview_progress_and_report_in_the_browser(
     page.wait_for_selector("#preview-mapping")
     assert page.eval_on_selector("#upload-progress", "p => p.value") == 100
     assert "GBK" in page.inner_text("#preview-encoding")
-    _shot(page, "preview")
+    shot(page, "data-preview")
     page.click("#confirm")
     page.wait_for_selector("#job-progress")
     page.wait_for_selector('#job-status[data-state="done"]', timeout=60_000)
     assert page.eval_on_selector("#job-progress", "p => p.value") == 1
     assert "必填值缺失" in page.inner_text("#job-rejects")
     assert page.is_visible("#download-rejects")
-    _shot(page, "report")
+    shot(page, "data-report")
     page.set_viewport_size({"width": 390, "height": 844})
-    _shot(page, "report-phone")
+    shot(page, "data-report-phone")
     data_page.clean()

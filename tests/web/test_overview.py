@@ -24,7 +24,7 @@ from rapport.store import schema
 from rapport.store.db import create_engine, session_scope
 from rapport.web import i18n
 from tests.helpers import audit_entries
-from tests.web.conftest import ROLE_USERS, SHOTS, Watched, WebStore, browser_login, http_login
+from tests.web.conftest import ROLE_USERS, Watched, WebStore, browser_login, http_login, shot
 
 _c = schema.customers.c
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -266,11 +266,6 @@ ALL_DRAWN = """ids => window.echarts && ids.every(id => {
 })"""
 
 
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.browser
 def test_the_overview_in_a_browser_in_both_languages(browser_page: Watched) -> None:
     from tests.web.test_browser import SHOWN_TEXT, untranslated
@@ -298,7 +293,7 @@ def test_the_overview_in_a_browser_in_both_languages(browser_page: Watched) -> N
         assert ("留存" if locale == "zh_CN" else "Retention") in note.inner_text()
         page.keyboard.press("Enter")
         assert not untranslated(page.evaluate(SHOWN_TEXT), locale), locale
-        _shot(page, f"overview-{locale}")
+        shot(page, f"overview-{locale}")
     # the period applies without a reload and stays in the address
     page.evaluate("window.__same_document = true")
     page.select_option("#period", "30d")
@@ -310,5 +305,5 @@ def test_the_overview_in_a_browser_in_both_languages(browser_page: Watched) -> N
     page.goto("/overview")
     page.wait_for_function(ALL_DRAWN, arg=list(CHARTS), timeout=120_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "overview-en-phone")
+    shot(page, "overview-en-phone")
     browser_page.clean()

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -32,12 +31,13 @@ from tests.helpers import audit_entries, live_server
 from tests.web.conftest import (
     CHROMIUM,
     ROLE_USERS,
-    SHOTS,
     Watched,
     WebStore,
     browser_login,
     csrf_of,
     http_login,
+    shot,
+    watched_page,
 )
 
 _t = schema.tickets.c
@@ -450,25 +450,8 @@ def test_the_page_in_english(desk: Desk) -> None:
 
 @pytest.fixture
 def desk_page(chromium: Any, desk: Desk) -> Iterator[Watched]:
-    context = chromium.new_context(
-        base_url=desk.base, locale="zh-CN", viewport={"width": 1280, "height": 800}
-    )
-    page = context.new_page()
-    watched = Watched(page=page, errors=[], failed=[], hosts=set())
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: watched.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watched.failed.append(r.url))
-    page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
-    page.set_default_timeout(15_000)
-    try:
+    with watched_page(chromium, desk.base) as watched:
         yield watched
-    finally:
-        context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -486,7 +469,7 @@ def test_the_queue_and_a_move_in_the_browser_in_both_languages(
     assert first.get_attribute("data-ticket-id") == str(desk.t["browser"])
     assert "已超时" in first.inner_text()
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "service-zh_CN")
+    shot(page, "service-zh_CN")
     # a filter swaps the queue in place and keeps itself in the address
     page.select_option("#priority", "urgent")
     page.wait_for_url("**/service?*priority=urgent*")
@@ -500,20 +483,20 @@ def test_the_queue_and_a_move_in_the_browser_in_both_languages(
     assert page.inner_text("#ticket-status") == "处理中"
     assert "已联系物流" in page.inner_text("#ticket-history")
     assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
-    _shot(page, "service-ticket-zh_CN")
+    shot(page, "service-ticket-zh_CN")
     # English
     page.click('button[data-lang="en"]')
     page.wait_for_selector("html[lang=en]")
     assert page.inner_text("h1").startswith(f"Ticket #{desk.t['browser']}")
     assert not untranslated(page.evaluate(SHOWN_TEXT), "en")
-    _shot(page, "service-ticket-en")
+    shot(page, "service-ticket-en")
     page.goto("/service")
     assert page.inner_text("h1") == "Service ticket queue"
     assert not untranslated(page.evaluate(SHOWN_TEXT), "en")
-    _shot(page, "service-en")
+    shot(page, "service-en")
     # phone width: the page still works (the table scrolls in its frame)
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto("/service")
     assert page.locator("#queue-table").is_visible()
-    _shot(page, "service-phone")
+    shot(page, "service-phone")
     desk_page.clean()
