@@ -31,8 +31,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from rapport.access import Principal
 from rapport.config import Settings
-from rapport.store import users
+from rapport.domain import Role
+from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
 from tests.helpers import free_port
 
@@ -109,6 +111,18 @@ class WebStore:
                 return [dict(r) for r in conn.execute(stmt).mappings()]
         finally:
             engine.dispose()
+
+    def principal(self, key: str) -> Principal:
+        """The staff user ``STAFF[key]`` as the pages see them (role and team as stored)."""
+        u = schema.users.c
+        user = self.rows(sa.select(u.id, u.username, u.role, u.team).where(u.id == self.ids[key]))
+        return Principal(
+            user_id=user[0]["id"],
+            username=user[0]["username"],
+            role=Role(getattr(user[0]["role"], "value", user[0]["role"])),
+            team=user[0]["team"],
+            via="web",
+        )
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,11 @@ import re
 
 import pytest
 
-from rapport.access import CustomerScope, Principal
+from rapport.access import CustomerScope
 from rapport.analyses import cohort_rows, metric_values
 from rapport.analytics.metrics import METRICS
 from rapport.analytics.periods import Period
 from rapport.config import load_rules
-from rapport.domain import Role
 from rapport.reports import analysis as distributions
 from rapport.reports import snapshots
 from rapport.reports.overview import day_end, snapshot_days
@@ -167,10 +166,6 @@ def test_the_cohort_table_is_the_cohort_rows(server: str, web_store: WebStore) -
     assert '"type": "heatmap"' in answer.text.replace("&#34;", '"')
 
 
-def principal(store: WebStore, key: str, role: Role, team: str | None = None) -> Principal:
-    return Principal(user_id=store.ids[key], username=key, role=role, team=team, via="t")
-
-
 def test_the_snapshot_tables_are_the_reports_within_the_managers_scope(
     server: str, web_store: WebStore
 ) -> None:
@@ -180,18 +175,7 @@ def test_the_snapshot_tables_are_the_reports_within_the_managers_scope(
     latest, previous = snapshot_dates(web_store)
     engine = create_engine(web_store.url)
     with session_scope(engine) as session:
-        from rapport.store import users
-
-        me = users.get_by_username(session=session, username=ROLE_USERS["manager"])
-        scope = CustomerScope(
-            Principal(
-                user_id=me["id"],
-                username=me["username"],
-                role=Role.MANAGER,
-                team=me["team"],
-                via="t",
-            )
-        )
+        scope = CustomerScope(web_store.principal("manager"))
         everyone = distributions.rfm_grid(session, day=latest)
         grid = distributions.rfm_grid(session, day=latest, scope=scope)
         tiers = snapshots.group_summary(

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope, Principal
+from rapport.access import CustomerScope
 from rapport.config import load_rules
-from rapport.domain import AuditAction, Role, ValueTier
+from rapport.domain import AuditAction, ValueTier
 from rapport.reports import snapshots
 from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
 from rapport.store import schema
@@ -25,7 +25,6 @@ from tests.web.conftest import (
     PASSWORD,
     ROLE_USERS,
     SHOTS,
-    STAFF,
     Watched,
     WebStore,
     http_login,
@@ -49,19 +48,6 @@ def ids_of(html: str, table: str) -> list[int]:
     return [cid for cid, _, _ in rows_of(html, table)]
 
 
-def principal(web_store: WebStore, key: str) -> Principal:
-    user = web_store.rows(
-        sa.select(_u.id, _u.username, _u.role, _u.team).where(_u.username == STAFF[key])
-    )[0]
-    return Principal(
-        user_id=user["id"],
-        username=user["username"],
-        role=Role(getattr(user["role"], "value", user["role"])),
-        team=user["team"],
-        via="web",
-    )
-
-
 @pytest.fixture
 def session(web_store: WebStore) -> Iterator[Session]:
     engine = web_store.engine()
@@ -72,7 +58,7 @@ def session(web_store: WebStore) -> Iterator[Session]:
 
 def reports_for(session: Session, web_store: WebStore, key: str, locale: str = "zh_CN") -> Any:
     """The diamond list, the movers and their counts for ``key``, from the reports."""
-    scope = CustomerScope(principal(web_store, key))
+    scope = CustomerScope(web_store.principal(key))
     rules = load_rules(web_store.settings)
     day = latest_snapshot(session)
     before = previous_snapshot(session, day)

@@ -12,12 +12,11 @@ import time
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from rapport.access import CustomerScope, Principal
+from rapport.access import CustomerScope
 from rapport.analytics.metrics import METRICS
 from rapport.config import load_rules
-from rapport.domain import AuditAction, Role, ValueTier
+from rapport.domain import AuditAction, ValueTier
 from rapport.reports import movers, snapshots
 from rapport.reports import overview as figures
 from rapport.store import schema
@@ -40,10 +39,6 @@ def pii_reads(store: WebStore) -> list[dict[str, Any]]:
         return audit_entries(engine, action=AuditAction.READ_PII.value)
     finally:
         engine.dispose()
-
-
-def principal(store: WebStore, key: str, role: Role, team: str | None = None) -> Principal:
-    return Principal(user_id=store.ids[key], username=key, role=role, team=team, via="t")
 
 
 def visible_text(page: str) -> str:
@@ -98,10 +93,7 @@ def test_the_figures_are_the_reports_within_the_managers_scope(
     with the manager's scope: fewer customers than the admin sees."""
     rules = load_rules()
     engine = create_engine(web_store.url)
-    team = web_store.scalar(
-        sa.select(schema.users.c.team).where(schema.users.c.id == web_store.ids["manager"])
-    )
-    manager = CustomerScope(principal(web_store, "manager", Role.MANAGER, team))
+    manager = CustomerScope(web_store.principal("manager"))
     with session_scope(engine) as session:
         latest, previous = figures.snapshot_days(session)
         assert latest is not None and previous is not None

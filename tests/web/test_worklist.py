@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope, Principal
+from rapport.access import CustomerScope
 from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction, Role
 from rapport.reports import snapshots
@@ -25,7 +25,6 @@ from rapport.web.views import worklist as page
 from tests.web.conftest import (
     ROLE_USERS,
     SHOTS,
-    STAFF,
     Watched,
     WebStore,
     browser_login,
@@ -53,19 +52,6 @@ def session(web_store: WebStore) -> Iterator[Session]:
     with Session(engine) as s:
         yield s
     engine.dispose()
-
-
-def principal(web_store: WebStore, key: str) -> Principal:
-    user = web_store.rows(
-        sa.select(_u.id, _u.username, _u.role, _u.team).where(_u.username == STAFF[key])
-    )[0]
-    return Principal(
-        user_id=user["id"],
-        username=user["username"],
-        role=Role(getattr(user["role"], "value", user["role"])),
-        team=user["team"],
-        via="web",
-    )
 
 
 def expected(
@@ -151,7 +137,7 @@ def test_a_sales_user_sees_their_own_lists_as_the_reports_give_them(
     html = client.get("/worklist").text
     found = shown(tables(html))
     mine = owned_by(web_store, "sales")
-    want = expected(session, web_store.settings, CustomerScope(principal(web_store, "sales")))
+    want = expected(session, web_store.settings, CustomerScope(web_store.principal("sales")))
     assert found == want
     assert found["quiet"] and found["birthdays"] is not None
     every = {cid for ids in found.values() for cid in ids}
@@ -171,12 +157,12 @@ def test_an_admin_picks_one_owner_a_manager_only_within_their_scope(
     picked = admin.get("/worklist", params={"owner": sales_id}).text
     assert f'value="{sales_id}" selected' in picked
     found = shown(tables(picked))
-    narrowed = reports.owned_by(CustomerScope(principal(web_store, "admin")), sales_id)
+    narrowed = reports.owned_by(CustomerScope(web_store.principal("admin")), sales_id)
     assert found == expected(session, web_store.settings, narrowed)
     assert {c for ids in found.values() for c in ids} <= owned_by(web_store, "sales")
     # the manager's scope is their team and the unowned: another team's owner is no choice
     manager = http_login(server, "lin.hui")
-    scope = CustomerScope(principal(web_store, "manager"))
+    scope = CustomerScope(web_store.principal("manager"))
     asked = shown(tables(manager.get("/worklist", params={"owner": sales_id}).text))
     assert asked == expected(session, web_store.settings, scope)
     assert not {c for ids in asked.values() for c in ids} & owned_by(web_store, "sales")
@@ -186,7 +172,7 @@ def test_days_without_contact_come_from_the_address_and_a_bad_value_is_said(
     server: str, web_store: WebStore, session: Session
 ) -> None:
     client = http_login(server, "wang.fang")
-    scope = CustomerScope(principal(web_store, "sales"))
+    scope = CustomerScope(web_store.principal("sales"))
     week = client.get("/worklist", params={"days": "7"}).text
     assert "7 天以上未联系" in week and 'value="7"' in week
     assert shown(tables(week))["quiet"] == expected(session, web_store.settings, scope, 7)["quiet"]
@@ -212,7 +198,7 @@ def test_the_next_page_of_one_list_comes_alone_with_htmx(
     partial = client.get(target, headers={"HX-Request": "true", "HX-Target": "quiet"})
     assert partial.status_code == 200 and "<html" not in partial.text
     second = tables(partial.text)["quiet"]
-    scope = CustomerScope(principal(web_store, "admin"))
+    scope = CustomerScope(web_store.principal("admin"))
     today = reports.local_today(web_store.settings.tz)
     as_of = latest_snapshot(session)
     first = reports.not_contacted(
