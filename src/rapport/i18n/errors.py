@@ -289,6 +289,7 @@ TEXTS: dict[str, str] = {
     "order item": "订单明细",
     "event": "行为事件",
     "interaction": "互动记录",
+    "customer note": "客户备注",
     "ticket": "服务工单",
     "ticket status change": "工单状态变更",
     "survey response": "问卷回答",
