@@ -53,6 +53,7 @@ INSTALL_HINT = (
     "apt-get install -y chromium fonts-noto-cjk (.ci/run installs them when missing)"
 )
 SHOTS = Path("/tmp/web-shots")
+PRISTINE = "pristine.db"
 SERVER_START_SECONDS = 90
 STAFF = {
     "admin": "admin",
@@ -95,6 +96,12 @@ class WebStore:
 
     def engine(self) -> sa.Engine:
         return create_engine(self.url)
+
+    @property
+    def pristine(self) -> Path:
+        """A copy of the store as built: tests that need a store of their own copy this one,
+        never the live file, which other tests write to through the shared server."""
+        return self.root / PRISTINE
 
     def scalar(self, stmt: Any) -> Any:
         engine = self.engine()
@@ -148,6 +155,8 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
     last_day = dt.date.fromisoformat(str(company.params["end"])) - dt.timedelta(days=1)
     scoring.run(settings, as_of=last_day - dt.timedelta(days=60), models=False)
     scoring.run(settings, as_of=last_day)
+    # the store as built, before any test writes through the shared server
+    shutil.copy(root / "rapport.db", root / PRISTINE)
     return WebStore(url=url, root=root, settings=settings, ids=ids)
 
 

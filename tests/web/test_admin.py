@@ -60,7 +60,7 @@ class Office:
 @pytest.fixture(scope="module")
 def office(web_store: WebStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     root = tmp_path_factory.mktemp("admin-office")
-    shutil.copy(web_store.root / "rapport.db", root / "rapport.db")
+    shutil.copy(web_store.pristine, root / "rapport.db")
     url = f"sqlite:///{root / 'rapport.db'}"
     engine = create_engine(url)
     with session_scope(engine) as session:

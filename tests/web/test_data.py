@@ -62,7 +62,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(web_store: WebStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("data-page")
-    shutil.copy(web_store.root / "rapport.db", root / "rapport.db")
+    shutil.copy(web_store.pristine, root / "rapport.db")
     url = f"sqlite:///{root / 'rapport.db'}"
     engine = create_engine(url)
     app = create_app(Settings(_env_file=None, database_url=url, data_dir=root / "data"))

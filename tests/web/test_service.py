@@ -98,7 +98,7 @@ def _customer(conn: sa.Connection, condition: Any, busy: set[int]) -> int:
 @pytest.fixture(scope="module")
 def desk(web_store: WebStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     root = tmp_path_factory.mktemp("service-desk")
-    shutil.copy(web_store.root / "rapport.db", root / "rapport.db")
+    shutil.copy(web_store.pristine, root / "rapport.db")
     url = f"sqlite:///{root / 'rapport.db'}"
     engine = create_engine(url)
     sla = load_rules().sla
