@@ -467,15 +467,7 @@ def _cohort_chart(
             "data": cohorts,
             "splitArea": {"show": True},
         },
-        "visualMap": {
-            "min": 0,
-            "max": max([round(v) for v in later] or [100]),
-            "calculable": True,
-            "orient": "horizontal",
-            "left": "center",
-            "bottom": 0,
-            "itemHeight": 120,
-        },
+        "visualMap": _colour_scale(0, max([round(v) for v in later] or [100])),
         "series": [
             {
                 "type": "heatmap",
@@ -540,15 +532,7 @@ def _grid_chart(grid: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
             "name": fmt.t("analysis.r_score"),
             "data": ["1", "2", "3", "4", "5"],
         },
-        "visualMap": {
-            "min": 0,
-            "max": max([g["customers"] for g in grid] or [1]),
-            "calculable": True,
-            "orient": "horizontal",
-            "left": "center",
-            "bottom": 0,
-            "itemHeight": 120,
-        },
+        "visualMap": _colour_scale(0, max([g["customers"] for g in grid] or [1])),
         "series": [
             {
                 "type": "heatmap",
@@ -695,13 +679,7 @@ def _correlation_chart(pairs: list[dict[str, Any]], fmt: Formatter) -> dict[str,
         "xAxis": {"type": "category", "data": labels, "axisLabel": {"interval": 0, "rotate": 20}},
         "yAxis": {"type": "category", "data": labels, "inverse": True},
         "visualMap": {
-            "min": -1,
-            "max": 1,
-            "calculable": True,
-            "orient": "horizontal",
-            "left": "center",
-            "bottom": 0,
-            "itemHeight": 120,
+            **_colour_scale(-1, 1),
             "inRange": {"color": ["#c2410c", "#f8fafc", "#1d4ed8"]},
         },
         "series": [
@@ -744,4 +722,18 @@ def _clv_chart(bins: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
                 "label": {"show": True, "position": "top"},
             }
         ],
+    }
+
+
+def _colour_scale(low: float, high: float) -> dict[str, Any]:
+    """The ECharts ``visualMap`` of a heatmap: ``low`` to ``high``, a horizontal scale
+    centred under the chart."""
+    return {
+        "min": low,
+        "max": high,
+        "calculable": True,
+        "orient": "horizontal",
+        "left": "center",
+        "bottom": 0,
+        "itemHeight": 120,
     }
