@@ -130,6 +130,7 @@ def app(
         )
     api_settings.check_secrets()
     saved = dict(application.state._state)
+    routes = list(application.router.routes)
     application.state.settings = api_settings
     application.state.rules = load_rules(api_settings)
     application.state.engine = engine
@@ -141,6 +142,7 @@ def app(
         yield application
     finally:
         application.dependency_overrides.clear()
+        application.router.routes[:] = routes  # routes a test added go with it
         application.state._state.clear()
         application.state._state.update(saved)
         application.middleware_stack = None
