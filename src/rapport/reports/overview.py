@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,9 +105,11 @@ def snapshot_history(
     limit: int = HISTORY_SNAPSHOTS,
     scope: CustomerScope | None = None,
     min_risk: float = AT_RISK,
+    days: Sequence[dt.date] | None = None,
 ) -> list[dict[str, Any]]:
-    """The headline figures of the latest ``limit`` snapshots, in one pass over them: the
-    four degrees and the relationship index, the diamond customers and the value at risk.
+    """The headline figures of the latest ``limit`` snapshots (or of the snapshots dated
+    ``days``), in one pass over them: the four degrees and the relationship index, the
+    diamond customers and the value at risk.
 
     A customer's value at risk is their churn risk × predicted CLV (the measure the churn
     warnings are ordered by, :func:`~rapport.reports.snapshots.churn_warnings`); a
@@ -133,7 +136,8 @@ def snapshot_history(
         raise ValidationFailed(
             f"min_risk {min_risk}: a probability", field="min_risk", hint="use 0 … 1"
         )
-    days = sa.select(_s.as_of).distinct().order_by(_s.as_of.desc()).limit(limit).scalar_subquery()
+    latest = sa.select(_s.as_of).distinct().order_by(_s.as_of.desc()).limit(limit)
+    chosen = list(days) if days is not None else latest.scalar_subquery()
     valued = sa.and_(_s.churn_risk.is_not(None), _s.predicted_clv.is_not(None))
     risk = _s.churn_risk * _s.predicted_clv
     high = sa.and_(valued, _s.churn_risk >= min_risk)
@@ -150,7 +154,7 @@ def snapshot_history(
             sa.func.sum(sa.case((high, risk))).label("at_risk_value"),
         )
         .select_from(_JOINED)
-        .where(_s.as_of.in_(days), *_in_scope(scope))
+        .where(_s.as_of.in_(chosen), *_in_scope(scope))
         .group_by(_s.as_of)
         .order_by(_s.as_of)
     )
