@@ -21,6 +21,8 @@ MESSAGES: dict[str, str] = {
     # import jobs (imports.py)
     "import_file_name": "拒绝文件名 {name!r}",
     "import_file_name.hint": "请用普通文件名上传，例如 customers.csv（不含文件夹，不以点开头）",
+    # survey links (store/survey_links.py)
+    "survey_score_range": "分数须在 {low} 到 {high} 之间",
     # the store (errors.StoreUnavailable, store/db.py)
     "store_missing": "找不到数据库 {where}",
     "store_not_initialised": "数据库 {where} 尚未初始化",

@@ -5,6 +5,10 @@ link's secret is 32 random bytes (URL-safe base64); only its SHA-256 is stored, 
 store alone cannot rebuild a link. The customer opens it without logging in:
 ``GET /public/surveys/{token}`` shows the question kind and its scale — nothing personal —
 and ``POST`` records the answer as a survey response of that customer and uses the link up.
+The link's rules live in :mod:`rapport.store.survey_links`, which the web's survey page
+calls too. A browser opening the link (``Accept`` preferring ``text/html`` to JSON) is sent
+on to that page (``/s/{token}``, the route named ``survey_page``) when the server has the
+web workspace.
 
 =========================  ===========================================================
 answer                     when
@@ -21,13 +25,13 @@ API tokens with ``surveys:write``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.routing import NoMatchFound
 
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import CustomerScopeDep, SessionDep, require_role, require_scope
@@ -39,20 +43,25 @@ from rapport.api.schemas.survey_links import (
     SurveyLinkPublic,
     SurveyQuestion,
 )
-from rapport.domain import SURVEY_SCALES, AuditAction, Role, SurveyKind
-from rapport.errors import NotFound
-from rapport.store import schema, surveys
-from rapport.store.db import rowcount
+from rapport.domain import AuditAction, Role
+from rapport.errors import NotFound, ValidationFailed
+from rapport.store import schema, survey_links
+from rapport.store.survey_links import LinkState, SurveyLink
 
 router = APIRouter(tags=["survey links"])
 
-CHANNEL = "survey_link"
 PUBLIC_PATH = "/public/surveys"
+#: The name of the web's survey page route, where a browser opening a link is sent.
+WEB_PAGE = "survey_page"
 
-_l = schema.survey_links.c
 Token = Annotated[
     str,
-    Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description="The secret."),
+    Path(
+        min_length=survey_links.TOKEN_MIN_LENGTH,
+        max_length=survey_links.TOKEN_MAX_LENGTH,
+        pattern=survey_links.TOKEN_PATTERN,
+        description="The secret.",
+    ),
 ]
 _GONE: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown or forged link"},
@@ -61,16 +70,8 @@ _GONE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @router.post(
@@ -104,43 +105,68 @@ def create_survey_link(
                 field="campaign_id",
                 value=body.campaign_id,
             )
-    token = secrets.token_urlsafe(32)
-    now = _now()
-    expires_at = now + dt.timedelta(days=body.valid_days)
-    link_id = session.execute(
-        sa.insert(schema.survey_links)
-        .values(
-            token_hash=hash_token(token),
-            customer_id=customer["id"],
-            kind=body.kind,
-            campaign_id=body.campaign_id,
-            context=body.context,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        .returning(_l.id)
-    ).scalar_one()
-    auditor.record(AuditAction.CREATE, "survey_links", link_id, {"customer_id": customer["id"]})
-    url = str(request.url_for("survey_question", token=token))
+    link = survey_links.create(
+        session=session,
+        customer_id=customer["id"],
+        kind=body.kind,
+        valid_days=body.valid_days,
+        now=_now(),
+        campaign_id=body.campaign_id,
+        context=body.context,
+    )
+    auditor.record(AuditAction.CREATE, "survey_links", link.id, {"customer_id": customer["id"]})
+    url = str(request.url_for("survey_question", token=link.token))
     return SurveyLinkPublic(
-        id=link_id, customer_id=customer["id"], kind=body.kind, url=url, expires_at=expires_at
+        id=link.id,
+        customer_id=customer["id"],
+        kind=body.kind,
+        url=url,
+        expires_at=link.expires_at,
     )
 
 
-def _link(session: Session, token: str, *, now: dt.datetime) -> dict[str, Any]:
+_ANSWERED = "this survey was answered already — thank you"
+
+
+def _link(session: Session, token: str, *, now: dt.datetime) -> SurveyLink:
     """The live link of ``token``: 404 when unknown, 410 when used or expired."""
-    row = (
-        session.execute(sa.select(schema.survey_links).where(_l.token_hash == hash_token(token)))
-        .mappings()
-        .first()
-    )
-    if row is None:
+    link = survey_links.find(session=session, token=token, now=now)
+    if link is None:
         raise ApiError(404, "not_found", "no such survey link", field="path.token")
-    if row["used_at"] is not None:
-        raise ApiError(410, "gone", "this survey was answered already — thank you")
-    if _utc(row["expires_at"]) <= now:
+    if link.state is LinkState.USED:
+        raise ApiError(410, "gone", _ANSWERED)
+    if link.state is LinkState.EXPIRED:
         raise ApiError(410, "gone", "this survey link has expired")
-    return dict(row)
+    return link
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The quality ``accept`` (an ``Accept`` header) gives ``media_type``: its own entry,
+    else its type's ``type/*``, else ``*/*``; 0 when none names it."""
+    found: dict[str, float] = {}
+    for part in accept.split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        found.setdefault(name.lower(), quality)
+    major = media_type.split("/")[0]
+    for candidate in (media_type, f"{major}/*", "*/*"):
+        if candidate in found:
+            return found[candidate]
+    return 0.0
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the request prefers a page to JSON (a browser opening the link): ``Accept``
+    rates ``text/html`` above ``application/json``. ``*/*`` alone, or no header, is JSON."""
+    accept = request.headers.get("accept", "")
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
 
 
 @router.get(
@@ -149,13 +175,19 @@ def _link(session: Session, token: str, *, now: dt.datetime) -> dict[str, Any]:
     responses=_GONE,
     name="survey_question",
 )
-def survey_question(token: Token, session: SessionDep) -> SurveyQuestion:
-    """The question of a survey link (no log-in): its kind and scale, nothing personal."""
+def survey_question(
+    token: Token, request: Request, session: SessionDep
+) -> Response | SurveyQuestion:
+    """The question of a survey link (no log-in): its kind and scale, nothing personal. A
+    browser (``Accept`` preferring ``text/html``) is sent to the survey page (303)."""
+    if wants_html(request):
+        try:
+            return RedirectResponse(request.url_for(WEB_PAGE, token=token).path, status_code=303)
+        except NoMatchFound:  # an application without the web workspace
+            pass
     link = _link(session, token, now=_now())
-    low, high = SURVEY_SCALES[SurveyKind(link["kind"])]
-    return SurveyQuestion(
-        kind=link["kind"], scale_min=low, scale_max=high, expires_at=_utc(link["expires_at"])
-    )
+    low, high = link.scale
+    return SurveyQuestion(kind=link.kind, scale_min=low, scale_max=high, expires_at=link.expires_at)
 
 
 @router.post(
@@ -168,36 +200,20 @@ def answer_survey(token: Token, body: SurveyAnswer, session: SessionDep) -> Surv
     """Answer the survey of a link (no log-in); the link is then used up."""
     now = _now()
     link = _link(session, token, now=now)
-    kind = SurveyKind(link["kind"])
-    low, high = SURVEY_SCALES[kind]
-    if not low <= body.score <= high:
+    try:
+        # single use, even for two answers at once: only one finds the link unused
+        recorded = survey_links.answer(
+            session=session, link=link, score=body.score, comment=body.comment, now=now
+        )
+    except ValidationFailed as exc:
+        low, high = exc.params["low"], exc.params["high"]
         raise ApiError(
             422,
             "validation_failed",
-            f"body.score: must be from {low:g} to {high:g} for {kind.value}",
+            f"body.score: must be from {low} to {high} for {link.kind.value}",
             field="body.score",
             value=body.score,
-        )
-    # single use, even for two answers at once: only one update finds the link unused
-    used = session.execute(
-        sa.update(schema.survey_links)
-        .where(_l.id == link["id"], _l.used_at.is_(None), _l.expires_at > now)
-        .values(used_at=now)
-    )
-    if rowcount(used) != 1:
-        raise ApiError(410, "gone", "this survey was answered already — thank you")
-    surveys.repo.create(
-        session=session,
-        values={
-            "customer_id": link["customer_id"],
-            "kind": kind,
-            "score": body.score,
-            "scale_min": low,
-            "scale_max": high,
-            "comment": body.comment,
-            "channel": CHANNEL,
-            "responded_at": now,
-            "campaign_id": link["campaign_id"],
-        },
-    )
-    return SurveyAnswerRecorded(kind=kind, score=body.score)
+        ) from exc
+    if not recorded:
+        raise ApiError(410, "gone", _ANSWERED)
+    return SurveyAnswerRecorded(kind=link.kind, score=body.score)
