@@ -27,12 +27,12 @@ demo: install ## the main job on embedded defaults (SQLite + DuckDB in ./rapport
 	$(BIN)/rapport demo
 
 test: install ## the whole test suite (PostgreSQL too when RAPPORT_TEST_POSTGRES_URL is set)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto --dist loadgroup
 
 test-fast: install ## ruff, mypy and the tests without Spark, PostgreSQL and slow ones
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(MYPY)
 	RAPPORT_TEST_POSTGRES_URL= PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --dist loadgroup -m "$(FAST)"
 
@@ -51,12 +51,12 @@ typecheck: install
 	$(BIN)/mypy
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 format: install
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 
 lock: install ## write requirements/ci.lock from .venv (after changing a dependency)
 	{ sed -n '1,2p' $(LOCK); $(BIN)/pip freeze --exclude-editable; } > $(LOCK).new
