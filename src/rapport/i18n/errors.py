@@ -92,6 +92,19 @@ MESSAGES: dict[str, str] = {
     ),
     "snapshots_fewer_than_two": "评分快照少于两个",
     "snapshots_fewer_than_two.hint": "运行两次 `rapport score`（不同日期）",
+    # the monthly report (reports/monthly.py, reports/monthly_render.py)
+    "month_expected": "月份 {text!r}：需要 2026-11 这样的月份",
+    "month_expected.hint": "请给出年份和月份，格式 YYYY-MM",
+    "month_no_snapshot": "{month} 没有评分快照",
+    "month_no_snapshot.hint": (
+        "有快照的月份：{months}；`rapport score --as-of` 该月的某一天生成快照"
+    ),
+    "report_format_unknown": "报告格式 {value!r}",
+    "report_format_unknown.hint": "可用格式：{choices}",
+    "pdf_font_missing": "找不到可显示中文的字体，无法生成 PDF",
+    "pdf_font_missing.hint": (
+        "请安装 fonts-noto-cjk（或 fonts-wqy-microhei），例如 `apt-get install fonts-noto-cjk`"
+    ),
     # options of the commands (cli/)
     "date_expected": "{option} {text!r}：需要 2024-12-31 这样的日期",
     "moment_expected": "{option} {text!r}：需要 2024-12-31 或 2024-12-31T09:30 这样的日期或时间",
