@@ -119,6 +119,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "rapport.cli.predictions:at_risk_command",
         "The churn warnings 流失预警: who to call first (by value at risk), and why.",
     ),
+    "report": LazyCommand(
+        "rapport.cli.report:report_command",
+        "The monthly management report 月度客户关系报告: what changed in the month, for whom, "
+        "against the month before, as a PDF, HTML or XLSX file.",
+    ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",
         "Staff accounts (roles, passwords) and API tokens for integrations.",

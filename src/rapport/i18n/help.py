@@ -51,6 +51,10 @@ COMMANDS: dict[str, str] = {
     "demand": "各商品品类的需求预测：未来几周的订单数，来自 `rapport models fit` 保存的模型。",
     "clv": "预测客户终身价值最高的客户（取自最新快照）。",
     "at-risk": "流失预警：先联系谁（按风险价值排序），以及原因。",
+    "report": "月度客户关系报告：本月有哪些变化、涉及哪些客户、与上月相比如何，"
+    "输出为 PDF、HTML 或 XLSX 文件。\n\n"
+    "该月须有评分快照（取其中最新的一个），与该月之前最近的快照对比；"
+    "指标按自然月及其上一个月计算。",
     "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
     "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
     "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
@@ -69,6 +73,13 @@ COMMANDS: dict[str, str] = {
 PARAMETERS: dict[str, str] = {
     # rapport
     "Print the version.": "显示版本。",
+    # rapport report
+    "The month, e.g. 2026-11.": "月份，例如 2026-11。",
+    "pdf, html or xlsx.": "pdf、html 或 xlsx。",
+    "File to write (default: rapport-monthly-MONTH.FORMAT).": (
+        "写入的文件（默认：rapport-monthly-月份.格式）。"
+    ),
+    "zh_CN or en (default: RAPPORT_LOCALE).": "zh_CN 或 en（默认：RAPPORT_LOCALE）。",
     "Show tracebacks on errors.": "出错时显示调用栈。",
     # shared by the report commands
     "Analytics engine: duckdb, postgres, parquet or spark (default: RAPPORT_ENGINE).": (
