@@ -16,12 +16,15 @@ from rapport.analytics.relations import snapshot_relations
 from rapport.analytics.sources import Sources
 from rapport.config import Settings
 from rapport.models.clusters import (
+    CITIES_SHOWN,
     DEMOGRAPHICS,
     FIT_SAMPLE,
     SILHOUETTE_SAMPLE,
     buyer_agreement,
     choose_k,
     cluster_customers,
+    cluster_summary,
+    demography_grid,
     describe,
     description,
     feature_label,
@@ -135,6 +138,51 @@ def test_demographic_shares_sum_to_one_per_cluster(clustering) -> None:
             shares = [r["share"] for r in table if r["cluster"] == c]
             assert sum(shares) == pytest.approx(1.0)
             assert all(0 <= s <= 1 for s in shares)
+
+
+def test_the_summary_is_the_clustering_in_plain_values(clustering, scored: Settings) -> None:
+    found = clustering.summary()
+    json.dumps(found)  # plain values only: what a worker process sends back
+    assert (found["k"], found["criterion"], found["score"]) == (
+        clustering.k,
+        "silhouette",
+        clustering.silhouettes[clustering.k],
+    )
+    assert found["customers"] == 1500 and found["sample"] == clustering.sample
+    assert [(c["id"], c["size"]) for c in found["clusters"]] == [
+        (c.id, c.size) for c in clustering.clusters
+    ]
+    assert [c["distinguishing"] for c in found["clusters"]] == [
+        [[name, v] for name, v in c.distinguishing] for c in clustering.clusters
+    ]
+    assert found["demographics"]["city"] == clustering.demographics["city"].to_pylist()
+    # what rapport clusters runs: the snapshot of the store, the same clustering
+    again = cluster_summary(scored, as_of=END - dt.timedelta(days=1))
+    assert again is not None and again["silhouettes"] == found["silhouettes"]
+    assert cluster_summary(scored, as_of=END - dt.timedelta(days=2)) is None
+
+
+def test_the_demography_grid_is_the_breakdown_per_cluster(clustering) -> None:
+    for name in DEMOGRAPHICS:
+        rows = clustering.demographics[name].to_pylist()
+        values, grid = demography_grid(rows, clustering.k, name=name)
+        assert len(grid) == clustering.k and all(len(line) == len(values) for line in grid)
+        shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
+        for c, line in enumerate(grid):
+            assert line == [shares.get((c, v), 0.0) for v in values]
+        every = list(dict.fromkeys(r["value"] for r in rows))
+        if name == "city" and len(every) > CITIES_SHOWN:
+            totals = {v: sum(r["customers"] for r in rows if r["value"] == v) for v in every}
+            assert len(values) == CITIES_SHOWN
+            assert min(totals[v] for v in values) >= max(
+                totals[v] for v in every if v not in values
+            )
+        else:
+            assert sorted(values, key=str) == sorted(every, key=str)
+    bands, _ = demography_grid(
+        clustering.demographics["age_band"].to_pylist(), clustering.k, name="age_band"
+    )
+    assert bands == sorted(bands, key=lambda v: (v is None, v or ""))
 
 
 def test_describe() -> None:

@@ -140,3 +140,132 @@ def test_the_degree_correlations_are_pearsons(report_store: ReportStore, who: st
         assert pair["r"] == pytest.approx(expected, abs=1e-6), pair
         if pair["x"] == pair["y"]:
             assert pair["r"] == pytest.approx(1.0)
+
+
+def _chain_of(rows: list[dict[str, Any]]) -> Any:
+    """rapport.analytics.relations.relations of the degrees of ``rows`` (the function
+    ``rapport relations`` reaches through the analytics engine)."""
+    import pyarrow as pa
+
+    from rapport.analytics.degrees import DEGREES
+    from rapport.analytics.relations import relations
+
+    return relations(
+        pa.table(
+            {
+                name: pa.array(
+                    [None if r[name] is None else float(r[name]) for r in rows], pa.float64()
+                )
+                for name in DEGREES
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_the_degree_chain_is_the_relations_of_the_customers_in_scope(
+    report_store: ReportStore, who: str
+) -> None:
+    rows = snapshot_rows(report_store, DAY)
+    if who == "sales":
+        rows = [r for r in rows if r["customer_id"] in report_store.sales_ids]
+    expected = _chain_of(rows)
+    scope = CustomerScope(report_store.principal(who))
+    with session_scope(report_store.engine()) as session:
+        found = analysis.degree_chain(session, day=DAY, scope=scope)
+    assert found is not None
+    assert [link.source for link in found.links] == ["satisfaction", "loyalty", "engagement"]
+    assert [link.target for link in found.links] == ["loyalty", "engagement", "advocacy"]
+    for link, want in zip(found.links, expected.links, strict=True):
+        assert link.high_source == want.high_source > 0
+        assert link.share == pytest.approx(want.share)
+        assert link.base_rate == pytest.approx(want.base_rate)
+        assert link.lift == pytest.approx(want.lift)
+    assert found.cuts == pytest.approx(expected.cuts)
+
+
+def test_the_chain_of_the_whole_snapshot_is_rapport_relations(report_store: ReportStore) -> None:
+    """Without a scope, degree_chain gives what snapshot_relations computes on the analytics
+    engine for ``rapport relations`` (the deleted customer aside)."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.relations import snapshot_relations
+    from rapport.analytics.sources import Sources
+
+    with session_scope(report_store.engine()) as session:
+        deleted = session.execute(
+            sa.update(schema.customers)
+            .where(_c.id == report_store.deleted_id)
+            .values(deleted_at=None)
+            .returning(_c.id)
+        ).all()
+        found = analysis.degree_chain(session, day=DAY)
+        session.rollback()
+    assert deleted
+    with connect(report_store.settings) as eng:
+        engine_side = snapshot_relations(Sources(eng), DAY, con=eng.con)
+    assert found is not None and engine_side is not None
+    for link, want in zip(found.links, engine_side.links, strict=True):
+        assert (link.source, link.target, link.high_source) == (
+            want.source,
+            want.target,
+            want.high_source,
+        )
+        assert link.lift == pytest.approx(want.lift)
+
+
+def test_chain_rows_in_a_session_of_its_own(report_store: ReportStore) -> None:
+    principal = report_store.principal("sales")
+    found = analysis.chain_rows(report_store.settings, None, day=DAY, principal=principal)  # type: ignore[arg-type]
+    rows = [
+        r for r in snapshot_rows(report_store, DAY) if r["customer_id"] in report_store.sales_ids
+    ]
+    expected = _chain_of(rows)
+    assert found is not None
+    assert [(r["source"], r["high_source"]) for r in found["links"]] == [
+        (link.source, link.high_source) for link in expected.links
+    ]
+    for row, link in zip(found["links"], expected.links, strict=True):
+        both = [r for r in rows if r[link.source] is not None and r[link.target] is not None]
+        assert row["customers"] == len(both)
+        assert row["lift"] == pytest.approx(link.lift)
+    assert (
+        analysis.chain_rows(
+            report_store.settings,
+            None,
+            day=DAY - dt.timedelta(days=1),
+            principal=principal,  # type: ignore[arg-type]
+        )
+        is None
+    )
+
+
+def test_saved_models_are_the_registrys_latest_fits(tmp_path) -> None:
+    from rapport.config import Settings
+    from rapport.models.registry import registry
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    assert analysis.saved_models(settings) == []
+    reg = registry(settings)
+    moment = "2026-11-30T16:00:00"
+    early = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    reg.save(
+        "gammagamma", {"p": 1}, data={"customers": 90}, metrics={"log_likelihood": -5.0}, now=early
+    )
+    reg.save(
+        "gammagamma",
+        {"p": 2},
+        data={"customers": 120, "moment": moment},
+        metrics={"log_likelihood": -4.0},
+        now=early + dt.timedelta(hours=1),
+    )
+    reg.save("churn", {"training": {"rows": 300, "base_rate": 0.2}}, data={"moment": moment})
+    found = analysis.saved_models(settings)
+    assert [m["kind"] for m in found] == ["gammagamma", "churn"]
+    spend, churn = found
+    assert (spend["customers"], spend["moment"], spend["metrics"]) == (
+        120,
+        moment,
+        {"log_likelihood": -4.0},
+    )
+    assert spend["version"] == reg.versions("gammagamma")[-1]
+    assert churn["customers"] == 300 and churn["metrics"] == {}

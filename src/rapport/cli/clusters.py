@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.table import Table
 
-from rapport.analytics.sources import Sources
 from rapport.cli.common import console
 from rapport.cli.options import EngineOption
 from rapport.cli.options import SnapshotAsOfOption as AsOfOption
@@ -23,11 +22,6 @@ from rapport.config import get_settings
 from rapport.i18n.enums import value_label
 from rapport.i18n.labels import t
 
-#: The demographic breakdowns of the clusters, in the order shown.
-DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
-#: Cities shown one by one in the table; the JSON has them all.
-CITIES_SHOWN = 8
-
 
 def clusters_command(
     as_of: AsOfOption = None, engine: EngineOption = None, fmt: FormatOption = OutputFormat.table
@@ -35,18 +29,14 @@ def clusters_command(
     """Behavioural clusters of a snapshot (k-means on standardized behaviour, k by the best
     silhouette over 2..8): size, share and distinguishing features of each cluster, and
     its customers by age band, gender, city and income band."""
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
-    from rapport.models.clusters import FEATURES, cluster_customers, feature_label, features_expr
+    from rapport.models.clusters import FEATURES, feature_label, snapshot_clusters
 
     settings = get_settings()
     locale = settings.locale
     day = snapshot_day(parse_date(as_of))
-    with connect(settings, engine=engine) as eng:
-        table = execute(features_expr(Sources(eng), day), eng.con)
-    if table.num_rows == 0:
+    result = snapshot_clusters(settings, day, engine=engine)
+    if result is None:
         raise no_snapshot(as_of)
-    result = cluster_customers(table)
     sil = result.silhouettes[result.k]
     rows = [
         {
@@ -93,27 +83,19 @@ def clusters_command(
     }
     emit(rows, columns, fmt, title=title, key="clusters", meta=meta, locale=locale)
     if fmt == OutputFormat.table:
-        for name in DEMOGRAPHICS:
-            if name in demographics:
-                console.print(_demography(name, demographics[name], result.clusters, locale))
+        for name, demography in demographics.items():
+            console.print(_demography(name, demography, result.clusters, locale))
 
 
 def _demography(name: str, rows: list[dict], clusters: list[Any], locale: str) -> Table:
     """The share of each cluster's customers per value of one demographic (the largest
     cities only)."""
-    values = list(dict.fromkeys(r["value"] for r in rows))
-    if name == "city" and len(values) > CITIES_SHOWN:
-        totals: dict[Any, int] = {}
-        for r in rows:
-            totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
-        values = sorted(totals, key=lambda v: -totals[v])[:CITIES_SHOWN]
-    elif name == "age_band":
-        values.sort(key=lambda v: (v is None, v or ""))
+    from rapport.models.clusters import demography_grid
+
+    values, grid = demography_grid(rows, len(clusters), name=name)
     shown = [value_label("customers", name, v, locale) if v is not None else "—" for v in values]
-    shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
     lines = [
-        {"cluster": c.id + 1, **{f"v{i}": shares.get((c.id, v), 0.0) for i, v in enumerate(values)}}
-        for c in clusters
+        {"cluster": c.id + 1, **{f"v{i}": s for i, s in enumerate(grid[c.id])}} for c in clusters
     ]
     columns = [
         Column("cluster", t("cluster", locale), numeric=True),

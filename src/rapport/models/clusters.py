@@ -75,6 +75,8 @@ DISTINCT_Z = 0.5
 RANDOM_STATE = 0
 #: Profile columns of the demographic breakdown.
 DEMOGRAPHICS = ("age_band", "gender", "city", "income_band")
+#: Cities a breakdown shows one by one, the largest (:func:`demography_grid`).
+CITIES_SHOWN = 8
 
 
 @dataclass
@@ -134,6 +136,40 @@ class Clustering:
     def score(self) -> float:
         """The criterion's value at the chosen ``k``."""
         return self.silhouettes[self.k]
+
+    def summary(self) -> dict[str, Any]:
+        """The clustering without its per-customer arrays, as plain values (what a worker
+        process sends back, and what ``rapport clusters --format json`` reports).
+
+        Returns
+        -------
+        dict
+            ``k``, ``criterion``, ``score`` (the criterion at ``k``), ``silhouettes`` (per
+            candidate ``k``), ``sample``, ``excluded`` (``k`` → why), ``customers``,
+            ``clusters`` (per cluster: ``id``, ``size``, ``share``, ``z`` per feature and
+            ``distinguishing``, a list of ``[feature, z]``) and ``demographics`` (per
+            column of :data:`DEMOGRAPHICS`: the rows of :func:`breakdown`).
+        """
+        return {
+            "k": self.k,
+            "criterion": self.criterion,
+            "score": self.score,
+            "silhouettes": dict(sorted(self.silhouettes.items())),
+            "sample": self.sample,
+            "excluded": dict(self.excluded),
+            "customers": len(self.labels),
+            "clusters": [
+                {
+                    "id": c.id,
+                    "size": c.size,
+                    "share": float(c.share),
+                    "z": dict(c.z),
+                    "distinguishing": [[name, v] for name, v in c.distinguishing],
+                }
+                for c in self.clusters
+            ],
+            "demographics": {name: table.to_pylist() for name, table in self.demographics.items()},
+        }
 
 
 def features_expr(src: Any, as_of: dt.date | None = None) -> Any:
@@ -357,3 +393,61 @@ def cluster_customers(table: pa.Table, *, random_state: int = RANDOM_STATE) -> C
     demo = {name: breakdown(labels, table.column(name).to_pylist()) for name in DEMOGRAPHICS}
     ids = table.column("customer_id").to_numpy(zero_copy_only=False)
     return Clustering(k, scores, ids, labels, clusters, demo, excluded, CRITERION, sample)
+
+
+def snapshot_clusters(
+    settings: Any, as_of: dt.date | None = None, *, engine: str | None = None
+) -> Clustering | None:
+    """:func:`cluster_customers` of the snapshot dated ``as_of`` (default: the latest) of
+    the store ``settings`` name, read with the analytics engine ``engine`` (default: the
+    configured one); None when there is no such snapshot. What ``rapport clusters`` and the
+    web's Analysis page (in an analytics worker process) both run."""
+    from rapport.analytics.connect import connect
+    from rapport.analytics.metrics import execute
+    from rapport.analytics.sources import Sources
+
+    with connect(settings, engine=engine) as eng:
+        table = execute(features_expr(Sources(eng), as_of), eng.con)
+    if table.num_rows == 0:
+        return None
+    return cluster_customers(table)
+
+
+def cluster_summary(settings: Any, rules: Any = None, *, as_of: dt.date) -> dict[str, Any] | None:
+    """:meth:`Clustering.summary` of :func:`snapshot_clusters` (None without the snapshot):
+    the signature of an analytics worker's task (:func:`rapport.workers.run_in_worker`)."""
+    result = snapshot_clusters(settings, as_of)
+    return None if result is None else result.summary()
+
+
+def demography_grid(
+    rows: list[dict[str, Any]], clusters: int, *, name: str
+) -> tuple[list[Any], list[list[float]]]:
+    """One demographic of a clustering as a grid: its values in the order shown and, per
+    cluster (0..``clusters``-1), the share (0–1) of the cluster's customers with each.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The :func:`breakdown` rows of the demographic ``name``.
+    name : str
+        The demographic: of ``city`` only the :data:`CITIES_SHOWN` with the most
+        customers are kept.
+
+    Returns
+    -------
+    tuple
+        The values (age bands sorted, no value last; others as they come: the most
+        frequent of the largest cluster first) and the shares, one row per cluster.
+    """
+    values = list(dict.fromkeys(r["value"] for r in rows))
+    top = CITIES_SHOWN
+    if name == "city" and len(values) > top:
+        totals: dict[Any, int] = {}
+        for r in rows:
+            totals[r["value"]] = totals.get(r["value"], 0) + r["customers"]
+        values = sorted(totals, key=lambda v: -totals[v])[:top]
+    elif name == "age_band":
+        values.sort(key=lambda v: (v is None, v or ""))
+    shares = {(r["cluster"], r["value"]): r["share"] for r in rows}
+    return values, [[shares.get((c, v), 0.0) for v in values] for c in range(clusters)]

@@ -1,5 +1,6 @@
 """Distributions of one score snapshot for the analysis pages: the RFM grid (R score × F
-score) and the predicted CLV's distribution.
+score), the predicted CLV's distribution, the degrees' correlations and their chain; and
+what the model registry holds about the latest fits.
 
 Like :mod:`rapport.reports.snapshots`, each is a SQLAlchemy Core statement over the stored
 snapshot (``customer_scores``) run in the caller's session, within the caller's
@@ -13,10 +14,14 @@ import datetime as dt
 import math
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope
+from rapport.access import CustomerScope, Principal
+from rapport.analytics.degrees import DEGREES
+from rapport.analytics.relations import Relations
+from rapport.config import Rules, Settings
 from rapport.errors import ValidationFailed
 from rapport.store import schema
 
@@ -113,7 +118,13 @@ def clv_distribution(
         When ``bins`` is not 1 … :data:`MAX_CLV_BINS`.
     """
     if not 1 <= bins <= MAX_CLV_BINS:
-        raise ValidationFailed(f"bins {bins}", field="bins", hint=f"use 1 … {MAX_CLV_BINS} bins")
+        raise ValidationFailed(
+            "bins {bins}",
+            field="bins",
+            hint="use 1 … {maximum} bins",
+            key="clv_bins",
+            params={"bins": bins, "maximum": MAX_CLV_BINS},
+        )
     where = [*_where(day, scope), _s.predicted_clv.is_not(None)]
     low, high = session.execute(
         sa.select(sa.func.min(_s.predicted_clv), sa.func.max(_s.predicted_clv))
@@ -198,4 +209,120 @@ def degree_correlations(
             if vx > 1e-9 and vy > 1e-9:
                 r = max(-1.0, min(1.0, cov / math.sqrt(vx * vy)))
         out.append({"x": a, "y": b, "customers": count, "r": r})
+    return out
+
+
+def degree_chain(
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    high: float | None = None,
+) -> Relations | None:
+    """The chain satisfaction → loyalty → engagement → advocacy of the snapshot dated
+    ``day`` over the customers in scope: :func:`rapport.analytics.relations.relations` (what
+    ``rapport relations`` computes) of their four degrees, read from the stored snapshot.
+
+    Returns
+    -------
+    Relations or None
+        Its ``links`` give, per link, the high scorers of the first degree, the share of
+        them also high on the next, the base rate and the lift; None when no customer in
+        scope is in the snapshot.
+    """
+    from rapport.analytics.relations import relations
+
+    columns = [_s[name] for name in DEGREES]
+    found = session.execute(
+        sa.select(*columns).select_from(_JOINED).where(*_where(day, scope))
+    ).all()
+    if not found:
+        return None
+    values = list(zip(*found, strict=True))
+    table = pa.table(
+        {
+            name: pa.array([None if v is None else float(v) for v in column], pa.float64())
+            for name, column in zip(DEGREES, values, strict=True)
+        }
+    )
+    return relations(table, high=high)
+
+
+def chain_rows(
+    settings: Settings, rules: Rules, *, day: dt.date, principal: Principal
+) -> dict[str, Any] | None:
+    """:func:`degree_chain` within ``principal``'s scope as plain values, computed in a
+    session of its own on the store ``settings`` name: an analytics worker's task
+    (:func:`rapport.workers.run_in_worker`).
+
+    Returns
+    -------
+    dict or None
+        ``links`` (per link: ``source``, ``target``, ``high_source``, ``share``,
+        ``base_rate``, ``lift`` and ``customers``, those with both degrees known) and
+        ``cuts`` (each degree's high-scorer cut); None as :func:`degree_chain`.
+    """
+    from rapport.store.db import engine_from_settings, session_scope
+
+    engine = engine_from_settings(settings)
+    try:
+        with session_scope(engine) as session:
+            rel = degree_chain(session, day=day, scope=CustomerScope(principal))
+    finally:
+        engine.dispose()  # no connection of the worker outlives its task
+    if rel is None:
+        return None
+    index = {name: i for i, name in enumerate(rel.degrees)}
+    return {
+        "links": [
+            {
+                "source": link.source,
+                "target": link.target,
+                "high_source": link.high_source,
+                "share": link.share,
+                "base_rate": link.base_rate,
+                "lift": link.lift,
+                "customers": int(rel.pairs[index[link.source], index[link.target]]),
+            }
+            for link in rel.links
+        ],
+        "cuts": dict(rel.cuts),
+    }
+
+
+#: The saved model kinds whose fit the Analysis page reports, in order.
+FITTED_KINDS = ("mbgnbd", "bgnbd", "paretonbd", "gammagamma", "churn", "demand")
+
+
+def saved_models(settings: Settings) -> list[dict[str, Any]]:
+    """What the model registry holds about the latest fit of each kind
+    (:mod:`rapport.models.registry`): ``kind``, ``version``, ``created_at`` (ISO), ``moment``
+    (the data's as-of moment, ISO, or None), ``customers`` (or rows the model learnt from;
+    None when not recorded) and ``metrics`` (the fit's own figures, e.g. its
+    ``log_likelihood``). Empty when nothing is saved.
+
+    A backtest (``rapport models backtest``) writes its report as a file and keeps no
+    figures in the registry: a fitted model's record carries only its fit.
+    """
+    from rapport.models.registry import registry
+
+    reg = registry(settings)
+    out = []
+    for kind in FITTED_KINDS:
+        if not reg.versions(kind):
+            continue
+        record = reg.load(kind)
+        data = record.data
+        training = record.model.get("training", {}) if kind == "churn" else {}
+        customers = data.get("customers", training.get("rows"))
+        out.append(
+            {
+                "kind": kind,
+                "version": record.version,
+                "created_at": record.created_at,
+                "moment": data.get("moment"),
+                "customers": None if customers is None else int(customers),
+                "metrics": dict(record.metrics),
+            }
+        )
     return out
