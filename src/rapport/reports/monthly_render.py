@@ -150,6 +150,11 @@ def _snapshot_cell(key: str, value: Any, locale: str, *, sign: bool = False) -> 
     return _unit_cell(_SNAPSHOT_UNITS.get(key, "score"), value, locale, sign=sign)
 
 
+def _whole(value: Any) -> Any:
+    """A count held as a float (a numerator of people) as an integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _metric_label(metric: str, locale: str) -> str:
     found = METRICS[metric]
     return pick((found.label_zh, found.label_en), locale)
@@ -166,8 +171,8 @@ def _metrics_table(report: dict[str, Any], ids: tuple[str, ...], locale: str) ->
                 _unit_cell(unit, v["value"], locale),
                 _unit_cell(unit, v["previous"], locale),
                 _unit_cell(unit, v["change"], locale, sign=True),
-                _num(v["numerator"], 2),
-                _num(v["denominator"], 2),
+                _num(_whole(v["numerator"]), 2),
+                _num(_whole(v["denominator"]), 2),
             ]
         )
     columns = ["metric", "month_value", "previous_value", "change", "numerator", "denominator"]
