@@ -609,11 +609,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(
-            f"configuration file {path} does not exist",
+            "configuration file {path} does not exist",
             hint="check RAPPORT_CONFIG_FILE",
+            key="config_file_missing",
+            params={"path": str(path)},
         ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise ConfigError(
+            "{path}: invalid TOML: {reason}",
+            hint="fix the line it names",
+            key="toml_invalid",
+            params={"path": str(path), "reason": str(exc)},
+        ) from exc
 
 
 def rules_file(settings: Settings) -> Path | None:
@@ -646,7 +653,11 @@ def load_rules(settings: Settings | None = None) -> Rules:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(
-            f"{source}: {where}: {first['msg']}", field=where, hint="fix the key or remove it"
+            "{source}: {where}: {why}",
+            field=where,
+            hint="fix the key or remove it",
+            key="rules_invalid",
+            params={"source": source, "where": where, "why": first["msg"]},
         ) from exc
 
 
@@ -658,4 +669,10 @@ def get_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "RAPPORT_" + ".".join(str(p) for p in first["loc"]).upper()
-        raise ConfigError(f"{where}: {first['msg']}", field=where) from exc
+        raise ConfigError(
+            "{where}: {why}",
+            field=where,
+            hint="fix the variable (or the .env file) or unset it",
+            key="setting_invalid",
+            params={"where": where, "why": first["msg"]},
+        ) from exc

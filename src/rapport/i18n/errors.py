@@ -23,6 +23,8 @@ MESSAGES: dict[str, str] = {
     "import_file_name.hint": "请用普通文件名上传，例如 customers.csv（不含文件夹，不以点开头）",
     # survey links (store/survey_links.py)
     "survey_score_range": "分数须在 {low} 到 {high} 之间",
+    "scoring_running": "评分任务 {job} 尚未结束（{status}）",
+    "scoring_running.hint": "请等它结束：任务页面显示进度",
     # the store (errors.StoreUnavailable, store/db.py)
     "store_missing": "找不到数据库 {where}",
     "store_not_initialised": "数据库 {where} 尚未初始化",
@@ -255,6 +257,227 @@ MESSAGES: dict[str, str] = {
     "file_row_too_long": "{path}：有一行超过 {megabytes} MB",
     "file_row_too_long.hint": "拆分特别长的值（或行）后再导入",
     "file_not_csv": "{path}：无法按 CSV 解析：{reason}",
+    # configuration and mapping files (config.py, ingest/importer.py)
+    "config_file_missing": "配置文件 {path} 不存在",
+    "config_file_missing.hint": "检查 RAPPORT_CONFIG_FILE",
+    "toml_invalid": "{path}：TOML 格式无效：{reason}",
+    "toml_invalid.hint": "修改错误信息所指的那一行",
+    "rules_invalid": "{source}：{where}：{why}",
+    "rules_invalid.hint": "修改这个键，或删除它",
+    "setting_invalid": "{where}：{why}",
+    "setting_invalid.hint": "修改这个环境变量（或 .env 文件），或取消设置",
+    "mapping_missing": "映射文件 {path} 不存在",
+    "mapping_missing.hint": "检查 --mapping 给出的路径",
+    "mapping_sections": "{path}：未知的小节 {sections}；请用 [columns]、[values]",
+    "mapping_columns": "{path}：[columns] 中的值必须是导入字段名",
+    "mapping_columns.hint": '每行写成 "文件中的列名" = "字段"',
+    "mapping_value": "{path}：[values] 中的 {field} 必须是单个值（文本或数字）",
+    # the importer's columns (ingest/importer.py, ingest/entities.py)
+    "mapping_no_field": "映射：{column!r} → {target!r}：{kind} 没有字段 {target!r}",
+    "mapping_no_field.hint": "{kind} 的字段：{fields}；'-' 表示忽略这一列",
+    "mapping_value_no_field": "映射：[values] {target!r}：{kind} 没有字段 {target!r}",
+    "mapping_value_no_field.hint": "{kind} 的字段：{fields}",
+    "mapping_two_columns": "列 {other!r} 和 {column!r} 都映射到 {kind}.{target}",
+    "mapping_two_columns.hint": "在 --mapping 文件中把其中一列映射到别处（或映射为 '-'）",
+    "mapping_value_and_column": "映射：[values] {target!r}：文件中已有对应的列（{column!r}）",
+    "mapping_value_and_column.hint": "从 [values] 中删除它，或把 {column!r} 映射为 '-' 以使用该值",
+    "import_required_column": "{kind}：必填字段 {fields} 没有对应的列",
+    "import_required_column.hint": (
+        "请重命名一列，或用 --mapping（[columns]）映射一列，或用 [values] 给每一行同一个值"
+        "（文件中的列：{columns}）"
+    ),
+    "entity_unknown": "未知的导入对象 {name!r}",
+    "entity_unknown.hint": "可选：{names}",
+    # customers, loyalty (store/customers.py, store/loyalty.py)
+    "tag_refused": (
+        "customers.tags：不能添加标签 {tag!r}（{problem}）：标签长 1 到 {length} 个字符，"
+        "每位客户最多 {count} 个"
+    ),
+    "tag_refused.hint": "缩短标签，或先删除该客户的一个标签",
+    "points_insufficient": "客户 {customer} 只有 {available} 积分，不能使用 {points} 积分",
+    "points_insufficient.hint": "最多只能兑换现有余额",
+    "points_not_positive": "loyalty_ledger.points = {points}：兑换的积分必须是正数",
+    "points_not_positive.hint": "请给出大于 0 的积分数",
+    # models: inputs, fitted state, saved documents (models/)
+    "model_input_row": "{name}：第 {row} 行{problem}（{value!r}）",
+    "model_not_fitted": "{model} 模型尚未拟合",
+    "model_not_fitted.hint": "先调用 fit()，或用 from_dict() 载入已拟合的模型",
+    "model_no_covariance": "{model} 模型没有协方差矩阵",
+    "model_no_covariance.hint": "拟合它，或载入连同协方差一起保存的模型",
+    "confidence_level": "置信水平必须严格介于 0 和 1 之间，而不是 {level!r}",
+    "level.hint": "例如 0.9 或 0.95",
+    "model_wrong_kind": "不是 {expected} 类型的已保存模型：kind={kind!r}",
+    "model_refit.hint": "用 `rapport models fit` 重新拟合模型",
+    "model_format_version": "不支持的模型格式版本 {version!r}",
+    "model_format_version.hint": "此版本的 Rapport 读取格式 {format}",
+    "model_params_missing": "已保存的 {model} 模型缺少参数 {missing}",
+    "model_input_numbers": "{name} 必须是数字：{reason}",
+    "model_input_shape": "{name} 必须是一维的，而不是形状 {shape}",
+    "model_input_rows": "{name} 有 {rows} 行，而其他输入有 {size} 行",
+    "weights_zero": "权重之和为 0：没有可拟合的数据",
+    "horizon_not_duration": "预测期必须是 Duration，而不是 {value!r}",
+    "horizon_not_duration.hint": '例如 Duration(39, "weeks") 或 Duration(90, "days")',
+    "fit_not_converged": "{model} 拟合没有收敛到内部最优解；尝试过：{tried}",
+    "model_document_unreadable": "{path}：不是可读的模型文件（{reason}）",
+    "model_document_kind": "{path}：不是 {kind} 模型文件",
+    "model_document_newer": "{path}：模型格式 {format} 比此版本的 Rapport 能读的（{reads}）更新",
+    "model_document_newer.hint": "升级 Rapport，或用 `rapport models fit` 重新拟合模型",
+    "duration_negative": "时长必须是非负数，而不是 {amount!r}",
+    "gammagamma_not_repeat": "frequency：第 {row} 行为 0，而 Gamma-Gamma 只用复购客户拟合",
+    "gammagamma_repeat.hint": (
+        "Gamma-Gamma 只用复购客户（frequency > 0）拟合：用 "
+        "rapport.models.clv.gammagamma.repeat_buyers(frequency, monetary) 选出他们"
+    ),
+    "gammagamma_monetary": "monetary：第 {row} 行不是正数，但其 frequency 为 {frequency:g}",
+    "gammagamma_monetary.hint": "复购客户的平均消费额大于 0",
+    "sbg_alive_counts": "alive_counts 需要同期群的人数（> 0）和至少一个之后的计数",
+    "sbg_alive_rises": "alive_counts：第 {row} 行比前一行大（{count:g} > {before:g}）",
+    "sbg_alive_rises.hint": "同期群中仍活跃的客户数只会逐期减少",
+    "sbg_cohort_empty": "同期群是空的：没有期间或没有客户",
+    "clv_not_duration": "{name} 必须是 Duration，而不是 {value!r}",
+    "clv_not_duration.hint": '例如 Duration(12, "months")',
+    "clv_step_positive": "步长必须是正数",
+    "interval_level": "水平必须严格介于 0 和 1 之间，而不是 {level!r}",
+    "clv_draws": "抽样次数至少为 2",
+    # the churn model (models/churn/)
+    "churn_horizon": "流失预测期必须是正整数天，而不是 {horizon}",
+    "extra_features_no_key": "附加特征没有 {column} 列",
+    "extra_feature_clash": "附加特征 {name!r} 已经是特征列",
+    "extra_feature_clash.hint": "给它换个名字",
+    "extra_features_repeat": "附加特征中有重复的 {column}",
+    "extra_features_repeat.hint": "每位客户一行",
+    "calibration_unknown": "未知的校准方法 {method!r}",
+    "calibration_unknown.hint": "可选：{methods}",
+    "features_not_table": "需要 pyarrow Table 或 pandas DataFrame，而不是 {type}",
+    "features_not_table.hint": (
+        "传入已执行的特征表（例如 rapport.analytics.metrics.execute(...) 的结果）"
+    ),
+    "features_no_column": "表中没有{what}列 {name!r}",
+    "columns_present.hint": "已有的列：{columns}",
+    "features_not_number": "{what}列 {name!r} 的类型是 {type}，不是数字",
+    "features_not_number.hint": "特征必须是数字或布尔值；请先对类别编码",
+    "features_infinite": "{what}列 {name!r} 含有无穷大的值",
+    "features_infinite.hint": "未知的值请用 null",
+    "feature_transform_unknown": "未知的特征变换 {transform!r}",
+    "label_nulls": "标签列 {name!r} 有空值",
+    "label_nulls.hint": "给每一行训练数据打标签（churn_labels 覆盖截止日期之前的每位购买客户）",
+    "label_not_binary": "标签列 {name!r} 只能是布尔值或 0/1",
+    "churn_not_converged": "逻辑回归在 {iterations} 次迭代内没有收敛",
+    "churn_not_converged.hint": "降低正则化参数 C（更强的惩罚），或去掉一些特征",
+    "churn_key_feature": "{column} 用来标识行，不能作为特征",
+    "churn_c_positive": "c 必须是正数，而不是 {c!r}",
+    "churn_folds": "folds 至少为 2，而不是 {folds}",
+    "churn_label_feature": "标签 {name!r} 不能同时是特征",
+    "churn_no_features": "表中没有数值型的特征列",
+    "churn_not_fitted": "流失模型尚未拟合",
+    "churn_not_fitted.hint": "调用 fit() 或 from_dict()",
+    "churn_document": "不是版本 {reads} 的流失模型文件：kind={kind!r}，version={version!r}",
+    # the demand forecast (models/demand.py)
+    "demand_calendar_unknown": "未知的节日日历 {name!r}",
+    "demand_calendar_unknown.hint": "可选：zh_CN、en_US 或 none",
+    "demand_series_columns": "需求序列缺少列 {missing}",
+    "demand_series_columns.hint": "请用 rapport.analytics.demand.category_demand",
+    "demand_granularity": "需求预测按周或按月，而不是 {granularity!r}",
+    "demand_pooling": "pooling 必须在 [0, 1] 之内，而不是 {pooling!r}",
+    "demand_series_periods": "需求序列不是 {tz} 时区内连续的完整 {granularity} 期",
+    "demand_series_periods.hint": "给 category_demand 的起止时间要落在期间的边界上",
+    "demand_not_fitted": "需求预测模型尚未拟合",
+    "demand_not_fitted.hint": "先调用 fit(series)",
+    "demand_document": "不是版本 {reads} 的需求预测模型：format={format!r}，version={version!r}",
+    "demand_document.hint": "重新拟合需求预测模型",
+    "demand_no_errors": "没有 {method!r} 在 {scope!r} 上的误差",
+    "demand_backtest_settings": "需求预测模型的粒度或取值与回测的不一致",
+    "demand_holdout": "holdout_periods 必须在 1..{maximum} 之内，而不是 {holdout}",
+    "demand_holdout.hint": "历史越长，留出期就可以越长",
+    # reports over the score snapshots (reports/)
+    "clv_bins": "分组数 {bins} 不可用",
+    "clv_bins.hint": "请用 1 到 {maximum} 组",
+    "grouping_unknown": "{by!r} 不是可用的分组方式",
+    "movers_dates": "之前的日期 {before} 不早于之后的日期 {after}",
+    "movers_dates.hint": "先给出较早的快照日期",
+    "limit_refused": "条数 {limit!r} 不可用",
+    "limit_positive.hint": "请给 1 或更大的数",
+    "overview_limit": "快照个数 {limit}：至少一个",
+    "min_risk_range": "min_risk {min_risk}：必须是概率",
+    "min_risk_range.hint": "请用 0 到 1 之间的值",
+    "overview_period": "期间 {period!r} 不可用",
+    "snapshot_dated": "{day} 没有评分快照",
+    "snapshot_latest.hint": "不指定 as_of，使用最新的快照",
+    "diamond_order": "钻石客户不能按 {order!r} 排序",
+    "snapshot_grouping": "不能按 {by!r} 分组",
+    "worklist_days": "{name} {days!r}：不是 1 到 {maximum} 之间的天数",
+    "worklist_days.hint": "请给 1 到 {maximum} 之间的整数天",
+    "worklist_limit": "条数 {limit!r}：不是 1 到 {maximum} 之间的行数",
+    "worklist_limit.hint": "请给 1 到 {maximum} 之间的条数",
+    "birthdays_masked": "生日属于个人数据，分析师角色不能查看",
+    "birthdays_masked.hint": "请经理或客户的负责人查看",
+    "worklist_cursor": "after {cursor!r}：不是 {kind} 列表的翻页游标",
+    "worklist_cursor.hint": "原样传入上一页的 next_cursor，或不传",
+    # the service queue (reports/service_queue.py)
+    "queue_assignee": "负责人筛选 {assignee!r} 不可用",
+    "queue_status": "状态 {status!r}：服务队列只含未关闭的工单",
+    "queue_limit": "条数 {limit}：超出范围",
+    "queue_limit.hint": "每页请取 1 到 {maximum} 张工单",
+    "queue_cursor": "游标 {cursor!r} 不是服务队列的翻页游标",
+    "queue_cursor.hint": "用上一页返回的游标翻页，或不传",
+    "naive_now": "now：时间没有时区",
+    "naive_now.hint": "请传入带时区的时间（UTC）",
+    "ticket_not_found": "没有 ID 为 {id} 的服务工单",
+    "ticket_move_own": "工单 {id}：{role} 角色只能变更分配给自己的工单",
+    "ticket_move_forbidden": "工单 {id}：{role} 角色不能变更工单状态",
+    "ticket_move.hint": "请经理把这张工单分配给你",
+    "ticket_assign_forbidden": "{role} 角色不能分配工单",
+    "ticket_assign_forbidden.hint": "请管理员或经理来做",
+    "ticket_assignee_unknown": "assignee_id：没有 ID 为 {id} 的在职员工账号",
+    "ticket_assignee_unknown.hint": "请分配给一位在职的管理员、经理、销售或客服",
+    # analyses (analytics/)
+    "demand_period_empty": "需求期间 {period} 是空的",
+    "demand_period_empty.hint": "开始时间要早于结束时间",
+    "service_dimension": "服务水平不能按 {dimension!r} 细分",
+    "resolution_unknown": "未知的时间精度 {resolution!r}",
+    "holdout_before_calibration": "留出期必须在校准期之后结束",
+    "holdout_before_calibration.hint": "请给一个晚于 {end} 的时间",
+    "rfm_window": "RFM 窗口必须是正数天，而不是 {days}",
+    # the store's writes (store/)
+    "bulk_value_refused": "{table}.{field} = {value!r}（{label} {key}）：{problem}",
+    "bulk_no_column": "{table} 没有列 {column}",
+    "bulk_no_column.hint": "{table} 的字段：{fields}",
+    "lead_converted": "潜在客户 {lead} 已经转化为客户 {customer}",
+    "note_length": (
+        "customer_notes.body：备注须为 1 到 {maximum} 个字符的文本（实际 {length} 个字符）"
+    ),
+    "note_length.hint": "请把备注重写为不超过 {maximum} 个字符",
+    "cursor_refused": "{field}：不是这个列表给出的翻页游标",
+    "ticket_transition": "工单 {id}：不能从 {current} 变为 {status}",
+    "ticket_transition.hint": "可以变为的状态：{allowed}",
+    "ticket_changed_meanwhile": "工单 {id} 已不再是 {current}：另一个修改先完成了",
+    "ticket_changed_meanwhile.hint": "重新读取工单后再试",
+    # the API's writes (api/routes/)
+    "campaign_delivered": "营销活动 {id} 已有 {deliveries} 次触达，不能删除",
+    "campaign_delivered.hint": "请改为结束它：PATCH ended_at",
+    "customer_erased": "客户 {id} 已按要求删除个人数据，不能再修改",
+    "customer_erased.hint": "如果此人再次到来并同意，请新建客户",
+    "lead_converted_status": "潜在客户 {lead} 已转化为客户 {customer}，状态不能再改",
+    "order_transition": "订单 {id} 的状态是 {current}，不能变为 {status}",
+    "order_refund_cancelled": "订单 {id} 已取消：没有付过款，无可退款",
+    "order_refund_back": "订单 {id} 已退款 {refunded}，退款不能减回到 {refund}",
+    "order_refund_back.hint": "请发送至今的退款总额，不能少于之前的数额",
+    # the sample company (sample/)
+    "cdnow_file_unknown": "未知的 CDNOW 文件 {which!r}",
+    "cdnow_lifetimes_missing": "CDNOW 数据需要 `lifetimes` 包",
+    "cdnow_file_missing": "已安装的 lifetimes 中缺少 {file}",
+    "cdnow_lifetimes.hint": "用 `pip install lifetimes` 安装（数据在它的 wheel 中）",
+    "sample_columns": "{entity} 的列与导入格式不一致",
+    "sample_format_unknown": "未知的格式 {format!r}",
+    "at_least_one": "{name} 至少为 1",
+    "sample_too_many": "{locale} 样例最多 {maximum:,} 位客户",
+    "sample_too_many.hint": "再多的话联系方式将不再唯一",
+    "sample_locale_unknown": "未知的区域设置 {name!r}",
+    # the web workspace (web/)
+    "active_user_not_found": "没有这个在职用户",
+    "analysis_too_many_values": "请求了 {count} 个值；最多 {maximum} 个",
+    "analysis_too_many_values.hint": "请选更粗的时间粒度、更短的期间，或不按分群",
+    "ticket_missing": "没有这张服务工单",
 }
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do
@@ -265,7 +488,7 @@ MESSAGES: dict[str, str] = {
 #: (:func:`rapport.i18n.reasons.message`); a text none of them knows keeps its words (the
 #: tests name the texts the code can produce).
 TEXT_PARAMS = frozenset(
-    {"problem", "advice", "why", "warning", "tips", "entity", "key_name", "rule"}
+    {"problem", "advice", "why", "warning", "tips", "entity", "key_name", "rule", "what"}
 )
 
 #: Texts of :data:`TEXT_PARAMS`, by their English words (compared without case and final
@@ -294,6 +517,27 @@ TEXTS: dict[str, str] = {
     "loyalty_ledger is append-only: add a correcting entry instead": (
         "积分流水只能追加：请添加一条更正记录"
     ),
+    # what is wrong with a model's input row (models/base.py) and what to do
+    "is not a finite number": "不是有限的数字",
+    "is not positive": "不是正数",
+    "is not a whole number": "不是整数",
+    "is positive but its frequency is 0": "为正数，但其 frequency 为 0",
+    "recency is the time of the last repeat purchase: 0 without repeat purchases": (
+        "recency 是最后一次复购的时间：没有复购时为 0"
+    ),
+    "fit Gamma-Gamma on repeat buyers only (frequency > 0): select them with "
+    "rapport.models.clv.gammagamma.repeat_buyers(frequency, monetary)": (
+        "Gamma-Gamma 只用复购客户（frequency > 0）拟合：用 "
+        "rapport.models.clv.gammagamma.repeat_buyers(frequency, monetary) 选出他们"
+    ),
+    # the columns of a model's table (models/churn/encoding.py)
+    "label": "标签",
+    "feature": "特征",
+    # why a tag cannot be added (store/customers.py TagProblem)
+    "empty": "为空",
+    "too_long": "太长",
+    "too_many": "标签已满",
+    "not_text": "不是文本",
     # the nouns of the records (Repository(entity=…))
     "customer": "客户",
     "user": "用户",
@@ -381,6 +625,12 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "请用 {low} 到 {high} 之间的整数",
         ),
         (r"use one of: (?P<codes>.*)", "可选：{codes}"),
+        (r"is below (?P<n>.+)", "小于 {n}"),
+        (r"is after the customer's age T=(?P<t>.+)", "晚于客户的年龄 T={t}"),
+        (
+            r"recency and T are both counted in (?P<unit>\w+) from the first purchase",
+            "recency 和 T 都从首次购买起以 {unit} 计",
+        ),
         (r"fields of (?P<table>\w+): (?P<fields>.*)", "{table}的字段：{fields}"),
         (r"no (?P<table>\w+) row with id (?P<id>.+)", "{table}中没有 ID 为 {id} 的记录"),
         (r"create the (?P<table>\w+) row first", "先创建{table}中的记录"),

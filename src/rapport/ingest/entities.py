@@ -261,8 +261,10 @@ def entity(name: str) -> EntitySpec:
         return ENTITIES[name]
     except KeyError:
         raise ValidationFailed(
-            f"unknown entity {name!r}",
+            "unknown entity {name!r}",
             field="entity",
             value=name,
-            hint=f"use one of: {', '.join(ENTITIES)}",
+            hint="use one of: {names}",
+            key="entity_unknown",
+            params={"name": name, "names": ", ".join(ENTITIES)},
         ) from None

@@ -64,21 +64,42 @@ class Mapping:
         try:
             data = tomllib.loads(path.read_text("utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"mapping file {path} does not exist") from None
+            raise ConfigError(
+                "mapping file {path} does not exist",
+                hint="check the path given to --mapping",
+                key="mapping_missing",
+                params={"path": str(path)},
+            ) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+            raise ConfigError(
+                "{path}: invalid TOML: {reason}",
+                hint="fix the line it names",
+                key="toml_invalid",
+                params={"path": str(path), "reason": str(exc)},
+            ) from exc
         unknown = set(data) - {"columns", "values"}
         if unknown:
             raise ConfigError(
-                f"{path}: unknown sections {sorted(unknown)}; use [columns], [values]"
+                "{path}: unknown sections {sections}; use [columns], [values]",
+                key="mapping_sections",
+                params={"path": str(path), "sections": sorted(unknown)},
             )
         columns = data.get("columns", {})
         if not all(isinstance(v, str) for v in columns.values()):
-            raise ConfigError(f"{path}: [columns] values must be import field names")
+            raise ConfigError(
+                "{path}: [columns] values must be import field names",
+                hint='write each line as "file column" = "field"',
+                key="mapping_columns",
+                params={"path": str(path)},
+            )
         values = data.get("values", {})
         bad = [k for k, v in values.items() if not isinstance(v, str | int | float | bool)]
         if bad:
-            raise ConfigError(f"{path}: [values] {bad[0]} must be a single value (text or number)")
+            raise ConfigError(
+                "{path}: [values] {field} must be a single value (text or number)",
+                key="mapping_value",
+                params={"path": str(path), "field": bad[0]},
+            )
         as_text = {
             k: ("true" if v else "false") if isinstance(v, bool) else str(v)
             for k, v in values.items()
@@ -106,17 +127,26 @@ def map_columns(
     for column, field in explicit.items():
         if field not in fields and field != "-":
             raise ValidationFailed(
-                f"mapping: {column!r} → {field!r}: {spec.name} has no field {field!r}",
+                "mapping: {column!r} → {target!r}: {kind} has no field {target!r}",
                 field=column,
-                hint=f"fields of {spec.name}: {', '.join(fields)}; '-' ignores a column",
+                hint="fields of {kind}: {fields}; '-' ignores a column",
+                key="mapping_no_field",
+                params={
+                    "column": column,
+                    "target": field,
+                    "kind": spec.name,
+                    "fields": ", ".join(fields),
+                },
             )
     constants = mapping.values if mapping else {}
     for field in constants:
         if field not in fields:
             raise ValidationFailed(
-                f"mapping: [values] {field!r}: {spec.name} has no field {field!r}",
+                "mapping: [values] {target!r}: {kind} has no field {target!r}",
                 field=field,
-                hint=f"fields of {spec.name}: {', '.join(fields)}",
+                hint="fields of {kind}: {fields}",
+                key="mapping_value_no_field",
+                params={"target": field, "kind": spec.name, "fields": ", ".join(fields)},
             )
     out: dict[str, str] = {}
     unknown: list[str] = []
@@ -132,18 +162,22 @@ def map_columns(
         if target in out.values():
             other = next(c for c, f in out.items() if f == target)
             raise ValidationFailed(
-                f"columns {other!r} and {column!r} both map to {spec.name}.{target}",
+                "columns {other!r} and {column!r} both map to {kind}.{target}",
                 field=column,
                 hint="map one of them elsewhere (or to '-') in a --mapping file",
+                key="mapping_two_columns",
+                params={"other": other, "column": column, "kind": spec.name, "target": target},
             )
         out[column] = target
     for field, _value in constants.items():
         if field in out.values():
             column = next(c for c, f in out.items() if f == field)
             raise ValidationFailed(
-                f"mapping: [values] {field!r}: the file has a column for it ({column!r})",
+                "mapping: [values] {target!r}: the file has a column for it ({column!r})",
                 field=field,
-                hint=f"remove it from [values], or map {column!r} to '-' to use the value",
+                hint="remove it from [values], or map {column!r} to '-' to use the value",
+                key="mapping_value_and_column",
+                params={"target": field, "column": column},
             )
         out[CONSTANT + field] = field
     given = set(out.values())
@@ -155,12 +189,18 @@ def map_columns(
     ]
     if missing:
         raise ValidationFailed(
-            f"{spec.name}: no column for required field(s) {', '.join(missing)}",
+            "{kind}: no column for required field(s) {fields}",
             field=missing[0],
             hint=(
                 "rename a column, map one with --mapping ([columns]), or give every row one "
-                f"value with [values] (file columns: {', '.join(columns)})"
+                "value with [values] (file columns: {columns})"
             ),
+            key="import_required_column",
+            params={
+                "kind": spec.name,
+                "fields": ", ".join(missing),
+                "columns": ", ".join(columns),
+            },
         )
     return out, unknown
 

@@ -152,11 +152,19 @@ def with_tag(tags: list[str] | None, tag: str) -> list[str]:
     problem = tag_problem(tags, tag)
     if problem is not None:
         raise ValidationFailed(
-            f"customers.tags: cannot add {tag!r} ({problem.value}): tags are 1 to "
-            f"{MAX_TAG_LENGTH} characters, at most {MAX_TAGS} per customer",
+            "customers.tags: cannot add {tag!r} ({problem}): tags are 1 to "
+            "{length} characters, at most {count} per customer",
             table="customers",
             field="tags",
             value=tag,
+            hint="shorten the tag, or remove one of the customer's tags first",
+            key="tag_refused",
+            params={
+                "tag": tag,
+                "problem": problem.value,
+                "length": MAX_TAG_LENGTH,
+                "count": MAX_TAGS,
+            },
         )
     current = [t for t in tags or [] if isinstance(t, str)]
     tag = clean_tag(tag)

@@ -85,12 +85,17 @@ def append(*, session: Session, values: Mapping[str, Any]) -> Row:
         available = balance(session=session, customer_id=clean["customer_id"])
         if available + clean["points"] < 0:
             raise Conflict(
-                f"customer {clean['customer_id']} has {available} points, "
-                f"cannot spend {-clean['points']}",
+                "customer {customer} has {available} points, cannot spend {points}",
                 table="loyalty_ledger",
                 field="points",
                 value=clean["points"],
                 hint="redeem at most the balance",
+                key="points_insufficient",
+                params={
+                    "customer": clean["customer_id"],
+                    "available": available,
+                    "points": -clean["points"],
+                },
             )
     return repo.create(session=session, values=clean)
 
@@ -101,10 +106,13 @@ def redeem(
     """Spend ``points`` (> 0); refused when the balance is insufficient."""
     if points <= 0:
         raise ValidationFailed(
-            f"loyalty_ledger.points = {points}: redeem a positive number of points",
+            "loyalty_ledger.points = {points}: redeem a positive number of points",
             table="loyalty_ledger",
             field="points",
             value=points,
+            hint="give a number of points above 0",
+            key="points_not_positive",
+            params={"points": points},
         )
     return append(
         session=session,
