@@ -103,8 +103,10 @@ class Model:
         """The fitted parameters in ``param_names`` order; :class:`NotFitted` if none."""
         if self.params_ is None:
             raise NotFitted(
-                f"the {self.label} model is not fitted",
+                "the {model} model is not fitted",
                 hint="call fit() first or load a fitted model with from_dict()",
+                key="model_not_fitted",
+                params={"model": self.label},
             )
         return np.array([self.params_[k] for k in self.param_names], dtype=np.float64)
 
@@ -135,8 +137,10 @@ class Model:
         self._theta()
         if self.cov_ is None:
             raise NotFitted(
-                f"the {self.label} model has no covariance matrix",
+                "the {model} model has no covariance matrix",
                 hint="fit it, or load a model saved with its covariance",
+                key="model_no_covariance",
+                params={"model": self.label},
             )
         return self.cov_
 
@@ -165,9 +169,13 @@ class Model:
         """
         if not 0 < level < 1:
             raise ValidationFailed(
-                f"a confidence level lies strictly between 0 and 1, not {level!r}",
+                "a confidence level lies strictly between 0 and 1, not {level!r}",
                 field="level",
                 value=level,
+                hint="e.g. 0.9 or 0.95",
+                key="confidence_level",
+                params={"level": level},
+                hint_key="level.hint",
             )
         theta = self._theta()
         z = norm.ppf(0.5 + level / 2)
@@ -213,16 +221,22 @@ class Model:
         if target is None or (cls is not Model and target is not cls):
             expected = cls.kind if cls is not Model else ", ".join(sorted(Model._registry))
             raise ValidationFailed(
-                f"not a saved model of kind {expected}: kind={kind!r}",
+                "not a saved model of kind {expected}: kind={kind!r}",
                 field="kind",
                 value=kind,
+                hint="refit the model with `rapport models fit`",
+                key="model_wrong_kind",
+                params={"expected": expected, "kind": kind},
+                hint_key="model_refit.hint",
             )
         if data.get("format_version") != FORMAT_VERSION:
             raise ValidationFailed(
-                f"unsupported model format version {data.get('format_version')!r}",
+                "unsupported model format version {version!r}",
                 field="format_version",
                 value=data.get("format_version"),
-                hint=f"this version of Rapport reads format {FORMAT_VERSION}",
+                hint="this version of Rapport reads format {format}",
+                key="model_format_version",
+                params={"version": data.get("format_version"), "format": FORMAT_VERSION},
             )
         model = target.__new__(target)
         Model.__init__(model, data.get("time_unit"))
@@ -230,7 +244,12 @@ class Model:
         missing = [k for k in target.param_names if k not in params]
         if missing:
             raise ValidationFailed(
-                f"saved {target.label} model lacks parameters {missing}", field="params"
+                "saved {model} model lacks parameters {missing}",
+                field="params",
+                hint="refit the model with `rapport models fit`",
+                key="model_params_missing",
+                params={"model": target.label, "missing": missing},
+                hint_key="model_refit.hint",
             )
         model.params_ = {k: float(params[k]) for k in target.param_names}
         if data.get("cov") is not None:
@@ -255,7 +274,13 @@ def _first_bad(name: str, values: np.ndarray, bad: np.ndarray, rule: str, hint: 
     row = int(np.flatnonzero(bad)[0])
     value = float(values[row])
     raise ValidationFailed(
-        f"{name}: row {row} {rule} ({value!r})", field=name, value=value, hint=hint
+        "{name}: row {row} {problem} ({value!r})",
+        field=name,
+        value=value,
+        hint=None if hint is None else "{advice}",
+        key="model_input_row",
+        params={"name": name, "row": row, "problem": rule, "value": value, "advice": hint},
+        hint_key="value_refused.hint",
     )
 
 
@@ -288,16 +313,26 @@ def check_array(
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{name} must be numbers: {exc}", field=name) from None
+        raise ValidationFailed(
+            "{name} must be numbers: {reason}",
+            field=name,
+            key="model_input_numbers",
+            params={"name": name, "reason": str(exc)},
+        ) from None
     if arr.ndim != 1:
         raise ValidationFailed(
-            f"{name} must be one-dimensional, not of shape {arr.shape}", field=name
+            "{name} must be one-dimensional, not of shape {shape}",
+            field=name,
+            key="model_input_shape",
+            params={"name": name, "shape": arr.shape},
         )
     if size is not None and arr.shape[0] != size:
         raise ValidationFailed(
-            f"{name} has {arr.shape[0]} rows but the other inputs have {size}",
+            "{name} has {rows} rows but the other inputs have {size}",
             field=name,
             value=arr.shape[0],
+            key="model_input_rows",
+            params={"name": name, "rows": arr.shape[0], "size": size},
         )
     if not np.isfinite(arr).all():
         _first_bad(name, arr, ~np.isfinite(arr), "is not a finite number", hint)
@@ -317,7 +352,9 @@ def check_weights(weights: Any, size: int) -> np.ndarray:
         return np.ones(size)
     w = check_array("weights", weights, size=size)
     if not w.sum() > 0:
-        raise ValidationFailed("the weights sum to zero: nothing to fit", field="weights")
+        raise ValidationFailed(
+            "the weights sum to zero: nothing to fit", field="weights", key="weights_zero"
+        )
     return w
 
 
@@ -410,10 +447,12 @@ class PurchaseModel(Model):
     def _horizon(self, horizon: Duration) -> float:
         if not isinstance(horizon, Duration):
             raise ValidationFailed(
-                f"a horizon is a Duration, not {horizon!r}",
+                "a horizon is a Duration, not {value!r}",
                 field="horizon",
                 value=horizon,
                 hint='e.g. Duration(39, "weeks") or Duration(90, "days")',
+                key="horizon_not_duration",
+                params={"value": horizon},
             )
         return horizon.to(self.time_unit)
 

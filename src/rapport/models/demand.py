@@ -140,7 +140,11 @@ def event_calendar(name: str) -> dict[str, list[date]]:
     if name == "none":
         return {}
     raise ValidationFailed(
-        f"unknown event calendar {name!r}", field="events", hint="use zh_CN, en_US or none"
+        "unknown event calendar {name!r}",
+        field="events",
+        hint="use zh_CN, en_US or none",
+        key="demand_calendar_unknown",
+        params={"name": name},
     )
 
 
@@ -339,9 +343,11 @@ def series_matrix(series: Any, value: str) -> tuple[list[str], list[datetime], n
     missing = [c for c in ("category", "period_start", value) if c not in frame.columns]
     if missing:
         raise ValidationFailed(
-            f"the demand series lacks the columns {missing}",
+            "the demand series lacks the columns {missing}",
             field="series",
             hint="use rapport.analytics.demand.category_demand",
+            key="demand_series_columns",
+            params={"missing": missing},
         )
     wide = frame.pivot_table(
         index="category", columns="period_start", values=value, aggfunc="sum", fill_value=0
@@ -386,12 +392,20 @@ class DemandForecaster:
     def __post_init__(self) -> None:
         if self.granularity not in SEASON_LENGTHS:
             raise ValidationFailed(
-                f"the demand forecast is weekly or monthly, not {self.granularity!r}",
+                "the demand forecast is weekly or monthly, not {granularity!r}",
                 field="granularity",
-                hint=f"use one of: {', '.join(SEASON_LENGTHS)}",
+                hint="use one of: {choices}",
+                key="demand_granularity",
+                params={"granularity": self.granularity, "choices": ", ".join(SEASON_LENGTHS)},
+                hint_key="option_value_unknown.hint",
             )
         if not 0.0 <= self.pooling <= 1.0:
-            raise ValidationFailed(f"pooling must be in [0, 1], not {self.pooling!r}")
+            raise ValidationFailed(
+                "pooling must be in [0, 1], not {pooling!r}",
+                field="pooling",
+                key="demand_pooling",
+                params={"pooling": self.pooling},
+            )
         event_calendar(self.events)  # refuses an unknown calendar now
 
     @property
@@ -417,9 +431,11 @@ class DemandForecaster:
         first = to_local(periods[0], _zone(self.tz)) if periods else None
         if not periods or starts != periods or _floor(first, self.granularity) != first:
             raise ValidationFailed(
-                f"the demand series is not a run of whole {self.granularity}s in {self.tz}",
+                "the demand series is not a run of whole {granularity}s in {tz}",
                 field="series",
                 hint="give category_demand a start and an end on period boundaries",
+                key="demand_series_periods",
+                params={"granularity": self.granularity, "tz": self.tz},
             )
         return categories, periods, matrix, pos
 
@@ -448,7 +464,11 @@ class DemandForecaster:
 
     def _check_fitted(self) -> datetime:
         if self.first_period_start_ is None:
-            raise NotFitted("the demand forecaster is not fitted", hint="call fit(series) first")
+            raise NotFitted(
+                "the demand forecaster is not fitted",
+                hint="call fit(series) first",
+                key="demand_not_fitted",
+            )
         return self.first_period_start_
 
     def predict(self, horizon: int) -> pd.DataFrame:
@@ -486,10 +506,16 @@ class DemandForecaster:
         of another format or version."""
         if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
             raise ValidationFailed(
-                f"not a demand forecaster of version {FORMAT_VERSION}: "
-                f"format={data.get('format')!r}, version={data.get('version')!r}",
+                "not a demand forecaster of version {reads}: format={format!r}, "
+                "version={version!r}",
                 field="format",
                 hint="refit the forecaster",
+                key="demand_document",
+                params={
+                    "reads": FORMAT_VERSION,
+                    "format": data.get("format"),
+                    "version": data.get("version"),
+                },
             )
         out = cls(**{key: data[key] for key in SETTINGS})
         out.states_ = {name: SeriesState(**s) for name, s in data["categories"].items()}
@@ -545,7 +571,12 @@ class DemandBacktest:
         """The error row of ``method`` (``"model"``, ``"seasonal_naive"``) over ``scope``."""
         rows = self.errors[(self.errors.method == method) & (self.errors.scope == scope)]
         if rows.empty:
-            raise ValidationFailed(f"no errors of {method!r} over {scope!r}", field="scope")
+            raise ValidationFailed(
+                "no errors of {method!r} over {scope!r}",
+                field="scope",
+                key="demand_no_errors",
+                params={"method": method, "scope": scope},
+            )
         return rows.iloc[0].to_dict()
 
     def to_dict(self) -> dict[str, Any]:
@@ -615,12 +646,18 @@ def backtest_demand(
     """
     model = forecaster or DemandForecaster(granularity, value)
     if (model.granularity, model.value) != (granularity, value):
-        raise ValidationFailed("the forecaster's granularity or value is not the backtest's")
+        raise ValidationFailed(
+            "the forecaster's granularity or value is not the backtest's",
+            key="demand_backtest_settings",
+        )
     categories, periods, matrix, pos = model._matrix(series)
     if not 1 <= holdout_periods < len(periods):
         raise ValidationFailed(
-            f"holdout_periods must be in 1..{len(periods) - 1}, not {holdout_periods}",
+            "holdout_periods must be in 1..{maximum}, not {holdout}",
             field="holdout_periods",
+            hint="a longer history leaves room for a longer holdout",
+            key="demand_holdout",
+            params={"maximum": len(periods) - 1, "holdout": holdout_periods},
         )
     cut = len(periods) - holdout_periods
     states = model._fit_matrix(categories, matrix[:, :cut], pos)

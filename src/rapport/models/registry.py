@@ -185,14 +185,27 @@ class ModelRegistry:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationFailed(f"{path}: not a readable model document ({exc})") from exc
+            raise ValidationFailed(
+                "{path}: not a readable model document ({reason})",
+                hint="refit the model with `rapport models fit`",
+                key="model_document_unreadable",
+                params={"path": str(path), "reason": str(exc)},
+                hint_key="model_refit.hint",
+            ) from exc
         if not isinstance(doc, dict) or doc.get("kind") != kind or "model" not in doc:
-            raise ValidationFailed(f"{path}: not a {kind} model document")
+            raise ValidationFailed(
+                "{path}: not a {kind} model document",
+                hint="refit the model with `rapport models fit`",
+                key="model_document_kind",
+                params={"path": str(path), "kind": kind},
+                hint_key="model_refit.hint",
+            )
         if doc.get("format", 0) > FORMAT:
             raise ValidationFailed(
-                f"{path}: model format {doc.get('format')} is newer than this Rapport reads "
-                f"({FORMAT})",
+                "{path}: model format {format} is newer than this Rapport reads ({reads})",
                 hint="upgrade Rapport, or refit the model with `rapport models fit`",
+                key="model_document_newer",
+                params={"path": str(path), "format": doc.get("format"), "reads": FORMAT},
             )
         return ModelRecord(
             kind=kind,

@@ -42,9 +42,13 @@ class Duration:
         check_unit(self.unit)
         if not self.amount >= 0:  # also refuses NaN
             raise ValidationFailed(
-                f"a duration must be a non-negative number, not {self.amount!r}",
+                "a duration must be a non-negative number, not {amount!r}",
                 field="amount",
                 value=self.amount,
+                hint="e.g. 90d, 13w or 12m",
+                key="duration_negative",
+                params={"amount": self.amount},
+                hint_key="duration_invalid.hint",
             )
 
     @property

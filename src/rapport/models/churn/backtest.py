@@ -45,9 +45,13 @@ def horizon_in_days(horizon: int | Duration) -> int:
     days = horizon.days if isinstance(horizon, Duration) else horizon
     if isinstance(days, bool) or not float(days).is_integer() or days <= 0:
         raise ValidationFailed(
-            f"the churn horizon must be a positive whole number of days, not {horizon}",
+            "the churn horizon must be a positive whole number of days, not {horizon}",
             field="horizon_days",
             value=str(horizon),
+            hint="e.g. 90d, 13w or 12m",
+            key="churn_horizon",
+            params={"horizon": horizon},
+            hint_key="duration_invalid.hint",
         )
     return int(days)
 
@@ -69,15 +73,30 @@ def with_extra(features: Any, extra: Any | None) -> pa.Table:
         return features
     extra = as_arrow(extra)
     if KEY not in extra.column_names:
-        raise ValidationFailed(f"the extra features have no {KEY} column", field=KEY)
+        raise ValidationFailed(
+            "the extra features have no {column} column",
+            field=KEY,
+            key="extra_features_no_key",
+            params={"column": KEY},
+        )
     clash = [c for c in extra.column_names if c != KEY and c in features.column_names]
     if clash:
         raise ValidationFailed(
-            f"the extra feature {clash[0]!r} is already a feature column", field=clash[0]
+            "the extra feature {name!r} is already a feature column",
+            field=clash[0],
+            hint="rename it",
+            key="extra_feature_clash",
+            params={"name": clash[0]},
         )
     ids = pc.cast(extra.column(KEY), pa.int64())
     if pc.count_distinct(ids).as_py() != extra.num_rows:
-        raise ValidationFailed(f"the extra features repeat a {KEY}", field=KEY)
+        raise ValidationFailed(
+            "the extra features repeat a {column}",
+            field=KEY,
+            hint="give one row per customer",
+            key="extra_features_repeat",
+            params={"column": KEY},
+        )
     position = pc.index_in(pc.cast(features.column(KEY), pa.int64()), value_set=ids)
     for name in extra.column_names:
         if name != KEY:

@@ -36,10 +36,12 @@ def check_method(method: str) -> str:
     """``method`` when it is a known calibration, else :class:`ValidationFailed`."""
     if method not in CALIBRATIONS:
         raise ValidationFailed(
-            f"unknown calibration {method!r}",
+            "unknown calibration {method!r}",
             field="calibration",
             value=method,
-            hint=f"use one of: {', '.join(CALIBRATIONS)}",
+            hint="use one of: {methods}",
+            key="calibration_unknown",
+            params={"method": method, "methods": ", ".join(CALIBRATIONS)},
         )
     return method
 

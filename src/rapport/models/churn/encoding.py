@@ -62,9 +62,11 @@ def as_arrow(table: Any) -> pa.Table:
     if pd is not None and isinstance(table, pd.DataFrame):
         return pa.Table.from_pandas(table, preserve_index=False)
     raise ValidationFailed(
-        f"expected a pyarrow Table or a pandas DataFrame, not {type(table).__name__}",
+        "expected a pyarrow Table or a pandas DataFrame, not {type}",
         field="table",
         hint="pass the executed feature table (e.g. rapport.analytics.metrics.execute(...))",
+        key="features_not_table",
+        params={"type": type(table).__name__},
     )
 
 
@@ -88,25 +90,32 @@ def column(table: pa.Table, name: str, *, what: str = "feature") -> np.ndarray:
     infinite column with :class:`ValidationFailed` naming it."""
     if name not in table.column_names:
         raise ValidationFailed(
-            f"the table has no {what} column {name!r}",
+            "the table has no {what} column {name!r}",
             field=name,
-            hint=f"columns present: {', '.join(table.column_names)}",
+            hint="columns present: {columns}",
+            key="features_no_column",
+            params={"what": what, "name": name, "columns": ", ".join(table.column_names)},
+            hint_key="columns_present.hint",
         )
     values = table.column(name)
     if not is_numeric(values.type):
         raise ValidationFailed(
-            f"{what} column {name!r} is {values.type}, not a number",
+            "{what} column {name!r} is {type}, not a number",
             field=name,
             value=str(values.type),
             hint="features must be numbers or booleans; encode categories first",
+            key="features_not_number",
+            params={"what": what, "name": name, "type": str(values.type)},
         )
     out = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
     if np.isinf(out).any():
         raise ValidationFailed(
-            f"{what} column {name!r} holds an infinite value",
+            "{what} column {name!r} holds an infinite value",
             field=name,
             value=float(out[np.isinf(out)][0]),
             hint="use null for a value that is not known",
+            key="features_infinite",
+            params={"what": what, "name": name},
         )
     return out
 
@@ -188,7 +197,12 @@ class FeatureBasis:
         cols = data["columns"]
         if data["transform"] not in TRANSFORMS:
             raise ValidationFailed(
-                f"unknown feature transform {data['transform']!r}", field="transform"
+                "unknown feature transform {transform!r}",
+                field="transform",
+                hint="refit the model with `rapport models fit`",
+                key="feature_transform_unknown",
+                params={"transform": data["transform"]},
+                hint_key="model_refit.hint",
             )
         return cls(
             name=data["name"],
@@ -259,15 +273,19 @@ def labels(table: pa.Table, name: str) -> np.ndarray:
     y = column(table, name, what="label")
     if np.isnan(y).any():
         raise ValidationFailed(
-            f"the label column {name!r} has nulls",
+            "the label column {name!r} has nulls",
             field=name,
             hint="label every training row (churn_labels covers every buyer before the cut-off)",
+            key="label_nulls",
+            params={"name": name},
         )
     if not np.isin(y, (0.0, 1.0)).all():
         raise ValidationFailed(
-            f"the label column {name!r} must hold booleans or 0/1",
+            "the label column {name!r} must hold booleans or 0/1",
             field=name,
             value=float(y[~np.isin(y, (0.0, 1.0))][0]),
+            key="label_not_binary",
+            params={"name": name},
         )
     return y.astype(np.int64)
 

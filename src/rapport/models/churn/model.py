@@ -109,8 +109,10 @@ def _fit_bases(
         fit = LogisticRegression(C=c, max_iter=5000).fit(x, y)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         raise FitFailed(
-            "the logistic regression did not converge in 5000 iterations",
+            "the logistic regression did not converge in {iterations} iterations",
             hint="lower the regularization strength C (stronger penalty) or drop features",
+            key="churn_not_converged",
+            params={"iterations": 5000},
         )
     coef = fit.coef_[0]
     start = 0
@@ -182,11 +184,27 @@ class ChurnModel:
         if features is not None and isinstance(features, str):
             features = [features]
         if features is not None and KEY in features:
-            raise ValidationFailed(f"{KEY} identifies a row; it cannot be a feature", field=KEY)
+            raise ValidationFailed(
+                "{column} identifies a row; it cannot be a feature",
+                field=KEY,
+                key="churn_key_feature",
+                params={"column": KEY},
+            )
         if not c > 0:
-            raise ValidationFailed(f"c must be positive, not {c!r}", field="c", value=c)
+            raise ValidationFailed(
+                "c must be positive, not {c!r}",
+                field="c",
+                value=c,
+                key="churn_c_positive",
+                params={"c": c},
+            )
         if folds < 2:
-            raise ValidationFailed(f"folds must be at least 2, not {folds}", field="folds")
+            raise ValidationFailed(
+                "folds must be at least 2, not {folds}",
+                field="folds",
+                key="churn_folds",
+                params={"folds": folds},
+            )
         self.features = list(features) if features is not None else None
         self.c = float(c)
         self.calibration = check_method(calibration)
@@ -234,13 +252,19 @@ class ChurnModel:
         names = self.features or numeric_columns(table, exclude=(KEY, label_column))
         if label_column in names:
             raise ValidationFailed(
-                f"the label {label_column!r} cannot also be a feature", field=label_column
+                "the label {name!r} cannot also be a feature",
+                field=label_column,
+                key="churn_label_feature",
+                params={"name": label_column},
             )
         if not names:
             raise ValidationFailed(
                 "the table has no numeric feature column",
                 field="features",
-                hint=f"columns present: {', '.join(table.column_names)}",
+                hint="columns present: {columns}",
+                key="churn_no_features",
+                params={"columns": ", ".join(table.column_names)},
+                hint_key="columns_present.hint",
             )
         matrix = self._matrix(table, names)
         y = labels(table, label_column)
@@ -295,7 +319,11 @@ class ChurnModel:
 
     def _fitted(self) -> list[FeatureBasis]:
         if self._bases is None or self.calibration_ is None:
-            raise NotFitted("the churn model is not fitted", hint="call fit() or from_dict()")
+            raise NotFitted(
+                "the churn model is not fitted",
+                hint="call fit() or from_dict()",
+                key="churn_not_fitted",
+            )
         return self._bases
 
     def explain(self, table: Any) -> Explanation:
@@ -396,9 +424,16 @@ class ChurnModel:
         """
         if data.get("kind") != MODEL_KIND or data.get("version") != MODEL_VERSION:
             raise ValidationFailed(
-                f"not a churn model document of version {MODEL_VERSION}: "
-                f"kind={data.get('kind')!r}, version={data.get('version')!r}",
+                "not a churn model document of version {reads}: kind={kind!r}, version={version!r}",
                 field="kind",
+                hint="refit the model with `rapport models fit`",
+                key="churn_document",
+                params={
+                    "reads": MODEL_VERSION,
+                    "kind": data.get("kind"),
+                    "version": data.get("version"),
+                },
+                hint_key="model_refit.hint",
             )
         p = data["params"]
         names = [f["name"] for f in data["features"]]

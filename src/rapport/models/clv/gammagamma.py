@@ -144,10 +144,13 @@ class GammaGammaModel(Model):
         if (x == 0).any():
             row = int(np.flatnonzero(x == 0)[0])
             raise ValidationFailed(
-                f"frequency: row {row} is 0, but Gamma-Gamma is fitted on repeat buyers",
+                "frequency: row {row} is 0, but Gamma-Gamma is fitted on repeat buyers",
                 field="frequency",
                 value=0.0,
                 hint=HINT_REPEAT,
+                key="gammagamma_not_repeat",
+                params={"row": row},
+                hint_key="gammagamma_repeat.hint",
             )
         m = check_array("monetary", monetary, size=x.size, positive=True)
         w = check_weights(weights, x.size)
@@ -200,9 +203,12 @@ class GammaGammaModel(Model):
         if ((x > 0) & (m <= 0)).any():
             row = int(np.flatnonzero((x > 0) & (m <= 0))[0])
             raise ValidationFailed(
-                f"monetary: row {row} is not positive but its frequency is {x[row]:g}",
+                "monetary: row {row} is not positive but its frequency is {frequency:g}",
                 field="monetary",
                 value=m[row],
+                hint="a repeat buyer's average spend is above 0",
+                key="gammagamma_monetary",
+                params={"row": row, "frequency": x[row]},
             )
         p, q, gamma = self._theta()
         with np.errstate(divide="ignore", invalid="ignore"):

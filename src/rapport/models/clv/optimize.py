@@ -300,8 +300,11 @@ def fit_log_params(
                 return Optimum(z, -f * n, (cov + cov.T) / 2, report)
             attempts.append(shown + problem)
     raise FitFailed(
-        f"{label} fit did not converge to an interior optimum; tried: " + "; ".join(attempts),
-        hint=hint,
+        "{model} fit did not converge to an interior optimum; tried: {tried}",
+        hint="{advice}",
+        key="fit_not_converged",
+        params={"model": label, "tried": "; ".join(attempts), "advice": hint},
+        hint_key="value_refused.hint",
     )
 
 

@@ -112,16 +112,18 @@ class ShiftedBetaGeoModel(Model):
                 "alive_counts needs the cohort's size (> 0) and at least one later count",
                 field="alive_counts",
                 value=alive.tolist(),
+                key="sbg_alive_counts",
             )
         lost = alive[:-1] - alive[1:]
         if (lost < 0).any():
             row = int(np.flatnonzero(lost < 0)[0]) + 1
             raise ValidationFailed(
-                f"alive_counts: row {row} is larger than the row before it "
-                f"({alive[row]:g} > {alive[row - 1]:g})",
+                "alive_counts: row {row} is larger than the row before it ({count:g} > {before:g})",
                 field="alive_counts",
                 value=alive[row],
                 hint="customers alive can only decrease over a cohort's periods",
+                key="sbg_alive_rises",
+                params={"row": row, "count": alive[row], "before": alive[row - 1]},
             )
         return self.fit_churned(lost, alive[-1])
 
@@ -139,7 +141,9 @@ class ShiftedBetaGeoModel(Model):
         end = float(check_array("alive_at_end", [alive_at_end])[0])
         if lost.size == 0 or lost.sum() + end <= 0:
             raise ValidationFailed(
-                "the cohort is empty: no period or no customer", field="lost_per_period"
+                "the cohort is empty: no period or no customer",
+                field="lost_per_period",
+                key="sbg_cohort_empty",
             )
         total = float(lost.sum() + end)
         starts = [

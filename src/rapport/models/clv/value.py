@@ -43,13 +43,17 @@ def _step_ends(horizon: Duration, step: Duration, unit: str) -> tuple[np.ndarray
     for name, value in (("horizon", horizon), ("step", step)):
         if not isinstance(value, Duration):
             raise ValidationFailed(
-                f"{name} is a Duration, not {value!r}",
+                "{name} is a Duration, not {value!r}",
                 field=name,
                 value=value,
                 hint='e.g. Duration(12, "months")',
+                key="clv_not_duration",
+                params={"name": name, "value": value},
             )
     if step.amount <= 0:
-        raise ValidationFailed("the step must be positive", field="step", value=str(step))
+        raise ValidationFailed(
+            "the step must be positive", field="step", value=str(step), key="clv_step_positive"
+        )
     total, size = horizon.to(unit), step.to(unit)
     count = int(np.ceil(total / size - 1e-9)) if total > 0 else 0
     ends = np.minimum(np.arange(1, count + 1) * size, total)
@@ -179,10 +183,18 @@ def clv_interval(
     """
     if not 0 < level < 1:
         raise ValidationFailed(
-            f"a level lies strictly between 0 and 1, not {level!r}", field="level", value=level
+            "a level lies strictly between 0 and 1, not {level!r}",
+            field="level",
+            value=level,
+            hint="e.g. 0.9 or 0.95",
+            key="interval_level",
+            params={"level": level},
+            hint_key="level.hint",
         )
     if int(draws) < 2:
-        raise ValidationFailed("draws must be at least 2", field="draws", value=draws)
+        raise ValidationFailed(
+            "draws must be at least 2", field="draws", value=draws, key="clv_draws"
+        )
     *rows, inverse = _prepare(
         purchase_model, frequency, recency, T, monetary, annual_discount_rate, margin
     )
