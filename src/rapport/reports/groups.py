@@ -39,10 +39,13 @@ def check_grouping(by: str) -> None:
     """:class:`ValidationFailed` unless ``by`` is one of :data:`GROUP_BY`."""
     if by not in GROUP_BY:
         raise ValidationFailed(
-            f"by {by!r}: not a grouping",
+            "by {by!r}: not a grouping",
             field="by",
             value=by,
-            hint=f"use one of: {', '.join(GROUP_BY)}",
+            hint="use one of: {choices}",
+            key="grouping_unknown",
+            params={"by": by, "choices": ", ".join(GROUP_BY)},
+            hint_key="option_value_unknown.hint",
         )
 
 

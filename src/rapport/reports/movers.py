@@ -76,9 +76,11 @@ def _moved(
 def _check_dates(before: dt.date, after: dt.date) -> None:
     if before >= after:
         raise ValidationFailed(
-            f"before {before} is not earlier than after {after}",
+            "before {before} is not earlier than after {after}",
             field="before",
             hint="give the earlier snapshot date first",
+            key="movers_dates",
+            params={"before": before, "after": after},
         )
 
 
@@ -134,7 +136,14 @@ def tier_movers(
     """
     _check_dates(before, after)
     if limit < 1:
-        raise ValidationFailed(f"limit {limit!r}", field="limit", hint="give a limit of 1 or more")
+        raise ValidationFailed(
+            "limit {limit!r}",
+            field="limit",
+            hint="give a limit of 1 or more",
+            key="limit_refused",
+            params={"limit": limit},
+            hint_key="limit_positive.hint",
+        )
     moved, a, b, was, now = _moved(tier, before, after)
     leaving = sa.case((was, 0), else_=1)
     stmt = (

@@ -130,11 +130,20 @@ def snapshot_history(
     """
     if limit < 1:
         raise ValidationFailed(
-            f"limit {limit}: at least one snapshot", field="limit", hint="use 1 or more"
+            "limit {limit}: at least one snapshot",
+            field="limit",
+            hint="use 1 or more",
+            key="overview_limit",
+            params={"limit": limit},
+            hint_key="limit_positive.hint",
         )
     if not 0 <= min_risk <= 1:
         raise ValidationFailed(
-            f"min_risk {min_risk}: a probability", field="min_risk", hint="use 0 … 1"
+            "min_risk {min_risk}: a probability",
+            field="min_risk",
+            hint="use 0 … 1",
+            key="min_risk_range",
+            params={"min_risk": min_risk},
         )
     latest = sa.select(_s.as_of).distinct().order_by(_s.as_of.desc()).limit(limit)
     chosen = list(days) if days is not None else latest.scalar_subquery()
@@ -203,7 +212,12 @@ def metric_periods(
     """
     if period not in PERIODS:
         raise ValidationFailed(
-            f"period {period!r}", field="period", hint=f"use one of: {', '.join(PERIODS)}"
+            "period {period!r}",
+            field="period",
+            hint="use one of: {choices}",
+            key="overview_period",
+            params={"period": period, "choices": ", ".join(PERIODS)},
+            hint_key="option_value_unknown.hint",
         )
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
     current = Period.parse(period, as_of=as_of, tz=zone)

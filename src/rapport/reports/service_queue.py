@@ -74,24 +74,35 @@ class QueueQuery:
     def __post_init__(self) -> None:
         if self.assignee not in ASSIGNEE_FILTERS:
             raise ValidationFailed(
-                f"assignee {self.assignee!r}: not a queue filter",
+                "assignee {assignee!r}: not a queue filter",
                 field="assignee",
                 value=self.assignee,
-                hint=f"use one of: {', '.join(ASSIGNEE_FILTERS)}",
+                hint="use one of: {choices}",
+                key="queue_assignee",
+                params={"assignee": self.assignee, "choices": ", ".join(ASSIGNEE_FILTERS)},
+                hint_key="option_value_unknown.hint",
             )
         if self.status is not None and self.status not in OPEN_STATUSES:
             raise ValidationFailed(
-                f"status {self.status.value!r}: the queue holds open tickets only",
+                "status {status!r}: the queue holds open tickets only",
                 field="status",
                 value=self.status.value,
-                hint=f"use one of: {', '.join(s.value for s in OPEN_STATUSES)}",
+                hint="use one of: {choices}",
+                key="queue_status",
+                params={
+                    "status": self.status.value,
+                    "choices": ", ".join(s.value for s in OPEN_STATUSES),
+                },
+                hint_key="option_value_unknown.hint",
             )
         if not 1 <= self.limit <= 500:
             raise ValidationFailed(
-                f"limit {self.limit}: out of range",
+                "limit {limit}: out of range",
                 field="limit",
                 value=self.limit,
-                hint="ask for 1 to 500 tickets a page",
+                hint="ask for 1 to {maximum} tickets a page",
+                key="queue_limit",
+                params={"limit": self.limit, "maximum": 500},
             )
 
 
@@ -144,10 +155,12 @@ def _parse_cursor(cursor: str) -> tuple[dt.datetime | None, int]:
         return due, int(id_text)
     except ValueError:
         raise ValidationFailed(
-            f"cursor {cursor!r}: not a cursor of the queue",
+            "cursor {cursor!r}: not a cursor of the queue",
             field="after",
             value=cursor,
             hint="page with the cursor the previous page returned, or leave it out",
+            key="queue_cursor",
+            params={"cursor": cursor},
         ) from None
 
 
@@ -200,7 +213,9 @@ def ticket_queue(
         When ``query.after`` is not a cursor this function returned.
     """
     if now.tzinfo is None:
-        raise ValidationFailed("now: a naive time", field="now", hint="pass an aware time (UTC)")
+        raise ValidationFailed(
+            "now: a naive time", field="now", hint="pass an aware time (UTC)", key="naive_now"
+        )
     due = _due()
     found = _conditions(scope, query)
     # The customers are joined, not looked up with IN (…): the open tickets (few, by
@@ -254,7 +269,14 @@ def ticket_queue(
 
 
 def _not_found(ticket_id: int) -> NotFound:
-    return NotFound(f"no ticket with id {ticket_id}", table="tickets", field="id", value=ticket_id)
+    return NotFound(
+        "no ticket with id {id}",
+        table="tickets",
+        field="id",
+        value=ticket_id,
+        key="ticket_not_found",
+        params={"id": ticket_id},
+    )
 
 
 def visible_ticket(*, session: Session, scope: CustomerScope, ticket_id: int) -> Row:
@@ -399,11 +421,13 @@ def move(
     user = scope.principal
     if not may_move(user, row):
         raise Forbidden(
-            f"ticket {ticket_id}: the {user.role.value} role may move only the tickets "
-            "assigned to them"
+            "ticket {id}: the {role} role may move only the tickets assigned to them"
             if user.role is Role.SERVICE
-            else f"ticket {ticket_id}: the {user.role.value} role may not move tickets",
+            else "ticket {id}: the {role} role may not move tickets",
             hint="ask a manager to assign the ticket to you",
+            key="ticket_move_own" if user.role is Role.SERVICE else "ticket_move_forbidden",
+            params={"id": ticket_id, "role": user.role.value},
+            hint_key="ticket_move.hint",
         )
     return tickets.transition(
         session=session,
@@ -433,16 +457,20 @@ def assign(
     user = scope.principal
     if not may_assign(user):
         raise Forbidden(
-            f"the {user.role.value} role may not assign tickets",
+            "the {role} role may not assign tickets",
             hint="ask an admin or a manager",
+            key="ticket_assign_forbidden",
+            params={"role": user.role.value},
         )
     before = visible_ticket(session=session, scope=scope, ticket_id=ticket_id)
     if assignee_id is not None and not assignees(session=session, user_id=assignee_id):
         raise ValidationFailed(
-            f"assignee_id: no active staff user with id {assignee_id}",
+            "assignee_id: no active staff user with id {id}",
             field="assignee_id",
             value=assignee_id,
             hint="assign an active admin, manager, sales or service user",
+            key="ticket_assignee_unknown",
+            params={"id": assignee_id},
         )
     after = tickets.repo.update(session=session, id=ticket_id, values={"assignee_id": assignee_id})
     return before, after

@@ -106,7 +106,14 @@ def _customers(scope: CustomerScope | None) -> list[sa.ColumnElement[bool]]:
 
 def _check_grouping(by: str) -> None:
     if by not in GROUPINGS:
-        raise ValidationFailed(f"by {by!r}", field="by", hint=f"use one of: {', '.join(GROUPINGS)}")
+        raise ValidationFailed(
+            "by {by!r}",
+            field="by",
+            hint="use one of: {choices}",
+            key="snapshot_grouping",
+            params={"by": by, "choices": ", ".join(GROUPINGS)},
+            hint_key="option_value_unknown.hint",
+        )
 
 
 # --- dates and labels --------------------------------------------------------------------------
@@ -128,11 +135,14 @@ def snapshot_day(session: Session, as_of: dt.date | None) -> dt.date:
         ).scalar_one_or_none()
     if day is None:
         raise NotFound(
-            "no score snapshot" + (f" dated {as_of}" if as_of else ""),
+            "no score snapshot dated {day}" if as_of else "no score snapshot",
             table="customer_scores",
             field="as_of",
             value=str(as_of) if as_of else None,
             hint="run `rapport score` first" if as_of is None else "omit as_of for the latest",
+            key="snapshot_dated" if as_of else "snapshot_none",
+            params={"day": as_of},
+            hint_key="score_first" if as_of is None else "snapshot_latest.hint",
         )
     return day
 
@@ -359,7 +369,12 @@ def diamonds(
     """
     if order not in DIAMOND_ORDERS:
         raise ValidationFailed(
-            f"order {order!r}", field="order", hint=f"use one of: {', '.join(DIAMOND_ORDERS)}"
+            "order {order!r}",
+            field="order",
+            hint="use one of: {choices}",
+            key="diamond_order",
+            params={"order": order, "choices": ", ".join(DIAMOND_ORDERS)},
+            hint_key="option_value_unknown.hint",
         )
     where = [*_list_where(scope, day, marketable_only), _s.value_tier == ValueTier.DIAMOND.value]
     joined = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)

@@ -127,20 +127,24 @@ def birthday_in(birthday: dt.date, year: int) -> dt.date:
 def _check_days(days: int, name: str) -> None:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise ValidationFailed(
-            f"{name} {days!r}: not a number of days from 1 to {MAX_DAYS}",
+            "{name} {days!r}: not a number of days from 1 to {maximum}",
             field=name,
             value=days,
-            hint=f"give a whole number of days from 1 to {MAX_DAYS}",
+            hint="give a whole number of days from 1 to {maximum}",
+            key="worklist_days",
+            params={"name": name, "days": days, "maximum": MAX_DAYS},
         )
 
 
 def _check_limit(limit: int) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(
-            f"limit {limit!r}: not a number of rows from 1 to {MAX_LIMIT}",
+            "limit {limit!r}: not a number of rows from 1 to {maximum}",
             field="limit",
             value=limit,
-            hint=f"give a limit from 1 to {MAX_LIMIT}",
+            hint="give a limit from 1 to {maximum}",
+            key="worklist_limit",
+            params={"limit": limit, "maximum": MAX_LIMIT},
         )
 
 
@@ -162,10 +166,12 @@ def _decode(cursor: str, kind: str) -> tuple[Any, int]:
         return key, customer_id
     except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
         raise ValidationFailed(
-            f"after {cursor!r}: not a cursor of the {kind} list",
+            "after {cursor!r}: not a cursor of the {kind} list",
             field="after",
             value=cursor,
             hint="pass the next_cursor of the previous page unchanged, or leave it out",
+            key="worklist_cursor",
+            params={"cursor": cursor, "kind": kind},
         ) from exc
 
 
@@ -248,6 +254,7 @@ def birthdays(
             "birthdays are personal data the analyst role does not see",
             field="birthday",
             hint="ask a manager or the customer's owner",
+            key="birthdays_masked",
         )
     window = [start + dt.timedelta(days=n) for n in range(days)]
     position: dict[int, int] = {}
@@ -262,7 +269,11 @@ def birthdays(
         last_place, last_id = _decode(after, "birthdays")
         if not isinstance(last_place, int):
             raise ValidationFailed(
-                f"after {after!r}: not a cursor of the birthdays list", field="after"
+                "after {cursor!r}: not a cursor of the {kind} list",
+                field="after",
+                hint="pass the next_cursor of the previous page unchanged, or leave it out",
+                key="worklist_cursor",
+                params={"cursor": after, "kind": "birthdays"},
             )
         where.append(sa.or_(place > last_place, sa.and_(place == last_place, _c.id > last_id)))
     stmt = (
@@ -348,7 +359,11 @@ def not_contacted(
                 worth = Decimal(str(key))
             except InvalidOperation as exc:
                 raise ValidationFailed(
-                    f"after {after!r}: not a cursor of the not_contacted list", field="after"
+                    "after {cursor!r}: not a cursor of the {kind} list",
+                    field="after",
+                    hint="pass the next_cursor of the previous page unchanged, or leave it out",
+                    key="worklist_cursor",
+                    params={"cursor": after, "kind": "not_contacted"},
                 ) from exc
             where.append(
                 sa.or_(
