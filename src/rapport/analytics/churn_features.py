@@ -83,9 +83,13 @@ CHURN_FEATURES: tuple[str, ...] = (
 def _check_horizon(horizon_days: int) -> None:
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days <= 0:
         raise ValidationFailed(
-            f"the churn horizon must be a positive whole number of days, not {horizon_days!r}",
+            "the churn horizon must be a positive whole number of days, not {horizon!r}",
             field="horizon_days",
             value=horizon_days,
+            hint="e.g. 90d, 13w or 12m",
+            key="churn_horizon",
+            params={"horizon": horizon_days},
+            hint_key="duration_invalid.hint",
         )
 
 

@@ -87,15 +87,22 @@ def demand_periods(
     """
     if granularity not in DEMAND_GRANULARITIES:
         raise ValidationFailed(
-            f"a demand series is weekly or monthly, not {granularity!r}",
+            "a demand series is weekly or monthly, not {granularity!r}",
             field="granularity",
             value=granularity,
-            hint=f"use one of: {', '.join(DEMAND_GRANULARITIES)}",
+            hint="use one of: {choices}",
+            key="demand_granularity",
+            params={"granularity": granularity, "choices": ", ".join(DEMAND_GRANULARITIES)},
+            hint_key="option_value_unknown.hint",
         )
     period = Period(start, end)
     if period.start >= period.end:
         raise ValidationFailed(
-            f"the demand period {period} is empty", field="period", hint="give start < end"
+            "the demand period {period} is empty",
+            field="period",
+            hint="give start < end",
+            key="demand_period_empty",
+            params={"period": period},
         )
     return buckets(period, granularity, tz=tz)
 

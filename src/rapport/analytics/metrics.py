@@ -184,10 +184,13 @@ def definition(metric_id: str) -> MetricDef:
         return METRICS[metric_id]
     except KeyError:
         raise ValidationFailed(
-            f"unknown metric {metric_id!r}",
+            "unknown metric {metrics!r}",
             field="metric",
             value=metric_id,
-            hint=f"use one of: {', '.join(METRICS)}",
+            hint="use one of: {ids}",
+            key="metrics_unknown",
+            params={"metrics": metric_id, "ids": ", ".join(METRICS)},
+            hint_key="metrics_unknown.hint",
         ) from None
 
 

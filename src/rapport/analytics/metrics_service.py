@@ -170,10 +170,13 @@ def service_levels(
     """
     if dimension not in SERVICE_DIMENSIONS:
         raise ValidationFailed(
-            f"cannot break service levels down by {dimension!r}",
+            "cannot break service levels down by {dimension!r}",
             field="dimension",
             value=dimension,
-            hint=f"use one of: {', '.join(SERVICE_DIMENSIONS)}",
+            hint="use one of: {choices}",
+            key="service_dimension",
+            params={"dimension": dimension, "choices": ", ".join(SERVICE_DIMENSIONS)},
+            hint_key="option_value_unknown.hint",
         )
     t = timed_tickets(src, period, rules=rules)
     t = t.filter(t.opened | t.due)

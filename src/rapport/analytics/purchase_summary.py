@@ -139,17 +139,22 @@ def purchase_summary(
     """
     if resolution not in ("day", "exact"):
         raise ValidationFailed(
-            f"unknown time resolution {resolution!r}",
+            "unknown time resolution {resolution!r}",
             field="resolution",
             value=resolution,
-            hint="use day or exact",
+            hint="use one of: {choices}",
+            key="resolution_unknown",
+            params={"resolution": resolution, "choices": "day, exact"},
+            hint_key="option_value_unknown.hint",
         )
     if observation_end is not None and observation_end <= calibration_end:
         raise ValidationFailed(
             "the holdout must end after the calibration period",
             field="observation_end",
             value=str(observation_end),
-            hint=f"give a moment after {calibration_end}",
+            hint="give a moment after {end}",
+            key="holdout_before_calibration",
+            params={"end": calibration_end},
         )
     end = observation_end or calibration_end
     if resolution == "day":

@@ -63,9 +63,11 @@ def rfm_values(src: Sources, as_of: datetime, *, window_days: int) -> ir.Table:
     """
     if window_days <= 0:
         raise ValidationFailed(
-            f"the RFM window must be a positive number of days, not {window_days}",
+            "the RFM window must be a positive number of days, not {days}",
             field="window_days",
             value=window_days,
+            key="rfm_window",
+            params={"days": window_days},
         )
     window = Period(as_of - timedelta(days=window_days), as_of)
     p = purchases(src)

@@ -44,11 +44,22 @@ def _fail(
     index = pc.index(bad, True).as_py()
     value, key = values[index].as_py(), keys[index].as_py()
     raise ValidationFailed(
-        f"{table.name}.{rule.name} = {value!r} ({label} {key}): {problem}",
+        "{table}.{field} = {value!r} ({label} {key}): {problem}",
         table=table.name,
         field=rule.name,
         value=value,
-        hint=hint,
+        hint=None if hint is None else "{advice}",
+        key="bulk_value_refused",
+        params={
+            "table": table.name,
+            "field": rule.name,
+            "value": value,
+            "label": label,
+            "key": key,
+            "problem": problem,
+            "advice": hint,
+        },
+        hint_key="value_refused.hint",
     )
 
 
@@ -75,10 +86,12 @@ def check_arrow(table: sa.Table, data: pa.Table, *, key: str = "id") -> None:
     unknown = [c for c in data.column_names if c not in known]
     if unknown:
         raise ValidationFailed(
-            f"{table.name} has no column {unknown[0]}",
+            "{table} has no column {column}",
             table=table.name,
             field=unknown[0],
-            hint=f"fields of {table.name}: {', '.join(known)}",
+            hint="fields of {table}: {fields}",
+            key="bulk_no_column",
+            params={"table": table.name, "column": unknown[0], "fields": ", ".join(known)},
         )
     keys = data.column(key).combine_chunks()
     label = key.removesuffix("_id")

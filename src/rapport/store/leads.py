@@ -27,10 +27,12 @@ def convert(*, session: Session, lead_id: int, customer_id: int, at: dt.datetime
         if lead["converted_customer_id"] == customer_id:
             return lead
         raise Conflict(
-            f"lead {lead_id} was already converted into customer {lead['converted_customer_id']}",
+            "lead {lead} was already converted into customer {customer}",
             table="leads",
             field="converted_customer_id",
             value=customer_id,
+            key="lead_converted",
+            params={"lead": lead_id, "customer": lead["converted_customer_id"]},
         )
     return repo.update(
         session=session,

@@ -34,12 +34,13 @@ def clean_body(text: str) -> str:
     body = text.strip()
     if not body or len(body) > MAX_NOTE_LENGTH or "\x00" in body:
         raise ValidationFailed(
-            f"customer_notes.body: a note is 1 to {MAX_NOTE_LENGTH} characters of text "
-            f"(got {len(body)})",
+            "customer_notes.body: a note is 1 to {maximum} characters of text (got {length})",
             table="customer_notes",
             field="body",
             value=body[:40],
-            hint=f"write the note again in at most {MAX_NOTE_LENGTH} characters",
+            hint="write the note again in at most {maximum} characters",
+            key="note_length",
+            params={"maximum": MAX_NOTE_LENGTH, "length": len(body)},
         )
     return body
 

@@ -48,10 +48,13 @@ _KEY_LABEL = "_page_key_{}"
 
 def _refused(cursor: Any, field: str) -> ValidationFailed:
     return ValidationFailed(
-        f"{field}: not a cursor this list issued",
+        "{field}: not a cursor this list issued",
         field=field,
         value=cursor,
         hint="pass the next_cursor of the previous page unchanged, or leave it out",
+        key="cursor_refused",
+        params={"field": field},
+        hint_key="worklist_cursor.hint",
     )
 
 

@@ -90,7 +90,12 @@ def lock(*, session: Session, ticket_id: int) -> Row:
         row = session.execute(stmt).mappings().first()
     if row is None:
         raise NotFound(
-            f"no ticket with id {ticket_id}", table="tickets", field="id", value=ticket_id
+            "no ticket with id {id}",
+            table="tickets",
+            field="id",
+            value=ticket_id,
+            key="ticket_not_found",
+            params={"id": ticket_id},
         )
     return dict(row)
 
@@ -132,11 +137,18 @@ def transition(
     if to_status not in TICKET_TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TICKET_TRANSITIONS[current])) or "none"
         raise Conflict(
-            f"ticket {ticket_id}: cannot go from {current.value} to {to_status.value}",
+            "ticket {id}: cannot go from {current} to {status}",
             table="tickets",
             field="status",
             value=to_status.value,
-            hint=f"allowed next statuses: {allowed}",
+            hint="allowed next statuses: {allowed}",
+            key="ticket_transition",
+            params={
+                "id": ticket_id,
+                "current": current.value,
+                "status": to_status.value,
+                "allowed": allowed,
+            },
         )
     changes: dict[str, Any] = {"status": to_status}
     if ticket["first_response_at"] is None:
@@ -159,11 +171,13 @@ def transition(
         updated = session.execute(stmt).mappings().first()
         if updated is None:  # moved meanwhile (only without the lock, e.g. a stale read)
             raise Conflict(
-                f"ticket {ticket_id} is no longer {current.value}: another change came first",
+                "ticket {id} is no longer {current}: another change came first",
                 table="tickets",
                 field="status",
                 value=to_status.value,
                 hint="read the ticket again and retry",
+                key="ticket_changed_meanwhile",
+                params={"id": ticket_id, "current": current.value},
             )
         history_repo.create(
             session=session,
