@@ -35,16 +35,33 @@ def cdnow_path(which: Which = "sample") -> Path:
     """
     if which not in FILES:
         raise ValidationFailed(
-            f"unknown CDNOW file {which!r}", field="which", value=which, hint="sample or master"
+            "unknown CDNOW file {which!r}",
+            field="which",
+            value=which,
+            hint="use one of: {choices}",
+            key="cdnow_file_unknown",
+            params={"which": which, "choices": "sample, master"},
+            hint_key="option_value_unknown.hint",
         )
     hint = "install it with `pip install lifetimes` (the data ships inside its wheel)"
     try:
         dist = importlib.metadata.distribution("lifetimes")
     except importlib.metadata.PackageNotFoundError:
-        raise NotFound("the CDNOW data needs the package `lifetimes`", hint=hint) from None
+        raise NotFound(
+            "the CDNOW data needs the package `lifetimes`",
+            hint=hint,
+            key="cdnow_lifetimes_missing",
+            hint_key="cdnow_lifetimes.hint",
+        ) from None
     path = Path(str(dist.locate_file(f"lifetimes/datasets/{FILES[which]}")))
     if not path.is_file():
-        raise NotFound(f"{FILES[which]} is missing from the installed lifetimes", hint=hint)
+        raise NotFound(
+            "{file} is missing from the installed lifetimes",
+            hint=hint,
+            key="cdnow_file_missing",
+            params={"file": FILES[which]},
+            hint_key="cdnow_lifetimes.hint",
+        )
     return path
 
 

@@ -114,9 +114,11 @@ def make_table(entity: str, columns: Mapping[str, Any]) -> pa.Table:
     extra = set(columns) - set(schema.names)
     if missing or extra:
         raise ValidationFailed(
-            f"columns of {entity} do not match the import format",
+            "columns of {entity} do not match the import format",
             table=entity,
             value={"missing": sorted(missing), "extra": sorted(extra)},
+            key="sample_columns",
+            params={"entity": entity},
         )
     arrays = []
     for f in schema:
@@ -202,7 +204,14 @@ def write(company: SampleCompany, out_dir: str | Path, format: FileFormat = "csv
         The output directory.
     """
     if format not in ("csv", "parquet"):
-        raise ValidationFailed(f"unknown format {format!r}", field="format", hint="csv or parquet")
+        raise ValidationFailed(
+            "unknown format {format!r}",
+            field="format",
+            hint="use one of: {choices}",
+            key="sample_format_unknown",
+            params={"format": format, "choices": "csv, parquet"},
+            hint_key="option_value_unknown.hint",
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tz = company.timezone

@@ -94,18 +94,32 @@ def build_context(
     from rapport.sample.campaigns import build_schedule
 
     if customers < 1:
-        raise ValidationFailed("customers must be at least 1", field="customers", value=customers)
+        raise ValidationFailed(
+            "{name} must be at least 1",
+            field="customers",
+            value=customers,
+            key="at_least_one",
+            params={"name": "customers"},
+        )
     if months < 1:
-        raise ValidationFailed("months must be at least 1", field="months", value=months)
+        raise ValidationFailed(
+            "{name} must be at least 1",
+            field="months",
+            value=months,
+            key="at_least_one",
+            params={"name": "months"},
+        )
     end = end or default_end()
     params = params or ModelParams()
     loc = build_locale(locale, seed)
     if customers > MAX_CUSTOMERS[locale]:
         raise ValidationFailed(
-            f"at most {MAX_CUSTOMERS[locale]:,} customers in {locale}",
+            "at most {maximum:,} customers in {locale}",
             field="customers",
             value=customers,
             hint="contact details would no longer be unique",
+            key="sample_too_many",
+            params={"maximum": MAX_CUSTOMERS[locale], "locale": locale},
         )
     window = Window.build(end, months, loc.timezone)
     clock = Clock(window, locale, seasonal=params.seasonality)

@@ -277,9 +277,21 @@ def generate_to_dir(
         Rows written per entity.
     """
     if format not in ("csv", "parquet"):
-        raise ValidationFailed(f"unknown format {format!r}", field="format", hint="csv or parquet")
+        raise ValidationFailed(
+            "unknown format {format!r}",
+            field="format",
+            hint="use one of: {choices}",
+            key="sample_format_unknown",
+            params={"format": format, "choices": "csv, parquet"},
+            hint_key="option_value_unknown.hint",
+        )
     if chunk_customers < 1:
-        raise ValidationFailed("chunk_customers must be at least 1", field="chunk_customers")
+        raise ValidationFailed(
+            "{name} must be at least 1",
+            field="chunk_customers",
+            key="at_least_one",
+            params={"name": "chunk_customers"},
+        )
     ctx = build_context(customers, months, seed, locale, end, params)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,13 @@ def build_locale(name: str, seed: int) -> Locale:
     """The locale ``name`` (zh_CN or en_US) with pools drawn by a Faker seeded by ``seed``."""
     if name not in LOCALES:
         raise ValidationFailed(
-            f"unknown locale {name!r}", field="locale", value=name, hint=" or ".join(LOCALES)
+            "unknown locale {name!r}",
+            field="locale",
+            value=name,
+            hint="use one of: {choices}",
+            key="sample_locale_unknown",
+            params={"name": name, "choices": ", ".join(LOCALES)},
+            hint_key="option_value_unknown.hint",
         )
     data = LOCALES[name]
     fake = Faker(data.FAKER_LOCALE)

@@ -174,11 +174,13 @@ def delete_campaign(campaign_id: CampaignId, session: SessionDep, auditor: Audit
     ).scalar_one()
     if delivered:
         raise Conflict(
-            f"campaign {campaign_id} has {delivered} deliveries; it cannot be deleted",
+            "campaign {id} has {deliveries} deliveries; it cannot be deleted",
             table=ENTITY,
             field="id",
             value=campaign_id,
             hint="end it instead: PATCH ended_at",
+            key="campaign_delivered",
+            params={"id": campaign_id, "deliveries": delivered},
         )
     campaigns.repo.delete(session=session, id=campaign_id)
     auditor.wrote(AuditAction.DELETE, ENTITY, campaign_id)

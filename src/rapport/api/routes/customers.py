@@ -315,10 +315,12 @@ def update_customer(
     values = body.model_dump(exclude_unset=True)
     if existing["erased_at"] is not None:
         raise Conflict(
-            f"customer {customer_id} was erased on request; it cannot be changed",
+            "customer {id} was erased on request; it cannot be changed",
             table="customers",
             field="erased_at",
             hint="create a new customer if the person returns and consents",
+            key="customer_erased",
+            params={"id": customer_id},
         )
     if "owner_id" in values:
         scope.check_owner(session, values["owner_id"])

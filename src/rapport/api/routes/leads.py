@@ -203,11 +203,12 @@ def update_lead(
         values["status"] = OpenLeadStatus(values["status"]).value
         if existing["status"] == LeadStatus.CONVERTED and values["status"] != existing["status"]:
             raise Conflict(
-                f"lead {lead_id} was converted into customer "
-                f"{existing['converted_customer_id']}; its status cannot change",
+                "lead {lead} was converted into customer {customer}; its status cannot change",
                 table="leads",
                 field="status",
                 value=values["status"],
+                key="lead_converted_status",
+                params={"lead": lead_id, "customer": existing["converted_customer_id"]},
             )
     if "owner_id" in values:
         customer_scope.check_owner(session, values["owner_id"])
@@ -252,7 +253,14 @@ def convert_lead(
     all. Repeating a conversion answers the first one; converting into another customer
     than the first is a 409."""
     if lead_id > MAX_INT32:
-        raise NotFound(f"no lead with id {lead_id}", table="leads", field="id", value=lead_id)
+        raise NotFound(
+            "no {entity} with id {id}",
+            table="leads",
+            field="id",
+            value=lead_id,
+            key="record_not_found",
+            params={"entity": "lead", "id": lead_id},
+        )
     # Lock the lead first (PostgreSQL: its row; SQLite: the request's transaction holds
     # the write lock) so that two conversions of one lead are serialized and the second
     # sees the first.

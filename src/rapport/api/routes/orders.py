@@ -73,7 +73,14 @@ _c = schema.customers.c
 
 
 def _missing(order_id: int) -> NotFound:
-    return NotFound(f"no order with id {order_id}", table="orders", field="id", value=order_id)
+    return NotFound(
+        "no {entity} with id {id}",
+        table="orders",
+        field="id",
+        value=order_id,
+        key="record_not_found",
+        params={"entity": "order", "id": order_id},
+    )
 
 
 def _invalid(field: str, message: str, value: Any = None, hint: str | None = None) -> ApiError:
@@ -244,11 +251,14 @@ def _status_change(order: Row, values: dict[str, Any]) -> None:
     if status is not current and status not in ORDER_TRANSITIONS[current]:
         allowed = ", ".join(sorted(ORDER_TRANSITIONS[current])) or "none (final)"
         raise Conflict(
-            f"order {order['id']} is {current}; it cannot become {status}",
+            "order {id} is {current}; it cannot become {status}",
             table="orders",
             field="status",
             value=status.value,
-            hint=f"allowed next statuses: {allowed}",
+            hint="allowed next statuses: {allowed}",
+            key="order_transition",
+            params={"id": order["id"], "current": current, "status": status, "allowed": allowed},
+            hint_key="ticket_transition.hint",
         )
     paid = order["net_amount"] + order["refunded_amount"]
     refund = values.get("refunded_amount")
@@ -259,19 +269,22 @@ def _status_change(order: Row, values: dict[str, Any]) -> None:
         return
     if status is OrderStatus.CANCELLED:
         raise Conflict(
-            f"order {order['id']} is cancelled; nothing was paid to refund",
+            "order {id} is cancelled; nothing was paid to refund",
             table="orders",
             field="refunded_amount",
             value=str(refund),
+            key="order_refund_cancelled",
+            params={"id": order["id"]},
         )
     if refund < order["refunded_amount"]:
         raise Conflict(
-            f"order {order['id']} was refunded {order['refunded_amount']}; "
-            f"a refund cannot be taken back to {refund}",
+            "order {id} was refunded {refunded}; a refund cannot be taken back to {refund}",
             table="orders",
             field="refunded_amount",
             value=str(refund),
             hint="send the total refunded so far, never less than before",
+            key="order_refund_back",
+            params={"id": order["id"], "refunded": order["refunded_amount"], "refund": refund},
         )
     if refund > paid:
         raise _invalid(

@@ -103,7 +103,12 @@ def get_referral(
     referral_id: ReferralId, session: SessionDep, scope: CustomerScopeDep
 ) -> ReferralPublic:
     missing = NotFound(
-        f"no referral with id {referral_id}", table="referrals", field="id", value=referral_id
+        "no {entity} with id {id}",
+        table="referrals",
+        field="id",
+        value=referral_id,
+        key="record_not_found",
+        params={"entity": "referral", "id": referral_id},
     )
     try:  # the repository answers ids beyond the store's keys like missing ones
         row = referrals.repo.get(session=session, id=referral_id)

@@ -100,10 +100,12 @@ def create_survey_link(
         ).first()
         if found is None:
             raise NotFound(
-                f"no campaign with id {body.campaign_id}",
+                "no {entity} with id {id}",
                 table="campaigns",
                 field="campaign_id",
                 value=body.campaign_id,
+                key="record_not_found",
+                params={"entity": "campaign", "id": body.campaign_id},
             )
     link = survey_links.create(
         session=session,

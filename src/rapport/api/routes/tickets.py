@@ -93,7 +93,14 @@ MAY_ASSIGN = Depends(require_role(*service_queue.ASSIGNING_ROLES))
 
 
 def _not_found(ticket_id: int) -> NotFound:
-    return NotFound(f"no ticket with id {ticket_id}", table=ENTITY, field="id", value=ticket_id)
+    return NotFound(
+        "no ticket with id {id}",
+        table=ENTITY,
+        field="id",
+        value=ticket_id,
+        key="ticket_not_found",
+        params={"id": ticket_id},
+    )
 
 
 def _get(session: Session, scope: CustomerScope, ticket_id: int) -> Row:

@@ -411,7 +411,9 @@ def issue_token(
     def work(session: Session) -> tuple[str, dict[str, Any], dict[str, Any]]:
         person = users.get(session=session, id=owner_id)
         if not person["is_active"]:
-            raise NotFound("no active user", table="users", field="user_id")
+            raise NotFound(
+                "no active user", table="users", field="user_id", key="active_user_not_found"
+            )
         secret, row = tokens.issue(
             session=session, user_id=owner_id, name=name, scopes=scopes, expires_at=expires_at
         )
