@@ -32,6 +32,8 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
@@ -78,11 +80,28 @@ def kept(eng: Any, src: Sources, expr: ir.Table) -> ir.Table:
     that the churn features of two dates and the scores share): a table of the working
     copy when ``src`` reads one — on disk, like the copy — else an in-memory table."""
     if isinstance(src, WorkingSources):
-        name = f"kept_{uuid.uuid4().hex[:12]}"
-        return eng.con.create_table(name, expr, database=(DATABASE, "main"))
+        return _create(eng, f"kept_{uuid.uuid4().hex[:12]}", expr)
     from rapport.analytics.metrics import execute
 
     return ibis.memtable(execute(expr, eng.con))
+
+
+def _create(eng: Any, name: str, expr: ir.Table) -> ir.Table:
+    """A table ``name`` of the working copy holding ``expr``'s rows, typed as ``expr``.
+
+    What Ibis's ``create_table`` does (the columns declared with ``expr``'s types, then
+    the rows inserted by the query), with the query compiled once and sent as text:
+    ``create_table`` copies the whole compiled query tree to embed it in its ``INSERT``,
+    which on the degrees' queries costs as much CPU as compiling them."""
+    dialect = eng.con.dialect
+    target = sg.table(name, db="main", catalog=DATABASE, quoted=True)
+    columns = expr.schema().to_sqlglot_column_defs(dialect)
+    create = sge.Create(kind="TABLE", this=sge.Schema(this=target, expressions=columns))
+    names = ", ".join(sge.to_identifier(c, quoted=True).sql(dialect) for c in expr.columns)
+    query = eng.con.compile(expr)
+    eng.con.raw_sql(create.sql(dialect)).fetchall()
+    eng.con.raw_sql(f"INSERT INTO {target.sql(dialect)} ({names}) {query}").fetchall()
+    return eng.con.table(name, database=(DATABASE, "main"))
 
 
 def copy_store(eng: Any, rules: Rules) -> dict[str, ir.Table]:
@@ -92,9 +111,7 @@ def copy_store(eng: Any, rules: Rules) -> dict[str, ir.Table]:
     tables = {}
     for name, columns in READ.items():
         schema = SCHEMAS[name]
-        copy = eng.con.create_table(
-            name, getattr(store, name).select(*columns), database=(DATABASE, "main")
-        )
+        copy = _create(eng, name, getattr(store, name).select(*columns))
         nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in columns}
         tables[name] = copy.mutate(**nulls).select(*schema.names)
     return tables
