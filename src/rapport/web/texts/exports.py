@@ -1,0 +1,24 @@
+"""Texts of the tables' downloads (:mod:`rapport.web.views.exports`) and of the charts'
+image download (``web.js``)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "exports.label": ("导出全部结果：", "Download all results:"),
+    "exports.csv": ("CSV", "CSV"),
+    "exports.xlsx": ("Excel", "Excel"),
+    "exports.csv_title": (
+        "下载为 CSV(UTF-8,可用 Excel 打开),最多 {count} 行",
+        "Download as CSV (UTF-8, opens in Excel), at most {count} rows",
+    ),
+    "exports.xlsx_title": (
+        "下载为 Excel 工作簿(.xlsx),最多 {count} 行",
+        "Download as an Excel workbook (.xlsx), at most {count} rows",
+    ),
+    "exports.cut": (
+        "仅导出前 {count} 行:结果多于此数,请用筛选缩小范围后再导出",
+        "Only the first {count} rows were exported: there are more; narrow the list with "
+        "the filters and export again",
+    ),
+    "exports.at_risk": ("需关注", "At risk"),
+    "exports.due_kind": ("到期目标", "Due for"),
+    "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),
+}

@@ -1,0 +1,394 @@
+"""Downloads of the workspace's tables: every list a page shows, as CSV or Excel (XLSX), at
+``/exports/<table>.csv`` and ``/exports/<table>.xlsx`` with the page's own query (filters,
+sort, search) in the address.
+
+A download is the page's table, not a copy of it: the same product function with the same
+arguments (the user's :class:`~rapport.access.CustomerScope`, the page's filters and sort),
+the same masking for an analyst, the same columns with the same headings in the user's
+language, enumeration codes as their labels. It is the whole filtered list, not the page on
+screen: a paged list is read page after page by its keyset cursor, at most
+:data:`rapport.reports.tables.ROW_LIMIT` rows; a longer list ends with a row saying so. The
+files themselves (byte-order mark, formula neutralisation, number cells, the file name
+header) are :mod:`rapport.reports.tables`'.
+
+Each page offers the links (:func:`rapport.web.exports.export_links` in
+``export_links.html``); each table is declared once in :data:`TABLES` with the roles its
+page allows. A download naming customers with their
+personal data unmasked is audited as the export it is (``export`` of ``customers`` or
+``tickets``, route ``web.export.<table>``, the format, the count and the first 500 ids),
+written when the file has been sent (or the download broken off: then the rows sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import IO, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
+
+from rapport.access import CustomerScope, Principal
+from rapport.domain import AuditAction, Role
+from rapport.masking import mask_customer
+from rapport.reports import service_queue, snapshots
+from rapport.reports.tables import (
+    MEDIA_TYPES,
+    ROW_LIMIT,
+    TableColumn,
+    content_disposition,
+    csv_chunks,
+    file_name,
+    xlsx_file,
+)
+from rapport.store import audit
+from rapport.store.repository import utcnow
+from rapport.web import render
+from rapport.web.auth import VIA, RoleRefused, WebUser, client_address, writing
+from rapport.web.customer_list import (
+    CustomerQuery,
+    conditions,
+    encode_cursor,
+    latest_snapshot,
+    page_statement,
+)
+from rapport.web.exports import FORMATS
+from rapport.web.i18n import Formatter
+from rapport.web.views import diamonds as diamonds_view
+from rapport.web.views import service as service_view
+
+router = APIRouter(include_in_schema=False)
+#: Rows read per keyset page of a paged list while it is exported.
+READ_ROWS = 1000
+#: Tickets read per page of the queue while it is exported (the most a page may ask).
+READ_TICKETS = 500
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exportable table: its page's path and title (the file and sheet name), the
+    roles of that page, and what reads it."""
+
+    path: str
+    title_key: str
+    roles: frozenset[Role]
+    #: ``(request, user, fmt, limit) -> (columns, rows, masked)``; ``rows`` is lazy and may
+    #: hold one row more than ``limit`` (the sign that the list was cut).
+    read: Callable[[Request, Principal, Formatter, int], Exported]
+    #: The audit log's entity of the rows, and the key of their ids.
+    entity: str
+    id_key: str
+
+
+@dataclass(frozen=True)
+class Exported:
+    columns: list[TableColumn]
+    rows: Iterable[Mapping[str, Any]]
+    masked: bool
+
+
+# --- the tables ----------------------------------------------------------------------------
+
+
+def _customers(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The customers page's list (:mod:`rapport.web.customer_list`): its query from the
+    address, read by keyset pages from the first."""
+    from rapport.web.pages import parse_query
+
+    segments = [s.id for s in request.app.state.rules.scores.rfm.segments]
+    query, _ = parse_query(request.query_params, segments)
+    scope = CustomerScope(user)
+    sessions = request.app.state.sessions
+
+    def rows() -> Iterator[dict[str, Any]]:
+        page = replace(query, after=None, limit=READ_ROWS)
+        given = 0
+        while given <= limit:
+            with sessions() as session:
+                found = _customer_page(session, scope, page)
+            more = len(found) > page.limit
+            for row in found[: page.limit]:
+                yield mask_customer(row) if scope.masked else row
+                given += 1
+            if not more:
+                return
+            last = found[page.limit - 1]
+            page = replace(page, after=encode_cursor(query.sort, last["sort_key"], last["id"]))
+
+    value = fmt.value
+    columns = [
+        TableColumn("id", fmt.t("column.id"), "integer"),
+        TableColumn("name", fmt.t("column.name")),
+        TableColumn("external_id", fmt.t("column.external_id")),
+        TableColumn("city", fmt.t("column.city")),
+        TableColumn("owner_name", fmt.t("column.owner")),
+        TableColumn(
+            "value_tier",
+            fmt.t("column.value_tier"),
+            value=lambda r: _label(value("customer_scores", "value_tier", r["value_tier"])),
+        ),
+        TableColumn(
+            "lifecycle_stage",
+            fmt.t("column.lifecycle_stage"),
+            value=lambda r: _label(
+                value("customer_scores", "lifecycle_stage", r["lifecycle_stage"])
+            ),
+        ),
+        TableColumn(
+            "rfm_segment",
+            fmt.t("column.rfm_segment"),
+            value=lambda r: _label(fmt.segment(r["rfm_segment"])),
+        ),
+        TableColumn("relationship_index", fmt.t("column.relationship_index"), "number"),
+        TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+        TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
+    ]
+    return Exported(columns, rows(), scope.masked)
+
+
+def _customer_page(
+    session: Session, scope: CustomerScope, query: CustomerQuery
+) -> list[dict[str, Any]]:
+    as_of = latest_snapshot(session)
+    where, _, _ = conditions(session, scope, query, as_of)
+    return [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+
+
+def _diamonds(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The diamonds page's list (:func:`rapport.reports.snapshots.diamonds`, by churn risk),
+    every diamond rather than the rows shown, with the page's *at risk* mark."""
+    scope = CustomerScope(user)
+    rules = request.app.state.rules
+    level, _ = diamonds_view.at_risk_level(rules)
+    rows: list[dict[str, Any]] = []
+    with request.app.state.sessions() as session:
+        as_of = latest_snapshot(session)
+        if as_of is not None:
+            rows = snapshots.diamonds(
+                session,
+                day=as_of,
+                rules=rules,
+                locale=fmt.locale,
+                limit=limit + 1,
+                scope=scope,
+                order="churn_risk",
+            ).rows
+
+    def at_risk(row: Mapping[str, Any]) -> str | None:
+        risky = row["churn_risk"] is not None and row["churn_risk"] >= level
+        return fmt.t("diamonds.at_risk") if risky else None
+
+    columns = [
+        TableColumn("customer_id", fmt.t("column.id"), "integer"),
+        TableColumn("name", fmt.t("diamonds.customer")),
+        TableColumn("external_id", fmt.t("column.external_id")),
+        TableColumn("city", fmt.t("column.city")),
+        TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
+        TableColumn("at_risk", fmt.t("exports.at_risk"), value=at_risk),
+        TableColumn("monetary", fmt.t("diamonds.revenue"), "money"),
+        TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+        TableColumn("relationship_index", fmt.t("column.relationship_index"), "number"),
+        TableColumn("reasons", fmt.t("diamonds.why")),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
+def _service(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The service page's queue (:func:`rapport.reports.service_queue.ticket_queue`) with
+    its filters, every page of it, its clocks as of the download."""
+    scope = CustomerScope(user)
+    query, _ = service_view.parse_query(request.query_params, user)
+    now = utcnow()
+    sessions = request.app.state.sessions
+
+    def rows() -> Iterator[dict[str, Any]]:
+        page = replace(query, after=None, limit=READ_TICKETS)
+        given = 0
+        while given <= limit:
+            with sessions() as session:
+                found = service_queue.ticket_queue(
+                    session=session, scope=scope, query=page, now=now
+                )
+            for row in found.rows:
+                yield row
+                given += 1
+            if not found.next_cursor:
+                return
+            page = replace(page, after=found.next_cursor)
+
+    def left(row: Mapping[str, Any]) -> str | None:
+        delta = row["time_left"]
+        if delta is None:
+            return None
+        time = service_view.duration(delta, fmt)
+        key = "service.overdue_by" if row["overdue"] else "service.left"
+        return fmt.t(key, time=time)
+
+    def due_kind(row: Mapping[str, Any]) -> str | None:
+        return fmt.t("service.due_" + row["due_kind"]) if row.get("due_kind") else None
+
+    columns = [
+        TableColumn("id", fmt.t("service.col_ticket"), "integer"),
+        TableColumn("customer_id", fmt.t("column.id"), "integer"),
+        TableColumn("customer_name", fmt.t("service.col_customer")),
+        TableColumn(
+            "kind", fmt.t("service.kind"), value=lambda r: fmt.value("tickets", "kind", r["kind"])
+        ),
+        TableColumn(
+            "priority",
+            fmt.t("service.priority"),
+            value=lambda r: fmt.value("tickets", "priority", r["priority"]),
+        ),
+        TableColumn("subject", fmt.t("service.col_subject")),
+        TableColumn(
+            "assignee_name",
+            fmt.t("service.assignee"),
+            value=lambda r: r["assignee_name"] or fmt.t("service.unassigned"),
+        ),
+        TableColumn(
+            "status",
+            fmt.t("service.status"),
+            value=lambda r: fmt.value("tickets", "status", r["status"]),
+        ),
+        TableColumn(
+            "age", fmt.t("service.col_age"), value=lambda r: service_view.duration(r["age"], fmt)
+        ),
+        TableColumn("due_at", fmt.t("service.col_due"), "datetime"),
+        TableColumn("due_kind", fmt.t("exports.due_kind"), value=due_kind),
+        TableColumn("time_left", fmt.t("service.col_left"), value=left),
+    ]
+    return Exported(columns, rows(), scope.masked)
+
+
+def _label(text: str) -> str | None:
+    """A label as a cell: the screen's dash for "none" is an empty cell."""
+    return None if text == Formatter.DASH else text
+
+
+#: Every exportable table, by the name in its address.
+TABLES: dict[str, Table] = {
+    "customers": Table(
+        path="/customers",
+        title_key="nav.customers",
+        roles=frozenset(Role),
+        read=_customers,
+        entity="customers",
+        id_key="id",
+    ),
+    "diamonds": Table(
+        path="/diamonds",
+        title_key="nav.diamonds",
+        roles=frozenset(diamonds_view.ROLES),
+        read=_diamonds,
+        entity="customers",
+        id_key="customer_id",
+    ),
+    "service": Table(
+        path="/service",
+        title_key="nav.service",
+        roles=frozenset(service_view.PAGE_ROLES),
+        read=_service,
+        entity="tickets",
+        id_key="id",
+    ),
+}
+
+
+# --- the download --------------------------------------------------------------------------
+
+
+@router.get("/exports/{table}.{fmt_name}")
+def download(request: Request, table: str, fmt_name: str, user: WebUser) -> Response:
+    found = TABLES.get(table)
+    if found is None or fmt_name not in FORMATS:
+        return render.page(request, "not_found.html", status=404)
+    if user.role not in found.roles:
+        raise RoleRefused()
+    fmt = render.formatter(request)
+    exported = found.read(request, user, fmt, ROW_LIMIT)
+    zone = request.app.state.settings.tz
+    title = fmt.t(found.title_key)
+    name = file_name(title, dt.datetime.now(zone).date(), fmt_name)
+    notice = fmt.t("exports.cut", count=fmt.number(ROW_LIMIT))
+    audited = _audited(request, user, found, table, fmt_name, exported)
+    if fmt_name == "csv":
+        body: Iterator[Any] = csv_chunks(
+            exported.columns, audited, zone=zone, notice=notice, limit=ROW_LIMIT
+        )
+    else:
+        file = xlsx_file(
+            exported.columns, audited, zone=zone, notice=notice, sheet=title, limit=ROW_LIMIT
+        )
+        body = _file_chunks(file)
+    response = StreamingResponse(
+        body,
+        media_type=MEDIA_TYPES[fmt_name],
+        headers={"Content-Disposition": content_disposition(name)},
+    )
+    return render.with_cookie(request, response)
+
+
+def _file_chunks(file: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
+    try:
+        while chunk := file.read(size):
+            yield chunk
+    finally:
+        file.close()
+
+
+def _audited(
+    request: Request, user: Principal, table: Table, name: str, fmt_name: str, exported: Exported
+) -> Iterator[Mapping[str, Any]]:
+    """The rows of ``exported``; once they are written (or the download is broken off),
+    an ``export`` entry of the ids sent, unless the rows were masked."""
+    ids: list[int] = []
+    cut = False
+    try:
+        for row in exported.rows:
+            if len(ids) >= ROW_LIMIT:
+                cut = True
+            else:
+                ids.append(row[table.id_key])
+            yield row
+    finally:
+        if not exported.masked and ids:
+            _record(request, user, table, name, fmt_name, ids, cut)
+
+
+def _record(
+    request: Request,
+    user: Principal,
+    table: Table,
+    name: str,
+    fmt_name: str,
+    ids: list[int],
+    cut: bool,
+) -> None:
+    detail: dict[str, Any] = {
+        "via": VIA,
+        "route": f"web.export.{name}",
+        "format": fmt_name,
+        "count": len(ids),
+        "ids": ids[:500],
+    }
+    if cut:
+        detail["cut"] = True
+
+    def write(session: Session) -> None:
+        audit.record(
+            session=session,
+            actor=user.actor,
+            actor_user_id=user.user_id,
+            action=AuditAction.EXPORT,
+            entity=table.entity,
+            entity_id=None,
+            detail=detail,
+            client_address=client_address(request),
+        )
+
+    writing(request, write)
+
+
+__all__ = ["TABLES", "router"]
