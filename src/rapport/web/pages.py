@@ -62,6 +62,7 @@ from rapport.web.customer_list import (
     list_customers,
     owners,
 )
+from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 
@@ -144,6 +145,7 @@ def customers_page(request: Request, user: WebUser) -> Response:
         "owners": owner_choices,
         "sorts": list(SORTS),
         "search_limit": SEARCH_SCAN_LIMIT,
+        "export": export_links("customers", kept),
     }
     partial = request.headers.get("hx-request") == "true" and not request.headers.get(
         "hx-history-restore-request"
@@ -161,7 +163,13 @@ def customer_card(request: Request, user: WebUser, customer_id: str) -> Response
     number = _int(customer_id)
     try:
         if number is None:
-            raise NotFound(f"no customer with id {customer_id}", table="customers", field="id")
+            raise NotFound(
+                "no {entity} with id {id}",
+                table="customers",
+                field="id",
+                key="record_not_found",
+                params={"entity": "customer", "id": customer_id},
+            )
         with request.app.state.sessions() as session:
             row = scope.get(session=session, id=number)
             context = _card_context(request, session, scope, row)
@@ -340,7 +348,13 @@ def _write(
     state = CardForm(values=values)
     try:
         if number is None:
-            raise NotFound(f"no customer with id {customer_id}", table="customers", field="id")
+            raise NotFound(
+                "no {entity} with id {id}",
+                table="customers",
+                field="id",
+                key="record_not_found",
+                params={"entity": "customer", "id": customer_id},
+            )
 
         def run(session: Any) -> None:
             customer = scope.get(session=session, id=number)

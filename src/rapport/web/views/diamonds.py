@@ -34,6 +34,7 @@ from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_mo
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
 from rapport.web.customer_list import latest_snapshot
+from rapport.web.exports import export_links
 from rapport.web.nav import NavEntry
 
 ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.ANALYST)
@@ -128,6 +129,7 @@ def diamonds_page(request: Request, user: Staff) -> Response:
         else None,
         "more_count": min(PAGE_ROWS, total - len(rows), MAX_ROWS - limit),
         "tier_label": lambda value: fmt.value("customer_scores", "value_tier", value),
+        "export": export_links("diamonds", {}),
     }
     return render.page(request, "diamonds_list.html" if list_only else "diamonds.html", context)
 

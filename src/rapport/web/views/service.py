@@ -42,6 +42,7 @@ from rapport.store import audit
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, VIA, client_address, roles, writing
+from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 
@@ -187,6 +188,7 @@ def queue_page(request: Request, user: ServiceUser) -> Response:
         "statuses": OPEN_STATUSES,
         "priorities": list(TicketPriority),
         "kinds": list(TicketKind),
+        "export": export_links("service", kept),
     }
     template = "service_queue.html" if _is_htmx(request) else "service.html"
     return render.page(request, template, context)
@@ -213,7 +215,7 @@ def _ticket_page(
     scope = CustomerScope(user)
     try:
         if ticket_id is None:
-            raise NotFound("no such ticket", table="tickets", field="id")
+            raise NotFound("no such ticket", table="tickets", field="id", key="ticket_missing")
         with request.app.state.sessions() as session:
             ticket = service_queue.ticket_view(
                 session=session, scope=scope, ticket_id=ticket_id, now=utcnow()
