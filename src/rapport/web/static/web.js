@@ -5,12 +5,37 @@
   "use strict";
   var charts = [];
 
+  /* Every chart but a sparkline gets ECharts' "save as image" button: a PNG named after
+     the chart (its aria-label), on white, at twice the screen's pixels. The button's title
+     is the page's language (data-chart-save on <body>, from the texts catalogue). */
+  function withSaveImage(option, node) {
+    var title = document.body.dataset.chartSave;
+    if (!title || option.toolbox || node.classList.contains("spark")) { return option; }
+    var name = (node.getAttribute("aria-label") || node.id || "chart").replace(/[\\/:*?"<>|]+/g, " ");
+    option.toolbox = {
+      right: 4,
+      top: 0,
+      padding: 6,
+      itemSize: 14,
+      feature: {
+        saveAsImage: {
+          title: title,
+          name: "rapport-" + name.trim(),
+          type: "png",
+          pixelRatio: 2,
+          backgroundColor: "#ffffff"
+        }
+      }
+    };
+    return option;
+  }
+
   function draw(root) {
     if (typeof echarts === "undefined") { return; }
     var nodes = (root || document).querySelectorAll("[data-chart]");
     nodes.forEach(function (node) {
       if (node.dataset.chartReady === "1") { return; }
-      var option = JSON.parse(node.dataset.chart);
+      var option = withSaveImage(JSON.parse(node.dataset.chart), node);
       var chart = echarts.init(node, null, { renderer: "canvas" });
       chart.setOption(option);
       node.dataset.chartReady = "1";
