@@ -28,8 +28,13 @@ from tests.web.test_overview import CJK, numbers_in, visible_text
 
 #: Seconds an engine fragment may take (the first asks a worker process to start).
 ENGINE_SECONDS = 300
-FRAGMENTS = ("/analysis/snapshot",)
-ENGINE_FRAGMENTS = ("/analysis/metrics", "/analysis/cohorts")
+FRAGMENTS = ("/analysis/snapshot", "/analysis/accuracy")
+ENGINE_FRAGMENTS = (
+    "/analysis/metrics",
+    "/analysis/cohorts",
+    "/analysis/chain",
+    "/analysis/clusters",
+)
 
 
 def snapshot_dates(store: WebStore) -> tuple[dt.date, dt.date]:
@@ -228,10 +233,97 @@ def test_the_snapshot_tables_are_the_reports_within_the_managers_scope(
     assert 'value="lifecycle_stage" selected' in stages.text
 
 
+def test_the_chain_is_the_degree_chain_within_the_managers_scope(
+    server: str, web_store: WebStore
+) -> None:
+    latest, _ = snapshot_dates(web_store)
+    engine = create_engine(web_store.url)
+    with session_scope(engine) as session:
+        scope = CustomerScope(web_store.principal("manager"))
+        chain = distributions.degree_chain(session, day=latest, scope=scope)
+        everyone = distributions.degree_chain(session, day=latest)
+    engine.dispose()
+    assert chain is not None and everyone is not None
+    assert [x.high_source for x in chain.links] != [x.high_source for x in everyone.links]
+    fmt = fmt_zh(web_store)
+    client = http_login(server, ROLE_USERS["manager"])
+    answer = client.get("/analysis/chain", timeout=ENGINE_SECONDS)
+    assert answer.status_code == 200, answer.text[:2000]
+    assert [row[:6] for row in numbers_in(answer.text, "chain-table")] == [
+        [
+            fmt.t(f"degree.{x.source}"),
+            fmt.t(f"degree.{x.target}"),
+            fmt.number(x.high_source),
+            fmt.percent(x.share, 1),
+            fmt.percent(x.base_rate, 1),
+            fmt.DASH if x.lift is None else fmt.number(x.lift, 2) + "×",
+        ]
+        for x in chain.links
+    ]
+    diagram = visible_text(answer.text.split('id="chain-diagram"')[1].split("</ol>")[0])
+    for degree in ("满意度", "忠诚度", "参与度", "推荐度"):
+        assert degree in diagram
+
+
+def test_the_clusters_are_rapport_clusters(server: str, web_store: WebStore) -> None:
+    """The clusters the page shows are cluster_summary's of the latest snapshot (what
+    ``rapport clusters`` computes): size, share, description, the criterion and its value,
+    and each demographic per cluster."""
+    from rapport.models.clusters import cluster_summary, demography_grid, description
+
+    latest, _ = snapshot_dates(web_store)
+    found = cluster_summary(web_store.settings, as_of=latest)
+    assert found is not None
+    client = http_login(server, ROLE_USERS["analyst"])
+    answer = client.get("/analysis/clusters", timeout=ENGINE_SECONDS)
+    assert answer.status_code == 200, answer.text[:2000]
+    fmt = fmt_zh(web_store)
+    assert numbers_in(answer.text, "clusters-table") == [
+        [
+            f"第 {c['id'] + 1} 类",
+            fmt.number(c["size"]),
+            fmt.percent(c["share"], 1),
+            description([(n, v) for n, v in c["distinguishing"]], "zh_CN"),
+        ]
+        for c in found["clusters"]
+    ]
+    criterion = visible_text(answer.text.split('id="clusters-criterion"')[1].split("</p>")[0])
+    assert f"k = {found['k']}" in criterion and "轮廓系数" in criterion
+    assert fmt.number(found["score"], 3) in criterion
+    assert fmt.number(found["sample"]) in criterion
+    values, grid = demography_grid(found["demographics"]["gender"], found["k"], name="gender")
+    assert numbers_in(answer.text, "clusters-gender") == [
+        [f"第 {c + 1} 类", *(fmt.percent(v, 0) for v in grid[c])] for c in range(found["k"])
+    ]
+    assert len(values) >= 2
+    assert '"type": "heatmap"' in answer.text.replace("&#34;", '"')
+
+
+def test_model_accuracy_says_how_to_backtest(server: str, web_store: WebStore) -> None:
+    """The section lists the registry's latest fits (saved_models of the server's data
+    directory; none unless a test fitted and saved them), and says how to produce a
+    backtest, without computing one."""
+    latest, _ = snapshot_dates(web_store)
+    client = http_login(server, ROLE_USERS["admin"])
+    answer = client.get("/analysis/accuracy")
+    assert answer.status_code == 200
+    assert f"rapport models backtest --as-of {latest.isoformat()}" in answer.text
+    saved = distributions.saved_models(web_store.settings)
+    if not saved:
+        assert 'id="accuracy-none"' in answer.text and "rapport models fit" in answer.text
+        assert 'id="accuracy-table"' not in answer.text
+        return
+    fmt = fmt_zh(web_store)
+    assert [[r[0], r[3]] for r in numbers_in(answer.text, "accuracy-table")] == [
+        [fmt.t(f"analysis.model.{m['kind']}"), fmt.number(m["customers"])] for m in saved
+    ]
+
+
 def test_no_customer_is_named_for_the_analyst(server: str, web_store: WebStore) -> None:
     client = http_login(server, ROLE_USERS["analyst"])
-    text = client.get("/analysis/snapshot").text
-    assert "/customers/" not in text  # aggregates only: no customer linked or named
+    for path in ("/analysis/snapshot", "/analysis/chain", "/analysis/clusters"):
+        text = client.get(path, timeout=ENGINE_SECONDS).text
+        assert "/customers/" not in text, path  # aggregates only: no customer linked or named
 
 
 def main(page: str) -> str:
@@ -254,7 +346,9 @@ def test_both_languages_and_nothing_untranslated(server: str) -> None:
         "by": "lifecycle_stage",
     }
     for path in ("/analysis", *FRAGMENTS, *ENGINE_FRAGMENTS):
-        shown = visible_text(main(client.get(path, params=params, timeout=ENGINE_SECONDS).text))
+        page = main(client.get(path, params=params, timeout=ENGINE_SECONDS).text)
+        page = re.sub(r'<table[^>]*id="clusters-city".*?</table>', "", page, flags=re.S)
+        shown = visible_text(page)  # (the cities are data, as stored)
         assert not CJK.findall(shown), (path, CJK.findall(shown)[:10])
         assert not re.findall(r"\b[a-z]+_[a-z_]+\b", shown), path
     chinese = http_login(server, ROLE_USERS["admin"])
@@ -280,6 +374,7 @@ CHARTS = (
     "moves-chart",
     "group-value_tier-chart",
     "corr-chart",
+    "clusters-chart",
 )
 ALL_DRAWN = """ids => window.echarts && ids.every(id => {
   const node = document.getElementById(id);
@@ -303,8 +398,15 @@ def test_the_analysis_page_in_a_browser(browser_page: Watched) -> None:
         assert page.inner_text("main h1") == heading
         assert page.locator("#rfm-table tbody tr").count() == 5
         assert page.locator("#cohorts-table tbody tr").count() >= 6
+        assert page.locator("#chain-diagram li").count() == 7  # four degrees, three links
+        assert page.locator("#clusters-table tbody tr").count() >= 2
+        assert page.locator("#accuracy-backtest code").count() == 1
         assert not untranslated(page.evaluate(SHOWN_TEXT), locale), locale
         shot(page, f"analysis-{locale}")
+        for part in ("chain", "clusters", "accuracy"):
+            page.locator(f"section:has(#{part})").screenshot(
+                path=f"/tmp/web-shots/analysis-{part}-{locale}.png"
+            )
     # a new question by keyboard-reachable fields, without a reload, kept in the address
     page.evaluate("window.__same_document = true")
     page.select_option("#granularity", "month")

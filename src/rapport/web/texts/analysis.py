@@ -133,6 +133,80 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "analysis.correlations_chart": ("相关系数热力图", "Correlation heatmap"),
     "analysis.correlation": ("相关系数", "Correlation"),
+    "analysis.chain": ("四度链条", "The chain of the four degrees"),
+    "analysis.chain_note": (
+        "满意度 → 忠诚度 → 参与度 → 推荐度:每一环中前一度高分(最新快照的前四分之一)客户里,"
+        "下一度也高分的比例,与全部客户中下一度高分的基准比例对比;提升大于 1 表示这一环成立。",
+        "Satisfaction → loyalty → engagement → advocacy: of the customers high on one degree "
+        "(its top quarter in the latest snapshot), the share also high on the next, against "
+        "the base rate of all customers high on the next; a lift above 1 means the link holds.",
+    ),
+    "analysis.chain_diagram": ("四度链条图", "Diagram of the chain"),
+    "analysis.chain_lift": ("提升 {lift}", "lift {lift}"),
+    "analysis.chain_share": ("{share}(基准 {base})", "{share} (base {base})"),
+    "analysis.chain_holds": ("成立", "holds"),
+    "analysis.chain_weak": ("不成立", "does not hold"),
+    "analysis.chain_customers": ("两度均有值的客户", "Customers with both"),
+    "analysis.clusters": ("行为聚类", "Behavioural clusters"),
+    "analysis.clusters_note": (
+        "最新快照全部客户按标准化行为(最近购买、频次、金额、满意度、参与度、推荐度、客户时长)"
+        "做 k 均值聚类,与 rapport clusters 相同;特征列出均值偏离超过 0.5 个标准差的项。",
+        "Every customer of the latest snapshot clustered by k-means on standardized behaviour "
+        "(recency, frequency, monetary, satisfaction, engagement, advocacy, tenure), as "
+        "rapport clusters does; the features listed are those whose mean lies beyond 0.5 "
+        "standard deviations.",
+    ),
+    "analysis.clusters_criterion": (
+        "k = {k}:按{criterion}选择(取值 {score},在 {sample} 位客户的样本上计算;"
+        "共 {customers} 位客户)。",
+        "k = {k}, chosen by the {criterion} ({score}, computed on a sample of {sample} "
+        "customers; {customers} customers in all).",
+    ),
+    "analysis.criterion_silhouette": ("轮廓系数", "silhouette"),
+    "analysis.clusters_candidates": ("各候选 k 的轮廓系数:", "Silhouette of each candidate k:"),
+    "analysis.clusters_chosen": ("选中", "chosen"),
+    "analysis.clusters_excluded": (
+        "未采用:只区分了有无购买",
+        "left out: it only splits buyers from non-buyers",
+    ),
+    "analysis.clusters_none": (
+        "无法聚类:没有评分快照或可区分的客户太少。",
+        "No clusters: no score snapshot, or too few distinct customers.",
+    ),
+    "analysis.cluster_n": ("第 {n} 类", "Cluster {n}"),
+    "analysis.cluster_z": ("均值 z 分数", "Mean z-score"),
+    "analysis.clusters_chart": (
+        "各类各特征均值 z 分数热力图",
+        "Heatmap of each cluster's mean z-score per feature",
+    ),
+    "analysis.clusters_demographics": (
+        "各类的人口特征(占该类客户的比例)",
+        "Each cluster's demographics (share of its customers)",
+    ),
+    "analysis.accuracy": ("模型准确度", "Model accuracy"),
+    "analysis.accuracy_note": (
+        "回测:在留出期之前校准模型,再与留出期内实际发生的情况比较。",
+        "A backtest calibrates the models before a holdout and compares them with what "
+        "happened in it.",
+    ),
+    "analysis.accuracy_backtest": (
+        "系统未保存回测结果:回测耗时较长,以命令运行并生成 HTML 报告:",
+        "No backtest is stored: a backtest takes long, so it runs as a command and writes "
+        "an HTML report:",
+    ),
+    "analysis.accuracy_fits": ("已保存的最新模型拟合", "The latest saved model fits"),
+    "analysis.accuracy_none": ("尚未保存任何模型:请先运行", "No model is saved yet: run"),
+    "analysis.model": ("模型", "Model"),
+    "analysis.fitted_at": ("拟合时间", "Fitted at"),
+    "analysis.data_as_of": ("数据截至", "Data as of"),
+    "analysis.model_rows": ("客户数", "Customers"),
+    "analysis.log_likelihood": ("对数似然", "Log-likelihood"),
+    "analysis.model.mbgnbd": ("MBG/NBD 购买模型", "MBG/NBD purchase model"),
+    "analysis.model.bgnbd": ("BG/NBD 购买模型", "BG/NBD purchase model"),
+    "analysis.model.paretonbd": ("Pareto/NBD 购买模型", "Pareto/NBD purchase model"),
+    "analysis.model.gammagamma": ("Gamma-Gamma 消费金额模型", "Gamma-Gamma spend model"),
+    "analysis.model.churn": ("流失预警模型", "Churn early-warning model"),
+    "analysis.model.demand": ("品类需求预测", "Category demand forecaster"),
     # metric definitions (docs/metrics.md)
     "analysis.def.customers_start": (
         "期初前一个活跃窗口内有购买的客户数。",

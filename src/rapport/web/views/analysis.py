@@ -43,6 +43,7 @@ from rapport.domain import Role
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
+from rapport.models import clusters as clustering
 from rapport.reports import analysis as distributions
 from rapport.reports import snapshots
 from rapport.reports.groups import BY_ATTRIBUTES, GROUP_BY
@@ -243,6 +244,89 @@ def analysis_snapshot(request: Request, user: Viewer) -> Response:
     return response
 
 
+@router.get("/analysis/chain")
+def analysis_chain(request: Request, user: Viewer) -> Response:
+    """The chain satisfaction → loyalty → engagement → advocacy of the latest snapshot,
+    within the user's scope (:func:`rapport.reports.analysis.chain_rows`, in a worker)."""
+    fmt = render.formatter(request)
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    if latest is None:
+        return render.page(request, "analysis_chain.html", {"links": None})
+    everyone = CustomerScope(user).clause() is None
+    who = None if everyone else (user.role, user.team, user.user_id)
+    try:
+        chain = _cached(
+            request,
+            ("chain", latest, who),
+            functools.partial(distributions.chain_rows, day=latest, principal=user),
+            what="chain of the degrees",
+            pair=False,
+        )
+    except RapportError as exc:
+        return _failed(request, exc, fmt)
+    if chain is None:
+        return render.page(request, "analysis_chain.html", {"links": None})
+    context = {"links": [_link_row(link, fmt) for link in chain["links"]]}
+    return render.page(request, "analysis_chain.html", context)
+
+
+@router.get("/analysis/clusters")
+def analysis_clusters(request: Request, user: Viewer) -> Response:
+    """The behavioural clusters of the latest snapshot, every customer's
+    (:func:`rapport.models.clusters.cluster_summary`, what ``rapport clusters`` runs, in a
+    worker): size, share, distinguishing features, demographics and the criterion."""
+    fmt = render.formatter(request)
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    if latest is None:
+        return render.page(request, "analysis_clusters.html", {"found": None})
+    try:
+        found = _cached(
+            request,
+            ("clusters", latest),
+            functools.partial(clustering.cluster_summary, as_of=latest),
+            what="clusters",
+            pair=False,
+        )
+    except RapportError as exc:
+        return _failed(request, exc, fmt)
+    except ValueError:  # too few distinct customers to cluster
+        found = None
+    if found is None:
+        return render.page(request, "analysis_clusters.html", {"found": None})
+    return render.page(request, "analysis_clusters.html", _clusters_context(found, fmt))
+
+
+@router.get("/analysis/accuracy")
+def analysis_accuracy(request: Request, user: Viewer) -> Response:
+    """What the model registry holds about the latest fits
+    (:func:`rapport.reports.analysis.saved_models`), and how to produce a backtest."""
+    fmt = render.formatter(request)
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    models = distributions.saved_models(render.settings_of(request))
+    rows = [
+        {
+            "kind": m["kind"],
+            "label": fmt.t(f"analysis.model.{m['kind']}"),
+            "fitted": fmt.datetime(_moment(m["created_at"])),
+            "moment": fmt.date(_last_day(_moment(m["moment"]))),
+            "customers": fmt.number(m["customers"]),
+            "log_likelihood": fmt.number(m["metrics"].get("log_likelihood"), 1),
+        }
+        for m in models
+    ]
+    day = (latest or dt.datetime.now(dt.UTC).date()).isoformat()
+    return render.page(request, "analysis_accuracy.html", {"models": rows, "day": day})
+
+
+def _failed(request: Request, exc: RapportError, fmt: Formatter) -> Response:
+    return render.page(
+        request, "analysis_failed.html", {"reason": error_text(exc, fmt.locale), "q": None}
+    )
+
+
 # --- the question and the engine ---------------------------------------------------------------
 
 
@@ -279,15 +363,19 @@ def _too_many(count: int) -> RapportError:
     from rapport.errors import ValidationFailed
 
     return ValidationFailed(
-        f"{count} values asked for; at most {MAX_VALUES}",
+        "{count} values asked for; at most {maximum}",
         field="granularity",
         hint="choose a coarser granularity, a shorter period or no segment",
+        key="analysis_too_many_values",
+        params={"count": count, "maximum": MAX_VALUES},
     )
 
 
-def _cached(request: Request, key: tuple[Any, ...], work: Any, *, what: str) -> Any:
-    """The rows of ``work(settings, rules)`` (which returns ``(engine, rows)``) run in a
-    worker, or its kept result."""
+def _cached(
+    request: Request, key: tuple[Any, ...], work: Any, *, what: str, pair: bool = True
+) -> Any:
+    """The result of ``work(settings, rules)`` run in a worker, or its kept result: its rows
+    when it returns ``(engine, rows)`` (``pair``), else what it returns."""
     settings = store_settings(render.settings_of(request), request.app.state.engine)
     full = (settings.database_url, *key)
     now = time.monotonic()
@@ -302,7 +390,8 @@ def _cached(request: Request, key: tuple[Any, ...], work: Any, *, what: str) -> 
         what=what,
         hint="retry in a moment; the analytics workers may be busy",
     )
-    result = result[1]  # (engine, rows)
+    if pair:
+        result = result[1]  # (engine, rows)
     with _cache_lock:
         _cache[full] = (now, result)
         while len(_cache) > CACHE_ENTRIES:
@@ -678,10 +767,7 @@ def _correlation_chart(pairs: list[dict[str, Any]], fmt: Formatter) -> dict[str,
         "grid": {"left": 8, "right": 16, "top": 8, "bottom": 64, "containLabel": True},
         "xAxis": {"type": "category", "data": labels, "axisLabel": {"interval": 0, "rotate": 20}},
         "yAxis": {"type": "category", "data": labels, "inverse": True},
-        "visualMap": {
-            **_colour_scale(-1, 1),
-            "inRange": {"color": ["#c2410c", "#f8fafc", "#1d4ed8"]},
-        },
+        "visualMap": _diverging_scale(-1, 1),
         "series": [
             {
                 "type": "heatmap",
@@ -725,6 +811,112 @@ def _clv_chart(bins: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
     }
 
 
+def _moment(value: str | None) -> dt.datetime | None:
+    """An ISO moment of the model registry (naive: UTC) as a datetime."""
+    return None if not value else dt.datetime.fromisoformat(value)
+
+
+def _last_day(moment: dt.datetime | None) -> dt.datetime | None:
+    """The moment a model's data ends (the end of its last day) as a moment of that day."""
+    return None if moment is None else moment - dt.timedelta(microseconds=1)
+
+
+def _link_row(link: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    lift = link["lift"]
+    return {
+        "source": fmt.t(f"degree.{link['source']}"),
+        "target": fmt.t(f"degree.{link['target']}"),
+        "high_source": fmt.number(link["high_source"]),
+        "share": fmt.percent(link["share"], 1),
+        "base_rate": fmt.percent(link["base_rate"], 1),
+        "lift": fmt.DASH if lift is None else fmt.number(lift, 2) + "×",
+        "holds": lift is not None and lift > 1,
+        "customers": fmt.number(link["customers"]),
+    }
+
+
+def _clusters_context(found: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    """The clusters of :meth:`rapport.models.clusters.Clustering.summary` for the page."""
+    clusters = found["clusters"]
+    k = len(clusters)
+    demographics = []
+    for name, rows in found["demographics"].items():
+        values, grid = clustering.demography_grid(rows, k, name=name)
+        demographics.append(
+            {
+                "name": name,
+                "values": [
+                    fmt.t("analysis.no_group") if v is None else fmt.value("customers", name, v)
+                    for v in values
+                ],
+                "rows": [
+                    {"cluster": c + 1, "shares": [fmt.percent(v, 0) for v in grid[c]]}
+                    for c in range(k)
+                ],
+            }
+        )
+    return {
+        "found": found,
+        "k": found["k"],
+        "criterion": fmt.t(f"analysis.criterion_{found['criterion']}"),
+        "score": fmt.number(found["score"], 3),
+        "sample": fmt.number(found["sample"]),
+        "customers": fmt.number(found["customers"]),
+        "candidates": [
+            {
+                "k": key,
+                "score": fmt.number(value, 3),
+                "chosen": key == found["k"],
+                "excluded": key in found["excluded"],
+            }
+            for key, value in found["silhouettes"].items()
+        ],
+        "clusters": [
+            {
+                "id": c["id"] + 1,
+                "size": fmt.number(c["size"]),
+                "share": fmt.percent(c["share"], 1),
+                "description": clustering.description(
+                    [(name, v) for name, v in c["distinguishing"]], fmt.locale
+                ),
+            }
+            for c in clusters
+        ],
+        "chart": _json(_cluster_chart(clusters, fmt)),
+        "demographics": demographics,
+    }
+
+
+def _cluster_chart(clusters: list[dict[str, Any]], fmt: Formatter) -> dict[str, Any]:
+    """The clusters' mean z-score of every feature as a heatmap (a cluster per row)."""
+    features = clustering.FEATURES
+    names = [fmt.t("analysis.cluster_n", n=c["id"] + 1) for c in clusters]
+    return {
+        "animation": False,
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 16, "top": 28, "bottom": 84, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "data": [clustering.feature_label(f, fmt.locale) for f in features],
+            "axisLabel": {"interval": 0, "rotate": 20},
+        },
+        "yAxis": {"type": "category", "data": names, "inverse": True},
+        "visualMap": _diverging_scale(-2, 2),
+        "series": [
+            {
+                "type": "heatmap",
+                "name": fmt.t("analysis.cluster_z"),
+                "data": [
+                    [j, i, round(c["z"][f], 2)]
+                    for i, c in enumerate(clusters)
+                    for j, f in enumerate(features)
+                ],
+                "label": {"show": True},
+            }
+        ],
+    }
+
+
 def _colour_scale(low: float, high: float) -> dict[str, Any]:
     """The ECharts ``visualMap`` of a heatmap: ``low`` to ``high``, a horizontal scale
     centred under the chart."""
@@ -737,3 +929,8 @@ def _colour_scale(low: float, high: float) -> dict[str, Any]:
         "bottom": 0,
         "itemHeight": 120,
     }
+
+
+def _diverging_scale(low: float, high: float) -> dict[str, Any]:
+    """:func:`_colour_scale` from orange through white to blue, for values around 0."""
+    return {**_colour_scale(low, high), "inRange": {"color": ["#c2410c", "#f8fafc", "#1d4ed8"]}}
