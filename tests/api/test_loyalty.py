@@ -5,6 +5,8 @@ ids, bad input (422 with the field path) and the audit trail."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -52,6 +54,10 @@ def test_read_balance_tier_and_ledger_in_scope_only(
         reference = mask_reference(reference)
         assert reference.startswith("order:") and target not in reference
     assert (entry["points"], entry["reason"], entry["reference"]) == (500, "purchase", reference)
+    earned = dt.datetime.fromisoformat(entry["occurred_at"])
+    ((expiring),) = body["expiring"]  # the one lot, [loyalty] points_expire_days after it
+    assert expiring["points"] == 500
+    assert dt.datetime.fromisoformat(expiring["expires_at"]) - earned == dt.timedelta(days=730)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -124,6 +124,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "The monthly management report 月度客户关系报告: what changed in the month, for whom, "
         "against the month before, as a PDF, HTML or XLSX file.",
     ),
+    "loyalty": LazyCommand(
+        "rapport.cli.loyalty:loyalty_app",
+        "The loyalty programme's points: expiry (first in, first out).",
+    ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",
         "Staff accounts (roles, passwords) and API tokens for integrations.",

@@ -55,6 +55,10 @@ COMMANDS: dict[str, str] = {
     "输出为 PDF、HTML 或 XLSX 文件。\n\n"
     "该月须有评分快照（取其中最新的一个），与该月之前最近的快照对比；"
     "指标按自然月及其上一个月计算。",
+    "loyalty": "会员积分：积分过期（先到先过期）。",
+    "loyalty expire": "为超过 [loyalty] points_expire_days 的每一笔积分记过期（最早的积分先过期）；"
+    "再次运行不会重复记账。",
+    "loyalty expiring": "某位客户的积分何时过期（消费先用最早的积分）。",
     "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
     "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
     "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
@@ -177,6 +181,10 @@ PARAMETERS: dict[str, str] = {
     "Team (managers see their team).": "团队（经理能看到本团队）。",
     "Name shown to others.": "向他人显示的姓名。",
     "E-mail address.": "电子邮箱地址。",
+    "Expire what is due at the end of this local date (default: now).": "过期截至该本地日期结束时"
+    "到期的积分（默认：现在）。",
+    "Count what would expire; write nothing.": "只统计将会过期的积分，不写入。",
+    "The customer's id.": "客户的内部 ID。",
     "Read the password from standard input.": "从标准输入读取密码。",
     "No log-in; API tokens only.": "不能登录；只用 API 令牌。",
     "Log-in name of an existing account.": "已有账号的登录名。",

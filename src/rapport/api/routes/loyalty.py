@@ -26,6 +26,7 @@ POST /customers/{id}/loyalty/earn, /redeem     admin, manager, sales       loyal
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -47,6 +48,7 @@ from rapport.api.masking import mask_ledger_entry
 from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.loyalty import (
     EarnRequest,
+    ExpiringPoints,
     LedgerEntry,
     LedgerPage,
     LoyaltyEntryResult,
@@ -56,7 +58,7 @@ from rapport.api.schemas.loyalty import (
 )
 from rapport.config import LoyaltyRules
 from rapport.domain import AuditAction, LoyaltyReason, Role
-from rapport.store import loyalty, schema
+from rapport.store import loyalty, loyalty_expiry, schema
 from rapport.store.repository import Row, utcnow
 
 router = APIRouter(prefix="/customers/{customer_id}/loyalty", tags=["loyalty"])
@@ -69,6 +71,9 @@ WRITE = [
     Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
 ]
 _l = schema.loyalty_ledger.c
+#: Every lot with points left is listed, those past their expiry too (the next expiry run
+#: takes them).
+EVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _entry(row: Row, scope: CustomerScope) -> LedgerEntry:
@@ -103,10 +108,16 @@ def get_loyalty(
     rules: RulesDep,
     page: PageDep,
 ) -> LoyaltyPublic:
-    """Balance, tier (by the configured tier rules), the next tier, and a page of the
-    ledger in id order (follow ``ledger.next_cursor``)."""
+    """Balance, tier (by the configured tier rules), the next tier, what expires when, and
+    a page of the ledger in id order (follow ``ledger.next_cursor``)."""
     scope.get(session=session, id=customer_id)
     points = loyalty.balance(session=session, customer_id=customer_id)
+    expiring = loyalty_expiry.customer_expiring(
+        session,
+        customer_id=customer_id,
+        expire_days=rules.loyalty.points_expire_days,
+        after=EVER,
+    )
     stmt = sa.select(schema.loyalty_ledger).where(_l.customer_id == customer_id)
     ledger = paginate(session, stmt, page, key=_l.id)
     following = _next_tier(points, rules.loyalty)
@@ -116,6 +127,7 @@ def get_loyalty(
         tier=_tier(points, rules.loyalty),
         next_tier=following,
         points_to_next_tier=following.min_points - points if following else None,
+        expiring=[ExpiringPoints(expires_at=at, points=n) for at, n in expiring],
         ledger=ledger.as_page(LedgerPage, lambda r: _entry(r, scope)),
     )
 

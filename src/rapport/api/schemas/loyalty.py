@@ -69,15 +69,26 @@ class TierPublic(BaseModel):
     min_points: int
 
 
+class ExpiringPoints(BaseModel):
+    """Points that expire at one moment unless spent first (spends take the oldest)."""
+
+    expires_at: Time
+    points: int
+
+
 class LoyaltyPublic(BaseModel):
-    """A customer's points: balance, tier (from the configured tier rules), the next tier
-    and a page of the ledger in id order."""
+    """A customer's points: balance, tier (from the configured tier rules), the next tier,
+    what expires when, and a page of the ledger in id order."""
 
     customer_id: int
     balance: int
     tier: TierPublic
     next_tier: TierPublic | None = Field(description="null: already in the highest tier.")
     points_to_next_tier: int | None
+    expiring: list[ExpiringPoints] = Field(
+        description="The points left of each lot earned, by expiry (soonest first): a lot "
+        "expires [loyalty] points_expire_days after it was earned; spends take the oldest."
+    )
     ledger: LedgerPage
 
 

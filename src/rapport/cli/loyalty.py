@@ -1,0 +1,145 @@
+"""``rapport loyalty expire|expiring``: points expiry, first in first out.
+
+``expire`` posts the expiry of every lot of points past ``[loyalty] points_expire_days``
+(:mod:`rapport.store.loyalty_expiry`), a thousand customers per transaction, with a
+progress bar on a terminal; ``--dry-run`` counts without writing. Running it again posts
+nothing more. ``expiring CUSTOMER`` shows what a customer's points expire when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+
+from rapport.cli.output import Column, FormatOption, OutputFormat, emit
+
+loyalty_app = typer.Typer(
+    help="The loyalty programme's points: expiry (first in, first out).",
+    no_args_is_help=True,
+)
+
+
+def _moment(at: str | None, tz: Any) -> dt.datetime:
+    from rapport.cli.audit import parse_moment
+    from rapport.store.repository import utcnow
+
+    moment = parse_moment(at, "--at", tz, end_of_day=True)
+    return utcnow() if moment is None else moment.replace(tzinfo=dt.UTC)
+
+
+@loyalty_app.command("expire")
+def expire_command(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Expire what is due at the end of this local date (default: now)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would expire; write nothing.")
+    ] = False,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Post the expiry of every lot of points older than [loyalty] points_expire_days
+    (oldest points first); running it again posts nothing more."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from rapport.cli.common import err_console, store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_expiry import post_expiries
+
+    settings = get_settings()
+    locale = settings.locale
+    moment = _moment(at, settings.tz)
+    days = load_rules(settings).loyalty.points_expire_days
+    engine = store_engine()
+    try:
+        with Progress(
+            TextColumn(t("loyalty.expiring_customers", locale)),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            disable=output != OutputFormat.table or not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task("expire", total=None)
+            run = post_expiries(
+                lambda: session_scope(engine, writing=True),
+                expire_days=days,
+                at=moment,
+                dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        engine.dispose()
+    local = moment.astimezone(settings.tz)
+    row = {
+        "at": local.isoformat(timespec="seconds"),
+        "expire_days": days,
+        "customers": run.customers,
+        "entries": run.entries,
+        "points": run.points,
+        "dry_run": run.dry_run,
+    }
+    columns = [
+        Column("at", t("loyalty.at", locale)),
+        Column("expire_days", t("loyalty.expire_days", locale), numeric=True),
+        Column("customers", t("loyalty.customers", locale), numeric=True),
+        Column("entries", t("loyalty.entries", locale), numeric=True),
+        Column("points", t("loyalty.points_expired", locale), numeric=True),
+    ]
+    if output == OutputFormat.table:
+        row["at"] = local.strftime("%Y-%m-%d %H:%M")
+    title = t("loyalty.dry_run_title" if dry_run else "loyalty.expire_title", locale)
+    emit([row], columns, output, title=title, locale=locale, key="run")
+
+
+@loyalty_app.command("expiring")
+def expiring_command(
+    customer: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """What a customer's points expire when (spends take the oldest points first)."""
+    from rapport.cli.common import store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
+    from rapport.store import customers, loyalty, session_scope
+    from rapport.store.loyalty_expiry import customer_expiring
+
+    settings = get_settings()
+    locale = settings.locale
+    days = load_rules(settings).loyalty.points_expire_days
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            customers.repo.get(session=session, id=customer)
+            balance = loyalty.balance(session=session, customer_id=customer)
+            lots = customer_expiring(
+                session,
+                customer_id=customer,
+                expire_days=days,
+                after=dt.datetime.min.replace(tzinfo=dt.UTC),
+            )
+    finally:
+        engine.dispose()
+    rows = [
+        {"expires_at": when.astimezone(settings.tz).date().isoformat(), "points": points}
+        for when, points in lots
+    ]
+    columns = [
+        Column("expires_at", t("loyalty.expires_on", locale)),
+        Column("points", t("loyalty.points", locale), numeric=True),
+    ]
+    title = t("loyalty.expiring_title", locale).format(customer=customer, balance=balance)
+    emit(
+        rows,
+        columns,
+        output,
+        title=title,
+        locale=locale,
+        key="expiring",
+        meta={"customer_id": customer, "balance": balance},
+    )

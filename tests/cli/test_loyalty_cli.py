@@ -1,0 +1,104 @@
+"""`rapport loyalty expire|expiring`: the expiry job from the command line (dry run first,
+then the posting, then nothing more) and what a customer's points expire when."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rapport.cli.main import app, run
+from rapport.config import get_settings
+from rapport.domain import LoyaltyReason
+from rapport.store import customers, loyalty, session_scope
+from rapport.store.db import create_engine, upgrade
+
+runner = CliRunner()
+#: Earned 2023-01-10 (expires 730 days later, 2025-01-09) and 2024-06-01.
+EARNED = (dt.datetime(2023, 1, 10, 4, tzinfo=dt.UTC), dt.datetime(2024, 6, 1, 4, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def member() -> int:
+    engine = create_engine(get_settings().database_url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            cid = customers.repo.create(
+                session=session, values={"external_id": "C-1", "name": "王芳"}
+            )["id"]
+            for at, points in zip(EARNED, (300, 80), strict=True):
+                loyalty.append(
+                    session=session,
+                    values={
+                        "customer_id": cid,
+                        "points": points,
+                        "reason": LoyaltyReason.PURCHASE,
+                        "occurred_at": at,
+                    },
+                )
+            loyalty.redeem(
+                session=session,
+                customer_id=cid,
+                points=100,
+                at=EARNED[0] + dt.timedelta(days=30),
+                reference="gift",
+            )
+    finally:
+        engine.dispose()
+    return int(cid)
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["loyalty", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_expire_dry_run_then_post_then_nothing_more(member: int) -> None:
+    dry = _json("expire", "--at", "2025-01-31", "--dry-run")["run"][0]
+    assert (dry["customers"], dry["entries"], dry["points"], dry["dry_run"]) == (1, 1, 200, True)
+    assert _json("expiring", str(member))["balance"] == 280  # nothing written
+    done = _json("expire", "--at", "2025-01-31")["run"][0]
+    assert (done["customers"], done["entries"], done["points"], done["dry_run"]) == (
+        1,
+        1,
+        200,
+        False,
+    )
+    again = _json("expire", "--at", "2025-01-31")["run"][0]
+    assert (again["entries"], again["points"]) == (0, 0)
+    left = _json("expiring", str(member))
+    assert left["balance"] == 80
+    assert left["expiring"] == [{"expires_at": "2026-06-01", "points": 80}]
+
+
+def test_before_the_first_lot_expires_nothing_is_posted(member: int) -> None:
+    run = _json("expire", "--at", "2025-01-08")["run"][0]
+    assert (run["customers"], run["points"]) == (0, 0)
+    assert [e["points"] for e in _json("expiring", str(member))["expiring"]] == [200, 80]
+
+
+def test_the_table_speaks_the_locale(member: int) -> None:
+    result = runner.invoke(app, ["loyalty", "expire", "--at", "2025-01-31"])
+    assert result.exit_code == 0, result.output
+    assert "过期积分" in result.stdout and "200" in result.stdout
+
+
+def test_a_bad_date_and_a_missing_customer_are_refused(
+    member: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args, code, needle in (
+        (["expire", "--at", "31/01/2025"], 7, "--at"),
+        (["expiring", "999999"], 5, "999999"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["rapport", "loyalty", *args])
+        get_settings.cache_clear()
+        with pytest.raises(SystemExit) as info:
+            run()
+        assert info.value.code == code
+        assert needle in capsys.readouterr().err
