@@ -121,8 +121,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "report": LazyCommand(
         "rapport.cli.report:report_command",
-        "The monthly management report 月度客户关系报告: what changed in the month, for whom, "
-        "against the month before, as a PDF, HTML or XLSX file.",
+        "The monthly management report: what changed in the month, for whom, against the "
+        "month before, as a PDF, HTML or XLSX file.",
     ),
     "loyalty": LazyCommand(
         "rapport.cli.loyalty:loyalty_app",

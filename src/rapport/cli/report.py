@@ -34,7 +34,7 @@ def report_command(
     ] = None,
     engine: EngineOption = None,
 ) -> None:
-    """The monthly management report 月度客户关系报告: what changed in the month, for whom,
+    """The monthly management report: what changed in the month, for whom,
     against the month before, as a PDF, HTML or XLSX file.
 
     The month needs a score snapshot dated in it (the latest is used); it is compared with

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import io
 import math
 from collections.abc import Callable
@@ -696,6 +697,16 @@ class _Pages:
         self.gap(0.12)
 
 
+def _draw_on(
+    draw: Callable[[Axes, dict[str, Any], str], None],
+    ax: Axes,
+    *,
+    report: dict[str, Any],
+    locale: str,
+) -> None:
+    draw(ax, report, locale)
+
+
 def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes:
     """The report as A4 PDF pages.
 
@@ -710,8 +721,10 @@ def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes
     font = cjk_font(required=is_chinese(locale)) or "DejaVu Sans"
     title, sub, scope = heading(report, locale)
     buffer = io.BytesIO()
-    rc = {"font.family": [font], "pdf.fonttype": 42}
-    with matplotlib.rc_context(rc), PdfPages(buffer, metadata={"Title": title}) as pdf:
+    with (
+        matplotlib.rc_context({"font.family": [font], "pdf.fonttype": 42}),
+        PdfPages(buffer, metadata={"Title": title}) as pdf,
+    ):
         pages = _Pages(pdf, f"{title} · {text('generated', locale, moment=_now_text(tz))}", locale)
         pages.line(title, 17, bold=True, color="#123a6b")
         pages.line(sub, 9, color="#444444")
@@ -724,8 +737,8 @@ def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes
                 pages.line(note, 8, color="#555555")
             pages.gap(0.05)
             if section.chart is not None:
-                kind = section.chart
-                pages.chart(lambda ax, kind=kind: _CHARTS[kind](ax, report, locale))
+                draw = _CHARTS[section.chart]
+                pages.chart(functools.partial(_draw_on, draw, report=report, locale=locale))
             for table in section.tables:
                 pages.table(table)
             pages.gap(0.12)

@@ -84,7 +84,12 @@ def monthly_report(
         locale = settings.locale if lang is None else normalize(lang)
     except ValueError:
         raise ValidationFailed(
-            f"lang {lang!r}", field="lang", value=lang, hint="use zh_CN or en"
+            "{option} {value!r}",
+            field="lang",
+            value=lang,
+            hint="use one of: {choices}",
+            key="option_value_unknown",
+            params={"option": "lang", "value": lang, "choices": "zh_CN, en"},
         ) from None
     monthly.report_snapshots(snapshot_dates(session=session), month)
     metrics = run_in_worker(
