@@ -73,6 +73,18 @@ def test_score_writes_one_row_per_customer_with_components(store) -> None:
     assert rows[8]["value_tier"] is None and rows[8]["lifecycle_stage"] == "prospect"
 
 
+def test_the_runs_coverage_is_the_stored_snapshots(store) -> None:
+    from rapport.analytics.scores import COVERED
+
+    engine, settings = store
+    result = scoring.run(settings, as_of=DAY, models=False)
+    rows = snapshot(engine, DAY).values()
+    stored = {name: sum(row[name] is not None for row in rows) for name in COVERED}
+    assert result.coverage == {"customers": len(rows), **stored}
+    # the fixture company has customers without some scores: the counts are not all equal
+    assert len(set(result.coverage.values())) > 1
+
+
 def test_rescoring_a_date_replaces_it_and_keeps_the_others(store) -> None:
     engine, settings = store
     scoring.score(settings, as_of=DAY)

@@ -153,6 +153,9 @@ class ScoringRun:
     seconds: dict[str, float] = field(default_factory=dict)
     #: The fitted predictive models (``None`` when scoring ran without them).
     models: Any = None
+    #: ``customers`` in the snapshot and, per score of
+    #: :data:`rapport.analytics.scores.COVERED`, the customers it has a value for.
+    coverage: dict[str, int] = field(default_factory=dict)
 
 
 def snapshot_moment(as_of: dt.date, tz: Any) -> dt.datetime:
@@ -269,6 +272,17 @@ def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # compute() sorts already
         scores = scores.sort_by("customer_id")
     return scores
+
+
+def coverage(scores: pa.Table) -> dict[str, int]:
+    """``customers`` (rows of ``scores``) and, per score of
+    :data:`rapport.analytics.scores.COVERED`, the customers with a value: what the snapshot
+    written from ``scores`` holds (the store refuses a non-finite score, so a value is a
+    non-null one)."""
+    from rapport.analytics.scores import COVERED
+
+    n = scores.num_rows
+    return {"customers": n, **{name: n - scores.column(name).null_count for name in COVERED}}
 
 
 def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:
@@ -417,6 +431,7 @@ def run(
         result.seconds["compute"] = time.perf_counter() - started
     started = step("prepare")
     scores = with_predictions(scores, predictions)
+    result.coverage = coverage(scores)
     result.seconds["prepare"] = time.perf_counter() - started
     # the snapshot is made part by part as the writer asks for it ("prepare"), the rest of
     # the time is the writer's ("write")
@@ -436,6 +451,7 @@ __all__ = [
     "ScoringRun",
     "check_snapshot",
     "compute",
+    "coverage",
     "run",
     "score",
     "snapshot_moment",

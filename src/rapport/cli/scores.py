@@ -19,7 +19,6 @@ from typing import Annotated, Any
 
 import typer
 
-from rapport.analytics.sources import Sources
 from rapport.cli.common import console, store_engine
 from rapport.cli.options import EngineOption
 from rapport.cli.options import SnapshotAsOfOption as AsOfOption
@@ -133,10 +132,7 @@ def score_command(
     tickets and survey answers all end before today (data imported from an export): then it
     is the last day with data, and the command says so.
     """
-    from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import execute
     from rapport.analytics.scores import COVERED
-    from rapport.analytics.snapshots import snapshot
     from rapport.scoring import run
 
     settings = get_settings()
@@ -156,15 +152,12 @@ def score_command(
         f"[green]✓[/] {result.rows:,} {t('customers', locale)} — {result.as_of} "
         f"({local_time(result.moment, settings)} {settings.timezone}); {timings}"
     )
-    with connect(settings, engine="duckdb" if engine in (None, "duckdb") else engine) as eng:
-        snap = snapshot(Sources(eng), result.as_of)
-        known = {name: snap[name].count() for name in COVERED}
-        cover = execute(snap.aggregate(n=snap.count(), **known), eng.con).to_pylist()[0]
+    cover = result.coverage  # of the snapshot just written
     rows = [
         {
             "figure": t("rfm" if name == "r_score" else name, locale),
             "customers": cover[name],
-            "coverage": cover[name] * 100 / cover["n"] if cover["n"] else None,
+            "coverage": cover[name] * 100 / cover["customers"] if cover["customers"] else None,
         }
         for name in COVERED
     ]
