@@ -697,6 +697,18 @@ class _Pages:
         self.gap(0.12)
 
 
+def _has_cjk(parts: list[Section]) -> bool:
+    """Whether any text of ``parts`` is Chinese (a customer's name in an English report)."""
+    texts = [
+        value
+        for section in parts
+        for table in section.tables
+        for value in [*table.columns, *(c.text for row in table.rows for c in row)]
+    ]
+    texts += [n for section in parts for n in (section.title, *section.notes)]
+    return any(ord(c) >= 0x2E80 for value in texts for c in value)
+
+
 def _draw_on(
     draw: Callable[[Axes, dict[str, Any], str], None],
     ax: Axes,
@@ -713,13 +725,15 @@ def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes
     Raises
     ------
     ConfigError
-        When the report is in Chinese and no CJK font is installed (:func:`cjk_font`).
+        When the report is in Chinese, or names a customer in Chinese, and no CJK font is
+        installed (:func:`cjk_font`).
     """
     import matplotlib.patches
     from matplotlib.backends.backend_pdf import PdfPages
 
-    font = cjk_font(required=is_chinese(locale)) or "DejaVu Sans"
     title, sub, scope = heading(report, locale)
+    parts = sections(report, locale, tz)
+    font = cjk_font(required=is_chinese(locale) or _has_cjk(parts)) or "DejaVu Sans"
     buffer = io.BytesIO()
     with (
         matplotlib.rc_context({"font.family": [font], "pdf.fonttype": 42}),
@@ -730,7 +744,7 @@ def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes
         pages.line(sub, 9, color="#444444")
         pages.line(scope, 9, color="#444444")
         pages.gap(0.15)
-        for section in sections(report, locale, tz):
+        for section in parts:
             pages.need(0.9)
             pages.line(section.title, 12, bold=True, color="#123a6b")
             for note in section.notes:
