@@ -35,6 +35,7 @@ from rapport.domain import AuditAction, ValueTier
 from rapport.ingest.spreadsheet import neutralise
 from rapport.masking import mask_customer
 from rapport.reports import service_queue, snapshots
+from rapport.reports import worklist as work
 from rapport.reports.service_queue import OPEN_STATUSES, QueueQuery
 from rapport.store import schema
 from rapport.store.db import create_engine
@@ -455,3 +456,63 @@ def test_an_export_link_and_a_charts_save_as_image_download(page: Watched, site:
     assert saved.suggested_filename == "rapport-" + zh("card.degrees_radar") + ".png"
     assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.clean()
+
+
+# --- the worklist's lists ------------------------------------------------------------------
+
+
+def worklist_of(site: Site, key: str, part: str, days: int = 30) -> list[dict[str, Any]]:
+    """Every row of the worklist's ``part`` for ``key``, page after page, as the page reads
+    them (the business day of today, the latest snapshot)."""
+    settings = site.store.settings
+    today = work.local_today(settings.tz)
+    scope = CustomerScope(site.principal(key))
+    rows: list[dict[str, Any]] = []
+    after = None
+    with site.session() as session:
+        as_of = latest_snapshot(session)
+        while True:
+            if part == "birthdays":
+                page = work.birthdays(
+                    session, start=work.week_of(today), as_of=as_of, scope=scope, limit=7,
+                    after=after,
+                )  # fmt: skip
+            else:
+                page = work.not_contacted(
+                    session, today=today, days=days, tz=settings.tz, as_of=as_of, scope=scope,
+                    limit=7, after=after,
+                )  # fmt: skip
+            rows += page.rows
+            if page.next_cursor is None:
+                return rows
+            after = page.next_cursor
+
+
+@pytest.mark.parametrize("key", ["sales", "admin"])
+def test_the_worklists_lists_export_every_row_of_the_users_scope(
+    site: Site, clients: dict[str, httpx.Client], key: str
+) -> None:
+    quiet = worklist_of(site, key, "quiet", days=7)
+    assert len(quiet) > 20 or key == "sales", "more than the page on screen"
+    page = clients[key].get("/worklist?days=7").text
+    assert "/exports/not-contacted.xlsx?days=7" in page
+    csv_rows, xlsx_rows = both(clients[key], "not-contacted", "days=7")
+    for rows in (csv_rows, xlsx_rows):
+        assert [int(v) for v in column(rows, zh("column.id"))] == [r["customer_id"] for r in quiet]
+        # the owner column when the page has one (a user who may pick an owner)
+        assert (zh("column.owner") in rows[0]) is (key == "admin")
+    days = column(xlsx_rows, zh("worklist.days_since"))
+    assert days == [r["days_since"] for r in quiet]
+    birthdays = worklist_of(site, key, "birthdays")
+    rows = parse_csv(clients[key].get("/exports/birthdays.csv"))
+    assert [int(v) for v in column(rows, zh("column.id"))] == [r["customer_id"] for r in birthdays]
+    assert column(rows, zh("worklist.birthday_on")) == [r["on"].isoformat() for r in birthdays]
+    if key == "sales":
+        sales = site.store.ids["sales"]
+        with site.session() as session:
+            owners = set(
+                session.execute(
+                    sa.select(_c.owner_id).where(_c.id.in_([r["customer_id"] for r in quiet]))
+                ).scalars()
+            )
+        assert owners == {sales}

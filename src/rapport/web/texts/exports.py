@@ -18,6 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Only the first {count} rows were exported: there are more; narrow the list with "
         "the filters and export again",
     ),
+    "exports.not_contacted": ("未联系的客户", "Customers not contacted"),
     "exports.at_risk": ("需关注", "At risk"),
     "exports.due_kind": ("到期目标", "Due for"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),

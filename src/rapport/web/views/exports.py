@@ -34,6 +34,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.domain import AuditAction, Role
 from rapport.masking import mask_customer
 from rapport.reports import service_queue, snapshots
+from rapport.reports import worklist as work
 from rapport.reports.tables import (
     MEDIA_TYPES,
     ROW_LIMIT,
@@ -52,12 +53,14 @@ from rapport.web.customer_list import (
     conditions,
     encode_cursor,
     latest_snapshot,
+    owners,
     page_statement,
 )
 from rapport.web.exports import FORMATS
 from rapport.web.i18n import Formatter
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import service as service_view
+from rapport.web.views import worklist as worklist_view
 
 router = APIRouter(include_in_schema=False)
 #: Rows read per keyset page of a paged list while it is exported.
@@ -262,6 +265,91 @@ def _service(request: Request, user: Principal, fmt: Formatter, limit: int) -> E
     return Exported(columns, rows(), scope.masked)
 
 
+def _worklist(part: str) -> Callable[[Request, Principal, Formatter, int], Exported]:
+    """The worklist page's list ``part`` (``birthdays`` this week or ``quiet``: not
+    contacted for N days) with its owner and days from the address, every page of it
+    (:mod:`rapport.reports.worklist`)."""
+
+    def read(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+        params = request.query_params
+        settings = request.app.state.settings
+        days, _ = worklist_view.parse_days(params.get("days"))
+        today = work.local_today(settings.tz)
+        scope = CustomerScope(user)
+        sessions = request.app.state.sessions
+        with sessions() as session:
+            choices = owners(session, scope) if user.role is not Role.SALES else []
+            as_of = latest_snapshot(session)
+        mine = work.owned_by(scope, worklist_view._owner(params.get("owner"), choices))
+        names = {c["id"]: c["name"] for c in choices}
+
+        def page(session: Session, after: str | None) -> work.WorkPage:
+            if part == "birthdays":
+                return work.birthdays(
+                    session,
+                    start=work.week_of(today),
+                    as_of=as_of,
+                    scope=mine,
+                    limit=work.MAX_LIMIT,
+                    after=after,
+                )
+            return work.not_contacted(
+                session,
+                today=today,
+                days=days,
+                tz=settings.tz,
+                as_of=as_of,
+                scope=mine,
+                limit=work.MAX_LIMIT,
+                after=after,
+            )
+
+        def rows() -> Iterator[dict[str, Any]]:
+            after: str | None = None
+            given = 0
+            while given <= limit:
+                with sessions() as session:
+                    found = page(session, after)
+                for row in found.rows:
+                    yield row
+                    given += 1
+                if found.next_cursor is None:
+                    return
+                after = found.next_cursor
+
+        tier = TableColumn(
+            "value_tier",
+            fmt.t("column.value_tier"),
+            value=lambda r: _label(fmt.value("customer_scores", "value_tier", r["value_tier"])),
+        )
+        columns = [
+            TableColumn("customer_id", fmt.t("column.id"), "integer"),
+            TableColumn("name", fmt.t("worklist.customer")),
+        ]
+        if part == "birthdays":
+            columns += [
+                TableColumn("on", fmt.t("worklist.birthday_on"), "date"),
+                TableColumn("turns", fmt.t("worklist.turns"), "integer"),
+                tier,
+            ]
+        else:
+            columns += [
+                TableColumn("last_contact_on", fmt.t("worklist.last_contact"), "date"),
+                TableColumn("days_since", fmt.t("worklist.days_since"), "integer"),
+                tier,
+                TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+            ]
+        if names:
+            columns.append(
+                TableColumn(
+                    "owner_id", fmt.t("column.owner"), value=lambda r: names.get(r["owner_id"])
+                )
+            )
+        return Exported(columns, rows(), scope.masked)
+
+    return read
+
+
 def _label(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -282,6 +370,22 @@ TABLES: dict[str, Table] = {
         title_key="nav.diamonds",
         roles=frozenset(diamonds_view.ROLES),
         read=_diamonds,
+        entity="customers",
+        id_key="customer_id",
+    ),
+    "birthdays": Table(
+        path="/worklist",
+        title_key="worklist.birthdays",
+        roles=frozenset(worklist_view.ROLES),
+        read=_worklist("birthdays"),
+        entity="customers",
+        id_key="customer_id",
+    ),
+    "not-contacted": Table(
+        path="/worklist",
+        title_key="exports.not_contacted",
+        roles=frozenset(worklist_view.ROLES),
+        read=_worklist("quiet"),
         entity="customers",
         id_key="customer_id",
     ),

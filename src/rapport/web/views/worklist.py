@@ -34,6 +34,7 @@ from rapport.reports import worklist as reports
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
 from rapport.web.customer_list import latest_snapshot, owners
+from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 
@@ -171,6 +172,10 @@ def worklist_page(request: Request, user: Staff) -> Response:
         "birthdays_paged": bool(params.get("birthdays_after")),
         "quiet_paged": bool(params.get("quiet_after")),
         "here": _url(kept),
+        "exports": {
+            "birthdays": export_links("birthdays", kept),
+            "quiet": export_links("not-contacted", kept),
+        },
         "at_risk_url": "/customers?"
         + urlencode({"sort": "churn_risk", **({"owner": owner_id} if owner_id else {})}),
     }
