@@ -10,6 +10,7 @@ from rapport.access import CustomerScope
 from rapport.config import load_rules
 from rapport.reports import monthly
 from rapport.store.db import session_scope
+from tests.helpers import audit_entries
 from tests.reports.conftest import ReportStore
 
 PATH = "/api/v1/reports/monthly"
@@ -17,6 +18,22 @@ PATH = "/api/v1/reports/monthly"
 
 def get(store: ReportStore, who: str, **params: str):  # type: ignore[no-untyped-def]
     return store.client.get(PATH, params=params, headers=store.headers(who))
+
+
+def admin_report(store: ReportStore) -> dict:
+    engine = store.engine()
+    try:
+        with session_scope(engine) as session:
+            return monthly.monthly_report(
+                session,
+                month="2024-12",
+                rules=load_rules(store.settings),
+                locale="en",
+                metrics=None,
+                scope=CustomerScope(store.principal("admin")),
+            )
+    finally:
+        engine.dispose()
 
 
 def test_html_in_either_language_with_the_callers_figures(report_store: ReportStore) -> None:
@@ -27,17 +44,7 @@ def test_html_in_either_language_with_the_callers_figures(report_store: ReportSt
     assert "月度客户关系报告 2024-12" in zh.text and "<script" not in zh.text
     en = get(report_store, "admin", month="2024-12", format="html", lang="en")
     assert "Monthly customer relationship report 2024-12" in en.text
-    engine = report_store.engine()
-    with session_scope(engine) as session:
-        found = monthly.monthly_report(
-            session,
-            month="2024-12",
-            rules=load_rules(report_store.settings),
-            locale="en",
-            metrics=None,
-            scope=CustomerScope(report_store.principal("admin")),
-        )
-    engine.dispose()
+    found = admin_report(report_store)
     scored = found["relationships"]["customers"]
     assert f'<td class="num">{scored["value"]:,}</td>' in en.text
     assert f'<td class="num">{scored["previous"]:,}</td>' in en.text
@@ -62,3 +69,24 @@ def test_refusals(report_store: ReportStore) -> None:
     assert "2024-09, 2024-12" in missing.text
     assert get(report_store, "admin", month="2024-12", format="doc").status_code == 422
     assert get(report_store, "admin", month="2024-13", format="html").status_code == 422
+
+
+def _report_reads(store: ReportStore) -> list[dict]:
+    engine = store.engine()
+    try:
+        entries = audit_entries(engine, action="read_pii", entity="customers")
+    finally:
+        engine.dispose()
+    return [e for e in entries if (e["detail"] or {}).get("route") == "reports.monthly"]
+
+
+def test_naming_the_diamonds_is_an_audited_read(report_store: ReportStore) -> None:
+    before = len(_report_reads(report_store))
+    assert get(report_store, "analyst", month="2024-12", format="html").status_code == 200
+    assert len(_report_reads(report_store)) == before  # masked: nothing personal read
+    assert get(report_store, "admin", month="2024-12", format="html").status_code == 200
+    reads = _report_reads(report_store)
+    assert len(reads) == before + 1
+    named = [m["customer_id"] for m in admin_report(report_store)["diamonds"]["movers"]]
+    assert reads[-1]["detail"]["count"] == len(named) > 0
+    assert reads[-1]["detail"].get("ids", [reads[-1]["entity_id"]]) == named

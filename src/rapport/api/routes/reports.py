@@ -11,7 +11,8 @@ caller's customer scope (a manager's team; an analyst's lists masked), its metri
 :func:`~rapport.reports.monthly.month_metrics` (company-wide, which is why sales and
 service users get 403, as for ``GET /metrics``) run in an analytics worker process; the
 file is :func:`rapport.reports.monthly_render.render` — the same file ``rapport report``
-writes.
+writes. Naming the diamonds gained and lost, the report is a read of their personal data,
+audited as the other lists are (not for analysts, who see them masked).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CustomerScopeDep,
     RulesDep,
@@ -61,6 +63,7 @@ def monthly_report(
     rules: RulesDep,
     session: SessionDep,
     scope: CustomerScopeDep,
+    auditor: AuditorDep,
     month: Annotated[str, Query(max_length=7, description="The month, e.g. 2026-11.")],
     format: Annotated[str, Query(description="pdf, html or xlsx.")] = "pdf",
     lang: Annotated[
@@ -103,6 +106,9 @@ def monthly_report(
     report = monthly.monthly_report(
         session, month=month, rules=rules, locale=locale, metrics=metrics, scope=scope
     )
+    if not scope.masked:  # the diamonds gained and lost are named
+        ids = [m["customer_id"] for m in report["diamonds"]["movers"]]
+        auditor.read_personal_data("customers", ids, route="reports.monthly")
     data = render(report, format, locale=locale, tz=settings.tz)
     return Response(
         content=data,
