@@ -249,6 +249,24 @@ class LoyaltyTierRule(_Strict):
     min_points: int = Field(ge=0)
 
 
+class LoyaltyMultipliers(_Strict):
+    """Earning multipliers: by product category (an order's lines weighted by their net
+    amounts; lines of other categories count 1), by order channel and by the customer's
+    programme tier. A key missing counts 1."""
+
+    category: dict[str, float] = Field(default_factory=dict)
+    channel: dict[str, float] = Field(default_factory=dict)
+    tier: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("category", "channel", "tier")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        negative = sorted(k for k, v in value.items() if v < 0)
+        if negative:
+            raise ValueError(f"multipliers must be 0 or more; negative: {', '.join(negative)}")
+        return value
+
+
 class LoyaltyRules(_Strict):
     """The loyalty programme. Tiers may be listed in any order: they are compared by
     ``min_points``; codes are unique, and one tier starts at 0 points so every
@@ -256,7 +274,21 @@ class LoyaltyRules(_Strict):
 
     points_per_currency_unit: float = Field(ge=0)
     points_expire_days: int = Field(gt=0)
+    earn_from_orders: bool = True
+    pending_days: int = Field(default=0, ge=0)
+    max_points_per_order: int = Field(default=0, ge=0)
+    multipliers: LoyaltyMultipliers = Field(default_factory=LoyaltyMultipliers)
     tiers: list[LoyaltyTierRule]
+
+    @model_validator(mode="after")
+    def _multiplied_tiers_exist(self) -> LoyaltyRules:
+        unknown = sorted(set(self.multipliers.tier) - {t.code for t in self.tiers})
+        if unknown:
+            raise ValueError(
+                f"[loyalty.multipliers.tier] names tiers that are not configured: "
+                f"{', '.join(unknown)}"
+            )
+        return self
 
     @field_validator("tiers")
     @classmethod

@@ -247,6 +247,7 @@ class LoyaltyReason(StrEnum):
     REVIEW = "review"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    CLAWBACK = "clawback"  # what a cancelled or refunded order had earned, taken back
 
 
 class AuditAction(StrEnum):

@@ -352,3 +352,38 @@ def test_0006_moves_the_notes_out_of_extra_and_its_downgrade_puts_them_back(
     }
     assert extra[2] == {"notes": [valid]}
     assert extra[3] == extras[3] and extra[4] is None
+
+
+def test_0007_keeps_the_ledger_and_its_guards_and_accepts_clawbacks(bare_engine: Engine) -> None:
+    # 0007 rebuilds loyalty_ledger on SQLite: its rows stay, the append-only triggers are
+    # back afterwards, and clawback entries with an available_at are accepted.
+    upgrade(bare_engine, "0006")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).isoformat()
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO customers (id, external_id, country, marketing_consent, "
+            f"marketing_opt_out, created_at, updated_at) VALUES (1, 'C1', 'CN', false, false, "
+            f"'{now}', '{now}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO loyalty_ledger (customer_id, points, reason, reference, occurred_at) "
+            f"VALUES (1, 120, 'purchase', 'order:O1', '{now}')"
+        )
+    before = _ledger_triggers(bare_engine)
+    upgrade(bare_engine)
+    assert _ledger_triggers(bare_engine) == before
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO loyalty_ledger (customer_id, points, reason, reference, occurred_at, "
+            f"available_at) VALUES (1, -20, 'clawback', 'order:O1', '{now}', '{now}')"
+        )
+        assert conn.exec_driver_sql("SELECT sum(points) FROM loyalty_ledger").scalar_one() == 100
+        with pytest.raises(sa.exc.DBAPIError), conn.begin_nested():
+            conn.exec_driver_sql("DELETE FROM loyalty_ledger")
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            conn.exec_driver_sql(
+                "INSERT INTO loyalty_ledger (customer_id, points, reason, occurred_at) "
+                f"VALUES (1, 5, 'lottery', '{now}')"
+            )
+    with pytest.raises(RuntimeError, match="clawback"):
+        downgrade(bare_engine, "0006")

@@ -37,6 +37,18 @@ def balance(*, session: Session, customer_id: int, at: dt.datetime | None = None
     return int(session.execute(stmt).scalar_one())
 
 
+def pending(*, session: Session, customer_id: int, at: dt.datetime) -> int:
+    """Points of the customer's balance not yet spendable at ``at``: earned from orders
+    whose pending period (``[loyalty] pending_days``, the returns window) has not ended."""
+    ledger = schema.loyalty_ledger
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(ledger.c.points), 0)).where(
+        ledger.c.customer_id == customer_id,
+        ledger.c.points > 0,
+        ledger.c.available_at > at,
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
 def latest_entries(*, session: Session, customer_id: int, limit: int = 10) -> list[Row]:
     """The customer's newest ``limit`` ledger entries, newest first (by time, then id; the
     index on ``customer_id, occurred_at`` serves it)."""
@@ -73,7 +85,8 @@ def lock_customer(*, session: Session, customer_id: int) -> None:
 
 
 def append(*, session: Session, values: Mapping[str, Any]) -> Row:
-    """Append one ledger entry. Negative entries may not take the balance below zero.
+    """Append one ledger entry. Negative entries may not take the balance below zero, nor
+    spend points still pending at the entry's time (:func:`pending`).
 
     The customer is locked first (:func:`lock_customer`), so concurrent entries of one
     customer are serialized: the balance checked is the balance the entry is added to.
@@ -82,7 +95,9 @@ def append(*, session: Session, values: Mapping[str, Any]) -> Row:
     lock_customer(session=session, customer_id=clean["customer_id"])
     customers.repo.get(session=session, id=clean["customer_id"])
     if clean["points"] < 0 and clean["reason"] != LoyaltyReason.ADJUST:
-        available = balance(session=session, customer_id=clean["customer_id"])
+        available = balance(session=session, customer_id=clean["customer_id"]) - pending(
+            session=session, customer_id=clean["customer_id"], at=clean["occurred_at"]
+        )
         if available + clean["points"] < 0:
             raise Conflict(
                 "customer {customer} has {available} points, cannot spend {points}",

@@ -410,9 +410,26 @@ loyalty_ledger = sa.Table(
     sa.Column("reference", sa.String(128), comment="e.g. order:SO123, campaign:C9"),
     sa.Column("occurred_at", UTCDateTime, nullable=False),
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column(
+        "available_at", UTCDateTime, comment="when earned points may be spent; NULL: at once"
+    ),
     sa.CheckConstraint("points <> 0", name="points_non_zero"),
     sa.Index("ix_loyalty_ledger_customer_id_occurred_at", "customer_id", "occurred_at"),
     comment="append-only: triggers refuse UPDATE and DELETE",
+)
+
+loyalty_order_points = sa.Table(
+    "loyalty_order_points",
+    metadata,
+    sa.Column(
+        "order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("basis", MONEY, nullable=False, comment="the order's net amount when it earned"),
+    sa.Column("points", sa.Integer, nullable=False, comment="the points it earned then"),
+    sa.Column("posted_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("basis >= 0", name="basis_non_negative"),
+    sa.CheckConstraint("points >= 0", name="points_non_negative"),
+    comment="what each order earned, once: the basis of its clawbacks (docs/loyalty.md)",
 )
 
 audit_log = sa.Table(
