@@ -34,7 +34,7 @@ def _words(text: str) -> str:
     text = re.sub(r"\bNone\b", " ", text)  # a missing value, shown as Python writes it
     text = re.sub(r"\[[\w.]+\]|\b\w+\.\w+\b|\{\w+\}", " ", text)
     text = re.sub(r"\b(?:username|password|sales|users)\b", " ", text)  # columns, roles
-    return re.sub(r"\.?\b(?:CSV|Excel|xlsx?|XLSX|Parquet|JSON)\b", " ", text)  # formats
+    return re.sub(r"\.?\b(?:CSV|Excel|xlsx?|XLSX|Parquet|JSON|TOML)\b", " ", text)  # formats
 
 
 @pytest.fixture
@@ -272,3 +272,99 @@ def test_two_different_password_entries_are_refused_in_the_locale(
         app, ["users", "add", "li.na", "--role", "sales"], input=f"{STRONG}\n{STRONG}\n"
     )
     assert result.exit_code == 0, result.output
+
+
+def test_errors_of_each_area_speak_the_locale(
+    store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One error of each area whose refusals carry keys, as the command line prints it:
+    the reports (a grouping), the importer (a required column, a mapping file), its
+    entities, the configuration (a rules file, an environment variable) and the models (a
+    saved document, a duration in Chinese units)."""
+    (store / "cols.csv").write_text("姓名\n张伟\n", "utf-8")
+    (store / "bad.toml").write_text("[columns\n", "utf-8")
+    (store / "rules.toml").write_text("[loyalty]\npoints_expire_days = -3\n", "utf-8")
+    saved = store / "data" / "models" / "bgnbd"
+    saved.mkdir(parents=True)
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(store / "data"))
+    rules = {"RAPPORT_CONFIG_FILE": str(store / "rules.toml")}
+    missing = {"RAPPORT_CONFIG_FILE": str(store / "none.toml")}
+    unparsable = {"RAPPORT_PASSWORD_MIN_LENGTH": "abc"}
+    cases = [
+        # (arguments, environment, exit code, Chinese, English)
+        (("metrics", "--by", "colour"), {}, 7, "不是可用的分组方式", "not a grouping"),
+        (
+            ("import", "customers", "cols.csv"),
+            {},
+            7,
+            "必填字段 external_id 没有对应的列",
+            "no column for required field(s) external_id",
+        ),
+        (("import", "nosuch", "cols.csv"), {}, 7, "未知的导入对象", "unknown entity"),
+        (
+            ("import", "customers", "cols.csv", "--mapping", "none.toml"),
+            {},
+            3,
+            "映射文件 none.toml 不存在",
+            "mapping file none.toml does not exist",
+        ),
+        (
+            ("import", "customers", "cols.csv", "--mapping", "bad.toml"),
+            {},
+            3,
+            "TOML 格式无效",
+            "invalid TOML",
+        ),
+        (("metrics",), missing, 3, "配置文件", "configuration file"),
+        (("metrics",), rules, 3, "必须大于 0 — 修改这个键，或删除它", "greater than 0"),
+        (("metrics",), unparsable, 3, "需要整数", "valid integer"),
+        (("models", "show", "bgnbd"), {}, 7, "不是可读的模型文件", "not a readable model"),
+        (("models", "backtest", "--holdout", "1d"), {}, 7, "留出期 1 天 太短", "1 days"),
+    ]
+    for locale in ("zh_CN", "en"):
+        (store / "rapport.db").unlink(missing_ok=True)
+        monkeypatch.setenv("RAPPORT_LOCALE", locale)
+        assert rapport(monkeypatch, capsys, "init")[0] == 0
+        (saved / "20240101.json").write_text("{not json", "utf-8")
+        for args, env, expected, chinese, english in cases:
+            with monkeypatch.context() as m:
+                for name, value in env.items():
+                    m.setenv(name, value)
+                code, text = rapport(monkeypatch, capsys, *args)
+            assert code == expected, (locale, args, text)
+            if locale == "zh_CN":
+                assert chinese in text and "错误：" in text, (args, text)
+                shown = text.replace(str(saved / "20240101.json"), " ")
+                words = _words(shown.replace(str(store), " "))
+                # what a library says in English (the TOML parser, the JSON reader)
+                words = re.sub(r"：[^：—]*[A-Za-z][^：—]*(?=[）—])|（[^（）]*）", " ", words)
+                words = re.sub(r"\bRAPPORT_\w+", " ", words)  # the variable's name
+                assert_chinese(words)
+            else:
+                assert english in text, (args, text)
+                assert_english(re.sub(r"'[^']*'|姓名", " ", text))  # the file's own column
+
+
+def test_the_stores_refusals_of_tags_and_points_speak_the_locale() -> None:
+    """Customers' tags and loyalty points: refusals the API and the web show."""
+    from rapport.store import customers, loyalty
+
+    with pytest.raises(ValidationFailed) as tag:
+        customers.with_tag(["vip"], "x" * 500)
+    assert error_text(tag.value, "zh_CN").startswith("customers.tags：不能添加标签 'xxx")
+    assert "（太长）" in error_text(tag.value, "zh_CN")
+    assert "每位客户最多" in error_text(tag.value, "zh_CN")
+    assert tag.value.message.startswith("customers.tags: cannot add 'xxx")
+    assert_english(str(tag.value))
+    with pytest.raises(ValidationFailed) as points:
+        loyalty.redeem(
+            session=None,  # type: ignore[arg-type]  # refused before the store is read
+            customer_id=1,
+            points=0,
+            at=None,  # type: ignore[arg-type]
+            reference="r",
+        )
+    assert error_text(points.value, "zh_CN") == (
+        "loyalty_ledger.points = 0：兑换的积分必须是正数 — 请给出大于 0 的积分数"
+    )
+    assert points.value.message == "loyalty_ledger.points = 0: redeem a positive number of points"

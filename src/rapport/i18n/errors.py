@@ -273,15 +273,15 @@ MESSAGES: dict[str, str] = {
     "mapping_columns.hint": '每行写成 "文件中的列名" = "字段"',
     "mapping_value": "{path}：[values] 中的 {field} 必须是单个值（文本或数字）",
     # the importer's columns (ingest/importer.py, ingest/entities.py)
-    "mapping_no_field": "映射：{column!r} → {target!r}：{kind} 没有字段 {target!r}",
-    "mapping_no_field.hint": "{kind} 的字段：{fields}；'-' 表示忽略这一列",
-    "mapping_value_no_field": "映射：[values] {target!r}：{kind} 没有字段 {target!r}",
-    "mapping_value_no_field.hint": "{kind} 的字段：{fields}",
-    "mapping_two_columns": "列 {other!r} 和 {column!r} 都映射到 {kind}.{target}",
+    "mapping_no_field": "映射：{column!r} → {target!r}：{noun} 没有字段 {target!r}",
+    "mapping_no_field.hint": "{noun} 的字段：{fields}；'-' 表示忽略这一列",
+    "mapping_value_no_field": "映射：[values] {target!r}：{noun} 没有字段 {target!r}",
+    "mapping_value_no_field.hint": "{noun} 的字段：{fields}",
+    "mapping_two_columns": "列 {other!r} 和 {column!r} 都映射到 {noun}.{target}",
     "mapping_two_columns.hint": "在 --mapping 文件中把其中一列映射到别处（或映射为 '-'）",
     "mapping_value_and_column": "映射：[values] {target!r}：文件中已有对应的列（{column!r}）",
     "mapping_value_and_column.hint": "从 [values] 中删除它，或把 {column!r} 映射为 '-' 以使用该值",
-    "import_required_column": "{kind}：必填字段 {fields} 没有对应的列",
+    "import_required_column": "{noun}：必填字段 {fields} 没有对应的列",
     "import_required_column.hint": (
         "请重命名一列，或用 --mapping（[columns]）映射一列，或用 [values] 给每一行同一个值"
         "（文件中的列：{columns}）"
@@ -530,6 +530,33 @@ TEXTS: dict[str, str] = {
         "Gamma-Gamma 只用复购客户（frequency > 0）拟合：用 "
         "rapport.models.clv.gammagamma.repeat_buyers(frequency, monetary) 选出他们"
     ),
+    # why a setting or a rule is refused (pydantic, config.py)
+    "Input should be a valid integer, unable to parse string as an integer": "需要整数",
+    "Input should be a valid integer": "需要整数",
+    "Input should be a valid number, unable to parse string as a number": "需要数字",
+    "Input should be a valid number": "需要数字",
+    "Input should be a valid boolean, unable to interpret input": "需要 true 或 false",
+    "Input should be a valid boolean": "需要 true 或 false",
+    "Input should be a valid string": "需要文本",
+    "Input should be a valid dictionary": "需要一个表（[小节]）",
+    "Input should be a valid list": "需要列表",
+    "Extra inputs are not permitted": "没有这个键",
+    "Field required": "必填",
+    # what a server's worker computes, and what to do when it takes too long (workers.py)
+    "monthly report's metrics": "月度报告的指标",
+    "overview metrics": "概览指标",
+    "scoring": "评分",
+    "metrics": "指标",
+    "cohorts": "同期群留存",
+    "funnel": "转化漏斗",
+    "chain of the degrees": "四度之间的关系",
+    "clusters": "聚类",
+    "retry when the server is less busy": "请在服务器不那么忙时重试",
+    "retry in a moment; the analytics workers may be busy": "请稍后重试：分析进程可能正忙",
+    "ask for a shorter period": "请缩短期间",
+    "run `rapport score` on the server, which has no time limit": (
+        "在服务器上运行 `rapport score`（没有时间限制）"
+    ),
     # the columns of a model's table (models/churn/encoding.py)
     "label": "标签",
     "feature": "特征",
@@ -626,6 +653,11 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"use one of: (?P<codes>.*)", "可选：{codes}"),
         (r"is below (?P<n>.+)", "小于 {n}"),
+        (r"Input should be greater than or equal to (?P<n>.+)", "不能小于 {n}"),
+        (r"Input should be greater than (?P<n>.+)", "必须大于 {n}"),
+        (r"Input should be less than or equal to (?P<n>.+)", "不能大于 {n}"),
+        (r"Input should be less than (?P<n>.+)", "必须小于 {n}"),
+        (r"Input should be (?P<codes>'.*)", "可选：{codes}"),
         (r"is after the customer's age T=(?P<t>.+)", "晚于客户的年龄 T={t}"),
         (
             r"recency and T are both counted in (?P<unit>\w+) from the first purchase",
@@ -681,11 +713,32 @@ def _sentences_zh(text: str) -> str | None:
     return "".join(out)
 
 
+#: The units of a duration (:class:`rapport.models.units.Duration`) in Chinese.
+DURATION_UNITS = {"days": "天", "weeks": "周", "months": "个月", "years": "年"}
+
+
+#: Parameters that hold the name of a table the sentence speaks of (``customers``): shown
+#: by its Chinese label (:data:`rapport.i18n.labels.LABELS`).
+NOUN_PARAMS = frozenset({"noun"})
+
+
+def _zh_value(name: str, value: Any) -> Any:
+    """A parameter as a Chinese sentence shows it: a text of :data:`TEXT_PARAMS` translated,
+    a table of :data:`NOUN_PARAMS` by its label, a duration in Chinese units (``13 周``,
+    not ``13 weeks``)."""
+    if name in TEXT_PARAMS and isinstance(value, str):
+        return text_zh(value)
+    if name in NOUN_PARAMS and value in LABELS:
+        return t(value, "zh_CN")
+    unit = DURATION_UNITS.get(getattr(value, "unit", None) or "")
+    amount = getattr(value, "amount", None)
+    if unit is not None and isinstance(amount, int | float):
+        return f"{amount:g} {unit}"
+    return value
+
+
 def _zh_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: text_zh(value) if name in TEXT_PARAMS and isinstance(value, str) else value
-        for name, value in params.items()
-    }
+    return {name: _zh_value(name, value) for name, value in params.items()}
 
 
 def _fill(key: str | None, params: dict[str, Any]) -> str | None:

@@ -127,14 +127,14 @@ def map_columns(
     for column, field in explicit.items():
         if field not in fields and field != "-":
             raise ValidationFailed(
-                "mapping: {column!r} → {target!r}: {kind} has no field {target!r}",
+                "mapping: {column!r} → {target!r}: {noun} has no field {target!r}",
                 field=column,
-                hint="fields of {kind}: {fields}; '-' ignores a column",
+                hint="fields of {noun}: {fields}; '-' ignores a column",
                 key="mapping_no_field",
                 params={
                     "column": column,
                     "target": field,
-                    "kind": spec.name,
+                    "noun": spec.name,
                     "fields": ", ".join(fields),
                 },
             )
@@ -142,11 +142,11 @@ def map_columns(
     for field in constants:
         if field not in fields:
             raise ValidationFailed(
-                "mapping: [values] {target!r}: {kind} has no field {target!r}",
+                "mapping: [values] {target!r}: {noun} has no field {target!r}",
                 field=field,
-                hint="fields of {kind}: {fields}",
+                hint="fields of {noun}: {fields}",
                 key="mapping_value_no_field",
-                params={"target": field, "kind": spec.name, "fields": ", ".join(fields)},
+                params={"target": field, "noun": spec.name, "fields": ", ".join(fields)},
             )
     out: dict[str, str] = {}
     unknown: list[str] = []
@@ -162,11 +162,11 @@ def map_columns(
         if target in out.values():
             other = next(c for c, f in out.items() if f == target)
             raise ValidationFailed(
-                "columns {other!r} and {column!r} both map to {kind}.{target}",
+                "columns {other!r} and {column!r} both map to {noun}.{target}",
                 field=column,
                 hint="map one of them elsewhere (or to '-') in a --mapping file",
                 key="mapping_two_columns",
-                params={"other": other, "column": column, "kind": spec.name, "target": target},
+                params={"other": other, "column": column, "noun": spec.name, "target": target},
             )
         out[column] = target
     for field, _value in constants.items():
@@ -189,7 +189,7 @@ def map_columns(
     ]
     if missing:
         raise ValidationFailed(
-            "{kind}: no column for required field(s) {fields}",
+            "{noun}: no column for required field(s) {fields}",
             field=missing[0],
             hint=(
                 "rename a column, map one with --mapping ([columns]), or give every row one "
@@ -197,7 +197,7 @@ def map_columns(
             ),
             key="import_required_column",
             params={
-                "kind": spec.name,
+                "noun": spec.name,
                 "fields": ", ".join(missing),
                 "columns": ", ".join(columns),
             },
