@@ -34,8 +34,10 @@ from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction, ValueTier
 from rapport.ingest.spreadsheet import neutralise
 from rapport.masking import mask_customer
+from rapport.reports import analysis as distributions
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
+from rapport.reports.movers import previous_snapshot
 from rapport.reports.service_queue import OPEN_STATUSES, QueueQuery
 from rapport.store import schema
 from rapport.store.db import create_engine
@@ -516,3 +518,47 @@ def test_the_worklists_lists_export_every_row_of_the_users_scope(
                 ).scalars()
             )
         assert owners == {sales}
+
+
+# --- the analysis page's tables ------------------------------------------------------------
+
+
+def test_the_analysis_tables_are_the_reports_within_the_users_scope(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    rules = load_rules(site.store.settings)
+    scope = CustomerScope(site.principal("manager"))
+    with site.session() as session:
+        latest = latest_snapshot(session)
+        previous = previous_snapshot(session, latest)
+        tiers = snapshots.group_summary(session, by="value_tier", day=latest, rules=rules,
+                                        scope=scope)  # fmt: skip
+        moves = snapshots.movements(
+            session, by="lifecycle_stage", before=previous, after=latest, scope=scope
+        )
+        grid = distributions.rfm_grid(session, day=latest, scope=scope)
+        bins = distributions.clv_distribution(session, day=latest, scope=scope)
+    client = clients["manager"]
+    fragment = client.get("/analysis/snapshot?move_by=lifecycle_stage").text
+    assert "/exports/groups.csv?by=value_tier" in fragment
+    assert "/exports/movements.xlsx?move_by=lifecycle_stage" in fragment
+    csv_rows, xlsx_rows = both(client, "groups", "by=value_tier")
+    assert csv_rows[0][0] == zh("value_tier")
+    assert column(xlsx_rows, zh("customers")) == [g["customers"] for g in tiers]
+    shares = column(xlsx_rows, zh("customer_share"))
+    assert shares == pytest.approx([g["customer_share"] / 100 for g in tiers])
+    labels = column(csv_rows, zh("value_tier"))
+    assert labels and not set(labels) & {t.value for t in ValueTier}
+    moved = parse_xlsx(client.get("/exports/movements.xlsx?move_by=lifecycle_stage"))
+    assert column(moved, zh("customers")) == [m["customers"] for m in moves]
+    cells = parse_xlsx(client.get("/exports/rfm-grid.xlsx"))
+    assert [r[:3] for r in cells[1:]] == [
+        [g["r_score"], g["f_score"], g["customers"]] for g in grid
+    ]
+    clv = parse_csv(client.get("/exports/clv.csv"))
+    assert [int(v) for v in column(clv, zh("customers"))] == [b["customers"] for b in bins]
+    # figures about groups name nobody: not audited
+    before = len(audit_entries(create_engine(site.url), AuditAction.EXPORT))
+    parse_csv(client.get("/exports/groups.csv"))
+    assert len(audit_entries(create_engine(site.url), AuditAction.EXPORT)) == before
+    assert clients["sales"].get("/exports/groups.csv").status_code == 403

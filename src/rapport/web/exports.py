@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from rapport.reports.tables import ROW_LIMIT
+from rapport.web import render
 
 #: The formats offered.
 FORMATS = ("csv", "xlsx")
@@ -28,3 +29,7 @@ def export_links(table: str, kept: Mapping[str, str]) -> ExportLinks:
     values = {k: v for k, v in kept.items() if k not in ("after", "cursor", "limit")}
     query = "?" + urlencode(values) if values else ""
     return ExportLinks(csv=f"/exports/{table}.csv{query}", xlsx=f"/exports/{table}.xlsx{query}")
+
+
+# Templates whose view passes no links call it themselves: ``export_links("groups", {...})``.
+render.environment.globals["export_links"] = export_links

@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session
 from rapport.access import CustomerScope, Principal
 from rapport.domain import AuditAction, Role
 from rapport.masking import mask_customer
+from rapport.reports import analysis as distributions
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
+from rapport.reports.movers import previous_snapshot
 from rapport.reports.tables import (
     MEDIA_TYPES,
     ROW_LIMIT,
@@ -58,6 +60,7 @@ from rapport.web.customer_list import (
 )
 from rapport.web.exports import FORMATS
 from rapport.web.i18n import Formatter
+from rapport.web.views import analysis as analysis_view
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import service as service_view
 from rapport.web.views import worklist as worklist_view
@@ -80,9 +83,10 @@ class Table:
     #: ``(request, user, fmt, limit) -> (columns, rows, masked)``; ``rows`` is lazy and may
     #: hold one row more than ``limit`` (the sign that the list was cut).
     read: Callable[[Request, Principal, Formatter, int], Exported]
-    #: The audit log's entity of the rows, and the key of their ids.
-    entity: str
-    id_key: str
+    #: The audit log's entity of the rows and the key of their ids; ``None`` for a table of
+    #: figures about groups, which names nobody and is not audited (as its page is not).
+    entity: str | None = None
+    id_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,122 @@ def _worklist(part: str) -> Callable[[Request, Principal, Formatter, int], Expor
     return read
 
 
+def _snapshot_table(
+    request: Request, user: Principal, read: Callable[[Session, Any, Any, CustomerScope], Any]
+) -> list[dict[str, Any]]:
+    """``read(session, latest, previous, scope)`` on the latest snapshot (and the one
+    before), or no rows without a snapshot."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        latest = latest_snapshot(session)
+        if latest is None:
+            return []
+        previous = previous_snapshot(session, latest)
+        return list(read(session, latest, previous, scope) or [])
+
+
+def _grouping(request: Request, name: str, default: str) -> str:
+    value = request.query_params.get(name)
+    return value if value in snapshots.GROUPINGS else default
+
+
+def _group_label(by: str, fmt: Formatter) -> Callable[[Any], str]:
+    def label(value: Any) -> str:
+        if value is None:
+            return fmt.t("analysis.no_group")
+        return snapshots.group_label(by, value, fmt.locale) or str(value)
+
+    return label
+
+
+def _share(key: str) -> Callable[[Mapping[str, Any]], float | None]:
+    """A share the reports give in percent (0–100), as the fraction a percent cell holds."""
+    return lambda r: None if r[key] is None else r[key] / 100
+
+
+def _groups(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's table of a grouping (``by``: RFM segments, value tiers or
+    lifecycle stages; :func:`rapport.reports.snapshots.group_summary`)."""
+    by = _grouping(request, "by", snapshots.GROUPINGS[0])
+    rules = request.app.state.rules
+    rows = _snapshot_table(
+        request,
+        user,
+        lambda session, latest, _, scope: snapshots.group_summary(
+            session, by=by, day=latest, rules=rules, scope=scope
+        ),
+    )
+    label = _group_label(by, fmt)
+    columns = [
+        TableColumn("group", fmt.t(by), value=lambda r: label(r["group"])),
+        TableColumn("customers", fmt.t("customers"), "integer"),
+        TableColumn("customer_share", fmt.t("customer_share"), "percent", _share("customer_share")),
+        TableColumn("revenue", fmt.t("revenue"), "money"),
+        TableColumn("revenue_share", fmt.t("revenue_share"), "percent", _share("revenue_share")),
+        TableColumn("avg_relationship_index", fmt.t("degree.relationship_index"), "number"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _movements(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's movements between the two latest snapshots (``move_by``, as on
+    the page; :func:`rapport.reports.snapshots.movements`)."""
+    by = _grouping(request, "move_by", snapshots.GROUPINGS[1])
+    rows = _snapshot_table(
+        request,
+        user,
+        lambda session, latest, previous, scope: (
+            snapshots.movements(session, by=by, before=previous, after=latest, scope=scope)
+            if previous
+            else []
+        ),
+    )
+    label = _group_label(by, fmt)
+    columns = [
+        TableColumn("from", fmt.t("analysis.from"), value=lambda r: label(r["from"])),
+        TableColumn("to", fmt.t("analysis.to"), value=lambda r: label(r["to"])),
+        TableColumn("customers", fmt.t("customers"), "integer"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _rfm_grid(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's RFM grid, one row per cell holding customers
+    (:func:`rapport.reports.analysis.rfm_grid`)."""
+    rows = _snapshot_table(
+        request,
+        user,
+        lambda session, latest, _, scope: distributions.rfm_grid(session, day=latest, scope=scope),
+    )
+    columns = [
+        TableColumn("r_score", fmt.t("analysis.r_score"), "integer"),
+        TableColumn("f_score", fmt.t("analysis.f_score"), "integer"),
+        TableColumn("customers", fmt.t("customers"), "integer"),
+        TableColumn("revenue", fmt.t("revenue"), "money"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _clv_bins(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's predicted CLV distribution
+    (:func:`rapport.reports.analysis.clv_distribution`): each bin's bounds, customers and
+    predicted CLV."""
+    rows = _snapshot_table(
+        request,
+        user,
+        lambda session, latest, _, scope: distributions.clv_distribution(
+            session, day=latest, scope=scope
+        ),
+    )
+    columns = [
+        TableColumn("low", fmt.t("exports.from_value"), "money"),
+        TableColumn("high", fmt.t("exports.below_value"), "money"),
+        TableColumn("customers", fmt.t("customers"), "integer"),
+        TableColumn("clv", fmt.t("analysis.clv_sum"), "money"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
 def _label(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -388,6 +508,30 @@ TABLES: dict[str, Table] = {
         read=_worklist("quiet"),
         entity="customers",
         id_key="customer_id",
+    ),
+    "groups": Table(
+        path="/analysis",
+        title_key="nav.analysis",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_groups,
+    ),
+    "movements": Table(
+        path="/analysis",
+        title_key="analysis.moves",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_movements,
+    ),
+    "rfm-grid": Table(
+        path="/analysis",
+        title_key="analysis.rfm_grid",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_rfm_grid,
+    ),
+    "clv": Table(
+        path="/analysis",
+        title_key="analysis.clv",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_clv_bins,
     ),
     "service": Table(
         path="/service",
@@ -446,25 +590,25 @@ def _audited(
     request: Request, user: Principal, table: Table, name: str, fmt_name: str, exported: Exported
 ) -> Iterator[Mapping[str, Any]]:
     """The rows of ``exported``; once they are written (or the download is broken off),
-    an ``export`` entry of the ids sent, unless the rows were masked."""
+    an ``export`` entry of the ids sent, unless the rows were masked or name nobody."""
     ids: list[int] = []
     cut = False
     try:
         for row in exported.rows:
             if len(ids) >= ROW_LIMIT:
                 cut = True
-            else:
+            elif table.id_key is not None:
                 ids.append(row[table.id_key])
             yield row
     finally:
-        if not exported.masked and ids:
-            _record(request, user, table, name, fmt_name, ids, cut)
+        if table.entity is not None and not exported.masked and ids:
+            _record(request, user, table.entity, name, fmt_name, ids, cut)
 
 
 def _record(
     request: Request,
     user: Principal,
-    table: Table,
+    entity: str,
     name: str,
     fmt_name: str,
     ids: list[int],
@@ -486,7 +630,7 @@ def _record(
             actor=user.actor,
             actor_user_id=user.user_id,
             action=AuditAction.EXPORT,
-            entity=table.entity,
+            entity=entity,
             entity_id=None,
             detail=detail,
             client_address=client_address(request),
