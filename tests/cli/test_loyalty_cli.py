@@ -102,3 +102,40 @@ def test_a_bad_date_and_a_missing_customer_are_refused(
             run()
         assert info.value.code == code
         assert needle in capsys.readouterr().err
+
+
+def test_post_earns_from_orders_once_and_claws_back_a_cancellation(member: int) -> None:
+    from decimal import Decimal
+
+    from rapport.domain import OrderStatus
+    from rapport.store import orders
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            customers.repo.update(
+                session=session, id=member, values={"loyalty_joined_at": EARNED[0]}
+            )
+            so = orders.repo.create(
+                session=session,
+                values={
+                    "external_id": "SO-9",
+                    "customer_id": member,
+                    "status": OrderStatus.COMPLETED,
+                    "ordered_at": EARNED[1],
+                    "net_amount": Decimal("88.80"),
+                    "currency": "CNY",
+                },
+            )
+        dry = _json("post", "--dry-run")["run"][0]
+        assert (dry["earned"], dry["earned_points"], dry["dry_run"]) == (1, 88, True)
+        done = _json("post")["run"][0]
+        assert (done["orders"], done["earned_points"]) == (1, 88)
+        assert _json("post")["run"][0]["earned_points"] == 0
+        with session_scope(engine) as session:
+            orders.repo.update(
+                session=session, id=so["id"], values={"status": OrderStatus.CANCELLED}
+            )
+        assert _json("post")["run"][0]["clawed_points"] == 88
+    finally:
+        engine.dispose()

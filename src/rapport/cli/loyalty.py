@@ -1,5 +1,9 @@
-"""``rapport loyalty expire|expiring``: points expiry, first in first out.
+"""``rapport loyalty post|expire|expiring``: points from orders, and their expiry.
 
+``post`` brings every order's points to what the earning rule says
+(:mod:`rapport.store.loyalty_earning`): new purchases earn, refunds and cancellations give
+back, nothing is posted twice; imports and the API do it as orders arrive, this command
+catches up (after a ledger import, or a change of rules that should apply from now on).
 ``expire`` posts the expiry of every lot of points past ``[loyalty] points_expire_days``
 (:mod:`rapport.store.loyalty_expiry`), a thousand customers per transaction, with a
 progress bar on a terminal; ``--dry-run`` counts without writing. Running it again posts
@@ -16,7 +20,7 @@ import typer
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
 
 loyalty_app = typer.Typer(
-    help="The loyalty programme's points: expiry (first in, first out).",
+    help="The loyalty programme's points: earned from orders by rule, and their expiry.",
     no_args_is_help=True,
 )
 
@@ -27,6 +31,63 @@ def _moment(at: str | None, tz: Any) -> dt.datetime:
 
     moment = parse_moment(at, "--at", tz, end_of_day=True)
     return utcnow() if moment is None else moment.replace(tzinfo=dt.UTC)
+
+
+@loyalty_app.command("post")
+def post_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be posted; write nothing.")
+    ] = False,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Post the points every order earns by the rules, and take back what cancelled or
+    refunded orders earned; running it again posts nothing more."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from rapport.cli.common import err_console, store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_earning import post_orders
+    from rapport.store.repository import utcnow
+
+    settings = get_settings()
+    locale = settings.locale
+    engine = store_engine()
+    try:
+        with Progress(
+            TextColumn(t("loyalty.posting_customers", locale)),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            disable=output != OutputFormat.table or not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task("post", total=None)
+            run = post_orders(
+                lambda: session_scope(engine, writing=True),
+                rules=load_rules(settings),
+                now=utcnow(),
+                dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        engine.dispose()
+    row = run.as_dict()
+    columns = [
+        Column(name, t(f"loyalty.{name}", locale), numeric=True)
+        for name in (
+            "orders",
+            "customers",
+            "earned",
+            "earned_points",
+            "clawbacks",
+            "clawed_points",
+            "restored_points",
+            "owed_points",
+        )
+    ]
+    title = t("loyalty.post_dry_run_title" if dry_run else "loyalty.post_title", locale)
+    emit([row], columns, output, title=title, locale=locale, key="run")
 
 
 @loyalty_app.command("expire")

@@ -126,7 +126,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "loyalty": LazyCommand(
         "rapport.cli.loyalty:loyalty_app",
-        "The loyalty programme's points: expiry (first in, first out).",
+        "The loyalty programme's points: earned from orders by rule, and their expiry.",
     ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",
