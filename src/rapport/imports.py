@@ -14,15 +14,25 @@ whose process stopped is failed (``interrupted``) on the next read.
 A job's outcome is stored as documents: the report (:func:`report_document`, the fields of
 the API's ``ImportReportPublic``) and, when it failed, the error (``code``, ``message``,
 ``field``, ``hint``).
+
+The same worker and table run *scoring jobs* (``entity`` :data:`SCORING`): the scoring
+pipeline (:func:`rapport.scoring.run`, what ``rapport score`` runs) as of a day, queued
+behind the imports before it, so that scores follow the data just imported. The engine
+never runs in the server process (:mod:`rapport.workers` says why): the worker thread hands
+the run to an analytics worker process, which writes the step it is on to the job's folder
+(:func:`scoring_step`). Only one scoring job is unfinished at a time (:func:`submit_scoring`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import os
 import threading
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Queue
@@ -32,13 +42,14 @@ import sqlalchemy as sa
 
 from rapport.config import Rules, Settings
 from rapport.domain import AuditAction, ImportJobStatus
-from rapport.errors import RapportError, ValidationFailed
+from rapport.errors import Conflict, RapportError, ValidationFailed
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.store import audit, import_jobs
 from rapport.store.db import engine_from_settings, session_scope
 from rapport.store.repository import Row, utcnow
+from rapport.workers import run_in_worker, store_settings
 
 log = logging.getLogger("rapport.imports")
 
@@ -152,18 +163,30 @@ class ImportTask:
     scope: ImportScope = UNLIMITED  # the uploader's row-level scope
 
 
+@dataclass(frozen=True)
+class ScoringTask:
+    """A queued scoring job: its id and folder, the store it scores, the day, and the
+    submitter's address (for the audit entry)."""
+
+    job_id: str
+    job_dir: Path
+    settings: Settings
+    as_of: dt.date
+    client_address: str | None
+
+
 class ImportWorker:
     """One thread per process running queued jobs in order, and one refreshing the
     heartbeat of the jobs it holds (queued or running); both (re)started on demand."""
 
     def __init__(self) -> None:
-        self.queue: Queue[ImportTask] = Queue()
+        self.queue: Queue[ImportTask | ScoringTask] = Queue()
         self.thread: threading.Thread | None = None
         self.beating: threading.Thread | None = None
-        self.held: dict[str, ImportTask] = {}  # job id → task, until the job ends
+        self.held: dict[str, ImportTask | ScoringTask] = {}  # job id → task, until it ends
         self.lock = threading.Lock()
 
-    def submit(self, task: ImportTask) -> None:
+    def submit(self, task: ImportTask | ScoringTask) -> None:
         with self.lock:
             self.held[task.job_id] = task
             if self.thread is None or not self.thread.is_alive():
@@ -182,7 +205,7 @@ class ImportWorker:
         while True:
             task = self.queue.get()
             try:
-                run_job(task)
+                run_scoring(task) if isinstance(task, ScoringTask) else run_job(task)
             except Exception:  # run_job records its own failures; never stop the loop
                 log.exception("import job %s: could not record its outcome", task.job_id)
             finally:
@@ -199,7 +222,7 @@ class ImportWorker:
                 if not self.held:
                     self.beating = None
                     return
-                by_store: dict[str, list[ImportTask]] = {}
+                by_store: dict[str, list[ImportTask | ScoringTask]] = {}
                 for task in self.held.values():
                     by_store.setdefault(task.settings.database_url, []).append(task)
             for tasks in by_store.values():
@@ -334,3 +357,202 @@ def _audit_outcome(
             )
     except (sa.exc.SQLAlchemyError, RapportError) as exc:
         log.warning("import job %s: audit entry not written: %s", doc["id"], exc)
+
+
+# --- scoring jobs --------------------------------------------------------------------------
+
+#: The ``entity`` of a scoring job's row in ``import_jobs`` (its ``file`` is the day scored).
+SCORING = "scoring"
+#: Where a scoring job's worker process writes the step it is on, in the job's folder.
+PROGRESS_FILE = "progress.json"
+#: The steps of a scoring run, in order (:func:`rapport.scoring.run` and the models' fit);
+#: the demand model's step is left out when it has too little history.
+SCORING_STEPS = (
+    "models",
+    "purchase summary",
+    "purchase and spend models",
+    "churn model",
+    "demand model",
+    "compute",
+    "prepare",
+    "write",
+)
+#: Seconds a scoring job may take in its worker process before it fails.
+SCORING_TIMEOUT = 3600.0
+
+
+def unfinished_scoring(*, session: Any) -> Row | None:
+    """The scoring job that is queued or running (its process alive), or ``None``."""
+    for row in import_jobs.unfinished(session=session, entity=SCORING):
+        if not import_jobs.is_stale(row):
+            return row
+    return None
+
+
+def submit_scoring(
+    *,
+    session: Any,
+    settings: Settings,
+    engine: sa.Engine,
+    actor: str,
+    actor_user_id: int,
+    as_of: dt.date | None = None,
+    client_address: str | None = None,
+    via: str | None = None,
+) -> ScoringTask:
+    """Record a scoring job of the store ``engine`` serves (as of ``as_of``, default today
+    in the business time zone) and its audit entry in ``session``; returns the task to hand
+    to :data:`WORKER` once the session is committed.
+
+    Raises
+    ------
+    Conflict
+        While another scoring job is queued or running (``field`` is ``scoring``).
+    """
+    running = unfinished_scoring(session=session)
+    if running is not None:
+        raise Conflict(
+            "scoring job {job} is already {status}",
+            field="scoring",
+            hint="wait for it to end: its page shows its progress",
+            key="scoring_running",
+            params={"job": running["id"], "status": running["status"]},
+        )
+    from rapport.scoring import today
+
+    day = as_of or today(settings.tz)
+    job_id = uuid.uuid4().hex
+    folder = jobs_root(settings) / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {
+        "id": job_id,
+        "entity": SCORING,
+        "file": day.isoformat(),
+        "directory": str(folder.resolve()),
+        "size": 0,
+        "sheet": None,
+        "strict": False,
+        "submitted_by": actor,
+        "submitted_by_id": actor_user_id,
+        "submitted_at": utcnow(),
+    }
+    import_jobs.create(session=session, values=values)
+    detail: dict[str, Any] = {"as_of": day.isoformat()}
+    if via is not None:
+        detail["via"] = via
+    audit.record(
+        session=session,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        action=AuditAction.CREATE,
+        entity=SCORING,
+        entity_id=job_id,
+        detail=detail,
+        client_address=client_address,
+    )
+    return ScoringTask(job_id, folder, store_settings(settings, engine), day, client_address)
+
+
+def scoring_step(row: Row) -> tuple[str, int] | None:
+    """The step a running scoring job is on and its place in :data:`SCORING_STEPS` (from
+    1), or ``None`` before the first step and once the job is not running."""
+    if row["entity"] != SCORING or row["status"] != ImportJobStatus.RUNNING.value:
+        return None
+    try:
+        step = json.loads((Path(row["directory"]) / PROGRESS_FILE).read_text("utf-8"))["step"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if step not in SCORING_STEPS:
+        return None
+    return step, SCORING_STEPS.index(step) + 1
+
+
+def _score(settings: Settings, as_of: dt.date, progress: str) -> dict[str, Any]:
+    """In an analytics worker process: score the store as of ``as_of``, writing each step
+    to the file ``progress``; returns the job's report."""
+    from rapport.scoring import run
+
+    path = Path(progress)
+
+    def on_step(name: str) -> None:
+        part = path.with_suffix(".part")
+        part.write_text(json.dumps({"step": name}), "utf-8")
+        part.replace(path)
+
+    result = run(settings, as_of=as_of, on_step=on_step)
+    notes = list(map(str, result.models.notes)) if result.models is not None else []
+    return {
+        "as_of": result.as_of.isoformat(),
+        "rows": result.rows,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        "notes": notes,
+    }
+
+
+def run_scoring(task: ScoringTask) -> None:
+    """Run one queued scoring job to ``done`` or ``failed`` — whatever happens, it ends
+    finished, and its outcome is audited."""
+    engine = engine_from_settings(task.settings)
+    try:
+        now = utcnow()
+        _record(
+            engine,
+            task.job_id,
+            status=ImportJobStatus.RUNNING.value,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        failed = ImportJobStatus.FAILED.value
+        crashed = job_error("internal_error", "scoring stopped on an internal error")
+        outcome: dict[str, Any] = {"status": failed, "error": crashed}
+        try:
+            report = run_in_worker(
+                _score,
+                task.settings,
+                task.as_of,
+                str(task.job_dir / PROGRESS_FILE),
+                what="scoring",
+                hint="run `rapport score` on the server, which has no time limit",
+                timeout=SCORING_TIMEOUT,
+            )
+            outcome = {
+                "status": ImportJobStatus.DONE.value,
+                "rows_read": report["rows"],
+                "report": report,
+                "error": None,
+            }
+        except RapportError as exc:
+            outcome = {"status": failed, "error": _error_of(exc, task.job_dir)}
+        except Exception:
+            log.exception("scoring job %s crashed", task.job_id)
+        finally:
+            _record(engine, task.job_id, finished_at=utcnow(), **outcome)
+            _audit_scoring(engine, task, outcome)
+    finally:
+        engine.dispose()
+
+
+def _audit_scoring(engine: sa.Engine, task: ScoringTask, outcome: dict[str, Any]) -> None:
+    with session_scope(engine) as session:
+        row = import_jobs.get(session=session, id=task.job_id)
+    if row is None:
+        return
+    detail: dict[str, Any] = {"job": task.job_id, "as_of": task.as_of.isoformat()}
+    if outcome["status"] == ImportJobStatus.DONE.value:
+        detail["rows"] = outcome["rows_read"]
+    else:
+        detail["failed"] = True
+    try:
+        with session_scope(engine, writing=True) as session:
+            audit.record(
+                session=session,
+                actor=row["submitted_by"],
+                actor_user_id=row["submitted_by_id"],
+                action=AuditAction.UPDATE,
+                entity=SCORING,
+                entity_id=task.job_id,
+                detail=detail,
+                client_address=task.client_address,
+            )
+    except (sa.exc.SQLAlchemyError, RapportError) as exc:
+        log.warning("scoring job %s: audit entry not written: %s", task.job_id, exc)

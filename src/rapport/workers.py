@@ -87,27 +87,31 @@ def _in_worker(work: Callable[..., Any], *args: Any) -> tuple[str, Any]:
         return "error", (type(exc).__name__, exc.message, exc.field, exc.hint)
 
 
-def run_in_worker(work: Callable[..., Any], *args: Any, what: str, hint: str) -> Any:
+def run_in_worker(
+    work: Callable[..., Any],
+    *args: Any,
+    what: str,
+    hint: str,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Any:
     """The result of ``work(*args)`` (a module-level function, its arguments picklable) run
-    in a worker process.
+    in a worker process, waiting at most ``timeout`` seconds.
 
     Raises
     ------
     ValidationFailed
         When ``work`` refuses its input.
     StoreUnavailable
-        When it takes longer than :data:`TIMEOUT_SECONDS` (``what`` names it, ``hint``
+        When it takes longer than ``timeout`` (``what`` names it, ``hint``
         says how to ask for less), when the worker dies, or for any other domain error.
     """
     pool = _executor()
     try:
         future = pool.submit(_in_worker, work, *args)
-        status, result = future.result(timeout=TIMEOUT_SECONDS)
+        status, result = future.result(timeout=timeout)
     except FutureTimeout as exc:
         future.cancel()
-        raise StoreUnavailable(
-            f"the {what} took longer than {TIMEOUT_SECONDS:g} s", hint=hint
-        ) from exc
+        raise StoreUnavailable(f"the {what} took longer than {timeout:g} s", hint=hint) from exc
     except BrokenProcessPool as exc:
         _discard(pool)
         raise StoreUnavailable(

@@ -56,16 +56,29 @@ def get(*, session: Session, id: str) -> Row | None:
 
 
 def recent(
-    *, session: Session, submitted_by_id: int | None = None, limit: int = 50
+    *,
+    session: Session,
+    submitted_by_id: int | None = None,
+    limit: int = 50,
+    except_entity: str | None = None,
 ) -> tuple[list[Row], int]:
     """The latest ``limit`` jobs, newest first, and how many there are in all — of one
-    submitter, or of everyone when ``submitted_by_id`` is ``None``."""
+    submitter, or of everyone when ``submitted_by_id`` is ``None``; without the jobs of
+    ``except_entity``."""
     where = [] if submitted_by_id is None else [_j.c.submitted_by_id == submitted_by_id]
+    if except_entity is not None:
+        where.append(_j.c.entity != except_entity)
     count = session.execute(sa.select(sa.func.count()).select_from(_j).where(*where)).scalar_one()
     stmt = (
         sa.select(_j).where(*where).order_by(_j.c.submitted_at.desc(), _j.c.id.desc()).limit(limit)
     )
     return [dict(r) for r in session.execute(stmt).mappings()], int(count)
+
+
+def unfinished(*, session: Session, entity: str) -> list[Row]:
+    """The jobs of ``entity`` that are queued or running (stale ones included)."""
+    stmt = sa.select(_j).where(_j.c.entity == entity, _j.c.status.in_(UNFINISHED))
+    return [dict(r) for r in session.execute(stmt).mappings()]
 
 
 def update(*, session: Session, id: str, values: Mapping[str, Any]) -> None:
@@ -129,5 +142,6 @@ __all__ = [
     "is_stale",
     "recent",
     "settled",
+    "unfinished",
     "update",
 ]

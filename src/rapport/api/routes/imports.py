@@ -142,7 +142,7 @@ def _job(session: Session, job_id: str, user: Principal) -> Row:
     """The job's row, settled; 404 when unknown or not the caller's."""
     if _JOB_ID.fullmatch(job_id):
         row = import_jobs.get(session=session, id=job_id)
-        if row is not None and _visible(row, user):
+        if row is not None and row["entity"] != imports.SCORING and _visible(row, user):
             return _settle(session, row)
     raise ApiError(404, "not_found", f"no import job with id {job_id}", field="path.job_id")
 
@@ -268,6 +268,7 @@ def list_import_jobs(
         session=session,
         submitted_by_id=None if user.role is Role.ADMIN else user.user_id,
         limit=min(limit, settings.max_page_size),
+        except_entity=imports.SCORING,  # scoring jobs are at /jobs/scoring
     )
     if any(import_jobs.is_stale(row) for row in rows):
         rows = [_settle(session, row) for row in rows]

@@ -106,10 +106,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "data.open": ("查看", "Open"),
     "data.scoring": ("计算评分", "Run scoring"),
     "data.scoring_help": (
-        "评分(RFM、流失风险、CLV 等)由命令行计算并保存为当日快照;"
-        "工作台服务器不在请求中运行分析引擎。导入完成后,在服务器上运行:",
-        "Scores (RFM, churn risk, CLV …) are computed by the command line and stored as the "
-        "day's snapshot; the workspace's server does not run the analytics engine in a "
-        "request. After an import, run on the server:",
+        "导入后重新计算全部客户的评分(四度、RFM、价值分层、流失风险、CLV 等),"
+        "保存为今天的快照,与命令 rapport score 相同。在后台运行,排在之前的导入之后;"
+        "同一时间只运行一个评分任务。",
+        "After an import, compute every customer's scores again (the four degrees, RFM, "
+        "value tiers, churn risk, CLV …) and store them as today's snapshot, as the command "
+        "rapport score does. It runs in the background, after the imports queued before "
+        "it; one scoring job runs at a time.",
+    ),
+    "data.scoring_run": ("开始计算评分", "Run scoring"),
+    "data.scoring_entity": ("评分", "Scoring"),
+    "data.scoring_job_title": ("评分任务", "Scoring job"),
+    "data.scoring_snapshot": ("{day} 的评分快照", "The snapshot of {day}"),
+    "data.scoring_progress": ("评分进度", "Scoring progress"),
+    "data.scoring_done": ("评分完成,用时 {seconds} 秒", "Scored in {seconds} s"),
+    "data.scoring_failed": ("评分失败", "Scoring failed"),
+    "data.scoring_running": (
+        "正在评分:第 {n}/{of} 步,{step} … 已用 {seconds} 秒",
+        "Scoring: step {n} of {of}, {step} … {seconds} s so far",
+    ),
+    "data.scoring_report": ("评分结果", "Scoring result"),
+    "data.scoring_rows": ("已评分客户", "Customers scored"),
+    "data.scoring_notes": ("未拟合的预测模型", "Predictive models not fitted"),
+    "data.scoring_see_diamonds": ("查看钻石客户", "See the diamond customers"),
+    "data.seconds": ("{n} 秒", "{n} s"),
+    "data.step.models": ("拟合预测模型", "fitting the predictive models"),
+    "data.step.purchase_summary": ("购买汇总", "purchase summary"),
+    "data.step.purchase_and_spend_models": ("购买与消费模型", "purchase and spend models"),
+    "data.step.churn_model": ("流失模型", "churn model"),
+    "data.step.demand_model": ("需求模型", "demand model"),
+    "data.step.compute": ("计算评分", "computing the scores"),
+    "data.step.prepare": ("准备快照", "preparing the snapshot"),
+    "data.step.write": ("写入快照", "writing the snapshot"),
+    "data.error.scoring_running": (
+        "已有评分任务在排队或运行,请等它结束(见下方导入记录)。",
+        "A scoring job is already queued or running: wait for it to end (see the import "
+        "history below).",
     ),
 }

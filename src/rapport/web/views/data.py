@@ -1,5 +1,5 @@
 """The page 数据 Data: import a file (preview first, then a job), follow the job, read its
-report and download its rejects; the history of the import jobs; how to run scoring.
+report and download its rejects; run scoring in the background; the history of the jobs.
 
 An import goes the way ``POST /api/v1/imports/{entity}`` goes, with the pieces the API uses
 (:mod:`rapport.imports`): the upload is kept under ``<data_dir>/imports/<job id>/`` under
@@ -13,6 +13,11 @@ with ``via: web``.
 
 An upload waiting for confirmation is a folder with a ``.staged.json`` note (who uploaded
 it, as what) and no job row: a name no upload can take (the API refuses leading dots).
+
+*Run scoring* queues a scoring job (:func:`rapport.imports.submit_scoring`, the job of
+``POST /api/v1/jobs/scoring``) on the same worker, behind the imports before it; its page
+shows the step it is on, then the snapshot written. A second one is refused while one is
+unfinished.
 
 The page is for admins and managers (as the API's import routes); managers see their own
 jobs, admins everyone's; only admins import ``users``.
@@ -32,7 +37,7 @@ from fastapi.responses import FileResponse, Response
 
 from rapport.access import CustomerScope, Principal
 from rapport.domain import AuditAction, ImportJobStatus, Role
-from rapport.errors import RapportError, ValidationFailed
+from rapport.errors import Conflict, RapportError, ValidationFailed
 from rapport.i18n.errors import error_text
 from rapport.i18n.labels import t as label
 from rapport.i18n.reasons import localize_reason
@@ -40,10 +45,14 @@ from rapport.imports import (
     CHUNK_BYTES,
     MEDIA_TYPES,
     OTHER_MEDIA_TYPE,
+    SCORING,
+    SCORING_STEPS,
     WORKER,
     ImportTask,
     jobs_root,
     safe_file_name,
+    scoring_step,
+    submit_scoring,
 )
 from rapport.ingest.entities import IMPORT_ORDER
 from rapport.ingest.preview import preview_file
@@ -87,6 +96,12 @@ def _context(request: Request) -> dict[str, Any]:
         "encoding_name": lambda enc: ENCODING_NAMES.get((enc or "").lower(), enc or ""),
         "reason": lambda text: localize_reason(text, locale),
         "statuses": ImportJobStatus,
+        "scoring": SCORING,
+        "scoring_steps": len(SCORING_STEPS),
+        "scoring_step": scoring_step,
+        "step_label": lambda step: render.formatter(request).t(
+            "data.step." + step.replace(" ", "_")
+        ),
     }
 
 
@@ -259,6 +274,34 @@ def confirm(request: Request, user: DataUser, staged: Annotated[str, Form()]) ->
     )
     WORKER.submit(task)
     return render.redirect(request, f"/data/jobs/{job_id}")
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+@router.post("/data/scoring", dependencies=CSRF)
+def start_scoring(request: Request, user: DataUser) -> Response:
+    """Queue a scoring job of today, as ``POST /api/v1/jobs/scoring``; refused (409) while
+    another is unfinished."""
+
+    def work(session: Any) -> Any:
+        return submit_scoring(
+            session=session,
+            settings=request.app.state.settings,
+            engine=request.app.state.engine,
+            actor=user.actor,
+            actor_user_id=user.user_id,
+            client_address=client_address(request),
+            via=VIA,
+        )
+
+    try:
+        task = writing(request, work)
+    except Conflict:
+        fmt = render.formatter(request)
+        return _home(request, user, error=fmt.t("data.error.scoring_running"), status=409)
+    WORKER.submit(task)
+    return render.redirect(request, f"/data/jobs/{task.job_id}")
 
 
 # --- a job ---------------------------------------------------------------------------------
