@@ -10,6 +10,11 @@ sales users ``wang.fang`` and ``li.na`` (each owns some customers), the service 
 Tests that use the store run on one xdist worker (group ``web-store``). Browser tests
 carry the ``browser`` marker. Without ``/usr/bin/chromium`` they fail (never
 skip) with the command that installs it.
+
+The same store is built on PostgreSQL too (:func:`web_store_pg`, a database of its own made
+as ``tests/conftest.py`` makes them) and served by a second ``rapport serve``
+(:func:`server_pg`), both once per session: :func:`served` gives a test either backend's
+``(store, server)``, parametrised, the PostgreSQL leg marked ``postgres``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from rapport.config import Settings
 from rapport.domain import Role
 from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.helpers import free_port
 
 PASSWORD = "blue kettle orbit"
@@ -83,7 +89,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests of the web store run on one xdist worker (``--dist loadgroup``), so that the
     store is built and the server started once, not once per worker."""
     for item in items:
-        if "web_store" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "web_store" in names or "served" in names:
             item.add_marker(pytest.mark.xdist_group("web-store"))
 
 
@@ -134,12 +141,37 @@ class WebStore:
 
 @pytest.fixture(scope="session")
 def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
+    root = tmp_path_factory.mktemp("web-store")
+    store = build_store(f"sqlite:///{root / 'rapport.db'}", root)
+    # the store as built, before any test writes through the shared server
+    shutil.copy(root / "rapport.db", root / PRISTINE)
+    return store
+
+
+@pytest.fixture(scope="session")
+def web_store_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStore]:
+    """The web store on PostgreSQL, in a database of its own (dropped at the end). It has
+    no pristine copy: the tests served from it only read."""
+    from tests.conftest import POSTGRES_ENV, postgres_url
+
+    base = postgres_url()
+    if base is None:
+        pytest.fail(f"the [postgres] web tests need {POSTGRES_ENV}", pytrace=False)
+    root = tmp_path_factory.mktemp("web-store-pg")
+    url = create_postgres_database(base)
+    try:
+        yield build_store(url, root)
+    finally:
+        drop_postgres_database(base, url)
+
+
+def build_store(url: str, root: Path) -> WebStore:
+    """The sample company in the empty store ``url`` (data folder ``root/data``), staff with
+    :data:`PASSWORD`, and its two score snapshots."""
     from rapport import scoring
     from rapport.sample import generate
     from rapport.sample.load import load_company
 
-    root = tmp_path_factory.mktemp("web-store")
-    url = f"sqlite:///{root / 'rapport.db'}"
     company = generate(customers=200, months=12, seed=7, locale="zh_CN")
     engine = create_engine(url)
     upgrade(engine)
@@ -155,16 +187,14 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
     last_day = dt.date.fromisoformat(str(company.params["end"])) - dt.timedelta(days=1)
     scoring.run(settings, as_of=last_day - dt.timedelta(days=60), models=False)
     scoring.run(settings, as_of=last_day)
-    # the store as built, before any test writes through the shared server
-    shutil.copy(root / "rapport.db", root / PRISTINE)
     return WebStore(url=url, root=root, settings=settings, ids=ids)
 
 
-def _server_env(store: WebStore) -> dict[str, str]:
+def _server_env(url: str, root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env.update(
-        RAPPORT_DATABASE_URL=store.url,
-        RAPPORT_DATA_DIR=str(store.root / "data"),
+        RAPPORT_DATABASE_URL=url,
+        RAPPORT_DATA_DIR=str(root / "data"),
         RAPPORT_LOCALE="zh_CN",
     )
     return env
@@ -173,13 +203,36 @@ def _server_env(store: WebStore) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def server(web_store: WebStore) -> Iterator[str]:
     """A real ``rapport serve`` on a free loopback port over the web store."""
+    with serve(web_store.url, web_store.root) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server_pg(web_store_pg: WebStore) -> Iterator[str]:
+    """A real ``rapport serve`` on a free loopback port over the PostgreSQL web store."""
+    with serve(web_store_pg.url, web_store_pg.root) as base:
+        yield base
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served(request: pytest.FixtureRequest) -> tuple[WebStore, str]:
+    """The web store and its server on each backend: ``(store, base URL)``."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("web_store"), request.getfixturevalue("server")
+    return request.getfixturevalue("web_store_pg"), request.getfixturevalue("server_pg")
+
+
+@contextmanager
+def serve(url: str, root: Path) -> Iterator[str]:
+    """A real ``rapport serve`` on a free loopback port over the store ``url`` (data folder
+    ``root/data``, log ``root/server.log``), stopped at the end; yields its base URL."""
     port = free_port()
     rapport = Path(sys.executable).with_name("rapport")
-    log = (web_store.root / "server.log").open("wb")
+    log = (root / "server.log").open("wb")
     process = subprocess.Popen(
         [str(rapport), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_server_env(web_store),
-        cwd=web_store.root,
+        env=_server_env(url, root),
+        cwd=root,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -187,7 +240,7 @@ def server(web_store: WebStore) -> Iterator[str]:
     deadline = time.monotonic() + SERVER_START_SECONDS
     try:
         while True:
-            assert process.poll() is None, (web_store.root / "server.log").read_text()
+            assert process.poll() is None, (root / "server.log").read_text()
             try:
                 if httpx.get(f"{base}/login", timeout=2).status_code == 200:
                     break
