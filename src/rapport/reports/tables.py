@@ -184,15 +184,17 @@ def xlsx_file(
         if cut:
             ws.append([text_cell(neutralise(notice), bold)])
             break
-        line = []
+        line: list[Any] = []
         for value, number_format in zip(_cells(columns, row, zone), formats, strict=True):
             if isinstance(value, str):
-                line.append(text_cell(value))
-                continue
-            found = WriteOnlyCell(ws, value=value)
-            if number_format and value is not None and not isinstance(value, bool):
+                # neutralised, so never read as a formula (openpyxl takes "=…" for one)
+                line.append(ILLEGAL_CHARACTERS_RE.sub("", value))
+            elif number_format and value is not None and not isinstance(value, bool):
+                found = WriteOnlyCell(ws, value=value)
                 found.number_format = number_format
-            line.append(found)
+                line.append(found)
+            else:
+                line.append(value)
         ws.append(line)
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the caller closes it)
     book.save(out)
