@@ -163,6 +163,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "流失风险 ≥ {risk} 的客户 {count} 位,风险价值 {value}",
         "{count} customers with a churn risk of {risk} or more, value at risk {value}",
     ),
+    # the monthly report (a download, rapport.reports.monthly)
+    "overview.report": ("月度客户关系报告", "Monthly report"),
+    "overview.report_month": ("月份", "Month"),
+    "overview.report_format": ("格式", "Format"),
+    "overview.report_download": ("下载报告", "Download the report"),
+    "overview.report_failed": (
+        "无法生成月度报告：{reason}",
+        "The monthly report could not be made: {reason}",
+    ),
+    "overview.back": ("返回总览", "Back to the overview"),
     "overview.var_valued": (
         "{count} 位客户有预测CLV与流失风险",
         "{count} customers have a predicted CLV and a churn risk",

@@ -39,8 +39,11 @@ from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
-from rapport.reports import movers, snapshots
+from rapport.reports import monthly, movers, snapshots
 from rapport.reports import overview as figures
+from rapport.reports.monthly_render import FORMATS, MEDIA_TYPES, file_name
+from rapport.reports.monthly_render import render as render_report
+from rapport.store.scores import snapshot_dates
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
 from rapport.web.i18n import Formatter
@@ -89,8 +92,51 @@ def overview_page(request: Request, user: Viewer) -> Response:
     }
     with request.app.state.sessions() as session:
         latest, previous = figures.snapshot_days(session)
-    context.update(latest=latest, previous=previous)
+        months = sorted({f"{d:%Y-%m}" for d in snapshot_dates(session=session)}, reverse=True)
+    context.update(latest=latest, previous=previous, report_months=months, formats=FORMATS)
     return render.page(request, "overview.html", context)
+
+
+@router.get("/overview/report")
+def overview_report(request: Request, user: Viewer) -> Response:
+    """The monthly report 月度客户关系报告 of ``?month=`` as a ``?format=`` file in the user's
+    language, within their scope: the figures of :mod:`rapport.reports.monthly` (its metrics
+    in a worker process), the file ``rapport report`` writes."""
+    scope = CustomerScope(user)
+    fmt = render.formatter(request)
+    settings = render.settings_of(request)
+    month, kind = request.query_params.get("month", ""), request.query_params.get("format", "")
+    try:
+        with request.app.state.sessions() as session:
+            monthly.report_snapshots(snapshot_dates(session=session), month)
+        metrics = run_in_worker(
+            monthly.month_metrics,
+            store_settings(settings, request.app.state.engine),
+            request.app.state.rules,
+            month,
+            what="monthly report's metrics",
+            hint="retry when the server is less busy",
+        )
+        with request.app.state.sessions() as session:
+            report = monthly.monthly_report(
+                session,
+                month=month,
+                rules=request.app.state.rules,
+                locale=fmt.locale,
+                metrics=metrics,
+                scope=scope,
+            )
+        data = render_report(report, kind, locale=fmt.locale, tz=settings.tz)
+    except RapportError as exc:
+        context = {"reason": error_text(exc, fmt.locale)}
+        return render.page(request, "overview_report_failed.html", context, status=422)
+    if not scope.masked:
+        ids = [m["customer_id"] for m in report["diamonds"]["movers"]]
+        audit_read(request, user, ids, "web.overview.report")
+    disposition = f'attachment; filename="{file_name(report, kind)}"'
+    return Response(
+        data, media_type=MEDIA_TYPES[kind], headers={"Content-Disposition": disposition}
+    )
 
 
 @router.get("/overview/relationships")
