@@ -299,6 +299,11 @@ def test_a_forged_or_malformed_link_is_not_found(
             assert answer.headers["content-type"].startswith("text/html")
             assert _text("survey.unknown", lang) in answer.text
             assert "Traceback" not in answer.text and '"detail"' not in answer.text
+        # the link as sent, opened in a browser: the page's 404, not the API's JSON 422
+        sent = client.get(f"{PUBLIC}{path}")
+        assert sent.status_code == 303, path
+        opened = client.get(sent.headers["location"])
+        assert opened.status_code == 404 and _text("survey.unknown", lang) in opened.text
     # the real link is untouched
     assert client.get(f"/s/{token}").status_code == 200
 

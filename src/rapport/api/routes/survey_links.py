@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import NoMatchFound
 
 from rapport.api.audit import AuditorDep
@@ -171,22 +172,31 @@ def wants_html(request: Request) -> bool:
     return _quality(accept, "text/html") > _quality(accept, "application/json")
 
 
+def browsers_to_the_page(request: Request) -> None:
+    """A browser opening a link goes to the web's survey page (303), whatever the secret
+    looks like: the page answers a malformed one with its own not-found page, where the
+    JSON route would answer 422. A dependency, so that it runs before the path is
+    validated; without the web workspace (no route ``survey_page``) nothing happens."""
+    if not wants_html(request):
+        return
+    token = quote(str(request.path_params.get("token", "")), safe="")
+    try:
+        target = request.url_for(WEB_PAGE, token=token).path
+    except NoMatchFound:
+        return
+    raise StarletteHTTPException(303, "see the survey page", headers={"Location": target})
+
+
 @router.get(
     f"{PUBLIC_PATH}/{{token}}",
     response_model=SurveyQuestion,
-    responses=_GONE,
+    responses={**_GONE, 303: {"description": "A browser: to the survey page /s/{token}"}},
     name="survey_question",
+    dependencies=[Depends(browsers_to_the_page)],
 )
-def survey_question(
-    token: Token, request: Request, session: SessionDep
-) -> Response | SurveyQuestion:
+def survey_question(token: Token, session: SessionDep) -> SurveyQuestion:
     """The question of a survey link (no log-in): its kind and scale, nothing personal. A
     browser (``Accept`` preferring ``text/html``) is sent to the survey page (303)."""
-    if wants_html(request):
-        try:
-            return RedirectResponse(request.url_for(WEB_PAGE, token=token).path, status_code=303)
-        except NoMatchFound:  # an application without the web workspace
-            pass
     link = _link(session, token, now=_now())
     low, high = link.scale
     return SurveyQuestion(kind=link.kind, scale_min=low, scale_max=high, expires_at=link.expires_at)
