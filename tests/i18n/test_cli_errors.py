@@ -368,3 +368,31 @@ def test_the_stores_refusals_of_tags_and_points_speak_the_locale() -> None:
         "loyalty_ledger.points = 0：兑换的积分必须是正数 — 请给出大于 0 的积分数"
     )
     assert points.value.message == "loyalty_ledger.points = 0: redeem a positive number of points"
+
+
+@pytest.mark.parametrize(
+    ("rules", "chinese"),
+    [
+        ('[business]\npurchase_statuses = ["cancelled", "paid"]\n', "从不算作购买"),
+        ("[scores.loyalty.weights]\nrepeat = -1\n", "不能小于 0"),
+        ("[sla.first_response_hours]\nurgent = -1\n", "目标必须是正数小时"),
+        ('[[loyalty.tiers]]\ncode = "gold"\nmin_points = 10\n', "min_points = 0"),
+        ("[loyalty]\nnosuch = 1\n", "没有这个键"),
+    ],
+)
+def test_a_refused_rules_file_says_why_in_the_locale(
+    rules: str,
+    chinese: str,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The checks of the rules (config.py) as pydantic reports them, in Chinese: where (the
+    file and the key), why, and what to do."""
+    (store / "rules.toml").write_text(rules, "utf-8")
+    monkeypatch.setenv("RAPPORT_CONFIG_FILE", str(store / "rules.toml"))
+    monkeypatch.setenv("RAPPORT_LOCALE", "zh_CN")
+    code, text = rapport(monkeypatch, capsys, "metrics")
+    assert code == 3, text
+    assert chinese in text and "修改这个键，或删除它" in text, text
+    assert "Value error" not in text and "Input should" not in text, text

@@ -658,6 +658,64 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Input should be less than or equal to (?P<n>.+)", "不能大于 {n}"),
         (r"Input should be less than (?P<n>.+)", "必须小于 {n}"),
         (r"Input should be (?P<codes>'.*)", "可选：{codes}"),
+        # the checks of config.py, as pydantic reports them ("Value error, …")
+        (
+            r"Value error, unsupported locale (?P<v>.+); use (?P<a>.+) or (?P<b>.+)",
+            "不支持的语言 {v}；可选 {a} 或 {b}",
+        ),
+        (
+            r"Value error, unknown time zone (?P<v>.+) \(use an IANA name\)",
+            "未知的时区 {v}（请用 IANA 时区名）",
+        ),
+        (
+            r"Value error, (?P<v>.+) orders are never purchases; "
+            r"remove them from purchase_statuses",
+            "状态为 {v} 的订单从不算作购买：请从 purchase_statuses 中删除",
+        ),
+        (r"Value error, missing targets for priorities (?P<v>.+)", "缺少这些优先级的目标：{v}"),
+        (r"Value error, targets must be positive hours", "目标必须是正数小时"),
+        (
+            r"Value error, multipliers must be 0 or more; negative: (?P<v>.+)",
+            "倍数不能小于 0；为负的：{v}",
+        ),
+        (
+            r"Value error, \[loyalty.multipliers.tier\] names tiers that are not configured: "
+            r"(?P<v>.+)",
+            "[loyalty.multipliers.tier] 中有未配置的等级：{v}",
+        ),
+        (
+            r"Value error, tier codes must be unique; repeated: (?P<v>.+)",
+            "等级代码必须唯一；重复的：{v}",
+        ),
+        (
+            r"Value error, one tier must have min_points = 0 \(the tier every member starts in\)",
+            "必须有一个等级的 min_points = 0（每位会员的起始等级）",
+        ),
+        (r"Value error, (?P<what>\w+) weights must not be negative", "{what} 的权重不能为负"),
+        (
+            r"Value error, at least one (?P<what>\w+) weight must be positive",
+            "{what} 至少要有一个权重为正",
+        ),
+        (r"Value error, missing (?P<what>.+) for (?P<v>.+)", "{v} 缺少 {what}"),
+        (
+            r"Value error, a score range is \[low, high\] with 1 <= low <= high <= 5, "
+            r"not (?P<v>.+)",
+            "分数范围须为 [low, high]，且 1 <= low <= high <= 5，而不是 {v}",
+        ),
+        (r"Value error, the segment map does not cover (?P<v>.+)", "分群映射没有覆盖 {v}"),
+        (
+            r"Value error, lapsed_segment (?P<v>.+) is not one of (?P<codes>.+)",
+            "lapsed_segment {v} 不在 {codes} 之中",
+        ),
+        (
+            r"Value error, bronze has no rule: it is every buyer the other tiers leave",
+            "bronze 没有规则：它是其他等级之外的所有购买客户",
+        ),
+        (
+            r"Value error, list each tier once, from the top: (?P<v>.+)",
+            "每个等级列一次，从最高的开始：{v}",
+        ),
+        (r"Value error, (?P<what>\w+) must not be negative", "{what} 不能为负"),
         (r"is after the customer's age T=(?P<t>.+)", "晚于客户的年龄 T={t}"),
         (
             r"recency and T are both counted in (?P<unit>\w+) from the first purchase",
