@@ -58,9 +58,10 @@ from rapport.domain import AuditAction, Role
 from rapport.ingest.entities import EntitySpec, entity
 from rapport.ingest.importer import Run, derive_keys
 from rapport.ingest.validate import ROW, Context, check_batch
-from rapport.store import schema
+from rapport.store import loyalty_earning, schema
 from rapport.store.bulk import BulkWriter
 from rapport.store.db import engine_of, lock_for_upsert
+from rapport.store.repository import utcnow
 from rapport.store.rules import column_rules
 
 router = APIRouter(tags=["bulk"])
@@ -368,6 +369,9 @@ def ingest(
                     hint="retry the request: items already stored are reported duplicate",
                     headers={"Retry-After": "1"},
                 ) from exc
+    if spec.name == "orders":  # their points, as an order the API creates one by one
+        buyers = sorted({int(c) for c in values[CUSTOMER_ID].to_list() if c is not None})
+        loyalty_earning.post_customers(session, buyers, rules=rules, now=utcnow())
     keys = dict(zip(values[key].to_list(), values[ROW].to_list(), strict=True))
     for index, item_key in repeated.select(ROW, key).iter_rows():
         original = batch.results.get(keys.get(item_key, -1))

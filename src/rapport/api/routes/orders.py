@@ -55,8 +55,8 @@ from rapport.api.schemas.orders import (
 )
 from rapport.domain import ORDER_TRANSITIONS, AuditAction, OrderStatus, Role
 from rapport.errors import Conflict, NotFound
-from rapport.store import loyalty, orders, schema
-from rapport.store.repository import Row
+from rapport.store import loyalty, loyalty_earning, orders, schema
+from rapport.store.repository import Row, utcnow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -240,6 +240,7 @@ def create_order(
     _check_products(session, items)
     created = orders.create(session=session, values=values, items=items)
     auditor.wrote(AuditAction.CREATE, ENTITY, created["id"], [*values, "items"])
+    loyalty_earning.post_customers(session, [body.customer_id], rules=rules, now=utcnow())
     order = {k: v for k, v in created.items() if k != "items"}
     return _detail(session, order, customer, scope)
 
@@ -309,6 +310,7 @@ def update_order(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
+    rules: RulesDep,
 ) -> OrderDetail:
     """Change the status (completed → cancelled or refunded), the refund, the channel,
     the store or ``extra``; only the fields sent. Customer, number, time, amounts other
@@ -330,4 +332,5 @@ def update_order(
     changed = [k for k in values if order.get(k) != row.get(k)]
     if changed:
         auditor.wrote(AuditAction.UPDATE, ENTITY, order_id, changed)
+        loyalty_earning.post_customers(session, [row["customer_id"]], rules=rules, now=utcnow())
     return _detail(session, row, customer, scope)
