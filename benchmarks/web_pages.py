@@ -144,7 +144,13 @@ def measure(client: httpx.Client, path: str, runs: int, *, htmx: bool) -> dict[s
 
 
 def role_pages(client: httpx.Client, role: Role) -> list[str]:
-    pages = [entry.path for entry in nav.visible(role)]
+    """The pages of the role's menu (where a menu entry redirects, the page it sends to)
+    and the first card its customer list links to."""
+    pages = []
+    for entry in nav.visible(role):
+        answer = client.get(entry.path)
+        location = answer.headers.get("location", "")
+        pages.append(location if answer.is_redirect and location.startswith("/") else entry.path)
     listed = client.get("/customers").text
     card = CARD.search(listed)
     if card:
@@ -186,9 +192,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", help="The store (default: DATA/rapport.db).")
     parser.add_argument("--runs", type=int, default=20, help="Timed requests per path.")
     parser.add_argument("--json", type=Path, help="Write the figures here.")
+    parser.add_argument(
+        "--roles", nargs="+", choices=[r.value for r in Role], help="Only these roles."
+    )
     args = parser.parse_args(argv)
     url = args.database_url or f"sqlite:///{args.data.resolve() / 'rapport.db'}"
     who = bench_users(url)
+    if args.roles:
+        who = {role: name for role, name in who.items() if role.value in args.roles}
     print(f"store {url.split('@')[-1]}, users {', '.join(who.values())}", flush=True)
     load_before = os.getloadavg()
     server = start_server(url, args.data, secrets.token_urlsafe(36), timeout_s=120)
