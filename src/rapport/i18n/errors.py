@@ -653,6 +653,23 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"use one of: (?P<codes>.*)", "可选：{codes}"),
         (r"is below (?P<n>.+)", "小于 {n}"),
+        # why a model's fit found no optimum, and what to do (models/clv/)
+        (
+            r"(?P<repeat>[\d.e+]+) of (?P<customers>[\d.e+]+) customers made a repeat purchase; "
+            r"the (?P<model>.+) model needs enough repeat buyers, frequency must count repeat "
+            r"purchases only, and recency and T must be in (?P<unit>\w+)",
+            "{customers} 位客户中有 {repeat} 位复购；{model} 模型需要足够的复购客户，frequency 只计"
+            "复购次数，recency 和 T 的单位必须是 {unit}",
+        ),
+        (
+            r"(?P<lost>[\d.e+]+) of (?P<total>[\d.e+]+) customers were lost over (?P<n>\d+) "
+            r"periods; the sBG needs customers lost in at least two periods at different rates",
+            "{total} 位客户中有 {lost} 位在 {n} 期内流失；sBG 模型需要至少两期以不同的比例流失客户",
+        ),
+        (
+            r"(?P<n>[\d.e+]+) repeat buyers; spend values must vary between customers",
+            "{n} 位复购客户；客户之间的消费额必须有差异",
+        ),
         (r"Input should be greater than or equal to (?P<n>.+)", "不能小于 {n}"),
         (r"Input should be greater than (?P<n>.+)", "必须大于 {n}"),
         (r"Input should be less than or equal to (?P<n>.+)", "不能大于 {n}"),
