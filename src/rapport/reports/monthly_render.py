@@ -736,7 +736,7 @@ def render_pdf(report: dict[str, Any], locale: str, tz: str | ZoneInfo) -> bytes
     font = cjk_font(required=is_chinese(locale) or _has_cjk(parts)) or "DejaVu Sans"
     buffer = io.BytesIO()
     with (
-        matplotlib.rc_context({"font.family": [font], "pdf.fonttype": 42}),
+        matplotlib.rc_context({"font.family": [font], "pdf.fonttype": 3}),
         PdfPages(buffer, metadata={"Title": title}) as pdf,
     ):
         pages = _Pages(pdf, f"{title} · {text('generated', locale, moment=_now_text(tz))}", locale)
