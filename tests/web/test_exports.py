@@ -35,6 +35,7 @@ from rapport.domain import AuditAction, ValueTier
 from rapport.ingest.spreadsheet import neutralise
 from rapport.masking import mask_customer
 from rapport.reports import analysis as distributions
+from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
 from rapport.reports.movers import previous_snapshot
@@ -562,3 +563,20 @@ def test_the_analysis_tables_are_the_reports_within_the_users_scope(
     parse_csv(client.get("/exports/groups.csv"))
     assert len(audit_entries(create_engine(site.url), AuditAction.EXPORT)) == before
     assert clients["sales"].get("/exports/groups.csv").status_code == 403
+
+
+def test_the_overviews_degree_history_and_group_tables(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    scope = CustomerScope(site.principal("manager"))
+    with site.session() as session:
+        history = overview_figures.snapshot_history(session, scope=scope)
+    client = clients["manager"]
+    assert "/exports/groups.xlsx?by=lifecycle_stage" in client.get("/overview/groups").text
+    assert "/exports/degrees-history.csv" in client.get("/overview/relationships").text
+    rows = parse_xlsx(client.get("/exports/degrees-history.xlsx"))
+    assert rows[0][:2] == [zh("overview.snapshot_date"), zh("degree.satisfaction")]
+    assert [r[0].date() for r in rows[1:]] == [h["as_of"] for h in history]
+    assert column(rows, zh("degree.relationship_index")) == pytest.approx(
+        [h["avg_relationship_index"] for h in history]
+    )

@@ -34,6 +34,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.domain import AuditAction, Role
 from rapport.masking import mask_customer
 from rapport.reports import analysis as distributions
+from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
 from rapport.reports.movers import previous_snapshot
@@ -62,6 +63,7 @@ from rapport.web.exports import FORMATS
 from rapport.web.i18n import Formatter
 from rapport.web.views import analysis as analysis_view
 from rapport.web.views import diamonds as diamonds_view
+from rapport.web.views import overview as overview_view
 from rapport.web.views import service as service_view
 from rapport.web.views import worklist as worklist_view
 
@@ -470,6 +472,23 @@ def _clv_bins(request: Request, user: Principal, fmt: Formatter, limit: int) -> 
     return Exported(columns, rows, CustomerScope(user).masked)
 
 
+def _degrees_history(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The overview's four degrees and relationship index averaged per snapshot
+    (:func:`rapport.reports.overview.snapshot_history`, the latest 24, oldest first)."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        rows = overview_figures.snapshot_history(session, scope=scope)
+    columns = [TableColumn("as_of", fmt.t("overview.snapshot_date"), "date")]
+    columns += [
+        TableColumn(f"avg_{name}", fmt.t(f"degree.{name}"), "number") for name in snapshots.AVERAGED
+    ]
+    columns += [
+        TableColumn("customers", fmt.t("customers"), "integer"),
+        TableColumn("diamonds", fmt.t("exports.diamonds"), "integer"),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
 def _label(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -532,6 +551,12 @@ TABLES: dict[str, Table] = {
         title_key="analysis.clv",
         roles=frozenset(analysis_view.ALLOWED),
         read=_clv_bins,
+    ),
+    "degrees-history": Table(
+        path="/overview",
+        title_key="overview.degrees_trend",
+        roles=frozenset(overview_view.ALLOWED),
+        read=_degrees_history,
     ),
     "service": Table(
         path="/service",
