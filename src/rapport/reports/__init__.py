@@ -12,7 +12,10 @@ API and the web workspace, each defined once, taking the caller's
 * :mod:`rapport.reports.worklist` — a salesperson's birthdays of the week and customers not
   contacted for N days, and a scope narrowed to one owner;
 * :mod:`rapport.reports.movers` — who entered or left a value tier between two snapshots,
-  and why.
+  and why;
+* :mod:`rapport.reports.monthly` — the monthly management report 月度客户关系报告 (a month
+  against the period before), rendered as HTML, PDF or XLSX by
+  :mod:`rapport.reports.monthly_render`.
 
 The analyses over a period (cohorts, funnel, demand forecast) are :mod:`rapport.analyses`.
 """
