@@ -2,7 +2,8 @@
 browser (the API's JSON stays for API clients), in each survey kind's question and scale,
 in zh-CN and en; the answer is recorded once through the store's survey-link functions,
 then a thank-you page; used, expired and forged links get their own pages; refused fields
-re-render the form with the message by the field. In Chromium at 390 px, by keyboard."""
+re-render the form with the message by the field (answering, expired and forged links on
+SQLite and PostgreSQL). In Chromium at 390 px, by keyboard."""
 
 from __future__ import annotations
 
@@ -177,8 +178,9 @@ def test_the_language_switch_on_the_page_keeps_the_choice(server: str, web_store
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_an_answer_is_recorded_once_then_thanks_and_the_link_is_used(
-    server: str, web_store: WebStore, lang: str
+    served: tuple[WebStore, str], lang: str
 ) -> None:
+    web_store, server = served
     token = new_link(web_store, SurveyKind.PERCEIVED_VALUE)
     before = _responses(web_store)
     client = _client(server, lang)
@@ -272,7 +274,8 @@ def test_a_missing_or_out_of_range_score_re_renders_the_form_keeping_what_was_ty
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_an_expired_link_has_its_own_page(server: str, web_store: WebStore, lang: str) -> None:
+def test_an_expired_link_has_its_own_page(served: tuple[WebStore, str], lang: str) -> None:
+    web_store, server = served
     token = new_link(web_store, expired=True)
     before = _responses(web_store)
     client = _client(server, lang)
@@ -287,9 +290,8 @@ def test_an_expired_link_has_its_own_page(server: str, web_store: WebStore, lang
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_a_forged_or_malformed_link_is_not_found(
-    server: str, web_store: WebStore, lang: str
-) -> None:
+def test_a_forged_or_malformed_link_is_not_found(served: tuple[WebStore, str], lang: str) -> None:
+    web_store, server = served
     token = new_link(web_store)
     forged = token[:-1] + ("A" if token[-1] != "A" else "B")
     client = _client(server, lang)
