@@ -547,6 +547,8 @@ def _now_text(tz: str | ZoneInfo) -> str:
 # --- PDF ---------------------------------------------------------------------------------------
 
 _W, _H, _M = 8.27, 11.69, 0.6  # A4 in inches, the margin
+#: Lines a table cell of the PDF wraps onto at most.
+WRAPPED_LINES = 3
 
 
 def _text_width(value: str, size: float) -> float:
@@ -661,35 +663,52 @@ class _Pages:
         widths = [min(length + 0.15, usable * 0.45) for length in lengths]
         scale = usable / sum(widths) if sum(widths) > usable else 1.0
         widths = [w * scale for w in widths]
+        # What is left of the line goes to the widest column cut short (the reasons).
+        cut = [i for i, length in enumerate(lengths) if length + 0.15 > widths[i]]
+        if cut and sum(widths) < usable:
+            widest = max(cut, key=lambda i: lengths[i])
+            widths[widest] += usable - sum(widths)
         step = size * 1.7 / 72
 
+        line = size * 1.25 / 72
+
         def row(cells: list[str], bold: bool, shade: bool) -> None:
-            figure = self.need(step)
+            # Text wraps onto at most WRAPPED_LINES lines of its column, then is cut short.
+            parts = []
+            for i, value in enumerate(cells):
+                room = widths[i] - 0.08
+                lines = [value] if table.numeric[i] else (_wrap(value, size, room) or [""])
+                if len(lines) > WRAPPED_LINES:
+                    lines = [*lines[: WRAPPED_LINES - 1], " ".join(lines[WRAPPED_LINES - 1 :])]
+                parts.append([_fit(part, size, room) for part in lines])
+            height = step + line * (max(len(p) for p in parts) - 1)
+            figure = self.need(height)
             if shade:
                 figure.patches.append(
                     matplotlib.patches.Rectangle(
-                        (_M / _W, (self.y - step) / _H),
+                        (_M / _W, (self.y - height) / _H),
                         sum(widths) / _W,
-                        step / _H,
+                        height / _H,
                         transform=figure.transFigure,
                         color="#eef2f7",
                         zorder=0,
                     )
                 )
             x = _M
-            for i, value in enumerate(cells):
+            for i, lines in enumerate(parts):
                 right = table.numeric[i]
-                figure.text(
-                    (x + widths[i] - 0.05 if right else x + 0.03) / _W,
-                    (self.y - step / 2) / _H,
-                    _fit(value, size, widths[i] - 0.08),
-                    fontsize=size,
-                    fontweight="bold" if bold else "normal",
-                    ha="right" if right else "left",
-                    va="center",
-                )
+                for n, part in enumerate(lines):
+                    figure.text(
+                        (x + widths[i] - 0.05 if right else x + 0.03) / _W,
+                        (self.y - step / 2 - n * line) / _H,
+                        part,
+                        fontsize=size,
+                        fontweight="bold" if bold else "normal",
+                        ha="right" if right else "left",
+                        va="center",
+                    )
                 x += widths[i]
-            self.y -= step
+            self.y -= height
 
         row(table.columns, True, True)
         for cells in table.rows:
