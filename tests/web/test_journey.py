@@ -1,7 +1,8 @@
 """A manager's journey in Chromium, from a shop's export to a call on a diamond customer's
 timeline: log in, upload a GBK export of orders with Chinese headers, read the import
 report, run scoring, open a customer the new orders made a diamond, log a call and see it
-on the timeline.
+on the timeline. And, over HTTP, the Data page's scoring job while it runs: its step, the
+refusal of a second run, the roles and the CSRF check.
 
 It writes, so it runs on a copy of the web store as built, served by a ``rapport serve`` of
 its own.
@@ -19,12 +20,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from rapport import scoring
-from rapport.store import schema
-from rapport.store.db import create_engine
-from tests.web.conftest import STAFF, Watched, WebStore, browser_login, serve, shot, watched_page
-
-pytestmark = pytest.mark.browser
+from rapport import imports, scoring
+from rapport.store import import_jobs, schema
+from rapport.store.db import create_engine, session_scope
+from rapport.store.repository import utcnow
+from tests.web.conftest import (
+    STAFF,
+    Watched,
+    WebStore,
+    browser_login,
+    csrf_of,
+    http_login,
+    serve,
+    shot,
+    watched_page,
+)
 
 _c = schema.customers.c
 _s = schema.customer_scores.c
@@ -67,6 +77,7 @@ def gbk_orders(customers: list[str], day: dt.date) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
 
 
+@pytest.mark.browser
 def test_a_manager_imports_orders_scores_and_calls_a_diamond_customer(
     journey_page: Watched, site: tuple[str, sa.Engine], web_store: WebStore, tmp_path: Path
 ) -> None:
@@ -176,3 +187,52 @@ def test_a_manager_imports_orders_scores_and_calls_a_diamond_customer(
     assert stored == 1
     shot(page, "journey-timeline")
     journey_page.clean()
+
+
+def test_a_running_scoring_job_shows_its_step_and_blocks_a_second_run(
+    site: tuple[str, sa.Engine], web_store: WebStore, tmp_path: Path
+) -> None:
+    base, engine = site
+    folder = tmp_path / "scoring-job"
+    folder.mkdir()
+    (folder / imports.PROGRESS_FILE).write_text('{"step": "compute"}', "utf-8")
+    with session_scope(engine) as session:
+        job = import_jobs.create(
+            session=session,
+            values={
+                "entity": imports.SCORING,
+                "file": "2026-11-30",
+                "directory": str(folder),
+                "size": 0,
+                "strict": False,
+                "submitted_by": STAFF["manager"],
+                "submitted_by_id": web_store.ids["manager"],
+                "submitted_at": utcnow(),
+                "status": "running",
+                "started_at": utcnow(),
+            },
+        )
+    manager = http_login(base, STAFF["manager"])
+    page = manager.get(f"/data/jobs/{job['id']}", headers={"HX-Request": "true"}).text
+    step = imports.SCORING_STEPS.index("compute") + 1
+    assert f'max="{len(imports.SCORING_STEPS)}" value="{step - 1}"' in page
+    assert f"第 {step}/{len(imports.SCORING_STEPS)} 步,计算评分" in page
+    assert 'hx-trigger="every 1s"' in page and "2026-11-30" in page
+    # the history lists it as scoring; a second run is refused while it runs
+    home = manager.get("/data").text
+    assert f'data-job-id="{job["id"]}"' in home and "评分" in home
+    refused = manager.post("/data/scoring", data={"csrf_token": csrf_of(home)})
+    assert refused.status_code == 409 and "已有评分任务在排队或运行" in refused.text
+    assert manager.post("/data/scoring", data={"csrf_token": "forged"}).status_code == 403
+    count = sa.select(sa.func.count()).where(schema.import_jobs.c.entity == imports.SCORING)
+    assert scalar(engine, count) == 1
+    # the page in English
+    manager.post("/lang", data={"lang": "en", "next": "/data", "csrf_token": csrf_of(home)})
+    english = manager.get(f"/data/jobs/{job['id']}").text
+    assert "<h1>Scoring job</h1>" in english
+    assert f"Scoring: step {step} of {len(imports.SCORING_STEPS)}, computing the scores" in english
+    # other roles have no Data page, nor its button
+    sales = http_login(base, STAFF["sales"])
+    token = csrf_of(sales.get("/customers").text)
+    assert sales.post("/data/scoring", data={"csrf_token": token}).status_code == 403
+    assert scalar(engine, count) == 1
