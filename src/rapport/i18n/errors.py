@@ -348,10 +348,6 @@ MESSAGES: dict[str, str] = {
     "extra_features_repeat.hint": "每位客户一行",
     "calibration_unknown": "未知的校准方法 {method!r}",
     "calibration_unknown.hint": "可选：{methods}",
-    "features_not_table": "需要 pyarrow Table 或 pandas DataFrame，而不是 {type}",
-    "features_not_table.hint": (
-        "传入已执行的特征表（例如 rapport.analytics.metrics.execute(...) 的结果）"
-    ),
     "features_no_column": "表中没有{what}列 {name!r}",
     "columns_present.hint": "已有的列：{columns}",
     "features_not_number": "{what}列 {name!r} 的类型是 {type}，不是数字",
@@ -386,7 +382,6 @@ MESSAGES: dict[str, str] = {
     "demand_document": "不是版本 {reads} 的需求预测模型：format={format!r}，version={version!r}",
     "demand_document.hint": "重新拟合需求预测模型",
     "demand_no_errors": "没有 {method!r} 在 {scope!r} 上的误差",
-    "demand_backtest_settings": "需求预测模型的粒度或取值与回测的不一致",
     "demand_holdout": "holdout_periods 必须在 1..{maximum} 之内，而不是 {holdout}",
     "demand_holdout.hint": "历史越长，留出期就可以越长",
     # reports over the score snapshots (reports/)

@@ -427,9 +427,12 @@ class DemandForecaster:
     def _matrix(self, series: Any) -> tuple[list[str], list[datetime], np.ndarray, np.ndarray]:
         """:func:`series_matrix` and the positions, checked to be whole consecutive periods."""
         categories, periods, matrix = series_matrix(series, self.value)
-        starts, pos = self.timeline(periods[0], len(periods)) if periods else ([], None)
-        first = to_local(periods[0], _zone(self.tz)) if periods else None
-        if not periods or starts != periods or _floor(first, self.granularity) != first:
+        whole = False
+        if periods:
+            starts, pos = self.timeline(periods[0], len(periods))
+            first = to_local(periods[0], _zone(self.tz))
+            whole = starts == periods and _floor(first, self.granularity) == first
+        if not whole:
             raise ValidationFailed(
                 "the demand series is not a run of whole {granularity}s in {tz}",
                 field="series",
@@ -646,10 +649,7 @@ def backtest_demand(
     """
     model = forecaster or DemandForecaster(granularity, value)
     if (model.granularity, model.value) != (granularity, value):
-        raise ValidationFailed(
-            "the forecaster's granularity or value is not the backtest's",
-            key="demand_backtest_settings",
-        )
+        raise ValueError("the forecaster's granularity or value is not the backtest's")
     categories, periods, matrix, pos = model._matrix(series)
     if not 1 <= holdout_periods < len(periods):
         raise ValidationFailed(
@@ -661,7 +661,7 @@ def backtest_demand(
         )
     cut = len(periods) - holdout_periods
     states = model._fit_matrix(categories, matrix[:, :cut], pos)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for name, y in zip(categories, matrix, strict=True):
         forecast = states[name].forecast(pos[cut:])
         baseline = seasonal_naive(y[:cut], holdout_periods, model.season_length)

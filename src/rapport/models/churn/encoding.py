@@ -61,12 +61,9 @@ def as_arrow(table: Any) -> pa.Table:
         pd = None
     if pd is not None and isinstance(table, pd.DataFrame):
         return pa.Table.from_pandas(table, preserve_index=False)
-    raise ValidationFailed(
-        "expected a pyarrow Table or a pandas DataFrame, not {type}",
-        field="table",
-        hint="pass the executed feature table (e.g. rapport.analytics.metrics.execute(...))",
-        key="features_not_table",
-        params={"type": type(table).__name__},
+    raise TypeError(  # the calling code's mistake, not a person's
+        f"expected a pyarrow Table or a pandas DataFrame, not {type(table).__name__}: pass "
+        "the executed feature table (e.g. rapport.analytics.metrics.execute(...))"
     )
 
 
@@ -152,7 +149,7 @@ class FeatureBasis:
     def raw(self, x: np.ndarray) -> np.ndarray:
         """The unstandardized basis columns of ``x`` (rows × columns)."""
         kinds = self.kinds
-        if not kinds:
+        if not kinds or self.fill is None:
             return np.zeros((len(x), 0))
         missing = np.isnan(x)
         filled = transform(self.transform, np.where(missing, self.fill, x))
