@@ -382,6 +382,8 @@ def test_the_language_switch_in_the_browser(
         assert page.url.endswith(f"/s/{token}")
         _fits(page)
         shot(page, "survey-form-expectation-en-390")
+        page.set_viewport_size({"width": 1280, "height": 800})
+        shot(page, "survey-form-expectation-en-1280")
         watched.clean()
 
 
