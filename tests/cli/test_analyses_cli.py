@@ -19,22 +19,6 @@ runner = CliRunner()
 AS_OF = ["--as-of", "2024-12-31"]
 
 
-@pytest.fixture
-def company() -> None:
-    from rapport.sample.generator import generate
-    from rapport.sample.load import load_company
-    from rapport.store.db import create_engine, upgrade
-
-    engine = create_engine(get_settings().database_url)
-    try:
-        upgrade(engine)
-        load_company(
-            generate(customers=300, months=12, seed=5, end=dt.date(2025, 1, 1)), engine=engine
-        )
-    finally:
-        engine.dispose()
-
-
 def _direct(name: str, period: str) -> list[dict]:
     """The analysis computed by calling the analytics function itself."""
     from rapport.analytics.cohorts import cohort_matrix

@@ -17,14 +17,6 @@ runner = CliRunner()
 AS_OF = ["--as-of", "2024-12-31"]
 
 
-@pytest.fixture
-def company() -> None:
-    from rapport.cli.sample import _load
-    from rapport.sample.generator import generate
-
-    _load(generate(customers=300, months=12, seed=5, end=dt.date(2025, 1, 1)))
-
-
 def test_json_is_exact_and_traceable(company: None) -> None:
     result = runner.invoke(
         app,
