@@ -80,3 +80,28 @@ def test_the_copy_is_removed_after_the_run(settings) -> None:
     assert result.rows > 0
     directory = settings.data_dir / "duckdb" / "work"
     assert directory.is_dir() and not list(directory.iterdir())
+
+
+def test_a_kept_table_holds_its_querys_rows_and_types(settings) -> None:
+    import ibis
+    import pyarrow as pa
+
+    from rapport.analytics.connect import connect
+    from rapport.config import load_rules
+
+    given = pa.table({"customer_id": pa.array([1, 2, 3], pa.int64()), "w": [0.5, None, 2.0]})
+    with (
+        connect(settings) as eng,
+        working_copy.working_sources(eng, settings, rules=load_rules(settings)) as src,
+    ):
+        c = src.customers
+        # an in-memory table too: kept registers it before the query runs
+        expr = c.select(customer_id=c.id, joined=c.created_at).inner_join(
+            ibis.memtable(given), "customer_id"
+        )
+        kept = working_copy.kept(eng, src, expr)
+        assert kept.get_name().startswith(f"{working_copy.DATABASE}.main.kept_")
+        assert kept.columns == expr.columns
+        got = metrics.execute(kept.order_by("customer_id"), eng.con)
+        want = metrics.execute(expr.order_by("customer_id"), eng.con)
+    assert got.num_rows == 3 and got.equals(want)  # values and Arrow types

@@ -98,6 +98,7 @@ def _create(eng: Any, name: str, expr: ir.Table) -> ir.Table:
     columns = expr.schema().to_sqlglot_column_defs(dialect)
     create = sge.Create(kind="TABLE", this=sge.Schema(this=target, expressions=columns))
     names = ", ".join(sge.to_identifier(c, quoted=True).sql(dialect) for c in expr.columns)
+    eng.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
     query = eng.con.compile(expr)
     eng.con.raw_sql(create.sql(dialect)).fetchall()
     eng.con.raw_sql(f"INSERT INTO {target.sql(dialect)} ({names}) {query}").fetchall()
