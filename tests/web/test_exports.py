@@ -580,3 +580,20 @@ def test_the_overviews_degree_history_and_group_tables(
     assert column(rows, zh("degree.relationship_index")) == pytest.approx(
         [h["avg_relationship_index"] for h in history]
     )
+
+
+def test_the_admins_user_list_without_secrets(site: Site, clients: dict[str, httpx.Client]) -> None:
+    u = schema.users.c
+    with site.session() as session:
+        stored = session.execute(sa.select(u.id, u.username, u.password_hash).order_by(u.id)).all()
+    page = clients["admin"].get("/admin/users").text
+    assert "/exports/users.xlsx" in page
+    csv_rows, xlsx_rows = both(clients["admin"], "users")
+    listed = [int(v) for v in column(csv_rows, zh("column.id"))]
+    assert sorted(listed) == [r.id for r in stored]
+    ids = column(xlsx_rows, zh("column.id"))
+    names = dict(zip(ids, column(xlsx_rows, zh("users_page.col_username")), strict=True))
+    assert names == {r.id: r.username for r in stored}
+    text_of_file = clients["admin"].get("/exports/users.csv").text
+    assert not any(r.password_hash and r.password_hash in text_of_file for r in stored)
+    assert clients["manager"].get("/exports/users.csv").status_code == 403

@@ -22,6 +22,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.from_value": ("下限（含）", "From (inclusive)"),
     "exports.below_value": ("上限（不含）", "Below"),
     "exports.diamonds": ("钻石客户数", "Diamond customers"),
+    "exports.users": ("用户", "Users"),
     "exports.at_risk": ("需关注", "At risk"),
     "exports.due_kind": ("到期目标", "Due for"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),

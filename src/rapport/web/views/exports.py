@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope, Principal
+from rapport.access import ADMINISTRATORS, CustomerScope, Principal
 from rapport.domain import AuditAction, Role
 from rapport.masking import mask_customer
 from rapport.reports import analysis as distributions
@@ -47,7 +47,7 @@ from rapport.reports.tables import (
     file_name,
     xlsx_file,
 )
-from rapport.store import audit
+from rapport.store import audit, users
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import VIA, RoleRefused, WebUser, client_address, writing
@@ -489,6 +489,39 @@ def _degrees_history(request: Request, user: Principal, fmt: Formatter, limit: i
     return Exported(columns, rows, scope.masked)
 
 
+def _staff(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The Admin page's accounts (:func:`rapport.store.users.list_users`, each with their
+    last log-in from the audit log, as the page shows them); never a password hash."""
+    with request.app.state.sessions() as session:
+        rows = users.list_users(session=session)
+        last = audit.last_logins(session=session, user_ids=[r["id"] for r in rows])
+
+    def state(row: Mapping[str, Any]) -> str:
+        found = fmt.t("users_page.active" if row["is_active"] else "users_page.disabled")
+        if row["password_hash"] is None:
+            found += f" ({fmt.t('users_page.no_password')})"
+        return found
+
+    columns = [
+        TableColumn("id", fmt.t("column.id"), "integer"),
+        TableColumn("username", fmt.t("users_page.col_username")),
+        TableColumn("display_name", fmt.t("users_page.col_name")),
+        TableColumn("email", fmt.t("users_page.col_email")),
+        TableColumn(
+            "role", fmt.t("users_page.col_role"), value=lambda r: fmt.enum(Role(r["role"]))
+        ),
+        TableColumn("team", fmt.t("users_page.col_team")),
+        TableColumn("is_active", fmt.t("users_page.col_state"), value=state),
+        TableColumn(
+            "last_login",
+            fmt.t("users_page.col_last_login"),
+            "datetime",
+            value=lambda r: last.get(r["id"]),
+        ),
+    ]
+    return Exported(columns, rows, masked=False)
+
+
 def _label(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -557,6 +590,12 @@ TABLES: dict[str, Table] = {
         title_key="overview.degrees_trend",
         roles=frozenset(overview_view.ALLOWED),
         read=_degrees_history,
+    ),
+    "users": Table(
+        path="/admin/users",
+        title_key="exports.users",
+        roles=ADMINISTRATORS,
+        read=_staff,
     ),
     "service": Table(
         path="/service",
