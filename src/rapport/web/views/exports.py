@@ -16,7 +16,8 @@ Each page offers the links (:func:`rapport.web.exports.export_links` in
 page allows. A download naming customers with their
 personal data unmasked is audited as the export it is (``export`` of ``customers`` or
 ``tickets``, route ``web.export.<table>``, the format, the count and the first 500 ids),
-written when the file has been sent (or the download broken off: then the rows sent).
+written when the file has been written (a download broken off: the rows read by then, once
+the abandoned stream is closed).
 """
 
 from __future__ import annotations
@@ -653,8 +654,9 @@ def _file_chunks(file: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
 def _audited(
     request: Request, user: Principal, table: Table, name: str, fmt_name: str, exported: Exported
 ) -> Iterator[Mapping[str, Any]]:
-    """The rows of ``exported``; once they are written (or the download is broken off),
-    an ``export`` entry of the ids sent, unless the rows were masked or name nobody."""
+    """The rows of ``exported``; once they are read to the end (or the stream is closed
+    early), an ``export`` entry of the ids read, unless the rows were masked or name
+    nobody."""
     ids: list[int] = []
     cut = False
     try:
