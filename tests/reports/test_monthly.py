@@ -1,5 +1,6 @@
-"""The monthly management report (rapport.reports.monthly) on the session's scored company:
-snapshots on 2024-09-30 (without the models) and 2024-12-31 (with them)."""
+"""The monthly management report (rapport.reports.monthly) on the scored company of the
+report tests, on SQLite and PostgreSQL: snapshots on 2024-09-30 (without the models) and
+2024-12-31 (with them), a sales user owning every third customer, one deleted diamond."""
 
 from __future__ import annotations
 
@@ -21,16 +22,13 @@ from rapport.reports import monthly, movers, snapshots
 from rapport.reports.overview import snapshot_history
 from rapport.store import schema
 from rapport.store.db import create_engine, session_scope
-from tests.conftest import SCORED_DAY, SCORED_EARLIER, ScoredStore
+from tests.conftest import SCORED_DAY, SCORED_EARLIER
+from tests.reports.conftest import ReportStore
 
 
 @pytest.fixture(scope="module")
-def settings(scored_store: ScoredStore) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=f"sqlite:///{scored_store.path}",
-        data_dir=scored_store.data_dir,
-    )
+def settings(report_store: ReportStore) -> Settings:
+    return report_store.settings
 
 
 @pytest.fixture(scope="module")
