@@ -38,7 +38,7 @@ from rapport.reports import analysis as distributions
 from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
-from rapport.reports.movers import previous_snapshot
+from rapport.reports.movers import previous_snapshot, tier_movers
 from rapport.reports.service_queue import OPEN_STATUSES, QueueQuery
 from rapport.store import schema
 from rapport.store.db import create_engine
@@ -597,3 +597,27 @@ def test_the_admins_user_list_without_secrets(site: Site, clients: dict[str, htt
     text_of_file = clients["admin"].get("/exports/users.csv").text
     assert not any(r.password_hash and r.password_hash in text_of_file for r in stored)
     assert clients["manager"].get("/exports/users.csv").status_code == 403
+
+
+def test_the_diamond_movers_export_is_every_mover(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    rules = load_rules(site.store.settings)
+    with site.session() as session:
+        latest = latest_snapshot(session)
+        previous = previous_snapshot(session, latest)
+        movers = tier_movers(
+            session, tier=ValueTier.DIAMOND, before=previous, after=latest, rules=rules,
+            locale="zh_CN", scope=CustomerScope(site.principal("admin")), limit=100_000,
+        )  # fmt: skip
+    assert movers
+    assert "/exports/diamond-movers.csv" in clients["admin"].get("/diamonds").text
+    csv_rows, xlsx_rows = both(clients["admin"], "diamond-movers")
+    for rows in (csv_rows, xlsx_rows):
+        ids = [int(v) for v in column(rows, zh("column.id"))]
+        assert ids == [m["customer_id"] for m in movers]
+        moves = column(rows, zh("diamonds.move"))
+        assert moves == [
+            zh("diamonds.left") if m["direction"] == "out" else zh("diamonds.entered")
+            for m in movers
+        ]

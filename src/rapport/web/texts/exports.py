@@ -23,6 +23,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.below_value": ("上限（不含）", "Below"),
     "exports.diamonds": ("钻石客户数", "Diamond customers"),
     "exports.users": ("用户", "Users"),
+    "exports.tier_before": ("上一快照等级", "Tier before"),
+    "exports.tier_after": ("最新快照等级", "Tier now"),
     "exports.at_risk": ("需关注", "At risk"),
     "exports.due_kind": ("到期目标", "Due for"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),

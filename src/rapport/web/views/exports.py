@@ -32,13 +32,13 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from rapport.access import ADMINISTRATORS, CustomerScope, Principal
-from rapport.domain import AuditAction, Role
+from rapport.domain import AuditAction, Role, ValueTier
 from rapport.masking import mask_customer
 from rapport.reports import analysis as distributions
 from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
-from rapport.reports.movers import previous_snapshot
+from rapport.reports.movers import previous_snapshot, tier_movers
 from rapport.reports.tables import (
     MEDIA_TYPES,
     ROW_LIMIT,
@@ -201,6 +201,60 @@ def _diamonds(request: Request, user: Principal, fmt: Formatter, limit: int) -> 
         TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
         TableColumn("relationship_index", fmt.t("column.relationship_index"), "number"),
         TableColumn("reasons", fmt.t("diamonds.why")),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
+def _diamond_movers(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The diamonds page's *in and out of diamond* since the previous snapshot
+    (:func:`rapport.reports.movers.tier_movers`), every mover rather than the first 100."""
+    scope = CustomerScope(user)
+    rules = request.app.state.rules
+    rows: list[dict[str, Any]] = []
+    with request.app.state.sessions() as session:
+        as_of = latest_snapshot(session)
+        previous = previous_snapshot(session, as_of) if as_of is not None else None
+        if as_of is not None and previous is not None:
+            rows = tier_movers(
+                session,
+                tier=ValueTier.DIAMOND,
+                before=previous,
+                after=as_of,
+                rules=rules,
+                locale=fmt.locale,
+                scope=scope,
+                limit=limit + 1,
+            )
+
+    def tier(value: Any) -> str:
+        if value is None:
+            return fmt.t("diamonds.no_tier")
+        return fmt.value("customer_scores", "value_tier", value)
+
+    def why(row: Mapping[str, Any]) -> str | None:
+        if not row["reasons"]:
+            return None
+        if row["direction"] == "in":
+            head = fmt.t("diamonds.meets")
+        else:
+            head = fmt.t("diamonds.lacking", tier=tier(row["reasons_tier"]))
+        return f"{head} " + "; ".join(row["reasons"])
+
+    columns = [
+        TableColumn(
+            "direction",
+            fmt.t("diamonds.move"),
+            value=lambda r: fmt.t(
+                "diamonds.left" if r["direction"] == "out" else "diamonds.entered"
+            ),
+        ),
+        TableColumn("customer_id", fmt.t("column.id"), "integer"),
+        TableColumn("name", fmt.t("diamonds.customer")),
+        TableColumn("external_id", fmt.t("column.external_id")),
+        TableColumn("from", fmt.t("exports.tier_before"), value=lambda r: tier(r["from"])),
+        TableColumn("to", fmt.t("exports.tier_after"), value=lambda r: tier(r["to"])),
+        TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
+        TableColumn("reasons", fmt.t("diamonds.reason"), value=why),
     ]
     return Exported(columns, rows, scope.masked)
 
@@ -597,6 +651,14 @@ TABLES: dict[str, Table] = {
         title_key="exports.users",
         roles=ADMINISTRATORS,
         read=_staff,
+    ),
+    "diamond-movers": Table(
+        path="/diamonds",
+        title_key="diamonds.moves",
+        roles=frozenset(diamonds_view.ROLES),
+        read=_diamond_movers,
+        entity="customers",
+        id_key="customer_id",
     ),
     "service": Table(
         path="/service",
