@@ -621,3 +621,18 @@ def test_the_diamond_movers_export_is_every_mover(
             zh("diamonds.left") if m["direction"] == "out" else zh("diamonds.entered")
             for m in movers
         ]
+
+
+def test_the_correlations_export_is_the_reports_pairs(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    with site.session() as session:
+        latest = latest_snapshot(session)
+        pairs = distributions.degree_correlations(
+            session, day=latest, scope=CustomerScope(site.principal("analyst"))
+        )
+    assert "/exports/correlations.csv" in clients["analyst"].get("/analysis/snapshot").text
+    rows = parse_xlsx(clients["analyst"].get("/exports/correlations.xlsx"))
+    assert column(rows, zh("exports.pearson_r")) == pytest.approx([p["r"] for p in pairs])
+    firsts = column(rows, zh("exports.degree_x"))
+    assert firsts == [zh(f"degree.{p['x']}") for p in pairs]

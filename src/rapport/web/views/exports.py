@@ -527,6 +527,26 @@ def _clv_bins(request: Request, user: Principal, fmt: Formatter, limit: int) -> 
     return Exported(columns, rows, CustomerScope(user).masked)
 
 
+def _correlations(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's correlations of the four degrees and the relationship index, one
+    row per pair as the report gives them (:func:`rapport.reports.analysis.degree_correlations`;
+    the page shows the same figures as a square)."""
+    rows = _snapshot_table(
+        request,
+        user,
+        lambda session, latest, _, scope: distributions.degree_correlations(
+            session, day=latest, scope=scope
+        ),
+    )
+    columns = [
+        TableColumn("x", fmt.t("exports.degree_x"), value=lambda r: fmt.t(f"degree.{r['x']}")),
+        TableColumn("y", fmt.t("exports.degree_y"), value=lambda r: fmt.t(f"degree.{r['y']}")),
+        TableColumn("r", fmt.t("exports.pearson_r"), "number"),
+        TableColumn("customers", fmt.t("customers"), "integer"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
 def _degrees_history(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
     """The overview's four degrees and relationship index averaged per snapshot
     (:func:`rapport.reports.overview.snapshot_history`, the latest 24, oldest first)."""
@@ -639,6 +659,12 @@ TABLES: dict[str, Table] = {
         title_key="analysis.clv",
         roles=frozenset(analysis_view.ALLOWED),
         read=_clv_bins,
+    ),
+    "correlations": Table(
+        path="/analysis",
+        title_key="analysis.correlations",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_correlations,
     ),
     "degrees-history": Table(
         path="/overview",
