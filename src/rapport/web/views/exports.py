@@ -13,11 +13,11 @@ header) are :mod:`rapport.reports.tables`'.
 
 Each page offers the links (:func:`rapport.web.exports.export_links` in
 ``export_links.html``); each table is declared once in :data:`TABLES` with the roles its
-page allows. A download naming customers with their
-personal data unmasked is audited as the export it is (``export`` of ``customers`` or
-``tickets``, route ``web.export.<table>``, the format, the count and the first 500 ids),
-written when the file has been written (a download broken off: the rows read by then, once
-the abandoned stream is closed).
+page allows. A download naming customers with their personal data unmasked is audited as
+the export it is (``export`` of ``customers`` or ``tickets``, route
+``web.export.<table>``, the format, the count and the first 500 ids), written when the
+file has been written (a download broken off: the rows read by then, once the abandoned
+stream is closed).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from rapport.web.customer_list import (
 )
 from rapport.web.exports import FORMATS
 from rapport.web.i18n import Formatter
+from rapport.web.pages import parse_query
 from rapport.web.views import analysis as analysis_view
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import overview as overview_view
@@ -77,10 +78,9 @@ READ_TICKETS = 500
 
 @dataclass(frozen=True)
 class Table:
-    """One exportable table: its page's path and title (the file and sheet name), the
-    roles of that page, and what reads it."""
+    """One exportable table: its title (the file and sheet name), the roles of its page,
+    and what reads it."""
 
-    path: str
     title_key: str
     roles: frozenset[Role]
     #: ``(request, user, fmt, limit) -> (columns, rows, masked)``; ``rows`` is lazy and may
@@ -105,8 +105,6 @@ class Exported:
 def _customers(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
     """The customers page's list (:mod:`rapport.web.customer_list`): its query from the
     address, read by keyset pages from the first."""
-    from rapport.web.pages import parse_query
-
     segments = [s.id for s in request.app.state.rules.scores.rfm.segments]
     query, _ = parse_query(request.query_params, segments)
     scope = CustomerScope(user)
@@ -605,7 +603,6 @@ def _label(text: str) -> str | None:
 #: Every exportable table, by the name in its address.
 TABLES: dict[str, Table] = {
     "customers": Table(
-        path="/customers",
         title_key="nav.customers",
         roles=frozenset(Role),
         read=_customers,
@@ -613,7 +610,6 @@ TABLES: dict[str, Table] = {
         id_key="id",
     ),
     "diamonds": Table(
-        path="/diamonds",
         title_key="nav.diamonds",
         roles=frozenset(diamonds_view.ROLES),
         read=_diamonds,
@@ -621,7 +617,6 @@ TABLES: dict[str, Table] = {
         id_key="customer_id",
     ),
     "birthdays": Table(
-        path="/worklist",
         title_key="worklist.birthdays",
         roles=frozenset(worklist_view.ROLES),
         read=_worklist("birthdays"),
@@ -629,7 +624,6 @@ TABLES: dict[str, Table] = {
         id_key="customer_id",
     ),
     "not-contacted": Table(
-        path="/worklist",
         title_key="exports.not_contacted",
         roles=frozenset(worklist_view.ROLES),
         read=_worklist("quiet"),
@@ -637,49 +631,41 @@ TABLES: dict[str, Table] = {
         id_key="customer_id",
     ),
     "groups": Table(
-        path="/analysis",
         title_key="nav.analysis",
         roles=frozenset(analysis_view.ALLOWED),
         read=_groups,
     ),
     "movements": Table(
-        path="/analysis",
         title_key="analysis.moves",
         roles=frozenset(analysis_view.ALLOWED),
         read=_movements,
     ),
     "rfm-grid": Table(
-        path="/analysis",
         title_key="analysis.rfm_grid",
         roles=frozenset(analysis_view.ALLOWED),
         read=_rfm_grid,
     ),
     "clv": Table(
-        path="/analysis",
         title_key="analysis.clv",
         roles=frozenset(analysis_view.ALLOWED),
         read=_clv_bins,
     ),
     "correlations": Table(
-        path="/analysis",
         title_key="analysis.correlations",
         roles=frozenset(analysis_view.ALLOWED),
         read=_correlations,
     ),
     "degrees-history": Table(
-        path="/overview",
         title_key="overview.degrees_trend",
         roles=frozenset(overview_view.ALLOWED),
         read=_degrees_history,
     ),
     "users": Table(
-        path="/admin/users",
         title_key="exports.users",
         roles=ADMINISTRATORS,
         read=_staff,
     ),
     "diamond-movers": Table(
-        path="/diamonds",
         title_key="diamonds.moves",
         roles=frozenset(diamonds_view.ROLES),
         read=_diamond_movers,
@@ -687,7 +673,6 @@ TABLES: dict[str, Table] = {
         id_key="customer_id",
     ),
     "service": Table(
-        path="/service",
         title_key="nav.service",
         roles=frozenset(service_view.PAGE_ROLES),
         read=_service,
