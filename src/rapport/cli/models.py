@@ -63,6 +63,9 @@ def localize_note(note: str, locale: str) -> str:
     from rapport.i18n.errors import error_text
     from rapport.models.notes import Note
 
+    part: str
+    what: str
+    reason: str
     if isinstance(note, Note):
         part, what, reason = note.part, note.what, error_text(note.error, locale)
     elif found := _NOTE.fullmatch(note):
@@ -270,7 +273,7 @@ def _parameter_rows(records: dict[str, Any]) -> list[dict[str, Any]]:
         model = Model.from_dict(record.model)
         errors = model.standard_errors()
         intervals = model.confidence_intervals(0.95)
-        for parameter, value in model.params_.items():
+        for parameter, value in (model.params_ or {}).items():
             low, high = intervals[parameter]
             rows.append(
                 {

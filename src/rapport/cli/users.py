@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Literal, overload
 
 import typer
 from rich.markup import escape
@@ -38,6 +38,10 @@ users_app = typer.Typer(
 )
 
 
+@overload
+def _password(password_stdin: bool, no_password: Literal[False]) -> str: ...
+@overload
+def _password(password_stdin: bool, no_password: bool) -> str | None: ...
 def _password(password_stdin: bool, no_password: bool) -> str | None:
     if no_password and password_stdin:
         raise ValidationFailed(

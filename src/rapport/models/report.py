@@ -22,16 +22,19 @@ import html
 import io
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 from matplotlib.figure import Figure
 
 Rows = Sequence[Mapping[str, Any]]
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.spines.top": False,
@@ -65,7 +68,7 @@ def _fmt(value: Any, digits: int | None = None) -> str:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if digits is None:
-        digits = 1 if abs(value) >= 1000 else 3
+        digits = 1 if abs(float(value)) >= 1000 else 3
     return f"{value:.{digits}f}"
 
 
@@ -408,7 +411,7 @@ def render_backtest_report(
     """
     if churn_calibration is None and churn_metrics is not None:
         churn_calibration = churn_metrics.get("calibration") or None
-    given = {
+    given: dict[str, tuple[Any, Callable[[Any], str]]] = {
         "frequency": (frequency_bins, _frequency),
         "cumulative": (cumulative, _cumulative),
         "churn_calibration": (churn_calibration, _reliability),

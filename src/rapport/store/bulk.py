@@ -211,7 +211,7 @@ class BulkWriter:
     def _in_keys(self, column: sa.Column, values: pl.Series) -> sa.ColumnElement[bool]:
         """``column`` is one of ``values`` (text), the whole list as one parameter."""
         if self.dialect == "sqlite":
-            listed = sa.select(sa.column("value")).select_from(
+            listed: sa.Select[Any] = sa.select(sa.column("value")).select_from(
                 sa.func.json_each(sa.bindparam("keys", json.dumps(values.to_list())))
             )
             return column.in_(listed.scalar_subquery())
@@ -296,6 +296,7 @@ class BulkWriter:
         if self.dialect == "postgresql":
             sql = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
             raw = self.conn.connection.driver_connection
+            assert raw is not None, "a connection in use has its driver's connection"
             with _driver_errors(sql), raw.cursor() as cur, cur.copy(sql) as copy:
                 for part in frame.iter_slices(BATCH_ROWS):
                     buffer = io.BytesIO()

@@ -259,7 +259,7 @@ def authenticate(*, session: Session, username: str, password: str) -> Row | Non
     stored = user.get("password_hash") if user is not None else None
     if not verify_password(stored, password if isinstance(password, str) else ""):
         return None
-    assert user is not None
+    assert user is not None and stored is not None
     if not user["is_active"]:
         return None
     if password_hasher.check_needs_rehash(stored):

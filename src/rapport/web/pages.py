@@ -109,7 +109,7 @@ def parse_query(params: Any, segments: list[str]) -> tuple[CustomerQuery, dict[s
         unowned=owner == "none",
         city=kept.get("city", "")[:64] or None,
         marketable=marketable,
-        sort=kept.get("sort") if kept.get("sort") in SORTS else "id",
+        sort=kept["sort"] if kept.get("sort") in SORTS else "id",
         after=params.get("after") or None,
     )
     return query, kept

@@ -20,6 +20,7 @@ rates. The shipped model is then fitted on every row (as scikit-learn's
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -269,20 +270,21 @@ class ChurnModel:
         matrix = self._matrix(table, names)
         y = labels(table, label_column)
         self._check_trainable(y)
-        params = {
-            "c": self.c,
-            "knot_quantiles": self.knot_quantiles,
-            "clip_quantiles": self.clip_quantiles,
-        }
+        fit_bases = functools.partial(
+            _fit_bases,
+            c=self.c,
+            knot_quantiles=self.knot_quantiles,
+            clip_quantiles=self.clip_quantiles,
+        )
         oof = np.empty(len(y))
         splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
         for train, held in splitter.split(np.zeros(len(y)), y):
             part = {n: x[train] for n, x in matrix.items()}
-            bases, intercept = _fit_bases(part, y[train], **params)
+            bases, intercept = fit_bases(part, y[train])
             rest = {n: x[held] for n, x in matrix.items()}
             oof[held] = intercept + contributions(bases, rest, len(held)).sum(axis=1)
         self.calibration_ = fit_calibration(self.calibration, oof, y)
-        self._bases, self.baseline_ = _fit_bases(matrix, y, **params)
+        self._bases, self.baseline_ = fit_bases(matrix, y)
         self.features_ = list(names)
         self.training_ = {"rows": len(y), "base_rate": float(y.mean())}
         return self

@@ -259,7 +259,12 @@ def fit_log_params(
         When no attempt reaches an accepted optimum.
     """
     began = time.perf_counter()
-    mean = _guarded(lambda z: tuple(v / n for v in objective(z)))  # type: ignore[arg-type]
+
+    def per_customer(z: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = objective(z)
+        return f / n, g / n
+
+    mean = _guarded(per_customer)
     if hessian is None:
 
         def mean_hessian(z: np.ndarray) -> np.ndarray:
