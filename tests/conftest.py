@@ -164,12 +164,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def sqlite_start(_sqlite_template: Path) -> Path:
+    """The SQLite store a test's :func:`engine` starts from (copied): the migrated, empty
+    template. A test package overrides it to start from a store that already holds its
+    fixtures' rows (tests/api/conftest.py)."""
+    return _sqlite_template
+
+
+@pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on ``backend``. SQLite: a fresh file per test; PostgreSQL: shared
-    by the session, so use it through :func:`session` (rolled back) or :func:`fresh_engine`."""
+    """A migrated store on ``backend``. SQLite: a fresh file per test (a copy of
+    :func:`sqlite_start`); PostgreSQL: shared by the session, so use it through
+    :func:`session` (rolled back) or :func:`fresh_engine`."""
     if backend == "sqlite":
         path = tmp_path / "store.db"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        shutil.copy(request.getfixturevalue("sqlite_start"), path)
         eng = create_engine(f"sqlite:///{path}")
         yield eng
         eng.dispose()

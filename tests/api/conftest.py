@@ -2,12 +2,16 @@
 transaction: every session of the app and of the test joins one connection whose outer
 transaction is rolled back after the test (SQLite: also a fresh database file per test).
 
-``people`` and ``book`` give every role its users and a customer book with known owners.
+``people`` and ``book`` give every role its users and a customer book with known owners. On
+SQLite the test's file is a copy of a store that already holds them, built once per worker
+(:class:`SeededStores`); on PostgreSQL they are added in the test's transaction.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,27 +194,43 @@ class People:
 
 
 ROLES = ("admin", "manager", "sales", "service", "analyst")
+#: The fields of :class:`People` that are users.
+ROLE_FIELDS = ("admin", "manager", "sales", "sales_peer", "sales_west", "service", "analyst")
+
+
+def add_people(session: Session) -> dict[str, dict[str, Any]]:
+    """The users of :class:`People` added through ``session`` (not committed), by field."""
+
+    def make(username: str, role: Role, team: str | None) -> dict[str, Any]:
+        return users.create_user(
+            session=session, username=username, role=role, team=team, password=PASSWORD
+        )
+
+    return {
+        "admin": make("admin", Role.ADMIN, None),
+        "manager": make("mgr-east", Role.MANAGER, "east"),
+        "sales": make("li.na", Role.SALES, "east"),
+        "sales_peer": make("wang.wei", Role.SALES, "east"),
+        "sales_west": make("chen.jie", Role.SALES, "west"),
+        "service": make("zhao.min", Role.SERVICE, "support"),
+        "analyst": make("liu.yang", Role.ANALYST, None),
+    }
 
 
 @pytest.fixture
-def people(db: Session, api_settings: Settings) -> People:
-    def make(username: str, role: Role, team: str | None) -> dict[str, Any]:
-        return users.create_user(
-            session=db, username=username, role=role, team=team, password=PASSWORD
-        )
-
-    out = People(
-        admin=make("admin", Role.ADMIN, None),
-        manager=make("mgr-east", Role.MANAGER, "east"),
-        sales=make("li.na", Role.SALES, "east"),
-        sales_peer=make("wang.wei", Role.SALES, "east"),
-        sales_west=make("chen.jie", Role.SALES, "west"),
-        service=make("zhao.min", Role.SERVICE, "support"),
-        analyst=make("liu.yang", Role.ANALYST, None),
-        settings=api_settings,
-    )
-    db.commit()
-    return out
+def people(
+    db: Session, api_settings: Settings, backend: str, request: pytest.FixtureRequest
+) -> People:
+    """On SQLite the test's store already holds them (:func:`sqlite_start`); on PostgreSQL
+    they are added in the test's transaction."""
+    if backend == "sqlite":
+        kind = seeded_kind(request)
+        assert kind is not None
+        rows = request.getfixturevalue("_seeded_stores").get(kind).people
+    else:
+        rows = add_people(db)
+        db.commit()
+    return People(**copy.deepcopy(rows), settings=api_settings)
 
 
 @dataclass
@@ -237,11 +257,13 @@ VISIBLE = {
 }
 
 
-@pytest.fixture
-def book(db: Session, people: People) -> Book:
+def add_book(session: Session, people: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The customers of :class:`Book` and the ticket of ``west`` added through ``session``
+    (not committed), owned by ``people`` (the rows of :func:`add_people`)."""
+
     def make(external_id: str, owner: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
         return customers.repo.create(
-            session=db,
+            session=session,
             values={
                 "external_id": external_id,
                 "owner_id": owner["id"] if owner else None,
@@ -254,23 +276,107 @@ def book(db: Session, people: People) -> Book:
             },
         )
 
-    out = Book(
-        own=make("C-own", people.sales, tags=["vip"]),
-        peer=make("C-peer", people.sales_peer, name="王芳", marketing_consent=False),
-        west=make("C-west", people.sales_west, name="陈杰", marketing_opt_out=True),
-        pool=make("C-pool", None, name="刘洋"),
-    )
+    out = {
+        "own": make("C-own", people["sales"], tags=["vip"]),
+        "peer": make("C-peer", people["sales_peer"], name="王芳", marketing_consent=False),
+        "west": make("C-west", people["sales_west"], name="陈杰", marketing_opt_out=True),
+        "pool": make("C-pool", None, name="刘洋"),
+    }
     tickets.open_ticket(
-        session=db,
+        session=session,
         sla=SLA,
         values={
             "external_id": "T-west",
-            "customer_id": out.west["id"],
+            "customer_id": out["west"]["id"],
             "kind": TicketKind.COMPLAINT,
             "priority": TicketPriority.HIGH,
             "opened_at": T0,
-            "assignee_id": people.service["id"],
+            "assignee_id": people["service"]["id"],
         },
     )
-    db.commit()
     return out
+
+
+@pytest.fixture
+def book(db: Session, people: People, backend: str, request: pytest.FixtureRequest) -> Book:
+    """On SQLite the test's store already holds it (:func:`sqlite_start`); on PostgreSQL
+    it is added in the test's transaction."""
+    if backend == "sqlite":
+        rows = request.getfixturevalue("_seeded_stores").get("book").book
+        assert rows is not None
+    else:
+        owners = {name: getattr(people, name) for name in ROLE_FIELDS}
+        rows = add_book(db, owners)
+        db.commit()
+    return Book(**copy.deepcopy(rows))
+
+
+# --- SQLite stores that start with the rows of people and book ---------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A SQLite store holding the rows of ``people`` and, unless ``book`` is ``None``,
+    those of ``book``."""
+
+    path: Path
+    people: dict[str, dict[str, Any]]
+    book: dict[str, dict[str, Any]] | None
+
+
+class SeededStores:
+    """Copies of the migrated template holding the rows of :func:`add_people` (kind
+    ``people``) or of :func:`add_people` and :func:`add_book` (kind ``book``), each built
+    once per worker when a test first needs it: adding them costs more than copying a
+    file, in each of the API tests. The users' passwords are hashed as in the tests
+    (:func:`cheap_hasher`)."""
+
+    def __init__(self, template: Path, root: Path) -> None:
+        self.template = template
+        self.root = root
+        self._built: dict[str, Seeded] = {}
+
+    def _build(self, kind: str) -> Seeded:
+        path = self.root / f"{kind}.db"
+        shutil.copy(self.template, path)
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            with pytest.MonkeyPatch.context() as mp, Session(engine) as session:
+                mp.setattr(
+                    users, "password_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST)
+                )
+                people = add_people(session)
+                book = add_book(session, people) if kind == "book" else None
+                session.commit()
+        finally:
+            engine.dispose()
+        return Seeded(path=path, people=people, book=book)
+
+    def get(self, kind: str) -> Seeded:
+        if kind not in self._built:
+            self._built[kind] = self._build(kind)
+        return self._built[kind]
+
+
+def seeded_kind(request: pytest.FixtureRequest) -> str | None:
+    """The seeded store a test starts from on SQLite: ``book`` when it uses :func:`book`,
+    ``people`` when it uses :func:`people` only, ``None`` (the empty template) otherwise."""
+    names = set(request.fixturenames)
+    return "book" if "book" in names else "people" if "people" in names else None
+
+
+@pytest.fixture(scope="session")
+def _seeded_stores(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> SeededStores:
+    return SeededStores(_sqlite_template, tmp_path_factory.mktemp("api-seeded"))
+
+
+@pytest.fixture
+def sqlite_start(_sqlite_template: Path, request: pytest.FixtureRequest) -> Path:
+    """The store a SQLite API test starts from: the seeded store of :func:`seeded_kind`."""
+    kind = seeded_kind(request)
+    if kind is None:
+        return _sqlite_template
+    seeded: SeededStores = request.getfixturevalue("_seeded_stores")
+    return seeded.get(kind).path
