@@ -158,6 +158,7 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "review": ("评价", "Review"),
         "expire": ("过期", "Expiry"),
         "adjust": ("调整", "Adjustment"),
+        "clawback": ("扣回", "Clawback"),
     },
     domain.AuditAction: {
         "create": ("创建", "Create"),
@@ -454,6 +455,7 @@ SYNONYMS: dict[type[StrEnum], dict[str, str]] = {
             "review": ("评论", "晒单"),
             "expire": ("积分过期", "失效", "到期", "expired", "expiry"),
             "adjust": ("手动调整", "人工调整", "系统调整", "adjustment"),
+            "clawback": ("积分扣回", "退款扣回", "退单扣回", "claw back"),
         }
     ),
     domain.AuditAction: _synonyms(
