@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -37,7 +37,7 @@ from rapport.ingest.report import REJECT_COLUMNS, ImportReport, RejectWriter, Wa
 from rapport.ingest.scope import UNLIMITED, ImportScope
 from rapport.ingest.validate import IDX, ROW, SOFT, Context, check_batch
 from rapport.store.bulk import BulkWriter
-from rapport.store.db import begin_writer, lock_for_upsert, sqlite_foreign_keys
+from rapport.store.db import begin_writer, lock_for_upsert, session_scope, sqlite_foreign_keys
 
 T = TypeVar("T")
 DEFAULT_BATCH_ROWS = 100_000
@@ -580,8 +580,13 @@ def import_file(
     strict: bool = False,
     warning_path: str | Path | None = None,
     scope: ImportScope = UNLIMITED,
+    earn: bool = True,
 ) -> ImportReport:
     """Import ``path`` as ``entity_name`` into the store behind ``engine``.
+
+    Orders (or, when ``[loyalty.multipliers] category`` is set, the order lines that
+    multiplier needs) earn their loyalty points once imported (:func:`post_points`), unless
+    ``earn`` is false (a loader that posts them itself at the end).
 
     A bad descriptive value (an e-mail, phone, birthday …) is dropped from its row with a
     warning in ``<file>.warnings.csv``; with ``strict`` it rejects the row instead.
@@ -630,6 +635,7 @@ def import_file(
         spec, engine, rules, settings, dry_run, strict=strict, constants=constants, scope=scope
     )
     started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
     reported_problems = 0
     prepared = (
         (batch, run.prepare(batch.rows, batch.frame, columns, unknown))
@@ -662,5 +668,35 @@ def import_file(
     report.warnings = warnings.count
     report.warning_file = warnings.close()
     report.warning_reasons = dict(sorted(warnings.reasons.items(), key=lambda kv: -kv[1]))
+    if earn and not dry_run and report.inserted + report.updated:
+        report.loyalty = post_points(spec.name, engine=engine, rules=rules, since=started_at)
     assert report.adds_up, report
     return report
+
+
+def post_points(
+    entity_name: str, *, engine: Engine, rules: Rules, since: dt.datetime
+) -> dict[str, Any] | None:
+    """The loyalty points of orders an import brought (docs/loyalty.md): after orders, the
+    customers with orders changed since ``since``; after order lines (which a category
+    multiplier needs, so orders then wait for them), the customers with orders that have not
+    earned yet. ``None`` when the entity earns nothing."""
+    from rapport.store.loyalty_earning import post_orders
+
+    if not rules.loyalty.earn_from_orders:
+        return None
+    by_category = bool(rules.loyalty.multipliers.category)
+    if entity_name == "orders" and not by_category:
+        unposted, changed_since = False, since
+    elif entity_name == "order_items" and by_category:
+        unposted, changed_since = True, None
+    else:
+        return None
+    run = post_orders(
+        lambda: session_scope(engine, writing=True),
+        rules=rules,
+        now=dt.datetime.now(dt.UTC),
+        since=changed_since,
+        unposted=unposted,
+    )
+    return run.as_dict()

@@ -47,6 +47,9 @@ class ImportReport:
     #: field the file has no column for → what the import fills in (a default of the
     #: entity, or the mapping file's [values] constant)
     defaults: dict[str, str] = field(default_factory=dict)
+    #: the loyalty points the imported orders earned or gave back (docs/loyalty.md), or
+    #: ``None`` when the import posts none
+    loyalty: dict[str, Any] | None = None
 
     @property
     def adds_up(self) -> bool:

@@ -13,10 +13,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from rapport.config import load_rules
 from rapport.ingest.entities import IMPORT_ORDER
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.sample.company import SampleCompany, write
+from rapport.store import session_scope
+from rapport.store.loyalty_earning import post_orders
+from rapport.store.repository import utcnow
 
 #: Called before each entity is imported: (entity, rows in the file).
 OnEntity = Callable[[str, int], None]
@@ -46,5 +50,8 @@ def load_company(
                 continue
             if on_entity is not None:
                 on_entity(entity, counts[entity])
-            reports.append(import_file(entity, path, engine=engine))
+            reports.append(import_file(entity, path, engine=engine, earn=False))
+    # the points of the orders once the company's own ledger is in: its earnings are
+    # adopted, orders it did not reward (not yet completed) earn by the rules
+    post_orders(lambda: session_scope(engine, writing=True), rules=load_rules(), now=utcnow())
     return reports

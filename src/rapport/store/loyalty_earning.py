@@ -337,12 +337,20 @@ def _target(counts: bool, earned: int, basis: Decimal, net: Decimal) -> int:
     return math.floor(earned * (net / basis))
 
 
-def candidates(session: Session, *, since: dt.datetime | None = None) -> list[int]:
-    """Customers with orders (changed at or after ``since`` when given), by id."""
+def candidates(
+    session: Session, *, since: dt.datetime | None = None, unposted: bool = False
+) -> list[int]:
+    """Customers with orders (changed at or after ``since`` when given; with ``unposted``,
+    orders that have not earned yet), by id."""
     o = schema.orders.c
     stmt = sa.select(o.customer_id).distinct().order_by(o.customer_id)
     if since is not None:
         stmt = stmt.where(o.updated_at >= aware(since))
+    if unposted:
+        done = sa.select(schema.loyalty_order_points.c.order_id).where(
+            schema.loyalty_order_points.c.order_id == o.id
+        )
+        stmt = stmt.where(~sa.exists(done))
     return list(session.execute(stmt).scalars())
 
 
@@ -352,6 +360,7 @@ def post_orders(
     rules: Rules,
     now: dt.datetime,
     since: dt.datetime | None = None,
+    unposted: bool = False,
     customer_ids: Sequence[int] | None = None,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -369,7 +378,7 @@ def post_orders(
         return run
     if customer_ids is None:
         with sessions() as session:
-            ids = candidates(session, since=since)
+            ids = candidates(session, since=since, unposted=unposted)
     else:
         ids = sorted(set(customer_ids))
     for start in range(0, len(ids), BATCH_CUSTOMERS):
