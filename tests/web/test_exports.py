@@ -636,3 +636,23 @@ def test_the_correlations_export_is_the_reports_pairs(
     assert column(rows, zh("exports.pearson_r")) == pytest.approx([p["r"] for p in pairs])
     firsts = column(rows, zh("exports.degree_x"))
     assert firsts == [zh(f"degree.{p['x']}") for p in pairs]
+
+
+def test_the_worklists_customers_at_risk_every_warning_of_the_scope(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    with site.session() as session:
+        warnings = snapshots.churn_warnings(
+            session,
+            day=latest_snapshot(session),
+            limit=100_000,
+            min_risk=0.5,
+            scope=CustomerScope(site.principal("admin")),
+        ).rows
+    assert len(warnings) > 10, "more than the ten on the page"
+    assert "/exports/at-risk.csv" in clients["admin"].get("/worklist").text
+    rows = parse_xlsx(clients["admin"].get("/exports/at-risk.xlsx"))
+    assert column(rows, zh("column.id")) == [w["customer_id"] for w in warnings]
+    assert column(rows, zh("worklist.value_at_risk")) == pytest.approx(
+        [float(w["value_at_risk"]) for w in warnings]
+    )

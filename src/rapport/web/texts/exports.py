@@ -28,6 +28,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.degree_x": ("指标一", "First"),
     "exports.degree_y": ("指标二", "Second"),
     "exports.pearson_r": ("相关系数 r", "Correlation r"),
+    "exports.at_risk_list": ("流失风险客户", "Customers at risk"),
     "exports.at_risk": ("需关注", "At risk"),
     "exports.due_kind": ("到期目标", "Due for"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),

@@ -324,6 +324,49 @@ def _service(request: Request, user: Principal, fmt: Formatter, limit: int) -> E
     return Exported(columns, rows(), scope.masked)
 
 
+def _worklist_scope(request: Request, user: Principal) -> tuple[CustomerScope, dict[int, str], Any]:
+    """The worklist's scope as the page narrows it (``owner`` in the address, when the user
+    may pick one), the owners' names by id (none for a sales user), the latest snapshot."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        choices = owners(session, scope) if user.role is not Role.SALES else []
+        as_of = latest_snapshot(session)
+    owner = worklist_view._owner(request.query_params.get("owner"), choices)
+    return work.owned_by(scope, owner), {c["id"]: c["name"] for c in choices}, as_of
+
+
+def _at_risk(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The worklist's customers at risk (:func:`rapport.reports.snapshots.churn_warnings`,
+    churn risk of at least the page's level, by value at risk), every one rather than the
+    ten on the page, with its two main reasons as the page shows them."""
+    mine, _, as_of = _worklist_scope(request, user)
+    rows: list[dict[str, Any]] = []
+    if as_of is not None:
+        with request.app.state.sessions() as session:
+            rows = snapshots.churn_warnings(
+                session, day=as_of, limit=limit + 1, min_risk=worklist_view.MIN_RISK, scope=mine
+            ).rows
+
+    def reasons(row: Mapping[str, Any]) -> str | None:
+        found = [fmt.label_or(f"feature.{r['feature']}", r["feature"]) for r in row["reasons"]]
+        return "; ".join(found[:2]) or None
+
+    columns = [
+        TableColumn("customer_id", fmt.t("column.id"), "integer"),
+        TableColumn("name", fmt.t("worklist.customer")),
+        TableColumn(
+            "value_tier",
+            fmt.t("column.value_tier"),
+            value=lambda r: _label(fmt.value("customer_scores", "value_tier", r["value_tier"])),
+        ),
+        TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
+        TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+        TableColumn("value_at_risk", fmt.t("worklist.value_at_risk"), "money"),
+        TableColumn("reasons", fmt.t("worklist.reasons"), value=reasons),
+    ]
+    return Exported(columns, rows, mine.masked)
+
+
 def _worklist(part: str) -> Callable[[Request, Principal, Formatter, int], Exported]:
     """The worklist page's list ``part`` (``birthdays`` this week or ``quiet``: not
     contacted for N days) with its owner and days from the address, every page of it
@@ -336,11 +379,7 @@ def _worklist(part: str) -> Callable[[Request, Principal, Formatter, int], Expor
         today = work.local_today(settings.tz)
         scope = CustomerScope(user)
         sessions = request.app.state.sessions
-        with sessions() as session:
-            choices = owners(session, scope) if user.role is not Role.SALES else []
-            as_of = latest_snapshot(session)
-        mine = work.owned_by(scope, worklist_view._owner(params.get("owner"), choices))
-        names = {c["id"]: c["name"] for c in choices}
+        mine, names, as_of = _worklist_scope(request, user)
 
         def page(session: Session, after: str | None) -> work.WorkPage:
             if part == "birthdays":
@@ -627,6 +666,13 @@ TABLES: dict[str, Table] = {
         title_key="exports.not_contacted",
         roles=frozenset(worklist_view.ROLES),
         read=_worklist("quiet"),
+        entity="customers",
+        id_key="customer_id",
+    ),
+    "at-risk": Table(
+        title_key="exports.at_risk_list",
+        roles=frozenset(worklist_view.ROLES),
+        read=_at_risk,
         entity="customers",
         id_key="customer_id",
     ),
