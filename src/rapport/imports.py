@@ -46,8 +46,8 @@ from rapport.errors import Conflict, RapportError, ValidationFailed
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
 from rapport.ingest.scope import UNLIMITED, ImportScope
-from rapport.store import audit, import_jobs
-from rapport.store.db import engine_from_settings, session_scope
+from rapport.store import audit, import_jobs, schema
+from rapport.store.db import engine_from_settings, lock_for_upsert, session_scope
 from rapport.store.repository import Row, utcnow
 from rapport.workers import run_in_worker, store_settings
 
@@ -404,11 +404,17 @@ def submit_scoring(
     in the business time zone) and its audit entry in ``session``; returns the task to hand
     to :data:`WORKER` once the session is committed.
 
+    The check and the new row are one step for concurrent submitters: on PostgreSQL the
+    jobs table is locked against other writers until ``session`` ends
+    (:func:`~rapport.store.db.lock_for_upsert`); on SQLite the writer's transaction holds
+    the store's write lock.
+
     Raises
     ------
     Conflict
         While another scoring job is queued or running (``field`` is ``scoring``).
     """
+    lock_for_upsert(session.connection(), schema.import_jobs)
     running = unfinished_scoring(session=session)
     if running is not None:
         raise Conflict(
@@ -526,24 +532,24 @@ def run_scoring(task: ScoringTask) -> None:
         except Exception:
             log.exception("scoring job %s crashed", task.job_id)
         finally:
-            _record(engine, task.job_id, finished_at=utcnow(), **outcome)
-            _audit_scoring(engine, task, outcome)
+            _finish_scoring(engine, task, {"finished_at": utcnow(), **outcome})
     finally:
         engine.dispose()
 
 
-def _audit_scoring(engine: sa.Engine, task: ScoringTask, outcome: dict[str, Any]) -> None:
-    with session_scope(engine) as session:
-        row = import_jobs.get(session=session, id=task.job_id)
-    if row is None:
-        return
+def _finish_scoring(engine: sa.Engine, task: ScoringTask, values: dict[str, Any]) -> None:
+    """Record the job's outcome and its audit entry together (whoever sees the job ended
+    finds the entry); the outcome alone when the entry cannot be written."""
     detail: dict[str, Any] = {"job": task.job_id, "as_of": task.as_of.isoformat()}
-    if outcome["status"] == ImportJobStatus.DONE.value:
-        detail["rows"] = outcome["rows_read"]
+    if values["status"] == ImportJobStatus.DONE.value:
+        detail["rows"] = values["rows_read"]
     else:
         detail["failed"] = True
     try:
         with session_scope(engine, writing=True) as session:
+            import_jobs.update(session=session, id=task.job_id, values=values)
+            row = import_jobs.get(session=session, id=task.job_id)
+            assert row is not None, f"scoring job {task.job_id} vanished"
             audit.record(
                 session=session,
                 actor=row["submitted_by"],
@@ -556,3 +562,4 @@ def _audit_scoring(engine: sa.Engine, task: ScoringTask, outcome: dict[str, Any]
             )
     except (sa.exc.SQLAlchemyError, RapportError) as exc:
         log.warning("scoring job %s: audit entry not written: %s", task.job_id, exc)
+        _record(engine, task.job_id, **values)
