@@ -154,6 +154,7 @@ def _bad_customers(directory: Path, locale: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # a whole demo (300 customers, every model fitted) per locale: tens of seconds
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_demo_import_and_models_speak_one_language(
     locale: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
