@@ -35,6 +35,7 @@ from rapport.domain import (
 from rapport.errors import Forbidden, NotFound, ValidationFailed
 from rapport.masking import mask_name
 from rapport.store import schema, tickets
+from rapport.store.paging import PageRequest
 from rapport.store.repository import Row
 
 #: The statuses of a ticket still being worked on: the queue's.
@@ -216,6 +217,7 @@ def ticket_queue(
         raise ValidationFailed(
             "now: a naive time", field="now", hint="pass an aware time (UTC)", key="naive_now"
         )
+    page = PageRequest(limit=query.limit)
     due = _due()
     found = _conditions(scope, query)
     # The customers are joined, not looked up with IN (…): the open tickets (few, by
@@ -251,17 +253,15 @@ def ticket_queue(
         .select_from(tables.outerjoin(_u, _u.c.id == _t.c.assignee_id))
         .where(*found)
         .order_by(sa.case((due.is_(None), 1), else_=0), due, _t.c.id)
-        .limit(query.limit + 1)
+        .limit(page.fetch)
     )
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    next_cursor = _cursor(rows[-1]["due_at"], rows[-1]["id"]) if more else None
+    found_rows = [dict(r) for r in session.execute(stmt).mappings()]
+    shown = page.cut(found_rows, count=int(totals[0]), key=lambda r: (r["due_at"], r["id"]))
     return QueuePage(
-        rows=[_shown(_clock(r, now), scope) for r in rows],
-        count=int(totals[0]),
+        rows=[_shown(_clock(r, now), scope) for r in shown.data],
+        count=shown.count,
         overdue=int(totals[1]),
-        next_cursor=next_cursor,
+        next_cursor=None if shown.next_key is None else _cursor(*shown.next_key),
     )
 
 

@@ -52,6 +52,7 @@ from rapport.access import CustomerScope
 from rapport.errors import Forbidden, ValidationFailed
 from rapport.reports.snapshots import _WHO, _who
 from rapport.store import schema
+from rapport.store.paging import PageRequest, SortKey, beyond
 
 _c = schema.customers.c
 _s = schema.customer_scores.c
@@ -265,6 +266,8 @@ def birthdays(
     month_day = sa.extract("month", _c.birthday) * 100 + sa.extract("day", _c.birthday)
     place = sa.case(position, value=month_day)
     where = [*_current(scope), _c.birthday.is_not(None), month_day.in_(list(position))]
+    page = PageRequest(limit=limit)
+    order = [SortKey(place), SortKey(_c.id)]
     if after is not None:
         last_place, last_id = _decode(after, "birthdays")
         if not isinstance(last_place, int):
@@ -275,17 +278,18 @@ def birthdays(
                 key="worklist_cursor",
                 params={"cursor": after, "kind": "birthdays"},
             )
-        where.append(sa.or_(place > last_place, sa.and_(place == last_place, _c.id > last_id)))
+        where.append(beyond(order, (last_place, last_id)))
     stmt = (
         sa.select(*_columns(), _c.birthday, place.label("place"))
         .select_from(_with_snapshot(as_of))
         .where(*where)
         .order_by(place, _c.id)
-        .limit(limit + 1)
+        .limit(page.fetch)
     )
     found = [dict(r) for r in session.execute(stmt).mappings()]
+    shown = page.cut(found, key=lambda r: (int(r["place"]), r["id"]))
     rows = []
-    for r in found[:limit]:
+    for r in shown.data:
         on = window[int(r["place"])]
         born: dt.date = r["birthday"]
         rows.append(
@@ -296,10 +300,7 @@ def birthdays(
                 "turns": on.year - born.year,
             }
         )
-    cursor = None
-    if len(found) > limit:
-        last = found[limit - 1]
-        cursor = _encode("birthdays", int(last["place"]), last["id"])
+    cursor = None if shown.next_key is None else _encode("birthdays", *shown.next_key)
     return WorkPage(rows=rows, next_cursor=cursor)
 
 
@@ -349,6 +350,7 @@ def not_contacted(
         .scalar_subquery()
     )
     where = [*_current(scope), sa.not_(recent)]
+    page = PageRequest(limit=limit)
     value = _s.predicted_clv
     if after is not None:
         key, last_id = _decode(after, "not_contacted")
@@ -377,11 +379,12 @@ def not_contacted(
         .select_from(_with_snapshot(as_of))
         .where(*where)
         .order_by(sa.nulls_last(value.desc()), _c.id)
-        .limit(limit + 1)
+        .limit(page.fetch)
     )
     found = [dict(r) for r in session.execute(stmt).mappings()]
+    shown = page.cut(found, key=lambda r: (r["predicted_clv"], r["id"]))
     rows = []
-    for r in found[:limit]:
+    for r in shown.data:
         moment = _aware(r["last_contact_at"])
         on = None if moment is None else moment.astimezone(tz).date()
         rows.append(
@@ -393,10 +396,9 @@ def not_contacted(
             }
         )
     cursor = None
-    if len(found) > limit:
-        worth = found[limit - 1]["predicted_clv"]
-        key = None if worth is None else str(worth)
-        cursor = _encode("not_contacted", key, found[limit - 1]["id"])
+    if shown.next_key is not None:
+        worth, last_id = shown.next_key
+        cursor = _encode("not_contacted", None if worth is None else str(worth), last_id)
     return WorkPage(rows=rows, next_cursor=cursor)
 
 

@@ -26,13 +26,15 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import ValidationFailed
-from rapport.store.repository import Row
+
+if TYPE_CHECKING:  # the repository reads its pages with beyond()
+    from rapport.store.repository import Row
 
 #: A row's position in its list: the values of the list's sort keys.
 Key = tuple[Any, ...]
@@ -200,10 +202,10 @@ class PageRequest:
         """Rows to read: one more than the page holds, which tells whether a next exists."""
         return self.limit + 1
 
-    def cut(self, rows: list[Row], *, count: int, key: Callable[[Row], Key] = by_id) -> Page:
+    def cut(self, rows: list[Row], *, count: int = 0, key: Callable[[Row], Key] = by_id) -> Page:
         """The page among ``rows`` (at most :attr:`fetch` rows read in the list's order
-        from ``after``) of a list of ``count`` rows, the key of the next page's start
-        taken by ``key``."""
+        from ``after``) of a list of ``count`` rows (0 for a list that is not counted),
+        the key of the next page's start taken by ``key``."""
         if len(rows) <= self.limit:
             return Page(data=rows, count=count)
         shown = rows[: self.limit]

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from rapport.errors import Conflict, NotFound, RapportError, ValidationFailed
 from rapport.store import rules
+from rapport.store.paging import SortKey, beyond
 from rapport.store.rules import AUTO_COLUMNS, ColumnRule, Kind, column_rules
 
 Row = dict[str, Any]
@@ -491,12 +492,14 @@ class Repository:
         limit: int = 100,
         include_deleted: bool = False,
     ) -> list[Row]:
-        """Rows in primary-key order; page with ``after_id`` = the last id seen (stable)."""
+        """Rows in primary-key order; page with ``after_id`` = the last id seen (stable: a
+        keyset page of :mod:`rapport.store.paging`)."""
         if limit < 1:
             self._fail("limit", limit, "must be at least 1")
         stmt = self._filtered(self._visible(sa.select(self.table), include_deleted), filters)
+        order = [SortKey(self.table.c.id)]
         if after_id is not None:
-            stmt = stmt.where(self.table.c.id > after_id)
+            stmt = stmt.where(beyond(order, (after_id,)))
         stmt = stmt.order_by(self.table.c.id).limit(limit)
         return [dict(r) for r in session.execute(stmt).mappings()]
 

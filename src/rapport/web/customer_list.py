@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from rapport.access import CustomerScope
 from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.store import customers, schema
+from rapport.store.paging import PageRequest, SortKey, beyond
 
 _c = schema.customers.c
 _s = schema.customer_scores
@@ -185,7 +186,8 @@ def _joined(as_of: Any) -> sa.FromClause:
 def page_statement(
     where: list[sa.ColumnElement[bool]], query: CustomerQuery, as_of: Any
 ) -> sa.Select:
-    """The SELECT of one page (``limit + 1`` rows: the extra one says a next page exists)."""
+    """The SELECT of one page (:attr:`~rapport.store.paging.PageRequest.fetch` rows: the
+    extra one says a next page exists)."""
     descending, _ = SORTS[query.sort]
     key = _sort_key(query.sort)
     stmt = sa.select(
@@ -200,16 +202,16 @@ def page_statement(
         sa.func.coalesce(_u.c.display_name, _u.c.username).label("owner_name"),
     ).select_from(_joined(as_of))
     stmt = stmt.where(*where)
+    order = [SortKey(_c.id)]
+    if query.sort != "id":
+        order.insert(0, SortKey(key, descending=descending))
     after = decode_cursor(query.after, query.sort)
     if after is not None:
         last_key, last_id = after
-        if query.sort == "id":
-            stmt = stmt.where(_c.id > last_id)
-        else:
-            beyond = key < last_key if descending else key > last_key
-            stmt = stmt.where(sa.or_(beyond, sa.and_(key == last_key, _c.id > last_id)))
-    order = [key.desc() if descending else key.asc()] if query.sort != "id" else []
-    return stmt.order_by(*order, _c.id.asc()).limit(query.limit + 1)
+        stmt = stmt.where(beyond(order, (last_id,) if query.sort == "id" else (last_key, last_id)))
+    return stmt.order_by(
+        *(s.column.desc() if s.descending else s.column.asc() for s in order)
+    ).limit(PageRequest(limit=query.limit).fetch)
 
 
 def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQuery) -> CustomerPage:
@@ -228,15 +230,13 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
     count = session.execute(
         sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
-    rows = [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    cursor = None
-    if more and rows:
-        last = rows[-1]
-        cursor = encode_cursor(query.sort, last["sort_key"], last["id"])
+    found = [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+    page = PageRequest(limit=query.limit).cut(
+        found, count=count, key=lambda r: (r["sort_key"], r["id"])
+    )
+    cursor = None if page.next_key is None else encode_cursor(query.sort, *page.next_key)
     return CustomerPage(
-        rows=rows,
+        rows=page.data,
         count=min(count, COUNT_LIMIT),
         as_of=as_of,
         next_cursor=cursor,
