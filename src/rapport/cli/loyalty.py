@@ -13,6 +13,8 @@ nothing more. ``expiring CUSTOMER`` shows what a customer's points expire when.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -33,6 +35,25 @@ def _moment(at: str | None, tz: Any) -> dt.datetime:
     return utcnow() if moment is None else moment.replace(tzinfo=dt.UTC)
 
 
+@contextmanager
+def _customers_bar(label: str, output: OutputFormat) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of customers done on a terminal (none for JSON or CSV, or when
+    piped); yields the ``progress(done, total)`` callback the ledger jobs call."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from rapport.cli.common import err_console
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        disable=output != OutputFormat.table or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("customers", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 @loyalty_app.command("post")
 def post_command(
     dry_run: Annotated[
@@ -42,9 +63,7 @@ def post_command(
 ) -> None:
     """Post the points every order earns by the rules, and take back what cancelled or
     refunded orders earned; running it again posts nothing more."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from rapport.cli.common import err_console, store_engine
+    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
     from rapport.store import session_scope
@@ -55,20 +74,13 @@ def post_command(
     locale = settings.locale
     engine = store_engine()
     try:
-        with Progress(
-            TextColumn(t("loyalty.posting_customers", locale)),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console,
-            disable=output != OutputFormat.table or not err_console.is_terminal,
-        ) as bar:
-            task = bar.add_task("post", total=None)
+        with _customers_bar(t("loyalty.posting_customers", locale), output) as progress:
             run = post_orders(
                 lambda: session_scope(engine, writing=True),
                 rules=load_rules(settings),
                 now=utcnow(),
                 dry_run=dry_run,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     finally:
         engine.dispose()
@@ -105,9 +117,7 @@ def expire_command(
 ) -> None:
     """Post the expiry of every lot of points older than [loyalty] points_expire_days
     (oldest points first); running it again posts nothing more."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from rapport.cli.common import err_console, store_engine
+    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
     from rapport.store import session_scope
@@ -119,20 +129,13 @@ def expire_command(
     days = load_rules(settings).loyalty.points_expire_days
     engine = store_engine()
     try:
-        with Progress(
-            TextColumn(t("loyalty.expiring_customers", locale)),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console,
-            disable=output != OutputFormat.table or not err_console.is_terminal,
-        ) as bar:
-            task = bar.add_task("expire", total=None)
+        with _customers_bar(t("loyalty.expiring_customers", locale), output) as progress:
             run = post_expiries(
                 lambda: session_scope(engine, writing=True),
                 expire_days=days,
                 at=moment,
                 dry_run=dry_run,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     finally:
         engine.dispose()

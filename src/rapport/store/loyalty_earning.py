@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 from rapport.config import LoyaltyRules, Rules
 from rapport.domain import LoyaltyReason
 from rapport.store import schema
-from rapport.store.loyalty import tier_for
+from rapport.store.loyalty import lock_customers, tier_for
 from rapport.store.loyalty_expiry import aware
 
 #: The ledger reference of an order's entries.
@@ -127,17 +127,6 @@ class EarnRun:
         return out
 
 
-def _lock(session: Session, customer_ids: Sequence[int]) -> None:
-    """The ledgers of ``customer_ids``, as :func:`rapport.store.loyalty.lock_customer`."""
-    c = schema.customers
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.select(c.c.id).where(c.c.id.in_(customer_ids)).order_by(c.c.id).with_for_update()
-        )
-    else:
-        session.execute(sa.update(c).where(c.c.id == customer_ids[0]).values(id=c.c.id))
-
-
 def _category_multipliers(
     session: Session, order_ids: Sequence[int], table: Mapping[str, float]
 ) -> dict[int, float]:
@@ -175,7 +164,7 @@ def post_customers(
         return run
     now = aware(now)
     if not dry_run:
-        _lock(session, customer_ids)
+        lock_customers(session=session, customer_ids=customer_ids)
     o, c, lg = schema.orders.c, schema.customers.c, schema.loyalty_ledger.c
     op = schema.loyalty_order_points.c
     orders = [

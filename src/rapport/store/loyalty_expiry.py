@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import LoyaltyReason
 from rapport.store import schema
+from rapport.store.loyalty import lock_customers
 
 #: The reference of an expiry entry: the lot it consumes.
 REFERENCE_PREFIX = "expire:"
@@ -181,26 +182,13 @@ def candidates(session: Session, *, expire_days: int, at: dt.datetime) -> list[i
     return list(session.execute(stmt).scalars())
 
 
-def _lock(session: Session, customer_ids: Sequence[int]) -> None:
-    """Serialize with the other ledger writers of these customers (see
-    :func:`rapport.store.loyalty.lock_customer`): their rows on PostgreSQL, the database's
-    write lock on SQLite."""
-    c = schema.customers
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.select(c.c.id).where(c.c.id.in_(customer_ids)).order_by(c.c.id).with_for_update()
-        )
-    else:
-        session.execute(sa.update(c).where(c.c.id == customer_ids[0]).values(id=c.c.id))
-
-
 def post_batch(
     session: Session, customer_ids: Sequence[int], *, expire_days: int, at: dt.datetime
 ) -> tuple[int, int, int]:
     """Post the due expiries of ``customer_ids`` in the session's transaction, which must
     not have read the ledger yet; returns (customers, entries, points)."""
     at = aware(at)
-    _lock(session, customer_ids)
+    lock_customers(session=session, customer_ids=customer_ids)
     rows: list[dict[str, Any]] = []
     customers = 0
     for customer_id, entries in _entries(session, customer_ids).items():
