@@ -6,9 +6,11 @@ journey in Chromium: open a customer, log a call, see it on the timeline without
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,7 +20,7 @@ from rapport.config import load_rules
 from rapport.domain import TicketKind, TicketStatus
 from rapport.i18n.enums import label
 from rapport.reports.tiers import next_tier, tier_reasons
-from rapport.store import loyalty, schema
+from rapport.store import loyalty, loyalty_expiry, schema
 from rapport.store.db import session_scope
 from rapport.web import i18n
 from tests.helpers import audit_entries
@@ -143,6 +145,23 @@ def test_the_loyalty_balance_is_the_sum_of_the_ledger_with_the_latest_entries(
     assert f'id="loyalty-balance">{balance:,}<' in masked
     for reference in references:
         assert reference not in masked
+    # what expires next: the oldest lot with points left (first in, first out)
+    engine = web_store.engine()
+    with session_scope(engine) as session:
+        expiring = loyalty_expiry.customer_expiring(
+            session,
+            customer_id=customer_id,
+            expire_days=load_rules().loyalty.points_expire_days,
+            after=dt.datetime.now(dt.UTC),
+        )
+    engine.dispose()
+    shown = re.search(r'id="loyalty-next-expiry">([^<]*)<', page)
+    if not expiring:
+        assert shown is None
+    else:
+        assert shown is not None and f"{expiring[0][1]:,} 分于 " in shown.group(1)
+        local = expiring[0][0].astimezone(ZoneInfo("Asia/Shanghai"))
+        assert f"{local.year}年{local.month}月{local.day}日" in shown.group(1)
 
 
 # --- log an interaction --------------------------------------------------------------------

@@ -44,7 +44,16 @@ from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
 from rapport.masking import mask_customer, mask_ledger_entry
 from rapport.reports.tiers import next_tier, tier_reasons
-from rapport.store import audit, customers, interactions, loyalty, notes, tickets, users
+from rapport.store import (
+    audit,
+    customers,
+    interactions,
+    loyalty,
+    loyalty_expiry,
+    notes,
+    tickets,
+    users,
+)
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import (
@@ -230,15 +239,25 @@ def _timeline(entries: list[dict[str, Any]], fmt: Formatter, masked: bool) -> li
 def _loyalty(
     session: Any, customer_id: int, masked: bool, rules: Any, fmt: Formatter
 ) -> dict[str, Any]:
-    """The points balance (the sum of the ledger), the programme tier it reaches, and the
-    newest entries (references masked for analysts)."""
+    """The points balance (the sum of the ledger), the programme tier it reaches, the points
+    still pending (an order's returns window), the next expiry, and the newest entries
+    (references masked for analysts)."""
     points = loyalty.balance(session=session, customer_id=customer_id)
+    now = utcnow()
+    expiring = loyalty_expiry.customer_expiring(
+        session,
+        customer_id=customer_id,
+        expire_days=rules.loyalty.points_expire_days,
+        after=now,
+    )
     entries = loyalty.latest_entries(session=session, customer_id=customer_id, limit=LEDGER_ENTRIES)
     code = loyalty.tier_for(points=points, rules=rules.loyalty)
     names = loyalty.TIER_NAMES.get(code)
     return {
         "balance": points,
         "tier": pick(names, fmt.locale) if names else code,
+        "pending": loyalty.pending(session=session, customer_id=customer_id, at=now),
+        "next_expiry": expiring[0] if expiring else None,
         "entries": [
             {
                 **(mask_ledger_entry(e) if masked else e),
