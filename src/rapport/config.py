@@ -267,6 +267,20 @@ class LoyaltyMultipliers(_Strict):
         return value
 
 
+class LoyaltyBonuses(_Strict):
+    """Bonus points by rule (0: the bonus is off). Each is posted once per customer (the
+    birthday once a year), for events of the last ``window_days`` only, so that a bonus
+    switched on never rewards the whole history."""
+
+    welcome: int = Field(default=0, ge=0)
+    birthday: int = Field(default=0, ge=0)
+    first_repeat: int = Field(default=0, ge=0)
+    referral: int = Field(default=0, ge=0)
+    referred_welcome: int = Field(default=0, ge=0)
+    referrals_per_year: int = Field(default=0, ge=0)
+    window_days: int = Field(default=30, gt=0)
+
+
 class LoyaltyRules(_Strict):
     """The loyalty programme. Tiers may be listed in any order: they are compared by
     ``min_points``; codes are unique, and one tier starts at 0 points so every
@@ -278,6 +292,7 @@ class LoyaltyRules(_Strict):
     pending_days: int = Field(default=0, ge=0)
     max_points_per_order: int = Field(default=0, ge=0)
     multipliers: LoyaltyMultipliers = Field(default_factory=LoyaltyMultipliers)
+    bonuses: LoyaltyBonuses = Field(default_factory=LoyaltyBonuses)
     tiers: list[LoyaltyTierRule]
 
     @model_validator(mode="after")

@@ -139,3 +139,25 @@ def test_post_earns_from_orders_once_and_claws_back_a_cancellation(member: int) 
         assert _json("post")["run"][0]["clawed_points"] == 88
     finally:
         engine.dispose()
+
+
+def test_bonuses_dry_run_then_posted_once(member: int) -> None:
+    engine = create_engine(get_settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            customers.repo.update(
+                session=session,
+                id=member,
+                values={"loyalty_joined_at": EARNED[0], "birthday": dt.date(1990, 3, 8)},
+            )
+    finally:
+        engine.dispose()
+    dry = _json("bonuses", "--at", "2025-03-20", "--dry-run")
+    by_kind = {b["kind"]: b for b in dry["bonuses"]}
+    assert (by_kind["birthday"]["entries"], by_kind["birthday"]["points"]) == (1, 200)
+    assert dry["dry_run"] is True
+    assert _json("expiring", str(member))["balance"] == 280  # nothing written
+    done = {b["kind"]: b for b in _json("bonuses", "--at", "2025-03-20")["bonuses"]}
+    assert done["birthday"]["points"] == 200
+    again = _json("bonuses", "--at", "2025-03-21")["bonuses"]
+    assert sum(b["entries"] for b in again) == 0

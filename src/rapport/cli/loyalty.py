@@ -1,9 +1,10 @@
-"""``rapport loyalty post|expire|expiring``: points from orders, and their expiry.
+"""``rapport loyalty post|bonuses|expire|expiring``: points from orders, and their expiry.
 
 ``post`` brings every order's points to what the earning rule says
 (:mod:`rapport.store.loyalty_earning`): new purchases earn, refunds and cancellations give
 back, nothing is posted twice; imports and the API do it as orders arrive, this command
 catches up (after a ledger import, or a change of rules that should apply from now on).
+``bonuses`` posts the bonuses of ``[loyalty.bonuses]`` (:mod:`rapport.store.loyalty_bonuses`).
 ``expire`` posts the expiry of every lot of points past ``[loyalty] points_expire_days``
 (:mod:`rapport.store.loyalty_expiry`), a thousand customers per transaction, with a
 progress bar on a terminal; ``--dry-run`` counts without writing. Running it again posts
@@ -22,7 +23,7 @@ import typer
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
 
 loyalty_app = typer.Typer(
-    help="The loyalty programme's points: earned from orders by rule, and their expiry.",
+    help="The loyalty programme's points: earned from orders by rule, bonuses, and their expiry.",
     no_args_is_help=True,
 )
 
@@ -100,6 +101,65 @@ def post_command(
     ]
     title = t("loyalty.post_dry_run_title" if dry_run else "loyalty.post_title", locale)
     emit([row], columns, output, title=title, locale=locale, key="run")
+
+
+@loyalty_app.command("bonuses")
+def bonuses_command(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Post what is due at the end of this local date (default: now)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be posted; write nothing.")
+    ] = False,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Post the bonuses of [loyalty.bonuses] due now: welcome, birthday month, first repeat
+    purchase, referral; each once, for the events of the last window_days."""
+    from rapport.cli.common import store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_bonuses import KINDS, post_bonuses
+
+    settings = get_settings()
+    locale = settings.locale
+    moment = _moment(at, settings.tz)
+    engine = store_engine()
+    try:
+        run = post_bonuses(
+            lambda: session_scope(engine, writing=True),
+            rules=load_rules(settings),
+            at=moment,
+            tz=settings.tz,
+            dry_run=dry_run,
+        )
+    finally:
+        engine.dispose()
+    rows = [
+        {
+            "kind": kind,
+            "bonus": t(f"loyalty.bonus_{kind}", locale),
+            "entries": run.entries[kind],
+            "points": run.points[kind],
+        }
+        for kind in KINDS
+    ]
+    columns = [
+        Column("bonus" if output == OutputFormat.table else "kind", t("loyalty.bonus", locale)),
+        Column("entries", t("loyalty.entries_posted", locale), numeric=True),
+        Column("points", t("loyalty.points", locale), numeric=True),
+    ]
+    title = t("loyalty.bonuses_dry_run_title" if dry_run else "loyalty.bonuses_title", locale)
+    emit(
+        rows,
+        columns,
+        output,
+        title=title,
+        locale=locale,
+        key="bonuses",
+        meta={"at": moment.isoformat(), "capped_referrals": run.capped, "dry_run": dry_run},
+    )
 
 
 @loyalty_app.command("expire")

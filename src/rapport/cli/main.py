@@ -126,7 +126,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "loyalty": LazyCommand(
         "rapport.cli.loyalty:loyalty_app",
-        "The loyalty programme's points: earned from orders by rule, and their expiry.",
+        "The loyalty programme's points: earned from orders by rule, bonuses, and their expiry.",
     ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",

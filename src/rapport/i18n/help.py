@@ -55,9 +55,11 @@ COMMANDS: dict[str, str] = {
     "输出为 PDF、HTML 或 XLSX 文件。\n\n"
     "该月须有评分快照（取其中最新的一个），与该月之前最近的快照对比；"
     "指标按自然月及其上一个月计算。",
-    "loyalty": "会员积分：按规则从订单获得积分，以及积分过期。",
+    "loyalty": "会员积分：按规则从订单获得积分、奖励积分，以及积分过期。",
     "loyalty post": "按规则为每笔订单入账积分，并扣回已取消或退款订单获得的积分；"
     "再次运行不会重复入账。",
+    "loyalty bonuses": "发放 [loyalty.bonuses] 中当前应发的奖励积分：入会礼、生日月、首次复购、"
+    "推荐；每项只发一次，只针对最近 window_days 天内发生的事件。",
     "loyalty expire": "为超过 [loyalty] points_expire_days 的每一笔积分记过期（最早的积分先过期）；"
     "再次运行不会重复记账。",
     "loyalty expiring": "某位客户的积分何时过期（消费先用最早的积分）。",
@@ -187,6 +189,8 @@ PARAMETERS: dict[str, str] = {
     "到期的积分（默认：现在）。",
     "Count what would expire; write nothing.": "只统计将会过期的积分，不写入。",
     "Count what would be posted; write nothing.": "只统计将会入账的积分，不写入。",
+    "Post what is due at the end of this local date (default: now).": "发放截至该本地日期结束时"
+    "应发的奖励（默认：现在）。",
     "The customer's id.": "客户的内部 ID。",
     "Read the password from standard input.": "从标准输入读取密码。",
     "No log-in; API tokens only.": "不能登录；只用 API 令牌。",
