@@ -656,3 +656,49 @@ def test_the_worklists_customers_at_risk_every_warning_of_the_scope(
     assert column(rows, zh("worklist.value_at_risk")) == pytest.approx(
         [float(w["value_at_risk"]) for w in warnings]
     )
+
+
+# --- on each backend -------------------------------------------------------------------------
+
+
+def test_an_analysts_customer_export_and_the_groups_on_each_backend(
+    served: tuple[WebStore, str],
+) -> None:
+    """The shared store of each backend, read only: the downloads that write no audit entry
+    (an analyst's masked list, a manager's figures about groups)."""
+    store, base = served
+    engine = store.engine()
+    try:
+        with Session(engine) as session:
+            scope = CustomerScope(store.principal("analyst"))
+            query = CustomerQuery(limit=500)
+            expected: list[dict[str, Any]] = []
+            while True:
+                page = list_customers(session=session, scope=scope, query=query)
+                expected += [mask_customer(r) for r in page.rows]
+                if page.next_cursor is None:
+                    break
+                query = replace(query, after=page.next_cursor)
+            rules = load_rules(store.settings)
+            stages = snapshots.group_summary(
+                session,
+                by="lifecycle_stage",
+                day=latest_snapshot(session),
+                rules=rules,
+                scope=CustomerScope(store.principal("manager")),
+            )
+    finally:
+        engine.dispose()
+    analyst = http_login(base, "gao.peng")
+    manager = http_login(base, "lin.hui")
+    try:
+        rows = parse_xlsx(analyst.get("/exports/customers.xlsx"))
+        assert column(rows, zh("column.id")) == [r["id"] for r in expected]
+        assert column(rows, zh("column.name")) == [
+            r["name"] and neutralise(r["name"]) for r in expected
+        ]
+        groups = parse_csv(manager.get("/exports/groups.csv?by=lifecycle_stage"))
+        assert [int(v) for v in column(groups, zh("customers"))] == [g["customers"] for g in stages]
+    finally:
+        analyst.close()
+        manager.close()
