@@ -263,6 +263,14 @@ class AuditAction(StrEnum):
     IMPORT = "import"
 
 
+class RewardKind(StrEnum):
+    """What a reward of the loyalty catalogue is."""
+
+    COUPON = "coupon"  # 优惠券: money off a later order
+    GIFT = "gift"  # 礼品: a thing handed over
+    DISCOUNT = "discount"  # 折扣: a percentage off
+
+
 class ImportJobStatus(StrEnum):
     """An import job's state: queued → running → done | failed."""
 

@@ -161,3 +161,42 @@ def test_bonuses_dry_run_then_posted_once(member: int) -> None:
     assert done["birthday"]["points"] == 200
     again = _json("bonuses", "--at", "2025-03-21")["bonuses"]
     assert sum(b["entries"] for b in again) == 0
+
+
+def test_a_reward_added_redeemed_and_its_voucher_used(
+    member: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    added = runner.invoke(
+        app,
+        [
+            "loyalty",
+            "reward",
+            "TEA",
+            "--name-zh",
+            "茶叶礼盒",
+            "--name-en",
+            "Tea box",
+            "--kind",
+            "gift",
+            "--points",
+            "250",
+            "--stock",
+            "1",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = _json("rewards")["rewards"]
+    assert [(r["code"], r["points"], r["stock"], r["kind"]) for r in listed] == [
+        ("TEA", 250, 1, "gift")
+    ]
+    redeemed = runner.invoke(app, ["loyalty", "redeem", str(member), "TEA"])
+    assert redeemed.exit_code == 0, redeemed.output
+    code = redeemed.stdout.strip()
+    assert code.startswith("RV-")
+    assert _json("expiring", str(member))["balance"] == 30
+    assert runner.invoke(app, ["loyalty", "use", code]).exit_code == 0
+    monkeypatch.setattr(sys, "argv", ["rapport", "loyalty", "use", code])
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit) as info:
+        run()
+    assert info.value.code == 6 and code in capsys.readouterr().err

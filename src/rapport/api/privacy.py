@@ -43,6 +43,7 @@ _BY_CUSTOMER = (
     "survey_responses",
     "campaign_deliveries",
     "loyalty_ledger",
+    "loyalty_vouchers",
     "customer_scores",
     "customer_notes",
 )

@@ -1,10 +1,13 @@
-"""``rapport loyalty post|bonuses|expire|expiring``: points from orders, and their expiry.
+"""``rapport loyalty``: points from orders, bonuses, rewards and vouchers, expiry.
 
 ``post`` brings every order's points to what the earning rule says
 (:mod:`rapport.store.loyalty_earning`): new purchases earn, refunds and cancellations give
 back, nothing is posted twice; imports and the API do it as orders arrive, this command
 catches up (after a ledger import, or a change of rules that should apply from now on).
 ``bonuses`` posts the bonuses of ``[loyalty.bonuses]`` (:mod:`rapport.store.loyalty_bonuses`).
+``rewards`` lists the catalogue, ``reward`` adds or changes one, ``redeem`` spends a
+reward's points for a customer and prints the voucher code, ``use`` marks a voucher used
+(:mod:`rapport.store.loyalty_rewards`).
 ``expire`` posts the expiry of every lot of points past ``[loyalty] points_expire_days``
 (:mod:`rapport.store.loyalty_expiry`), a thousand customers per transaction, with a
 progress bar on a terminal; ``--dry-run`` counts without writing. Running it again posts
@@ -21,6 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
+from rapport.domain import RewardKind as RewardKindOption
 
 loyalty_app = typer.Typer(
     help="The loyalty programme's points: earned from orders by rule, bonuses, and their expiry.",
@@ -160,6 +164,137 @@ def bonuses_command(
         key="bonuses",
         meta={"at": moment.isoformat(), "capped_referrals": run.capped, "dry_run": dry_run},
     )
+
+
+@loyalty_app.command("rewards")
+def rewards_command(output: FormatOption = OutputFormat.table) -> None:
+    """The rewards catalogue: what points buy, at what price, with the stock left."""
+    from rapport.cli.common import store_engine
+    from rapport.config import get_settings
+    from rapport.i18n.enums import value_label
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_rewards import catalogue
+
+    locale = get_settings().locale
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            rows = catalogue(session=session)
+    finally:
+        engine.dispose()
+    for row in rows:
+        row["name"] = row["name_zh"] if locale == "zh_CN" else row["name_en"]
+        row["kind_label"] = value_label("loyalty_rewards", "kind", row["kind"], locale)
+    table = output == OutputFormat.table
+    columns = [
+        Column("code", t("loyalty.reward_code", locale)),
+        Column("name", t("loyalty.reward_name", locale)),
+        Column("kind_label" if table else "kind", t("loyalty.reward_kind", locale)),
+        Column("points", t("loyalty.reward_points", locale), numeric=True),
+        Column("stock", t("loyalty.reward_stock", locale), numeric=True),
+        Column("active", t("loyalty.reward_active", locale)),
+    ]
+    if not table:
+        columns[1:2] = [Column("name_zh", "name_zh"), Column("name_en", "name_en")]
+    emit(
+        rows,
+        columns,
+        output,
+        title=t("loyalty.rewards_title", locale),
+        locale=locale,
+        key="rewards",
+    )
+
+
+@loyalty_app.command("reward")
+def reward_command(
+    code: Annotated[str, typer.Argument(help="The reward's code (unique).")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="Its name in Chinese.")],
+    name_en: Annotated[str, typer.Option("--name-en", help="Its name in English.")],
+    kind: Annotated[RewardKindOption, typer.Option(help="coupon, gift or discount.")],
+    points: Annotated[int, typer.Option(min=1, help="Its price in points.")],
+    stock: Annotated[
+        int | None, typer.Option(min=0, help="Vouchers left (default: unlimited).")
+    ] = None,
+    inactive: Annotated[
+        bool, typer.Option("--inactive", help="Keep it in the catalogue, not offered.")
+    ] = False,
+) -> None:
+    """Add a reward to the catalogue, or change the one of CODE."""
+    from rapport.cli.common import console, store_engine
+    from rapport.config import get_settings
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_rewards import save
+
+    engine = store_engine()
+    try:
+        with session_scope(engine, writing=True) as session:
+            row = save(
+                session=session,
+                values={
+                    "code": code,
+                    "name_zh": name_zh,
+                    "name_en": name_en,
+                    "kind": kind.value,
+                    "points": points,
+                    "stock": stock,
+                    "active": not inactive,
+                },
+            )
+    finally:
+        engine.dispose()
+    console.print(t("loyalty.reward_saved", get_settings().locale).format(**row))
+
+
+@loyalty_app.command("redeem")
+def redeem_command(
+    customer: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
+    code: Annotated[str, typer.Argument(help="The reward's code.")],
+) -> None:
+    """Redeem a reward for a customer: its points are spent and a voucher is issued; the
+    voucher code alone is printed on standard output."""
+    from rapport.cli.common import err_console, store_engine
+    from rapport.config import get_settings
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_rewards import redeem
+    from rapport.store.repository import utcnow
+
+    engine = store_engine()
+    try:
+        with session_scope(engine, writing=True) as session:
+            voucher = redeem(session=session, customer_id=customer, code=code, at=utcnow())
+    finally:
+        engine.dispose()
+    err_console.print(
+        t("loyalty.redeemed", get_settings().locale).format(
+            points=voucher["reward"]["points"], code=code, customer=customer
+        )
+    )
+    typer.echo(voucher["code"])
+
+
+@loyalty_app.command("use")
+def use_command(
+    voucher: Annotated[str, typer.Argument(help="The voucher's code.")],
+) -> None:
+    """Mark a voucher used (a voucher is used once)."""
+    from rapport.cli.common import console, store_engine
+    from rapport.config import get_settings
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_rewards import use_voucher
+    from rapport.store.repository import utcnow
+
+    engine = store_engine()
+    try:
+        with session_scope(engine, writing=True) as session:
+            use_voucher(session=session, code=voucher, at=utcnow())
+    finally:
+        engine.dispose()
+    console.print(t("loyalty.voucher_used", get_settings().locale).format(code=voucher))
 
 
 @loyalty_app.command("expire")

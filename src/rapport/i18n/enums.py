@@ -160,6 +160,11 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "adjust": ("调整", "Adjustment"),
         "clawback": ("扣回", "Clawback"),
     },
+    domain.RewardKind: {
+        "coupon": ("优惠券", "Coupon"),
+        "gift": ("礼品", "Gift"),
+        "discount": ("折扣", "Discount"),
+    },
     domain.AuditAction: {
         "create": ("创建", "Create"),
         "update": ("修改", "Update"),
@@ -559,6 +564,7 @@ COLUMN_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("survey_links", "kind"): domain.SurveyKind,
     ("loyalty_ledger", "reason"): domain.LoyaltyReason,
     ("audit_log", "action"): domain.AuditAction,
+    ("loyalty_rewards", "kind"): domain.RewardKind,
     ("login_throttle", "kind"): domain.LoginThrottleKind,
     ("import_jobs", "status"): domain.ImportJobStatus,
     ("customer_scores", "value_tier"): domain.ValueTier,

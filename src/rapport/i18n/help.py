@@ -60,6 +60,10 @@ COMMANDS: dict[str, str] = {
     "再次运行不会重复入账。",
     "loyalty bonuses": "发放 [loyalty.bonuses] 中当前应发的奖励积分：入会礼、生日月、首次复购、"
     "推荐；每项只发一次，只针对最近 window_days 天内发生的事件。",
+    "loyalty rewards": "奖励目录：积分能兑换什么、需要多少积分、剩余库存。",
+    "loyalty reward": "在奖励目录中添加奖励，或修改代码为 CODE 的奖励。",
+    "loyalty redeem": "为客户兑换奖励：扣除积分并发放兑换券；标准输出只打印兑换券代码。",
+    "loyalty use": "将兑换券标记为已使用（每张兑换券只能使用一次）。",
     "loyalty expire": "为超过 [loyalty] points_expire_days 的每一笔积分记过期（最早的积分先过期）；"
     "再次运行不会重复记账。",
     "loyalty expiring": "某位客户的积分何时过期（消费先用最早的积分）。",
@@ -189,6 +193,15 @@ PARAMETERS: dict[str, str] = {
     "到期的积分（默认：现在）。",
     "Count what would expire; write nothing.": "只统计将会过期的积分，不写入。",
     "Count what would be posted; write nothing.": "只统计将会入账的积分，不写入。",
+    "The reward's code (unique).": "奖励的代码（唯一）。",
+    "Its name in Chinese.": "中文名称。",
+    "Its name in English.": "英文名称。",
+    "coupon, gift or discount.": "coupon（优惠券）、gift（礼品）或 discount（折扣）。",
+    "Its price in points.": "所需积分。",
+    "Vouchers left (default: unlimited).": "剩余可兑换数量（默认：不限）。",
+    "Keep it in the catalogue, not offered.": "保留在目录中，但不再提供。",
+    "The reward's code.": "奖励的代码。",
+    "The voucher's code.": "兑换券的代码。",
     "Post what is due at the end of this local date (default: now).": "发放截至该本地日期结束时"
     "应发的奖励（默认：现在）。",
     "The customer's id.": "客户的内部 ID。",

@@ -26,6 +26,7 @@ from rapport.domain import (
     LoginThrottleKind,
     LoyaltyReason,
     OrderStatus,
+    RewardKind,
     Role,
     SurveyKind,
     TicketKind,
@@ -430,6 +431,44 @@ loyalty_order_points = sa.Table(
     sa.CheckConstraint("basis >= 0", name="basis_non_negative"),
     sa.CheckConstraint("points >= 0", name="points_non_negative"),
     comment="what each order earned, once: the basis of its clawbacks (docs/loyalty.md)",
+)
+
+loyalty_rewards = sa.Table(
+    "loyalty_rewards",
+    metadata,
+    _pk(),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name_zh", sa.String(128), nullable=False),
+    sa.Column("name_en", sa.String(128), nullable=False),
+    sa.Column("kind", enum_type(RewardKind, "reward_kind"), nullable=False),
+    sa.Column("points", sa.Integer, nullable=False, comment="the price in points"),
+    sa.Column("stock", sa.Integer, comment="vouchers left; NULL: unlimited"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    sa.CheckConstraint("points > 0", name="points_positive"),
+    sa.CheckConstraint("stock IS NULL OR stock >= 0", name="stock_non_negative"),
+    comment="the rewards catalogue: what points buy",
+)
+
+loyalty_vouchers = sa.Table(
+    "loyalty_vouchers",
+    metadata,
+    _pk(),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("reward_id", sa.Integer, sa.ForeignKey("loyalty_rewards.id"), nullable=False),
+    _customer_fk(),
+    sa.Column(
+        "ledger_id",
+        sa.Integer,
+        sa.ForeignKey("loyalty_ledger.id"),
+        nullable=False,
+        unique=True,
+        comment="the redemption that paid for it",
+    ),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+    sa.Index("ix_loyalty_vouchers_customer_id", "customer_id"),
+    comment="a reward redeemed: its voucher code, once usable",
 )
 
 audit_log = sa.Table(
