@@ -23,6 +23,7 @@ process has at most :data:`WORKERS` workers, whichever adapter asks.
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -80,11 +81,24 @@ def store_settings(settings: Settings, engine: Any) -> Settings:
 
 def _in_worker(work: Callable[..., Any], *args: Any) -> tuple[str, Any]:
     """``work(*args)`` in a worker: ``("ok", result)`` or ``("error", details)`` (domain
-    errors travel as plain values: their keyword arguments do not pickle)."""
+    errors travel as plain values: their keyword arguments do not pickle; their key and
+    parameters travel too, so that the error keeps its words in Chinese)."""
     try:
         return "ok", work(*args)
     except RapportError as exc:
-        return "error", (type(exc).__name__, exc.message, exc.field, exc.hint)
+        keyed = (exc.key, exc.params, exc.hint_key)
+        try:
+            pickle.dumps(keyed)
+        except Exception:  # a parameter that does not pickle: the English words travel alone
+            keyed = (None, {}, None)
+        return "error", (type(exc).__name__, exc.message, exc.field, exc.hint, *keyed)
+
+
+def _verbatim(text: str | None, key: str | None) -> str | None:
+    """``text`` as the template of a keyed error that is already filled in."""
+    if key is None or text is None:
+        return text
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def run_in_worker(
@@ -111,15 +125,38 @@ def run_in_worker(
         status, result = future.result(timeout=timeout)
     except FutureTimeout as exc:
         future.cancel()
-        raise StoreUnavailable(f"the {what} took longer than {timeout:g} s", hint=hint) from exc
+        raise StoreUnavailable(
+            "the {what} took longer than {timeout:g} s",
+            hint="{advice}",
+            key="worker_timeout",
+            params={"what": what, "timeout": timeout, "advice": hint},
+            hint_key="value_refused.hint",
+        ) from exc
     except BrokenProcessPool as exc:
         _discard(pool)
         raise StoreUnavailable(
-            f"the {what} worker stopped unexpectedly", hint="retry; a new worker starts"
+            "the {what} worker stopped unexpectedly",
+            hint="retry; a new worker starts",
+            key="worker_stopped",
+            params={"what": what},
         ) from exc
     if status == "error":
-        name, message, field, hint_ = result
+        name, message, field, hint_, key, params, hint_key = result
         if name == "ValidationFailed":
-            raise ValidationFailed(message, field=field, hint=hint_)
-        raise StoreUnavailable(f"{name}: {message}", field=field, hint=hint_)
+            raise ValidationFailed(
+                _verbatim(message, key) or "",
+                field=field,
+                hint=_verbatim(hint_, key),
+                key=key,
+                params=params,
+                hint_key=hint_key,
+            )
+        raise StoreUnavailable(
+            _verbatim(f"{name}: {message}", key) or "",
+            field=field,
+            hint=_verbatim(hint_, key),
+            key=key,
+            params=params,
+            hint_key=hint_key,
+        )
     return result

@@ -480,6 +480,10 @@ MESSAGES: dict[str, str] = {
     "analysis_too_many_values": "请求了 {count} 个值；最多 {maximum} 个",
     "analysis_too_many_values.hint": "请选更粗的时间粒度、更短的期间，或不按分群",
     "ticket_missing": "没有这张服务工单",
+    # the server's analytics workers (workers.py)
+    "worker_timeout": "{what}用时超过 {timeout:g} 秒",
+    "worker_stopped": "{what}的工作进程意外停止",
+    "worker_stopped.hint": "请重试：会启动新的工作进程",
 }
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do
