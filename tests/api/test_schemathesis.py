@@ -24,7 +24,7 @@ from rapport.store.db import session_scope
 
 from .conftest import SLA, T0, bearer
 
-#: Examples per operation and mode; ~20 s for both backends on two cores.
+#: Examples per operation and mode.
 MAX_EXAMPLES = 40
 
 
@@ -85,6 +85,7 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None
     run()
 
 
+@pytest.mark.slow  # every operation fuzzed: ~140 s of CPU for the SQLite leg alone (2026-12-04)
 def test_no_server_error_and_responses_conform(fuzzed: tuple[FastAPI, dict[str, str]]) -> None:
     # Each operation gets its own Hypothesis run, with valid and with invalid inputs. (The
     # lazy pytest loader of schemathesis 4.32 does not run on pytest 9, hence the loop.)
