@@ -593,6 +593,8 @@ TEXTS: dict[str, str] = {
     "score snapshot": "评分快照",
     "import job": "导入任务",
     "audit entry": "审计记录",
+    "reward": "奖励",
+    "voucher": "兑换券",
     # the natural keys records are found by (Repository(key=…))
     "username": "用户名",
     "external_id": "编号",
