@@ -61,6 +61,37 @@ def reward(*, session: Session, code: str) -> Row:
     return dict(row)
 
 
+def reward_by_id(*, session: Session, reward_id: int) -> Row:
+    return dict(
+        session.execute(
+            sa.select(schema.loyalty_rewards).where(schema.loyalty_rewards.c.id == reward_id)
+        )
+        .mappings()
+        .one()
+    )
+
+
+def voucher(*, session: Session, code: str) -> Row:
+    """The voucher of ``code``; :class:`NotFound` naming the code."""
+    row = (
+        session.execute(
+            sa.select(schema.loyalty_vouchers).where(schema.loyalty_vouchers.c.code == code)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            "no voucher with code {code!r}",
+            table="loyalty_vouchers",
+            field="code",
+            value=code,
+            key="voucher_not_found",
+            params={"code": code},
+        )
+    return dict(row)
+
+
 def catalogue(*, session: Session, active_only: bool = False) -> list[Row]:
     """The rewards by price, then code."""
     r = schema.loyalty_rewards.c
@@ -147,18 +178,7 @@ def use_voucher(*, session: Session, code: str, at: dt.datetime) -> Row:
         .where(v.code == code, v.used_at.is_(None))
         .values(used_at=at)
     )
-    row = (
-        session.execute(sa.select(schema.loyalty_vouchers).where(v.code == code)).mappings().first()
-    )
-    if row is None:
-        raise NotFound(
-            "no voucher with code {code!r}",
-            table="loyalty_vouchers",
-            field="code",
-            value=code,
-            key="voucher_not_found",
-            params={"code": code},
-        )
+    row = voucher(session=session, code=code)
     if rowcount(done) != 1:
         raise Conflict(
             "voucher {code!r} was used on {used}",
