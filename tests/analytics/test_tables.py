@@ -18,6 +18,11 @@ NOT_ANALYTIC = {
     "login_throttle",
     "import_jobs",
     "customer_notes",
+    # the loyalty engine's own bookkeeping: what each order earned, the rewards catalogue
+    # and its vouchers (the ledger, which the analytics read, holds every movement)
+    "loyalty_order_points",
+    "loyalty_rewards",
+    "loyalty_vouchers",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 

@@ -146,6 +146,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "reference": "string",
         "occurred_at": "timestamp",
         "created_by": "int64",
+        "available_at": "timestamp",
     },
     "loyalty_tiers": {
         "id": "int64",
