@@ -298,12 +298,9 @@ MESSAGES: dict[str, str] = {
     "points_insufficient.hint": "最多只能兑换现有余额",
     "points_not_positive": "loyalty_ledger.points = {points}：兑换的积分必须是正数",
     "points_not_positive.hint": "请给出大于 0 的积分数",
-    "reward_not_found": "没有代码为 {code!r} 的奖励",
-    "reward_not_found.hint": "用 `rapport loyalty rewards` 查看奖励目录",
     "reward_inactive": "奖励 {code!r} 已不再提供",
     "reward_out_of_stock": "奖励 {code!r} 已无库存",
     "reward_out_of_stock.hint": "请选择其他奖励，或增加它的库存",
-    "voucher_not_found": "没有代码为 {code!r} 的兑换券",
     "voucher_used": "兑换券 {code!r} 已于 {used} 使用",
     # models: inputs, fitted state, saved documents (models/)
     "model_input_row": "{name}：第 {row} 行{problem}（{value!r}）",

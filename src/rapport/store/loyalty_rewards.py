@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.domain import LoyaltyReason
-from rapport.errors import Conflict, NotFound
+from rapport.errors import Conflict
 from rapport.store import schema
 from rapport.store.db import rowcount
 from rapport.store.loyalty import append, lock_customer
@@ -41,55 +41,16 @@ def voucher_code() -> str:
 
 def reward(*, session: Session, code: str) -> Row:
     """The reward of ``code``; :class:`NotFound` naming the code."""
-    row = (
-        session.execute(
-            sa.select(schema.loyalty_rewards).where(schema.loyalty_rewards.c.code == code)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(
-            "no reward with code {code!r}",
-            table="loyalty_rewards",
-            field="code",
-            value=code,
-            hint="list the catalogue with `rapport loyalty rewards`",
-            key="reward_not_found",
-            params={"code": code},
-        )
-    return dict(row)
+    return repo.get_by_key(session=session, key=code)
 
 
 def reward_by_id(*, session: Session, reward_id: int) -> Row:
-    return dict(
-        session.execute(
-            sa.select(schema.loyalty_rewards).where(schema.loyalty_rewards.c.id == reward_id)
-        )
-        .mappings()
-        .one()
-    )
+    return repo.get(session=session, id=reward_id)
 
 
 def voucher(*, session: Session, code: str) -> Row:
     """The voucher of ``code``; :class:`NotFound` naming the code."""
-    row = (
-        session.execute(
-            sa.select(schema.loyalty_vouchers).where(schema.loyalty_vouchers.c.code == code)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(
-            "no voucher with code {code!r}",
-            table="loyalty_vouchers",
-            field="code",
-            value=code,
-            key="voucher_not_found",
-            params={"code": code},
-        )
-    return dict(row)
+    return vouchers.get_by_key(session=session, key=code)
 
 
 def catalogue(*, session: Session, active_only: bool = False) -> list[Row]:
