@@ -37,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.demo import DEMO, TIMER, child, load
+from benchmarks.demo import DEMO, TIMER, child, load, steps_text
 
 CLUSTERS = (
     TIMER
@@ -191,12 +191,6 @@ def serve(env: dict[str, str], runs: int) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def steps_text(steps: dict[str, list[float]]) -> str:
-    return "\n".join(
-        f"    {name:<20} {wall:6.2f} s wall {cpu:6.2f} s CPU" for name, (wall, cpu) in steps.items()
-    )
 
 
 def main() -> None:

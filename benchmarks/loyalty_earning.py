@@ -26,9 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-
-def load_average() -> str:
-    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+from benchmarks.demo import load
 
 
 def _rules(multiplied: bool = True):  # type: ignore[no-untyped-def]
@@ -156,7 +154,7 @@ def main() -> None:
     parser.add_argument("--store-orders", type=int, default=200_000)
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_BENCH_POSTGRES_URL"))
     args = parser.parse_args()
-    print(f"load average before: {load_average()}")
+    print(f"load average before: {load()}")
     rate = evaluate(args.orders)
     print(f"rule evaluation: {args.orders:,} orders at {rate:,.0f} orders/s (best of 3)")
     with tempfile.TemporaryDirectory(prefix="rapport-loyalty-") as tmp:
@@ -173,7 +171,7 @@ def main() -> None:
                 f"{figures['again_seconds']:.1f} s ({figures['again_orders_per_s']:,.0f} "
                 "orders/s, nothing posted)"
             )
-    print(f"load average after: {load_average()}")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

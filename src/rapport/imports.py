@@ -261,18 +261,17 @@ def _error_of(exc: RapportError, job_dir: Path) -> dict[str, Any]:
     )
 
 
+def _start(engine: sa.Engine, job_id: str) -> None:
+    """Mark a queued job running (its start and first heartbeat now)."""
+    now = utcnow()
+    _record(engine, job_id, status=ImportJobStatus.RUNNING.value, started_at=now, heartbeat_at=now)
+
+
 def run_job(task: ImportTask) -> None:
     """Run one queued job to ``done`` or ``failed`` — whatever happens, it ends finished."""
     engine = engine_from_settings(task.settings)
     try:
-        now = utcnow()
-        _record(
-            engine,
-            task.job_id,
-            status=ImportJobStatus.RUNNING.value,
-            started_at=now,
-            heartbeat_at=now,
-        )
+        _start(engine, task.job_id)
         crashed = job_error("internal_error", "the import stopped on an internal error")
         outcome: dict[str, Any] = {"status": ImportJobStatus.FAILED.value, "error": crashed}
         try:
@@ -500,14 +499,7 @@ def run_scoring(task: ScoringTask) -> None:
     finished, and its outcome is audited."""
     engine = engine_from_settings(task.settings)
     try:
-        now = utcnow()
-        _record(
-            engine,
-            task.job_id,
-            status=ImportJobStatus.RUNNING.value,
-            started_at=now,
-            heartbeat_at=now,
-        )
+        _start(engine, task.job_id)
         failed = ImportJobStatus.FAILED.value
         crashed = job_error("internal_error", "scoring stopped on an internal error")
         outcome: dict[str, Any] = {"status": failed, "error": crashed}
