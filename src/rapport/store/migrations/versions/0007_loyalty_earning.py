@@ -83,9 +83,7 @@ def upgrade() -> None:
         sa.Column("points", sa.Integer(), nullable=False, comment="the points it earned then"),
         sa.Column("posted_at", rapport.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("basis >= 0", name=op.f("ck_loyalty_order_points_basis_non_negative")),
-        sa.CheckConstraint(
-            "points >= 0", name=op.f("ck_loyalty_order_points_points_non_negative")
-        ),
+        sa.CheckConstraint("points >= 0", name=op.f("ck_loyalty_order_points_points_non_negative")),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["orders.id"],
