@@ -302,3 +302,84 @@ class LifecycleStage(StrEnum):
     AT_RISK = "at_risk"
     CHURNED = "churned"
     REACTIVATED = "reactivated"
+
+
+# --- the action loop (issue: playbooks, tasks, alerts, outbox, scheduler) -------------------
+
+
+class PlaybookSource(StrEnum):
+    """Where a playbook's definition comes from."""
+
+    BUILTIN = "builtin"  # shipped with Rapport (docs/actions.md), switchable
+    RULES = "rules"  # the business's rules file
+    API = "api"  # written through the API
+
+
+class EnrolmentArm(StrEnum):
+    """What an enrolled customer gets from a playbook."""
+
+    TREATED = "treated"  # the actions run
+    HOLDOUT = "holdout"  # the playbook's random holdout: nothing, recorded to measure the effect
+    CONTROL = "control"  # the global control group: no playbook at all
+
+
+class TaskStatus(StrEnum):
+    """A task's state: open → done | skipped (with a reason) | expired (past due, never done)."""
+
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+
+class AlertKind(StrEnum):
+    """What an alert warns of."""
+
+    CHURN_RISK = "churn_risk"  # a high-value customer's churn risk crossed the threshold
+    DIAMOND_DOWNGRADED = "diamond_downgraded"
+    NPS_DETRACTOR = "nps_detractor"
+    SLA_AT_RISK = "sla_at_risk"  # a ticket's SLA is about to breach
+    SLA_BREACHED = "sla_breached"
+    METRIC_OUT_OF_BAND = "metric_out_of_band"  # a daily metric outside its expected band
+
+
+class AlertSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertStatus(StrEnum):
+    """An alert's state: open → acknowledged → resolved (or open → resolved)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class MessageChannel(StrEnum):
+    """How a message leaves Rapport: e-mail over SMTP, the others through a signed webhook."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WECHAT = "wechat"
+    APP_PUSH = "app_push"
+    WEBHOOK = "webhook"  # an alert or event to the business's own endpoint
+
+
+class OutboxStatus(StrEnum):
+    """A message's state in the outbox: pending → sending → sent, or back to pending with a
+    later attempt after a failure, and dead after the last allowed attempt."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class RunStatus(StrEnum):
+    """A step of the daily pipeline on one day: running → done | failed."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

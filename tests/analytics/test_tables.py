@@ -23,6 +23,16 @@ NOT_ANALYTIC = {
     "loyalty_order_points",
     "loyalty_rewards",
     "loyalty_vouchers",
+    # the action loop's own records: playbooks, enrolments, tasks, alerts, outbox, runs
+    # (their reports read them through the store)
+    "playbooks",
+    "playbook_versions",
+    "playbook_enrolments",
+    "tasks",
+    "alerts",
+    "outbox",
+    "pipeline_runs",
+    "store_locks",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 

@@ -14,9 +14,13 @@ import uuid
 import sqlalchemy as sa
 
 from rapport.domain import (
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
     AuditAction,
     CampaignChannel,
     Direction,
+    EnrolmentArm,
     EventKind,
     Gender,
     ImportJobStatus,
@@ -25,13 +29,18 @@ from rapport.domain import (
     LifecycleStage,
     LoginThrottleKind,
     LoyaltyReason,
+    MessageChannel,
     OrderStatus,
+    OutboxStatus,
+    PlaybookSource,
     RewardKind,
     Role,
+    RunStatus,
     SurveyKind,
     TicketKind,
     TicketPriority,
     TicketStatus,
+    TaskStatus,
     ValueTier,
 )
 from rapport.store.types import MONEY, JSONDoc, UTCDateTime, enum_type
@@ -682,6 +691,201 @@ customer_notes = sa.Table(
     sa.CheckConstraint(f"length(body) BETWEEN 1 AND {NOTE_LENGTH}", name="body_length"),
     sa.Index("ix_customer_notes_customer_id_created_at", "customer_id", "created_at"),
     comment="free-text notes of staff about a customer, append-only; not interactions",
+)
+
+# --- the action loop (migration 0009; docs/actions.md) ----------------------------------------
+
+#: Who did something, as the audit log names them: a username, a token's name, or ``system``.
+ACTOR = 128
+
+playbooks = sa.Table(
+    "playbooks",
+    metadata,
+    _pk(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=False, comment="the current definition's version"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("source", enum_type(PlaybookSource, "playbook_source"), nullable=False),
+    sa.Column(
+        "definition",
+        JSONDoc,
+        nullable=False,
+        comment="trigger, audience filter, eligibility, actions, outcome (docs/actions.md)",
+    ),
+    *_timestamps(),
+    sa.Column("updated_by", sa.String(ACTOR), nullable=False),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    comment="playbooks as data: their current definition and whether they run",
+)
+
+playbook_versions = sa.Table(
+    "playbook_versions",
+    metadata,
+    _pk(),
+    sa.Column(
+        "playbook_id", sa.Integer, sa.ForeignKey("playbooks.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(ACTOR), nullable=False),
+    sa.UniqueConstraint("playbook_id", "version"),
+    comment="every definition a playbook has had, append-only",
+)
+
+playbook_enrolments = sa.Table(
+    "playbook_enrolments",
+    metadata,
+    _pk(),
+    sa.Column("playbook_id", sa.Integer, sa.ForeignKey("playbooks.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, comment="the definition it ran under"),
+    _customer_fk(ondelete="CASCADE"),
+    sa.Column(
+        "occasion",
+        sa.String(128),
+        nullable=False,
+        comment="what triggered it (e.g. 2026-12-01, ticket:42, birthday:2026): once each",
+    ),
+    sa.Column("arm", enum_type(EnrolmentArm, "enrolment_arm"), nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False, comment="the pipeline day that enrolled it"),
+    sa.Column("enrolled_at", UTCDateTime, nullable=False),
+    sa.Column("reason", JSONDoc, comment="the trigger's evidence, shown to staff"),
+    sa.Column("outcome_due_at", UTCDateTime, comment="end of the outcome window"),
+    sa.Column("outcome_success", sa.Boolean, comment="NULL until measured"),
+    sa.Column("outcome_value", MONEY, comment="revenue in the outcome window"),
+    sa.Column("cost", MONEY, comment="what the actions cost (costs unit prices)"),
+    sa.Column("measured_at", UTCDateTime),
+    sa.UniqueConstraint("playbook_id", "customer_id", "occasion"),
+    sa.Index("ix_playbook_enrolments_customer_id_enrolled_at", "customer_id", "enrolled_at"),
+    sa.Index("ix_playbook_enrolments_playbook_id_run_date", "playbook_id", "run_date"),
+    comment="who a playbook enrolled, in which arm, and the measured outcome",
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    _pk(),
+    _customer_fk(ondelete="CASCADE"),
+    sa.Column(
+        "assignee_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL"),
+        comment="the staff member it is for (NULL: the team queue)",
+    ),
+    sa.Column("team", sa.String(64), comment="the queue of a team when no one is assigned"),
+    sa.Column(
+        "enrolment_id",
+        sa.Integer,
+        sa.ForeignKey("playbook_enrolments.id", ondelete="SET NULL"),
+        comment="the playbook enrolment that made it (NULL: made by hand)",
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("script", sa.Text, comment="what to say: the playbook's suggested script"),
+    sa.Column("priority", enum_type(TicketPriority, "task_priority"), nullable=False),
+    sa.Column("status", enum_type(TaskStatus, "task_status"), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("result", sa.String(64), comment="the call's result (reached, no_answer …)"),
+    sa.Column("note", sa.String(2000)),
+    sa.Column("skip_reason", sa.String(500)),
+    *_timestamps(),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("completed_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.CheckConstraint(
+        "status <> 'skipped' OR skip_reason IS NOT NULL", name="skipped_has_reason"
+    ),
+    sa.Index("ix_tasks_assignee_id_status_due_at", "assignee_id", "status", "due_at"),
+    sa.Index("ix_tasks_customer_id", "customer_id"),
+    sa.Index("ix_tasks_status_due_at", "status", "due_at"),
+    comment="work for staff: a call, a visit, a gift — by hand or from a playbook",
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    _pk(),
+    sa.Column("kind", enum_type(AlertKind, "alert_kind"), nullable=False),
+    sa.Column(
+        "dedup_key",
+        sa.String(200),
+        nullable=False,
+        unique=True,
+        comment="one alert per condition: raising it again only updates last_seen_at",
+    ),
+    _customer_fk(nullable=True, ondelete="CASCADE"),
+    sa.Column("severity", enum_type(AlertSeverity, "alert_severity"), nullable=False),
+    sa.Column("status", enum_type(AlertStatus, "alert_status"), nullable=False),
+    sa.Column("details", JSONDoc, comment="the evidence: scores, thresholds, ticket, metric"),
+    sa.Column("raised_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("acknowledged_at", UTCDateTime),
+    sa.Column("acknowledged_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Index("ix_alerts_status_raised_at", "status", "raised_at"),
+    sa.Index("ix_alerts_customer_id", "customer_id"),
+    comment="warnings for staff, deduplicated, acknowledged and resolved",
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    _pk(),
+    sa.Column(
+        "idempotency_key",
+        sa.String(200),
+        nullable=False,
+        unique=True,
+        comment="one message per key, sent with it (Message-ID, Idempotency-Key header)",
+    ),
+    sa.Column("channel", enum_type(MessageChannel, "message_channel"), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False, comment="address, number or URL"),
+    _customer_fk(nullable=True, ondelete="SET NULL"),
+    sa.Column(
+        "enrolment_id",
+        sa.Integer,
+        sa.ForeignKey("playbook_enrolments.id", ondelete="SET NULL"),
+    ),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id", ondelete="SET NULL")),
+    sa.Column("subject", sa.String(300)),
+    sa.Column("body", sa.Text),
+    sa.Column("payload", JSONDoc, comment="the webhook's JSON body, or the message's data"),
+    sa.Column("status", enum_type(OutboxStatus, "outbox_status"), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_until", UTCDateTime, comment="a sender's lease while sending"),
+    sa.Column("last_error", sa.String(1000)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_customer_id_created_at", "customer_id", "created_at"),
+    comment="messages waiting to leave, and what became of them: each sent once",
+)
+
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    _pk(),
+    sa.Column("run_date", sa.Date, nullable=False, comment="the business day it ran for"),
+    sa.Column("step", sa.String(32), nullable=False, comment="score, playbooks, alerts, messages"),
+    sa.Column("status", enum_type(RunStatus, "run_status"), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("summary", JSONDoc, comment="what the step did: counts, figures"),
+    sa.Column("error", JSONDoc, comment="why it failed: code, message"),
+    sa.UniqueConstraint("run_date", "step"),
+    comment="the daily pipeline's steps, once per day each",
+)
+
+store_locks = sa.Table(
+    "store_locks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False, comment="host:pid of the holder"),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, comment="a lease: renewed while held"),
+    comment="named leases shared by every process (one daily pipeline at a time)",
 )
 
 #: Tables in dependency order (parents first), for status listings and loaders.
