@@ -37,10 +37,10 @@ from rapport.domain import (
     Role,
     RunStatus,
     SurveyKind,
+    TaskStatus,
     TicketKind,
     TicketPriority,
     TicketStatus,
-    TaskStatus,
     ValueTier,
 )
 from rapport.store.types import MONEY, JSONDoc, UTCDateTime, enum_type
@@ -790,9 +790,7 @@ tasks = sa.Table(
     *_timestamps(),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("completed_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
-    sa.CheckConstraint(
-        "status <> 'skipped' OR skip_reason IS NOT NULL", name="skipped_has_reason"
-    ),
+    sa.CheckConstraint("status <> 'skipped' OR skip_reason IS NOT NULL", name="skipped_has_reason"),
     sa.Index("ix_tasks_assignee_id_status_due_at", "assignee_id", "status", "due_at"),
     sa.Index("ix_tasks_customer_id", "customer_id"),
     sa.Index("ix_tasks_status_due_at", "status", "due_at"),
