@@ -16,6 +16,7 @@ import tomllib
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -281,6 +282,25 @@ class LoyaltyBonuses(_Strict):
     window_days: int = Field(default=30, gt=0)
 
 
+class LoyaltyEvaluation(_Strict):
+    """How the programme is evaluated (docs/loyalty.md "Does the programme work?"): members
+    against non-members matched exactly on coarse bins of their behaviour before joining."""
+
+    window_months: int = Field(default=12, ge=1, le=60)
+    baseline_months: int = Field(default=12, ge=1, le=60)
+    order_bins: list[int] = Field(default_factory=lambda: [1, 2, 3, 5, 10])
+    spend_bins: int = Field(default=4, ge=1, le=20)
+    tenure_days: list[int] = Field(default_factory=lambda: [30, 180, 365, 730])
+    match_on: list[Literal["city", "source_channel"]] = Field(default_factory=list)
+
+    @field_validator("order_bins", "tenure_days")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 for v in value) or any(b <= a for a, b in pairwise(value)):
+            raise ValueError("bin edges must be positive and increasing")
+        return value
+
+
 class LoyaltyRules(_Strict):
     """The loyalty programme. Tiers may be listed in any order: they are compared by
     ``min_points``; codes are unique, and one tier starts at 0 points so every
@@ -294,6 +314,7 @@ class LoyaltyRules(_Strict):
     multipliers: LoyaltyMultipliers = Field(default_factory=LoyaltyMultipliers)
     bonuses: LoyaltyBonuses = Field(default_factory=LoyaltyBonuses)
     tiers: list[LoyaltyTierRule]
+    evaluation: LoyaltyEvaluation = Field(default_factory=LoyaltyEvaluation)
 
     @model_validator(mode="after")
     def _multiplied_tiers_exist(self) -> LoyaltyRules:
