@@ -15,7 +15,7 @@ same keys in between (PostgreSQL; on SQLite the write lock already does).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -126,6 +127,38 @@ def rowcount(result: sa.Result[Any]) -> int:
         kind = type(result).__name__
         raise TypeError(f"a {kind} counts no rows: not the result of an INSERT, UPDATE or DELETE")
     return result.rowcount or 0
+
+
+#: Rows per INSERT statement of :func:`insert_ignoring_duplicates` (SQLite caps the bound
+#: parameters of one statement).
+INSERT_CHUNK = 500
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Insert ``rows`` into ``table``, skipping each row that would break one of its unique
+    keys (``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL); returns the rows inserted.
+
+    The one way to write "once per key" records (outbox messages, enrolments, throttle
+    counters): a second writer, a retry or a rerun inserts nothing and fails nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    inserted = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = [dict(row) for row in rows[start : start + INSERT_CHUNK]]
+        stmt: sa.Insert
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table).values(chunk).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table).values(chunk).on_conflict_do_nothing()
+        else:  # pragma: no cover - the store is SQLite or PostgreSQL
+            raise NotImplementedError(dialect)
+        # RETURNING counts what was written: the driver's row count is -1 on PostgreSQL
+        # when SQLAlchemy batches the VALUES.
+        key = next(iter(table.primary_key.columns))
+        inserted += len(session.execute(stmt.returning(key)).all())
+    return inserted
 
 
 def engine_of(session: Session) -> Engine:

@@ -26,13 +26,12 @@ import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rapport.config import Settings
 from rapport.domain import LoginThrottleKind
 from rapport.store import schema
-from rapport.store.db import rowcount
+from rapport.store.db import insert_ignoring_duplicates, rowcount
 from rapport.store.repository import utcnow
 
 _t = schema.login_throttle
@@ -121,15 +120,7 @@ def address_subject(address: str | None) -> str:
 
 
 def _insert_missing(session: Session, rows: list[dict]) -> None:
-    dialect = session.get_bind().dialect.name
-    stmt: sa.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(_t).values(rows).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(_t).values(rows).on_conflict_do_nothing()
-    else:  # pragma: no cover - the store is SQLite or PostgreSQL
-        raise NotImplementedError(dialect)
-    session.execute(stmt)
+    insert_ignoring_duplicates(session, _t, rows)
 
 
 def _counter(row: sa.RowMapping, now: dt.datetime, policy: ThrottlePolicy) -> Counter:
