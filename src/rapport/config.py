@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -245,9 +246,23 @@ class SlaRules(_Strict):
         return value
 
 
+#: What a programme tier is earned by over the rolling window: purchase net amount or points.
+TierBasis = Literal["spend", "points"]
+#: When a member's tier is reviewed (a downgrade only happens at a review, after the grace).
+TierReview = Literal["monthly", "quarterly", "yearly", "anniversary"]
+
+
 class LoyaltyTierRule(_Strict):
+    """One programme tier: its thresholds over the rolling window (``min_points`` of points
+    earned, ``min_spend`` of purchase net amount; ``[loyalty] tier_basis`` says which one
+    counts) and its benefits: the priority of the member's tickets and the gifts of the tier
+    (reward codes or text). The tier's earn multiplier is ``[loyalty.multipliers] tier``."""
+
     code: str
-    min_points: int = Field(ge=0)
+    min_points: int = Field(default=0, ge=0)
+    min_spend: float = Field(default=0.0, ge=0)
+    sla_priority: TicketPriority = TicketPriority.NORMAL
+    gifts: list[str] = Field(default_factory=list)
 
 
 class LoyaltyMultipliers(_Strict):
@@ -302,9 +317,10 @@ class LoyaltyEvaluation(_Strict):
 
 
 class LoyaltyRules(_Strict):
-    """The loyalty programme. Tiers may be listed in any order: they are compared by
-    ``min_points``; codes are unique, and one tier starts at 0 points so every
-    non-negative balance has a tier."""
+    """The loyalty programme. Tiers may be listed in any order: they are ranked by their
+    threshold in ``tier_basis`` (``min_spend`` or ``min_points``), which must differ between
+    tiers; codes are unique, and one tier starts at 0 so every member has a tier.
+    ``value_tier_map`` maps value tiers of scoring onto programme tiers (a floor)."""
 
     points_per_currency_unit: float = Field(ge=0)
     points_expire_days: int = Field(gt=0)
@@ -313,28 +329,48 @@ class LoyaltyRules(_Strict):
     max_points_per_order: int = Field(default=0, ge=0)
     multipliers: LoyaltyMultipliers = Field(default_factory=LoyaltyMultipliers)
     bonuses: LoyaltyBonuses = Field(default_factory=LoyaltyBonuses)
-    tiers: list[LoyaltyTierRule]
+    tier_basis: TierBasis = "points"
+    tier_window_months: int = Field(default=12, ge=1, le=120)
+    tier_review: TierReview = "quarterly"
+    tier_review_months: int = Field(default=12, ge=1, le=120)
+    tier_grace_days: int = Field(default=30, ge=0)
+    value_tier_map: dict[ValueTier, str] = Field(default_factory=dict)
+    tiers: list[LoyaltyTierRule]  # after tier_basis: its validator reads the basis
     evaluation: LoyaltyEvaluation = Field(default_factory=LoyaltyEvaluation)
 
     @model_validator(mode="after")
     def _multiplied_tiers_exist(self) -> LoyaltyRules:
-        unknown = sorted(set(self.multipliers.tier) - {t.code for t in self.tiers})
+        codes = {t.code for t in self.tiers}
+        unknown = sorted(set(self.multipliers.tier) - codes)
         if unknown:
             raise ValueError(
                 f"[loyalty.multipliers.tier] names tiers that are not configured: "
                 f"{', '.join(unknown)}"
             )
+        unmapped = sorted(str(v) for v in set(self.value_tier_map.values()) - codes)
+        if unmapped:
+            raise ValueError(
+                f"[loyalty.value_tier_map] names tiers that are not configured: "
+                f"{', '.join(unmapped)}"
+            )
         return self
 
     @field_validator("tiers")
     @classmethod
-    def _unique_codes_and_a_base_tier(cls, value: list[LoyaltyTierRule]) -> list[LoyaltyTierRule]:
+    def _unique_codes_and_a_base_tier(
+        cls, value: list[LoyaltyTierRule], info: ValidationInfo
+    ) -> list[LoyaltyTierRule]:
         codes = [t.code for t in value]
         repeated = sorted({c for c in codes if codes.count(c) > 1})
         if repeated:
             raise ValueError(f"tier codes must be unique; repeated: {', '.join(repeated)}")
-        if not any(t.min_points == 0 for t in value):
-            raise ValueError("one tier must have min_points = 0 (the tier every member starts in)")
+        name = "min_spend" if info.data.get("tier_basis") == "spend" else "min_points"
+        thresholds = [getattr(t, name) for t in value]
+        if 0 not in thresholds:
+            raise ValueError(f"one tier must have {name} = 0 (the tier every member starts in)")
+        shared = sorted(t.code for t in value if thresholds.count(getattr(t, name)) > 1)
+        if shared:
+            raise ValueError(f"tiers need different {name}; the same in: {', '.join(shared)}")
         return value
 
 

@@ -710,8 +710,19 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "等级代码必须唯一；重复的：{v}",
         ),
         (
-            r"Value error, one tier must have min_points = 0 \(the tier every member starts in\)",
-            "必须有一个等级的 min_points = 0（每位会员的起始等级）",
+            r"Value error, one tier must have (?P<f>min_points|min_spend) = 0 "
+            r"\(the tier every member starts in\)",
+            "必须有一个等级的 {f} = 0（每位会员的起始等级）",
+        ),
+        (
+            r"Value error, tiers need different (?P<f>min_points|min_spend); "
+            r"the same in: (?P<v>.+)",
+            "各等级的 {f} 必须不同；相同的：{v}",
+        ),
+        (
+            r"Value error, \[loyalty.value_tier_map\] names tiers that are not configured: "
+            r"(?P<v>.+)",
+            "[loyalty.value_tier_map] 中有未配置的等级：{v}",
         ),
         (r"Value error, (?P<what>\w+) weights must not be negative", "{what} 的权重不能为负"),
         (
