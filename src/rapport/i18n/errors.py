@@ -481,6 +481,18 @@ MESSAGES: dict[str, str] = {
     "worker_timeout": "{what}用时超过 {timeout:g} 秒",
     "worker_stopped": "{what}的工作进程意外停止",
     "worker_stopped.hint": "请重试：会启动新的工作进程",
+    # the action loop's statistics (actions/holdout.py, actions/effect.py, actions/sample_size.py)
+    "share_range": "{name} 必须是 0 到 1 之间的数，而不是 {value!r}",
+    "share_range.hint": "份额写成小数：0.1 表示留出 10%",
+    "probability_open": "{name} 必须严格介于 0 和 1 之间，而不是 {value!r}",
+    "probability_open.hint": "例如置信度 0.95、检验功效 0.8、显著性水平 0.05",
+    "bootstrap_resamples": "自助法重抽样次数必须是 0（不做）或不少于 100 的整数，而不是 {value!r}",
+    "bootstrap_resamples.hint": "例如 2000",
+    "sample_size_difference": (
+        "基准比率 {baseline} 上的差异 {difference!r} 无法检测：差异不能为 0，"
+        "且处理组的比率须在 0 和 1 之间"
+    ),
+    "sample_size_difference.hint": "差异写成小数，例如 0.02 表示两个百分点",
 }
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do

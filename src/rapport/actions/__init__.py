@@ -1,0 +1,1 @@
+"""The action loop: playbooks, holdouts and their effect, tasks, alerts, outbox, scheduler."""
