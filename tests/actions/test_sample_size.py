@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from statsmodels.stats.proportion import (
 from rapport.actions.effect import newcombe_arrays
 from rapport.actions.sample_size import required_sample_size
 from rapport.errors import ValidationFailed
+
+ROOT = Path(__file__).resolve().parents[2]
 
 QUESTIONS = list(
     itertools.product(
@@ -65,11 +68,30 @@ def test_close_to_the_arcsine_approximation(
     assert ours.treated == pytest.approx(nobs1, rel=0.03)
 
 
-def test_the_worked_example() -> None:
-    """10 % → 15 % with an even split, α = 0.05 two-sided, 80 % power: 686 per arm, the figure
-    of Fleiss, Levin & Paik's formula without continuity correction."""
-    assert required_sample_size(0.10, 0.05).treated == 686
-    assert required_sample_size(0.10, 0.05).holdout == 686
+#: The table of docs/actions.md: rates without and with, an arm of an even split, and the
+#: treated and held-out customers of a 10 % holdout.
+DOCS_TABLE = [
+    (0.05, 0.06, 8158, 41855, 4651),
+    (0.05, 0.07, 2213, 11568, 1286),
+    (0.10, 0.12, 3841, 19668, 2186),
+    (0.10, 0.15, 686, 3594, 400),
+    (0.20, 0.25, 1094, 5594, 622),
+]
+
+
+@pytest.mark.parametrize(("p0", "p1", "even", "treated", "held_out"), DOCS_TABLE)
+def test_the_table_of_the_docs(
+    p0: float, p1: float, even: int, treated: int, held_out: int
+) -> None:
+    """The docs' figures are statsmodels' counts rounded up, and the function's."""
+    for share, expected in [(0.5, (even, even)), (0.1, (treated, held_out))]:
+        ratio = share / (1 - share)
+        nobs1 = samplesize_proportions_2indep_onetail(p1 - p0, p0, 0.8, ratio=ratio)
+        assert (math.ceil(nobs1), math.ceil(ratio * nobs1)) == expected
+        ours = required_sample_size(p0, p1 - p0, holdout_share=share)
+        assert (ours.treated, ours.holdout) == expected
+        text = (ROOT / "docs" / "actions.md").read_text("utf-8")
+        assert f"{treated:,} + {held_out:,} = {treated + held_out:,}" in text
 
 
 @pytest.mark.parametrize(
