@@ -250,6 +250,15 @@ class LoyaltyReason(StrEnum):
     CLAWBACK = "clawback"  # what a cancelled or refunded order had earned, taken back
 
 
+class TierChangeReason(StrEnum):
+    """Why a member's programme tier changed (``loyalty_tier_changes.reason``)."""
+
+    INITIAL = "initial"  # the member's first tier (or their tier is no longer configured)
+    UPGRADE = "upgrade"  # the rolling basis reached a higher tier: at once
+    DOWNGRADE = "downgrade"  # below the tier at a review and through the grace period
+    MAPPING = "mapping"  # lifted by [loyalty.value_tier_map] from the member's value tier
+
+
 class AuditAction(StrEnum):
     CREATE = "create"
     UPDATE = "update"

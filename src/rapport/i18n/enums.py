@@ -160,6 +160,12 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "adjust": ("调整", "Adjustment"),
         "clawback": ("扣回", "Clawback"),
     },
+    domain.TierChangeReason: {
+        "initial": ("初始等级", "Initial tier"),
+        "upgrade": ("升级", "Upgrade"),
+        "downgrade": ("降级", "Downgrade"),
+        "mapping": ("价值分层对应", "Value tier mapping"),
+    },
     domain.RewardKind: {
         "coupon": ("优惠券", "Coupon"),
         "gift": ("礼品", "Gift"),
@@ -617,6 +623,7 @@ COLUMN_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("loyalty_ledger", "reason"): domain.LoyaltyReason,
     ("audit_log", "action"): domain.AuditAction,
     ("loyalty_rewards", "kind"): domain.RewardKind,
+    ("loyalty_tier_changes", "reason"): domain.TierChangeReason,
     ("login_throttle", "kind"): domain.LoginThrottleKind,
     ("import_jobs", "status"): domain.ImportJobStatus,
     ("playbooks", "source"): domain.PlaybookSource,
