@@ -34,13 +34,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rapport.domain import (
     DEFAULT_PURCHASE_STATUSES,
-    AlertSeverity,
     CampaignChannel,
     EventKind,
     InteractionChannel,
     LifecycleStage,
+    MessageChannel,
     OrderStatus,
-    Role,
     SurveyKind,
     TicketPriority,
     ValueTier,
@@ -674,6 +673,100 @@ class CostRules(_Strict):
         return _unit_costs(value, CampaignChannel, "delivery costs")
 
 
+#: A local time of day, ``HH:MM`` (24 hours).
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class SmtpRules(_Strict):
+    """The SMTP server e-mail leaves through (``[messages.smtp]``). The password is never in
+    the file: ``password_env`` names the environment variable that holds it."""
+
+    host: str = "localhost"
+    port: int = Field(default=25, gt=0, lt=65536)
+    user: str = ""
+    password_env: str = "RAPPORT_SMTP_PASSWORD"
+    starttls: bool = False
+    ssl: bool = False
+    sender: str = "Rapport <noreply@localhost>"
+    message_id_domain: str = Field(default="rapport.localhost", pattern=r"^[A-Za-z0-9.-]+$")
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> SmtpRules:
+        if self.ssl and self.starttls:
+            raise ValueError("choose ssl (implicit TLS, port 465) or starttls, not both")
+        return self
+
+
+class WebhookRules(_Strict):
+    """The signed webhook of SMS, WeChat and app push (``[messages.webhook]``): the URL that
+    receives each channel's messages (empty: the channel is not set up), and the environment
+    variable holding the HMAC-SHA256 secret. A ``webhook`` message's recipient is its URL."""
+
+    urls: dict[MessageChannel, str] = Field(default_factory=dict)
+    secret_env: str = "RAPPORT_WEBHOOK_SECRET"
+
+    @field_validator("urls")
+    @classmethod
+    def _http_urls(cls, value: dict[MessageChannel, str]) -> dict[MessageChannel, str]:
+        if MessageChannel.EMAIL in value or MessageChannel.WEBHOOK in value:
+            raise ValueError("urls are for sms, wechat and app_push (e-mail goes by SMTP)")
+        bad = sorted(k for k, v in value.items() if v and not v.startswith(("http://", "https://")))
+        if bad:
+            raise ValueError(f"urls must start with http:// or https://: {', '.join(bad)}")
+        return value
+
+
+class MessageRules(_Strict):
+    """How the outbox's messages leave (``[messages]``; docs/actions.md "Messages"): the
+    sender's lease, retries with exponential back-off and jitter, the dead letter after
+    ``max_attempts``, and the loop that sends between daily runs every ``poll_seconds``."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_seconds: float = Field(default=60.0, gt=0)
+    backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    batch_size: int = Field(default=20, ge=1, le=1000)
+    lease_seconds: float = Field(default=600.0, gt=0)
+    poll_seconds: float = Field(default=30.0, gt=0)
+    smtp: SmtpRules = Field(default_factory=SmtpRules)
+    webhook: WebhookRules = Field(default_factory=WebhookRules)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_batch(self) -> MessageRules:
+        if self.backoff_max_seconds < self.backoff_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_seconds")
+        if self.lease_seconds <= self.batch_size * self.timeout_seconds:
+            raise ValueError(
+                "lease_seconds must be longer than batch_size x timeout_seconds "
+                f"({self.batch_size * self.timeout_seconds:g} s), or a slow batch loses its lease"
+            )
+        return self
+
+
+#: The steps of the daily pipeline, in the order they run.
+PipelineStep = Literal["score", "playbooks", "alerts", "expire_tasks", "messages"]
+PIPELINE_STEPS: tuple[str, ...] = ("score", "playbooks", "alerts", "expire_tasks", "messages")
+
+
+class ScheduleRules(_Strict):
+    """The daily pipeline (``[schedule]``; docs/actions.md "Running every day"): its local
+    time (``settings.timezone``), its steps, the missed days caught up after downtime, and
+    the lease that keeps it to one run at a time."""
+
+    daily_at: str = Field(default="02:00", pattern=_CLOCK)
+    steps: tuple[PipelineStep, ...] = PIPELINE_STEPS
+    catch_up_days: int = Field(default=7, ge=1, le=366)
+    lease_seconds: float = Field(default=300.0, ge=5)
+    retry_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _in_order(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value) or list(value) != sorted(value, key=PIPELINE_STEPS.index):
+            raise ValueError(f"list each step once, in the order {list(PIPELINE_STEPS)}")
+        return value
+
+
 class ModelRules(_Strict):
     """The predictive models: units, horizons and rates (``[models]``)."""
 
@@ -687,55 +780,6 @@ class ModelRules(_Strict):
     min_repeat_buyers: int = Field(ge=1)
 
 
-class TaskRules(_Strict):
-    """Tasks for staff (``[tasks]``; docs/actions.md "Tasks")."""
-
-    expire_after_days: int = Field(default=7, ge=0, le=365)
-
-
-#: The daily metrics the alert run watches for a value outside their expected band.
-BandMetric = Literal["revenue", "new_complaints"]
-
-
-class AlertRules(_Strict):
-    """Alerts for staff and where they are sent (``[alerts]``; docs/actions.md "Alerts")."""
-
-    churn_risk_threshold: float = Field(default=0.6, gt=0, lt=1)
-    high_value_tiers: tuple[ValueTier, ...] = (ValueTier.DIAMOND, ValueTier.GOLD)
-    high_value_clv: float = Field(default=0.0, ge=0)
-    sla_warning_share: float = Field(default=0.25, gt=0, lt=1)
-    band_metrics: tuple[BandMetric, ...] = ("revenue", "new_complaints")
-    band_days: int = Field(default=28, ge=3, le=366)
-    band_min_days: int = Field(default=14, ge=3, le=366)
-    band_sd: float = Field(default=3.0, gt=0)
-    email_roles: tuple[Role, ...] = (Role.MANAGER,)
-    email_owner: bool = True
-    email_to: tuple[str, ...] = ()
-    email_min_severity: AlertSeverity = AlertSeverity.WARNING
-    webhook_url: str = ""
-
-    @field_validator("email_to")
-    @classmethod
-    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [a for a in value if "@" not in a.strip("@") or any(c.isspace() for c in a)]
-        if bad:
-            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
-        return value
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("webhook_url must start with https:// (or http://), or be empty")
-        return value
-
-    @model_validator(mode="after")
-    def _history(self) -> AlertRules:
-        if self.band_min_days > self.band_days:
-            raise ValueError("band_min_days must not exceed band_days")
-        return self
-
-
 class Rules(_Strict):
     """Business rules, from ``defaults.toml`` overlaid with the user's file."""
 
@@ -746,8 +790,8 @@ class Rules(_Strict):
     scores: ScoreRules
     models: ModelRules
     costs: CostRules = Field(default_factory=CostRules)
-    tasks: TaskRules = Field(default_factory=TaskRules)
-    alerts: AlertRules = Field(default_factory=AlertRules)
+    messages: MessageRules = Field(default_factory=MessageRules)
+    schedule: ScheduleRules = Field(default_factory=ScheduleRules)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
