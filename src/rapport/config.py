@@ -34,12 +34,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rapport.domain import (
     DEFAULT_PURCHASE_STATUSES,
+    AlertSeverity,
     CampaignChannel,
     EventKind,
     InteractionChannel,
     LifecycleStage,
     MessageChannel,
     OrderStatus,
+    Role,
     SurveyKind,
     TicketPriority,
     ValueTier,
@@ -780,6 +782,55 @@ class ModelRules(_Strict):
     min_repeat_buyers: int = Field(ge=1)
 
 
+class TaskRules(_Strict):
+    """Tasks for staff (``[tasks]``; docs/actions.md "Tasks")."""
+
+    expire_after_days: int = Field(default=7, ge=0, le=365)
+
+
+#: The daily metrics the alert run watches for a value outside their expected band.
+BandMetric = Literal["revenue", "new_complaints"]
+
+
+class AlertRules(_Strict):
+    """Alerts for staff and where they are sent (``[alerts]``; docs/actions.md "Alerts")."""
+
+    churn_risk_threshold: float = Field(default=0.6, gt=0, lt=1)
+    high_value_tiers: tuple[ValueTier, ...] = (ValueTier.DIAMOND, ValueTier.GOLD)
+    high_value_clv: float = Field(default=0.0, ge=0)
+    sla_warning_share: float = Field(default=0.25, gt=0, lt=1)
+    band_metrics: tuple[BandMetric, ...] = ("revenue", "new_complaints")
+    band_days: int = Field(default=28, ge=3, le=366)
+    band_min_days: int = Field(default=14, ge=3, le=366)
+    band_sd: float = Field(default=3.0, gt=0)
+    email_roles: tuple[Role, ...] = (Role.MANAGER,)
+    email_owner: bool = True
+    email_to: tuple[str, ...] = ()
+    email_min_severity: AlertSeverity = AlertSeverity.WARNING
+    webhook_url: str = ""
+
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a.strip("@") or any(c.isspace() for c in a)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("webhook_url must start with https:// (or http://), or be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _history(self) -> AlertRules:
+        if self.band_min_days > self.band_days:
+            raise ValueError("band_min_days must not exceed band_days")
+        return self
+
+
 class Rules(_Strict):
     """Business rules, from ``defaults.toml`` overlaid with the user's file."""
 
@@ -792,6 +843,8 @@ class Rules(_Strict):
     costs: CostRules = Field(default_factory=CostRules)
     messages: MessageRules = Field(default_factory=MessageRules)
     schedule: ScheduleRules = Field(default_factory=ScheduleRules)
+    tasks: TaskRules = Field(default_factory=TaskRules)
+    alerts: AlertRules = Field(default_factory=AlertRules)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
