@@ -306,3 +306,16 @@ def test_outcomes_that_are_mistakes_of_the_caller() -> None:
         measure_effect([0, 1], [1], cost=-1.0)
     with pytest.raises(ValueError, match="successes"):
         ArmOutcome(customers=3, successes=4)
+
+
+def test_counts_of_an_engine_in_numpy_types() -> None:
+    """Counts and costs as a database or numpy returns them; an empty arm in an array of
+    counts is NaN there (no warning), and null in the effect."""
+    effect = measure_effect(
+        np.array([1, 0, 1], dtype=np.int8),
+        np.array([0, 0], dtype=np.int64),
+        cost=np.float64(3.5),
+    )
+    assert effect.cost == 3.5 and effect.rate_difference == pytest.approx(2 / 3)
+    low, high = newcombe_arrays([1, 1], [0, 3], [1, 1], [2, 2])
+    assert np.isnan(low[0]) and np.isnan(high[0]) and low[1] < high[1]

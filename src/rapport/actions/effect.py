@@ -252,7 +252,8 @@ def effect_of_arms(
     """The effect from the two arms' summaries (counts, revenue sums and variances), as an
     engine can compute them in the database; see :func:`measure_effect`."""
     confidence = check_probability(confidence, "confidence")
-    if not (isinstance(cost, int | float) and math.isfinite(cost) and cost >= 0):
+    number = isinstance(cost, int | float | np.integer | np.floating) and not isinstance(cost, bool)
+    if not (number and math.isfinite(cost) and cost >= 0):
         raise ValueError(f"cost must be a finite number >= 0, not {cost!r}")
     cost = float(cost)
     notes: list[str] = []
@@ -355,14 +356,16 @@ def newcombe_arrays(
     n2: npt.ArrayLike,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> tuple[Any, Any]:
-    """:func:`newcombe_interval` of arrays of counts: ``(low, high)`` arrays."""
+    """:func:`newcombe_interval` of arrays of counts: ``(low, high)`` arrays (NaN where an
+    arm has no customers)."""
     l1, u1 = wilson_interval(x1, n1, confidence)
     l2, u2 = wilson_interval(x2, n2, confidence)
-    p1 = np.asarray(x1, dtype=float) / np.asarray(n1, dtype=float)
-    p2 = np.asarray(x2, dtype=float) / np.asarray(n2, dtype=float)
-    d = p1 - p2
-    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN where an arm is empty
+        p1 = np.asarray(x1, dtype=float) / np.asarray(n1, dtype=float)
+        p2 = np.asarray(x2, dtype=float) / np.asarray(n2, dtype=float)
+        d = p1 - p2
+        low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return np.clip(low, -1.0, 1.0), np.clip(high, -1.0, 1.0)
 
 

@@ -164,12 +164,14 @@ def is_held_out(
     return HoldoutDecision(EnrolmentArm.TREATED)
 
 
-def holdout_draws(ids: Iterable[int] | npt.ArrayLike, playbook_code: str, salt: str = "") -> Any:
+def holdout_draws(
+    ids: Iterable[int] | npt.ArrayLike, playbook_code: str, salt: str = ""
+) -> npt.NDArray[np.float64]:
     """:func:`holdout_draw` of every id, as a float64 array (about 0.4 s per million ids)."""
     return _draws(_prefix(_HOLDOUT_TAG, salt, _code(playbook_code)), ids)
 
 
-def control_draws(ids: Iterable[int] | npt.ArrayLike, salt: str = "") -> Any:
+def control_draws(ids: Iterable[int] | npt.ArrayLike, salt: str = "") -> npt.NDArray[np.float64]:
     """:func:`control_draw` of every id, as a float64 array."""
     return _draws(_prefix(_CONTROL_TAG, salt), ids)
 
@@ -262,7 +264,7 @@ def _ids(ids: Iterable[int] | npt.ArrayLike) -> list[int]:
     return values
 
 
-def _draws(prefix: Any, ids: Iterable[int] | npt.ArrayLike) -> Any:
+def _draws(prefix: Any, ids: Iterable[int] | npt.ArrayLike) -> npt.NDArray[np.float64]:
     copy = prefix.copy
     digests: list[bytes] = []
     append = digests.append
