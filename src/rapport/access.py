@@ -54,6 +54,10 @@ WRITERS: dict[str, frozenset[Role]] = {
     "customers": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES}),
     "interactions": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
     "tickets": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
+    # a customer's points spent on a reward of the catalogue (a voucher issued)
+    "redemptions": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES}),
+    # a voucher marked used at the till
+    "vouchers": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
 }
 
 

@@ -115,3 +115,30 @@ def test_two_customers_racing_for_the_last_one(fresh_engine: Engine) -> None:
             sa.select(sa.func.count()).select_from(schema.loyalty_vouchers)
         ).scalar_one()
     assert spent == vouchers == 1
+
+
+def test_a_customers_vouchers_newest_first_with_their_reward(session: Session) -> None:
+    rewards.save(session=session, values=CUP)
+    rewards.save(session=session, values={**CUP, "code": "PEN", "name_en": "Pen", "points": 100})
+    cid, other = int(customer(session)["id"]), int(customer(session)["id"])
+    _earn(session, cid, 1000)
+    _earn(session, other, 1000)
+    first = rewards.redeem(session=session, customer_id=cid, code="CUP", at=T0)
+    second = rewards.redeem(session=session, customer_id=cid, code="PEN", at=T0 + dt.timedelta(1))
+    rewards.redeem(session=session, customer_id=other, code="PEN", at=T0)
+    rewards.use_voucher(session=session, code=first["code"], at=T0 + dt.timedelta(2))
+    found = rewards.customer_vouchers(session=session, customer_id=cid)
+    assert [v["code"] for v in found] == [second["code"], first["code"]]
+    assert [(v["reward_code"], v["name_en"], v["points"]) for v in found] == [
+        ("PEN", "Pen", 100),
+        ("CUP", "Mug", 300),
+    ]
+    assert found[0]["used_at"] is None and found[1]["used_at"] is not None
+    assert [
+        v["code"] for v in rewards.customer_vouchers(session=session, customer_id=cid, limit=1)
+    ] == [second["code"]]
+    assert rewards.customer_voucher_counts(session=session, customer_id=cid) == {
+        "issued": 2,
+        "used": 1,
+    }
+    assert rewards.customer_voucher_counts(session=session, customer_id=other)["used"] == 0

@@ -150,3 +150,37 @@ def use_voucher(*, session: Session, code: str, at: dt.datetime) -> Row:
             params={"code": code, "used": row["used_at"]},
         )
     return dict(row)
+
+
+def customer_vouchers(*, session: Session, customer_id: int, limit: int = 20) -> list[Row]:
+    """The customer's vouchers, newest first (at most ``limit``), each with its reward's
+    ``reward_code``, ``name_zh``, ``name_en``, ``kind`` and ``points``."""
+    v = schema.loyalty_vouchers.c
+    r = schema.loyalty_rewards.c
+    stmt = (
+        sa.select(
+            schema.loyalty_vouchers,
+            r.code.label("reward_code"),
+            r.name_zh,
+            r.name_en,
+            r.kind,
+            r.points,
+        )
+        .join(schema.loyalty_rewards, r.id == v.reward_id)
+        .where(v.customer_id == customer_id)
+        .order_by(v.issued_at.desc(), v.id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in session.execute(stmt).mappings()]
+
+
+def customer_voucher_counts(*, session: Session, customer_id: int) -> Row:
+    """How many vouchers the customer was issued (``issued``) and has used (``used``)."""
+    v = schema.loyalty_vouchers.c
+    row = session.execute(
+        sa.select(
+            sa.func.count().label("issued"),
+            sa.func.count(v.used_at).label("used"),
+        ).where(v.customer_id == customer_id)
+    ).one()
+    return {"issued": int(row.issued), "used": int(row.used)}

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from rapport.access import WRITERS
 from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
@@ -53,11 +54,11 @@ CATALOGUE = [
 ]
 REDEEM = [
     Depends(require_scope("loyalty:write")),
-    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES)),
+    Depends(require_role(*WRITERS["redemptions"])),
 ]
 USE = [
     Depends(require_scope("loyalty:write")),
-    Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE)),
+    Depends(require_role(*WRITERS["vouchers"])),
 ]
 
 
