@@ -54,6 +54,9 @@ WRITERS: dict[str, frozenset[Role]] = {
     "customers": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES}),
     "interactions": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
     "tickets": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
+    # tasks marked done or skipped, added by hand; alerts acknowledged and resolved
+    "tasks": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
+    "alerts": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE}),
     # a customer's points spent on a reward of the catalogue (a voucher issued)
     "redemptions": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES}),
     # a voucher marked used at the till
@@ -286,6 +289,79 @@ class LeadScope:
                     params={"entity": "lead", "id": id},
                 )
         return row
+
+
+# --- row-level access to tasks and alerts --------------------------------------------------
+
+
+def _of_customer(customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The record's customer exists and is not deleted."""
+    return customer_id.in_(sa.select(_c.id).where(_c.deleted_at.is_(None)).correlate(None))
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """Which tasks the caller may see: the customer scope, widened by the work given to the
+    caller or to their team.
+
+    ========  ==============================================================================
+    admin     every task
+    manager   tasks of the manager's customers (:class:`CustomerScope`), tasks assigned to a
+              user of their team, and their team's queue
+    sales     tasks of the customers they own, and tasks assigned to them
+    service   tasks assigned to them, and their team's queue (tasks for the team, no one
+              assigned)
+    analyst   every task, free text (note, skip reason) removed
+    ========  ==============================================================================
+
+    Tasks of deleted customers are hidden from everyone. A task outside the scope is
+    reported exactly like a missing one (404).
+    """
+
+    principal: Principal
+
+    @property
+    def masked(self) -> bool:
+        return self.principal.role is Role.ANALYST
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        """The SQL condition on ``tasks`` of this scope."""
+        p, t = self.principal, schema.tasks.c
+        alive = _of_customer(t.customer_id)
+        if p.role in (Role.ADMIN, Role.ANALYST):
+            return alive
+        mine = t.assignee_id == p.user_id
+        queue = sa.and_(t.assignee_id.is_(None), t.team == p.team) if p.team is not None else None
+        if p.role is Role.SERVICE:
+            return sa.and_(alive, sa.or_(mine, queue) if queue is not None else mine)
+        customers_of = CustomerScope(p).visible(t.customer_id)
+        if p.role is Role.SALES:
+            return sa.and_(alive, sa.or_(customers_of, mine))
+        if p.role is Role.MANAGER:
+            either = [customers_of, mine]
+            if p.team is not None and queue is not None:
+                u = schema.users
+                either += [queue, t.assignee_id.in_(sa.select(u.c.id).where(u.c.team == p.team))]
+            return sa.and_(alive, sa.or_(*either))
+        return sa.false()
+
+
+@dataclass(frozen=True)
+class AlertScope:
+    """Which alerts the caller may see: an alert about a customer when the customer is in
+    the caller's :class:`CustomerScope`; an alert about no customer (a daily metric out of
+    its band) for admins, managers and analysts. Alerts of deleted customers are hidden
+    from everyone; an alert outside the scope is reported exactly like a missing one."""
+
+    principal: Principal
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        """The SQL condition on ``alerts`` of this scope."""
+        p, a = self.principal, schema.alerts.c
+        about_one = CustomerScope(p).visible(a.customer_id)
+        if p.role in (Role.ADMIN, Role.MANAGER, Role.ANALYST):
+            return sa.or_(a.customer_id.is_(None), about_one)
+        return sa.and_(a.customer_id.is_not(None), about_one)
 
 
 # --- log-in ------------------------------------------------------------------------------------

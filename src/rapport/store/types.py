@@ -29,6 +29,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        """What a value is in Python (a keyset cursor reads its key back as one)."""
+        return dt.datetime
+
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
         if value is None:
             return None
