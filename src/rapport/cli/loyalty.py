@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rapport.cli.loyalty_report import report_command
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
 from rapport.domain import RewardKind as RewardKindOption
 
@@ -30,6 +31,7 @@ loyalty_app = typer.Typer(
     help="The loyalty programme's points: earned from orders by rule, bonuses, and their expiry.",
     no_args_is_help=True,
 )
+loyalty_app.command("report")(report_command)
 
 
 def _moment(at: str | None, tz: Any) -> dt.datetime:

@@ -152,6 +152,26 @@ def use_voucher(*, session: Session, code: str, at: dt.datetime) -> Row:
     return dict(row)
 
 
+def voucher_counts(*, session: Session, since: dt.datetime, until: dt.datetime) -> Row:
+    """Vouchers issued and used before ``until`` (``issued``, ``used``) and within
+    ``[since, until)`` (``issued_window``, ``used_window``)."""
+    v = schema.loyalty_vouchers.c
+
+    def count(column: Any, *, start: dt.datetime | None = None) -> Any:
+        condition = column < until if start is None else (column >= start) & (column < until)
+        return sa.func.count().filter(condition)
+
+    row = session.execute(
+        sa.select(
+            count(v.issued_at).label("issued"),
+            count(v.used_at).label("used"),
+            count(v.issued_at, start=since).label("issued_window"),
+            count(v.used_at, start=since).label("used_window"),
+        )
+    ).one()
+    return {key: int(value) for key, value in row._mapping.items()}
+
+
 def customer_vouchers(*, session: Session, customer_id: int, limit: int = 20) -> list[Row]:
     """The customer's vouchers, newest first (at most ``limit``), each with its reward's
     ``reward_code``, ``name_zh``, ``name_en``, ``kind`` and ``points``."""
