@@ -44,6 +44,8 @@ _BY_CUSTOMER = (
     "campaign_deliveries",
     "loyalty_ledger",
     "loyalty_vouchers",
+    "loyalty_member_tiers",
+    "loyalty_tier_changes",
     "customer_scores",
     "customer_notes",
 )

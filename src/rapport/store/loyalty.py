@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -155,8 +156,20 @@ def redeem(
     )
 
 
+def benefits(code: str, rules: LoyaltyRules) -> dict[str, Any]:
+    """The benefits of a programme tier: its earn multiplier (``[loyalty.multipliers]
+    tier``, 1 when not listed), the priority of its members' tickets and its gifts."""
+    tier = next(t for t in rules.tiers if t.code == code)
+    return {
+        "earn_multiplier": rules.multipliers.tier.get(code, 1.0),
+        "sla_priority": tier.sla_priority.value,
+        "gifts": list(tier.gifts),
+    }
+
+
 def sync_tiers(*, session: Session, rules: LoyaltyRules) -> list[Row]:
-    """Make the ``loyalty_tiers`` table match the configured tiers (by code).
+    """Make the ``loyalty_tiers`` table match the configured tiers (by code): thresholds,
+    names and :func:`benefits`.
 
     Configured tiers are inserted or updated, tiers no longer configured are deleted;
     returns the rows in the configured order.
@@ -173,6 +186,8 @@ def sync_tiers(*, session: Session, rules: LoyaltyRules) -> list[Row]:
                     "name_zh": zh,
                     "name_en": en,
                     "min_points": tier.min_points,
+                    "min_spend": Decimal(str(tier.min_spend)),
+                    "benefits": benefits(tier.code, rules),
                 },
             )
             out.append(row)

@@ -41,6 +41,7 @@ from rapport.domain import (
     TicketKind,
     TicketPriority,
     TicketStatus,
+    TierChangeReason,
     ValueTier,
 )
 from rapport.store.types import MONEY, JSONDoc, UTCDateTime, enum_type
@@ -406,6 +407,7 @@ loyalty_tiers = sa.Table(
     sa.Column("name_en", sa.String(64), nullable=False),
     sa.Column("min_points", sa.Integer, nullable=False),
     sa.Column("benefits", JSONDoc),
+    sa.Column("min_spend", MONEY, comment="threshold of rolling spend; NULL until synced"),
     sa.CheckConstraint("min_points >= 0", name="min_points_non_negative"),
 )
 
@@ -478,6 +480,41 @@ loyalty_vouchers = sa.Table(
     sa.Column("used_at", UTCDateTime),
     sa.Index("ix_loyalty_vouchers_customer_id", "customer_id"),
     comment="a reward redeemed: its voucher code, once usable",
+)
+
+loyalty_member_tiers = sa.Table(
+    "loyalty_member_tiers",
+    metadata,
+    sa.Column(
+        "customer_id",
+        sa.Integer,
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tier", sa.String(32), nullable=False, comment="a code of [[loyalty.tiers]]"),
+    sa.Column("since", sa.Date, nullable=False, comment="local date the tier began"),
+    sa.Column("review_on", sa.Date, nullable=False, comment="the next review date (local)"),
+    sa.Column("grace_until", sa.Date, comment="below the tier since a review: kept until"),
+    sa.Column("basis_value", MONEY, nullable=False, comment="the rolling basis when evaluated"),
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_loyalty_member_tiers_tier", "tier"),
+    comment="each member's programme tier now (docs/loyalty.md)",
+)
+
+loyalty_tier_changes = sa.Table(
+    "loyalty_tier_changes",
+    metadata,
+    _pk(),
+    _customer_fk(ondelete="CASCADE"),
+    sa.Column("from_tier", sa.String(32), comment="NULL: the member's first tier"),
+    sa.Column("to_tier", sa.String(32), nullable=False),
+    sa.Column("reason", enum_type(TierChangeReason, "tier_change_reason"), nullable=False),
+    sa.Column("changed_on", sa.Date, nullable=False, comment="local date of the change"),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("basis_value", MONEY, nullable=False, comment="the rolling basis then"),
+    sa.Index("ix_loyalty_tier_changes_customer_id_changed_at", "customer_id", "changed_at"),
+    sa.Index("ix_loyalty_tier_changes_changed_on", "changed_on"),
+    comment="the history of programme tier changes: initial, upgrade, downgrade, mapping",
 )
 
 audit_log = sa.Table(
