@@ -12,12 +12,13 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (
+    power_proportions_2indep,
     proportion_effectsize,
     samplesize_proportions_2indep_onetail,
 )
 
 from rapport.actions.effect import newcombe_arrays
-from rapport.actions.sample_size import required_sample_size
+from rapport.actions.sample_size import detectable_difference, required_sample_size
 from rapport.errors import ValidationFailed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,4 +145,55 @@ def test_a_question_without_an_answer_is_refused_with_its_field(
 ) -> None:
     with pytest.raises(ValidationFailed) as raised:
         required_sample_size(**arguments)  # type: ignore[arg-type]
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("baseline", "treated", "holdout"),
+    [(0.1, 686, 686), (0.1, 3594, 400), (0.02, 500, 50), (0.3, 100_000, 11_111), (0.9, 400, 400)],
+)
+@pytest.mark.parametrize(("alpha", "power"), [(0.05, 0.8), (0.01, 0.9)])
+def test_the_detectable_difference_has_the_power_statsmodels_computes(
+    baseline: float, treated: int, holdout: int, alpha: float, power: float
+) -> None:
+    """At the detectable rise, statsmodels' ``power_proportions_2indep`` (which also counts
+    the far tail, a few millionths here) gives the power asked for; asking for the customers
+    to see that rise gives back the arms."""
+    difference = detectable_difference(baseline, treated, holdout, alpha=alpha, power=power)
+    assert difference is not None and 0 < difference < 1 - baseline
+    reference = power_proportions_2indep(
+        difference, baseline, treated, ratio=holdout / treated, alpha=alpha
+    ).power
+    assert reference == pytest.approx(power, abs=1e-4)
+    back = required_sample_size(
+        baseline,
+        difference,
+        holdout_share=holdout / (treated + holdout),
+        alpha=alpha,
+        power=power,
+    )
+    assert abs(back.treated - treated) <= 1 and abs(back.holdout - holdout) <= 1
+
+
+def test_too_few_customers_detect_nothing() -> None:
+    assert detectable_difference(0.5, 10, 1) is None
+    assert detectable_difference(0.1, 1, 1) is None
+    more = detectable_difference(0.1, 20_000, 20_000)
+    fewer = detectable_difference(0.1, 2_000, 2_000)
+    assert more is not None and fewer is not None and more < fewer
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"treated": 0, "holdout": 10}, "treated"),
+        ({"treated": 10, "holdout": 2.5}, "holdout"),
+        ({"treated": True, "holdout": 10}, "treated"),
+        ({"treated": 10, "holdout": 10, "baseline_rate": 1.0}, "baseline_rate"),
+    ],
+)
+def test_arms_that_are_no_customers_are_refused(arguments: dict, field: str) -> None:
+    arguments = {"baseline_rate": 0.1, **arguments}
+    with pytest.raises(ValidationFailed) as raised:
+        detectable_difference(**arguments)
     assert raised.value.field == field

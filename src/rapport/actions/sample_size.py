@@ -22,7 +22,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import stats
+from scipy import optimize, stats
 
 from rapport.actions.effect import check_probability
 from rapport.errors import ValidationFailed
@@ -113,13 +113,7 @@ def required_sample_size(
             params={"difference": difference, "baseline": baseline_rate},
         )
     ratio = holdout_share / (1 - holdout_share)
-    p1, p0 = treated_rate, baseline_rate
-    pooled = (p1 + ratio * p0) / (1 + ratio)
-    sd_null = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
-    sd_alternative = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0) / ratio)
-    z_alpha = stats.norm.ppf(1 - alpha / 2)
-    z_power = stats.norm.ppf(power)
-    treated = max(z_alpha * sd_null + z_power * sd_alternative, 0.0) ** 2 / difference**2
+    treated = _root_treated(baseline_rate, difference, ratio, alpha, power) ** 2
     return SampleSize(
         baseline_rate=baseline_rate,
         difference=float(difference),
@@ -129,6 +123,72 @@ def required_sample_size(
         treated=_round_up(treated),
         holdout=_round_up(ratio * treated),
     )
+
+
+def detectable_difference(
+    baseline_rate: float,
+    treated: int,
+    holdout: int,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    power: float = DEFAULT_POWER,
+) -> float | None:
+    """The smallest rise of the rate that arms of these sizes detect with ``power``.
+
+    The inverse of :func:`required_sample_size` for an increase: after a playbook ran with
+    ``treated`` and ``holdout`` customers, an interval around 0 rules out rises of about
+    this size, not smaller ones.
+
+    Parameters
+    ----------
+    baseline_rate
+        The holdout's success rate, in (0, 1).
+    treated, holdout
+        Customers in each arm (at least one each).
+    alpha, power
+        As in :func:`required_sample_size`.
+
+    Returns
+    -------
+    float or None
+        The difference (a share: 0.02 is two percentage points); None when not even a rise
+        to a rate of 100 % could be detected with so few customers.
+    """
+    baseline_rate = check_probability(baseline_rate, "baseline_rate")
+    alpha = check_probability(alpha, "alpha")
+    power = check_probability(power, "power")
+    for name, count in (("treated", treated), ("holdout", holdout)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationFailed(
+                "{name} must be a whole number of customers of at least 1, not {value!r}",
+                field=name,
+                value=count,
+                key="arm_customers",
+                params={"name": name, "value": count},
+            )
+    ratio = holdout / treated
+    root = math.sqrt(treated)
+
+    def gap(difference: float) -> float:
+        return root - _root_treated(baseline_rate, difference, ratio, alpha, power)
+
+    highest = (1 - baseline_rate) * (1 - 1e-9)
+    if gap(highest) < 0:
+        return None
+    return float(optimize.brentq(gap, highest * 1e-9, highest, xtol=1e-12))
+
+
+def _root_treated(
+    baseline_rate: float, difference: float, ratio: float, alpha: float, power: float
+) -> float:
+    """The square root of the treated customers needed (the formula of the module)."""
+    p0, p1 = baseline_rate, baseline_rate + difference
+    pooled = (p1 + ratio * p0) / (1 + ratio)
+    sd_null = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
+    sd_alternative = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0) / ratio)
+    z_alpha = stats.norm.ppf(1 - alpha / 2)
+    z_power = stats.norm.ppf(power)
+    return float(max(z_alpha * sd_null + z_power * sd_alternative, 0.0) / abs(difference))
 
 
 def _round_up(customers: float) -> int:

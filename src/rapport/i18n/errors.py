@@ -493,6 +493,7 @@ MESSAGES: dict[str, str] = {
         "且处理组的比率须在 0 和 1 之间"
     ),
     "sample_size_difference.hint": "差异写成小数，例如 0.02 表示两个百分点",
+    "arm_customers": "{name} 必须是至少为 1 的客户数（整数），而不是 {value!r}",
 }
 
 #: Parameters that hold a text rather than data: the problem of a value and what to do
