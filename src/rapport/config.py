@@ -782,6 +782,34 @@ class ModelRules(_Strict):
     min_repeat_buyers: int = Field(ge=1)
 
 
+class PlaybookCap(_Strict):
+    """At most ``max`` messages of ``channel`` to one customer in ``days`` days."""
+
+    channel: MessageChannel
+    max: int = Field(ge=0)
+    days: int = Field(gt=0, le=3650)
+
+
+class PlaybookRules(_Strict):
+    """The action loop's playbooks (``[playbooks]``; docs/actions.md): which built-ins run,
+    the holdout, quiet hours, frequency caps, overrides and the business's own playbooks.
+
+    The definitions themselves (``overrides`` and ``custom``) are checked by
+    :mod:`rapport.actions.playbooks`, which names the playbook and the field of an error.
+    """
+
+    disabled: tuple[str, ...] = ()
+    holdout_share: float = Field(default=0.10, ge=0, le=1)
+    global_control_share: float = Field(default=0.0, ge=0, lt=1)
+    salt: str = ""
+    send_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_hours_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_hours_end: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    caps: tuple[PlaybookCap, ...] = ()
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    custom: tuple[dict[str, Any], ...] = ()
+
+
 class TaskRules(_Strict):
     """Tasks for staff (``[tasks]``; docs/actions.md "Tasks")."""
 
@@ -843,6 +871,7 @@ class Rules(_Strict):
     costs: CostRules = Field(default_factory=CostRules)
     messages: MessageRules = Field(default_factory=MessageRules)
     schedule: ScheduleRules = Field(default_factory=ScheduleRules)
+    playbooks: PlaybookRules = Field(default_factory=PlaybookRules)
     tasks: TaskRules = Field(default_factory=TaskRules)
     alerts: AlertRules = Field(default_factory=AlertRules)
 

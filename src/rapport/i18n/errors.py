@@ -481,6 +481,11 @@ MESSAGES: dict[str, str] = {
     "worker_timeout": "{what}用时超过 {timeout:g} 秒",
     "worker_stopped": "{what}的工作进程意外停止",
     "worker_stopped.hint": "请重试：会启动新的工作进程",
+    # playbooks (actions/playbooks.py, store/playbooks.py)
+    "playbook_invalid": "行动手册 {code}：{where}：{problem}",
+    "playbook_invalid.hint": "{advice}",
+    "playbook_missing": "没有代码为 {code!r} 的行动手册",
+    "playbook_missing.hint": "用 `rapport playbooks list`（GET /playbooks）查看所有行动手册",
     # the action loop's statistics (actions/holdout.py, actions/effect.py, actions/sample_size.py)
     "share_range": "{name} 必须是 0 到 1 之间的数，而不是 {value!r}",
     "share_range.hint": "份额写成小数：0.1 表示留出 10%",

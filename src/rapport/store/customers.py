@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -175,3 +176,26 @@ def without_tag(tags: list[str] | None, tag: str) -> list[str]:
     """``tags`` without ``tag`` (compared cleaned)."""
     tag = clean_tag(tag)
     return [t for t in tags or [] if t != tag]
+
+
+def tag_customers(*, session: Session, customer_ids: list[int], tag: str, at: Any) -> int:
+    """Add ``tag`` to each of ``customer_ids`` (a playbook's tag action); returns how many
+    changed. A customer who has it already, or whose tags are full, is left as is."""
+    table = schema.customers
+    changed = []
+    for start in range(0, len(customer_ids), 500):
+        stmt = sa.select(table.c.id, table.c.tags).where(
+            table.c.id.in_(customer_ids[start : start + 500])
+        )
+        for cid, tags in session.execute(stmt):
+            current = tags if isinstance(tags, list) else []
+            if clean_tag(tag) not in current and tag_problem(current, tag) is None:
+                changed.append({"cid": cid, "new_tags": with_tag(current, tag)})
+    if changed:
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("cid"))
+            .values(tags=sa.bindparam("new_tags"), updated_at=at),
+            changed,
+        )
+    return len(changed)

@@ -1,0 +1,167 @@
+"""The customers a playbook run looks at, as one Polars frame, and audience filters over it.
+
+:func:`load_customers` reads every live customer (not deleted, not erased) once per run with
+their attributes, whether they are marketable (the store's one rule,
+:func:`rapport.store.customers.marketable_clause`), and their scores in the two latest
+snapshots on or before the run's day (``prev_<score>`` from the one before). Every playbook's
+trigger, filter and eligibility are then column expressions over this frame, never a loop
+per customer. :func:`filter_expression` turns an audience filter (see
+:mod:`rapport.actions.playbooks`) into a Polars expression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.actions.playbooks import SCORE_FIELDS, STATE_FIELDS
+from rapport.store import schema
+from rapport.store.customers import marketable_clause
+
+_c = schema.customers
+_s = schema.customer_scores
+_ATTRIBUTES = (
+    "city",
+    "province",
+    "country",
+    "gender",
+    "source_channel",
+    "occupation",
+    "income_band",
+    "owner_id",
+    "birthday",
+    "email",
+    "phone",
+    "wechat_id",
+    "external_id",
+    "name",
+)
+#: The score columns read from each snapshot.
+SNAPSHOT_COLUMNS = (*STATE_FIELDS, *SCORE_FIELDS)
+_FLOAT_SCORES = {"monetary", "predicted_clv"}
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """The snapshot dates a run compares: ``latest`` on or before its day, ``previous``
+    before that (either may be missing)."""
+
+    latest: dt.date | None
+    previous: dt.date | None
+
+
+def snapshots(*, session: Session, day: dt.date) -> Snapshots:
+    """The two latest snapshot dates on or before ``day``."""
+    latest = session.execute(sa.select(sa.func.max(_s.c.as_of)).where(_s.c.as_of <= day)).scalar()
+    previous = None
+    if latest is not None:
+        previous = session.execute(
+            sa.select(sa.func.max(_s.c.as_of)).where(_s.c.as_of < latest)
+        ).scalar()
+    return Snapshots(latest, previous)
+
+
+def frame(session: Session, stmt: Any, schema_: dict[str, Any]) -> pl.DataFrame:
+    """The rows of ``stmt`` as a frame with ``schema_`` (column name → Polars type)."""
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(rows, schema=schema_, orient="row")
+
+
+def _customers(session: Session, tz: Any) -> pl.DataFrame:
+    stmt = sa.select(
+        _c.c.id.label("customer_id"),
+        *(_c.c[name] for name in _ATTRIBUTES),
+        sa.cast(_c.c.tags, sa.Text).label("tags"),
+        _c.c.created_at,
+        _c.c.loyalty_joined_at,
+        marketable_clause().label("marketable"),
+    ).where(_c.c.deleted_at.is_(None), _c.c.erased_at.is_(None))
+    types: dict[str, Any] = {"customer_id": pl.Int64}
+    types |= {name: pl.String for name in _ATTRIBUTES}
+    types |= {
+        "owner_id": pl.Int64,
+        "birthday": pl.Date,
+        "tags": pl.String,
+        "created_at": pl.Datetime("us", "UTC"),
+        "loyalty_joined_at": pl.Datetime("us", "UTC"),
+        "marketable": pl.Boolean,
+    }
+    out = frame(session, stmt, types)
+    zone = str(tz)
+    return out.with_columns(
+        pl.col("tags").str.json_decode(pl.List(pl.String)),
+        pl.col("created_at").dt.convert_time_zone(zone).dt.date(),
+        pl.col("loyalty_joined_at").dt.convert_time_zone(zone).dt.date(),
+        pl.col("marketable").fill_null(False),
+    )
+
+
+def _scores(session: Session, as_of: dt.date | None, prefix: str) -> pl.DataFrame:
+    types: dict[str, Any] = {"customer_id": pl.Int64}
+    for name in SNAPSHOT_COLUMNS:
+        kind = pl.String if name in STATE_FIELDS else pl.Float64
+        types[prefix + name] = kind
+    if as_of is None:
+        return pl.DataFrame(schema=types)
+    cols = [_s.c.customer_id]
+    for name in SNAPSHOT_COLUMNS:
+        col: Any = _s.c[name]
+        if name in _FLOAT_SCORES:
+            col = sa.cast(col, sa.Float)
+        cols.append(col.label(prefix + name))
+    return frame(session, sa.select(*cols).where(_s.c.as_of == as_of), types)
+
+
+def load_customers(*, session: Session, day: dt.date, tz: Any) -> tuple[pl.DataFrame, Snapshots]:
+    """Every live customer with attributes and scores as of ``day`` (see module doc)."""
+    snaps = snapshots(session=session, day=day)
+    base = _customers(session, tz)
+    base = base.join(_scores(session, snaps.latest, ""), on="customer_id", how="left")
+    base = base.join(_scores(session, snaps.previous, "prev_"), on="customer_id", how="left")
+    return base, snaps
+
+
+def filter_expression(node: dict[str, Any], day: dt.date) -> pl.Expr:
+    """A checked audience filter as a Polars expression (nulls count as not matching)."""
+    if "all" in node:
+        return pl.all_horizontal([filter_expression(n, day) for n in node["all"]])
+    if "any" in node:
+        return pl.any_horizontal([filter_expression(n, day) for n in node["any"]])
+    if "not" in node:
+        return ~filter_expression(node["not"], day)
+    col = pl.col(node["field"])
+    op = node["op"]
+    value: Any = node.get("value")
+    expr: pl.Expr
+    if op == "is_null":
+        return col.is_null()
+    if op == "not_null":
+        return col.is_not_null()
+    if op == "eq":
+        expr = col == value
+    elif op == "ne":
+        expr = col != value
+    elif op == "in":
+        expr = col.is_in(value)
+    elif op == "not_in":
+        expr = ~col.is_in(value)
+    elif op == "gt":
+        expr = col > value
+    elif op == "ge":
+        expr = col >= value
+    elif op == "lt":
+        expr = col < value
+    elif op == "le":
+        expr = col <= value
+    elif op == "contains":
+        expr = col.list.contains(value)
+    elif op == "within_days":
+        expr = col >= pl.lit(day - dt.timedelta(days=int(value)))
+    else:  # older_than_days
+        expr = col < pl.lit(day - dt.timedelta(days=int(value)))
+    return expr.fill_null(False)

@@ -1,0 +1,136 @@
+"""The playbooks in the store: synced from the rules, read, changed through the API.
+
+:func:`sync_playbooks` writes the rules' playbooks (:func:`rapport.actions.playbooks.
+configured_playbooks`) into ``playbooks``: a new version (and a ``playbook_versions`` row)
+only when a definition changes, an audit entry for each change. A playbook changed or
+switched through the API (:func:`put_playbook`, :func:`set_enabled`) is marked ``api`` and
+from then on belongs to the API: the rules file no longer changes it. A rules playbook that
+is no longer in the rules file is switched off (its enrolments stay measured).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from rapport.actions.playbooks import Playbook, configured_playbooks, parse_playbook
+from rapport.config import Rules
+from rapport.domain import AuditAction, PlaybookSource
+from rapport.store import audit
+from rapport.store import playbooks as store
+
+SYSTEM = "system"
+
+
+def _audit(session: Session, actor: str, change: str, row: dict[str, Any], **extra: Any) -> None:
+    user_id = extra.pop("actor_user_id", None)
+    audit.record(
+        session=session,
+        actor=actor,
+        action=AuditAction.CREATE if change == "created" else AuditAction.UPDATE,
+        entity="playbooks",
+        entity_id=row["code"],
+        detail={"version": row["version"], "enabled": row["enabled"], **extra},
+        actor_user_id=user_id,
+    )
+
+
+def sync_playbooks(*, session: Session, rules: Rules, at: dt.datetime, actor: str = SYSTEM) -> int:
+    """Bring the stored playbooks to the rules; returns how many changed."""
+    changed = 0
+    stored = {row["code"]: row for row in store.list_all(session=session)}
+    configured = configured_playbooks(rules)
+    for playbook, source in configured:
+        row = stored.get(playbook.code)
+        if row is not None and row["source"] == PlaybookSource.API.value:
+            continue
+        saved, change = store.save(
+            session=session,
+            code=playbook.code,
+            definition=playbook.definition,
+            source=PlaybookSource(source),
+            enabled=playbook.enabled,
+            actor=actor,
+            at=at,
+        )
+        if change:
+            changed += 1
+            _audit(session, actor, change, saved, source=source)
+    codes = {p.code for p, _ in configured}
+    for code, row in stored.items():
+        if code not in codes and row["source"] != PlaybookSource.API.value and row["enabled"]:
+            saved, _ = store.set_enabled(
+                session=session, code=code, enabled=False, actor=actor, at=at
+            )
+            changed += 1
+            _audit(session, actor, "updated", saved, removed_from_rules=True)
+    return changed
+
+
+def stored_playbook(row: dict[str, Any]) -> Playbook:
+    """The :class:`Playbook` of a stored row (its ``enabled`` column included)."""
+    return parse_playbook({**row["definition"], "code": row["code"], "enabled": row["enabled"]})
+
+
+def enabled_playbooks(*, session: Session) -> list[tuple[dict[str, Any], Playbook]]:
+    """The stored, enabled playbooks with their rows, in priority order (then code)."""
+    out = [(row, stored_playbook(row)) for row in store.list_all(session=session) if row["enabled"]]
+    return sorted(out, key=lambda pair: (pair[1].priority, pair[1].code))
+
+
+def put_playbook(
+    *,
+    session: Session,
+    code: str,
+    definition: dict[str, Any],
+    actor: str,
+    at: dt.datetime,
+    actor_user_id: int | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Create or change playbook ``code`` from the API (checked, versioned, audited).
+
+    Raises
+    ------
+    ValidationFailed
+        When the definition is invalid (naming the field).
+    """
+    playbook = parse_playbook({**definition, "code": code})
+    saved, change = store.save(
+        session=session,
+        code=code,
+        definition=playbook.definition,
+        source=PlaybookSource.API,
+        enabled=playbook.enabled,
+        actor=actor,
+        at=at,
+    )
+    if change:
+        _audit(session, actor, change, saved, source="api", actor_user_id=actor_user_id)
+    return saved, change
+
+
+def set_enabled(
+    *,
+    session: Session,
+    code: str,
+    enabled: bool,
+    actor: str,
+    at: dt.datetime,
+    actor_user_id: int | None = None,
+) -> dict[str, Any]:
+    """Switch playbook ``code`` on or off from the API (audited; the API owns it from now)."""
+    row = store.get(session=session, code=code)
+    saved, change = store.save(
+        session=session,
+        code=code,
+        definition=row["definition"],
+        source=PlaybookSource.API,
+        enabled=enabled,
+        actor=actor,
+        at=at,
+    )
+    if change:
+        _audit(session, actor, "updated", saved, source="api", actor_user_id=actor_user_id)
+    return saved

@@ -1,0 +1,622 @@
+"""Playbooks as data: trigger → audience → eligibility → actions → outcome.
+
+A playbook is a plain mapping (TOML in the rules file, JSON through the API, the
+``definition`` column of ``playbooks``); :func:`parse_playbook` checks it and returns a
+:class:`Playbook`, or raises :class:`~rapport.errors.ValidationFailed` naming the playbook,
+the field and what to write instead. docs/actions.md lists every kind with an example.
+
+- **trigger** (``kind``): ``enter``/``leave`` a value tier, lifecycle stage or RFM segment
+  between the two latest score snapshots; ``upgrade``/``downgrade`` of the value tier;
+  ``score_crosses`` a threshold (``above`` or ``below``); ``score_drop`` by an amount;
+  ``event`` of the day (``first_purchase``, ``complaint_opened``, ``nps_detractor``,
+  ``nps_promoter``, ``ticket_closed``); ``date`` (``birthday``, ``purchase_anniversary``,
+  ``no_contact``/``no_purchase`` for ``days``); ``schedule`` (once each ``month``,
+  ``quarter`` or ``year``); ``points_expiring`` within ``within_days``.
+- **audience**: nested ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}`` over
+  ``{field, op, value}`` leaves (:data:`FIELDS`, :data:`OPS`; ``within_days`` and
+  ``older_than_days`` compare a date with the run's day).
+- **eligibility**: ``cooldown_days``, ``reenrol`` (``always``, ``after_cooldown``,
+  ``never``), ``marketing`` (consent required even without a message; a playbook that
+  sends a message always requires it),
+  per-playbook ``caps``. Consent and opt-out are always honoured for messages.
+- **actions** (``kind``): ``task``, ``message``, ``reward``, ``alert``, ``tag``.
+- **outcome**: ``kind`` (``purchase``, ``revenue``, ``retention``, ``survey_answered``,
+  ``ticket_closed``, ``referral``) over ``window_days``.
+
+Built-in playbooks live in ``builtin_playbooks.toml`` beside this module;
+:func:`configured_playbooks` overlays ``[playbooks]`` of the rules file (``disabled``,
+``overrides``, ``custom``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from rapport.actions.holdout import check_share
+from rapport.config import Rules
+from rapport.domain import (
+    AlertKind,
+    AlertSeverity,
+    LifecycleStage,
+    MessageChannel,
+    TicketPriority,
+    ValueTier,
+)
+from rapport.errors import ValidationFailed
+
+#: Snapshot fields a tier/stage/segment trigger may watch.
+STATE_FIELDS = ("value_tier", "lifecycle_stage", "rfm_segment")
+#: Scores a threshold trigger may watch.
+SCORE_FIELDS = (
+    "churn_risk",
+    "relationship_index",
+    "satisfaction",
+    "loyalty",
+    "engagement",
+    "advocacy",
+    "p_alive",
+    "predicted_clv",
+    "monetary",
+    "recency_days",
+    "frequency",
+)
+#: Fields an audience filter may name: the customer's attributes and latest scores.
+FIELDS = (
+    *STATE_FIELDS,
+    *SCORE_FIELDS,
+    "city",
+    "province",
+    "country",
+    "gender",
+    "source_channel",
+    "occupation",
+    "income_band",
+    "owner_id",
+    "tags",
+    "birthday",
+    "created_at",
+    "loyalty_joined_at",
+    "marketable",
+)
+DATE_FIELDS = ("birthday", "created_at", "loyalty_joined_at")
+#: Operators of a filter leaf.
+OPS = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "is_null",
+    "not_null",
+    "contains",
+    "within_days",
+    "older_than_days",
+)
+TRIGGERS = (
+    "enter",
+    "leave",
+    "upgrade",
+    "downgrade",
+    "score_crosses",
+    "score_drop",
+    "event",
+    "date",
+    "schedule",
+    "points_expiring",
+)
+EVENTS = ("first_purchase", "complaint_opened", "nps_detractor", "nps_promoter", "ticket_closed")
+DATES = ("birthday", "purchase_anniversary", "no_contact", "no_purchase")
+PERIODS = ("month", "quarter", "year")
+ACTIONS = ("task", "message", "reward", "alert", "tag")
+OUTCOMES = ("purchase", "revenue", "retention", "survey_answered", "ticket_closed", "referral")
+REENROL = ("always", "after_cooldown", "never")
+#: Channels a message action may use, and the customer field holding the recipient (an app
+#: push goes to the app user, the customer's external id).
+RECIPIENTS = {"email": "email", "sms": "phone", "wechat": "wechat_id", "app_push": "external_id"}
+MESSAGE_CHANNELS = tuple(RECIPIENTS)
+#: The value tiers from lowest to highest (upgrade/downgrade triggers).
+TIER_ORDER = (ValueTier.BRONZE, ValueTier.SILVER, ValueTier.GOLD, ValueTier.DIAMOND)
+_TOP_KEYS = {
+    "code",
+    "name_zh",
+    "name_en",
+    "description_zh",
+    "description_en",
+    "enabled",
+    "priority",
+    "holdout_share",
+    "prior_uplift",
+    "trigger",
+    "audience",
+    "eligibility",
+    "actions",
+    "outcome",
+}
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A checked playbook; :attr:`definition` is the mapping it was read from (normalized),
+    what the ``playbooks`` table stores and versions."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    enabled: bool
+    priority: int
+    holdout_share: float | None
+    prior_uplift: float
+    trigger: dict[str, Any]
+    audience: dict[str, Any] | None
+    eligibility: dict[str, Any]
+    actions: tuple[dict[str, Any], ...]
+    outcome: dict[str, Any]
+    definition: dict[str, Any] = field(repr=False)  # without ``enabled``: a column
+
+    @property
+    def sends_messages(self) -> bool:
+        """Whether an action sends a message (consent is then required)."""
+        return any(a["kind"] == "message" for a in self.actions)
+
+    @property
+    def needs_marketing_consent(self) -> bool:
+        """Whether only marketable customers are enrolled."""
+        return self.sends_messages or bool(self.eligibility.get("marketing", False))
+
+    def name(self, locale: str) -> str:
+        """The playbook's name in ``locale`` (``zh_CN`` or ``en``)."""
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+def _fail(code: str, where: str, problem: str, hint: str, value: Any = None) -> ValidationFailed:
+    return ValidationFailed(
+        "playbook {code}: {where}: {problem}",
+        field=where,
+        value=value,
+        hint="{advice}",
+        key="playbook_invalid",
+        params={"code": code, "where": where, "problem": problem, "advice": hint},
+    )
+
+
+def _choice(code: str, where: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _fail(
+            code,
+            where,
+            f"{value!r} is not one of {', '.join(choices)}",
+            f"write one of {', '.join(choices)}",
+            value,
+        )
+    return value
+
+
+def _number(code: str, where: str, value: Any, *, low: float = 0, integer: bool = False) -> Any:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and integer:
+        ok = float(value).is_integer()
+    if not ok or value < low:
+        kind = "a whole number" if integer else "a number"
+        raise _fail(
+            code,
+            where,
+            f"{value!r} is not {kind} >= {low:g}",
+            f"write {kind} of at least {low:g}",
+            value,
+        )
+    return int(value) if integer else float(value)
+
+
+def _text(code: str, where: str, value: Any, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(code, where, f"{value!r} is not a text", "write a non-empty text", value)
+    return value
+
+
+def _keys(code: str, where: str, data: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise _fail(code, where, f"{data!r} is not a table", "write a table of fields", data)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _fail(
+            code,
+            f"{where}.{unknown[0]}",
+            "unknown field",
+            f"use only {', '.join(sorted(allowed))}",
+            unknown[0],
+        )
+    return dict(data)
+
+
+def _trigger(code: str, data: Any) -> dict[str, Any]:
+    allowed = {
+        "kind",
+        "field",
+        "values",
+        "score",
+        "above",
+        "below",
+        "by",
+        "event",
+        "ticket_kinds",
+        "date",
+        "days",
+        "max_days",
+        "every",
+        "within_days",
+    }
+    t = _keys(code, "trigger", data, allowed)
+    kind = _choice(code, "trigger.kind", t.get("kind"), TRIGGERS)
+    if kind in ("enter", "leave"):
+        fld = _choice(code, "trigger.field", t.get("field"), STATE_FIELDS)
+        values = t.get("values")
+        if isinstance(values, str):
+            values = [values]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise _fail(
+                code,
+                "trigger.values",
+                f"{values!r} is not a list of values",
+                'write e.g. values = ["diamond"]',
+                values,
+            )
+        allowed_values = {"value_tier": tuple(ValueTier), "lifecycle_stage": tuple(LifecycleStage)}
+        if fld in allowed_values:
+            for v in values:
+                _choice(code, "trigger.values", v, tuple(str(x) for x in allowed_values[fld]))
+        t["values"] = values
+    elif kind in ("upgrade", "downgrade"):
+        t["field"] = _choice(code, "trigger.field", t.get("field", "value_tier"), ("value_tier",))
+    elif kind == "score_crosses":
+        _choice(code, "trigger.score", t.get("score"), SCORE_FIELDS)
+        if ("above" in t) == ("below" in t):
+            raise _fail(
+                code,
+                "trigger.above",
+                "give either above or below",
+                "write above = 0.7 (rising past it) or below = 40 (falling under it)",
+            )
+        side = "above" if "above" in t else "below"
+        t[side] = _number(code, f"trigger.{side}", t[side], low=-1e12)
+    elif kind == "score_drop":
+        _choice(code, "trigger.score", t.get("score"), SCORE_FIELDS)
+        t["by"] = _number(code, "trigger.by", t.get("by"))
+    elif kind == "event":
+        _choice(code, "trigger.event", t.get("event"), EVENTS)
+        kinds = t.get("ticket_kinds")
+        if kinds is not None and (not isinstance(kinds, list) or not kinds):
+            raise _fail(
+                code,
+                "trigger.ticket_kinds",
+                f"{kinds!r} is not a list",
+                'write e.g. ticket_kinds = ["complaint"]',
+                kinds,
+            )
+    elif kind == "date":
+        date = _choice(code, "trigger.date", t.get("date"), DATES)
+        if date in ("no_contact", "no_purchase"):
+            t["days"] = _number(code, "trigger.days", t.get("days"), low=1, integer=True)
+            if t.get("max_days") is not None:
+                t["max_days"] = _number(
+                    code, "trigger.max_days", t["max_days"], low=t["days"], integer=True
+                )
+    elif kind == "schedule":
+        _choice(code, "trigger.every", t.get("every"), PERIODS)
+    elif kind == "points_expiring":
+        t["within_days"] = _number(
+            code, "trigger.within_days", t.get("within_days", 30), low=1, integer=True
+        )
+    return t
+
+
+def check_filter(code: str, node: Any, where: str = "audience") -> dict[str, Any]:
+    """Check one node of an audience filter (recursively); returns it normalized."""
+    if not isinstance(node, Mapping):
+        raise _fail(
+            code,
+            where,
+            f"{node!r} is not a table",
+            "write {all = [...]}, {any = [...]}, {not = {...}} or {field, op, value}",
+            node,
+        )
+    groups = [k for k in ("all", "any") if k in node]
+    if groups:
+        key = groups[0]
+        _keys(code, where, node, {key})
+        items = node[key]
+        if not isinstance(items, list) or not items:
+            raise _fail(
+                code,
+                f"{where}.{key}",
+                "an empty or non-list group",
+                "list at least one condition",
+                items,
+            )
+        return {key: [check_filter(code, n, f"{where}.{key}[{i}]") for i, n in enumerate(items)]}
+    if "not" in node:
+        _keys(code, where, node, {"not"})
+        return {"not": check_filter(code, node["not"], f"{where}.not")}
+    leaf = _keys(code, where, node, {"field", "op", "value"})
+    fld = _choice(code, f"{where}.field", leaf.get("field"), FIELDS)
+    op = _choice(code, f"{where}.op", leaf.get("op", "eq"), OPS)
+    value = leaf.get("value")
+    if op in ("is_null", "not_null"):
+        return {"field": fld, "op": op}
+    if op in ("in", "not_in") and not isinstance(value, list):
+        raise _fail(
+            code,
+            f"{where}.value",
+            f"{op} needs a list, not {value!r}",
+            'write e.g. value = ["gold", "diamond"]',
+            value,
+        )
+    if op in ("within_days", "older_than_days"):
+        if fld not in DATE_FIELDS:
+            raise _fail(
+                code,
+                f"{where}.op",
+                f"{op} compares a date, and {fld} is not one",
+                f"use it with {', '.join(DATE_FIELDS)}",
+                op,
+            )
+        value = _number(code, f"{where}.value", value, integer=True)
+    if op in ("gt", "ge", "lt", "le") and fld not in SCORE_FIELDS and fld != "owner_id":
+        raise _fail(
+            code,
+            f"{where}.op",
+            f"{op} compares numbers, and {fld} is not one",
+            f"use eq, in, … with {fld}",
+            op,
+        )
+    if op == "contains" and fld != "tags":
+        raise _fail(code, f"{where}.op", "contains looks in tags", 'use field = "tags"', op)
+    if value is None:
+        raise _fail(code, f"{where}.value", "missing", "give the value to compare with")
+    return {"field": fld, "op": op, "value": value}
+
+
+def _eligibility(code: str, data: Any) -> dict[str, Any]:
+    e = _keys(code, "eligibility", data or {}, {"cooldown_days", "reenrol", "marketing", "caps"})
+    e["cooldown_days"] = _number(
+        code, "eligibility.cooldown_days", e.get("cooldown_days", 0), integer=True
+    )
+    e["reenrol"] = _choice(code, "eligibility.reenrol", e.get("reenrol", "after_cooldown"), REENROL)
+    if "marketing" in e and not isinstance(e["marketing"], bool):
+        raise _fail(code, "eligibility.marketing", "not true or false", "write true or false")
+    caps = []
+    for i, cap in enumerate(e.get("caps", [])):
+        c = _keys(code, f"eligibility.caps[{i}]", cap, {"channel", "max", "days"})
+        caps.append(
+            {
+                "channel": _choice(
+                    code, f"eligibility.caps[{i}].channel", c.get("channel"), tuple(MessageChannel)
+                ),
+                "max": _number(code, f"eligibility.caps[{i}].max", c.get("max"), integer=True),
+                "days": _number(
+                    code, f"eligibility.caps[{i}].days", c.get("days"), low=1, integer=True
+                ),
+            }
+        )
+    e["caps"] = caps
+    return e
+
+
+_ACTION_KEYS = {
+    "task": {
+        "kind",
+        "title_zh",
+        "title_en",
+        "script_zh",
+        "script_en",
+        "due_hours",
+        "due_days",
+        "priority",
+        "assignee",
+        "team",
+        "channel",
+    },
+    "message": {"kind", "channel", "template", "subject_zh", "subject_en", "body_zh", "body_en"},
+    "reward": {"kind", "points", "reason"},
+    "alert": {"kind", "alert_kind", "severity"},
+    "tag": {"kind", "tag"},
+}
+
+
+def _action(code: str, i: int, data: Any) -> dict[str, Any]:
+    where = f"actions[{i}]"
+    if not isinstance(data, Mapping):
+        raise _fail(code, where, f"{data!r} is not a table", 'write {kind = "task", …}', data)
+    kind = _choice(code, f"{where}.kind", data.get("kind"), ACTIONS)
+    a = _keys(code, where, data, _ACTION_KEYS[kind])
+    if kind == "task":
+        _text(code, f"{where}.title_zh", a.get("title_zh"))
+        _text(code, f"{where}.title_en", a.get("title_en"))
+        if "due_hours" in a and "due_days" in a:
+            raise _fail(
+                code,
+                f"{where}.due_hours",
+                "give due_hours or due_days, not both",
+                "keep one of them",
+            )
+        hours = a.pop("due_days", None)
+        a["due_hours"] = _number(
+            code,
+            f"{where}.due_hours",
+            a.get("due_hours", 24 if hours is None else hours * 24),
+            low=1,
+            integer=True,
+        )
+        a["priority"] = _choice(
+            code, f"{where}.priority", a.get("priority", "normal"), tuple(TicketPriority)
+        )
+        a["assignee"] = _choice(
+            code, f"{where}.assignee", a.get("assignee", "owner"), ("owner", "team")
+        )
+        if a["assignee"] == "team" or "team" in a:
+            _text(code, f"{where}.team", a.get("team"))
+        a["channel"] = _choice(
+            code,
+            f"{where}.channel",
+            a.get("channel", "phone"),
+            ("phone", "email", "chat", "visit", "social", "after_sales"),
+        )
+    elif kind == "message":
+        _choice(code, f"{where}.channel", a.get("channel"), MESSAGE_CHANNELS)
+        _text(code, f"{where}.template", a.get("template"))
+        for key in ("subject_zh", "subject_en", "body_zh", "body_en"):
+            _text(code, f"{where}.{key}", a.get(key), required=key.startswith("body"))
+    elif kind == "reward":
+        a["points"] = _number(code, f"{where}.points", a.get("points"), low=1, integer=True)
+        a["reason"] = _choice(
+            code, f"{where}.reason", a.get("reason", "bonus"), ("bonus", "birthday", "referral")
+        )
+    elif kind == "alert":
+        _choice(code, f"{where}.alert_kind", a.get("alert_kind"), tuple(AlertKind))
+        a["severity"] = _choice(
+            code, f"{where}.severity", a.get("severity", "warning"), tuple(AlertSeverity)
+        )
+    else:
+        _text(code, f"{where}.tag", a.get("tag"))
+    return a
+
+
+def parse_playbook(data: Any) -> Playbook:
+    """Check a playbook's definition; returns the :class:`Playbook`.
+
+    Raises
+    ------
+    ValidationFailed
+        ``playbook <code>: <field>: <problem>`` with what to write instead.
+    """
+    raw_code = data.get("code") if isinstance(data, Mapping) else None
+    if (
+        not isinstance(raw_code, str)
+        or not raw_code.replace("_", "").isalnum()
+        or len(raw_code) > 64
+    ):
+        raise _fail(
+            str(raw_code),
+            "code",
+            f"{raw_code!r} is not a code",
+            'write letters, digits and _ (at most 64), e.g. code = "vip_event"',
+            raw_code,
+        )
+    code = raw_code
+    d = _keys(code, "playbook", data, _TOP_KEYS)
+    _text(code, "name_zh", d.get("name_zh"))
+    _text(code, "name_en", d.get("name_en"))
+    enabled = d.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(code, "enabled", "not true or false", "write true or false", enabled)
+    share = d.get("holdout_share")
+    if share is not None:
+        share = check_share(share, f"playbook {code}: holdout_share")
+    actions = d.get("actions")
+    if not isinstance(actions, list) or not actions:
+        raise _fail(code, "actions", "no action", "list at least one action", actions)
+    outcome = _keys(code, "outcome", d.get("outcome"), {"kind", "window_days"})
+    outcome["kind"] = _choice(code, "outcome.kind", outcome.get("kind"), OUTCOMES)
+    outcome["window_days"] = _number(
+        code, "outcome.window_days", outcome.get("window_days", 30), low=1, integer=True
+    )
+    d |= {
+        "trigger": _trigger(code, d.get("trigger")),
+        "audience": None if d.get("audience") is None else check_filter(code, d["audience"]),
+        "eligibility": _eligibility(code, d.get("eligibility")),
+        "actions": [_action(code, i, a) for i, a in enumerate(actions)],
+        "outcome": outcome,
+        "enabled": enabled,
+        "priority": _number(code, "priority", d.get("priority", 100), integer=True),
+        "prior_uplift": _number(code, "prior_uplift", d.get("prior_uplift", 0.01), low=-1),
+    }
+    if share is None:
+        d.pop("holdout_share", None)
+    else:
+        d["holdout_share"] = share
+    if d.get("audience") is None:
+        d.pop("audience", None)
+    d.pop("enabled")
+    return Playbook(
+        code=code,
+        name_zh=d["name_zh"],
+        name_en=d["name_en"],
+        enabled=enabled,
+        priority=d["priority"],
+        holdout_share=share,
+        prior_uplift=d["prior_uplift"],
+        trigger=d["trigger"],
+        audience=d.get("audience"),
+        eligibility=d["eligibility"],
+        actions=tuple(d["actions"]),
+        outcome=outcome,
+        definition=d,
+    )
+
+
+def builtin_definitions() -> list[dict[str, Any]]:
+    """The built-in playbooks' definitions (``builtin_playbooks.toml``), in file order."""
+    text = resources.files("rapport.actions").joinpath("builtin_playbooks.toml").read_text("utf-8")
+    return list(tomllib.loads(text)["playbook"])
+
+
+def builtin_codes() -> tuple[str, ...]:
+    """The codes of the built-in playbooks."""
+    return tuple(d["code"] for d in builtin_definitions())
+
+
+def configured_playbooks(rules: Rules) -> list[tuple[Playbook, str]]:
+    """Every playbook the rules define, with its source (``builtin`` or ``rules``).
+
+    Built-ins are overlaid with ``[playbooks.overrides.<code>]`` and switched off by
+    ``[playbooks] disabled``; ``[[playbooks.custom]]`` adds the business's own.
+
+    Raises
+    ------
+    ValidationFailed
+        For an invalid definition, an override or a ``disabled`` entry naming no built-in
+        playbook, or a custom playbook reusing a code.
+    """
+    config = rules.playbooks
+    builtins = {d["code"]: d for d in builtin_definitions()}
+    for code in [*config.disabled, *config.overrides]:
+        if code not in builtins:
+            raise _fail(
+                code,
+                "[playbooks]",
+                "no built-in playbook has this code",
+                f"name one of {', '.join(builtins)}",
+                code,
+            )
+    out: list[tuple[Playbook, str]] = []
+    for code, definition in builtins.items():
+        merged = dict(definition) | dict(config.overrides.get(code, {}))
+        if code in config.disabled:
+            merged["enabled"] = False
+        out.append((parse_playbook(merged), "builtin"))
+    seen = set(builtins)
+    for definition in config.custom:
+        playbook = parse_playbook(definition)
+        if playbook.code in seen:
+            raise _fail(
+                playbook.code,
+                "code",
+                "another playbook has this code",
+                "give each playbook its own code",
+                playbook.code,
+            )
+        seen.add(playbook.code)
+        out.append((playbook, "rules"))
+    return out
