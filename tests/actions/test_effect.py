@@ -32,6 +32,8 @@ from rapport.actions.effect import (
 )
 from rapport.errors import ValidationFailed
 
+#: Revenue in cents, refunds included.
+AMOUNTS = st.integers(-(10**6), 10**9).map(lambda cents: cents / 100)
 COUNTS = [(0, 1), (1, 1), (0, 7), (7, 7), (3, 10), (1, 40), (39, 40), (120, 1000), (5, 5000)]
 
 
@@ -117,6 +119,26 @@ def test_the_revenue_interval_is_welchs_as_scipy_and_statsmodels_compute_it(
     compare = CompareMeans(DescrStatsW(t), DescrStatsW(h))
     sm_low, sm_high = compare.tconfint_diff(alpha=1 - confidence, usevar="unequal")
     assert (ours.low, ours.high) == pytest.approx((sm_low, sm_high), rel=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    t=st.lists(AMOUNTS, min_size=2, max_size=50),
+    h=st.lists(AMOUNTS, min_size=2, max_size=50),
+)
+def test_the_revenue_interval_holds_the_estimate_and_mirrors(t: list, h: list) -> None:
+    treated = ArmOutcome.from_outcomes(np.zeros(len(t)), t)
+    holdout = ArmOutcome.from_outcomes(np.zeros(len(h)), h)
+    interval = welch_interval(treated, holdout)
+    swapped = welch_interval(holdout, treated)
+    if np.ptp(t) == 0 and np.ptp(h) == 0:
+        assert interval is None and swapped is None
+        return
+    assert interval is not None and swapped is not None
+    estimate = np.mean(t) - np.mean(h)
+    assert interval.low <= estimate + 1e-9 * abs(estimate) <= interval.high + 2e-9 * abs(estimate)
+    assert swapped.low == pytest.approx(-interval.high, rel=1e-9, abs=1e-9)
+    assert swapped.high == pytest.approx(-interval.low, rel=1e-9, abs=1e-9)
 
 
 def test_the_bootstrap_is_seeded_and_agrees_with_scipys_percentile_bootstrap() -> None:
@@ -306,6 +328,10 @@ def test_outcomes_that_are_mistakes_of_the_caller() -> None:
         measure_effect([0, 1], [1], cost=-1.0)
     with pytest.raises(ValueError, match="successes"):
         ArmOutcome(customers=3, successes=4)
+    with pytest.raises(ValueError, match="variance"):
+        ArmOutcome(customers=3, successes=1, revenue_total=10.0)
+    with pytest.raises(ValueError, match="variance"):
+        ArmOutcome(customers=3, successes=1, revenue_total=10.0, revenue_variance=-1.0)
 
 
 def test_counts_of_an_engine_in_numpy_types() -> None:

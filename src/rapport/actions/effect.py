@@ -95,6 +95,11 @@ class ArmOutcome:
             raise ValueError(
                 f"successes must lie in [0, customers], not {self.successes} of {self.customers}"
             )
+        spread = self.revenue_variance
+        if self.revenue_total is not None and self.customers >= 2 and spread is None:
+            raise ValueError("an arm of 2 or more customers with revenue needs its variance")
+        if spread is not None and not (math.isfinite(spread) and spread >= 0):
+            raise ValueError(f"a revenue variance must be finite and >= 0, not {spread!r}")
 
     @classmethod
     def from_outcomes(
@@ -388,9 +393,11 @@ def welch_interval(
     se2 = a + b
     if not se2 > 0:
         return None
-    df = se2 * se2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    w1, w2 = a / se2, b / se2  # the same degrees of freedom, safe from under- and overflow
+    df = 1.0 / (w1 * w1 / (n1 - 1) + w2 * w2 / (n2 - 1))
     half = stats.t.ppf(0.5 + confidence / 2, df) * math.sqrt(se2)
-    return Interval(m1 - m2 - half, m1 - m2 + half, "welch")
+    low, high = m1 - m2 - half, m1 - m2 + half
+    return Interval(low, high, "welch") if math.isfinite(low) and math.isfinite(high) else None
 
 
 def bootstrap_interval(
