@@ -46,6 +46,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
@@ -54,8 +55,9 @@ from sqlalchemy.orm import Session
 from rapport.config import LoyaltyRules, Rules
 from rapport.domain import LoyaltyReason
 from rapport.store import schema
-from rapport.store.loyalty import lock_customers, tier_for
+from rapport.store.loyalty import lock_customers
 from rapport.store.loyalty_expiry import aware
+from rapport.store.loyalty_tiers import base_tier, evaluate_customers
 
 #: The ledger reference of an order's entries.
 PREFIX = "order:"
@@ -155,10 +157,16 @@ def post_customers(
     rules: Rules,
     now: dt.datetime,
     dry_run: bool = False,
+    tz: ZoneInfo | None = None,
 ) -> EarnRun:
     """Bring the ledger entries of every order of ``customer_ids`` to their target, in the
     session's transaction (which must not have read the ledger yet: the ledgers are locked
-    first). With ``dry_run`` nothing is written."""
+    first). With ``dry_run`` nothing is written.
+
+    The members' programme tiers are evaluated first (an upgrade the orders qualify for
+    happens at once, :mod:`rapport.store.loyalty_tiers`) and their tier multiplier is that
+    of the tier then; with ``tier_basis = "points"`` they are evaluated again once the points
+    are posted. ``tz`` is the business's time zone (default: the settings')."""
     run = EarnRun(dry_run=dry_run)
     if not customer_ids or not rules.loyalty.earn_from_orders:
         return run
@@ -221,7 +229,12 @@ def post_customers(
     categories = _category_multipliers(
         session, [r["id"] for r in new], loyalty.multipliers.category
     )
-    tiers = [tier_for(points=max(balances.get(r["customer_id"], 0), 0), rules=loyalty) for r in new]
+    # the programme tiers brought up to date first: the tier multiplier reads them
+    tier_run = evaluate_customers(
+        session, customer_ids, rules=rules, at=now, tz=tz, dry_run=dry_run, lock=False
+    )
+    base = base_tier(loyalty)
+    tiers = [tier_run.tiers.get(r["customer_id"], base) for r in new]
     rule_points = evaluate(
         np.array([float(r["net_amount"]) for r in new], dtype=np.float64),
         rules=loyalty,
@@ -313,6 +326,10 @@ def post_customers(
             session.execute(sa.insert(schema.loyalty_order_points), records)
         if entries:
             session.execute(sa.insert(schema.loyalty_ledger), entries)
+        if entries and loyalty.tier_basis == "points":  # the points just earned may lift
+            evaluate_customers(
+                session, sorted(run.customers), rules=rules, at=now, tz=tz, lock=False
+            )
     return run
 
 

@@ -14,10 +14,11 @@ The rule (``[loyalty]`` of the business rules, docs/loyalty.md "Tiers"):
   target is the floor, above what the basis gives).
 * A target below the tier changes nothing until a **review date** (``tier_review``: the first
   day of each month, quarter or year, or every ``tier_review_months`` since the tier began).
-  A member still below at a review keeps the tier ``tier_grace_days`` more
-  (``grace_until = review date + grace``); still below when the grace ends, they drop to the
-  target then — as many tiers as the basis says, at once. Back at or above the tier during
-  the grace, the grace is cleared.
+  A member found below on or after a review date keeps the tier ``tier_grace_days`` more
+  (``grace_until`` = that day + grace: an evaluation missed on the review day never shortens
+  the grace); still below when the grace ends, they drop to the target then — as many tiers
+  as the basis says, at once. Back at or above the tier during the grace, the grace is
+  cleared.
 * Deciding again with the state a decision returned, on the same day with the same inputs,
   changes nothing.
 
@@ -183,7 +184,7 @@ def decide(
     else:
         if new.grace_until is None and on >= new.review_on:
             grace = dt.timedelta(days=rules.tier_grace_days)
-            new = replace(new, grace_until=new.review_on + grace)
+            new = replace(new, grace_until=on + grace)
         if new.grace_until is not None and on >= new.grace_until:
             return begin(TierChangeReason.DOWNGRADE)
     if on >= new.review_on:
