@@ -118,14 +118,16 @@ class QueuePage:
     next_cursor: str | None
 
 
-def _due() -> sa.ColumnElement[Any]:
-    """The ticket's next SLA target: the first response until answered, then resolution."""
+def next_due(t: sa.FromClause = _t) -> sa.ColumnElement[Any]:
+    """The ticket's next SLA target (a column of ``t``, the tickets or an alias of them): the
+    first response until answered, then resolution. The alert run
+    (:mod:`rapport.actions.alerts`) watches the same clock."""
     return sa.case(
         (
-            _t.c.first_response_at.is_(None),
-            sa.func.coalesce(_t.c.first_response_due_at, _t.c.resolution_due_at),
+            t.c.first_response_at.is_(None),
+            sa.func.coalesce(t.c.first_response_due_at, t.c.resolution_due_at),
         ),
-        else_=_t.c.resolution_due_at,
+        else_=t.c.resolution_due_at,
     )
 
 
@@ -218,7 +220,7 @@ def ticket_queue(
             "now: a naive time", field="now", hint="pass an aware time (UTC)", key="naive_now"
         )
     page = PageRequest(limit=query.limit)
-    due = _due()
+    due = next_due()
     found = _conditions(scope, query)
     # The customers are joined, not looked up with IN (…): the open tickets (few, by
     # the status index) lead, and each one's customer is checked against the scope.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from rapport.domain import AlertKind, AlertSeverity, AlertStatus
 from rapport.errors import Conflict, NotFound
 from rapport.store import schema
-from rapport.store.db import insert_ignoring_duplicates
+from rapport.store.db import insert_ignoring_duplicates, rowcount
 from rapport.store.paging import MAX_ID, Page, PageRequest, SortKey, read_page
 from rapport.store.repository import Row
 
@@ -193,7 +193,7 @@ def resolve(*, session: Session, alert_id: int, by: int | None, at: dt.datetime)
         .values(status=AlertStatus.RESOLVED.value, resolved_at=at, resolved_by=by)
     )
     row = get(session=session, alert_id=alert_id)
-    if changed.rowcount == 0:
+    if rowcount(changed) == 0:
         raise _resolved_already(alert_id)
     return row
 
@@ -218,4 +218,4 @@ def resolve_gone(*, session: Session, alert_ids: Sequence[int], at: dt.datetime)
         .where(_t.c.id.in_(list(alert_ids)), _t.c.status != AlertStatus.RESOLVED.value)
         .values(status=AlertStatus.RESOLVED.value, resolved_at=at, resolved_by=None)
     )
-    return int(changed.rowcount or 0)
+    return rowcount(changed)

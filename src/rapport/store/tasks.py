@@ -18,6 +18,7 @@ from rapport.config import load_rules
 from rapport.domain import TaskStatus, TicketPriority
 from rapport.errors import Conflict, NotFound, ValidationFailed
 from rapport.store import schema
+from rapport.store.db import rowcount
 from rapport.store.paging import MAX_ID, Page, PageRequest, SortKey, read_page
 from rapport.store.repository import Row
 
@@ -38,27 +39,34 @@ class NewTask:
     enrolment_id: int | None = None
 
 
+def _row(task: NewTask, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "customer_id": task.customer_id,
+        "assignee_id": task.assignee_id,
+        "team": task.team,
+        "enrolment_id": task.enrolment_id,
+        "title": task.title,
+        "script": task.script,
+        "priority": TicketPriority(task.priority).value,
+        "status": TaskStatus.OPEN.value,
+        "due_at": task.due_at,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
 def add_tasks(*, session: Session, tasks: Sequence[NewTask], at: dt.datetime) -> int:
     """Write ``tasks`` as open tasks created at ``at``; returns how many were written."""
-    rows = [
-        {
-            "customer_id": task.customer_id,
-            "assignee_id": task.assignee_id,
-            "team": task.team,
-            "enrolment_id": task.enrolment_id,
-            "title": task.title,
-            "script": task.script,
-            "priority": TicketPriority(task.priority).value,
-            "status": TaskStatus.OPEN.value,
-            "due_at": task.due_at,
-            "created_at": at,
-            "updated_at": at,
-        }
-        for task in tasks
-    ]
+    rows = [_row(task, at) for task in tasks]
     if rows:
         session.execute(sa.insert(_t), rows)
     return len(rows)
+
+
+def add_task(*, session: Session, task: NewTask, at: dt.datetime) -> int:
+    """Write ``task`` as an open task created at ``at``; returns its id."""
+    stmt = sa.insert(_t).values(**_row(task, at)).returning(_t.c.id)
+    return int(session.execute(stmt).scalar_one())
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -166,7 +174,7 @@ def _change_open(session: Session, task_id: int, values: dict[str, Any], at: dt.
         .where(_t.c.id == task_id, _t.c.status == TaskStatus.OPEN.value)
         .values(**values, updated_at=at)
     )
-    if changed.rowcount == 0:
+    if rowcount(changed) == 0:
         current = session.execute(
             sa.select(_t.c.status).where(_t.c.id == task_id)
         ).scalar_one_or_none()
@@ -303,4 +311,4 @@ def expire_tasks(*, session: Session, at: dt.datetime, after_days: int | None = 
         .where(_t.c.status == TaskStatus.OPEN.value, _t.c.due_at < cutoff)
         .values(status=TaskStatus.EXPIRED.value, updated_at=at)
     )
-    return int(changed.rowcount or 0)
+    return rowcount(changed)

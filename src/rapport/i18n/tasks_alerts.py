@@ -1,0 +1,77 @@
+"""The texts of tasks and alerts in zh-CN and en: the columns and lines of ``rapport tasks``
+and ``rapport alerts``, and the e-mail an alert sends.
+
+:func:`text` picks a ``(zh, en)`` pair of :data:`TEXTS` for the locale and fills its
+placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.i18n.locale import pick
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # rapport tasks
+    "tasks.title": ("任务", "Tasks"),
+    "tasks.id": ("编号", "Id"),
+    "tasks.customer": ("客户", "Customer"),
+    "tasks.task": ("任务", "Task"),
+    "tasks.priority": ("优先级", "Priority"),
+    "tasks.status": ("状态", "Status"),
+    "tasks.due_at": ("到期", "Due"),
+    "tasks.assignee": ("负责人", "Assignee"),
+    "tasks.team": ("团队", "Team"),
+    "tasks.result": ("结果", "Result"),
+    "tasks.note": ("备注", "Note"),
+    "tasks.skip_reason": ("跳过原因", "Reason skipped"),
+    "tasks.count": ("共 {count} 个任务", "{count} tasks"),
+    "tasks.more": ("下一页：--after {after}", "next page: --after {after}"),
+    "tasks.done": ("任务 {id} 已完成", "task {id} done"),
+    "tasks.skipped": ("任务 {id} 已跳过", "task {id} skipped"),
+    "tasks.added": ("已创建任务 {id}", "task {id} added"),
+    "tasks.expired": ("{count} 个任务已过期", "{count} tasks expired"),
+    # rapport alerts
+    "alerts.title": ("告警", "Alerts"),
+    "alerts.id": ("编号", "Id"),
+    "alerts.kind": ("类型", "Kind"),
+    "alerts.severity": ("级别", "Severity"),
+    "alerts.status": ("状态", "Status"),
+    "alerts.customer": ("客户", "Customer"),
+    "alerts.raised_at": ("发出时间", "Raised"),
+    "alerts.last_seen_at": ("最近一次", "Last seen"),
+    "alerts.details": ("依据", "Evidence"),
+    "alerts.count": ("共 {count} 条告警", "{count} alerts"),
+    "alerts.acknowledged": ("告警 {id} 已确认", "alert {id} acknowledged"),
+    "alerts.resolved": ("告警 {id} 已解决", "alert {id} resolved"),
+    "alerts.run": (
+        "{day}：新告警 {raised} 条，仍在的 {seen} 条，已自动解决 {resolved} 条，"
+        "待发送消息 {messages} 条",
+        "{day}: {raised} new alerts, {seen} still there, {resolved} resolved by themselves, "
+        "{messages} messages queued",
+    ),
+    "alerts.run_kind": ("  {kind}：{count}", "  {kind}: {count}"),
+    "alerts.run_skipped": ("  未判断：{why}", "  not judged: {why}"),
+    # the e-mail of an alert
+    "alerts.mail_subject": (
+        "[客情告警] {severity}：{kind}{about}",
+        "[Rapport alert] {severity}: {kind}{about}",
+    ),
+    "alerts.mail_customer": ("（客户 {id} {name}）", " (customer {id} {name})"),
+    "alerts.mail_metric": ("（{metric}，{day}）", " ({metric}, {day})"),
+    "alerts.mail_intro": (
+        "{raised_at} 发出告警 {id}：{kind}，级别 {severity}。",
+        "Alert {id} raised {raised_at}: {kind}, severity {severity}.",
+    ),
+    "alerts.mail_evidence": ("依据：", "Evidence:"),
+    "alerts.mail_act": (
+        "请在客情中确认（rapport alerts ack {id}）并在处理后解决（rapport alerts resolve {id}）。",
+        "Acknowledge it in Rapport (rapport alerts ack {id}) and resolve it once handled "
+        "(rapport alerts resolve {id}).",
+    ),
+}
+
+
+def text(key: str, locale: str = "zh_CN", **params: Any) -> str:
+    """The text of ``key`` in ``locale`` with ``params`` filled in."""
+    return pick(TEXTS[key], locale).format(**params)
