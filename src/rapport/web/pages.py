@@ -1,7 +1,8 @@
 """The pages 客户 Customers (search, filters, sorting, keyset paging; HTMX swaps the results
 without a reload and the URL keeps the filters) and the customer 360 card, with the tier's
-reasons, the loyalty balance and the everyday writes (log an interaction, open a ticket, add
-or remove a tag, add a note) through the store functions the API's routes use.
+reasons, the loyalty panel (:mod:`rapport.web.views.card_loyalty`) and the everyday writes
+(log an interaction, open a ticket, add or remove a tag, add a note) through the store
+functions the API's routes use.
 
 Access is the API's: the list and the card read through the user's
 :class:`~rapport.access.CustomerScope` (a customer outside it is the same 404 page as a
@@ -32,7 +33,6 @@ from rapport.domain import (
     Gender,
     InteractionChannel,
     LifecycleStage,
-    LoyaltyReason,
     Role,
     TicketKind,
     TicketPriority,
@@ -41,15 +41,12 @@ from rapport.domain import (
 from rapport.errors import NotFound, RapportError
 from rapport.i18n.enums import timeline_labels
 from rapport.i18n.errors import error_text
-from rapport.i18n.locale import pick
-from rapport.masking import mask_customer, mask_ledger_entry
+from rapport.masking import mask_customer
 from rapport.reports.tiers import next_tier, tier_reasons
 from rapport.store import (
     audit,
     customers,
     interactions,
-    loyalty,
-    loyalty_expiry,
     notes,
     tickets,
     users,
@@ -74,6 +71,7 @@ from rapport.web.customer_list import (
 from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
+from rapport.web.views.card_loyalty import LoyaltyForm, loyalty_panel
 
 router = APIRouter(include_in_schema=False)
 NAV = NavEntry(path="/customers", key="nav.customers", order=30)
@@ -84,8 +82,6 @@ TIMELINE_ENTRIES = 30
 HISTORY_SNAPSHOTS = 24
 #: Notes shown on the card, newest first.
 NOTE_ENTRIES = 50
-#: Loyalty ledger entries shown on the card.
-LEDGER_ENTRIES = 5
 DEGREES = ("satisfaction", "loyalty", "engagement", "advocacy")
 #: Query parameters of the list that the URL keeps (the cursor is added by the pager).
 FILTERS = ("q", "tier", "stage", "segment", "owner", "city", "marketable", "sort")
@@ -181,7 +177,7 @@ def customer_card(request: Request, user: WebUser, customer_id: str) -> Response
             )
         with request.app.state.sessions() as session:
             row = scope.get(session=session, id=number)
-            context = _card_context(request, session, scope, row)
+            context = card_context(request, session, scope, row)
     except NotFound:
         return render.page(request, "not_found.html", status=404)
     if not scope.masked:
@@ -189,15 +185,17 @@ def customer_card(request: Request, user: WebUser, customer_id: str) -> Response
     return render.page(request, "customer.html", context)
 
 
-def _card_context(
+def card_context(
     request: Request,
     session: Any,
     scope: CustomerScope,
     row: dict[str, Any],
     forms: dict[str, CardForm] | None = None,
+    *,
+    loyalty_form: LoyaltyForm | None = None,
 ) -> dict[str, Any]:
     """Everything the card shows of the customer ``row`` (in ``scope``), with the state of
-    its write forms (fresh ones unless ``forms`` says otherwise)."""
+    its write forms (fresh ones unless ``forms`` or ``loyalty_form`` say otherwise)."""
     number = row["id"]
     timeline = customer360.customer_timeline(
         session=session, customer_id=number, limit=TIMELINE_ENTRIES, masked=scope.masked
@@ -227,45 +225,15 @@ def _card_context(
         "tier_lacking": lacking,
         "stage": _enum(LifecycleStage, _value((latest or {}).get("lifecycle_stage"))),
         "degrees": DEGREES,
-        "loyalty": _loyalty(session, number, scope.masked, rules, fmt),
+        "loyalty": loyalty_panel(
+            session, scope=scope, customer_id=number, rules=rules, fmt=fmt, form=loyalty_form
+        ),
         **_writes_context(session, scope, row, forms),
     }
 
 
 def _timeline(entries: list[dict[str, Any]], fmt: Formatter, masked: bool) -> list[dict[str, Any]]:
     return [_timeline_entry(e, fmt, masked) for e in entries]
-
-
-def _loyalty(
-    session: Any, customer_id: int, masked: bool, rules: Any, fmt: Formatter
-) -> dict[str, Any]:
-    """The points balance (the sum of the ledger), the programme tier it reaches, the points
-    still pending (an order's returns window), the next expiry, and the newest entries
-    (references masked for analysts)."""
-    points = loyalty.balance(session=session, customer_id=customer_id)
-    now = utcnow()
-    expiring = loyalty_expiry.customer_expiring(
-        session,
-        customer_id=customer_id,
-        expire_days=rules.loyalty.points_expire_days,
-        after=now,
-    )
-    entries = loyalty.latest_entries(session=session, customer_id=customer_id, limit=LEDGER_ENTRIES)
-    code = loyalty.tier_for(points=points, rules=rules.loyalty)
-    names = loyalty.TIER_NAMES.get(code)
-    return {
-        "balance": points,
-        "tier": pick(names, fmt.locale) if names else code,
-        "pending": loyalty.pending(session=session, customer_id=customer_id, at=now),
-        "next_expiry": expiring[0] if expiring else None,
-        "entries": [
-            {
-                **(mask_ledger_entry(e) if masked else e),
-                "reason": _enum(LoyaltyReason, _value(e["reason"])),
-            }
-            for e in entries
-        ],
-    }
 
 
 # --- the card's writes ---------------------------------------------------------------------
@@ -424,7 +392,7 @@ def _write(
                 )
                 context["timeline"] = _timeline(entries, fmt, scope.masked)
         else:
-            context = _card_context(request, session, scope, row, {form: state})
+            context = card_context(request, session, scope, row, {form: state})
     if not htmx:  # the whole card again, as its GET shows (and audits) it
         if not scope.masked:
             audit_read(request, user, [row["id"]], "web.360")
