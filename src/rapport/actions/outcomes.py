@@ -91,12 +91,17 @@ def measure_outcomes(
     try:
         ensure_current(engine)
         with session_scope(engine, writing=True) as session:
-            rows = enrolments.due_for_measurement(session=session, until=until)
-            if not rows:
-                return 0
-            return _measure(session, rules, rows, now)
+            return measure_in_session(session=session, rules=rules, until=until, now=now)
     finally:
         engine.dispose()
+
+
+def measure_in_session(
+    *, session: Session, rules: Rules, until: dt.datetime, now: dt.datetime
+) -> int:
+    """:func:`measure_outcomes` of the windows ended by ``until``, in the caller's session."""
+    rows = enrolments.due_for_measurement(session=session, until=until)
+    return _measure(session, rules, rows, now) if rows else 0
 
 
 def _measure(session: Session, rules: Rules, rows: list[dict[str, Any]], now: dt.datetime) -> int:

@@ -76,7 +76,9 @@ def enrol(
     stmt = sa.select(_e.c.id, _e.c.customer_id, _e.c.occasion, _e.c.arm, _e.c.reason).where(
         _e.c.playbook_id == playbook_id, _e.c.enrolled_at == at
     )
-    return [dict(r) for r in session.execute(stmt).mappings()]
+    wanted = {(row["customer_id"], row["occasion"]) for row in rows}
+    found = [dict(r) for r in session.execute(stmt).mappings()]
+    return [r for r in found if (r["customer_id"], r["occasion"]) in wanted]
 
 
 def defer_messages(*, session: Session, keys: Sequence[str], until: dt.datetime) -> None:
