@@ -72,7 +72,7 @@ def frame(session: Session, stmt: Any, schema_: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema_, orient="row")
 
 
-def _customers(session: Session, tz: Any) -> pl.DataFrame:
+def _customers(session: Session, tz: Any, ids: list[int] | None) -> pl.DataFrame:
     stmt = sa.select(
         _c.c.id.label("customer_id"),
         *(_c.c[name] for name in _ATTRIBUTES),
@@ -81,6 +81,8 @@ def _customers(session: Session, tz: Any) -> pl.DataFrame:
         _c.c.loyalty_joined_at,
         marketable_clause().label("marketable"),
     ).where(_c.c.deleted_at.is_(None), _c.c.erased_at.is_(None))
+    if ids is not None:
+        stmt = stmt.where(_c.c.id.in_(ids))
     types: dict[str, Any] = {"customer_id": pl.Int64}
     types |= {name: pl.String for name in _ATTRIBUTES}
     types |= {
@@ -101,7 +103,9 @@ def _customers(session: Session, tz: Any) -> pl.DataFrame:
     )
 
 
-def _scores(session: Session, as_of: dt.date | None, prefix: str) -> pl.DataFrame:
+def _scores(
+    session: Session, as_of: dt.date | None, prefix: str, ids: list[int] | None
+) -> pl.DataFrame:
     types: dict[str, Any] = {"customer_id": pl.Int64}
     for name in SNAPSHOT_COLUMNS:
         kind = pl.String if name in STATE_FIELDS else pl.Float64
@@ -114,15 +118,23 @@ def _scores(session: Session, as_of: dt.date | None, prefix: str) -> pl.DataFram
         if name in _FLOAT_SCORES:
             col = sa.cast(col, sa.Float)
         cols.append(col.label(prefix + name))
-    return frame(session, sa.select(*cols).where(_s.c.as_of == as_of), types)
+    stmt = sa.select(*cols).where(_s.c.as_of == as_of)
+    if ids is not None:
+        stmt = stmt.where(_s.c.customer_id.in_(ids))
+    return frame(session, stmt, types)
 
 
-def load_customers(*, session: Session, day: dt.date, tz: Any) -> tuple[pl.DataFrame, Snapshots]:
-    """Every live customer with attributes and scores as of ``day`` (see module doc)."""
+def load_customers(
+    *, session: Session, day: dt.date, tz: Any, customer_ids: list[int] | None = None
+) -> tuple[pl.DataFrame, Snapshots]:
+    """Every live customer (or those of ``customer_ids``) with attributes and scores as of
+    ``day`` (see the module's doc)."""
     snaps = snapshots(session=session, day=day)
-    base = _customers(session, tz)
-    base = base.join(_scores(session, snaps.latest, ""), on="customer_id", how="left")
-    base = base.join(_scores(session, snaps.previous, "prev_"), on="customer_id", how="left")
+    base = _customers(session, tz, customer_ids)
+    latest = _scores(session, snaps.latest, "", customer_ids)
+    base = base.join(latest, on="customer_id", how="left")
+    previous = _scores(session, snaps.previous, "prev_", customer_ids)
+    base = base.join(previous, on="customer_id", how="left")
     return base, snaps
 
 

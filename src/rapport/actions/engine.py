@@ -220,6 +220,47 @@ def _text(action: dict[str, Any], key: str, locale: str, values: dict[str, Any])
     return None if template is None else str(template).format_map(_Safe(values))
 
 
+def screen(
+    playbook: Playbook,
+    playbook_id: int | None,
+    df: pl.DataFrame,
+    *,
+    session: Session,
+    day: dt.date,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The customers of ``df`` eligible for ``playbook`` before the frequency caps: consent
+    when it needs it, an address for each message's channel, the cooldown and re-enrolment
+    rule. Returns them and how many each rule left out."""
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+
+    def keep(frame: pl.DataFrame, mask: pl.Expr, reason: str) -> pl.DataFrame:
+        kept = frame.filter(mask)
+        skipped[reason] += frame.height - kept.height
+        return kept
+
+    if playbook.needs_marketing_consent:
+        df = keep(df, pl.col("marketable"), "consent")
+    for action in playbook.actions:
+        if action["kind"] == "message":
+            column = pl.col(RECIPIENTS[action["channel"]])
+            df = keep(df, column.is_not_null() & (column.str.strip_chars() != ""), "no_address")
+    rule, cooldown = playbook.eligibility["reenrol"], playbook.eligibility["cooldown_days"]
+    if playbook_id is not None and df.height and (rule == "never" or cooldown):
+        last = pl.DataFrame(
+            enrolments.last_run_dates(session=session, playbook_id=playbook_id),
+            schema={"customer_id": pl.Int64, "last_run": pl.Date},
+            orient="row",
+        )
+        df = df.join(last, on="customer_id", how="left")
+        if rule == "never":
+            df = keep(df, pl.col("last_run").is_null(), "cooldown")
+        else:
+            since = (pl.lit(day) - pl.col("last_run")).dt.total_days()
+            df = keep(df, pl.col("last_run").is_null() | (since >= cooldown), "cooldown")
+        df = df.drop("last_run")
+    return df, skipped
+
+
 def _evaluate(
     plan: _Plan, ctx: TriggerContext, caps: _Caps, rules: Rules
 ) -> tuple[PlaybookFigures, pl.DataFrame]:
@@ -246,33 +287,13 @@ def _evaluate(
         df = df.join(done_df, on=["customer_id", "occasion"], how="anti")
         figures.already_enrolled = before - df.height
 
-    def keep(mask: pl.Expr | pl.Series, reason: str) -> pl.DataFrame:
-        kept = df.filter(mask)
-        figures.skipped[reason] += df.height - kept.height
-        return kept
-
-    if playbook.needs_marketing_consent:
-        df = keep(pl.col("marketable"), "consent")
-    for action in playbook.actions:
-        if action["kind"] == "message":
-            column = pl.col(RECIPIENTS[action["channel"]])
-            df = keep(column.is_not_null() & (column.str.strip_chars() != ""), "no_address")
-    rule, cooldown = playbook.eligibility["reenrol"], playbook.eligibility["cooldown_days"]
-    if plan.playbook_id is not None and df.height and (rule == "never" or cooldown):
-        last = pl.DataFrame(
-            enrolments.last_run_dates(session=session, playbook_id=plan.playbook_id),
-            schema={"customer_id": pl.Int64, "last_run": pl.Date},
-            orient="row",
-        )
-        df = df.join(last, on="customer_id", how="left")
-        if rule == "never":
-            df = keep(pl.col("last_run").is_null(), "cooldown")
-        else:
-            since = (pl.lit(ctx.day) - pl.col("last_run")).dt.total_days()
-            df = keep(pl.col("last_run").is_null() | (since >= cooldown), "cooldown")
-        df = df.drop("last_run")
+    df, skipped = screen(playbook, plan.playbook_id, df, session=session, day=ctx.day)
+    for reason, n in skipped.items():
+        figures.skipped[reason] += n
     if df.height:
-        df = keep(caps.within(df, playbook), "cap")
+        kept = df.filter(caps.within(df, playbook))
+        figures.skipped["cap"] += df.height - kept.height
+        df = kept
     figures.eligible = df.height
     config = rules.playbooks
     share = config.holdout_share if playbook.holdout_share is None else playbook.holdout_share

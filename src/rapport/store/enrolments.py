@@ -130,17 +130,25 @@ def record_outcomes(*, session: Session, rows: Sequence[Mapping[str, Any]], at: 
     return len(rows)
 
 
-def arm_rows(
+def arm_summaries(
     *,
     session: Session,
     playbook_id: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """Measured enrolments (``playbook_id``, ``arm``, ``outcome_success``, ``outcome_value``,
-    ``cost``), run between ``start`` and ``end`` (inclusive) when given."""
+    """Per playbook and arm, over measured enrolments run from ``start`` to ``end``
+    (inclusive, when given): ``customers``, ``successes``, ``revenue`` (sum of
+    ``outcome_value``), ``revenue_squares`` (sum of its squares) and ``cost``."""
+    value = sa.cast(sa.func.coalesce(_e.c.outcome_value, 0), sa.Float)
     stmt = sa.select(
-        _e.c.playbook_id, _e.c.arm, _e.c.outcome_success, _e.c.outcome_value, _e.c.cost
+        _e.c.playbook_id,
+        _e.c.arm,
+        sa.func.count().label("customers"),
+        sa.func.sum(sa.case((_e.c.outcome_success.is_(True), 1), else_=0)).label("successes"),
+        sa.func.sum(value).label("revenue"),
+        sa.func.sum(value * value).label("revenue_squares"),
+        sa.func.sum(sa.cast(sa.func.coalesce(_e.c.cost, 0), sa.Float)).label("cost"),
     ).where(_e.c.measured_at.is_not(None))
     if playbook_id is not None:
         stmt = stmt.where(_e.c.playbook_id == playbook_id)
@@ -148,6 +156,7 @@ def arm_rows(
         stmt = stmt.where(_e.c.run_date >= start)
     if end is not None:
         stmt = stmt.where(_e.c.run_date <= end)
+    stmt = stmt.group_by(_e.c.playbook_id, _e.c.arm)
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
