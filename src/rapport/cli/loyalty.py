@@ -404,3 +404,149 @@ def expiring_command(
         key="expiring",
         meta={"customer_id": customer, "balance": balance},
     )
+
+
+def _end_of_day(as_of: str | None, tz: Any) -> dt.datetime:
+    """The end of the local date ``--as-of`` (its last microsecond), or now; aware UTC."""
+    from rapport.cli.audit import parse_moment
+    from rapport.store.repository import utcnow
+
+    moment = parse_moment(as_of, "--as-of", tz, end_of_day=True)
+    if moment is None:
+        return utcnow()
+    return moment.replace(tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+
+
+@loyalty_app.command("tiers")
+def tiers_command(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Evaluate at the end of this local date (default: now)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; write nothing.")
+    ] = False,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Evaluate every member's programme tier: upgrades at once, downgrades only after a
+    review date and the grace period; running it again changes nothing more."""
+    from rapport.cli.common import store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.i18n.labels import t
+    from rapport.store import session_scope
+    from rapport.store.loyalty_tiers import evaluate_tiers
+
+    settings = get_settings()
+    locale = settings.locale
+    moment = _end_of_day(as_of, settings.tz)
+    rules = load_rules(settings)
+    engine = store_engine()
+    try:
+        with _customers_bar(t("loyalty.tiers_customers", locale), output) as progress:
+            run = evaluate_tiers(
+                lambda: session_scope(engine, writing=True),
+                rules=rules,
+                at=moment,
+                tz=settings.tz,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    finally:
+        engine.dispose()
+    local = moment.astimezone(settings.tz)
+    row = {
+        **run.as_dict(),
+        "at": local.isoformat(timespec="seconds"),
+        "basis": rules.loyalty.tier_basis,
+    }
+    names = ("members", "initial", "upgrades", "downgrades", "mappings", "graces")
+    columns = [Column(name, t(f"loyalty.{name}", locale), numeric=True) for name in names]
+    if output != OutputFormat.table:
+        columns = [Column("at", "at"), Column("basis", "basis"), *columns]
+        columns.append(Column("written", t("loyalty.written", locale), numeric=True))
+    title = t("loyalty.tiers_dry_run_title" if dry_run else "loyalty.tiers_title", locale).format(
+        at=local.strftime("%Y-%m-%d"),
+        basis=t(f"loyalty.basis_{rules.loyalty.tier_basis}", locale),
+    )
+    emit([row], columns, output, title=title, locale=locale, key="run")
+
+
+@loyalty_app.command("tier")
+def tier_command(
+    customer: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """A member's programme tier: since when, the next review, the basis over the window,
+    what is missing for the next tier, and the tier's benefits."""
+    from rapport.cli.common import console, store_engine
+    from rapport.config import get_settings, load_rules
+    from rapport.domain import TicketPriority
+    from rapport.i18n.enums import label
+    from rapport.i18n.labels import t
+    from rapport.store import customers, session_scope
+    from rapport.store.loyalty import TIER_NAMES
+    from rapport.store.loyalty_tiers import tier_card
+    from rapport.store.repository import utcnow
+
+    settings = get_settings()
+    locale = settings.locale
+    engine = store_engine()
+    try:
+        with session_scope(engine) as session:
+            customers.repo.get(session=session, id=customer)
+            card = tier_card(
+                session,
+                customer_id=customer,
+                rules=load_rules(settings),
+                at=utcnow(),
+                tz=settings.tz,
+            )
+    finally:
+        engine.dispose()
+    if card is None:
+        console.print(t("loyalty.not_member", locale).format(customer=customer))
+        return
+    if output != OutputFormat.table:
+        emit([card], [Column(k, k) for k in card], output, locale=locale, key="tier")
+        return
+    zh = locale == "zh_CN"
+
+    def name(tier: dict[str, Any] | None) -> str:
+        return "—" if tier is None else tier["name_zh" if zh else "name_en"]
+
+    basis = t(f"loyalty.basis_{card['basis']}", locale)
+    perks = card["benefits"]
+    floor = card["floor_tier"]
+    if floor is not None:
+        floor = TIER_NAMES.get(floor, (floor, floor))[0 if zh else 1]
+    tier_name = name(card["tier"])
+    if not card["evaluated"]:
+        tier_name += t("loyalty.not_evaluated", locale)
+    items = [
+        ("tier", tier_name),
+        ("tier_since", card["since"].isoformat()),
+        ("review_on", card["review_on"].isoformat()),
+        ("grace_until", card["grace_until"].isoformat() if card["grace_until"] else "—"),
+        ("basis_value", f"{card['basis_value']:,}"),
+        ("next_tier", name(card["next_tier"])),
+        ("to_next_tier", "—" if card["to_next_tier"] is None else f"{card['to_next_tier']:,}"),
+        ("value_tier_floor", floor),
+        ("earn_multiplier", f"× {perks['earn_multiplier']:g}"),
+        ("sla_priority", label(TicketPriority(perks["sla_priority"]), locale)),
+        ("gifts", ("、" if zh else ", ").join(perks["gifts"])),
+    ]
+    rows = [
+        {
+            "field": t(f"loyalty.{key}", locale).format(months=card["window_months"], basis=basis),
+            "value": value or "—",
+        }
+        for key, value in items
+    ]
+    emit(
+        rows,
+        [Column("field", t("loyalty.field", locale)), Column("value", t("loyalty.value", locale))],
+        output,
+        title=t("loyalty.tier_title", locale).format(customer=customer),
+        locale=locale,
+        key="tier",
+    )

@@ -67,6 +67,10 @@ COMMANDS: dict[str, str] = {
     "loyalty expire": "为超过 [loyalty] points_expire_days 的每一笔积分记过期（最早的积分先过期）；"
     "再次运行不会重复记账。",
     "loyalty expiring": "某位客户的积分何时过期（消费先用最早的积分）。",
+    "loyalty tiers": "评定每位会员的会员等级：达标立即升级，降级只在复核日且宽限期过后；"
+    "再次运行不会再改变什么。",
+    "loyalty tier": "某位会员的会员等级：起始日、下次复核、滚动窗口内的定级依据、"
+    "距下一等级还差多少，以及等级礼遇。",
     "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
     "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
     "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
@@ -192,6 +196,10 @@ PARAMETERS: dict[str, str] = {
     "Expire what is due at the end of this local date (default: now).": "过期截至该本地日期结束时"
     "到期的积分（默认：现在）。",
     "Count what would expire; write nothing.": "只统计将会过期的积分，不写入。",
+    "Evaluate at the end of this local date (default: now).": (
+        "按此本地日期的结束时刻评定（默认：现在）。"
+    ),
+    "Count what would change; write nothing.": "只统计将会发生的变化，不写入。",
     "Count what would be posted; write nothing.": "只统计将会入账的积分，不写入。",
     "The reward's code (unique).": "奖励的代码（唯一）。",
     "Its name in Chinese.": "中文名称。",
