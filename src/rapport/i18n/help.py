@@ -67,6 +67,8 @@ COMMANDS: dict[str, str] = {
     "loyalty expire": "为超过 [loyalty] points_expire_days 的每一笔积分记过期（最早的积分先过期）；"
     "再次运行不会重复记账。",
     "loyalty expiring": "某位客户的积分何时过期（消费先用最早的积分）。",
+    "loyalty report": "会员计划是否有效？会员与可比非会员（按入会前的行为匹配）在留存、购买次数、"
+    "客单价和客户价值上的差异及 95% 区间；参与率、兑换率、积分过期率、积分负债；按月的会员等级。",
     "loyalty tiers": "评定每位会员的会员等级：达标立即升级，降级只在复核日且宽限期过后；"
     "再次运行不会再改变什么。",
     "loyalty tier": "某位会员的会员等级：起始日、下次复核、滚动窗口内的定级依据、"
@@ -154,6 +156,9 @@ PARAMETERS: dict[str, str] = {
     ),
     "90d, 12w, 6m, 1y before --as-of": "--as-of 之前的 90d、12w、6m、1y",
     "Local date the analysis runs as of; default now.": "分析所依据的本地日期；默认现在。",
+    "Months after joining compared, and of the flows (default [loyalty.evaluation]).": (
+        "比较入会后的月数，也是积分流转统计的月数（默认 [loyalty.evaluation]）。"
+    ),
     "day, week, month, quarter or year: a series.": "day、week、month、quarter 或 year：按期序列。",
     "Per group: a customer attribute, age_band or a score.": (
         "按组：客户属性、age_band 或某项评分。"
