@@ -49,6 +49,8 @@ RESOURCES = (
     "imports",
     "users",
     "audit",
+    "tasks",
+    "alerts",
 )
 ACTIONS = ("read", "write")
 ALL_SCOPES = "*"
