@@ -35,6 +35,12 @@ MESSAGES: dict[str, str] = {
     "store_check_url": "检查数据库地址，并确认数据库服务已启动",
     "store_outdated": "数据库 {where} 的结构版本是 {current}，而不是 {head}",
     "store_outdated.hint": "运行 `rapport init` 迁移数据库",
+    # the outbox and the daily pipeline (store/outbox.py, cli/worker.py)
+    "outbox_message_missing": "发件箱中没有编号为 {id} 的消息",
+    "outbox_message_missing.hint": "`rapport outbox list` 列出消息及其编号",
+    "outbox_not_retryable": "消息 {id} 的状态是 {status}：只有死信或待发送的消息可以重新发送",
+    "pipeline_busy": "另一个进程（{holder}）正在运行每日流程，租约到 {until}",
+    "pipeline_busy.hint": "等它结束，或加 --wait 秒数",
     # settings (config.py)
     "secret_key_default": "RAPPORT_SECRET_KEY 仍是默认值，{environment} 环境下不允许",
     "secret_key_short": "RAPPORT_SECRET_KEY 短于 {length} 个字符，{environment} 环境下不允许",

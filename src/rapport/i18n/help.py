@@ -73,6 +73,14 @@ COMMANDS: dict[str, str] = {
     "再次运行不会再改变什么。",
     "loyalty tier": "某位会员的会员等级：起始日、下次复核、滚动窗口内的定级依据、"
     "距下一等级还差多少，以及等级礼遇。",
+    "outbox": "发件箱：待发送、已发送、重试中或已成死信的消息。",
+    "outbox list": "发件箱中的消息，最新的在前，附状态、尝试次数和最近的错误。",
+    "outbox stats": "按渠道和状态统计消息数，以及当前待发送的数量。",
+    "outbox retry": "重新发送一条死信（先排除其原因），尝试次数重新计算。",
+    "outbox send": "立即发送当前到期的消息，一次（工作进程会持续这样做）。",
+    "worker": "在配置的时间运行每日流程，并发送发件箱中的消息。\n\n"
+    "各步骤（评分、剧本、预警、任务过期、消息）每个本地日期在规则的 schedule.daily_at "
+    "运行一次；错过的日期按顺序补跑；同一时间只有一个进程运行。",
     "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
     "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
     "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
@@ -91,6 +99,23 @@ COMMANDS: dict[str, str] = {
 PARAMETERS: dict[str, str] = {
     # rapport
     "Print the version.": "显示版本。",
+    # rapport outbox, rapport worker
+    "Only messages in this state.": "只显示此状态的消息。",
+    "Only messages of this channel.": "只显示此渠道的消息。",
+    "Start below this message id (the next page).": "从此消息编号之下开始（下一页）。",
+    "The message's id (`rapport outbox list`).": "消息编号（见 `rapport outbox list`）。",
+    "Send at most this many messages.": "最多发送这么多条消息。",
+    "Run what is due now (and send messages), then exit.": (
+        "运行当前到期的内容（并发送消息），然后退出。"
+    ),
+    "Run the pipeline of this local day, e.g. 2026-03-02.": (
+        "运行这个本地日期的每日流程，例如 2026-03-02。"
+    ),
+    "Catch up at most this many missed days (default: schedule.catch_up_days).": (
+        "最多补跑这么多个错过的日期（默认：schedule.catch_up_days）。"
+    ),
+    "Seconds to wait when another process runs it.": "另一个进程正在运行时等待的秒数。",
+    "table (for people) or json (for scripts).": "table（给人看）或 json（给脚本用）。",
     # rapport report
     "The month, e.g. 2026-11.": "月份，例如 2026-11。",
     "pdf, html or xlsx.": "pdf、html 或 xlsx。",
