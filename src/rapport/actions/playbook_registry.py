@@ -134,3 +134,96 @@ def set_enabled(
     if change:
         _audit(session, actor, "updated", saved, source="api", actor_user_id=actor_user_id)
     return saved
+
+
+def _summary(code: str, definition: dict[str, Any]) -> dict[str, Any]:
+    trigger = definition.get("trigger", {})
+    detail = trigger.get("field") or trigger.get("score") or trigger.get("event")
+    detail = detail or trigger.get("date") or trigger.get("every") or ""
+    return {
+        "code": code,
+        "name_zh": definition.get("name_zh", code),
+        "name_en": definition.get("name_en", code),
+        "priority": definition.get("priority"),
+        "trigger": f"{trigger.get('kind')}:{detail}" if detail else trigger.get("kind"),
+        "actions": ", ".join(a["kind"] for a in definition.get("actions", [])),
+        "outcome": "{kind} / {window_days}d".format(**definition.get("outcome", {})),
+    }
+
+
+def overview(*, session: Session, rules: Rules) -> list[dict[str, Any]]:
+    """Every playbook: the stored ones, and those of the rules not stored yet (``version``
+    null: the next run stores them), with enrolments by arm; by priority, then code."""
+    from rapport.store import enrolments
+
+    rows = {row["code"]: row for row in store.list_all(session=session)}
+    out = []
+    for code, row in rows.items():
+        counts = enrolments.counts(session=session, playbook_id=row["id"])
+        out.append(
+            _summary(code, row["definition"])
+            | {
+                "enabled": row["enabled"],
+                "source": row["source"],
+                "version": row["version"],
+                "enrolled": sum(counts.values()),
+                "treated": counts.get("treated", 0),
+                "held_out": counts.get("holdout", 0) + counts.get("control", 0),
+            }
+        )
+    for playbook, source in configured_playbooks(rules):
+        if playbook.code not in rows:
+            out.append(
+                _summary(playbook.code, playbook.definition)
+                | {
+                    "enabled": playbook.enabled,
+                    "source": source,
+                    "version": None,
+                    "enrolled": 0,
+                    "treated": 0,
+                    "held_out": 0,
+                }
+            )
+    return sorted(
+        out, key=lambda r: (r["priority"] if r["priority"] is not None else 100, r["code"])
+    )
+
+
+def detail(*, session: Session, rules: Rules, code: str) -> dict[str, Any]:
+    """One playbook: its current definition, whether it runs, and every version (newest
+    first). A playbook of the rules not stored yet has no version.
+
+    Raises
+    ------
+    NotFound
+        When neither the store nor the rules have the code.
+    """
+    from rapport.errors import NotFound
+
+    try:
+        row = store.get(session=session, code=code)
+    except NotFound:
+        for playbook, source in configured_playbooks(rules):
+            if playbook.code == code:
+                return {
+                    "code": code,
+                    "enabled": playbook.enabled,
+                    "source": source,
+                    "version": None,
+                    "definition": playbook.definition,
+                    "versions": [],
+                }
+        raise
+    return {
+        "code": code,
+        "enabled": row["enabled"],
+        "source": row["source"],
+        "version": row["version"],
+        "updated_at": row["updated_at"],
+        "updated_by": row["updated_by"],
+        "definition": row["definition"],
+        "versions": [
+            {k: v[k] for k in ("version", "created_at", "created_by", "definition")}
+            for v in store.versions(session=session, playbook_id=row["id"])
+        ],
+    }
