@@ -128,6 +128,14 @@ COMMANDS: dict[str, LazyCommand] = {
         "rapport.cli.loyalty:loyalty_app",
         "The loyalty programme's points: earned from orders by rule, bonuses, and their expiry.",
     ),
+    "outbox": LazyCommand(
+        "rapport.cli.outbox:outbox_app",
+        "The outbox: messages waiting to leave, sent, retried or dead.",
+    ),
+    "worker": LazyCommand(
+        "rapport.cli.worker:worker_command",
+        "The daily pipeline at its configured hour, and the outbox's messages.",
+    ),
     "playbooks": LazyCommand(
         "rapport.cli.playbooks:playbooks_app",
         "Playbooks: trigger → audience → eligibility → actions → outcome, run every day, "
