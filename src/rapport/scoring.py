@@ -403,14 +403,19 @@ def run(
 
     from rapport.analytics.connect import connect
     from rapport.analytics.working_copy import working_sources
+    from rapport.models import preload
 
     predictions = None
+    # scikit-learn and SciPy are imported on a thread of their own while DuckDB copies the
+    # store (rapport.models.preload)
+    loading = preload.start() if models else None
     with (
         connect(settings, engine=engine) as eng,  # one engine for the models and scores
         working_sources(eng, settings, rules=rules) as src,  # the store read once
     ):
         analytics = (eng, src)
         if models:
+            preload.wait(loading)
             from rapport.models.pipeline import fit_models, predict
 
             started = step("models")
