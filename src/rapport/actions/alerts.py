@@ -43,8 +43,8 @@ ENTITY = "alerts"
 class AlertRun:
     """What one run did: the day, the time the rules were read at, the two snapshots
     compared, new alerts by kind (raised, or opened again), alerts seen again, alerts
-    resolved because their condition is gone, messages queued, and the rules that could
-    not judge (e.g. one snapshot only)."""
+    resolved because their condition is gone, messages queued, and why rules could not
+    judge (``two_snapshots``: churn risk and downgrades need two score snapshots)."""
 
     day: dt.date
     at: dt.datetime
@@ -186,7 +186,7 @@ def raise_alerts(
 def _raise(session: Session, rules: Rules, settings: Settings, run: RunDay) -> AlertRun:
     out = AlertRun(day=run.day, at=run.at, latest=run.latest, previous=run.previous)
     if run.previous is None:
-        out.not_judged.append("churn_risk, diamond_downgraded: fewer than two score snapshots")
+        out.not_judged.append("two_snapshots")
     found: list[Condition] = [c for rule in RULES for c in rule(session, rules, run)]
     raised: Counter[str] = Counter()
     new_ids: list[int] = []

@@ -136,11 +136,6 @@ COMMANDS: dict[str, LazyCommand] = {
         "rapport.cli.worker:worker_command",
         "The daily pipeline at its configured hour, and the outbox's messages.",
     ),
-    "playbooks": LazyCommand(
-        "rapport.cli.playbooks:playbooks_app",
-        "Playbooks: trigger → audience → eligibility → actions → outcome, run every day, "
-        "their effect measured against a holdout.",
-    ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",
         "Staff accounts (roles, passwords) and API tokens for integrations.",
@@ -148,6 +143,14 @@ COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand(
         "rapport.cli.audit:audit_command",
         "The audit log, newest first: who did what to which record, when and from where.",
+    ),
+    "tasks": LazyCommand(
+        "rapport.cli.tasks:tasks_app",
+        "Tasks for staff: calls, visits, gifts — listed, done, skipped, added, expired.",
+    ),
+    "alerts": LazyCommand(
+        "rapport.cli.alerts:alerts_app",
+        "Alerts for staff: raised each day, acknowledged, resolved.",
     ),
 }
 

@@ -94,6 +94,19 @@ COMMANDS: dict[str, str] = {
     "status": "各表行数和结构版本（没有数据库时退出码为 4）。",
     "config": "显示生效的配置。",
     "config show": "打印生效的设置和业务规则（密钥已遮蔽）。",
+    "tasks": "员工任务：电话、拜访、礼品——列出、完成、跳过、新增、过期。",
+    "tasks list": "任务列表，最早到期的在前，分页显示（--after：上一页给出的游标）。",
+    "tasks done": "把一个待办任务标为完成，并记下通话结果和备注。",
+    "tasks skip": "跳过一个待办任务，并说明原因。",
+    "tasks add": "手工新增任务，交给一位员工（--assignee）或一个团队的队列（--team）；"
+    "两者都不给时交给 --by 指定的员工。",
+    "tasks expire": "把到期超过 [tasks] expire_after_days 天仍未完成的待办任务标为已过期。",
+    "alerts": "员工告警：每天发出、确认、解决。",
+    "alerts list": "告警列表，最新发出的在前，分页显示。",
+    "alerts ack": "确认一条告警：已有人在处理。",
+    "alerts resolve": "解决一条告警（其情况再次出现时会自动重新打开）。",
+    "alerts run": "发出某一天的告警，自动解决情况已消失的告警，并把新告警的消息放入发件箱；"
+    "再次运行不会发出新的告警。",
 }
 
 PARAMETERS: dict[str, str] = {
@@ -267,6 +280,40 @@ PARAMETERS: dict[str, str] = {
     "Only entries older than this id (next page).": "只看编号小于此值的条目（下一页）。",
     # config show
     "Print JSON instead of TOML.": "输出 JSON 而不是 TOML。",
+    # rapport tasks, rapport alerts
+    "open, done, skipped, expired.": (
+        "open（待办）、done（完成）、skipped（跳过）、expired（过期）。"
+    ),
+    "Tasks of this username.": "该登录名员工的任务。",
+    "Tasks of this team.": "该团队的任务。",
+    "Tasks of this customer id.": "该客户 ID 的任务。",
+    "Due at or after a local date or time.": "在该本地日期或时间及之后到期。",
+    "Due before a local date or time.": "在该本地日期或时间之前到期。",
+    "Tasks per page.": "每页任务数。",
+    "The next page's cursor.": "下一页的游标。",
+    "The task's id.": "任务 ID。",
+    "The call's result, e.g. reached, no_answer, callback.": "通话结果，例如 reached（已接通）、"
+    "no_answer（无人接听）、callback（约定回电）。",
+    "What came of it.": "处理情况。",
+    "The staff member (username) the change is made for.": "以哪位员工（登录名）的名义更改。",
+    "Why it is not done (required).": "不做的原因（必填）。",
+    "What to do, e.g. 回访：询问使用体验.": "要做什么，例如：回访：询问使用体验。",
+    "A local date (its end) or date and time.": "本地日期（当天结束时）或日期和时间。",
+    "The username it is for.": "交给哪位员工（登录名）。",
+    "The team's queue it goes to.": "放入哪个团队的队列。",
+    "low, normal, high, urgent.": "low（低）、normal（普通）、high（高）、urgent（紧急）。",
+    "What to say or do.": "要说什么或做什么。",
+    "As of a local date (its end) or time; default: now.": (
+        "截至某个本地日期（当天结束时）或时间；默认：现在。"
+    ),
+    "open, acknowledged, resolved, or unresolved (the first two).": "open（未处理）、"
+    "acknowledged（已确认）、resolved（已解决），或 unresolved（前两者）。",
+    "The kind of alert.": "告警类型。",
+    "info, warning, critical.": "info（提示）、warning（警告）、critical（严重）。",
+    "Alerts of this customer.": "该客户的告警。",
+    "Alerts per page.": "每页告警数。",
+    "The alert's id.": "告警 ID。",
+    "The local day to run for (default: today).": "为哪个本地日期运行（默认：今天）。",
 }
 
 #: The words of the help screens themselves, by the name typer gives them.

@@ -51,7 +51,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{messages} messages queued",
     ),
     "alerts.run_kind": ("  {kind}：{count}", "  {kind}: {count}"),
-    "alerts.run_skipped": ("  未判断：{why}", "  not judged: {why}"),
+    "alerts.not_judged.two_snapshots": (
+        "  未判断流失风险与钻石降级：需要两个评分快照",
+        "  churn risk and diamond downgrades not judged: they need two score snapshots",
+    ),
     # the e-mail of an alert
     "alerts.mail_subject": (
         "[客情告警] {severity}：{kind}{about}",
