@@ -136,6 +136,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "rapport.cli.worker:worker_command",
         "The daily pipeline at its configured hour, and the outbox's messages.",
     ),
+    "playbooks": LazyCommand(
+        "rapport.cli.playbooks:playbooks_app",
+        "Playbooks: trigger → audience → eligibility → actions → outcome, run every day, "
+        "their effect measured against a holdout.",
+    ),
     "users": LazyCommand(
         "rapport.cli.users:users_app",
         "Staff accounts (roles, passwords) and API tokens for integrations.",
