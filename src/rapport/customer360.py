@@ -14,6 +14,8 @@ compiled to SQL once per entry count — runs on them in an in-memory DuckDB of 
 thread. The newest ``limit`` entries overall are among the newest ``limit`` of each
 source, so the result is the same as over the whole store.
 
+The loyalty programme tier comes from :mod:`rapport.store.loyalty_tiers`.
+
 Staff's notes about the customer (:mod:`rapport.store.notes`) join the card's timeline
 here, as the source ``notes``: the analytics never read them (they are no activity of the
 customer and no contact), so they are not part of the Ibis timeline.
@@ -27,6 +29,7 @@ import threading
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import ibis
@@ -37,7 +40,8 @@ from sqlalchemy.orm import Session
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
 from rapport.analytics.timeline import SOURCES, timeline
-from rapport.store import notes, schema, scores
+from rapport.config import Rules
+from rapport.store import loyalty_tiers, notes, schema, scores
 from rapport.store.db import json_dumps
 from rapport.store.repository import Row
 
@@ -164,6 +168,15 @@ def latest_scores(*, session: Session, customer_id: int) -> tuple[Row | None, Ro
     latest = snapshots[0] if snapshots else None
     previous = snapshots[1] if len(snapshots) > 1 else None
     return latest, previous
+
+
+def programme_tier(
+    *, session: Session, customer_id: int, rules: Rules, at: dt.datetime, tz: ZoneInfo
+) -> Row | None:
+    """The customer's loyalty programme tier as the card shows it (tier, since, the next
+    review, the basis over the window, what is missing for the next tier, the benefits):
+    :func:`rapport.store.loyalty_tiers.tier_card`; ``None`` for a non-member."""
+    return loyalty_tiers.tier_card(session, customer_id=customer_id, rules=rules, at=at, tz=tz)
 
 
 def score_history(*, session: Session, customer_id: int, limit: int = 24) -> list[Row]:

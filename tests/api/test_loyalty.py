@@ -6,16 +6,17 @@ ids, bad input (422 with the field path) and the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rapport.api.masking import mask_reference
-from rapport.store import loyalty, tokens
+from rapport.store import customers, loyalty, tokens
 from tests.helpers import audit_entries
 
-from .conftest import MISSING_ID, ROLES, VISIBLE, Book, People, not_found
+from .conftest import MISSING_ID, ROLES, T0, VISIBLE, Book, People, not_found
 from .fixtures_sales import TARGETS, Sales, sales
 
 __all__ = ["sales"]
@@ -28,12 +29,25 @@ def url(customer_id: int, suffix: str = "") -> str:
 WRITERS = {"admin", "manager", "sales"}
 
 
+def join(db: Session, customer_id: int) -> None:
+    """Make the customer a member of the programme (since T0)."""
+    customers.repo.update(session=db, id=customer_id, values={"loyalty_joined_at": T0})
+    db.commit()
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("target", TARGETS)
 def test_read_balance_tier_and_ledger_in_scope_only(
-    client: TestClient, people: People, book: Book, sales: Sales, role: str, target: str
+    client: TestClient,
+    people: People,
+    book: Book,
+    sales: Sales,
+    db: Session,
+    role: str,
+    target: str,
 ) -> None:
     customer_id = book.ids()[target]
+    join(db, customer_id)
     response = client.get(url(customer_id), headers=people.headers(role))
     if target not in VISIBLE[role]:
         assert response.status_code == 404
@@ -44,9 +58,22 @@ def test_read_balance_tier_and_ledger_in_scope_only(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["balance"] == 500
-    assert body["tier"] == {"code": "member", "min_points": 0}
-    assert body["next_tier"] == {"code": "silver", "min_points": 2000}
-    assert body["points_to_next_tier"] == 1500
+    # the programme tier by points earned over the last 12 months: the 500 points of T0
+    # (2024) have left the window
+    tier = body["tier"]
+    assert (tier["code"], tier["name_zh"], tier["name_en"]) == ("member", "会员", "Member")
+    assert (tier["min_points"], Decimal(tier["min_spend"])) == (0, 0)
+    assert body["next_tier"]["code"] == "silver" and body["next_tier"]["min_points"] == 2000
+    assert body["points_to_next_tier"] == 2000
+    programme = body["programme"]
+    assert (programme["basis"], programme["evaluated"], programme["grace_until"]) == (
+        "points",
+        False,  # never evaluated: the tier the next evaluation would give
+        None,
+    )
+    assert Decimal(programme["basis_value"]) == 0
+    assert Decimal(programme["to_next_tier"]) == 2000
+    assert programme["benefits"] == {"earn_multiplier": 1.0, "sla_priority": "normal", "gifts": []}
     assert body["ledger"]["count"] == 1
     (entry,) = body["ledger"]["data"]
     reference = f"order:SO-{target}"
@@ -120,17 +147,26 @@ def test_redeem_beyond_the_balance_is_409_naming_balance_and_points(
     assert exact.status_code == 201 and exact.json()["balance"] == 0
 
 
-def test_tier_follows_the_configured_rules(
-    client: TestClient, people: People, book: Book, sales: Sales
+def test_the_programme_tier_rises_at_once_and_spending_does_not_lower_it(
+    client: TestClient, people: People, book: Book, sales: Sales, db: Session
 ) -> None:
     headers = people.headers("admin")
     customer_id = book.pool["id"]
+    outsider = client.get(url(customer_id), headers=headers).json()
+    assert outsider["tier"] is None and outsider["programme"] is None  # not a member
+    join(db, customer_id)
     body = client.post(
-        url(customer_id, "/earn"), json={"points": 9500, "reason": "purchase"}, headers=headers
+        url(customer_id, "/earn"), json={"points": 10_000, "reason": "purchase"}, headers=headers
     ).json()
-    assert body["balance"] == 10_000 and body["tier"]["code"] == "gold"
+    assert body["balance"] == 10_500 and body["tier"]["code"] == "gold"
+    spent = client.post(url(customer_id, "/redeem"), json={"points": 6000}, headers=headers)
+    assert spent.status_code == 201 and spent.json()["tier"]["code"] == "gold"
     card = client.get(url(customer_id), headers=headers).json()
     assert card["next_tier"]["code"] == "platinum" and card["points_to_next_tier"] == 40_000
+    programme = card["programme"]
+    assert programme["evaluated"] is True and programme["tier"]["code"] == "gold"
+    assert programme["benefits"]["sla_priority"] == "high"
+    assert programme["review_on"] > programme["since"]
 
 
 def test_a_repeated_external_id_is_refused_not_counted_twice(

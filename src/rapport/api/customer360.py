@@ -4,6 +4,6 @@ functions."""
 
 from __future__ import annotations
 
-from rapport.customer360 import customer_timeline, latest_scores, timeline_sql
+from rapport.customer360 import customer_timeline, latest_scores, programme_tier, timeline_sql
 
-__all__ = ["customer_timeline", "latest_scores", "timeline_sql"]
+__all__ = ["customer_timeline", "latest_scores", "programme_tier", "timeline_sql"]

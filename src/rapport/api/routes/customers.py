@@ -38,6 +38,7 @@ from rapport.api.deps import (
     CustomerScopeDep,
     RulesDep,
     SessionDep,
+    SettingsDep,
     require_role,
     require_scope,
 )
@@ -61,6 +62,7 @@ from rapport.api.schemas.customers import (
     CustomerUpdate,
     TimelineEntry,
 )
+from rapport.api.schemas.loyalty import ProgrammeTier
 from rapport.config import Rules
 from rapport.domain import AuditAction, Role
 from rapport.errors import Conflict
@@ -251,11 +253,13 @@ def get_customer_360(
     session: SessionDep,
     scope: CustomerScopeDep,
     auditor: AuditorDep,
+    rules: RulesDep,
+    settings: SettingsDep,
     entries: Annotated[int, Query(ge=1, le=200, description="Timeline entries.")] = 20,
 ) -> Customer360:
     """The 360 card: profile, the merged timeline (orders, interactions, tickets, survey
     answers, events, staff's notes; newest first), the latest score snapshot and the one
-    before."""
+    before, and the loyalty programme tier (null for a non-member)."""
     row = scope.get(session=session, id=customer_id)
     timeline = customer360.customer_timeline(
         session=session, customer_id=customer_id, limit=entries, masked=scope.masked
@@ -263,11 +267,15 @@ def get_customer_360(
     if not scope.masked:
         auditor.read_personal_data(ENTITY, [row["id"]], route="360")
     latest, previous = customer360.latest_scores(session=session, customer_id=customer_id)
+    tier = customer360.programme_tier(
+        session=session, customer_id=customer_id, rules=rules, at=utcnow(), tz=settings.tz
+    )
     return Customer360(
         customer=_public(row, scope),
         timeline=[TimelineEntry.model_validate(e) for e in timeline],
         scores=latest,  # type: ignore[arg-type]
         previous_scores=previous,  # type: ignore[arg-type]
+        loyalty=ProgrammeTier.model_validate(tier) if tier else None,
     )
 
 

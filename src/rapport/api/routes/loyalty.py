@@ -1,5 +1,5 @@
-"""``/customers/{id}/loyalty``: the points balance, tier and ledger of a customer, and the
-earn and redeem writes.
+"""``/customers/{id}/loyalty``: the points balance, programme tier and ledger of a customer,
+and the earn and redeem writes.
 
 Row-level access is the customer's (:class:`~rapport.api.deps.CustomerScope`): a customer
 outside the caller's scope is a 404 like a missing one. An entry's ``reference`` may name a
@@ -40,6 +40,7 @@ from rapport.api.deps import (
     CustomerScopeDep,
     RulesDep,
     SessionDep,
+    SettingsDep,
     require_role,
     require_scope,
 )
@@ -53,12 +54,12 @@ from rapport.api.schemas.loyalty import (
     LedgerPage,
     LoyaltyEntryResult,
     LoyaltyPublic,
+    ProgrammeTier,
     RedeemRequest,
-    TierPublic,
 )
-from rapport.config import LoyaltyRules
+from rapport.config import Rules, Settings
 from rapport.domain import AuditAction, LoyaltyReason, Role
-from rapport.store import loyalty, loyalty_expiry, schema
+from rapport.store import loyalty, loyalty_expiry, loyalty_tiers, schema
 from rapport.store.repository import Row, utcnow
 
 router = APIRouter(prefix="/customers/{customer_id}/loyalty", tags=["loyalty"])
@@ -81,18 +82,14 @@ def _entry(row: Row, scope: CustomerScope) -> LedgerEntry:
     return LedgerEntry.model_validate(mask_ledger_entry(row) if scope.masked else row)
 
 
-def _tier(points: int, rules: LoyaltyRules) -> TierPublic:
-    code = loyalty.tier_for(points=points, rules=rules)
-    rule = next(t for t in rules.tiers if t.code == code)
-    return TierPublic(code=rule.code, min_points=rule.min_points)
-
-
-def _next_tier(points: int, rules: LoyaltyRules) -> TierPublic | None:
-    above = [t for t in rules.tiers if t.min_points > points]
-    if not above:
-        return None
-    rule = min(above, key=lambda t: t.min_points)
-    return TierPublic(code=rule.code, min_points=rule.min_points)
+def _programme(
+    session: Session, customer_id: int, rules: Rules, settings: Settings
+) -> ProgrammeTier | None:
+    """The customer's programme tier (:func:`rapport.store.loyalty_tiers.tier_card`)."""
+    card = loyalty_tiers.tier_card(
+        session, customer_id=customer_id, rules=rules, at=utcnow(), tz=settings.tz
+    )
+    return None if card is None else ProgrammeTier.model_validate(card)
 
 
 @router.get(
@@ -106,10 +103,12 @@ def get_loyalty(
     session: SessionDep,
     scope: CustomerScopeDep,
     rules: RulesDep,
+    settings: SettingsDep,
     page: PageDep,
 ) -> LoyaltyPublic:
-    """Balance, tier (by the configured tier rules), the next tier, what expires when, and
-    a page of the ledger in id order (follow ``ledger.next_cursor``)."""
+    """Balance, the programme tier (since when, the next review, a grace running, the basis
+    over the window, what is missing for the next tier, the benefits), what expires when,
+    and a page of the ledger in id order (follow ``ledger.next_cursor``)."""
     scope.get(session=session, id=customer_id)
     points = loyalty.balance(session=session, customer_id=customer_id)
     expiring = loyalty_expiry.customer_expiring(
@@ -120,13 +119,17 @@ def get_loyalty(
     )
     stmt = sa.select(schema.loyalty_ledger).where(_l.customer_id == customer_id)
     ledger = paginate(session, stmt, page, key=_l.id)
-    following = _next_tier(points, rules.loyalty)
+    programme = _programme(session, customer_id, rules, settings)
+    missing = None
+    if programme and programme.to_next_tier is not None and programme.basis == "points":
+        missing = int(programme.to_next_tier)
     return LoyaltyPublic(
         customer_id=customer_id,
         balance=points,
-        tier=_tier(points, rules.loyalty),
-        next_tier=following,
-        points_to_next_tier=following.min_points - points if following else None,
+        tier=programme.tier if programme else None,
+        next_tier=programme.next_tier if programme else None,
+        points_to_next_tier=missing,
+        programme=programme,
         expiring=[ExpiringPoints(expires_at=at, points=n) for at, n in expiring],
         ledger=ledger.as_page(LedgerPage, lambda r: _entry(r, scope)),
     )
@@ -139,6 +142,7 @@ def _write(
     user: CurrentUser,
     auditor: AuditorDep,
     rules: RulesDep,
+    settings: Settings,
     customer_id: int,
     points: int,
     reason: LoyaltyReason,
@@ -157,14 +161,19 @@ def _write(
     }
     entry: Row = loyalty.append(session=session, values=values)
     after = loyalty.balance(session=session, customer_id=customer_id)
+    # points earned may lift the tier at once (tier_basis = points); the ledger is locked
+    loyalty_tiers.evaluate_customers(
+        session, [customer_id], rules=rules, at=utcnow(), tz=settings.tz, lock=False
+    )
     auditor.record(
         AuditAction.CREATE,
         ENTITY,
         entry["id"],
         {"customer_id": customer_id, "points": points, "reason": str(reason)},
     )
+    programme = _programme(session, customer_id, rules, settings)
     return LoyaltyEntryResult(
-        entry=_entry(entry, scope), balance=after, tier=_tier(after, rules.loyalty)
+        entry=_entry(entry, scope), balance=after, tier=programme.tier if programme else None
     )
 
 
@@ -183,6 +192,7 @@ def earn_points(
     user: CurrentUser,
     auditor: AuditorDep,
     rules: RulesDep,
+    settings: SettingsDep,
 ) -> LoyaltyEntryResult:
     """Add points (201 with the entry and the new balance); 409 when ``external_id`` was
     used before."""
@@ -192,6 +202,7 @@ def earn_points(
         user=user,
         auditor=auditor,
         rules=rules,
+        settings=settings,
         customer_id=customer_id,
         points=body.points,
         reason=LoyaltyReason(body.reason.value),
@@ -214,6 +225,7 @@ def redeem_points(
     user: CurrentUser,
     auditor: AuditorDep,
     rules: RulesDep,
+    settings: SettingsDep,
 ) -> LoyaltyEntryResult:
     """Spend points (201 with the entry and the new balance). 409 when the balance is
     smaller than ``points`` (the message names both) — nothing is written then."""
@@ -223,6 +235,7 @@ def redeem_points(
         user=user,
         auditor=auditor,
         rules=rules,
+        settings=settings,
         customer_id=customer_id,
         points=-body.points,
         reason=LoyaltyReason.REDEEM,

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from rapport.api.schemas.common import MAX_INT32, Page, Text, Time, check_json, check_text
+from rapport.api.schemas.loyalty import ProgrammeTier
 from rapport.domain import Gender
 from rapport.store.customers import MAX_TAG_LENGTH, MAX_TAGS
 
@@ -188,6 +189,9 @@ class Customer360(BaseModel):
     timeline: list[TimelineEntry] = Field(description="Newest first.")
     scores: ScoreSnapshot | None = Field(description="The latest snapshot; null: never scored.")
     previous_scores: ScoreSnapshot | None = Field(description="The snapshot before it.")
+    loyalty: ProgrammeTier | None = Field(
+        default=None, description="The loyalty programme tier; null: not a member."
+    )
 
 
 class CustomerDataExport(BaseModel):

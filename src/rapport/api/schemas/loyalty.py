@@ -1,16 +1,18 @@
-"""Loyalty bodies: the balance card (``LoyaltyPublic``: balance, tier, a ledger page) and the
-``EarnRequest`` / ``RedeemRequest`` bodies (points are positive whole numbers)."""
+"""Loyalty bodies: the balance card (``LoyaltyPublic``: balance, programme tier, a ledger
+page) and the ``EarnRequest`` / ``RedeemRequest`` bodies (points are positive whole
+numbers)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.api.schemas.common import Page, Text, Time
-from rapport.domain import LoyaltyReason
+from rapport.domain import LoyaltyReason, TicketPriority, ValueTier
 
 #: The most points one request may earn or redeem.
 MAX_POINTS = 10_000_000
@@ -65,8 +67,48 @@ class LedgerPage(Page[LedgerEntry]):
 
 
 class TierPublic(BaseModel):
+    """A programme tier and its thresholds over the rolling window (``[loyalty]
+    tier_basis`` says which one counts)."""
+
     code: str
+    name_zh: str
+    name_en: str
     min_points: int
+    min_spend: Decimal
+
+
+class TierBenefits(BaseModel):
+    """What a programme tier gives: its earn multiplier (``[loyalty.multipliers] tier``),
+    the priority of its members' tickets and its gifts (reward codes or text)."""
+
+    earn_multiplier: float
+    sla_priority: TicketPriority
+    gifts: list[str]
+
+
+class ProgrammeTier(BaseModel):
+    """A member's programme tier (docs/loyalty.md "Tiers"): upgraded at once, downgraded only
+    after a review date and the grace period."""
+
+    tier: TierPublic
+    since: dt.date = Field(description="The local date the member entered the tier.")
+    review_on: dt.date = Field(description="The next review date (a downgrade only then).")
+    grace_until: dt.date | None = Field(
+        description="Set while the member is below the tier after a review: kept until then."
+    )
+    evaluated: bool = Field(
+        description="false: never evaluated yet; the tier the next evaluation would give."
+    )
+    basis: Literal["spend", "points"]
+    window_months: int
+    basis_value: Decimal = Field(description="Spend or points earned over the window now.")
+    next_tier: TierPublic | None = Field(description="null: already in the highest tier.")
+    to_next_tier: Decimal | None = Field(description="What the basis misses for the next tier.")
+    value_tier: ValueTier | None = Field(description="The latest score snapshot's value tier.")
+    floor_tier: str | None = Field(
+        description="The lowest tier the value tier gives ([loyalty.value_tier_map])."
+    )
+    benefits: TierBenefits
 
 
 class ExpiringPoints(BaseModel):
@@ -77,14 +119,17 @@ class ExpiringPoints(BaseModel):
 
 
 class LoyaltyPublic(BaseModel):
-    """A customer's points: balance, tier (from the configured tier rules), the next tier,
-    what expires when, and a page of the ledger in id order."""
+    """A customer's points: balance, programme tier, the next tier, what expires when, and a
+    page of the ledger in id order."""
 
     customer_id: int
     balance: int
-    tier: TierPublic
-    next_tier: TierPublic | None = Field(description="null: already in the highest tier.")
-    points_to_next_tier: int | None
+    tier: TierPublic | None = Field(description="The programme tier; null: not a member.")
+    next_tier: TierPublic | None = Field(description="null: the highest tier, or no member.")
+    points_to_next_tier: int | None = Field(
+        description="Points earned the next tier still needs (tier_basis = points; else null)."
+    )
+    programme: ProgrammeTier | None = Field(description="The tier in full; null: not a member.")
     expiring: list[ExpiringPoints] = Field(
         description="The points left of each lot earned, by expiry (soonest first): a lot "
         "expires [loyalty] points_expire_days after it was earned; spends take the oldest."
@@ -97,4 +142,4 @@ class LoyaltyEntryResult(BaseModel):
 
     entry: LedgerEntry
     balance: int
-    tier: TierPublic
+    tier: TierPublic | None = Field(description="The programme tier; null: not a member.")
