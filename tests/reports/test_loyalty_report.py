@@ -35,8 +35,9 @@ from rapport.reports.loyalty import (
     programme_tiers,
     stratified_welch,
 )
-from rapport.store import loyalty, schema, users
+from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
+from rapport.store.loyalty_tier_rules import ranked
 from tests.api.conftest import SECRET, bearer
 from tests.conftest import own_database
 
@@ -74,6 +75,14 @@ LEDGER: list[tuple[int, int, str, dt.datetime, Any]] = [
     (1, -200, "expire", dt.datetime(2024, 10, 1, tzinfo=UTC), None),
     (1, 50, "birthday", dt.datetime(2024, 11, 1, tzinfo=UTC), None),
     (1, -10, "adjust", dt.datetime(2024, 12, 1, tzinfo=UTC), None),
+]
+
+
+#: Tier changes of the effect store: (member index, from, to, reason, when); every member
+#: got the base tier on joining.
+TIER_CHANGES = [
+    (3, "member", "silver", "upgrade", dt.datetime(2024, 5, 15, tzinfo=UTC)),
+    (3, "silver", "member", "downgrade", dt.datetime(2024, 8, 10, tzinfo=UTC)),
 ]
 
 
@@ -172,6 +181,22 @@ def _ledger(conn: sa.Connection, members: list[int]) -> None:
                     used_at=None if used == "unused" else used,
                 )
             )
+    changes = [(i, None, "member", "initial", JOINED) for i in range(len(members))]
+    conn.execute(
+        sa.insert(schema.loyalty_tier_changes),
+        [
+            {
+                "customer_id": members[who],
+                "from_tier": before,
+                "to_tier": after,
+                "reason": reason,
+                "changed_on": at.date(),
+                "changed_at": at,
+                "basis_value": 0,
+            }
+            for who, before, after, reason, at in [*changes, *TIER_CHANGES]
+        ],
+    )
 
 
 @pytest.fixture(
@@ -308,14 +333,14 @@ def test_points_rates_and_liability_by_hand(effect) -> None:
     assert h.participation == pytest.approx(62.5)
 
 
-def test_tiers_month_by_month(effect) -> None:
+def test_tiers_month_by_month_from_the_tier_history(effect) -> None:
     months = {m.month: m for m in effect.tiers}
     assert [m.month for m in effect.tiers] == [f"2024-{k:02d}" for k in range(1, 13)]
     assert effect.tier_codes == ["member", "silver", "gold", "platinum"]
     for m in effect.tiers:
         assert sum(m.tiers.values()) == MEMBERS
         assert m.joined == 0
-    # member 3: 2,500 points on 2024-05-15 (silver), 1,500 after 2024-08-10 (member again)
+    # member 3: silver from 2024-05-15, member again from 2024-08-10 (TIER_CHANGES)
     assert [months[k].tiers["silver"] for k in ("2024-04", "2024-05", "2024-07", "2024-08")] == [
         0,
         1,
@@ -330,13 +355,13 @@ def test_tiers_month_by_month(effect) -> None:
     ]
 
 
-def test_the_report_tiers_are_the_store_tiers() -> None:
+def test_the_report_ranks_tiers_as_the_store_does() -> None:
     rules: Rules = load_rules(Settings(_env_file=None))
-    thresholds = programme_tiers(rules)
-    for points in (-5, 0, 1, 1999, 2000, 9999, 10_000, 49_999, 50_000, 10**7):
-        reached = [code for lo, code in thresholds if points >= lo]
-        expected = reached[-1] if reached else thresholds[0][1]
-        assert loyalty.tier_for(points=points, rules=rules.loyalty) == expected
+    assert programme_tiers(rules) == [t.code for t in ranked(rules.loyalty)]
+    by_spend = rules.loyalty.model_copy(update={"tier_basis": "spend"})
+    assert programme_tiers(rules.model_copy(update={"loyalty": by_spend})) == [
+        t.code for t in sorted(rules.loyalty.tiers, key=lambda t: t.min_spend)
+    ]
 
 
 # --- the estimator -------------------------------------------------------------------------

@@ -265,27 +265,27 @@ def membership(src: Sources, *, as_of: dt.datetime, activity: dt.timedelta) -> i
     return counts.cross_join(points)
 
 
-def tier_months(
-    src: Sources, boundaries: Sequence[dt.datetime], thresholds: Sequence[tuple[int, str]]
-) -> ir.Table:
-    """Each member's programme tier at the end of each month and at its start.
+def tier_months(src: Sources, boundaries: Sequence[dt.datetime], codes: Sequence[str]) -> ir.Table:
+    """Each member's programme tier at the end of each month and at its start, from the
+    history of tier changes (``loyalty_tier_changes``, :mod:`rapport.store.loyalty_tiers`).
 
-    ``boundaries`` are ``b_0 < b_1 < … < b_n``: month ``i`` is ``[b_i, b_(i+1))``.
-    ``thresholds`` are ``(min_points, code)`` by increasing ``min_points``: a member's tier
-    at a moment is the last whose ``min_points`` the balance (the ledger before that
-    moment) reaches, the first below them all.
+    ``boundaries`` are ``b_0 < b_1 < … < b_n``: month ``i`` is ``[b_i, b_(i+1))``. A
+    member's tier at a moment is the ``to_tier`` of their latest change before it (by
+    ``changed_at``, then ``id``); a member without one has no tier yet. ``codes`` are the
+    tiers from the lowest to the highest.
 
     Returns
     -------
     ibis.Table
-        ``month`` (0 … n-1), ``customer_id``, ``rank`` (the tier's index in
-        ``thresholds`` at the month's end), ``previous_rank`` (at its start; null when the
-        customer was not a member then) and ``tier`` (the code), one row per member and
-        month.
+        ``month`` (0 … n-1), ``customer_id``, ``rank`` (the tier's index in ``codes`` at
+        the month's end; -1 for a tier no longer configured), ``previous_rank`` (at its
+        start; null when the member had no tier then) and ``tier`` (the code), one row per
+        member with a tier and month.
     """
-    c = _live(src)
-    members = c.filter(c.loyalty_joined_at.notnull()).select(
-        customer_id=c.id, joined_at=c.loyalty_joined_at
+    live = _live(src).select(live_id=ibis._.id)
+    ch = src.loyalty_tier_changes
+    ch = ch.inner_join(live, ch.customer_id == live.live_id).select(
+        "id", "customer_id", "to_tier", "changed_at"
     )
     ends = ibis.memtable(
         pa.table(
@@ -295,30 +295,33 @@ def tier_months(
             }
         )
     )
-    grid = members.cross_join(ends)
-    grid = grid.filter(grid.joined_at < grid.end_at)
-    led = src.loyalty_ledger
-    joined = grid.left_join(
-        led, (grid.customer_id == led.customer_id) & (led.occurred_at < grid.end_at)
+    seen = ch.cross_join(ends)
+    seen = seen.filter(seen.changed_at < seen.end_at)
+    latest = seen.group_by(["customer_id", "month"]).aggregate(at=seen.changed_at.max())
+    last = seen.inner_join(
+        latest,
+        (seen.customer_id == latest.customer_id)
+        & (seen.month == latest.month)
+        & (seen.changed_at == latest.at),
     )
-    balances = joined.group_by([joined.customer_id, joined.month]).aggregate(
-        points=joined.points.sum().fill_null(0)
-    )
-    rank = ibis.cases(
-        *((balances.points < lo, max(i - 1, 0)) for i, (lo, _) in enumerate(thresholds)),
-        else_=len(thresholds) - 1,
-    ).cast("int64")
-    ranked = balances.mutate(rank=rank)
+    last_id = last.group_by([last.customer_id, last.month]).aggregate(last_id=last.id.max())
+    held = seen.inner_join(
+        last_id,
+        (seen.customer_id == last_id.customer_id)
+        & (seen.month == last_id.month)
+        & (seen.id == last_id.last_id),
+    ).select(seen.customer_id, seen.month, seen.to_tier)
+    rank = held.to_tier.cases(*((code, i) for i, code in enumerate(codes)), else_=-1)
+    ranked = held.mutate(rank=rank.cast("int64"))
     prev = ranked.select(
         p_customer=ranked.customer_id, p_month=ranked.month + 1, p_rank=ranked["rank"]
     )
     now = ranked.filter(ranked.month >= 0)
     out = now.left_join(prev, (now.customer_id == prev.p_customer) & (now.month == prev.p_month))
-    codes = [code for _, code in thresholds]
     return out.select(
         month=out.month,
         customer_id=out.customer_id,
         rank=out["rank"],
         previous_rank=out.p_rank,
-        tier=out["rank"].cases(*enumerate(codes), else_=ibis.null("string")),
+        tier=out.to_tier,
     )

@@ -7,7 +7,9 @@ Two parts, as the monthly report (the engine's figures may run in a worker proce
 * :func:`loyalty_report` adds the vouchers (the store's bookkeeping, read in the caller's
   session) and does the arithmetic: the matched comparison with its intervals
   (:func:`stratified_welch`), the redemption and breakage rates, the liability and the
-  tiers month by month.
+  tiers month by month (each member's tier at a month's end is the latest of their tier
+  changes before it, :mod:`rapport.store.loyalty_tiers`; a member the tier job has not
+  rated yet has none).
 
 **Members against comparable non-members.** Each member who joined at least
 ``window_months`` before the report (a complete window of outcomes) is compared with the
@@ -166,11 +168,13 @@ class LoyaltyReport:
     tiers: list[TierMonth] = field(default_factory=list)
 
 
-def programme_tiers(rules: Rules) -> list[tuple[int, str]]:
-    """The programme tiers, ``(threshold, code)`` by increasing threshold: the tier of a
-    member is the last whose threshold their points balance reaches (as
-    :func:`rapport.store.loyalty.tier_for`). The one place the report reads tiers from."""
-    return sorted((t.min_points, t.code) for t in rules.loyalty.tiers)
+def programme_tiers(rules: Rules) -> list[str]:
+    """The programme tiers' codes from the lowest to the highest (in the programme's tier
+    basis, :func:`rapport.store.loyalty_tier_rules.ranked`): the columns of the tier months,
+    whose members are read from the history of tier changes."""
+    from rapport.store.loyalty_tier_rules import ranked
+
+    return [t.code for t in ranked(rules.loyalty)]
 
 
 def window_of(months: int) -> dt.timedelta:
@@ -468,7 +472,7 @@ def loyalty_report(
         window=_points(recent, (v["issued_window"], v["used_window"])),
         to_date=_points(total, (v["issued"], v["used"])),
     )
-    codes = [code for _, code in programme_tiers(rules)]
+    codes = programme_tiers(rules)
     return LoyaltyReport(
         as_of=as_of,
         window_start=since,
