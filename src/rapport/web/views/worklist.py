@@ -10,10 +10,11 @@ owning customers, and its birthdays are personal data analysts do not see.
 The parts are reports, rendered as they come: :func:`rapport.reports.snapshots.churn_warnings`
 and :func:`~rapport.reports.snapshots.diamonds` on the latest score snapshot,
 :func:`rapport.reports.worklist.birthdays` and :func:`~rapport.reports.worklist.not_contacted`
-on today in the business time zone. The two lists of today page by keyset (``birthdays_after``,
-``quiet_after``); HTMX swaps only the section whose next page is asked for. Every customer
-shown is a read of personal data, audited as the customers page audits it
-(``read_pii``, route ``web.worklist``).
+on today in the business time zone; above them the user's open tasks
+(:mod:`rapport.web.views.worklist_tasks`). The two lists of today page by keyset
+(``birthdays_after``, ``quiet_after``); HTMX swaps only the section whose next page is
+asked for. Every customer shown is a read of personal data, audited as the customers page
+audits it (``read_pii``, route ``web.worklist``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rapport.web.customer_list import latest_snapshot, owners
 from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
+from rapport.web.views.worklist_tasks import tasks_section
 
 ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
 router = APIRouter(include_in_schema=False)
@@ -114,6 +116,11 @@ def worklist_page(request: Request, user: Staff) -> Response:
                 scope=mine,
                 order="churn_risk",
             )
+        tasks = None
+        if only is None:
+            tasks = tasks_section(
+                session, user, owner_id=owner_id, after=params.get("tasks_after"), fmt=fmt
+            )
         birthdays = quiet = None
         if only in (None, "birthdays"):
             birthdays = _paged(
@@ -141,7 +148,7 @@ def worklist_page(request: Request, user: Staff) -> Response:
         for part in (at_risk, diamonds, birthdays, quiet)
         if part is not None
         for r in part.rows
-    ]
+    ] + ([r["customer_id"] for r in tasks["rows"]] if tasks is not None else [])
     audit_read(request, user, list(dict.fromkeys(shown)), "web.worklist")
     kept: dict[str, Any] = {}
     if owner_id is not None:
@@ -166,6 +173,7 @@ def worklist_page(request: Request, user: Staff) -> Response:
         "diamonds": diamonds,
         "birthdays": birthdays,
         "quiet": quiet,
+        "tasks": tasks,
         "weekday": lambda day: _weekday(day, fmt),
         "birthdays_next": _next_url(kept, "birthdays_after", birthdays),
         "quiet_next": _next_url(kept, "quiet_after", quiet),

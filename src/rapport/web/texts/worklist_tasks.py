@@ -1,0 +1,33 @@
+"""Texts of the worklist's tasks (:mod:`rapport.web.views.worklist_tasks`)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "tasks_web.title": ("我的任务", "My tasks"),
+    "tasks_web.hint": (
+        "未完成的任务,按到期时间排序;逾期的会标出",
+        "Open tasks, the soonest due first; overdue ones are marked",
+    ),
+    "tasks_web.count": ("共 {count} 个未完成任务", "{count} open tasks"),
+    "tasks_web.none": ("没有未完成的任务", "No open tasks"),
+    "tasks_web.due": ("到期", "Due"),
+    "tasks_web.task": ("任务", "Task"),
+    "tasks_web.priority": ("优先级", "Priority"),
+    "tasks_web.assignee": ("负责人", "Assignee"),
+    "tasks_web.team_queue": ("{team} 团队队列", "{team} team queue"),
+    "tasks_web.actions": ("处理", "Work it"),
+    "tasks_web.overdue_by": ("已逾期 {time}", "Overdue by {time}"),
+    "tasks_web.script": ("话术", "Script"),
+    "tasks_web.work": ("完成或跳过", "Done or skip"),
+    "tasks_web.result": ("结果", "Result"),
+    "tasks_web.result_reached": ("已联系上", "Reached"),
+    "tasks_web.result_no_answer": ("无人接听", "No answer"),
+    "tasks_web.result_callback": ("约定回电", "Call back"),
+    "tasks_web.result_declined": ("客户婉拒", "Declined"),
+    "tasks_web.note": ("备注", "Note"),
+    "tasks_web.mark_done": ("标记完成", "Mark done"),
+    "tasks_web.reason": ("跳过原因", "Reason to skip"),
+    "tasks_web.skip": ("跳过", "Skip"),
+    "tasks_web.done": ("已完成", "Done"),
+    "tasks_web.skipped": ("已跳过", "Skipped"),
+    "tasks_web.not_done": ("任务「{title}」未处理", "The task “{title}” was not changed"),
+    "tasks_web.back": ("返回我的工作台", "Back to my worklist"),
+}
