@@ -26,6 +26,7 @@ SYSTEM = "system"
 
 def _audit(session: Session, actor: str, change: str, row: dict[str, Any], **extra: Any) -> None:
     user_id = extra.pop("actor_user_id", None)
+    address = extra.pop("client_address", None)
     audit.record(
         session=session,
         actor=actor,
@@ -34,6 +35,7 @@ def _audit(session: Session, actor: str, change: str, row: dict[str, Any], **ext
         entity_id=row["code"],
         detail={"version": row["version"], "enabled": row["enabled"], **extra},
         actor_user_id=user_id,
+        client_address=address,
     )
 
 
@@ -88,6 +90,7 @@ def put_playbook(
     actor: str,
     at: dt.datetime,
     actor_user_id: int | None = None,
+    client_address: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Create or change playbook ``code`` from the API (checked, versioned, audited).
 
@@ -107,7 +110,15 @@ def put_playbook(
         at=at,
     )
     if change:
-        _audit(session, actor, change, saved, source="api", actor_user_id=actor_user_id)
+        _audit(
+            session,
+            actor,
+            change,
+            saved,
+            source="api",
+            actor_user_id=actor_user_id,
+            client_address=client_address,
+        )
     return saved, change
 
 
@@ -119,6 +130,7 @@ def set_enabled(
     actor: str,
     at: dt.datetime,
     actor_user_id: int | None = None,
+    client_address: str | None = None,
 ) -> dict[str, Any]:
     """Switch playbook ``code`` on or off from the API (audited; the API owns it from now)."""
     row = store.get(session=session, code=code)
@@ -132,7 +144,15 @@ def set_enabled(
         at=at,
     )
     if change:
-        _audit(session, actor, "updated", saved, source="api", actor_user_id=actor_user_id)
+        _audit(
+            session,
+            actor,
+            "updated",
+            saved,
+            source="api",
+            actor_user_id=actor_user_id,
+            client_address=client_address,
+        )
     return saved
 
 

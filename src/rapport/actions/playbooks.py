@@ -43,6 +43,7 @@ from rapport.domain import (
     AlertSeverity,
     LifecycleStage,
     MessageChannel,
+    TicketKind,
     TicketPriority,
     ValueTier,
 )
@@ -214,11 +215,26 @@ def _number(code: str, where: str, value: Any, *, low: float = 0, integer: bool 
     return int(value) if integer else float(value)
 
 
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def _text(code: str, where: str, value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
         raise _fail(code, where, f"{value!r} is not a text", "write a non-empty text", value)
+    try:
+        value.format_map(_Blank())
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+        raise _fail(
+            code,
+            where,
+            f"{value!r} is not a text template ({exc})",
+            "name fields as {name}; write {{ and }} for braces",
+            value,
+        ) from exc
     return value
 
 
@@ -297,6 +313,9 @@ def _trigger(code: str, data: Any) -> dict[str, Any]:
     elif kind == "event":
         _choice(code, "trigger.event", t.get("event"), EVENTS)
         kinds = t.get("ticket_kinds")
+        if isinstance(kinds, list):
+            for kind_ in kinds:
+                _choice(code, "trigger.ticket_kinds", kind_, tuple(str(k) for k in TicketKind))
         if kinds is not None and (not isinstance(kinds, list) or not kinds):
             raise _fail(
                 code,
@@ -385,7 +404,55 @@ def check_filter(code: str, node: Any, where: str = "audience") -> dict[str, Any
         raise _fail(code, f"{where}.op", "contains looks in tags", 'use field = "tags"', op)
     if value is None:
         raise _fail(code, f"{where}.value", "missing", "give the value to compare with")
+    _check_value_type(code, where, fld, op, value)
     return {"field": fld, "op": op, "value": value}
+
+
+def _kind_of(fld: str) -> str:
+    if fld in SCORE_FIELDS or fld == "owner_id":
+        return "number"
+    if fld in DATE_FIELDS:
+        return "date"
+    if fld == "marketable":
+        return "bool"
+    if fld == "tags":
+        return "tags"
+    return "text"
+
+
+def _check_value_type(code: str, where: str, fld: str, op: str, value: Any) -> None:
+    """Refuse a value the field cannot be compared with (a text against a score …)."""
+    kind = _kind_of(fld)
+    if op in ("within_days", "older_than_days"):
+        return
+    allowed = {
+        "number": ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le"),
+        "text": ("eq", "ne", "in", "not_in"),
+        "bool": ("eq", "ne"),
+        "tags": ("contains",),
+        "date": (),
+    }[kind]
+    if op not in allowed:
+        advice = f"use {', '.join(allowed)}" if allowed else "use within_days or older_than_days"
+        raise _fail(code, f"{where}.op", f"{op} does not apply to {fld}", advice, op)
+    values = value if op in ("in", "not_in") else [value]
+
+    def fits(v: Any) -> bool:
+        if kind == "number":
+            return isinstance(v, int | float) and not isinstance(v, bool)
+        if kind == "bool":
+            return isinstance(v, bool)
+        return isinstance(v, str)
+
+    if not values or not all(fits(v) for v in values):
+        wanted = {"number": "a number", "bool": "true or false"}.get(kind, "a text")
+        raise _fail(
+            code,
+            f"{where}.value",
+            f"{value!r} is not {wanted}",
+            f"compare {fld} with {wanted}",
+            value,
+        )
 
 
 def _eligibility(code: str, data: Any) -> dict[str, Any]:
@@ -397,6 +464,8 @@ def _eligibility(code: str, data: Any) -> dict[str, Any]:
     if "marketing" in e and not isinstance(e["marketing"], bool):
         raise _fail(code, "eligibility.marketing", "not true or false", "write true or false")
     caps = []
+    if not isinstance(e.get("caps", []), list):
+        raise _fail(code, "eligibility.caps", "not a list", "write caps = [{channel, max, days}]")
     for i, cap in enumerate(e.get("caps", [])):
         c = _keys(code, f"eligibility.caps[{i}]", cap, {"channel", "max", "days"})
         caps.append(

@@ -527,6 +527,8 @@ MESSAGES: dict[str, str] = {
     "playbook_invalid.hint": "{advice}",
     "playbook_missing": "没有代码为 {code!r} 的行动手册",
     "playbook_missing.hint": "用 `rapport playbooks list`（GET /playbooks）查看所有行动手册",
+    "playbooks_dry_only": "分析师只能试运行行动手册",
+    "playbooks_dry_only.hint": "请发送 dry_run = true，或请经理运行",
     # the action loop's statistics (actions/holdout.py, actions/effect.py, actions/sample_size.py)
     "share_range": "{name} 必须是 0 到 1 之间的数，而不是 {value!r}",
     "share_range.hint": "份额写成小数：0.1 表示留出 10%",

@@ -51,6 +51,7 @@ RESOURCES = (
     "audit",
     "tasks",
     "alerts",
+    "playbooks",
 )
 ACTIONS = ("read", "write")
 ALL_SCOPES = "*"
