@@ -90,7 +90,8 @@ def _score(settings: Settings, day: dt.date) -> dict[str, Any]:
 def _playbooks(settings: Settings, day: dt.date) -> dict[str, Any]:
     engine = importlib.import_module("rapport.actions.engine")
     summary = summary_of(engine.run_day(settings, day))
-    summary["outcomes_measured"] = summary_of(engine.measure_outcomes(settings, day))
+    measured = engine.measure_outcomes(settings, day)
+    summary["outcomes_measured"] = measured if isinstance(measured, int) else summary_of(measured)
     return summary
 
 
