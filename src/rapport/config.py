@@ -747,7 +747,13 @@ class MessageRules(_Strict):
 
 #: The steps of the daily pipeline, in the order they run.
 PipelineStep = Literal["score", "playbooks", "alerts", "expire_tasks", "messages"]
-PIPELINE_STEPS: tuple[str, ...] = ("score", "playbooks", "alerts", "expire_tasks", "messages")
+PIPELINE_STEPS: tuple[PipelineStep, ...] = (
+    "score",
+    "playbooks",
+    "alerts",
+    "expire_tasks",
+    "messages",
+)
 
 
 class ScheduleRules(_Strict):
