@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.actions.playbooks import SCORE_FIELDS, STATE_FIELDS
+from rapport.actions.definitions import SCORE_FIELDS, STATE_FIELDS
 from rapport.store import schema
 from rapport.store.customers import marketable_clause
 

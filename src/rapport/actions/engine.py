@@ -37,9 +37,10 @@ from sqlalchemy.orm import Session
 
 from rapport.actions import playbook_registry as registry
 from rapport.actions.audience import filter_expression, load_customers
+from rapport.actions.definitions import RECIPIENTS
 from rapport.actions.holdout import assign_arms, global_control
 from rapport.actions.outcomes import measure_outcomes
-from rapport.actions.playbooks import RECIPIENTS, Playbook, configured_playbooks
+from rapport.actions.playbooks import Playbook, configured_playbooks
 from rapport.actions.triggers import TriggerContext, fire, local_day_bounds
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.domain import (

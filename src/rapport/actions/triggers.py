@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.actions.audience import Snapshots, frame
-from rapport.actions.playbooks import TIER_ORDER
+from rapport.actions.definitions import TIER_ORDER
 from rapport.config import Rules
 from rapport.domain import SurveyKind, TicketKind, TicketStatus
 from rapport.store import schema
