@@ -41,7 +41,7 @@ from rapport.api.errors import (
     NOT_FOUND_RESPONSE,
 )
 from rapport.api.pagination import PageDep
-from rapport.api.schemas.common import MAX_INT32, Time
+from rapport.api.schemas.common import MAX_INT32, Text, Time
 from rapport.api.schemas.tasks import TaskCreate, TaskPublic, TasksPublic, TaskUpdate
 from rapport.domain import TaskStatus
 from rapport.store.repository import Row, utcnow
@@ -70,7 +70,9 @@ def list_tasks(
     page: PageDep,
     status: Annotated[TaskStatus | None, Query()] = None,
     assignee_id: IdFilter = None,
-    team: Annotated[str | None, Query(max_length=64)] = None,
+    team: Annotated[
+        Annotated[str, Text(64, 1)] | None, Query(description="Tasks of this team's queue.")
+    ] = None,
     customer_id: IdFilter = None,
     due_after: Annotated[Time | None, Query(description="Due at or after (inclusive).")] = None,
     due_before: Annotated[Time | None, Query(description="Due before (exclusive).")] = None,
