@@ -108,6 +108,10 @@ class PlaybookRun:
             out[key] = None if out[key] is None else out[key].isoformat()
         return out
 
+    def as_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` (the daily pipeline's summary of the step)."""
+        return self.to_dict()
+
     def figures(self, code: str) -> PlaybookFigures:
         """The figures of playbook ``code`` (``KeyError`` when it did not run)."""
         for figures in self.playbooks:
