@@ -142,34 +142,15 @@ def worker_command(
     _loop(settings, catch_up_days, output)
 
 
-def _loop(settings: Any, catch_up_days: int | None, output: OutputFormat) -> None:
+def reporter(settings: Any, output: OutputFormat = OutputFormat.table) -> Any:
+    """What the worker's loop says as it goes (stderr; a run's table or JSON on stdout)."""
     from rich.markup import escape
 
-    from rapport.actions.worker import work
     from rapport.cli.common import err_console
-    from rapport.config import load_rules
     from rapport.i18n.errors import error_text
     from rapport.i18n.worker import text
 
     locale = settings.locale
-    rules = load_rules(settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    err_console.print(
-        text(
-            "started",
-            locale,
-            daily_at=rules.schedule.daily_at,
-            tz=settings.timezone,
-            poll=rules.messages.poll_seconds,
-        ),
-        highlight=False,
-    )
 
     def report(kind: str, what: Any) -> None:
         if kind == "pipeline":
@@ -182,7 +163,39 @@ def _loop(settings: Any, catch_up_days: int | None, output: OutputFormat) -> Non
             counts = {k: what.as_dict()[k] for k in ("sent", "retried", "dead")}
             err_console.print(text("messages_sent", locale, **counts), highlight=False)
         else:
-            err_console.print(f"[red]{text('pass_failed', locale, error=what)}[/]", highlight=False)
+            failed = text("pass_failed", locale, error=what)
+            err_console.print(f"[red]{escape(failed)}[/]", highlight=False)
 
-    work(settings, stop=stop, report=report, catch_up_days=catch_up_days)
-    err_console.print(text("stopped", locale), highlight=False)
+    return report
+
+
+def started_line(settings: Any) -> str:
+    """The line the worker starts with: when it runs the pipeline, how often it sends."""
+    from rapport.config import load_rules
+    from rapport.i18n.worker import text
+
+    rules = load_rules(settings)
+    return text(
+        "started",
+        settings.locale,
+        daily_at=rules.schedule.daily_at,
+        tz=settings.timezone,
+        poll=rules.messages.poll_seconds,
+    )
+
+
+def _loop(settings: Any, catch_up_days: int | None, output: OutputFormat) -> None:
+    from rapport.actions.worker import work
+    from rapport.cli.common import err_console
+    from rapport.i18n.worker import text
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    err_console.print(started_line(settings), highlight=False)
+    work(settings, stop=stop, report=reporter(settings, output), catch_up_days=catch_up_days)
+    err_console.print(text("stopped", settings.locale), highlight=False)

@@ -128,6 +128,9 @@ PARAMETERS: dict[str, str] = {
         "最多补跑这么多个错过的日期（默认：schedule.catch_up_days）。"
     ),
     "Seconds to wait when another process runs it.": "另一个进程正在运行时等待的秒数。",
+    "Also run the worker in this process: the daily pipeline and the messages.": (
+        "在本进程中同时运行工作进程：每日流程和消息发送。"
+    ),
     "table (for people) or json (for scripts).": "table（给人看）或 json（给脚本用）。",
     # rapport report
     "The month, e.g. 2026-11.": "月份，例如 2026-11。",
