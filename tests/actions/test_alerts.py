@@ -29,7 +29,7 @@ from rapport.domain import (
     TicketStatus,
 )
 from rapport.errors import ValidationFailed
-from rapport.store import customers, orders, schema, scores, surveys, tickets, users
+from rapport.store import alerts, customers, orders, schema, scores, surveys, tickets, users
 from rapport.store.scores import write_snapshot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -360,3 +360,31 @@ def test_one_snapshot_judges_no_crossing(
     kinds = {k.split(":")[0] for k in _alerts(fresh_engine)}
     assert "churn_risk" not in kinds and "diamond_downgraded" not in kinds
     assert run.not_judged
+
+
+def test_an_event_resolved_stays_resolved_a_state_opens_again(
+    settings: Settings, fresh_engine: Engine, world: dict[str, Any]
+) -> None:
+    raise_alerts(settings, DAY, now=NOW)
+    c, a, t = world["customers"], world["answers"], world["tickets"]
+    keys = [
+        f"churn_risk:{c['crossing']}:{LATEST}",
+        f"nps_detractor:{a['six']}",
+        f"sla_breached:{t['breached']}:first_response",
+    ]
+    found = _alerts(fresh_engine)
+    with Session(fresh_engine) as s:
+        for key in keys:
+            alerts.resolve(
+                session=s, alert_id=found[key]["id"], by=world["users"]["manager"]["id"], at=NOW
+            )
+        s.commit()
+    # the next morning: the same crossing, the same answer (yesterday's now), the same breach
+    again = raise_alerts(settings, DAY + dt.timedelta(days=1), now=NOW + dt.timedelta(hours=16))
+    status = {k: v["status"] for k, v in _alerts(fresh_engine).items()}
+    assert status[keys[0]] == status[keys[1]] == AlertStatus.RESOLVED.value
+    assert status[keys[2]] == AlertStatus.OPEN.value  # the ticket is still unanswered
+    assert status[f"nps_detractor:{a['after_run']}"] == AlertStatus.OPEN.value
+    # new: the reopened breach and the two other tickets now past their targets; the
+    # answer given after the first run
+    assert again.raised == {"sla_breached": 3, "nps_detractor": 1}

@@ -10,7 +10,9 @@ answered, resolved or closed (or its at-risk warning turned into a breach), a ch
 alert once a later snapshot has the risk below the threshold, a downgrade once the customer
 is diamond again — and puts the messages of each new alert in the outbox
 (:mod:`rapport.actions.alert_delivery`), in the same transaction. An NPS answer and a day's
-metric stay until someone resolves them.
+metric stay until someone resolves them. An alert about an event (:data:`EVENT_KINDS`)
+resolved by staff stays resolved when a later run sees the same event; an SLA alert is a
+state and opens again while the ticket is late.
 """
 
 from __future__ import annotations
@@ -89,6 +91,17 @@ def run_day(session: Session, day: dt.date, now: dt.datetime, tz: Any) -> RunDay
 
 
 _SLA = (AlertKind.SLA_AT_RISK, AlertKind.SLA_BREACHED)
+#: Kinds whose condition is an event (a crossing between two snapshots, an answer, a day's
+#: figure), keyed by it: once resolved, seeing the same event again does not open it again.
+#: The other kinds (SLA) are states: raised again while they last, they open again.
+EVENT_KINDS = frozenset(
+    {
+        AlertKind.CHURN_RISK,
+        AlertKind.DIAMOND_DOWNGRADED,
+        AlertKind.NPS_DETRACTOR,
+        AlertKind.METRIC_OUT_OF_BAND,
+    }
+)
 
 
 def _gone(session: Session, rules: Rules, run: RunDay, current: set[str]) -> list[int]:
@@ -188,9 +201,14 @@ def _raise(session: Session, rules: Rules, settings: Settings, run: RunDay) -> A
     if run.previous is None:
         out.not_judged.append("two_snapshots")
     found: list[Condition] = [c for rule in RULES for c in rule(session, rules, run)]
+    # an event's alert resolved by staff stays resolved when a later run sees the event again
+    events = [c.dedup_key for c in found if c.kind in EVENT_KINDS]
+    done = alerts.resolved_keys(session=session, dedup_keys=events)
     raised: Counter[str] = Counter()
     new_ids: list[int] = []
     for c in found:
+        if c.dedup_key in done:
+            continue
         alert_id, is_new = alerts.raise_alert(
             session=session,
             kind=c.kind,

@@ -219,3 +219,19 @@ def resolve_gone(*, session: Session, alert_ids: Sequence[int], at: dt.datetime)
         .values(status=AlertStatus.RESOLVED.value, resolved_at=at, resolved_by=None)
     )
     return rowcount(changed)
+
+
+def resolved_keys(*, session: Session, dedup_keys: Sequence[str]) -> set[str]:
+    """Those of ``dedup_keys`` whose alert is resolved."""
+    keys = sorted(set(dedup_keys))
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found |= set(
+            session.execute(
+                sa.select(_t.c.dedup_key).where(
+                    _t.c.dedup_key.in_(chunk), _t.c.status == AlertStatus.RESOLVED.value
+                )
+            ).scalars()
+        )
+    return found
