@@ -5,6 +5,8 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "card_loyalty.available": ("可用积分", "Points available"),
+    "card_loyalty.tier_review": ("（下次复核 {date}）", "(next review {date})"),
+    "card_loyalty.no_tier": ("非会员", "Not a member"),
     "card_loyalty.vouchers": ("兑换券", "Vouchers"),
     "card_loyalty.voucher_counts": (
         "已发放 {issued} 张,已使用 {used} 张",

@@ -29,7 +29,7 @@ from rapport.errors import NotFound, RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
 from rapport.masking import mask_identifier, mask_ledger_entry
-from rapport.store import audit, loyalty, loyalty_expiry, loyalty_rewards
+from rapport.store import audit, loyalty, loyalty_expiry, loyalty_rewards, loyalty_tiers
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, RoleRefused, WebUser, audit_read, client_address, writing
@@ -65,7 +65,8 @@ def loyalty_panel(
     form: LoyaltyForm | None = None,
 ) -> dict[str, Any]:
     """What the panel shows of the customer ``customer_id``: the points balance (the sum of
-    the ledger), the programme tier it reaches, the points pending (an order's returns
+    the ledger), the programme tier (:mod:`rapport.store.loyalty_tiers`; none for a
+    non-member) and its next review, the points pending (an order's returns
     window) and available to spend, the next expiry, the newest ledger entries and vouchers
     (references and codes masked for analysts), the active rewards in stock the available
     points pay for, and which writes the user's role may make."""
@@ -80,8 +81,9 @@ def loyalty_panel(
         after=now,
     )
     entries = loyalty.latest_entries(session=session, customer_id=customer_id, limit=LEDGER_ENTRIES)
-    code = loyalty.tier_for(points=points, rules=rules.loyalty)
-    names = loyalty.TIER_NAMES.get(code)
+    programme = loyalty_tiers.tier_card(
+        session, customer_id=customer_id, rules=rules, at=now, tz=fmt.zone
+    )
     available = points - pending
     user = scope.principal
     may = {
@@ -102,7 +104,10 @@ def loyalty_panel(
     )
     return {
         "balance": points,
-        "tier": pick(names, fmt.locale) if names else code,
+        "tier": pick((programme["tier"]["name_zh"], programme["tier"]["name_en"]), fmt.locale)
+        if programme
+        else None,
+        "tier_review_on": programme["review_on"] if programme else None,
         "pending": pending,
         "available": available,
         "next_expiry": expiring[0] if expiring else None,
