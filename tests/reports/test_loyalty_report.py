@@ -473,3 +473,33 @@ def test_the_api_answers_analysts_and_refuses_sales(stores, effect) -> None:
             headers=bearer(people[Role.ADMIN], world.settings),
         )
         assert bad.status_code == 422
+
+
+def test_postgresql_itself_gives_the_same_report(stores, effect) -> None:
+    """On a PostgreSQL store the expressions also run on PostgreSQL itself (--engine
+    postgres), not only on DuckDB attached to it."""
+    world = stores["effect"]
+    if not world.url.startswith("postgresql"):
+        pytest.skip("the postgres engine needs a PostgreSQL store")
+    rules = load_rules(world.settings)
+    figures = programme_figures(world.settings, rules, AS_OF, 12, "postgres")
+    assert figures["engine"] == "postgres"
+    engine = create_engine(world.url)
+    try:
+        with session_scope(engine) as session:
+            report = loyalty_report(
+                session,
+                figures,
+                settings=world.settings,
+                rules=rules,
+                as_of=AS_OF,
+                window_months=12,
+            )
+    finally:
+        engine.dispose()
+    for mine, theirs in zip(report.outcomes, effect.outcomes, strict=True):
+        assert (mine.difference, mine.low, mine.high) == pytest.approx(
+            (theirs.difference, theirs.low, theirs.high)
+        )
+    assert report.health == effect.health
+    assert report.tiers == effect.tiers

@@ -53,6 +53,12 @@ def relationship_start(src: Sources) -> ir.Table:
     )
 
 
+def count_if(condition: ir.BooleanValue) -> ir.IntegerScalar:
+    """How many rows ``condition`` holds for (a null condition does not count); every
+    engine, PostgreSQL too, which cannot cast a boolean to an integer."""
+    return ibis.ifelse(condition.fill_null(False), 1, 0).cast("int64").sum()
+
+
 def _month_index(column: ir.TimestampValue, months: Sequence[Period]) -> ir.IntegerValue:
     return ibis.cases(
         *((column < ts(m.end), i) for i, m in enumerate(months)),
@@ -209,7 +215,7 @@ def strata(
     count = obs.purchases.cast(FLOAT)
     t = obs.mutate(
         stratum=key,
-        _bought=(obs.purchases > 0).cast("int64"),
+        _bought=ibis.ifelse(obs.purchases > 0, 1, 0).cast("int64"),
         _count=count,
         _aov=ibis.ifelse(obs.purchases > 0, obs.revenue / count, const(0)),
     )
@@ -254,13 +260,13 @@ def membership(src: Sources, *, as_of: dt.datetime, activity: dt.timedelta) -> i
     led = led.filter(led.occurred_at < ts(as_of))
     balances = led.group_by("customer_id").aggregate(points=led.points.sum())
     counts = j.aggregate(
-        members=j.member.cast("int64").sum(),
-        active=is_active.cast("int64").sum(),
-        active_members=(j.member & is_active).cast("int64").sum(),
+        members=count_if(j.member),
+        active=count_if(is_active),
+        active_members=count_if(j.member & is_active),
     )
     points = balances.aggregate(
         balance=balances.points.sum().fill_null(0).cast("int64"),
-        members_with_points=(balances.points > 0).cast("int64").sum().fill_null(0),
+        members_with_points=count_if(balances.points > 0).fill_null(0),
     )
     return counts.cross_join(points)
 
@@ -324,4 +330,19 @@ def tier_months(src: Sources, boundaries: Sequence[dt.datetime], codes: Sequence
         rank=out["rank"],
         previous_rank=out.p_rank,
         tier=out.to_tier,
+    )
+
+
+def tier_counts(months: ir.Table) -> ir.Table:
+    """Members per ``month`` and ``tier`` of :func:`tier_months`: ``members``."""
+    return months.group_by(["month", "tier"]).aggregate(members=months.count())
+
+
+def tier_moves(months: ir.Table) -> ir.Table:
+    """Per ``month`` of :func:`tier_months`: ``upgrades`` and ``downgrades`` (a higher or
+    lower tier at the month's end than at its start) and ``joined`` (a first tier)."""
+    return months.group_by("month").aggregate(
+        upgrades=count_if(months["rank"] > months.previous_rank),
+        downgrades=count_if(months["rank"] < months.previous_rank),
+        joined=count_if(months.previous_rank.isnull()),
     )

@@ -260,14 +260,8 @@ def programme_figures(
         )[0]
         boundaries = [m.start for m in span_months] + [span.end]
         ranks = al.tier_months(src, boundaries, programme_tiers(rules))
-        per_tier = ranks.group_by(["month", "tier"]).aggregate(members=ranks.count())
-        moves = ranks.group_by("month").aggregate(
-            upgrades=(ranks["rank"] > ranks.previous_rank).cast("int64").sum(),
-            downgrades=(ranks["rank"] < ranks.previous_rank).cast("int64").sum(),
-            joined=ranks.previous_rank.isnull().cast("int64").sum(),
-        )
-        out["tier_counts"] = rows(per_tier)
-        out["tier_moves"] = rows(moves)
+        out["tier_counts"] = rows(al.tier_counts(ranks))
+        out["tier_moves"] = rows(al.tier_moves(ranks))
     out["span"] = (span.start, span.end)
     out["span_months"] = [(m.start, m.end) for m in span_months]
     return out
