@@ -247,3 +247,39 @@ def session_scope_of(settings: Settings) -> Any:
             engine.dispose()
 
     return scope()
+
+
+def test_a_run_that_loses_its_lease_stops_before_its_next_step(
+    backend: str, fresh_engine: Engine, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from rapport.store import schema
+    from rapport.store.repository import utcnow
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[schedule]\nlease_seconds = 6.0\n", encoding="utf-8")  # a beat every 2 s
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    settings = Settings(_env_file=None, database_url=url, config_file=rules)
+    calls: list[str] = []
+
+    def stolen(settings: Settings, day: dt.date) -> None:
+        calls.append("first")
+        with fresh_engine.begin() as conn:  # another process took the lease over
+            conn.execute(
+                sa.update(schema.store_locks).values(
+                    holder="thief:1", expires_at=utcnow() + dt.timedelta(hours=1)
+                )
+            )
+        threading.Event().wait(3)  # the heartbeat finds it gone meanwhile
+
+    def second(settings: Settings, day: dt.date) -> None:
+        calls.append("second")
+
+    run = run_pipeline(
+        settings, now=at_local(D1, 3), steps=[Step("score", stolen), Step("alerts", second)]
+    )
+    assert run.lost_lease and not run.ok and calls == ["first"]
+    with session_scope(fresh_engine) as session:
+        held = locks.current(session=session, name=scheduler.LOCK_NAME)
+    assert held is not None and held.holder == "thief:1"  # not released by the loser
