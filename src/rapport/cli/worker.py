@@ -12,12 +12,20 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from rapport.cli.output import Column, OutputFormat
+from rapport.cli.output import Column
 from rapport.errors import Conflict
+
+
+class OutputFormat(StrEnum):
+    """How a run is shown: a table per day for people, or one JSON document."""
+
+    table = "table"
+    json = "json"
 
 
 def _print_run(run: Any, locale: str, output: OutputFormat) -> None:
