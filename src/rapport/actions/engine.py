@@ -386,18 +386,19 @@ def _act(
                     session=session, keys=[m.idempotency_key for m in messages], until=send_at
                 )
         elif kind == "reward":
-            for r in treated:
-                loyalty.append(
-                    session=session,
-                    values={
+            figures.rewards += loyalty.award(
+                session=session,
+                entries=[
+                    {
                         "customer_id": r["customer_id"],
                         "points": action["points"],
                         "reason": LoyaltyReason(action["reason"]),
                         "reference": f"playbook:{playbook.code}:{r['occasion']}",
                         "occurred_at": now,
-                    },
-                )
-                figures.rewards += 1
+                    }
+                    for r in treated
+                ],
+            )
         elif kind == "alert":
             for r in treated:
                 raise_alert(

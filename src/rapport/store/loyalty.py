@@ -130,6 +130,19 @@ def append(*, session: Session, values: Mapping[str, Any]) -> Row:
     return repo.create(session=session, values=clean)
 
 
+def award(*, session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Append many positive entries (points given: bonuses, rewards) at once; returns how
+    many. Each is checked as :func:`append` checks it; the customers are locked first
+    (:func:`lock_customers`), and no balance check is needed: nothing is spent."""
+    clean = [repo.validate(values) for values in entries]
+    if any(row["points"] <= 0 for row in clean):
+        raise ValueError("award() gives points: every entry's points must be above 0")
+    if clean:
+        lock_customers(session=session, customer_ids=sorted({r["customer_id"] for r in clean}))
+        session.execute(sa.insert(schema.loyalty_ledger), clean)
+    return len(clean)
+
+
 def redeem(
     *, session: Session, customer_id: int, points: int, at: dt.datetime, reference: str
 ) -> Row:
