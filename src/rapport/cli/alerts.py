@@ -181,10 +181,10 @@ def run_command(
         chosen = dt.date.fromisoformat(day) if day else None
     except ValueError:
         raise ValidationFailed(
-            "--day {text!r}: expected a date like 2024-12-31",
+            "{option} {text!r}: expected a date like 2024-12-31",
             field="day",
             key="alerts_day_expected",
-            params={"text": day},
+            params={"option": "--day", "text": day},
         ) from None
     store_engine().dispose()  # a missing or outdated store: its own clear error first
     run = raise_alerts(settings, chosen)

@@ -459,7 +459,7 @@ MESSAGES: dict[str, str] = {
     "alert_resolved.hint": "已解决的告警在其情况再次出现时会自动重新打开",
     "alert_write_forbidden": "{role} 角色不能确认或解决告警",
     "alert_write_forbidden.hint": "请联系经理",
-    "alerts_day_expected": "--day {text!r}：应为日期，例如 2024-12-31",
+    "alerts_day_expected": "{option} {text!r}：需要 2024-12-31 这样的日期",
     "alerts_future_day": "日期 {day}：这一天还没有开始",
     "alerts_future_day.hint": "请为今天或更早的日期运行告警",
     "ticket_not_found": "没有 ID 为 {id} 的服务工单",
