@@ -230,3 +230,82 @@ def test_a_signature_is_checked_against_body_secret_and_time() -> None:
         SECRET, timestamp="1770000000", body=body, signature=signature, now=1770000301
     )
     assert not verify_signature(SECRET, timestamp="soon", body=body, signature=signature)
+
+
+def test_consent_is_checked_again_when_a_playbook_message_is_sent(
+    backend: str, fresh_engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    from rapport.store import customers
+
+    with session_scope(fresh_engine, writing=True) as session:
+        ids = {
+            name: customers.repo.create(
+                session=session,
+                values={"external_id": name, "name": "王芳", "marketing_consent": True, **extra},
+            )["id"]
+            for name, extra in (("ok", {}), ("out", {}), ("never", {"marketing_consent": False}))
+        }
+        playbook = session.execute(
+            sa.insert(schema.playbooks)
+            .values(
+                code="birthday_greeting",
+                version=1,
+                source="builtin",
+                definition={},
+                created_at=T0,
+                updated_at=T0,
+                updated_by="system",
+            )
+            .returning(schema.playbooks.c.id)
+        ).scalar_one()
+        enrolments = {
+            name: session.execute(
+                sa.insert(schema.playbook_enrolments)
+                .values(
+                    playbook_id=playbook,
+                    version=1,
+                    customer_id=cid,
+                    occasion="birthday:2026",
+                    arm="treated",
+                    run_date=T0.date(),
+                    enrolled_at=T0,
+                )
+                .returning(schema.playbook_enrolments.c.id)
+            ).scalar_one()
+            for name, cid in ids.items()
+        }
+    with WebhookReceiver(SECRET) as hook:
+        settings = settings_for(
+            store_url, rules_file(tmp_path / "r.toml", smtp_port=free_port(), sms_url=hook.url)
+        )
+        enqueue(
+            fresh_engine,
+            *(
+                outbox.NewMessage(
+                    f"pb:{name}",
+                    MessageChannel.SMS,
+                    "138",
+                    body="生日快乐",
+                    customer_id=ids[name],
+                    enrolment_id=enrolments[name],
+                )
+                for name in ids
+            ),
+            # an alert about the same customer goes to staff: not marketing
+            outbox.NewMessage(
+                "alert:out", MessageChannel.WEBHOOK, hook.url, customer_id=ids["out"]
+            ),
+        )
+        with session_scope(fresh_engine, writing=True) as session:  # opted out after queueing
+            customers.repo.update(
+                session=session, id=ids["out"], values={"marketing_opt_out": True}
+            )
+        run = deliver(settings)
+    assert (run.claimed, run.sent, run.refused) == (4, 2, 2)
+    assert set(hook.accepted) == {"pb:ok", "alert:out"}
+    found = rows(fresh_engine)
+    assert found["pb:out"].status == "dead"
+    assert found["pb:out"].last_error == (
+        f"not sent: customer {ids['out']} opted out of marketing (checked when sending)"
+    )
+    assert "has not given marketing consent" in found["pb:never"].last_error

@@ -10,6 +10,10 @@ channels`) and records the outcome at once, each in its own short transaction:
 * failed otherwise → ``pending`` again after an exponential back-off with full jitter
   (:func:`backoff`).
 
+Consent is checked again when sending: a playbook message (one of an enrolment) whose
+customer withdrew consent, opted out or was erased since it was queued is not sent and
+ends ``dead`` with the reason (:func:`rapport.store.outbox.marketing_refusals`).
+
 Exactly once, as far as it goes: a message is marked sent only after its channel accepted
 it, and the mark is written the moment it is accepted. If the process dies in between, the
 message stays ``sending`` until its lease runs out and is then sent again with the same
@@ -39,12 +43,14 @@ from rapport.store.repository import utcnow
 @dataclass
 class DeliveryRun:
     """What one pass of :func:`deliver` did: messages claimed, sent, set to be tried again,
-    dead; claims lost to another sender (a lease that ran out mid-send); seconds taken."""
+    dead; refused (a playbook message whose customer may no longer receive marketing: not
+    sent, dead); claims lost to another sender (a lease that ran out mid-send); seconds."""
 
     claimed: int = 0
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    refused: int = 0
     lost: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -55,6 +61,7 @@ class DeliveryRun:
             "sent": self.sent,
             "retried": self.retried,
             "dead": self.dead,
+            "refused": self.refused,
             "lost": self.lost,
             "seconds": round(self.seconds, 3),
         }
@@ -110,15 +117,33 @@ def deliver(
                 )
                 with session_scope(engine, writing=True) as session:
                     batch = outbox.claim(session=session, at=clock(), lease=lease, limit=size)
+                    refusals = outbox.marketing_refusals(session=session, messages=batch)
                 if not batch:
                     break
                 run.claimed += len(batch)
                 for message in batch:
-                    _send_one(engine, gates, message, rules, clock, run, rand)
+                    if message.id in refusals:
+                        _refuse(engine, message, refusals[message.id], run)
+                    else:
+                        _send_one(engine, gates, message, rules, clock, run, rand)
     finally:
         engine.dispose()
     run.seconds = time.monotonic() - started
     return run
+
+
+def _refuse(engine: Engine, message: ClaimedMessage, reason: str, run: DeliveryRun) -> None:
+    """A playbook message whose customer may no longer be marketed to: not sent, dead."""
+    with session_scope(engine, writing=True) as session:
+        if outbox.mark_failed(
+            session=session,
+            message=message,
+            error=f"not sent: {reason} (checked when sending)",
+            retry_at=None,
+        ):
+            run.refused += 1
+        else:
+            run.lost += 1
 
 
 def _send_one(

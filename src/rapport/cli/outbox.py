@@ -161,7 +161,7 @@ def send_command(
     locale = settings.locale
     store_engine().dispose()
     run = deliver(settings, limit=limit)
-    names = ("claimed", "sent", "retried", "dead", "lost", "seconds")
+    names = ("claimed", "sent", "retried", "dead", "refused", "lost", "seconds")
     columns = [Column(n, text(n, locale), numeric=True) for n in names]
     emit(
         [run.as_dict()], columns, output, title=text("send_title", locale), locale=locale, key="run"

@@ -35,6 +35,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sent": ("已发送", "Sent"),
     "retried": ("稍后重试", "To retry"),
     "dead": ("进入死信", "Dead letters"),
+    "refused": ("未发（无营销许可）", "Refused (no consent)"),
     "lost": ("租约丢失", "Lease lost"),
     "seconds": ("秒", "Seconds"),
     "retry_done": (

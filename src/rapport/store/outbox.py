@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from rapport.domain import MessageChannel, OutboxStatus
 from rapport.errors import Conflict, NotFound
-from rapport.store import schema
+from rapport.store import customers, schema
 from rapport.store.db import insert_ignoring_duplicates, rowcount
 
 _t = schema.outbox
@@ -90,6 +90,7 @@ class ClaimedMessage:
     created_at: dt.datetime
     attempt: int
     claimed_until: dt.datetime
+    enrolment_id: int | None = None
 
 
 def _due(at: dt.datetime) -> sa.ColumnElement[bool]:
@@ -140,6 +141,7 @@ def claim(
             _t.c.created_at,
             _t.c.attempts,
             _t.c.claimed_until,
+            _t.c.enrolment_id,
         )
     )
     rows = session.execute(stmt).all()
@@ -156,10 +158,35 @@ def claim(
             created_at=row.created_at,
             attempt=row.attempts,
             claimed_until=row.claimed_until,
+            enrolment_id=row.enrolment_id,
         )
         for row in rows
     ]
     return sorted(claimed, key=lambda m: m.id)
+
+
+def marketing_refusals(*, session: Session, messages: Sequence[ClaimedMessage]) -> dict[int, str]:
+    """Why each playbook message of ``messages`` may not be sent now — its customer withdrew
+    consent, opted out or was erased since it was queued — by message id (the rule of
+    :func:`rapport.store.customers.marketing_refusal`). Messages of no enrolment (alerts to
+    staff, webhooks) are not marketing and are not checked."""
+    wanted = {
+        m.customer_id for m in messages if m.enrolment_id is not None and m.customer_id is not None
+    }
+    if not wanted:
+        return {}
+    c = schema.customers.c
+    found = session.execute(
+        sa.select(c.id, c.marketing_consent, c.marketing_opt_out, c.erased_at).where(
+            c.id.in_(wanted)
+        )
+    ).mappings()
+    why = {row["id"]: customers.marketing_refusal(dict(row)) for row in found}
+    return {
+        m.id: f"customer {m.customer_id} {reason}"
+        for m in messages
+        if m.enrolment_id is not None and (reason := why.get(m.customer_id or 0))
+    }
 
 
 def _held(message: ClaimedMessage) -> sa.ColumnElement[bool]:
