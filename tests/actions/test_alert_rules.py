@@ -6,12 +6,15 @@ and PostgreSQL (each test's transaction rolled back)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from rapport.actions.alert_rules import (
     RunDay,
@@ -20,8 +23,10 @@ from rapport.actions.alert_rules import (
     metrics_out_of_band,
     sla,
 )
+from rapport.cli.main import app
 from rapport.config import Rules, Settings, SlaRules, load_rules
 from rapport.domain import AlertKind, OrderStatus, TicketKind, TicketPriority
+from rapport.errors import ConfigError
 from rapport.store import customers, orders, tickets
 from rapport.store.scores import write_snapshot
 
@@ -214,3 +219,24 @@ def test_a_quiet_history_of_complaints_has_a_band_of_at_least_one(
     assert bool(found) is alerted
     if alerted:
         assert found[0].details["value"] == complaints and found[0].details["sd"] == 1.0
+
+
+def test_the_rules_are_checked_and_shown(tmp_path: Path) -> None:
+    """``[alerts]`` refuses a history shorter than its minimum, a webhook that is no URL and
+    an address without @, naming the key; ``rapport config show`` prints both sections."""
+    for body, where in (
+        ("band_days = 10\nband_min_days = 14", "alerts"),
+        ('webhook_url = "hooks.example.com"', "alerts.webhook_url"),
+        ('email_to = ["lead"]', "alerts.email_to"),
+    ):
+        path = tmp_path / "rules.toml"
+        path.write_text(f"[alerts]\n{body}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_rules(Settings(_env_file=None, config_file=path))
+        assert caught.value.field == where
+    shown = CliRunner().invoke(app, ["config", "show", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rules = json.loads(shown.output)["rules"]
+    assert rules["tasks"] == {"expire_after_days": 7}
+    assert rules["alerts"]["churn_risk_threshold"] == 0.6
+    assert rules["alerts"]["high_value_tiers"] == ["diamond", "gold"]
