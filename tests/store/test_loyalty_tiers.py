@@ -12,13 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from rapport.config import LoyaltyMultipliers, LoyaltyRules, LoyaltyTierRule, Rules, load_rules
 from rapport.domain import LoyaltyReason, OrderStatus, ValueTier
 from rapport.store import loyalty, schema
 from rapport.store import loyalty_earning as earning
+from rapport.store import loyalty_tier_rules as rule
 from rapport.store import loyalty_tiers as tiers
+from rapport.store.loyalty_tier_rules import TierState
 
 from .factories import customer, order
 
@@ -314,3 +318,76 @@ def test_the_card_shows_the_tier_the_next_review_what_is_missing_and_the_benefit
     assert card["benefits"] == {"earn_multiplier": 1.5, "sla_priority": "high", "gifts": ["TEA"]}
     outsider = int(customer(session)["id"])
     assert tiers.tier_card(session, customer_id=outsider, rules=rules, at=at("2025-03-11")) is None
+
+
+# --- random histories on the store -----------------------------------------------------------
+
+ORDER = ["member", "silver", "gold", "platinum"]
+STEPS = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=45),  # days to the next evaluation
+        st.lists(  # orders placed the day before it: amount, counts as a purchase?
+            st.tuples(st.integers(min_value=0, max_value=3000), st.booleans()), max_size=2
+        ),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS, grace=st.integers(min_value=0, max_value=60))
+def test_random_histories_on_the_store_follow_the_rule(
+    session: Session, steps: list[tuple[int, list[tuple[int, bool]]]], grace: int
+) -> None:
+    """The job's tiers and history are the rule's (replayed here from the same orders), an
+    upgrade never waits, a downgrade comes after a review date and its grace, and a second
+    evaluation writes nothing."""
+    rules = programme(tier_window_months=3, tier_grace_days=grace, tier_review="monthly")
+    cid = member(session)
+    day = dt.date(2025, 3, 1)
+    history: list[tuple[dt.datetime, Decimal]] = []
+    state: TierState | None = None
+    expected_changes = 0
+    for gap, placed in steps:
+        day += dt.timedelta(days=gap)
+        for amount, counts in placed:
+            when = at((day - dt.timedelta(days=1)).isoformat(), 10)
+            status = OrderStatus.COMPLETED if counts else OrderStatus.CANCELLED
+            order(session, cid, net_amount=Decimal(amount), ordered_at=when, status=status)
+            if counts:
+                history.append((when, Decimal(amount)))
+        moment = at(day.isoformat(), 23)
+        expected = rule.evaluate(
+            history, state, at=moment, tz=SHANGHAI, floor=None, rules=rules.loyalty
+        )
+        result = tiers.evaluate_customers(session, [cid], rules=rules, at=moment, tz=SHANGHAI)
+        stored = state_of(session, cid)
+        assert stored == expected.state and result.tiers[cid] == expected.state.tier
+        expected_changes += expected.change is not None
+        # independently: the spend of the last 3 months, the tier it reaches, never waiting
+        start = rule.add_months(day, -3)
+        spent = sum(v for t, v in history if t.astimezone(SHANGHAI).date() > start)
+        reached = [
+            c for c, floor in zip(ORDER, (0, 200, 1000, 5000), strict=True) if spent >= floor
+        ]
+        assert ORDER.index(stored.tier) >= ORDER.index(reached[-1])
+        if state is not None and ORDER.index(stored.tier) < ORDER.index(state.tier):
+            assert stored.tier == reached[-1]  # as far down as the spend says
+            reviews = [
+                state.since + dt.timedelta(days=d)
+                for d in range(1, (day - state.since).days + 1)
+                if (state.since + dt.timedelta(days=d)).day == 1
+            ]
+            assert any(r + dt.timedelta(days=grace) <= day for r in reviews)
+        again = tiers.evaluate_customers(session, [cid], rules=rules, at=moment, tz=SHANGHAI)
+        assert again.written == 0 and state_of(session, cid) == stored
+        state = stored
+    assert len(changes(session, cid)) == expected_changes
+
+
+def state_of(session: Session, cid: int) -> TierState:
+    row = state(session, cid)
+    return TierState(row["tier"], row["since"], row["review_on"], row["grace_until"])
