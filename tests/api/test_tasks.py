@@ -115,7 +115,7 @@ def test_done_skipped_and_the_audit(
         f"{URL}/{work['own']}", json={"status": "skipped", "reason": "客户出差"}, headers=sales
     )
     assert skipped.status_code == 200 and skipped.json()["skip_reason"] == "客户出差"
-    entries = audit_entries(db, entity="tasks")
+    entries = audit_entries(db, action="update", entity="tasks")
     assert [(e["entity_id"], e["detail"]["to"]) for e in entries] == [
         (str(work["given"]), "done"),
         (str(work["own"]), "skipped"),
@@ -196,3 +196,18 @@ def test_a_task_by_hand(client: TestClient, db: Session, people: People, book: B
     assert client.post(URL, json=body, headers=people.headers("analyst")).status_code == 403
     created = audit_entries(db, action="create", entity="tasks")
     assert [int(e["entity_id"]) for e in created] == [task["id"], by_manager.json()["id"]]
+
+
+def test_unmasked_reads_are_audited(
+    client: TestClient, db: Session, people: People, work: dict[str, int]
+) -> None:
+    assert client.get(URL, headers=people.headers("analyst")).status_code == 200
+    assert audit_entries(db, action="read_pii", entity="tasks") == []
+    assert client.get(URL, headers=people.headers("sales")).status_code == 200
+    assert client.get(f"{URL}/{work['own']}", headers=people.headers("sales")).status_code == 200
+    reads = audit_entries(db, action="read_pii", entity="tasks")
+    assert [(e["actor_user_id"], e["detail"]["route"]) for e in reads] == [
+        (people.sales["id"], "list"),
+        (people.sales["id"], "get"),
+    ]
+    assert sorted(reads[0]["detail"]["ids"]) == sorted([work["own"], work["given"]])

@@ -40,7 +40,7 @@ ENTITY = "tasks"
 #: Who gives tasks to others (or to a team's queue).
 ASSIGNERS = frozenset({Role.ADMIN, Role.MANAGER})
 #: Fields of a task analysts do not see (free text that may describe a person).
-MASKED_FIELDS = ("note", "skip_reason")
+MASKED_FIELDS = ("note", "skip_reason", "script")
 
 
 def _where(principal: Principal | None) -> list[sa.ColumnElement[bool]]:

@@ -2,7 +2,8 @@
 hand, and a task worked: done, skipped, reassigned, moved (:mod:`rapport.actions.tasks`).
 
 A task outside the caller's scope is a 404, exactly like a missing one. Every write is
-audited in the request's transaction.
+audited in the request's transaction, and so is every read that returned unmasked tasks (they
+name their customer).
 
 =====================  ==========================================  ===========
 route                  roles                                       scope
@@ -26,6 +27,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from rapport.access import WRITERS
 from rapport.actions import tasks as work
 from rapport.actions.acting import Actor
+from rapport.api.audit import AuditorDep
 from rapport.api.deps import (
     CurrentUser,
     CustomerScopeDep,
@@ -49,6 +51,8 @@ from rapport.store.tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
+ENTITY = "tasks"
+
 TaskId = Annotated[int, Path(ge=1, description="The task's id.")]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 READ = [Depends(require_scope("tasks:read"))]
@@ -67,6 +71,7 @@ def _actor(request: Request, user: CurrentUser) -> Actor:
 def list_tasks(
     session: SessionDep,
     scope: CustomerScopeDep,
+    auditor: AuditorDep,
     page: PageDep,
     status: Annotated[TaskStatus | None, Query()] = None,
     assignee_id: IdFilter = None,
@@ -87,6 +92,8 @@ def list_tasks(
         due_before=due_before,
     )
     found = work.task_page(session=session, principal=scope.principal, page=page, filters=filters)
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [r["id"] for r in found.data], route="list")
     return TasksPublic(
         data=[_public(r, scope.masked) for r in found.data],
         count=found.count,
@@ -100,9 +107,13 @@ def list_tasks(
     dependencies=READ,
     responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
 )
-def get_task(task_id: TaskId, session: SessionDep, scope: CustomerScopeDep) -> TaskPublic:
+def get_task(
+    task_id: TaskId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
+) -> TaskPublic:
     """One task."""
     row = work.task_detail(session=session, principal=scope.principal, task_id=task_id)
+    if not scope.masked:
+        auditor.read_personal_data(ENTITY, [row["id"]], route="get")
     return _public(row, scope.masked)
 
 
