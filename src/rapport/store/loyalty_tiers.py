@@ -216,11 +216,11 @@ def evaluate_customers(
     at = aware(at)
     zone = _zone(tz)
     run = TierRun(at=at, dry_run=dry_run)
+    if lock and not dry_run and customer_ids:  # first: on SQLite the lock must come first
+        lock_customers(session=session, customer_ids=sorted(set(customer_ids)))
     ids = members(session, at=at, customer_ids=customer_ids)
     if not ids:
         return run
-    if lock and not dry_run:
-        lock_customers(session=session, customer_ids=ids)
     loyalty = rules.loyalty
     on = at.astimezone(zone).date()
     values = basis_values(session, ids, rules=rules, start=window_start(at, zone, loyalty), end=at)
