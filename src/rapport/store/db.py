@@ -144,20 +144,22 @@ def insert_ignoring_duplicates(
     counters): a second writer, a retry or a rerun inserts nothing and fails nothing.
     """
     dialect = session.get_bind().dialect.name
+    stmt: sa.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - the store is SQLite or PostgreSQL
+        raise NotImplementedError(dialect)
+    # RETURNING counts what was written: the driver's row count is -1 on PostgreSQL when
+    # SQLAlchemy batches the VALUES. One statement, compiled once and cached, executed for
+    # each chunk of parameter sets (SQLAlchemy's "insertmanyvalues" batches them into
+    # multi-row VALUES): several times faster than compiling a VALUES clause per chunk.
+    stmt = stmt.returning(next(iter(table.primary_key.columns)))
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = [dict(row) for row in rows[start : start + INSERT_CHUNK]]
-        stmt: sa.Insert
-        if dialect == "postgresql":
-            stmt = postgresql.insert(table).values(chunk).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(table).values(chunk).on_conflict_do_nothing()
-        else:  # pragma: no cover - the store is SQLite or PostgreSQL
-            raise NotImplementedError(dialect)
-        # RETURNING counts what was written: the driver's row count is -1 on PostgreSQL
-        # when SQLAlchemy batches the VALUES.
-        key = next(iter(table.primary_key.columns))
-        inserted += len(session.execute(stmt.returning(key)).all())
+        inserted += len(session.execute(stmt, chunk).all())
     return inserted
 
 
