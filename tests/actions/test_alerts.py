@@ -388,3 +388,45 @@ def test_an_event_resolved_stays_resolved_a_state_opens_again(
     # new: the reopened breach and the two other tickets now past their targets; the
     # answer given after the first run
     assert again.raised == {"sla_breached": 3, "nps_detractor": 1}
+
+
+def test_many_alerts_at_once(settings: Settings, fresh_engine: Engine) -> None:
+    """1,100 late tickets: raised, sent and resolved past the statements' chunks of ids."""
+    n = 1100
+    with Session(fresh_engine) as s:
+        users.create_user(
+            session=s, username="mgr", role=Role.MANAGER, team="east", email="mgr@example.com"
+        )
+        customer = _customer(s, "甲")
+        opened = _local(DAY, 1)
+        t = schema.tickets
+        s.execute(
+            sa.insert(t),
+            [
+                {
+                    "external_id": f"T-{i}",
+                    "customer_id": customer,
+                    "kind": TicketKind.INQUIRY.value,
+                    "priority": TicketPriority.NORMAL.value,
+                    "status": TicketStatus.OPEN.value,
+                    "opened_at": opened,
+                    "first_response_due_at": opened + dt.timedelta(hours=4),
+                    "resolution_due_at": opened + dt.timedelta(hours=48),
+                    "created_at": opened,
+                    "updated_at": opened,
+                }
+                for i in range(n)
+            ],
+        )
+        s.commit()
+    run = raise_alerts(settings, DAY, now=NOW)
+    assert run.raised == {"sla_breached": n}
+    sent = _outbox(fresh_engine)
+    mails = [m for m in sent if m["channel"] == MessageChannel.EMAIL.value]
+    assert {m["recipient"] for m in mails} == {"mgr@example.com", "lead@example.com"}
+    assert len(mails) == 2 * n and len(sent) == 3 * n  # and a webhook each
+    with Session(fresh_engine) as s:
+        s.execute(sa.update(schema.tickets).values(status=TicketStatus.CLOSED.value))
+        s.commit()
+    later = raise_alerts(settings, DAY, now=NOW + dt.timedelta(minutes=1))
+    assert later.resolved == n and later.raised == {}

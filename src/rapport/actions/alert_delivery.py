@@ -42,6 +42,15 @@ _u = schema.users
 _c = schema.customers
 
 
+#: Ids bound in one statement at most (SQLite allows some 32,000 parameters).
+CHUNK = 500
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    ordered = list(ids)
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
 def _stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -72,24 +81,26 @@ def _staff_readers(session: Session, rules: Rules, ids: Sequence[int]) -> dict[i
         )
     ).mappings()
     for user in staff:
-        seen = session.execute(
-            sa.select(_a.c.id).where(
-                _a.c.id.in_(list(ids)), AlertScope(_principal(dict(user))).clause()
-            )
-        ).scalars()
-        for alert_id in seen:
-            out[alert_id].add(user["email"])
+        scope = AlertScope(_principal(dict(user))).clause()
+        for chunk in _chunks(ids):
+            seen = session.execute(sa.select(_a.c.id).where(_a.c.id.in_(chunk), scope)).scalars()
+            for alert_id in seen:
+                out[alert_id].add(user["email"])
     return out
 
 
 def _owners(session: Session, ids: Sequence[int]) -> dict[int, str]:
     """The e-mail address of each alert's customer's owner (active, with an address)."""
-    stmt = (
-        sa.select(_a.c.id, _u.c.email)
-        .select_from(_a.join(_c, _c.c.id == _a.c.customer_id).join(_u, _u.c.id == _c.c.owner_id))
-        .where(_a.c.id.in_(list(ids)), _u.c.is_active.is_(True), _u.c.email.is_not(None))
-    )
-    return {alert_id: email for alert_id, email in session.execute(stmt)}
+    out: dict[int, str] = {}
+    tables = _a.join(_c, _c.c.id == _a.c.customer_id).join(_u, _u.c.id == _c.c.owner_id)
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.select(_a.c.id, _u.c.email)
+            .select_from(tables)
+            .where(_a.c.id.in_(chunk), _u.c.is_active.is_(True), _u.c.email.is_not(None))
+        )
+        out.update({alert_id: email for alert_id, email in session.execute(stmt)})
+    return out
 
 
 def _mail(alert: Row, name: str | None, locale: str, tz: Any) -> tuple[str, str]:
@@ -149,10 +160,11 @@ def messages_for(
     a = rules.alerts
     rows = [
         dict(r)
+        for chunk in _chunks(sorted(alert_ids))
         for r in session.execute(
             sa.select(_a, _c.c.name.label("customer_name"))
             .select_from(_a.outerjoin(_c, _c.c.id == _a.c.customer_id))
-            .where(_a.c.id.in_(list(alert_ids)))
+            .where(_a.c.id.in_(chunk))
             .order_by(_a.c.id)
         ).mappings()
     ]

@@ -127,9 +127,10 @@ def _gone(session: Session, rules: Rules, run: RunDay, current: set[str]) -> lis
     ids = sorted({a["customer_id"] for a in later if a["customer_id"] is not None})
     latest = {
         r.customer_id: r
+        for start in range(0, len(ids), 500)
         for r in session.execute(
             sa.select(s.c.customer_id, s.c.churn_risk, s.c.value_tier).where(
-                s.c.as_of == run.latest, s.c.customer_id.in_(ids)
+                s.c.as_of == run.latest, s.c.customer_id.in_(ids[start : start + 500])
             )
         )
     }

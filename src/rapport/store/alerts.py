@@ -211,14 +211,15 @@ def unresolved(*, session: Session, kinds: Sequence[AlertKind]) -> list[Row]:
 def resolve_gone(*, session: Session, alert_ids: Sequence[int], at: dt.datetime) -> int:
     """Resolve the alerts ``alert_ids`` whose condition is gone (by nobody: the run);
     returns how many were still unresolved."""
-    if not alert_ids:
-        return 0
-    changed = session.execute(
-        sa.update(_t)
-        .where(_t.c.id.in_(list(alert_ids)), _t.c.status != AlertStatus.RESOLVED.value)
-        .values(status=AlertStatus.RESOLVED.value, resolved_at=at, resolved_by=None)
-    )
-    return rowcount(changed)
+    ids, done = list(alert_ids), 0
+    for start in range(0, len(ids), 500):
+        changed = session.execute(
+            sa.update(_t)
+            .where(_t.c.id.in_(ids[start : start + 500]), _t.c.status != AlertStatus.RESOLVED.value)
+            .values(status=AlertStatus.RESOLVED.value, resolved_at=at, resolved_by=None)
+        )
+        done += rowcount(changed)
+    return done
 
 
 def resolved_keys(*, session: Session, dedup_keys: Sequence[str]) -> set[str]:
