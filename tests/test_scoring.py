@@ -101,6 +101,29 @@ def test_rescoring_a_date_replaces_it_and_keeps_the_others(store) -> None:
     assert [row["as_of"] for row in history] == [DAY, earlier]
 
 
+def test_a_snapshot_written_in_parts_is_the_one_written_whole(store, monkeypatch) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    whole = snapshot(engine, DAY)
+    made: list[int] = []
+    table = scoring.snapshot_table
+
+    def counted(scores: pa.Table, **kwargs: Any) -> pa.Table:
+        made.append(scores.num_rows)
+        return table(scores, **kwargs)
+
+    monkeypatch.setattr(scoring, "snapshot_table", counted)
+    monkeypatch.setattr(scoring, "PART_ROWS", 3)  # the 10 customers in parts of 3, 3, 3, 1
+    scoring.score(settings, as_of=DAY)
+    parted = snapshot(engine, DAY)
+    assert made == [3, 3, 3, 1]
+    assert sorted(parted) == sorted(whole) == list(range(1, 11))
+    for customer, row in whole.items():
+        assert {k: v for k, v in parted[customer].items() if k != "computed_at"} == {
+            k: v for k, v in row.items() if k != "computed_at"
+        }
+
+
 def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:
     engine, settings = store
     scoring.score(settings, as_of=DAY)
