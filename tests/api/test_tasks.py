@@ -211,3 +211,11 @@ def test_unmasked_reads_are_audited(
         (people.sales["id"], "get"),
     ]
     assert sorted(reads[0]["detail"]["ids"]) == sorted([work["own"], work["given"]])
+
+
+def test_an_empty_patch_changes_nothing(
+    client: TestClient, db: Session, people: People, work: dict[str, int]
+) -> None:
+    same = client.patch(f"{URL}/{work['own']}", json={}, headers=people.headers("sales"))
+    assert same.status_code == 200 and same.json()["status"] == "open"
+    assert audit_entries(db, action="update", entity="tasks") == []

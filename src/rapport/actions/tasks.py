@@ -172,6 +172,16 @@ class TaskChange:
     due_at: dt.datetime | None = None
     fields: frozenset[str] = field(default_factory=frozenset)
 
+    @property
+    def sent(self) -> frozenset[str]:
+        """The fields the change names: ``fields`` when given (a PATCH's body), else those
+        set to anything but their default."""
+        if self.fields:
+            return self.fields
+        unset: dict[str, Any] = {"assignee_id": _KEEP, "team": _KEEP}
+        names = ("status", "result", "note", "reason", "assignee_id", "team", "due_at")
+        return frozenset(n for n in names if getattr(self, n) is not unset.get(n))
+
 
 def _check_assignee(
     session: Session, actor: Actor, assignee_id: int | None, team: str | None
@@ -220,6 +230,8 @@ def change_task(
         A skip without a reason, an unknown assignee, a naive due time.
     """
     row = _visible(session, actor, task_id)
+    if not change.sent:  # nothing sent: nothing changes, nothing to audit
+        return _shown(row, actor.principal)
     if change.assignee_id is not _KEEP or change.team is not _KEEP:
         if not actor.may(ASSIGNERS):
             raise Forbidden(
@@ -270,7 +282,7 @@ def change_task(
             key="task_status_change",
             params={"status": change.status.value},
         )
-    detail: dict[str, Any] = {"customer_id": row["customer_id"], "fields": sorted(change.fields)}
+    detail: dict[str, Any] = {"customer_id": row["customer_id"], "fields": sorted(change.sent)}
     if change.status is not None:
         detail["to"] = change.status.value
     actor.record(session, AuditAction.UPDATE, ENTITY, task_id, detail)

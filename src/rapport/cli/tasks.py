@@ -58,7 +58,7 @@ def _columns(locale: str) -> list[Column]:
 
     return [
         Column("id", text("tasks.id", locale), numeric=True),
-        Column("customer_id", text("tasks.customer", locale), numeric=True),
+        Column("customer_id", text("tasks.customer_id", locale), numeric=True),
         Column("customer_name", text("tasks.customer", locale), keep=3),
         Column("title", text("tasks.task", locale), min_width=12),
         Column("priority", text("tasks.priority", locale), keep=1),

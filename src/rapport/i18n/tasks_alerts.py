@@ -15,6 +15,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # rapport tasks
     "tasks.title": ("任务", "Tasks"),
     "tasks.id": ("编号", "Id"),
+    "tasks.customer_id": ("客户 ID", "Customer id"),
     "tasks.customer": ("客户", "Customer"),
     "tasks.task": ("任务", "Task"),
     "tasks.priority": ("优先级", "Priority"),
