@@ -22,6 +22,7 @@ from rapport.store.outbox import NewMessage, enqueue
 
 from .store_builder import (
     DAY,
+    LATEST,
     NOW,
     SHANGHAI,
     count,
@@ -235,3 +236,36 @@ def test_outcomes_are_measured_when_the_window_ends_with_the_cost(session: Sessi
     sms = rules().costs.delivery[CampaignChannel.SMS]
     assert float(rows[idle].cost) == pytest.approx(sms)
     assert measure_in_session(session=session, rules=rules(), until=end, now=end) == 0
+
+
+def test_a_custom_playbook_of_the_rules_with_a_nested_audience(session: Session) -> None:
+    custom = {
+        "code": "shanghai_vip",
+        "name_zh": "上海贵宾",
+        "name_en": "Shanghai VIP",
+        "trigger": {"kind": "schedule", "every": "month"},
+        "audience": {
+            "all": [
+                {"field": "city", "op": "eq", "value": "上海"},
+                {
+                    "any": [
+                        {"field": "tags", "op": "contains", "value": "vip"},
+                        {"field": "created_at", "op": "within_days", "value": 30},
+                    ]
+                },
+                {"not": {"field": "churn_risk", "op": "gt", "value": 0.8}},
+            ]
+        },
+        "actions": [{"kind": "tag", "tag": "invited"}],
+        "outcome": {"kind": "purchase", "window_days": 30},
+    }
+    vip = customer(session, city="上海", tags=["vip"], created_at=NOW - 400 * D)
+    new = customer(session, city="上海", created_at=NOW - 3 * D)
+    old = customer(session, city="上海", created_at=NOW - 400 * D)
+    risky = customer(session, city="上海", tags=["vip"])
+    beijing = customer(session, city="北京", tags=["vip"])
+    snapshot(session, LATEST, {risky: {"churn_risk": 0.9}, vip: {"churn_risk": 0.1}})
+    result = run(session, rules(custom=(custom,), disabled=("diamond_care",)))
+    assert enrolled(session, "shanghai_vip") == {vip: "treated", new: "treated"}
+    assert result.figures("shanghai_vip").tags == 2
+    assert old and beijing

@@ -36,7 +36,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from rapport.actions import playbook_registry as registry
-from rapport.actions.audience import filter_expression, load_customers
+from rapport.actions.audience import filter_expression, load_customers, needed_fields
 from rapport.actions.definitions import RECIPIENTS
 from rapport.actions.holdout import assign_arms, global_control
 from rapport.actions.outcomes import measure_outcomes
@@ -487,7 +487,10 @@ def run_in_session(
     started = time.perf_counter()
     run = PlaybookRun(day=day, dry_run=dry_run)
     plans = _plans(session, rules, now, dry_run)
-    customers, snaps = load_customers(session=session, day=day, tz=tz)
+    latest_fields, previous_fields = needed_fields(p.playbook for p in plans)
+    customers, snaps = load_customers(
+        session=session, day=day, tz=tz, fields=latest_fields, previous_fields=previous_fields
+    )
     run.latest_snapshot, run.previous_snapshot = snaps.latest, snaps.previous
     run.customers = customers.height
     ctx = TriggerContext(session, rules, day, tz, customers, snaps)

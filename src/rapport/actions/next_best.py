@@ -82,10 +82,10 @@ def next_best_in_session(
     *, session: Session, settings: Settings, customer_id: int, day: dt.date, limit: int = 3
 ) -> list[NextAction]:
     """:func:`next_best_actions` in the caller's session."""
+    plans = registry.enabled_playbooks(session=session)
     people, _ = load_customers(session=session, day=day, tz=settings.tz, customer_ids=[customer_id])
     if not people.height:
         return []
-    plans = registry.enabled_playbooks(session=session)
     measured = uplifts(session, [row["id"] for row, _ in plans])
     person = people.row(0, named=True)
     value = person["predicted_clv"] if person["predicted_clv"] is not None else person["monetary"]
