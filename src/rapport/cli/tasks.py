@@ -217,7 +217,7 @@ def skip_command(
 def add_command(
     customer: Annotated[int, typer.Argument(min=1, help="The customer's id.")],
     title: Annotated[str, typer.Option(help="What to do, e.g. 回访：询问使用体验.")],
-    due: Annotated[str, typer.Option(help="A local date (its end) or date and time.")],
+    due: Annotated[str, typer.Option(help="A local date (due by 23:59) or date and time.")],
     assignee: Annotated[str | None, typer.Option(help="The username it is for.")] = None,
     team: Annotated[str | None, typer.Option(help="The team's queue it goes to.")] = None,
     priority: Annotated[TicketPriority, typer.Option(help="low, normal, high, urgent.")] = (
@@ -235,6 +235,8 @@ def add_command(
     from rapport.store.repository import utcnow
 
     due_at = cast(dt.datetime, _moment(due, "--due", end_of_day=True))  # given: never None
+    if len(due) == 10:  # a date alone: due by the end of its working day, 23:59 local
+        due_at -= dt.timedelta(minutes=1)
     engine = store_engine()
     try:
         with session_scope(engine, writing=True) as session:

@@ -301,7 +301,7 @@ PARAMETERS: dict[str, str] = {
     "The staff member (username) the change is made for.": "以哪位员工（登录名）的名义更改。",
     "Why it is not done (required).": "不做的原因（必填）。",
     "What to do, e.g. 回访：询问使用体验.": "要做什么，例如：回访：询问使用体验。",
-    "A local date (its end) or date and time.": "本地日期（当天结束时）或日期和时间。",
+    "A local date (due by 23:59) or date and time.": "本地日期（当天 23:59 到期）或日期和时间。",
     "The username it is for.": "交给哪位员工（登录名）。",
     "The team's queue it goes to.": "放入哪个团队的队列。",
     "low, normal, high, urgent.": "low（低）、normal（普通）、high（高）、urgent（紧急）。",
