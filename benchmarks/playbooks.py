@@ -20,6 +20,7 @@ Prints one JSON line per run with the figures per playbook, and the load average
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 from benchmarks.build_store import build, history
 
 CHILD = """
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, os, resource, sys, time
 from rapport.config import Settings
 from rapport.actions.engine import run_day
 url, data_dir, day, dry = sys.argv[1:5]
@@ -48,7 +49,7 @@ print(json.dumps({"dry_run": run.dry_run, "customers": run.customers, "engine_s"
                                          "treated": f.treated, "held_out": f.held_out,
                                          "already": f.already_enrolled,
                                          "skipped": f.skipped} for f in run.playbooks}}))
-""".replace("import datetime", "import os, datetime")
+"""
 
 #: Snapshot columns from the customer id (SQLite integer arithmetic; ``{k}`` varies the draw).
 _SNAPSHOT = """
@@ -101,15 +102,16 @@ def main() -> None:
     args = parser.parse_args()
     paths = build(args.data, args.customers)
     _, end = history(paths["import"])
-    import datetime as dt
-
     day = (end + dt.timedelta(hours=8)).date() - dt.timedelta(days=1)  # the last local day
     latest, previous = day.isoformat(), (day - dt.timedelta(days=7)).isoformat()
     target = Path(args.data) / "playbooks.db"
     prepare(paths["store"], target, latest, previous)
     url = f"sqlite:///{target}"
-    print(json.dumps({"customers": args.customers, "day": day.isoformat(),
-                      "load_before": os.getloadavg()}))
+    print(
+        json.dumps(
+            {"customers": args.customers, "day": day.isoformat(), "load_before": os.getloadavg()}
+        )
+    )
     for label, dry in (("dry run", True), ("run", False), ("rerun", False)):
         result = run_child(url, Path(args.data) / "data", day.isoformat(), dry)
         print(json.dumps({"step": label, **result}, ensure_ascii=False))
