@@ -6,6 +6,8 @@ multiplier of the programme tier, and the tier card."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,11 +16,12 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rapport.config import LoyaltyMultipliers, LoyaltyRules, LoyaltyTierRule, Rules, load_rules
 from rapport.domain import LoyaltyReason, OrderStatus, ValueTier
-from rapport.store import loyalty, schema
+from rapport.store import loyalty, schema, session_scope
 from rapport.store import loyalty_earning as earning
 from rapport.store import loyalty_tier_rules as rule
 from rapport.store import loyalty_tiers as tiers
@@ -391,3 +394,44 @@ def test_random_histories_on_the_store_follow_the_rule(
 def state_of(session: Session, cid: int) -> TierState:
     row = state(session, cid)
     return TierState(row["tier"], row["since"], row["review_on"], row["grace_until"])
+
+
+def test_evaluations_at_once_write_one_state_and_one_change(
+    fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job and an order's posting evaluating one member at the same moment, each in its
+    own transaction: the member's ledger lock serializes them, so one writes the state and
+    the change and the others find them (no duplicate key, no second change). Reading the
+    states is slowed down so that, unlocked, every transaction would read none."""
+    rules = programme()
+    read = tiers.states
+
+    def slow_states(session: Session, customer_ids: Any) -> Any:
+        found = read(session, customer_ids)
+        time.sleep(0.2)
+        return found
+
+    monkeypatch.setattr(tiers, "states", slow_states)
+    with session_scope(fresh_engine, writing=True) as session:
+        cid = member(session)
+        spend(session, cid, "1200.00", "2025-03-01")
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def evaluate() -> None:
+        try:
+            start.wait()
+            with session_scope(fresh_engine, writing=True) as session:
+                run(session, rules, "2025-03-02", cid)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(fresh_engine) as session:
+        assert state(session, cid)["tier"] == "gold"
+        assert changes(session, cid) == [(None, "gold", "initial", dt.date(2025, 3, 2))]
