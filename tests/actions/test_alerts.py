@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from rapport.actions.alerts import raise_alerts
 from rapport.config import Settings, SlaRules
 from rapport.domain import (
+    AlertKind,
+    AlertSeverity,
     AlertStatus,
     MessageChannel,
     OrderStatus,
@@ -430,3 +432,25 @@ def test_many_alerts_at_once(settings: Settings, fresh_engine: Engine) -> None:
         s.commit()
     later = raise_alerts(settings, DAY, now=NOW + dt.timedelta(minutes=1))
     assert later.resolved == n and later.raised == {}
+
+
+def test_a_playbooks_alert_is_left_to_it(settings: Settings, fresh_engine: Engine) -> None:
+    """An alert a playbook raised (its own key) is not the run's to resolve."""
+    with Session(fresh_engine) as s:
+        customer = _customer(s, "甲")
+        alerts.raise_alert(
+            session=s,
+            kind=AlertKind.SLA_BREACHED,
+            dedup_key=f"playbook:complaint_recovery:{customer}:2026-03-09",
+            severity=AlertSeverity.CRITICAL,
+            customer_id=customer,
+            details={"playbook": "complaint_recovery"},
+            at=NOW,
+        )
+        s.commit()
+    run = raise_alerts(settings, DAY, now=NOW)
+    assert run.resolved == 0
+    assert (
+        _alerts(fresh_engine)[f"playbook:complaint_recovery:{customer}:2026-03-09"]["status"]
+        == "open"
+    )

@@ -105,7 +105,8 @@ EVENT_KINDS = frozenset(
 
 
 def _gone(session: Session, rules: Rules, run: RunDay, current: set[str]) -> list[int]:
-    """The unresolved alerts whose condition is gone on this run."""
+    """The unresolved alerts of these rules whose condition is gone on this run (alerts a
+    playbook raised, keyed ``playbook:…``, are the playbook's and stay as they are)."""
     gone: list[int] = []
     open_alerts = alerts.unresolved(
         session=session,
@@ -113,13 +114,14 @@ def _gone(session: Session, rules: Rules, run: RunDay, current: set[str]) -> lis
     )
     later: list[Row] = []
     for a in open_alerts:
+        if not a["dedup_key"].startswith(f"{a['kind']}:"):
+            continue
         if AlertKind(a["kind"]) in _SLA:
             if a["dedup_key"] not in current:
                 gone.append(a["id"])
-        elif (
-            run.latest is not None
-            and (a["details"] or {}).get("as_of", "") < run.latest.isoformat()
-        ):
+            continue
+        as_of = (a["details"] or {}).get("as_of")
+        if run.latest is not None and as_of is not None and as_of < run.latest.isoformat():
             later.append(a)
     if not later:
         return gone
