@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 from sqlalchemy.orm import Session
@@ -146,69 +145,6 @@ def test_the_ledger_refuses_changes_with_a_domain_error(session: Session, verb: 
 
 
 # --- tiers ---------------------------------------------------------------------------------
-
-
-def _configured_tiers() -> list[LoyaltyTierRule]:
-    return sorted(load_rules().loyalty.tiers, key=lambda t: t.min_points)
-
-
-def test_tier_of_a_balance_follows_the_configured_thresholds(session: Session) -> None:
-    rules = load_rules().loyalty
-    tiers = _configured_tiers()
-    c = customer(session)
-    balance = 0
-    for lower, upper in itertools.pairwise(tiers):
-        for target, expected in ((upper.min_points - 1, lower), (upper.min_points, upper)):
-            earn(session, c["id"], target - balance)
-            balance = loyalty.balance(session=session, customer_id=c["id"])
-            assert balance == target
-            assert loyalty.tier_for(points=balance, rules=rules) == expected.code
-
-
-def test_the_top_tier_has_no_ceiling_and_a_negative_balance_gets_the_lowest(
-    session: Session,
-) -> None:
-    rules = load_rules().loyalty
-    tiers = _configured_tiers()
-    c = customer(session)
-    earn(session, c["id"], tiers[-1].min_points * 10)
-    top = loyalty.balance(session=session, customer_id=c["id"])
-    assert loyalty.tier_for(points=top, rules=rules) == tiers[-1].code
-    earn(session, c["id"], -(top + 1), reason=LoyaltyReason.ADJUST)
-    negative = loyalty.balance(session=session, customer_id=c["id"])
-    assert negative == -1
-    assert loyalty.tier_for(points=negative, rules=rules) == tiers[0].code
-
-
-def test_tier_for_does_not_depend_on_the_order_of_the_configured_tiers(session: Session) -> None:
-    shuffled = LoyaltyRules(
-        points_per_currency_unit=1,
-        points_expire_days=365,
-        tiers=[
-            LoyaltyTierRule(code="gold", min_points=10000),
-            LoyaltyTierRule(code="member", min_points=0),
-            LoyaltyTierRule(code="silver", min_points=2000),
-        ],
-    )
-    c = customer(session)
-    earn(session, c["id"], 5000)
-    points = loyalty.balance(session=session, customer_id=c["id"])
-    assert loyalty.tier_for(points=points, rules=shuffled) == "silver"
-
-
-def test_negative_balance_gets_the_lowest_tier_whatever_the_order(session: Session) -> None:
-    shuffled = LoyaltyRules(
-        points_per_currency_unit=1,
-        points_expire_days=365,
-        tiers=[
-            LoyaltyTierRule(code="gold", min_points=10000),
-            LoyaltyTierRule(code="member", min_points=0),
-        ],
-    )
-    c = customer(session)
-    earn(session, c["id"], -10, reason=LoyaltyReason.ADJUST)
-    points = loyalty.balance(session=session, customer_id=c["id"])
-    assert loyalty.tier_for(points=points, rules=shuffled) == "member"
 
 
 def test_sync_tiers_writes_the_configured_tiers_once(session: Session) -> None:

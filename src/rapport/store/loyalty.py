@@ -1,4 +1,5 @@
-"""The loyalty programme: an append-only points ledger, balances and tiers."""
+"""The loyalty programme: an append-only points ledger, balances, and the configured tiers
+(a member's tier is decided by :mod:`rapport.store.loyalty_tiers`)."""
 
 from __future__ import annotations
 
@@ -206,15 +207,3 @@ def sync_tiers(*, session: Session, rules: LoyaltyRules) -> list[Row]:
             out.append(row)
         session.execute(sa.delete(t).where(t.c.code.not_in([tier.code for tier in rules.tiers])))
     return out
-
-
-def tier_for(*, points: int, rules: LoyaltyRules) -> str:
-    """The code of the highest tier whose threshold ``points`` reaches.
-
-    Tiers are compared by ``min_points``, whatever their order in the rules; a balance
-    below every threshold (a negative one) gets the lowest tier.
-    """
-    eligible = [t for t in rules.tiers if points >= t.min_points]
-    if not eligible:
-        return min(rules.tiers, key=lambda t: t.min_points).code
-    return max(eligible, key=lambda t: t.min_points).code
