@@ -838,6 +838,7 @@ class AlertRules(_Strict):
     band_min_days: int = Field(default=14, ge=3, le=366)
     band_sd: float = Field(default=3.0, gt=0)
     email_roles: tuple[Role, ...] = (Role.MANAGER,)
+    email_users: tuple[str, ...] = ()
     email_owner: bool = True
     email_to: tuple[str, ...] = ()
     email_min_severity: AlertSeverity = AlertSeverity.WARNING

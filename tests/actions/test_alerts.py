@@ -48,6 +48,7 @@ RULES_FILE = """
 [alerts]
 webhook_url = "https://hooks.example.com/rapport"
 email_to = ["lead@example.com"]
+email_users = ["zhao"]
 """
 
 
@@ -143,6 +144,10 @@ def world(fresh_engine: Engine) -> dict[str, Any]:
         west = users.create_user(
             session=s, username="chen", role=Role.SALES, team="west", password=None
         )
+        # named in email_users; a ticket of the diamond customer is assigned to him
+        service = users.create_user(
+            session=s, username="zhao", role=Role.SERVICE, team="support", email="zhao@example.com"
+        )
         c = {
             "crossing": _customer(s, "甲", sales),  # gold, 0.3 → 0.7: churn_risk (warning)
             "diamond_crossing": _customer(s, "乙", west),  # diamond, 0.2 → 0.65: critical
@@ -189,7 +194,9 @@ def world(fresh_engine: Engine) -> dict[str, Any]:
             # first response due 13:00 < 18:00: breached
             "breached": _ticket(s, c["crossing"], _local(DAY, 9)),
             # due 18:30: in the last quarter of its 4 hours (from 17:30): at risk
-            "at_risk": _ticket(s, c["diamond_crossing"], _local(DAY, 14.5)),
+            "at_risk": _ticket(
+                s, c["diamond_crossing"], _local(DAY, 14.5), assignee_id=service["id"]
+            ),
             # due 21:00: not yet
             "fresh": _ticket(s, c["crossing"], _local(DAY, 17)),
             # past its targets but resolved: none
@@ -284,6 +291,8 @@ def test_messages_go_to_the_people_configured(
         # the manager of team east hears of east customers and of the metric, not of west's
         east = alert["customer_id"] != c["diamond_crossing"]
         assert ("mgr@example.com" in to) == east
+        # zhao, named in email_users, hears of what he sees: the customer of his ticket
+        assert ("zhao@example.com" in to) == (alert["customer_id"] == c["diamond_crossing"])
         # the owner with an address (li.na) hears of her customers
         assert ("li.na@example.com" in to) == (
             alert["customer_id"] in set(c.values()) - {c["diamond_crossing"]}

@@ -4,7 +4,7 @@ In the application an alert is its row in the ``alerts`` table (``rapport alerts
 ``GET /alerts``). Beyond that, ``[alerts]`` says who is told:
 
 * by e-mail, when the alert's severity is at least ``email_min_severity``: the active users
-  of ``email_roles`` who have an e-mail address and whose scope holds the alert
+  of ``email_roles`` and ``email_users`` who have an e-mail address and whose scope holds the alert
   (:class:`rapport.access.AlertScope`: a manager hears of their team's customers), the
   customer's owner (``email_owner``), and the addresses of ``email_to``;
 * by a signed webhook, every new alert, to ``webhook_url`` (when set).
@@ -70,14 +70,18 @@ def _principal(user: Row) -> Principal:
 
 
 def _staff_readers(session: Session, rules: Rules, ids: Sequence[int]) -> dict[int, set[str]]:
-    """The e-mail addresses of the users of ``email_roles`` who see each alert of ``ids``."""
+    """The e-mail addresses of the users of ``email_roles`` and ``email_users`` who see
+    each alert of ``ids``."""
     out: dict[int, set[str]] = {i: set() for i in ids}
     roles = [Role(r).value for r in rules.alerts.email_roles]
-    if not roles or not ids:
+    names = list(rules.alerts.email_users)
+    if not (roles or names) or not ids:
         return out
     staff = session.execute(
         sa.select(_u.c.id, _u.c.username, _u.c.role, _u.c.team, _u.c.email).where(
-            _u.c.is_active.is_(True), _u.c.role.in_(roles), _u.c.email.is_not(None)
+            _u.c.is_active.is_(True),
+            _u.c.email.is_not(None),
+            sa.or_(_u.c.role.in_(roles), _u.c.username.in_(names)),
         )
     ).mappings()
     for user in staff:
