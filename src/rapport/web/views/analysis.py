@@ -45,6 +45,7 @@ from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
 from rapport.models import clusters as clustering
 from rapport.reports import analysis as distributions
+from rapport.reports import snapshot_cache as kept
 from rapport.reports import snapshots
 from rapport.reports.groups import BY_ATTRIBUTES, GROUP_BY
 from rapport.reports.overview import day_end, snapshot_days
@@ -206,18 +207,18 @@ def analysis_snapshot(request: Request, user: Viewer) -> Response:
         latest, previous = snapshot_days(session)
         if latest is None:
             return render.page(request, "analysis_none.html")
-        grid = distributions.rfm_grid(session, day=latest, scope=scope)
+        grid = kept.rfm_grid(session, day=latest, scope=scope)
         groups = {
-            by: snapshots.group_summary(session, by=by, day=latest, rules=rules, scope=scope)
+            by: kept.group_summary(session, by=by, day=latest, rules=rules, scope=scope)
             for by in snapshots.GROUPINGS
         }
         moves = (
-            snapshots.movements(session, by=move_by, before=previous, after=latest, scope=scope)
+            kept.movements(session, by=move_by, before=previous, after=latest, scope=scope)
             if previous
             else None
         )
-        clv = distributions.clv_distribution(session, day=latest, scope=scope)
-        correlations = distributions.degree_correlations(session, day=latest, scope=scope)
+        clv = kept.clv_distribution(session, day=latest, scope=scope)
+        correlations = kept.degree_correlations(session, day=latest, scope=scope)
     context = {
         "correlations": _correlation_table(correlations, fmt),
         "correlations_chart": _json(_correlation_chart(correlations, fmt)),

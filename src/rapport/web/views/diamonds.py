@@ -29,7 +29,7 @@ from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
 from rapport.domain import Role, ValueTier
-from rapport.reports import snapshots
+from rapport.reports import snapshot_cache as kept
 from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
@@ -81,7 +81,7 @@ def diamonds_page(request: Request, user: Staff) -> Response:
     with request.app.state.sessions() as session:
         as_of = latest_snapshot(session)
         if as_of is not None:
-            found = snapshots.diamonds(
+            found = kept.diamonds(
                 session,
                 day=as_of,
                 rules=rules,

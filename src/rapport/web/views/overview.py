@@ -39,8 +39,9 @@ from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
-from rapport.reports import monthly, movers, snapshots
+from rapport.reports import monthly, movers
 from rapport.reports import overview as figures
+from rapport.reports import snapshot_cache as kept
 from rapport.reports.monthly_render import FORMATS, MEDIA_TYPES, file_name
 from rapport.reports.monthly_render import render as render_report
 from rapport.store.scores import snapshot_dates
@@ -173,10 +174,8 @@ def overview_groups(request: Request, user: Viewer) -> Response:
         latest, _ = figures.snapshot_days(session)
         if latest is None:
             return render.page(request, "overview_none.html")
-        tiers = snapshots.group_summary(
-            session, by="value_tier", day=latest, rules=rules, scope=scope
-        )
-        stages = snapshots.group_summary(
+        tiers = kept.group_summary(session, by="value_tier", day=latest, rules=rules, scope=scope)
+        stages = kept.group_summary(
             session, by="lifecycle_stage", day=latest, rules=rules, scope=scope
         )
     context = {
@@ -200,7 +199,7 @@ def overview_diamonds(request: Request, user: Viewer) -> Response:
         latest, previous = figures.snapshot_days(session)
         if latest is None:
             return render.page(request, "overview_none.html")
-        top = snapshots.diamonds(
+        top = kept.diamonds(
             session, day=latest, rules=rules, locale=fmt.locale, limit=LISTED, scope=scope
         )
         moves = _moves(session, previous, latest, rules, fmt, scope) if previous else None

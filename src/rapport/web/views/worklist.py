@@ -30,7 +30,7 @@ from fastapi.responses import Response
 from rapport.access import CustomerScope, Principal
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
-from rapport.reports import snapshots
+from rapport.reports import snapshot_cache
 from rapport.reports import worklist as reports
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
@@ -104,10 +104,10 @@ def worklist_page(request: Request, user: Staff) -> Response:
         as_of = latest_snapshot(session)
         at_risk = diamonds = None
         if only is None and as_of is not None:
-            at_risk = snapshots.churn_warnings(
+            at_risk = snapshot_cache.churn_warnings(
                 session, day=as_of, limit=TOP_ROWS, min_risk=MIN_RISK, scope=mine
             )
-            diamonds = snapshots.diamonds(
+            diamonds = snapshot_cache.diamonds(
                 session,
                 day=as_of,
                 rules=rules,

@@ -1,0 +1,309 @@
+"""What a page reads of a score snapshot, kept while nothing it depends on has changed.
+
+A snapshot's reports (:mod:`rapport.reports.snapshots`, :mod:`rapport.reports.analysis`)
+are the same for every request until a snapshot is written again or the customers they
+cover change, yet each takes a scan of the snapshot — tens to hundreds of milliseconds at
+20,000 customers. :func:`memo` keeps a report's result in the process and hands it out
+again while its *key* holds:
+
+* the store (its URL, password hidden) and the report with its arguments;
+* the snapshot's identity: its date and the ``computed_at`` of its rows (a snapshot is
+  written whole, :func:`rapport.store.scores.replace_snapshot`, so a new one — even of the
+  same date — has a new time);
+* the state of the customers: how many there are and the latest ``updated_at`` (every
+  write of a customer sets it: a new owner, consent, a soft delete, an erasure); for a
+  manager, the same of the users, whose teams draw the manager's scope;
+* who asks: the role, user and team of the scope's principal, which decide its rows and
+  whether they are masked — one role's rows are never handed to another.
+
+The key is read from the store on every call (three small queries), so several uvicorn
+workers, each with its own memo, agree with the store and with each other; nothing expires
+by time. A service agent's scope follows the tickets assigned to them, which the key does
+not follow: their reports are never kept. Results are handed out as copies, so a caller
+may change what it gets.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.access import CustomerScope
+from rapport.config import Rules
+from rapport.domain import Role
+from rapport.reports import analysis as distributions
+from rapport.reports import snapshots
+from rapport.store import schema
+from rapport.store.paging import PageRequest
+
+T = TypeVar("T")
+
+#: Results kept per process, the least recently used dropped first.
+MAX_ENTRIES = 256
+
+_s = schema.customer_scores.c
+_c = schema.customers.c
+_u = schema.users.c
+_lock = threading.Lock()
+_kept: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
+_rules: dict[int, tuple[Any, str]] = {}
+
+
+def _who(scope: CustomerScope | None) -> tuple[Hashable, ...] | None:
+    """Who asks, as the key holds it (``None``: not kept)."""
+    if scope is None:
+        return ("everyone",)
+    p = scope.principal
+    if p.role is Role.SERVICE:
+        return None
+    return (p.role.value, p.user_id, p.team, scope.masked, type(scope).__name__, _extra(scope))
+
+
+def _extra(scope: CustomerScope) -> tuple[Hashable, ...]:
+    """A narrowed scope's own fields (an owner's customers of the worklist): every field
+    but the principal, so two narrowings never share a key."""
+    fields = getattr(scope, "__dataclass_fields__", {})
+    return tuple((name, getattr(scope, name)) for name in sorted(fields) if name != "principal")
+
+
+def state(session: Session, day: Any, scope: CustomerScope | None) -> tuple[Hashable, ...] | None:
+    """The key of the store's state a report of the snapshot dated ``day`` for ``scope``
+    depends on (see the module); ``None`` when such a report is not kept (no snapshot of
+    that date, or a service agent's scope)."""
+    who = _who(scope)
+    if who is None or day is None:
+        return None
+    computed = session.execute(
+        sa.select(_s.computed_at).where(_s.as_of == day).limit(1)
+    ).scalar_one_or_none()
+    if computed is None:
+        return None
+    customers = tuple(session.execute(sa.select(sa.func.count(), sa.func.max(_c.updated_at))).one())
+    users: tuple[Any, ...] = ()
+    if scope is not None and scope.principal.role is Role.MANAGER:
+        users = tuple(session.execute(sa.select(sa.func.count(), sa.func.max(_u.updated_at))).one())
+    store = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return (store, str(day), str(computed), *map(str, customers), *map(str, users), *who)
+
+
+def memo(
+    session: Session,
+    *,
+    day: Any,
+    scope: CustomerScope | None,
+    report: tuple[Hashable, ...],
+    compute: Callable[[], T],
+) -> T:
+    """``compute()`` — a report of the snapshot dated ``day`` for ``scope`` — or a copy of
+    its result kept under the same key (see the module).
+
+    Parameters
+    ----------
+    report
+        The report and every argument it takes besides the session, the day and the scope
+        (the grouping, the locale, the limit, the order …): two calls with the same
+        ``report`` must compute the same thing.
+    """
+    found = state(session, day, scope)
+    if found is None:
+        return compute()
+    key = (*found, *report)
+    with _lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return copy.deepcopy(_kept[key])
+    result = compute()
+    with _lock:
+        _kept[key] = copy.deepcopy(result)
+        while len(_kept) > MAX_ENTRIES:
+            _kept.popitem(last=False)
+    return result
+
+
+def rules_key(rules: Rules) -> str:
+    """A digest of the business rules ``rules`` (a report's tier reasons and group order
+    follow them), for a ``report`` key; worked out once per rules object."""
+    with _lock:
+        found = _rules.get(id(rules))
+        if found is not None and found[0] is rules:
+            return found[1]
+    digest = hashlib.sha256(rules.model_dump_json().encode("utf-8")).hexdigest()
+    with _lock:
+        _rules[id(rules)] = (rules, digest)  # held, so its id is not reused meanwhile
+        while len(_rules) > MAX_ENTRIES:
+            _rules.pop(next(iter(_rules)))
+    return digest
+
+
+# --- the reports, kept ------------------------------------------------------------------------
+# Each takes the arguments of the report it keeps and returns what that report returns.
+
+
+def group_summary(
+    session: Session, *, by: str, day: dt.date, rules: Rules, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.snapshots.group_summary`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("group_summary", by, rules_key(rules)),
+        compute=lambda: snapshots.group_summary(session, by=by, day=day, rules=rules, scope=scope),
+    )
+
+
+def movements(
+    session: Session,
+    *,
+    by: str,
+    before: dt.date,
+    after: dt.date,
+    scope: CustomerScope | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.snapshots.movements`, kept (under the later snapshot's key
+    and the earlier one's date and time)."""
+    earlier = session.execute(
+        sa.select(_s.computed_at).where(_s.as_of == before).limit(1)
+    ).scalar_one_or_none()
+    return memo(
+        session,
+        day=after,
+        scope=scope,
+        report=("movements", by, str(before), str(earlier)),
+        compute=lambda: snapshots.movements(
+            session, by=by, before=before, after=after, scope=scope
+        ),
+    )
+
+
+def diamonds(
+    session: Session,
+    *,
+    day: dt.date,
+    rules: Rules,
+    locale: str,
+    limit: int = 50,
+    scope: CustomerScope | None = None,
+    marketable_only: bool | None = None,
+    order: str = "revenue",
+    page: PageRequest | None = None,
+) -> snapshots.CustomerList:
+    """:func:`rapport.reports.snapshots.diamonds`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("diamonds", rules_key(rules), locale, limit, marketable_only, order, page),
+        compute=lambda: snapshots.diamonds(
+            session,
+            day=day,
+            rules=rules,
+            locale=locale,
+            limit=limit,
+            scope=scope,
+            marketable_only=marketable_only,
+            order=order,
+            page=page,
+        ),
+    )
+
+
+def churn_warnings(
+    session: Session,
+    *,
+    day: dt.date,
+    limit: int = 50,
+    min_risk: float = 0.5,
+    scope: CustomerScope | None = None,
+    marketable_only: bool | None = None,
+    page: PageRequest | None = None,
+) -> snapshots.CustomerList:
+    """:func:`rapport.reports.snapshots.churn_warnings`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("churn_warnings", limit, min_risk, marketable_only, page),
+        compute=lambda: snapshots.churn_warnings(
+            session,
+            day=day,
+            limit=limit,
+            min_risk=min_risk,
+            scope=scope,
+            marketable_only=marketable_only,
+            page=page,
+        ),
+    )
+
+
+def rfm_grid(
+    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.analysis.rfm_grid`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("rfm_grid",),
+        compute=lambda: distributions.rfm_grid(session, day=day, scope=scope),
+    )
+
+
+def clv_distribution(
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    bins: int = distributions.CLV_BINS,
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.analysis.clv_distribution`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("clv_distribution", bins),
+        compute=lambda: distributions.clv_distribution(session, day=day, scope=scope, bins=bins),
+    )
+
+
+def degree_correlations(
+    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.analysis.degree_correlations`, kept."""
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("degree_correlations",),
+        compute=lambda: distributions.degree_correlations(session, day=day, scope=scope),
+    )
+
+
+def clear() -> None:
+    """Forget every kept result."""
+    with _lock:
+        _kept.clear()
+
+
+__all__ = [
+    "MAX_ENTRIES",
+    "churn_warnings",
+    "clear",
+    "clv_distribution",
+    "degree_correlations",
+    "diamonds",
+    "group_summary",
+    "memo",
+    "movements",
+    "rfm_grid",
+    "rules_key",
+    "state",
+]

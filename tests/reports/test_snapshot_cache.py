@@ -1,0 +1,200 @@
+"""The snapshot reports kept between requests (:mod:`rapport.reports.snapshot_cache`) on
+the scored store, SQLite and PostgreSQL: the same rows as the reports themselves for every
+scope, and computed again when the snapshot, the customers or a manager's team change —
+never one user's rows handed to another."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from rapport.access import CustomerScope, Principal
+from rapport.config import load_rules
+from rapport.domain import Role
+from rapport.reports import analysis as distributions
+from rapport.reports import snapshot_cache as kept
+from rapport.reports import snapshots
+from rapport.reports.worklist import owned_by
+from rapport.store import customers, schema, users
+from rapport.store.db import session_scope
+
+from .conftest import DAY, EARLIER, ReportStore
+
+RULES = load_rules()
+
+
+@pytest.fixture(autouse=True)
+def empty() -> Iterator[None]:
+    kept.clear()
+    yield
+    kept.clear()
+
+
+def scope(store: ReportStore, who: str) -> CustomerScope:
+    return CustomerScope(store.principal(who))
+
+
+def counting(result: Any) -> tuple[list[int], Any]:
+    calls: list[int] = []
+
+    def compute() -> Any:
+        calls.append(1)
+        return result
+
+    return calls, compute
+
+
+def reports(session: Any, where: CustomerScope) -> dict[str, Any]:
+    """Every kept report and the report itself, for ``where``."""
+    both: dict[str, Any] = {}
+    for by in snapshots.GROUPINGS:
+        both[f"group_summary {by}"] = (
+            kept.group_summary(session, by=by, day=DAY, rules=RULES, scope=where),
+            snapshots.group_summary(session, by=by, day=DAY, rules=RULES, scope=where),
+        )
+    both["movements"] = (
+        kept.movements(session, by="value_tier", before=EARLIER, after=DAY, scope=where),
+        snapshots.movements(session, by="value_tier", before=EARLIER, after=DAY, scope=where),
+    )
+    for order in snapshots.DIAMOND_ORDERS:
+        args: dict[str, Any] = {"day": DAY, "rules": RULES, "locale": "zh-CN", "limit": 7}
+        both[f"diamonds {order}"] = (
+            kept.diamonds(session, **args, scope=where, order=order),
+            snapshots.diamonds(session, **args, scope=where, order=order),
+        )
+    both["churn_warnings"] = (
+        kept.churn_warnings(session, day=DAY, limit=9, scope=where),
+        snapshots.churn_warnings(session, day=DAY, limit=9, scope=where),
+    )
+    both["rfm_grid"] = (
+        kept.rfm_grid(session, day=DAY, scope=where),
+        distributions.rfm_grid(session, day=DAY, scope=where),
+    )
+    both["clv_distribution"] = (
+        kept.clv_distribution(session, day=DAY, scope=where),
+        distributions.clv_distribution(session, day=DAY, scope=where),
+    )
+    both["degree_correlations"] = (
+        kept.degree_correlations(session, day=DAY, scope=where),
+        distributions.degree_correlations(session, day=DAY, scope=where),
+    )
+    return both
+
+
+def test_kept_reports_are_the_reports_for_every_scope(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            for who in ("admin", "sales", "analyst"):
+                where = scope(report_store, who)
+                first = reports(session, where)  # computed
+                again = reports(session, where)  # kept
+                for name, (kept_rows, rows) in first.items():
+                    assert kept_rows == rows, (who, name)
+                    assert again[name][0] == rows, (who, name)
+            sales = kept.diamonds(
+                session, day=DAY, rules=RULES, locale="en", scope=scope(report_store, "sales")
+            )
+            everyone = kept.diamonds(
+                session, day=DAY, rules=RULES, locale="en", scope=scope(report_store, "admin")
+            )
+            masked = kept.diamonds(
+                session, day=DAY, rules=RULES, locale="en", scope=scope(report_store, "analyst")
+            )
+    finally:
+        engine.dispose()
+    assert sales.rows and {r["customer_id"] for r in sales.rows} <= report_store.sales_ids
+    assert sales.total < everyone.total
+    assert [r["customer_id"] for r in masked.rows] == [r["customer_id"] for r in everyone.rows]
+    assert [r["name"] for r in masked.rows] != [r["name"] for r in everyone.rows]
+
+
+def test_kept_until_the_snapshot_or_the_customers_change(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    admin = scope(report_store, "admin")
+    try:
+        with session_scope(engine) as session:
+            calls, compute = counting(["figures"])
+            for _ in range(3):
+                got = kept.memo(session, day=DAY, scope=admin, report=("t",), compute=compute)
+            assert got == ["figures"] and len(calls) == 1
+            got.append("changed by the caller")
+            assert kept.memo(session, day=DAY, scope=admin, report=("t",), compute=compute) == [
+                "figures"
+            ]
+            # another report, another day, another user: computed apart
+            kept.memo(session, day=DAY, scope=admin, report=("u",), compute=compute)
+            kept.memo(session, day=EARLIER, scope=admin, report=("t",), compute=compute)
+            sales = scope(report_store, "sales")
+            kept.memo(session, day=DAY, scope=sales, report=("t",), compute=compute)
+            owner = owned_by(admin, report_store.users["sales"]["id"])
+            kept.memo(session, day=DAY, scope=owner, report=("t",), compute=compute)
+            assert len(calls) == 5
+            before = kept.group_summary(session, by="value_tier", day=DAY, rules=RULES, scope=admin)
+        # a customer deleted through the store: the summary counts one fewer
+        victim = next(
+            iter(report_store.sales_ids - {report_store.deleted_id}),
+        )
+        with session_scope(engine) as session:
+            customers.repo.delete(session=session, id=victim)
+        with session_scope(engine) as session:
+            after = kept.group_summary(session, by="value_tier", day=DAY, rules=RULES, scope=admin)
+            assert sum(g["customers"] for g in after) == sum(g["customers"] for g in before) - 1
+            assert after == snapshots.group_summary(
+                session, by="value_tier", day=DAY, rules=RULES, scope=admin
+            )
+            kept.memo(session, day=DAY, scope=admin, report=("t",), compute=compute)
+            assert len(calls) == 6
+        # the snapshot written again (a new computed_at): computed again
+        s = schema.customer_scores
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(s)
+                .where(s.c.as_of == DAY)
+                .values(computed_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+            )
+        with session_scope(engine) as session:
+            kept.memo(session, day=DAY, scope=admin, report=("t",), compute=compute)
+            kept.memo(session, day=DAY, scope=admin, report=("t",), compute=compute)
+            assert len(calls) == 7
+    finally:
+        engine.dispose()
+
+
+def test_a_managers_team_and_a_service_scope(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            boss = users.create_user(
+                session=session, username="cache-manager", role=Role.MANAGER, team="north"
+            )
+            agent = users.create_user(session=session, username="cache-agent", role=Role.SERVICE)
+        manager = CustomerScope(
+            Principal(boss["id"], "cache-manager", Role.MANAGER, "north", "login")
+        )
+        service = CustomerScope(Principal(agent["id"], "cache-agent", Role.SERVICE, None, "login"))
+        calls, compute = counting([1])
+        with session_scope(engine) as session:
+            kept.memo(session, day=DAY, scope=manager, report=("t",), compute=compute)
+            kept.memo(session, day=DAY, scope=manager, report=("t",), compute=compute)
+            assert len(calls) == 1
+            # a service agent's scope follows their tickets: never kept
+            kept.memo(session, day=DAY, scope=service, report=("t",), compute=compute)
+            kept.memo(session, day=DAY, scope=service, report=("t",), compute=compute)
+            assert len(calls) == 3
+        with session_scope(engine) as session:  # the sales user joins the manager's team
+            users.repo.update(
+                session=session, id=report_store.users["sales"]["id"], values={"team": "north"}
+            )
+        with session_scope(engine) as session:
+            kept.memo(session, day=DAY, scope=manager, report=("t",), compute=compute)
+            assert len(calls) == 4
+            rows = kept.churn_warnings(session, day=DAY, scope=manager)
+            assert rows == snapshots.churn_warnings(session, day=DAY, scope=manager)
+            assert {r["customer_id"] for r in rows.rows} & report_store.sales_ids
+    finally:
+        engine.dispose()
