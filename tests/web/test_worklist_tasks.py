@@ -61,7 +61,7 @@ def task(store: WebStore, task_id: int) -> dict:
 def post(
     client: httpx.Client, task_id: int, what: str, data: dict[str, str], *, htmx: bool = True
 ) -> httpx.Response:
-    token = csrf_of(client.get("/worklist").text)
+    token = csrf_of(client.get("/customers").text)
     path = f"/worklist/tasks/{task_id}/{what}"
     if htmx:
         return client.post(path, data=data, headers={"HX-Request": "true", "X-CSRF-Token": token})
@@ -174,7 +174,8 @@ def test_a_plain_post_goes_back_to_the_worklist(server: str, web_store: WebStore
 
 
 def test_roles_scope_and_csrf(server: str, web_store: WebStore, seeded: dict[str, int]) -> None:
-    for username in ("zhou.xiuying", "gao.peng"):
+    # analysts do not work tasks; a service agent may, but not a sales user's task
+    for username, status in (("gao.peng", 403), ("zhou.xiuying", 404)):
         client = http_login(server, username)
         token = csrf_of(client.get("/customers").text)
         for what in ("done", "skip"):
@@ -182,8 +183,9 @@ def test_roles_scope_and_csrf(server: str, web_store: WebStore, seeded: dict[str
                 f"/worklist/tasks/{seeded['soon']}/{what}",
                 data={"reason": "x", "csrf_token": token},
             )
-            assert answer.status_code == 403, (username, what)
-        assert client.get("/worklist/tasks", headers={"HX-Request": "true"}).status_code == 403
+            assert answer.status_code == status, (username, what)
+    analyst = http_login(server, "gao.peng")
+    assert analyst.get("/worklist/tasks", headers={"HX-Request": "true"}).status_code == 403
     client = http_login(server, "wang.fang")
     answer = post(client, seeded["theirs"], "done", {"result": "reached"})
     assert answer.status_code == 404
@@ -229,6 +231,27 @@ def test_the_section_in_english(server: str, web_store: WebStore, seeded: dict[s
     assert "Overdue by 2 d 2 h" in text_of(html)
     answer = post(client, seeded["soon"], "skip", {"reason": ""})
     assert "Required" in text_of(answer.text)
+
+
+def test_a_service_agent_works_their_tasks_on_their_own_page(
+    server: str, web_store: WebStore
+) -> None:
+    customer = owned(web_store, "sales")[5]
+    task_id = add(web_store, "service", customer, -1, title="工单回访 SERVICE")
+    agent = http_login(server, "zhou.xiuying")
+    html = agent.get("/tasks").text
+    assert task_id in [int(i) for i in TASK_ROW.findall(html)]
+    assert "已逾期" in text_of(re.search(rf'<tr id="task-{task_id}".*?</tr>', html, re.S).group(0))
+    answer = post(agent, task_id, "done", {"result": "reached"}, htmx=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/tasks#tasks"
+    assert task(web_store, task_id)["status"] == "done"
+    entry = audit_entries(web_store.engine(), "update", "tasks")[-1]
+    assert entry["entity_id"] == str(task_id)
+    assert entry["actor_user_id"] == web_store.ids["service"]
+    # the page is the service agents'; the others have the worklist
+    for username in ("wang.fang", "admin", "gao.peng"):
+        assert http_login(server, username).get("/tasks").status_code == 403
+    assert 'href="/tasks"' in agent.get("/service").text
 
 
 # --- in Chromium ---------------------------------------------------------------------------

@@ -29,5 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tasks_web.done": ("已完成", "Done"),
     "tasks_web.skipped": ("已跳过", "Skipped"),
     "tasks_web.not_done": ("任务「{title}」未处理", "The task “{title}” was not changed"),
-    "tasks_web.back": ("返回我的工作台", "Back to my worklist"),
+    "tasks_web.back": ("返回我的任务", "Back to my tasks"),
+    "nav.tasks": ("我的任务", "My tasks"),
 }

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from rapport.access import Principal
+from rapport.access import WRITERS, Principal
 from rapport.actions.acting import Actor
 from rapport.actions.tasks import finish_task, skip_task, task_detail, task_page
 from rapport.domain import Role, TaskStatus, TicketPriority
@@ -38,7 +38,9 @@ from rapport.web.i18n import Formatter
 from rapport.web.views.service import duration
 
 router = APIRouter(include_in_schema=False)
-ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
+#: Who works tasks here: the roles that may (``rapport.access.WRITERS["tasks"]``); service
+#: agents on their own page (:mod:`rapport.web.views.tasks`), the others on the worklist.
+ROLES = tuple(sorted(WRITERS["tasks"]))
 Staff = Annotated[Principal, Depends(roles(*ROLES))]
 #: Tasks of one page of the section.
 PAGE_ROWS = 20
@@ -110,19 +112,28 @@ def tasks_page(request: Request, user: Staff) -> Response:
     params = request.query_params
     if request.headers.get("hx-request") != "true":
         query = request.url.query
-        return render.redirect(request, "/worklist" + (f"?{query}" if query else ""))
+        return render.redirect(request, page_of(user) + (f"?{query}" if query else ""))
     fmt = render.formatter(request)
     owner = params.get("owner") or ""
     owner_id = int(owner) if owner.isascii() and owner.isdigit() and len(owner) < 10 else None
-    if user.role is Role.SALES:
+    if user.role in (Role.SALES, Role.SERVICE):
         owner_id = None
     with request.app.state.sessions() as session:
         section = tasks_section(
             session, user, owner_id=owner_id, after=params.get("tasks_after"), fmt=fmt
         )
-    audit_read(request, user, _customers(section), "web.worklist")
+    audit_read(request, user, _customers(section), _route(user))
     kept = {"owner": owner_id} if owner_id is not None else {}
     return render.page(request, "worklist_tasks.html", {"tasks": section, "kept": kept})
+
+
+def page_of(user: Principal) -> str:
+    """The page that shows ``user`` their tasks."""
+    return "/tasks" if user.role is Role.SERVICE else "/worklist"
+
+
+def _route(user: Principal) -> str:
+    return "web.tasks" if user.role is Role.SERVICE else "web.worklist"
 
 
 def _customers(section: dict[str, Any]) -> list[int]:
@@ -198,10 +209,10 @@ def _answer(request: Request, number: int, state: dict[str, Any]) -> Response:
     """The task's row after a write (HTMX), else back to the worklist (303 when written, the
     row's problem on a page of its own, 422, when not)."""
     htmx = request.headers.get("hx-request") == "true"
-    if "done" in state and not htmx:
-        return render.redirect(request, "/worklist#tasks")
-    fmt = render.formatter(request)
     user: Principal = request.state.principal
+    if "done" in state and not htmx:
+        return render.redirect(request, page_of(user) + "#tasks")
+    fmt = render.formatter(request)
     found = state.get("done")
     if found is None:
         with request.app.state.sessions() as session:
@@ -214,6 +225,7 @@ def _answer(request: Request, number: int, state: dict[str, Any]) -> Response:
         "state": state,
         "results": RESULTS,
         "assignee_column": user.role is not Role.SALES,
+        "back": page_of(user) + "#tasks",
     }
     if htmx:
         return render.page(request, "worklist_task_row.html", context)
