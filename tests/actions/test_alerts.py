@@ -298,6 +298,17 @@ def test_messages_go_to_the_people_configured(
             alert["customer_id"] in set(c.values()) - {c["diamond_crossing"]}
         )
     assert set(by_alert) == set(found)  # every alert is a warning or critical
+    # the e-mail says what happened in the configured language (en here)
+    by_key = {a["dedup_key"]: a["id"] for a in found.values()}
+    body = {m["alert_id"]: (m["subject"], m["body"]) for m in mails}
+    subject, text = body[by_key[f"churn_risk:{c['crossing']}:{LATEST}"]]
+    assert subject == f"[Rapport alert] Warning: High-value churn risk (customer {c['crossing']} 甲)"
+    assert "Churn risk rose from 0.3 to 0.7 (threshold 0.6); value tier Gold" in text
+    subject, text = body[by_key[f"metric_out_of_band:revenue:{DAY - dt.timedelta(days=1)}"]]
+    assert subject.endswith(f"(Revenue, {DAY - dt.timedelta(days=1)})")
+    assert "Revenue of 2026-03-09: 5000.0, above its expected band" in text
+    subject, text = body[by_key[f"sla_at_risk:{world['tickets']['at_risk']}:first_response"]]
+    assert "its first response target at 2026-03-10 18:30 is near" in text
     assert len({m["idempotency_key"] for m in sent}) == len(sent)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from rapport.access import AlertScope, Principal
 from rapport.config import Rules, Settings
-from rapport.domain import AlertKind, AlertSeverity, MessageChannel, Role
+from rapport.domain import AlertKind, AlertSeverity, MessageChannel, Role, TicketPriority, ValueTier
 from rapport.i18n.enums import label
 from rapport.i18n.tasks_alerts import text
 from rapport.store import schema
@@ -107,6 +107,35 @@ def _owners(session: Session, ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+def _local_time(value: Any, tz: Any) -> Any:
+    try:
+        return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return value
+
+
+def _evidence(kind: str, details: dict[str, Any], locale: str, tz: Any) -> str:
+    """The alert's evidence as a sentence in ``locale`` (the details as they are, when a
+    detail the sentence names is missing)."""
+    shown = {k: "—" if v is None else v for k, v in details.items()}
+    try:
+        for name in ("due_at", "responded_at"):
+            if name in shown:
+                shown[name] = _local_time(shown[name], tz)
+        if shown.get("value_tier") in {t.value for t in ValueTier}:
+            shown["value_tier"] = label(ValueTier(shown["value_tier"]), locale)
+        if shown.get("priority") in {p.value for p in TicketPriority}:
+            shown["priority"] = label(TicketPriority(shown["priority"]), locale)
+        for name, prefix in (("target", "alerts.target"), ("direction", "alerts.direction")):
+            if name in shown:
+                shown[name] = text(f"{prefix}.{shown[name]}", locale)
+        if "metric" in shown:
+            shown["metric"] = text(f"alerts.metric.{shown['metric']}", locale)
+        return "  " + text(f"alerts.evidence.{kind}", locale, **shown)
+    except (KeyError, IndexError, ValueError):
+        return "\n".join(f"  {k}: {v}" for k, v in details.items())
+
+
 def _mail(alert: Row, name: str | None, locale: str, tz: Any) -> tuple[str, str]:
     """The subject and body of ``alert``'s e-mail in ``locale``."""
     kind = label(AlertKind(alert["kind"]), locale)
@@ -115,7 +144,8 @@ def _mail(alert: Row, name: str | None, locale: str, tz: Any) -> tuple[str, str]
     if alert["customer_id"] is not None:
         about = text("alerts.mail_customer", locale, id=alert["customer_id"], name=name or "")
     elif "metric" in details:
-        about = text("alerts.mail_metric", locale, metric=details["metric"], day=details["day"])
+        metric = text(f"alerts.metric.{details['metric']}", locale)
+        about = text("alerts.mail_metric", locale, metric=metric, day=details["day"])
     else:
         about = ""
     subject = text("alerts.mail_subject", locale, severity=severity, kind=kind, about=about)
@@ -131,7 +161,7 @@ def _mail(alert: Row, name: str | None, locale: str, tz: Any) -> tuple[str, str]
         ),
         "",
         text("alerts.mail_evidence", locale),
-        *(f"  {k}: {v}" for k, v in details.items()),
+        _evidence(alert["kind"], details, locale, tz),
         "",
         text("alerts.mail_act", locale, id=alert["id"]),
     ]

@@ -68,6 +68,44 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Alert {id} raised {raised_at}: {kind}, severity {severity}.",
     ),
     "alerts.mail_evidence": ("依据：", "Evidence:"),
+    # the evidence of each kind, from the alert's details
+    "alerts.evidence.churn_risk": (
+        "流失风险从 {previous_churn_risk} 升到 {churn_risk}（阈值 {threshold}）；价值分层 "
+        "{value_tier}，预测客户终身价值 {predicted_clv}；评分快照 {previous_as_of} → {as_of}。",
+        "Churn risk rose from {previous_churn_risk} to {churn_risk} (threshold {threshold}); "
+        "value tier {value_tier}, predicted CLV {predicted_clv}; score snapshots "
+        "{previous_as_of} → {as_of}.",
+    ),
+    "alerts.evidence.diamond_downgraded": (
+        "价值分层从钻石降为 {value_tier}；流失风险 {churn_risk}；"
+        "评分快照 {previous_as_of} → {as_of}。",
+        "Value tier down from diamond to {value_tier}; churn risk {churn_risk}; score "
+        "snapshots {previous_as_of} → {as_of}.",
+    ),
+    "alerts.evidence.nps_detractor": (
+        "{responded_at} 的 NPS 回答：{score}（量表 {scale_min}–{scale_max}）。",
+        "NPS answer of {responded_at}: {score} (scale {scale_min}–{scale_max}).",
+    ),
+    "alerts.evidence.sla_at_risk": (
+        "工单 {ticket_id}（优先级 {priority}）的{target}时限 {due_at} 即将到期。",
+        "Ticket {ticket_id} (priority {priority}): its {target} target at {due_at} is near.",
+    ),
+    "alerts.evidence.sla_breached": (
+        "工单 {ticket_id}（优先级 {priority}）已超过{target}时限 {due_at}。",
+        "Ticket {ticket_id} (priority {priority}) is past its {target} target at {due_at}.",
+    ),
+    "alerts.evidence.metric_out_of_band": (
+        "{day} 的{metric}为 {value}，{direction}预期范围 {low}–{high}（前 {days} 天：均值 "
+        "{mean}，标准差 {sd}）。",
+        "{metric} of {day}: {value}, {direction} its expected band {low}–{high} (the {days} "
+        "days before: mean {mean}, sd {sd}).",
+    ),
+    "alerts.target.first_response": ("首次响应", "first response"),
+    "alerts.target.resolution": ("解决", "resolution"),
+    "alerts.direction.above": ("高于", "above"),
+    "alerts.direction.below": ("低于", "below"),
+    "alerts.metric.revenue": ("销售额", "Revenue"),
+    "alerts.metric.new_complaints": ("新增投诉", "New complaints"),
     "alerts.mail_act": (
         "请在客情中确认（rapport alerts ack {id}）并在处理后解决（rapport alerts resolve {id}）。",
         "Acknowledge it in Rapport (rapport alerts ack {id}) and resolve it once handled "
