@@ -113,3 +113,8 @@ def test_next_best_actions_are_scoped_like_the_customer(
         assert answer.status_code == expected, (name, answer.text)
         if expected == 200:
             assert all(a["basis"] == "prior" and a["reason"] for a in answer.json())
+
+
+def test_a_run_day_out_of_range_is_a_422(client: TestClient, people: People) -> None:
+    answer = client.post(f"{URL}/run", json={"day": "9999-12-31"}, headers=people.headers("admin"))
+    assert answer.status_code == 422, answer.text

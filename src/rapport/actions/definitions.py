@@ -21,6 +21,10 @@ from rapport.domain import (
 )
 from rapport.errors import ValidationFailed
 
+#: The most days a definition may name (a window, a cooldown, a relative date): 100 years.
+MAX_DAYS = 36_500
+#: The most of anything else a definition counts (points, hours, a cap, a priority).
+MAX_COUNT = 1_000_000
 #: Snapshot fields a tier/stage/segment trigger may watch.
 STATE_FIELDS = ("value_tier", "lifecycle_stage", "rfm_segment")
 #: Scores a threshold trigger may watch.
@@ -121,17 +125,27 @@ def choice(code: str, where: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def number(code: str, where: str, value: Any, *, low: float = 0, integer: bool = False) -> Any:
+def number(
+    code: str,
+    where: str,
+    value: Any,
+    *,
+    low: float = 0,
+    high: float = MAX_DAYS,
+    integer: bool = False,
+) -> Any:
+    """``value`` checked as a number from ``low`` to ``high`` (a whole one with
+    ``integer``); days are at most :data:`MAX_DAYS` unless ``high`` says otherwise."""
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if ok and integer:
         ok = float(value).is_integer()
-    if not ok or value < low:
+    if not ok or not low <= value <= high:
         kind = "a whole number" if integer else "a number"
         raise fail(
             code,
             where,
-            f"{value!r} is not {kind} >= {low:g}",
-            f"write {kind} of at least {low:g}",
+            f"{value!r} is not {kind} from {low:g} to {high:g}",
+            f"write {kind} from {low:g} to {high:g}",
             value,
         )
     return int(value) if integer else float(value)
@@ -228,10 +242,10 @@ def trigger(code: str, data: Any) -> dict[str, Any]:
                 "write above = 0.7 (rising past it) or below = 40 (falling under it)",
             )
         side = "above" if "above" in t else "below"
-        t[side] = number(code, f"trigger.{side}", t[side], low=-1e12)
+        t[side] = number(code, f"trigger.{side}", t[side], low=-1e12, high=1e12)
     elif kind == "score_drop":
         choice(code, "trigger.score", t.get("score"), SCORE_FIELDS)
-        t["by"] = number(code, "trigger.by", t.get("by"))
+        t["by"] = number(code, "trigger.by", t.get("by"), high=1e12)
     elif kind == "event":
         choice(code, "trigger.event", t.get("event"), EVENTS)
         kinds = t.get("ticket_kinds")
@@ -395,7 +409,9 @@ def eligibility(code: str, data: Any) -> dict[str, Any]:
                 "channel": choice(
                     code, f"eligibility.caps[{i}].channel", c.get("channel"), tuple(MessageChannel)
                 ),
-                "max": number(code, f"eligibility.caps[{i}].max", c.get("max"), integer=True),
+                "max": number(
+                    code, f"eligibility.caps[{i}].max", c.get("max"), high=MAX_COUNT, integer=True
+                ),
                 "days": number(
                     code, f"eligibility.caps[{i}].days", c.get("days"), low=1, integer=True
                 ),
@@ -442,7 +458,8 @@ def action(code: str, i: int, data: Any) -> dict[str, Any]:
                 "give due_hours or due_days, not both",
                 "keep one of them",
             )
-        hours = a.pop("due_days", None)
+        days = a.pop("due_days", None)
+        hours = None if days is None else number(code, f"{where}.due_days", days, low=1)
         a["due_hours"] = number(
             code,
             f"{where}.due_hours",
@@ -470,7 +487,9 @@ def action(code: str, i: int, data: Any) -> dict[str, Any]:
         for key in ("subject_zh", "subject_en", "body_zh", "body_en"):
             text(code, f"{where}.{key}", a.get(key), required=key.startswith("body"))
     elif kind == "reward":
-        a["points"] = number(code, f"{where}.points", a.get("points"), low=1, integer=True)
+        a["points"] = number(
+            code, f"{where}.points", a.get("points"), low=1, high=MAX_COUNT, integer=True
+        )
         a["reason"] = choice(
             code, f"{where}.reason", a.get("reason", "bonus"), ("bonus", "birthday", "referral")
         )

@@ -37,6 +37,7 @@ from importlib import resources
 from typing import Any
 
 from rapport.actions.definitions import (
+    MAX_COUNT,
     OUTCOMES,
     action,
     check_filter,
@@ -149,8 +150,8 @@ def parse_playbook(data: Any) -> Playbook:
         "actions": [action(code, i, a) for i, a in enumerate(actions)],
         "outcome": outcome,
         "enabled": enabled,
-        "priority": number(code, "priority", d.get("priority", 100), integer=True),
-        "prior_uplift": number(code, "prior_uplift", d.get("prior_uplift", 0.01), low=-1),
+        "priority": number(code, "priority", d.get("priority", 100), high=MAX_COUNT, integer=True),
+        "prior_uplift": number(code, "prior_uplift", d.get("prior_uplift", 0.01), low=-1, high=1),
     }
     if share is None:
         d.pop("holdout_share", None)

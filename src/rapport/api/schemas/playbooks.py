@@ -55,7 +55,9 @@ class PlaybookRunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: dt.date | None = None
+    day: dt.date | None = Field(
+        default=None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31), description="Local day."
+    )
     dry_run: bool = Field(default=True, description="Write nothing (the default).")
 
 
