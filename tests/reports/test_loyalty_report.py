@@ -503,3 +503,13 @@ def test_postgresql_itself_gives_the_same_report(stores, effect) -> None:
         )
     assert report.health == effect.health
     assert report.tiers == effect.tiers
+
+
+def test_a_date_out_of_range_is_refused_naming_the_range() -> None:
+    from rapport.errors import ValidationFailed
+
+    settings = Settings(_env_file=None, database_url="sqlite:///never-opened.db")
+    with pytest.raises(ValidationFailed) as caught:
+        programme_figures(settings, load_rules(settings), dt.datetime(1899, 12, 31), 12)
+    assert caught.value.key == "as_of_range"
+    assert caught.value.params == {"day": "1899-12-31", "first": 1900, "last": 9000}

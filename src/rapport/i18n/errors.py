@@ -405,6 +405,8 @@ MESSAGES: dict[str, str] = {
     "overview_limit": "快照个数 {limit}：至少一个",
     "min_risk_range": "min_risk {min_risk}：必须是概率",
     "min_risk_range.hint": "请用 0 到 1 之间的值",
+    "as_of_range": "截至 {day}：须在 {first} 年到 {last} 年之间",
+    "as_of_range.hint": "请给出这一范围内的日期",
     "overview_period": "期间 {period!r} 不可用",
     "snapshot_dated": "{day} 没有评分快照",
     "snapshot_latest.hint": "不指定 as_of，使用最新的快照",

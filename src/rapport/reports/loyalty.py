@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from rapport.analytics.periods import DAYS_PER_MONTH, Period, buckets, to_local, to_utc
 from rapport.config import Rules, Settings
 from rapport.domain import LoyaltyReason
+from rapport.errors import ValidationFailed
 
 #: The outcomes compared: id, unit, the sums of :func:`rapport.analytics.loyalty.strata`
 #: (count, sum, sum of squares) and the scale shown.
@@ -64,6 +65,8 @@ EARNING = (
     LoyaltyReason.BIRTHDAY,
     LoyaltyReason.REVIEW,
 )
+#: The years a report may be dated in (its windows reach years before and after).
+FIRST_YEAR, LAST_YEAR = 1900, 9000
 #: Confidence of the intervals.
 CONFIDENCE = 0.95
 
@@ -220,6 +223,15 @@ def programme_figures(
     from rapport.analytics.metrics import execute
     from rapport.analytics.sources import Sources
 
+    if not FIRST_YEAR <= as_of.year <= LAST_YEAR:
+        raise ValidationFailed(
+            "as of {day}: a date from {first} to {last}",
+            field="as_of",
+            value=as_of.date().isoformat(),
+            hint="give a date in that range",
+            key="as_of_range",
+            params={"day": as_of.date().isoformat(), "first": FIRST_YEAR, "last": LAST_YEAR},
+        )
     ev = rules.loyalty.evaluation
     tz = settings.tz
     window = window_of(window_months)
@@ -234,8 +246,14 @@ def programme_figures(
             return list(execute(expr, eng.con).to_pylist())
 
         c = src.customers
-        first = rows(c.aggregate(first=c.loyalty_joined_at.min()))[0]["first"]
+        joins = rows(
+            c.aggregate(first=c.loyalty_joined_at.min(), latest=c.loyalty_joined_at.max())
+        )[0]
+        first = joins["first"]
+        # the months of the members evaluated: joined before the last complete window
         last = as_of - window
+        if joins["latest"] is not None and joins["latest"] < last:
+            last = joins["latest"] + dt.timedelta(microseconds=1)
         if first is not None and first < last:
             months = buckets(Period(_month_start(first, tz), last), "month", tz=tz)
             obs = al.observations(
