@@ -7,6 +7,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card_loyalty.available": ("可用积分", "Points available"),
     "card_loyalty.tier_review": ("（下次复核 {date}）", "(next review {date})"),
     "card_loyalty.no_tier": ("非会员", "Not a member"),
+    "card_loyalty.next_tier_label": ("下一等级", "Next tier"),
+    "card_loyalty.next_tier": (
+        "{tier}（{basis}还差 {missing}）",
+        "{tier} ({missing} more {basis})",
+    ),
+    "card_loyalty.basis_spend": ("消费额", "spend"),
+    "card_loyalty.basis_points": ("积分", "points"),
+    "card_loyalty.benefits": ("等级礼遇", "Tier benefits"),
+    "card_loyalty.multiplier": ("积分 ×{times}", "points ×{times}"),
+    "card_loyalty.priority": ("服务优先级{priority}", "{priority} service priority"),
     "card_loyalty.vouchers": ("兑换券", "Vouchers"),
     "card_loyalty.voucher_counts": (
         "已发放 {issued} 张,已使用 {used} 张",

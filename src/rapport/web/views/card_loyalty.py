@@ -24,7 +24,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal, may_write
-from rapport.domain import AuditAction, LoyaltyReason, RewardKind
+from rapport.domain import AuditAction, LoyaltyReason, RewardKind, TicketPriority
 from rapport.errors import NotFound, RapportError
 from rapport.i18n.errors import error_text
 from rapport.i18n.locale import pick
@@ -53,6 +53,36 @@ class LoyaltyForm:
     error: str | None = None
     issued: str | None = None
     used: str | None = None
+
+
+def _next_tier(programme: dict[str, Any], fmt: Formatter) -> str | None:
+    """The next tier and what the basis misses for it, e.g. ``白金会员（还差消费额 3,800）``."""
+    above = programme["next_tier"]
+    if above is None:
+        return None
+    missing = programme["to_next_tier"]
+    amount = fmt.money(missing) if programme["basis"] == "spend" else fmt.number(missing)
+    return fmt.t(
+        "card_loyalty.next_tier",
+        tier=pick((above["name_zh"], above["name_en"]), fmt.locale),
+        missing=amount,
+        basis=fmt.t(f"card_loyalty.basis_{programme['basis']}"),
+    )
+
+
+def _benefits(benefits: dict[str, Any], fmt: Formatter) -> str:
+    """A tier's benefits in one line: the earn multiplier, the service priority, the gifts."""
+    multiplier = benefits["earn_multiplier"]
+    whole = float(multiplier).is_integer()
+    parts = [
+        fmt.t("card_loyalty.multiplier", times=fmt.number(multiplier, 0 if whole else 2)),
+        fmt.t(
+            "card_loyalty.priority",
+            priority=fmt.enum(TicketPriority(benefits["sla_priority"])),
+        ),
+        *benefits["gifts"],
+    ]
+    return " · ".join(parts)
 
 
 def loyalty_panel(
@@ -108,6 +138,8 @@ def loyalty_panel(
         if programme
         else None,
         "tier_review_on": programme["review_on"] if programme else None,
+        "tier_next": _next_tier(programme, fmt) if programme else None,
+        "tier_benefits": _benefits(programme["benefits"], fmt) if programme else None,
         "pending": pending,
         "available": available,
         "next_expiry": expiring[0] if expiring else None,
