@@ -294,3 +294,31 @@ def test_mark_a_task_done_on_the_worklist(browser_page: Watched, web_store: WebS
     assert "Skipped" in page.inner_text(f"#task-{other}")
     assert not untranslated(page.evaluate(SHOWN_TEXT), "en")
     browser_page.clean()
+
+
+@pytest.mark.browser
+def test_a_service_agent_skips_a_task_on_their_page(
+    browser_page: Watched, web_store: WebStore
+) -> None:
+    from tests.web.test_browser import SHOWN_TEXT, untranslated
+
+    task_id = add(web_store, "service", owned(web_store, "sales")[6], 3, title="安装回访 AGENT")
+    page = browser_page.page
+    browser_login(page, "zhou.xiuying", next="/tasks")
+    page.wait_for_url("**/tasks")
+    row = page.locator(f"#task-{task_id}")
+    row.locator("details.task-forms summary").click()
+    row.locator("input[name=reason]").fill("客户已在电话中确认")
+    assert not untranslated(page.evaluate(SHOWN_TEXT), "zh_CN")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "tasks-zh_CN.png"), full_page=True)
+    row.locator(".task-skip-submit").click()
+    page.wait_for_selector(f"#task-{task_id}.task-finished")
+    assert "已跳过" in page.inner_text(f"#task-{task_id}")
+    assert task(web_store, task_id)["skip_reason"] == "客户已在电话中确认"
+    page.click('button[data-lang="en"]')
+    page.wait_for_load_state()
+    assert page.inner_text("h1") == "My tasks"
+    assert not untranslated(page.evaluate(SHOWN_TEXT), "en")
+    page.screenshot(path=str(SHOTS / "tasks-en.png"), full_page=True)
+    browser_page.clean()
