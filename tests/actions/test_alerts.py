@@ -302,7 +302,8 @@ def test_messages_go_to_the_people_configured(
     by_key = {a["dedup_key"]: a["id"] for a in found.values()}
     body = {m["alert_id"]: (m["subject"], m["body"]) for m in mails}
     subject, text = body[by_key[f"churn_risk:{c['crossing']}:{LATEST}"]]
-    assert subject == f"[Rapport alert] Warning: High-value churn risk (customer {c['crossing']} 甲)"
+    kind = "High-value churn risk"
+    assert subject == f"[Rapport alert] Warning: {kind} (customer {c['crossing']} 甲)"
     assert "Churn risk rose from 0.3 to 0.7 (threshold 0.6); value tier Gold" in text
     subject, text = body[by_key[f"metric_out_of_band:revenue:{DAY - dt.timedelta(days=1)}"]]
     assert subject.endswith(f"(Revenue, {DAY - dt.timedelta(days=1)})")
