@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.actions.engine import send_moment
+from rapport.actions.eligibility import send_moment
 from rapport.actions.holdout import is_held_out
 from rapport.actions.outcomes import measure_in_session
 from rapport.actions.playbook_registry import put_playbook, sync_playbooks

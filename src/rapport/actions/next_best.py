@@ -3,7 +3,7 @@ incremental value, each with its reason.
 
 For one customer, every enabled playbook whose audience filter the customer meets and
 whose eligibility holds (consent when it messages, an address, the cooldown and
-re-enrolment rule — :func:`rapport.actions.engine.screen`) is a candidate; its trigger need
+re-enrolment rule — :func:`rapport.actions.eligibility.screen`) is a candidate; its trigger need
 not have fired (the action may be taken by hand, ahead of the trigger).
 
 ``expected value = uplift × customer value``, where
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from rapport.actions import playbook_registry as registry
 from rapport.actions.audience import filter_expression, load_customers
 from rapport.actions.effect_report import HELD_OUT_ARMS, arm_outcome
-from rapport.actions.engine import screen
+from rapport.actions.eligibility import screen
 from rapport.config import Settings, get_settings
 from rapport.i18n.playbooks import text
 from rapport.store import enrolments
