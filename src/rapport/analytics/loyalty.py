@@ -245,8 +245,8 @@ def ledger_flows(src: Sources, *, since: dt.datetime, until: dt.datetime) -> ir.
 
 def membership(src: Sources, *, as_of: dt.datetime, activity: dt.timedelta) -> ir.Table:
     """One row: ``members`` (joined before ``as_of``), ``active`` (buyers with a purchase
-    in ``[as_of - activity, as_of)``), ``active_members`` (both), ``balance`` (the points
-    of the ledger before ``as_of``, all customers) and ``members_with_points``."""
+    in ``[as_of - activity, as_of)``), ``active_members`` (both) and ``balance`` (the
+    points of the ledger before ``as_of``, all customers)."""
     c = _live(src)
     p = purchases(src)
     recent = p.filter(within(p.ordered_at, as_of - activity, as_of))
@@ -264,10 +264,7 @@ def membership(src: Sources, *, as_of: dt.datetime, activity: dt.timedelta) -> i
         active=count_if(is_active),
         active_members=count_if(j.member & is_active),
     )
-    points = balances.aggregate(
-        balance=balances.points.sum().fill_null(0).cast("int64"),
-        members_with_points=count_if(balances.points > 0).fill_null(0),
-    )
+    points = balances.aggregate(balance=balances.points.sum().fill_null(0).cast("int64"))
     return counts.cross_join(points)
 
 
