@@ -575,6 +575,11 @@ TEXTS: dict[str, str] = {
     "expected a finite amount": "需要有限的金额",
     "too large for an amount": "金额过大",
     "no such field": "没有这个字段",
+    # problems of a playbook's definition (actions/definitions.py)
+    "unknown field": "未知的字段",
+    "write a non-empty text": "请写非空的文本",
+    "no action": "没有动作",
+    "list at least one action": "至少列出一个动作",
     "no such field to filter on": "没有这个可供筛选的字段",
     "is required": "必填",
     "is required to upsert": "按业务键写入（upsert）时必填",
@@ -820,6 +825,26 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"fields of (?P<table>\w+): (?P<fields>.*)", "{table}的字段：{fields}"),
         (r"no (?P<table>\w+) row with id (?P<id>.+)", "{table}中没有 ID 为 {id} 的记录"),
         (r"create the (?P<table>\w+) row first", "先创建{table}中的记录"),
+        # what is wrong with a playbook's definition and what to write (actions/definitions.py)
+        (r"(?P<v>.+) is not one of (?P<codes>.+)", "{v} 不是 {codes} 之一"),
+        (r"write one of (?P<codes>.+)", "请写 {codes} 之一"),
+        (
+            r"(?P<v>.+) is not a whole number from (?P<low>\S+) to (?P<high>\S+)",
+            "{v} 不是 {low} 到 {high} 之间的整数",
+        ),
+        (
+            r"(?P<v>.+) is not a number from (?P<low>\S+) to (?P<high>\S+)",
+            "{v} 不是 {low} 到 {high} 之间的数",
+        ),
+        (
+            r"write a whole number from (?P<low>\S+) to (?P<high>\S+)",
+            "请写 {low} 到 {high} 之间的整数",
+        ),
+        (r"write a number from (?P<low>\S+) to (?P<high>\S+)", "请写 {low} 到 {high} 之间的数"),
+        (r"use only (?P<fields>.+)", "只能使用 {fields}"),
+        (r"(?P<v>.+) is not a table", "{v} 不是一个表"),
+        (r"(?P<v>.+) is not a text", "{v} 不是文本"),
+        (r"(?P<op>\w+) does not apply to (?P<field>\w+)", "{op} 不适用于 {field}"),
     )
 )
 

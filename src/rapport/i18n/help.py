@@ -81,6 +81,12 @@ COMMANDS: dict[str, str] = {
     "worker": "在配置的时间运行每日流程，并发送发件箱中的消息。\n\n"
     "各步骤（评分、剧本、预警、任务过期、消息）每个本地日期在规则的 schedule.daily_at "
     "运行一次；错过的日期按顺序补跑；同一时间只有一个进程运行。",
+    "playbooks": "行动手册：触发 → 目标人群 → 资格 → 动作 → 成效，每天自动运行，"
+    "并以留出组衡量其效果。",
+    "playbooks list": "所有行动手册，按优先级：是否启用、触发条件、动作和已纳入人数。",
+    "playbooks show": "某个行动手册的定义（JSON）及其各个版本。",
+    "playbooks run": "为某一天运行所有已启用的行动手册，然后衡量成效窗口已结束的纳入记录。",
+    "playbooks effect": "各行动手册已衡量的效果：执行组对比留出组，附 95% 区间。",
     "users": "员工账号（角色、密码）和供系统集成使用的 API 令牌。",
     "users add": "创建员工账号（密码通过提示输入，从不作为参数）。",
     "users passwd": "设置或重置账号密码（提示输入两次，或从标准输入读取）。",
@@ -149,6 +155,13 @@ PARAMETERS: dict[str, str] = {
     "Machine-readable output.": "输出机器可读的格式。",
     "Same as --format json.": "等同于 --format json。",
     "Rows to show.": "显示的行数。",
+    # rapport playbooks
+    "The business day (local; default today).": "业务日期（本地；默认今天）。",
+    "Write nothing; print what the run would do.": "不写入任何数据；只显示运行会做什么。",
+    "The playbook's code (rapport playbooks list).": "行动手册代码（见 rapport playbooks list）。",
+    "One playbook (default: all).": "某一个行动手册（默认：全部）。",
+    "First run day counted.": "计入的第一个运行日。",
+    "Last run day counted.": "计入的最后一个运行日。",
     # serve
     "Interface to listen on.": "监听的网络接口。",
     "Port to listen on.": "监听的端口。",
