@@ -22,7 +22,14 @@ def test_defaults() -> None:
     assert rules.messages.max_attempts == 8 and rules.messages.smtp.port == 25
     assert rules.messages.webhook.urls == {}
     assert rules.schedule.daily_at == "02:00"
-    assert rules.schedule.steps == ("score", "playbooks", "alerts", "expire_tasks", "messages")
+    assert rules.schedule.steps == (
+        "score",
+        "loyalty",
+        "playbooks",
+        "alerts",
+        "expire_tasks",
+        "messages",
+    )
 
 
 @pytest.mark.parametrize(

@@ -746,9 +746,10 @@ class MessageRules(_Strict):
 
 
 #: The steps of the daily pipeline, in the order they run.
-PipelineStep = Literal["score", "playbooks", "alerts", "expire_tasks", "messages"]
+PipelineStep = Literal["score", "loyalty", "playbooks", "alerts", "expire_tasks", "messages"]
 PIPELINE_STEPS: tuple[PipelineStep, ...] = (
     "score",
+    "loyalty",
     "playbooks",
     "alerts",
     "expire_tasks",

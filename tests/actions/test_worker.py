@@ -87,3 +87,37 @@ def test_a_failed_run_waits_for_retry_minutes(
     events = _run_polls(settings, 5)
     runs = [what for kind, what in events if kind == "pipeline"]
     assert len(runs) == 1 and runs[0].failed == "expire_tasks"  # not again within 15 minutes
+
+
+def test_the_loyalty_step_evaluates_tiers_and_expires_old_points(
+    backend: str, fresh_engine: Engine, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from rapport.domain import LoyaltyReason
+    from rapport.store import loyalty, schema
+    from tests.store.factories import customer
+
+    settings = _settings(fresh_engine, tmp_path, '["loyalty"]')
+    earned = NOW - dt.timedelta(days=800)  # older than points_expire_days (730)
+    with session_scope(fresh_engine, writing=True) as session:
+        member = customer(session, loyalty_joined_at=earned)
+        loyalty.append(
+            session=session,
+            values={
+                "customer_id": member["id"],
+                "points": 300,
+                "reason": LoyaltyReason.BONUS.value,
+                "occurred_at": earned,
+            },
+        )
+    events = _run_polls(settings, 2)
+    runs = [what for kind, what in events if kind == "pipeline"]
+    assert len(runs) == 1 and runs[0].ok, events
+    summary = runs[0].days[0].summaries["loyalty"]
+    assert summary["expired_points"] == 300
+    assert summary["tiers"]["members"] == 1
+    with session_scope(fresh_engine) as session:
+        assert loyalty.balance(session=session, customer_id=member["id"]) == 0
+        tiers = session.execute(sa.select(schema.loyalty_member_tiers.c.customer_id)).scalars()
+        assert list(tiers) == [member["id"]]

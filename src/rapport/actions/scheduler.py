@@ -61,10 +61,13 @@ def summary_of(result: Any) -> dict[str, Any]:
     a dataclass, a count, or a mapping as it is."""
     if result is None:
         return {}
-    if hasattr(result, "as_dict"):
-        return dict(result.as_dict())
-    if isinstance(result, Mapping):
-        return dict(result)
+    if hasattr(result, "as_dict") or isinstance(result, Mapping):
+        values = result.as_dict() if hasattr(result, "as_dict") else result
+        # Times as ISO text: the summary is stored as JSON.
+        return {
+            key: value.isoformat() if isinstance(value, dt.date) else value
+            for key, value in values.items()
+        }
     if isinstance(result, bool | int | float):
         return {"count": result}
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
@@ -87,6 +90,35 @@ def _score(settings: Settings, day: dt.date) -> dict[str, Any]:
     return {"as_of": done.as_of.isoformat(), "rows": done.rows}
 
 
+def _loyalty(settings: Settings, day: dt.date) -> dict[str, Any]:
+    """The loyalty programme's day: members' programme tiers (after the scores, whose value
+    tiers are a floor), the bonuses due and the expiry of the oldest points — as of the end
+    of ``day``, or now while that day runs."""
+    from rapport.scoring import snapshot_moment
+    from rapport.store.loyalty_bonuses import post_bonuses
+    from rapport.store.loyalty_expiry import post_expiries
+    from rapport.store.loyalty_tiers import evaluate_tiers
+
+    rules = load_rules(settings)
+    moment = min(snapshot_moment(day, settings.tz).replace(tzinfo=dt.UTC), utcnow())
+    engine = engine_from_settings(settings)
+    try:
+
+        def writing() -> Any:
+            return session_scope(engine, writing=True)
+
+        tiers = evaluate_tiers(writing, rules=rules, at=moment, tz=settings.tz)
+        bonuses = post_bonuses(writing, rules=rules, at=moment, tz=settings.tz)
+        expired = post_expiries(writing, expire_days=rules.loyalty.points_expire_days, at=moment)
+    finally:
+        engine.dispose()
+    return {
+        "tiers": summary_of(tiers),
+        "bonus_points": sum(bonuses.points.values()),
+        "expired_points": expired.points,
+    }
+
+
 def _playbooks(settings: Settings, day: dt.date) -> dict[str, Any]:
     engine = importlib.import_module("rapport.actions.engine")
     summary = summary_of(engine.run_day(settings, day))
@@ -102,10 +134,12 @@ def _alerts(settings: Settings, day: dt.date) -> dict[str, Any]:
 
 def _expire_tasks(settings: Settings, day: dt.date) -> dict[str, Any]:
     tasks = importlib.import_module("rapport.store.tasks")
+    after_days = load_rules(settings).tasks.expire_after_days  # this store's rules
     engine = engine_from_settings(settings)
     try:
         with session_scope(engine, writing=True) as session:
-            return {"expired": tasks.expire_tasks(session=session, at=utcnow())}
+            expired = tasks.expire_tasks(session=session, at=utcnow(), after_days=after_days)
+            return {"expired": expired}
     finally:
         engine.dispose()
 
@@ -119,6 +153,7 @@ def _messages(settings: Settings, day: dt.date) -> dict[str, Any]:
 #: Each step's function and what it needs: ``(module, attribute)`` pairs that must exist.
 STEPS: dict[str, tuple[StepFunction, tuple[tuple[str, str], ...]]] = {
     "score": (_score, (("rapport.scoring", "run"),)),
+    "loyalty": (_loyalty, (("rapport.store.loyalty_tiers", "evaluate_tiers"),)),
     "playbooks": (
         _playbooks,
         (("rapport.actions.engine", "run_day"), ("rapport.actions.engine", "measure_outcomes")),
