@@ -124,7 +124,9 @@ class Caps:
                 [self._stored(channel, days), run.with_columns(n=pl.lit(1, pl.Int64))]
             )
             total = counts.group_by("customer_id").agg(pl.col("n").sum())
-            joined = df.select("customer_id").join(total, on="customer_id", how="left")
+            joined = df.select("customer_id").join(
+                total, on="customer_id", how="left", maintain_order="left"
+            )  # row for row with ``df`` (its ids are unique)
             ok = ok & (joined["n"].fill_null(0) + 1 <= most)
         return ok
 
