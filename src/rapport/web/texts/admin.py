@@ -110,6 +110,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tokens_page.resource.imports": ("导入", "Imports"),
     "tokens_page.resource.users": ("员工账号", "Users"),
     "tokens_page.resource.audit": ("审计日志", "Audit log"),
+    "tokens_page.resource.tasks": ("任务", "Tasks"),
+    "tokens_page.resource.alerts": ("告警", "Alerts"),
+    "tokens_page.resource.playbooks": ("行动手册", "Playbooks"),
     "tokens_page.expires_days": ("有效天数", "Valid for (days)"),
     "tokens_page.expires_hint": ("留空表示永不过期", "Leave empty: never expires"),
     "tokens_page.secret": ("新令牌的密钥", "The new token's secret"),
@@ -186,6 +189,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Months between anniversary reviews",
     ),
     "rules.loyalty.tier_grace_days": ("降级宽限期(天)", "Grace before a downgrade (days)"),
+    "rules.loyalty.evaluation.window_months": (
+        "成效评估:入会后观察期(月)",
+        "Evaluation: months after joining",
+    ),
+    "rules.loyalty.evaluation.baseline_months": (
+        "成效评估:入会前基线期(月)",
+        "Evaluation: baseline months before joining",
+    ),
+    "rules.loyalty.evaluation.order_bins": (
+        "成效评估:订单数分箱",
+        "Evaluation: bins of orders",
+    ),
+    "rules.loyalty.evaluation.spend_bins": (
+        "成效评估:消费额分位箱数",
+        "Evaluation: quantile bins of spend",
+    ),
+    "rules.loyalty.evaluation.tenure_days": (
+        "成效评估:客龄分箱(天)",
+        "Evaluation: bins of tenure (days)",
+    ),
+    "rules.loyalty.evaluation.match_on": (
+        "成效评估:另需相同的",
+        "Evaluation: also matched on",
+    ),
     "rules.loyalty.value_tier_map": (
         "价值分层对应的最低会员等级",
         "Value tier → lowest programme tier",
@@ -296,6 +323,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rules.costs.delivery": ("每次营销触达成本", "Cost per campaign delivery"),
     "rules.costs.point_value": ("每积分价值", "Value of a point"),
     "rules.literal.spend": ("消费额", "spend"),
+    "rules.literal.city": ("城市", "city"),
+    "rules.literal.source_channel": ("来源渠道", "source channel"),
     "rules.literal.points": ("积分", "points"),
     "rules.literal.monthly": ("每月", "monthly"),
     "rules.literal.quarterly": ("每季度", "quarterly"),
