@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from rapport.access import WRITERS, CustomerScope, Principal, TaskScope
 from rapport.actions.acting import Actor
-from rapport.domain import AuditAction, Role, TaskStatus, TicketPriority
+from rapport.domain import AuditAction, Role, TaskStatus
 from rapport.errors import Forbidden, ValidationFailed
 from rapport.masking import mask_name
 from rapport.reports.service_queue import assignees
@@ -289,22 +289,10 @@ def change_task(
     return _shown(row, actor.principal)
 
 
-@dataclass(frozen=True)
-class ManualTask:
-    """A task made by hand (``rapport tasks add``, ``POST /tasks``)."""
-
-    customer_id: int
-    title: str
-    due_at: dt.datetime
-    priority: TicketPriority = TicketPriority.NORMAL
-    assignee_id: int | None = None
-    team: str | None = None
-    script: str | None = None
-
-
-def add_task(*, session: Session, actor: Actor, task: ManualTask, at: dt.datetime) -> Row:
-    """Make ``task`` for a customer of the actor's scope; given to the actor when it names
-    neither a user nor a team. Returns the task.
+def add_task(*, session: Session, actor: Actor, task: tasks.NewTask, at: dt.datetime) -> Row:
+    """Make ``task`` by hand (``rapport tasks add``, ``POST /tasks``) for a customer of the
+    actor's scope; given to the actor when it names neither a user nor a team (a task made
+    by hand belongs to no enrolment). Returns the task.
 
     Raises
     ------

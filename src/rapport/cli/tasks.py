@@ -229,10 +229,11 @@ def add_command(
 ) -> None:
     """Add a task by hand for a user (--assignee) or a team's queue (--team); with neither,
     for the user of --by."""
-    from rapport.actions.tasks import ManualTask, add_task
+    from rapport.actions.tasks import add_task
     from rapport.cli.common import store_engine
     from rapport.store import session_scope
     from rapport.store.repository import utcnow
+    from rapport.store.tasks import NewTask
 
     due_at = cast(dt.datetime, _moment(due, "--due", end_of_day=True))  # given: never None
     if len(due) == 10:  # a date alone: due by the end of its working day, 23:59 local
@@ -240,7 +241,7 @@ def add_command(
     engine = store_engine()
     try:
         with session_scope(engine, writing=True) as session:
-            task = ManualTask(
+            task = NewTask(
                 customer_id=customer,
                 title=title,
                 due_at=due_at,

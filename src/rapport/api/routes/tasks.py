@@ -47,7 +47,7 @@ from rapport.api.schemas.common import MAX_INT32, Text, Time
 from rapport.api.schemas.tasks import TaskCreate, TaskPublic, TasksPublic, TaskUpdate
 from rapport.domain import TaskStatus
 from rapport.store.repository import Row, utcnow
-from rapport.store.tasks import TaskFilter
+from rapport.store.tasks import NewTask, TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -133,7 +133,7 @@ def add_task(
 ) -> TaskPublic:
     """Make a task by hand for a customer in your scope (201)."""
     named_customer(session, scope, body.customer_id)
-    task = work.ManualTask(**body.model_dump())
+    task = NewTask(**body.model_dump())
     row = work.add_task(session=session, actor=_actor(request, user), task=task, at=utcnow())
     return _public(row, scope.masked)
 
