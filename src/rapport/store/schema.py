@@ -129,6 +129,7 @@ customers = sa.Table(
     sa.Index("ix_customers_email", "email"),
     sa.Index("ix_customers_owner_id", "owner_id"),
     sa.Index("ix_customers_city", "city"),
+    sa.Index("ix_customers_updated_at", "updated_at"),
 )
 
 leads = sa.Table(
