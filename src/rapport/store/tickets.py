@@ -1,4 +1,10 @@
-"""Service tickets: SLA due times from the rules, a workflow, and a status history."""
+"""Service tickets: SLA due times from the rules, a workflow, and a status history.
+
+A ticket opened for a loyalty-programme member gets at least the ``sla_priority`` of the
+member's programme tier (``[[loyalty.tiers]]``, docs/loyalty.md "Benefits"): a lower
+priority is raised, never lowered, and the ticket's first status-history row says so in
+its note (:func:`tier_priority_note`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.config import SlaRules, load_rules
+from rapport.config import LoyaltyRules, SlaRules, load_rules
 from rapport.domain import TICKET_TRANSITIONS, TicketPriority, TicketStatus
 from rapport.errors import Conflict, NotFound
 from rapport.store import schema
@@ -19,6 +25,10 @@ repo = Repository(schema.tickets, entity="ticket")
 history_repo = Repository(schema.ticket_status_history, entity="ticket status change", key=None)
 
 _DONE_STAMP = {TicketStatus.RESOLVED: "resolved_at", TicketStatus.CLOSED: "closed_at"}
+#: Priorities from lowest to highest.
+PRIORITY_ORDER = tuple(TicketPriority)
+#: Prefix of the history note of a ticket whose priority the member's tier raised.
+TIER_NOTE_PREFIX = "loyalty tier "
 
 
 def due_times(
@@ -31,19 +41,63 @@ def due_times(
     }
 
 
+def tier_priority(
+    *, session: Session, customer_id: int, loyalty: LoyaltyRules
+) -> tuple[str, TicketPriority] | None:
+    """The member's programme tier and its ``sla_priority``; ``None`` for a customer with no
+    tier state (not a member, or not evaluated yet) or whose tier is no longer configured."""
+    mt = schema.loyalty_member_tiers.c
+    code = session.execute(
+        sa.select(mt.tier).where(mt.customer_id == customer_id)
+    ).scalar_one_or_none()
+    tier = next((t for t in loyalty.tiers if t.code == code), None)
+    return None if tier is None else (tier.code, TicketPriority(tier.sla_priority))
+
+
+def tier_priority_note(*, tier: str, asked: TicketPriority, given: TicketPriority) -> str:
+    """The history note of a ticket whose priority a programme tier raised, e.g.
+    ``loyalty tier gold: priority normal → high`` (codes, the same in every language)."""
+    return f"{TIER_NOTE_PREFIX}{tier}: priority {asked.value} → {given.value}"
+
+
 def open_ticket(
     *,
     session: Session,
     values: Mapping[str, Any],
     sla: SlaRules | None = None,
+    loyalty: LoyaltyRules | None = None,
     opened_by: int | None = None,
 ) -> Row:
     """Create a ticket (status ``open`` unless given) with SLA due times and a first history row.
 
+    A member's ticket gets at least the ``sla_priority`` of the member's programme tier
+    (:func:`tier_priority`): a lower priority is raised, the first history row's note
+    records it (:func:`tier_priority_note`), and the due times follow the raised priority.
     Due times given in ``values`` win over the ones derived from the priority targets.
+
+    Parameters
+    ----------
+    session
+        The caller's session; the ticket and its history row are written in it.
+    values
+        The ticket's columns (``customer_id``, ``kind``, ``priority``, ``opened_at``…).
+    sla, loyalty
+        The SLA targets and the loyalty programme; the configured ones when not given.
+    opened_by
+        The user who opened it (the history row's ``changed_by``).
     """
     clean = repo.validate({"status": TicketStatus.OPEN, **values})
     priority = TicketPriority(clean["priority"])
+    note = None
+    floor = tier_priority(
+        session=session,
+        customer_id=clean["customer_id"],
+        loyalty=loyalty or load_rules().loyalty,
+    )
+    if floor is not None and PRIORITY_ORDER.index(floor[1]) > PRIORITY_ORDER.index(priority):
+        note = tier_priority_note(tier=floor[0], asked=priority, given=floor[1])
+        priority = floor[1]
+        clean["priority"] = priority
     derived = due_times(
         opened_at=clean["opened_at"], priority=priority, sla=sla or load_rules().sla
     )
@@ -60,6 +114,7 @@ def open_ticket(
                 "to_status": ticket["status"],
                 "changed_at": ticket["opened_at"],
                 "changed_by": opened_by,
+                "note": note,
             },
         )
     return ticket

@@ -535,7 +535,11 @@ def open_ticket(
         values["opened_at"] = utcnow()
         values["external_id"] = f"T-{uuid.uuid4().hex[:16]}"
         row = tickets.open_ticket(
-            session=session, values=values, sla=rules.sla, opened_by=user.user_id
+            session=session,
+            values=values,
+            sla=rules.sla,
+            loyalty=rules.loyalty,
+            opened_by=user.user_id,
         )
         return AuditAction.CREATE, "tickets", row["id"], sent
 

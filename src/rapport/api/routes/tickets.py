@@ -240,7 +240,13 @@ def open_ticket(
     values.setdefault("priority", body.priority)
     if values.get("external_id") is None:
         values["external_id"] = f"T-{uuid.uuid4().hex[:16]}"
-    row = tickets.open_ticket(session=session, values=values, sla=rules.sla, opened_by=user.user_id)
+    row = tickets.open_ticket(
+        session=session,
+        values=values,
+        sla=rules.sla,
+        loyalty=rules.loyalty,
+        opened_by=user.user_id,
+    )
     auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], body.model_dump(exclude_unset=True))
     return _detail(session, row, scope)
 
