@@ -341,6 +341,15 @@ class TaskStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class CallResult(StrEnum):
+    """What came of the call a task asked for: the ``result`` of a task marked done."""
+
+    REACHED = "reached"  # the customer answered and was spoken to
+    NO_ANSWER = "no_answer"
+    CALLBACK = "callback"  # the customer asked to be called back
+    DECLINED = "declined"  # reached, and declined the offer or the conversation
+
+
 class AlertKind(StrEnum):
     """What an alert warns of."""
 

@@ -219,3 +219,23 @@ def test_an_empty_patch_changes_nothing(
     same = client.patch(f"{URL}/{work['own']}", json={}, headers=people.headers("sales"))
     assert same.status_code == 200 and same.json()["status"] == "open"
     assert audit_entries(db, action="update", entity="tasks") == []
+
+
+def test_done_with_a_result_that_is_no_call_result_is_refused(
+    client: TestClient, people: People, work: dict[str, int]
+) -> None:
+    sales = people.headers("sales")
+    refused = client.patch(
+        f"{URL}/{work['given']}", json={"status": "done", "result": "spoke"}, headers=sales
+    )
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["field"] == "body.result"
+    text = refused.text
+    assert all(code in text for code in ("reached", "no_answer", "callback", "declined"))
+    still = client.get(f"{URL}/{work['given']}", headers=sales).json()
+    assert still["status"] == TaskStatus.OPEN.value
+    done = client.patch(
+        f"{URL}/{work['given']}", json={"status": "done", "result": "no_answer"}, headers=sales
+    )
+    assert done.status_code == 200 and done.json()["result"] == "no_answer"

@@ -129,3 +129,17 @@ def test_alerts_ack_resolve_and_run(store: dict[str, Any]) -> None:
     assert "two_snapshots" in second["not_judged"]
     bad = _invoke("alerts", "run", "--day", "tomorrow")
     assert bad.exit_code != 0
+
+
+def test_done_refuses_a_result_that_is_no_call_result(store: dict[str, Any]) -> None:
+    refused = _invoke("tasks", "done", str(store["soon"]), "--result", "spoke", "--by", "li.na")
+    assert refused.exit_code == 2  # a usage error: the value is checked before anything runs
+    assert all(code in refused.output for code in ("reached", "no_answer", "callback"))
+    engine = create_engine(get_settings().database_url)
+    try:
+        with session_scope(engine) as s:
+            assert tasks.get(session=s, task_id=store["soon"])["status"] == "open"
+    finally:
+        engine.dispose()
+    declined = _invoke("tasks", "done", str(store["soon"]), "--result", "declined", "--by", "li.na")
+    assert declined.exit_code == 0, declined.output

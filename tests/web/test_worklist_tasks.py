@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from rapport.actions.tasks import task_page
-from rapport.domain import TaskStatus, TicketPriority
+from rapport.domain import CallResult, TaskStatus, TicketPriority
+from rapport.i18n.enums import label
 from rapport.store import schema, tasks
 from rapport.store.db import session_scope
 from rapport.store.paging import PageRequest
@@ -149,6 +150,24 @@ def test_done_with_the_calls_result_is_written_and_audited(
     again = post(client, task_id, "done", {"result": "reached"})
     assert 'role="alert"' in again.text and str(task_id) in again.text
     assert len(audit_entries(web_store.engine(), "update", "tasks")) == entries
+
+
+def test_the_done_form_offers_the_call_results_and_refuses_others(
+    server: str, web_store: WebStore
+) -> None:
+    task_id = add(web_store, "sales", owned(web_store, "sales")[2], 5)
+    client = http_login(server, "wang.fang")
+    row = re.search(rf'<tr id="task-{task_id}".*?</tr>', client.get("/worklist").text, re.S)
+    assert row is not None
+    offered = re.findall(r'<option value="(\w+)"', row.group(0))
+    assert offered[-len(CallResult) :] == [r.value for r in CallResult]
+    assert all(label(r, "zh_CN") in row.group(0) for r in CallResult)
+    refused = post(client, task_id, "done", {"result": "spoke"})
+    assert 'role="alert"' in refused.text and "不是通话结果" in text_of(refused.text)
+    assert task(web_store, task_id)["status"] == "open"
+    answer = post(client, task_id, "done", {"result": "callback"})
+    assert f"已完成: {label(CallResult.CALLBACK, 'zh_CN')}" in text_of(answer.text)
+    assert task(web_store, task_id)["result"] == "callback"
 
 
 def test_skip_needs_a_reason(server: str, web_store: WebStore) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from rapport.access import WRITERS, CustomerScope, Principal, TaskScope
 from rapport.actions.acting import Actor
-from rapport.domain import AuditAction, Role, TaskStatus
+from rapport.domain import AuditAction, CallResult, Role, TaskStatus
 from rapport.errors import Forbidden, ValidationFailed
 from rapport.masking import mask_name
 from rapport.reports.service_queue import assignees
@@ -91,6 +91,32 @@ def _visible(session: Session, actor: Actor, task_id: int) -> Row:
     return row
 
 
+def call_result(value: str | None) -> CallResult | None:
+    """The call's ``result`` as a :class:`~rapport.domain.CallResult` (``None`` or blank:
+    none given).
+
+    Raises
+    ------
+    ValidationFailed
+        When ``value`` is no call result; the hint lists the ones allowed.
+    """
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return CallResult(str(value).strip())
+    except ValueError:
+        allowed = ", ".join(r.value for r in CallResult)
+        raise ValidationFailed(
+            "result: {value} is no call result",
+            table=ENTITY,
+            field="result",
+            value=value,
+            hint="give one of {allowed}",
+            key="task_result_unknown",
+            params={"value": value, "allowed": allowed},
+        ) from None
+
+
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
     if value.tzinfo is None:
         raise ValidationFailed(
@@ -113,7 +139,8 @@ def finish_task(
     result: str | None = None,
     note: str | None = None,
 ) -> Row:
-    """Mark the task done with the call's ``result`` and a ``note``; the task after.
+    """Mark the task done with the call's ``result`` (a :class:`~rapport.domain.CallResult`
+    value, or none) and a ``note``; the task after.
 
     Raises
     ------
@@ -123,10 +150,13 @@ def finish_task(
         When the actor's role does not work tasks (analysts).
     Conflict
         When it is no longer open.
+    ValidationFailed
+        When ``result`` is no call result (:func:`call_result`).
     """
+    called = call_result(result)
     _visible(session, actor, task_id)
     row = tasks.complete(
-        session=session, task_id=task_id, at=at, by=actor.user_id, result=result, note=note
+        session=session, task_id=task_id, at=at, by=actor.user_id, result=called, note=note
     )
     actor.record(
         session,
@@ -227,9 +257,11 @@ def change_task(
     Conflict
         When the task is no longer open.
     ValidationFailed
-        A skip without a reason, an unknown assignee, a naive due time.
+        A skip without a reason, an unknown assignee, a naive due time, a result that is
+        no call result.
     """
     row = _visible(session, actor, task_id)
+    called = call_result(change.result)
     if not change.sent:  # nothing sent: nothing changes, nothing to audit
         return _shown(row, actor.principal)
     if change.assignee_id is not _KEEP or change.team is not _KEEP:
@@ -265,7 +297,7 @@ def change_task(
             task_id=task_id,
             at=at,
             by=actor.user_id,
-            result=change.result,
+            result=called,
             note=change.note,
         )
     elif change.status is TaskStatus.SKIPPED:

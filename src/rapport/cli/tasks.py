@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
-from rapport.domain import TaskStatus, TicketPriority
+from rapport.domain import CallResult, TaskStatus, TicketPriority
 
 tasks_app = typer.Typer(
     help="Tasks for staff: calls, visits, gifts — listed, done, skipped, added, expired.",
@@ -157,7 +157,8 @@ def _one(row: dict[str, Any], message_key: str, output: OutputFormat) -> None:
 def done_command(
     task_id: Annotated[int, typer.Argument(min=1, help="The task's id.")],
     result: Annotated[
-        str | None, typer.Option(help="The call's result, e.g. reached, no_answer, callback.")
+        CallResult | None,
+        typer.Option(help="The call's result: reached, no_answer, callback, declined."),
     ] = None,
     note: Annotated[str | None, typer.Option(help="What came of it.")] = None,
     by: ByOption = None,

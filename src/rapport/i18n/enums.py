@@ -205,6 +205,12 @@ LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "skipped": ("已跳过", "Skipped"),
         "expired": ("已过期", "Expired"),
     },
+    domain.CallResult: {
+        "reached": ("已联系上", "Reached"),
+        "no_answer": ("无人接听", "No answer"),
+        "callback": ("约定回电", "Call back"),
+        "declined": ("客户婉拒", "Declined"),
+    },
     domain.AlertKind: {
         "churn_risk": ("高价值客户流失风险", "High-value churn risk"),
         "diamond_downgraded": ("钻石客户降级", "Diamond downgraded"),
@@ -630,6 +636,7 @@ COLUMN_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("playbook_enrolments", "arm"): domain.EnrolmentArm,
     ("tasks", "status"): domain.TaskStatus,
     ("tasks", "priority"): domain.TicketPriority,
+    ("tasks", "result"): domain.CallResult,
     ("alerts", "kind"): domain.AlertKind,
     ("alerts", "severity"): domain.AlertSeverity,
     ("alerts", "status"): domain.AlertStatus,

@@ -435,6 +435,8 @@ MESSAGES: dict[str, str] = {
     "task_not_open.hint": "用 status=open 列出待办任务",
     "task_text_long": "{field}：最多 {limit} 个字符",
     "task_text_long.hint": "请缩短",
+    "task_result_unknown": "result：{value} 不是通话结果",
+    "task_result_unknown.hint": "请填写以下之一：{allowed}",
     "task_skip_reason": "reason：跳过任务须说明原因",
     "task_skip_reason.hint": "说明为什么不做（例如客户要求不要来电）",
     "task_no_assignee": "assignee_id：任务须交给一位员工或一个团队的队列",

@@ -308,8 +308,8 @@ PARAMETERS: dict[str, str] = {
     "Tasks per page.": "每页任务数。",
     "The next page's cursor.": "下一页的游标。",
     "The task's id.": "任务 ID。",
-    "The call's result, e.g. reached, no_answer, callback.": "通话结果，例如 reached（已接通）、"
-    "no_answer（无人接听）、callback（约定回电）。",
+    "The call's result: reached, no_answer, callback, declined.": "通话结果：reached（已联系上）、"
+    "no_answer（无人接听）、callback（约定回电）、declined（客户婉拒）。",
     "What came of it.": "处理情况。",
     "The staff member (username) the change is made for.": "以哪位员工（登录名）的名义更改。",
     "Why it is not done (required).": "不做的原因（必填）。",

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.api.schemas.common import MAX_INT32, Page, Text, Time
-from rapport.domain import TaskStatus, TicketPriority
+from rapport.domain import CallResult, TaskStatus, TicketPriority
 
 Id = Annotated[int, Field(ge=1, le=MAX_INT32)]
 
@@ -42,8 +42,8 @@ class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal[TaskStatus.DONE, TaskStatus.SKIPPED] | None = None
-    result: Annotated[str, Text(64)] | None = Field(
-        default=None, description="The call's result, e.g. reached, no_answer, callback."
+    result: CallResult | None = Field(
+        default=None, description="The call's result: reached, no_answer, callback, declined."
     )
     note: Annotated[str, Text(2000)] | None = None
     reason: Annotated[str, Text(500)] | None = Field(

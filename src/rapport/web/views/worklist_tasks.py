@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from rapport.access import WRITERS, Principal
 from rapport.actions.acting import Actor
 from rapport.actions.tasks import finish_task, skip_task, task_detail, task_page
-from rapport.domain import Role, TaskStatus, TicketPriority
+from rapport.domain import CallResult, Role, TaskStatus, TicketPriority
 from rapport.errors import NotFound, RapportError, ValidationFailed
 from rapport.i18n.errors import error_text
 from rapport.store.paging import Page, PageRequest, decode_cursor
@@ -44,8 +44,9 @@ ROLES = tuple(sorted(WRITERS["tasks"]))
 Staff = Annotated[Principal, Depends(roles(*ROLES))]
 #: Tasks of one page of the section.
 PAGE_ROWS = 20
-#: The call results the *Done* form offers (stored as these codes; the API takes any text).
-RESULTS = ("reached", "no_answer", "callback", "declined")
+#: The call results the *Done* form offers: every :class:`~rapport.domain.CallResult`, as
+#: the API and the CLI take them.
+RESULTS = tuple(CallResult)
 FormText = Annotated[str, Form(max_length=4_000)]
 
 
