@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from rapport.actions.effect import measure_effect
 from rapport.actions.effect_report import effect_in_session
-from rapport.actions.next_best import MIN_MEASURED, next_best_in_session
+from rapport.actions.next_best import MIN_MEASURED, next_best_for, next_best_in_session
 from rapport.actions.playbook_registry import sync_playbooks
 from rapport.store import schema
 
@@ -108,3 +108,32 @@ def test_next_best_leaves_out_what_consent_forbids(session: Session) -> None:
     }
     assert "diamond_care" in codes  # a call needs no marketing consent
     assert not codes & {"birthday_greeting", "win_back", "referral_ask", "points_expiring"}
+
+
+def test_next_best_for_many_customers_is_each_customers_own(session: Session) -> None:
+    sync_playbooks(session=session, rules=rules(), at=NOW)
+    diamond = customer(session, birthday=dt.date(1990, 1, 1))
+    refused = customer(session, marketing_consent=False)
+    new = customer(session)
+    snapshot(
+        session,
+        LATEST,
+        {
+            diamond: {"value_tier": "diamond", "predicted_clv": 10000, "frequency": 3},
+            refused: {"value_tier": "diamond", "monetary": 500},
+            new: {"value_tier": "bronze", "monetary": 80, "frequency": 1},
+        },
+    )
+    for i in range(MIN_MEASURED):
+        _enrol(session, "win_back", "treated", i < 10, 0.0, 0.0)
+        _enrol(session, "win_back", "holdout", i < 4, 0.0, 0.0)
+    ids = [new, diamond, refused, 999_999]  # and one that does not exist
+    batch = next_best_for(session=session, settings=settings(), customer_ids=ids, day=DAY, limit=2)
+    assert set(batch) == {new, diamond, refused}
+    for who in (new, diamond, refused):
+        alone = next_best_in_session(
+            session=session, settings=settings(), customer_id=who, day=DAY, limit=2
+        )
+        assert batch[who] == alone
+    assert batch[diamond] and batch[diamond] != batch[refused]
+    assert next_best_for(session=session, settings=settings(), customer_ids=[], day=DAY) == {}

@@ -303,3 +303,40 @@ def test_the_worklist_in_chromium_in_both_languages(
     assert overflow <= 1, overflow
     pw.screenshot(path=str(SHOTS / "worklist-phone.png"), full_page=True)
     browser_page.clean()
+
+
+def test_each_at_risk_and_diamond_row_shows_its_next_best_action(
+    server: str, web_store: WebStore
+) -> None:
+    from html import unescape
+
+    from rapport.actions.next_best import next_best_for
+    from rapport.actions.playbook_registry import sync_playbooks
+    from rapport.store.db import session_scope
+    from rapport.store.repository import utcnow
+
+    engine = web_store.engine()
+    with session_scope(engine, writing=True) as s:
+        sync_playbooks(session=s, rules=load_rules(), at=utcnow())
+    html = http_login(server, "wang.fang").get("/worklist").text
+    found = tables(html)
+    listed = found.get("at-risk", []) + found.get("diamonds", [])
+    assert listed
+    with session_scope(engine) as s:
+        best = next_best_for(
+            session=s,
+            settings=web_store.settings.model_copy(update={"locale": "zh_CN"}),
+            customer_ids=listed,
+            day=reports.local_today(web_store.settings.tz),
+            limit=1,
+        )
+    engine.dispose()
+    cells = [
+        unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+        for name in ("at-risk", "diamonds")
+        for table in re.findall(rf'<table[^>]*id="{name}-table".*?</table>', html, re.S)
+        for cell in re.findall(r'<td class="wrap next-best-cell">(.*?)</td>', table, re.S)
+    ]
+    want = [best[cid][0].name if best.get(cid) else "—" for cid in listed]
+    assert cells == want
+    assert any(cell != "—" for cell in cells)  # the playbooks have something to offer

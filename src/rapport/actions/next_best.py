@@ -22,6 +22,7 @@ Ties keep the playbooks' priority order. The 360 card and the worklists call
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,48 +79,81 @@ def uplifts(session: Session, playbook_ids: list[int]) -> dict[int, tuple[float,
     return out
 
 
-def next_best_in_session(
-    *, session: Session, settings: Settings, customer_id: int, day: dt.date, limit: int = 3
-) -> list[NextAction]:
-    """:func:`next_best_actions` in the caller's session."""
+def next_best_for(
+    *,
+    session: Session,
+    settings: Settings,
+    customer_ids: Sequence[int],
+    day: dt.date,
+    limit: int = 3,
+) -> dict[int, list[NextAction]]:
+    """The ``limit`` best playbooks of each customer of ``customer_ids`` on ``day``, by
+    expected incremental value (a list per customer found; an unknown, deleted or erased
+    customer is left out). One read of the customers and one screen per playbook for all of
+    them: the worklists ask it for a page of customers at once."""
+    ids = list(dict.fromkeys(customer_ids))
+    if not ids:
+        return {}
     plans = registry.enabled_playbooks(session=session)
-    people, _ = load_customers(session=session, day=day, tz=settings.tz, customer_ids=[customer_id])
+    people, _ = load_customers(session=session, day=day, tz=settings.tz, customer_ids=ids)
     if not people.height:
-        return []
+        return {}
     measured = uplifts(session, [row["id"] for row, _ in plans])
-    person = people.row(0, named=True)
-    value = person["predicted_clv"] if person["predicted_clv"] is not None else person["monetary"]
-    value = float(value or 0.0)
     locale = settings.locale
-    out = []
+    values = {
+        person["customer_id"]: float(
+            (person["predicted_clv"] if person["predicted_clv"] is not None else person["monetary"])
+            or 0.0
+        )
+        for person in people.iter_rows(named=True)
+    }
+    out: dict[int, list[NextAction]] = {cid: [] for cid in values}
     for row, playbook in plans:
         candidate = people
         if playbook.audience is not None:
             candidate = candidate.filter(filter_expression(playbook.audience, day))
         candidate, _ = screen(playbook, row["id"], candidate, session=session, day=day)
-        if not candidate.height:
-            continue
         found = measured.get(row["id"])
-        if found is None:
-            uplift, basis = playbook.prior_uplift, "prior"
-            reason = text("next.prior", locale, uplift=uplift, value=value)
-        else:
-            uplift, basis = found[0], "measured"
-            reason = text(
-                "next.measured",
-                locale,
-                uplift=uplift,
-                treated=found[1],
-                holdout=found[2],
-                value=value,
+        for cid in candidate.get_column("customer_id").to_list():
+            value = values[cid]
+            if found is None:
+                uplift, basis = playbook.prior_uplift, "prior"
+                reason = text("next.prior", locale, uplift=uplift, value=value)
+            else:
+                uplift, basis = found[0], "measured"
+                reason = text(
+                    "next.measured",
+                    locale,
+                    uplift=uplift,
+                    treated=found[1],
+                    holdout=found[2],
+                    value=value,
+                )
+            out[cid].append(
+                NextAction(
+                    playbook.code,
+                    playbook.name(locale),
+                    uplift * value,
+                    uplift,
+                    value,
+                    basis,
+                    reason,
+                )
             )
-        out.append(
-            NextAction(
-                playbook.code, playbook.name(locale), uplift * value, uplift, value, basis, reason
-            )
-        )
-    out.sort(key=lambda a: -a.expected_value)
-    return out[:limit]
+    for actions in out.values():
+        actions.sort(key=lambda a: -a.expected_value)
+        del actions[limit:]
+    return out
+
+
+def next_best_in_session(
+    *, session: Session, settings: Settings, customer_id: int, day: dt.date, limit: int = 3
+) -> list[NextAction]:
+    """:func:`next_best_actions` in the caller's session."""
+    found = next_best_for(
+        session=session, settings=settings, customer_ids=[customer_id], day=day, limit=limit
+    )
+    return found.get(customer_id, [])
 
 
 def next_best_actions(

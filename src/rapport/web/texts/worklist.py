@@ -35,6 +35,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "worklist.at_risk_none": ("没有流失预警", "No churn warning"),
     "worklist.value_at_risk": ("风险价值", "Value at risk"),
     "worklist.reasons": ("主要原因", "Main reasons"),
+    "worklist.next_best": ("下一步最佳行动", "Next best action"),
     "worklist.at_risk_all": ("按流失风险查看全部客户", "All customers by churn risk"),
     # diamonds
     "worklist.diamonds": ("钻石客户", "Diamonds"),

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
+from rapport.actions.next_best import next_best_for
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
 from rapport.reports import snapshot_cache
@@ -116,6 +117,15 @@ def worklist_page(request: Request, user: Staff) -> Response:
                 scope=mine,
                 order="churn_risk",
             )
+        # The next best action of each customer of the two short lists, in one pass.
+        listed = [r["customer_id"] for part in (at_risk, diamonds) if part for r in part.rows]
+        next_best = next_best_for(
+            session=session,
+            settings=settings.model_copy(update={"locale": fmt.locale}),
+            customer_ids=listed,
+            day=today,
+            limit=1,
+        )
         tasks = None
         if only is None:
             tasks = tasks_section(
@@ -171,6 +181,7 @@ def worklist_page(request: Request, user: Staff) -> Response:
         "min_risk": MIN_RISK,
         "at_risk": at_risk,
         "diamonds": diamonds,
+        "next_best": next_best,
         "birthdays": birthdays,
         "quiet": quiet,
         "tasks": tasks,
