@@ -87,20 +87,17 @@ def open_ticket(
         The user who opened it (the history row's ``changed_by``).
     """
     clean = repo.validate({"status": TicketStatus.OPEN, **values})
+    if sla is None or loyalty is None:
+        rules = load_rules()
+        sla, loyalty = sla or rules.sla, loyalty or rules.loyalty
     priority = TicketPriority(clean["priority"])
     note = None
-    floor = tier_priority(
-        session=session,
-        customer_id=clean["customer_id"],
-        loyalty=loyalty or load_rules().loyalty,
-    )
+    floor = tier_priority(session=session, customer_id=clean["customer_id"], loyalty=loyalty)
     if floor is not None and PRIORITY_ORDER.index(floor[1]) > PRIORITY_ORDER.index(priority):
         note = tier_priority_note(tier=floor[0], asked=priority, given=floor[1])
         priority = floor[1]
         clean["priority"] = priority
-    derived = due_times(
-        opened_at=clean["opened_at"], priority=priority, sla=sla or load_rules().sla
-    )
+    derived = due_times(opened_at=clean["opened_at"], priority=priority, sla=sla)
     for name, due in derived.items():
         if clean.get(name) is None:
             clean[name] = due
