@@ -122,3 +122,16 @@ def test_due_times_given_still_win_over_the_raised_priority(session: Session) ->
     )
     assert row["priority"] == TicketPriority.URGENT
     assert row["resolution_due_at"] == due
+
+
+def test_the_note_reads_back_and_other_notes_do_not() -> None:
+    note = tickets.tier_priority_note(
+        tier="gold", asked=TicketPriority.NORMAL, given=TicketPriority.HIGH
+    )
+    assert tickets.read_tier_priority_note(note) == (
+        "gold",
+        TicketPriority.NORMAL,
+        TicketPriority.HIGH,
+    )
+    for other in (None, "", "客户来电催单", "loyalty tier gold: priority normal → nowhere"):
+        assert tickets.read_tier_priority_note(other) is None

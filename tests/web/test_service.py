@@ -500,3 +500,57 @@ def test_the_queue_and_a_move_in_the_browser_in_both_languages(
     assert page.locator("#queue-table").is_visible()
     shot(page, "service-phone")
     desk_page.clean()
+
+
+def test_a_priority_a_loyalty_tier_raised_is_said_in_the_users_language(desk: Desk) -> None:
+    from decimal import Decimal
+
+    from rapport.i18n.enums import label
+    from rapport.store.loyalty import TIER_NAMES
+
+    now = dt.datetime.now(dt.UTC)
+    tiers = schema.loyalty_member_tiers
+    with session_scope(desk.engine) as session:
+        conn = session.connection()
+        member = _customer(conn, _c.owner_id.is_(None), set(desk.customers.values()))
+        conn.execute(sa.delete(tiers).where(tiers.c.customer_id == member))
+        conn.execute(
+            sa.insert(tiers).values(
+                customer_id=member,
+                tier="platinum",
+                since=now.date(),
+                review_on=now.date() + dt.timedelta(days=90),
+                basis_value=Decimal("0"),
+                evaluated_at=now,
+            )
+        )
+        row = tickets.open_ticket(
+            session=session,
+            values={
+                "customer_id": member,
+                "kind": TicketKind.INQUIRY,
+                "priority": TicketPriority.LOW,
+                "opened_at": now - dt.timedelta(hours=1),
+                "external_id": "WEB-SVC-TIER",
+            },
+        )
+        # closed at once: the queues the other tests count stay as they were
+        tickets.transition(
+            session=session, ticket_id=row["id"], to_status=TicketStatus.CLOSED, at=now
+        )
+    assert row["priority"] == TicketPriority.URGENT
+    client = http_login(desk.base, ROLE_USERS["admin"])
+    html = client.get(f"/service/tickets/{row['id']}").text
+    history = re.search(r'<table class="compact" id="ticket-history">(.*?)</table>', html, re.S)
+    assert history is not None
+    low, urgent = TicketPriority.LOW, TicketPriority.URGENT
+    said = f"会员等级 {TIER_NAMES['platinum'][0]}：优先级由 {label(low)} 提升为 {label(urgent)}"
+    assert said in history.group(1)
+    token = csrf_of(client.get("/service").text)
+    client.post("/lang", data={"lang": "en", "next": "/service", "csrf_token": token})
+    english = client.get(f"/service/tickets/{row['id']}").text
+    said = (
+        f"Loyalty tier {TIER_NAMES['platinum'][1]}: priority raised from "
+        f"{label(low, 'en')} to {label(urgent, 'en')}"
+    )
+    assert said in english

@@ -9,6 +9,7 @@ its note (:func:`tier_priority_note`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ _DONE_STAMP = {TicketStatus.RESOLVED: "resolved_at", TicketStatus.CLOSED: "close
 PRIORITY_ORDER = tuple(TicketPriority)
 #: Prefix of the history note of a ticket whose priority the member's tier raised.
 TIER_NOTE_PREFIX = "loyalty tier "
+_TIER_NOTE = re.compile(
+    re.escape(TIER_NOTE_PREFIX) + r"(?P<tier>\S+): priority (?P<asked>\w+) → (?P<given>\w+)"
+)
 
 
 def due_times(
@@ -58,6 +62,15 @@ def tier_priority_note(*, tier: str, asked: TicketPriority, given: TicketPriorit
     """The history note of a ticket whose priority a programme tier raised, e.g.
     ``loyalty tier gold: priority normal → high`` (codes, the same in every language)."""
     return f"{TIER_NOTE_PREFIX}{tier}: priority {asked.value} → {given.value}"
+
+
+def read_tier_priority_note(note: str | None) -> tuple[str, TicketPriority, TicketPriority] | None:
+    """The tier, the priority asked and the one given of a note :func:`tier_priority_note`
+    wrote; ``None`` for any other note (a note staff wrote stays as it is)."""
+    found = _TIER_NOTE.fullmatch(note or "")
+    if found is None or not {found["asked"], found["given"]} <= set(TicketPriority):
+        return None
+    return found["tier"], TicketPriority(found["asked"]), TicketPriority(found["given"])
 
 
 def open_ticket(

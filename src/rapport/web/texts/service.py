@@ -63,6 +63,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ticket.history_note": ("备注", "Note"),
     "ticket.history_opened": ("创建为 {to}", "Opened as {to}"),
     "ticket.history_moved": ("{from_} → {to}", "{from_} → {to}"),
+    "ticket.tier_raised": (
+        "会员等级 {tier}：优先级由 {asked} 提升为 {given}",
+        "Loyalty tier {tier}: priority raised from {asked} to {given}",
+    ),
     "ticket.actions": ("处理", "Actions"),
     "ticket.move": ("变更状态", "Change the status"),
     "ticket.move_to": ("新状态", "New status"),

@@ -36,9 +36,11 @@ from rapport.domain import (
     TicketStatus,
 )
 from rapport.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from rapport.i18n.locale import pick
 from rapport.reports import service_queue
 from rapport.reports.service_queue import ASSIGNEE_FILTERS, OPEN_STATUSES, QueueQuery
-from rapport.store import audit
+from rapport.store import audit, tickets
+from rapport.store.loyalty import TIER_NAMES
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, VIA, client_address, roles, writing
@@ -224,8 +226,11 @@ def _ticket_page(
     except NotFound:
         return render.page(request, "service_not_found.html", status=404)
     _audit_read(request, user, [ticket["id"]], "web.ticket")
+    fmt = render.formatter(request)
+    for entry in ticket["history"]:
+        entry["note_shown"] = _history_note(entry.get("note"), fmt)
     if assigned:
-        message = render.formatter(request).t("ticket.assigned", name=ticket["assignee_name"])
+        message = fmt.t("ticket.assigned", name=ticket["assignee_name"])
     context = {
         "ticket": ticket,
         "assignees": people,
@@ -242,6 +247,22 @@ def _ticket_page(
         "service_ticket_body.html" if partial else "service_ticket.html",
         context,
         status=200 if partial else status,
+    )
+
+
+def _history_note(note: str | None, fmt: Formatter) -> str | None:
+    """A history note as staff read it: the note of a priority a loyalty tier raised in
+    the user's language, any other note as it was written."""
+    raised = tickets.read_tier_priority_note(note)
+    if raised is None:
+        return note
+    tier, asked, given = raised
+    names = TIER_NAMES.get(tier)
+    return fmt.t(
+        "ticket.tier_raised",
+        tier=pick(names, fmt.locale) if names else tier,
+        asked=fmt.enum(asked),
+        given=fmt.enum(given),
     )
 
 
