@@ -31,8 +31,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from rapport import customer360
 from rapport.access import ADMINISTRATORS, CustomerScope, Principal
 from rapport.domain import AuditAction, Role, ValueTier
+from rapport.errors import NotFound
+from rapport.i18n.enums import timeline_labels
 from rapport.masking import mask_customer
 from rapport.reports import analysis as distributions
 from rapport.reports import overview as overview_figures
@@ -634,6 +637,47 @@ def _staff(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exp
     return Exported(columns, rows, masked=False)
 
 
+def _timeline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The 360 card's timeline of the customer ``customer`` in the address
+    (:func:`rapport.customer360.customer_timeline`, newest first), every entry rather than
+    the latest shown; a customer outside the user's scope is not found, as the card is.
+    The free-text details an analyst's card hides are hidden the same way."""
+    scope = CustomerScope(user)
+    number = request.query_params.get("customer", "")
+    if not number.isdigit():
+        raise NotFound(
+            "no {entity} with id {id}",
+            table="customers",
+            field="id",
+            key="record_not_found",
+            params={"entity": "customer", "id": number},
+        )
+    with request.app.state.sessions() as session:
+        customer = scope.get(session=session, id=int(number))
+        entries = customer360.customer_timeline(
+            session=session, customer_id=customer["id"], limit=limit + 1, masked=scope.masked
+        )
+
+    def detail(row: Mapping[str, Any]) -> str | None:
+        if scope.masked and row["source"] in customer360.FREE_TEXT_SOURCES:
+            return fmt.t("card.hidden")
+        return timeline_labels(row["source"], row["kind"], row["detail"], fmt.locale)[1]
+
+    rows = [{**entry, "customer_id": customer["id"]} for entry in entries]
+    columns = [
+        TableColumn("at", fmt.t("card.time"), "datetime"),
+        TableColumn("source", fmt.t("card.source"), value=lambda r: fmt.t(f"source.{r['source']}")),
+        TableColumn(
+            "kind",
+            fmt.t("card.kind"),
+            value=lambda r: timeline_labels(r["source"], r["kind"], r["detail"], fmt.locale)[0],
+        ),
+        TableColumn("detail", fmt.t("card.detail"), value=detail),
+        TableColumn("value", fmt.t("card.amount"), "number"),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
 def _label(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -718,6 +762,13 @@ TABLES: dict[str, Table] = {
         entity="customers",
         id_key="customer_id",
     ),
+    "timeline": Table(
+        title_key="card.timeline",
+        roles=frozenset(Role),
+        read=_timeline,
+        entity="customers",
+        id_key="customer_id",
+    ),
     "service": Table(
         title_key="nav.service",
         roles=frozenset(service_view.PAGE_ROLES),
@@ -739,7 +790,10 @@ def download(request: Request, table: str, fmt_name: str, user: WebUser) -> Resp
     if user.role not in found.roles:
         raise RoleRefused()
     fmt = render.formatter(request)
-    exported = found.read(request, user, fmt, ROW_LIMIT)
+    try:
+        exported = found.read(request, user, fmt, ROW_LIMIT)
+    except NotFound:
+        return render.page(request, "not_found.html", status=404)
     zone = request.app.state.settings.tz
     title = fmt.t(found.title_key)
     name = file_name(title, dt.datetime.now(zone).date(), fmt_name)
@@ -776,18 +830,20 @@ def _audited(
     """The rows of ``exported``; once they are read to the end (or the stream is closed
     early), an ``export`` entry of the ids read, unless the rows were masked or name
     nobody."""
-    ids: list[int] = []
+    ids: dict[int, None] = {}  # in the order sent, each once (a timeline's rows share one)
+    read = 0
     cut = False
     try:
         for row in exported.rows:
-            if len(ids) >= ROW_LIMIT:
+            if read >= ROW_LIMIT:
                 cut = True
             elif table.id_key is not None:
-                ids.append(row[table.id_key])
+                ids[row[table.id_key]] = None
+            read += 1
             yield row
     finally:
         if table.entity is not None and not exported.masked and ids:
-            _record(request, user, table.entity, name, fmt_name, ids, cut)
+            _record(request, user, table.entity, name, fmt_name, list(ids), cut)
 
 
 def _record(

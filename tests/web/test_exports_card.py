@@ -1,0 +1,138 @@
+"""The 360 card's timeline as a download (``/exports/timeline.csv|xlsx?customer=<id>``):
+every entry of :func:`rapport.customer360.customer_timeline` (more than the card's 30), a
+note written like a formula is text in both files, an analyst's file hides the free text
+as the card does and is not audited, a customer outside the user's scope is not found, and
+an unmasked download is audited once with the customer's id.
+
+It reuses the web store copy and the logged-in clients of ``test_exports``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import httpx
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from rapport import customer360
+from rapport.domain import AuditAction
+from rapport.store import schema
+from rapport.store.db import create_engine
+from tests.helpers import audit_entries
+from tests.web import test_exports as shared
+from tests.web.test_exports import Site, both, column, zh
+
+# the web store copy and the logged-in clients of test_exports, as this module's fixtures
+site = shared.site
+clients = shared.clients
+
+FORMULA_NOTE = "=cmd|' /C calc'!A0"
+#: More notes than the card's 30 entries, so the file is more than the card shows.
+NOTES = 35
+
+
+def _write_notes(site: Site) -> None:
+    n = schema.customer_notes.c
+    with site.session() as session, session.begin():
+        if session.execute(
+            sa.select(sa.func.count()).where(n.customer_id == site.formula_id, n.body.like("n%"))
+        ).scalar_one():
+            return
+        start = dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
+        session.execute(
+            sa.insert(schema.customer_notes),
+            [
+                {
+                    "customer_id": site.formula_id,
+                    "body": f"n{i}" if i else FORMULA_NOTE,
+                    "created_at": start + dt.timedelta(hours=i),
+                }
+                for i in range(NOTES)
+            ],
+        )
+
+
+def _entries(site: Site, masked: bool) -> list[dict]:
+    with site.session() as session:
+        return customer360.customer_timeline(
+            session=session, customer_id=site.formula_id, limit=10_000, masked=masked
+        )
+
+
+def test_the_timeline_export_is_every_entry_with_a_formula_note_as_text(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    _write_notes(site)
+    expected = _entries(site, masked=False)
+    assert len(expected) > 30
+    engine = create_engine(site.url)
+    before = len(
+        [
+            e
+            for e in audit_entries(engine, AuditAction.EXPORT)
+            if e["detail"]["route"] == "web.export.timeline"
+        ]
+    )
+    csv_rows, xlsx_rows = both(clients["sales"], "timeline", f"customer={site.formula_id}")
+    for rows in (csv_rows, xlsx_rows):
+        assert rows[0] == [
+            zh(k) for k in ("card.time", "card.source", "card.kind", "card.detail", "card.amount")
+        ]
+        assert column(rows, zh("card.source")) == [zh(f"source.{e['source']}") for e in expected]
+        details = column(rows, zh("card.detail"))
+        notes = [d for d, e in zip(details, expected, strict=True) if e["source"] == "notes"]
+        assert "'" + FORMULA_NOTE in notes
+        assert FORMULA_NOTE not in details
+    amounts = [float(v) if v else None for v in column(csv_rows, zh("card.amount"))]
+    assert amounts == [None if e["value"] is None else float(e["value"]) for e in expected]
+    answer = clients["sales"].get(f"/exports/timeline.xlsx?customer={site.formula_id}")
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    card = clients["sales"].get(f"/customers/{site.formula_id}").text
+    assert f'href="/exports/timeline.xlsx?customer={site.formula_id}"' in card
+    entries = audit_entries(engine, AuditAction.EXPORT, "customers")
+    entries = [e for e in entries if e["detail"]["route"] == "web.export.timeline"]
+    assert len(entries) == before + 3  # the CSV and the two XLSX
+    assert entries[-1]["detail"] == {
+        "via": "web",
+        "route": "web.export.timeline",
+        "format": "xlsx",
+        "count": 1,
+        "ids": [site.formula_id],
+    }
+
+
+def test_an_analysts_timeline_hides_the_free_text_and_is_not_audited(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    _write_notes(site)
+    expected = _entries(site, masked=True)
+    engine = create_engine(site.url)
+    before = len(audit_entries(engine, AuditAction.EXPORT))
+    csv_rows, xlsx_rows = both(clients["analyst"], "timeline", f"customer={site.formula_id}")
+    for rows in (csv_rows, xlsx_rows):
+        details = column(rows, zh("card.detail"))
+        assert len(details) == len(expected)
+        hidden = [
+            d
+            for d, e in zip(details, expected, strict=True)
+            if e["source"] in customer360.FREE_TEXT_SOURCES
+        ]
+        assert hidden and set(hidden) == {zh("card.hidden")}
+    assert len(audit_entries(engine, AuditAction.EXPORT)) == before
+
+
+def test_a_customer_outside_the_scope_or_no_customer_is_not_found(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    c = schema.customers.c
+    with site.session() as session:
+        other = session.execute(
+            sa.select(c.id).where(c.owner_id != site.store.ids["sales"]).order_by(c.id).limit(1)
+        ).scalar_one()
+    assert clients["sales"].get(f"/exports/timeline.csv?customer={other}").status_code == 404
+    assert clients["admin"].get(f"/exports/timeline.csv?customer={other}").status_code == 200
+    assert clients["admin"].get("/exports/timeline.csv").status_code == 404
+    assert clients["admin"].get("/exports/timeline.xlsx?customer=x1").status_code == 404
