@@ -1,8 +1,12 @@
-"""The 360 card's timeline as a download (``/exports/timeline.csv|xlsx?customer=<id>``):
-every entry of :func:`rapport.customer360.customer_timeline` (more than the card's 30), a
-note written like a formula is text in both files, an analyst's file hides the free text
-as the card does and is not audited, a customer outside the user's scope is not found, and
-an unmasked download is audited once with the customer's id.
+"""Downloads of the 360 card's timeline and the overview's headline metrics.
+
+The timeline (``/exports/timeline.csv|xlsx?customer=<id>``): every entry of
+:func:`rapport.customer360.customer_timeline` (more than the card's 30), a note written like
+a formula is text in both files, an analyst's file hides the free text as the card does and
+is not audited, a customer outside the user's scope is not found, and an unmasked download
+is audited once with the customer's id. The headline metrics
+(``/exports/headline.csv?period=``): the metric overview of the period, refused to the
+roles the overview refuses.
 
 It reuses the web store copy and the logged-in clients of ``test_exports``.
 """
@@ -13,21 +17,27 @@ import datetime as dt
 import io
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from rapport import customer360
+from rapport.analytics.metrics import METRICS
+from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction
+from rapport.reports import overview as figures
 from rapport.store import schema
 from rapport.store.db import create_engine
 from tests.helpers import audit_entries
 from tests.web import test_exports as shared
-from tests.web.test_exports import Site, both, column, zh
+from tests.web.test_exports import Site, both, column, parse_csv, parse_xlsx, zh
 
 # the web store copy and the logged-in clients of test_exports, as this module's fixtures
 site = shared.site
 clients = shared.clients
 
+#: Seconds the first metrics download may take (a worker process starts the engine).
+ENGINE_SECONDS = 300
 FORMULA_NOTE = "=cmd|' /C calc'!A0"
 #: More notes than the card's 30 entries, so the file is more than the card shows.
 NOTES = 35
@@ -136,3 +146,44 @@ def test_a_customer_outside_the_scope_or_no_customer_is_not_found(
     assert clients["admin"].get(f"/exports/timeline.csv?customer={other}").status_code == 200
     assert clients["admin"].get("/exports/timeline.csv").status_code == 404
     assert clients["admin"].get("/exports/timeline.xlsx?customer=x1").status_code == 404
+
+
+# --- the overview's headline metrics -------------------------------------------------------
+
+
+def test_the_headline_metrics_export_is_the_metric_overview_of_the_period(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    settings = Settings(_env_file=None, database_url=site.url)
+    with site.session() as session:
+        latest, _ = figures.snapshot_days(session)
+    assert latest is not None
+    expected = figures.metric_overview(
+        settings, load_rules(), as_of=figures.day_end(latest, settings.tz), period="90d"
+    )["headline"]
+    client = clients["analyst"]
+    answers = [
+        client.get(f"/exports/headline.{fmt}?period=90d", timeout=ENGINE_SECONDS)
+        for fmt in ("csv", "xlsx")
+    ]
+    rows = (parse_csv(answers[0]), parse_xlsx(answers[1]))
+    for found in rows:
+        assert column(found, zh("exports.metric")) == [
+            METRICS[m].label_zh for m in figures.HEADLINE
+        ]
+        for heading, key in (("exports.value", "value"), ("exports.previous", "previous")):
+            cells = [float(v) if v not in ("", None) else None for v in column(found, zh(heading))]
+            want = [expected[m][key] for m in figures.HEADLINE]
+            assert cells == pytest.approx(want), heading
+        changes = column(found, zh("exports.change"))
+        assert not any(isinstance(v, str) and v.startswith("'") for v in changes)
+    fragment = client.get("/overview/metrics", params={"period": "90d"}, timeout=ENGINE_SECONDS)
+    assert 'href="/exports/headline.csv?period=90d"' in fragment.text
+
+
+def test_the_headline_metrics_are_refused_where_the_overview_is(
+    clients: dict[str, httpx.Client],
+) -> None:
+    for role in ("sales", "service"):
+        assert clients[role].get("/exports/headline.csv").status_code == 403
+        assert clients[role].get("/exports/headline.xlsx").status_code == 403

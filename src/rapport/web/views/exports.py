@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from rapport import customer360
 from rapport.access import ADMINISTRATORS, CustomerScope, Principal
+from rapport.analytics.metrics import METRICS
 from rapport.domain import AuditAction, Role, ValueTier
 from rapport.errors import NotFound
 from rapport.i18n.enums import timeline_labels
@@ -604,6 +605,35 @@ def _degrees_history(request: Request, user: Principal, fmt: Formatter, limit: i
     return Exported(columns, rows, scope.masked)
 
 
+def _headline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The overview's headline metrics of its ``period`` (:func:`rapport.reports.overview.
+    metric_overview`, the company's, as the page shows them): each metric's value, the
+    previous period's and the change, in the metric's unit (percent metrics 0–100)."""
+    result = overview_view.headline_metrics(request)
+    rows = [
+        {
+            "metric": overview_view.metric_label(metric_id, fmt),
+            "unit": METRICS[metric_id].unit,
+            "value": result["headline"][metric_id]["value"],
+            "previous": result["headline"][metric_id]["previous"],
+            "change": overview_figures.change(
+                result["headline"][metric_id]["value"], result["headline"][metric_id]["previous"]
+            ),
+        }
+        for metric_id in overview_figures.HEADLINE
+    ]
+    columns = [
+        TableColumn("metric", fmt.t("exports.metric")),
+        TableColumn(
+            "unit", fmt.t("exports.unit"), value=lambda r: fmt.t(f"exports.unit_{r['unit']}")
+        ),
+        TableColumn("value", fmt.t("exports.value"), "number"),
+        TableColumn("previous", fmt.t("exports.previous"), "number"),
+        TableColumn("change", fmt.t("exports.change"), "number"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
 def _staff(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
     """The Admin page's accounts (:func:`rapport.store.users.list_users`, each with their
     last log-in from the audit log, as the page shows them); never a password hash."""
@@ -749,6 +779,11 @@ TABLES: dict[str, Table] = {
         title_key="overview.degrees_trend",
         roles=frozenset(overview_view.ALLOWED),
         read=_degrees_history,
+    ),
+    "headline": Table(
+        title_key="exports.headline",
+        roles=frozenset(overview_view.ALLOWED),
+        read=_headline,
     ),
     "users": Table(
         title_key="exports.users",

@@ -220,15 +220,9 @@ def overview_diamonds(request: Request, user: Viewer) -> Response:
 @router.get("/overview/metrics")
 def overview_metrics(request: Request, user: Viewer) -> Response:
     """The fragment of the company's metrics (headline, sparklines, trends)."""
-    settings = render.settings_of(request)
     fmt = render.formatter(request)
     period = _period(request.query_params.get("period"))
-    with request.app.state.sessions() as session:
-        latest, _ = figures.snapshot_days(session)
-    if latest is not None:
-        as_of = figures.day_end(latest, settings.tz)
-    else:  # no snapshot: the metrics up to the current hour (a stable cache key)
-        as_of = dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    as_of = metrics_as_of(request)
     try:
         result, computed_at = _metrics(request, as_of, period)
     except RapportError as exc:
@@ -287,6 +281,29 @@ def _moves(
 
 def _period(value: str | None) -> str:
     return value if value in figures.PERIODS else figures.PERIODS[0]
+
+
+def metrics_as_of(request: Request) -> dt.datetime:
+    """The moment the metrics fragment measures to: the end of the latest snapshot's day
+    in the business time zone, or without a snapshot the current hour (a stable cache
+    key)."""
+    with request.app.state.sessions() as session:
+        latest, _ = figures.snapshot_days(session)
+    if latest is not None:
+        return figures.day_end(latest, render.settings_of(request).tz)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+
+
+def headline_metrics(request: Request) -> dict[str, Any]:
+    """The metrics the fragment shows for the address's ``period`` (kept, or from a worker
+    process), as the overview's export reads them."""
+    period = _period(request.query_params.get("period"))
+    return _metrics(request, metrics_as_of(request), period)[0]
+
+
+def metric_label(metric_id: str, fmt: Formatter) -> str:
+    """A metric's name in the reader's language."""
+    return _metric_label(metric_id, fmt)
 
 
 def _metrics(
