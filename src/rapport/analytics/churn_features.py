@@ -33,8 +33,10 @@ from rapport.analytics import degrees
 from rapport.analytics.degrees import DEGREES
 from rapport.analytics.metrics_base import (
     FLOAT,
+    MONEY_DECIMALS,
     before,
     const,
+    exact_sum,
     normalized,
     purchases,
     ts,
@@ -123,8 +125,8 @@ def _purchase_trends(src: Sources, moment: datetime, horizon: timedelta) -> ir.T
     agg = p.group_by("customer_id").aggregate(
         _n_recent=p.count(where=is_recent),
         _n_prior=p.count(where=~is_recent),
-        _r_recent=net.sum(where=is_recent),
-        _r_prior=net.sum(where=~is_recent),
+        _r_recent=exact_sum(net, decimals=MONEY_DECIMALS, where=is_recent),
+        _r_prior=exact_sum(net, decimals=MONEY_DECIMALS, where=~is_recent),
     )
     r_recent = agg._r_recent.fill_null(const(0))
     r_prior = agg._r_prior.fill_null(const(0))

@@ -29,7 +29,15 @@ import ibis
 import ibis.expr.types as ir
 
 from rapport.analytics.depth import DEPTH_COLUMNS, depth_components
-from rapport.analytics.metrics_base import FLOAT, const, purchases, union, within
+from rapport.analytics.metrics_base import (
+    FLOAT,
+    MONEY_DECIMALS,
+    const,
+    exact_sum,
+    purchases,
+    union,
+    within,
+)
 from rapport.analytics.scoring_features import weight_of
 from rapport.analytics.sources import Sources
 from rapport.config import Rules
@@ -37,6 +45,10 @@ from rapport.domain import LoyaltyReason
 
 #: The kinds of cost item, in the order of docs/metrics.md.
 COST_KINDS = ("interactions", "tickets", "deliveries", "points")
+#: Costs are summed to this many decimals of the currency (unit prices with more are
+#: counted rounded to it), so a customer's cost is the same every run
+#: (:func:`~rapport.analytics.metrics_base.exact_sum`).
+COST_DECIMALS = 6
 #: The per-customer cost columns of :func:`customer_costs` after ``customer_id``.
 COST_COLUMNS = (
     "cost_to_serve",
@@ -124,7 +136,8 @@ def customer_costs(src: Sources, start: datetime, end: datetime, *, rules: Rules
     )
     u = union(costs, revenue)
     agg = u.group_by("customer_id").aggregate(
-        cost_revenue=u.revenue.sum(), **{f"cost_{k}": u[f"cost_{k}"].sum() for k in COST_KINDS}
+        cost_revenue=exact_sum(u.revenue, decimals=MONEY_DECIMALS),
+        **{f"cost_{k}": exact_sum(u[f"cost_{k}"], decimals=COST_DECIMALS) for k in COST_KINDS},
     )
     total = sum((agg[f"cost_{k}"] for k in COST_KINDS[1:]), agg[f"cost_{COST_KINDS[0]}"])
     return agg.select(

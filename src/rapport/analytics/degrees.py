@@ -26,7 +26,15 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from rapport.analytics.metrics_base import FLOAT, before, const, normalized, ts, union
+from rapport.analytics.metrics_base import (
+    FLOAT,
+    before,
+    const,
+    exact_sum,
+    normalized,
+    ts,
+    union,
+)
 from rapport.analytics.metrics_surveys import latest_per_customer
 from rapport.analytics.scoring_features import (
     age_days,
@@ -44,6 +52,12 @@ from rapport.domain import Direction, EventKind, SurveyKind, TicketKind
 #: Scale of ``tickets.satisfaction_rating`` (a CHECK constraint of the store).
 TICKET_RATING_MIN, TICKET_RATING_MAX = 1, 5
 DEGREES = ("satisfaction", "loyalty", "engagement", "advocacy")
+#: Satisfaction sums its observations' weights and weighted scores to this many decimals
+#: (:func:`~rapport.analytics.metrics_base.exact_sum`: the same figures every run).
+SATISFACTION_DECIMALS = 14
+#: Engagement sums its configured weights to this many decimals (weights with more are
+#: counted rounded to it).
+ENGAGEMENT_DECIMALS = 6
 
 
 def _observations(
@@ -131,15 +145,15 @@ def satisfaction(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
     o = union(*parts)
     o = o.filter(o.score.notnull() & (o.weight > 0))
     agg = o.group_by("customer_id").aggregate(
-        _num=(o.score * o.weight).sum(),
-        sat_weight=o.weight.sum(),
+        _num=exact_sum(o.score * o.weight, decimals=SATISFACTION_DECIMALS),
+        sat_weight=exact_sum(o.weight, decimals=SATISFACTION_DECIMALS),
         sat_answers=o.count(where=o.source == "answer"),
         sat_ticket_ratings=o.count(where=o.source == "rating"),
         sat_complaints=o.count(where=o.source == "complaint"),
     )
     return agg.select(
         "customer_id",
-        satisfaction=(agg._num / agg.sat_weight).clip(lower=0, upper=100),
+        satisfaction=(agg._num / agg.sat_weight.nullif(const(0))).clip(lower=0, upper=100),
         sat_answers=agg.sat_answers.cast("int64"),
         sat_ticket_ratings=agg.sat_ticket_ratings.cast("int64"),
         sat_complaints=agg.sat_complaints.cast("int64"),
@@ -229,7 +243,7 @@ def engagement(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
     )
     u = union(events, interactions)
     agg = u.group_by("customer_id").aggregate(
-        eng_weighted=u.weight.sum(where=u.recent),
+        eng_weighted=exact_sum(u.weight, decimals=ENGAGEMENT_DECIMALS, where=u.recent),
         eng_events=u.count(where=u.recent & (u.source == "event")),
         eng_interactions=u.count(where=u.recent & (u.source == "interaction")),
     )

@@ -119,6 +119,29 @@ def flag(condition: ir.BooleanValue) -> ir.FloatingValue:
     return ibis.ifelse(condition.fill_null(False), 1, 0).cast(FLOAT)
 
 
+#: Decimals of money (the store's ``MONEY`` columns): money is summed in cents.
+MONEY_DECIMALS = 2
+
+
+def exact_sum(
+    value: ir.NumericValue, *, decimals: int, where: ir.BooleanValue | None = None
+) -> ir.FloatingValue:
+    """The sum of ``value`` (float64) counted in units of ``10 ** -decimals``: each row is
+    rounded to ``decimals`` decimals and the rows are added as integers, so the result does
+    not depend on the order in which the engine adds them. A parallel engine adds floats
+    in an order that varies from run to run (DuckDB's threads), and a float sum then moves
+    in its last digits; this one is the same every run, on every engine.
+
+    Where the rows hold at most ``decimals`` decimals (money in cents, configured weights)
+    the result is the exact sum rounded once to float64. A row must stay below
+    ``9.2e18 / 10 ** decimals`` in magnitude (int64). Null over no (or no matching) rows,
+    like ``sum``.
+    """
+    scale = 10**decimals
+    units = (value.cast(FLOAT) * const(scale)).round().cast("int64")
+    return units.sum(where=where).cast(FLOAT) / const(scale)
+
+
 # --- purchases and buyers ---------------------------------------------------------------
 
 

@@ -35,7 +35,15 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from rapport.analytics.metrics_base import FLOAT, const, purchases, seconds, ts
+from rapport.analytics.metrics_base import (
+    FLOAT,
+    MONEY_DECIMALS,
+    const,
+    exact_sum,
+    purchases,
+    seconds,
+    ts,
+)
 from rapport.analytics.sources import Sources
 from rapport.errors import ValidationFailed
 
@@ -74,7 +82,7 @@ def purchase_days(src: Sources, end: datetime, *, utc_offset_seconds: int = 0) -
     day = ((seconds(p.ordered_at) + const(utc_offset_seconds)) / SECONDS_PER_DAY).floor()
     p = p.mutate(day=day.cast("int64"), amount=p.net_amount.cast(FLOAT))
     return p.group_by(customer_id=p.customer_id.cast("int64"), day=p.day).aggregate(
-        amount=p.amount.sum()
+        amount=exact_sum(p.amount, decimals=MONEY_DECIMALS)
     )
 
 
@@ -86,7 +94,7 @@ def purchase_times(src: Sources, end: datetime) -> ir.Table:
     p = p.filter(p.ordered_at < ts(end))
     p = p.mutate(day=seconds(p.ordered_at) / SECONDS_PER_DAY, amount=p.net_amount.cast(FLOAT))
     return p.group_by(customer_id=p.customer_id.cast("int64"), day=p.day).aggregate(
-        amount=p.amount.sum()
+        amount=exact_sum(p.amount, decimals=MONEY_DECIMALS)
     )
 
 

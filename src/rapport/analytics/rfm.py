@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from rapport.analytics.metrics_base import FLOAT, purchases, within
+from rapport.analytics.metrics_base import FLOAT, MONEY_DECIMALS, exact_sum, purchases, within
 from rapport.analytics.periods import Period
 from rapport.analytics.sources import Sources
 from rapport.errors import ValidationFailed
@@ -75,7 +75,7 @@ def rfm_values(src: Sources, as_of: datetime, *, window_days: int) -> ir.Table:
     per_customer = p.group_by("customer_id").aggregate(
         last_purchase=p.ordered_at.max(),
         frequency=p.count(),
-        revenue=p.net_amount.sum(),
+        revenue=exact_sum(p.net_amount, decimals=MONEY_DECIMALS),
     )
     day_of_as_of = ibis.literal(window.end.date(), type="date")
     return per_customer.select(

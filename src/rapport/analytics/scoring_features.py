@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from rapport.analytics.metrics_base import FLOAT, before, const, epoch, purchases, seconds, ts
+from rapport.analytics.metrics_base import (
+    FLOAT,
+    MONEY_DECIMALS,
+    before,
+    const,
+    epoch,
+    exact_sum,
+    purchases,
+    seconds,
+    ts,
+)
 from rapport.analytics.sources import Sources
 from rapport.config import Rules
 
@@ -111,10 +121,12 @@ def purchase_features(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Tabl
         purchases_window=p.count(where=p.ordered_at >= ts(window_start)),
         first_at=p.ordered_at.min(),
         last_at=p.ordered_at.max(),
-        revenue_first_half=net.sum(
-            where=(p.ordered_at >= ts(window_start)) & (p.ordered_at < ts(half))
+        revenue_first_half=exact_sum(
+            net,
+            decimals=MONEY_DECIMALS,
+            where=(p.ordered_at >= ts(window_start)) & (p.ordered_at < ts(half)),
         ),
-        revenue_second_half=net.sum(where=p.ordered_at >= ts(half)),
+        revenue_second_half=exact_sum(net, decimals=MONEY_DECIMALS, where=p.ordered_at >= ts(half)),
         recent_first_at=p.ordered_at.min(where=p.ordered_at >= ts(recent)),
         before_recent_at=p.ordered_at.max(where=p.ordered_at < ts(recent)),
     )
