@@ -337,6 +337,12 @@ class LoyaltyRules(_Strict):
     tier_review: TierReview = "quarterly"
     tier_review_months: int = Field(default=12, ge=1, le=120)
     tier_grace_days: int = Field(default=30, ge=0)
+    # An upgrade to a tier with gifts is a task for the member's owner (or gift_team's queue).
+    gift_task_title: str = Field(
+        default="为升级至{tier}的会员送上礼遇：{gifts}", min_length=1, max_length=200
+    )
+    gift_task_days: int = Field(default=7, ge=0, le=365)
+    gift_team: str = Field(default="service", min_length=1, max_length=64)
     value_tier_map: dict[ValueTier, str] = Field(default_factory=dict)
     tiers: list[LoyaltyTierRule]  # after tier_basis: its validator reads the basis
     evaluation: LoyaltyEvaluation = Field(default_factory=LoyaltyEvaluation)

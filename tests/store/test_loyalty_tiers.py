@@ -435,3 +435,46 @@ def test_evaluations_at_once_write_one_state_and_one_change(
     with session_scope(fresh_engine) as session:
         assert state(session, cid)["tier"] == "gold"
         assert changes(session, cid) == [(None, "gold", "initial", dt.date(2025, 3, 2))]
+
+
+def test_a_member_raised_into_a_tier_with_gifts_gets_one_gift_task(session: Session) -> None:
+    from .factories import user
+
+    gifted = [
+        TIERS[0],
+        TIERS[1],
+        LoyaltyTierRule(
+            code="gold", min_points=10_000, min_spend=1000, gifts=["生日蛋糕", "专属客服"]
+        ),
+        TIERS[3],
+    ]
+    rules = programme(tiers=gifted, gift_task_days=3, gift_team="vip")
+    owner = user(session)
+    owned, unowned, small = (
+        member(session, owner_id=owner["id"]),
+        member(session),
+        member(session),
+    )
+    for cid in (owned, unowned):
+        spend(session, cid, "300.00", "2025-03-01")
+    spend(session, small, "50.00", "2025-03-01")
+    first = run(session, rules, "2025-03-10", owned, unowned, small)
+    assert first.gift_tasks == 0  # silver (no gifts); a first tier is no upgrade
+    for cid in (owned, unowned):
+        spend(session, cid, "900.00", "2025-04-01")
+    raised = run(session, rules, "2025-04-02", owned, unowned, small)
+    assert (raised.upgrades, raised.gift_tasks) == (2, 2)
+    t = schema.tasks.c
+    rows = session.execute(
+        sa.select(t.customer_id, t.assignee_id, t.team, t.title, t.status, t.due_at).order_by(
+            t.customer_id
+        )
+    ).all()
+    due = at("2025-04-02", 23) + dt.timedelta(days=3)
+    assert rows == [
+        (owned, owner["id"], None, "为升级至gold的会员送上礼遇：生日蛋糕、专属客服", "open", due),
+        (unowned, None, "vip", "为升级至gold的会员送上礼遇：生日蛋糕、专属客服", "open", due),
+    ]
+    again = run(session, rules, "2025-04-03", owned, unowned, small)
+    assert again.gift_tasks == 0
+    assert session.execute(sa.select(sa.func.count()).select_from(schema.tasks)).scalar_one() == 2

@@ -24,7 +24,7 @@ every member, :data:`BATCH_CUSTOMERS` per transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +49,7 @@ from rapport.store.loyalty_tier_rules import (
     threshold,
     window_start,
 )
+from rapport.store.tasks import NewTask, add_tasks
 
 #: Members one transaction of :func:`evaluate_tiers` evaluates.
 BATCH_CUSTOMERS = 1_000
@@ -81,6 +82,7 @@ class TierRun:
     mappings: int = 0
     graces: int = 0  # grace periods started at a review
     written: int = 0  # member states written
+    gift_tasks: int = 0  # tasks to hand over a new tier's gifts
     dry_run: bool = False
     tiers: dict[int, str] = field(default_factory=dict)  # member → tier after the run
 
@@ -88,6 +90,7 @@ class TierRun:
         for name in ("members", "initial", "upgrades", "downgrades", "mappings", "graces"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.written += other.written
+        self.gift_tasks += other.gift_tasks
         self.tiers.update(other.tiers)
 
     def as_dict(self) -> dict[str, Any]:
@@ -282,7 +285,48 @@ def evaluate_customers(
         )
     if changes:
         session.execute(sa.insert(schema.loyalty_tier_changes), changes)
+        run.gift_tasks = _gift_tasks(session, changes, loyalty=loyalty, at=at)
     return run
+
+
+#: Changes that raise a member into a tier: its gifts are due.
+_RAISING = frozenset({TierChangeReason.UPGRADE, TierChangeReason.MAPPING})
+
+
+def _gift_tasks(
+    session: Session,
+    changes: Sequence[Mapping[str, Any]],
+    *,
+    loyalty: LoyaltyRules,
+    at: dt.datetime,
+) -> int:
+    """A task per member raised into a tier with gifts: for their owner, else the
+    ``gift_team`` queue, due ``gift_task_days`` later. Written with the change itself, so
+    the change and its task are made once (a second evaluation changes nothing)."""
+    gifts = {tier.code: tier.gifts for tier in loyalty.tiers if tier.gifts}
+    raised = [c for c in changes if c["reason"] in _RAISING and gifts.get(c["to_tier"])]
+    if not raised:
+        return 0
+    _c = schema.customers
+    owners = dict(
+        session.execute(
+            sa.select(_c.c.id, _c.c.owner_id).where(_c.c.id.in_([c["customer_id"] for c in raised]))
+        ).all()
+    )
+    due = at + dt.timedelta(days=loyalty.gift_task_days)
+    new = [
+        NewTask(
+            customer_id=c["customer_id"],
+            title=loyalty.gift_task_title.format(
+                tier=c["to_tier"], gifts="、".join(gifts[c["to_tier"]])
+            )[:200],
+            due_at=due,
+            assignee_id=owners.get(c["customer_id"]),
+            team=None if owners.get(c["customer_id"]) else loyalty.gift_team,
+        )
+        for c in raised
+    ]
+    return add_tasks(session=session, tasks=new, at=at)
 
 
 def evaluate_tiers(

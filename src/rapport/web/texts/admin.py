@@ -189,6 +189,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Months between anniversary reviews",
     ),
     "rules.loyalty.tier_grace_days": ("降级宽限期(天)", "Grace before a downgrade (days)"),
+    "rules.loyalty.gift_task_title": ("升级礼遇任务标题", "Title of a tier gift's task"),
+    "rules.loyalty.gift_task_days": ("礼遇任务期限(天)", "A tier gift's task due in (days)"),
+    "rules.loyalty.gift_team": ("无负责人时的礼遇队列", "Team queue of gifts without an owner"),
     "rules.loyalty.evaluation.window_months": (
         "成效评估:入会后观察期(月)",
         "Evaluation: months after joining",

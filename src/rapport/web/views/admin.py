@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -527,14 +528,19 @@ def _shown(value: Any, path: str, fmt: Formatter) -> str:
         return fmt.t("rules_page.range", low=value[0], high=value[1])
     if isinstance(value, list | tuple):
         sep = "、" if fmt.locale == "zh_CN" else ", "
-        return sep.join(_shown(v, path, fmt) for v in value) if value else fmt.t("admin.none")
+        return (
+            Markup(sep).join(_shown(v, path, fmt) for v in value) if value else fmt.t("admin.none")
+        )
     if isinstance(value, str):
         if path.endswith(("lapsed_segment", "segments.id")):
             return fmt.segment(value)
         if path.endswith("tiers.code"):
             names = TIER_NAMES.get(value)
             return pick(names, fmt.locale) if names else value
-        return fmt.label_or(f"rules.literal.{value}", value)
+        shown = fmt.label_or(f"rules.literal.{value}", value)
+        if shown == value:  # no literal of the rules: the business's own text, shown as data
+            return Markup('<span class="data">{}</span>').format(value)
+        return shown
     return str(value)
 
 
