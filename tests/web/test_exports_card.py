@@ -14,7 +14,9 @@ It reuses the web store copy and the logged-in clients of ``test_exports``.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+from typing import Any
 
 import httpx
 import pytest
@@ -22,10 +24,17 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from rapport import customer360
+from rapport.access import CustomerScope
+from rapport.analyses import cohort_rows, metric_values
 from rapport.analytics.metrics import METRICS
+from rapport.analytics.periods import Period
 from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction
+from rapport.ingest.spreadsheet import neutralise
+from rapport.models.clusters import cluster_summary, description
+from rapport.reports import analysis as distributions
 from rapport.reports import overview as figures
+from rapport.reports import snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine
 from tests.helpers import audit_entries
@@ -187,3 +196,135 @@ def test_the_headline_metrics_are_refused_where_the_overview_is(
     for role in ("sales", "service"):
         assert clients[role].get("/exports/headline.csv").status_code == 403
         assert clients[role].get("/exports/headline.xlsx").status_code == 403
+
+
+# --- the analysis page's explorer, cohorts, chain and clusters ------------------------------
+
+
+def _settings_and_as_of(site: Site) -> tuple[Settings, dt.date, dt.datetime]:
+    settings = Settings(_env_file=None, database_url=site.url)
+    with site.session() as session:
+        latest, _ = figures.snapshot_days(session)
+    assert latest is not None
+    return settings, latest, figures.day_end(latest, settings.tz)
+
+
+def _numbers(values: list[Any]) -> list[float | None]:
+    return [None if v in ("", None) else float(v) for v in values]
+
+
+def test_the_explorer_export_is_the_metric_values_of_the_question(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    settings, _, as_of = _settings_and_as_of(site)
+    period = Period.parse("12m", as_of=as_of, tz=settings.tz)
+    _, table = metric_values(
+        settings,
+        load_rules(),
+        ["repurchase_rate"],
+        period,
+        as_of=as_of,
+        granularity="quarter",
+        by="value_tier",
+    )
+    expected = table.to_pylist()
+    assert len(expected) >= 4
+    query = "metric=repurchase_rate&period=12m&granularity=quarter&by=value_tier"
+    client = clients["analyst"]
+    answers = [
+        client.get(f"/exports/explorer.{fmt}?{query}", timeout=ENGINE_SECONDS)
+        for fmt in ("csv", "xlsx")
+    ]
+    for found in (parse_csv(answers[0]), parse_xlsx(answers[1])):
+        assert set(column(found, zh("exports.metric"))) == {METRICS["repurchase_rate"].label_zh}
+        tiers = column(found, zh("analysis.by_value_tier"))
+        assert tiers == [
+            snapshots.group_label("value_tier", r["segment"], "zh_CN") for r in expected
+        ]
+        for key in ("numerator", "denominator", "value"):
+            assert _numbers(column(found, zh(f"analysis.{key}"))) == pytest.approx(
+                [r[key] for r in expected]
+            )
+        days = [str(v)[:10] for v in column(found, zh("analysis.bucket"))]
+        assert days == [
+            r["bucket_start"].replace(tzinfo=dt.UTC).astimezone(settings.tz).date().isoformat()
+            for r in expected
+        ]
+    page = client.get("/analysis/metrics", params=dict(p.split("=") for p in query.split("&")))
+    assert f'href="/exports/explorer.xlsx?{query}"' in html.unescape(page.text)
+
+
+def test_the_cohort_export_is_the_cohort_rows(site: Site, clients: dict[str, httpx.Client]) -> None:
+    settings, _, as_of = _settings_and_as_of(site)
+    period = Period.parse("12m", as_of=as_of, tz=settings.tz)
+    _, rows = cohort_rows(settings, load_rules(), period)
+    assert rows
+    client = clients["manager"]
+    answers = [
+        client.get(f"/exports/cohorts.{fmt}", timeout=ENGINE_SECONDS) for fmt in ("csv", "xlsx")
+    ]
+    for found in (parse_csv(answers[0]), parse_xlsx(answers[1])):
+        assert column(found, zh("analysis.cohort")) == [r["cohort"] for r in rows]
+        offsets = [int(v) for v in column(found, zh("analysis.month_offset"))]
+        assert offsets == [r["month_offset"] for r in rows]
+        shares = _numbers(column(found, zh("analysis.retention_share")))
+        assert shares == pytest.approx(
+            [None if r["share"] is None else r["share"] / 100 for r in rows]
+        )
+    assert 'href="/exports/cohorts.csv"' in client.get("/analysis/cohorts").text
+
+
+def test_the_chain_export_is_the_degree_chain_within_the_managers_scope(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    _, latest, _ = _settings_and_as_of(site)
+    with site.session() as session:
+        scope = CustomerScope(site.principal("manager"))
+        chain = distributions.degree_chain(session, day=latest, scope=scope)
+    assert chain is not None
+    client = clients["manager"]
+    answers = [
+        client.get(f"/exports/chain.{fmt}", timeout=ENGINE_SECONDS) for fmt in ("csv", "xlsx")
+    ]
+    for found in (parse_csv(answers[0]), parse_xlsx(answers[1])):
+        assert column(found, zh("chain.source")) == [zh(f"degree.{x.source}") for x in chain.links]
+        assert [int(v) for v in column(found, zh("chain.high_source"))] == [
+            x.high_source for x in chain.links
+        ]
+        assert _numbers(column(found, zh("chain.share"))) == pytest.approx(
+            [x.share for x in chain.links]
+        )
+        assert _numbers(column(found, zh("chain.lift"))) == pytest.approx(
+            [x.lift for x in chain.links]
+        )
+    assert 'href="/exports/chain.csv"' in client.get("/analysis/chain").text
+
+
+def test_the_clusters_export_is_the_cluster_summary(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    settings, latest, _ = _settings_and_as_of(site)
+    found = cluster_summary(settings, as_of=latest)
+    assert found is not None
+    client = clients["analyst"]
+    answers = [
+        client.get(f"/exports/clusters.{fmt}", timeout=ENGINE_SECONDS) for fmt in ("csv", "xlsx")
+    ]
+    for rows in (parse_csv(answers[0]), parse_xlsx(answers[1])):
+        assert column(rows, zh("cluster")) == [f"第 {c['id'] + 1} 类" for c in found["clusters"]]
+        assert [int(v) for v in column(rows, zh("customers"))] == [
+            c["size"] for c in found["clusters"]
+        ]
+        assert column(rows, zh("cluster_features")) == [
+            neutralise(description([(n, v) for n, v in c["distinguishing"]], "zh_CN"))
+            for c in found["clusters"]
+        ]
+    assert 'href="/exports/clusters.csv"' in client.get("/analysis/clusters").text
+
+
+def test_the_analysis_exports_are_refused_where_the_page_is(
+    clients: dict[str, httpx.Client],
+) -> None:
+    for role in ("sales", "service"):
+        for table in ("explorer", "cohorts", "chain", "clusters"):
+            assert clients[role].get(f"/exports/{table}.csv").status_code == 403, (role, table)

@@ -44,5 +44,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.unit_hours": ("小时", "hours"),
     "exports.unit_per_month": ("每月", "per month"),
     "exports.unit_ratio": ("比值", "ratio"),
+    "exports.explorer": ("指标探索", "Metrics explorer"),
+    "exports.chain": ("四度链条", "Chain of the degrees"),
+    "exports.active": ("当月购买客户", "Buying that month"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),
 }

@@ -116,30 +116,9 @@ def analysis_metrics(request: Request, user: Viewer) -> Response:
     fmt = render.formatter(request)
     q = _question(request)
     metric = METRICS[q["metric"]]
-    as_of = _as_of(request)
-    zone = render.settings_of(request).tz
-    period = Period.parse(q["period"], as_of=as_of, tz=zone)
     context: dict[str, Any] = {"q": q, "metric": metric, "label": _metric_label(metric.id, fmt)}
     try:
-        if q["granularity"]:
-            count = len(buckets(period, q["granularity"], tz=zone))
-            if count > MAX_VALUES:
-                raise _too_many(count)
-        rows = _cached(
-            request,
-            ("metrics", as_of, q["metric"], q["period"], q["granularity"], q["by"]),
-            functools.partial(
-                metric_rows,
-                metric_ids=[q["metric"]],
-                period=period,
-                moment=as_of,
-                granularity=q["granularity"] or None,
-                by=q["by"] or None,
-            ),
-            what="metrics",
-        )
-        if len(rows) > MAX_VALUES:
-            raise _too_many(len(rows))
+        period, rows = explorer_rows(request, q)
     except RapportError as exc:
         context["reason"] = error_text(exc, fmt.locale)
         return render.page(request, "analysis_failed.html", context)
@@ -161,15 +140,8 @@ def analysis_metrics(request: Request, user: Viewer) -> Response:
 def analysis_cohorts(request: Request, user: Viewer) -> Response:
     """Cohort retention over the last 12 months as a heatmap and a table."""
     fmt = render.formatter(request)
-    as_of = _as_of(request)
-    period = Period.parse(COHORT_PERIOD, as_of=as_of, tz=render.settings_of(request).tz)
     try:
-        rows = _cached(
-            request,
-            ("cohorts", as_of),
-            functools.partial(analysis_rows, "cohorts", period=period),
-            what="cohorts",
-        )
+        period, rows = cohort_rows(request)
     except RapportError as exc:
         return render.page(
             request, "analysis_failed.html", {"reason": error_text(exc, fmt.locale), "q": None}
@@ -250,20 +222,8 @@ def analysis_chain(request: Request, user: Viewer) -> Response:
     """The chain satisfaction → loyalty → engagement → advocacy of the latest snapshot,
     within the user's scope (:func:`rapport.reports.analysis.chain_rows`, in a worker)."""
     fmt = render.formatter(request)
-    with request.app.state.sessions() as session:
-        latest, _ = snapshot_days(session)
-    if latest is None:
-        return render.page(request, "analysis_chain.html", {"links": None})
-    everyone = CustomerScope(user).clause() is None
-    who = None if everyone else (user.role, user.team, user.user_id)
     try:
-        chain = _cached(
-            request,
-            ("chain", latest, who),
-            functools.partial(distributions.chain_rows, day=latest, principal=user),
-            what="chain of the degrees",
-            pair=False,
-        )
+        chain = chain_of(request, user)
     except RapportError as exc:
         return _failed(request, exc, fmt)
     if chain is None:
@@ -278,22 +238,10 @@ def analysis_clusters(request: Request, user: Viewer) -> Response:
     (:func:`rapport.models.clusters.cluster_summary`, what ``rapport clusters`` runs, in a
     worker): size, share, distinguishing features, demographics and the criterion."""
     fmt = render.formatter(request)
-    with request.app.state.sessions() as session:
-        latest, _ = snapshot_days(session)
-    if latest is None:
-        return render.page(request, "analysis_clusters.html", {"found": None})
     try:
-        found = _cached(
-            request,
-            ("clusters", latest),
-            functools.partial(clustering.cluster_summary, as_of=latest),
-            what="clusters",
-            pair=False,
-        )
+        found = clusters_of(request)
     except RapportError as exc:
         return _failed(request, exc, fmt)
-    except ValueError:  # too few distinct customers to cluster
-        found = None
     if found is None:
         return render.page(request, "analysis_clusters.html", {"found": None})
     return render.page(request, "analysis_clusters.html", _clusters_context(found, fmt))
@@ -320,6 +268,105 @@ def analysis_accuracy(request: Request, user: Viewer) -> Response:
     ]
     day = (latest or dt.datetime.now(dt.UTC).date()).isoformat()
     return render.page(request, "analysis_accuracy.html", {"models": rows, "day": day})
+
+
+# --- what the fragments show (and the exports download) ------------------------------------
+
+
+def explorer_rows(
+    request: Request, q: dict[str, str] | None = None
+) -> tuple[Period, list[dict[str, Any]]]:
+    """The explorer's question ``q`` (by default from the address) answered: its period
+    and the metric's rows (:func:`rapport.reports.metrics.metric_rows`, kept or in a
+    worker); too many values are refused (:class:`~rapport.errors.ValidationFailed`)."""
+    q = q or _question(request)
+    as_of = _as_of(request)
+    zone = render.settings_of(request).tz
+    period = Period.parse(q["period"], as_of=as_of, tz=zone)
+    if q["granularity"]:
+        count = len(buckets(period, q["granularity"], tz=zone))
+        if count > MAX_VALUES:
+            raise _too_many(count)
+    rows = _cached(
+        request,
+        ("metrics", as_of, q["metric"], q["period"], q["granularity"], q["by"]),
+        functools.partial(
+            metric_rows,
+            metric_ids=[q["metric"]],
+            period=period,
+            moment=as_of,
+            granularity=q["granularity"] or None,
+            by=q["by"] or None,
+        ),
+        what="metrics",
+    )
+    if len(rows) > MAX_VALUES:
+        raise _too_many(len(rows))
+    return period, rows
+
+
+def question(request: Request) -> dict[str, str]:
+    """The explorer's question from the address (unknown values as the defaults)."""
+    return _question(request)
+
+
+def cohort_rows(request: Request) -> tuple[Period, list[dict[str, Any]]]:
+    """Cohort retention over the last 12 months: its period and a row per cohort and
+    month offset (kept, or in a worker)."""
+    as_of = _as_of(request)
+    period = Period.parse(COHORT_PERIOD, as_of=as_of, tz=render.settings_of(request).tz)
+    rows = _cached(
+        request,
+        ("cohorts", as_of),
+        functools.partial(analysis_rows, "cohorts", period=period),
+        what="cohorts",
+    )
+    return period, rows
+
+
+def chain_of(request: Request, user: Principal) -> dict[str, Any] | None:
+    """The chain of the degrees of the latest snapshot within ``user``'s scope
+    (:func:`rapport.reports.analysis.chain_rows`), ``None`` without a snapshot."""
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    if latest is None:
+        return None
+    everyone = CustomerScope(user).clause() is None
+    who = None if everyone else (user.role, user.team, user.user_id)
+    chain: dict[str, Any] | None = _cached(
+        request,
+        ("chain", latest, who),
+        functools.partial(distributions.chain_rows, day=latest, principal=user),
+        what="chain of the degrees",
+        pair=False,
+    )
+    return chain
+
+
+def clusters_of(request: Request) -> dict[str, Any] | None:
+    """The behavioural clusters of the latest snapshot
+    (:func:`rapport.models.clusters.cluster_summary`), ``None`` without a snapshot or with
+    too few distinct customers to cluster."""
+    with request.app.state.sessions() as session:
+        latest, _ = snapshot_days(session)
+    if latest is None:
+        return None
+    try:
+        found: dict[str, Any] | None = _cached(
+            request,
+            ("clusters", latest),
+            functools.partial(clustering.cluster_summary, as_of=latest),
+            what="clusters",
+            pair=False,
+        )
+    except ValueError:  # too few distinct customers to cluster
+        return None
+    return found
+
+
+def metric_label(metric_id: str, fmt: Formatter) -> str:
+    """A metric's name in the reader's language."""
+    return _metric_label(metric_id, fmt)
 
 
 def _failed(request: Request, exc: RapportError, fmt: Formatter) -> Response:

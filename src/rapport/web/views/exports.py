@@ -38,6 +38,7 @@ from rapport.domain import AuditAction, Role, ValueTier
 from rapport.errors import NotFound
 from rapport.i18n.enums import timeline_labels
 from rapport.masking import mask_customer
+from rapport.models import clusters as clustering
 from rapport.reports import analysis as distributions
 from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
@@ -634,6 +635,99 @@ def _headline(request: Request, user: Principal, fmt: Formatter, limit: int) -> 
     return Exported(columns, rows, CustomerScope(user).masked)
 
 
+def _explorer(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's metrics explorer: the metric of the address's question over its
+    period, by its segment and granularity (:func:`rapport.web.views.analysis.
+    explorer_rows`), each row's numerator, denominator and value (percent metrics 0–100)."""
+    q = analysis_view.question(request)
+    _, rows = analysis_view.explorer_rows(request, q)
+    label = analysis_view.metric_label(q["metric"], fmt)
+    columns = [TableColumn("metric", fmt.t("exports.metric"), value=lambda r: label)]
+    if q["by"]:
+        columns.append(
+            TableColumn(
+                "segment",
+                fmt.t(f"analysis.by_{q['by']}"),
+                value=lambda r: analysis_view.segment_label(q["by"], r.get("segment"), fmt),
+            )
+        )
+    if q["granularity"]:
+        columns.append(
+            TableColumn(
+                "bucket_start",
+                fmt.t("analysis.bucket"),
+                "date",
+                value=lambda r: (
+                    r["bucket_start"]
+                    and r["bucket_start"].replace(tzinfo=dt.UTC).astimezone(fmt.zone).date()
+                ),
+            )
+        )
+    columns += [
+        TableColumn("numerator", fmt.t("analysis.numerator"), "number"),
+        TableColumn("denominator", fmt.t("analysis.denominator"), "number"),
+        TableColumn("value", fmt.t("analysis.value"), "number"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _cohorts(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's cohort retention, one row per cohort and month after its first
+    purchase (:func:`rapport.web.views.analysis.cohort_rows`; the page shows a square)."""
+    _, rows = analysis_view.cohort_rows(request)
+    columns = [
+        TableColumn("cohort", fmt.t("analysis.cohort")),
+        TableColumn("month_offset", fmt.t("analysis.month_offset"), "integer"),
+        TableColumn("customers", fmt.t("analysis.cohort_size"), "integer"),
+        TableColumn("active", fmt.t("exports.active"), "integer"),
+        TableColumn("share", fmt.t("analysis.retention_share"), "percent", _share("share")),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _chain(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's chain of the degrees within the user's scope
+    (:func:`rapport.web.views.analysis.chain_of`), one row per link."""
+    chain = analysis_view.chain_of(request, user)
+    rows = chain["links"] if chain else []
+    columns = [
+        TableColumn(
+            "source", fmt.t("chain.source"), value=lambda r: fmt.t(f"degree.{r['source']}")
+        ),
+        TableColumn(
+            "target", fmt.t("chain.target"), value=lambda r: fmt.t(f"degree.{r['target']}")
+        ),
+        TableColumn("high_source", fmt.t("chain.high_source"), "integer"),
+        TableColumn("share", fmt.t("chain.share"), "percent"),
+        TableColumn("base_rate", fmt.t("chain.base_rate"), "percent"),
+        TableColumn("lift", fmt.t("chain.lift"), "number"),
+        TableColumn("customers", fmt.t("analysis.chain_customers"), "integer"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def _clusters(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's behavioural clusters (:func:`rapport.web.views.analysis.
+    clusters_of`, every customer's): each cluster's size, share and description."""
+    found = analysis_view.clusters_of(request)
+    rows = found["clusters"] if found else []
+    columns = [
+        TableColumn(
+            "id", fmt.t("cluster"), value=lambda r: fmt.t("analysis.cluster_n", n=r["id"] + 1)
+        ),
+        TableColumn("size", fmt.t("customers"), "integer"),
+        TableColumn("share", fmt.t("customer_share"), "percent"),
+        TableColumn(
+            "description",
+            fmt.t("cluster_features"),
+            value=lambda r: clustering.description(
+                [(name, v) for name, v in r["distinguishing"]], fmt.locale
+            ),
+        ),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
 def _staff(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
     """The Admin page's accounts (:func:`rapport.store.users.list_users`, each with their
     last log-in from the audit log, as the page shows them); never a password hash."""
@@ -784,6 +878,26 @@ TABLES: dict[str, Table] = {
         title_key="exports.headline",
         roles=frozenset(overview_view.ALLOWED),
         read=_headline,
+    ),
+    "explorer": Table(
+        title_key="exports.explorer",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_explorer,
+    ),
+    "cohorts": Table(
+        title_key="analysis.cohorts",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_cohorts,
+    ),
+    "chain": Table(
+        title_key="exports.chain",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_chain,
+    ),
+    "clusters": Table(
+        title_key="analysis.clusters",
+        roles=frozenset(analysis_view.ALLOWED),
+        read=_clusters,
     ),
     "users": Table(
         title_key="exports.users",
