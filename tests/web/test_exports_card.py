@@ -328,3 +328,15 @@ def test_the_analysis_exports_are_refused_where_the_page_is(
     for role in ("sales", "service"):
         for table in ("explorer", "cohorts", "chain", "clusters"):
             assert clients[role].get(f"/exports/{table}.csv").status_code == 403, (role, table)
+
+
+def test_an_explorer_question_asking_too_much_is_a_page_saying_so(
+    clients: dict[str, httpx.Client],
+) -> None:
+    answer = clients["analyst"].get(
+        "/exports/explorer.csv?metric=repurchase_rate&period=24m&granularity=week&by=city",
+        timeout=ENGINE_SECONDS,
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'id="export-failed"' in answer.text

@@ -47,5 +47,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.explorer": ("指标探索", "Metrics explorer"),
     "exports.chain": ("四度链条", "Chain of the degrees"),
     "exports.active": ("当月购买客户", "Buying that month"),
+    "exports.failed_title": ("无法导出", "The download failed"),
+    "exports.failed_back": ("返回", "Back"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),
 }

@@ -35,8 +35,9 @@ from rapport import customer360
 from rapport.access import ADMINISTRATORS, CustomerScope, Principal
 from rapport.analytics.metrics import METRICS
 from rapport.domain import AuditAction, Role, ValueTier
-from rapport.errors import NotFound
+from rapport.errors import NotFound, StoreUnavailable, ValidationFailed
 from rapport.i18n.enums import timeline_labels
+from rapport.i18n.errors import error_text
 from rapport.masking import mask_customer
 from rapport.models import clusters as clustering
 from rapport.reports import analysis as distributions
@@ -943,6 +944,10 @@ def download(request: Request, table: str, fmt_name: str, user: WebUser) -> Resp
         exported = found.read(request, user, fmt, ROW_LIMIT)
     except NotFound:
         return render.page(request, "not_found.html", status=404)
+    except (ValidationFailed, StoreUnavailable) as exc:  # too much asked, or workers busy
+        status = 422 if isinstance(exc, ValidationFailed) else 503
+        reason = error_text(exc, fmt.locale)
+        return render.page(request, "export_failed.html", {"reason": reason}, status=status)
     zone = request.app.state.settings.tz
     title = fmt.t(found.title_key)
     name = file_name(title, dt.datetime.now(zone).date(), fmt_name)
