@@ -277,7 +277,7 @@ def explorer_rows(
     request: Request, q: dict[str, str] | None = None
 ) -> tuple[Period, list[dict[str, Any]]]:
     """The explorer's question ``q`` (by default from the address) answered: its period
-    and the metric's rows (:func:`rapport.reports.metrics.metric_rows`, kept or in a
+    and the metric's rows (:func:`rapport.analyses.metric_rows`, kept or in a
     worker); too many values are refused (:class:`~rapport.errors.ValidationFailed`)."""
     q = q or _question(request)
     as_of = _as_of(request)
