@@ -173,7 +173,10 @@ def observations(
 
 
 def _bin(value: ir.NumericValue, edges: Sequence[float]) -> ir.IntegerValue:
-    """0 below the first edge, ``i`` in ``[edges[i-1], edges[i])``, ``len(edges)`` above."""
+    """0 below the first edge, ``i`` in ``[edges[i-1], edges[i])``, ``len(edges)`` above
+    (every value in bin 0 without edges: e.g. no spend to cut into bins)."""
+    if not edges:
+        return ibis.literal(0, type="int64")
     return ibis.cases(
         *((value < const(edge), i) for i, edge in enumerate(edges)),
         else_=len(edges),
