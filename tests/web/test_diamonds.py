@@ -232,6 +232,7 @@ def test_the_diamonds_in_chromium_in_both_languages(
     first = pw.get_attribute("#diamond-table a.customer-link", "href")
     pw.click("#diamond-table a.customer-link")
     pw.wait_for_url(f"**{first}")
+    pw.wait_for_selector("#next-best")  # the card's last fragment, before leaving the card
     pw.set_viewport_size({"width": 390, "height": 844})
     pw.goto("/diamonds")
     overflow = pw.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
