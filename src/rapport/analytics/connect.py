@@ -138,9 +138,7 @@ def _install_extension(con: Any, which: str, directory: Path) -> None:
             params={"which": which, "wheel": wheel, "version": duckdb.__version__},
         ) from exc
     version = f"v{duckdb.__version__}"
-    source = (
-        Path(location).parent / "extensions" / version / f"{file_stem}.duckdb_extension"
-    )
+    source = Path(location).parent / "extensions" / version / f"{file_stem}.duckdb_extension"
     if not source.is_file():
         raise UnsupportedBackend(
             "{package} has no extension for DuckDB {version}",
