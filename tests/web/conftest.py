@@ -326,7 +326,11 @@ def watched_page(chromium: Any, base: str, *, timeout_ms: int = 15_000) -> Itera
     watched = Watched(page=page, errors=[], failed=[], hosts=set())
     page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.errors.append(str(e)))
-    page.on("requestfailed", lambda r: watched.failed.append(r.url))
+    # A request cut short by leaving the page (a fragment still loading) is no failure.
+    page.on(
+        "requestfailed",
+        lambda r: watched.failed.append(r.url) if r.failure != "net::ERR_ABORTED" else None,
+    )
     page.on("request", lambda r: watched.hosts.add(urlsplit(r.url).hostname or ""))
     page.set_default_timeout(timeout_ms)
     try:
