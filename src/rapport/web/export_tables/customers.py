@@ -1,0 +1,133 @@
+"""The customers page's list and the 360 card's timeline, as downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from rapport import customer360
+from rapport.access import CustomerScope, Principal
+from rapport.errors import NotFound
+from rapport.i18n.enums import timeline_labels
+from rapport.masking import mask_customer
+from rapport.reports.tables import TableColumn
+from rapport.web.customer_list import (
+    CustomerQuery,
+    conditions,
+    encode_cursor,
+    latest_snapshot,
+    page_statement,
+)
+from rapport.web.export_tables import Exported, label_cell
+from rapport.web.i18n import Formatter
+from rapport.web.pages import parse_query
+
+#: Rows read per keyset page of a paged list while it is exported.
+READ_ROWS = 1000
+
+
+def read_customers(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The customers page's list (:mod:`rapport.web.customer_list`): its query from the
+    address, read by keyset pages from the first."""
+    segments = [s.id for s in request.app.state.rules.scores.rfm.segments]
+    query, _ = parse_query(request.query_params, segments)
+    scope = CustomerScope(user)
+    sessions = request.app.state.sessions
+
+    def rows() -> Iterator[dict[str, Any]]:
+        page = replace(query, after=None, limit=READ_ROWS)
+        given = 0
+        while given <= limit:
+            with sessions() as session:
+                found = _customer_page(session, scope, page)
+            more = len(found) > page.limit
+            for row in found[: page.limit]:
+                yield mask_customer(row) if scope.masked else row
+                given += 1
+            if not more:
+                return
+            last = found[page.limit - 1]
+            page = replace(page, after=encode_cursor(query.sort, last["sort_key"], last["id"]))
+
+    value = fmt.value
+    columns = [
+        TableColumn("id", fmt.t("column.id"), "integer"),
+        TableColumn("name", fmt.t("column.name")),
+        TableColumn("external_id", fmt.t("column.external_id")),
+        TableColumn("city", fmt.t("column.city")),
+        TableColumn("owner_name", fmt.t("column.owner")),
+        TableColumn(
+            "value_tier",
+            fmt.t("column.value_tier"),
+            value=lambda r: label_cell(value("customer_scores", "value_tier", r["value_tier"])),
+        ),
+        TableColumn(
+            "lifecycle_stage",
+            fmt.t("column.lifecycle_stage"),
+            value=lambda r: label_cell(
+                value("customer_scores", "lifecycle_stage", r["lifecycle_stage"])
+            ),
+        ),
+        TableColumn(
+            "rfm_segment",
+            fmt.t("column.rfm_segment"),
+            value=lambda r: label_cell(fmt.segment(r["rfm_segment"])),
+        ),
+        TableColumn("relationship_index", fmt.t("column.relationship_index"), "number"),
+        TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+        TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
+    ]
+    return Exported(columns, rows(), scope.masked)
+
+
+def _customer_page(
+    session: Session, scope: CustomerScope, query: CustomerQuery
+) -> list[dict[str, Any]]:
+    as_of = latest_snapshot(session)
+    where, _, _ = conditions(session, scope, query, as_of)
+    return [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+
+
+def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The 360 card's timeline of the customer ``customer`` in the address
+    (:func:`rapport.customer360.customer_timeline`, newest first), every entry rather than
+    the latest shown; a customer outside the user's scope is not found, as the card is.
+    The free-text details an analyst's card hides are hidden the same way."""
+    scope = CustomerScope(user)
+    number = request.query_params.get("customer", "")
+    if not number.isdigit():
+        raise NotFound(
+            "no {entity} with id {id}",
+            table="customers",
+            field="id",
+            key="record_not_found",
+            params={"entity": "customer", "id": number},
+        )
+    with request.app.state.sessions() as session:
+        customer = scope.get(session=session, id=int(number))
+        entries = customer360.customer_timeline(
+            session=session, customer_id=customer["id"], limit=limit + 1, masked=scope.masked
+        )
+
+    def detail(row: Mapping[str, Any]) -> str | None:
+        if scope.masked and row["source"] in customer360.FREE_TEXT_SOURCES:
+            return fmt.t("card.hidden")
+        return timeline_labels(row["source"], row["kind"], row["detail"], fmt.locale)[1]
+
+    rows = [{**entry, "customer_id": customer["id"]} for entry in entries]
+    columns = [
+        TableColumn("at", fmt.t("card.time"), "datetime"),
+        TableColumn("source", fmt.t("card.source"), value=lambda r: fmt.t(f"source.{r['source']}")),
+        TableColumn(
+            "kind",
+            fmt.t("card.kind"),
+            value=lambda r: timeline_labels(r["source"], r["kind"], r["detail"], fmt.locale)[0],
+        ),
+        TableColumn("detail", fmt.t("card.detail"), value=detail),
+        TableColumn("value", fmt.t("card.amount"), "number"),
+    ]
+    return Exported(columns, rows, scope.masked)
