@@ -275,6 +275,44 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[
         done.touch()
 
 
+@contextmanager
+def configured_at(root: Path, database: str = "rapport.db") -> Iterator[Path]:
+    """The product configured as a test's is (:func:`_isolated_settings`), but with the store
+    ``root/database`` and the data directory ``root/data``: for building, once per session,
+    a store that tests then start from (:func:`install_store`). Yields the store's path;
+    on leaving, its write-ahead log is folded into the file so that copying the one file
+    copies everything."""
+    import sqlite3
+
+    path = root / database
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("RAPPORT_") and name != POSTGRES_ENV:
+                mp.delenv(name)
+        mp.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{path}")
+        mp.setenv("RAPPORT_DATA_DIR", str(root / "data"))
+        mp.chdir(root)
+        get_settings.cache_clear()
+        try:
+            yield path
+        finally:
+            get_settings.cache_clear()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def install_store(root: Path, database: str = "rapport.db") -> None:
+    """Copy the store built by :func:`configured_at` under ``root`` (and its data directory:
+    fitted models, reports) to where the running test's settings point, so that the test
+    starts from it and may write to it."""
+    settings = get_settings()
+    target = make_url(settings.database_url).database
+    assert target is not None
+    shutil.copy(root / database, target)
+    if (root / "data").exists():
+        shutil.copytree(root / "data", settings.data_dir, dirs_exist_ok=True)
+
+
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> SampleStore:
     """The sample company and its store, built once for all pytest-xdist workers.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from rapport.config import get_settings
-from tests.conftest import POSTGRES_ENV, built_once
+from tests.conftest import built_once, configured_at
 
 
 @pytest.fixture(scope="session")
@@ -27,18 +26,8 @@ def _company_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = root / "store.db"
         if not done:
             path.unlink(missing_ok=True)  # left by a worker that failed
-            with pytest.MonkeyPatch.context() as mp:
-                for name in list(os.environ):
-                    if name.startswith("RAPPORT_") and name != POSTGRES_ENV:
-                        mp.delenv(name)
-                mp.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{path}")
-                mp.setenv("RAPPORT_DATA_DIR", str(root / "data"))
-                mp.chdir(root)
-                get_settings.cache_clear()
-                try:
-                    _load(generate(customers=300, months=12, seed=5, end=dt.date(2025, 1, 1)))
-                finally:
-                    get_settings.cache_clear()
+            with configured_at(root, "store.db"):
+                _load(generate(customers=300, months=12, seed=5, end=dt.date(2025, 1, 1)))
     return path
 
 

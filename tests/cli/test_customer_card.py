@@ -18,7 +18,15 @@ from rapport.errors import NotFound
 from rapport.store import customers, schema, session_scope
 from rapport.store.db import create_engine
 from rapport.store.summary import last_activity_at, last_activity_day
-from tests.cli.test_scores import DAY, _wide, company, flat, invoke, scored  # noqa: F401 — fixtures by name
+from tests.cli.test_scores import (  # noqa: F401 — fixtures by name
+    DAY,
+    _scored_fixture_company,
+    _wide,
+    company,
+    flat,
+    invoke,
+    scored,
+)
 
 #: The fixture's last activity: a survey answer on 2024-07-05 12:00 UTC (20:00 in Shanghai).
 LAST_DAY = dt.date(2024, 7, 5)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -15,6 +16,7 @@ from rapport.errors import NotFound, ValidationFailed
 from rapport.store.db import create_engine, upgrade
 from tests.analytics import fixture_data as fx
 from tests.analytics.conftest import load_dataset
+from tests.conftest import built_once, configured_at, install_store
 
 runner = CliRunner()
 #: 2024-08-31 ends at 2024-08-31 16:00 UTC in Shanghai; nothing of the fixture happens
@@ -42,20 +44,39 @@ def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(console, "_width", 240)
 
 
-@pytest.fixture
-def company() -> None:
-    """The configured (temporary) SQLite store, migrated and holding the fixture company."""
+def _load_fixture_company() -> None:
     engine = create_engine(get_settings().database_url)
     upgrade(engine)
     load_dataset(engine, fx.TABLES)
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _scored_fixture_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture company scored on 2024-06-30 and on :data:`DAY` by ``rapport score``,
+    built once for all pytest-xdist workers (scoring costs seconds, copying milliseconds)."""
+    with built_once(tmp_path_factory, "cli-fixture-scored") as (root, done):
+        if not done:
+            (root / "rapport.db").unlink(missing_ok=True)  # left by a worker that failed
+            with configured_at(root):
+                _load_fixture_company()
+                assert invoke("score", "--as-of", "2024-06-30").exit_code == 0
+                result = invoke("score", "--as-of", DAY)
+                assert result.exit_code == 0, result.output
+    return root
+
+
 @pytest.fixture
-def scored(company) -> None:
-    assert invoke("score", "--as-of", "2024-06-30").exit_code == 0
-    result = invoke("score", "--as-of", DAY)
-    assert result.exit_code == 0, result.output
+def company() -> None:
+    """The configured (temporary) SQLite store, migrated and holding the fixture company."""
+    _load_fixture_company()
+
+
+@pytest.fixture
+def scored(_scored_fixture_company: Path) -> None:
+    """The configured store holds the fixture company scored on 2024-06-30 and :data:`DAY`
+    (a copy: the test may write to it)."""
+    install_store(_scored_fixture_company)
 
 
 def test_score_reports_rows_and_coverage(company) -> None:
