@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from rapport.actions import scheduler
 from rapport.actions.scheduler import Step, latest_due_day, run_pipeline
-from rapport.config import Settings, load_rules
+from rapport.config import PIPELINE_STEPS, ScheduleRules, Settings, load_rules
 from rapport.domain import RunStatus
 from rapport.store import locks, pipeline_runs
 from rapport.store.db import session_scope
@@ -214,22 +214,14 @@ def test_a_second_worker_can_wait_for_the_lease(backend: str, settings: Settings
     assert waited.ok and fake.calls == [("score", D1)]
 
 
-def test_steps_not_installed_are_left_out_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        scheduler.STEPS,
-        "alerts",
-        (scheduler.STEPS["alerts"][0], (("rapport.actions.no_such_module", "raise_alerts"),)),
-    )
-    monkeypatch.setitem(
-        scheduler.STEPS,
-        "messages",
-        (scheduler.STEPS["messages"][0], (("rapport.actions.delivery", "no_such_function"),)),
-    )
-    ready, missing = scheduler.configured_steps(load_rules().schedule)
-    assert "alerts" not in [s.name for s in ready] and "messages" not in [s.name for s in ready]
-    assert missing["alerts"] == "rapport.actions.no_such_module.raise_alerts is not available"
-    assert missing["messages"] == "rapport.actions.delivery.no_such_function is not available"
-    assert ready[0].name == "score"
+def test_every_step_the_schedule_may_name_has_its_function() -> None:
+    assert list(scheduler.STEPS) == list(PIPELINE_STEPS)
+    rules = load_rules().schedule
+    steps = scheduler.configured_steps(rules)
+    assert [s.name for s in steps] == list(rules.steps)
+    assert all(s.run is scheduler.STEPS[s.name] for s in steps)
+    only = ScheduleRules(steps=("alerts", "messages"))
+    assert [s.name for s in scheduler.configured_steps(only)] == ["alerts", "messages"]
 
 
 def session_scope_of(settings: Settings) -> Any:

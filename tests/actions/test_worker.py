@@ -82,7 +82,7 @@ def test_a_failed_run_waits_for_retry_minutes(
     def broken(settings: Settings, day: dt.date) -> None:
         raise RuntimeError("the step broke")
 
-    monkeypatch.setitem(scheduler.STEPS, "expire_tasks", (broken, ()))
+    monkeypatch.setitem(scheduler.STEPS, "expire_tasks", broken)
     settings = _settings(fresh_engine, tmp_path, '["expire_tasks"]')
     events = _run_polls(settings, 5)
     runs = [what for kind, what in events if kind == "pipeline"]

@@ -13,16 +13,15 @@
 * **Catch-up**: days missed while no worker ran are run in order, at most
   ``catch_up_days`` of them; older missed days are reported as skipped.
 
-Steps are wired by name (:data:`STEPS`): a step whose module is not installed yet is left
-out and reported, and tests pass their own :class:`Step` callables. Between daily runs
-the worker sends due messages every ``[messages] poll_seconds`` (:func:`work`).
+Steps are wired by name (:data:`STEPS`), and tests pass their own :class:`Step` callables.
+Between daily runs the worker sends due messages every ``[messages] poll_seconds``
+(:func:`work`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import os
 import socket
 import threading
@@ -40,6 +39,7 @@ from rapport.store import locks, pipeline_runs
 from rapport.store.db import engine_from_settings, ensure_current, session_scope
 from rapport.store.locks import Lease
 from rapport.store.repository import utcnow
+from rapport.store.tasks import expire_tasks
 
 #: The lease that keeps the daily pipeline to one run at a time.
 LOCK_NAME = "daily_pipeline"
@@ -120,25 +120,26 @@ def _loyalty(settings: Settings, day: dt.date) -> dict[str, Any]:
 
 
 def _playbooks(settings: Settings, day: dt.date) -> dict[str, Any]:
-    engine = importlib.import_module("rapport.actions.engine")
-    summary = summary_of(engine.run_day(settings, day))
-    measured = engine.measure_outcomes(settings, day)
+    from rapport.actions.engine import measure_outcomes, run_day
+
+    summary = summary_of(run_day(settings, day))
+    measured = measure_outcomes(settings, day)
     summary["outcomes_measured"] = measured if isinstance(measured, int) else summary_of(measured)
     return summary
 
 
 def _alerts(settings: Settings, day: dt.date) -> dict[str, Any]:
-    alerts = importlib.import_module("rapport.actions.alerts")
-    return summary_of(alerts.raise_alerts(settings, day))
+    from rapport.actions.alerts import raise_alerts
+
+    return summary_of(raise_alerts(settings, day))
 
 
 def _expire_tasks(settings: Settings, day: dt.date) -> dict[str, Any]:
-    tasks = importlib.import_module("rapport.store.tasks")
     after_days = load_rules(settings).tasks.expire_after_days  # this store's rules
     engine = engine_from_settings(settings)
     try:
         with session_scope(engine, writing=True) as session:
-            expired = tasks.expire_tasks(session=session, at=utcnow(), after_days=after_days)
+            expired = expire_tasks(session=session, at=utcnow(), after_days=after_days)
             return {"expired": expired}
     finally:
         engine.dispose()
@@ -150,38 +151,20 @@ def _messages(settings: Settings, day: dt.date) -> dict[str, Any]:
     return dict(deliver(settings).as_dict())
 
 
-#: Each step's function and what it needs: ``(module, attribute)`` pairs that must exist.
-STEPS: dict[str, tuple[StepFunction, tuple[tuple[str, str], ...]]] = {
-    "score": (_score, (("rapport.scoring", "run"),)),
-    "loyalty": (_loyalty, (("rapport.store.loyalty_tiers", "evaluate_tiers"),)),
-    "playbooks": (
-        _playbooks,
-        (("rapport.actions.engine", "run_day"), ("rapport.actions.engine", "measure_outcomes")),
-    ),
-    "alerts": (_alerts, (("rapport.actions.alerts", "raise_alerts"),)),
-    "expire_tasks": (_expire_tasks, (("rapport.store.tasks", "expire_tasks"),)),
-    "messages": (_messages, (("rapport.actions.delivery", "deliver"),)),
+#: Each step's function, by the name ``[schedule] steps`` gives it.
+STEPS: dict[str, StepFunction] = {
+    "score": _score,
+    "loyalty": _loyalty,
+    "playbooks": _playbooks,
+    "alerts": _alerts,
+    "expire_tasks": _expire_tasks,
+    "messages": _messages,
 }
 
 
-def configured_steps(rules: ScheduleRules) -> tuple[list[Step], dict[str, str]]:
-    """The steps of ``[schedule] steps`` that can run, and why the others cannot (the
-    module or function they call is not there)."""
-    ready: list[Step] = []
-    missing: dict[str, str] = {}
-    for name in rules.steps:
-        function, needs = STEPS[name]
-        for module, attribute in needs:
-            try:
-                found = hasattr(importlib.import_module(module), attribute)
-            except ModuleNotFoundError:
-                found = False
-            if not found:
-                missing[name] = f"{module}.{attribute} is not available"
-                break
-        else:
-            ready.append(Step(name, function))
-    return ready, missing
+def configured_steps(rules: ScheduleRules) -> list[Step]:
+    """The steps of ``[schedule] steps``, in their order."""
+    return [Step(name, STEPS[name]) for name in rules.steps]
 
 
 # --- which days are due -----------------------------------------------------------------------
@@ -253,7 +236,6 @@ class PipelineRun:
     held_by: Lease | None = None
     days: list[DayRun] = field(default_factory=list)
     skipped: list[dt.date] = field(default_factory=list)
-    unavailable: dict[str, str] = field(default_factory=dict)
     failed: str | None = None
     lost_lease: bool = False
 
@@ -331,16 +313,14 @@ def run_pipeline(
     """
     settings = settings or get_settings()
     rules = load_rules(settings).schedule
-    unavailable: dict[str, str] = {}
     if steps is None:
-        ready, unavailable = configured_steps(rules)
-        steps = ready
+        steps = configured_steps(rules)
     me = holder or new_holder()
     lease = dt.timedelta(seconds=rules.lease_seconds)
     engine = engine_from_settings(settings)
     try:
         ensure_current(engine)
-        result = PipelineRun(ran=False, holder=me, unavailable=unavailable)
+        result = PipelineRun(ran=False, holder=me)
         deadline = time.monotonic() + wait_seconds
         while True:
             with session_scope(engine, writing=True) as session:
@@ -453,8 +433,7 @@ def due_days(settings: Settings | None = None, *, now: dt.datetime | None = None
     asks before it tries)."""
     settings = settings or get_settings()
     rules = load_rules(settings).schedule
-    steps, _ = configured_steps(rules)
-    names = [step.name for step in steps]
+    names = [step.name for step in configured_steps(rules)]
     engine = engine_from_settings(settings)
     try:
         with session_scope(engine) as session:

@@ -46,7 +46,6 @@ def _print_run(run: Any, locale: str, output: OutputFormat) -> None:
                 for d in run.days
             ],
             "skipped": [d.isoformat() for d in run.skipped],
-            "unavailable": run.unavailable,
             "failed": run.failed,
             "lost_lease": run.lost_lease,
         }
@@ -70,8 +69,6 @@ def _print_run(run: Any, locale: str, output: OutputFormat) -> None:
             console.print(render_table(rows, columns, title=title, locale=locale))
         if run.ran and not run.days:
             console.print(text("nothing_to_run", locale), highlight=False)
-    for step, why in run.unavailable.items():
-        err_console.print(f"[yellow]{text('unavailable', locale, step=step, why=why)}[/]")
     if run.skipped:
         first, last = run.skipped[0].isoformat(), run.skipped[-1].isoformat()
         note = text("skipped", locale, count=len(run.skipped), first=first, last=last)

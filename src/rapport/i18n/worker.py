@@ -65,7 +65,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{count} missed days outside the catch-up window skipped: {first} to {last} (run "
         "one with --day, or raise --catch-up-days)",
     ),
-    "unavailable": ("步骤 {step} 未运行：{why}", "step {step} not run: {why}"),
     "failed": (
         "步骤 {step} 失败：{error}；下次运行时重试",
         "step {step} failed: {error}; it is tried again at the next run",
