@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LOCK := requirements/ci.lock
 # The fast loop leaves out Spark, PostgreSQL and tests marked slow (by hand, or by the rule
-# of tests/conftest.py: analytics engines other than DuckDB on SQLite, browsers). It keeps
-# compiled test modules between runs even where PYTHONDONTWRITEBYTECODE is set: rewriting
-# the asserts of every test module again costs each worker about ten seconds.
+# of tests/conftest.py: analytics engines other than DuckDB on SQLite, browsers). Both test
+# targets keep compiled test modules between runs even where PYTHONDONTWRITEBYTECODE is set:
+# rewriting the asserts of every test module again costs each worker about ten seconds.
 FAST := not spark and not postgres and not slow
 MIN_VENV := .venv-min
 # Types are checked against the locked versions; test-min sets MYPY=true to skip it.
@@ -29,7 +29,7 @@ demo: install ## the main job on embedded defaults (SQLite + DuckDB in ./rapport
 test: install ## the whole test suite (PostgreSQL too when RAPPORT_TEST_POSTGRES_URL is set)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/pytest -n auto --dist loadgroup
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --dist loadgroup
 
 test-fast: install ## ruff, mypy and the tests without Spark, PostgreSQL and slow ones
 	$(BIN)/ruff check src tests benchmarks scripts
