@@ -111,6 +111,32 @@ def test_done_skip_add_and_expire(store: dict[str, Any]) -> None:
     assert [(e["actor"], e["action"]) for e in entries] == [("li.na", "update"), ("cli", "create")]
 
 
+def test_pages_follow_the_cursor_and_a_change_prints_the_row(store: dict[str, Any]) -> None:
+    first = json.loads(_invoke("tasks", "list", "--limit", "1", "--format", "json").output)
+    assert first["count"] == 2 and len(first["tasks"]) == 1 and first["next_cursor"]
+    after = ("--after", first["next_cursor"])
+    second = json.loads(_invoke("tasks", "list", "--limit", "1", *after, "--format", "json").output)
+    assert [t["id"] for t in first["tasks"] + second["tasks"]] == [store["old"], store["soon"]]
+    assert second["next_cursor"] is None
+    why = "客户出差"
+    skipped = _invoke(
+        "tasks", "skip", str(store["old"]), "--reason", why, "--by", "li.na", "--format", "json"
+    )
+    assert skipped.exit_code == 0, skipped.output
+    task = json.loads(skipped.output)["tasks"][0]
+    assert (task["id"], task["status"], task["skip_reason"]) == (store["old"], "skipped", why)
+    acked = _invoke("alerts", "ack", str(store["alert"]), "--format", "json")
+    assert acked.exit_code == 0, acked.output
+    assert json.loads(acked.output)["alerts"][0]["status"] == "acknowledged"
+    assert _invoke("tasks", "done", str(store["soon"]), "--by", "nobody").exit_code != 0
+    engine = create_engine(get_settings().database_url)
+    try:
+        entries = audit_entries(engine, entity="tasks")
+    finally:
+        engine.dispose()
+    assert [(e["actor"], e["action"]) for e in entries] == [("li.na", "update")]
+
+
 def test_alerts_ack_resolve_and_run(store: dict[str, Any]) -> None:
     listed = json.loads(_invoke("alerts", "list", "--format", "json").output)
     assert [a["id"] for a in listed["alerts"]] == [store["alert"]]

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
+from rapport.cli.tasks_alerts import ByOption, make_change, page_request
 from rapport.domain import AlertKind, AlertSeverity, AlertStatus
 
 alerts_app = typer.Typer(
@@ -23,10 +24,6 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ByOption = Annotated[
-    str | None,
-    typer.Option("--by", help="The staff member (username) the change is made for."),
-]
 StatusFilter = Literal["open", "acknowledged", "resolved", "unresolved"]
 
 
@@ -93,11 +90,8 @@ def list_command(
     from rapport.cli.common import store_engine
     from rapport.store import session_scope
     from rapport.store.alerts import AlertFilter
-    from rapport.store.paging import PageRequest, decode_cursor
 
-    page = PageRequest(
-        limit=limit, after=decode_cursor(after, field="after") if after else None, field="after"
-    )
+    page = page_request(limit, after)
     filters = AlertFilter(
         status=status if status in (None, "unresolved") else AlertStatus(status),
         kind=kind,
@@ -114,30 +108,15 @@ def list_command(
 
 
 def _change(alert_id: int, by: str | None, output: OutputFormat, *, resolve: bool) -> None:
-    from rapport.actions.acting import CLI_ACTOR, Actor
     from rapport.actions.alerts import acknowledge_alert, resolve_alert
-    from rapport.cli.common import console, store_engine
-    from rapport.config import get_settings
-    from rapport.i18n.tasks_alerts import text
-    from rapport.store import session_scope, users
-    from rapport.store.repository import utcnow
 
-    engine = store_engine()
-    try:
-        with session_scope(engine, writing=True) as session:
-            actor = Actor(CLI_ACTOR)
-            if by is not None:
-                user = users.get_by_username(session=session, username=by)
-                actor = Actor(user["username"], user["id"])
-            act = resolve_alert if resolve else acknowledge_alert
-            row = act(session=session, actor=actor, alert_id=alert_id, at=utcnow())
-    finally:
-        engine.dispose()
-    if output == OutputFormat.table:
-        key = "alerts.resolved" if resolve else "alerts.acknowledged"
-        console.print(text(key, get_settings().locale, id=row["id"]))
-    else:
-        _print_rows([row], output, {"count": 1})
+    act = resolve_alert if resolve else acknowledge_alert
+
+    def change(session: Any, actor: Any, at: dt.datetime) -> dict[str, Any]:
+        return act(session=session, actor=actor, alert_id=alert_id, at=at)
+
+    key = "alerts.resolved" if resolve else "alerts.acknowledged"
+    make_change(by, change, key, output, _print_rows)
 
 
 @alerts_app.command("ack")

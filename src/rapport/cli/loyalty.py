@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -33,6 +33,10 @@ loyalty_app = typer.Typer(
 )
 loyalty_app.command("report")(report_command)
 
+#: The ``progress(done, total)`` callback the ledger jobs call.
+OnProgress = Callable[[int, int], None]
+T = TypeVar("T")
+
 
 def _moment(at: str | None, tz: Any) -> dt.datetime:
     from rapport.cli.audit import parse_moment
@@ -43,7 +47,7 @@ def _moment(at: str | None, tz: Any) -> dt.datetime:
 
 
 @contextmanager
-def _customers_bar(label: str, output: OutputFormat) -> Iterator[Callable[[int, int], None]]:
+def _customers_bar(label: str, output: OutputFormat) -> Iterator[OnProgress]:
     """A progress bar of customers done on a terminal (none for JSON or CSV, or when
     piped); yields the ``progress(done, total)`` callback the ledger jobs call."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -61,6 +65,21 @@ def _customers_bar(label: str, output: OutputFormat) -> Iterator[Callable[[int, 
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _over_customers(label: str, output: OutputFormat, job: Callable[[Any, OnProgress], T]) -> T:
+    """Run a ledger job over every customer of the store: ``job(writing, progress)``, where
+    ``writing()`` opens a writing transaction (the jobs commit a batch of customers at a
+    time) and ``progress`` moves the bar of customers done (:func:`_customers_bar`)."""
+    from rapport.cli.common import store_engine
+    from rapport.store import session_scope
+
+    engine = store_engine()
+    try:
+        with _customers_bar(label, output) as progress:
+            return job(lambda: session_scope(engine, writing=True), progress)
+    finally:
+        engine.dispose()
+
+
 @loyalty_app.command("post")
 def post_command(
     dry_run: Annotated[
@@ -70,27 +89,20 @@ def post_command(
 ) -> None:
     """Post the points every order earns by the rules, and take back what cancelled or
     refunded orders earned; running it again posts nothing more."""
-    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
-    from rapport.store import session_scope
     from rapport.store.loyalty_earning import post_orders
     from rapport.store.repository import utcnow
 
     settings = get_settings()
     locale = settings.locale
-    engine = store_engine()
-    try:
-        with _customers_bar(t("loyalty.posting_customers", locale), output) as progress:
-            run = post_orders(
-                lambda: session_scope(engine, writing=True),
-                rules=load_rules(settings),
-                now=utcnow(),
-                dry_run=dry_run,
-                progress=progress,
-            )
-    finally:
-        engine.dispose()
+    run = _over_customers(
+        t("loyalty.posting_customers", locale),
+        output,
+        lambda writing, progress: post_orders(
+            writing, rules=load_rules(settings), now=utcnow(), dry_run=dry_run, progress=progress
+        ),
+    )
     row = run.as_dict()
     columns = [
         Column(name, t(f"loyalty.{name}", locale), numeric=True)
@@ -314,28 +326,21 @@ def expire_command(
 ) -> None:
     """Post the expiry of every lot of points older than [loyalty] points_expire_days
     (oldest points first); running it again posts nothing more."""
-    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
-    from rapport.store import session_scope
     from rapport.store.loyalty_expiry import post_expiries
 
     settings = get_settings()
     locale = settings.locale
     moment = _moment(at, settings.tz)
     days = load_rules(settings).loyalty.points_expire_days
-    engine = store_engine()
-    try:
-        with _customers_bar(t("loyalty.expiring_customers", locale), output) as progress:
-            run = post_expiries(
-                lambda: session_scope(engine, writing=True),
-                expire_days=days,
-                at=moment,
-                dry_run=dry_run,
-                progress=progress,
-            )
-    finally:
-        engine.dispose()
+    run = _over_customers(
+        t("loyalty.expiring_customers", locale),
+        output,
+        lambda writing, progress: post_expiries(
+            writing, expire_days=days, at=moment, dry_run=dry_run, progress=progress
+        ),
+    )
     local = moment.astimezone(settings.tz)
     row = {
         "at": local.isoformat(timespec="seconds"),
@@ -430,29 +435,21 @@ def tiers_command(
 ) -> None:
     """Evaluate every member's programme tier: upgrades at once, downgrades only after a
     review date and the grace period; running it again changes nothing more."""
-    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
-    from rapport.store import session_scope
     from rapport.store.loyalty_tiers import evaluate_tiers
 
     settings = get_settings()
     locale = settings.locale
     moment = _end_of_day(as_of, settings.tz)
     rules = load_rules(settings)
-    engine = store_engine()
-    try:
-        with _customers_bar(t("loyalty.tiers_customers", locale), output) as progress:
-            run = evaluate_tiers(
-                lambda: session_scope(engine, writing=True),
-                rules=rules,
-                at=moment,
-                tz=settings.tz,
-                dry_run=dry_run,
-                progress=progress,
-            )
-    finally:
-        engine.dispose()
+    run = _over_customers(
+        t("loyalty.tiers_customers", locale),
+        output,
+        lambda writing, progress: evaluate_tiers(
+            writing, rules=rules, at=moment, tz=settings.tz, dry_run=dry_run, progress=progress
+        ),
+    )
     local = moment.astimezone(settings.tz)
     row = {
         **run.as_dict(),

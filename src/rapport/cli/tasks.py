@@ -14,17 +14,13 @@ from typing import Annotated, Any, cast
 import typer
 
 from rapport.cli.output import Column, FormatOption, OutputFormat, emit
+from rapport.cli.tasks_alerts import ByOption, actor, make_change, page_request, print_changed
 from rapport.domain import CallResult, TaskStatus, TicketPriority
 
 tasks_app = typer.Typer(
     help="Tasks for staff: calls, visits, gifts — listed, done, skipped, added, expired.",
     no_args_is_help=True,
 )
-
-ByOption = Annotated[
-    str | None,
-    typer.Option("--by", help="The staff member (username) the change is made for."),
-]
 
 
 def _moment(text: str | None, option: str, *, end_of_day: bool) -> dt.datetime | None:
@@ -33,16 +29,6 @@ def _moment(text: str | None, option: str, *, end_of_day: bool) -> dt.datetime |
 
     moment = parse_moment(text, option, get_settings().tz, end_of_day=end_of_day)
     return None if moment is None else moment.replace(tzinfo=dt.UTC)
-
-
-def _actor(session: Any, by: str | None) -> Any:
-    from rapport.actions.acting import CLI_ACTOR, Actor
-    from rapport.store import users
-
-    if by is None:
-        return Actor(CLI_ACTOR)
-    user = users.get_by_username(session=session, username=by)
-    return Actor(user["username"], user["id"])
 
 
 def _user_id(session: Any, username: str | None) -> int | None:
@@ -118,12 +104,9 @@ def list_command(
     from rapport.actions.tasks import task_page
     from rapport.cli.common import store_engine
     from rapport.store import session_scope
-    from rapport.store.paging import PageRequest, decode_cursor
     from rapport.store.tasks import TaskFilter
 
-    page = PageRequest(
-        limit=limit, after=decode_cursor(after, field="after") if after else None, field="after"
-    )
+    page = page_request(limit, after)
     engine = store_engine()
     try:
         with session_scope(engine) as session:
@@ -142,17 +125,6 @@ def list_command(
     _print_rows(found.data, output, meta)
 
 
-def _one(row: dict[str, Any], message_key: str, output: OutputFormat) -> None:
-    from rapport.cli.common import console
-    from rapport.config import get_settings
-    from rapport.i18n.tasks_alerts import text
-
-    if output == OutputFormat.table:
-        console.print(text(message_key, get_settings().locale, id=row["id"]))
-    else:
-        _print_rows([row], output, {"count": 1})
-
-
 @tasks_app.command("done")
 def done_command(
     task_id: Annotated[int, typer.Argument(min=1, help="The task's id.")],
@@ -166,24 +138,13 @@ def done_command(
 ) -> None:
     """Mark an open task done, with the call's result and a note."""
     from rapport.actions.tasks import finish_task
-    from rapport.cli.common import store_engine
-    from rapport.store import session_scope
-    from rapport.store.repository import utcnow
 
-    engine = store_engine()
-    try:
-        with session_scope(engine, writing=True) as session:
-            row = finish_task(
-                session=session,
-                actor=_actor(session, by),
-                task_id=task_id,
-                at=utcnow(),
-                result=result,
-                note=note,
-            )
-    finally:
-        engine.dispose()
-    _one(row, "tasks.done", output)
+    def done(session: Any, actor: Any, at: dt.datetime) -> dict[str, Any]:
+        return finish_task(
+            session=session, actor=actor, task_id=task_id, at=at, result=result, note=note
+        )
+
+    make_change(by, done, "tasks.done", output, _print_rows)
 
 
 @tasks_app.command("skip")
@@ -195,23 +156,11 @@ def skip_command(
 ) -> None:
     """Skip an open task, saying why."""
     from rapport.actions.tasks import skip_task
-    from rapport.cli.common import store_engine
-    from rapport.store import session_scope
-    from rapport.store.repository import utcnow
 
-    engine = store_engine()
-    try:
-        with session_scope(engine, writing=True) as session:
-            row = skip_task(
-                session=session,
-                actor=_actor(session, by),
-                task_id=task_id,
-                at=utcnow(),
-                reason=reason,
-            )
-    finally:
-        engine.dispose()
-    _one(row, "tasks.skipped", output)
+    def skip(session: Any, actor: Any, at: dt.datetime) -> dict[str, Any]:
+        return skip_task(session=session, actor=actor, task_id=task_id, at=at, reason=reason)
+
+    make_change(by, skip, "tasks.skipped", output, _print_rows)
 
 
 @tasks_app.command("add")
@@ -251,10 +200,10 @@ def add_command(
                 team=team,
                 script=script,
             )
-            row = add_task(session=session, actor=_actor(session, by), task=task, at=utcnow())
+            row = add_task(session=session, actor=actor(session, by), task=task, at=utcnow())
     finally:
         engine.dispose()
-    _one(row, "tasks.added", output)
+    print_changed(row, "tasks.added", output, _print_rows)
 
 
 @tasks_app.command("expire")
