@@ -5,6 +5,8 @@ result, kept or from a worker."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request
 
@@ -137,5 +139,117 @@ def read_clusters(request: Request, user: Principal, fmt: Formatter, limit: int)
                 [(name, v) for name, v in r["distinguishing"]], fmt.locale
             ),
         ),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def read_trends(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The overview's monthly series of its ``period`` (:func:`rapport.reports.overview.
+    metric_overview`'s ``series``, the page's kept result or a worker): the trends chart and
+    table (retention, churn, NPS, CSAT) and the headline cards' sparklines, one row per
+    month, a column per metric in its unit (percent metrics 0–100)."""
+    result = overview_view.headline_metrics(request)
+    ids = list(dict.fromkeys((*overview_figures.TRENDS, *overview_figures.HEADLINE)))
+    rows = [
+        {"month": month["start"], **{m: result["series"][m][i] for m in ids}}
+        for i, month in enumerate(result["months"])
+    ]
+    columns = [
+        TableColumn(
+            "month",
+            fmt.t("overview.month"),
+            "date",
+            value=lambda r: r["month"].replace(tzinfo=dt.UTC).astimezone(fmt.zone).date(),
+        )
+    ]
+    columns += [
+        TableColumn(
+            m,
+            f"{overview_view.metric_label(m, fmt)} ({fmt.t(f'exports.unit_{METRICS[m].unit}')})",
+            "number",
+        )
+        for m in ids
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def read_accuracy(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's model accuracy: the latest saved fit of each model
+    (:func:`rapport.web.views.analysis.model_fits`), when it was fitted, the data's last
+    day, its customers and log-likelihood."""
+    rows = analysis_view.model_fits(request)
+
+    def last_day(row: Mapping[str, Any]) -> dt.date | None:
+        moment = row["data_until"]
+        return None if moment is None else moment.replace(tzinfo=dt.UTC).astimezone(fmt.zone).date()
+
+    columns = [
+        TableColumn(
+            "kind", fmt.t("analysis.model"), value=lambda r: fmt.t(f"analysis.model.{r['kind']}")
+        ),
+        TableColumn("fitted_at", fmt.t("analysis.fitted_at"), "datetime"),
+        TableColumn("data_until", fmt.t("analysis.data_as_of"), "date", value=last_day),
+        TableColumn("customers", fmt.t("analysis.model_rows"), "integer"),
+        TableColumn("log_likelihood", fmt.t("analysis.log_likelihood"), "number"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def read_demographics(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's demographics of the clusters (:func:`rapport.web.views.analysis.
+    clusters_of`, :func:`rapport.models.clusters.demography_grid`): one row per cluster,
+    demographic and value the page shows, with the share of the cluster's customers."""
+    found = analysis_view.clusters_of(request)
+    rows: list[dict[str, Any]] = []
+    if found:
+        k = len(found["clusters"])
+        for name, breakdown in found["demographics"].items():
+            values, grid = clustering.demography_grid(breakdown, k, name=name)
+            rows += [
+                {"cluster": c, "name": name, "value": v, "share": grid[c][i]}
+                for c in range(k)
+                for i, v in enumerate(values)
+            ]
+
+    def value(row: Mapping[str, Any]) -> str:
+        if row["value"] is None:
+            return fmt.t("analysis.no_group")
+        return fmt.value("customers", row["name"], row["value"])
+
+    columns = [
+        TableColumn(
+            "cluster",
+            fmt.t("cluster"),
+            value=lambda r: fmt.t("analysis.cluster_n", n=r["cluster"] + 1),
+        ),
+        TableColumn("name", fmt.t("exports.demographic"), value=lambda r: fmt.t(r["name"])),
+        TableColumn("value", fmt.t("exports.demographic_value"), value=value),
+        TableColumn("share", fmt.t("customer_share"), "percent"),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def read_cluster_scores(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The analysis page's candidate numbers of clusters and their scores under the
+    clustering's criterion (:func:`rapport.web.views.analysis.clusters_of`), which was
+    chosen and which were excluded."""
+    found = analysis_view.clusters_of(request)
+    rows = []
+    if found:
+        rows = [
+            {"k": k, "score": score, "chosen": k == found["k"], "excluded": k in found["excluded"]}
+            for k, score in found["silhouettes"].items()
+        ]
+
+    def verdict(row: Mapping[str, Any]) -> str | None:
+        if row["chosen"]:
+            return fmt.t("analysis.clusters_chosen")
+        return fmt.t("analysis.clusters_excluded") if row["excluded"] else None
+
+    criterion = fmt.t(f"analysis.criterion_{found['criterion']}") if found else ""
+    columns = [
+        TableColumn("k", fmt.t("exports.clusters_k"), "integer"),
+        TableColumn("score", criterion or fmt.t("exports.value"), "number"),
+        TableColumn("chosen", fmt.t("exports.clusters_choice"), value=verdict),
     ]
     return Exported(columns, rows, CustomerScope(user).masked)

@@ -169,3 +169,29 @@ def read_degrees_history(request: Request, user: Principal, fmt: Formatter, limi
         TableColumn("diamonds", fmt.t("exports.diamonds"), "integer"),
     ]
     return Exported(columns, rows, scope.masked)
+
+
+def read_value_at_risk(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The overview's value at risk per snapshot (:func:`rapport.reports.overview.
+    snapshot_history`, the latest 24, oldest first; the page shows the latest): the
+    customers valued, their predicted CLV, the value at risk and its share of the CLV, and
+    the customers at risk with theirs. Not measured where no customer has both inputs, as
+    on the page."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        rows = overview_figures.snapshot_history(session, scope=scope)
+
+    def measured(key: str) -> Callable[[Any], Any]:
+        return lambda r: r[key] if r["valued"] else None
+
+    level = fmt.percent(overview_figures.AT_RISK)
+    columns = [
+        TableColumn("as_of", fmt.t("overview.snapshot_date"), "date"),
+        TableColumn("valued", fmt.t("exports.valued"), "integer"),
+        TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
+        TableColumn("value_at_risk", fmt.t("value_at_risk"), "money", measured("value_at_risk")),
+        TableColumn("share", fmt.t("exports.var_share"), "percent", measured("share")),
+        TableColumn("at_risk", fmt.t("exports.at_risk_count", level=level), "integer"),
+        TableColumn("at_risk_value", fmt.t("exports.at_risk_value", level=level), "money"),
+    ]
+    return Exported(columns, rows, scope.masked)

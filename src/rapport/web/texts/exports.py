@@ -50,4 +50,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.failed_title": ("无法导出", "The download failed"),
     "exports.failed_back": ("返回", "Back"),
     "exports.save_image": ("保存为图片(PNG)", "Save as image (PNG)"),
+    "exports.valued": (
+        "有流失风险与预测 CLV 的客户",
+        "Customers with a churn risk and a predicted CLV",
+    ),
+    "exports.var_share": ("风险价值占预测 CLV", "Share of the predicted CLV"),
+    "exports.at_risk_count": ("流失风险 ≥ {level} 的客户", "Customers with a churn risk ≥ {level}"),
+    "exports.at_risk_value": (
+        "流失风险 ≥ {level} 客户的风险价值",
+        "Their value at risk (churn risk ≥ {level})",
+    ),
+    "exports.trends": ("月度指标走势", "Metrics by month"),
+    "exports.demographics": ("聚类人口特征", "Cluster demographics"),
+    "exports.demographic": ("人口特征", "Demographic"),
+    "exports.demographic_value": ("取值", "Value"),
+    "exports.cluster_scores": ("聚类数的选择", "Number of clusters"),
+    "exports.clusters_k": ("聚类数 k", "Clusters k"),
+    "exports.clusters_choice": ("结果", "Outcome"),
 }

@@ -254,17 +254,16 @@ def analysis_accuracy(request: Request, user: Viewer) -> Response:
     fmt = render.formatter(request)
     with request.app.state.sessions() as session:
         latest, _ = snapshot_days(session)
-    models = distributions.saved_models(render.settings_of(request))
     rows = [
         {
             "kind": m["kind"],
             "label": fmt.t(f"analysis.model.{m['kind']}"),
-            "fitted": fmt.datetime(_moment(m["created_at"])),
-            "moment": fmt.date(_last_day(_moment(m["moment"]))),
+            "fitted": fmt.datetime(m["fitted_at"]),
+            "moment": fmt.date(m["data_until"]),
             "customers": fmt.number(m["customers"]),
-            "log_likelihood": fmt.number(m["metrics"].get("log_likelihood"), 1),
+            "log_likelihood": fmt.number(m["log_likelihood"], 1),
         }
-        for m in models
+        for m in model_fits(request)
     ]
     day = (latest or dt.datetime.now(dt.UTC).date()).isoformat()
     return render.page(request, "analysis_accuracy.html", {"models": rows, "day": day})
@@ -362,6 +361,23 @@ def clusters_of(request: Request) -> dict[str, Any] | None:
     except ValueError:  # too few distinct customers to cluster
         return None
     return found
+
+
+def model_fits(request: Request) -> list[dict[str, Any]]:
+    """The latest saved fit of each model (:func:`rapport.reports.analysis.saved_models`)
+    as the accuracy section shows it: ``kind``, ``fitted_at`` (naive UTC), ``data_until``
+    (a moment of the data's last day, naive UTC, or None), ``customers`` and
+    ``log_likelihood``."""
+    return [
+        {
+            "kind": m["kind"],
+            "fitted_at": _moment(m["created_at"]),
+            "data_until": _last_day(_moment(m["moment"])),
+            "customers": m["customers"],
+            "log_likelihood": m["metrics"].get("log_likelihood"),
+        }
+        for m in distributions.saved_models(render.settings_of(request))
+    ]
 
 
 def metric_label(metric_id: str, fmt: Formatter) -> str:

@@ -120,11 +120,16 @@ TABLES: dict[str, Table] = {
     "degrees-history": _figures(
         "overview.degrees_trend", _OVERVIEW, snapshot_tables.read_degrees_history
     ),
+    "value-at-risk": _figures("overview.var", _OVERVIEW, snapshot_tables.read_value_at_risk),
     "headline": _figures("exports.headline", _OVERVIEW, analysed.read_headline),
+    "trends": _figures("exports.trends", _OVERVIEW, analysed.read_trends),
     "explorer": _figures("exports.explorer", _ANALYSIS, analysed.read_explorer),
     "cohorts": _figures("analysis.cohorts", _ANALYSIS, analysed.read_cohorts),
     "chain": _figures("exports.chain", _ANALYSIS, analysed.read_chain),
     "clusters": _figures("analysis.clusters", _ANALYSIS, analysed.read_clusters),
+    "cluster-demographics": _figures("exports.demographics", _ANALYSIS, analysed.read_demographics),
+    "cluster-scores": _figures("exports.cluster_scores", _ANALYSIS, analysed.read_cluster_scores),
+    "accuracy": _figures("analysis.accuracy", _ANALYSIS, analysed.read_accuracy),
 }
 
 
