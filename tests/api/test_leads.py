@@ -153,6 +153,23 @@ def test_bad_patches_are_422_naming_the_field(
     assert response.json()["error"]["field"] == field
 
 
+def test_a_phone_that_cannot_be_normalised_is_answered_as_for_a_customer(
+    client: TestClient, people: People, book: Book, sales: Sales
+) -> None:
+    headers = people.headers("sales")
+    lead = client.patch(f"{URL}/{sales.leads['own']['id']}", json={"phone": "12"}, headers=headers)
+    customer = client.post(
+        "/api/v1/customers",
+        json={"external_id": "C-bad-phone", "name": "赵敏", "phone": "12"},
+        headers=headers,
+    )
+    assert lead.status_code == customer.status_code == 422, (lead.text, customer.text)
+    lead_error, customer_error = lead.json()["error"], customer.json()["error"]
+    assert lead_error["field"] == customer_error["field"] == "body.phone"
+    assert lead_error["hint"] == customer_error["hint"]
+    assert "country code" in lead_error["hint"]
+
+
 # --- conversion ----------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ entries (unmasked reads) are written in a short writer's transaction of their ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -70,10 +70,34 @@ class Auditor:
         names = sorted(fields)
         self.record(action, entity, entity_id, {"fields": names} if names else None)
 
-    def read_personal_data(self, entity: str, ids: Iterable[int], *, route: str) -> None:
-        """A read that returned unmasked personal data of the records ``ids``."""
+    def updated(
+        self,
+        entity: str,
+        entity_id: int | str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        fields: Iterable[str],
+    ) -> list[str]:
+        """A change of the record ``entity_id``: the names among ``fields`` whose value
+        differs from ``before`` to ``after`` (returned); nothing is recorded when none
+        does."""
+        changed = [k for k in fields if before.get(k) != after.get(k)]
+        if changed:
+            self.wrote(AuditAction.UPDATE, entity, entity_id, changed)
+        return changed
+
+    def listed(self, entity: str, rows: Iterable[Mapping[str, Any]], *, masked: bool) -> None:
+        """A list route's page of the records ``rows``: a read of their personal data,
+        unless the caller saw it ``masked``."""
+        self.read_personal_data(entity, [r["id"] for r in rows], route="list", masked=masked)
+
+    def read_personal_data(
+        self, entity: str, ids: Iterable[int], *, route: str, masked: bool = False
+    ) -> None:
+        """A read that returned personal data of the records ``ids``; nothing is recorded
+        when the caller saw it ``masked`` (the analyst role)."""
         ids = list(ids)
-        if not ids:
+        if masked or not ids:
             return
         entity_id = ids[0] if len(ids) == 1 else None
         detail: dict[str, Any] = {"route": route, "count": len(ids)}

@@ -217,6 +217,16 @@ def named_customer(
         ) from exc
 
 
+def check_new_owner(session: Session, scope: CustomerScope, values: dict[str, Any]) -> None:
+    """The owner of a record about to be created from ``values`` (a customer, a lead):
+    sales users own what they create unless they name another owner, and an owner named
+    must be one the caller may give records to (:meth:`CustomerScope.check_owner`)."""
+    if scope.principal.role is Role.SALES:
+        values.setdefault("owner_id", scope.principal.user_id)
+    if "owner_id" in values:
+        scope.check_owner(session, values["owner_id"])
+
+
 def client_address(request: Request) -> str | None:
     """The caller's address as the server sees it (behind a proxy, run uvicorn with
     ``--proxy-headers`` so that this is the client's, not the proxy's)."""

@@ -30,6 +30,14 @@ EXPORT_COLUMNS = (
     "tags",
 )
 
+#: The OpenAPI answer of a route that sends :func:`customers_csv`.
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "CSV (UTF-8 with BOM, so that Excel reads Chinese correctly)",
+    }
+}
+
 _c = schema.customers.c
 
 

@@ -61,6 +61,14 @@ def paginate(
     return Rows(data=found.data, count=found.count, next_cursor=found.next_cursor)
 
 
+def where_equal(
+    stmt: sa.Select[Any], *filters: tuple[sa.ColumnElement[Any], Any]
+) -> sa.Select[Any]:
+    """``stmt`` narrowed by a list's filters: each ``(column, value)`` pair keeps the rows
+    whose ``column`` equals ``value``; a ``None`` value is a filter not asked for."""
+    return stmt.where(*(column == value for column, value in filters if value is not None))
+
+
 def page_params(
     settings: SettingsDep,
     limit: Annotated[

@@ -57,23 +57,25 @@ READ = [
 ]
 
 
-def _run(name: str, request: Request, settings: Settings, rules: Any, period: Any) -> Any:
-    """Run analysis ``name`` over the store the server serves, in a worker process."""
-    store = served_settings(request, settings)
-    return run_in_worker(
-        analysis_rows, name, store, rules, period, what=name, hint="ask for a shorter period"
-    )
-
-
-def _window(
-    period: str | None, last: str | None, as_of: dt.date | None, settings: Settings
-) -> tuple[dt.datetime, Any]:
+def _analysis(
+    name: str,
+    request: Request,
+    settings: Settings,
+    rules: Any,
+    period: str | None,
+    last: str | None,
+    as_of: dt.date | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run analysis ``name`` over the period asked for, on the store the server serves, in a
+    worker process: the answer's ``period``, ``as_of`` and ``engine``, and the rows."""
     moment = as_of_moment(as_of, settings)
-    return moment, parse_period(period, last, moment, settings.tz)
-
-
-def _period_body(window: Any, settings: Settings) -> MetricsPeriod:
-    return MetricsPeriod(start=utc(window.start), end=utc(window.end), timezone=settings.timezone)
+    window = parse_period(period, last, moment, settings.tz)
+    store = served_settings(request, settings)
+    engine, rows = run_in_worker(
+        analysis_rows, name, store, rules, window, what=name, hint="ask for a shorter period"
+    )
+    body = MetricsPeriod(start=utc(window.start), end=utc(window.end), timezone=settings.timezone)
+    return {"period": body, "as_of": utc(moment), "engine": engine}, rows
 
 
 @router.get(
@@ -92,15 +94,9 @@ def get_cohorts(
 ) -> CohortsResult:
     """Cohort retention (同期群留存): the buyers whose first purchase falls in each local
     month of the period, and the share of them purchasing in each month after."""
-    moment, window = _window(period, last, as_of, settings)
-    engine, rows = _run("cohorts", request, settings, rules, window)
+    head, rows = _analysis("cohorts", request, settings, rules, period, last, as_of)
     data = [CohortCell(**{**r, "cohort_start": utc(r["cohort_start"])}) for r in rows]
-    return CohortsResult(
-        period=_period_body(window, settings),
-        as_of=utc(moment),
-        engine=engine,
-        data=data,
-    )
+    return CohortsResult(**head, data=data)
 
 
 @router.get(
@@ -119,8 +115,7 @@ def get_funnel(
 ) -> FunnelResult:
     """Conversion funnel (转化漏斗) of the leads created in the period: converted into a
     customer, first purchase, repeat purchase — each a subset of the stage before."""
-    moment, window = _window(period, last, as_of, settings)
-    engine, rows = _run("funnel", request, settings, rules, window)
+    head, rows = _analysis("funnel", request, settings, rules, period, last, as_of)
     data = [
         FunnelStage(
             **r,
@@ -129,12 +124,7 @@ def get_funnel(
         )
         for r in rows
     ]
-    return FunnelResult(
-        period=_period_body(window, settings),
-        as_of=utc(moment),
-        engine=engine,
-        data=data,
-    )
+    return FunnelResult(**head, data=data)
 
 
 @router.get(

@@ -45,7 +45,7 @@ from rapport.api.errors import (
     NOT_FOUND_RESPONSE,
     ApiError,
 )
-from rapport.api.exports import customers_csv
+from rapport.api.exports import CSV_RESPONSE, customers_csv
 from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.campaigns import (
     CampaignCreate,
@@ -152,9 +152,7 @@ def update_campaign(
     merged = {**existing, **values}
     _check_period(merged["started_at"], merged["ended_at"])
     row = campaigns.repo.update(session=session, id=campaign_id, values=values)
-    changed = [k for k in values if existing.get(k) != row.get(k)]
-    if changed:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, campaign_id, changed)
+    auditor.updated(ENTITY, campaign_id, existing, row, values)
     return CampaignPublic.model_validate(row)
 
 
@@ -291,14 +289,7 @@ def record_deliveries(
 @router.get(
     "/{campaign_id}/audience",
     dependencies=[*READ, MAY_EXPORT],
-    responses={
-        200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "CSV (UTF-8 with BOM, so that Excel reads Chinese correctly)",
-        },
-        **COMMON_RESPONSES,
-        **NOT_FOUND_RESPONSE,
-    },
+    responses={**CSV_RESPONSE, **COMMON_RESPONSES, **NOT_FOUND_RESPONSE},
     response_class=Response,
 )
 def export_audience(

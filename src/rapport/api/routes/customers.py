@@ -23,7 +23,7 @@ DELETE /{id}, POST /{id}/erase     admin, manager             customers:write
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -33,12 +33,14 @@ from sqlalchemy.orm import Session
 from rapport.access import WRITERS
 from rapport.api import customer360, privacy
 from rapport.api.audit import AuditorDep
+from rapport.api.contacts import normalized_contact
 from rapport.api.deps import (
     CustomerScope,
     CustomerScopeDep,
     RulesDep,
     SessionDep,
     SettingsDep,
+    check_new_owner,
     require_role,
     require_scope,
 )
@@ -49,7 +51,7 @@ from rapport.api.errors import (
     ApiError,
     forbidden,
 )
-from rapport.api.exports import customers_csv
+from rapport.api.exports import CSV_RESPONSE, customers_csv
 from rapport.api.masking import mask_customer
 from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32, check_text
@@ -63,10 +65,8 @@ from rapport.api.schemas.customers import (
     TimelineEntry,
 )
 from rapport.api.schemas.loyalty import ProgrammeTier
-from rapport.config import Rules
 from rapport.domain import AuditAction, Role
 from rapport.errors import Conflict
-from rapport.ingest.normalize import normalize_email, normalize_phone
 from rapport.store import customers, schema
 from rapport.store.repository import Row, utcnow
 
@@ -103,32 +103,6 @@ def _filters(
     if owner_id is not None:
         conditions.append(_c.owner_id == owner_id)
     return conditions
-
-
-def _normalized(values: dict[str, Any], rules: Rules) -> dict[str, Any]:
-    """E-mail lowercased and checked, phone to E.164, as the importer does (422 otherwise)."""
-    out = dict(values)
-    try:
-        if out.get("email") is not None:
-            out["email"] = normalize_email(out["email"])
-    except ValueError as exc:
-        raise ApiError(
-            422, "validation_failed", f"body.email: {exc}", field="body.email", value=out["email"]
-        ) from exc
-    try:
-        if out.get("phone") is not None:
-            region = rules.business.default_phone_region
-            out["phone"] = normalize_phone(out["phone"], region)
-    except ValueError as exc:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"body.phone: {exc}",
-            field="body.phone",
-            value=out["phone"],
-            hint="give the number with its country code, e.g. +8613812345678",
-        ) from exc
-    return out
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -192,21 +166,14 @@ def list_customers(
             raise ApiError(422, "validation_failed", f"query.q: {exc}", field="query.q") from exc
         stmt = stmt.where(_found(session, scope, q, owner_id))
     rows = paginate(session, stmt, page, key=_c.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(CustomersPublic, lambda r: _public(r, scope))
 
 
 @router.get(
     "/export",
     dependencies=[*READ, MAY_EXPORT],
-    responses={
-        200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "CSV (UTF-8 with BOM, so that Excel reads Chinese correctly)",
-        },
-        **COMMON_RESPONSES,
-    },
+    responses={**CSV_RESPONSE, **COMMON_RESPONSES},
     response_class=Response,
 )
 def export_marketing_list(
@@ -237,8 +204,7 @@ def get_customer(
 ) -> CustomerPublic:
     """One customer (personal fields masked for analysts)."""
     row = scope.get(session=session, id=customer_id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [row["id"]], route="get")
+    auditor.read_personal_data(ENTITY, [row["id"]], route="get", masked=scope.masked)
     return _public(row, scope)
 
 
@@ -264,8 +230,7 @@ def get_customer_360(
     timeline = customer360.customer_timeline(
         session=session, customer_id=customer_id, limit=entries, masked=scope.masked
     )
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [row["id"]], route="360")
+    auditor.read_personal_data(ENTITY, [row["id"]], route="360", masked=scope.masked)
     latest, previous = customer360.latest_scores(session=session, customer_id=customer_id)
     tier = customer360.programme_tier(
         session=session, customer_id=customer_id, rules=rules, at=utcnow(), tz=settings.tz
@@ -295,11 +260,8 @@ def create_customer(
 ) -> CustomerPublic:
     """Create a customer. Sales users own the customers they create."""
     values = body.model_dump(exclude_unset=True)
-    if scope.principal.role is Role.SALES:
-        values.setdefault("owner_id", scope.principal.user_id)
-    if "owner_id" in values:
-        scope.check_owner(session, values["owner_id"])
-    row = customers.repo.create(session=session, values=_normalized(values, rules))
+    check_new_owner(session, scope, values)
+    row = customers.repo.create(session=session, values=normalized_contact(values, rules))
     auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
     return _public(row, scope)
 
@@ -332,10 +294,10 @@ def update_customer(
         )
     if "owner_id" in values:
         scope.check_owner(session, values["owner_id"])
-    row = customers.repo.update(session=session, id=customer_id, values=_normalized(values, rules))
-    changed = [k for k in values if existing.get(k) != row.get(k)]
-    if changed:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, customer_id, changed)
+    row = customers.repo.update(
+        session=session, id=customer_id, values=normalized_contact(values, rules)
+    )
+    auditor.updated(ENTITY, customer_id, existing, row, values)
     return _public(row, scope)
 
 

@@ -32,6 +32,7 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
+from rapport.api.masking import shown
 from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32, Time
 from rapport.api.schemas.events import EventCreate, EventPublic, EventsPublic
@@ -49,8 +50,7 @@ MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES))
 
 
 def _public(row: Row, scope: CustomerScope) -> EventPublic:
-    shown = {**row, "properties": None} if scope.masked else row
-    return EventPublic.model_validate({**shown, "masked": scope.masked})
+    return EventPublic.model_validate(shown(row, ("properties",), masked=scope.masked))
 
 
 @router.get(
@@ -80,8 +80,7 @@ def list_events(
     if until is not None:
         stmt = stmt.where(_e.occurred_at < until.astimezone(dt.UTC))
     rows = paginate(session, stmt, page, key=_e.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(EventsPublic, lambda r: _public(r, scope))
 
 

@@ -32,7 +32,8 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, forbidden
-from rapport.api.pagination import PageDep, paginate
+from rapport.api.masking import shown
+from rapport.api.pagination import PageDep, paginate, where_equal
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.interactions import (
     InteractionCreate,
@@ -56,10 +57,7 @@ MAY_WRITE = Depends(require_role(*WRITERS["interactions"]))
 
 
 def _public(row: Row, scope: CustomerScope) -> InteractionPublic:
-    shown = dict(row)
-    if scope.masked:
-        shown.update(dict.fromkeys(MASKED_FIELDS))
-    return InteractionPublic.model_validate({**shown, "masked": scope.masked})
+    return InteractionPublic.model_validate(shown(row, MASKED_FIELDS, masked=scope.masked))
 
 
 @router.get("", response_model=InteractionsPublic, dependencies=READ, responses=COMMON_RESPONSES)
@@ -74,18 +72,15 @@ def list_interactions(
     staff_id: IdFilter = None,
 ) -> InteractionsPublic:
     """Interactions with the customers in your scope, in id order, one page at a time."""
-    stmt = sa.select(schema.interactions).where(scope.visible(_i.customer_id))
-    for column, value in (
+    stmt = where_equal(
+        sa.select(schema.interactions).where(scope.visible(_i.customer_id)),
         (_i.customer_id, customer_id),
         (_i.channel, channel),
         (_i.direction, direction),
         (_i.staff_id, staff_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     rows = paginate(session, stmt, page, key=_i.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(InteractionsPublic, lambda r: _public(r, scope))
 
 

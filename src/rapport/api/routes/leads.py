@@ -28,19 +28,21 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from rapport.access import LeadScope
 from rapport.api.audit import AuditorDep
+from rapport.api.contacts import normalized_contact
 from rapport.api.deps import (
     CurrentUser,
     CustomerScopeDep,
     Principal,
     RulesDep,
     SessionDep,
+    check_new_owner,
     named_customer,
     require_role,
     require_scope,
 )
-from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
+from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
 from rapport.api.masking import mask_email, mask_identifier, mask_name, mask_phone
-from rapport.api.pagination import PageDep, paginate
+from rapport.api.pagination import PageDep, paginate, where_equal
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.leads import (
     LeadConversion,
@@ -51,10 +53,8 @@ from rapport.api.schemas.leads import (
     LeadUpdate,
     OpenLeadStatus,
 )
-from rapport.config import Rules
 from rapport.domain import AuditAction, LeadStatus, Role
 from rapport.errors import Conflict, NotFound
-from rapport.ingest.normalize import normalize_email, normalize_phone
 from rapport.store import customers, leads, schema
 from rapport.store.repository import Row, utcnow
 
@@ -93,28 +93,6 @@ def _public(row: Row, scope: LeadScope) -> LeadPublic:
     return LeadPublic.model_validate({**shown, "masked": scope.masked})
 
 
-def _normalized(values: dict[str, Any], rules: Rules) -> dict[str, Any]:
-    """E-mail lowercased and checked, phone to E.164 (422 naming the field otherwise)."""
-    out = dict(values)
-    for field, normalize in (
-        ("email", normalize_email),
-        ("phone", lambda v: normalize_phone(v, rules.business.default_phone_region)),
-    ):
-        if out.get(field) is None:
-            continue
-        try:
-            out[field] = normalize(out[field])
-        except ValueError as exc:
-            raise ApiError(
-                422,
-                "validation_failed",
-                f"body.{field}: {exc}",
-                field=f"body.{field}",
-                value=out[field],
-            ) from exc
-    return out
-
-
 @router.get("", response_model=LeadsPublic, dependencies=READ, responses=COMMON_RESPONSES)
 def list_leads(
     session: SessionDep,
@@ -127,14 +105,11 @@ def list_leads(
     ] = None,
 ) -> LeadsPublic:
     """Leads in your scope, in id order, one page at a time."""
-    stmt = scope.where(sa.select(schema.leads))
-    if status is not None:
-        stmt = stmt.where(_l.status == status.value)
-    if owner_id is not None:
-        stmt = stmt.where(_l.owner_id == owner_id)
+    stmt = where_equal(
+        scope.where(sa.select(schema.leads)), (_l.status, status), (_l.owner_id, owner_id)
+    )
     rows = paginate(session, stmt, page, key=_l.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(LeadsPublic, lambda r: _public(r, scope))
 
 
@@ -148,8 +123,7 @@ def get_lead(
     lead_id: LeadId, session: SessionDep, scope: LeadScopeDep, auditor: AuditorDep
 ) -> LeadPublic:
     row = scope.get(session=session, id=lead_id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [lead_id], route="get")
+    auditor.read_personal_data(ENTITY, [lead_id], route="get", masked=scope.masked)
     return _public(row, scope)
 
 
@@ -171,11 +145,8 @@ def create_lead(
     """Create a lead (201). Sales users own the leads they create."""
     values = body.model_dump(exclude_unset=True)
     values["status"] = body.status.value
-    if scope.principal.role is Role.SALES:
-        values.setdefault("owner_id", scope.principal.user_id)
-    if "owner_id" in values:
-        customer_scope.check_owner(session, values["owner_id"])
-    row = leads.repo.create(session=session, values=_normalized(values, rules))
+    check_new_owner(session, customer_scope, values)
+    row = leads.repo.create(session=session, values=normalized_contact(values, rules))
     auditor.wrote(AuditAction.CREATE, ENTITY, row["id"], values)
     return _public(row, scope)
 
@@ -212,10 +183,8 @@ def update_lead(
             )
     if "owner_id" in values:
         customer_scope.check_owner(session, values["owner_id"])
-    row = leads.repo.update(session=session, id=lead_id, values=_normalized(values, rules))
-    changed = [k for k in values if existing.get(k) != row.get(k)]
-    if changed:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, lead_id, changed)
+    row = leads.repo.update(session=session, id=lead_id, values=normalized_contact(values, rules))
+    auditor.updated(ENTITY, lead_id, existing, row, values)
     return _public(row, scope)
 
 

@@ -27,15 +27,15 @@ POST /customers/{id}/loyalty/earn, /redeem     admin, manager, sales       loyal
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 
-from rapport.api.audit import AuditorDep
+from rapport.api.audit import Auditor, AuditorDep
 from rapport.api.deps import (
-    CurrentUser,
     CustomerScope,
     CustomerScopeDep,
     RulesDep,
@@ -135,21 +135,40 @@ def get_loyalty(
     )
 
 
-def _write(
-    *,
-    session: Session,
+@dataclass(frozen=True)
+class _Writing:
+    """What a write of the ledger needs of the request."""
+
+    session: Session
+    scope: CustomerScope
+    auditor: Auditor
+    rules: Rules
+    settings: Settings
+
+
+def _writing(
+    session: SessionDep,
     scope: CustomerScopeDep,
-    user: CurrentUser,
     auditor: AuditorDep,
     rules: RulesDep,
-    settings: Settings,
+    settings: SettingsDep,
+) -> _Writing:
+    return _Writing(session, scope, auditor, rules, settings)
+
+
+WritingDep = Annotated[_Writing, Depends(_writing)]
+
+
+def _write(
+    w: _Writing,
     customer_id: int,
     points: int,
     reason: LoyaltyReason,
     body: EarnRequest | RedeemRequest,
 ) -> LoyaltyEntryResult:
+    session, rules, settings = w.session, w.rules, w.settings
     loyalty.lock_customer(session=session, customer_id=customer_id)
-    scope.get(session=session, id=customer_id)
+    w.scope.get(session=session, id=customer_id)
     values = {
         "customer_id": customer_id,
         "points": points,
@@ -157,7 +176,7 @@ def _write(
         "reference": body.reference,
         "occurred_at": body.occurred_at or utcnow(),
         "external_id": body.external_id,
-        "created_by": user.user_id,
+        "created_by": w.scope.principal.user_id,
     }
     entry: Row = loyalty.append(session=session, values=values)
     after = loyalty.balance(session=session, customer_id=customer_id)
@@ -165,7 +184,7 @@ def _write(
     loyalty_tiers.evaluate_customers(
         session, [customer_id], rules=rules, at=utcnow(), tz=settings.tz, lock=False
     )
-    auditor.record(
+    w.auditor.record(
         AuditAction.CREATE,
         ENTITY,
         entry["id"],
@@ -173,7 +192,7 @@ def _write(
     )
     programme = _programme(session, customer_id, rules, settings)
     return LoyaltyEntryResult(
-        entry=_entry(entry, scope), balance=after, tier=programme.tier if programme else None
+        entry=_entry(entry, w.scope), balance=after, tier=programme.tier if programme else None
     )
 
 
@@ -184,30 +203,10 @@ def _write(
     dependencies=WRITE,
     responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
 )
-def earn_points(
-    customer_id: CustomerId,
-    body: EarnRequest,
-    session: SessionDep,
-    scope: CustomerScopeDep,
-    user: CurrentUser,
-    auditor: AuditorDep,
-    rules: RulesDep,
-    settings: SettingsDep,
-) -> LoyaltyEntryResult:
+def earn_points(customer_id: CustomerId, body: EarnRequest, w: WritingDep) -> LoyaltyEntryResult:
     """Add points (201 with the entry and the new balance); 409 when ``external_id`` was
     used before."""
-    return _write(
-        session=session,
-        scope=scope,
-        user=user,
-        auditor=auditor,
-        rules=rules,
-        settings=settings,
-        customer_id=customer_id,
-        points=body.points,
-        reason=LoyaltyReason(body.reason.value),
-        body=body,
-    )
+    return _write(w, customer_id, body.points, LoyaltyReason(body.reason.value), body)
 
 
 @router.post(
@@ -218,26 +217,8 @@ def earn_points(
     responses={**COMMON_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
 )
 def redeem_points(
-    customer_id: CustomerId,
-    body: RedeemRequest,
-    session: SessionDep,
-    scope: CustomerScopeDep,
-    user: CurrentUser,
-    auditor: AuditorDep,
-    rules: RulesDep,
-    settings: SettingsDep,
+    customer_id: CustomerId, body: RedeemRequest, w: WritingDep
 ) -> LoyaltyEntryResult:
     """Spend points (201 with the entry and the new balance). 409 when the balance is
     smaller than ``points`` (the message names both) — nothing is written then."""
-    return _write(
-        session=session,
-        scope=scope,
-        user=user,
-        auditor=auditor,
-        rules=rules,
-        settings=settings,
-        customer_id=customer_id,
-        points=-body.points,
-        reason=LoyaltyReason.REDEEM,
-        body=body,
-    )
+    return _write(w, customer_id, -body.points, LoyaltyReason.REDEEM, body)

@@ -42,7 +42,7 @@ from rapport.api.deps import (
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from rapport.api.masking import mask_identifier, mask_name
-from rapport.api.pagination import PageDep, paginate
+from rapport.api.pagination import PageDep, paginate, where_equal
 from rapport.api.schemas.common import MAX_INT32, Time
 from rapport.api.schemas.orders import (
     OrderCreate,
@@ -139,18 +139,17 @@ def list_orders(
     ] = None,
 ) -> OrdersPublic:
     """Orders of the customers in your scope, in id order, one page at a time."""
-    stmt = sa.select(schema.orders).where(scope.visible(_o.customer_id))
-    if customer_id is not None:
-        stmt = stmt.where(_o.customer_id == customer_id)
-    if status is not None:
-        stmt = stmt.where(_o.status == status.value)
+    stmt = where_equal(
+        sa.select(schema.orders).where(scope.visible(_o.customer_id)),
+        (_o.customer_id, customer_id),
+        (_o.status, status),
+    )
     if ordered_from is not None:
         stmt = stmt.where(_o.ordered_at >= ordered_from)
     if ordered_to is not None:
         stmt = stmt.where(_o.ordered_at < ordered_to)
     rows = paginate(session, stmt, page, key=_o.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(OrdersPublic, lambda r: _public(r, scope))
 
 
@@ -165,8 +164,7 @@ def get_order(
 ) -> OrderDetail:
     """One order with its items and its customer (masked for analysts)."""
     order, customer = _scoped_order(session, scope, order_id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [order_id], route="get")
+    auditor.read_personal_data(ENTITY, [order_id], route="get", masked=scope.masked)
     return _detail(session, order, customer, scope)
 
 
@@ -329,8 +327,6 @@ def update_order(
     if "status" in values:
         values["status"] = values["status"].value
     row = orders.repo.update(session=session, id=order_id, values=values)
-    changed = [k for k in values if order.get(k) != row.get(k)]
-    if changed:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, order_id, changed)
+    if auditor.updated(ENTITY, order_id, order, row, values):
         loyalty_earning.post_customers(session, [row["customer_id"]], rules=rules, now=utcnow())
     return _detail(session, row, customer, scope)

@@ -104,7 +104,5 @@ def update_product(
     values = body.model_dump(exclude_unset=True)
     existing = products.repo.get(session=session, id=product_id)
     row = products.repo.update(session=session, id=product_id, values=values)
-    changed = [k for k in values if existing.get(k) != row.get(k)]
-    if changed:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, product_id, changed)
+    auditor.updated(ENTITY, product_id, existing, row, values)
     return ProductPublic.model_validate(row)

@@ -33,7 +33,8 @@ Lists showing unmasked names are audited like customer reads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
@@ -68,6 +69,7 @@ from rapport.reports import snapshots as reports
 router = APIRouter(tags=["scores"])
 
 ENTITY = "customers"
+L = TypeVar("L", Diamonds, ChurnWarnings, ClvList)
 
 READ = [Depends(require_scope("scores:read"))]
 RESPONSES = {**COMMON_RESPONSES, **NOT_FOUND_RESPONSE}
@@ -85,9 +87,24 @@ Lang = Annotated[
 ]
 
 
-def _audit(auditor: Auditor, scope: CustomerScope, ids: list[int], route: str) -> None:
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, ids, route=route)
+def _snapshot_page(
+    model: type[L],
+    item: Callable[..., Any],
+    found: Any,
+    *,
+    day: dt.date,
+    scope: CustomerScope,
+    auditor: Auditor,
+    route: str,
+) -> L:
+    """A page of a snapshot's list of customers (``found``: a report's page of rows, each
+    shown as ``item``), its read of personal data audited unless masked."""
+    data = [item(**r) for r in found.rows]
+    ids = [d.customer_id for d in data]
+    auditor.read_personal_data(ENTITY, ids, route=route, masked=scope.masked)
+    return model(
+        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    )
 
 
 # --- one customer --------------------------------------------------------------------------
@@ -192,10 +209,8 @@ def score_diamonds(
         marketable_only=marketable,
         page=page,
     )
-    data = [Diamond(**r) for r in found.rows]
-    _audit(auditor, scope, [d.customer_id for d in data], "scores.diamonds")
-    return Diamonds(
-        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    return _snapshot_page(
+        Diamonds, Diamond, found, day=day, scope=scope, auditor=auditor, route="scores.diamonds"
     )
 
 
@@ -216,10 +231,14 @@ def score_at_risk(
     found = reports.churn_warnings(
         session, day=day, min_risk=min_risk, scope=scope, marketable_only=marketable, page=page
     )
-    data = [ChurnWarning(**r) for r in found.rows]
-    _audit(auditor, scope, [d.customer_id for d in data], "scores.at_risk")
-    return ChurnWarnings(
-        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    return _snapshot_page(
+        ChurnWarnings,
+        ChurnWarning,
+        found,
+        day=day,
+        scope=scope,
+        auditor=auditor,
+        route="scores.at_risk",
     )
 
 
@@ -236,8 +255,6 @@ def score_clv(
     and P(alive); one page at a time (follow ``next_cursor``)."""
     day = reports.snapshot_day(session, as_of)
     found = reports.top_clv(session, day=day, scope=scope, marketable_only=marketable, page=page)
-    data = [ClvEntry(**r) for r in found.rows]
-    _audit(auditor, scope, [d.customer_id for d in data], "scores.clv")
-    return ClvList(
-        as_of=day, masked=scope.masked, data=data, count=found.total, next_cursor=found.next_cursor
+    return _snapshot_page(
+        ClvList, ClvEntry, found, day=day, scope=scope, auditor=auditor, route="scores.clv"
     )

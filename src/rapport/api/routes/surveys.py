@@ -31,7 +31,8 @@ from rapport.api.deps import (
     require_scope,
 )
 from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, ApiError
-from rapport.api.pagination import PageDep, paginate
+from rapport.api.masking import shown
+from rapport.api.pagination import PageDep, paginate, where_equal
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.surveys import (
     SurveyResponseCreate,
@@ -53,8 +54,7 @@ MAY_WRITE = Depends(require_role(Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERV
 
 
 def _public(row: Row, scope: CustomerScope) -> SurveyResponsePublic:
-    shown = {**row, "comment": None} if scope.masked else row
-    return SurveyResponsePublic.model_validate({**shown, "masked": scope.masked})
+    return SurveyResponsePublic.model_validate(shown(row, ("comment",), masked=scope.masked))
 
 
 def _invalid(field: str, message: str, value: object) -> ApiError:
@@ -73,18 +73,15 @@ def list_survey_responses(
     campaign_id: IdFilter = None,
 ) -> SurveyResponsesPublic:
     """Survey answers of the customers in your scope, in id order, one page at a time."""
-    stmt = sa.select(schema.survey_responses).where(scope.visible(_s.customer_id))
-    for column, value in (
+    stmt = where_equal(
+        sa.select(schema.survey_responses).where(scope.visible(_s.customer_id)),
         (_s.customer_id, customer_id),
         (_s.kind, kind),
         (_s.ticket_id, ticket_id),
         (_s.campaign_id, campaign_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     rows = paginate(session, stmt, page, key=_s.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(SurveyResponsesPublic, lambda r: _public(r, scope))
 
 

@@ -92,8 +92,7 @@ def list_tasks(
         due_before=due_before,
     )
     found = work.task_page(session=session, principal=scope.principal, page=page, filters=filters)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in found.data], route="list")
+    auditor.listed(ENTITY, found.data, masked=scope.masked)
     return TasksPublic(
         data=[_public(r, scope.masked) for r in found.data],
         count=found.count,
@@ -112,8 +111,7 @@ def get_task(
 ) -> TaskPublic:
     """One task."""
     row = work.task_detail(session=session, principal=scope.principal, task_id=task_id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [row["id"]], route="get")
+    auditor.read_personal_data(ENTITY, [row["id"]], route="get", masked=scope.masked)
     return _public(row, scope.masked)
 
 

@@ -57,7 +57,8 @@ from rapport.api.errors import (
     ApiError,
     forbidden,
 )
-from rapport.api.pagination import PageDep, paginate
+from rapport.api.masking import shown
+from rapport.api.pagination import PageDep, paginate, where_equal
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.tickets import (
     TicketAssign,
@@ -115,10 +116,7 @@ def _get(session: Session, scope: CustomerScope, ticket_id: int) -> Row:
 
 
 def _public(row: Row, scope: CustomerScope) -> TicketPublic:
-    shown = dict(row)
-    if scope.masked:
-        shown.update(dict.fromkeys(MASKED_FIELDS))
-    return TicketPublic.model_validate({**shown, "masked": scope.masked})
+    return TicketPublic.model_validate(shown(row, MASKED_FIELDS, masked=scope.masked))
 
 
 def _detail(session: Session, row: Row, scope: CustomerScope) -> TicketDetail:
@@ -168,19 +166,16 @@ def list_tickets(
     customer_id: IdFilter = None,
 ) -> TicketsPublic:
     """Tickets of the customers in your scope, in id order, one page at a time."""
-    stmt = sa.select(schema.tickets).where(scope.visible(_t.customer_id))
-    for column, value in (
+    stmt = where_equal(
+        sa.select(schema.tickets).where(scope.visible(_t.customer_id)),
         (_t.status, status),
         (_t.kind, kind),
         (_t.priority, priority),
         (_t.assignee_id, assignee_id),
         (_t.customer_id, customer_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     rows = paginate(session, stmt, page, key=_t.id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [r["id"] for r in rows.data], route="list")
+    auditor.listed(ENTITY, rows.data, masked=scope.masked)
     return rows.as_page(TicketsPublic, lambda r: _public(r, scope))
 
 
@@ -195,8 +190,7 @@ def get_ticket(
 ) -> TicketDetail:
     """One ticket with its status history, oldest change first."""
     row = _get(session, scope, ticket_id)
-    if not scope.masked:
-        auditor.read_personal_data(ENTITY, [row["id"]], route="get")
+    auditor.read_personal_data(ENTITY, [row["id"]], route="get", masked=scope.masked)
     return _detail(session, row, scope)
 
 
@@ -309,6 +303,5 @@ def assign_ticket(
     updated = tickets.repo.update(
         session=session, id=ticket_id, values={"assignee_id": body.assignee_id}
     )
-    if row["assignee_id"] != updated["assignee_id"]:
-        auditor.wrote(AuditAction.UPDATE, ENTITY, ticket_id, ["assignee_id"])
+    auditor.updated(ENTITY, ticket_id, row, updated, ["assignee_id"])
     return _detail(session, updated, scope)
