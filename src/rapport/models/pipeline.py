@@ -471,8 +471,9 @@ def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
     features = fitted.current_features
     if fitted.churn is not None and features is not None and features.num_rows:
         ids = features.column("customer_id").to_numpy()
-        proba = np.asarray(fitted.churn.predict_proba(features), np.float64)
-        why = reasons_array(fitted.churn.explain(features), top=rules.models.churn_reasons)
+        proba, explained = fitted.churn.predict_explained(features)
+        proba = np.asarray(proba, np.float64)
+        why = reasons_array(explained, top=rules.models.churn_reasons)
         pos = np.searchsorted(s.customer_id, ids)
         found = (pos < n) & (s.customer_id[np.minimum(pos, n - 1)] == ids)
         risk[pos[found]] = proba[found]

@@ -68,6 +68,17 @@ def test_contributions_add_up_to_the_logit(model, train, test_rows) -> None:
     assert model.logit(train).mean() == pytest.approx(model.baseline_, abs=1e-9)
 
 
+def test_one_evaluation_gives_the_probabilities_and_their_explanation(model, test_rows) -> None:
+    proba, ex = model.predict_explained(test_rows)
+    alone = model.explain(test_rows)
+    np.testing.assert_array_equal(ex.contributions, alone.contributions)
+    np.testing.assert_array_equal(ex.values, alone.values)
+    assert ex.features == alone.features and ex.baseline == alone.baseline
+    # the calibration of the explanation's logit, bit for bit
+    np.testing.assert_array_equal(proba, model.calibration_(model.logit(test_rows)))
+    np.testing.assert_array_equal(proba, model.predict_proba(test_rows))
+
+
 def test_reasons_are_the_largest_signed_contributions(model, test_rows) -> None:
     logit = model.logit(test_rows)
     every = model.reasons(test_rows, top=3)

@@ -355,9 +355,16 @@ class ChurnModel:
         ValidationFailed
             A feature column is missing, not numeric or infinite.
         """
+        return self.predict_explained(table)[0]
+
+    def predict_explained(self, table: Any) -> tuple[np.ndarray, Explanation]:
+        """:meth:`predict_proba` and :meth:`explain` of ``table`` from one evaluation of
+        the features' terms (the probability is the calibration of the explanation's
+        logit, so both are exactly what the two methods return)."""
         self._fitted()
         assert self.calibration_ is not None
-        return self.calibration_(self.logit(table))
+        explained = self.explain(table)
+        return self.calibration_(explained.logit), explained
 
     def reasons(self, table: Any, top: int = 3) -> list[list[dict[str, Any]]]:
         """Each row's ``top`` largest contributions to its churn log-odds.
