@@ -47,28 +47,32 @@ def _moment(at: str | None, tz: Any) -> dt.datetime:
 
 
 @contextmanager
-def _customers_bar(label: str, output: OutputFormat) -> Iterator[OnProgress]:
-    """A progress bar of customers done on a terminal (none for JSON or CSV, or when
-    piped); yields the ``progress(done, total)`` callback the ledger jobs call."""
+def _customers_bar(label: str | None, output: OutputFormat) -> Iterator[OnProgress]:
+    """A progress bar of customers done on a terminal (none without a ``label``, for JSON
+    or CSV, or when piped); yields the ``progress(done, total)`` callback the ledger jobs
+    call."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from rapport.cli.common import err_console
 
     with Progress(
-        TextColumn(label),
+        TextColumn(label or ""),
         BarColumn(),
         MofNCompleteColumn(),
         console=err_console,
-        disable=output != OutputFormat.table or not err_console.is_terminal,
+        disable=label is None or output != OutputFormat.table or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("customers", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _over_customers(label: str, output: OutputFormat, job: Callable[[Any, OnProgress], T]) -> T:
+def _over_customers(
+    label: str | None, output: OutputFormat, job: Callable[[Any, OnProgress], T]
+) -> T:
     """Run a ledger job over every customer of the store: ``job(writing, progress)``, where
     ``writing()`` opens a writing transaction (the jobs commit a batch of customers at a
-    time) and ``progress`` moves the bar of customers done (:func:`_customers_bar`)."""
+    time) and ``progress`` moves the bar ``label`` of customers done
+    (:func:`_customers_bar`; no bar without a label)."""
     from rapport.cli.common import store_engine
     from rapport.store import session_scope
 
@@ -134,26 +138,20 @@ def bonuses_command(
 ) -> None:
     """Post the bonuses of [loyalty.bonuses] due now: welcome, birthday month, first repeat
     purchase, referral; each once, for the events of the last window_days."""
-    from rapport.cli.common import store_engine
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
-    from rapport.store import session_scope
     from rapport.store.loyalty_bonuses import KINDS, post_bonuses
 
     settings = get_settings()
     locale = settings.locale
     moment = _moment(at, settings.tz)
-    engine = store_engine()
-    try:
-        run = post_bonuses(
-            lambda: session_scope(engine, writing=True),
-            rules=load_rules(settings),
-            at=moment,
-            tz=settings.tz,
-            dry_run=dry_run,
-        )
-    finally:
-        engine.dispose()
+    run = _over_customers(
+        None,
+        output,
+        lambda writing, _: post_bonuses(
+            writing, rules=load_rules(settings), at=moment, tz=settings.tz, dry_run=dry_run
+        ),
+    )
     rows = [
         {
             "kind": kind,
