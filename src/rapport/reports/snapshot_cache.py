@@ -15,8 +15,10 @@ again while its *key* holds:
   consent, a soft delete, an erasure, an import), both read down an index; for a manager,
   how many users there are and their latest ``updated_at``, as teams draw the manager's
   scope;
-* who asks: the role, user and team of the scope's principal, which decide its rows and
-  whether they are masked — one role's rows are never handed to another.
+* who asks, as far as it decides the rows and whether they are masked: every customer
+  (admins, analysts), a manager's team (its managers), else the user; and masked or not
+  (analysts) — one scope's rows are never handed to another, while every admin shares one
+  result, and so does every manager of a team.
 
 The key is read from the store on every call (three small queries), so several uvicorn
 workers, each with its own memo, agree with the store and with each other; nothing expires
@@ -38,7 +40,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope
+from rapport.access import CustomerScope, Principal
 from rapport.config import Rules
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
@@ -60,13 +62,28 @@ _rules: dict[int, tuple[Any, str]] = {}
 
 
 def _who(scope: CustomerScope | None) -> tuple[Hashable, ...] | None:
-    """Who asks, as the key holds it (``None``: not kept)."""
+    """Who asks, as the key holds it (``None``: not kept): the rows the scope draws and
+    whether they are masked, so principals who see the same rows the same way share a
+    result — every admin (all rows), every analyst (all rows, masked), every manager of
+    one team (the team's and the unowned) — and nobody else does."""
     if scope is None:
         return ("everyone",)
     p = scope.principal
     if p.role is Role.SERVICE:
         return None
-    return (p.role.value, p.user_id, p.team, scope.masked, type(scope).__name__, _extra(scope))
+    rows = rows_key(p)
+    return (*rows, scope.masked, type(scope).__name__, _extra(scope))
+
+
+def rows_key(p: Principal) -> tuple[Hashable, ...]:
+    """The customers a principal's :class:`~rapport.access.CustomerScope` draws, as a key:
+    ``("all",)`` for a role that sees every customer, ``("team", name)`` for a manager of a
+    team, else the role and the user."""
+    if CustomerScope(p).clause() is None:  # the owner rule of rapport.access
+        return ("all",)
+    if p.role is Role.MANAGER and p.team is not None:
+        return ("team", p.team)
+    return (p.role.value, p.user_id)
 
 
 def _extra(scope: CustomerScope) -> tuple[Hashable, ...]:
@@ -317,6 +334,7 @@ __all__ = [
     "memo",
     "movements",
     "rfm_grid",
+    "rows_key",
     "rules_key",
     "state",
 ]

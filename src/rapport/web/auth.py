@@ -120,6 +120,9 @@ def current_user(request: Request) -> Principal:
     )
     request.state.principal = principal
     request.state.display_name = user.get("display_name") or user["username"]
+    warmer = getattr(request.app.state, "web_warmer", None)
+    if warmer is not None:  # a page is in use: keep the snapshot reports warm
+        warmer.asked()
     render.set_session(request, found.touched())
     return principal
 
