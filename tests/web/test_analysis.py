@@ -20,9 +20,9 @@ from rapport.reports import analysis as distributions
 from rapport.reports import snapshots
 from rapport.reports.overview import day_end, snapshot_days
 from rapport.store.db import create_engine, session_scope
+from rapport.web.figures.analysis import segment_label
+from rapport.web.figures.overview import metric_text
 from rapport.web.i18n import Formatter
-from rapport.web.views.analysis import segment_label
-from rapport.web.views.overview import metric_text
 from tests.web.conftest import ROLE_USERS, Watched, WebStore, browser_login, http_login, shot
 from tests.web.test_overview import CJK, numbers_in, visible_text
 

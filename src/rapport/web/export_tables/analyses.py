@@ -16,6 +16,8 @@ from rapport.models import clusters as clustering
 from rapport.reports import overview as overview_figures
 from rapport.reports.tables import TableColumn
 from rapport.web.export_tables import Exported, fraction
+from rapport.web.figures import analysis as analysis_ui
+from rapport.web.figures import overview as overview_ui
 from rapport.web.i18n import Formatter
 from rapport.web.views import analysis as analysis_view
 from rapport.web.views import overview as overview_view
@@ -28,7 +30,7 @@ def read_headline(request: Request, user: Principal, fmt: Formatter, limit: int)
     result = overview_view.headline_metrics(request)
     rows = [
         {
-            "metric": overview_view.metric_label(metric_id, fmt),
+            "metric": overview_ui.metric_label(metric_id, fmt),
             "unit": METRICS[metric_id].unit,
             "value": result["headline"][metric_id]["value"],
             "previous": result["headline"][metric_id]["previous"],
@@ -56,14 +58,14 @@ def read_explorer(request: Request, user: Principal, fmt: Formatter, limit: int)
     explorer_rows`), each row's numerator, denominator and value (percent metrics 0–100)."""
     q = analysis_view.question(request)
     _, rows = analysis_view.explorer_rows(request, q)
-    label = analysis_view.metric_label(q["metric"], fmt)
+    label = analysis_ui.metric_label(q["metric"], fmt)
     columns = [TableColumn("metric", fmt.t("exports.metric"), value=lambda r: label)]
     if q["by"]:
         columns.append(
             TableColumn(
                 "segment",
                 fmt.t(f"analysis.by_{q['by']}"),
-                value=lambda r: analysis_view.segment_label(q["by"], r.get("segment"), fmt),
+                value=lambda r: analysis_ui.segment_label(q["by"], r.get("segment"), fmt),
             )
         )
     if q["granularity"]:
@@ -165,7 +167,7 @@ def read_trends(request: Request, user: Principal, fmt: Formatter, limit: int) -
     columns += [
         TableColumn(
             m,
-            f"{overview_view.metric_label(m, fmt)} ({fmt.t(f'exports.unit_{METRICS[m].unit}')})",
+            f"{overview_ui.metric_label(m, fmt)} ({fmt.t(f'exports.unit_{METRICS[m].unit}')})",
             "number",
         )
         for m in ids
