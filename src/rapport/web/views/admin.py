@@ -9,42 +9,29 @@ transaction with its audit entry (``create`` / ``update`` of ``users`` or ``api_
 detail ``{"via": "web", "fields": [...]}``: the names of the fields, never a password or a
 secret). The store refuses a weak password (with the reason, in the page's language) and
 keeps the last active administrator; :func:`rapport.access.check_account_change` keeps an
-administrator from disabling or demoting themselves. The audit log is read with
-:func:`rapport.store.audit.list_entries` one keyset page at a time
-(:mod:`rapport.store.paging`), as ``GET /api/v1/audit`` reads it.
+administrator from disabling or demoting themselves. The tabs *Rules* and *Audit log* are
+:mod:`rapport.web.views.admin_rules` and :mod:`rapport.web.views.admin_audit`, with this
+module's :data:`AdminUser` and :func:`section_page`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from markupsafe import Markup
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from rapport.access import ADMINISTRATORS, Principal, check_account_change
-from rapport.config import Rules, rules_file
 from rapport.domain import AuditAction, Role
-from rapport.errors import NotFound, RapportError, ValidationFailed
+from rapport.errors import NotFound, RapportError
 from rapport.i18n.errors import error_text
-from rapport.i18n.locale import pick
-from rapport.store import audit, schema, tokens, users
-from rapport.store.loyalty import TIER_NAMES
-from rapport.store.paging import PageRequest, SortKey, decode_cursor
+from rapport.store import audit, tokens, users
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, client_address, roles, writing
-from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 
 router = APIRouter(include_in_schema=False)
@@ -53,12 +40,6 @@ AdminUser = Annotated[Principal, Depends(roles(*ADMINISTRATORS))]
 
 #: The sub-pages, in the order of the page's tabs.
 SECTIONS = ("users", "tokens", "rules", "audit")
-#: Audit entries a page shows.
-AUDIT_PAGE = 50
-#: Entries of the CSV export at most (the newest that match).
-CSV_MAX = 10_000
-#: The log's order: newest first, as ``GET /api/v1/audit`` pages it.
-AUDIT_ORDER = [SortKey(schema.audit_log.c.id, descending=True)]
 #: The longest token validity the form takes (days).
 MAX_TOKEN_DAYS = 3650
 
@@ -85,7 +66,8 @@ def _audit(
     )
 
 
-def _id(value: str) -> int | None:
+def parse_id(value: str) -> int | None:
+    """A record's id typed in an address or a form, or ``None`` when it is not one."""
     ok = value.isascii() and value.isdigit() and 0 < len(value) < 10
     return int(value) if ok else None
 
@@ -104,7 +86,7 @@ def _field_of(error: RapportError, fields: tuple[str, ...]) -> str:
     return error.field if error.field in fields else "_form"
 
 
-def _page(
+def section_page(
     request: Request, section: str, template: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     return render.page(
@@ -155,7 +137,7 @@ def _users_page(
         "message": message,
         "min_length": users.PasswordPolicy.from_settings(render.settings_of(request)).min_length,
     }
-    return _page(request, "users", "admin_users.html", context, status)
+    return section_page(request, "users", "admin_users.html", context, status)
 
 
 @router.get("/admin/users")
@@ -229,7 +211,7 @@ def _user_write(
     """Run ``change(session, row)`` on the account ``user_id`` in a writer's transaction;
     it returns the message of the outcome. A refusal shows next to the account's row."""
     fmt = render.formatter(request)
-    number = _id(user_id)
+    number = parse_id(user_id)
     if number is None:
         return render.page(request, "admin_not_found.html", status=404)
 
@@ -368,7 +350,7 @@ def _tokens_page(
         "message": message,
         "max_days": MAX_TOKEN_DAYS,
     }
-    return _page(request, "tokens", "admin_tokens.html", context, status)
+    return section_page(request, "tokens", "admin_tokens.html", context, status)
 
 
 @router.get("/admin/tokens")
@@ -393,14 +375,14 @@ def issue_token(
     state = FormState(
         values={"user_id": owner, "name": name, "scopes": scopes, "expires_days": days}
     )
-    owner_id = _id(owner)
+    owner_id = parse_id(owner)
     if not name:
         state.errors["name"] = fmt.t("admin.required")
     if owner_id is None:
         state.errors["user_id"] = fmt.t("tokens_page.bad_user")
     expires_at = None
     if days:
-        number = _id(days)
+        number = parse_id(days)
         if number is None or not 1 <= number <= MAX_TOKEN_DAYS:
             state.errors["expires_days"] = fmt.t("tokens_page.bad_days")
         else:
@@ -452,7 +434,7 @@ def revoke_token(request: Request, user: AdminUser, token_id: str) -> Response:
     audited as an ``update`` of ``api_tokens`` with the field ``revoked_at`` (a token
     revoked before: nothing changes, no entry)."""
     fmt = render.formatter(request)
-    number = _id(token_id)
+    number = parse_id(token_id)
     if number is None:
         return render.page(request, "admin_not_found.html", status=404)
 
@@ -468,269 +450,3 @@ def revoke_token(request: Request, user: AdminUser, token_id: str) -> Response:
     except NotFound:
         return render.page(request, "admin_not_found.html", status=404)
     return _tokens_page(request, user, message=fmt.t("tokens_page.revoked_done", id=number))
-
-
-# --- the business rules --------------------------------------------------------------------
-
-#: The sections of the rules page: a path of :class:`rapport.config.Rules`.
-RULE_SECTIONS = (
-    "business",
-    "activity",
-    "sla",
-    "loyalty",
-    "scores.tiers",
-    "scores.rfm",
-    "scores.lifecycle",
-    "scores.relationship_index",
-    "scores.satisfaction",
-    "scores.loyalty",
-    "scores.engagement",
-    "scores.advocacy",
-    "scores.depth",
-    "models",
-    "costs",
-)
-
-
-#: Rules that are shares or probabilities, shown as percentages.
-PERCENTS = ("gross_margin", "revenue_top_share", "growth_share", "discount_rate", "churn_risk")
-
-
-@dataclass
-class RuleTable:
-    """A list of rules (tiers, segments …) or a map by an enumeration, as a table."""
-
-    key: str
-    columns: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class RuleSection:
-    key: str
-    anchor: str
-    values: list[tuple[str, str]]  # (label, shown value)
-    tables: list[RuleTable]
-
-
-def _shown(value: Any, path: str, fmt: Formatter) -> str:
-    """One rule's value in the page's language."""
-    if isinstance(value, bool):
-        return fmt.t("admin.yes" if value else "admin.no")
-    if isinstance(value, StrEnum):
-        return fmt.enum(value)
-    if isinstance(value, int | float):
-        if path.endswith(PERCENTS):
-            return fmt.percent(value, 0 if float(value * 100).is_integer() else 1)
-        digits = 0 if float(value).is_integer() else min(4, len(repr(float(value)).split(".")[1]))
-        return fmt.number(value, digits)
-    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return fmt.t("rules_page.range", low=value[0], high=value[1])
-    if isinstance(value, list | tuple):
-        sep = "、" if fmt.locale == "zh_CN" else ", "
-        return (
-            Markup(sep).join(_shown(v, path, fmt) for v in value) if value else fmt.t("admin.none")
-        )
-    if isinstance(value, str):
-        if path.endswith(("lapsed_segment", "segments.id")):
-            return fmt.segment(value)
-        if path.endswith("tiers.code"):
-            names = TIER_NAMES.get(value)
-            return pick(names, fmt.locale) if names else value
-        shown = fmt.label_or(f"rules.literal.{value}", value)
-        if shown == value:  # no literal of the rules: the business's own text, shown as data
-            return Markup('<span class="data">{}</span>').format(value)
-        return shown
-    return str(value)
-
-
-def _walk(model: BaseModel, path: str, fmt: Formatter, section: RuleSection) -> None:
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        here = f"{path}.{name}"
-        if isinstance(value, BaseModel):
-            _walk(value, here, fmt, section)
-        elif isinstance(value, dict):
-            section.tables.append(
-                RuleTable(
-                    key=f"rules.{here}",
-                    columns=["rules_page.key", "rules_page.value"],
-                    rows=[[_shown(k, here, fmt), _shown(v, here, fmt)] for k, v in value.items()],
-                )
-            )
-        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-            fields = list(type(value[0]).model_fields)
-            section.tables.append(
-                RuleTable(
-                    key=f"rules.{here}",
-                    columns=[f"rules.{here}.{f}" for f in fields],
-                    rows=[
-                        [_shown(getattr(r, f), f"{here}.{f}", fmt) for f in fields] for r in value
-                    ],
-                )
-            )
-        else:
-            section.values.append((f"rules.{here}", _shown(value, here, fmt)))
-
-
-def rule_sections(rules: Rules, fmt: Formatter) -> list[RuleSection]:
-    """The rules in force as readable sections: each value with its label, each list or
-    map of rules as a table."""
-    out = []
-    for path in RULE_SECTIONS:
-        model: Any = rules
-        for part in path.split("."):
-            model = getattr(model, part)
-        section = RuleSection(
-            key=f"rules.{path}", anchor=path.replace(".", "-"), values=[], tables=[]
-        )
-        _walk(model, path, fmt, section)
-        out.append(section)
-    return out
-
-
-@router.get("/admin/rules")
-def rules_page(request: Request, user: AdminUser) -> Response:
-    fmt = render.formatter(request)
-    source = rules_file(render.settings_of(request))
-    context = {
-        "rule_sections": rule_sections(request.app.state.rules, fmt),
-        "source": str(source) if source else None,
-    }
-    return _page(request, "rules", "admin_rules.html", context)
-
-
-# --- the audit log -------------------------------------------------------------------------
-
-AUDIT_FILTERS = ("actor", "customer", "action", "since", "until")
-
-
-@dataclass
-class AuditQuery:
-    """The filters of the audit page as the store takes them, what the URL keeps, and each
-    filter's problem."""
-
-    filters: dict[str, Any]
-    kept: dict[str, str]
-    errors: dict[str, str]
-
-
-def _local_day(text: str, zone: ZoneInfo, *, next_day: bool) -> dt.datetime:
-    """The start of the local day ``text`` (or of the next one), in UTC."""
-    day = dt.date.fromisoformat(text) + dt.timedelta(days=next_day)
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
-def parse_audit_query(params: Any, fmt: Formatter) -> AuditQuery:
-    """The audit filters from the URL: an actor's username, a customer id, an action, and
-    local dates from and to (both inclusive, as ``rapport audit --since/--until``)."""
-    kept = {k: str(params.get(k, "")).strip()[:128] for k in AUDIT_FILTERS}
-    kept = {k: v for k, v in kept.items() if v}
-    filters: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    if "actor" in kept:
-        filters["actor"] = kept["actor"]
-    if "customer" in kept:
-        number = _id(kept["customer"])
-        if number is None:
-            errors["customer"] = fmt.t("audit_page.bad_customer")
-        else:
-            filters["customer_id"] = number
-    if "action" in kept:
-        try:
-            filters["action"] = AuditAction(kept["action"])
-        except ValueError:
-            kept.pop("action")
-    for name, next_day in (("since", False), ("until", True)):
-        if name in kept:
-            try:
-                filters[name] = _local_day(kept[name], fmt.zone, next_day=next_day)
-            except ValueError:
-                errors[name] = fmt.t("audit_page.bad_date")
-    if "since" in filters and "until" in filters and filters["since"] >= filters["until"]:
-        errors["until"] = fmt.t("audit_page.until_before_since")
-    return AuditQuery(filters=filters, kept=kept, errors=errors)
-
-
-def _audit_url(kept: dict[str, str], path: str = "/admin/audit", **extra: str) -> str:
-    values = {**kept, **extra}
-    return path + ("?" + urlencode(values) if values else "")
-
-
-def _detail(value: Any) -> str:
-    if not value:
-        return ""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-@router.get("/admin/audit")
-def audit_page(request: Request, user: AdminUser) -> Response:
-    fmt = render.formatter(request)
-    query = parse_audit_query(request.query_params, fmt)
-    cursor = str(request.query_params.get("cursor", ""))[:200]
-    page = PageRequest(limit=AUDIT_PAGE)
-    if cursor:
-        try:
-            page = PageRequest(limit=AUDIT_PAGE, after=decode_cursor(cursor))
-            page.start(AUDIT_ORDER)
-        except ValidationFailed:  # a cursor edited by hand: the first page
-            page, cursor = PageRequest(limit=AUDIT_PAGE), ""
-    rows: list[dict[str, Any]] = []
-    count = 0
-    next_cursor = None
-    if not query.errors:
-        (before_id,) = page.start(AUDIT_ORDER) or (None,)
-        with request.app.state.sessions() as session:
-            found, count = audit.list_entries(
-                session=session, limit=page.fetch, before_id=before_id, **query.filters
-            )
-        shown = page.cut(found, count=count)
-        rows = [{**r, "action": AuditAction(r["action"]), "detail": _detail(r["detail"]),
-                 "entity_label": fmt.label_or(r["entity"], "")}
-                for r in shown.data]  # fmt: skip
-        next_cursor = shown.next_cursor
-    context = {
-        "query": query,
-        "rows": rows,
-        "count": count,
-        "actions": list(AuditAction),
-        "next_url": _audit_url(query.kept, cursor=next_cursor) if next_cursor else None,
-        "first_url": _audit_url(query.kept) if cursor else None,
-        "csv_url": _audit_url(query.kept, path="/admin/audit.csv"),
-        "csv_max": CSV_MAX,
-    }
-    htmx = request.headers.get("hx-request") == "true" and not request.headers.get(
-        "hx-history-restore-request"
-    )
-    template = "admin_audit_list.html" if htmx else "admin_audit.html"
-    return _page(request, "audit", template, context, 422 if query.errors and not htmx else 200)
-
-
-@router.get("/admin/audit.csv")
-def audit_csv(request: Request, user: AdminUser) -> Response:
-    """The entries the filters select, newest first, at most :data:`CSV_MAX`, as CSV
-    (UTF-8 with a byte-order mark, so that spreadsheet programs read the Chinese)."""
-    fmt = render.formatter(request)
-    query = parse_audit_query(request.query_params, fmt)
-    if query.errors:
-        return render.redirect(request, _audit_url(query.kept))
-    with request.app.state.sessions() as session:
-        rows, _ = audit.list_entries(session=session, limit=CSV_MAX, **query.filters)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    columns = ("id", "occurred_at", "actor", "actor_user_id", "action", "entity", "entity_id",
-               "client_address", "detail")  # fmt: skip
-    writer.writerow(columns)
-    for r in rows:
-        at = r["occurred_at"]
-        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-        writer.writerow(
-            [r["id"], at.isoformat(), r["actor"], r["actor_user_id"] or "", r["action"],
-             r["entity"], r["entity_id"] or "", r["client_address"] or "", _detail(r["detail"])]
-        )  # fmt: skip
-    response = Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="rapport-audit.csv"'},
-    )
-    return render.with_cookie(request, response)
