@@ -15,7 +15,7 @@ import pytest
 import rapport
 from rapport.analytics.timeline import SOURCES
 from rapport.domain import LifecycleStage, ValueTier
-from rapport.web import i18n, pages, render
+from rapport.web import card, i18n, render
 from rapport.web.customer_list import SORTS
 from rapport.web.i18n import Formatter, from_accept_language, negotiate
 from tests.web.conftest import csrf_of, http_login
@@ -89,7 +89,7 @@ def test_every_key_the_templates_use_is_in_the_catalogue() -> None:
     for prefix, values in {
         "sort.": SORTS,
         "source.": SOURCES,
-        "degree.": (*pages.DEGREES, "relationship_index"),
+        "degree.": (*card.DEGREES, "relationship_index"),
         "lang.": i18n.LOCALES,
     }.items():
         used |= {prefix + v for v in values}

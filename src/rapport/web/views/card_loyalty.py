@@ -11,7 +11,7 @@ in one writer's transaction with the same audit entry (``create`` / ``update`` o
 page). What the store refuses — too few points, out of stock, no longer offered, a voucher
 used before — is shown in the panel in the page's language (:mod:`rapport.i18n.errors`).
 
-The panel has no menu entry: it is part of the card (:mod:`rapport.web.pages`), which builds
+The panel has no menu entry: it is part of the card (:mod:`rapport.web.card`), which builds
 its context with :func:`loyalty_panel`.
 """
 
@@ -322,10 +322,10 @@ def _write(
     rules = request.app.state.rules
     with request.app.state.sessions() as session:
         if not htmx:  # the whole card, with the panel's problem
-            from rapport.web import pages
+            from rapport.web import card
 
             row = scope.get(session=session, id=number)
-            context = pages.card_context(request, session, scope, row, loyalty_form=state)
+            context = card.card_context(request, session, scope, row, loyalty_form=state)
             if not scope.masked:
                 audit_read(request, user, [number], "web.360")
             return render.page(request, "customer.html", context, status=422)
