@@ -23,8 +23,10 @@ process has at most :data:`WORKERS` workers, whichever adapter asks.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -38,6 +40,8 @@ from rapport.errors import RapportError, StoreUnavailable, ValidationFailed
 WORKERS = 2
 #: Seconds a request waits for its result before it gets 503.
 TIMEOUT_SECONDS = 300.0
+#: How often a worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -50,9 +54,27 @@ def _executor() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")
+                max_workers=WORKERS,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_leave_with_parent,
+                initargs=(os.getpid(),),
             )
         return _pool
+
+
+def _leave_with_parent(parent: int) -> None:
+    """Run in each worker as it starts: a thread that ends the worker once ``parent`` (the
+    server) is gone. A server that exits normally stops its workers itself; one that is
+    killed (``kill -9``, the out-of-memory killer) cannot, and its workers would otherwise
+    wait for work forever, each holding its memory: their queue's pipe is held open by
+    every worker, so none of them ever reads its end."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="rapport-parent-watch", daemon=True).start()
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
