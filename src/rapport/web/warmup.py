@@ -55,6 +55,13 @@ IDLE_SECONDS = 900.0
 MAX_SALES = 20
 #: Roles whose pages keep snapshot reports, in the order they are warmed.
 WARMED_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.SALES)
+#: The lists of diamonds the pages show first: the roles of the page, the rows, the order
+#: (the overview's top by revenue, the diamonds page, the worklist's short list).
+DIAMOND_LISTS = (
+    (overview_view.ALLOWED, overview_view.LISTED, "revenue"),
+    (frozenset(diamonds_view.ROLES), diamonds_view.PAGE_ROWS, "churn_risk"),
+    (frozenset(worklist_view.ROLES), worklist_view.TOP_ROWS, "churn_risk"),
+)
 
 
 def warm(
@@ -82,38 +89,18 @@ def warm(
             kept.movements(session, by=by, before=previous, after=latest, scope=scope)
             asked += 1
     for locale in locales:
-        if role in overview_view.ALLOWED:
-            kept.diamonds(
-                session,
-                day=latest,
-                rules=rules,
-                locale=locale,
-                limit=overview_view.LISTED,
-                scope=scope,
-            )
-            asked += 1
-        if role in diamonds_view.ROLES:
-            kept.diamonds(
-                session,
-                day=latest,
-                rules=rules,
-                locale=locale,
-                limit=diamonds_view.PAGE_ROWS,
-                scope=scope,
-                order="churn_risk",
-            )
-            asked += 1
-        if role in worklist_view.ROLES:
-            kept.diamonds(
-                session,
-                day=latest,
-                rules=rules,
-                locale=locale,
-                limit=worklist_view.TOP_ROWS,
-                scope=scope,
-                order="churn_risk",
-            )
-            asked += 1
+        for roles, limit, order in DIAMOND_LISTS:
+            if role in roles:
+                kept.diamonds(
+                    session,
+                    day=latest,
+                    rules=rules,
+                    locale=locale,
+                    limit=limit,
+                    scope=scope,
+                    order=order,
+                )
+                asked += 1
     if role in worklist_view.ROLES:
         kept.churn_warnings(
             session,
