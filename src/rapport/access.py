@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.domain import AuditAction, LoginThrottleKind, Role
-from rapport.errors import Forbidden, NotFound
+from rapport.errors import Forbidden
 from rapport.ingest.scope import ImportScope
 from rapport.store import audit, customers, leads, login_throttle, schema, tokens, users
 from rapport.store.login_throttle import ThrottlePolicy
@@ -194,14 +194,7 @@ class CustomerScope:
                 sa.select(sa.literal(1)).where(_c.id == row["id"], clause)
             ).first()
             if inside is None:
-                raise NotFound(
-                    "no {entity} with id {id}",
-                    table="customers",
-                    field="id",
-                    value=id,
-                    key="record_not_found",
-                    params={"entity": "customer", "id": id},
-                )
+                raise customers.repo.not_found(id)
         return row
 
     def import_scope(self) -> ImportScope:
@@ -280,14 +273,7 @@ class LeadScope:
                 sa.select(sa.literal(1)).where(schema.leads.c.id == row["id"], clause)
             ).first()
             if inside is None:
-                raise NotFound(
-                    "no {entity} with id {id}",
-                    table="leads",
-                    field="id",
-                    value=id,
-                    key="record_not_found",
-                    params={"entity": "lead", "id": id},
-                )
+                raise leads.repo.not_found(id)
         return row
 
 

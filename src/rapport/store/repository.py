@@ -443,15 +443,22 @@ class Repository:
             )
             row = session.execute(stmt).mappings().first()
         if row is None:
-            raise NotFound(
-                "no {entity} with id {id}",
-                table=self.table.name,
-                field="id",
-                value=id,
-                key="record_not_found",
-                params={"entity": self.entity, "id": id},
-            )
+            raise self.not_found(id)
         return dict(row)
+
+    def not_found(self, id: Any, *, field: str = "id") -> NotFound:
+        """The :class:`NotFound` of a missing ``id`` ("no order with id 7"), the one
+        :meth:`get` raises. A caller that hides a row (outside the user's scope, beyond the
+        column's range) raises this one too, so that hidden and missing rows look alike;
+        ``field`` names the field the id came in when it is not the row's own ``id``."""
+        return NotFound(
+            "no {entity} with id {id}",
+            table=self.table.name,
+            field=field,
+            value=id,
+            key="record_not_found",
+            params={"entity": self.entity, "id": id},
+        )
 
     def find(self, *, session: Session, key: Any, include_deleted: bool = True) -> Row | None:
         """The row whose natural key equals ``key``, or ``None``."""

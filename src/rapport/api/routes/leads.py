@@ -54,7 +54,7 @@ from rapport.api.schemas.leads import (
     OpenLeadStatus,
 )
 from rapport.domain import AuditAction, LeadStatus, Role
-from rapport.errors import Conflict, NotFound
+from rapport.errors import Conflict
 from rapport.store import customers, leads, schema
 from rapport.store.repository import Row, utcnow
 
@@ -222,14 +222,7 @@ def convert_lead(
     all. Repeating a conversion answers the first one; converting into another customer
     than the first is a 409."""
     if lead_id > MAX_INT32:
-        raise NotFound(
-            "no {entity} with id {id}",
-            table="leads",
-            field="id",
-            value=lead_id,
-            key="record_not_found",
-            params={"entity": "lead", "id": lead_id},
-        )
+        raise leads.repo.not_found(lead_id)
     # Lock the lead first (PostgreSQL: its row; SQLite: the request's transaction holds
     # the write lock) so that two conversions of one lead are serialized and the second
     # sees the first.

@@ -72,17 +72,6 @@ _o = schema.orders.c
 _c = schema.customers.c
 
 
-def _missing(order_id: int) -> NotFound:
-    return NotFound(
-        "no {entity} with id {id}",
-        table="orders",
-        field="id",
-        value=order_id,
-        key="record_not_found",
-        params={"entity": "order", "id": order_id},
-    )
-
-
 def _invalid(field: str, message: str, value: Any = None, hint: str | None = None) -> ApiError:
     return ApiError(
         422, "validation_failed", f"{field}: {message}", field=field, value=value, hint=hint
@@ -101,7 +90,7 @@ def _scoped_order(session: Session, scope: CustomerScope, order_id: int) -> tupl
         order = orders.repo.get(session=session, id=order_id)
         customer = scope.get(session=session, id=order["customer_id"])
     except NotFound:
-        raise _missing(order_id) from None
+        raise orders.repo.not_found(order_id) from None
     return order, customer
 
 
@@ -317,7 +306,7 @@ def update_order(
     if "status" in values:
         values["status"] = OrderStatus(values["status"])
     if order_id > MAX_INT32:
-        raise _missing(order_id)
+        raise orders.repo.not_found(order_id)
     # Lock the order first (PostgreSQL: its row; SQLite: the request's transaction holds
     # the write lock), so that two changes of one order are serialized and each checks the
     # other's result.

@@ -102,14 +102,7 @@ def list_referrals(
 def get_referral(
     referral_id: ReferralId, session: SessionDep, scope: CustomerScopeDep
 ) -> ReferralPublic:
-    missing = NotFound(
-        "no {entity} with id {id}",
-        table="referrals",
-        field="id",
-        value=referral_id,
-        key="record_not_found",
-        params={"entity": "referral", "id": referral_id},
-    )
+    missing = referrals.repo.not_found(referral_id)
     try:  # the repository answers ids beyond the store's keys like missing ones
         row = referrals.repo.get(session=session, id=referral_id)
     except NotFound:

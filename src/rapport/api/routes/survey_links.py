@@ -45,8 +45,8 @@ from rapport.api.schemas.survey_links import (
     SurveyQuestion,
 )
 from rapport.domain import AuditAction, Role
-from rapport.errors import NotFound, ValidationFailed
-from rapport.store import schema, survey_links
+from rapport.errors import ValidationFailed
+from rapport.store import campaigns, schema, survey_links
 from rapport.store.survey_links import LinkState, SurveyLink
 
 router = APIRouter(tags=["survey links"])
@@ -100,14 +100,7 @@ def create_survey_link(
             sa.select(schema.campaigns.c.id).where(schema.campaigns.c.id == body.campaign_id)
         ).first()
         if found is None:
-            raise NotFound(
-                "no {entity} with id {id}",
-                table="campaigns",
-                field="campaign_id",
-                value=body.campaign_id,
-                key="record_not_found",
-                params={"entity": "campaign", "id": body.campaign_id},
-            )
+            raise campaigns.repo.not_found(body.campaign_id, field="campaign_id")
     link = survey_links.create(
         session=session,
         customer_id=customer["id"],
