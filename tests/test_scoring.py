@@ -3,8 +3,11 @@ the bulk write checked like the store's own, and the sample company's known trut
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import threading
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,6 +125,55 @@ def test_a_snapshot_written_in_parts_is_the_one_written_whole(store, monkeypatch
         assert {k: v for k, v in parted[customer].items() if k != "computed_at"} == {
             k: v for k, v in row.items() if k != "computed_at"
         }
+
+
+def _making_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "rapport-snapshot-parts"]
+
+
+def test_parts_made_ahead_arrive_in_order_and_errors_reach_the_writer() -> None:
+    tables = [pa.table({"n": [i]}) for i in range(5)]
+    waited: dict[str, float] = {}
+    assert list(scoring.made_ahead(iter(tables), waited)) == tables
+    assert waited["waited"] >= 0
+
+    def failing() -> Iterator[pa.Table]:
+        yield tables[0]
+        raise ValueError("part 2 cannot be made")
+
+    got = []
+    with pytest.raises(ValueError, match="part 2"):
+        for part in scoring.made_ahead(failing(), {}):
+            got.append(part)
+    assert got == tables[:1] and not _making_threads()
+
+
+def test_a_writer_that_stops_early_stops_the_making_thread(store) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    before = snapshot(engine, DAY)
+    made: list[int] = []
+
+    def parts() -> Iterator[pa.Table]:
+        for i in range(100):
+            made.append(i)
+            bad = i == 1  # the second part is refused by the store
+            yield pa.table(
+                {
+                    "customer_id": pa.array([1 + i % 10], pa.int64()),
+                    "as_of": pa.array([DAY], pa.date32()),
+                    "loyalty": pa.array([101.0 if bad else 50.0]),
+                    "computed_at": pa.array([dt.datetime(2024, 9, 1)], pa.timestamp("us")),
+                }
+            )
+
+    with (
+        pytest.raises(ValidationFailed),
+        contextlib.closing(scoring.made_ahead(parts(), {})) as ahead,
+    ):
+        scoring.write_bulk(engine, ahead, as_of=DAY)
+    assert not _making_threads() and len(made) <= 5  # at most the parts ahead were made
+    assert snapshot(engine, DAY) == before
 
 
 def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:

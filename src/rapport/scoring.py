@@ -148,7 +148,8 @@ PART_ROWS = 20_000
 @dataclass
 class ScoringRun:
     """What :func:`score` did: the snapshot date, the moment scored, rows, and seconds per
-    step (``compute``, ``prepare``, ``write``)."""
+    step (``models``, ``compute``, ``prepare``, ``write``; the snapshot's parts are made,
+    ``prepare``, while the ones before are written, so those two overlap)."""
 
     as_of: dt.date
     moment: dt.datetime
@@ -320,6 +321,52 @@ def snapshot_parts(
         yield part
 
 
+def made_ahead(parts: Iterator[pa.Table], seconds: dict[str, float]) -> Iterator[pa.Table]:
+    """``parts`` (:func:`snapshot_parts`), each made on a thread of its own while the
+    caller writes the one before: Polars and Arrow make the next part's documents while
+    SQLite (or ``COPY``) writes this one, both outside the interpreter lock, so on two
+    cores the making hides behind the writing. At most two parts wait made beside the
+    one written, so memory stays bounded by parts. The seconds the caller waited for a
+    part are added to ``seconds["waited"]``; an error making a part is raised to the
+    caller, and leaving early stops the thread after the part it is making."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[pa.Table | None, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[pa.Table | None, BaseException | None]) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                return box.put(item, timeout=0.1)
+
+    def make() -> None:
+        try:
+            for part in parts:
+                put((part, None))
+                if stop.is_set():
+                    return
+            put((None, None))
+        except BaseException as exc:  # raised again on the caller's thread
+            put((None, exc))
+
+    thread = threading.Thread(target=make, name="rapport-snapshot-parts", daemon=True)
+    thread.start()
+    try:
+        while True:
+            began = time.perf_counter()
+            part, error = box.get()
+            seconds["waited"] = seconds.get("waited", 0.0) + time.perf_counter() - began
+            if error is not None:
+                raise error
+            if part is None:
+                return
+            yield part
+    finally:
+        stop.set()
+        thread.join()
+
+
 def check_snapshot(table: pa.Table) -> None:
     """Refuse a snapshot with a value the store would refuse, naming the first one and its
     customer (:func:`rapport.store.scores.check_snapshot`).
@@ -441,17 +488,19 @@ def run(
     scores = with_predictions(scores, predictions)
     result.coverage = coverage(scores)
     result.seconds["prepare"] = time.perf_counter() - started
-    # the snapshot is made part by part as the writer asks for it ("prepare"), the rest of
-    # the time is the writer's ("write")
-    started, prepared = step("write"), result.seconds["prepare"]
+    # the snapshot is made part by part ("prepare") on a thread while the writer writes the
+    # part before; "write" is the writer's time, less what it waited for parts
+    started = step("write")
     parts = snapshot_parts(scores, as_of=day, computed_at=utcnow(), seconds=result.seconds)
+    waited: dict[str, float] = {}
     store = engine_from_settings(settings)
     try:
-        result.rows = write_bulk(store, parts, as_of=day)
+        with contextlib.closing(made_ahead(parts, waited)) as ahead:
+            result.rows = write_bulk(store, ahead, as_of=day)
     finally:
         store.dispose()
     elapsed = time.perf_counter() - started
-    result.seconds["write"] = elapsed - (result.seconds["prepare"] - prepared)
+    result.seconds["write"] = elapsed - waited.get("waited", 0.0)
     return result
 
 
