@@ -42,18 +42,10 @@ def report_command(
     month before it.
     """
     from rapport.reports import monthly
-    from rapport.reports.monthly_render import FORMATS, file_name, render
+    from rapport.reports.monthly_render import check_format, file_name, render
 
     settings = get_settings()
-    if fmt not in FORMATS:
-        raise ValidationFailed(
-            "report format {value!r}",
-            field="format",
-            value=fmt,
-            hint="use one of: {choices}",
-            key="report_format_unknown",
-            params={"value": fmt, "choices": ", ".join(FORMATS)},
-        )
+    check_format(fmt)
     locale = settings.locale if lang is None else _locale(lang)
     rules = load_rules(settings)
     with store_session() as session:

@@ -847,20 +847,33 @@ def render(report: dict[str, Any], fmt: str, *, locale: str, tz: str | ZoneInfo)
     ConfigError
         A PDF in Chinese on a machine without a CJK font.
     """
+    check_format(fmt)
     if fmt == "html":
         return render_html(report, locale, tz).encode("utf-8")
     if fmt == "pdf":
         return render_pdf(report, locale, tz)
-    if fmt == "xlsx":
-        return render_xlsx(report, locale, tz)
-    raise ValidationFailed(
-        "report format {value!r}",
-        field="format",
-        value=fmt,
-        hint="use one of: {choices}",
-        key="report_format_unknown",
-        params={"value": fmt, "choices": ", ".join(FORMATS)},
-    )
+    return render_xlsx(report, locale, tz)
+
+
+def check_format(fmt: str) -> str:
+    """``fmt`` when it is one of :data:`FORMATS`; the command line and the API check the
+    format with it before the report's figures are computed.
+
+    Raises
+    ------
+    ValidationFailed
+        When ``fmt`` is not one of :data:`FORMATS` (the error lists them).
+    """
+    if fmt not in FORMATS:
+        raise ValidationFailed(
+            "report format {value!r}",
+            field="format",
+            value=fmt,
+            hint="use one of: {choices}",
+            key="report_format_unknown",
+            params={"value": fmt, "choices": ", ".join(FORMATS)},
+        )
+    return fmt
 
 
 def file_name(report: dict[str, Any], fmt: str) -> str:

@@ -37,7 +37,13 @@ from rapport.domain import Role
 from rapport.errors import ValidationFailed
 from rapport.i18n.locale import normalize
 from rapport.reports import monthly
-from rapport.reports.monthly_render import FORMATS, MEDIA_TYPES, file_name, render
+from rapport.reports.monthly_render import (
+    FORMATS,
+    MEDIA_TYPES,
+    check_format,
+    file_name,
+    render,
+)
 from rapport.store.scores import snapshot_dates
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -74,15 +80,7 @@ def monthly_report(
     score snapshot against the latest before the month, the calendar month's metrics
     against the month before. A month without a snapshot is a 404 naming the months that
     have one."""
-    if format not in FORMATS:
-        raise ValidationFailed(
-            "report format {value!r}",
-            field="format",
-            value=format,
-            hint="use one of: {choices}",
-            key="report_format_unknown",
-            params={"value": format, "choices": ", ".join(FORMATS)},
-        )
+    check_format(format)
     try:
         locale = settings.locale if lang is None else normalize(lang)
     except ValueError:
