@@ -6,6 +6,9 @@ series, ``snapshot_history``, ``saved_models``, ``cluster_summary``), the link i
 the table on the page, an analyst's file is theirs (figures naming nobody: the same as a
 manager's, never audited), and the roles the page refuses are refused the file.
 
+The Admin page's API tokens (never a secret, admins only) and the worklist's diamonds (the
+owner picked, a sales user's own, audited as the export it is) likewise.
+
 It reuses the web store copy and the logged-in clients of ``test_exports``.
 """
 
@@ -27,7 +30,12 @@ from rapport.models.clusters import cluster_summary, demography_grid
 from rapport.models.registry import ModelRegistry
 from rapport.reports import analysis as distributions
 from rapport.reports import overview as figures
+from rapport.reports import snapshots
+from rapport.reports.worklist import owned_by
+from rapport.store import tokens, users
 from rapport.store.db import create_engine
+from rapport.web.customer_list import latest_snapshot
+from rapport.web.views import admin as admin_view
 from tests.helpers import audit_entries
 from tests.web import test_exports as shared
 from tests.web.test_exports import Site, column, parse_csv, parse_xlsx, zh
@@ -219,3 +227,64 @@ def test_the_new_downloads_are_refused_where_their_page_is(
             for fmt in ("csv", "xlsx"):
                 answer = clients[role].get(f"/exports/{table}.{fmt}")
                 assert answer.status_code == 403, (role, table, fmt)
+
+
+# --- the Admin page's API tokens, the worklist's diamonds -----------------------------------
+
+
+def test_the_tokens_export_is_the_admin_pages_list_without_secrets(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    with site.session() as session, session.begin():
+        admin = users.get_by_username(session=session, username="admin")
+        secret, _ = tokens.issue(
+            session=session, user_id=admin["id"], name="=cmd|' /C calc'!A0", scopes=["*"]
+        )
+    with site.session() as session:
+        expected = admin_view.token_rows(session, users.list_users(session=session))
+    assert expected
+    for rows in _both(clients["admin"], "tokens"):
+        assert [int(v) for v in column(rows, zh("tokens_page.col_id"))] == [
+            t["id"] for t in expected
+        ]
+        assert column(rows, zh("tokens_page.col_state")) == [
+            zh(f"tokens_page.state_{t['state']}") for t in expected
+        ]
+        assert "'=cmd|' /C calc'!A0" in column(rows, zh("tokens_page.col_name"))
+        assert not any(secret in str(cell) for row in rows for cell in row)
+    assert 'href="/exports/tokens.csv"' in clients["admin"].get("/admin/tokens").text
+    for role in ("manager", "sales", "service", "analyst"):
+        assert clients[role].get("/exports/tokens.csv").status_code == 403, role
+
+
+def test_the_worklists_diamonds_export_is_every_diamond_of_the_owner_picked(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    rules = load_rules(site.store.settings)
+    sales = site.principal("sales")
+    with site.session() as session:
+        day = latest_snapshot(session)
+        mine = owned_by(CustomerScope(site.principal("admin")), sales.user_id)
+        expected = snapshots.diamonds(
+            session, day=day, rules=rules, locale="zh_CN", limit=100_000, scope=mine,
+            order="churn_risk",
+        ).rows  # fmt: skip
+    assert expected
+    engine = create_engine(site.url)
+    before = len(audit_entries(engine, AuditAction.EXPORT, "customers"))
+    query = f"owner={sales.user_id}"
+    for rows in _both(clients["admin"], "worklist-diamonds", query):
+        assert [int(v) for v in column(rows, zh("column.id"))] == [
+            r["customer_id"] for r in expected
+        ]
+    entries = audit_entries(engine, AuditAction.EXPORT, "customers")
+    assert len(entries) == before + 2
+    assert entries[-1]["detail"]["route"] == "web.export.worklist-diamonds"
+    assert entries[-1]["detail"]["ids"] == [r["customer_id"] for r in expected][:500]
+    # a sales user's file is their own diamonds, whatever the address says
+    own = parse_csv(clients["sales"].get("/exports/worklist-diamonds.csv?owner=1"))
+    assert {int(v) for v in column(own, zh("column.id"))} == {r["customer_id"] for r in expected}
+    page = html.unescape(clients["admin"].get("/worklist", params={"owner": sales.user_id}).text)
+    assert f'href="/exports/worklist-diamonds.csv?owner={sales.user_id}"' in page
+    for role in ("analyst", "service"):
+        assert clients[role].get("/exports/worklist-diamonds.csv").status_code == 403, role

@@ -21,6 +21,7 @@ from rapport.store.repository import utcnow
 from rapport.web.customer_list import latest_snapshot, owners
 from rapport.web.export_tables import Exported, Reader, label_cell
 from rapport.web.i18n import Formatter
+from rapport.web.views import admin as admin_view
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import service as service_view
 from rapport.web.views import worklist as worklist_view
@@ -32,7 +33,19 @@ READ_TICKETS = 500
 def read_diamonds(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
     """The diamonds page's list (:func:`rapport.reports.snapshots.diamonds`, by churn risk),
     every diamond rather than the rows shown, with the page's *at risk* mark."""
-    scope = CustomerScope(user)
+    return _diamonds_of(request, CustomerScope(user), fmt, limit)
+
+
+def read_worklist_diamonds(
+    request: Request, user: Principal, fmt: Formatter, limit: int
+) -> Exported:
+    """The worklist's diamonds by churn risk, every one of the worklist's scope (with the
+    owner picked in the address) rather than the ten shown, as the diamonds page's file."""
+    mine, _, _ = _worklist_scope(request, user)
+    return _diamonds_of(request, mine, fmt, limit)
+
+
+def _diamonds_of(request: Request, scope: CustomerScope, fmt: Formatter, limit: int) -> Exported:
     rules = request.app.state.rules
     level, _ = diamonds_view.at_risk_level(rules)
     rows: list[dict[str, Any]] = []
@@ -342,5 +355,31 @@ def read_staff(request: Request, user: Principal, fmt: Formatter, limit: int) ->
             "datetime",
             value=lambda r: last.get(r["id"]),
         ),
+    ]
+    return Exported(columns, rows, masked=False)
+
+
+def read_tokens(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The Admin page's API tokens (:func:`rapport.web.views.admin.token_rows`, newest
+    first, as the page lists them): name, user, prefix, scopes, state and times; never a
+    secret."""
+    with request.app.state.sessions() as session:
+        rows = admin_view.token_rows(session, users.list_users(session=session))
+    columns = [
+        TableColumn("id", fmt.t("tokens_page.col_id"), "integer"),
+        TableColumn("name", fmt.t("tokens_page.col_name")),
+        TableColumn("username", fmt.t("tokens_page.col_user")),
+        TableColumn("prefix", fmt.t("tokens_page.col_prefix")),
+        TableColumn(
+            "scopes", fmt.t("tokens_page.col_scopes"), value=lambda r: ", ".join(r["scopes"])
+        ),
+        TableColumn(
+            "state",
+            fmt.t("tokens_page.col_state"),
+            value=lambda r: fmt.t(f"tokens_page.state_{r['state']}"),
+        ),
+        TableColumn("created_at", fmt.t("tokens_page.col_created"), "datetime"),
+        TableColumn("last_used_at", fmt.t("tokens_page.col_used"), "datetime"),
+        TableColumn("expires_at", fmt.t("tokens_page.col_expires"), "datetime"),
     ]
     return Exported(columns, rows, masked=False)

@@ -316,6 +316,23 @@ def token_state(token: dict[str, Any], now: dt.datetime) -> str:
     return "active"
 
 
+def token_rows(session: Session, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every API token as the page lists it, newest first: its id, name, prefix, scopes,
+    times, its user's name (of ``people``) and its state now; never its secret or hash."""
+    now = utcnow()
+    names = {p["id"]: p["username"] for p in people}
+    return [
+        {
+            **{k: t[k] for k in ("id", "name", "prefix", "scopes", "created_at")},
+            "last_used_at": t["last_used_at"],
+            "expires_at": t["expires_at"],
+            "username": names.get(t["user_id"], ""),
+            "state": token_state(t, now),
+        }
+        for t in reversed(tokens.list_tokens(session=session))  # newest first
+    ]
+
+
 def _tokens_page(
     request: Request,
     user: Principal,
@@ -325,21 +342,9 @@ def _tokens_page(
     message: str | None = None,
     status: int = 200,
 ) -> Response:
-    now = utcnow()
     with request.app.state.sessions() as session:
         people = users.list_users(session=session)
-        rows = tokens.list_tokens(session=session)
-    names = {p["id"]: p["username"] for p in people}
-    shown = [
-        {
-            **{k: t[k] for k in ("id", "name", "prefix", "scopes", "created_at")},
-            "last_used_at": t["last_used_at"],
-            "expires_at": t["expires_at"],
-            "username": names.get(t["user_id"], ""),
-            "state": token_state(t, now),
-        }
-        for t in reversed(rows)  # newest first
-    ]
+        shown = token_rows(session, people)
     context = {
         "tokens": shown,
         "live": sum(1 for t in shown if t["state"] == "active"),

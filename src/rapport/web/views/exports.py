@@ -104,6 +104,9 @@ TABLES: dict[str, Table] = {
         "exports.not_contacted", worklist_view.ROLES, people.worklist_reader("quiet")
     ),
     "at-risk": _naming("exports.at_risk_list", worklist_view.ROLES, people.read_at_risk),
+    "worklist-diamonds": _naming(
+        "worklist.diamonds", worklist_view.ROLES, people.read_worklist_diamonds
+    ),
     "service": Table(
         "nav.service",
         frozenset(service_view.PAGE_ROLES),
@@ -112,6 +115,7 @@ TABLES: dict[str, Table] = {
         id_key="id",
     ),
     "users": _figures("exports.users", ADMINISTRATORS, people.read_staff),
+    "tokens": _figures("admin.tokens", ADMINISTRATORS, people.read_tokens),
     "groups": _figures("nav.analysis", _ANALYSIS, snapshot_tables.read_groups),
     "movements": _figures("analysis.moves", _ANALYSIS, snapshot_tables.read_movements),
     "rfm-grid": _figures("analysis.rfm_grid", _ANALYSIS, snapshot_tables.read_rfm_grid),

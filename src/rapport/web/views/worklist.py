@@ -195,6 +195,7 @@ def worklist_page(request: Request, user: Staff) -> Response:
             "birthdays": export_links("birthdays", kept),
             "quiet": export_links("not-contacted", kept),
             "at_risk": export_links("at-risk", kept),
+            "diamonds": export_links("worklist-diamonds", kept),
         },
         "at_risk_url": "/customers?"
         + urlencode({"sort": "churn_risk", **({"owner": owner_id} if owner_id else {})}),
