@@ -18,6 +18,7 @@ from rapport.config import (
 )
 from rapport.domain import CampaignChannel, InteractionChannel, TicketPriority
 from rapport.errors import ConfigError
+from rapport.i18n.errors import error_text
 
 
 def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -258,11 +259,40 @@ def test_missing_rules_file_is_a_config_error(
     assert "RAPPORT_CONFIG_FILE" in (info.value.hint or "")
 
 
-def test_invalid_toml_is_a_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    path = write(tmp_path / "rules.toml", "[activity\nwindow_days = 30\n")
+@pytest.mark.parametrize(
+    ("content", "line", "column", "english", "chinese"),
+    [
+        (b"[activity\nwindow_days = 30\n", 1, 10, "Expected ']' at the end", "表头末尾缺少 ']'"),
+        (b"[activity]\nwindow_days = ninety\n", 2, 15, "Invalid value", "无效的值"),
+        (b"[activity]\nwindow_days = 30\nwindow_days = 31\n", 3, 17, "overwrite", "不能覆盖"),
+        (b"[activity]\nname = [1, 2", 2, 13, "Unclosed array", "数组没有闭合"),  # at the end
+        ("[activity]\n# 活动\n".encode("gb18030"), 2, 3, "not UTF-8", "不是 UTF-8 文本"),
+    ],
+)
+def test_invalid_toml_names_the_file_line_and_column(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    content: bytes,
+    line: int,
+    column: int,
+    english: str,
+    chinese: str,
+) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_bytes(content)
     with pytest.raises(ConfigError) as info:
         load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path)))
-    assert str(path) in str(info.value)
+    error = info.value
+    assert (error.key, error.params["line"], error.params["column"]) == (
+        "toml_invalid",
+        line,
+        column,
+    )
+    assert str(error).startswith(f"{path}, line {line}, column {column}: invalid TOML: ")
+    assert english in str(error)
+    assert error_text(error, "zh_CN").startswith(
+        f"{path} 第 {line} 行第 {column} 列：TOML 格式无效：{chinese}"
+    )
 
 
 @pytest.mark.parametrize("missing", list(TicketPriority))

@@ -12,6 +12,7 @@ Two kinds of configuration, kept apart on purpose:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from enum import Enum
 from functools import lru_cache
@@ -900,24 +901,53 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+#: Where tomllib says its error is: "… (at line 3, column 7)" or "… (at end of document)".
+_TOML_WHERE = re.compile(
+    r"(?P<problem>.*) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)",
+    re.DOTALL,
+)
+
+
+def read_toml(path: Path, *, missing: ConfigError) -> dict[str, Any]:
+    """The user's TOML file at ``path`` (the rules file, an import's mapping file).
+
+    Raises
+    ------
+    ConfigError
+        ``missing`` when there is no such file; when the file is not TOML (or not UTF-8),
+        one naming the file, the line and the column, and what is wrong there
+        (``toml_invalid``: the parser's words, shown in the user's language).
+    """
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            "configuration file {path} does not exist",
-            hint="check RAPPORT_CONFIG_FILE",
-            key="config_file_missing",
-            params={"path": str(path)},
-        ) from exc
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise missing from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8").rsplit("\n", 1)
+        raise _toml_invalid(path, len(before), len(before[-1]) + 1, "not UTF-8 text") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            "{path}: invalid TOML: {reason}",
-            hint="fix the line it names",
-            key="toml_invalid",
-            params={"path": str(path), "reason": str(exc)},
-        ) from exc
+        found = _TOML_WHERE.fullmatch(str(exc))
+        if found is None:  # not tomllib's usual form: its words as they are
+            raise _toml_invalid(path, "?", "?", str(exc)) from exc
+        if found["line"] is None:  # the end of the document
+            lines = text.split("\n")
+            line, column = len(lines), len(lines[-1]) + 1
+        else:
+            line, column = int(found["line"]), int(found["column"])
+        raise _toml_invalid(path, line, column, found["problem"]) from exc
+
+
+def _toml_invalid(path: Path, line: int | str, column: int | str, problem: str) -> ConfigError:
+    return ConfigError(
+        "{path}, line {line}, column {column}: invalid TOML: {problem}",
+        hint="fix the line it names",
+        key="toml_invalid",
+        params={"path": str(path), "line": line, "column": column, "problem": problem},
+    )
 
 
 def rules_file(settings: Settings) -> Path | None:
@@ -942,7 +972,13 @@ def load_rules(settings: Settings | None = None) -> Rules:
     source = "defaults"
     user = rules_file(settings)
     if user is not None:
-        data = _deep_merge(data, _read_toml(user))
+        missing = ConfigError(
+            "configuration file {path} does not exist",
+            hint="check RAPPORT_CONFIG_FILE",
+            key="config_file_missing",
+            params={"path": str(user)},
+        )
+        data = _deep_merge(data, read_toml(user, missing=missing))
         source = str(user)
     try:
         return Rules.model_validate(data)

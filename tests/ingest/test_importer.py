@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rapport.errors import ValidationFailed
+from rapport.config import Settings, load_rules
+from rapport.errors import ConfigError, ValidationFailed
 from rapport.ingest.entities import ENTITIES
 from rapport.ingest.importer import Mapping, import_file
 from rapport.ingest.readers import UnreadableFile
@@ -173,6 +174,23 @@ def test_mapping_file_overrides_headers(fresh_engine: Engine, tmp_path: Path) ->
         "customers", path, engine=fresh_engine, mapping=Mapping.load(tmp_path / "map.toml")
     )
     assert (rep.inserted, rep.unknown_columns) == (1, [])
+
+
+@pytest.mark.parametrize(
+    "content", ['[columns]\n"单据号" = external_id\n', "[columns\n", '[columns]\n"单据号" = "a\n']
+)
+def test_an_invalid_mapping_file_is_reported_like_the_rules_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "map.toml"
+    path.write_text(content, "utf-8")
+    with pytest.raises(ConfigError) as mapping:
+        Mapping.load(path)
+    monkeypatch.setenv("RAPPORT_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError) as rules:
+        load_rules(Settings())
+    assert mapping.value.key == "toml_invalid"
+    assert (mapping.value.params, str(mapping.value)) == (rules.value.params, str(rules.value))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])

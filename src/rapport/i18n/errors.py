@@ -266,7 +266,7 @@ MESSAGES: dict[str, str] = {
     # configuration and mapping files (config.py, ingest/importer.py)
     "config_file_missing": "配置文件 {path} 不存在",
     "config_file_missing.hint": "检查 RAPPORT_CONFIG_FILE",
-    "toml_invalid": "{path}：TOML 格式无效：{reason}",
+    "toml_invalid": "{path} 第 {line} 行第 {column} 列：TOML 格式无效：{problem}",
     "toml_invalid.hint": "修改错误信息所指的那一行",
     "rules_invalid": "{source}：{where}：{why}",
     "rules_invalid.hint": "修改这个键，或删除它",
@@ -562,6 +562,22 @@ TEXT_PARAMS = frozenset(
 #: Texts of :data:`TEXT_PARAMS`, by their English words (compared without case and final
 #: full stop: zxcvbn's warnings are quoted in lower case without it).
 TEXTS: dict[str, str] = {
+    # what the TOML parser (tomllib) finds wrong in a rules or mapping file (config.read_toml)
+    "Invalid statement": "无效的语句",
+    "Cannot overwrite a value": "不能覆盖已有的值",
+    "Expected ']' at the end of a table declaration": "表头末尾缺少 ']'",
+    "Expected ']]' at the end of an array declaration": "数组表头末尾缺少 ']]'",
+    "Expected '=' after a key in a key/value pair": "键后面缺少 '='",
+    "Invalid initial character for a key part": "键名的第一个字符无效",
+    "Unclosed array": "数组没有闭合",
+    "Unclosed inline table": "内联表没有闭合",
+    "Unescaped '\\' in a string": "字符串中有未转义的 '\\'",
+    "Invalid hex value": "无效的十六进制值",
+    "Escaped character is not a Unicode scalar value": "转义的字符不是 Unicode 标量值",
+    "Unterminated string": "字符串没有结束",
+    "Invalid date or datetime": "无效的日期或日期时间",
+    "Invalid value": "无效的值",
+    "not UTF-8 text": "不是 UTF-8 文本",
     # problems of a value (store/repository.py, store/rules.py)
     "unknown value": "未知的取值",
     "expected a date and time": "需要日期和时间",
@@ -727,6 +743,14 @@ TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "请用 {low} 到 {high} 之间的整数",
         ),
         (r"use one of: (?P<codes>.*)", "可选：{codes}"),
+        # the TOML parser's texts that name a key or a character (config.read_toml)
+        (r"Expected (?P<v>'.*')", "缺少 {v}"),
+        (r"Found invalid character (?P<v>'.*')", "无效字符 {v}"),
+        (r"Illegal character (?P<v>'.*')", "非法字符 {v}"),
+        (r"Cannot declare (?P<v>.+) twice", "{v} 不能声明两次"),
+        (r"Cannot mutate immutable namespace (?P<v>.+)", "不能修改不可变的 {v}"),
+        (r"Cannot redefine namespace (?P<v>.+)", "不能重新定义 {v}"),
+        (r"Duplicate inline table key (?P<v>.+)", "内联表中的键 {v} 重复"),
         (r"is below (?P<n>.+)", "小于 {n}"),
         # why a model's fit found no optimum, and what to do (models/clv/)
         (

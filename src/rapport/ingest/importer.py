@@ -15,7 +15,6 @@ import hashlib
 import json
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rapport.config import Rules, Settings, get_settings, load_rules
+from rapport.config import Rules, Settings, get_settings, load_rules, read_toml
 from rapport.errors import ConfigError, ValidationFailed
 from rapport.ingest.columns import normalize_header, synonyms
 from rapport.ingest.defaults import applicable
@@ -61,22 +60,13 @@ class Mapping:
     @classmethod
     def load(cls, path: str | Path) -> Mapping:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(
-                "mapping file {path} does not exist",
-                hint="check the path given to --mapping",
-                key="mapping_missing",
-                params={"path": str(path)},
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(
-                "{path}: invalid TOML: {reason}",
-                hint="fix the line it names",
-                key="toml_invalid",
-                params={"path": str(path), "reason": str(exc)},
-            ) from exc
+        missing = ConfigError(
+            "mapping file {path} does not exist",
+            hint="check the path given to --mapping",
+            key="mapping_missing",
+            params={"path": str(path)},
+        )
+        data = read_toml(path, missing=missing)
         unknown = set(data) - {"columns", "values"}
         if unknown:
             raise ConfigError(
