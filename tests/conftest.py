@@ -225,10 +225,17 @@ def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_engine(empty_url: str) -> Iterator[Engine]:
-    """A migrated store of its own on ``backend``, for tests that commit."""
-    eng = create_engine(empty_url)
-    upgrade(eng)
+def fresh_engine(empty_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated store of its own on ``backend``, for tests that commit. On SQLite, a copy
+    of the session's migrated template at ``empty_url`` (running the migrations for each
+    test cost a quarter of a second); on PostgreSQL, migrated."""
+    path = make_url(empty_url).database
+    if make_url(empty_url).get_backend_name() == "sqlite" and path:
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        eng = create_engine(empty_url)
+    else:
+        eng = create_engine(empty_url)
+        upgrade(eng)
     yield eng
     eng.dispose()
 
