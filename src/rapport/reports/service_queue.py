@@ -32,7 +32,7 @@ from rapport.domain import (
     TicketPriority,
     TicketStatus,
 )
-from rapport.errors import Forbidden, NotFound, ValidationFailed
+from rapport.errors import Forbidden, ValidationFailed
 from rapport.masking import mask_name
 from rapport.store import schema, tickets
 from rapport.store.paging import PageRequest
@@ -270,22 +270,11 @@ def ticket_queue(
 # --- one ticket ----------------------------------------------------------------------------
 
 
-def _not_found(ticket_id: int) -> NotFound:
-    return NotFound(
-        "no ticket with id {id}",
-        table="tickets",
-        field="id",
-        value=ticket_id,
-        key="ticket_not_found",
-        params={"id": ticket_id},
-    )
-
-
 def visible_ticket(*, session: Session, scope: CustomerScope, ticket_id: int) -> Row:
     """Ticket ``ticket_id`` when its customer is in ``scope`` (and not deleted); otherwise
     the same :class:`NotFound` as a missing ticket."""
     if not 1 <= ticket_id <= 2**31 - 1:
-        raise _not_found(ticket_id)
+        raise tickets.not_found(ticket_id)
     stmt = (
         sa.select(_t)
         .select_from(_t.join(_c, _c.c.id == _t.c.customer_id))
@@ -293,7 +282,7 @@ def visible_ticket(*, session: Session, scope: CustomerScope, ticket_id: int) ->
     )
     row = session.execute(stmt).mappings().first()
     if row is None:
-        raise _not_found(ticket_id)
+        raise tickets.not_found(ticket_id)
     return dict(row)
 
 

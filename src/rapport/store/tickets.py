@@ -154,15 +154,21 @@ def lock(*, session: Session, ticket_id: int) -> Row:
         stmt = sa.select(t).where(t.c.id == ticket_id).with_for_update()
         row = session.execute(stmt).mappings().first()
     if row is None:
-        raise NotFound(
-            "no ticket with id {id}",
-            table="tickets",
-            field="id",
-            value=ticket_id,
-            key="ticket_not_found",
-            params={"id": ticket_id},
-        )
+        raise not_found(ticket_id)
     return dict(row)
+
+
+def not_found(ticket_id: Any) -> NotFound:
+    """The :class:`NotFound` of a missing ticket; a caller that hides a ticket outside the
+    user's scope raises this one too, so that hidden and missing tickets look alike."""
+    return NotFound(
+        "no ticket with id {id}",
+        table="tickets",
+        field="id",
+        value=ticket_id,
+        key="ticket_not_found",
+        params={"id": ticket_id},
+    )
 
 
 def transition(

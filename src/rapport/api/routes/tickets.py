@@ -70,7 +70,6 @@ from rapport.api.schemas.tickets import (
     TicketTransition,
 )
 from rapport.domain import AuditAction, Role, TicketKind, TicketPriority, TicketStatus
-from rapport.errors import NotFound
 from rapport.reports import service_queue
 from rapport.store import schema, tickets
 from rapport.store.repository import Row, utcnow
@@ -93,25 +92,14 @@ MAY_WRITE = Depends(require_role(*WRITERS["tickets"]))
 MAY_ASSIGN = Depends(require_role(*service_queue.ASSIGNING_ROLES))
 
 
-def _not_found(ticket_id: int) -> NotFound:
-    return NotFound(
-        "no ticket with id {id}",
-        table=ENTITY,
-        field="id",
-        value=ticket_id,
-        key="ticket_not_found",
-        params={"id": ticket_id},
-    )
-
-
 def _get(session: Session, scope: CustomerScope, ticket_id: int) -> Row:
     """The ticket if in scope; otherwise the same 404 as a missing ticket."""
     if ticket_id > MAX_INT32:
-        raise _not_found(ticket_id)
+        raise tickets.not_found(ticket_id)
     stmt = sa.select(schema.tickets).where(_t.id == ticket_id, scope.visible(_t.customer_id))
     row = session.execute(stmt).mappings().first()
     if row is None:
-        raise _not_found(ticket_id)
+        raise tickets.not_found(ticket_id)
     return dict(row)
 
 
