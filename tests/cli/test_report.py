@@ -174,3 +174,9 @@ def test_refusals(shop: None, tmp_path: Path) -> None:
     bad_format = invoke("report", "--month", "2024-12", "--format", "doc")
     assert isinstance(bad_format.exception, ValidationFailed)
     assert bad_format.exception.key == "report_format_unknown"
+    french = invoke("report", "--month", "2024-12", "--lang", "fr")
+    assert isinstance(french.exception, ValidationFailed)
+    assert (french.exception.key, french.exception.params["option"]) == (
+        "option_value_unknown",
+        "--lang",
+    )

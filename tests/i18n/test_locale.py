@@ -9,10 +9,10 @@ import pytest
 
 from rapport.config import Settings
 from rapport.domain import ValueTier
-from rapport.errors import ConfigError
+from rapport.errors import ConfigError, ValidationFailed
 from rapport.i18n.enums import label
 from rapport.i18n.labels import t
-from rapport.i18n.locale import configured_locale, normalize, pick
+from rapport.i18n.locale import configured_locale, normalize, pick, requested_locale
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,18 @@ def test_other_languages_are_refused(spelling: str) -> None:
         t("revenue", spelling)
     with pytest.raises((ValueError, ConfigError)):
         Settings(locale=spelling)
+    with pytest.raises(ValidationFailed) as asked:
+        requested_locale(spelling, option="--lang")
+    assert (asked.value.key, asked.value.field, asked.value.value) == (
+        "option_value_unknown",
+        "lang",
+        spelling,
+    )
+    assert str(asked.value) == f"--lang {spelling!r} — use one of: zh_CN, en"
+
+
+def test_a_requested_locale_is_spelled_as_the_catalogues_read_it() -> None:
+    assert [requested_locale(s, option="lang") for s in ("zh-CN", "EN_us")] == ["zh_CN", "en"]
 
 
 def test_the_help_reads_the_locale_as_the_settings_do(

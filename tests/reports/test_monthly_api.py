@@ -69,6 +69,8 @@ def test_refusals(report_store: ReportStore) -> None:
     assert "2024-09, 2024-12" in missing.text
     assert get(report_store, "admin", month="2024-12", format="doc").status_code == 422
     assert get(report_store, "admin", month="2024-13", format="html").status_code == 422
+    french = get(report_store, "admin", month="2024-12", format="html", lang="fr")
+    assert french.status_code == 422 and "'fr'" in french.text
 
 
 def _report_reads(store: ReportStore) -> list[dict]:

@@ -18,8 +18,7 @@ from rapport.cli.common import console
 from rapport.cli.options import EngineOption
 from rapport.cli.scores import store_session
 from rapport.config import get_settings, load_rules
-from rapport.errors import ValidationFailed
-from rapport.i18n.locale import normalize, pick
+from rapport.i18n.locale import pick, requested_locale
 
 
 def report_command(
@@ -46,7 +45,7 @@ def report_command(
 
     settings = get_settings()
     check_format(fmt)
-    locale = settings.locale if lang is None else _locale(lang)
+    locale = settings.locale if lang is None else requested_locale(lang, option="--lang")
     rules = load_rules(settings)
     with store_session() as session:
         # Refuse a month without a snapshot before the engine runs.
@@ -67,16 +66,3 @@ def report_command(
         ),
         highlight=False,
     )
-
-
-def _locale(lang: str) -> str:
-    try:
-        return normalize(lang)
-    except ValueError:
-        raise ValidationFailed(
-            "{option} {value!r}",
-            field="lang",
-            hint="use one of: {choices}",
-            key="option_value_unknown",
-            params={"option": "--lang", "value": lang, "choices": "zh_CN, en"},
-        ) from None

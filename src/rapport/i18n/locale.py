@@ -13,14 +13,45 @@ from functools import cache
 from pathlib import Path
 
 from rapport.domain import UI_LOCALES, ui_locale
+from rapport.errors import ValidationFailed
 
-__all__ = ["UI_LOCALES", "configured_locale", "is_chinese", "normalize", "pick"]
+__all__ = [
+    "UI_LOCALES",
+    "configured_locale",
+    "is_chinese",
+    "normalize",
+    "pick",
+    "requested_locale",
+]
 
 
 @cache
 def normalize(locale: str) -> str:
     """``zh_CN`` or ``en`` for any usual spelling (:func:`rapport.domain.ui_locale`)."""
     return ui_locale(locale)
+
+
+def requested_locale(lang: str, *, option: str) -> str:
+    """The language a user asks for with ``option`` (``--lang``, ``?lang=``) as
+    :func:`normalize` spells it.
+
+    Raises
+    ------
+    ValidationFailed
+        For a language the interface does not speak, naming the option and listing those
+        it does.
+    """
+    try:
+        return normalize(lang)
+    except ValueError:
+        raise ValidationFailed(
+            "{option} {value!r}",
+            field="lang",
+            value=lang,
+            hint="use one of: {choices}",
+            key="option_value_unknown",
+            params={"option": option, "value": lang, "choices": ", ".join(UI_LOCALES)},
+        ) from None
 
 
 def is_chinese(locale: str) -> bool:

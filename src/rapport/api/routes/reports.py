@@ -34,8 +34,7 @@ from rapport.api.deps import (
 from rapport.api.errors import COMMON_RESPONSES
 from rapport.api.workers import run_in_worker, served_settings
 from rapport.domain import Role
-from rapport.errors import ValidationFailed
-from rapport.i18n.locale import normalize
+from rapport.i18n.locale import requested_locale
 from rapport.reports import monthly
 from rapport.reports.monthly_render import (
     FORMATS,
@@ -81,17 +80,7 @@ def monthly_report(
     against the month before. A month without a snapshot is a 404 naming the months that
     have one."""
     check_format(format)
-    try:
-        locale = settings.locale if lang is None else normalize(lang)
-    except ValueError:
-        raise ValidationFailed(
-            "{option} {value!r}",
-            field="lang",
-            value=lang,
-            hint="use one of: {choices}",
-            key="option_value_unknown",
-            params={"option": "lang", "value": lang, "choices": "zh_CN, en"},
-        ) from None
+    locale = settings.locale if lang is None else requested_locale(lang, option="lang")
     monthly.report_snapshots(snapshot_dates(session=session), month)
     metrics = run_in_worker(
         monthly.month_metrics,
