@@ -46,11 +46,29 @@ FAST_ENGINE = "duckdb-sqlite"
 #: Test modules that run on every engine of the matrix even in the fast loop: the engines'
 #: own conformance (each table on each engine) keeps every engine's path in the loop.
 EVERY_ENGINE_MODULES = ("tests/analytics/test_engines.py",)
-#: Fixtures whose tests are slow by nature: a real browser.
-SLOW_FIXTURES = ("browser_page", "chromium")
+#: Fixtures whose tests are slow by nature: a real browser; the 3,000-customer sample
+#: company, which its tests score and fit models on (seconds each).
+SLOW_FIXTURES = ("browser_page", "chromium", "sample_store")
 #: Test modules slow by nature, by the start of their path: many clients racing on a real
-#: server (the concurrency tests of the API's transactions).
-SLOW_PATHS = ("tests/api/test_concurrency_",)
+#: server (the concurrency tests of the API's transactions); processes killed mid-work;
+#: models fitted or backtested on generated companies, by the CLI, the API's scoring jobs
+#: and the reports that run them (seconds per test).
+SLOW_PATHS = (
+    "tests/api/test_concurrency_",
+    "tests/actions/test_kill9.py",
+    "tests/api/test_scoring_jobs.py",
+    "tests/cli/test_analyses_cli.py",
+    "tests/cli/test_demo.py",
+    "tests/cli/test_models_cli.py",
+    "tests/cli/test_report.py",
+    "tests/models/churn/test_backtest.py",
+    "tests/models/test_recovery.py",
+    "tests/models/test_summary_cdnow.py",
+    "tests/reports/test_monthly_api.py",
+    "tests/test_clusters.py",
+    "tests/web/test_journey.py",
+    "tests/web/test_overview_report.py",
+)
 #: Markers whose tests are slow by nature (``browser``: declared in tests/web/conftest.py).
 SLOW_MARKERS = ("browser",)
 
