@@ -23,9 +23,12 @@ import httpx
 import pytest
 
 from rapport.access import CustomerScope
+from rapport.actions.effect_report import effect_in_session
+from rapport.actions.playbook_registry import overview
 from rapport.analytics.metrics import METRICS
 from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction
+from rapport.i18n.playbooks import text as pt
 from rapport.models.clusters import cluster_summary, demography_grid
 from rapport.models.registry import ModelRegistry
 from rapport.reports import analysis as distributions
@@ -288,3 +291,30 @@ def test_the_worklists_diamonds_export_is_every_diamond_of_the_owner_picked(
     assert f'href="/exports/worklist-diamonds.csv?owner={sales.user_id}"' in page
     for role in ("analyst", "service"):
         assert clients[role].get("/exports/worklist-diamonds.csv").status_code == 403, role
+
+
+# --- the playbooks page -------------------------------------------------------------------
+
+
+def test_the_playbooks_export_is_the_pages_rows(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    with site.session() as session:
+        rows = overview(session=session, rules=load_rules(site.store.settings))
+        effects = {e.code: e.effect for e in effect_in_session(session=session)}
+    assert rows
+    for found in _both(clients["analyst"], "playbooks"):
+        assert column(found, pt("playbooks.code", "zh_CN")) == [r["code"] for r in rows]
+        assert [int(v) for v in column(found, pt("playbooks.enrolled", "zh_CN"))] == [
+            r["enrolled"] for r in rows
+        ]
+        uplift = _numbers(column(found, pt("effect.uplift", "zh_CN")))
+        assert uplift == pytest.approx(
+            [
+                None if effects.get(r["code"]) is None else effects[r["code"]].rate_difference
+                for r in rows
+            ]
+        )
+    assert 'href="/exports/playbooks.csv"' in clients["manager"].get("/playbooks").text
+    for role in ("sales", "service"):
+        assert clients[role].get("/exports/playbooks.xlsx").status_code == 403, role

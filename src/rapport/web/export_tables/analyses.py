@@ -12,6 +12,7 @@ from fastapi import Request
 
 from rapport.access import CustomerScope, Principal
 from rapport.analytics.metrics import METRICS
+from rapport.i18n.playbooks import text as playbook_text
 from rapport.models import clusters as clustering
 from rapport.reports import overview as overview_figures
 from rapport.reports.tables import TableColumn
@@ -21,6 +22,7 @@ from rapport.web.figures import overview as overview_ui
 from rapport.web.i18n import Formatter
 from rapport.web.views import analysis as analysis_view
 from rapport.web.views import overview as overview_view
+from rapport.web.views import playbooks as playbooks_view
 
 
 def read_headline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
@@ -253,5 +255,85 @@ def read_cluster_scores(request: Request, user: Principal, fmt: Formatter, limit
         TableColumn("k", fmt.t("exports.clusters_k"), "integer"),
         TableColumn("score", criterion or fmt.t("exports.value"), "number"),
         TableColumn("chosen", fmt.t("exports.clusters_choice"), value=verdict),
+    ]
+    return Exported(columns, rows, CustomerScope(user).masked)
+
+
+def read_playbooks(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The playbooks page's table (:func:`rapport.web.views.playbooks.playbook_rows`): each
+    playbook, whether it runs, its trigger and actions, its enrolments, the latest day's
+    figures and its measured effect with the intervals (rates as fractions)."""
+    _, rows = playbooks_view.playbook_rows(request, fmt.locale)
+
+    def pt(key: str) -> str:
+        return playbook_text(key, fmt.locale)
+
+    def day(key: str) -> Any:
+        return lambda r: (r["day"] or {}).get(key)
+
+    def effect(path: str) -> Any:
+        def value(row: Mapping[str, Any]) -> Any:
+            found: Any = row["effect"]
+            for name in path.split("."):
+                found = None if found is None else getattr(found, name)
+            return found
+
+        return value
+
+    on = fmt.t("playbooks_web.on")
+    off = fmt.t("playbooks_web.off")
+    columns = [
+        TableColumn("code", pt("playbooks.code")),
+        TableColumn("name", pt("playbooks.name")),
+        TableColumn(
+            "enabled", pt("playbooks.enabled"), value=lambda r: on if r["enabled"] else off
+        ),
+        TableColumn("trigger", pt("playbooks.trigger")),
+        TableColumn("actions", pt("playbooks.actions")),
+        TableColumn("enrolled", pt("playbooks.enrolled"), "integer"),
+        TableColumn("treated", fmt.t("exports.treated"), "integer"),
+        TableColumn("held_out", fmt.t("exports.held_out"), "integer"),
+    ]
+    columns += [
+        TableColumn(
+            f"day_{k}", f"{pt('run.' + k)} ({fmt.t('playbooks_web.last_run')})", "integer", day(k)
+        )
+        for k in playbooks_view.DAY_FIGURES
+    ]
+    columns += [
+        TableColumn("treated_rate", pt("effect.treated_rate"), "percent", effect("treated.rate")),
+        TableColumn("holdout_rate", pt("effect.holdout_rate"), "percent", effect("holdout.rate")),
+        TableColumn("uplift", pt("effect.uplift"), "percent", effect("rate_difference")),
+        TableColumn(
+            "uplift_low",
+            fmt.t("exports.interval_low"),
+            "percent",
+            effect("rate_difference_interval.low"),
+        ),
+        TableColumn(
+            "uplift_high",
+            fmt.t("exports.interval_high"),
+            "percent",
+            effect("rate_difference_interval.high"),
+        ),
+        TableColumn(
+            "incremental_revenue",
+            pt("effect.incremental_revenue"),
+            "money",
+            effect("incremental_revenue"),
+        ),
+        TableColumn(
+            "incremental_revenue_low",
+            fmt.t("exports.interval_low"),
+            "money",
+            effect("incremental_revenue_interval.low"),
+        ),
+        TableColumn(
+            "incremental_revenue_high",
+            fmt.t("exports.interval_high"),
+            "money",
+            effect("incremental_revenue_interval.high"),
+        ),
+        TableColumn("net_return", pt("effect.net_return"), "money", effect("net_return")),
     ]
     return Exported(columns, rows, CustomerScope(user).masked)

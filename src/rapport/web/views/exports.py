@@ -54,6 +54,7 @@ from rapport.web.exports import FORMATS
 from rapport.web.views import analysis as analysis_view
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import overview as overview_view
+from rapport.web.views import playbooks as playbooks_view
 from rapport.web.views import service as service_view
 from rapport.web.views import worklist as worklist_view
 
@@ -134,6 +135,7 @@ TABLES: dict[str, Table] = {
     "cluster-demographics": _figures("exports.demographics", _ANALYSIS, analysed.read_demographics),
     "cluster-scores": _figures("exports.cluster_scores", _ANALYSIS, analysed.read_cluster_scores),
     "accuracy": _figures("analysis.accuracy", _ANALYSIS, analysed.read_accuracy),
+    "playbooks": _figures("nav.playbooks", playbooks_view.ROLES, analysed.read_playbooks),
 }
 
 

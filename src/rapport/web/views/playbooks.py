@@ -57,9 +57,10 @@ def latest_run(session: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     return last.run_date, figures
 
 
-@router.get("/playbooks")
-def playbooks_page(request: Request, user: Staff) -> Response:
-    fmt = render.formatter(request)
+def playbook_rows(request: Request, locale: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The latest day the pipeline ran the playbooks, and every playbook as the page lists
+    it: :func:`~rapport.actions.playbook_registry.overview`'s row with its ``name`` in
+    ``locale``, that ``day``'s figures (or None) and its measured ``effect`` (or None)."""
     rules = request.app.state.rules
     with request.app.state.sessions() as session:
         rows = overview(session=session, rules=rules)
@@ -71,11 +72,18 @@ def playbooks_page(request: Request, user: Staff) -> Response:
         shown.append(
             {
                 **row,
-                "name": pick((row["name_zh"], row["name_en"]), fmt.locale),
+                "name": pick((row["name_zh"], row["name_en"]), locale),
                 "day": figures.get(row["code"]),
                 "effect": effect.effect if effect is not None else None,
             }
         )
+    return day, shown
+
+
+@router.get("/playbooks")
+def playbooks_page(request: Request, user: Staff) -> Response:
+    fmt = render.formatter(request)
+    day, shown = playbook_rows(request, fmt.locale)
     context = {
         "rows": shown,
         "run_day": day,
