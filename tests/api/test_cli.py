@@ -255,6 +255,7 @@ def test_serve_refuses_an_uninitialised_store(
     assert code == 4 and "rapport init" in err
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_serve_runs_uvicorn_on_the_given_address(
     store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -270,6 +271,7 @@ def test_serve_runs_uvicorn_on_the_given_address(
     assert calls[0]["app"].openapi()["info"]["title"] == "Rapport API"
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_a_real_server_answers_login_and_reads(store: str, tmp_path: Path) -> None:
     engine = create_engine(store)
     with session_scope(engine) as session:

@@ -280,6 +280,7 @@ def test_a_job_whose_heartbeat_stopped_is_failed_when_read(real: Real) -> None:
     assert fresh["status"] == "running" and fresh["error"] is None
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_the_worker_refreshes_the_heartbeat_of_the_jobs_it_holds(
     real: Real, monkeypatch: pytest.MonkeyPatch
 ) -> None:

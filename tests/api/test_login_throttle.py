@@ -186,6 +186,7 @@ def two_workers(fresh_engine: Engine, api_settings: Settings) -> Iterator[list[T
         yield [a, b]
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_counters_hold_across_workers(two_workers: list[TestClient]) -> None:
     a, b = two_workers
     body = {"username": "li.na", "password": "wrong one"}

@@ -166,6 +166,7 @@ def test_unknown_metric_error_lists_the_ids(analytics_api: AnalyticsApi) -> None
     assert "retention_rate" in error["hint"]
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_concurrent_requests_while_the_server_uses_the_store(analytics_api: AnalyticsApi) -> None:
     """Metrics (in the worker, DuckDB attached to the store) while the server's own
     connections open, read, write and close the same store: every request answers, the
@@ -201,6 +202,7 @@ def test_concurrent_requests_while_the_server_uses_the_store(analytics_api: Anal
     assert client.get(f"{URL}/definitions", headers=admin).status_code == 200
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_a_real_server_answers_metrics_among_concurrent_reads_and_writes(
     analytics_api: AnalyticsApi,
 ) -> None:

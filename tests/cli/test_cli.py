@@ -300,6 +300,7 @@ def test_debug_setting_shows_the_traceback_too() -> None:
     assert "Traceback" in result.stderr
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_real_script_init_and_status(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'script.db'}"
     init = run_script("init", RAPPORT_DATABASE_URL=url)

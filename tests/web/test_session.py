@@ -130,6 +130,7 @@ def short_idle_client(web_store: WebStore) -> TestClient:
     return TestClient(app, follow_redirects=False)
 
 
+@pytest.mark.slow  # a real server or worker, waiting on real time
 def test_an_idle_session_expires_and_returns_to_the_log_in(short_idle_client: TestClient) -> None:
     client = short_idle_client
     token = csrf_of(client.get("/login").text)
