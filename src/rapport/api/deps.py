@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
-from rapport.api.errors import ApiError, forbidden, unauthorized
+from rapport.api.errors import forbidden, unauthorized, unknown_reference
 from rapport.api.security import InvalidToken, decode_access_token
 from rapport.config import Rules, Settings
 from rapport.domain import Role
@@ -208,13 +208,7 @@ def named_customer(
     try:
         return scope.get(session=session, id=customer_id)
     except NotFound as exc:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"{field}: no customer with id {customer_id}",
-            field=field,
-            value=customer_id,
-        ) from exc
+        raise unknown_reference(field, "customer", customer_id) from exc
 
 
 def check_new_owner(session: Session, scope: CustomerScope, values: dict[str, Any]) -> None:

@@ -128,6 +128,14 @@ def forbidden(
     return ApiError(403, "forbidden", message, field=field, value=value, hint=hint)
 
 
+def unknown_reference(field: str, entity: str, id: Any) -> ApiError:
+    """422 for a request body naming at ``field`` a record that is missing or outside the
+    caller's scope (the same answer for both): ``body.customer_id: no customer with id 7``."""
+    return ApiError(
+        422, "validation_failed", f"{field}: no {entity} with id {id}", field=field, value=id
+    )
+
+
 def error_response(
     status_code: int,
     detail: ErrorDetail,

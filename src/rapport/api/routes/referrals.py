@@ -37,7 +37,12 @@ from rapport.api.deps import (
     require_role,
     require_scope,
 )
-from rapport.api.errors import COMMON_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, ApiError
+from rapport.api.errors import (
+    COMMON_RESPONSES,
+    CONFLICT_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    unknown_reference,
+)
 from rapport.api.pagination import PageDep, paginate
 from rapport.api.schemas.common import MAX_INT32
 from rapport.api.schemas.referrals import ReferralCreate, ReferralPublic, ReferralsPublic
@@ -65,12 +70,6 @@ def _visible(scope: CustomerScope) -> list[sa.ColumnElement[bool]]:
     referred = scope.covers(_r.referred_customer_id, or_null=True)
     visible = scope.visible(_r.referrer_customer_id)
     return [visible] if referred is None else [visible, referred]
-
-
-def _outside(field: str, what: str, value: int) -> ApiError:
-    return ApiError(
-        422, "validation_failed", f"{field}: no {what} with id {value}", field=field, value=value
-    )
 
 
 @router.get("", response_model=ReferralsPublic, dependencies=READ, responses=COMMON_RESPONSES)
@@ -139,7 +138,9 @@ def create_referral(
         try:
             LeadScope(user).get(session=session, id=body.referred_lead_id)
         except NotFound:
-            raise _outside("body.referred_lead_id", "lead", body.referred_lead_id) from None
+            raise unknown_reference(
+                "body.referred_lead_id", "lead", body.referred_lead_id
+            ) from None
     values = body.model_dump(exclude_unset=True)
     values["referred_at"] = body.referred_at or utcnow()
     row = referrals.repo.create(session=session, values=values)
