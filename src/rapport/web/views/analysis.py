@@ -51,6 +51,7 @@ from rapport.reports.overview import day_end, snapshot_days
 from rapport.web import render
 from rapport.web.auth import roles
 from rapport.web.figures import analysis as ui
+from rapport.web.figures import clusters as clusters_ui
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 from rapport.workers import run_in_worker, store_settings
@@ -243,7 +244,7 @@ def analysis_clusters(request: Request, user: Viewer) -> Response:
         return _failed(request, exc, fmt)
     if found is None:
         return render.page(request, "analysis_clusters.html", {"found": None})
-    return render.page(request, "analysis_clusters.html", ui.clusters_context(found, fmt))
+    return render.page(request, "analysis_clusters.html", clusters_ui.clusters_context(found, fmt))
 
 
 @router.get("/analysis/accuracy")
