@@ -295,6 +295,23 @@ def test_invalid_toml_names_the_file_line_and_column(
     )
 
 
+def test_a_rules_file_saved_with_a_byte_order_mark_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Windows editors save UTF-8 with a BOM; the file reads as without it, and an error in
+    it counts columns from the first character the user sees."""
+    path = tmp_path / "rules.toml"
+    path.write_bytes("\ufeff# 规则\n[activity]\nwindow_days = 45\n".encode())
+    assert (
+        load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path))).activity.window_days
+        == 45
+    )
+    path.write_bytes("\ufeff[activity\n".encode())
+    with pytest.raises(ConfigError) as info:
+        load_rules(settings_with(monkeypatch, RAPPORT_CONFIG_FILE=str(path)))
+    assert (info.value.params["line"], info.value.params["column"]) == (1, 10)
+
+
 @pytest.mark.parametrize("missing", list(TicketPriority))
 def test_every_sla_priority_is_required(missing: TicketPriority) -> None:
     targets = {p.value: 10.0 for p in TicketPriority if p != missing}

@@ -923,9 +923,9 @@ def read_toml(path: Path, *, missing: ConfigError) -> dict[str, Any]:
     except FileNotFoundError:
         raise missing from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # Windows editors may start the file with a BOM
     except UnicodeDecodeError as exc:
-        before = data[: exc.start].decode("utf-8").rsplit("\n", 1)
+        before = data[: exc.start].decode("utf-8-sig").rsplit("\n", 1)
         raise _toml_invalid(path, len(before), len(before[-1]) + 1, "not UTF-8 text") from exc
     try:
         return tomllib.loads(text)
