@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,7 +321,9 @@ def snapshot_parts(
         yield part
 
 
-def made_ahead(parts: Iterator[pa.Table], seconds: dict[str, float]) -> Iterator[pa.Table]:
+def made_ahead(
+    parts: Iterator[pa.Table], seconds: dict[str, float]
+) -> Generator[pa.Table, None, None]:
     """``parts`` (:func:`snapshot_parts`), each made on a thread of its own while the
     caller writes the one before: Polars and Arrow make the next part's documents while
     SQLite (or ``COPY``) writes this one, both outside the interpreter lock, so on two
