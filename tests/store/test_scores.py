@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.errors import NotFound, RapportError, ValidationFailed
 from rapport.store import scores
+from rapport.store.db import create_engine
 from rapport.store.schema import customer_scores
 
 from .factories import customer
@@ -257,3 +260,32 @@ def test_many_snapshot_dates_are_elided_in_the_middle() -> None:
     hint = str(info.value.hint)
     assert hint.startswith("snapshots exist on 2024-01-31, 2024-02-01, 2024-02-02, …, ")
     assert "2024-02-19 (20 in all)" in hint
+
+
+def test_snapshot_dates_are_each_date_once_oldest_first(session: Session) -> None:
+    assert scores.snapshot_dates(session=session) == []
+    ids = [customer(session)["id"] for _ in range(3)]
+    for day in (D3, D1, D2):  # written out of order, several rows each
+        scores.write_snapshot(session=session, as_of=day, rows=[row(i) for i in ids])
+    assert scores.snapshot_dates(session=session) == [D1, D2, D3]
+    assert all(type(d) is dt.date for d in scores.snapshot_dates(session=session))
+
+
+def test_snapshot_dates_step_down_the_index_instead_of_reading_every_row(
+    sqlite_start: Path, tmp_path: Path
+) -> None:
+    """SQLite's plan: each step a search of the index on ``as_of``, no scan of the
+    snapshots' rows (what the ``DISTINCT`` before did)."""
+    path = tmp_path / "plan.db"
+    shutil.copy(sqlite_start, path)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        sql = scores.dates_statement().compile(engine, compile_kwargs={"literal_binds": True})
+        with engine.connect() as conn:
+            plan = " | ".join(
+                str(r[-1]) for r in conn.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))
+            )
+    finally:
+        engine.dispose()
+    assert "SEARCH customer_scores USING COVERING INDEX ix_customer_scores_as_of" in plan, plan
+    assert "SCAN customer_scores" not in plan, plan

@@ -144,8 +144,19 @@ def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[s
 
 
 def snapshot_dates(*, session: Session) -> list[dt.date]:
-    stmt = sa.select(_s.c.as_of).distinct().order_by(_s.c.as_of)
-    return list(session.execute(stmt).scalars())
+    """The dates of the snapshots, oldest first (:func:`dates_statement`)."""
+    return list(session.execute(dates_statement()).scalars())
+
+
+def dates_statement() -> sa.Select[Any]:
+    """The snapshot dates, oldest first, as a walk down the index on ``as_of``: one step
+    per date (the next is the smallest after the last one found), so the cost follows the
+    number of snapshots, not of their rows — a ``DISTINCT`` reads every entry of the index,
+    a million per snapshot at 1,000,000 customers (half a second on SQLite)."""
+    first = sa.select(sa.func.min(_s.c.as_of).label("day")).cte("snapshot_days", recursive=True)
+    after = sa.select(sa.func.min(_s.c.as_of)).where(_s.c.as_of > first.c.day).scalar_subquery()
+    walk = first.union_all(sa.select(after).where(first.c.day.is_not(None)))
+    return sa.select(walk.c.day).where(walk.c.day.is_not(None)).order_by(walk.c.day)
 
 
 #: Snapshot dates named in full by :func:`check_snapshot_date`; more are elided.
