@@ -176,6 +176,27 @@ def test_a_writer_that_stops_early_stops_the_making_thread(store) -> None:
     assert snapshot(engine, DAY) == before
 
 
+def test_the_write_journals_its_deletion_in_files_on_sqlite(store, monkeypatch) -> None:
+    engine, settings = store
+    scoring.score(settings, as_of=DAY)
+    before = snapshot(engine, DAY)
+    seen: list[Any] = []
+    replace = scoring.scores_store.replace_snapshot
+
+    def watched(*, connection: sa.Connection, **kwargs: Any) -> int:
+        if connection.dialect.name == "sqlite":  # 1 = FILE, 2 = MEMORY
+            seen.append(connection.exec_driver_sql("PRAGMA temp_store").scalar())
+        return replace(connection=connection, **kwargs)
+
+    monkeypatch.setattr(scoring.scores_store, "replace_snapshot", watched)
+    scoring.score(settings, as_of=DAY)
+    assert snapshot(engine, DAY).keys() == before.keys()
+    if engine.dialect.name == "sqlite":
+        assert seen == [1]
+        with engine.connect() as conn:  # every other connection keeps it in memory
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+
+
 def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:
     engine, settings = store
     scoring.score(settings, as_of=DAY)

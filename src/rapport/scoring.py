@@ -31,7 +31,12 @@ from sqlalchemy.engine import Engine
 
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.store import scores as scores_store
-from rapport.store.db import begin_writer, engine_from_settings, ensure_current
+from rapport.store.db import (
+    begin_writer,
+    engine_from_settings,
+    ensure_current,
+    sqlite_temp_on_disk,
+)
 from rapport.store.repository import utcnow
 
 #: Each group of the ``components`` document: its key, the score it explains and its
@@ -394,7 +399,9 @@ def write_bulk(engine: Engine, table: pa.Table | Iterable[pa.Table], *, as_of: d
         From :func:`check_snapshot`, or when the database refuses a row (a customer
         deleted meanwhile).
     """
-    with engine.connect() as conn, begin_writer(conn):
+    # the deletion of the date's old rows is journalled for the savepoint in files, not in
+    # memory (rapport.store.db.sqlite_temp_on_disk)
+    with engine.connect() as conn, sqlite_temp_on_disk(conn), begin_writer(conn):
         return scores_store.replace_snapshot(connection=conn, as_of=as_of, data=table)
 
 
