@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import util as sql_util
 
 from rapport.domain import AuditAction, LoginThrottleKind, Role
 from rapport.errors import Forbidden
@@ -165,10 +166,7 @@ class CustomerScope:
         ``tickets.customer_id``, ``orders.customer_id`` …) names a customer of this scope
         that is not deleted. Records of deleted customers and of customers outside the
         scope are hidden alike (a 404 for one record, left out of lists)."""
-        # correlate(None): the sub-select reads customers of its own, even inside a
-        # statement that joins customers for another column
-        inside = sa.select(_c.id).where(*self.current()).correlate(None)
-        return customer_id.in_(inside)
+        return _customer_is(customer_id, self.current())
 
     def covers(
         self, customer_id: sa.ColumnElement[Any], *, or_null: bool = False
@@ -281,8 +279,29 @@ class LeadScope:
 
 
 def _of_customer(customer_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """The record's customer exists and is not deleted."""
-    return customer_id.in_(sa.select(_c.id).where(_c.deleted_at.is_(None)).correlate(None))
+    """The SQL condition that ``customer_id`` names a customer that is not deleted."""
+    return _customer_is(customer_id, [_c.deleted_at.is_(None)])
+
+
+def _customer_is(
+    customer_id: sa.ColumnElement[Any], conditions: list[sa.ColumnElement[bool]]
+) -> sa.ColumnElement[bool]:
+    """The SQL condition that ``customer_id`` (a column of another table) names a customer
+    meeting ``conditions`` (on ``customers``).
+
+    An EXISTS, one look-up of the customer per record, rather than ``IN (SELECT id …)``,
+    whose sub-select SQLite reads whole first (1,000,000 customers: half a second, even
+    for an empty table of records). The sub-select reads customers under an alias of its
+    own, so a statement that joins customers for another column is not mistaken for it.
+    """
+    one = schema.customers.alias("customer_in_scope")
+    adapt = sql_util.ClauseAdapter(one)
+    return (
+        sa.select(sa.literal(1))
+        .select_from(one)
+        .where(one.c.id == customer_id, *(adapt.traverse(c) for c in conditions))
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
