@@ -16,8 +16,8 @@ from rapport.access import CustomerScope, Principal
 from rapport.config import load_rules
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
+from rapport.reports import overview, snapshots
 from rapport.reports import snapshot_cache as kept
-from rapport.reports import snapshots
 from rapport.reports.worklist import owned_by
 from rapport.store import customers, schema, users
 from rapport.store.db import session_scope
@@ -85,6 +85,13 @@ def reports(session: Any, where: CustomerScope) -> dict[str, Any]:
     return both
 
 
+def same_history(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
+    """The same snapshot history, sums and means to rounding (PostgreSQL sums in any order)."""
+    return len(got) == len(expected) and all(
+        g == pytest.approx(e) for g, e in zip(got, expected, strict=True)
+    )
+
+
 def test_kept_reports_are_the_reports_for_every_scope(report_store: ReportStore) -> None:
     engine = report_store.engine()
     try:
@@ -96,6 +103,10 @@ def test_kept_reports_are_the_reports_for_every_scope(report_store: ReportStore)
                 for name, (kept_rows, rows) in first.items():
                     assert kept_rows == rows, (who, name)
                     assert again[name][0] == rows, (who, name)
+                history = overview.snapshot_history(session, scope=where)
+                for _ in range(2):  # computed, then kept
+                    got = kept.snapshot_history(session, day=DAY, scope=where)
+                    assert same_history(got, history), who
             sales = kept.diamonds(
                 session, day=DAY, rules=RULES, locale="en", scope=scope(report_store, "sales")
             )
@@ -198,3 +209,28 @@ def test_a_managers_team_and_a_service_scope(report_store: ReportStore) -> None:
             assert {r["customer_id"] for r in rows.rows} & report_store.sales_ids
     finally:
         engine.dispose()
+
+
+def test_the_kept_history_follows_an_earlier_snapshot_written_again(
+    report_store: ReportStore,
+) -> None:
+    engine = report_store.engine()
+    admin = scope(report_store, "admin")
+    s = schema.customer_scores
+    try:
+        with session_scope(engine) as session:
+            before = kept.snapshot_history(session, day=DAY, scope=admin)
+            assert [h["as_of"] for h in before] == [EARLIER, DAY]
+        with engine.begin() as conn:  # the earlier snapshot only, as a rescore of its date
+            conn.execute(
+                sa.update(s)
+                .where(s.c.as_of == EARLIER)
+                .values(satisfaction=1.0, computed_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+            )
+        with session_scope(engine) as session:
+            after = kept.snapshot_history(session, day=DAY, scope=admin)
+            assert same_history(after, overview.snapshot_history(session, scope=admin))
+    finally:
+        engine.dispose()
+    assert after[0]["avg_satisfaction"] == pytest.approx(1.0) != before[0]["avg_satisfaction"]
+    assert same_history(after[1:], before[1:])

@@ -44,9 +44,10 @@ from rapport.access import CustomerScope, Principal
 from rapport.config import Rules
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
-from rapport.reports import snapshots
+from rapport.reports import overview, snapshots
 from rapport.store import schema
 from rapport.store.paging import PageRequest
+from rapport.store.scores import snapshot_dates
 
 T = TypeVar("T")
 
@@ -317,6 +318,30 @@ def degree_correlations(
     )
 
 
+def snapshot_history(
+    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.overview.snapshot_history` of the latest
+    :data:`~rapport.reports.overview.HISTORY_SNAPSHOTS` snapshots (the latest dated
+    ``day``), kept under the date and ``computed_at`` of each of them: an earlier snapshot
+    written again changes the figures too."""
+    days = snapshot_dates(session=session)[-overview.HISTORY_SNAPSHOTS :]
+    written = tuple(
+        (
+            str(d),
+            str(session.execute(sa.select(_s.computed_at).where(_s.as_of == d).limit(1)).scalar()),
+        )
+        for d in days
+    )
+    return memo(
+        session,
+        day=day,
+        scope=scope,
+        report=("snapshot_history", written),
+        compute=lambda: overview.snapshot_history(session, scope=scope, days=days),
+    )
+
+
 def clear() -> None:
     """Forget every kept result."""
     with _lock:
@@ -336,5 +361,6 @@ __all__ = [
     "rfm_grid",
     "rows_key",
     "rules_key",
+    "snapshot_history",
     "state",
 ]

@@ -68,9 +68,10 @@ def warm(
     session: Session, *, rules: Rules, scope: CustomerScope, locales: tuple[str, ...] = LOCALES
 ) -> int:
     """Compute and keep, for ``scope``, the snapshot reports its pages ask for with their
-    first address: the overview's tiers, stages and diamonds, the analysis page's snapshot
-    tables, the diamonds page's list and the worklist's two short lists (those of its
-    role's pages). Returns the reports asked for (kept ones cost a key look-up)."""
+    first address: the overview's headline history, tiers, stages and diamonds, the
+    analysis page's snapshot tables, the diamonds page's list and the worklist's two short
+    lists (those of its role's pages). Returns the reports asked for (kept ones cost a key
+    look-up)."""
     role = scope.principal.role
     latest = latest_snapshot(session)
     if latest is None:
@@ -88,6 +89,9 @@ def warm(
             by = analysis_view.MOVE_BY[1]
             kept.movements(session, by=by, before=previous, after=latest, scope=scope)
             asked += 1
+    if role in overview_view.ALLOWED:
+        kept.snapshot_history(session, day=latest, scope=scope)
+        asked += 1
     for locale in locales:
         for roles, limit, order in DIAMOND_LISTS:
             if role in roles:

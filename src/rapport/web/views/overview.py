@@ -140,14 +140,14 @@ def overview_report(request: Request, user: Viewer) -> Response:
 def overview_relationships(request: Request, user: Viewer) -> Response:
     """The fragment of the snapshot's headline figures with their change since the previous
     snapshot, the degrees over the snapshots and the value at risk (one pass over the
-    snapshots, :func:`rapport.reports.overview.snapshot_history`)."""
+    snapshots, :func:`rapport.reports.overview.snapshot_history`, kept between requests)."""
     scope = CustomerScope(user)
     fmt = render.formatter(request)
     with request.app.state.sessions() as session:
         latest, previous = figures.snapshot_days(session)
         if latest is None:
             return render.page(request, "overview_none.html")
-        history = figures.snapshot_history(session, scope=scope)
+        history = kept.snapshot_history(session, day=latest, scope=scope)
     context = {
         "previous": previous,
         "history": history,
