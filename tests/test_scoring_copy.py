@@ -105,3 +105,24 @@ def test_a_kept_table_holds_its_querys_rows_and_types(settings) -> None:
         got = metrics.execute(kept.order_by("customer_id"), eng.con)
         want = metrics.execute(expr.order_by("customer_id"), eng.con)
     assert got.num_rows == 3 and got.equals(want)  # values and Arrow types
+
+
+def _memory_limit(eng: Any) -> str:
+    return eng.con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+@pytest.mark.parametrize("configured", [None, "700MB"])
+def test_duckdb_works_within_a_bounded_memory_while_it_reads_the_copy(settings, configured) -> None:
+    from rapport.analytics.connect import connect
+    from rapport.config import load_rules
+
+    settings = settings.model_copy(update={"duckdb_memory_limit": configured})
+    with connect(settings) as eng:
+        before = _memory_limit(eng)
+        with working_copy.working_sources(eng, settings, rules=load_rules(settings)):
+            during = _memory_limit(eng)
+        after = _memory_limit(eng)
+        eng.con.raw_sql(f"SET memory_limit = '{configured or working_copy.MEMORY_LIMIT}'")
+        want = _memory_limit(eng)
+    # the configured limit is kept; without one, the run's own for its length only
+    assert during == want and after == before

@@ -69,6 +69,12 @@ READ: dict[str, tuple[str, ...]] = {
 }
 #: The name under which the copy is attached to the DuckDB connection.
 DATABASE = "rapport_work"
+#: DuckDB's memory limit while a run works on its copy, unless one is configured
+#: (``RAPPORT_DUCKDB_MEMORY_LIMIT``): DuckDB's own default, 80 % of the machine's memory,
+#: let the scores query of 1,000,000 customers grow the process from 1.9 to 3.4 GB; within
+#: 1 GB (DuckDB spills beyond it) the peak was 2.7 GB (docs/benchmarks.md). The same
+#: figures either way.
+MEMORY_LIMIT = "1GB"
 
 
 class WorkingSources(Sources):
@@ -129,7 +135,8 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
 
     Every table is copied through its canonical schema
     (:func:`~rapport.analytics.sources.conform`), so the copy holds exactly what the
-    queries would have read from the store.
+    queries would have read from the store. Meanwhile DuckDB works within
+    :data:`MEMORY_LIMIT` unless a limit is configured.
     """
     if eng.kind != "duckdb":
         yield Sources(eng, rules=rules)
@@ -137,13 +144,26 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
     directory = _directory(settings)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+    bounded = not settings.duckdb_memory_limit
+    if bounded:
+        eng.con.raw_sql(f"SET memory_limit = '{MEMORY_LIMIT}'")
     eng.con.attach(path, name=DATABASE)
     try:
         yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
     finally:
         eng.con.detach(DATABASE)
+        if bounded:
+            eng.con.raw_sql("RESET memory_limit")
         for suffix in ("", ".wal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-__all__ = ["DATABASE", "READ", "WorkingSources", "copy_store", "kept", "working_sources"]
+__all__ = [
+    "DATABASE",
+    "MEMORY_LIMIT",
+    "READ",
+    "WorkingSources",
+    "copy_store",
+    "kept",
+    "working_sources",
+]
