@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     spark_master: str = Field(default="local[2]", description="Spark master URL.")
     duckdb_memory_limit: str | None = Field(
         default=None,
-        description="DuckDB memory limit, e.g. '4GB' (default: 1GB while scoring, else DuckDB's own, 80% of RAM).",
+        description=(
+            "DuckDB memory limit, e.g. '4GB' "
+            "(default: 1GB while scoring, else DuckDB's own, 80% of RAM)."
+        ),
     )
     timezone: str = Field(
         default="Asia/Shanghai", description="Zone of naive input times and of presentation."
