@@ -113,14 +113,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Tests never read the developer's environment or ./rapport.toml."""
+    point_settings_at(monkeypatch, tmp_path / "rapport.db", tmp_path)
+    yield
+    get_settings.cache_clear()
+
+
+def point_settings_at(mp: pytest.MonkeyPatch, store: Path, root: Path) -> None:
+    """Through ``mp``: no ``RAPPORT_`` variable of the developer's (but the PostgreSQL test
+    URL), the SQLite store ``store``, the data directory ``root/data``, ``root`` as the
+    working directory; the settings read again."""
     for name in list(os.environ):
         if name.startswith("RAPPORT_") and name != POSTGRES_ENV:
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{tmp_path / 'rapport.db'}")
-    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
+            mp.delenv(name)
+    mp.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{store}")
+    mp.setenv("RAPPORT_DATA_DIR", str(root / "data"))
+    mp.chdir(root)
     get_settings.cache_clear()
 
 
@@ -247,9 +254,9 @@ def fresh_engine(empty_url: str, request: pytest.FixtureRequest) -> Iterator[Eng
     """A migrated store of its own on ``backend``, for tests that commit. On SQLite, a copy
     of the session's migrated template at ``empty_url`` (running the migrations for each
     test cost a quarter of a second); on PostgreSQL, migrated."""
-    path = make_url(empty_url).database
-    if make_url(empty_url).get_backend_name() == "sqlite" and path:
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+    url = make_url(empty_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        shutil.copy(request.getfixturevalue("_sqlite_template"), url.database)
         eng = create_engine(empty_url)
     else:
         eng = create_engine(empty_url)
@@ -311,13 +318,7 @@ def configured_at(root: Path, database: str = "rapport.db") -> Iterator[Path]:
 
     path = root / database
     with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("RAPPORT_") and name != POSTGRES_ENV:
-                mp.delenv(name)
-        mp.setenv("RAPPORT_DATABASE_URL", f"sqlite:///{path}")
-        mp.setenv("RAPPORT_DATA_DIR", str(root / "data"))
-        mp.chdir(root)
-        get_settings.cache_clear()
+        point_settings_at(mp, path, root)
         try:
             yield path
         finally:
