@@ -314,6 +314,21 @@ def test_the_worker_refreshes_the_heartbeat_of_the_jobs_it_holds(
     assert real.wait(job_id)["status"] == "failed"
 
 
+def test_a_job_imports_into_the_store_the_server_serves(real: Real, tmp_path: Path) -> None:
+    # an app given its engine apart from its settings (whose URL names another file): the
+    # job's worker writes to the served store, not to the file the settings name
+    elsewhere = real.settings.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'elsewhere.db'}"}
+    )
+    app = create_app(elsewhere, engine=real.engine)
+    with TestClient(app) as client:
+        served = Real(client, real.engine, real.settings, real.people)
+        job = served.run("customers", "good.csv", csv_bytes(CUSTOMERS))
+    assert job["status"] == "done", job
+    assert set(_customers(real.engine)) == {"C001", "C002", "C003"}
+    assert not (tmp_path / "elsewhere.db").exists()
+
+
 def test_two_apps_on_the_same_store_see_the_same_jobs(real: Real, tmp_path: Path) -> None:
     # another server process: its own app and data folder, the same store
     other_settings = real.settings.model_copy(update={"data_dir": tmp_path / "other"})

@@ -72,6 +72,7 @@ from rapport.api.schemas.imports import (
     ImportReportPublic,
     JobStatus,
 )
+from rapport.api.workers import served_settings
 from rapport.domain import AuditAction, Role
 from rapport.errors import ValidationFailed
 from rapport.store import import_jobs
@@ -240,7 +241,12 @@ def create_import_job(
     scope = CustomerScope(user).import_scope()
     imports.WORKER.submit(
         imports.ImportTask(
-            job_id, job_dir, settings, request.app.state.rules, auditor.address, scope
+            job_id,
+            job_dir,
+            served_settings(request, settings),
+            request.app.state.rules,
+            auditor.address,
+            scope,
         )
     )
     poll = request.app.url_path_for("get_import_job", job_id=job_id)

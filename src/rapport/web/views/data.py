@@ -62,6 +62,7 @@ from rapport.store.repository import Row, utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, VIA, client_address, roles, writing
 from rapport.web.nav import NavEntry
+from rapport.workers import store_settings
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROLES = (Role.ADMIN, Role.MANAGER)
@@ -269,8 +270,10 @@ def confirm(request: Request, user: DataUser, staged: Annotated[str, Form()]) ->
     writing(request, work)
     (folder / STAGED).unlink(missing_ok=True)
     scope = CustomerScope(user).import_scope()
+    # the store this server serves (its engine may have been given apart from the settings)
+    served = store_settings(settings, request.app.state.engine)
     task = ImportTask(
-        job_id, folder, settings, request.app.state.rules, client_address(request), scope
+        job_id, folder, served, request.app.state.rules, client_address(request), scope
     )
     WORKER.submit(task)
     return render.redirect(request, f"/data/jobs/{job_id}")
