@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -25,11 +26,13 @@ from fastapi.testclient import TestClient
 from scipy import stats
 from typer.testing import CliRunner
 
+from rapport.analytics.periods import Period
 from rapport.api.app import create_app
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.domain import Role
 from rapport.reports.loyalty import (
     LoyaltyReport,
+    joined_months,
     loyalty_report,
     programme_figures,
     programme_tiers,
@@ -293,6 +296,46 @@ def test_a_window_not_yet_complete_compares_nobody(stores) -> None:
     report = report_of(stores["effect"], window_months=24)  # joined 2023-06: 18 months ago
     assert report.matching.members == 0
     assert all(o.difference is None and o.low is None for o in report.outcomes)
+
+
+def test_only_months_in_which_members_joined_are_observed(tmp_path: Path) -> None:
+    # A join mistyped as 1905 once stretched the months observed over 120 years (every
+    # non-member observed in each): the comparison now observes the two months with joins,
+    # and the 1905 member, matched by nobody, leaves the figures as they were.
+    world = _build(
+        f"sqlite:///{tmp_path / 'typo.db'}", tmp_path, EFFECT_MEMBERS, EFFECT_NON_MEMBERS, False
+    )
+    engine = create_engine(world.url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(schema.customers)
+            .where(schema.customers.c.id == world.members[0])
+            .values(loyalty_joined_at=dt.datetime(1905, 3, 10, 8, 30, tzinfo=UTC))
+        )
+    engine.dispose()
+    figures = programme_figures(world.settings, load_rules(world.settings), AS_OF, 12)
+    assert figures["months"] == [
+        (dt.datetime(1905, 3, 1), dt.datetime(1905, 4, 1)),
+        (dt.datetime(2023, 6, 1), JOINED.replace(tzinfo=None) + dt.timedelta(microseconds=1)),
+    ]
+    report = report_of(world)
+    assert report.matching.joined_from == dt.datetime(1905, 3, 1)
+    assert (report.matching.members, report.matching.members_matched) == (20, 19)
+    assert report.matching.strata == 1
+
+
+def test_joined_months_are_the_local_months_of_the_join_days() -> None:
+    tz = ZoneInfo("Asia/Shanghai")  # UTC+8: a UTC day ends in the next local day
+    days = [dt.datetime(2024, 1, 31), dt.datetime(2024, 1, 5), dt.datetime(2024, 6, 10)]
+    last = dt.datetime(2024, 6, 20)
+    assert joined_months(days, last, tz) == [
+        # 2024-01-31 UTC runs into 1 February in Shanghai
+        Period(dt.datetime(2023, 12, 31, 16), dt.datetime(2024, 1, 31, 16)),
+        Period(dt.datetime(2024, 1, 31, 16), dt.datetime(2024, 2, 29, 16)),
+        Period(dt.datetime(2024, 5, 31, 16), last),  # the last month ends at ``last``
+    ]
+    assert joined_months([], last, tz) == []
+    assert joined_months([dt.datetime(2024, 6, 25)], last, tz) == []  # after ``last``
 
 
 # --- the programme's health ----------------------------------------------------------------

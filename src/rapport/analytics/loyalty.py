@@ -60,8 +60,9 @@ def count_if(condition: ir.BooleanValue) -> ir.IntegerScalar:
 
 
 def _month_index(column: ir.TimestampValue, months: Sequence[Period]) -> ir.IntegerValue:
+    """The index of the month of ``months`` holding ``column`` (null between them)."""
     return ibis.cases(
-        *((column < ts(m.end), i) for i, m in enumerate(months)),
+        *(((column >= ts(m.start)) & (column < ts(m.end)), i) for i, m in enumerate(months)),
         else_=ibis.null("int64"),
     )
 
@@ -78,10 +79,12 @@ def observations(
     Parameters
     ----------
     months
-        Consecutive local calendar months (the last may end early): a member joined in
-        one of them is evaluated; non-members are observed at each one's ``start``. The
-        caller ends the last month ``window`` before the analysis, so every window is
-        complete.
+        Local calendar months in order (the last may end early), not necessarily
+        consecutive: a member joined in one of them is evaluated; non-members are observed
+        at each one's ``start``. The caller ends the last month ``window`` before the
+        analysis, so every window is complete, and passes only months in which members
+        joined (a month without members matches nobody: its non-members would be observed
+        for nothing).
     window, baseline
         The outcome window after the reference date and the baseline before it.
 
@@ -103,6 +106,7 @@ def observations(
         month=_month_index(joined.loyalty_joined_at, months).cast("int64"),
         ref_s=seconds(joined.loyalty_joined_at).cast(FLOAT),
     )
+    members = members.filter(members.month.notnull())
     members = members.mutate(member=ibis.literal(True))
     refs = ibis.memtable(
         pa.table(

@@ -190,6 +190,27 @@ def _month_start(instant: dt.datetime, tz: Any) -> dt.datetime:
     return to_utc(local.replace(day=1, hour=0, minute=0, second=0, microsecond=0), tz)
 
 
+def joined_months(days: Iterable[dt.datetime], last: dt.datetime, tz: Any) -> list[Period]:
+    """The local calendar months, in order, holding a day of ``days`` (naive UTC midnights
+    of the days members joined), the last ending at ``last`` at the latest.
+
+    Only these months are evaluated: a stratum is a month, and a month in which nobody
+    joined has no member to match. Their number is bounded by the days members joined,
+    not by the span from the first join (which a single mistyped date can stretch over
+    centuries).
+    """
+    starts: set[dt.datetime] = set()
+    for day in days:
+        # a UTC day straddles two local days, at most two local months
+        for instant in (day, day + dt.timedelta(days=1) - dt.timedelta(microseconds=1)):
+            if instant < last:
+                starts.add(_month_start(instant, tz))
+    return [
+        Period(start, min(_month_start(start + dt.timedelta(days=32), tz), last))
+        for start in sorted(starts)
+    ]
+
+
 def _quantile_edges(values: Sequence[float], bins: int) -> list[float]:
     """The inner quantile edges cutting ``values`` into ``bins`` groups (distinct, rounded
     to cents)."""
@@ -237,7 +258,7 @@ def programme_figures(
     window = window_of(window_months)
     span = Period.last(window_months, "month", as_of=as_of, tz=tz)
     span_months = buckets(span, "month", tz=tz)
-    out: dict[str, Any] = {"strata": [], "spend_edges": [], "months": []}
+    out: dict[str, Any] = {"strata": [], "spend_edges": [], "months": [], "joined": None}
     with connect(settings, engine=engine) as eng:
         src = Sources(eng, rules=rules)
         out["engine"] = eng.kind
@@ -255,7 +276,10 @@ def programme_figures(
         if joins["latest"] is not None and joins["latest"] < last:
             last = joins["latest"] + dt.timedelta(microseconds=1)
         if first is not None and first < last:
-            months = buckets(Period(_month_start(first, tz), last), "month", tz=tz)
+            joined = c.filter((c.loyalty_joined_at >= first) & (c.loyalty_joined_at < last))
+            days = rows(joined.select(day=joined.loyalty_joined_at.truncate("D")).distinct())
+            months = joined_months([r["day"] for r in days], last, tz)
+            out["joined"] = (_month_start(first, tz), last)
             obs = al.observations(
                 src, months, window=window, baseline=window_of(ev.baseline_months)
             )
@@ -394,12 +418,12 @@ def _matching(figures: dict[str, Any], rules: Rules, window_months: int) -> Matc
     for row in strata:
         by_group[bool(row["member"])][row["stratum"]] = int(row["n"])
     shared = set(by_group[True]) & set(by_group[False])
-    months = figures["months"]
+    joined = figures["joined"] if figures["months"] else None
     return Matching(
         window_months=window_months,
         baseline_months=rules.loyalty.evaluation.baseline_months,
-        joined_from=months[0][0] if months else None,
-        joined_until=months[-1][1] if months else None,
+        joined_from=joined[0] if joined else None,
+        joined_until=joined[1] if joined else None,
         members=sum(by_group[True].values()),
         members_matched=sum(by_group[True][k] for k in shared),
         non_member_observations=sum(by_group[False][k] for k in shared),
