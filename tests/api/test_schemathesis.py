@@ -26,6 +26,11 @@ from .conftest import SLA, T0, bearer
 
 #: Examples per operation and mode.
 MAX_EXAMPLES = 40
+#: Seconds a response may take. The analytics routes compute in a worker process on every
+#: request, a few seconds each on a busy machine; what this test looks for is a server
+#: error or a wrong shape, and a request that hangs (a report whose cost grows with the
+#: span of the data once made one take minutes) still ends it.
+TIMEOUT = 60
 
 
 @pytest.fixture
@@ -80,7 +85,7 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None
     )
     def run(case: Any) -> None:
         note(label)
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT)
 
     run()
 
