@@ -85,6 +85,8 @@ def test_in_english_and_within_the_scope(server: str, web_store: WebStore, synce
     client = http_login(server, "wang.fang")
     assert client.get(f"/customers/{theirs}/next-best").status_code == 404
     assert client.get("/customers/abc/next-best").status_code == 404
+    # a number beyond any customer's (and the store's integers) is not found, as on the card
+    assert client.get(f"/customers/{'9' * 20}/next-best").status_code == 404
     token = csrf_of(client.get("/worklist").text)
     client.post("/lang", data={"lang": "en", "csrf_token": token, "next": "/"})
     for row in mine[:8]:

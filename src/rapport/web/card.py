@@ -54,10 +54,6 @@ def enum_value(enum: type, value: str | None) -> Any:
         return None
 
 
-def whole_number(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
-
-
 def shown_row(row: dict[str, Any], masked: bool) -> dict[str, Any]:
     return mask_customer(row) if masked else row
 

@@ -32,7 +32,7 @@ from rapport.web.auth import (
     WebUser,
     audit_read,
 )
-from rapport.web.card import card_context, enum_value, shown_row, whole_number
+from rapport.web.card import card_context, enum_value, shown_row
 from rapport.web.customer_list import (
     SEARCH_SCAN_LIMIT,
     SORTS,
@@ -62,7 +62,7 @@ def parse_query(params: Any, segments: list[str]) -> tuple[CustomerQuery, dict[s
         tier=enum_value(ValueTier, kept.get("tier")),
         stage=enum_value(LifecycleStage, kept.get("stage")),
         segment=kept.get("segment") if kept.get("segment") in segments else None,
-        owner_id=whole_number(owner),
+        owner_id=render.whole_number(owner),
         unowned=owner == "none",
         city=kept.get("city", "")[:64] or None,
         marketable=marketable,
@@ -113,21 +113,13 @@ def _url(kept: dict[str, str], **extra: str) -> str:
 @router.get("/customers/{customer_id}")
 def customer_card(request: Request, user: WebUser, customer_id: str) -> Response:
     scope = CustomerScope(user)
-    number = whole_number(customer_id)
     try:
-        if number is None:
-            raise NotFound(
-                "no {entity} with id {id}",
-                table="customers",
-                field="id",
-                key="record_not_found",
-                params={"entity": "customer", "id": customer_id},
-            )
+        number = render.customer_number(customer_id)
         with request.app.state.sessions() as session:
             row = scope.get(session=session, id=number)
             context = card_context(request, session, scope, row)
     except NotFound:
-        return render.page(request, "not_found.html", status=404)
+        return render.not_found(request)
     if not scope.masked:
         audit_read(request, user, [row["id"]], "web.360")
     return render.page(request, "customer.html", context)

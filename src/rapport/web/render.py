@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rapport.config import Settings
+from rapport.store import customers
 from rapport.web import nav
 from rapport.web import session as web_session
 from rapport.web.i18n import HTML_LANG, LOCALES, Formatter, negotiate
@@ -114,6 +115,35 @@ def page(
     response = HTMLResponse(html, status_code=status)
     with_cookie(request, response)
     return response
+
+
+def not_found(request: Request) -> HTMLResponse:
+    """The not-found page (404): what the workspace answers for a record that is missing,
+    outside the user's scope, or named by an address that names none — the store's
+    :class:`~rapport.errors.NotFound`, which tells these apart no more than the page does."""
+    return page(request, "not_found.html", status=404)
+
+
+def whole_number(value: str | None) -> int | None:
+    """``value`` as a record's number (ASCII digits, below 10 digits), else ``None``."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def customer_number(text: str) -> int:
+    """The customer number an address names (``/customers/{text}``, ``?customer=text``).
+
+    Raises
+    ------
+    NotFound
+        The store's own of a missing customer (:meth:`Repository.not_found
+        <rapport.store.repository.Repository.not_found>`) when ``text`` is no number, as
+        :meth:`CustomerScope.get <rapport.access.CustomerScope.get>` raises for a customer
+        missing or outside the scope; :func:`not_found` is the page of either.
+    """
+    number = whole_number(text)
+    if number is None:
+        raise customers.repo.not_found(text)
+    return number
 
 
 def redirect(request: Request, url: str) -> Response:

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from rapport import customer360
 from rapport.access import CustomerScope, Principal
-from rapport.errors import NotFound
 from rapport.i18n.enums import timeline_labels
 from rapport.masking import mask_customer
 from rapport.reports.tables import TableColumn
+from rapport.web import render
 from rapport.web.customer_list import (
     CustomerQuery,
     conditions,
@@ -98,17 +98,9 @@ def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int)
     the latest shown; a customer outside the user's scope is not found, as the card is.
     The free-text details an analyst's card hides are hidden the same way."""
     scope = CustomerScope(user)
-    number = request.query_params.get("customer", "")
-    if not number.isdigit():
-        raise NotFound(
-            "no {entity} with id {id}",
-            table="customers",
-            field="id",
-            key="record_not_found",
-            params={"entity": "customer", "id": number},
-        )
+    number = render.customer_number(request.query_params.get("customer", ""))
     with request.app.state.sessions() as session:
-        customer = scope.get(session=session, id=int(number))
+        customer = scope.get(session=session, id=number)
         entries = customer360.customer_timeline(
             session=session, customer_id=customer["id"], limit=limit + 1, masked=scope.masked
         )

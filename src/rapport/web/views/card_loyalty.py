@@ -193,18 +193,6 @@ def _voucher(row: dict[str, Any], fmt: Formatter, masked: bool) -> dict[str, Any
 FormText = Annotated[str, Form(max_length=200)]
 
 
-def _number(customer_id: str) -> int:
-    if customer_id.isascii() and customer_id.isdigit() and len(customer_id) < 10:
-        return int(customer_id)
-    raise NotFound(
-        "no {entity} with id {id}",
-        table="customers",
-        field="id",
-        key="record_not_found",
-        params={"entity": "customer", "id": customer_id},
-    )
-
-
 @router.post("/customers/{customer_id}/loyalty/redeem", dependencies=CSRF)
 def redeem_reward(
     request: Request, user: WebUser, customer_id: str, reward: FormText = ""
@@ -299,7 +287,7 @@ def _write(
     scope = CustomerScope(user)
     fmt = render.formatter(request)
     try:
-        number = _number(customer_id)
+        number = render.customer_number(customer_id)
 
         def run(session: Any) -> LoyaltyForm:
             loyalty.lock_customer(session=session, customer_id=number)
@@ -310,7 +298,7 @@ def _write(
         state = writing(request, run)
     except NotFound as exc:
         if exc.table == "customers":
-            return render.page(request, "not_found.html", status=404)
+            return render.not_found(request)
         state = LoyaltyForm(error=error_text(exc, fmt.locale))
     except RapportError as exc:  # too few points, out of stock, not offered, used before
         state = LoyaltyForm(error=error_text(exc, fmt.locale))

@@ -32,8 +32,8 @@ def next_best(request: Request, user: WebUser, customer_id: str) -> Response:
     scope = CustomerScope(user)
     fmt = render.formatter(request)
     settings = render.settings_of(request)
-    number = int(customer_id) if customer_id.isascii() and customer_id.isdigit() else 0
     try:
+        number = render.customer_number(customer_id)
         with request.app.state.sessions() as session:
             customer = scope.get(session=session, id=number)
             actions = next_best_in_session(
@@ -44,5 +44,5 @@ def next_best(request: Request, user: WebUser, customer_id: str) -> Response:
                 limit=LIMIT,
             )
     except NotFound:
-        return render.page(request, "not_found.html", status=404)
+        return render.not_found(request)
     return render.page(request, "customer_next_best.html", {"actions": actions})

@@ -49,7 +49,6 @@ from rapport.web.card import (
     card_context,
     shown_row,
     timeline_rows,
-    whole_number,
     writes_context,
 )
 from rapport.web.i18n import Formatter
@@ -95,18 +94,10 @@ def _write(
     if not may_write(user, records):
         raise RoleRefused()
     scope = CustomerScope(user)
-    number = whole_number(customer_id)
     fmt = render.formatter(request)
     state = CardForm(values=values)
     try:
-        if number is None:
-            raise NotFound(
-                "no {entity} with id {id}",
-                table="customers",
-                field="id",
-                key="record_not_found",
-                params={"entity": "customer", "id": customer_id},
-            )
+        number = render.customer_number(customer_id)
 
         def run(session: Any) -> None:
             customer = scope.get(session=session, id=number)
@@ -130,7 +121,7 @@ def _write(
         if exc.table != "customers":
             state.errors = {exc.field or "_form": error_text(exc, fmt.locale)}
         else:
-            return render.page(request, "not_found.html", status=404)
+            return render.not_found(request)
     except _Invalid as exc:
         state.errors = exc.errors
     except RapportError as exc:  # the store refused a value: its keyed message
@@ -140,9 +131,9 @@ def _write(
         return render.redirect(request, f"/customers/{number}#{part}")
     with request.app.state.sessions() as session:
         try:
-            row = scope.get(session=session, id=number)  # type: ignore[arg-type]
+            row = scope.get(session=session, id=number)
         except NotFound:
-            return render.page(request, "not_found.html", status=404)
+            return render.not_found(request)
         if htmx:  # only the part that changed
             context = {
                 "customer": shown_row(row, scope.masked),
