@@ -39,9 +39,11 @@ from queue import Queue
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from rapport.access import Principal
 from rapport.config import Rules, Settings
-from rapport.domain import AuditAction, ImportJobStatus
+from rapport.domain import AuditAction, ImportJobStatus, Role
 from rapport.errors import Conflict, RapportError, ValidationFailed
 from rapport.ingest.importer import import_file
 from rapport.ingest.report import ImportReport
@@ -356,6 +358,38 @@ def _audit_outcome(
             )
     except (sa.exc.SQLAlchemyError, RapportError) as exc:
         log.warning("import job %s: audit entry not written: %s", doc["id"], exc)
+
+
+# --- who reads which job -------------------------------------------------------------------
+
+
+def submitter(user: Principal) -> int | None:
+    """Whose jobs ``user`` reads: their own (their id), or everyone's (``None``) for an
+    administrator."""
+    return None if user.role is Role.ADMIN else user.user_id
+
+
+def visible_job(
+    *, session: Session, job_id: str, user: Principal, scoring: bool | None = None
+) -> Row:
+    """The job ``job_id`` as stored, when ``user`` reads it (:func:`submitter`) and it is of
+    the kind asked: a scoring job (``scoring`` true), an import (false), either (``None``).
+
+    Raises
+    ------
+    NotFound
+        :func:`rapport.store.import_jobs.not_found` ("no import job with id …", "no scoring
+        job …" when ``scoring``): a job missing, another's and one of the other kind alike.
+    """
+    row = import_jobs.get(session=session, id=job_id) if import_jobs.ID.fullmatch(job_id) else None
+    mine = submitter(user)
+    if (
+        row is None
+        or (mine is not None and row["submitted_by_id"] != mine)
+        or (scoring is not None and (row["entity"] == SCORING) is not scoring)
+    ):
+        raise import_jobs.not_found(job_id, entity="scoring job" if scoring else "import job")
+    return row
 
 
 # --- scoring jobs --------------------------------------------------------------------------

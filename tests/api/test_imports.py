@@ -368,7 +368,13 @@ def test_managers_see_their_own_jobs_and_may_not_import_users(real: Real) -> Non
     other = real.client.get(f"{URL}/{theirs['id']}", headers=real.headers("manager"))
     missing = real.client.get(f"{URL}/{'0' * 32}", headers=real.headers("manager"))
     assert other.status_code == missing.status_code == 404
-    assert other.json()["error"]["message"].startswith("no import job")
+    assert other.json()["error"] == {
+        "code": "not_found",
+        "message": f"no import job with id {theirs['id']}",
+        "field": "path.job_id",
+        "value": None,
+        "hint": None,
+    }
     everyone = real.client.get(URL, headers=real.headers("admin")).json()
     assert everyone["count"] == 2
 

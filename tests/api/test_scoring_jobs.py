@@ -114,6 +114,13 @@ def test_a_scoring_job_scores_the_store_and_is_audited(app: Real) -> None:
     # another manager's job reads as missing; an admin sees it
     other = app.client.get(f"{URL}/{body['id']}", headers=app.headers("manager2"))
     assert other.status_code == 404
+    assert other.json()["error"] == {
+        "code": "not_found",
+        "message": f"no scoring job with id {body['id']}",
+        "field": "path.job_id",
+        "value": None,
+        "hint": None,
+    }
     assert app.client.get(f"{URL}/{body['id']}", headers=app.headers("admin")).status_code == 200
 
 

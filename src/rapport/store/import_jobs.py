@@ -10,6 +10,7 @@ which :func:`fail_stale` records.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.domain import ImportJobStatus
+from rapport.errors import NotFound
 from rapport.store import schema
 from rapport.store.db import rowcount
 from rapport.store.repository import Repository, Row, utcnow
@@ -24,6 +26,8 @@ from rapport.store.repository import Repository, Row, utcnow
 repo = Repository(schema.import_jobs, entity="import job", key=None)
 _j = schema.import_jobs
 
+#: A job's id: a UUID's 32 lower-case hexadecimal digits.
+ID = re.compile(r"[0-9a-f]{32}")
 #: How often the holding process refreshes the heartbeat of its unfinished jobs.
 HEARTBEAT = dt.timedelta(seconds=15)
 #: An unfinished job whose heartbeat is older than this has lost its process.
@@ -53,6 +57,20 @@ def get(*, session: Session, id: str) -> Row | None:
     """The job ``id``, or ``None``."""
     row = session.execute(sa.select(_j).where(_j.c.id == id)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def not_found(id: str, *, entity: str = "import job") -> NotFound:
+    """The :class:`NotFound` of a job that is missing or hidden from the caller ("no import
+    job with id …"; ``entity`` names the kind, ``scoring job``), as
+    :meth:`Repository.not_found` is a record's."""
+    return NotFound(
+        "no {entity} with id {id}",
+        table=_j.name,
+        field="id",
+        value=id,
+        key="record_not_found",
+        params={"entity": entity, "id": id},
+    )
 
 
 def recent(

@@ -40,7 +40,6 @@ downloading rejects are audited.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -74,7 +73,7 @@ from rapport.api.schemas.imports import (
 )
 from rapport.api.workers import served_settings
 from rapport.domain import AuditAction, Role
-from rapport.errors import ValidationFailed
+from rapport.errors import NotFound, ValidationFailed
 from rapport.store import import_jobs
 from rapport.store.db import engine_of, session_scope
 from rapport.store.repository import Row, utcnow
@@ -86,7 +85,6 @@ log = logging.getLogger("rapport.api.imports")
 ENTITY = "imports"
 DEFAULT_LIST = 50
 MAX_LIST = 500
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Media types of the reject files, by suffix (a reject file has its input's format).
 
 _ROLES = Depends(require_role(Role.ADMIN, Role.MANAGER))
@@ -135,17 +133,14 @@ def _settle(session: Session, row: Row) -> Row:
     return import_jobs.settled(row)
 
 
-def _visible(row: Row, user: Principal) -> bool:
-    return user.role is Role.ADMIN or row["submitted_by_id"] == user.user_id
-
-
-def _job(session: Session, job_id: str, user: Principal) -> Row:
-    """The job's row, settled; 404 when unknown or not the caller's."""
-    if _JOB_ID.fullmatch(job_id):
-        row = import_jobs.get(session=session, id=job_id)
-        if row is not None and row["entity"] != imports.SCORING and _visible(row, user):
-            return _settle(session, row)
-    raise ApiError(404, "not_found", f"no import job with id {job_id}", field="path.job_id")
+def job_row(session: Session, job_id: str, user: Principal, *, scoring: bool = False) -> Row:
+    """The job's row (:func:`rapport.imports.visible_job`: an import, or a scoring job when
+    ``scoring``), settled; 404 naming the path's id when unknown or not the caller's."""
+    try:
+        row = imports.visible_job(session=session, job_id=job_id, user=user, scoring=scoring)
+    except NotFound as exc:
+        raise ApiError(404, "not_found", exc.message, field="path.job_id") from None
+    return _settle(session, row)
 
 
 # --- the routes ----------------------------------------------------------------------------
@@ -272,7 +267,7 @@ def list_import_jobs(
     """Recent import jobs, newest first: your own (admins: everyone's)."""
     rows, count = import_jobs.recent(
         session=session,
-        submitted_by_id=None if user.role is Role.ADMIN else user.user_id,
+        submitted_by_id=imports.submitter(user),
         limit=min(limit, settings.max_page_size),
         except_entity=imports.SCORING,  # scoring jobs are at /jobs/scoring
     )
@@ -290,7 +285,7 @@ def list_import_jobs(
 )
 def get_import_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> ImportJob:
     """One import job: its status, timings, and once finished its report or error."""
-    return job_of(_job(session, job_id, user))
+    return job_of(job_row(session, job_id, user))
 
 
 @router.get(
@@ -345,7 +340,7 @@ def _download(
     job_id: str, user: Principal, session: Session, auditor: Any, report_key: str, route: str
 ) -> FileResponse:
     """One of a job's files named in its report; audited; 404 when there is none."""
-    row = _job(session, job_id, user)
+    row = job_row(session, job_id, user)
     job_dir = Path(row["directory"])
     name = ((row["report"] or {}).get(report_key)) or None
     path = job_dir / name if name else None

@@ -33,12 +33,11 @@ from rapport.api.deps import (
     require_role,
     require_scope,
 )
-from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE, ApiError
-from rapport.api.routes.imports import _JOB_ID, _settle, _visible
+from rapport.api.errors import COMMON_RESPONSES, NOT_FOUND_RESPONSE
+from rapport.api.routes.imports import job_row
 from rapport.api.schemas.imports import JobStatus
 from rapport.api.schemas.scoring_jobs import ScoringJob, ScoringJobAccepted
 from rapport.domain import Role
-from rapport.store import import_jobs
 from rapport.store.repository import Row
 
 router = APIRouter(prefix="/jobs/scoring", tags=["imports"])
@@ -117,8 +116,4 @@ def create_scoring_job(
 def get_scoring_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> ScoringJob:
     """One scoring job: its status, the step it is on, and once finished its report or
     error."""
-    if _JOB_ID.fullmatch(job_id):
-        row = import_jobs.get(session=session, id=job_id)
-        if row is not None and row["entity"] == imports.SCORING and _visible(row, user):
-            return job_of(_settle(session, row))
-    raise ApiError(404, "not_found", f"no scoring job with id {job_id}", field="path.job_id")
+    return job_of(job_row(session, job_id, user, scoring=True))

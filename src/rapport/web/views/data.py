@@ -37,7 +37,7 @@ from fastapi.responses import FileResponse, Response
 
 from rapport.access import CustomerScope, Principal
 from rapport.domain import AuditAction, ImportJobStatus, Role
-from rapport.errors import Conflict, RapportError, ValidationFailed
+from rapport.errors import Conflict, NotFound, RapportError, ValidationFailed
 from rapport.i18n.errors import error_text
 from rapport.i18n.labels import t as label
 from rapport.i18n.reasons import localize_reason
@@ -53,6 +53,8 @@ from rapport.imports import (
     safe_file_name,
     scoring_step,
     submit_scoring,
+    submitter,
+    visible_job,
 )
 from rapport.ingest.entities import IMPORT_ORDER
 from rapport.ingest.preview import preview_file
@@ -135,7 +137,7 @@ def _history(request: Request, user: Principal) -> tuple[list[Row], int]:
     with request.app.state.sessions() as session:
         rows, count = import_jobs.recent(
             session=session,
-            submitted_by_id=None if user.role is Role.ADMIN else user.user_id,
+            submitted_by_id=submitter(user),
             limit=HISTORY,
         )
     return [import_jobs.settled(r) for r in rows], count
@@ -311,11 +313,12 @@ def start_scoring(request: Request, user: DataUser) -> Response:
 
 
 def _job(request: Request, user: Principal, job_id: str) -> Row | None:
-    if not _ID.fullmatch(job_id):
-        return None
-    with request.app.state.sessions() as session:
-        row = import_jobs.get(session=session, id=job_id)
-    if row is None or not (user.role is Role.ADMIN or row["submitted_by_id"] == user.user_id):
+    """The job as it reads (:func:`rapport.imports.visible_job`, an import or a scoring
+    job), or ``None`` when unknown or not the user's."""
+    try:
+        with request.app.state.sessions() as session:
+            row = visible_job(session=session, job_id=job_id, user=user)
+    except NotFound:
         return None
     return import_jobs.settled(row)
 
