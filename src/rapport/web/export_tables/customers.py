@@ -1,4 +1,5 @@
-"""The customers page's list and the 360 card's timeline, as downloads."""
+"""The customers page's list and the 360 card's timeline, loyalty ledger and vouchers, as
+downloads."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from rapport.web.customer_list import (
 from rapport.web.export_tables import Exported, label_cell
 from rapport.web.i18n import Formatter
 from rapport.web.pages import parse_query
+from rapport.web.views import card_loyalty
 
 #: Rows read per keyset page of a paged list while it is exported.
 READ_ROWS = 1000
@@ -98,9 +100,8 @@ def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int)
     the latest shown; a customer outside the user's scope is not found, as the card is.
     The free-text details an analyst's card hides are hidden the same way."""
     scope = CustomerScope(user)
-    number = render.customer_number(request.query_params.get("customer", ""))
     with request.app.state.sessions() as session:
-        customer = scope.get(session=session, id=number)
+        customer = _card_customer(request, session, scope)
         entries = customer360.customer_timeline(
             session=session, customer_id=customer["id"], limit=limit + 1, masked=scope.masked
         )
@@ -121,5 +122,69 @@ def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int)
         ),
         TableColumn("detail", fmt.t("card.detail"), value=detail),
         TableColumn("value", fmt.t("card.amount"), "number"),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
+def _card_customer(request: Request, session: Session, scope: CustomerScope) -> dict[str, Any]:
+    """The customer ``customer`` of the address, as the card reads them: one outside the
+    user's scope (or no number) is not found."""
+    number = render.customer_number(request.query_params.get("customer", ""))
+    found: dict[str, Any] = scope.get(session=session, id=number)
+    return found
+
+
+def read_loyalty_ledger(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The 360 card's loyalty ledger of the customer ``customer`` in the address
+    (:func:`rapport.web.views.card_loyalty.ledger_rows`, newest first), every entry rather
+    than the latest five; the reference masked for an analyst, as on the card."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        customer = _card_customer(request, session, scope)
+        entries = card_loyalty.ledger_rows(
+            session, customer_id=customer["id"], limit=limit + 1, masked=scope.masked
+        )
+    rows = [{**entry, "customer_id": customer["id"]} for entry in entries]
+    columns = [
+        TableColumn("occurred_at", fmt.t("card.time"), "datetime"),
+        TableColumn(
+            "reason",
+            fmt.t("card.loyalty_reason"),
+            value=lambda r: None if r["reason"] is None else fmt.enum(r["reason"]),
+        ),
+        TableColumn("points", fmt.t("card.loyalty_points"), "integer"),
+        TableColumn("reference", fmt.t("card.loyalty_reference")),
+    ]
+    return Exported(columns, rows, scope.masked)
+
+
+def read_vouchers(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The 360 card's vouchers of the customer ``customer`` in the address
+    (:func:`rapport.web.views.card_loyalty.voucher_rows`, newest first), every one rather
+    than the latest twenty; the code masked for an analyst, as on the card."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        customer = _card_customer(request, session, scope)
+        vouchers = card_loyalty.voucher_rows(
+            session, customer_id=customer["id"], limit=limit + 1, fmt=fmt, masked=scope.masked
+        )
+    rows = [{**voucher, "customer_id": customer["id"]} for voucher in vouchers]
+
+    def state(row: Mapping[str, Any]) -> str:
+        if row["used_at"] is None:
+            return fmt.t("card_loyalty.not_used")
+        return fmt.t("card_loyalty.used_on", date=fmt.date(row["used_at"]))
+
+    columns = [
+        TableColumn("code", fmt.t("card_loyalty.code")),
+        TableColumn("reward", fmt.t("card_loyalty.reward")),
+        TableColumn(
+            "kind",
+            fmt.t("exports.reward_kind"),
+            value=lambda r: None if r["kind"] is None else fmt.enum(r["kind"]),
+        ),
+        TableColumn("points", fmt.t("card.loyalty_points"), "integer"),
+        TableColumn("issued_at", fmt.t("card_loyalty.issued_at"), "datetime"),
+        TableColumn("used_at", fmt.t("card_loyalty.state"), value=state),
     ]
     return Exported(columns, rows, scope.masked)

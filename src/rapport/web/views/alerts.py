@@ -37,6 +37,7 @@ from rapport.store.paging import PageRequest, decode_cursor
 from rapport.store.repository import utcnow
 from rapport.web import render
 from rapport.web.auth import CSRF, audit_read, client_address, roles, writing
+from rapport.web.exports import export_links
 from rapport.web.nav import NavEntry
 
 ROLES = WRITERS["alerts"]
@@ -88,7 +89,7 @@ def alerts_badge(request: Request, user: Staff) -> Response:
     return render.page(request, "alerts_badge.html", {"count": count})
 
 
-def _names(session: Any, ids: list[int]) -> dict[int, str | None]:
+def customer_names(session: Any, ids: list[int]) -> dict[int, str | None]:
     if not ids:
         return {}
     c = schema.customers.c
@@ -96,7 +97,7 @@ def _names(session: Any, ids: list[int]) -> dict[int, str | None]:
     return {r.id: r.name for r in rows}
 
 
-def _shown(row: dict[str, Any], names: dict[int, str | None]) -> dict[str, Any]:
+def shown_alert(row: dict[str, Any], names: dict[int, str | None]) -> dict[str, Any]:
     return {
         **row,
         "kind": _enum(AlertKind, row["kind"]),
@@ -107,12 +108,23 @@ def _shown(row: dict[str, Any], names: dict[int, str | None]) -> dict[str, Any]:
     }
 
 
+def parse_filters(params: Any) -> tuple[AlertFilter, dict[str, str]]:
+    """The page's filters from the address (``status``, ``kind``; anything else: the
+    default) and the query that keeps them."""
+    status = _status(params.get("status"))
+    kind = _enum(AlertKind, params.get("kind"))
+    kept = {"status": status} if status != "unresolved" else {}
+    if kind is not None:
+        kept["kind"] = kind.value
+    return AlertFilter(status=status, kind=kind), kept  # type: ignore[arg-type]
+
+
 @router.get("/alerts")
 def alerts_page(request: Request, user: Staff) -> Response:
     params = request.query_params
-    status = _status(params.get("status"))
-    kind = _enum(AlertKind, params.get("kind"))
-    filters = AlertFilter(status=status, kind=kind)  # type: ignore[arg-type]
+    filters, kept = parse_filters(params)
+    status = filters.status
+    kind = filters.kind
     with request.app.state.sessions() as session:
         page = alert_page(
             session=session,
@@ -121,12 +133,9 @@ def alerts_page(request: Request, user: Staff) -> Response:
             filters=filters,
         )
         ids = sorted({r["customer_id"] for r in page.data if r["customer_id"]})
-        names = _names(session, ids)
-    rows = [_shown(r, names) for r in page.data]
+        names = customer_names(session, ids)
+    rows = [shown_alert(r, names) for r in page.data]
     audit_read(request, user, ids, "web.alerts")
-    kept = {"status": status} if status != "unresolved" else {}
-    if kind is not None:
-        kept["kind"] = kind.value
     context = {
         "rows": rows,
         "count": page.count,
@@ -136,6 +145,7 @@ def alerts_page(request: Request, user: Staff) -> Response:
         "kinds": list(AlertKind),
         "next_url": _url(kept, after=page.next_cursor) if page.next_cursor else None,
         "first_url": _url(kept) if params.get("after") else None,
+        "export": export_links("alerts", kept),
     }
     htmx = request.headers.get("hx-request") == "true" and not request.headers.get(
         "hx-history-restore-request"
@@ -185,8 +195,8 @@ def _write(request: Request, user: Principal, number: int, change: Any) -> Respo
         return render.redirect(request, "/alerts")
     with request.app.state.sessions() as session:
         row = get_alert(session=session, alert_id=number)
-        names = _names(session, [row["customer_id"]] if row["customer_id"] else [])
-    context = {"alert": _shown(row, names), "error": error, "changed": error is None}
+        names = customer_names(session, [row["customer_id"]] if row["customer_id"] else [])
+    context = {"alert": shown_alert(row, names), "error": error, "changed": error is None}
     if htmx:
         response = render.page(request, "alerts_row.html", context)
         response.headers["HX-Trigger"] = "alerts-changed"  # the badge counts again

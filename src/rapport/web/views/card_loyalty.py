@@ -110,7 +110,6 @@ def loyalty_panel(
         expire_days=rules.loyalty.points_expire_days,
         after=now,
     )
-    entries = loyalty.latest_entries(session=session, customer_id=customer_id, limit=LEDGER_ENTRIES)
     programme = loyalty_tiers.tier_card(
         session, customer_id=customer_id, rules=rules, at=now, tz=fmt.zone
     )
@@ -129,9 +128,6 @@ def loyalty_panel(
         if may["redeem"]
         else []
     )
-    vouchers = loyalty_rewards.customer_vouchers(
-        session=session, customer_id=customer_id, limit=VOUCHER_ENTRIES
-    )
     return {
         "balance": points,
         "tier": pick((programme["tier"]["name_zh"], programme["tier"]["name_en"]), fmt.locale)
@@ -143,14 +139,12 @@ def loyalty_panel(
         "pending": pending,
         "available": available,
         "next_expiry": expiring[0] if expiring else None,
-        "entries": [
-            {
-                **(mask_ledger_entry(e) if masked else e),
-                "reason": _enum(LoyaltyReason, e["reason"]),
-            }
-            for e in entries
-        ],
-        "vouchers": [_voucher(v, fmt, masked) for v in vouchers],
+        "entries": ledger_rows(
+            session, customer_id=customer_id, limit=LEDGER_ENTRIES, masked=masked
+        ),
+        "vouchers": voucher_rows(
+            session, customer_id=customer_id, limit=VOUCHER_ENTRIES, fmt=fmt, masked=masked
+        ),
         "voucher_counts": loyalty_rewards.customer_voucher_counts(
             session=session, customer_id=customer_id
         ),
@@ -158,6 +152,30 @@ def loyalty_panel(
         "may": may,
         "form": form or LoyaltyForm(),
     }
+
+
+def ledger_rows(
+    session: Any, *, customer_id: int, limit: int, masked: bool
+) -> list[dict[str, Any]]:
+    """The customer's newest ``limit`` loyalty ledger entries as the card shows them: the
+    reason as its :class:`~rapport.domain.LoyaltyReason`, the reference masked for an
+    analyst."""
+    entries = loyalty.latest_entries(session=session, customer_id=customer_id, limit=limit)
+    return [
+        {**(mask_ledger_entry(e) if masked else e), "reason": _enum(LoyaltyReason, e["reason"])}
+        for e in entries
+    ]
+
+
+def voucher_rows(
+    session: Any, *, customer_id: int, limit: int, fmt: Formatter, masked: bool
+) -> list[dict[str, Any]]:
+    """The customer's newest ``limit`` vouchers as the card shows them: the reward's name in
+    the user's language, the code masked for an analyst."""
+    vouchers = loyalty_rewards.customer_vouchers(
+        session=session, customer_id=customer_id, limit=limit
+    )
+    return [_voucher(v, fmt, masked) for v in vouchers]
 
 
 def _enum(enum: type, value: Any) -> Any:

@@ -57,7 +57,7 @@ from rapport.imports import (
     visible_job,
 )
 from rapport.ingest.entities import IMPORT_ORDER
-from rapport.ingest.preview import preview_file
+from rapport.ingest.preview import Preview, preview_file
 from rapport.ingest.readers import open_source
 from rapport.store import audit, import_jobs
 from rapport.store.repository import Row, utcnow
@@ -133,12 +133,14 @@ def _is_htmx(request: Request) -> bool:
 # --- the page ------------------------------------------------------------------------------
 
 
-def _history(request: Request, user: Principal) -> tuple[list[Row], int]:
+def job_history(request: Request, user: Principal, limit: int = HISTORY) -> tuple[list[Row], int]:
+    """The latest ``limit`` jobs the user sees (a manager their own, an admin everyone's),
+    newest first, each as it reads (a stale one failed), and how many there are in all."""
     with request.app.state.sessions() as session:
         rows, count = import_jobs.recent(
             session=session,
             submitted_by_id=submitter(user),
-            limit=HISTORY,
+            limit=limit,
         )
     return [import_jobs.settled(r) for r in rows], count
 
@@ -146,7 +148,7 @@ def _history(request: Request, user: Principal) -> tuple[list[Row], int]:
 def _home(
     request: Request, user: Principal, *, error: str | None = None, status: int = 200
 ) -> Response:
-    jobs, count = _history(request, user)
+    jobs, count = job_history(request, user)
     context = {
         **_context(request),
         "entities": _entities(user),
@@ -181,6 +183,24 @@ def _staged_note(folder: Path, user: Principal) -> dict[str, Any] | None:
     return note if note.get("user_id") == user.user_id else None
 
 
+def staged_upload(
+    request: Request, user: Principal, staged: str
+) -> tuple[Path, dict[str, Any]] | None:
+    """The folder and the note (``entity``, ``file``, ``size``) of the upload ``staged``
+    waiting for confirmation, when it is ``user``'s; ``None`` otherwise."""
+    folder = _staged_dir(request, staged)
+    note = None if folder is None else _staged_note(folder, user)
+    return None if folder is None or note is None else (folder, note)
+
+
+def read_preview(request: Request, entity: str, path: Path) -> Preview:
+    """What the import of the file ``path`` as ``entity`` would do: its encoding, mapping,
+    first rows and their problems (:func:`rapport.ingest.preview.preview_file`)."""
+    return preview_file(
+        entity, path, settings=request.app.state.settings, rules=request.app.state.rules
+    )
+
+
 @router.post("/data/preview", dependencies=CSRF)
 def upload(
     request: Request,
@@ -205,12 +225,7 @@ def upload(
             size = out.tell()
         note = {"user_id": user.user_id, "entity": entity, "file": name, "size": size}
         (folder / STAGED).write_text(json.dumps(note), "utf-8")
-        preview = preview_file(
-            entity,
-            folder / name,
-            settings=request.app.state.settings,
-            rules=request.app.state.rules,
-        )
+        preview = read_preview(request, entity, folder / name)
     except RapportError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         message = error_text(exc, fmt.locale).replace(f"{folder}/", "")

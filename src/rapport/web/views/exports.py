@@ -46,17 +46,21 @@ from rapport.reports.tables import (
 from rapport.store import audit
 from rapport.web import render
 from rapport.web.auth import VIA, RoleRefused, WebUser, client_address, writing
-from rapport.web.export_tables import Exported, Reader, people
+from rapport.web.export_tables import Exported, Reader, people, work
+from rapport.web.export_tables import admin as admin_tables
 from rapport.web.export_tables import analyses as analysed
 from rapport.web.export_tables import customers as customer_lists
 from rapport.web.export_tables import snapshot as snapshot_tables
 from rapport.web.exports import FORMATS
+from rapport.web.views import alerts as alerts_view
 from rapport.web.views import analysis as analysis_view
+from rapport.web.views import data as data_view
 from rapport.web.views import diamonds as diamonds_view
 from rapport.web.views import overview as overview_view
 from rapport.web.views import playbooks as playbooks_view
 from rapport.web.views import service as service_view
 from rapport.web.views import worklist as worklist_view
+from rapport.web.views import worklist_tasks
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,6 +100,8 @@ _OVERVIEW = overview_view.ALLOWED
 TABLES: dict[str, Table] = {
     "customers": _naming("nav.customers", Role, customer_lists.read_customers, id_key="id"),
     "timeline": _naming("card.timeline", Role, customer_lists.read_timeline),
+    "loyalty-ledger": _naming("exports.loyalty_ledger", Role, customer_lists.read_loyalty_ledger),
+    "vouchers": _naming("card_loyalty.vouchers", Role, customer_lists.read_vouchers),
     "diamonds": _naming("nav.diamonds", diamonds_view.ROLES, people.read_diamonds),
     "diamond-movers": _naming("diamonds.moves", diamonds_view.ROLES, people.read_diamond_movers),
     "birthdays": _naming(
@@ -115,6 +121,20 @@ TABLES: dict[str, Table] = {
         entity="tickets",
         id_key="id",
     ),
+    "tasks": _naming("exports.tasks", worklist_tasks.ROLES, work.read_tasks),
+    "alerts": _naming("alerts_web.title", alerts_view.ROLES, work.read_alerts),
+    "ticket-history": Table(
+        "exports.ticket_history",
+        frozenset(service_view.PAGE_ROLES),
+        work.read_ticket_history,
+        entity="tickets",
+        id_key="ticket_id",
+    ),
+    "import-jobs": _figures("data.history", data_view.PAGE_ROLES, admin_tables.read_import_jobs),
+    "import-preview": _figures(
+        "exports.import_preview", data_view.PAGE_ROLES, admin_tables.read_import_preview
+    ),
+    "rules": _figures("admin.rules", ADMINISTRATORS, admin_tables.read_rules),
     "users": _figures("exports.users", ADMINISTRATORS, people.read_staff),
     "tokens": _figures("admin.tokens", ADMINISTRATORS, people.read_tokens),
     "groups": _figures("nav.analysis", _ANALYSIS, snapshot_tables.read_groups),
@@ -201,8 +221,8 @@ def _audited(
         for row in exported.rows:
             if read >= ROW_LIMIT:
                 cut = True
-            elif table.id_key is not None:
-                ids[row[table.id_key]] = None
+            elif table.id_key is not None and row[table.id_key] is not None:
+                ids[row[table.id_key]] = None  # a company-wide alert names nobody
             read += 1
             yield row
     finally:

@@ -228,7 +228,7 @@ def _ticket_page(
     _audit_read(request, user, [ticket["id"]], "web.ticket")
     fmt = render.formatter(request)
     for entry in ticket["history"]:
-        entry["note_shown"] = _history_note(entry.get("note"), fmt)
+        entry["note_shown"] = history_note(entry.get("note"), fmt)
     if assigned:
         message = fmt.t("ticket.assigned", name=ticket["assignee_name"])
     context = {
@@ -250,7 +250,7 @@ def _ticket_page(
     )
 
 
-def _history_note(note: str | None, fmt: Formatter) -> str | None:
+def history_note(note: str | None, fmt: Formatter) -> str | None:
     """A history note as staff read it: the note of a priority a loyalty tier raised in
     the user's language, any other note as it was written."""
     raised = tickets.read_tier_priority_note(note)

@@ -80,7 +80,7 @@ def tasks_section(
         filters=filters,
     )
     return {
-        "rows": [_row(r, moment, fmt) for r in page.data],
+        "rows": [task_row(r, moment, fmt) for r in page.data],
         "count": page.count,
         "next_cursor": page.next_cursor,
         "paged": bool(after),
@@ -89,7 +89,7 @@ def tasks_section(
     }
 
 
-def _row(row: dict[str, Any], now: dt.datetime, fmt: Formatter) -> dict[str, Any]:
+def task_row(row: dict[str, Any], now: dt.datetime, fmt: Formatter) -> dict[str, Any]:
     due = row["due_at"]
     late = now - due if due is not None and due < now else None
     return {
@@ -222,7 +222,7 @@ def _answer(request: Request, number: int, state: dict[str, Any]) -> Response:
             except NotFound:
                 return render.page(request, "not_found.html", status=404)
     context = {
-        "task": _row(found, utcnow(), fmt),
+        "task": task_row(found, utcnow(), fmt),
         "state": state,
         "results": RESULTS,
         "assignee_column": user.role is not Role.SALES,
