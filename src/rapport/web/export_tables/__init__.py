@@ -1,8 +1,11 @@
 """The tables the workspace downloads (:mod:`rapport.web.views.exports`), grouped by page:
 :mod:`~rapport.web.export_tables.customers` (the customers page and the 360 card's
-timeline), :mod:`~rapport.web.export_tables.people` (diamonds, the worklist, the service
-queue, the staff accounts), :mod:`~rapport.web.export_tables.snapshot` (the tables of a
-score snapshot on the overview and the analysis page) and
+timeline, loyalty ledger and vouchers), :mod:`~rapport.web.export_tables.people`
+(diamonds, the worklist, the service queue, the staff accounts),
+:mod:`~rapport.web.export_tables.work` (the open tasks, the alerts, a ticket's history),
+:mod:`~rapport.web.export_tables.admin` (the Data page's jobs and preview rows, the
+business rules), :mod:`~rapport.web.export_tables.snapshot` (the tables of a score
+snapshot on the overview and the analysis page) and
 :mod:`~rapport.web.export_tables.analyses` (the metrics and the analyses run in a worker).
 
 Each table is a *reader* ``(request, user, fmt, limit) -> Exported``: the page's product
