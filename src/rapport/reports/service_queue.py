@@ -271,15 +271,12 @@ def ticket_queue(
 
 
 def visible_ticket(*, session: Session, scope: CustomerScope, ticket_id: int) -> Row:
-    """Ticket ``ticket_id`` when its customer is in ``scope`` (and not deleted); otherwise
-    the same :class:`NotFound` as a missing ticket."""
+    """Ticket ``ticket_id`` when its customer is in ``scope`` (and not deleted:
+    :meth:`CustomerScope.visible`); otherwise the same :class:`NotFound` as a missing ticket
+    — what the service pages and ``/api/v1/tickets/{id}`` read."""
     if not 1 <= ticket_id <= 2**31 - 1:
         raise tickets.not_found(ticket_id)
-    stmt = (
-        sa.select(_t)
-        .select_from(_t.join(_c, _c.c.id == _t.c.customer_id))
-        .where(_t.c.id == ticket_id, *scope.current())
-    )
+    stmt = sa.select(_t).where(_t.c.id == ticket_id, scope.visible(_t.c.customer_id))
     row = session.execute(stmt).mappings().first()
     if row is None:
         raise tickets.not_found(ticket_id)

@@ -92,17 +92,6 @@ MAY_WRITE = Depends(require_role(*WRITERS["tickets"]))
 MAY_ASSIGN = Depends(require_role(*service_queue.ASSIGNING_ROLES))
 
 
-def _get(session: Session, scope: CustomerScope, ticket_id: int) -> Row:
-    """The ticket if in scope; otherwise the same 404 as a missing ticket."""
-    if ticket_id > MAX_INT32:
-        raise tickets.not_found(ticket_id)
-    stmt = sa.select(schema.tickets).where(_t.id == ticket_id, scope.visible(_t.customer_id))
-    row = session.execute(stmt).mappings().first()
-    if row is None:
-        raise tickets.not_found(ticket_id)
-    return dict(row)
-
-
 def _public(row: Row, scope: CustomerScope) -> TicketPublic:
     return TicketPublic.model_validate(shown(row, MASKED_FIELDS, masked=scope.masked))
 
@@ -177,7 +166,7 @@ def get_ticket(
     ticket_id: TicketId, session: SessionDep, scope: CustomerScopeDep, auditor: AuditorDep
 ) -> TicketDetail:
     """One ticket with its status history, oldest change first."""
-    row = _get(session, scope, ticket_id)
+    row = service_queue.visible_ticket(session=session, scope=scope, ticket_id=ticket_id)
     auditor.read_personal_data(ENTITY, [row["id"]], route="get", masked=scope.masked)
     return _detail(session, row, scope)
 
@@ -250,7 +239,7 @@ def transition_ticket(
     workflow does not allow it from the current status (the answer names both and the
     statuses allowed next) — also when another client moved the ticket first."""
     user = scope.principal
-    row = _get(session, scope, ticket_id)
+    row = service_queue.visible_ticket(session=session, scope=scope, ticket_id=ticket_id)
     if not service_queue.may_move(user, row):
         raise forbidden(
             "service users may move only the tickets assigned to them",
@@ -286,7 +275,7 @@ def assign_ticket(
 ) -> TicketDetail:
     """Give the ticket to an active staff user (``null``: nobody). Admins and managers,
     for tickets in their scope."""
-    row = _get(session, scope, ticket_id)
+    row = service_queue.visible_ticket(session=session, scope=scope, ticket_id=ticket_id)
     _check_assignee(session, scope.principal, body.assignee_id)
     updated = tickets.repo.update(
         session=session, id=ticket_id, values={"assignee_id": body.assignee_id}
