@@ -109,6 +109,20 @@ def test_open_ticket_with_explicit_sla_and_explicit_due_time(session: Session) -
     assert t["resolution_due_at"] == given
 
 
+def test_a_ticket_opened_without_an_external_id_gets_a_new_one(session: Session) -> None:
+    c = customer(session)
+    first, second = (
+        tickets.open_ticket(session=session, values=ticket_values(c["id"], external_id=None))
+        for _ in range(2)
+    )
+    for t in (first, second):
+        assert t["external_id"][:2] == "T-" and len(t["external_id"]) == 18
+        int(t["external_id"][2:], 16)  # hexadecimal digits
+    assert first["external_id"] != second["external_id"]
+    given = tickets.open_ticket(session=session, values=ticket_values(c["id"], external_id="TK-9"))
+    assert given["external_id"] == "TK-9"
+
+
 def test_open_ticket_writes_the_first_history_row(session: Session) -> None:
     staff = user(session)
     c = customer(session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,6 +74,12 @@ def read_tier_priority_note(note: str | None) -> tuple[str, TicketPriority, Tick
     return found["tier"], TicketPriority(found["asked"]), TicketPriority(found["given"])
 
 
+def new_external_id() -> str:
+    """The external id of a ticket opened without one: ``T-`` and 16 random hexadecimal
+    digits."""
+    return f"T-{uuid.uuid4().hex[:16]}"
+
+
 def open_ticket(
     *,
     session: Session,
@@ -93,13 +100,17 @@ def open_ticket(
     session
         The caller's session; the ticket and its history row are written in it.
     values
-        The ticket's columns (``customer_id``, ``kind``, ``priority``, ``opened_at``…).
+        The ticket's columns (``customer_id``, ``kind``, ``priority``, ``opened_at``…);
+        without an ``external_id``, a new one (:func:`new_external_id`).
     sla, loyalty
         The SLA targets and the loyalty programme; the configured ones when not given.
     opened_by
         The user who opened it (the history row's ``changed_by``).
     """
-    clean = repo.validate({"status": TicketStatus.OPEN, **values})
+    given = {"status": TicketStatus.OPEN, **values}
+    if given.get("external_id") is None:
+        given["external_id"] = new_external_id()
+    clean = repo.validate(given)
     if sla is None or loyalty is None:
         rules = load_rules()
         sla, loyalty = sla or rules.sla, loyalty or rules.loyalty

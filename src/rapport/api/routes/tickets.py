@@ -31,7 +31,6 @@ others get 409 naming the current status and the statuses allowed next.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -209,8 +208,6 @@ def open_ticket(
         )
     values["opened_at"] = opened_at
     values.setdefault("priority", body.priority)
-    if values.get("external_id") is None:
-        values["external_id"] = f"T-{uuid.uuid4().hex[:16]}"
     row = tickets.open_ticket(
         session=session,
         values=values,

@@ -6,7 +6,6 @@ function the API's route uses.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -289,7 +288,6 @@ def open_ticket(
         if user.role is Role.SERVICE:
             values["assignee_id"] = user.user_id
         values["opened_at"] = utcnow()
-        values["external_id"] = f"T-{uuid.uuid4().hex[:16]}"
         row = tickets.open_ticket(
             session=session,
             values=values,
