@@ -523,3 +523,58 @@ def test_movers_leave_out_the_deleted_diamond(store: ReportStore, engine: sa.Eng
             limit=10_000,
         )
     assert store.deleted_id not in {r["customer_id"] for r in rows}
+
+
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_not_contacted_pages_through_equal_values_into_those_without_one(
+    store: ReportStore, engine: sa.Engine, who: str
+) -> None:
+    # read by the snapshot's CLV order, then by id among those with no CLV (a null one or
+    # no row in the snapshot), across page ends, with ties on CLV; without a snapshot, by id
+    scope = scope_of(store, who)
+    mine = [r["id"] for r in current(store, who)]
+    tied, nulled, unscored = mine[1:6], mine[6:9], mine[9:12]
+    with engine.connect() as conn:  # rolled back when closed
+        session = Session(bind=conn)
+        at_day = _s.as_of == DAY
+        session.execute(
+            sa.update(schema.customer_scores)
+            .where(at_day, _s.customer_id.in_(tied))
+            .values(predicted_clv=1234)
+        )
+        session.execute(
+            sa.update(schema.customer_scores)
+            .where(at_day, _s.customer_id.in_(nulled))
+            .values(predicted_clv=None)
+        )
+        session.execute(
+            sa.delete(schema.customer_scores).where(at_day, _s.customer_id.in_(unscored))
+        )
+        clv = dict(session.execute(sa.select(_s.customer_id, _s.predicted_clv).where(at_day)).all())
+        recent = set(
+            session.execute(
+                sa.select(_i.customer_id).where(
+                    _i.occurred_at >= dt.datetime(2024, 12, 2, tzinfo=dt.UTC)
+                )
+            ).scalars()
+        )
+        quiet = [cid for cid in mine if cid not in recent]
+        for as_of, value in ((DAY, clv), (None, {})):
+            expected = sorted(
+                quiet, key=lambda cid: (value.get(cid) is None, -(value.get(cid) or 0), cid)
+            )
+            rows = walk(
+                lambda after, as_of=as_of: reports.not_contacted(
+                    session,
+                    today=dt.date(2024, 12, 31),
+                    days=30,
+                    tz=ZoneInfo("UTC"),
+                    as_of=as_of,
+                    scope=scope,
+                    limit=3,
+                    after=after,
+                )
+            )
+            assert [r["customer_id"] for r in rows] == expected
+        assert {*tied, *nulled, *unscored} & set(quiet), "the changed customers are listed"
+        session.close()

@@ -31,7 +31,11 @@ them), so :func:`birthdays` refuses it.
 **Paging.** Each list is read by keyset, ``limit`` rows after the opaque ``after`` cursor
 of the previous page (the sort key and the customer id of its last row): a later page
 costs what the first costs. A malformed cursor, or one of the other list, is
-:class:`~rapport.errors.ValidationFailed`.
+:class:`~rapport.errors.ValidationFailed`. Neither list reads every customer in scope: the
+birthdays are read a day of the window at a time down the index on the birthday's month and
+day (:class:`rapport.store.schema.month_day`), the customers not contacted down the
+snapshot's index by predicted CLV, each checked for a recent interaction until the page is
+full, then those without a predicted CLV by id (migration 0012).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from rapport.access import CustomerScope
 from rapport.errors import Forbidden, ValidationFailed
 from rapport.reports.snapshots import _WHO, _who
 from rapport.store import schema
-from rapport.store.paging import PageRequest, SortKey, beyond
+from rapport.store.paging import PageRequest
 
 _c = schema.customers.c
 _s = schema.customer_scores.c
@@ -263,11 +267,11 @@ def birthdays(
         position.setdefault(day.month * 100 + day.day, n)
         if day.month == 2 and day.day == 28 and not _is_leap(day.year):
             position.setdefault(229, n)  # the birthday of 29 February, this year
-    month_day = sa.extract("month", _c.birthday) * 100 + sa.extract("day", _c.birthday)
-    place = sa.case(position, value=month_day)
-    where = [*_current(scope), _c.birthday.is_not(None), month_day.in_(list(position))]
+    places: dict[int, list[int]] = {}
+    for month_day, n in position.items():
+        places.setdefault(n, []).append(month_day)
     page = PageRequest(limit=limit)
-    order = [SortKey(place), SortKey(_c.id)]
+    last_place, last_id = -1, 0
     if after is not None:
         last_place, last_id = _decode(after, "birthdays")
         if not isinstance(last_place, int):
@@ -278,15 +282,25 @@ def birthdays(
                 key="worklist_cursor",
                 params={"cursor": after, "kind": "birthdays"},
             )
-        where.append(beyond(order, (last_place, last_id)))
-    stmt = (
-        sa.select(*_columns(), _c.birthday, place.label("place"))
-        .select_from(_with_snapshot(as_of))
-        .where(*where)
-        .order_by(place, _c.id)
-        .limit(page.fetch)
-    )
-    found = [dict(r) for r in session.execute(stmt).mappings()]
+    # one day of the window at a time, each a range of the index on the birthday's month
+    # and day in customer id order, until the page is full
+    found: list[dict[str, Any]] = []
+    for place in sorted(places):
+        if place < last_place:
+            continue
+        where = [*_current(scope), schema.birthday_md.in_(places[place])]
+        if place == last_place:
+            where.append(_c.id > last_id)
+        stmt = (
+            sa.select(*_columns(), _c.birthday)
+            .select_from(_with_snapshot(as_of))
+            .where(*where)
+            .order_by(_c.id)
+            .limit(page.fetch - len(found))
+        )
+        found.extend({**r, "place": place} for r in session.execute(stmt).mappings())
+        if len(found) >= page.fetch:
+            break
     shown = page.cut(found, key=lambda r: (int(r["place"]), r["id"]))
     rows = []
     for r in shown.data:
@@ -352,11 +366,11 @@ def not_contacted(
     where = [*_current(scope), sa.not_(recent)]
     page = PageRequest(limit=limit)
     value = _s.predicted_clv
+    worth: Decimal | None = None
+    last_id = 0
     if after is not None:
         key, last_id = _decode(after, "not_contacted")
-        if key is None:  # among those without a predicted CLV
-            where.append(sa.and_(value.is_(None), _c.id > last_id))
-        else:
+        if key is not None:
             try:
                 worth = Decimal(str(key))
             except InvalidOperation as exc:
@@ -367,21 +381,40 @@ def not_contacted(
                     key="worklist_cursor",
                     params={"cursor": after, "kind": "not_contacted"},
                 ) from exc
-            where.append(
-                sa.or_(
-                    value < worth,
-                    sa.and_(value == worth, _c.id > last_id),
-                    value.is_(None),
-                )
-            )
-    stmt = (
-        sa.select(*_columns(), last.label("last_contact_at"))
-        .select_from(_with_snapshot(as_of))
-        .where(*where)
-        .order_by(sa.nulls_last(value.desc()), _c.id)
-        .limit(page.fetch)
-    )
-    found = [dict(r) for r in session.execute(stmt).mappings()]
+    found: list[dict[str, Any]] = []
+    if as_of is not None and (after is None or worth is not None):
+        # those with a predicted CLV: the snapshot's rows down its index by CLV, each
+        # customer checked (in scope, current, not contacted) until the page is full
+        valued = [_s.as_of == as_of, value.is_not(None)]
+        if worth is not None:
+            valued.append(sa.or_(value < worth, sa.and_(value == worth, _s.customer_id > last_id)))
+        picked = (
+            sa.select(_s.customer_id)
+            .where(*valued, sa.exists().where(_c.id == _s.customer_id, *where))
+            .order_by(value.desc(), _s.customer_id)
+            .limit(page.fetch)
+        )
+        ids = list(session.execute(picked).scalars())
+        stmt = (
+            sa.select(*_columns(), last.label("last_contact_at"))
+            .select_from(_with_snapshot(as_of))
+            .where(_c.id.in_(ids))
+        )
+        by_id = {r["id"]: dict(r) for r in session.execute(stmt).mappings()}
+        found = [by_id[i] for i in ids]
+    if len(found) < page.fetch:
+        # then those without one, by customer id
+        rest = [*where, value.is_(None)]
+        if after is not None and worth is None:
+            rest.append(_c.id > last_id)
+        stmt = (
+            sa.select(*_columns(), last.label("last_contact_at"))
+            .select_from(_with_snapshot(as_of))
+            .where(*rest)
+            .order_by(_c.id)
+            .limit(page.fetch - len(found))
+        )
+        found.extend(dict(r) for r in session.execute(stmt).mappings())
     shown = page.cut(found, key=lambda r: (r["predicted_clv"], r["id"]))
     rows = []
     for r in shown.data:

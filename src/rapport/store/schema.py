@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from rapport.domain import (
     AlertKind,
@@ -131,6 +133,41 @@ customers = sa.Table(
     sa.Index("ix_customers_city", "city"),
     sa.Index("ix_customers_updated_at", "updated_at"),
 )
+
+
+class month_day(sa.sql.functions.GenericFunction[int]):
+    """The month and day of a date as one number, ``month * 100 + day`` (14 March: 314), in
+    SQL: what a birthday's day of the year is matched on, whatever the year of birth.
+
+    Written alike in every statement and in the index on it (``ix_customers_birthday_md``,
+    ``ix_customers_owner_id_birthday_md``, migration 0012), so that a search by month and
+    day reads the index instead of every customer. Each backend spells it its own way,
+    both immutable functions of the date: SQLite ``CAST(strftime('%m%d', d) AS INTEGER)``,
+    PostgreSQL ``CAST(EXTRACT(MONTH FROM d) * 100 + EXTRACT(DAY FROM d) AS INTEGER)``.
+    """
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "month_day"
+
+
+@compiles(month_day, "sqlite")
+def _month_day_sqlite(element: month_day, compiler: SQLCompiler, **kw: object) -> str:
+    return f"CAST(strftime('%m%d', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(month_day)
+def _month_day(element: month_day, compiler: SQLCompiler, **kw: object) -> str:
+    day = compiler.process(element.clauses, **kw)
+    return f"CAST(EXTRACT(MONTH FROM {day}) * 100 + EXTRACT(DAY FROM {day}) AS INTEGER)"
+
+
+#: A customer's birthday as :class:`month_day` (``NULL`` without a birthday).
+birthday_md = month_day(customers.c.birthday)
+
+# A birthday's customers in id order, of everyone or of one owner (the worklist).
+sa.Index("ix_customers_birthday_md", birthday_md, customers.c.id)
+sa.Index("ix_customers_owner_id_birthday_md", customers.c.owner_id, birthday_md, customers.c.id)
 
 leads = sa.Table(
     "leads",
@@ -310,6 +347,8 @@ tickets = sa.Table(
     sa.Index("ix_tickets_opened_at", "opened_at"),
     sa.Index("ix_tickets_status", "status"),
     sa.Index("ix_tickets_assignee_id", "assignee_id"),
+    # a service agent's customers, read from the index alone (migration 0013)
+    sa.Index("ix_tickets_assignee_id_customer_id", "assignee_id", "customer_id"),
 )
 
 ticket_status_history = sa.Table(
@@ -577,6 +616,14 @@ customer_scores = sa.Table(
         for c in ("p_alive", "churn_risk")
     ],
     sa.Index("ix_customer_scores_as_of", "as_of"),
+)
+
+# A snapshot's customers the most valuable first (the worklist's customers not contacted).
+sa.Index(
+    "ix_customer_scores_as_of_predicted_clv",
+    customer_scores.c.as_of,
+    customer_scores.c.predicted_clv.desc(),
+    customer_scores.c.customer_id,
 )
 
 # --- API access (migration 0002) ------------------------------------------------------------
