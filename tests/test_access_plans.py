@@ -1,21 +1,29 @@
-"""How the scope conditions on records of a customer read the customers: one look-up by
-primary key per record, never the whole table first (SQLite's query plan; the rows each
-scope lets through are tested with the alerts, tickets, tasks and the API's routes)."""
+"""How the scope conditions read the customers: one look-up by primary key per record of a
+customer, never the whole table first; a manager's customer list as ranges of the owner
+index, a service agent's list, owners and queue from the agent's tickets (SQLite's query
+plan; the rows each scope lets through are tested with the customer list, the alerts,
+tickets, tasks and the API's routes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from rapport.access import AlertScope, CustomerScope, Principal, TaskScope
 from rapport.domain import Role
+from rapport.reports.service_queue import QueueQuery, ticket_queue
 from rapport.store import schema
 from rapport.store.db import create_engine
+from rapport.web.customer_list import CustomerQuery, list_customers, owners
 
 
 @pytest.fixture
@@ -56,3 +64,89 @@ def test_scoped_records_look_their_customer_up_instead_of_reading_every_customer
                 name,
                 found,
             )
+
+
+def statement_plans(engine: Engine, read: Callable[[Session], object]) -> list[tuple[str, str]]:
+    """Each statement ``read`` runs, with SQLite's plan of it (its own parameters bound)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as session:
+            read(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        return [
+            (sql, " | ".join(str(r[-1]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", args)))
+            for sql, args in sent
+        ]
+
+
+MANAGER = Principal(7, "manager", Role.MANAGER, "east", "login")
+AGENT = Principal(8, "agent", Role.SERVICE, "east", "login")
+
+
+@pytest.fixture
+def team_engine(sqlite_engine: Engine) -> Engine:
+    """Three users of the manager's team and one of another, so the team's ranges are
+    several."""
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    with sqlite_engine.begin() as conn:
+        people = [(Role.MANAGER, "east"), (Role.SERVICE, "east"), (Role.SALES, "east")]
+        for i, (role, team) in enumerate([*people, (Role.SALES, "west")], start=7):
+            conn.execute(
+                sa.insert(schema.users).values(
+                    id=i,
+                    username=f"u{i}",
+                    display_name=f"u{i}",
+                    role=role,
+                    team=team,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    return sqlite_engine
+
+
+@pytest.mark.parametrize("who", [MANAGER, AGENT], ids=["manager", "service"])
+def test_customer_list_reads_ranges_of_an_index_not_every_customer(
+    team_engine: Engine, who: Principal
+) -> None:
+    """A manager's first page merges the unowned range and each team member's range of
+    the owner index, in id order (no sort of the customers); a service agent's list, count
+    and owners start from the agent's tickets."""
+    scope = CustomerScope(who)
+    found = statement_plans(
+        team_engine,
+        lambda s: (list_customers(session=s, scope=scope, query=CustomerQuery()), owners(s, scope)),
+    )
+    for sql, shown in found:
+        assert "SCAN customers" not in shown, (sql, shown)
+        assert "SCAN owned" not in shown, (sql, shown)
+    page = next(shown for sql, shown in found if "ORDER BY customers.id" in sql)
+    assert "TEMP B-TREE" not in page, page
+    if who.role is Role.MANAGER:
+        assert page.count("USING INDEX ix_customers_owner_id (owner_id=?)") == 4, page
+    else:
+        assert "SEARCH assigned USING" in page and "ix_tickets_assignee_id" in page, page
+
+
+def test_service_queue_starts_from_the_agents_tickets(team_engine: Engine) -> None:
+    scope = CustomerScope(AGENT)
+    now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    found = statement_plans(
+        team_engine,
+        lambda s: ticket_queue(session=s, scope=scope, query=QueueQuery(), now=now),
+    )
+    found = [(sql, shown) for sql, shown in found if sql.startswith("SELECT")]
+    assert len(found) == 2
+    for sql, shown in found:
+        assert "SCAN customers" not in shown, (sql, shown)
+        assert "CORRELATED" not in shown, (sql, shown)
+        assert "SEARCH assigned USING" in shown and "ix_tickets_assignee_id" in shown, shown

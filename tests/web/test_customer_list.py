@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from rapport.access import CustomerScope, Principal
 from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.store import customers, schema, users
-from rapport.web.customer_list import SORTS, CustomerQuery, list_customers
+from rapport.web.customer_list import SORTS, CustomerQuery, list_customers, owners
 
 OLD, NEW = dt.date(2026, 9, 30), dt.date(2026, 10, 31)
 NAMES = ["张伟", "王芳", "李娜", "张敏", "Wei Zhang", None, "刘洋", "张伟", "陈静", "杨杰"]
@@ -128,3 +129,64 @@ def test_search_in_chinese_within_the_scope(session: Session, book: dict[str, in
     )
     assert {r["id"] for r in other} <= {book["c0"], book["c3"]}
     assert not every_page(session, CustomerQuery(q="%"), scope(Role.ADMIN))
+
+
+def test_a_managers_pages_merge_the_unowned_and_each_team_member_in_id_order(
+    session: Session, book: dict[str, int]
+) -> None:
+    """A manager's list reads the unowned customers and each team member's apart and
+    merges them: every page in id order, a deleted customer and other teams' left out,
+    the filters and the count as the scope's own."""
+    mo = users.create_user(session=session, username="mo", role="manager", team="east")["id"]
+    u = schema.users.c
+    session.execute(sa.update(schema.users).where(u.id == book["ana"]).values(team="east"))
+    session.execute(sa.update(schema.users).where(u.id == book["bo"]).values(team="west"))
+    c = schema.customers.c
+    session.execute(sa.update(schema.customers).where(c.id == book["c1"]).values(owner_id=mo))
+    gone = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    session.execute(sa.update(schema.customers).where(c.id == book["c3"]).values(deleted_at=gone))
+    manager = CustomerScope(Principal(mo, "mo", Role.MANAGER, "east", "t"))
+
+    def ids(**filters: Any) -> list[int]:
+        return [r["id"] for r in every_page(session, CustomerQuery(limit=2, **filters), manager)]
+
+    assert ids() == [book[f"c{i}"] for i in (0, 1, 2, 5, 6, 8, 9)]
+    assert ids(city="上海市") == [book[f"c{i}"] for i in (1, 5, 9)]
+    assert ids(unowned=True) == [book[f"c{i}"] for i in (2, 5, 8)]
+    assert ids(owner_id=book["bo"]) == []
+    assert ids(q="张") == [book["c0"]]  # c3 deleted, c7 bo's
+    first = list_customers(session=session, scope=manager, query=CustomerQuery(limit=2))
+    assert first.count == 7
+    later = list_customers(
+        session=session, scope=manager, query=CustomerQuery(limit=2, after=first.next_cursor)
+    )
+    assert [r["id"] for r in later.rows] == [book["c2"], book["c5"]]
+    assert {r["id"] for r in owners(session, manager)} == {book["ana"], mo}
+
+
+def test_a_service_agents_list_and_owners_are_their_tickets_customers(
+    session: Session, book: dict[str, int]
+) -> None:
+    agent = users.create_user(session=session, username="sv", role="service")["id"]
+    other = users.create_user(session=session, username="sw", role="service")["id"]
+    at = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
+    for n, (customer, to) in enumerate(
+        [("c7", agent), ("c2", agent), ("c7", agent), ("c4", other), ("c9", None)]
+    ):
+        session.execute(
+            sa.insert(schema.tickets).values(
+                external_id=f"T{n}",
+                customer_id=book[customer],
+                kind="inquiry",
+                priority="normal",
+                status="open",
+                assignee_id=to,
+                opened_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    service = CustomerScope(Principal(agent, "sv", Role.SERVICE, None, "t"))
+    page = list_customers(session=session, scope=service, query=CustomerQuery())
+    assert [r["id"] for r in page.rows] == [book["c2"], book["c7"]] and page.count == 2
+    assert {r["id"] for r in owners(session, service)} == {book["bo"]}  # c2 unowned, c7 bo's

@@ -5,8 +5,11 @@ Each customer comes with their scores of the latest snapshot (``customer_scores`
 its primary key ``(customer_id, as_of)``). Paging is by keyset, never by ``OFFSET``: the
 cursor holds the sort key and the id of the last row shown, and the next page starts after
 them, so page 1,000 costs what page 1 costs. Sorted by id, a page is a range read of the
-customers' primary key; a filter on the owner or the city uses its index; the count stops
-at :data:`COUNT_LIMIT`. The name and score sorts read every matching row (no index on
+customers' primary key; a manager's, whose scope is the unowned customers or their team's,
+a merge of one range of the owner index per owner
+(:meth:`~rapport.access.CustomerScope.owner_ranges`); a service agent's starts from their
+tickets' customers. A filter on the owner or the city uses its index; the count stops at
+:data:`COUNT_LIMIT`. The name and score sorts read every matching row (no index on
 those columns): on a million customers they take seconds unless a filter narrows them. Text search
 goes through :func:`rapport.store.customers.search` (name, phone, e-mail, customer
 number, tags; Chinese text as typed), as the API's does, its matches capped at
@@ -144,10 +147,16 @@ def conditions(
 ) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
     """The WHERE conditions of ``query`` in ``scope`` with the snapshot of ``as_of``; whether
     a text search ran and whether its matches were capped."""
-    where: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
     clause = scope.clause()
-    if clause is not None:
-        where.append(clause)
+    where, searched, capped = _filters(session, scope, query, as_of)
+    return ([] if clause is None else [clause]) + where, searched, capped
+
+
+def _filters(
+    session: Session, scope: CustomerScope, query: CustomerQuery, as_of: Any
+) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
+    """:func:`conditions` but the scope's own condition."""
+    where: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
     searched = capped = False
     if query.q and not scope.masked:
         owner = query.owner_id
@@ -184,12 +193,38 @@ def _joined(as_of: Any) -> sa.FromClause:
 
 
 def page_statement(
-    where: list[sa.ColumnElement[bool]], query: CustomerQuery, as_of: Any
+    where: list[sa.ColumnElement[bool]],
+    query: CustomerQuery,
+    as_of: Any,
+    *,
+    ranges: list[sa.ColumnElement[bool]] | None = None,
 ) -> sa.Select:
     """The SELECT of one page (:attr:`~rapport.store.paging.PageRequest.fetch` rows: the
-    extra one says a next page exists)."""
+    extra one says a next page exists).
+
+    With ``ranges`` (:meth:`~rapport.access.CustomerScope.owner_ranges`, for the id order;
+    ``where`` then without the scope's condition), the page's ids are the first of each
+    range after the cursor, each read in id order from the index on the owner, merged: a
+    manager's first page reads a few rows of each owner instead of sorting every customer
+    of the team and the unowned pool."""
     descending, _ = SORTS[query.sort]
     key = _sort_key(query.sort)
+    fetch = PageRequest(limit=query.limit).fetch
+    after = decode_cursor(query.after, query.sort)
+    if ranges is not None and query.sort == "id":
+        later = [] if after is None else [_c.id > after[1]]
+        arms = [
+            sa.select(_c.id)
+            .where(r, *where, *later)
+            .order_by(_c.id)
+            .limit(fetch)
+            .correlate(None)
+            .subquery()
+            .select()
+            for r in ranges
+        ]
+        where = [_c.id.in_(sa.union_all(*arms) if len(arms) > 1 else arms[0])]
+        after = None
     stmt = sa.select(
         schema.customers,
         key.label("sort_key"),
@@ -205,13 +240,12 @@ def page_statement(
     order = [SortKey(_c.id)]
     if query.sort != "id":
         order.insert(0, SortKey(key, descending=descending))
-    after = decode_cursor(query.after, query.sort)
     if after is not None:
         last_key, last_id = after
         stmt = stmt.where(beyond(order, (last_id,) if query.sort == "id" else (last_key, last_id)))
     return stmt.order_by(
         *(s.column.desc() if s.descending else s.column.asc() for s in order)
-    ).limit(PageRequest(limit=query.limit).fetch)
+    ).limit(fetch)
 
 
 def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQuery) -> CustomerPage:
@@ -225,12 +259,23 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
     if query.sort not in SORTS:
         query = CustomerQuery(**{**query.__dict__, "sort": "id", "after": None})
     as_of = latest_snapshot(session)
-    where, searched, capped = conditions(session, scope, query, as_of)
+    filters, searched, capped = _filters(session, scope, query, as_of)
+    clause = scope.clause()
+    where = filters if clause is None else [clause, *filters]
     matches = sa.select(sa.literal(1)).select_from(_joined(as_of)).where(*where)
     count = session.execute(
         sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
-    found = [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+    # An owner chosen in the filter is one range of the owner index already.
+    ranges = None
+    if query.sort == "id" and query.owner_id is None and not query.unowned:
+        ranges = scope.owner_ranges(session)
+    stmt = (
+        page_statement(where, query, as_of)
+        if ranges is None or len(ranges) < 2
+        else page_statement(filters, query, as_of, ranges=ranges)
+    )
+    found = [dict(r) for r in session.execute(stmt).mappings()]
     page = PageRequest(limit=query.limit).cut(
         found, count=count, key=lambda r: (r["sort_key"], r["id"])
     )
@@ -250,7 +295,7 @@ def owners(session: Session, scope: CustomerScope) -> list[dict[str, Any]]:
     """The users who own customers in ``scope`` (for the owner filter), by name."""
     stmt = (
         sa.select(_u.c.id, sa.func.coalesce(_u.c.display_name, _u.c.username).label("name"))
-        .where(_u.c.id.in_(scope.where(sa.select(_c.owner_id).where(_c.owner_id.is_not(None)))))
+        .where(scope.owns(_u.c.id))
         .order_by("name")
     )
     return [dict(r) for r in session.execute(stmt).mappings()]
