@@ -63,10 +63,13 @@ def writing(request: Request, work: Callable[[Session], Any]) -> Any:
         return result
 
 
-def audit_read(request: Request, user: Principal, ids: list[int], route: str) -> None:
-    """Record a read of unmasked personal data of the customers ``ids`` on the page
-    ``route`` (``web.360``, ``web.list`` …), as the API records its reads: one entry, with
-    the first 500 ids when there are several. Nothing is recorded for no customers."""
+def audit_read(
+    request: Request, user: Principal, ids: list[int], route: str, *, entity: str = "customers"
+) -> None:
+    """Record a read of unmasked personal data of the customers ``ids`` (or the records
+    ``ids`` of ``entity``: ``tickets``) on the page ``route`` (``web.360``, ``web.list`` …),
+    as the API records its reads: one entry, with the first 500 ids when there are several.
+    Nothing is recorded for no records."""
     if not ids:
         return
 
@@ -79,7 +82,7 @@ def audit_read(request: Request, user: Principal, ids: list[int], route: str) ->
             actor=user.actor,
             actor_user_id=user.user_id,
             action=AuditAction.READ_PII,
-            entity="customers",
+            entity=entity,
             entity_id=ids[0] if len(ids) == 1 else None,
             detail=detail,
             client_address=client_address(request),

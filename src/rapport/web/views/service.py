@@ -43,7 +43,7 @@ from rapport.store import audit, tickets
 from rapport.store.loyalty import TIER_NAMES
 from rapport.store.repository import utcnow
 from rapport.web import render
-from rapport.web.auth import CSRF, VIA, client_address, roles, writing
+from rapport.web.auth import CSRF, VIA, audit_read, client_address, roles, writing
 from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
@@ -93,15 +93,6 @@ def _audit(
         write(session)
     else:
         writing(request, write)
-
-
-def _audit_read(request: Request, user: Principal, ids: list[int], route: str) -> None:
-    if not ids:
-        return
-    detail: dict[str, Any] = {"route": route, "count": len(ids)}
-    if len(ids) > 1:
-        detail["ids"] = ids[:500]
-    _audit(request, user, AuditAction.READ_PII, ids, detail)
 
 
 def _enum(enum: type, value: str | None) -> Any:
@@ -175,7 +166,7 @@ def queue_page(request: Request, user: ServiceUser) -> Response:
         except ValidationFailed:  # a cursor edited by hand: the first page
             query = replace(query, after=None)
             page = service_queue.ticket_queue(session=session, scope=scope, query=query, now=now)
-    _audit_read(request, user, [r["id"] for r in page.rows], "web.queue")
+    audit_read(request, user, [r["id"] for r in page.rows], "web.queue", entity=ENTITY)
     here = _url(kept, after=query.after) if query.after else _url(kept)
     context = {
         "page": page,
@@ -225,7 +216,7 @@ def _ticket_page(
             people = service_queue.assignees(session=session) if ticket["may_assign"] else []
     except NotFound:
         return render.page(request, "service_not_found.html", status=404)
-    _audit_read(request, user, [ticket["id"]], "web.ticket")
+    audit_read(request, user, [ticket["id"]], "web.ticket", entity=ENTITY)
     fmt = render.formatter(request)
     for entry in ticket["history"]:
         entry["note_shown"] = history_note(entry.get("note"), fmt)
