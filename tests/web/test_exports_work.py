@@ -468,3 +468,42 @@ def test_an_uploads_preview_rows_download_as_the_preview_shows_them(
     assert clients["admin"].get(f"/exports/import-preview.csv?{query}").status_code == 404
     assert clients["sales"].get(f"/exports/import-preview.csv?{query}").status_code == 403
     assert manager.get("/exports/import-preview.xlsx?staged=nothing").status_code == 404
+
+
+def test_the_cards_scores_are_every_snapshot_of_the_customer(
+    site: Site, clients: dict[str, httpx.Client], english: httpx.Client
+) -> None:
+    from rapport import customer360
+
+    with site.session() as session:
+        history = customer360.score_history(
+            session=session, customer_id=site.formula_id, limit=1000
+        )
+    assert len(history) >= 2
+    query = f"customer={site.formula_id}"
+    before = len(_exports(site, "card-scores"))
+    for rows in both(clients["sales"], "card-scores", query):
+        assert rows[0] == [
+            zh("exports.snapshot_of"),
+            *(zh(f"degree.{d}") for d in ("satisfaction", "loyalty", "engagement", "advocacy")),
+            zh("degree.relationship_index"),
+        ]
+        assert [str(v)[:10] for v in column(rows, zh("exports.snapshot_of"))] == [
+            str(h["as_of"])[:10] for h in history
+        ]
+        index = [float(v) for v in column(rows, zh("degree.relationship_index"))]
+        assert index == pytest.approx([h["relationship_index"] for h in history])
+    entries = _exports(site, "card-scores")
+    assert len(entries) == before + 2
+    assert entries[-1]["detail"]["ids"] == [site.formula_id]
+    assert both(english, "card-scores", query)[0][0][0] == text("exports.snapshot_of", "en")
+    before = len(audit_entries(create_engine(site.url), AuditAction.EXPORT))
+    assert len(both(clients["analyst"], "card-scores", query)[1]) == len(history) + 1
+    assert len(audit_entries(create_engine(site.url), AuditAction.EXPORT)) == before
+    card = clients["sales"].get(f"/customers/{site.formula_id}").text
+    assert f'href="/exports/card-scores.csv?{query}"' in card
+    with site.session() as session:
+        other = session.execute(
+            sa.select(_c.id).where(_c.owner_id != site.store.ids["sales"]).limit(1)
+        ).scalar_one()
+    assert clients["sales"].get(f"/exports/card-scores.csv?customer={other}").status_code == 404

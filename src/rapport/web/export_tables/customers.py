@@ -1,5 +1,5 @@
-"""The customers page's list and the 360 card's timeline, loyalty ledger and vouchers, as
-downloads."""
+"""The customers page's list and the 360 card's timeline, scores by snapshot, loyalty
+ledger and vouchers, as downloads."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.i18n.enums import timeline_labels
 from rapport.masking import mask_customer
 from rapport.reports.tables import TableColumn
-from rapport.web import render
+from rapport.web import card, render
 from rapport.web.customer_list import (
     CustomerQuery,
     conditions,
@@ -132,6 +132,25 @@ def _card_customer(request: Request, session: Session, scope: CustomerScope) -> 
     number = render.customer_number(request.query_params.get("customer", ""))
     found: dict[str, Any] = scope.get(session=session, id=number)
     return found
+
+
+def read_card_scores(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
+    """The 360 card's degrees and relationship index of the customer ``customer`` in the
+    address, for every score snapshot, oldest first
+    (:func:`rapport.customer360.score_history`: the card's table shows the latest, its trend
+    the index of the latest 24)."""
+    scope = CustomerScope(user)
+    with request.app.state.sessions() as session:
+        customer = _card_customer(request, session, scope)
+        history = customer360.score_history(
+            session=session, customer_id=customer["id"], limit=limit + 1
+        )
+    columns = [
+        TableColumn("as_of", fmt.t("exports.snapshot_of"), "date"),
+        *(TableColumn(d, fmt.t(f"degree.{d}"), "number") for d in card.DEGREES),
+        TableColumn("relationship_index", fmt.t("degree.relationship_index"), "number"),
+    ]
+    return Exported(columns, history, scope.masked)
 
 
 def read_loyalty_ledger(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:

@@ -72,6 +72,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exports.clusters_k": ("聚类数 k", "Clusters k"),
     "exports.clusters_choice": ("结果", "Outcome"),
     "exports.loyalty_ledger": ("积分明细", "Loyalty ledger"),
+    "exports.card_scores": ("客户评分历史", "Scores by snapshot"),
+    "exports.snapshot_of": ("快照日期", "Snapshot"),
     "exports.reward_kind": ("奖励类型", "Reward kind"),
     "exports.tasks": ("待办任务", "Open tasks"),
     "exports.task_id": ("任务编号", "Task"),

@@ -100,6 +100,7 @@ _OVERVIEW = overview_view.ALLOWED
 TABLES: dict[str, Table] = {
     "customers": _naming("nav.customers", Role, customer_lists.read_customers, id_key="id"),
     "timeline": _naming("card.timeline", Role, customer_lists.read_timeline),
+    "card-scores": _naming("exports.card_scores", Role, customer_lists.read_card_scores),
     "loyalty-ledger": _naming("exports.loyalty_ledger", Role, customer_lists.read_loyalty_ledger),
     "vouchers": _naming("card_loyalty.vouchers", Role, customer_lists.read_vouchers),
     "diamonds": _naming("nav.diamonds", diamonds_view.ROLES, people.read_diamonds),
