@@ -230,8 +230,14 @@ def test_invalid_input_writes_nothing_and_names_each_field_in_the_language(
     client = http_login(server, "wang.fang")
     before = count(web_store, schema.interactions)
     bad = {"channel": "", "subject": "长" * 300, "duration": "-3", "occurred_at": "明天"}
+    reads = len(audit_entries(web_store.engine(), "read_pii", "customers"))
     answer = form_post(client, f"/customers/{customer_id}/interactions", bad)
     assert answer.status_code == 422
+    # the whole card again, unmasked: audited as its page's read (after the card's GET)
+    got, read = audit_entries(web_store.engine(), "read_pii", "customers")[reads:]
+    for entry in (got, read):
+        assert entry["detail"]["route"] == "web.360"
+        assert str(entry["entity_id"]) == str(customer_id)
     page = answer.text
     assert "未保存:请修改标出的字段" in page
     for field, text in (

@@ -222,8 +222,13 @@ def test_what_the_store_refuses_is_shown_in_the_language_and_nothing_is_written(
         assert answer.status_code == 200
         assert words in error_of(answer.text)
     # a plain post: the whole card again with the problem, 422
+    reads = len(audit_entries(web_store.engine(), "read_pii", "customers"))
     answer = post(client, member, "redeem", {"reward": catalogue.gone})
     assert answer.status_code == 422 and "已无库存" in error_of(panel(answer.text))
+    # the whole card, unmasked: audited as its page's read (after the card's GET)
+    got, read = audit_entries(web_store.engine(), "read_pii", "customers")[reads:]
+    for entry in (got, read):
+        assert entry["detail"]["route"] == "web.360" and str(entry["entity_id"]) == str(member)
     answer = post(client, member, "redeem", {"reward": ""}, htmx=True)
     assert "请选择一个奖励" in error_of(answer.text)
     assert balance(web_store, member) == before

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from rapport import customer360
-from rapport.access import CustomerScope, may_write
+from rapport.access import CustomerScope, Principal, may_write
 from rapport.domain import (
     Direction,
     Gender,
@@ -35,6 +35,7 @@ from rapport.store import (
     users,
 )
 from rapport.web import render
+from rapport.web.auth import audit_read
 from rapport.web.i18n import Formatter
 from rapport.web.views.card_loyalty import LoyaltyForm, loyalty_panel
 
@@ -52,6 +53,15 @@ def enum_value(enum: type, value: str | None) -> Any:
         return enum(value) if value else None
     except ValueError:
         return None
+
+
+def audit_card_read(
+    request: Request, user: Principal, scope: CustomerScope, customer_id: int
+) -> None:
+    """Record that ``user`` read the card of the customer ``customer_id`` (``web.360``),
+    unless the card showed it masked."""
+    if not scope.masked:
+        audit_read(request, user, [customer_id], "web.360")
 
 
 def shown_row(row: dict[str, Any], masked: bool) -> dict[str, Any]:

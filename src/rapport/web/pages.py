@@ -32,7 +32,7 @@ from rapport.web.auth import (
     WebUser,
     audit_read,
 )
-from rapport.web.card import card_context, enum_value, shown_row
+from rapport.web.card import audit_card_read, card_context, enum_value, shown_row
 from rapport.web.customer_list import (
     SEARCH_SCAN_LIMIT,
     SORTS,
@@ -120,6 +120,5 @@ def customer_card(request: Request, user: WebUser, customer_id: str) -> Response
             context = card_context(request, session, scope, row)
     except NotFound:
         return render.not_found(request)
-    if not scope.masked:
-        audit_read(request, user, [row["id"]], "web.360")
+    audit_card_read(request, user, scope, row["id"])
     return render.page(request, "customer.html", context)

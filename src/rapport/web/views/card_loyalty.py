@@ -32,7 +32,7 @@ from rapport.masking import mask_identifier, mask_ledger_entry
 from rapport.store import audit, loyalty, loyalty_expiry, loyalty_rewards, loyalty_tiers
 from rapport.store.repository import utcnow
 from rapport.web import render
-from rapport.web.auth import CSRF, RoleRefused, WebUser, audit_read, client_address, writing
+from rapport.web.auth import CSRF, RoleRefused, WebUser, client_address, writing
 from rapport.web.i18n import Formatter
 
 router = APIRouter(include_in_schema=False)
@@ -332,8 +332,7 @@ def _write(
 
             row = scope.get(session=session, id=number)
             context = card.card_context(request, session, scope, row, loyalty_form=state)
-            if not scope.masked:
-                audit_read(request, user, [number], "web.360")
+            card.audit_card_read(request, user, scope, number)
             return render.page(request, "customer.html", context, status=422)
         panel = loyalty_panel(
             session, scope=scope, customer_id=number, rules=rules, fmt=fmt, form=state

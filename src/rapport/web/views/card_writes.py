@@ -36,7 +36,6 @@ from rapport.web.auth import (
     CSRF,
     RoleRefused,
     WebUser,
-    audit_read,
     client_address,
     writing,
 )
@@ -45,6 +44,7 @@ from rapport.web.card import (
     TIMELINE_ENTRIES,
     WRITES,
     CardForm,
+    audit_card_read,
     card_context,
     shown_row,
     timeline_rows,
@@ -149,8 +149,7 @@ def _write(
         else:
             context = card_context(request, session, scope, row, {form: state})
     if not htmx:  # the whole card again, as its GET shows (and audits) it
-        if not scope.masked:
-            audit_read(request, user, [row["id"]], "web.360")
+        audit_card_read(request, user, scope, row["id"])
         return render.page(request, "customer.html", context, status=422)
     if part == "timeline-panel" and not state.done:
         response = render.page(request, "customer_writes.html", context)
