@@ -137,8 +137,13 @@ def test_customer_list_reads_ranges_of_an_index_not_every_customer(
         assert "SEARCH assigned USING" in page and "ix_tickets_assignee_id" in page, page
 
 
-def test_service_queue_starts_from_the_agents_tickets(team_engine: Engine) -> None:
-    scope = CustomerScope(AGENT)
+@pytest.mark.parametrize("who", [MANAGER, AGENT], ids=["manager", "service"])
+def test_the_service_queue_checks_each_open_tickets_customer(
+    team_engine: Engine, who: Principal
+) -> None:
+    """The queue's count and page start from the open tickets and check each one's customer
+    (and a service agent's tickets of that customer): never the scope's customers first."""
+    scope = CustomerScope(who)
     now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
     found = statement_plans(
         team_engine,
@@ -148,5 +153,8 @@ def test_service_queue_starts_from_the_agents_tickets(team_engine: Engine) -> No
     assert len(found) == 2
     for sql, shown in found:
         assert "SCAN customers" not in shown, (sql, shown)
-        assert "CORRELATED" not in shown, (sql, shown)
-        assert "SEARCH assigned USING" in shown and "ix_tickets_assignee_id" in shown, shown
+        assert "MULTI-INDEX OR" not in shown, (sql, shown)
+        assert "SEARCH customer_in_scope USING INTEGER PRIMARY KEY (rowid=?)" in shown, shown
+        if who.role is Role.SERVICE:
+            assert "SEARCH assigned USING" in shown, shown
+            assert "LIST SUBQUERY" not in shown, shown  # not all of the agent's customers
