@@ -66,12 +66,6 @@ def _audit(
     )
 
 
-def parse_id(value: str) -> int | None:
-    """A record's id typed in an address or a form, or ``None`` when it is not one."""
-    ok = value.isascii() and value.isdigit() and 0 < len(value) < 10
-    return int(value) if ok else None
-
-
 @dataclass
 class FormState:
     """One form of the page: what was typed (never a password), each field's problem, and
@@ -211,7 +205,7 @@ def _user_write(
     """Run ``change(session, row)`` on the account ``user_id`` in a writer's transaction;
     it returns the message of the outcome. A refusal shows next to the account's row."""
     fmt = render.formatter(request)
-    number = parse_id(user_id)
+    number = render.whole_number(user_id)
     if number is None:
         return render.page(request, "admin_not_found.html", status=404)
 
@@ -380,14 +374,14 @@ def issue_token(
     state = FormState(
         values={"user_id": owner, "name": name, "scopes": scopes, "expires_days": days}
     )
-    owner_id = parse_id(owner)
+    owner_id = render.whole_number(owner)
     if not name:
         state.errors["name"] = fmt.t("admin.required")
     if owner_id is None:
         state.errors["user_id"] = fmt.t("tokens_page.bad_user")
     expires_at = None
     if days:
-        number = parse_id(days)
+        number = render.whole_number(days)
         if number is None or not 1 <= number <= MAX_TOKEN_DAYS:
             state.errors["expires_days"] = fmt.t("tokens_page.bad_days")
         else:
@@ -439,7 +433,7 @@ def revoke_token(request: Request, user: AdminUser, token_id: str) -> Response:
     audited as an ``update`` of ``api_tokens`` with the field ``revoked_at`` (a token
     revoked before: nothing changes, no entry)."""
     fmt = render.formatter(request)
-    number = parse_id(token_id)
+    number = render.whole_number(token_id)
     if number is None:
         return render.page(request, "admin_not_found.html", status=404)
 

@@ -23,7 +23,7 @@ from rapport.store import audit, schema
 from rapport.store.paging import PageRequest, SortKey, decode_cursor
 from rapport.web import render
 from rapport.web.i18n import Formatter
-from rapport.web.views.admin import AdminUser, parse_id, section_page
+from rapport.web.views.admin import AdminUser, section_page
 
 router = APIRouter(include_in_schema=False)
 #: Audit entries a page shows.
@@ -63,7 +63,7 @@ def parse_audit_query(params: Any, fmt: Formatter) -> AuditQuery:
     if "actor" in kept:
         filters["actor"] = kept["actor"]
     if "customer" in kept:
-        number = parse_id(kept["customer"])
+        number = render.whole_number(kept["customer"])
         if number is None:
             errors["customer"] = fmt.t("audit_page.bad_customer")
         else:

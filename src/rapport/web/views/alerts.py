@@ -159,7 +159,7 @@ def _url(kept: dict[str, str], **extra: str) -> str:
 
 
 def _alert_id(value: str) -> int:
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
+    return render.whole_number(value) or 0  # no alert has 0: the store's not-found
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=CSRF)

@@ -190,11 +190,6 @@ def queue_page(request: Request, user: ServiceUser) -> Response:
 # --- one ticket ----------------------------------------------------------------------------
 
 
-def _ticket_id(value: str) -> int | None:
-    ok = value.isascii() and value.isdigit() and len(value) < 10
-    return int(value) if ok else None
-
-
 def _ticket_page(
     request: Request,
     user: Principal,
@@ -259,7 +254,7 @@ def history_note(note: str | None, fmt: Formatter) -> str | None:
 
 @router.get("/service/tickets/{ticket_id}")
 def ticket_page(request: Request, user: ServiceUser, ticket_id: str) -> Response:
-    return _ticket_page(request, user, _ticket_id(ticket_id))
+    return _ticket_page(request, user, render.whole_number(ticket_id))
 
 
 def _after_write(
@@ -292,7 +287,7 @@ def move_ticket(
 ) -> Response:
     """Move the ticket as ``POST /api/v1/tickets/{id}/transitions`` does, audited alike."""
     fmt = render.formatter(request)
-    number = _ticket_id(ticket_id)
+    number = render.whole_number(ticket_id)
     if number is None:
         return render.page(request, "service_not_found.html", status=404)
     target = _enum(TicketStatus, to.strip())
@@ -354,11 +349,11 @@ def assign_ticket(
     """Assign the ticket as ``POST /api/v1/tickets/{id}/assign`` does, audited alike (an
     entry only when the assignee changed)."""
     fmt = render.formatter(request)
-    number = _ticket_id(ticket_id)
+    number = render.whole_number(ticket_id)
     if number is None:
         return render.page(request, "service_not_found.html", status=404)
     chosen = assignee_id.strip()
-    assignee = _ticket_id(chosen) if chosen else None
+    assignee = render.whole_number(chosen) if chosen else None
     if chosen and assignee is None:
         return _after_write(request, user, number, None, fmt.t("ticket.bad_assignee"), 422)
     scope = CustomerScope(user)

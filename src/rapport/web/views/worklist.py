@@ -79,10 +79,9 @@ def parse_days(value: str | None) -> tuple[int, bool]:
 
 def _owner(value: str | None, choices: list[dict[str, Any]]) -> int | None:
     """The owner picked, when they are one of ``choices`` (else everyone in scope)."""
-    if value and value.isascii() and value.isdigit() and len(value) < 10:
-        picked = int(value)
-        if any(c["id"] == picked for c in choices):
-            return picked
+    picked = render.whole_number(value)
+    if picked is not None and any(c["id"] == picked for c in choices):
+        return picked
     return None
 
 

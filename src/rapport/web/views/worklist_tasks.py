@@ -116,7 +116,7 @@ def tasks_page(request: Request, user: Staff) -> Response:
         return render.redirect(request, page_of(user) + (f"?{query}" if query else ""))
     fmt = render.formatter(request)
     owner = params.get("owner") or ""
-    owner_id = int(owner) if owner.isascii() and owner.isdigit() and len(owner) < 10 else None
+    owner_id = render.whole_number(owner)
     if user.role in (Role.SALES, Role.SERVICE):
         owner_id = None
     with request.app.state.sessions() as session:
@@ -142,9 +142,7 @@ def _customers(section: dict[str, Any]) -> list[int]:
 
 
 def _task_id(value: str) -> int:
-    if value.isascii() and value.isdigit() and len(value) < 10:
-        return int(value)
-    return 0  # no task has it: the store's not-found
+    return render.whole_number(value) or 0  # no task has 0: the store's not-found
 
 
 @router.post("/worklist/tasks/{task_id}/done", dependencies=CSRF)
