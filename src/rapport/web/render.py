@@ -9,6 +9,7 @@ Autoescaping is on: data is never markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rapport.config import Settings
+from rapport.errors import NotFound
 from rapport.store import customers
 from rapport.web import nav
 from rapport.web import session as web_session
@@ -129,21 +131,28 @@ def whole_number(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def customer_number(text: str) -> int:
-    """The customer number an address names (``/customers/{text}``, ``?customer=text``).
+def record_number(text: str, not_found: Callable[[str], NotFound]) -> int:
+    """The number of the record an address names (``/customers/{text}``, ``?ticket=text``).
 
     Raises
     ------
     NotFound
-        The store's own of a missing customer (:meth:`Repository.not_found
-        <rapport.store.repository.Repository.not_found>`) when ``text`` is no number, as
-        :meth:`CustomerScope.get <rapport.access.CustomerScope.get>` raises for a customer
-        missing or outside the scope; :func:`not_found` is the page of either.
+        ``not_found(text)``, the store's own of a missing record (:meth:`Repository.not_found
+        <rapport.store.repository.Repository.not_found>`, ``tickets.not_found``), when
+        ``text`` is no number, as the store's scoped reads raise for a record missing or
+        outside the scope; :func:`not_found` is the page of either.
     """
     number = whole_number(text)
     if number is None:
-        raise customers.repo.not_found(text)
+        raise not_found(text)
     return number
+
+
+def customer_number(text: str) -> int:
+    """The customer number an address names (:func:`record_number`): text that is none is
+    a customer not found, as :meth:`CustomerScope.get <rapport.access.CustomerScope.get>`
+    raises for one missing or outside the scope."""
+    return record_number(text, customers.repo.not_found)
 
 
 def redirect(request: Request, url: str) -> Response:

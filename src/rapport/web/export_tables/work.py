@@ -12,12 +12,13 @@ from rapport.access import CustomerScope, Principal
 from rapport.actions.alerts import alert_page
 from rapport.actions.tasks import task_page
 from rapport.domain import Role, TaskStatus
-from rapport.errors import NotFound
 from rapport.reports import service_queue
 from rapport.reports.tables import TableColumn
+from rapport.store import tickets
 from rapport.store.paging import PageRequest
 from rapport.store.repository import utcnow
 from rapport.store.tasks import TaskFilter
+from rapport.web import render
 from rapport.web.customer_list import owners
 from rapport.web.export_tables import Exported
 from rapport.web.i18n import Formatter
@@ -135,12 +136,10 @@ def read_ticket_history(request: Request, user: Principal, fmt: Formatter, limit
     by a loyalty tier in the user's language); a ticket outside the user's scope is not
     found, as its page is."""
     scope = CustomerScope(user)
-    number = request.query_params.get("ticket", "")
-    if not (number.isascii() and number.isdigit() and len(number) < 10):
-        raise NotFound("no such ticket", table="tickets", field="id", key="ticket_missing")
+    number = render.record_number(request.query_params.get("ticket", ""), tickets.not_found)
     with request.app.state.sessions() as session:
         ticket = service_queue.ticket_view(
-            session=session, scope=scope, ticket_id=int(number), now=utcnow()
+            session=session, scope=scope, ticket_id=number, now=utcnow()
         )
 
     def change(row: Mapping[str, Any]) -> str:
