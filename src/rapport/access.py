@@ -184,16 +184,16 @@ class CustomerScope:
         """The SQL condition that the user whose id is in ``user_id`` (a column of another
         table, such as ``users.id``) owns a customer of this scope, deleted ones included:
         who the owner filter of a list offers. The owner rule (:func:`owner_clause`) on the
-        user, then one look-up of the index on the customers' owner per user; a service
-        agent's from their tickets' customers. Neither reads every customer."""
+        user, then one look-up of the index on the customers' owner per user; for a service
+        agent, the user's entries of that index probed for the agent's customers (read once
+        from their tickets) until one is found. Neither reads every customer."""
         p = self.principal
-        if p.role is Role.SERVICE:
-            owners = sa.select(_c.owner_id).where(
-                _c.id.in_(service_customers(p.user_id)), _c.owner_id.is_not(None)
-            )
-            return user_id.in_(owners.correlate(None))
         one = schema.customers.alias("owned")
         owned = sa.select(sa.literal(1)).select_from(one).where(one.c.owner_id == user_id)
+        if p.role is Role.SERVICE:
+            # each owner's customers walked until one is the agent's
+            agents = one.c.id.in_(service_customers(p.user_id))
+            return owned.where(agents).exists()
         rule = owner_clause(p, user_id)
         return owned.exists() if rule is None else sa.and_(rule, owned.exists())
 
