@@ -14,9 +14,9 @@ function with the page's arguments, and the columns the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 
@@ -37,6 +37,25 @@ class Exported:
 Reader = Callable[[Request, Principal, Formatter, int], Exported]
 
 
+_Row = TypeVar("_Row")
+
+
+def every_page(read: Callable[[Any], tuple[Iterable[_Row], Any]], limit: int) -> Iterator[_Row]:
+    """The rows of a list read by keyset pages, the first page's first: ``read(after)``
+    (``after`` is ``None`` for the first page) answers a page's rows and the key of the
+    next page (``None`` or empty after the last). No further page is read once more than
+    ``limit`` rows are given (the sign that the list was cut)."""
+    after: Any = None
+    given = 0
+    while given <= limit:
+        rows, after = read(after)
+        for row in rows:
+            yield row
+            given += 1
+        if after is None or after == "":
+            return
+
+
 def label_cell(text: str) -> str | None:
     """A label as a cell: the screen's dash for "none" is an empty cell."""
     return None if text == Formatter.DASH else text
@@ -47,4 +66,4 @@ def fraction(key: str) -> Callable[[Mapping[str, Any]], float | None]:
     return lambda r: None if r[key] is None else r[key] / 100
 
 
-__all__ = ["Exported", "Reader", "fraction", "label_cell"]
+__all__ = ["Exported", "Reader", "every_page", "fraction", "label_cell"]

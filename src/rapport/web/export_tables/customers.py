@@ -3,7 +3,7 @@ ledger and vouchers, as downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +23,7 @@ from rapport.web.customer_list import (
     latest_snapshot,
     page_statement,
 )
-from rapport.web.export_tables import Exported, label_cell
+from rapport.web.export_tables import Exported, every_page, label_cell
 from rapport.web.i18n import Formatter
 from rapport.web.pages import parse_query
 from rapport.web.views import card_loyalty
@@ -40,20 +40,15 @@ def read_customers(request: Request, user: Principal, fmt: Formatter, limit: int
     scope = CustomerScope(user)
     sessions = request.app.state.sessions
 
-    def rows() -> Iterator[dict[str, Any]]:
-        page = replace(query, after=None, limit=READ_ROWS)
-        given = 0
-        while given <= limit:
-            with sessions() as session:
-                found = _customer_page(session, scope, page)
-            more = len(found) > page.limit
-            for row in found[: page.limit]:
-                yield mask_customer(row) if scope.masked else row
-                given += 1
-            if not more:
-                return
-            last = found[page.limit - 1]
-            page = replace(page, after=encode_cursor(query.sort, last["sort_key"], last["id"]))
+    def read(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        page = replace(query, after=after, limit=READ_ROWS)
+        with sessions() as session:
+            found = _customer_page(session, scope, page)
+        shown = [mask_customer(row) if scope.masked else row for row in found[:READ_ROWS]]
+        if len(found) <= READ_ROWS:
+            return shown, None
+        last = found[READ_ROWS - 1]
+        return shown, encode_cursor(query.sort, last["sort_key"], last["id"])
 
     value = fmt.value
     columns = [
@@ -83,7 +78,7 @@ def read_customers(request: Request, user: Principal, fmt: Formatter, limit: int
         TableColumn("predicted_clv", fmt.t("column.predicted_clv"), "money"),
         TableColumn("churn_risk", fmt.t("column.churn_risk"), "percent"),
     ]
-    return Exported(columns, rows(), scope.masked)
+    return Exported(columns, every_page(read, limit), scope.masked)
 
 
 def _customer_page(

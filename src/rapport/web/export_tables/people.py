@@ -3,7 +3,7 @@ page's accounts, as downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from rapport.reports.tables import TableColumn
 from rapport.store import audit, users
 from rapport.store.repository import utcnow
 from rapport.web.customer_list import latest_snapshot, owners
-from rapport.web.export_tables import Exported, Reader, label_cell
+from rapport.web.export_tables import Exported, Reader, every_page, label_cell
 from rapport.web.i18n import Formatter
 from rapport.web.views import admin as admin_view
 from rapport.web.views import diamonds as diamonds_view
@@ -143,20 +143,11 @@ def read_service(request: Request, user: Principal, fmt: Formatter, limit: int) 
     now = utcnow()
     sessions = request.app.state.sessions
 
-    def rows() -> Iterator[dict[str, Any]]:
-        page = replace(query, after=None, limit=READ_TICKETS)
-        given = 0
-        while given <= limit:
-            with sessions() as session:
-                found = service_queue.ticket_queue(
-                    session=session, scope=scope, query=page, now=now
-                )
-            for row in found.rows:
-                yield row
-                given += 1
-            if not found.next_cursor:
-                return
-            page = replace(page, after=found.next_cursor)
+    def read(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        page = replace(query, after=after, limit=READ_TICKETS)
+        with sessions() as session:
+            found = service_queue.ticket_queue(session=session, scope=scope, query=page, now=now)
+        return found.rows, found.next_cursor
 
     def left(row: Mapping[str, Any]) -> str | None:
         delta = row["time_left"]
@@ -199,7 +190,7 @@ def read_service(request: Request, user: Principal, fmt: Formatter, limit: int) 
         TableColumn("due_kind", fmt.t("exports.due_kind"), value=due_kind),
         TableColumn("time_left", fmt.t("service.col_left"), value=left),
     ]
-    return Exported(columns, rows(), scope.masked)
+    return Exported(columns, every_page(read, limit), scope.masked)
 
 
 def _worklist_scope(request: Request, user: Principal) -> tuple[CustomerScope, dict[int, str], Any]:
@@ -280,18 +271,10 @@ def worklist_reader(part: str) -> Reader:
                 after=after,
             )
 
-        def rows() -> Iterator[dict[str, Any]]:
-            after: str | None = None
-            given = 0
-            while given <= limit:
-                with sessions() as session:
-                    found = page(session, after)
-                for row in found.rows:
-                    yield row
-                    given += 1
-                if found.next_cursor is None:
-                    return
-                after = found.next_cursor
+        def read(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            with sessions() as session:
+                found = page(session, after)
+            return found.rows, found.next_cursor
 
         tier = TableColumn(
             "value_tier",
@@ -321,7 +304,7 @@ def worklist_reader(part: str) -> Reader:
                     "owner_id", fmt.t("column.owner"), value=lambda r: names.get(r["owner_id"])
                 )
             )
-        return Exported(columns, rows(), scope.masked)
+        return Exported(columns, every_page(read, limit), scope.masked)
 
     return read
 

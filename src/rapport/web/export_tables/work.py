@@ -3,7 +3,7 @@ service agent's *My tasks*), the alerts page's alerts and one ticket's history."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -20,7 +20,7 @@ from rapport.store.repository import utcnow
 from rapport.store.tasks import TaskFilter
 from rapport.web import render
 from rapport.web.customer_list import owners
-from rapport.web.export_tables import Exported
+from rapport.web.export_tables import Exported, every_page
 from rapport.web.i18n import Formatter
 from rapport.web.views import alerts as alerts_view
 from rapport.web.views import service as service_view
@@ -44,18 +44,11 @@ def read_tasks(request: Request, user: Principal, fmt: Formatter, limit: int) ->
     now = utcnow()
     sessions = request.app.state.sessions
 
-    def rows() -> Iterator[dict[str, Any]]:
-        page = PageRequest(limit=READ_ROWS, field="tasks_after")
-        given = 0
-        while given <= limit:
-            with sessions() as session:
-                found = task_page(session=session, principal=user, page=page, filters=filters)
-            for row in found.data:
-                yield worklist_tasks.task_row(row, now, fmt)
-                given += 1
-            if found.next_key is None:
-                return
-            page = PageRequest(limit=READ_ROWS, after=found.next_key, field="tasks_after")
+    def read(after: Any) -> tuple[list[dict[str, Any]], Any]:
+        page = PageRequest(limit=READ_ROWS, after=after, field="tasks_after")
+        with sessions() as session:
+            found = task_page(session=session, principal=user, page=page, filters=filters)
+        return [worklist_tasks.task_row(row, now, fmt) for row in found.data], found.next_key
 
     def assignee(row: Mapping[str, Any]) -> str | None:
         if row["assignee_name"]:
@@ -78,7 +71,7 @@ def read_tasks(request: Request, user: Principal, fmt: Formatter, limit: int) ->
     ]
     if user.role is not Role.SALES:  # the page's assignee column
         columns.append(TableColumn("assignee_name", fmt.t("tasks_web.assignee"), value=assignee))
-    return Exported(columns, rows(), masked=False)
+    return Exported(columns, every_page(read, limit), masked=False)
 
 
 def read_alerts(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
@@ -88,20 +81,13 @@ def read_alerts(request: Request, user: Principal, fmt: Formatter, limit: int) -
     filters, _ = alerts_view.parse_filters(request.query_params)
     sessions = request.app.state.sessions
 
-    def rows() -> Iterator[dict[str, Any]]:
-        page = PageRequest(limit=READ_ROWS)
-        given = 0
-        while given <= limit:
-            with sessions() as session:
-                found = alert_page(session=session, principal=user, page=page, filters=filters)
-                ids = sorted({r["customer_id"] for r in found.data if r["customer_id"]})
-                names = alerts_view.customer_names(session, ids)
-            for row in found.data:
-                yield alerts_view.shown_alert(row, names)
-                given += 1
-            if found.next_key is None:
-                return
-            page = PageRequest(limit=READ_ROWS, after=found.next_key)
+    def read(after: Any) -> tuple[list[dict[str, Any]], Any]:
+        page = PageRequest(limit=READ_ROWS, after=after)
+        with sessions() as session:
+            found = alert_page(session=session, principal=user, page=page, filters=filters)
+            ids = sorted({r["customer_id"] for r in found.data if r["customer_id"]})
+            names = alerts_view.customer_names(session, ids)
+        return [alerts_view.shown_alert(row, names) for row in found.data], found.next_key
 
     def customer(row: Mapping[str, Any]) -> str:
         if row["customer_id"] is None:
@@ -127,7 +113,7 @@ def read_alerts(request: Request, user: Principal, fmt: Formatter, limit: int) -
         TableColumn("acknowledged_at", fmt.t("exports.acknowledged_at"), "datetime"),
         TableColumn("resolved_at", fmt.t("exports.resolved_at"), "datetime"),
     ]
-    return Exported(columns, rows(), masked=False)
+    return Exported(columns, every_page(read, limit), masked=False)
 
 
 def read_ticket_history(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
