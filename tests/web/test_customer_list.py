@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from rapport.access import CustomerScope, Principal
 from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.store import customers, schema, users
-from rapport.web.customer_list import SORTS, CustomerQuery, list_customers, owners
+from rapport.web.customer_list import (
+    MAX_RANGES,
+    SORTS,
+    CustomerQuery,
+    list_customers,
+    owners,
+)
 
 OLD, NEW = dt.date(2026, 9, 30), dt.date(2026, 10, 31)
 NAMES = ["张伟", "王芳", "李娜", "张敏", "Wei Zhang", None, "刘洋", "张伟", "陈静", "杨杰"]
@@ -190,3 +196,20 @@ def test_a_service_agents_list_and_owners_are_their_tickets_customers(
     page = list_customers(session=session, scope=service, query=CustomerQuery())
     assert [r["id"] for r in page.rows] == [book["c2"], book["c7"]] and page.count == 2
     assert {r["id"] for r in owners(session, service)} == {book["bo"]}  # c2 unowned, c7 bo's
+
+
+def test_a_manager_of_a_team_too_large_to_merge_still_gets_their_pages(
+    session: Session, book: dict[str, int]
+) -> None:
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    many = [
+        {"username": f"s{i}", "display_name": f"s{i}", "role": "sales", "team": "big"}
+        for i in range(MAX_RANGES + 300)
+    ]
+    session.execute(sa.insert(schema.users).values(created_at=now, updated_at=now), many)
+    session.execute(
+        sa.update(schema.users).where(schema.users.c.id == book["ana"]).values(team="big")
+    )
+    manager = CustomerScope(Principal(book["ana"], "ana", Role.MANAGER, "big", "t"))
+    rows = every_page(session, CustomerQuery(limit=4), manager)
+    assert [r["id"] for r in rows] == [book[f"c{i}"] for i in (0, 2, 3, 5, 6, 8, 9)]

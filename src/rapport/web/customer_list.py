@@ -41,6 +41,11 @@ SEARCH_SCAN_LIMIT = 10_000
 #: rows costs seconds; the first 10,001 cost milliseconds).
 COUNT_LIMIT = 10_000
 
+#: Owner ranges merged for one page at most (:meth:`~rapport.access.CustomerScope.owner_ranges`):
+#: a team of more users reads its page with the scope's condition (SQLite allows 500 terms
+#: in a compound SELECT).
+MAX_RANGES = 200
+
 #: Sort orders: name → (descending, kind of key). Score sorts put customers without a
 #: snapshot last.
 SORTS: dict[str, tuple[bool, str]] = {
@@ -272,7 +277,7 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
         ranges = scope.owner_ranges(session)
     stmt = (
         page_statement(where, query, as_of)
-        if ranges is None or len(ranges) < 2
+        if ranges is None or not 2 <= len(ranges) <= MAX_RANGES
         else page_statement(filters, query, as_of, ranges=ranges)
     )
     found = [dict(r) for r in session.execute(stmt).mappings()]
