@@ -270,3 +270,34 @@ def test_a_duration_in_a_chinese_sentence_has_chinese_units() -> None:
         )
         assert error_text(error, "zh_CN") == f"留出期 {shown} 太短，无法检验"
         assert error.message == f"a holdout of {duration} is too short to test anything"
+
+
+def _records_not_found() -> list[NotFound]:
+    """The not-found error of every kind of record the product names: each repository of
+    the store, the two kinds of job, a staged upload."""
+    import importlib
+    import pkgutil
+
+    import rapport.store
+    from rapport.store import import_jobs
+    from rapport.store.repository import Repository
+
+    found = []
+    for info in pkgutil.iter_modules(rapport.store.__path__):
+        module = importlib.import_module(f"rapport.store.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Repository):
+                found.append(value.not_found(7))
+    found += [import_jobs.not_found("ab12", entity=kind) for kind in ("import job", "scoring job")]
+    return found
+
+
+def test_every_record_not_found_is_all_chinese_in_chinese() -> None:
+    # the record's noun is a parameter: one missing from the nouns stayed English
+    missing = []
+    for error in _records_not_found():
+        text = error_text(error, "zh_CN")
+        if re.search(r"[A-Za-z]{3,}", text.replace("ab12", "").replace("API", "")):
+            missing.append(text)
+    assert len(_records_not_found()) > 20
+    assert not missing, missing

@@ -675,6 +675,8 @@ TEXTS: dict[str, str] = {
     "loyalty tier": "会员等级",
     "score snapshot": "评分快照",
     "import job": "导入任务",
+    "scoring job": "评分任务",
+    "staged upload": "待确认的上传文件",
     "audit entry": "审计记录",
     "reward": "奖励",
     "voucher": "兑换券",

@@ -59,11 +59,11 @@ def read_import_preview(request: Request, user: Principal, fmt: Formatter, limit
     found = data_view.staged_upload(request, user, staged)
     if found is None:
         raise NotFound(
-            "no staged upload {id}",
+            "no {entity} with id {id}",
             table="import_jobs",
             field="id",
             key="record_not_found",
-            params={"entity": "import", "id": staged},
+            params={"entity": "staged upload", "id": staged},
         )
     folder, note = found
     preview = data_view.read_preview(request, note["entity"], folder / note["file"])
