@@ -254,6 +254,35 @@ def test_a_sales_user_exports_only_their_customers(
     assert [r["id"] for r in customers_of(site, "sales")] == own_ids
 
 
+def test_a_managers_export_is_their_teams_and_the_unowned_customers_in_id_order(
+    site: Site, clients: dict[str, httpx.Client]
+) -> None:
+    # the manager's list merges the owner ranges of their scope; the download reads its
+    # pages the same way, so both are exactly the scope's customers by id
+    manager = site.principal("manager")
+    u = schema.users.c
+    with site.session() as session:
+        team = (
+            [manager.user_id]
+            if manager.team is None
+            else session.execute(sa.select(u.id).where(u.team == manager.team)).scalars().all()
+        )
+        in_scope = session.execute(
+            sa.select(_c.id)
+            .where(
+                sa.or_(_c.owner_id.is_(None), _c.owner_id.in_(team)),
+                _c.deleted_at.is_(None),
+            )
+            .order_by(_c.id)
+        ).scalars()
+        expected = list(in_scope)
+        assert len(CustomerScope(manager).owner_ranges(session) or []) >= 2
+    csv_rows, xlsx_rows = both(clients["manager"], "customers")
+    assert [int(v) for v in column(csv_rows, zh("column.id"))] == expected
+    assert column(xlsx_rows, zh("column.id")) == expected
+    assert [r["id"] for r in customers_of(site, "manager")] == expected
+
+
 def test_an_analysts_export_is_masked_as_the_screen_and_not_audited(
     site: Site, clients: dict[str, httpx.Client]
 ) -> None:

@@ -147,20 +147,36 @@ def _score_conditions(query: CustomerQuery, as_of: Any) -> sa.ColumnElement[bool
     return inside.exists()
 
 
-def conditions(
-    session: Session, scope: CustomerScope, query: CustomerQuery, as_of: Any
-) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
-    """The WHERE conditions of ``query`` in ``scope`` with the snapshot of ``as_of``; whether
-    a text search ran and whether its matches were capped."""
-    clause = scope.clause()
-    where, searched, capped = _filters(session, scope, query, as_of)
-    return ([] if clause is None else [clause]) + where, searched, capped
+def page_rows(
+    session: Session,
+    scope: CustomerScope,
+    query: CustomerQuery,
+    *,
+    as_of: Any,
+    filters: list[sa.ColumnElement[bool]],
+) -> list[dict[str, Any]]:
+    """The rows of ``query``'s page (up to its limit and one more, which tells that another
+    page follows) under ``filters`` (:func:`filters_of`) in ``scope``. In the id order with
+    no owner chosen, the first rows after the cursor of each owner range of the scope
+    (:meth:`~rapport.access.CustomerScope.owner_ranges`: a manager's unowned customers and
+    each team member's) are merged, rather than the scope's customers sorted."""
+    ranges = None
+    if query.sort == "id" and query.owner_id is None and not query.unowned:
+        ranges = scope.owner_ranges(session)
+    if ranges is not None and 2 <= len(ranges) <= MAX_RANGES:
+        stmt = page_statement(filters, query, as_of, ranges=ranges)
+    else:
+        clause = scope.clause()
+        stmt = page_statement(filters if clause is None else [clause, *filters], query, as_of)
+    return [dict(r) for r in session.execute(stmt).mappings()]
 
 
-def _filters(
+def filters_of(
     session: Session, scope: CustomerScope, query: CustomerQuery, as_of: Any
 ) -> tuple[list[sa.ColumnElement[bool]], bool, bool]:
-    """:func:`conditions` but the scope's own condition."""
+    """The WHERE conditions of ``query`` with the snapshot of ``as_of``, but the scope's own
+    condition (:func:`page_rows` adds it, or reads the scope's owner ranges); whether a
+    text search ran (in ``scope``) and whether its matches were capped."""
     where: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
     searched = capped = False
     if query.q and not scope.masked:
@@ -264,23 +280,14 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
     if query.sort not in SORTS:
         query = CustomerQuery(**{**query.__dict__, "sort": "id", "after": None})
     as_of = latest_snapshot(session)
-    filters, searched, capped = _filters(session, scope, query, as_of)
+    filters, searched, capped = filters_of(session, scope, query, as_of)
     clause = scope.clause()
     where = filters if clause is None else [clause, *filters]
     matches = sa.select(sa.literal(1)).select_from(_joined(as_of)).where(*where)
     count = session.execute(
         sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
-    # An owner chosen in the filter is one range of the owner index already.
-    ranges = None
-    if query.sort == "id" and query.owner_id is None and not query.unowned:
-        ranges = scope.owner_ranges(session)
-    stmt = (
-        page_statement(where, query, as_of)
-        if ranges is None or not 2 <= len(ranges) <= MAX_RANGES
-        else page_statement(filters, query, as_of, ranges=ranges)
-    )
-    found = [dict(r) for r in session.execute(stmt).mappings()]
+    found = page_rows(session, scope, query, as_of=as_of, filters=filters)
     page = PageRequest(limit=query.limit).cut(
         found, count=count, key=lambda r: (r["sort_key"], r["id"])
     )

@@ -18,10 +18,10 @@ from rapport.reports.tables import TableColumn
 from rapport.web import card, render
 from rapport.web.customer_list import (
     CustomerQuery,
-    conditions,
     encode_cursor,
+    filters_of,
     latest_snapshot,
-    page_statement,
+    page_rows,
 )
 from rapport.web.export_tables import Exported, every_page, label_cell
 from rapport.web.i18n import Formatter
@@ -85,8 +85,8 @@ def _customer_page(
     session: Session, scope: CustomerScope, query: CustomerQuery
 ) -> list[dict[str, Any]]:
     as_of = latest_snapshot(session)
-    where, _, _ = conditions(session, scope, query, as_of)
-    return [dict(r) for r in session.execute(page_statement(where, query, as_of)).mappings()]
+    filters, _, _ = filters_of(session, scope, query, as_of)
+    return page_rows(session, scope, query, as_of=as_of, filters=filters)
 
 
 def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
