@@ -14,7 +14,7 @@ from rapport.store import schema
 from rapport.web.customer_list import (
     SORTS,
     CustomerQuery,
-    conditions,
+    filters_of,
     latest_snapshot,
     list_customers,
     page_statement,
@@ -149,8 +149,9 @@ def _plan(web_store: WebStore, query: CustomerQuery, scope: CustomerScope) -> st
 
         with Session(engine) as session:
             as_of = latest_snapshot(session)
-            where, _, _ = conditions(session, scope, query, as_of)
-            stmt = page_statement(where, query, as_of)
+            filters, _, _ = filters_of(session, scope, query, as_of)
+            clause = scope.clause()
+            stmt = page_statement(filters if clause is None else [clause, *filters], query, as_of)
             sql = stmt.compile(engine, compile_kwargs={"literal_binds": True})
             rows = session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")).all()
     finally:
