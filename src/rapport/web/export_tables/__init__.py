@@ -66,4 +66,9 @@ def fraction(key: str) -> Callable[[Mapping[str, Any]], float | None]:
     return lambda r: None if r[key] is None else r[key] / 100
 
 
-__all__ = ["Exported", "Reader", "every_page", "fraction", "label_cell"]
+def enum_label(fmt: Formatter, key: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """An enumeration's code as its label in the user's language (an empty cell for none)."""
+    return lambda r: None if r[key] is None else fmt.enum(r[key])
+
+
+__all__ = ["Exported", "Reader", "enum_label", "every_page", "fraction", "label_cell"]

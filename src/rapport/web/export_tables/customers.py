@@ -23,7 +23,7 @@ from rapport.web.customer_list import (
     latest_snapshot,
     page_rows,
 )
-from rapport.web.export_tables import Exported, every_page, label_cell
+from rapport.web.export_tables import Exported, enum_label, every_page, label_cell
 from rapport.web.i18n import Formatter
 from rapport.web.pages import parse_query
 from rapport.web.views import card_loyalty
@@ -164,7 +164,7 @@ def read_loyalty_ledger(request: Request, user: Principal, fmt: Formatter, limit
         TableColumn(
             "reason",
             fmt.t("card.loyalty_reason"),
-            value=lambda r: None if r["reason"] is None else fmt.enum(r["reason"]),
+            value=enum_label(fmt, "reason"),
         ),
         TableColumn("points", fmt.t("card.loyalty_points"), "integer"),
         TableColumn("reference", fmt.t("card.loyalty_reference")),
@@ -195,7 +195,7 @@ def read_vouchers(request: Request, user: Principal, fmt: Formatter, limit: int)
         TableColumn(
             "kind",
             fmt.t("exports.reward_kind"),
-            value=lambda r: None if r["kind"] is None else fmt.enum(r["kind"]),
+            value=enum_label(fmt, "kind"),
         ),
         TableColumn("points", fmt.t("card.loyalty_points"), "integer"),
         TableColumn("issued_at", fmt.t("card_loyalty.issued_at"), "datetime"),

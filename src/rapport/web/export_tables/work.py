@@ -20,7 +20,7 @@ from rapport.store.repository import utcnow
 from rapport.store.tasks import TaskFilter
 from rapport.web import render
 from rapport.web.customer_list import owners
-from rapport.web.export_tables import Exported, every_page
+from rapport.web.export_tables import Exported, enum_label, every_page
 from rapport.web.i18n import Formatter
 from rapport.web.views import alerts as alerts_view
 from rapport.web.views import service as service_view
@@ -66,7 +66,7 @@ def read_tasks(request: Request, user: Principal, fmt: Formatter, limit: int) ->
         TableColumn(
             "priority",
             fmt.t("tasks_web.priority"),
-            value=lambda r: None if r["priority"] is None else fmt.enum(r["priority"]),
+            value=enum_label(fmt, "priority"),
         ),
     ]
     if user.role is not Role.SALES:  # the page's assignee column
@@ -97,19 +97,16 @@ def read_alerts(request: Request, user: Principal, fmt: Formatter, limit: int) -
     def evidence(row: Mapping[str, Any]) -> str | None:
         return "; ".join(f"{k}: {v}" for k, v in row["details"].items()) or None
 
-    def enum(key: str) -> Any:
-        return lambda r: None if r[key] is None else fmt.enum(r[key])
-
     columns = [
         TableColumn("id", fmt.t("exports.alert_id"), "integer"),
-        TableColumn("severity", fmt.t("alerts_web.severity"), value=enum("severity")),
-        TableColumn("kind", fmt.t("alerts_web.kind"), value=enum("kind")),
+        TableColumn("severity", fmt.t("alerts_web.severity"), value=enum_label(fmt, "severity")),
+        TableColumn("kind", fmt.t("alerts_web.kind"), value=enum_label(fmt, "kind")),
         TableColumn("customer_id", fmt.t("column.id"), "integer"),
         TableColumn("customer_name", fmt.t("alerts_web.customer"), value=customer),
         TableColumn("raised_at", fmt.t("alerts_web.raised_at"), "datetime"),
         TableColumn("last_seen_at", fmt.t("alerts_web.last_seen_at"), "datetime"),
         TableColumn("details", fmt.t("alerts_web.evidence"), value=evidence),
-        TableColumn("status", fmt.t("alerts_web.status"), value=enum("status")),
+        TableColumn("status", fmt.t("alerts_web.status"), value=enum_label(fmt, "status")),
         TableColumn("acknowledged_at", fmt.t("exports.acknowledged_at"), "datetime"),
         TableColumn("resolved_at", fmt.t("exports.resolved_at"), "datetime"),
     ]
