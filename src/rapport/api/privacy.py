@@ -17,6 +17,8 @@
     of orders, interactions and tickets and the ``properties`` of events are cleared, and
     staff's notes about them (``customer_notes``) are deleted;
   - the lead they converted from loses its name, e-mail, phone and company;
+  - every kept snapshot report is deleted (:mod:`rapport.store.kept_reports`: lists such
+    as the diamonds name customers); the pages compute them again;
   - orders, amounts, items, statuses, times, events, scores and the loyalty ledger stay.
 
   A later import of the same source record creates a new customer: erase it at the source
@@ -30,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.store import customers, notes, schema
+from rapport.store import customers, kept_reports, notes, schema
 from rapport.store.db import rowcount
 from rapport.store.repository import Row, utcnow
 
@@ -192,4 +194,6 @@ def erase_customer(*, session: Session, customer_id: int) -> tuple[Row, dict[str
             .values(**dict.fromkeys(personal), updated_at=now)
         )
         touched["leads"] = rowcount(result)
+        # the kept snapshot reports may name the customer (the diamonds, the warnings)
+        touched["kept_reports"] = kept_reports.forget(session)
     return dict(row), {k: v for k, v in touched.items() if v}

@@ -135,7 +135,7 @@ INSERT_CHUNK = 500
 
 
 def insert_ignoring_duplicates(
-    session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    session: Session | sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
 ) -> int:
     """Insert ``rows`` into ``table``, skipping each row that would break one of its unique
     keys (``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL); returns the rows inserted.
@@ -143,7 +143,8 @@ def insert_ignoring_duplicates(
     The one way to write "once per key" records (outbox messages, enrolments, throttle
     counters): a second writer, a retry or a rerun inserts nothing and fails nothing.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
     stmt: sa.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).on_conflict_do_nothing()

@@ -971,5 +971,23 @@ store_locks = sa.Table(
     comment="named leases shared by every process (one daily pipeline at a time)",
 )
 
+kept_reports = sa.Table(
+    "kept_reports",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True, comment="SHA-256 of the report's key"),
+    sa.Column("as_of", sa.Date, nullable=False, comment="the snapshot the report reads"),
+    sa.Column("report", sa.String(64), nullable=False, comment="which report"),
+    sa.Column(
+        "generation",
+        sa.String(64),
+        nullable=False,
+        comment="SHA-256 of the snapshot's and the customers' state it was computed in",
+    ),
+    sa.Column("payload", sa.Text, nullable=False, comment="the result, as JSON"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_kept_reports_as_of_report_generation", "as_of", "report", "generation"),
+    comment="snapshot reports computed ahead for the pages: a cache, safe to empty",
+)
+
 #: Tables in dependency order (parents first), for status listings and loaders.
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)

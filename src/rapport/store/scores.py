@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import NotFound, ValidationFailed
-from rapport.store import schema
+from rapport.store import kept_reports, schema
 from rapport.store.db import begin_writing, lock_for_upsert
 from rapport.store.repository import Repository, Row, utcnow
 from rapport.store.rules import ColumnRule, Kind
@@ -72,6 +72,7 @@ def replace_snapshot(
     try:
         with connection.begin_nested():
             connection.execute(sa.delete(_s).where(_s.c.as_of == as_of))
+            kept_reports.forget(connection, as_of=as_of)  # what was computed from the old rows
             writer = BulkWriter(connection)
             for part in parts:
                 check_snapshot(part)
