@@ -12,8 +12,11 @@ user meets then:
    password — run it on a copy; one ``rapport serve`` process). Each role logs in and asks
    for every path of :data:`PATHS` once.
 2. **Runs.** ``--runs`` times: the latest snapshot is written again as scoring writes it (its
-   rows get a new ``computed_at``, so every kept report is stale), ``--wait`` seconds pass
-   (time for the warm-up; a user rarely opens a page the second a snapshot lands), then each
+   rows get a new ``computed_at``, so every kept report is stale), then — unless
+   ``--no-prepare`` — what the scoring run does right after it writes a snapshot
+   (:func:`rapport.scoring.prepare_pages`: the overview's metrics and the pages' first
+   reports, kept in the store; its seconds are printed), ``--wait`` seconds pass (time for
+   the server's warm-up; a user rarely opens a page the second a snapshot lands), then each
    role asks for each of its paths once: the time of that first request, the client's.
    Targets as :mod:`benchmarks.web_pages`: a page's p95 under 150 ms, a data request's
    under 300 ms.
@@ -43,6 +46,7 @@ from rapport.store.db import create_engine
 #: The paths that read a snapshot's kept reports, with their kind, per role.
 PATHS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.ADMIN: (
+        ("/overview/metrics", "data"),
         ("/overview/groups", "data"),
         ("/overview/diamonds", "data"),
         ("/analysis/snapshot", "data"),
@@ -50,6 +54,7 @@ PATHS: dict[Role, tuple[tuple[str, str], ...]] = {
         ("/worklist", "page"),
     ),
     Role.MANAGER: (
+        ("/overview/metrics", "data"),
         ("/overview/groups", "data"),
         ("/overview/diamonds", "data"),
         ("/analysis/snapshot", "data"),
@@ -57,6 +62,7 @@ PATHS: dict[Role, tuple[tuple[str, str], ...]] = {
         ("/worklist", "page"),
     ),
     Role.ANALYST: (
+        ("/overview/metrics", "data"),
         ("/overview/groups", "data"),
         ("/overview/diamonds", "data"),
         ("/analysis/snapshot", "data"),
@@ -82,6 +88,18 @@ def rescore(url: str) -> None:
         engine.dispose()
 
 
+def prepare(url: str, data: Path) -> tuple[int, float]:
+    """What the scoring run does after its snapshot (:func:`rapport.scoring.prepare_pages`),
+    with the settings a server over ``data`` has: the reports asked for, and seconds."""
+    from rapport.config import Settings, load_rules
+    from rapport.scoring import prepare_pages
+
+    settings = Settings(_env_file=None, database_url=url, data_dir=data / "server")
+    started = time.perf_counter()
+    asked = prepare_pages(settings, load_rules(settings))
+    return asked, time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="Folder of the store.")
@@ -89,6 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="New snapshots measured.")
     parser.add_argument("--wait", type=float, default=20.0, help="Seconds after each.")
     parser.add_argument("--json", type=Path, help="Write the figures here.")
+    parser.add_argument(
+        "--no-prepare",
+        action="store_true",
+        help="Leave out what the scoring run computes after its snapshot.",
+    )
     args = parser.parse_args(argv)
     url = args.database_url or f"sqlite:///{args.data.resolve() / 'rapport.db'}"
     who = {role: name for role, name in bench_users(url).items() if role in PATHS}
@@ -101,8 +124,13 @@ def main(argv: list[str] | None = None) -> None:
         for role, client in clients.items():  # every page once: the server's own warm-up
             for path, kind in PATHS[role]:
                 timed(client, path, htmx=kind == "data")
+        prepared: list[float] = []
         for run in range(args.runs):
             rescore(url)
+            if not args.no_prepare:
+                asked, seconds = prepare(url, args.data)
+                prepared.append(seconds)
+                print(f"  run {run + 1}: prepared {asked} reports in {seconds:.1f} s", flush=True)
             time.sleep(args.wait)
             for role, client in clients.items():
                 for path, kind in PATHS[role]:
@@ -137,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             "store": url.split("@")[-1],
             "runs": args.runs,
             "wait_s": args.wait,
+            "prepared_s": [round(x, 1) for x in prepared],
             "results": rows,
             "load_before": load_before,
             "load_after": load_after,

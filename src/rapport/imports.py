@@ -409,6 +409,7 @@ SCORING_STEPS = (
     "compute",
     "prepare",
     "write",
+    "reports",
 )
 #: Seconds a scoring job may take in its worker process before it fails.
 SCORING_TIMEOUT = 3600.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,9 +36,12 @@ from rapport.store.db import (
     begin_writer,
     engine_from_settings,
     ensure_current,
+    session_factory,
     sqlite_temp_on_disk,
 )
 from rapport.store.repository import utcnow
+
+log = logging.getLogger(__name__)
 
 #: Each group of the ``components`` document: its key, the score it explains and its
 #: inputs as ``(key in the document, column of customer_scores())``.
@@ -153,8 +157,8 @@ PART_ROWS = 20_000
 @dataclass
 class ScoringRun:
     """What :func:`score` did: the snapshot date, the moment scored, rows, and seconds per
-    step (``models``, ``compute``, ``prepare``, ``write``; the snapshot's parts are made,
-    ``prepare``, while the ones before are written, so those two overlap)."""
+    step (``models``, ``compute``, ``prepare``, ``write``, ``reports``; the snapshot's parts
+    are made, ``prepare``, while the ones before are written, so those two overlap)."""
 
     as_of: dt.date
     moment: dt.datetime
@@ -162,6 +166,9 @@ class ScoringRun:
     seconds: dict[str, float] = field(default_factory=dict)
     #: The fitted predictive models (``None`` when scoring ran without them).
     models: Any = None
+    #: Reports of the latest snapshot the pages ask for first, prepared after the write
+    #: (:func:`prepare_pages`).
+    reports: int = 0
     #: ``customers`` in the snapshot and, per score of
     #: :data:`rapport.analytics.scores.COVERED`, the customers it has a value for.
     coverage: dict[str, int] = field(default_factory=dict)
@@ -510,7 +517,34 @@ def run(
         store.dispose()
     elapsed = time.perf_counter() - started
     result.seconds["write"] = elapsed - waited.get("waited", 0.0)
+    started = step("reports")
+    result.reports = prepare_pages(settings, rules)
+    result.seconds["reports"] = time.perf_counter() - started
     return result
+
+
+def prepare_pages(settings: Settings, rules: Rules) -> int:
+    """What the pages read of the latest snapshot, computed and kept in the store: the
+    overview's metrics (:func:`rapport.reports.prepared.prepare_metrics`) and the first
+    snapshot reports for every kind of scope (:func:`rapport.reports.prepared.
+    prepare_store`); returns the reports asked for, the metrics counting one. The snapshot
+    is written already: what fails is logged and left for the pages to compute, and the
+    run does not fail."""
+    from rapport.reports.prepared import prepare_metrics, prepare_store
+
+    asked = 0
+    try:
+        asked += prepare_metrics(settings, rules)
+    except Exception:
+        log.warning("the overview's metrics were not prepared", exc_info=True)
+    store = engine_from_settings(settings)
+    try:
+        asked += prepare_store(session_factory(store), rules=rules)
+    except Exception:
+        log.warning("the snapshot's page reports were not prepared", exc_info=True)
+    finally:
+        store.dispose()
+    return asked
 
 
 __all__ = [
@@ -518,6 +552,7 @@ __all__ = [
     "check_snapshot",
     "compute",
     "coverage",
+    "prepare_pages",
     "run",
     "score",
     "snapshot_moment",

@@ -22,6 +22,7 @@ from rapport.access import Principal
 from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
+from rapport.reports import snapshot_cache
 from rapport.sample import SampleCompany
 from rapport.store import schema, users
 from rapport.store.db import create_engine, session_scope, upgrade
@@ -134,6 +135,9 @@ def _report_store(url: str, root: Path, company: SampleCompany | None) -> Iterat
                 .where(c.id == deleted_id)
                 .values(deleted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
             )
+        # written with SQL, not through the store: the customers' updated_at is unchanged,
+        # so the reports the scoring run kept would still match
+        snapshot_cache.clear(engine)
         with TestClient(create_app(settings)) as client:
             yield ReportStore(
                 url=url,

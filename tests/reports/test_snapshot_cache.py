@@ -28,10 +28,13 @@ RULES = load_rules()
 
 
 @pytest.fixture(autouse=True)
-def empty() -> Iterator[None]:
-    kept.clear()
+def empty(report_store: ReportStore) -> Iterator[None]:
+    """Nothing kept, in the process or in the store, before and after each test."""
+    engine = report_store.engine()
+    kept.clear(engine)
     yield
-    kept.clear()
+    kept.clear(engine)
+    engine.dispose()
 
 
 def scope(store: ReportStore, who: str) -> CustomerScope:

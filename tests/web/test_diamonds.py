@@ -18,8 +18,8 @@ from rapport.config import load_rules
 from rapport.domain import AuditAction, ValueTier
 from rapport.reports import snapshots
 from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
+from rapport.reports.prepared import latest_snapshot
 from rapport.store import schema
-from rapport.web.customer_list import latest_snapshot
 from rapport.web.views import diamonds as page
 from tests.web.conftest import (
     PASSWORD,

@@ -39,11 +39,12 @@ from rapport.reports import overview as overview_figures
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
 from rapport.reports.movers import previous_snapshot, tier_movers
+from rapport.reports.prepared import latest_snapshot
 from rapport.reports.service_queue import OPEN_STATUSES, QueueQuery
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.store.repository import utcnow
-from rapport.web.customer_list import CustomerQuery, latest_snapshot, list_customers
+from rapport.web.customer_list import CustomerQuery, list_customers
 from rapport.web.i18n import text
 from rapport.web.views import exports
 from tests.helpers import audit_entries, live_server

@@ -34,10 +34,10 @@ from rapport.models.registry import ModelRegistry
 from rapport.reports import analysis as distributions
 from rapport.reports import overview as figures
 from rapport.reports import snapshots
+from rapport.reports.prepared import latest_snapshot
 from rapport.reports.worklist import owned_by
 from rapport.store import tokens, users
 from rapport.store.db import create_engine
-from rapport.web.customer_list import latest_snapshot
 from rapport.web.views import admin as admin_view
 from tests.helpers import audit_entries
 from tests.web import test_exports as shared

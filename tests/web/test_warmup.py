@@ -24,7 +24,7 @@ from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
-from rapport.reports import snapshot_cache, snapshots
+from rapport.reports import prepared, snapshot_cache, snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web import warmup
@@ -104,11 +104,11 @@ def test_after_a_new_snapshot_the_first_requests_compute_nothing(
     site: Any, counted: dict[str, int]
 ) -> None:
     app, base, url = site
-    snapshot_cache.clear()
+    snapshot_cache.clear(app.state.engine)
     cold = _pages(base)  # computed on request, as without a warm-up
     assert counted.get("group_summary") and counted.get("churn_warnings")
     _rescore(url)
-    snapshot_cache.clear()
+    snapshot_cache.clear(app.state.engine)
     warmer = warmup.Warmer(app)
     assert warmer.once() is True
     assert counted.get("diamonds", 0) > 0
@@ -129,14 +129,14 @@ def _figures(text: str) -> str:
 def test_the_warmed_scopes_are_one_of_each_kind(site: Any) -> None:
     app, _, _ = site
     with app.state.sessions() as session:
-        found = warmup.principals(session)
+        found = prepared.principals(session)
         roles = [p.role for p in found]
         assert roles[0] is Role.ADMIN and Role.ANALYST in roles and Role.SALES in roles
         assert roles.count(Role.ADMIN) == 1 and roles.count(Role.ANALYST) == 1
         teams = [p.team for p in found if p.role is Role.MANAGER]
         assert len(teams) == len(set(teams))
         sales = [p for p in found if p.role is Role.SALES]
-        assert 0 < len(sales) <= warmup.MAX_SALES
+        assert 0 < len(sales) <= prepared.MAX_SALES
         # a sales user's kept diamonds are theirs, not an admin's shared result
         latest = session.execute(
             sa.select(sa.func.max(schema.customer_scores.c.as_of))
@@ -144,7 +144,7 @@ def test_the_warmed_scopes_are_one_of_each_kind(site: Any) -> None:
         admin = next(p for p in found if p.role is Role.ADMIN)
         rules = app.state.rules
         for p in (admin, sales[0]):
-            warmup.warm(session, rules=rules, scope=CustomerScope(p))
+            prepared.prepare(session, rules=rules, scope=CustomerScope(p))
         mine = snapshot_cache.diamonds(
             session, day=latest, rules=rules, locale="en", limit=50, scope=CustomerScope(sales[0])
         )

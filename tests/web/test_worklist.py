@@ -18,9 +18,9 @@ from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction, Role
 from rapport.reports import snapshots
 from rapport.reports import worklist as reports
+from rapport.reports.prepared import latest_snapshot
 from rapport.store import schema
 from rapport.web import nav
-from rapport.web.customer_list import latest_snapshot
 from rapport.web.views import worklist as page
 from tests.web.conftest import (
     ROLE_USERS,

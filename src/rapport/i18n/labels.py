@@ -327,6 +327,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "step.compute": ("计算", "compute"),
     "step.prepare": ("准备", "prepare"),
     "step.write": ("写入", "write"),
+    "step.reports": ("页面报表", "page reports"),
     # --- report commands and the customer 360 card (--format, rapport score/customer) -----
     "customer_id": ("客户ID", "Id"),
     "name": ("姓名", "Name"),

@@ -25,19 +25,30 @@ workers, each with its own memo, agree with the store and with each other; nothi
 by time. A service agent's scope follows the tickets assigned to them, which the key does
 not follow: their reports are never kept. Results are handed out as copies, so a caller
 may change what it gets.
+
+Behind the process's memo is the store's (:mod:`rapport.store.kept_reports`): a result
+missing here is looked up there by its key's digest, and one computed here is written
+there, as JSON (:func:`encode`; a result is written only when :func:`decode` gives it back
+equal), so a report computed once — by the scoring run right after the snapshot
+(:mod:`rapport.reports.prepared`), or by another process — is read by every process after
+it, a restarted one included.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
+import decimal
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
@@ -45,7 +56,8 @@ from rapport.config import Rules
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
 from rapport.reports import overview, snapshots
-from rapport.store import schema
+from rapport.store import kept_reports, schema
+from rapport.store.db import engine_of
 from rapport.store.paging import PageRequest
 from rapport.store.scores import snapshot_dates
 
@@ -62,18 +74,20 @@ _kept: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
 _rules: dict[int, tuple[Any, str]] = {}
 
 
-def _who(scope: CustomerScope | None) -> tuple[Hashable, ...] | None:
-    """Who asks, as the key holds it (``None``: not kept): the rows the scope draws and
-    whether they are masked, so principals who see the same rows the same way share a
-    result — every admin (all rows), every analyst (all rows, masked), every manager of
-    one team (the team's and the unowned) — and nobody else does."""
+def _who(scope: CustomerScope | None, *, names: bool = True) -> tuple[Hashable, ...] | None:
+    """Who asks, as the key holds it (``None``: not kept): the rows the scope draws and,
+    for a report that ``names`` customers, whether they are masked — so principals who see
+    the same rows the same way share a result (every admin: all rows; every analyst: all
+    rows, masked; every manager of one team: the team's and the unowned) and nobody else
+    does. A report naming nobody (counts, sums, means) is the same masked or not: admins
+    and analysts share it."""
     if scope is None:
         return ("everyone",)
     p = scope.principal
     if p.role is Role.SERVICE:
         return None
     rows = rows_key(p)
-    return (*rows, scope.masked, type(scope).__name__, _extra(scope))
+    return (*rows, scope.masked and names, type(scope).__name__, _extra(scope))
 
 
 def rows_key(p: Principal) -> tuple[Hashable, ...]:
@@ -104,16 +118,26 @@ def _latest(c: Any) -> sa.Select[Any]:
     )
 
 
-def state(session: Session, day: Any, scope: CustomerScope | None) -> tuple[Hashable, ...] | None:
-    """The key of the store's state a report of the snapshot dated ``day`` for ``scope``
-    depends on (see the module); ``None`` when such a report is not kept (no snapshot of
-    that date, or a service agent's scope)."""
-    who = _who(scope)
-    if who is None or day is None:
-        return None
-    computed = session.execute(
+def written(session: Session, day: Any) -> str | None:
+    """When the snapshot dated ``day`` was written (its rows' ``computed_at``, as text;
+    ``None``: there is no such snapshot): one step down the index on ``as_of``."""
+    found = session.execute(
         sa.select(_s.computed_at).where(_s.as_of == day).limit(1)
     ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def state(
+    session: Session, day: Any, scope: CustomerScope | None, *, names: bool = True
+) -> tuple[Hashable, ...] | None:
+    """The key of the store's state a report of the snapshot dated ``day`` for ``scope``
+    depends on (see the module; ``names``: whether the report names customers, see
+    :func:`_who`); ``None`` when such a report is not kept (no snapshot of that date, or a
+    service agent's scope)."""
+    who = _who(scope, names=names)
+    if who is None or day is None:
+        return None
+    computed = written(session, day)
     if computed is None:
         return None
     customers = tuple(session.execute(_latest(_c)).one())
@@ -122,7 +146,27 @@ def state(session: Session, day: Any, scope: CustomerScope | None) -> tuple[Hash
         # a small table: counted, so a user removed (their customers left unowned) counts
         users = tuple(session.execute(sa.select(sa.func.count(), sa.func.max(_u.updated_at))).one())
     store = session.get_bind().engine.url.render_as_string(hide_password=True)
-    return (store, str(day), str(computed), *map(str, customers), *map(str, users), *who)
+    return (store, str(day), computed, *map(str, customers), *map(str, users), *who)
+
+
+#: The fields of :func:`state`'s key that make a snapshot report's *generation* in the
+#: store (the date, the snapshot's ``computed_at``, the customers' highest id and latest
+#: ``updated_at``): a row of another generation of the date is stale. The first field,
+#: the store's URL, is left out of what the store keeps: the rows are in that store, and
+#: two processes may name it differently.
+GENERATION = slice(1, 5)
+
+
+def digest(value: Any) -> str:
+    """The SHA-256 (hex) of ``value``'s ``repr``: a key of the store's kept reports."""
+    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()
+
+
+def _keep(key: tuple[Hashable, ...], result: Any) -> None:
+    with _lock:
+        _kept[key] = copy.deepcopy(result)
+        while len(_kept) > MAX_ENTRIES:
+            _kept.popitem(last=False)
 
 
 def memo(
@@ -132,18 +176,22 @@ def memo(
     scope: CustomerScope | None,
     report: tuple[Hashable, ...],
     compute: Callable[[], T],
+    names: bool = True,
 ) -> T:
     """``compute()`` — a report of the snapshot dated ``day`` for ``scope`` — or a copy of
-    its result kept under the same key (see the module).
+    its result kept under the same key, in the process or in the store (see the module).
 
     Parameters
     ----------
     report
         The report and every argument it takes besides the session, the day and the scope
         (the grouping, the locale, the limit, the order …): two calls with the same
-        ``report`` must compute the same thing.
+        ``report`` must compute the same thing. Its first item names it.
+    names
+        Whether the result names customers (a list): then a masked scope's result is its
+        own; an aggregate is shared by the masked and the unmasked scopes of the same rows.
     """
-    found = state(session, day, scope)
+    found = state(session, day, scope, names=names)
     if found is None:
         return compute()
     key = (*found, *report)
@@ -151,12 +199,89 @@ def memo(
         if key in _kept:
             _kept.move_to_end(key)
             return copy.deepcopy(_kept[key])
+    stored_key = digest(key[1:])  # without the store's URL (see GENERATION)
+    stored = kept_reports.read(session, stored_key)
+    if stored is not None:
+        result: T = decode(stored)
+        _keep(key, result)
+        return result
     result = compute()
-    with _lock:
-        _kept[key] = copy.deepcopy(result)
-        while len(_kept) > MAX_ENTRIES:
-            _kept.popitem(last=False)
+    _keep(key, result)
+    payload = encode(result)
+    if payload is not None:
+        kept_reports.keep(
+            engine_of(session),
+            key=stored_key,
+            as_of=dt.date.fromisoformat(str(day)),
+            report=str(report[0])[:64],
+            generation=digest(found[GENERATION]),
+            payload=payload,
+        )
     return result
+
+
+# --- results as JSON ----------------------------------------------------------------------------
+# JSON has no dates, decimals, tuples or report classes: each is an object of one tagged
+# member, and a report's own objects never have a key starting with "$".
+
+_CLASSES: dict[str, type] = {"CustomerList": snapshots.CustomerList}
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, decimal.Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, tuple):
+        return {"$tuple": [_tagged(v) for v in value]}
+    if isinstance(value, list):
+        return [_tagged(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and not k.startswith("$") for k in value):
+            raise TypeError("a report's mapping with a key JSON cannot hold as it is")
+        return {k: _tagged(v) for k, v in value.items()}
+    name = type(value).__name__
+    if _CLASSES.get(name) is type(value) and dataclasses.is_dataclass(value):
+        fields = {f.name: _tagged(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f"${name}": fields}
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    raise TypeError(f"a report's {name} cannot be kept as JSON")
+
+
+def _untagged(found: dict[str, Any]) -> Any:
+    if len(found) == 1:
+        ((tag, value),) = found.items()
+        if tag == "$datetime":
+            return dt.datetime.fromisoformat(value)
+        if tag == "$date":
+            return dt.date.fromisoformat(value)
+        if tag == "$decimal":
+            return decimal.Decimal(value)
+        if tag == "$tuple":
+            return tuple(value)
+        cls = _CLASSES.get(tag[1:]) if tag.startswith("$") else None
+        if cls is not None:
+            return cls(**value)
+    return found
+
+
+def encode(result: Any) -> str | None:
+    """``result`` as JSON that :func:`decode` turns back into an equal result; ``None``
+    when it cannot be (a type JSON cannot hold, a NaN): such a result is kept in the
+    process only."""
+    try:
+        text = json.dumps(_tagged(result), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if decode(text) == result else None
+
+
+def decode(text: str) -> Any:
+    """The result :func:`encode` wrote."""
+    return json.loads(text, object_hook=_untagged)
 
 
 def rules_key(rules: Rules) -> str:
@@ -187,6 +312,7 @@ def group_summary(
         day=day,
         scope=scope,
         report=("group_summary", by, rules_key(rules)),
+        names=False,
         compute=lambda: snapshots.group_summary(session, by=by, day=day, rules=rules, scope=scope),
     )
 
@@ -201,14 +327,13 @@ def movements(
 ) -> list[dict[str, Any]]:
     """:func:`rapport.reports.snapshots.movements`, kept (under the later snapshot's key
     and the earlier one's date and time)."""
-    earlier = session.execute(
-        sa.select(_s.computed_at).where(_s.as_of == before).limit(1)
-    ).scalar_one_or_none()
+    earlier = written(session, before)
     return memo(
         session,
         day=after,
         scope=scope,
         report=("movements", by, str(before), str(earlier)),
+        names=False,
         compute=lambda: snapshots.movements(
             session, by=by, before=before, after=after, scope=scope
         ),
@@ -284,6 +409,7 @@ def rfm_grid(
         day=day,
         scope=scope,
         report=("rfm_grid",),
+        names=False,
         compute=lambda: distributions.rfm_grid(session, day=day, scope=scope),
     )
 
@@ -301,6 +427,7 @@ def clv_distribution(
         day=day,
         scope=scope,
         report=("clv_distribution", bins),
+        names=False,
         compute=lambda: distributions.clv_distribution(session, day=day, scope=scope, bins=bins),
     )
 
@@ -314,6 +441,7 @@ def degree_correlations(
         day=day,
         scope=scope,
         report=("degree_correlations",),
+        names=False,
         compute=lambda: distributions.degree_correlations(session, day=day, scope=scope),
     )
 
@@ -326,26 +454,25 @@ def snapshot_history(
     ``day``), kept under the date and ``computed_at`` of each of them: an earlier snapshot
     written again changes the figures too."""
     days = snapshot_dates(session=session)[-overview.HISTORY_SNAPSHOTS :]
-    written = tuple(
-        (
-            str(d),
-            str(session.execute(sa.select(_s.computed_at).where(_s.as_of == d).limit(1)).scalar()),
-        )
-        for d in days
-    )
+    each = tuple((str(d), str(written(session, d))) for d in days)
     return memo(
         session,
         day=day,
         scope=scope,
-        report=("snapshot_history", written),
+        report=("snapshot_history", each),
+        names=False,
         compute=lambda: overview.snapshot_history(session, scope=scope, days=days),
     )
 
 
-def clear() -> None:
-    """Forget every kept result."""
+def clear(engine: Engine | None = None) -> None:
+    """Forget every result kept in the process, and with ``engine`` every one kept in its
+    store too."""
     with _lock:
         _kept.clear()
+    if engine is not None:
+        with engine.begin() as conn:
+            kept_reports.forget(conn)
 
 
 __all__ = [

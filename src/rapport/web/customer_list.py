@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope
 from rapport.domain import LifecycleStage, Role, ValueTier
+from rapport.reports.prepared import latest_snapshot
 from rapport.store import customers, schema
 from rapport.store.paging import PageRequest, SortKey, beyond
 
@@ -83,12 +84,6 @@ class CustomerPage:
     searched: bool = False
     capped: bool = False  # the text matched more customers than the search examines
     more_than_count: bool = False  # more than ``count`` (= COUNT_LIMIT) customers match
-
-
-def latest_snapshot(session: Session) -> Any:
-    """The date of the latest score snapshot (``None`` without one); read from the index on
-    ``customer_scores.as_of``."""
-    return session.execute(sa.select(sa.func.max(_s.c.as_of))).scalar_one_or_none()
 
 
 def _sort_key(sort: str) -> sa.ColumnElement[Any]:

@@ -14,13 +14,13 @@ from rapport import customer360
 from rapport.access import CustomerScope, Principal
 from rapport.i18n.enums import timeline_labels
 from rapport.masking import mask_customer
+from rapport.reports.prepared import latest_snapshot
 from rapport.reports.tables import TableColumn
 from rapport.web import card, render
 from rapport.web.customer_list import (
     CustomerQuery,
     encode_cursor,
     filters_of,
-    latest_snapshot,
     page_rows,
 )
 from rapport.web.export_tables import Exported, enum_label, every_page, label_cell

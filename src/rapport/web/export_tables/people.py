@@ -15,10 +15,11 @@ from rapport.domain import Role, ValueTier
 from rapport.reports import service_queue, snapshots
 from rapport.reports import worklist as work
 from rapport.reports.movers import previous_snapshot, tier_movers
+from rapport.reports.prepared import latest_snapshot
 from rapport.reports.tables import TableColumn
 from rapport.store import audit, users
 from rapport.store.repository import utcnow
-from rapport.web.customer_list import latest_snapshot, owners
+from rapport.web.customer_list import owners
 from rapport.web.export_tables import Exported, Reader, every_page, label_cell
 from rapport.web.i18n import Formatter
 from rapport.web.views import admin as admin_view

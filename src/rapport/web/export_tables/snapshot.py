@@ -15,8 +15,8 @@ from rapport.reports import analysis as distributions
 from rapport.reports import overview as overview_figures
 from rapport.reports import snapshots
 from rapport.reports.movers import previous_snapshot
+from rapport.reports.prepared import latest_snapshot
 from rapport.reports.tables import TableColumn
-from rapport.web.customer_list import latest_snapshot
 from rapport.web.export_tables import Exported, fraction
 from rapport.web.i18n import Formatter
 

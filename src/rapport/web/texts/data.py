@@ -138,6 +138,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "data.step.compute": ("计算评分", "computing the scores"),
     "data.step.prepare": ("准备快照", "preparing the snapshot"),
     "data.step.write": ("写入快照", "writing the snapshot"),
+    "data.step.reports": ("准备页面报表", "preparing the pages' reports"),
     "data.error.scoring_running": (
         "已有评分任务在排队或运行,请等它结束(见下方导入记录)。",
         "A scoring job is already queued or running: wait for it to end (see the import "

@@ -44,8 +44,8 @@ from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
 from rapport.models import clusters as clustering
 from rapport.reports import analysis as distributions
+from rapport.reports import prepared, snapshots
 from rapport.reports import snapshot_cache as kept
-from rapport.reports import snapshots
 from rapport.reports.groups import GROUP_BY
 from rapport.reports.overview import day_end, snapshot_days
 from rapport.web import render
@@ -57,7 +57,7 @@ from rapport.web.nav import NavEntry
 from rapport.workers import run_in_worker, store_settings
 
 router = APIRouter(include_in_schema=False)
-ALLOWED = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
+ALLOWED = prepared.ANALYSIS_ROLES
 NAV = NavEntry(path="/analysis", key="nav.analysis", order=60, roles=ALLOWED)
 Viewer = Annotated[Principal, Depends(roles(*ALLOWED))]
 
@@ -174,7 +174,7 @@ def analysis_snapshot(request: Request, user: Viewer) -> Response:
     scope = CustomerScope(user)
     fmt = render.formatter(request)
     move_by = request.query_params.get("move_by")
-    move_by = move_by if move_by in MOVE_BY else MOVE_BY[1]
+    move_by = move_by if move_by in MOVE_BY else prepared.MOVE_BY
     with request.app.state.sessions() as session:
         latest, previous = snapshot_days(session)
         if latest is None:

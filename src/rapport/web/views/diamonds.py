@@ -28,20 +28,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
-from rapport.domain import Role, ValueTier
+from rapport.domain import ValueTier
+from rapport.reports import prepared
 from rapport.reports import snapshot_cache as kept
 from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
+from rapport.reports.prepared import latest_snapshot
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
-from rapport.web.customer_list import latest_snapshot
 from rapport.web.exports import export_links
 from rapport.web.nav import NavEntry
 
-ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.ANALYST)
+ROLES = prepared.DIAMOND_ROLES
 router = APIRouter(include_in_schema=False)
 NAV = NavEntry(path="/diamonds", key="nav.diamonds", order=40, roles=frozenset(ROLES))
 #: Diamonds a page shows, and how many more each "show more" adds.
-PAGE_ROWS = 50
+PAGE_ROWS = prepared.DIAMOND_PAGE_ROWS
 #: The most diamonds one page lists.
 MAX_ROWS = 2000
 #: Movers listed (the counts cover them all).

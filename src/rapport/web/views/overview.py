@@ -11,9 +11,12 @@ period with their monthly sparklines and the retention, churn, NPS and CSAT tren
 
 The metrics need the analytics engine, which a server runs only in its worker processes
 (:mod:`rapport.workers`); they are a fragment (``/overview/metrics``) the page loads with
-HTMX after it is shown, so the page itself never waits for the engine. A fragment's figures
-are kept in the process for :data:`CACHE_SECONDS` per (store, as-of moment, period): the
-as-of moment is the end of the latest snapshot's day, so a new snapshot asks anew.
+HTMX after it is shown, so the page itself never waits for the engine. They are measured
+to the end of the latest snapshot's day and kept with that snapshot: in the store
+(:func:`rapport.reports.prepared.kept_metrics` — the scoring run computes the first
+period's right after the snapshot, a worker any other period's on its first request), and
+in the process for :data:`CACHE_SECONDS` per (store, as-of moment, period, snapshot). A new
+snapshot, even of the same date, asks anew.
 
 Sales users and service agents get the forbidden page: they have pages of their own, and
 the metrics are company-wide figures their scope would not let them derive (as the API's
@@ -36,7 +39,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.domain import Role, ValueTier
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
-from rapport.reports import monthly, movers
+from rapport.reports import monthly, movers, prepared
 from rapport.reports import overview as figures
 from rapport.reports import snapshot_cache as kept
 from rapport.reports.monthly_render import FORMATS, MEDIA_TYPES, file_name
@@ -51,7 +54,7 @@ from rapport.web.nav import NavEntry
 from rapport.workers import run_in_worker, store_settings
 
 router = APIRouter(include_in_schema=False)
-ALLOWED = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
+ALLOWED = prepared.OVERVIEW_ROLES
 NAV = NavEntry(path="/overview", key="nav.overview", order=10, roles=ALLOWED, home_of=ALLOWED)
 Viewer = Annotated[Principal, Depends(roles(*ALLOWED))]
 
@@ -60,11 +63,11 @@ CACHE_SECONDS = 3600
 #: Entries the cache holds at most (the oldest goes first).
 CACHE_ENTRIES = 32
 #: Diamond customers listed (top by revenue, and those who moved).
-LISTED = 5
+LISTED = prepared.OVERVIEW_LISTED
 #: The id of the period selector (HTMX names it in ``HX-Trigger``).
 PERIOD_FORM = "metrics-form"
 
-_cache: dict[tuple[str, dt.datetime, str], tuple[float, dict[str, Any]]] = {}
+_cache: dict[tuple[str, dt.datetime, str, str | None], tuple[float, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -300,23 +303,35 @@ def headline_metrics(request: Request) -> dict[str, Any]:
 def _metrics(
     request: Request, as_of: dt.datetime, period: str
 ) -> tuple[dict[str, Any], dt.datetime]:
-    """The metrics of ``period`` as of ``as_of``, from the cache or a worker process."""
+    """The metrics of ``period`` as of ``as_of``: from the process's cache, else kept in
+    the store with the latest snapshot (:func:`rapport.reports.prepared.kept_metrics`: the
+    scoring run computed the first period's), else from a worker process, then kept in the
+    store for the other processes."""
     settings = store_settings(render.settings_of(request), request.app.state.engine)
-    key = (settings.database_url, as_of, period)
+    rules = request.app.state.rules
+    with request.app.state.sessions() as session:
+        latest = prepared.latest_snapshot(session)
+        written = None if latest is None else kept.written(session, latest)
+    key = (settings.database_url, as_of, period, written)
     now = time.monotonic()
     with _cache_lock:
         found = _cache.get(key)
         if found is not None and now - found[0] < CACHE_SECONDS:
             return found[1], found[1]["computed_at"]
-    work = functools.partial(figures.metric_overview, as_of=as_of, period=period)
-    result = run_in_worker(
-        work,
-        settings,
-        request.app.state.rules,
-        what="overview metrics",
-        hint="retry in a moment; the analytics workers may be busy",
-    )
-    result["computed_at"] = dt.datetime.now(dt.UTC)
+    with request.app.state.sessions() as session:
+        result = prepared.kept_metrics(session, rules=rules, as_of=as_of, period=period)
+    if result is None:
+        work = functools.partial(figures.metric_overview, as_of=as_of, period=period)
+        result = run_in_worker(
+            work,
+            settings,
+            rules,
+            what="overview metrics",
+            hint="retry in a moment; the analytics workers may be busy",
+        )
+        result["computed_at"] = dt.datetime.now(dt.UTC)
+        with request.app.state.sessions() as session:
+            prepared.keep_metrics(session, rules=rules, as_of=as_of, period=period, result=result)
     with _cache_lock:
         _cache[key] = (now, result)
         while len(_cache) > CACHE_ENTRIES:

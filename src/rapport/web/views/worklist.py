@@ -31,17 +31,18 @@ from rapport.access import CustomerScope, Principal
 from rapport.actions.next_best import next_best_for
 from rapport.domain import Role
 from rapport.errors import ValidationFailed
-from rapport.reports import snapshot_cache
+from rapport.reports import prepared, snapshot_cache
 from rapport.reports import worklist as reports
+from rapport.reports.prepared import latest_snapshot
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
-from rapport.web.customer_list import latest_snapshot, owners
+from rapport.web.customer_list import owners
 from rapport.web.exports import export_links
 from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 from rapport.web.views.worklist_tasks import tasks_section
 
-ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
+ROLES = prepared.WORKLIST_ROLES
 router = APIRouter(include_in_schema=False)
 NAV = NavEntry(
     path="/worklist",
@@ -53,11 +54,11 @@ NAV = NavEntry(
 #: "Not contacted for N days" when the address does not say.
 DEFAULT_DAYS = 30
 #: Rows of the churn warnings and of the diamonds (each links to its full list).
-TOP_ROWS = 10
+TOP_ROWS = prepared.WORKLIST_TOP_ROWS
 #: Rows of a page of birthdays or of customers not contacted.
 PAGE_ROWS = 20
 #: The churn risk from which a customer is a warning (the reports' and ``rapport at-risk``'s).
-MIN_RISK = 0.5
+MIN_RISK = prepared.MIN_RISK
 #: The sections HTMX may ask for alone, and the cursor parameter of each.
 SECTIONS = {"birthdays": "birthdays_after", "quiet": "quiet_after"}
 

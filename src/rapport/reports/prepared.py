@@ -1,0 +1,292 @@
+"""The snapshot reports the pages ask for first, computed ahead for every kind of scope.
+
+A page's first request after a new snapshot would otherwise scan it — tens of seconds at
+1,000,000 customers. :func:`prepare` computes, for one scope, the reports its role's pages
+read with their first address (the overview's headline history, tiers, stages and
+diamonds, the analysis page's snapshot tables, the diamonds page's list and the worklist's
+two short lists) through :mod:`rapport.reports.snapshot_cache`, which keeps them in the
+process and in the store. :func:`prepare_store` does it for every kind of scope that shares
+them (:func:`principals`): the scoring run calls it right after writing a snapshot
+(:func:`rapport.scoring.run`), and each server process's warm-up thread
+(:mod:`rapport.web.warmup`) calls :func:`prepare` when it sees a new snapshot or a customer
+change, so its own memo holds them too.
+
+The overview's metrics are prepared too (:func:`prepare_metrics`, :func:`kept_metrics`):
+they need the analytics engine over the whole store, and are kept in the store with the
+snapshot they are measured to.
+
+The page sizes and roles are declared here, and the pages use them: what is prepared is
+exactly what they ask for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.access import CustomerScope, Principal
+from rapport.config import Rules, Settings
+from rapport.domain import UI_LOCALES, Role
+from rapport.reports import overview, snapshots
+from rapport.reports import snapshot_cache as kept
+from rapport.reports.movers import previous_snapshot
+from rapport.store import kept_reports, schema
+from rapport.store.db import engine_from_settings, engine_of, session_scope
+
+#: Roles of the overview (总览) and of the analysis page (分析).
+OVERVIEW_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
+ANALYSIS_ROLES = OVERVIEW_ROLES
+#: Roles of the diamonds page (钻石客户) and of the worklist (我的工作台).
+DIAMOND_ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.ANALYST)
+WORKLIST_ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
+#: Diamond customers the overview lists (top by revenue, and those who moved).
+OVERVIEW_LISTED = 5
+#: Diamonds the diamonds page shows, and how many more each "show more" adds.
+DIAMOND_PAGE_ROWS = 50
+#: Rows of the worklist's churn warnings and of its diamonds.
+WORKLIST_TOP_ROWS = 10
+#: The churn risk from which a customer is a warning (the reports' and ``rapport at-risk``'s).
+MIN_RISK = 0.5
+#: The grouping the analysis page draws the movements by when the address does not say.
+MOVE_BY = snapshots.GROUPINGS[1]
+#: The lists of diamonds the pages show first: the roles of the page, the rows, the order.
+DIAMOND_LISTS = (
+    (OVERVIEW_ROLES, OVERVIEW_LISTED, "revenue"),
+    (frozenset(DIAMOND_ROLES), DIAMOND_PAGE_ROWS, "churn_risk"),
+    (frozenset(WORKLIST_ROLES), WORKLIST_TOP_ROWS, "churn_risk"),
+)
+#: Sales users whose pages are prepared (the first by id); the others compute on their
+#: first request.
+MAX_SALES = 20
+#: Roles whose pages keep snapshot reports, in the order they are prepared.
+PREPARED_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.SALES)
+
+
+def latest_snapshot(session: Session) -> dt.date | None:
+    """The date of the latest score snapshot (``None`` without one); one read of the index
+    on ``customer_scores.as_of``."""
+    found: dt.date | None = session.execute(
+        sa.select(sa.func.max(schema.customer_scores.c.as_of))
+    ).scalar_one_or_none()
+    return found
+
+
+def prepare(
+    session: Session,
+    *,
+    rules: Rules,
+    scope: CustomerScope,
+    locales: tuple[str, ...] = UI_LOCALES,
+) -> int:
+    """Compute and keep, for ``scope``, the snapshot reports its role's pages ask for with
+    their first address (see the module); returns the reports asked for (kept ones cost a
+    key look-up)."""
+    role = scope.principal.role
+    latest = latest_snapshot(session)
+    if latest is None:
+        return 0
+    previous = previous_snapshot(session, latest)
+    asked = 0
+    if role in ANALYSIS_ROLES:  # the overview's groups are among the analysis page's
+        for by in snapshots.GROUPINGS:
+            kept.group_summary(session, by=by, day=latest, rules=rules, scope=scope)
+        kept.rfm_grid(session, day=latest, scope=scope)
+        kept.clv_distribution(session, day=latest, scope=scope)
+        kept.degree_correlations(session, day=latest, scope=scope)
+        asked += len(snapshots.GROUPINGS) + 3
+        if previous is not None:
+            kept.movements(session, by=MOVE_BY, before=previous, after=latest, scope=scope)
+            asked += 1
+    if role in OVERVIEW_ROLES:
+        kept.snapshot_history(session, day=latest, scope=scope)
+        asked += 1
+    for locale in locales:
+        for roles, limit, order in DIAMOND_LISTS:
+            if role in roles:
+                kept.diamonds(
+                    session,
+                    day=latest,
+                    rules=rules,
+                    locale=locale,
+                    limit=limit,
+                    scope=scope,
+                    order=order,
+                )
+                asked += 1
+    if role in WORKLIST_ROLES:
+        kept.churn_warnings(
+            session, day=latest, limit=WORKLIST_TOP_ROWS, min_risk=MIN_RISK, scope=scope
+        )
+        asked += 1
+    return asked
+
+
+def principals(session: Session) -> list[Principal]:
+    """One principal for each kind of scope whose reports are shared
+    (:func:`rapport.reports.snapshot_cache.rows_key`, masked or not): every customer (an
+    admin), every customer masked (an analyst) — both whether or not such a user exists
+    yet, as their reports do not depend on who they are — each team's managers, and the
+    first :data:`MAX_SALES` active sales users by id."""
+    u = schema.users.c
+    rows = session.execute(
+        sa.select(u.id, u.username, u.role, u.team)
+        .where(u.is_active.is_(True), u.role.in_([r.value for r in PREPARED_ROLES]))
+        .order_by(u.id)
+    ).all()
+    everyone = [
+        Principal(0, "", Role.ADMIN, None, "login"),
+        Principal(0, "", Role.ANALYST, None, "login"),
+    ]
+    found: dict[tuple[Hashable, ...], Principal] = {}
+    for p in everyone:
+        found[(*kept.rows_key(p), CustomerScope(p).masked)] = p
+    sales = 0
+    for role in PREPARED_ROLES:
+        for row in rows:
+            if Role(row.role) is not role:
+                continue
+            p = Principal(row.id, row.username, role, row.team, "login")
+            key = (*kept.rows_key(p), CustomerScope(p).masked)
+            if key in found:
+                continue
+            if role is Role.SALES:
+                if sales >= MAX_SALES:
+                    break
+                sales += 1
+            found[key] = p
+    return list(found.values())
+
+
+def prepare_store(
+    sessions: Callable[[], Session],
+    *,
+    rules: Rules,
+    on_scope: Callable[[int, int], None] | None = None,
+) -> int:
+    """:func:`prepare` for every one of :func:`principals`, each in a short session of its
+    own from ``sessions``; ``on_scope(done, total)`` after each. Returns the reports asked
+    for."""
+    with sessions() as session:
+        found = principals(session)
+    asked = 0
+    for done, principal in enumerate(found, start=1):
+        with sessions() as session:
+            asked += prepare(session, rules=rules, scope=CustomerScope(principal))
+        if on_scope is not None:
+            on_scope(done, len(found))
+    return asked
+
+
+# --- the overview's metrics ----------------------------------------------------------------
+# The headline metrics and trends (rapport.reports.overview.metric_overview) need the
+# analytics engine over the whole store: minutes at 1,000,000 customers. They are measured
+# to the end of the latest snapshot's day, so they are kept in the store with that
+# snapshot — computed by the scoring run for the first period the overview shows, and by a
+# server's worker for another — and read again until the next snapshot is written.
+
+#: The ``report`` of the overview's metrics in the store.
+METRICS = "metric_overview"
+
+
+def _metrics_keys(
+    session: Session, *, rules: Rules, as_of: dt.datetime, period: str
+) -> tuple[dt.date, str, str] | None:
+    """The latest snapshot's date, the store's key of the metrics of ``period`` as of
+    ``as_of`` with that snapshot, and its generation (the snapshot's date and time);
+    ``None`` without a snapshot."""
+    latest = latest_snapshot(session)
+    if latest is None:
+        return None
+    written = kept.written(session, latest)
+    key = (METRICS, as_of.isoformat(), period, str(latest), written, kept.rules_key(rules))
+    return latest, kept.digest(key), kept.digest((str(latest), written))
+
+
+def kept_metrics(
+    session: Session, *, rules: Rules, as_of: dt.datetime, period: str
+) -> dict[str, Any] | None:
+    """The overview's metrics of ``period`` as of ``as_of`` kept in the store with the
+    latest snapshot (``None``: none kept)."""
+    keys = _metrics_keys(session, rules=rules, as_of=as_of, period=period)
+    if keys is None:
+        return None
+    found = kept_reports.read(session, keys[1])
+    if found is None:
+        return None
+    result: dict[str, Any] = kept.decode(found)
+    return result
+
+
+def keep_metrics(
+    session: Session, *, rules: Rules, as_of: dt.datetime, period: str, result: dict[str, Any]
+) -> bool:
+    """Keep ``result``, the overview's metrics of ``period`` as of ``as_of``, in the store
+    with the latest snapshot; whether it was kept (see
+    :func:`rapport.store.kept_reports.keep`)."""
+    keys = _metrics_keys(session, rules=rules, as_of=as_of, period=period)
+    payload = kept.encode(result)
+    if keys is None or payload is None:
+        return False
+    latest, key, generation = keys
+    return kept_reports.keep(
+        engine_of(session),
+        key=key,
+        as_of=latest,
+        report=METRICS,
+        generation=generation,
+        payload=payload,
+    )
+
+
+def prepare_metrics(settings: Settings, rules: Rules, *, period: str = overview.PERIODS[0]) -> bool:
+    """Compute the overview's metrics of ``period`` as of the end of the latest snapshot's
+    day in this process (:func:`rapport.reports.overview.metric_overview`) and keep them in
+    the store; whether they were kept (``False`` without a snapshot).
+
+    The analytics engine attaches the store while no connection of this function's is
+    open (see :mod:`rapport.workers` on SQLite's WAL file)."""
+    store = engine_from_settings(settings)
+    try:
+        with session_scope(store) as session:
+            latest = latest_snapshot(session)
+    finally:
+        store.dispose()
+    if latest is None:
+        return False
+    as_of = overview.day_end(latest, settings.tz)
+    result = overview.metric_overview(settings, rules, as_of=as_of, period=period)
+    result["computed_at"] = dt.datetime.now(dt.UTC)
+    store = engine_from_settings(settings)
+    try:
+        with session_scope(store) as session:
+            return keep_metrics(session, rules=rules, as_of=as_of, period=period, result=result)
+    finally:
+        store.dispose()
+
+
+__all__ = [
+    "ANALYSIS_ROLES",
+    "DIAMOND_LISTS",
+    "DIAMOND_PAGE_ROWS",
+    "DIAMOND_ROLES",
+    "MAX_SALES",
+    "METRICS",
+    "MIN_RISK",
+    "MOVE_BY",
+    "OVERVIEW_LISTED",
+    "OVERVIEW_ROLES",
+    "PREPARED_ROLES",
+    "WORKLIST_ROLES",
+    "WORKLIST_TOP_ROWS",
+    "keep_metrics",
+    "kept_metrics",
+    "latest_snapshot",
+    "prepare",
+    "prepare_metrics",
+    "prepare_store",
+    "principals",
+]

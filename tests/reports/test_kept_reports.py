@@ -1,0 +1,311 @@
+"""Snapshot reports kept in the store (:mod:`rapport.store.kept_reports`, behind
+:func:`rapport.reports.snapshot_cache.memo`), SQLite and PostgreSQL: every prepared report
+comes back from its JSON equal to itself; a report one process computed is read by another
+without computing it; the scoring run prepares the pages' reports after its snapshot; stale
+rows go when a newer generation is kept, when the snapshot is written again and on an
+erasure; and a write gives up instead of waiting behind another writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from rapport import scoring
+from rapport.access import CustomerScope
+from rapport.api.privacy import erase_customer
+from rapport.config import Settings, load_rules
+from rapport.reports import analysis as distributions
+from rapport.reports import overview, prepared, snapshots
+from rapport.reports import snapshot_cache as kept
+from rapport.store import customers, kept_reports, schema
+from rapport.store.db import create_engine, session_scope
+
+from .conftest import DAY, ReportStore
+
+RULES = load_rules()
+_k = schema.kept_reports.c
+REPORTS = (
+    (snapshots, "group_summary"),
+    (snapshots, "movements"),
+    (snapshots, "diamonds"),
+    (snapshots, "churn_warnings"),
+    (distributions, "rfm_grid"),
+    (distributions, "clv_distribution"),
+    (distributions, "degree_correlations"),
+    (overview, "snapshot_history"),
+)
+
+
+@pytest.fixture(autouse=True)
+def empty(report_store: ReportStore) -> Iterator[None]:
+    engine = report_store.engine()
+    kept.clear(engine)
+    yield
+    kept.clear(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Calls of each report function, by name."""
+    calls: dict[str, int] = {}
+    for module, name in REPORTS:
+        original = getattr(module, name)
+
+        def wrapper(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _f(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def rows(engine: sa.Engine) -> list[sa.Row[Any]]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(_k.as_of, _k.report, _k.generation)))
+
+
+def test_every_prepared_report_is_kept_and_read_back_equal(
+    report_store: ReportStore, counted: dict[str, int]
+) -> None:
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            found = prepared.principals(session)
+            for p in found:
+                assert prepared.prepare(session, rules=RULES, scope=CustomerScope(p)) > 0
+            first = dict(counted)
+            assert set(first) == {name for _, name in REPORTS}, first
+            kept_rows = rows(engine)
+            assert {r.report for r in kept_rows} == set(first)
+            assert {r.as_of for r in kept_rows} == {DAY}
+            assert len({r.generation for r in kept_rows}) == 1
+            # what the memory held, for comparison
+            expected = [
+                snapshots.diamonds(
+                    session,
+                    day=DAY,
+                    rules=RULES,
+                    locale="en",
+                    limit=prepared.DIAMOND_PAGE_ROWS,
+                    scope=CustomerScope(p),
+                    order="churn_risk",
+                )
+                for p in found
+            ]
+        kept.clear()  # a new process: nothing in memory, the store's rows remain
+        counted.clear()
+        with session_scope(engine) as session:
+            for p, want in zip(found, expected, strict=True):
+                prepared.prepare(session, rules=RULES, scope=CustomerScope(p))
+                got = kept.diamonds(
+                    session,
+                    day=DAY,
+                    rules=RULES,
+                    locale="en",
+                    limit=prepared.DIAMOND_PAGE_ROWS,
+                    scope=CustomerScope(p),
+                    order="churn_risk",
+                )
+                assert got == want
+                assert isinstance(got, snapshots.CustomerList) and isinstance(got.as_of, dt.date)
+        assert counted == {}, counted
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        [{"group": "gold", "customers": 3, "revenue": 12.5, "avg_loyalty": None}],
+        {"as_of": dt.date(2026, 11, 30), "at": dt.datetime(2026, 11, 30, 8, 1, 2)},
+        snapshots.CustomerList(
+            as_of=dt.date(2026, 11, 30), rows=[{"name": "王芳"}], total=9, next_key=(1.5, 7)
+        ),
+        (1, "a", None, True),
+    ],
+)
+def test_a_result_comes_back_from_its_json_equal(result: Any) -> None:
+    text = kept.encode(result)
+    assert text is not None
+    back = kept.decode(text)
+    assert back == result and type(back) is type(result)
+
+
+@pytest.mark.parametrize(
+    "result", [[float("nan")], {"$date": "not a tag of ours"}, {1: "a key JSON turns into '1'"}]
+)
+def test_a_result_json_cannot_give_back_is_kept_in_memory_only(result: Any) -> None:
+    assert kept.encode(result) is None
+
+
+def test_a_newer_generation_replaces_the_rows_of_its_date(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    admin = CustomerScope(report_store.principal("admin"))
+    try:
+        with session_scope(engine) as session:
+            kept.group_summary(session, by="value_tier", day=DAY, rules=RULES, scope=admin)
+            kept.rfm_grid(session, day=DAY, scope=admin)
+        before = rows(engine)
+        assert len(before) == 2
+        victim = next(iter(report_store.sales_ids - {report_store.deleted_id}))
+        with session_scope(engine) as session:  # through the store: updated_at moves
+            customers.repo.update(session=session, id=victim, values={"city": "杭州市"})
+        with session_scope(engine) as session:
+            kept.rfm_grid(session, day=DAY, scope=admin)
+        after = rows(engine)
+        # the grid's row of the old generation gave way; the summary's stays until its own
+        # report is kept again (a row of another generation is never read)
+        grid = [r for r in after if r.report == "rfm_grid"]
+        assert len(after) == 2 and len(grid) == 1
+        assert grid[0].generation != before[0].generation
+        assert {r.generation for r in after} == {grid[0].generation, before[0].generation}
+    finally:
+        engine.dispose()
+
+
+def test_an_erasure_deletes_the_kept_rows(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    admin = CustomerScope(report_store.principal("admin"))
+    try:
+        with session_scope(engine) as session:
+            kept.rfm_grid(session, day=DAY, scope=admin)
+            kept.diamonds(session, day=DAY, rules=RULES, locale="en", scope=admin)
+        assert len(rows(engine)) == 2
+        victim = next(iter(report_store.sales_ids - {report_store.deleted_id}))
+        with session_scope(engine) as session:
+            _, touched = erase_customer(session=session, customer_id=victim)
+        assert touched["kept_reports"] == 2
+        assert rows(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_write_gives_up_while_another_writer_holds_the_store(
+    report_store: ReportStore, tmp_path: Path
+) -> None:
+    if not report_store.url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer: PostgreSQL's rows are locked one by one")
+    path = tmp_path / "store.db"
+    shutil.copy(report_store.url.removeprefix("sqlite:///"), path)
+    engine = create_engine(f"sqlite:///{path}", busy_timeout_seconds=30)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process's writer
+        done = kept_reports.keep(
+            engine, key="1" * 64, as_of=DAY, report="t", generation="g", payload="[]"
+        )
+        holder.execute("ROLLBACK")
+        assert done is False
+        assert rows(engine) == []
+        # the connection went back to the pool waiting as long as before
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert kept_reports.keep(
+            engine, key="1" * 64, as_of=DAY, report="t", generation="g", payload="[]"
+        )
+        assert len(rows(engine)) == 1
+    finally:
+        engine.dispose()
+        holder.close()
+
+
+def test_the_scoring_run_prepares_the_pages_reports(
+    report_store: ReportStore, tmp_path: Path, counted: dict[str, int]
+) -> None:
+    if not report_store.url.startswith("sqlite"):
+        pytest.skip("scored on SQLite; the reports themselves are kept on both backends above")
+    path = tmp_path / "store.db"
+    shutil.copy(report_store.url.removeprefix("sqlite:///"), path)
+    url = f"sqlite:///{path}"
+    settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
+    engine = create_engine(url)
+    earlier = DAY - dt.timedelta(days=1)
+    for key, day in (("a" * 64, DAY), ("b" * 64, earlier)):
+        assert kept_reports.keep(
+            engine, key=key, as_of=day, report="stale", generation="g", payload="[]"
+        )
+    result = scoring.run(settings, as_of=DAY, models=False)
+    assert result.reports > 0 and "reports" in result.seconds
+    try:
+        found = rows(engine)
+        # the date written again lost its rows; another date's stay
+        assert [r.as_of for r in found if r.report == "stale"] == [earlier]
+        assert {r.as_of for r in found if r.report != "stale"} == {DAY}
+        # the overview's metrics of its first period, as the worker computes them
+        as_of = overview.day_end(DAY, settings.tz)
+        period = overview.PERIODS[0]
+        with session_scope(engine) as session:
+            got = prepared.kept_metrics(session, rules=RULES, as_of=as_of, period=period)
+            assert prepared.kept_metrics(session, rules=RULES, as_of=as_of, period="30d") is None
+        assert got is not None and got.pop("computed_at")
+        assert got == overview.metric_overview(settings, RULES, as_of=as_of, period=period)
+        kept.clear()  # a server started after the run
+        counted.clear()
+        with session_scope(engine) as session:
+            for p in prepared.principals(session):
+                prepared.prepare(session, rules=load_rules(settings), scope=CustomerScope(p))
+        assert counted == {}, counted
+    finally:
+        engine.dispose()
+
+
+def test_the_kept_metrics_go_with_their_snapshot(report_store: ReportStore, tmp_path: Path) -> None:
+    if not report_store.url.startswith("sqlite"):
+        pytest.skip("the metrics' engine reads a copy; the store's rows are tested above")
+    path = tmp_path / "store.db"
+    shutil.copy(report_store.url.removeprefix("sqlite:///"), path)
+    url = f"sqlite:///{path}"
+    settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
+    assert prepared.prepare_metrics(settings, RULES, period="30d")
+    as_of = overview.day_end(DAY, settings.tz)
+    engine = create_engine(url)
+    try:
+        with session_scope(engine) as session:
+            kept_now = prepared.kept_metrics(session, rules=RULES, as_of=as_of, period="30d")
+            window = RULES.activity.window_days + 1
+            other_rules = RULES.model_copy(
+                update={"activity": RULES.activity.model_copy(update={"window_days": window})}
+            )
+            assert (
+                prepared.kept_metrics(session, rules=other_rules, as_of=as_of, period="30d") is None
+            )
+        assert kept_now is not None and kept_now["headline"]
+        s = schema.customer_scores
+        with engine.begin() as conn:  # the snapshot written again: a new computed_at
+            conn.execute(
+                sa.update(s).where(s.c.as_of == DAY).values(computed_at=dt.datetime.now(dt.UTC))
+            )
+        with session_scope(engine) as session:
+            assert prepared.kept_metrics(session, rules=RULES, as_of=as_of, period="30d") is None
+    finally:
+        engine.dispose()
+
+
+def test_an_analyst_shares_the_admins_figures_but_not_the_lists(
+    report_store: ReportStore, counted: dict[str, int]
+) -> None:
+    engine = report_store.engine()
+    admin = CustomerScope(report_store.principal("admin"))
+    analyst = CustomerScope(report_store.principal("analyst"))
+    try:
+        with session_scope(engine) as session:
+            for who in (admin, analyst):
+                kept.rfm_grid(session, day=DAY, scope=who)
+                kept.group_summary(session, by="value_tier", day=DAY, rules=RULES, scope=who)
+            assert counted == {"rfm_grid": 1, "group_summary": 1}, counted
+            names = [
+                kept.diamonds(session, day=DAY, rules=RULES, locale="en", scope=who).rows[0]["name"]
+                for who in (admin, analyst)
+            ]
+            assert counted["diamonds"] == 2
+            assert names[0] != names[1] and "*" in names[1]
+    finally:
+        engine.dispose()
