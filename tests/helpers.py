@@ -85,3 +85,18 @@ def advance_sequences(engine: Engine) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
                 )
+
+
+def count_calls(monkeypatch: Any, functions: Any) -> dict[str, int]:
+    """Through ``monkeypatch``, each ``(module, name)`` of ``functions`` counting its calls
+    (and still doing its work); the counts by name, as the calls happen."""
+    calls: dict[str, int] = {}
+    for module, name in functions:
+        original = getattr(module, name)
+
+        def wrapper(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _f(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+    return calls

@@ -150,3 +150,13 @@ def _report_store(url: str, root: Path, company: SampleCompany | None) -> Iterat
             )
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def no_kept_reports(report_store: ReportStore) -> Iterator[None]:
+    """Nothing kept, in the process or in the store, before and after the test."""
+    engine = create_engine(report_store.url)
+    snapshot_cache.clear(engine)
+    yield
+    snapshot_cache.clear(engine)
+    engine.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from rapport.reports import overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
+from tests.helpers import count_calls
 
 from .conftest import DAY, ReportStore
 
@@ -43,33 +43,31 @@ REPORTS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def empty(report_store: ReportStore) -> Iterator[None]:
-    engine = report_store.engine()
-    kept.clear(engine)
-    yield
-    kept.clear(engine)
-    engine.dispose()
+pytestmark = pytest.mark.usefixtures("no_kept_reports")
 
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Calls of each report function, by name."""
-    calls: dict[str, int] = {}
-    for module, name in REPORTS:
-        original = getattr(module, name)
-
-        def wrapper(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
-            calls[_name] = calls.get(_name, 0) + 1
-            return _f(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, wrapper)
-    return calls
+    return count_calls(monkeypatch, REPORTS)
 
 
 def rows(engine: sa.Engine) -> list[sa.Row[Any]]:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(_k.as_of, _k.report, _k.generation)))
+
+
+def diamond_page(module: Any, session: Any, p: Any) -> Any:
+    """The diamonds page's list for ``p``: ``module`` the report or its kept form."""
+    return module.diamonds(
+        session,
+        day=DAY,
+        rules=RULES,
+        locale="en",
+        limit=prepared.DIAMOND_PAGE_ROWS,
+        scope=CustomerScope(p),
+        order="churn_risk",
+    )
 
 
 def test_every_prepared_report_is_kept_and_read_back_equal(
@@ -88,32 +86,13 @@ def test_every_prepared_report_is_kept_and_read_back_equal(
             assert {r.as_of for r in kept_rows} == {DAY}
             assert len({r.generation for r in kept_rows}) == 1
             # what the memory held, for comparison
-            expected = [
-                snapshots.diamonds(
-                    session,
-                    day=DAY,
-                    rules=RULES,
-                    locale="en",
-                    limit=prepared.DIAMOND_PAGE_ROWS,
-                    scope=CustomerScope(p),
-                    order="churn_risk",
-                )
-                for p in found
-            ]
+            expected = [diamond_page(snapshots, session, p) for p in found]
         kept.clear()  # a new process: nothing in memory, the store's rows remain
         counted.clear()
         with session_scope(engine) as session:
             for p, want in zip(found, expected, strict=True):
                 prepared.prepare(session, rules=RULES, scope=CustomerScope(p))
-                got = kept.diamonds(
-                    session,
-                    day=DAY,
-                    rules=RULES,
-                    locale="en",
-                    limit=prepared.DIAMOND_PAGE_ROWS,
-                    scope=CustomerScope(p),
-                    order="churn_risk",
-                )
+                got = diamond_page(kept, session, p)
                 assert got == want
                 assert isinstance(got, snapshots.CustomerList) and isinstance(got.as_of, dt.date)
         assert counted == {}, counted

@@ -6,7 +6,6 @@ never one user's rows handed to another."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,7 @@ from .conftest import DAY, EARLIER, ReportStore
 RULES = load_rules()
 
 
-@pytest.fixture(autouse=True)
-def empty(report_store: ReportStore) -> Iterator[None]:
-    """Nothing kept, in the process or in the store, before and after each test."""
-    engine = report_store.engine()
-    kept.clear(engine)
-    yield
-    kept.clear(engine)
-    engine.dispose()
+pytestmark = pytest.mark.usefixtures("no_kept_reports")
 
 
 def scope(store: ReportStore, who: str) -> CustomerScope:

@@ -28,7 +28,7 @@ from rapport.reports import prepared, snapshot_cache, snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web import warmup
-from tests.helpers import live_server
+from tests.helpers import count_calls, live_server
 from tests.web.conftest import WebStore, http_login
 
 USERS = {"admin": "admin", "manager": "lin.hui", "sales": "wang.fang", "analyst": "gao.peng"}
@@ -62,16 +62,8 @@ def site(web_store: WebStore, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    calls: dict[str, int] = {}
-    for module, name in REPORTS:
-        original = getattr(module, name)
-
-        def wrapper(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
-            calls[_name] = calls.get(_name, 0) + 1
-            return _f(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, wrapper)
-    return calls
+    """Calls of each report function, by name."""
+    return count_calls(monkeypatch, REPORTS)
 
 
 def _rescore(url: str) -> None:
