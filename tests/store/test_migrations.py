@@ -451,3 +451,45 @@ def test_worklist_indexes_come_with_0012_over_existing_customers(bare_engine: En
         assert conn.execute(on).scalars().all() == [2, 3]
     downgrade(bare_engine, "0011")
     assert not WORKLIST_INDEXES & _indexes(bare_engine)
+
+
+def test_the_snapshot_reports_index_comes_with_0015_in_place_of_the_as_of_index(
+    bare_engine: Engine,
+) -> None:
+    # 0015 indexes the snapshots already in the store; its downgrade puts the index on
+    # as_of back
+    from rapport.store.schema import customer_scores
+
+    upgrade(bare_engine, "0014")
+    assert "ix_customer_scores_as_of" in _indexes(bare_engine)
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).isoformat()
+    with bare_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO customers (id, external_id, country, marketing_consent, "
+                "marketing_opt_out, created_at, updated_at) VALUES (1, 'C1', 'CN', false, "
+                "false, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO customer_scores (customer_id, as_of, value_tier, loyalty, "
+                "computed_at) VALUES (1, :day, 'gold', 40, :t)"
+            ),
+            {"day": dt.date(2024, 4, 30), "t": now},
+        )
+    upgrade(bare_engine, "0015")
+    found = _indexes(bare_engine)
+    assert "ix_customer_scores_as_of_reports" in found
+    assert "ix_customer_scores_as_of" not in found
+    with bare_engine.connect() as conn:
+        s = customer_scores.c
+        day = s.as_of == dt.date(2024, 4, 30)
+        assert [tuple(r) for r in conn.execute(sa.select(s.value_tier, s.loyalty).where(day))] == [
+            ("gold", 40.0)
+        ]
+    downgrade(bare_engine, "0014")
+    found = _indexes(bare_engine)
+    assert "ix_customer_scores_as_of" in found
+    assert "ix_customer_scores_as_of_reports" not in found

@@ -244,18 +244,28 @@ def movements(
         ``from``, ``to``, ``customers`` for the pairs that differ, most customers first.
     """
     _check_grouping(by)
-    a = sa.select(_s.customer_id, _s[by].label("value")).where(_s.as_of == before).subquery("a")
-    b = sa.select(_s.customer_id, _s[by].label("value")).where(_s.as_of == after).subquery("b")
-    ids = sa.select(_s.customer_id).where(_s.as_of.in_([before, after])).distinct().subquery("ids")
-    stmt = (
-        sa.select(a.c.value.label("from"), b.c.value.label("to"), sa.func.count().label("n"))
-        .select_from(
-            ids.join(schema.customers, _c.id == ids.c.customer_id)
-            .outerjoin(a, a.c.customer_id == ids.c.customer_id)
-            .outerjoin(b, b.c.customer_id == ids.c.customer_id)
+    # One pass over both snapshots' rows, a customer's two values side by side (null where
+    # they have no row, or no value, on that date): read from the index of the snapshots'
+    # narrow columns alone, where a look-up of each customer's row on each date read the
+    # rows themselves (their components documents: ~2.8 GB at 1,000,000 customers).
+    column = _s[by]
+    pairs = (
+        sa.select(
+            _s.customer_id,
+            sa.func.max(sa.case((_s.as_of == before, column))).label("before"),
+            sa.func.max(sa.case((_s.as_of == after, column))).label("after"),
         )
+        .where(_s.as_of.in_([before, after]))
+        .group_by(_s.customer_id)
+        .subquery("pairs")
+    )
+    stmt = (
+        sa.select(
+            pairs.c.before.label("from"), pairs.c.after.label("to"), sa.func.count().label("n")
+        )
+        .select_from(pairs.join(schema.customers, _c.id == pairs.c.customer_id))
         .where(*_customers(scope))
-        .group_by(a.c.value, b.c.value)
+        .group_by(pairs.c.before, pairs.c.after)
     )
     rows = [
         {"from": _plain(r["from"]), "to": _plain(r["to"]), "customers": r["n"]}
