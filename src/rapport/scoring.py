@@ -43,6 +43,10 @@ from rapport.store.repository import utcnow
 
 log = logging.getLogger(__name__)
 
+#: Threads preparing the pages' reports after the snapshot (their reads of the store run
+#: side by side: at 1,000,000 customers, one thread took 184 s).
+PREPARE_THREADS = 2
+
 #: Each group of the ``components`` document: its key, the score it explains and its
 #: inputs as ``(key in the document, column of customer_scores())``.
 COMPONENT_GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -539,7 +543,7 @@ def prepare_pages(settings: Settings, rules: Rules) -> int:
         log.warning("the overview's metrics were not prepared", exc_info=True)
     store = engine_from_settings(settings)
     try:
-        asked += prepare_store(session_factory(store), rules=rules)
+        asked += prepare_store(session_factory(store), rules=rules, threads=PREPARE_THREADS)
     except Exception:
         log.warning("the snapshot's page reports were not prepared", exc_info=True)
     finally:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,22 +129,21 @@ def prepare(
 def principals(session: Session) -> list[Principal]:
     """One principal for each kind of scope whose reports are shared
     (:func:`rapport.reports.snapshot_cache.rows_key`, masked or not): every customer (an
-    admin), every customer masked (an analyst) — both whether or not such a user exists
-    yet, as their reports do not depend on who they are — each team's managers, and the
-    first :data:`MAX_SALES` active sales users by id."""
+    admin) first, each team's managers, the first :data:`MAX_SALES` active sales users by
+    id, and every customer masked (an analyst) last, when the figures they share with the
+    admin are kept — the admin and the analyst whether or not such a user exists yet, as
+    their reports do not depend on who they are."""
     u = schema.users.c
     rows = session.execute(
         sa.select(u.id, u.username, u.role, u.team)
         .where(u.is_active.is_(True), u.role.in_([r.value for r in PREPARED_ROLES]))
         .order_by(u.id)
     ).all()
-    everyone = [
-        Principal(0, "", Role.ADMIN, None, "login"),
-        Principal(0, "", Role.ANALYST, None, "login"),
-    ]
-    found: dict[tuple[Hashable, ...], Principal] = {}
-    for p in everyone:
-        found[(*kept.rows_key(p), CustomerScope(p).masked)] = p
+    admin = Principal(0, "", Role.ADMIN, None, "login")
+    analyst = Principal(0, "", Role.ANALYST, None, "login")
+    found: dict[tuple[Hashable, ...], Principal] = {
+        (*kept.rows_key(admin), CustomerScope(admin).masked): admin
+    }
     sales = 0
     for role in PREPARED_ROLES:
         for row in rows:
@@ -158,27 +158,26 @@ def principals(session: Session) -> list[Principal]:
                     break
                 sales += 1
             found[key] = p
-    return list(found.values())
+    # the analyst last: their figures are the admin's (kept by then), only their lists differ
+    found.pop((*kept.rows_key(analyst), CustomerScope(analyst).masked), None)
+    return [*found.values(), analyst]
 
 
-def prepare_store(
-    sessions: Callable[[], Session],
-    *,
-    rules: Rules,
-    on_scope: Callable[[int, int], None] | None = None,
-) -> int:
+def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int = 1) -> int:
     """:func:`prepare` for every one of :func:`principals`, each in a short session of its
-    own from ``sessions``; ``on_scope(done, total)`` after each. Returns the reports asked
-    for."""
+    own from ``sessions``, on ``threads`` threads (the store's reads run side by side; the
+    scoring run, alone on the machine then, uses two). Returns the reports asked for."""
     with sessions() as session:
         found = principals(session)
-    asked = 0
-    for done, principal in enumerate(found, start=1):
+
+    def one(principal: Principal) -> int:
         with sessions() as session:
-            asked += prepare(session, rules=rules, scope=CustomerScope(principal))
-        if on_scope is not None:
-            on_scope(done, len(found))
-    return asked
+            return prepare(session, rules=rules, scope=CustomerScope(principal))
+
+    if threads <= 1:
+        return sum(map(one, found))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rapport-prepare") as pool:
+        return sum(pool.map(one, found))
 
 
 # --- the overview's metrics ----------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,6 +41,8 @@ _k = schema.kept_reports.c
 
 #: Milliseconds a write waits for the store's write lock before it gives up.
 WAIT_MS = 200
+
+_writing = threading.Lock()
 
 
 def read(conn: sa.Connection | sa.orm.Session, key: str) -> str | None:
@@ -75,7 +78,9 @@ def keep(
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return False  # one connection for every session: a transaction of its own is none
     try:
-        with engine.connect() as conn, _short_wait(conn), begin_writer(conn):
+        # one writer of this process at a time: threads of one process never make each
+        # other wait for the store's lock, only other processes do
+        with _writing, engine.connect() as conn, _short_wait(conn), begin_writer(conn):
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{WAIT_MS}ms'")
             conn.execute(
