@@ -21,7 +21,7 @@ from rapport.access import CustomerScope
 from rapport.api.privacy import erase_customer
 from rapport.config import Settings, load_rules
 from rapport.reports import analysis as distributions
-from rapport.reports import overview, prepared, snapshots
+from rapport.reports import movers, overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
@@ -39,6 +39,8 @@ REPORTS = (
     (distributions, "rfm_grid"),
     (distributions, "clv_distribution"),
     (distributions, "degree_correlations"),
+    (movers, "tier_mover_counts"),
+    (movers, "tier_movers"),
     (overview, "snapshot_history"),
 )
 

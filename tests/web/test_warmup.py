@@ -24,7 +24,7 @@ from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
 from rapport.reports import analysis as distributions
-from rapport.reports import prepared, snapshot_cache, snapshots
+from rapport.reports import movers, prepared, snapshot_cache, snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web import warmup
@@ -46,6 +46,8 @@ REPORTS = (
     (distributions, "rfm_grid"),
     (distributions, "clv_distribution"),
     (distributions, "degree_correlations"),
+    (movers, "tier_mover_counts"),
+    (movers, "tier_movers"),
 )
 
 

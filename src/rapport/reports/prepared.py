@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
 from rapport.config import Rules, Settings
-from rapport.domain import UI_LOCALES, Role
+from rapport.domain import UI_LOCALES, Role, ValueTier
 from rapport.reports import overview, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.reports.movers import previous_snapshot
@@ -48,6 +48,9 @@ WORKLIST_ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
 OVERVIEW_LISTED = 5
 #: Diamonds the diamonds page shows, and how many more each "show more" adds.
 DIAMOND_PAGE_ROWS = 50
+#: Diamond customers who entered or left since the previous snapshot, listed on the
+#: diamonds page.
+DIAMOND_MOVER_ROWS = 100
 #: Rows of the worklist's churn warnings and of its diamonds.
 WORKLIST_TOP_ROWS = 10
 #: The churn risk from which a customer is a warning (the reports' and ``rapport at-risk``'s).
@@ -74,6 +77,66 @@ def latest_snapshot(session: Session) -> dt.date | None:
         sa.select(sa.func.max(schema.customer_scores.c.as_of))
     ).scalar_one_or_none()
     return found
+
+
+def overview_diamond_moves(
+    session: Session,
+    *,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locale: str,
+    scope: CustomerScope,
+) -> dict[str, Any]:
+    """The overview's diamond customers who entered or left between the snapshots dated
+    ``before`` and ``after`` (kept, :mod:`rapport.reports.movers`): ``gained`` and
+    ``lost`` (the counts) and the first :data:`OVERVIEW_LISTED` of each (``gained_rows``,
+    ``lost_rows``)."""
+    diamond = ValueTier.DIAMOND
+    counts = kept.tier_mover_counts(session, tier=diamond, before=before, after=after, scope=scope)
+    # those who left come first: all of them, then the first entering
+    rows = kept.tier_movers(
+        session,
+        tier=diamond,
+        before=before,
+        after=after,
+        rules=rules,
+        locale=locale,
+        scope=scope,
+        limit=counts["out"] + OVERVIEW_LISTED,
+    )
+    return {
+        "gained": counts["in"],
+        "lost": counts["out"],
+        "gained_rows": [r for r in rows if r["direction"] == "in"][:OVERVIEW_LISTED],
+        "lost_rows": [r for r in rows if r["direction"] == "out"][:OVERVIEW_LISTED],
+    }
+
+
+def diamond_page_moves(
+    session: Session,
+    *,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locale: str,
+    scope: CustomerScope,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """The diamonds page's movers between the snapshots dated ``before`` and ``after``
+    (kept): how many entered and left, and the first :data:`DIAMOND_MOVER_ROWS` of them."""
+    diamond = ValueTier.DIAMOND
+    counts = kept.tier_mover_counts(session, tier=diamond, before=before, after=after, scope=scope)
+    rows = kept.tier_movers(
+        session,
+        tier=diamond,
+        before=before,
+        after=after,
+        rules=rules,
+        locale=locale,
+        scope=scope,
+        limit=DIAMOND_MOVER_ROWS,
+    )
+    return counts, rows
 
 
 def prepare(
@@ -106,6 +169,19 @@ def prepare(
         kept.snapshot_history(session, day=latest, scope=scope)
         asked += 1
     for locale in locales:
+        if previous is not None:
+            pages = [(OVERVIEW_ROLES, overview_diamond_moves), (DIAMOND_ROLES, diamond_page_moves)]
+            for roles_of, moves in pages:
+                if role in roles_of:
+                    moves(
+                        session,
+                        before=previous,
+                        after=latest,
+                        rules=rules,
+                        locale=locale,
+                        scope=scope,
+                    )
+                    asked += 2
         for roles, limit, order in DIAMOND_LISTS:
             if role in roles:
                 kept.diamonds(
@@ -270,6 +346,7 @@ def prepare_metrics(settings: Settings, rules: Rules, *, period: str = overview.
 __all__ = [
     "ANALYSIS_ROLES",
     "DIAMOND_LISTS",
+    "DIAMOND_MOVER_ROWS",
     "DIAMOND_PAGE_ROWS",
     "DIAMOND_ROLES",
     "MAX_SALES",
@@ -281,9 +358,11 @@ __all__ = [
     "PREPARED_ROLES",
     "WORKLIST_ROLES",
     "WORKLIST_TOP_ROWS",
+    "diamond_page_moves",
     "keep_metrics",
     "kept_metrics",
     "latest_snapshot",
+    "overview_diamond_moves",
     "prepare",
     "prepare_metrics",
     "prepare_store",

@@ -53,9 +53,9 @@ from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
 from rapport.config import Rules
-from rapport.domain import Role
+from rapport.domain import Role, ValueTier
 from rapport.reports import analysis as distributions
-from rapport.reports import overview, snapshots
+from rapport.reports import movers, overview, snapshots
 from rapport.store import kept_reports, schema
 from rapport.store.db import engine_of
 from rapport.store.paging import PageRequest
@@ -340,6 +340,68 @@ def movements(
     )
 
 
+def tier_mover_counts(
+    session: Session,
+    *,
+    tier: ValueTier,
+    before: dt.date,
+    after: dt.date,
+    scope: CustomerScope | None = None,
+) -> dict[str, int]:
+    """:func:`rapport.reports.movers.tier_mover_counts`, kept (under the later snapshot's
+    key and the earlier one's date and time)."""
+    return memo(
+        session,
+        day=after,
+        scope=scope,
+        report=("tier_mover_counts", tier.value, str(before), str(written(session, before))),
+        compute=lambda: movers.tier_mover_counts(
+            session, tier=tier, before=before, after=after, scope=scope
+        ),
+        names=False,
+    )
+
+
+def tier_movers(
+    session: Session,
+    *,
+    tier: ValueTier,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locale: str,
+    scope: CustomerScope | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """:func:`rapport.reports.movers.tier_movers`, kept (under the later snapshot's key and
+    the earlier one's date and time)."""
+    earlier = written(session, before)
+    return memo(
+        session,
+        day=after,
+        scope=scope,
+        report=(
+            "tier_movers",
+            tier.value,
+            str(before),
+            str(earlier),
+            rules_key(rules),
+            locale,
+            limit,
+        ),
+        compute=lambda: movers.tier_movers(
+            session,
+            tier=tier,
+            before=before,
+            after=after,
+            rules=rules,
+            locale=locale,
+            scope=scope,
+            limit=limit,
+        ),
+    )
+
+
 def diamonds(
     session: Session,
     *,
@@ -490,4 +552,6 @@ __all__ = [
     "rules_key",
     "snapshot_history",
     "state",
+    "tier_mover_counts",
+    "tier_movers",
 ]

@@ -31,7 +31,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.domain import ValueTier
 from rapport.reports import prepared
 from rapport.reports import snapshot_cache as kept
-from rapport.reports.movers import previous_snapshot, tier_mover_counts, tier_movers
+from rapport.reports.movers import previous_snapshot
 from rapport.reports.prepared import latest_snapshot
 from rapport.web import render
 from rapport.web.auth import audit_read, roles
@@ -46,7 +46,7 @@ PAGE_ROWS = prepared.DIAMOND_PAGE_ROWS
 #: The most diamonds one page lists.
 MAX_ROWS = 2000
 #: Movers listed (the counts cover them all).
-MOVER_ROWS = 100
+MOVER_ROWS = prepared.DIAMOND_MOVER_ROWS
 #: The share of the diamond rule's churn ceiling from which a diamond is marked at risk.
 AT_RISK_SHARE = 0.5
 
@@ -93,20 +93,15 @@ def diamonds_page(request: Request, user: Staff) -> Response:
             )
             previous = previous_snapshot(session, as_of)
         if as_of is not None and previous is not None and not list_only:
-            counts = tier_mover_counts(
-                session, tier=ValueTier.DIAMOND, before=previous, after=as_of, scope=scope
-            )
-            gained, lost = counts["in"], counts["out"]
-            movers = tier_movers(
+            counts, movers = prepared.diamond_page_moves(
                 session,
-                tier=ValueTier.DIAMOND,
                 before=previous,
                 after=as_of,
                 rules=rules,
                 locale=fmt.locale,
                 scope=scope,
-                limit=MOVER_ROWS,
             )
+            gained, lost = counts["in"], counts["out"]
     rows = found.rows if found is not None else []
     if not scope.masked:
         shown = [r["customer_id"] for r in rows] + [m["customer_id"] for m in movers]

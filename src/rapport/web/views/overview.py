@@ -36,10 +36,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
-from rapport.domain import Role, ValueTier
+from rapport.domain import Role
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
-from rapport.reports import monthly, movers, prepared
+from rapport.reports import monthly, prepared
 from rapport.reports import overview as figures
 from rapport.reports import snapshot_cache as kept
 from rapport.reports.monthly_render import FORMATS, MEDIA_TYPES, file_name
@@ -49,7 +49,6 @@ from rapport.web import render
 from rapport.web.auth import audit_read, roles
 from rapport.web.figures import overview as ui
 from rapport.web.figures.overview import DEGREES
-from rapport.web.i18n import Formatter
 from rapport.web.nav import NavEntry
 from rapport.workers import run_in_worker, store_settings
 
@@ -201,7 +200,18 @@ def overview_diamonds(request: Request, user: Viewer) -> Response:
         top = kept.diamonds(
             session, day=latest, rules=rules, locale=fmt.locale, limit=LISTED, scope=scope
         )
-        moves = _moves(session, previous, latest, rules, fmt, scope) if previous else None
+        moves = (
+            prepared.overview_diamond_moves(
+                session,
+                before=previous,
+                after=latest,
+                rules=rules,
+                locale=fmt.locale,
+                scope=scope,
+            )
+            if previous
+            else None
+        )
     if not scope.masked:
         shown = [r["customer_id"] for r in top.rows]
         if moves is not None:
@@ -243,39 +253,6 @@ def overview_metrics(request: Request, user: Viewer) -> Response:
     if request.headers.get("hx-trigger") == PERIOD_FORM:  # the choice stays in the address
         response.headers["HX-Push-Url"] = f"/overview?period={period}"
     return response
-
-
-def _moves(
-    session: Any,
-    before: dt.date,
-    after: dt.date,
-    rules: Any,
-    fmt: Formatter,
-    scope: CustomerScope,
-) -> dict[str, Any]:
-    """Who became a diamond customer since the previous snapshot and who stopped
-    (:mod:`rapport.reports.movers`): the counts, and the first :data:`LISTED` of each."""
-    diamond = ValueTier.DIAMOND
-    counts = movers.tier_mover_counts(
-        session, tier=diamond, before=before, after=after, scope=scope
-    )
-    # those who left come first: all of them, then the first entering
-    rows = movers.tier_movers(
-        session,
-        tier=diamond,
-        before=before,
-        after=after,
-        rules=rules,
-        locale=fmt.locale,
-        scope=scope,
-        limit=counts["out"] + LISTED,
-    )
-    return {
-        "gained": counts["in"],
-        "lost": counts["out"],
-        "gained_rows": [r for r in rows if r["direction"] == "in"][:LISTED],
-        "lost_rows": [r for r in rows if r["direction"] == "out"][:LISTED],
-    }
 
 
 def _period(value: str | None) -> str:
