@@ -100,3 +100,22 @@ def count_calls(monkeypatch: Any, functions: Any) -> dict[str, int]:
 
         monkeypatch.setattr(module, name, wrapper)
     return calls
+
+
+def snapshot_reports() -> tuple[tuple[Any, str], ...]:
+    """Every report a page keeps of a snapshot (``(module, name)``: what
+    :func:`count_calls` counts), as :mod:`rapport.reports.snapshot_cache` computes them."""
+    from rapport.reports import analysis, movers, overview, snapshots
+
+    return (
+        (snapshots, "group_summary"),
+        (snapshots, "movements"),
+        (snapshots, "diamonds"),
+        (snapshots, "churn_warnings"),
+        (analysis, "rfm_grid"),
+        (analysis, "clv_distribution"),
+        (analysis, "degree_correlations"),
+        (movers, "tier_mover_counts"),
+        (movers, "tier_movers"),
+        (overview, "snapshot_history"),
+    )

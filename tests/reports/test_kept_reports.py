@@ -20,29 +20,17 @@ from rapport import scoring
 from rapport.access import CustomerScope
 from rapport.api.privacy import erase_customer
 from rapport.config import Settings, load_rules
-from rapport.reports import analysis as distributions
-from rapport.reports import movers, overview, prepared, snapshots
+from rapport.reports import overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
-from tests.helpers import count_calls
+from tests.helpers import count_calls, snapshot_reports
 
 from .conftest import DAY, ReportStore
 
 RULES = load_rules()
 _k = schema.kept_reports.c
-REPORTS = (
-    (snapshots, "group_summary"),
-    (snapshots, "movements"),
-    (snapshots, "diamonds"),
-    (snapshots, "churn_warnings"),
-    (distributions, "rfm_grid"),
-    (distributions, "clv_distribution"),
-    (distributions, "degree_correlations"),
-    (movers, "tier_mover_counts"),
-    (movers, "tier_movers"),
-    (overview, "snapshot_history"),
-)
+REPORTS = snapshot_reports()
 
 
 pytestmark = pytest.mark.usefixtures("no_kept_reports")

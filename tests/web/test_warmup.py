@@ -23,12 +23,11 @@ from rapport.access import CustomerScope
 from rapport.api.app import create_app
 from rapport.config import Settings
 from rapport.domain import Role
-from rapport.reports import analysis as distributions
-from rapport.reports import movers, prepared, snapshot_cache, snapshots
+from rapport.reports import prepared, snapshot_cache, snapshots
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web import warmup
-from tests.helpers import count_calls, live_server
+from tests.helpers import count_calls, live_server, snapshot_reports
 from tests.web.conftest import WebStore, http_login
 
 USERS = {"admin": "admin", "manager": "lin.hui", "sales": "wang.fang", "analyst": "gao.peng"}
@@ -38,17 +37,7 @@ PAGES = {
     "analyst": ("/overview/groups", "/overview/diamonds", "/analysis/snapshot", "/diamonds"),
     "sales": ("/diamonds", "/worklist"),
 }
-REPORTS = (
-    (snapshots, "group_summary"),
-    (snapshots, "movements"),
-    (snapshots, "diamonds"),
-    (snapshots, "churn_warnings"),
-    (distributions, "rfm_grid"),
-    (distributions, "clv_distribution"),
-    (distributions, "degree_correlations"),
-    (movers, "tier_mover_counts"),
-    (movers, "tier_movers"),
-)
+REPORTS = snapshot_reports()
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,35 @@ def latest_snapshot(session: Session) -> dt.date | None:
     return found
 
 
+def _diamond_moves(
+    session: Session,
+    *,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locale: str,
+    scope: CustomerScope,
+    listed: int,
+    all_out: bool,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """How many diamond customers entered and left between the snapshots dated ``before``
+    and ``after``, and the first ``listed`` movers (after every one who left, with
+    ``all_out``); kept (:mod:`rapport.reports.movers`)."""
+    diamond = ValueTier.DIAMOND
+    counts = kept.tier_mover_counts(session, tier=diamond, before=before, after=after, scope=scope)
+    rows = kept.tier_movers(
+        session,
+        tier=diamond,
+        before=before,
+        after=after,
+        rules=rules,
+        locale=locale,
+        scope=scope,
+        limit=counts["out"] + listed if all_out else listed,
+    )
+    return counts, rows
+
+
 def overview_diamond_moves(
     session: Session,
     *,
@@ -89,21 +118,18 @@ def overview_diamond_moves(
     scope: CustomerScope,
 ) -> dict[str, Any]:
     """The overview's diamond customers who entered or left between the snapshots dated
-    ``before`` and ``after`` (kept, :mod:`rapport.reports.movers`): ``gained`` and
-    ``lost`` (the counts) and the first :data:`OVERVIEW_LISTED` of each (``gained_rows``,
-    ``lost_rows``)."""
-    diamond = ValueTier.DIAMOND
-    counts = kept.tier_mover_counts(session, tier=diamond, before=before, after=after, scope=scope)
+    ``before`` and ``after``: ``gained`` and ``lost`` (the counts) and the first
+    :data:`OVERVIEW_LISTED` of each (``gained_rows``, ``lost_rows``)."""
     # those who left come first: all of them, then the first entering
-    rows = kept.tier_movers(
+    counts, rows = _diamond_moves(
         session,
-        tier=diamond,
         before=before,
         after=after,
         rules=rules,
         locale=locale,
         scope=scope,
-        limit=counts["out"] + OVERVIEW_LISTED,
+        listed=OVERVIEW_LISTED,
+        all_out=True,
     )
     return {
         "gained": counts["in"],
@@ -122,21 +148,18 @@ def diamond_page_moves(
     locale: str,
     scope: CustomerScope,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """The diamonds page's movers between the snapshots dated ``before`` and ``after``
-    (kept): how many entered and left, and the first :data:`DIAMOND_MOVER_ROWS` of them."""
-    diamond = ValueTier.DIAMOND
-    counts = kept.tier_mover_counts(session, tier=diamond, before=before, after=after, scope=scope)
-    rows = kept.tier_movers(
+    """The diamonds page's movers between the snapshots dated ``before`` and ``after``:
+    how many entered and left, and the first :data:`DIAMOND_MOVER_ROWS` of them."""
+    return _diamond_moves(
         session,
-        tier=diamond,
         before=before,
         after=after,
         rules=rules,
         locale=locale,
         scope=scope,
-        limit=DIAMOND_MOVER_ROWS,
+        listed=DIAMOND_MOVER_ROWS,
+        all_out=False,
     )
-    return counts, rows
 
 
 def prepare(
