@@ -158,3 +158,21 @@ def test_the_service_queue_checks_each_open_tickets_customer(
         if who.role is Role.SERVICE:
             assert "SEARCH assigned USING" in shown, shown
             assert "LIST SUBQUERY" not in shown, shown  # not all of the agent's customers
+
+
+def test_an_agents_own_queue_reads_their_open_tickets_alone(team_engine: Engine) -> None:
+    """A service agent's queue ("mine", their page's default) reads their open tickets, one
+    range of the index on (assignee, status), not every ticket they ever had."""
+    scope = CustomerScope(AGENT)
+    now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    query = QueueQuery(assignee="mine")
+    found = statement_plans(
+        team_engine, lambda s: ticket_queue(session=s, scope=scope, query=query, now=now)
+    )
+    found = [(sql, shown) for sql, shown in found if sql.startswith("SELECT")]
+    assert len(found) == 2
+    for sql, shown in found:
+        read = (
+            "SEARCH queued USING INDEX ix_tickets_assignee_id_status (assignee_id=? AND status=?)"
+        )
+        assert read in shown, (sql, shown)

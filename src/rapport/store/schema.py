@@ -346,7 +346,9 @@ tickets = sa.Table(
     sa.Index("ix_tickets_customer_id", "customer_id"),
     sa.Index("ix_tickets_opened_at", "opened_at"),
     sa.Index("ix_tickets_status", "status"),
-    sa.Index("ix_tickets_assignee_id", "assignee_id"),
+    # an agent's open tickets: their range of the index, not every ticket they ever had
+    # (migration 0016, which replaced the index on assignee_id alone)
+    sa.Index("ix_tickets_assignee_id_status", "assignee_id", "status"),
     # a service agent's customers, read from the index alone (migration 0013)
     sa.Index("ix_tickets_assignee_id_customer_id", "assignee_id", "customer_id"),
 )
