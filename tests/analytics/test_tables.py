@@ -33,6 +33,8 @@ NOT_ANALYTIC = {
     "outbox",
     "pipeline_runs",
     "store_locks",
+    # the pages' snapshot reports computed ahead: a cache of what the analytics produced
+    "kept_reports",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 
