@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -119,3 +120,25 @@ def snapshot_reports() -> tuple[tuple[Any, str], ...]:
         (movers, "tier_movers"),
         (overview, "snapshot_history"),
     )
+
+
+def statement_plans(engine: Engine, read: Callable[[Session], object]) -> list[tuple[str, str]]:
+    """Each statement ``read`` runs, with SQLite's plan of it (its own parameters bound)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as session:
+            read(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        return [
+            (sql, " | ".join(str(r[-1]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", args)))
+            for sql, args in sent
+        ]

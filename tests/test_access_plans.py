@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from rapport.access import AlertScope, CustomerScope, Principal, TaskScope
 from rapport.domain import Role
@@ -24,6 +21,7 @@ from rapport.reports.service_queue import QueueQuery, ticket_queue
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web.customer_list import CustomerQuery, list_customers, owners
+from tests.helpers import statement_plans
 
 
 @pytest.fixture
@@ -64,28 +62,6 @@ def test_scoped_records_look_their_customer_up_instead_of_reading_every_customer
                 name,
                 found,
             )
-
-
-def statement_plans(engine: Engine, read: Callable[[Session], object]) -> list[tuple[str, str]]:
-    """Each statement ``read`` runs, with SQLite's plan of it (its own parameters bound)."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with Session(engine) as session:
-            read(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        return [
-            (sql, " | ".join(str(r[-1]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", args)))
-            for sql, args in sent
-        ]
 
 
 MANAGER = Principal(7, "manager", Role.MANAGER, "east", "login")

@@ -10,10 +10,8 @@ import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -22,6 +20,7 @@ from rapport.config import load_rules
 from rapport.domain import Role
 from rapport.reports import analysis, overview, snapshots
 from rapport.store.db import create_engine
+from tests.helpers import statement_plans
 
 DAY = dt.date(2026, 11, 30)
 BEFORE = dt.date(2026, 10, 31)
@@ -74,25 +73,9 @@ def sqlite_engine(sqlite_start: Path, tmp_path: Path) -> Iterator[Engine]:
 def score_plans(engine: Engine, read: Callable[[Session], object]) -> list[tuple[str, str]]:
     """Each statement ``read`` runs that reads ``customer_scores``, with SQLite's plan of
     it (its own parameters bound)."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "customer_scores" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with Session(engine) as session:
-            read(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        return [
-            (sql, " | ".join(str(r[-1]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", args)))
-            for sql, args in sent
-        ]
+    return [
+        (sql, shown) for sql, shown in statement_plans(engine, read) if "customer_scores" in sql
+    ]
 
 
 def scope_of(who: str) -> CustomerScope | None:
