@@ -197,6 +197,17 @@ def sqlite_start(_sqlite_template: Path) -> Path:
 
 
 @pytest.fixture
+def sqlite_engine(sqlite_start: Path, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite store of the test's own (a copy of :func:`sqlite_start`), such as
+    the query-plan tests read."""
+    path = tmp_path / "plan.db"
+    shutil.copy(sqlite_start, path)
+    engine = create_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated store on ``backend``. SQLite: a fresh file per test (a copy of
     :func:`sqlite_start`); PostgreSQL: shared by the session, so use it through

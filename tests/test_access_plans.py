@@ -7,9 +7,6 @@ tickets, tasks and the API's routes)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,18 +16,8 @@ from rapport.access import AlertScope, CustomerScope, Principal, TaskScope
 from rapport.domain import Role
 from rapport.reports.service_queue import QueueQuery, ticket_queue
 from rapport.store import schema
-from rapport.store.db import create_engine
 from rapport.web.customer_list import CustomerQuery, list_customers, owners
 from tests.helpers import statement_plans
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_start: Path, tmp_path: Path) -> Iterator[Engine]:
-    path = tmp_path / "plan.db"
-    shutil.copy(sqlite_start, path)
-    engine = create_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
 
 
 def plan(engine: Engine, stmt: sa.Select) -> str:

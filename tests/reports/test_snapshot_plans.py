@@ -7,9 +7,7 @@ test_snapshot_reports.py, test_analysis.py and test_overview.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -19,7 +17,6 @@ from rapport.access import CustomerScope, Principal
 from rapport.config import load_rules
 from rapport.domain import Role
 from rapport.reports import analysis, overview, snapshots
-from rapport.store.db import create_engine
 from tests.helpers import statement_plans
 
 DAY = dt.date(2026, 11, 30)
@@ -59,15 +56,6 @@ SCOPES = {
     "manager": Principal(7, "manager", Role.MANAGER, "east", "login"),
     "sales": Principal(8, "sales", Role.SALES, "east", "login"),
 }
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_start: Path, tmp_path: Path) -> Iterator[Engine]:
-    path = tmp_path / "plan.db"
-    shutil.copy(sqlite_start, path)
-    engine = create_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
 
 
 def score_plans(engine: Engine, read: Callable[[Session], object]) -> list[tuple[str, str]]:
