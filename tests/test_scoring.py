@@ -326,6 +326,7 @@ def sample_scores(tmp_path_factory, sample_store) -> tuple[Any, Any]:
             s.c.expected_purchases_90d,
             s.c.predicted_clv,
             s.c.churn_risk,
+            s.c.churn_source,
             s.c.components,
             c.c.external_id,
         ).join(c, c.c.id == s.c.customer_id)
@@ -379,6 +380,9 @@ def test_predictions_cover_every_buyer_and_no_prospect(sample_scores) -> None:
     churn = scored.loc[buyer, "components"].map(lambda c: c["churn"])
     sources = churn.map(lambda c: c["source"])
     assert set(sources) == {"classifier", "mbgnbd"}  # the default purchase model
+    # the column the churn warnings read holds the document's source, and none without a risk
+    assert scored.loc[buyer, "churn_source"].tolist() == sources.tolist()
+    assert scored.loc[~buyer, "churn_source"].isna().all()
     # the classifier scores the active buyers, with their reasons
     active = scored.loc[buyer, "lifecycle_stage"].isin(["new", "active", "growing", "at_risk"])
     assert (sources[active] == "classifier").mean() > 0.95

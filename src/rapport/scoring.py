@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.engine import Engine
 
 from rapport.config import Rules, Settings, get_settings, load_rules
@@ -307,7 +308,8 @@ def coverage(scores: pa.Table) -> dict[str, int]:
 
 def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime) -> pa.Table:
     """The rows of the snapshot: the columns of ``customer_scores`` the scores fill (with
-    the predictive ones when ``scores`` has them), the ``components`` document, ``as_of``
+    the predictive ones when ``scores`` has them, and ``churn_source``, also in the
+    document, as a column the churn warnings read), the ``components`` document, ``as_of``
     and ``computed_at``."""
     from rapport.analytics.scores import SCORE_COLUMNS
 
@@ -317,6 +319,11 @@ def snapshot_table(scores: pa.Table, *, as_of: dt.date, computed_at: dt.datetime
         names += PREDICTION_COLUMNS
     columns = {name: scores.column(name) for name in names}
     columns["components"] = components(scores)
+    if "churn_source" in scores.column_names:  # as the document has it: none without a risk
+        rated = pc.is_valid(scores.column("churn_risk"))
+        columns["churn_source"] = pc.if_else(
+            rated, scores.column("churn_source"), pa.scalar(None, pa.string())
+        )
     columns["as_of"] = pa.array([as_of] * n, pa.date32()) if n else pa.array([], pa.date32())
     stamp = computed_at.astimezone(dt.UTC).replace(tzinfo=None)
     columns["computed_at"] = pa.array([stamp] * n, pa.timestamp("us"))

@@ -63,6 +63,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "predicted_clv": "float64",
         "churn_risk": "float64",
         "components": "string",
+        "churn_source": "string",
         "computed_at": "timestamp",
     },
     "customers": {

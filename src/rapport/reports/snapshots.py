@@ -448,27 +448,29 @@ def churn_warnings(
     # a float on every store (a product of a float and a decimal), compared exactly from
     # one page to the next
     value_at_risk = sa.type_coerce(_s.churn_risk * _s.predicted_clv, sa.Float)
+    # the warnings are one range of ix_customer_scores_as_of_churn_risk (the date, the
+    # risk, the source, the CLV); the rows' documents are read for the page's rows alone
     stmt = (
         sa.select(
             *_WHO,
             _s.churn_risk,
             _s.predicted_clv,
             value_at_risk.label("value_at_risk"),
-            _s.components,
         )
         .join(schema.customers, _c.id == _s.customer_id)
         .where(
             *_list_where(scope, day, marketable_only),
             _s.churn_risk >= min_risk,
             _s.predicted_clv.is_not(None),
-            _s.components[("churn", "source")].as_string() == "classifier",
+            _s.churn_source == "classifier",
         )
     )
     order = [SortKey(value_at_risk, descending=True), _BY_ID]
     found = read_page(session, stmt, _page(limit, page), order)
+    documents = _documents(session, day, [row["customer_id"] for row in found.data])
     rows: list[dict[str, Any]] = []
     for row in found.data:
-        churn = components(row).get("churn") or {}
+        churn = components({"components": documents.get(row["customer_id"])}).get("churn") or {}
         reasons = [r for r in churn.get("reasons") or [] if r.get("direction") == "raises"]
         rows.append(
             {
@@ -480,6 +482,14 @@ def churn_warnings(
             }
         )
     return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
+
+
+def _documents(session: Session, day: dt.date, ids: list[int]) -> dict[int, Any]:
+    """The ``components`` documents of customers ``ids`` in the snapshot dated ``day``."""
+    if not ids:
+        return {}
+    stmt = sa.select(_s.customer_id, _s.components).where(_s.as_of == day, _s.customer_id.in_(ids))
+    return {r.customer_id: r.components for r in session.execute(stmt)}
 
 
 def top_clv(

@@ -604,6 +604,11 @@ customer_scores = sa.Table(
     sa.Column("predicted_clv", MONEY),
     sa.Column("churn_risk", sa.Float),
     sa.Column("components", JSONDoc, comment="inputs and reasons behind each score"),
+    sa.Column(
+        "churn_source",
+        sa.String(32),
+        comment="what rated the churn risk: classifier, or the purchase model's kind",
+    ),
     sa.Column("computed_at", UTCDateTime, nullable=False),
     *[
         sa.CheckConstraint(f"{c} BETWEEN 0 AND 100", name=f"{c}_range")
@@ -649,6 +654,19 @@ sa.Index(
     customer_scores.c.engagement,
     customer_scores.c.advocacy,
     customer_scores.c.relationship_index,
+)
+
+# A snapshot's customers by churn risk, highest first, with what the churn warnings read
+# beside them (migration 0017): the customer list sorted by risk walks it in order, and
+# the warnings (risk at or above a threshold, rated by the classifier, with a predicted
+# CLV) read one range of it without the rows.
+sa.Index(
+    "ix_customer_scores_as_of_churn_risk",
+    customer_scores.c.as_of,
+    customer_scores.c.churn_risk.desc(),
+    customer_scores.c.customer_id,
+    customer_scores.c.churn_source,
+    customer_scores.c.predicted_clv,
 )
 
 # --- API access (migration 0002) ------------------------------------------------------------

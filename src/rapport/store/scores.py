@@ -122,16 +122,37 @@ def _rows_table(rows: list[Row]) -> pa.Table:
     return pa.table(columns)
 
 
+def _with_churn_source(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``row`` with the ``churn_source`` of its ``components`` document when it has a churn
+    risk and no source of its own."""
+    if "churn_source" in row or row.get("churn_risk") is None:
+        return row
+    document = row.get("components")
+    if isinstance(document, str):
+        document = json.loads(document)
+    churn = document.get("churn") if isinstance(document, Mapping) else None
+    source = churn.get("source") if isinstance(churn, Mapping) else None
+    return row if source is None else {**row, "churn_source": source}
+
+
 def write_snapshot(*, session: Session, as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> int:
     """:func:`replace_snapshot` for rows given as mappings, in ``session``'s transaction
     (begun as a writer when it has not begun yet); returns rows written.
 
     Each row is checked first (:meth:`Repository.validate`, naming the field and value);
-    rows may carry different fields, and a field a row does not carry is stored as NULL.
+    rows may carry different fields, and a field a row does not carry is stored as NULL,
+    but for ``churn_source``: a row with a churn risk and none takes its ``components``
+    document's (``churn.source``), as the scoring run's rows have it.
     """
     computed_at = utcnow()
     clean = [
-        repo.validate({**row, "as_of": as_of, "computed_at": row.get("computed_at", computed_at)})
+        repo.validate(
+            {
+                **_with_churn_source(row),
+                "as_of": as_of,
+                "computed_at": row.get("computed_at", computed_at),
+            }
+        )
         for row in rows
     ]
     begin_writing(session)
