@@ -493,3 +493,54 @@ def test_the_snapshot_reports_index_comes_with_0015_in_place_of_the_as_of_index(
     found = _indexes(bare_engine)
     assert "ix_customer_scores_as_of" in found
     assert "ix_customer_scores_as_of_reports" not in found
+
+
+def test_0017_fills_the_churn_source_of_the_snapshots_already_stored(bare_engine: Engine) -> None:
+    # the column holds the components document's churn.source, and none without a risk;
+    # the downgrade drops it and its index, and 0018's list indexes come and go with it
+    from rapport.store.schema import customer_scores
+
+    upgrade(bare_engine, "0016")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    day = dt.date(2024, 4, 30)
+    documents: dict[int, tuple[float | None, dict | None]] = {
+        1: (0.8, {"churn": {"source": "classifier", "reasons": []}}),
+        2: (0.3, {"churn": {"source": "mbgnbd"}, "prediction": {"clv_low": 1.0}}),
+        3: (None, {"rfm": {"r": 2}}),
+        4: (None, None),
+    }
+    with bare_engine.begin() as conn:
+        for i in documents:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (id, external_id, country, marketing_consent, "
+                    "marketing_opt_out, created_at, updated_at) VALUES (:i, :e, 'CN', false, "
+                    "false, :t, :t)"
+                ),
+                {"i": i, "e": f"C{i}", "t": now.isoformat()},
+            )
+        s = customer_scores.c
+        for i, (risk, doc) in documents.items():
+            conn.execute(
+                sa.insert(customer_scores).values(
+                    {s.customer_id: i, s.as_of: day, s.churn_risk: risk, s.components: doc}
+                    | {s.computed_at: now}
+                )
+            )
+    upgrade(bare_engine, "0018")
+    found = _indexes(bare_engine)
+    assert {
+        "ix_customer_scores_as_of_churn_risk",
+        "ix_customer_scores_as_of_relationship_index",
+        "ix_customers_name_key",
+        "ix_customers_owner_id_name_key",
+    } <= found
+    with bare_engine.connect() as conn:
+        s = customer_scores.c
+        stored = dict(conn.execute(sa.select(s.customer_id, s.churn_source)).all())
+    assert stored == {1: "classifier", 2: "mbgnbd", 3: None, 4: None}
+    downgrade(bare_engine, "0016")
+    assert "ix_customer_scores_as_of_churn_risk" not in _indexes(bare_engine)
+    assert "ix_customers_name_key" not in _indexes(bare_engine)
+    columns = {c["name"] for c in sa.inspect(bare_engine).get_columns("customer_scores")}
+    assert "churn_source" not in columns and "churn_risk" in columns

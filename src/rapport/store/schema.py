@@ -169,6 +169,16 @@ birthday_md = month_day(customers.c.birthday)
 sa.Index("ix_customers_birthday_md", birthday_md, customers.c.id)
 sa.Index("ix_customers_owner_id_birthday_md", customers.c.owner_id, birthday_md, customers.c.id)
 
+#: The key a list sorted by name orders customers on: the name, ``''`` for none (so every
+#: store puts customers without a name first). A literal, not a parameter, so that the
+#: store matches the expression of a query to the one of its index.
+name_key = sa.func.coalesce(customers.c.name, sa.literal_column("''"))
+
+# Customers by name, then id, of everyone and of one owner (the customer list sorted by
+# name walks the first, or one range of the second per owner of the scope; migration 0018).
+sa.Index("ix_customers_name_key", name_key, customers.c.id)
+sa.Index("ix_customers_owner_id_name_key", customers.c.owner_id, name_key, customers.c.id)
+
 leads = sa.Table(
     "leads",
     metadata,
@@ -667,6 +677,15 @@ sa.Index(
     customer_scores.c.customer_id,
     customer_scores.c.churn_source,
     customer_scores.c.predicted_clv,
+)
+
+# A snapshot's customers by relationship index, highest first (the customer list sorted by
+# it; migration 0018).
+sa.Index(
+    "ix_customer_scores_as_of_relationship_index",
+    customer_scores.c.as_of,
+    customer_scores.c.relationship_index.desc(),
+    customer_scores.c.customer_id,
 )
 
 # --- API access (migration 0002) ------------------------------------------------------------

@@ -9,8 +9,11 @@ customers' primary key; a manager's, whose scope is the unowned customers or the
 a merge of one range of the owner index per owner
 (:meth:`~rapport.access.CustomerScope.owner_ranges`); a service agent's starts from their
 tickets' customers. A filter on the owner or the city uses its index; the count stops at
-:data:`COUNT_LIMIT`. The name and score sorts read every matching row (no index on
-those columns): on a million customers they take seconds unless a filter narrows them. Text search
+:data:`COUNT_LIMIT`. Sorted by name, a page walks the index on the name (of everyone, or
+of one owner: a manager's pages merge one range of it per owner, as in the id order);
+sorted by a score, the snapshot's index on that score, highest first, each row checked
+against the scope and the filters until the page is full (:func:`walked_ids`), unless so
+few customers match that reading them all and sorting them costs less. Text search
 goes through :func:`rapport.store.customers.search` (name, phone, e-mail, customer
 number, tags; Chinese text as typed), as the API's does, its matches capped at
 :data:`SEARCH_SCAN_LIMIT`.
@@ -86,12 +89,46 @@ class CustomerPage:
     more_than_count: bool = False  # more than ``count`` (= COUNT_LIMIT) customers match
 
 
+#: Sorts by a column of the snapshot, each walked in order on an index of the snapshot
+#: (``as_of``, the column highest first, the customer): scores are never negative, so the
+#: customers without one (key ``-1``) come after every scored one.
+SCORE_SORTS = ("relationship_index", "predicted_clv", "churn_risk")
+
+#: Snapshot rows a page sorted by a score may read in the snapshot's order (estimated from
+#: how many customers match) before the matching customers are read and sorted instead.
+WALK_LIMIT = 100_000
+
+
 def _sort_key(sort: str) -> sa.ColumnElement[Any]:
     if sort == "id":
         return _c.id
     if sort == "name":
-        return sa.func.coalesce(_c.name, "")
+        return schema.name_key
     return sa.func.coalesce(_s.c[sort], -1)
+
+
+def _order(sort: str) -> list[SortKey]:
+    """The keys of a list sorted by ``sort``: its key, then the customer id."""
+    if sort == "id":
+        return [SortKey(_c.id)]
+    return [SortKey(_sort_key(sort), descending=SORTS[sort][0]), SortKey(_c.id)]
+
+
+def _past(order: list[SortKey], after: tuple[Any, int] | None) -> list[sa.ColumnElement[bool]]:
+    """The conditions of the rows after the cursor ``after`` in ``order``: the keyset
+    condition, and the sort key's bound alone so that an index on the key starts there."""
+    if after is None:
+        return []
+    key, last_id = after
+    if len(order) == 1:
+        return [_c.id > last_id]
+    first = order[0]
+    bound = first.column <= key if first.descending else first.column >= key
+    return [bound, beyond(order, (key, last_id))]
+
+
+def _ordered(order: list[SortKey]) -> list[sa.ColumnElement[Any]]:
+    return [s.column.desc() if s.descending else s.column.asc() for s in order]
 
 
 def encode_cursor(sort: str, key: Any, last_id: int) -> str:
@@ -149,21 +186,88 @@ def page_rows(
     *,
     as_of: Any,
     filters: list[sa.ColumnElement[bool]],
+    matches: int,
 ) -> list[dict[str, Any]]:
     """The rows of ``query``'s page (up to its limit and one more, which tells that another
-    page follows) under ``filters`` (:func:`filters_of`) in ``scope``. In the id order with
-    no owner chosen, the first rows after the cursor of each owner range of the scope
-    (:meth:`~rapport.access.CustomerScope.owner_ranges`: a manager's unowned customers and
-    each team member's) are merged, rather than the scope's customers sorted."""
+    page follows) under ``filters`` (:func:`filters_of`) in ``scope``, of which ``matches``
+    customers match (counted up to :data:`COUNT_LIMIT` and one more).
+
+    * In the id or the name order with no owner chosen, the first rows after the cursor of
+      each owner range of the scope (:meth:`~rapport.access.CustomerScope.owner_ranges`: a
+      manager's unowned customers and each team member's) are merged, rather than the
+      scope's customers sorted.
+    * By a score, the snapshot is read in the score's order (:func:`walked_ids`) when the
+      matches are many enough that a page is found early (:func:`_walks`); else the
+      matching customers are read and sorted."""
     ranges = None
-    if query.sort == "id" and query.owner_id is None and not query.unowned:
+    if query.sort in ("id", "name") and query.owner_id is None and not query.unowned:
         ranges = scope.owner_ranges(session)
+    clause = scope.clause()
+    scoped = filters if clause is None else [clause, *filters]
     if ranges is not None and 2 <= len(ranges) <= MAX_RANGES:
         stmt = page_statement(filters, query, as_of, ranges=ranges)
+    elif query.sort in SCORE_SORTS and as_of is not None and _walks(session, query, matches):
+        ids = walked_ids(session, query, as_of, scoped)
+        stmt = page_statement([_c.id.in_(ids)], _first_page(query), as_of)
     else:
-        clause = scope.clause()
-        stmt = page_statement(filters if clause is None else [clause, *filters], query, as_of)
+        stmt = page_statement(scoped, query, as_of)
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def _first_page(query: CustomerQuery) -> CustomerQuery:
+    return CustomerQuery(**{**query.__dict__, "after": None})
+
+
+def _walks(session: Session, query: CustomerQuery, matches: int) -> bool:
+    """Whether a page sorted by a score reads the snapshot in the score's order
+    (:func:`walked_ids`) rather than every matching customer, sorted: when the rows it
+    reads before the page is full, about the page's size times the customers per match
+    (the customers' highest id over ``matches``), stay within :data:`WALK_LIMIT`."""
+    highest = session.execute(sa.select(sa.func.max(_c.id))).scalar_one() or 0
+    fetch = PageRequest(limit=query.limit).fetch
+    return fetch * highest <= WALK_LIMIT * max(matches, 1)
+
+
+def walked_ids(
+    session: Session, query: CustomerQuery, as_of: Any, where: list[sa.ColumnElement[bool]]
+) -> list[int]:
+    """The ids of the page of ``query`` (sorted by a score of :data:`SCORE_SORTS`) among
+    the customers ``where`` selects, read in the score's order: first the snapshot's rows
+    with the score, on its index (highest first, then customer), each customer checked
+    against ``where`` until the page is full; then, if the page is not, the customers
+    without the score, in id order."""
+    column = _s.c[query.sort]
+    fetch = PageRequest(limit=query.limit).fetch
+    after = decode_cursor(query.after, query.sort)
+    customer = sa.select(sa.literal(1)).where(_c.id == _s.c.customer_id, *where).exists()
+    ids: list[int] = []
+    if after is None or after[0] >= 0:
+        later: list[sa.ColumnElement[bool]] = []
+        if after is not None:
+            key, last_id = after
+            order = [SortKey(column, descending=True), SortKey(_s.c.customer_id)]
+            later = [column <= key, beyond(order, (key, last_id))]
+        scored = (
+            sa.select(_s.c.customer_id)
+            .where(_s.c.as_of == as_of, column.is_not(None), customer, *later)
+            .order_by(column.desc(), _s.c.customer_id)
+            .limit(fetch)
+        )
+        ids = list(session.execute(scored).scalars())
+    if len(ids) < fetch:
+        s = _s.alias("scored")
+        valued = sa.select(sa.literal(1)).where(
+            s.c.customer_id == _c.id, s.c.as_of == as_of, s.c[query.sort].is_not(None)
+        )
+        later = [] if after is None or after[0] >= 0 else [_c.id > after[1]]
+        rest = (
+            sa.select(_c.id)
+            .where(*where, ~valued.exists(), *later)
+            .order_by(_c.id)
+            .limit(fetch - len(ids))
+        )
+        ids += session.execute(rest).scalars()
+    return ids
 
 
 def filters_of(
@@ -223,16 +327,15 @@ def page_statement(
     range after the cursor, each read in id order from the index on the owner, merged: a
     manager's first page reads a few rows of each owner instead of sorting every customer
     of the team and the unowned pool."""
-    descending, _ = SORTS[query.sort]
     key = _sort_key(query.sort)
+    order = _order(query.sort)
     fetch = PageRequest(limit=query.limit).fetch
     after = decode_cursor(query.after, query.sort)
-    if ranges is not None and query.sort == "id":
-        later = [] if after is None else [_c.id > after[1]]
+    if ranges is not None and query.sort in ("id", "name"):
         arms = [
             sa.select(_c.id)
-            .where(r, *where, *later)
-            .order_by(_c.id)
+            .where(r, *where, *_past(order, after))
+            .order_by(*_ordered(order))
             .limit(fetch)
             .correlate(None)
             .subquery()
@@ -252,16 +355,20 @@ def page_statement(
         _s.c.churn_risk,
         sa.func.coalesce(_u.c.display_name, _u.c.username).label("owner_name"),
     ).select_from(_joined(as_of))
-    stmt = stmt.where(*where)
-    order = [SortKey(_c.id)]
-    if query.sort != "id":
-        order.insert(0, SortKey(key, descending=descending))
-    if after is not None:
-        last_key, last_id = after
-        stmt = stmt.where(beyond(order, (last_id,) if query.sort == "id" else (last_key, last_id)))
-    return stmt.order_by(
-        *(s.column.desc() if s.descending else s.column.asc() for s in order)
-    ).limit(fetch)
+    return stmt.where(*where, *_past(order, after)).order_by(*_ordered(order)).limit(fetch)
+
+
+def count_matches(
+    session: Session, scope: CustomerScope, filters: list[sa.ColumnElement[bool]], as_of: Any
+) -> int:
+    """How many customers of ``scope`` ``filters`` (:func:`filters_of`) select, counted up
+    to :data:`COUNT_LIMIT` and one more."""
+    clause = scope.clause()
+    where = filters if clause is None else [clause, *filters]
+    matches = sa.select(sa.literal(1)).select_from(_joined(as_of)).where(*where)
+    return session.execute(
+        sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
+    ).scalar_one()
 
 
 def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQuery) -> CustomerPage:
@@ -276,13 +383,8 @@ def list_customers(*, session: Session, scope: CustomerScope, query: CustomerQue
         query = CustomerQuery(**{**query.__dict__, "sort": "id", "after": None})
     as_of = latest_snapshot(session)
     filters, searched, capped = filters_of(session, scope, query, as_of)
-    clause = scope.clause()
-    where = filters if clause is None else [clause, *filters]
-    matches = sa.select(sa.literal(1)).select_from(_joined(as_of)).where(*where)
-    count = session.execute(
-        sa.select(sa.func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery())
-    ).scalar_one()
-    found = page_rows(session, scope, query, as_of=as_of, filters=filters)
+    count = count_matches(session, scope, filters, as_of)
+    found = page_rows(session, scope, query, as_of=as_of, filters=filters, matches=count)
     page = PageRequest(limit=query.limit).cut(
         found, count=count, key=lambda r: (r["sort_key"], r["id"])
     )

@@ -19,6 +19,7 @@ from rapport.reports.tables import TableColumn
 from rapport.web import card, render
 from rapport.web.customer_list import (
     CustomerQuery,
+    count_matches,
     encode_cursor,
     filters_of,
     page_rows,
@@ -86,7 +87,8 @@ def _customer_page(
 ) -> list[dict[str, Any]]:
     as_of = latest_snapshot(session)
     filters, _, _ = filters_of(session, scope, query, as_of)
-    return page_rows(session, scope, query, as_of=as_of, filters=filters)
+    matches = count_matches(session, scope, filters, as_of)
+    return page_rows(session, scope, query, as_of=as_of, filters=filters, matches=matches)
 
 
 def read_timeline(request: Request, user: Principal, fmt: Formatter, limit: int) -> Exported:
