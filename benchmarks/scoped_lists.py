@@ -10,12 +10,17 @@ Read only: open the store read-only (as above) or use a copy. The callers:
 * ``mgr_team``: the same manager as the lead of the team that owns the most customers (the
   scope of a manager with salespeople: their customers and the unowned);
 * ``service``: the service agent with the most tickets;
+* ``sales``: the salesperson who owns the most customers;
 * ``admin``: the first admin (every customer; for comparison).
 
 For each: the first page of ``/customers`` (:func:`rapport.web.customer_list.list_customers`,
-sorted by id) and the next one by its cursor, the owner filter's list
+sorted by id) and the next one by its cursor, the same sorted by name and by each score
+(``name``, ``name2``, ``relationship_index``, …), the owner filter's list
 (:func:`~rapport.web.customer_list.owners`), the first page of the service queue
-(:func:`rapport.reports.service_queue.ticket_queue`) and the next. Each round runs them all
+(:func:`rapport.reports.service_queue.ticket_queue`) and the next, and a text search of the
+list (``search:…``: a surname, a whole name, the last four digits of a phone, a customer
+number, a text nobody has). ``--steps`` keeps the steps whose names start with one of its
+words. Each round runs them all
 in a new session; the first round of the process is "cold" for SQLite's page cache (the
 operating system's may hold the file). A digest of every returned row id, count and cursor
 ends the output: two versions of the code that return the same pages print the same digest.
@@ -41,7 +46,7 @@ from rapport.access import CustomerScope, Principal
 from rapport.domain import Role
 from rapport.reports.service_queue import OPEN_STATUSES, QueueQuery, ticket_queue
 from rapport.store import schema
-from rapport.web.customer_list import CustomerQuery, list_customers, owners
+from rapport.web.customer_list import SORTS, CustomerQuery, list_customers, owners
 
 
 def callers(engine: sa.Engine) -> dict[str, Principal]:
@@ -66,6 +71,13 @@ def callers(engine: sa.Engine) -> dict[str, Principal]:
                 "ORDER BY (SELECT count(*) FROM tickets t WHERE t.assignee_id = u.id) DESC, u.id"
             )
         ).first()
+        seller = c.execute(
+            q(
+                "SELECT u.id, u.username, u.team FROM users u JOIN customers c "
+                "ON c.owner_id = u.id WHERE u.role = 'sales' GROUP BY u.id "
+                "ORDER BY count(*) DESC, u.id LIMIT 1"
+            )
+        ).first()
         admin = c.execute(
             q("SELECT id, username, team FROM users WHERE role = 'admin' ORDER BY id")
         ).first()
@@ -78,6 +90,8 @@ def callers(engine: sa.Engine) -> dict[str, Principal]:
             found["service"] = Principal(
                 agent.id, agent.username, Role.SERVICE, agent.team, "login"
             )
+        if seller is not None:
+            found["sales"] = Principal(seller.id, seller.username, Role.SALES, seller.team, "login")
         if admin is not None:
             found["admin"] = Principal(admin.id, admin.username, Role.ADMIN, admin.team, "login")
         for name, p in found.items():
@@ -99,6 +113,11 @@ def callers(engine: sa.Engine) -> dict[str, Principal]:
                     {"i": p.user_id},
                 ).one()
                 print(f"{name}: {p.username}: {mine[0]:,} tickets of {mine[1]:,} customers")
+            elif p.role is Role.SALES:
+                owned = c.execute(
+                    q("SELECT count(*) FROM customers WHERE owner_id = :i"), {"i": p.user_id}
+                ).scalar()
+                print(f"{name}: {p.username}: owns {owned:,}")
         unowned = c.execute(q("SELECT count(*) FROM customers WHERE owner_id IS NULL")).scalar()
         t = schema.tickets.c
         opened = c.execute(sa.select(sa.func.count()).where(t.status.in_(OPEN_STATUSES))).scalar()
@@ -106,10 +125,48 @@ def callers(engine: sa.Engine) -> dict[str, Principal]:
     return found
 
 
-def calls(session: Session, scope: CustomerScope, now: dt.datetime) -> dict[str, Callable[[], Any]]:
+def search_texts(engine: sa.Engine) -> list[str]:
+    """What the searches look for: the surname of the middle customer, their whole name, the
+    last four digits of their phone, their customer number, and a text nobody has."""
+    with engine.connect() as c:
+        middle = c.execute(sa.text("SELECT max(id) / 2 FROM customers")).scalar() or 1
+        row = c.execute(
+            sa.text("SELECT name, phone, external_id FROM customers WHERE id >= :i LIMIT 1"),
+            {"i": middle},
+        ).one()
+    texts = [row.name[:1], row.name, (row.phone or "")[-4:], row.external_id, "无此客户xyz"]
+    return [t for t in texts if t]
+
+
+def calls(
+    session: Session, scope: CustomerScope, now: dt.datetime, texts: list[str]
+) -> dict[str, Callable[[], Any]]:
     """The measured calls of one caller, in order (a next page reads the cursor the first
     returned)."""
     cursors: dict[str, str | None] = {}
+
+    def sorted_page(sort: str, then: bool) -> Callable[[], Any]:
+        def run() -> Any:
+            after = cursors.get(sort) if then else None
+            query = CustomerQuery(sort=sort, after=after)
+            page = list_customers(session=session, scope=scope, query=query)
+            cursors[sort] = page.next_cursor
+            return [r["id"] for r in page.rows], page.count, page.next_cursor
+
+        return run
+
+    def searched(text: str) -> Callable[[], Any]:
+        def run() -> Any:
+            page = list_customers(session=session, scope=scope, query=CustomerQuery(q=text))
+            return [r["id"] for r in page.rows], page.count, page.capped
+
+        return run
+
+    ordered = {}
+    for sort in SORTS:
+        if sort != "id":
+            ordered[sort] = sorted_page(sort, False)
+            ordered[f"{sort}2"] = sorted_page(sort, True)
 
     def first_page() -> Any:
         page = list_customers(session=session, scope=scope, query=CustomerQuery())
@@ -142,6 +199,8 @@ def calls(session: Session, scope: CustomerScope, now: dt.datetime) -> dict[str,
         "owners": owner_filter,
         "queue": queue,
         "queue2": queue_next,
+        **ordered,
+        **{f"search:{t}": searched(t) for t in texts},
     }
 
 
@@ -149,6 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--steps", nargs="*", help="Only the steps starting with these words.")
     args = parser.parse_args()
     engine = sa.create_engine(args.database_url)
     spent: list[float] = []
@@ -162,14 +222,17 @@ def main() -> None:
         spent.append((time.perf_counter() - conn.info["sent"]) * 1000)
 
     people = callers(engine)
+    texts = search_texts(engine)
     now = dt.datetime.now(dt.UTC)
     results: dict[str, Any] = {}
     for n in range(args.rounds):
         for name, p in people.items():
             scope = CustomerScope(p)
             with Session(engine) as session:
-                steps = calls(session, scope, now)
+                steps = calls(session, scope, now, texts)
                 for step, run in steps.items():
+                    if args.steps and not step.startswith(tuple(args.steps)):
+                        continue
                     spent.clear()
                     began = time.perf_counter()
                     results[f"{name} {step}"] = run()
@@ -177,7 +240,7 @@ def main() -> None:
                     statements = ", ".join(f"{ms:.1f}" for ms in spent)
                     label = "cold" if n == 0 else f"warm{n}"
                     print(
-                        f"{label:6} {name:8} {step:7} {total:8.1f} ms  (statements {statements})",
+                        f"{label:6} {name:8} {step:20} {total:8.1f} ms  (statements {statements})",
                         flush=True,
                     )
     text = json.dumps(sorted(results.items()), default=str)

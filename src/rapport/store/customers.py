@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,11 @@ def marketing_refusal(customer: Row) -> str | None:
 _ESCAPE = "\\"
 
 
+#: Characters a JSON text writes escaped (so a text holding one may be written otherwise in
+#: the JSON of a list of tags).
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
 def _like_pattern(text: str) -> str:
     """``%text%`` with the LIKE wildcards and the escape character of ``text`` escaped."""
     for char in (_ESCAPE, "%", "_"):
@@ -81,12 +87,20 @@ def search_select(
     """The select of :func:`search` (the first ``limit`` matches in id order), for a caller
     that adds conditions or reads only some columns (``.with_only_columns(customers.c.id)``).
     """
-    needle = sa.func.lower(sa.literal(_like_pattern(text)))
+    pattern = _like_pattern(text)
+    sqlite = session.get_bind().dialect.name == "sqlite"
 
     def matches(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-        return sa.func.lower(column).like(needle, escape=_ESCAPE)
+        if sqlite:  # SQLite's LIKE ignores the case of Latin letters, as its lower() folds them
+            return column.like(pattern, escape=_ESCAPE)
+        return sa.func.lower(column).like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
 
     tag = _tag_elements(session)
+    tagged = sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
+    if sqlite and not _JSON_ESCAPED.search(text):
+        # a tag holding the text holds it as written in the list's JSON text too: only the
+        # lists whose text does are read element by element
+        tagged = sa.and_(sa.type_coerce(_c.tags, sa.String).like(pattern, escape=_ESCAPE), tagged)
     stmt = (
         sa.select(schema.customers)
         .where(_c.deleted_at.is_(None))
@@ -96,7 +110,7 @@ def search_select(
                 matches(_c.phone),
                 matches(_c.email),
                 matches(_c.external_id),
-                sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists(),
+                tagged,
             )
         )
         .order_by(_c.id)
