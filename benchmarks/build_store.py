@@ -1,6 +1,7 @@
-"""Benchmark data: a sample company as import files, canonical Parquet and a SQLite store.
+"""Benchmark data: a sample company as import files, canonical Parquet and a store.
 
     .venv/bin/python -m benchmarks.build_store --data DIR [--customers 1000000]
+    .venv/bin/python -m benchmarks.build_store --data DIR [--customers N] --postgres URL
 
 Builds, once, under ``DIR`` (each step is skipped when its output is already there, and
 each output appears only when complete):
@@ -27,18 +28,37 @@ each output appears only when complete):
     with the migrations' own statements, and the rollback journal replaces WAL (WAL is back
     on at the end), so the finished file has exactly the migrated schema.
 
-Prints the time of each step and ends with one query over the three copies: row counts
-per table must be equal.
+``--postgres URL`` (instead of ``DIR/store.db``)
+    A PostgreSQL store, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/rapport_bench``:
+    the database is created when missing (``CREATE DATABASE`` from the server's
+    ``postgres`` database), migrated by :func:`rapport.store.db.upgrade`, and refused when a
+    canonical table already holds rows. Filled from the canonical Parquet (built first when
+    missing; the SQLite store is neither built nor read) by DuckDB's postgres extension
+    (``INSERT INTO pg.public.<table> SELECT … FROM read_parquet(…)``, which the extension
+    sends as a binary ``COPY … FROM STDIN``), in one transaction: nothing is written unless
+    everything is. Values are stored as the product stores them — times as ``timestamptz``
+    holding the same UTC instants, JSON as ``jsonb`` documents, money as
+    ``NUMERIC(14,2)``, booleans, dates. For the load the primary keys, unique constraints,
+    secondary indexes and foreign keys of (and into) the loaded tables are dropped; after
+    it they are created again from their own definitions (``pg_get_constraintdef``,
+    ``pg_indexes``), then ``ANALYZE``, then the foreign keys, each checking every row; the
+    ``SERIAL`` id sequences are set past the largest ids. After the commit ``VACUUM``
+    leaves the tables' visibility maps and hint bits as a settled store has them.
+
+Prints the time of each step and ends with one query over the three copies (import files,
+canonical Parquet, the SQLite or the PostgreSQL store): row counts per table must be equal.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,13 +66,16 @@ from zoneinfo import ZoneInfo
 
 import ibis
 import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
-from rapport.analytics.connect import _install_extension
+from rapport.analytics.connect import _install_extension, _libpq
 from rapport.analytics.periods import to_utc
 from rapport.analytics.tables import SCHEMAS
 from rapport.ingest.entities import ENTITIES, IMPORT_ORDER
 from rapport.sample.generator import generate_to_dir
-from rapport.store.db import create_engine, upgrade
+from rapport.store import schema
+from rapport.store.db import create_engine, normalize_url, upgrade
 
 MONTHS = 24
 SEED = 42
@@ -319,17 +342,309 @@ def build_store(data: Path, canonical: Path) -> Path:
     return out
 
 
+# --- 3b. PostgreSQL store ----------------------------------------------------------------
+
+#: DuckDB catalog name of the PostgreSQL store while it is filled or checked.
+PG_CATALOG = "pgstore"
+#: Databases of the server asked to ``CREATE DATABASE`` the store, the first reachable one.
+PG_ADMIN_DATABASES = ("postgres", "test")
+#: ``maintenance_work_mem`` of the load's transaction: the sorts of the index builds.
+PG_MAINTENANCE_WORK_MEM = "1GB"
+#: ``work_mem`` of the load's transaction: the joins checking the foreign keys.
+PG_WORK_MEM = "256MB"
+
+
+@dataclass
+class SetAside:
+    """What the load drops from the migrated schema and creates again after it.
+
+    ``keys`` and ``foreign_keys`` are ``(table, constraint, definition)`` — primary keys and
+    unique constraints of the loaded tables; foreign keys of the loaded tables or referring
+    to them. ``indexes`` are ``(table, index, CREATE INDEX statement)``, the loaded tables'
+    indexes that back no constraint. ``sequences`` maps each loaded table to the sequence
+    of its ``SERIAL`` id.
+    """
+
+    keys: list[tuple[str, str, str]] = field(default_factory=list)
+    indexes: list[tuple[str, str, str]] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    sequences: dict[str, str] = field(default_factory=dict)
+
+
+def _ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def pg_load_order() -> list[str]:
+    """The canonical tables, each after the tables its foreign keys refer to."""
+    ordered = [t.name for t in schema.metadata.sorted_tables if t.name in SCHEMAS]
+    return ordered + [t for t in SCHEMAS if t not in ordered]
+
+
+def ensure_pg_database(url: URL) -> bool:
+    """Create the database of ``url`` when the server has none of that name (connected to
+    one of :data:`PG_ADMIN_DATABASES`, autocommit); returns whether it was created."""
+    name = url.database
+    if not name:
+        raise SystemExit(f"{url.render_as_string(hide_password=True)} names no database")
+    failures = []
+    for admin_db in PG_ADMIN_DATABASES:
+        if admin_db == name:
+            continue
+        admin = sa.create_engine(url.set(database=admin_db), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                found = conn.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                ).first()
+                if found:
+                    return False
+                conn.exec_driver_sql(f"CREATE DATABASE {_ident(name)}")
+                return True
+        except sa.exc.OperationalError as exc:
+            failures.append(f"{admin_db}: {str(exc.orig).strip().splitlines()[0]}")
+        finally:
+            admin.dispose()
+    raise SystemExit(f"cannot reach the server to create database {name!r}: {failures}")
+
+
+def _pg_rows_sql(tables: list[str]) -> str:
+    """SQL counting the ``tables`` that hold rows, as one column ``n``."""
+    parts = [f"SELECT 1 FROM (SELECT 1 FROM {_ident(t)} LIMIT 1) r" for t in tables]
+    return f"SELECT count(*) AS n FROM ({' UNION ALL '.join(parts)}) f"
+
+
+def refuse_filled(conn: sa.Connection, where: str) -> None:
+    """Stop when a canonical table of the store already holds rows."""
+    filled = [
+        table
+        for table in SCHEMAS
+        if conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {_ident(table)})").scalar()
+    ]
+    if filled:
+        customers = conn.exec_driver_sql("SELECT count(*) FROM customers").scalar_one()
+        raise SystemExit(
+            f"{where} already holds data ({customers:,} customers; rows in "
+            f"{', '.join(filled)}): load into a new database, or drop this one first"
+        )
+
+
+def pg_set_aside(conn: sa.Connection, tables: list[str]) -> SetAside:
+    """The keys, indexes and foreign keys the load of ``tables`` drops, and their sequences.
+
+    Read from the catalog of the migrated store (schema ``public``), so that what is built
+    again after the load is exactly what the migrations made.
+    """
+    loaded = set(tables)
+    aside = SetAside()
+    constraints = conn.execute(
+        sa.text(
+            "SELECT cl.relname, co.conname, co.contype, pg_get_constraintdef(co.oid),"
+            " rf.relname"
+            " FROM pg_constraint co"
+            " JOIN pg_class cl ON cl.oid = co.conrelid"
+            " LEFT JOIN pg_class rf ON rf.oid = co.confrelid"
+            " WHERE co.connamespace = 'public'::regnamespace AND co.contype IN ('p', 'u', 'f')"
+            " ORDER BY cl.relname, co.contype DESC, co.conname"
+        )
+    ).all()
+    for table, name, kind, definition, referred in constraints:
+        if kind == "f" and (table in loaded or referred in loaded):
+            aside.foreign_keys.append((table, name, definition))
+        elif kind in ("p", "u") and table in loaded:
+            aside.keys.append((table, name, definition))
+    aside.indexes = [
+        (table, name, definition)
+        for table, name, definition in conn.execute(
+            sa.text(
+                "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i"
+                " WHERE i.schemaname = 'public' AND i.tablename = ANY(:tables)"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint co"
+                "  WHERE co.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass"
+                "  AND co.contype IN ('p', 'u', 'x'))"
+                " ORDER BY i.tablename, i.indexname"
+            ),
+            {"tables": tables},
+        ).all()
+    ]
+    for table in tables:
+        if "id" in SCHEMAS[table]:
+            sequence = conn.execute(
+                sa.text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                {"table": f"public.{_ident(table)}"},
+            ).scalar()
+            if sequence is not None:
+                aside.sequences[table] = sequence
+    return aside
+
+
+def _pg_value(name: str, dtype: str) -> str:
+    """A canonical Parquet column as the PostgreSQL store holds it: naive UTC times as the
+    same instants (``timestamptz``); the other columns are cast by the insert to the
+    columns' types (JSON text to ``jsonb``, money to ``NUMERIC(14,2)``, ids to integer)."""
+    if dtype == "timestamp":
+        return f"timezone('UTC', {_ident(name)}) AS {_ident(name)}"
+    return _ident(name)
+
+
+def _pg_execute(con: Any, statement: str) -> None:
+    """Run ``statement`` on the store, inside the DuckDB transaction's PostgreSQL one."""
+    con.raw_sql(f"CALL postgres_execute('{PG_CATALOG}', {_sql(statement)})")
+
+
+def _rate(rows: int, began: float) -> str:
+    seconds = time.perf_counter() - began
+    return f"{rows / seconds:>12,.0f} rows/s" if rows and seconds > 0 else ""
+
+
+def build_postgres(data: Path, canonical: Path, url: str) -> str:
+    """Fill the PostgreSQL store ``url`` with the canonical tables (see the module's
+    docstring); returns the URL without its password."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"--postgres wants a PostgreSQL URL, not {parsed.drivername}://")
+    where = parsed.render_as_string(hide_password=True)
+    total = time.perf_counter()
+    created = ensure_pg_database(parsed)
+    engine = create_engine(parsed)
+    try:
+        upgrade(engine)
+        tables = pg_load_order()
+        with engine.connect() as conn:
+            refuse_filled(conn, where)
+            aside = pg_set_aside(conn, tables)
+    finally:
+        engine.dispose()
+    print(
+        f"  {'created and ' if created else ''}migrated {where}; set aside "
+        f"{len(aside.keys)} keys, {len(aside.indexes)} secondary indexes, "
+        f"{len(aside.foreign_keys)} foreign keys  {_seconds(total)}"
+    )
+
+    con = duckdb_connection(data)
+    try:
+        _install_extension(con, "postgres", con._rapport_extensions)
+        con.raw_sql(
+            f"ATTACH {_sql(_libpq(parsed.render_as_string(hide_password=False)))} "
+            f"AS {PG_CATALOG} (TYPE postgres)"
+        )
+        con.raw_sql("BEGIN")
+        try:
+            listed = ", ".join(_ident(t) for t in tables)
+            _pg_execute(con, f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
+            filled = con.raw_sql(
+                f"SELECT n FROM postgres_query('{PG_CATALOG}', {_sql(_pg_rows_sql(tables))})"
+            ).fetchone()[0]
+            if filled:  # a writer came between the check above and the lock
+                raise SystemExit(f"{where} already holds data: load into a new database")
+            _pg_execute(con, f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
+            _pg_execute(con, f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+            for table, name, _ in aside.foreign_keys:
+                _pg_execute(con, f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
+            for _, name, _ in aside.indexes:
+                _pg_execute(con, f"DROP INDEX public.{_ident(name)}")
+            for table, name, _ in aside.keys:
+                _pg_execute(con, f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
+            # new, empty files for the tables: a rollback removes them with the rows they got
+            _pg_execute(con, f"TRUNCATE {listed}")
+            loaded = time.perf_counter()
+            rows = 0
+            for table in tables:
+                began = time.perf_counter()
+                source = (canonical / f"{table}.parquet").resolve()
+                count = pq.read_metadata(source).num_rows
+                names = ", ".join(_ident(n) for n in SCHEMAS[table].names)
+                values = ", ".join(
+                    _pg_value(n, str(t).rstrip("!")) for n, t in SCHEMAS[table].items()
+                )
+                con.raw_sql(
+                    f"INSERT INTO {PG_CATALOG}.public.{_ident(table)} ({names}) "
+                    f"SELECT {values} FROM read_parquet({_sql(source)})"
+                )
+                rows += count
+                print(
+                    f"  postgres {table:<23}{count:>12,} rows{_seconds(began):>10}"
+                    f"{_rate(count, began)}"
+                )
+            print(f"  {rows:,} rows loaded  {_seconds(loaded)}{_rate(rows, loaded)}")
+            for table in tables:
+                began = time.perf_counter()
+                keys = [(n, d) for t, n, d in aside.keys if t == table]
+                indexes = [d for t, _, d in aside.indexes if t == table]
+                for name, definition in keys:
+                    _pg_execute(
+                        con,
+                        f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}",
+                    )
+                for definition in indexes:
+                    _pg_execute(con, definition)
+                if keys or indexes:
+                    print(
+                        f"  keys and indexes of {table:<22}{len(keys) + len(indexes):>4}"
+                        f"{_seconds(began):>10}"
+                    )
+            began = time.perf_counter()  # after the indexes: it samples their expressions too
+            _pg_execute(con, f"ANALYZE {listed}")
+            print(f"  ANALYZE of {len(tables)} tables  {_seconds(began)}")
+            began = time.perf_counter()
+            for table, name, definition in aside.foreign_keys:
+                _pg_execute(
+                    con, f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}"
+                )
+            print(f"  {len(aside.foreign_keys)} foreign keys added and checked  {_seconds(began)}")
+            for table, sequence in aside.sequences.items():
+                _pg_execute(
+                    con,
+                    f"SELECT setval({_sql(sequence)}, "
+                    f"coalesce((SELECT max(id) FROM {_ident(table)}), 0) + 1, false)",
+                )
+            began = time.perf_counter()
+            con.raw_sql("COMMIT")
+            print(
+                f"  committed, {len(aside.sequences)} id sequences past the largest ids  "
+                f"{_seconds(began)}"
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error to report is the first one
+                con.raw_sql("ROLLBACK")
+            print(f"  load failed, rolled back: nothing was loaded into {where}")
+            raise
+        con.raw_sql(f"DETACH {PG_CATALOG}")
+    finally:
+        con.disconnect()
+
+    began = time.perf_counter()
+    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"VACUUM {', '.join(_ident(t) for t in tables)}")
+            size = conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()
+    finally:
+        engine.dispose()
+    print(f"  VACUUM of {len(tables)} tables  {_seconds(began)}")
+    print(f"PostgreSQL store: {where} ({size / 2**30:.2f} GiB) in {_seconds(total)}")
+    return where
+
+
 # --- check -------------------------------------------------------------------------------
 
 
-def check(data: Path) -> None:
-    """One query: rows per table in the import files, the canonical Parquet and the store."""
+def check(data: Path, postgres: str | None = None) -> None:
+    """One query: rows per table in the import files, the canonical Parquet and the store —
+    ``DIR/store.db``, or with ``postgres`` the PostgreSQL store of that URL (counted by
+    PostgreSQL itself)."""
     con = duckdb_connection(data)
     try:
-        _install_extension(con, "sqlite", con._rapport_extensions)
-        con.raw_sql(
-            f"ATTACH {_sql((data / 'store.db').resolve())} AS store (TYPE sqlite, READ_ONLY)"
-        )
+        if postgres is None:
+            _install_extension(con, "sqlite", con._rapport_extensions)
+            con.raw_sql(
+                f"ATTACH {_sql((data / 'store.db').resolve())} AS store (TYPE sqlite, READ_ONLY)"
+            )
+        else:
+            _install_extension(con, "postgres", con._rapport_extensions)
+            libpq = _libpq(normalize_url(postgres).render_as_string(hide_password=False))
+            con.raw_sql(f"ATTACH {_sql(libpq)} AS {PG_CATALOG} (TYPE postgres, READ_ONLY)")
         parts = []
         for table in SCHEMAS:
             source = data / "import" / f"{table}.parquet"
@@ -339,38 +654,68 @@ def check(data: Path) -> None:
                 else "0"
             )
             canonical = _sql((data / "canonical" / f"{table}.parquet").resolve())
+            if postgres is None:
+                stored = f"(SELECT count(*) FROM store.{table})"
+            else:
+                query = _sql(f"SELECT count(*) AS n FROM {_ident(table)}")
+                stored = f"(SELECT n FROM postgres_query('{PG_CATALOG}', {query}))"
             parts.append(
                 f"SELECT '{table}' AS t, {imported} AS imported, "
                 f"(SELECT count(*) FROM read_parquet({canonical})) AS canonical, "
-                f"(SELECT count(*) FROM store.{table}) AS stored"
+                f"{stored} AS stored"
             )
         rows = con.raw_sql(" UNION ALL ".join(parts)).fetchall()
     finally:
         con.disconnect()
     bad = [r for r in rows if not r[1] == r[2] == r[3]]
     total = sum(r[3] for r in rows)
+    store = "store" if postgres is None else "PostgreSQL store"
     if bad:
-        raise SystemExit(f"row counts differ (table, import, canonical, store): {bad}")
-    print(f"check: {len(rows)} tables, {total:,} rows, equal in import, canonical and store")
+        raise SystemExit(f"row counts differ (table, import, canonical, {store}): {bad}")
+    print(f"check: {len(rows)} tables, {total:,} rows, equal in import, canonical and {store}")
+
+
+def _sources(data: Path, customers: int) -> tuple[Path, Path]:
+    """Build (or find) the import files and the canonical Parquet under ``data``."""
+    data.mkdir(parents=True, exist_ok=True)
+    import_dir = build_import(data, customers)
+    return import_dir, build_canonical(data, import_dir)
 
 
 def build(data: str | Path, customers: int) -> dict[str, Path]:
     """Build (or find) the three copies under ``data``; returns their paths."""
     data = Path(data)
-    data.mkdir(parents=True, exist_ok=True)
-    import_dir = build_import(data, customers)
-    canonical = build_canonical(data, import_dir)
+    import_dir, canonical = _sources(data, customers)
     store = build_store(data, canonical)
     check(data)
     return {"import": import_dir, "canonical": canonical, "store": store}
+
+
+def build_on_postgres(data: str | Path, customers: int, url: str) -> str:
+    """Build (or find) the import files and canonical Parquet under ``data``, then fill the
+    PostgreSQL store ``url`` from them (``DIR/store.db`` is left alone); returns the URL
+    without its password."""
+    data = Path(data)
+    _, canonical = _sources(data, customers)
+    where = build_postgres(data, canonical, url)
+    check(data, postgres=url)
+    return where
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="directory of the cached data")
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="fill this PostgreSQL store (SQLAlchemy URL) instead of DIR/store.db",
+    )
     args = parser.parse_args()
-    build(args.data, args.customers)
+    if args.postgres:
+        build_on_postgres(args.data, args.customers, args.postgres)
+    else:
+        build(args.data, args.customers)
 
 
 if __name__ == "__main__":
