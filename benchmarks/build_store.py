@@ -35,14 +35,16 @@ each output appears only when complete):
     canonical table already holds rows. Filled from the canonical Parquet (built first when
     missing; the SQLite store is neither built nor read) by DuckDB's postgres extension
     (``INSERT INTO pg.public.<table> SELECT … FROM read_parquet(…)``, which the extension
-    sends as a binary ``COPY … FROM STDIN``), in one transaction: nothing is written unless
-    everything is. Values are stored as the product stores them — times as ``timestamptz``
-    holding the same UTC instants, JSON as ``jsonb`` documents, money as
-    ``NUMERIC(14,2)``, booleans, dates. For the load the primary keys, unique constraints,
-    secondary indexes and foreign keys of (and into) the loaded tables are dropped; after
-    it they are created again from their own definitions (``pg_get_constraintdef``,
-    ``pg_indexes``), then ``ANALYZE``, then the foreign keys, each checking every row; the
-    ``SERIAL`` id sequences are set past the largest ids. After the commit ``VACUUM``
+    sends as a binary ``COPY … FROM STDIN``; a DuckDB connection per table), each table in a
+    transaction of its own; when anything fails, the tables are emptied and what was set
+    aside is made again, so the store is left migrated and empty. Values are stored as the
+    product stores them — times as ``timestamptz`` holding the same UTC instants, JSON as
+    ``jsonb`` documents, money as ``NUMERIC(14,2)``, booleans, dates. For the load the
+    primary keys, unique constraints, secondary indexes and foreign keys of (and into) the
+    loaded tables are dropped; after it they are created again from their own definitions
+    (``pg_get_constraintdef``, ``pg_indexes``), then ``ANALYZE``, then the foreign keys,
+    each checking every row; the ``SERIAL`` id sequences are set past the largest ids.
+    After that ``VACUUM``
     leaves the tables' visibility maps and hint bits as a settled store has them.
 
 Prints the time of each step and ends with one query over the three copies (import files,
@@ -488,14 +490,76 @@ def _pg_value(name: str, dtype: str) -> str:
     return _ident(name)
 
 
-def _pg_execute(con: Any, statement: str) -> None:
-    """Run ``statement`` on the store, inside the DuckDB transaction's PostgreSQL one."""
-    con.raw_sql(f"CALL postgres_execute('{PG_CATALOG}', {_sql(statement)})")
-
-
 def _rate(rows: int, began: float) -> str:
     seconds = time.perf_counter() - began
     return f"{rows / seconds:>12,.0f} rows/s" if rows and seconds > 0 else ""
+
+
+def pg_load_table(data: Path, canonical: Path, url: URL, table: str) -> int:
+    """Insert the canonical ``table`` into the PostgreSQL store of ``url`` (a DuckDB
+    connection of its own, which the extension sends as one binary ``COPY``); returns the
+    rows written. One connection per table: after a ``COPY`` of a million rows, the
+    extension's next statement on the same connection found the previous one still in
+    progress."""
+    began = time.perf_counter()
+    source = (canonical / f"{table}.parquet").resolve()
+    count = pq.read_metadata(source).num_rows
+    names = ", ".join(_ident(n) for n in SCHEMAS[table].names)
+    values = ", ".join(_pg_value(n, str(t).rstrip("!")) for n, t in SCHEMAS[table].items())
+    con = duckdb_connection(data)
+    try:
+        _install_extension(con, "postgres", con._rapport_extensions)
+        libpq = _libpq(url.render_as_string(hide_password=False))
+        con.raw_sql(f"ATTACH {_sql(libpq)} AS {PG_CATALOG} (TYPE postgres)")
+        con.raw_sql(
+            f"INSERT INTO {PG_CATALOG}.public.{_ident(table)} ({names}) "
+            f"SELECT {values} FROM read_parquet({_sql(source)})"
+        )
+        con.raw_sql(f"DETACH {PG_CATALOG}")
+    finally:
+        con.disconnect()
+    print(f"  postgres {table:<23}{count:>12,} rows{_seconds(began):>10}{_rate(count, began)}")
+    return count
+
+
+def pg_restore(conn: sa.Connection, tables: list[str], aside: SetAside, *, report: bool) -> None:
+    """Make again what the load set aside (:class:`SetAside`), in ``conn``'s transaction:
+    the keys and indexes, ``ANALYZE`` (after the indexes: it samples their expressions
+    too), the foreign keys (each checking every row), the id sequences past the largest
+    ids. ``report``: print the time of each step."""
+
+    def say(text: str, began: float) -> None:
+        if report:
+            print(f"  {text}  {_seconds(began)}")
+
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
+    conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+    for table in tables:
+        began = time.perf_counter()
+        keys = [(n, d) for t, n, d in aside.keys if t == table]
+        indexes = [d for t, _, d in aside.indexes if t == table]
+        for name, definition in keys:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}"
+            )
+        for definition in indexes:
+            conn.exec_driver_sql(definition)
+        if keys or indexes:
+            say(f"keys and indexes of {table:<22}{len(keys) + len(indexes):>4}", began)
+    began = time.perf_counter()
+    conn.exec_driver_sql(f"ANALYZE {', '.join(_ident(t) for t in tables)}")
+    say(f"ANALYZE of {len(tables)} tables", began)
+    began = time.perf_counter()
+    for table, name, definition in aside.foreign_keys:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}"
+        )
+    say(f"{len(aside.foreign_keys)} foreign keys added and checked", began)
+    for table in aside.sequences:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence({_sql('public.' + _ident(table))}, 'id'), "
+            f"coalesce((SELECT max(id) FROM {_ident(table)}), 0) + 1, false)"
+        )
 
 
 def build_postgres(data: Path, canonical: Path, url: str) -> str:
@@ -522,97 +586,34 @@ def build_postgres(data: Path, canonical: Path, url: str) -> str:
         f"{len(aside.foreign_keys)} foreign keys  {_seconds(total)}"
     )
 
-    con = duckdb_connection(data)
+    engine = create_engine(parsed)
     try:
-        _install_extension(con, "postgres", con._rapport_extensions)
-        con.raw_sql(
-            f"ATTACH {_sql(_libpq(parsed.render_as_string(hide_password=False)))} "
-            f"AS {PG_CATALOG} (TYPE postgres)"
-        )
-        con.raw_sql("BEGIN")
-        try:
+        with engine.begin() as conn:
             listed = ", ".join(_ident(t) for t in tables)
-            _pg_execute(con, f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
-            filled = con.raw_sql(
-                f"SELECT n FROM postgres_query('{PG_CATALOG}', {_sql(_pg_rows_sql(tables))})"
-            ).fetchone()[0]
-            if filled:  # a writer came between the check above and the lock
-                raise SystemExit(f"{where} already holds data: load into a new database")
-            _pg_execute(con, f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
-            _pg_execute(con, f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+            conn.exec_driver_sql(f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
+            refuse_filled(conn, where)  # a writer came between the check above and the lock
             for table, name, _ in aside.foreign_keys:
-                _pg_execute(con, f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
+                conn.exec_driver_sql(f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
             for _, name, _ in aside.indexes:
-                _pg_execute(con, f"DROP INDEX public.{_ident(name)}")
+                conn.exec_driver_sql(f"DROP INDEX public.{_ident(name)}")
             for table, name, _ in aside.keys:
-                _pg_execute(con, f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
-            # new, empty files for the tables: a rollback removes them with the rows they got
-            _pg_execute(con, f"TRUNCATE {listed}")
+                conn.exec_driver_sql(f"ALTER TABLE {_ident(table)} DROP CONSTRAINT {_ident(name)}")
+        try:
             loaded = time.perf_counter()
             rows = 0
             for table in tables:
-                began = time.perf_counter()
-                source = (canonical / f"{table}.parquet").resolve()
-                count = pq.read_metadata(source).num_rows
-                names = ", ".join(_ident(n) for n in SCHEMAS[table].names)
-                values = ", ".join(
-                    _pg_value(n, str(t).rstrip("!")) for n, t in SCHEMAS[table].items()
-                )
-                con.raw_sql(
-                    f"INSERT INTO {PG_CATALOG}.public.{_ident(table)} ({names}) "
-                    f"SELECT {values} FROM read_parquet({_sql(source)})"
-                )
-                rows += count
-                print(
-                    f"  postgres {table:<23}{count:>12,} rows{_seconds(began):>10}"
-                    f"{_rate(count, began)}"
-                )
+                rows += pg_load_table(data, canonical, parsed, table)
             print(f"  {rows:,} rows loaded  {_seconds(loaded)}{_rate(rows, loaded)}")
-            for table in tables:
-                began = time.perf_counter()
-                keys = [(n, d) for t, n, d in aside.keys if t == table]
-                indexes = [d for t, _, d in aside.indexes if t == table]
-                for name, definition in keys:
-                    _pg_execute(
-                        con,
-                        f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}",
-                    )
-                for definition in indexes:
-                    _pg_execute(con, definition)
-                if keys or indexes:
-                    print(
-                        f"  keys and indexes of {table:<22}{len(keys) + len(indexes):>4}"
-                        f"{_seconds(began):>10}"
-                    )
-            began = time.perf_counter()  # after the indexes: it samples their expressions too
-            _pg_execute(con, f"ANALYZE {listed}")
-            print(f"  ANALYZE of {len(tables)} tables  {_seconds(began)}")
-            began = time.perf_counter()
-            for table, name, definition in aside.foreign_keys:
-                _pg_execute(
-                    con, f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}"
-                )
-            print(f"  {len(aside.foreign_keys)} foreign keys added and checked  {_seconds(began)}")
-            for table, sequence in aside.sequences.items():
-                _pg_execute(
-                    con,
-                    f"SELECT setval({_sql(sequence)}, "
-                    f"coalesce((SELECT max(id) FROM {_ident(table)}), 0) + 1, false)",
-                )
-            began = time.perf_counter()
-            con.raw_sql("COMMIT")
-            print(
-                f"  committed, {len(aside.sequences)} id sequences past the largest ids  "
-                f"{_seconds(began)}"
-            )
+            with engine.begin() as conn:
+                pg_restore(conn, tables, aside, report=True)
         except BaseException:
-            with contextlib.suppress(Exception):  # the error to report is the first one
-                con.raw_sql("ROLLBACK")
-            print(f"  load failed, rolled back: nothing was loaded into {where}")
+            with contextlib.suppress(Exception), engine.begin() as conn:  # the first error counts
+                conn.exec_driver_sql(f"TRUNCATE {listed}")
+                pg_restore(conn, tables, aside, report=False)
+            print(f"  load failed: {where} is migrated and empty again")
             raise
-        con.raw_sql(f"DETACH {PG_CATALOG}")
     finally:
-        con.disconnect()
+        engine.dispose()
 
     began = time.perf_counter()
     engine = create_engine(parsed, isolation_level="AUTOCOMMIT")

@@ -202,7 +202,7 @@ def test_a_failed_load_leaves_the_store_migrated_and_empty(
     )
     url = create_postgres_database(base_url)
     try:
-        with pytest.raises(duckdb.Error, match="fk_orders_customer_id_customers"):
+        with pytest.raises(sa.exc.IntegrityError, match="fk_orders_customer_id_customers"):
             build_postgres(canonical_data, broken, url)
         engine = create_engine(url)
         with engine.connect() as conn:
