@@ -504,6 +504,9 @@ def pg_load_table(data: Path, canonical: Path, url: URL, table: str) -> int:
     began = time.perf_counter()
     source = (canonical / f"{table}.parquet").resolve()
     count = pq.read_metadata(source).num_rows
+    if not count:  # nothing to write (and its file may predate a column added since)
+        print(f"  postgres {table:<23}{0:>12,} rows")
+        return 0
     names = ", ".join(_ident(n) for n in SCHEMAS[table].names)
     values = ", ".join(_pg_value(n, str(t).rstrip("!")) for n, t in SCHEMAS[table].items())
     con = duckdb_connection(data)

@@ -14,7 +14,7 @@ of one owner: a manager's pages merge one range of it per owner, as in the id or
 sorted by a score, the snapshot's index on that score, highest first, each row checked
 against the scope and the filters until the page is full (:func:`walked_ids`), unless so
 few customers match that reading them all and sorting them costs less. Text search
-goes through :func:`rapport.store.customers.search` (name, phone, e-mail, customer
+goes through :func:`rapport.store.customers.search_select` (name, phone, e-mail, customer
 number, tags; Chinese text as typed), as the API's does, its matches capped at
 :data:`SEARCH_SCAN_LIMIT`.
 """
@@ -282,10 +282,10 @@ def filters_of(
         owner = query.owner_id
         if scope.principal.role is Role.SALES:  # their ownership inside the search itself
             owner = scope.principal.user_id
-        found = customers.search(
+        found = customers.search_select(
             session=session, text=query.q, limit=SEARCH_SCAN_LIMIT, owner_id=owner
-        )
-        ids = [r["id"] for r in found]
+        ).with_only_columns(_c.id)
+        ids = list(session.execute(found).scalars())
         where.append(_c.id.in_(ids) if ids else sa.false())
         searched, capped = True, len(ids) >= SEARCH_SCAN_LIMIT
     scored = _score_conditions(query, as_of)
