@@ -97,10 +97,11 @@ def search_select(
 
     tag = _tag_elements(session)
     tagged = sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
-    if sqlite and not _JSON_ESCAPED.search(text):
-        # a tag holding the text holds it as written in the list's JSON text too: only the
-        # lists whose text does are read element by element
-        tagged = sa.and_(sa.type_coerce(_c.tags, sa.String).like(pattern, escape=_ESCAPE), tagged)
+    if not _JSON_ESCAPED.search(text):
+        # a tag holding the text holds it as written in the list's JSON text too (SQLite's
+        # text, PostgreSQL's jsonb written out): only the lists whose text does are read
+        # element by element
+        tagged = sa.and_(matches(sa.cast(_c.tags, sa.Text)), tagged)
     stmt = (
         sa.select(schema.customers)
         .where(_c.deleted_at.is_(None))
