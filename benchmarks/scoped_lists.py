@@ -131,7 +131,9 @@ def search_texts(engine: sa.Engine) -> list[str]:
     with engine.connect() as c:
         middle = c.execute(sa.text("SELECT max(id) / 2 FROM customers")).scalar() or 1
         row = c.execute(
-            sa.text("SELECT name, phone, external_id FROM customers WHERE id >= :i ORDER BY id LIMIT 1"),
+            sa.text(
+                "SELECT name, phone, external_id FROM customers WHERE id >= :i ORDER BY id LIMIT 1"
+            ),
             {"i": middle},
         ).one()
     texts = [row.name[:1], row.name, (row.phone or "")[-4:], row.external_id, "无此客户xyz"]
