@@ -192,6 +192,11 @@ def test_a_managers_team_and_a_service_scope(report_store: ReportStore) -> None:
             kept.memo(session, day=DAY, scope=service, report=("t",), compute=compute)
             kept.memo(session, day=DAY, scope=service, report=("t",), compute=compute)
             assert len(calls) == 3
+        with session_scope(engine) as session:  # a change that moves nobody's team
+            users.repo.update(session=session, id=boss["id"], values={"display_name": "北区"})
+        with session_scope(engine) as session:
+            kept.memo(session, day=DAY, scope=manager, report=("t",), compute=compute)
+            assert len(calls) == 3
         with session_scope(engine) as session:  # the sales user joins the manager's team
             users.repo.update(
                 session=session, id=report_store.users["sales"]["id"], values={"team": "north"}

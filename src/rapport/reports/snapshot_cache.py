@@ -12,9 +12,9 @@ again while its *key* holds:
   same date — has a new time);
 * the state of the customers: the highest id (a new customer) and the latest
   ``updated_at`` (every write of a customer through the store sets it: a new owner,
-  consent, a soft delete, an erasure, an import), both read down an index; for a manager,
-  how many users there are and their latest ``updated_at``, as teams draw the manager's
-  scope;
+  consent, a soft delete, an erasure, an import), both read down an index; for a manager
+  of a team, the ids of the team's users, as they draw the manager's scope (a user who
+  joins, leaves or is removed changes it; a new password or name does not);
 * who asks, as far as it decides the rows and whether they are masked: every customer
   (admins, analysts), a manager's team (its managers), else the user; and masked or not
   (analysts) — one scope's rows are never handed to another, while every admin shares one
@@ -142,9 +142,11 @@ def state(
         return None
     customers = tuple(session.execute(_latest(_c)).one())
     users: tuple[Any, ...] = ()
-    if scope is not None and scope.principal.role is Role.MANAGER:
-        # a small table: counted, so a user removed (their customers left unowned) counts
-        users = tuple(session.execute(sa.select(sa.func.count(), sa.func.max(_u.updated_at))).one())
+    if scope is not None and scope.principal.role is Role.MANAGER and scope.principal.team:
+        # the team's members draw its rows (rapport.access.owner_clause): a user who joins,
+        # leaves or is removed changes them; a password or a name does not
+        team = sa.select(_u.id).where(_u.team == scope.principal.team).order_by(_u.id)
+        users = (",".join(map(str, session.execute(team).scalars())),)
     store = session.get_bind().engine.url.render_as_string(hide_password=True)
     return (store, str(day), computed, *map(str, customers), *map(str, users), *who)
 
