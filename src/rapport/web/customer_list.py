@@ -322,11 +322,12 @@ def page_statement(
     """The SELECT of one page (:attr:`~rapport.store.paging.PageRequest.fetch` rows: the
     extra one says a next page exists).
 
-    With ``ranges`` (:meth:`~rapport.access.CustomerScope.owner_ranges`, for the id order;
-    ``where`` then without the scope's condition), the page's ids are the first of each
-    range after the cursor, each read in id order from the index on the owner, merged: a
-    manager's first page reads a few rows of each owner instead of sorting every customer
-    of the team and the unowned pool."""
+    With ``ranges`` (:meth:`~rapport.access.CustomerScope.owner_ranges`, for the id or the
+    name order; ``where`` then without the scope's condition), the page's ids are the first
+    of each range after the cursor, each read in order from an index on the owner
+    (``ix_customers_owner_id``, ``ix_customers_owner_id_name_key``), merged: a manager's
+    first page reads a few rows of each owner instead of sorting every customer of the team
+    and the unowned pool."""
     key = _sort_key(query.sort)
     order = _order(query.sort)
     fetch = PageRequest(limit=query.limit).fetch
