@@ -96,7 +96,9 @@ def search_select(
         return sa.func.lower(column).like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
 
     tag = _tag_elements(session)
-    tagged = sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
+    tagged: sa.ColumnElement[bool] = (
+        sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
+    )
     if not _JSON_ESCAPED.search(text):
         # a tag holding the text holds it as written in the list's JSON text too (SQLite's
         # text, PostgreSQL's jsonb written out): only the lists whose text does are read

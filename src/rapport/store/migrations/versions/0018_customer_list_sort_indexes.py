@@ -34,7 +34,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    name = sa.func.coalesce(sa.column("name"), sa.literal_column("''"))
+    name = sa.func.coalesce(sa.column("name", sa.String), sa.literal_column("''", sa.String))
     op.create_index("ix_customers_name_key", "customers", [name, "id"])
     op.create_index("ix_customers_owner_id_name_key", "customers", ["owner_id", name, "id"])
     op.create_index(
