@@ -411,12 +411,6 @@ def ensure_pg_database(url: URL) -> bool:
     raise SystemExit(f"cannot reach the server to create database {name!r}: {failures}")
 
 
-def _pg_rows_sql(tables: list[str]) -> str:
-    """SQL counting the ``tables`` that hold rows, as one column ``n``."""
-    parts = [f"SELECT 1 FROM (SELECT 1 FROM {_ident(t)} LIMIT 1) r" for t in tables]
-    return f"SELECT count(*) AS n FROM ({' UNION ALL '.join(parts)}) f"
-
-
 def refuse_filled(conn: sa.Connection, where: str) -> None:
     """Stop when a canonical table of the store already holds rows."""
     filled = [
@@ -558,9 +552,9 @@ def pg_restore(conn: sa.Connection, tables: list[str], aside: SetAside, *, repor
             f"ALTER TABLE {_ident(table)} ADD CONSTRAINT {_ident(name)} {definition}"
         )
     say(f"{len(aside.foreign_keys)} foreign keys added and checked", began)
-    for table in aside.sequences:
+    for table, sequence in aside.sequences.items():
         conn.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence({_sql('public.' + _ident(table))}, 'id'), "
+            f"SELECT setval({_sql(sequence)}, "
             f"coalesce((SELECT max(id) FROM {_ident(table)}), 0) + 1, false)"
         )
 
