@@ -177,7 +177,7 @@ def build_store(url: str, root: Path) -> WebStore:
     upgrade(engine)
     load_company(company, engine=engine, work_dir=root)
     ids = {}
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         for key, username in STAFF.items():
             user = users.get_by_username(session=session, username=username)
             users.set_password(session=session, user_id=user["id"], password=PASSWORD)

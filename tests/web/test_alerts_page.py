@@ -49,7 +49,7 @@ def raise_one(
     severity: AlertSeverity = AlertSeverity.WARNING,
 ) -> int:
     engine = store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         alert_id, _ = alerts.raise_alert(
             session=session,
             kind=kind,

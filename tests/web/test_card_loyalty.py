@@ -52,7 +52,7 @@ def catalogue(web_store: WebStore) -> Catalogue:
         (codes.old, "旧礼品", "Old gift", "gift", 50, None, False),
     ]
     engine = web_store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         for code, zh, en, kind, points, stock, active in rows:
             loyalty_rewards.save(
                 session=session,
@@ -77,7 +77,7 @@ def owned(store: WebStore, who: str) -> list[int]:
 
 def give_points(store: WebStore, customer_id: int, points: int) -> None:
     engine = store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         loyalty.append(
             session=session,
             values={

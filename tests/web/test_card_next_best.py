@@ -30,7 +30,7 @@ def text_of(html: str) -> str:
 def synced(web_store: WebStore) -> None:
     """The built-in playbooks stored (enabled), as the first daily run stores them."""
     engine = web_store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         sync_playbooks(session=session, rules=load_rules(), at=utcnow())
     engine.dispose()
 

@@ -36,7 +36,7 @@ from rapport.reports import analysis as distributions
 from rapport.reports import overview as figures
 from rapport.reports import snapshots
 from rapport.store import schema
-from rapport.store.db import create_engine
+from rapport.store.db import begin_writing, create_engine
 from tests.helpers import audit_entries
 from tests.web import test_exports as shared
 from tests.web.test_exports import Site, both, column, parse_csv, parse_xlsx, zh
@@ -55,6 +55,7 @@ NOTES = 35
 def _write_notes(site: Site) -> None:
     n = schema.customer_notes.c
     with site.session() as session, session.begin():
+        begin_writing(session)
         if session.execute(
             sa.select(sa.func.count()).where(n.customer_id == site.formula_id, n.body.like("n%"))
         ).scalar_one():

@@ -37,7 +37,7 @@ from rapport.reports import snapshots
 from rapport.reports.prepared import latest_snapshot
 from rapport.reports.worklist import owned_by
 from rapport.store import tokens, users
-from rapport.store.db import create_engine
+from rapport.store.db import begin_writing, create_engine
 from rapport.web.views import admin as admin_view
 from tests.helpers import audit_entries
 from tests.web import test_exports as shared
@@ -239,6 +239,7 @@ def test_the_tokens_export_is_the_admin_pages_list_without_secrets(
     site: Site, clients: dict[str, httpx.Client]
 ) -> None:
     with site.session() as session, session.begin():
+        begin_writing(session)
         admin = users.get_by_username(session=session, username="admin")
         secret, _ = tokens.issue(
             session=session, user_id=admin["id"], name="=cmd|' /C calc'!A0", scopes=["*"]

@@ -136,7 +136,7 @@ def seeded(site: Site) -> dict[str, Any]:
             )
         )
     code = f"CUP-{uuid.uuid4().hex[:6].upper()}"
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         loyalty.lock_customer(session=session, customer_id=site.formula_id)
         loyalty_rewards.save(
             session=session,
@@ -161,9 +161,9 @@ def seeded(site: Site) -> dict[str, Any]:
             },
         )
     for _ in range(8):  # each in a writer's transaction of its own, as the API's
-        with session_scope(engine) as session:
+        with session_scope(engine, writing=True) as session:
             loyalty_rewards.redeem(session=session, customer_id=site.formula_id, code=code, at=now)
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         for key, name in (("manager", "m.csv"), ("admin", "a.csv")):
             import_jobs.create(
                 session=session,

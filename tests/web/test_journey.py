@@ -196,7 +196,7 @@ def test_a_running_scoring_job_shows_its_step_and_blocks_a_second_run(
     folder = tmp_path / "scoring-job"
     folder.mkdir()
     (folder / imports.PROGRESS_FILE).write_text('{"step": "compute"}', "utf-8")
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         job = import_jobs.create(
             session=session,
             values={

@@ -39,7 +39,7 @@ def measured(web_store: WebStore) -> str:
     customers = [r["id"] for r in web_store.rows(sa.select(_c.id).order_by(_c.id).limit(80))]
     now = utcnow()
     engine = web_store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         row, _ = playbooks.save(
             session=session,
             code=code,

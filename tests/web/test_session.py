@@ -175,13 +175,13 @@ def test_a_disabled_user_is_logged_out_at_once(server: str, web_store: WebStore)
 
     engine = web_store.engine()
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine, writing=True) as session:
             users.create_user(
                 session=session, username="temp.staff", role="sales", password=PASSWORD
             )
         client = http_login(server, "temp.staff")
         assert client.get("/customers").status_code == 200
-        with session_scope(engine) as session:
+        with session_scope(engine, writing=True) as session:
             users.disable(session=session, username="temp.staff")
         assert client.get("/customers").status_code == 303
     finally:

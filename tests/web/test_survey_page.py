@@ -49,7 +49,7 @@ def new_link(store: WebStore, kind: SurveyKind = SurveyKind.NPS, *, expired: boo
     engine = store.engine()
     now = dt.datetime.now(dt.UTC)
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine, writing=True) as session:
             link = survey_links.create(
                 session=session,
                 customer_id=_customer(store)["id"],

@@ -25,7 +25,7 @@ from rapport.config import Settings
 from rapport.domain import Role
 from rapport.reports import prepared, snapshot_cache, snapshots
 from rapport.store import schema
-from rapport.store.db import create_engine
+from rapport.store.db import begin_writer, create_engine
 from rapport.web import warmup
 from tests.helpers import count_calls, live_server, snapshot_reports
 from tests.web.conftest import WebStore, http_login
@@ -61,7 +61,7 @@ def _rescore(url: str) -> None:
     """The latest snapshot written again, as scoring does: a new ``computed_at``."""
     s = schema.customer_scores
     engine = create_engine(url)
-    with engine.begin() as conn:
+    with engine.connect() as conn, begin_writer(conn):
         latest = conn.execute(sa.select(sa.func.max(s.c.as_of))).scalar_one()
         conn.execute(
             sa.update(s).where(s.c.as_of == latest).values(computed_at=dt.datetime.now(dt.UTC))

@@ -39,7 +39,7 @@ def owned(store: WebStore, who: str) -> list[int]:
 def add(store: WebStore, who: str, customer_id: int, due_in_hours: float, **extra: object) -> int:
     """An open task for the customer, given to the staff user ``who``; its id."""
     engine = store.engine()
-    with session_scope(engine) as session:
+    with session_scope(engine, writing=True) as session:
         task_id = tasks.add_task(
             session=session,
             task=tasks.NewTask(
