@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import warnings
 from collections.abc import Iterator
+from functools import partial
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -47,23 +49,44 @@ def _expression_indexes_unreflected() -> Iterator[None]:
 def _schema_diff(engine: Engine) -> list:
     with engine.connect() as conn, _expression_indexes_unreflected():
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": partial(_declared_for, engine.dialect.name),
+            },
         )
-        # No filter is applied: neither backend reports comment or type noise for this
-        # schema (comments and the UTCDateTime/JSONB variants compare equal), so any
-        # difference is a real one.
+        # The one filter: an object declared for one backend alone (``ddl_if``, PostgreSQL's
+        # trigram index) is compared there alone. Neither backend reports comment or type
+        # noise for this schema (comments and the UTCDateTime/JSONB variants compare equal),
+        # so any difference is a real one.
         return compare_metadata(context, metadata)
 
 
-def _ledger_triggers(engine: Engine) -> set[str]:
+def _declared_for(dialect: str, obj: Any, name: Any, kind: str, reflected: bool, _: Any) -> bool:
+    only = getattr(obj, "_ddl_if", None)
+    return only is None or only.dialect is None or only.dialect == dialect
+
+
+def _triggers(engine: Engine, table: str | None = None) -> set[str]:
+    """The store's triggers (of ``table`` alone when given)."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            rows = conn.execute(
+                sa.text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    "AND (:table IS NULL OR tbl_name = :table)"
+                ),
+                {"table": table},
             ).scalars()
         else:
-            rows = conn.exec_driver_sql(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            rows = conn.execute(
+                sa.text(
+                    "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE NOT t.tgisinternal AND (CAST(:table AS text) IS NULL "
+                    "OR c.relname = :table)"
+                ),
+                {"table": table},
             ).scalars()
         return set(rows)
 
@@ -75,7 +98,8 @@ def _ledger_functions(engine: Engine) -> set[str]:
         return set(
             conn.exec_driver_sql(
                 "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE n.nspname = 'public'"
+                "WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+                "WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')"
             ).scalars()
         )
 
@@ -87,12 +111,12 @@ def test_upgrade_downgrade_upgrade(bare_engine: Engine) -> None:
     assert current_revision(bare_engine) == head_revision(bare_engine)
     tables = set(sa.inspect(bare_engine).get_table_names())
     assert tables == set(metadata.tables) | {"alembic_version"}
-    assert _ledger_triggers(bare_engine)
+    assert _triggers(bare_engine)
 
     downgrade(bare_engine)
     assert current_revision(bare_engine) is None
     assert set(sa.inspect(bare_engine).get_table_names()) == {"alembic_version"}
-    assert _ledger_triggers(bare_engine) == set()
+    assert _triggers(bare_engine) == set()
     assert _ledger_functions(bare_engine) == set()
 
     upgrade(bare_engine)
@@ -381,9 +405,9 @@ def test_0007_keeps_the_ledger_and_its_guards_and_accepts_clawbacks(bare_engine:
             "INSERT INTO loyalty_ledger (customer_id, points, reason, reference, occurred_at) "
             f"VALUES (1, 120, 'purchase', 'order:O1', '{now}')"
         )
-    before = _ledger_triggers(bare_engine)
+    before = _triggers(bare_engine, "loyalty_ledger")
     upgrade(bare_engine)
-    assert _ledger_triggers(bare_engine) == before
+    assert _triggers(bare_engine, "loyalty_ledger") == before
     with bare_engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO loyalty_ledger (customer_id, points, reason, reference, occurred_at, "
@@ -544,3 +568,50 @@ def test_0017_fills_the_churn_source_of_the_snapshots_already_stored(bare_engine
     assert "ix_customers_name_key" not in _indexes(bare_engine)
     columns = {c["name"] for c in sa.inspect(bare_engine).get_columns("customer_scores")}
     assert "churn_source" not in columns and "churn_risk" in columns
+
+
+def test_0019_fills_the_searched_text_of_the_customers_stored(bare_engine: Engine) -> None:
+    # every stored customer gets a row of customer_search (lower-cased fields joined by the
+    # unit separator, the tags' JSON text), the triggers keep it from then on, and the
+    # downgrade takes table, triggers and function away
+    upgrade(bare_engine, "0018")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC).isoformat()
+    pg = bare_engine.dialect.name == "postgresql"
+    tags_value = "CAST(:tags AS jsonb)" if pg else ":tags"
+    with bare_engine.begin() as conn:
+        for i, name, phone, tags in (
+            (1, "Wang 王芳", "+8613812345678", '["VIP", "老客户"]'),
+            (2, None, None, None),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (id, external_id, name, phone, tags, country, "
+                    "marketing_consent, marketing_opt_out, created_at, updated_at) VALUES "
+                    f"(:i, :e, :n, :p, {tags_value}, 'CN', false, false, :t, :t)"
+                ),
+                {"i": i, "e": f"C{i}", "n": name, "p": phone, "t": now, "tags": tags},
+            )
+    upgrade(bare_engine, "0019")
+    with bare_engine.connect() as conn:
+        docs = dict(conn.exec_driver_sql("SELECT customer_id, doc FROM customer_search").all())
+        tags_text = conn.exec_driver_sql("SELECT CAST(tags AS TEXT) FROM customers WHERE id = 1")
+        written = tags_text.scalar_one().lower()
+    assert docs == {
+        1: "\x1f".join(["wang 王芳", "+8613812345678", "", "c1", written]),
+        2: "\x1f\x1f\x1fc2\x1f",
+    }
+    with bare_engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE customers SET name = 'Li' WHERE id = 2")
+        assert (
+            conn.exec_driver_sql(
+                "SELECT doc FROM customer_search WHERE customer_id = 2"
+            ).scalar_one()
+            == "li\x1f\x1f\x1fc2\x1f"
+        )
+    assert _triggers(bare_engine, "customers") == (
+        {"customers_search"} if pg else {"customers_search_insert", "customers_search_update"}
+    )
+    downgrade(bare_engine, "0018")
+    assert "customer_search" not in sa.inspect(bare_engine).get_table_names()
+    assert _triggers(bare_engine, "customers") == set()
+    assert "customers_search_doc" not in _ledger_functions(bare_engine)

@@ -68,6 +68,19 @@ def _tag_elements(session: Session) -> sa.TableValuedAlias:
     return sa.func.json_each(_c.tags).table_valued("value")
 
 
+def _candidates(text: str, pattern: str, sqlite: bool) -> sa.Select:
+    """The ids of the customers whose row of ``customer_search`` holds ``text`` (any case of
+    a Latin letter): every customer a condition of :func:`search_select` matches, and some
+    more (a text spanning two fields). SQLite looks for it with ``instr`` in each narrow row;
+    PostgreSQL with ``LIKE``, which its trigram index serves from three characters on."""
+    s = schema.customer_search.c
+    if sqlite:  # lower() folds Latin letters alone, as LIKE ignores their case alone
+        found = sa.func.instr(s.doc, sa.func.lower(sa.literal(text))) > 0
+    else:
+        found = s.doc.like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
+    return sa.select(s.customer_id).where(found)
+
+
 def search(
     *, session: Session, text: str, limit: int = 50, owner_id: int | None = None
 ) -> list[Row]:
@@ -95,6 +108,7 @@ def search_select(
             return column.like(pattern, escape=_ESCAPE)
         return sa.func.lower(column).like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
 
+    stmt = sa.select(schema.customers)
     tag = _tag_elements(session)
     tagged: sa.ColumnElement[bool] = (
         sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
@@ -104,9 +118,12 @@ def search_select(
         # text, PostgreSQL's jsonb written out): only the lists whose text does are read
         # element by element
         tagged = sa.and_(matches(sa.cast(_c.tags, sa.Text)), tagged)
+        # and so does the customer's searched text (customer_search: the five fields
+        # lower-cased in one narrow row), where the candidates are found; the conditions
+        # below decide which match
+        stmt = stmt.where(_c.id.in_(_candidates(text, pattern, sqlite)))
     stmt = (
-        sa.select(schema.customers)
-        .where(_c.deleted_at.is_(None))
+        stmt.where(_c.deleted_at.is_(None))
         .where(
             sa.or_(
                 matches(_c.name),

@@ -135,6 +135,39 @@ customers = sa.Table(
 )
 
 
+#: The characters the searched text of a customer is written between (the unit separator,
+#: which no one types): a match across two fields is a candidate the exact conditions drop.
+SEARCH_SEPARATOR = "\x1f"
+
+customer_search = sa.Table(
+    "customer_search",
+    metadata,
+    sa.Column(
+        "customer_id",
+        sa.Integer,
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "doc",
+        sa.Text,
+        nullable=False,
+        comment="lower(name, phone, email, external_id, tags as JSON text), unit-separated",
+    ),
+    comment="each customer's searched text in one narrow row, kept by triggers on customers "
+    "(migration 0019): the text search reads it to find its candidates",
+)
+
+# PostgreSQL: a trigram index on the text, which a LIKE of three characters or more reads
+# (pg_trgm; the migration leaves it out where the extension cannot be created).
+sa.Index(
+    "ix_customer_search_doc_trgm",
+    customer_search.c.doc,
+    postgresql_using="gin",
+    postgresql_ops={"doc": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+
+
 class month_day(sa.sql.functions.GenericFunction[int]):
     """The month and day of a date as one number, ``month * 100 + day`` (14 March: 314), in
     SQL: what a birthday's day of the year is matched on, whatever the year of birth.
