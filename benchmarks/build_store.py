@@ -663,9 +663,20 @@ def check(data: Path, postgres: str | None = None) -> None:
                 f"{stored} AS stored"
             )
         rows = con.raw_sql(" UNION ALL ".join(parts)).fetchall()
+        # the searched text the triggers write: one row per customer
+        if postgres is None:
+            searched = con.raw_sql("SELECT count(*) FROM store.customer_search").fetchone()
+        else:
+            query = _sql("SELECT count(*) AS n FROM customer_search")
+            searched = con.raw_sql(
+                f"SELECT n FROM postgres_query('{PG_CATALOG}', {query})"
+            ).fetchone()
     finally:
         con.disconnect()
     bad = [r for r in rows if not r[1] == r[2] == r[3]]
+    customers = next(r[3] for r in rows if r[0] == "customers")
+    if searched is None or searched[0] != customers:
+        bad.append(("customer_search", customers, customers, searched and searched[0]))
     total = sum(r[3] for r in rows)
     store = "store" if postgres is None else "PostgreSQL store"
     if bad:

@@ -68,17 +68,65 @@ def _tag_elements(session: Session) -> sa.TableValuedAlias:
     return sa.func.json_each(_c.tags).table_valued("value")
 
 
-def _candidates(text: str, pattern: str, sqlite: bool) -> sa.Select:
+#: SQLite: the trigram full-text index of ``customer_search`` and its table of indexed
+#: three-character terms (migration 0019).
+_FTS = sa.table(schema.SQLITE_SEARCH_INDEX[0], sa.column("rowid", sa.Integer))
+_TERMS = sa.table(schema.SQLITE_SEARCH_INDEX[1], sa.column("term", sa.Text))
+#: A text of two characters is looked up by the indexed terms it starts, when they are at
+#: most this many; otherwise (and for one character) the narrow rows are read.
+MAX_PREFIX_TERMS = 5_000
+
+
+def _fts_terms(terms: list[str], operator: str) -> str:
+    """An FTS5 query of ``terms``, each quoted (a term is a string, whatever it holds)."""
+    return f" {operator} ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _uncased(text: str) -> bool:
+    """Whether the only letters of ``text`` with a case are Latin: then its Latin letters
+    lower-cased are what the full-text index folds it to."""
+    return all(c.isascii() or c.lower() == c == c.upper() for c in text)
+
+
+def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.Select:
     """The ids of the customers whose row of ``customer_search`` holds ``text`` (any case of
     a Latin letter): every customer a condition of :func:`search_select` matches, and some
-    more (a text spanning two fields). SQLite looks for it with ``instr`` in each narrow row;
-    PostgreSQL with ``LIKE``, which its trigram index serves from three characters on."""
+    more (a text spanning two fields, three-character pieces apart).
+
+    * SQLite, three characters or more: the customers whose indexed text holds every
+      three-character piece of ``text`` (the index folds case as it indexed);
+    * SQLite, two characters: the customers whose indexed text holds one of the indexed
+      terms ``text`` starts (every field is followed by a separator, so a match is always
+      the start of a term);
+    * SQLite, one character (or a prefix of too many terms): ``instr`` in every narrow row;
+    * PostgreSQL: ``LIKE`` on the rows, which its trigram index serves from three
+      characters on."""
     s = schema.customer_search.c
-    if sqlite:  # lower() folds Latin letters alone, as LIKE ignores their case alone
-        found = sa.func.instr(s.doc, sa.func.lower(sa.literal(text))) > 0
-    else:
+    if not sqlite:
         found = s.doc.like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
-    return sa.select(s.customer_id).where(found)
+        return sa.select(s.customer_id).where(found)
+    match: str | None = None
+    if len(text) >= 3:
+        match = _fts_terms(sorted({text[i : i + 3] for i in range(len(text) - 2)}), "AND")
+    elif len(text) == 2 and _uncased(text):
+        start = text.lower()
+        terms = list(
+            session.execute(
+                sa.select(_TERMS.c.term)
+                .where(_TERMS.c.term >= start, _TERMS.c.term <= start + "\U0010ffff")
+                .limit(MAX_PREFIX_TERMS + 1)
+            ).scalars()
+        )
+        if not terms:
+            return sa.select(s.customer_id).where(sa.false())
+        if len(terms) <= MAX_PREFIX_TERMS:
+            match = _fts_terms(terms, "OR")
+    if match is not None:
+        return sa.select(_FTS.c.rowid).where(
+            sa.text(f"{_FTS.name} MATCH :fts_query").bindparams(fts_query=match)
+        )
+    # lower() folds Latin letters alone, as LIKE ignores their case alone
+    return sa.select(s.customer_id).where(sa.func.instr(s.doc, sa.func.lower(text)) > 0)
 
 
 def search(
@@ -121,7 +169,7 @@ def search_select(
         # and so does the customer's searched text (customer_search: the five fields
         # lower-cased in one narrow row), where the candidates are found; the conditions
         # below decide which match
-        stmt = stmt.where(_c.id.in_(_candidates(text, pattern, sqlite)))
+        stmt = stmt.where(_c.id.in_(_candidates(session, text, pattern, sqlite)))
     stmt = (
         stmt.where(_c.deleted_at.is_(None))
         .where(

@@ -152,11 +152,17 @@ customer_search = sa.Table(
         "doc",
         sa.Text,
         nullable=False,
-        comment="lower(name, phone, email, external_id, tags as JSON text), unit-separated",
+        comment="lower(name, phone, email, external_id, tags as JSON text), each + char 31",
     ),
     comment="each customer's searched text in one narrow row, kept by triggers on customers "
     "(migration 0019): the text search reads it to find its candidates",
 )
+
+#: SQLite: the full-text index of ``customer_search`` (FTS5, tokenizer ``trigram``) and its
+#: table of terms (``fts5vocab``), virtual tables outside this metadata (with the index's own
+#: tables, named ``customer_search_fts_*``), made and kept by migration 0019's triggers; the
+#: text search reads them (:mod:`rapport.store.customers`).
+SQLITE_SEARCH_INDEX = ("customer_search_fts", "customer_search_terms")
 
 # PostgreSQL: a trigram index on the text, which a LIKE of three characters or more reads
 # (pg_trgm; the migration leaves it out where the extension cannot be created).
