@@ -160,6 +160,22 @@ class CustomerScope:
         clause = self.clause()
         return stmt if clause is None else stmt.where(clause)
 
+    def probe_clause(self) -> sa.ColumnElement[bool] | None:
+        """This scope as a condition checked customer by customer, for a statement that
+        walks an index of the customers in its own order and stops when its page is full:
+        a service agent's, an ``EXISTS`` on the index of the tickets' assignee and customer
+        (:meth:`clause` would read the agent's customers first and sort them); the other
+        roles', :meth:`clause`."""
+        p = self.principal
+        if p.role is not Role.SERVICE:
+            return self.clause()
+        t = schema.tickets.alias("assigned")
+        return (
+            sa.select(sa.literal(1))
+            .where(t.c.assignee_id == p.user_id, t.c.customer_id == _c.id)
+            .exists()
+        )
+
     def owner_ranges(self, session: Session) -> list[sa.ColumnElement[bool]] | None:
         """This scope as conditions on ``customers.owner_id`` that each name one value (no
         owner, or one user), whose rows together are the scope's: a manager's unowned

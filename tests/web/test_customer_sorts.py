@@ -1,8 +1,8 @@
 """The customer list's sorted keyset paging (:mod:`rapport.web.customer_list`) on SQLite and
 PostgreSQL: every sort (id, name, the latest snapshot's scores) in every kind of scope
-(admin, a manager of a team, a manager without one, sales users) and under the filters
-pages through exactly the customers an independent reading of the tables gives, in the
-order it gives, whichever query plan produces the pages ("ranges": a manager's owner
+(admin, a manager of a team, a manager without one, sales users, a service agent) and under
+the filters pages through exactly the customers an independent reading of the tables gives,
+in the order it gives, whichever query plan produces the pages ("ranges": a manager's owner
 ranges merged; "walk": the snapshot's index read in score order; "sort": the plain
 statement), each plan forced in turn; cursors inside ties and in the part without a score
 continue where they should; and SQLite's plans read the indexes made for these sorts."""
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
-from rapport.domain import Role, ValueTier
+from rapport.domain import Role, TicketKind, TicketPriority, TicketStatus, ValueTier
 from rapport.store import schema
 from rapport.store.db import create_engine
 from rapport.web import customer_list
@@ -82,7 +82,7 @@ OWNERS: tuple[str | None, ...] = (
 )
 CITIES: tuple[str | None, ...] = ("上海市", "北京市", "杭州市", None)
 #: The scopes each test reads the list in (keys of :attr:`Store.people`).
-SCOPES = ("admin", "manager", "lone_manager", "sales", "other_sales")
+SCOPES = ("admin", "manager", "lone_manager", "sales", "other_sales", "service")
 #: Plans forced through the module's thresholds: "fast" lets every page take the ranges
 #: or the walk where they apply; "plain" makes every page read the plain statement.
 MODES = ("fast", "plain")
@@ -127,6 +127,7 @@ def build(session: Session) -> dict[str, Principal]:
         "sales_b": (Role.SALES, east),
         "other_sales": (Role.SALES, west),
         "lone_manager": (Role.MANAGER, None),
+        "service": (Role.SERVICE, None),
     }
     people: dict[str, Principal] = {}
     for key, (role, team) in roles.items():
@@ -149,6 +150,27 @@ def build(session: Session) -> dict[str, Principal]:
         )
     session.execute(sa.insert(schema.customers), rows)
     ids = list(session.execute(sa.select(_c.id).order_by(_c.id)).scalars())[-CUSTOMERS:]
+    # the service agent's customers: a ticket assigned to them (two for some), every
+    # fourth customer, deleted ones among them; the next ones' tickets are another user's
+    session.execute(
+        sa.insert(schema.tickets),
+        [
+            {
+                "external_id": ext("T"),
+                "customer_id": cid,
+                "kind": TicketKind.COMPLAINT,
+                "priority": TicketPriority.NORMAL,
+                "status": TicketStatus.OPEN,
+                "assignee_id": people["service" if i % 4 == 1 else "sales"].user_id,
+                "opened_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, cid in enumerate(ids)
+            for _ in range(1 + (i % 8 == 1))
+            if i % 4 in (1, 2)
+        ],
+    )
     tiers = list(ValueTier)
     snapshots = []
     for i, cid in enumerate(ids):
@@ -240,6 +262,7 @@ class Tables:
     teams: dict[int, str | None]
     name_rank: dict[str, int]
     highest_id: int
+    served: dict[int, set[int]]  # a service agent's customers (of their tickets)
 
 
 def read_tables(session: Session) -> Tables:
@@ -260,6 +283,12 @@ def read_tables(session: Session) -> Tables:
         ).mappings()
     }
     teams = {r.id: r.team for r in session.execute(sa.select(_u.id, _u.team))}
+    t = schema.tickets.c
+    served: dict[int, set[int]] = {}
+    for assignee, customer_id in session.execute(
+        sa.select(t.assignee_id, t.customer_id).where(t.assignee_id.is_not(None))
+    ):
+        served.setdefault(assignee, set()).add(customer_id)
     # the store's collation orders names (SQLite: by code point; PostgreSQL: the
     # database's): each distinct name's rank in it, a missing name ranked as ''
     ordered = session.execute(
@@ -273,14 +302,18 @@ def read_tables(session: Session) -> Tables:
         teams=teams,
         name_rank=name_rank,
         highest_id=max(customers),
+        served=served,
     )
 
 
-def in_scope(tables: Tables, p: Principal, owner_id: int | None) -> bool:
-    """Whether a customer of ``owner_id`` is in ``p``'s scope: the rule of
+def in_scope(tables: Tables, p: Principal, customer: dict[str, Any]) -> bool:
+    """Whether ``customer`` is in ``p``'s scope: the rule of
     :class:`~rapport.access.CustomerScope`, restated."""
+    owner_id = customer["owner_id"]
     if p.role is Role.ADMIN:
         return True
+    if p.role is Role.SERVICE:
+        return customer["id"] in tables.served.get(p.user_id, set())
     if p.role is Role.SALES:
         return owner_id == p.user_id
     assert p.role is Role.MANAGER
@@ -314,7 +347,7 @@ def expected_ids(tables: Tables, p: Principal, query: CustomerQuery) -> list[int
         latest = tables.latest.get(c["id"])
         return (
             c["deleted_at"] is None
-            and in_scope(tables, p, c["owner_id"])
+            and in_scope(tables, p, c)
             and (query.tier is None or (latest is not None and latest["value_tier"] == query.tier))
             and (query.city is None or c["city"] == query.city)
             and (query.owner_id is None or c["owner_id"] == query.owner_id)
@@ -343,7 +376,8 @@ def queries(store: Store) -> dict[str, dict[str, Any]]:
 class PlanSpy:
     """Which plan produced each page: :func:`~rapport.web.customer_list.page_statement`
     given owner ranges ("ranges"), :func:`~rapport.web.customer_list.walked_ids` called
-    ("walk"), neither ("sort")."""
+    ("walk"), a service agent's scope probed customer by customer ("probe":
+    :meth:`~rapport.access.CustomerScope.probe_clause`), none of them ("sort")."""
 
     events: list[str] = field(default_factory=list)
 
@@ -360,8 +394,15 @@ class PlanSpy:
                 self.events.append("ranges")
             return statement(*args, ranges=ranges, **kwargs)
 
+        probe = CustomerScope.probe_clause
+
+        def probing(scope: CustomerScope) -> sa.ColumnElement[bool] | None:
+            self.events.append("probe")
+            return probe(scope)
+
         monkeypatch.setattr(customer_list, "walked_ids", walking)
         monkeypatch.setattr(customer_list, "page_statement", stating)
+        monkeypatch.setattr(CustomerScope, "probe_clause", probing)
         return self
 
     def take(self) -> str:
@@ -415,11 +456,15 @@ def ids_of(pages: list[CustomerPage]) -> list[int]:
 
 def fast_plan(p: Principal, query: CustomerQuery) -> str:
     """The plan of the "fast" mode: the walk for a score, the ranges for a manager's list
-    by id or name of no chosen owner (a manager's scope is two ranges or more)."""
+    by id or name of no chosen owner (a manager's scope is two ranges or more), the probe
+    for a service agent's list by name of no chosen owner or city."""
     if query.sort in SCORE_SORTS:
         return "walk"
     if p.role is Role.MANAGER and query.owner_id is None and not query.unowned:
         return "ranges"
+    chosen = query.city is not None or query.owner_id is not None or query.unowned
+    if p.role is Role.SERVICE and query.sort == "name" and not chosen:
+        return "probe"
     return "sort"
 
 
@@ -630,11 +675,12 @@ def test_sqlite_walks_the_snapshots_index_on_the_score_without_sorting(
         assert not reads_every_customer(plan), (sql, plan)
 
 
-@pytest.mark.parametrize("who", ["admin", "sales", "manager"])
+@pytest.mark.parametrize("who", ["admin", "sales", "manager", "service"])
 def test_sqlite_reads_a_page_by_name_from_the_name_index(sqlite_store: Store, who: str) -> None:
     """Sorted by name, the admin's page walks the index on the name key, a sales user's
     their range of the index on (owner, name key), a manager's one range of it per owner
-    (the unowned and each team member), first page and later ones alike."""
+    (the unowned and each team member), a service agent's the index on the name key with
+    each customer's tickets probed, first page and later ones alike."""
     with sqlite_store.session() as session:
         tables = read_tables(session)
     p = sqlite_store.people[who]
@@ -645,7 +691,7 @@ def test_sqlite_reads_a_page_by_name_from_the_name_index(sqlite_store: Store, wh
         found = plans_of(sqlite_store, who, CustomerQuery(sort="name", limit=LIMIT, after=after))
         sql, plan = the_one(found, lambda sql: sql.startswith("SELECT customers.id, "))
         case = (after, sql, plan)
-        if who == "admin":
+        if who in ("admin", "service"):
             assert "USING INDEX ix_customers_name_key" in plan, case
             assert "USE TEMP B-TREE FOR ORDER BY" not in plan, case
         elif who == "sales":

@@ -198,7 +198,9 @@ def page_rows(
       scope's customers sorted.
     * By a score, the snapshot is read in the score's order (:func:`walked_ids`) when the
       matches are many enough that a page is found early (:func:`_walks`); else the
-      matching customers are read and sorted."""
+      matching customers are read and sorted.
+    * A service agent's page by name walks the index on the name on the same condition
+      (:func:`_walks_names`), each customer checked against the agent's tickets."""
     ranges = None
     if query.sort in ("id", "name") and query.owner_id is None and not query.unowned:
         ranges = scope.owner_ranges(session)
@@ -206,12 +208,29 @@ def page_rows(
     scoped = filters if clause is None else [clause, *filters]
     if ranges is not None and 2 <= len(ranges) <= MAX_RANGES:
         stmt = page_statement(filters, query, as_of, ranges=ranges)
+    elif _walks_names(scope, query) and _walks(session, query, matches):
+        stmt = page_statement([scope.probe_clause(), *filters], query, as_of)
     elif query.sort in SCORE_SORTS and as_of is not None and _walks(session, query, matches):
         ids = walked_ids(session, query, as_of, scoped)
         stmt = page_statement([_c.id.in_(ids)], _first_page(query), as_of)
     else:
         stmt = page_statement(scoped, query, as_of)
     return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def _walks_names(scope: CustomerScope, query: CustomerQuery) -> bool:
+    """Whether a service agent's page sorted by name may walk the index on the name,
+    each customer checked against the agent's tickets (:meth:`CustomerScope.probe_clause`):
+    when no filter of the customers' own (a text, the owner, the city) would have the page
+    start from its index instead."""
+    return (
+        query.sort == "name"
+        and scope.principal.role is Role.SERVICE
+        and not query.q
+        and query.owner_id is None
+        and not query.unowned
+        and not query.city
+    )
 
 
 def _first_page(query: CustomerQuery) -> CustomerQuery:
