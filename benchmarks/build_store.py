@@ -605,7 +605,11 @@ def build_postgres(data: Path, canonical: Path, url: str) -> str:
                 pg_restore(conn, tables, aside, report=True)
         except BaseException:
             with contextlib.suppress(Exception), engine.begin() as conn:  # the first error counts
-                conn.exec_driver_sql(f"TRUNCATE {listed}")
+                # with the tables referring to them (customer_search, which the triggers
+                # on customers filled): their foreign keys are set aside too
+                referring = {table for table, _, _ in aside.foreign_keys} - set(tables)
+                emptied = ", ".join(_ident(t) for t in [*tables, *sorted(referring)])
+                conn.exec_driver_sql(f"TRUNCATE {emptied}")
                 pg_restore(conn, tables, aside, report=False)
             print(f"  load failed: {where} is migrated and empty again")
             raise
