@@ -519,6 +519,13 @@ def pg_load_table(data: Path, canonical: Path, url: URL, table: str) -> int:
     return count
 
 
+def pg_filled(tables: list[str], aside: SetAside) -> list[str]:
+    """The tables a load fills: ``tables``, then the others referring to them, whose rows
+    the triggers of the loaded tables write (``customer_search``)."""
+    referring = {table for table, _, _ in aside.foreign_keys} - set(tables)
+    return [*tables, *sorted(referring)]
+
+
 def pg_restore(conn: sa.Connection, tables: list[str], aside: SetAside, *, report: bool) -> None:
     """Make again what the load set aside (:class:`SetAside`), in ``conn``'s transaction:
     the keys and indexes, ``ANALYZE`` (after the indexes: it samples their expressions
@@ -544,8 +551,9 @@ def pg_restore(conn: sa.Connection, tables: list[str], aside: SetAside, *, repor
         if keys or indexes:
             say(f"keys and indexes of {table:<22}{len(keys) + len(indexes):>4}", began)
     began = time.perf_counter()
-    conn.exec_driver_sql(f"ANALYZE {', '.join(_ident(t) for t in tables)}")
-    say(f"ANALYZE of {len(tables)} tables", began)
+    filled = pg_filled(tables, aside)
+    conn.exec_driver_sql(f"ANALYZE {', '.join(_ident(t) for t in filled)}")
+    say(f"ANALYZE of {len(filled)} tables", began)
     began = time.perf_counter()
     for table, name, definition in aside.foreign_keys:
         conn.exec_driver_sql(
@@ -605,10 +613,7 @@ def build_postgres(data: Path, canonical: Path, url: str) -> str:
                 pg_restore(conn, tables, aside, report=True)
         except BaseException:
             with contextlib.suppress(Exception), engine.begin() as conn:  # the first error counts
-                # with the tables referring to them (customer_search, which the triggers
-                # on customers filled): their foreign keys are set aside too
-                referring = {table for table, _, _ in aside.foreign_keys} - set(tables)
-                emptied = ", ".join(_ident(t) for t in [*tables, *sorted(referring)])
+                emptied = ", ".join(_ident(t) for t in pg_filled(tables, aside))
                 conn.exec_driver_sql(f"TRUNCATE {emptied}")
                 pg_restore(conn, tables, aside, report=False)
             print(f"  load failed: {where} is migrated and empty again")
@@ -620,11 +625,12 @@ def build_postgres(data: Path, canonical: Path, url: str) -> str:
     engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"VACUUM {', '.join(_ident(t) for t in tables)}")
+            filled = pg_filled(tables, aside)
+            conn.exec_driver_sql(f"VACUUM {', '.join(_ident(t) for t in filled)}")
             size = conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()
     finally:
         engine.dispose()
-    print(f"  VACUUM of {len(tables)} tables  {_seconds(began)}")
+    print(f"  VACUUM of {len(filled)} tables  {_seconds(began)}")
     print(f"PostgreSQL store: {where} ({size / 2**30:.2f} GiB) in {_seconds(total)}")
     return where
 
