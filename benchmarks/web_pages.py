@@ -17,7 +17,8 @@ over HTTP against a real ``rapport serve``.
    once to warm up, then ``--runs`` times one after another; the customer list is also
    asked for the texts of :data:`SEARCHES` (data requests, as its search box sends them).
    The time is the client's, from sending the request to reading the whole answer (on
-   loopback, on the same cores as the server). Targets: a page's p95 under 150 ms, a data request's under 300 ms.
+   loopback, on the same cores as the server). Targets: a page's p95 under 150 ms, a data
+   request's under 300 ms.
 4. **Weight.** The first page a browser gets after logging in (the admin's landing page):
    its HTML, every stylesheet, script and image it names, and its fragments — bytes as
    sent (``Content-Length`` or the body) and as read. Target: under 1.5 MB.

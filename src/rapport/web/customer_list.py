@@ -209,7 +209,8 @@ def page_rows(
     if ranges is not None and 2 <= len(ranges) <= MAX_RANGES:
         stmt = page_statement(filters, query, as_of, ranges=ranges)
     elif _walks_names(scope, query) and _walks(session, query, matches):
-        stmt = page_statement([scope.probe_clause(), *filters], query, as_of)
+        probe = scope.probe_clause()
+        stmt = page_statement(filters if probe is None else [probe, *filters], query, as_of)
     elif query.sort in SCORE_SORTS and as_of is not None and _walks(session, query, matches):
         ids = walked_ids(session, query, as_of, scoped)
         stmt = page_statement([_c.id.in_(ids)], _first_page(query), as_of)
