@@ -204,6 +204,7 @@ def init() -> None:
     from rapport.config import get_settings, load_rules
     from rapport.i18n.labels import t
     from rapport.store import loyalty, session_scope
+    from rapport.store.customers import search_index_missing
     from rapport.store.db import current_revision, upgrade
 
     settings = get_settings()
@@ -222,6 +223,8 @@ def init() -> None:
         what = t("init.migrated", locale).format(before=before)
     text = t("init.done", locale).format(url=settings.safe_database_url(), version=after, what=what)
     console.print(f"[green]✓[/] {text}", highlight=False)
+    if search_index_missing(engine):
+        console.print(f"[yellow]![/] {t('init.no_trigram', locale)}", highlight=False)
 
 
 @app.command()

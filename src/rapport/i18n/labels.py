@@ -582,6 +582,15 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "init.created": ("已创建", "created"),
     "init.current": ("已是最新", "already current"),
+    "init.no_trigram": (
+        "未能创建 PostgreSQL 扩展 pg_trgm：客户搜索将逐行读取（百万客户时较慢）。请由超级用户执行 "
+        "CREATE EXTENSION pg_trgm; CREATE INDEX ix_customer_search_doc_trgm ON customer_search "
+        "USING gin (doc gin_trgm_ops);",
+        "the PostgreSQL extension pg_trgm could not be created: the customer search reads "
+        "every row (slow at a million customers). As a superuser, run CREATE EXTENSION "
+        "pg_trgm; CREATE INDEX ix_customer_search_doc_trgm ON customer_search USING gin "
+        "(doc gin_trgm_ops);",
+    ),
     "init.migrated": ("已从 {before} 迁移", "migrated from {before}"),
     "status.behind": ("{version}（最新为 {head}）", "{version} (head is {head})"),
     "serve.listening": (
