@@ -35,6 +35,8 @@ NOT_ANALYTIC = {
     "store_locks",
     # the pages' snapshot reports computed ahead: a cache of what the analytics produced
     "kept_reports",
+    # each customer's searched text, derived from customers by triggers for the search
+    "customer_search",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 
