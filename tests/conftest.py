@@ -38,6 +38,16 @@ def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
+#: The marks of a test module that runs on PostgreSQL alone (``pytestmark``): marked
+#: ``postgres``, and skipped, saying why, when no server is given.
+POSTGRES_ONLY = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        postgres_url() is None, reason=f"PostgreSQL not tested: {POSTGRES_ENV} is not set"
+    ),
+]
+
+
 # --- the fast loop -----------------------------------------------------------------------
 
 #: The one engine of the analytics matrix that the fast loop runs everywhere (the product's

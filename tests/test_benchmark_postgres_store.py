@@ -33,18 +33,13 @@ from rapport.analytics.tables import SCHEMAS
 from rapport.store import schema
 from rapport.store.db import create_engine, upgrade
 from tests.conftest import (
-    POSTGRES_ENV,
+    POSTGRES_ONLY,
     create_postgres_database,
     drop_postgres_database,
     postgres_url,
 )
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        postgres_url() is None, reason=f"PostgreSQL not tested: {POSTGRES_ENV} is not set"
-    ),
-]
+pytestmark = POSTGRES_ONLY
 
 CUSTOMERS = 200
 #: JSON documents given to a few customers' ``extra`` (the sample leaves it empty).

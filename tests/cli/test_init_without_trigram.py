@@ -17,18 +17,13 @@ from rapport.config import get_settings
 from rapport.store import customers, session_scope
 from rapport.store.db import create_engine
 from tests.conftest import (
-    POSTGRES_ENV,
+    POSTGRES_ONLY,
     create_postgres_database,
     drop_postgres_database,
     postgres_url,
 )
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        postgres_url() is None, reason=f"PostgreSQL not tested: {POSTGRES_ENV} is not set"
-    ),
-]
+pytestmark = POSTGRES_ONLY
 
 
 @pytest.fixture
