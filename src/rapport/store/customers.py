@@ -129,19 +129,17 @@ def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.S
     return sa.select(s.customer_id).where(sa.func.instr(s.doc, sa.func.lower(text)) > 0)
 
 
-#: PostgreSQL's trigram index of the searched text (migration 0019).
-TRIGRAM_INDEX = "ix_customer_search_doc_trgm"
-
-
 def search_index_missing(engine: sa.Engine) -> bool:
-    """Whether the store is a PostgreSQL store without :data:`TRIGRAM_INDEX` (the migration
-    leaves it out where the extension ``pg_trgm`` cannot be created): the search then reads
-    every customer's searched text."""
+    """Whether the store is a PostgreSQL store without the search's trigram index
+    (:data:`rapport.store.schema.TRIGRAM_INDEX`; the migration leaves it out where the
+    extension ``pg_trgm`` cannot be created): the search then reads every customer's
+    searched text."""
     if engine.dialect.name != "postgresql":
         return False
     with engine.connect() as conn:
         found = conn.execute(
-            sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": TRIGRAM_INDEX}
+            sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"),
+            {"name": schema.TRIGRAM_INDEX},
         ).first()
     return found is None
 

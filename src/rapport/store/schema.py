@@ -164,10 +164,11 @@ customer_search = sa.Table(
 #: text search reads them (:mod:`rapport.store.customers`).
 SQLITE_SEARCH_INDEX = ("customer_search_fts", "customer_search_terms")
 
-# PostgreSQL: a trigram index on the text, which a LIKE of three characters or more reads
-# (pg_trgm; the migration leaves it out where the extension cannot be created).
+#: PostgreSQL: a trigram index on the text, which a LIKE of three characters or more reads
+#: (pg_trgm; the migration leaves it out where the extension cannot be created).
+TRIGRAM_INDEX = "ix_customer_search_doc_trgm"
 sa.Index(
-    "ix_customer_search_doc_trgm",
+    TRIGRAM_INDEX,
     customer_search.c.doc,
     postgresql_using="gin",
     postgresql_ops={"doc": "gin_trgm_ops"},
