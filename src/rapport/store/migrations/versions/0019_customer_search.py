@@ -150,12 +150,9 @@ def _upgrade_sqlite(columns: str) -> None:
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "sqlite":
-        for name in ("customer_search_fts_insert", "customer_search_fts_delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TRIGGER IF EXISTS customer_search_fts_update")
-        for name in ("customers_search_insert", "customers_search_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TRIGGER IF EXISTS customers_search_delete")
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS customer_search_fts_{event}")
+            op.execute(f"DROP TRIGGER IF EXISTS customers_search_{event}")
         op.execute(f"DROP TABLE IF EXISTS {TERMS}")
         op.execute(f"DROP TABLE IF EXISTS {FTS}")
     else:
