@@ -72,8 +72,8 @@ def _tag_elements(session: Session) -> sa.TableValuedAlias:
 #: three-character terms (migration 0019).
 _FTS = sa.table(schema.SQLITE_SEARCH_INDEX[0], sa.column("rowid", sa.Integer))
 _TERMS = sa.table(schema.SQLITE_SEARCH_INDEX[1], sa.column("term", sa.Text))
-#: A text of two characters is looked up by the indexed terms it starts, when they are at
-#: most this many; otherwise (and for one character) the narrow rows are read.
+#: A text of two characters (or one outside ASCII) is looked up by the indexed terms it
+#: starts, when they are at most this many; otherwise the narrow rows are read.
 MAX_PREFIX_TERMS = 5_000
 
 
@@ -95,10 +95,13 @@ def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.S
 
     * SQLite, three characters or more: the customers whose indexed text holds every
       three-character piece of ``text`` (the index folds case as it indexed);
-    * SQLite, two characters: the customers whose indexed text holds one of the indexed
-      terms ``text`` starts (every field is followed by a separator, so a match is always
-      the start of a term);
-    * SQLite, one character (or a prefix of too many terms): ``instr`` in every narrow row;
+    * SQLite, two characters, or one outside ASCII (a Chinese character): the customers
+      whose indexed text holds one of the indexed terms ``text`` starts (every field is
+      followed by a separator, so a match is always the start of a term; the last field,
+      the tags' JSON text, ends in two characters of ASCII);
+    * SQLite, one character of ASCII (a digit or a Latin letter, in most customers'
+      phone or e-mail: its terms' entries would be read by the million, where ``instr``
+      stops at the page), or a prefix of too many terms: ``instr`` in every narrow row;
     * PostgreSQL: ``LIKE`` on the rows, which its trigram index serves from three
       characters on."""
     s = schema.customer_search.c
@@ -108,7 +111,7 @@ def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.S
     match: str | None = None
     if len(text) >= 3:
         match = _fts_terms(sorted({text[i : i + 3] for i in range(len(text) - 2)}), "AND")
-    elif len(text) == 2 and _uncased(text):
+    elif _uncased(text) and (len(text) == 2 or (len(text) == 1 and not text.isascii())):
         start = text.lower()
         terms = list(
             session.execute(
