@@ -234,3 +234,88 @@ def test_the_kept_history_follows_an_earlier_snapshot_written_again(
         engine.dispose()
     assert after[0]["avg_satisfaction"] == pytest.approx(1.0) != before[0]["avg_satisfaction"]
     assert same_history(after[1:], before[1:])
+
+
+# --- every owner's churn warnings in one pass ---------------------------------------------------
+
+ADMIN = Principal(0, "", Role.ADMIN, None, "login")
+
+
+def _owners(session: Any) -> list[int]:
+    c = schema.customers.c
+    found = sa.select(c.owner_id).where(c.owner_id.is_not(None)).group_by(c.owner_id)
+    return sorted(session.execute(found).scalars())
+
+
+def test_every_owners_churn_warnings_in_one_pass(report_store: ReportStore) -> None:
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            owners = _owners(session)
+            assert len(owners) > 2
+            sales = scope(report_store, "sales")
+            for min_risk in (0.0, 0.5):
+                lists = snapshots.churn_warnings_by_owner(
+                    session, day=DAY, limit=3, min_risk=min_risk
+                )
+                paged = 0
+                for owner in owners:
+                    alone = snapshots.churn_warnings(
+                        session,
+                        day=DAY,
+                        limit=3,
+                        min_risk=min_risk,
+                        scope=owned_by(CustomerScope(ADMIN), owner),
+                    )
+                    assert lists.get(owner, snapshots.CustomerList(as_of=DAY)) == alone, owner
+                    paged += alone.next_key is not None
+                assert paged > 2  # owners with more than a page: the key of the next
+                mine = snapshots.churn_warnings(
+                    session, day=DAY, limit=3, min_risk=min_risk, scope=sales
+                )
+                assert lists[sales.principal.user_id] == mine
+                assert mine.total > 3
+            # nobody's list of another snapshot date, nor of the unowned
+            assert snapshots.churn_warnings_by_owner(session, day=dt.date(1999, 1, 1)) == {}
+            assert None not in lists
+    finally:
+        engine.dispose()
+
+
+def test_prepared_owners_warnings_are_read_not_computed(
+    report_store: ReportStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapport.reports import prepared
+    from tests.helpers import count_calls
+
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            owner = report_store.users["sales"]["id"]
+            boss = users.create_user(
+                session=session, username="owners-boss", role=Role.MANAGER, team="owners-east"
+            )
+            users.repo.update(session=session, id=owner, values={"team": "owners-east"})
+        manager = Principal(boss["id"], "owners-boss", Role.MANAGER, "owners-east", "login")
+        with session_scope(engine) as session:
+            owners = _owners(session)
+            assert prepared.latest_snapshot(session) == DAY
+            assert prepared.prepare_owners(session) >= len(owners) + 2
+        counted = count_calls(monkeypatch, [(snapshots, "churn_warnings")])
+        found: dict[Any, snapshots.CustomerList] = {}
+        with session_scope(engine) as session:
+            args = {"day": DAY, "limit": prepared.WORKLIST_TOP_ROWS, "min_risk": prepared.MIN_RISK}
+            wanted = [owned_by(CustomerScope(ADMIN), o) for o in owners]
+            wanted += [scope(report_store, "sales"), owned_by(CustomerScope(manager), owner)]
+            for where in wanted:
+                found[where] = kept.churn_warnings(session, **args, scope=where)
+            assert counted == {}  # every one read from the store
+            for where, rows in found.items():
+                assert rows == snapshots.churn_warnings(session, **args, scope=where), where
+            assert found[wanted[-1]].total > 0
+            # a manager outside the owner's team is shown nobody: not prepared, computed
+            other = CustomerScope(Principal(boss["id"], "x", Role.MANAGER, "elsewhere", "login"))
+            outside = kept.churn_warnings(session, **args, scope=owned_by(other, owner))
+            assert outside.total == 0 and counted["churn_warnings"] == len(found) + 1
+    finally:
+        engine.dispose()

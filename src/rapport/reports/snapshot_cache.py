@@ -201,25 +201,64 @@ def memo(
         if key in _kept:
             _kept.move_to_end(key)
             return copy.deepcopy(_kept[key])
-    stored_key = digest(key[1:])  # without the store's URL (see GENERATION)
-    stored = kept_reports.read(session, stored_key)
+    stored = kept_reports.read(session, _stored_key(key))
     if stored is not None:
         result: T = decode(stored)
         _keep(key, result)
         return result
     result = compute()
     _keep(key, result)
-    payload = encode(result)
-    if payload is not None:
-        kept_reports.keep(
-            engine_of(session),
-            key=stored_key,
-            as_of=dt.date.fromisoformat(str(day)),
-            report=str(report[0])[:64],
-            generation=digest(found[GENERATION]),
-            payload=payload,
-        )
+    _store(session, key, day=day, report=report, result=result)
     return result
+
+
+def _stored_key(key: tuple[Hashable, ...]) -> str:
+    """The store's key of a report kept under ``key`` (without the store's URL: see
+    :data:`GENERATION`)."""
+    return digest(key[1:])
+
+
+def _store(
+    session: Session,
+    key: tuple[Hashable, ...],
+    *,
+    day: Any,
+    report: tuple[Hashable, ...],
+    result: Any,
+) -> bool:
+    """Keep ``result``, the report kept under ``key``, in the store (when JSON holds it);
+    whether it was kept."""
+    payload = encode(result)
+    if payload is None:
+        return False
+    return kept_reports.keep(
+        engine_of(session),
+        key=_stored_key(key),
+        as_of=dt.date.fromisoformat(str(day)),
+        report=str(report[0])[:64],
+        generation=digest(key[GENERATION]),
+        payload=payload,
+    )
+
+
+def put(
+    session: Session,
+    *,
+    day: Any,
+    scope: CustomerScope | None,
+    report: tuple[Hashable, ...],
+    result: Any,
+    names: bool = True,
+) -> bool:
+    """Keep ``result`` in the store as :func:`memo` keeps ``report`` for ``scope`` — a
+    report computed for many scopes in one pass — so that the first :func:`memo` of it
+    reads it; whether it was kept (``False``: such a report is not kept, or JSON cannot
+    hold it). The process's memory is left to :func:`memo`: a pass over hundreds of
+    scopes would push out what its pages read."""
+    found = state(session, day, scope, names=names)
+    if found is None:
+        return False
+    return _store(session, (*found, *report), day=day, report=report, result=result)
 
 
 # --- results as JSON ----------------------------------------------------------------------------
@@ -451,7 +490,7 @@ def churn_warnings(
         session,
         day=day,
         scope=scope,
-        report=("churn_warnings", limit, min_risk, marketable_only, page),
+        report=_warnings_report(limit, min_risk, marketable_only, page),
         compute=lambda: snapshots.churn_warnings(
             session,
             day=day,
@@ -462,6 +501,37 @@ def churn_warnings(
             page=page,
         ),
     )
+
+
+def _warnings_report(
+    limit: int, min_risk: float, marketable_only: bool | None, page: PageRequest | None
+) -> tuple[Hashable, ...]:
+    return ("churn_warnings", limit, min_risk, marketable_only, page)
+
+
+def put_owners_churn_warnings(
+    session: Session,
+    *,
+    day: dt.date,
+    limit: int,
+    min_risk: float,
+    scopes: Callable[[int], list[CustomerScope]],
+) -> int:
+    """Keep in the store the first page of :func:`churn_warnings` (``limit`` rows, from
+    ``min_risk``) of every owner of customers, for each of ``scopes(owner)`` — scopes that
+    each draw that owner's customers alone, unmasked — computed in one pass
+    (:func:`rapport.reports.snapshots.churn_warnings_by_owner`); returns the lists kept."""
+    lists = snapshots.churn_warnings_by_owner(session, day=day, limit=limit, min_risk=min_risk)
+    owners = session.execute(
+        sa.select(_c.owner_id).where(_c.owner_id.is_not(None)).group_by(_c.owner_id)
+    ).scalars()
+    report = _warnings_report(limit, min_risk, None, None)
+    kept = 0
+    for owner in owners:
+        result = lists.get(owner, snapshots.CustomerList(as_of=day))
+        for scope in scopes(owner):
+            kept += put(session, day=day, scope=scope, report=report, result=result)
+    return kept
 
 
 def rfm_grid(
@@ -549,6 +619,8 @@ __all__ = [
     "group_summary",
     "memo",
     "movements",
+    "put",
+    "put_owners_churn_warnings",
     "rfm_grid",
     "rows_key",
     "rules_key",

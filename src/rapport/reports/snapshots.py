@@ -445,31 +445,46 @@ def churn_warnings(
         classifier's reasons that raise the risk (``feature``, ``value``,
         ``contribution``, ``direction``).
     """
-    # a float on every store (a product of a float and a decimal), compared exactly from
-    # one page to the next
-    value_at_risk = sa.type_coerce(_s.churn_risk * _s.predicted_clv, sa.Float)
-    # the warnings are one range of ix_customer_scores_as_of_churn_risk (the date, the
-    # risk, the source, the CLV); the rows' documents are read for the page's rows alone
-    stmt = (
-        sa.select(
-            *_WHO,
-            _s.churn_risk,
-            _s.predicted_clv,
-            value_at_risk.label("value_at_risk"),
-        )
-        .join(schema.customers, _c.id == _s.customer_id)
-        .where(
-            *_list_where(scope, day, marketable_only),
-            _s.churn_risk >= min_risk,
-            _s.predicted_clv.is_not(None),
-            _s.churn_source == "classifier",
-        )
-    )
-    order = [SortKey(value_at_risk, descending=True), _BY_ID]
-    found = read_page(session, stmt, _page(limit, page), order)
-    documents = _documents(session, day, [row["customer_id"] for row in found.data])
+    stmt = sa.select(*_WHO, *_warning_columns()).join(schema.customers, _c.id == _s.customer_id)
+    stmt = stmt.where(*_list_where(scope, day, marketable_only), *_warning_where(min_risk))
+    found = read_page(session, stmt, _page(limit, page), _WARNING_ORDER)
+    return _warning_list(session, day, found.data, scope, total=found.count, after=found.next_key)
+
+
+# a float on every store (a product of a float and a decimal), compared exactly from one
+# page to the next
+_VALUE_AT_RISK = sa.type_coerce(_s.churn_risk * _s.predicted_clv, sa.Float)
+_WARNING_ORDER = [SortKey(_VALUE_AT_RISK, descending=True), _BY_ID]
+
+
+def _warning_columns() -> list[sa.ColumnElement[Any]]:
+    return [_s.churn_risk, _s.predicted_clv, _VALUE_AT_RISK.label("value_at_risk")]
+
+
+def _warning_where(min_risk: float) -> list[sa.ColumnElement[bool]]:
+    """A churn warning's conditions: one range of ix_customer_scores_as_of_churn_risk (the
+    date, the risk, the source, the CLV) once the date is given; the rows' documents are
+    read for the rows shown alone."""
+    return [
+        _s.churn_risk >= min_risk,
+        _s.predicted_clv.is_not(None),
+        _s.churn_source == "classifier",
+    ]
+
+
+def _warning_list(
+    session: Session,
+    day: dt.date,
+    data: list[dict[str, Any]],
+    scope: CustomerScope | None,
+    *,
+    total: int,
+    after: Key | None,
+) -> CustomerList:
+    """The :class:`CustomerList` of :func:`churn_warnings` of the rows ``data`` read."""
+    documents = _documents(session, day, [row["customer_id"] for row in data])
     rows: list[dict[str, Any]] = []
-    for row in found.data:
+    for row in data:
         churn = components({"components": documents.get(row["customer_id"])}).get("churn") or {}
         reasons = [r for r in churn.get("reasons") or [] if r.get("direction") == "raises"]
         rows.append(
@@ -481,7 +496,52 @@ def churn_warnings(
                 "reasons": reasons,
             }
         )
-    return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
+    return CustomerList(as_of=day, rows=rows, total=total, next_key=after)
+
+
+def churn_warnings_by_owner(
+    session: Session, *, day: dt.date, limit: int = 50, min_risk: float = 0.5
+) -> dict[int, CustomerList]:
+    """:func:`churn_warnings`' first page for each owner of customers — what a scope
+    drawing one user's customers (a salesperson's; a manager's or an admin's narrowed to
+    that user, :class:`rapport.reports.worklist.OwnerScope`) is shown, unmasked — in one
+    pass over the snapshot's warnings rather than one per owner: each owner's rows ranked
+    by value at risk, the first ``limit`` (and the next, for the page's key) kept with
+    the owner's count. An owner without a warning is not in the result: their list is
+    empty."""
+    ranked = (
+        sa.select(
+            *_WHO,
+            *_warning_columns(),
+            _c.owner_id,
+            sa.func.row_number()
+            .over(
+                partition_by=_c.owner_id,
+                order_by=[_VALUE_AT_RISK.desc(), _s.customer_id.asc()],
+            )
+            .label("place"),
+            sa.func.count().over(partition_by=_c.owner_id).label("owned"),
+        )
+        .join(schema.customers, _c.id == _s.customer_id)
+        .where(*_list_where(None, day, None), *_warning_where(min_risk), _c.owner_id.is_not(None))
+        .subquery()
+    )
+    page = _page(limit, None)
+    stmt = sa.select(ranked).where(ranked.c.place <= page.fetch)
+    found: dict[int, list[dict[str, Any]]] = {}
+    counts: dict[int, int] = {}
+    for row in session.execute(stmt.order_by(ranked.c.owner_id, ranked.c.place)).mappings():
+        found.setdefault(row["owner_id"], []).append(dict(row))
+        counts[row["owner_id"]] = row["owned"]
+    lists: dict[int, CustomerList] = {}
+    for owner, rows in found.items():
+        cut = page.cut(
+            rows, count=counts[owner], key=lambda r: (r["value_at_risk"], r["customer_id"])
+        )
+        lists[owner] = _warning_list(
+            session, day, cut.data, None, total=cut.count, after=cut.next_key
+        )
+    return lists
 
 
 def _documents(session: Session, day: dt.date, ids: list[int]) -> dict[int, Any]:
