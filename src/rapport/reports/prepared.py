@@ -235,7 +235,8 @@ def prepare_owners(session: Session) -> int:
     managers' narrowed to the owner (:class:`~rapport.reports.worklist.OwnerScope`, the
     worklist's owner filter). One owner's warnings read alone cost a pass over every
     warning of the snapshot (seconds at 1,000,000 customers), so a sales force of any size
-    and every owner a manager picks are ready. Returns the lists kept."""
+    and every owner a manager picks are ready; what the store holds already (a server's
+    warm-up after the scoring run) is not computed again. Returns the lists asked for."""
     latest = latest_snapshot(session)
     if latest is None:
         return 0

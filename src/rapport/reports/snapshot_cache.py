@@ -241,26 +241,6 @@ def _store(
     )
 
 
-def put(
-    session: Session,
-    *,
-    day: Any,
-    scope: CustomerScope | None,
-    report: tuple[Hashable, ...],
-    result: Any,
-    names: bool = True,
-) -> bool:
-    """Keep ``result`` in the store as :func:`memo` keeps ``report`` for ``scope`` — a
-    report computed for many scopes in one pass — so that the first :func:`memo` of it
-    reads it; whether it was kept (``False``: such a report is not kept, or JSON cannot
-    hold it). The process's memory is left to :func:`memo`: a pass over hundreds of
-    scopes would push out what its pages read."""
-    found = state(session, day, scope, names=names)
-    if found is None:
-        return False
-    return _store(session, (*found, *report), day=day, report=report, result=result)
-
-
 # --- results as JSON ----------------------------------------------------------------------------
 # JSON has no dates, decimals, tuples or report classes: each is an object of one tagged
 # member, and a report's own objects never have a key starting with "$".
@@ -519,19 +499,33 @@ def put_owners_churn_warnings(
 ) -> int:
     """Keep in the store the first page of :func:`churn_warnings` (``limit`` rows, from
     ``min_risk``) of every owner of customers, for each of ``scopes(owner)`` — scopes that
-    each draw that owner's customers alone, unmasked — computed in one pass
-    (:func:`rapport.reports.snapshots.churn_warnings_by_owner`); returns the lists kept."""
-    lists = snapshots.churn_warnings_by_owner(session, day=day, limit=limit, min_risk=min_risk)
+    each draw that owner's customers alone, unmasked — so that the first :func:`churn_warnings`
+    of each reads it. What the store lacks is computed in one pass
+    (:func:`rapport.reports.snapshots.churn_warnings_by_owner`); when it lacks nothing (a
+    server's warm-up after the scoring run prepared them), nothing is computed. The
+    process's memory is left to :func:`memo`: hundreds of scopes would push out what its
+    pages read. Returns the lists asked for."""
+    report = _warnings_report(limit, min_risk, None, None)
     owners = session.execute(
         sa.select(_c.owner_id).where(_c.owner_id.is_not(None)).group_by(_c.owner_id)
     ).scalars()
-    report = _warnings_report(limit, min_risk, None, None)
-    kept = 0
+    asked = 0
+    missing: list[tuple[int, tuple[Hashable, ...]]] = []
     for owner in owners:
-        result = lists.get(owner, snapshots.CustomerList(as_of=day))
         for scope in scopes(owner):
-            kept += put(session, day=day, scope=scope, report=report, result=result)
-    return kept
+            found = state(session, day, scope)
+            if found is None:
+                continue
+            asked += 1
+            key = (*found, *report)
+            if kept_reports.read(session, _stored_key(key)) is None:
+                missing.append((owner, key))
+    if missing:
+        lists = snapshots.churn_warnings_by_owner(session, day=day, limit=limit, min_risk=min_risk)
+        for owner, key in missing:
+            result = lists.get(owner, snapshots.CustomerList(as_of=day))
+            _store(session, key, day=day, report=report, result=result)
+    return asked
 
 
 def rfm_grid(
@@ -619,7 +613,6 @@ __all__ = [
     "group_summary",
     "memo",
     "movements",
-    "put",
     "put_owners_churn_warnings",
     "rfm_grid",
     "rows_key",
