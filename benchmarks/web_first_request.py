@@ -17,7 +17,9 @@ user meets then:
    (:func:`rapport.scoring.prepare_pages`: the overview's metrics and the pages' first
    reports, kept in the store; its seconds are printed), ``--wait`` seconds pass (time for
    the server's warm-up; a user rarely opens a page the second a snapshot lands), then each
-   role asks for each of its paths once: the time of that first request, the client's.
+   role asks for each of its paths once (:data:`PATHS`; the admin also for the sales
+   user's worklist through the owner filter, :data:`OWNER_PATHS`): the time of that first
+   request, the client's.
    Targets as :mod:`benchmarks.web_pages`: a page's p95 under 150 ms, a data request's
    under 300 ms.
 
@@ -70,6 +72,30 @@ PATHS: dict[Role, tuple[tuple[str, str], ...]] = {
     ),
     Role.SALES: (("/diamonds", "page"), ("/worklist", "page")),
 }
+#: Paths naming the sales user measured (``{owner}``, their id): their worklist as an admin
+#: sees it through the owner filter.
+OWNER_PATHS: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.ADMIN: (("/worklist?owner={owner}", "page"),),
+}
+
+
+def paths_of(url: str, who: dict[Role, str]) -> dict[Role, tuple[tuple[str, str], ...]]:
+    """Each measured role's paths: :data:`PATHS`, and :data:`OWNER_PATHS` naming the sales
+    user of ``who`` (when there is one)."""
+    found = {role: PATHS[role] for role in who}
+    if Role.SALES not in who:
+        return found
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            u = schema.users.c
+            owner = conn.execute(sa.select(u.id).where(u.username == who[Role.SALES])).scalar_one()
+    finally:
+        engine.dispose()
+    for role, extra in OWNER_PATHS.items():
+        if role in found:
+            found[role] += tuple((path.format(owner=owner), kind) for path, kind in extra)
+    return found
 
 
 def rescore(url: str) -> None:
@@ -115,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = args.database_url or f"sqlite:///{args.data.resolve() / 'rapport.db'}"
     who = {role: name for role, name in bench_users(url).items() if role in PATHS}
+    paths = paths_of(url, who)
     print(f"store {url.split('@')[-1]}, users {', '.join(who.values())}", flush=True)
     load_before = os.getloadavg()
     server = start_server(url, args.data, secrets.token_urlsafe(36), timeout_s=120)
@@ -122,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         clients = {role: log_in(server.base, name) for role, name in who.items()}
         for role, client in clients.items():  # every page once: the server's own warm-up
-            for path, kind in PATHS[role]:
+            for path, kind in paths[role]:
                 timed(client, path, htmx=kind == "data")
         prepared: list[float] = []
         for run in range(args.runs):
@@ -133,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  run {run + 1}: prepared {asked} reports in {seconds:.1f} s", flush=True)
             time.sleep(args.wait)
             for role, client in clients.items():
-                for path, kind in PATHS[role]:
+                for path, kind in paths[role]:
                     ms, answer = timed(client, path, htmx=kind == "data")
                     assert answer.status_code == 200, (role, path, answer.status_code)
                     times.setdefault((role.value, path, kind), []).append(ms)
