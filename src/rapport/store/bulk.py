@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from rapport.errors import ValidationFailed
 from rapport.store import rules
+from rapport.store.db import one_of
 from rapport.store.rules import ColumnRule, Kind, column_rules
 
 
@@ -210,14 +211,7 @@ class BulkWriter:
 
     def _in_keys(self, column: sa.Column, values: pl.Series) -> sa.ColumnElement[bool]:
         """``column`` is one of ``values`` (text), the whole list as one parameter."""
-        if self.dialect == "sqlite":
-            listed: sa.Select[Any] = sa.select(sa.column("value")).select_from(
-                sa.func.json_each(sa.bindparam("keys", json.dumps(values.to_list())))
-            )
-            return column.in_(listed.scalar_subquery())
-        return column == sa.func.any(
-            sa.bindparam("keys", values.to_list(), type_=sa.ARRAY(sa.Text))
-        )
+        return one_of(column, values.to_list(), dialect=self.dialect)
 
     def resolve_ids(
         self,

@@ -164,6 +164,35 @@ def insert_ignoring_duplicates(
     return inserted
 
 
+#: The most values :func:`one_of` lists in a SQLite statement as bound parameters (SQLite
+#: allows 32,766); more are bound as one JSON array.
+SQLITE_LISTED = 10_000
+
+
+def one_of(
+    column: sa.ColumnElement[Any], values: Sequence[Any], *, dialect: str
+) -> sa.ColumnElement[bool]:
+    """The condition that ``column`` is one of ``values``.
+
+    * PostgreSQL: ``= ANY`` of the values bound as one array. An ``IN`` of thousands of
+      bound values is parsed and planned value by value: at 8,438 customer ids PostgreSQL
+      counted the customers in 119–268 ms that way and in 28–47 ms through the array.
+    * SQLite: ``IN`` the values listed, up to :data:`SQLITE_LISTED` of them — SQLite plans
+      a listed ``IN`` by its length, so a statement can start from a short list (from
+      ``json_each`` it knows no row count, and a service agent's search counted through
+      their 78,000 customers instead of the 8,438 found); more, ``IN`` the elements of
+      one JSON array (``json_each``), as SQLite caps a statement's parameters."""
+    if dialect == "postgresql":
+        array = sa.bindparam("one_of", list(values), type_=sa.ARRAY(column.type), unique=True)
+        return column == sa.func.any(array)
+    if len(values) <= SQLITE_LISTED:
+        return column.in_(list(values))
+    listed: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam("one_of", json.dumps(list(values)), unique=True))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
 def engine_of(session: Session) -> Engine:
     """The engine ``session`` is bound to (for a session bound to a connection, its engine)."""
     bind = session.get_bind()

@@ -34,6 +34,7 @@ from rapport.access import CustomerScope
 from rapport.domain import LifecycleStage, Role, ValueTier
 from rapport.reports.prepared import latest_snapshot
 from rapport.store import customers, schema
+from rapport.store.db import one_of
 from rapport.store.paging import PageRequest, SortKey, beyond
 
 _c = schema.customers.c
@@ -306,7 +307,8 @@ def filters_of(
             session=session, text=query.q, limit=SEARCH_SCAN_LIMIT, owner_id=owner
         ).with_only_columns(_c.id)
         ids = list(session.execute(found).scalars())
-        where.append(_c.id.in_(ids) if ids else sa.false())
+        dialect = session.get_bind().dialect.name
+        where.append(one_of(_c.id, ids, dialect=dialect) if ids else sa.false())
         searched, capped = True, len(ids) >= SEARCH_SCAN_LIMIT
     scored = _score_conditions(query, as_of)
     if scored is not None:
