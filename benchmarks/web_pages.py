@@ -60,7 +60,10 @@ ASSETS = re.compile(r'(?:<link[^>]*\bhref|<script[^>]*\bsrc|<img[^>]*\bsrc)="([^
 CARD = re.compile(r'href="(/customers/\d+)"')
 #: Texts searched in the customer list (a data request each): a surname, a whole name, four
 #: digits of a phone, a customer number of the benchmark company, a text nobody has.
-SEARCHES = ("郭", "郭伟", "4567", "C00500000", "无此客户xyz")
+#: The customer list's searches: a surname (one Chinese character), a whole name, a phone's
+#: last digits, a customer number, nobody's text, a Latin letter few customers' e-mails
+#: hold, and a digit most phones hold.
+SEARCHES = ("郭", "郭伟", "4567", "C00500000", "无此客户xyz", "v", "9")
 
 
 def bench_users(url: str) -> dict[Role, str]:
