@@ -88,7 +88,7 @@ def _uncased(text: str) -> bool:
     return all(c.isascii() or c.lower() == c == c.upper() for c in text)
 
 
-def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.Select:
+def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.Select | None:
     """The ids of the customers whose row of ``customer_search`` holds ``text`` (any case of
     a Latin letter): every customer a condition of :func:`search_select` matches, and some
     more (a text spanning two fields, three-character pieces apart).
@@ -100,8 +100,11 @@ def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.S
       followed by a separator, so a match is always the start of a term; the last field,
       the tags' JSON text, ends in two characters of ASCII);
     * SQLite, one character of ASCII (a digit or a Latin letter, in most customers'
-      phone or e-mail: its terms' entries would be read by the million, where ``instr``
-      stops at the page), or a prefix of too many terms: ``instr`` in every narrow row;
+      phone or e-mail: its terms' entries would be read by the million), or a prefix of
+      too many terms: ``None`` — :func:`search_select` joins the narrow rows in the
+      customers' order and checks ``instr`` in each, so it stops once its limit is
+      reached (a digit held by most customers: 4 ms for 10,000 at 1,000,000 customers,
+      against 151 ms for the list of every match first);
     * PostgreSQL: ``LIKE`` on the rows, which its trigram index serves from three
       characters on."""
     s = schema.customer_search.c
@@ -128,8 +131,7 @@ def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.S
         return sa.select(_FTS.c.rowid).where(
             sa.text(f"{_FTS.name} MATCH :fts_query").bindparams(fts_query=match)
         )
-    # lower() folds Latin letters alone, as LIKE ignores their case alone
-    return sa.select(s.customer_id).where(sa.func.instr(s.doc, sa.func.lower(text)) > 0)
+    return None
 
 
 def search_index_missing(engine: sa.Engine) -> bool:
@@ -175,6 +177,9 @@ def search_select(
         return sa.func.lower(column).like(sa.func.lower(sa.literal(pattern)), escape=_ESCAPE)
 
     stmt = sa.select(schema.customers)
+    # the id order: the narrow rows' when they are joined (the same values), so SQLite
+    # reads them in the order of their key and stops at the limit
+    order: sa.ColumnElement[Any] = _c.id
     tag = _tag_elements(session)
     tagged: sa.ColumnElement[bool] = (
         sa.select(sa.literal(1)).select_from(tag).where(matches(tag.c.value)).exists()
@@ -187,7 +192,15 @@ def search_select(
         # and so does the customer's searched text (customer_search: the five fields
         # lower-cased in one narrow row), where the candidates are found; the conditions
         # below decide which match
-        stmt = stmt.where(_c.id.in_(_candidates(session, text, pattern, sqlite)))
+        found = _candidates(session, text, pattern, sqlite)
+        if found is not None:
+            stmt = stmt.where(_c.id.in_(found))
+        else:  # SQLite: the narrow rows read in their order (the customers'), to the limit
+            narrow = schema.customer_search.c
+            # lower() folds Latin letters alone, as LIKE ignores their case alone
+            held = sa.func.instr(narrow.doc, sa.func.lower(text)) > 0
+            stmt = stmt.join(schema.customer_search, narrow.customer_id == _c.id).where(held)
+            order = narrow.customer_id
     stmt = (
         stmt.where(_c.deleted_at.is_(None))
         .where(
@@ -199,7 +212,7 @@ def search_select(
                 tagged,
             )
         )
-        .order_by(_c.id)
+        .order_by(order)
         .limit(limit)
     )
     if owner_id is not None:
