@@ -20,7 +20,7 @@ from rapport.ingest.importer import import_file
 from rapport.store import customers, schema
 from rapport.store.db import session_scope
 
-from .factories import customer, ext
+from .factories import customer, ext, user
 
 _c = schema.customers.c
 _s = schema.customer_search.c
@@ -251,3 +251,20 @@ def test_the_plan_finds_the_candidates_in_an_index(session: Session) -> None:
     # a text the tags' JSON writes otherwise is not looked for there (found as before)
     quoted = customers.search_select(session=session, text='a"b')
     assert "customer_search" not in str(quoted)
+
+
+def test_one_owners_search_is_the_search_of_their_customers(
+    session: Session, crowd: list[dict[str, Any]]
+) -> None:
+    owners = [user(session, username=ext("owner"))["id"] for _ in range(2)]
+    owned = {p["id"]: owners[i % 2] for i, p in enumerate(crowd) if i % 3 and not p["deleted"]}
+    for customer_id, owner in owned.items():
+        customers.repo.update(session=session, id=customer_id, values={"owner_id": owner})
+    for text in ("a", "1", "@", "王", "王芳", "x.cn"):
+        everyone = [r["id"] for r in customers.search(session=session, text=text, limit=10_000)]
+        for owner in owners:
+            mine = [i for i in everyone if owned.get(i) == owner]
+            found = customers.search(session=session, text=text, limit=10_000, owner_id=owner)
+            assert [r["id"] for r in found] == mine, (text, owner)
+            limited = customers.search(session=session, text=text, limit=3, owner_id=owner)
+            assert [r["id"] for r in limited] == mine[:3]
