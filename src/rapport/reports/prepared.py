@@ -318,7 +318,6 @@ def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int
     scoring run, alone on the machine then, uses two). Returns the reports asked for."""
     with sessions() as session:
         found = principals(session)
-    with sessions() as session:
         asked = prepare_owners(session)
 
     def one(principal: Principal) -> int:

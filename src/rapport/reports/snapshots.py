@@ -457,6 +457,11 @@ _VALUE_AT_RISK = sa.type_coerce(_s.churn_risk * _s.predicted_clv, sa.Float)
 _WARNING_ORDER = [SortKey(_VALUE_AT_RISK, descending=True), _BY_ID]
 
 
+def _warning_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A warning row's values of :data:`_WARNING_ORDER` (the key of the next page)."""
+    return (row["value_at_risk"], row["customer_id"])
+
+
 def _warning_columns() -> list[sa.ColumnElement[Any]]:
     return [_s.churn_risk, _s.predicted_clv, _VALUE_AT_RISK.label("value_at_risk")]
 
@@ -517,7 +522,7 @@ def churn_warnings_by_owner(
             sa.func.row_number()
             .over(
                 partition_by=_c.owner_id,
-                order_by=[_VALUE_AT_RISK.desc(), _s.customer_id.asc()],
+                order_by=[k.column.desc() if k.descending else k.column for k in _WARNING_ORDER],
             )
             .label("place"),
             sa.func.count().over(partition_by=_c.owner_id).label("owned"),
@@ -535,9 +540,7 @@ def churn_warnings_by_owner(
         counts[row["owner_id"]] = row["owned"]
     lists: dict[int, CustomerList] = {}
     for owner, rows in found.items():
-        cut = page.cut(
-            rows, count=counts[owner], key=lambda r: (r["value_at_risk"], r["customer_id"])
-        )
+        cut = page.cut(rows, count=counts[owner], key=_warning_key)
         lists[owner] = _warning_list(
             session, day, cut.data, None, total=cut.count, after=cut.next_key
         )

@@ -210,7 +210,7 @@ class BulkWriter:
             temp.drop(self.conn)
 
     def _in_keys(self, column: sa.Column, values: pl.Series) -> sa.ColumnElement[bool]:
-        """``column`` is one of ``values`` (text), the whole list as one parameter."""
+        """``column`` is one of ``values`` (text; :func:`rapport.store.db.one_of`)."""
         return one_of(column, values.to_list(), dialect=self.dialect)
 
     def resolve_ids(

@@ -91,14 +91,16 @@ def _uncased(text: str) -> bool:
 def _candidates(session: Session, text: str, pattern: str, sqlite: bool) -> sa.Select | None:
     """The ids of the customers whose row of ``customer_search`` holds ``text`` (any case of
     a Latin letter): every customer a condition of :func:`search_select` matches, and some
-    more (a text spanning two fields, three-character pieces apart).
+    more (a text spanning two fields, three-character pieces apart); ``None`` where no
+    index narrows them.
 
     * SQLite, three characters or more: the customers whose indexed text holds every
       three-character piece of ``text`` (the index folds case as it indexed);
     * SQLite, two characters, or one outside ASCII (a Chinese character): the customers
       whose indexed text holds one of the indexed terms ``text`` starts (every field is
-      followed by a separator, so a match is always the start of a term; the last field,
-      the tags' JSON text, ends in two characters of ASCII);
+      followed by a separator, so a match is always the start of a term; in the last
+      field, the tags' JSON text, a character outside ASCII is in a string, so its closing
+      quote and the separator follow it);
     * SQLite, one character of ASCII (a digit or a Latin letter, in most customers'
       phone or e-mail: its terms' entries would be read by the million), or a prefix of
       too many terms: ``None`` — :func:`search_select` joins the narrow rows in the
