@@ -46,6 +46,7 @@ def metric_values(
     granularity: str | None = None,
     by: str | None = None,
     engine: str | None = None,
+    analytics: tuple[Any, Any] | None = None,
 ) -> tuple[str, Any]:
     """The metrics ``metric_ids`` over ``period``.
 
@@ -57,6 +58,10 @@ def metric_values(
         ``day`` … ``year``: one value per bucket (:func:`~rapport.analytics.metrics.series`).
     by
         A grouping of :data:`rapport.reports.groups.GROUP_BY`: one value per group.
+    analytics
+        An open engine and its :class:`~rapport.analytics.sources.Sources` to run on (the
+        scoring run's working copy, :mod:`rapport.analytics.working_copy`) instead of a
+        connection of this call's own to the configured engine.
 
     Returns
     -------
@@ -67,27 +72,48 @@ def metric_values(
         ``bucket_end`` (naive UTC) and ``segment`` (the group).
     """
     from rapport.analytics.connect import connect
-    from rapport.analytics.metrics import evaluate, series
     from rapport.analytics.sources import Sources
-    from rapport.reports.groups import grouping
 
+    if analytics is not None:
+        eng, src = analytics
+        return eng.kind, _metric_table(
+            eng, src, settings, rules, metric_ids, period, as_of, granularity, by
+        )
     with connect(settings, engine=engine) as eng:
         src = Sources(eng, rules=rules)
-        groups = grouping(src, by, as_of=as_of, tz=settings.tz) if by else None
-        if granularity:
-            table = series(
-                metric_ids,
-                src,
-                period,
-                granularity,
-                rules=rules,
-                by=groups,
-                con=eng.con,
-                tz=settings.tz,
-            )
-        else:
-            table = evaluate(metric_ids, src, period, rules=rules, by=groups, con=eng.con)
-        return eng.kind, table
+        return eng.kind, _metric_table(
+            eng, src, settings, rules, metric_ids, period, as_of, granularity, by
+        )
+
+
+def _metric_table(
+    eng: Any,
+    src: Any,
+    settings: Settings,
+    rules: Rules,
+    metric_ids: list[str],
+    period: Period,
+    as_of: dt.datetime,
+    granularity: str | None,
+    by: str | None,
+) -> Any:
+    """:func:`metric_values`' table, on ``eng`` reading ``src``."""
+    from rapport.analytics.metrics import evaluate, series
+    from rapport.reports.groups import grouping
+
+    groups = grouping(src, by, as_of=as_of, tz=settings.tz) if by else None
+    if granularity:
+        return series(
+            metric_ids,
+            src,
+            period,
+            granularity,
+            rules=rules,
+            by=groups,
+            con=eng.con,
+            tz=settings.tz,
+        )
+    return evaluate(metric_ids, src, period, rules=rules, by=groups, con=eng.con)
 
 
 def metric_rows(

@@ -511,6 +511,11 @@ def run(
             degrees=result.models.degrees if result.models is not None else None,
         )
         result.seconds["compute"] = time.perf_counter() - started
+        overview_metrics = None
+        if engine is None:  # the configured engine, which the overview reads
+            started = step("metrics")
+            overview_metrics = _overview_metrics(settings, rules, day, analytics)
+            result.seconds["metrics"] = time.perf_counter() - started
     started = step("prepare")
     scores = with_predictions(scores, predictions)
     result.coverage = coverage(scores)
@@ -528,15 +533,39 @@ def run(
         store.dispose()
     elapsed = time.perf_counter() - started
     result.seconds["write"] = elapsed - waited.get("waited", 0.0)
+    # the scores are written: their memory goes before the reports read the store
+    del scores, parts, predictions
     started = step("reports")
-    result.reports = prepare_pages(settings, rules)
+    result.reports = prepare_pages(settings, rules, metrics=overview_metrics)
     result.seconds["reports"] = time.perf_counter() - started
     return result
 
 
-def prepare_pages(settings: Settings, rules: Rules) -> int:
+def _overview_metrics(
+    settings: Settings, rules: Rules, day: dt.date, analytics: tuple[Any, Any]
+) -> tuple[dt.date, dict[str, Any]] | None:
+    """The overview's metrics as of the end of ``day`` (:func:`rapport.reports.overview.
+    metric_overview` of its first period), computed on the run's open engine and working
+    copy, which hold what they read: the run keeps them with the snapshot of ``day``
+    (:func:`prepare_pages`). ``None`` when they could not be computed (logged; the pages
+    compute them)."""
+    from rapport.reports import overview
+
+    try:
+        as_of = overview.day_end(day, settings.tz)
+        return day, overview.metric_overview(settings, rules, as_of=as_of, analytics=analytics)
+    except Exception:
+        log.warning("the overview's metrics were not computed", exc_info=True)
+        return None
+
+
+def prepare_pages(
+    settings: Settings, rules: Rules, *, metrics: tuple[dt.date, dict[str, Any]] | None = None
+) -> int:
     """What the pages read of the latest snapshot, computed and kept in the store: the
-    overview's metrics (:func:`rapport.reports.prepared.prepare_metrics`) and the first
+    overview's metrics (:func:`rapport.reports.prepared.prepare_metrics`; ``metrics``, the
+    date and the result :func:`rapport.reports.overview.metric_overview` gave at the end of
+    that day, are kept as they are when that day's snapshot is the latest) and the first
     snapshot reports for every kind of scope (:func:`rapport.reports.prepared.
     prepare_store`); returns the reports asked for, the metrics counting one. The snapshot
     is written already: what fails is logged and left for the pages to compute, and the
@@ -545,7 +574,7 @@ def prepare_pages(settings: Settings, rules: Rules) -> int:
 
     asked = 0
     try:
-        asked += prepare_metrics(settings, rules)
+        asked += prepare_metrics(settings, rules, computed=metrics)
     except Exception:
         log.warning("the overview's metrics were not prepared", exc_info=True)
     store = engine_from_settings(settings)

@@ -187,7 +187,10 @@ def test_a_write_gives_up_while_another_writer_holds_the_store(
 
 
 def test_the_scoring_run_prepares_the_pages_reports(
-    report_store: ReportStore, tmp_path: Path, counted: dict[str, int]
+    report_store: ReportStore,
+    tmp_path: Path,
+    counted: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not report_store.url.startswith("sqlite"):
         pytest.skip("scored on SQLite; the reports themselves are kept on both backends above")
@@ -201,8 +204,20 @@ def test_the_scoring_run_prepares_the_pages_reports(
         assert kept_reports.keep(
             engine, key=key, as_of=day, report="stale", generation="g", payload="[]"
         )
+    computed = overview.metric_overview
+    engines: list[str] = []
+
+    def metric_overview(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        found = kwargs.get("analytics")
+        engines.append("run" if found is not None else "own")
+        return computed(*args, **kwargs)
+
+    monkeypatch.setattr(overview, "metric_overview", metric_overview)
     result = scoring.run(settings, as_of=DAY, models=False)
+    monkeypatch.setattr(overview, "metric_overview", computed)
     assert result.reports > 0 and "reports" in result.seconds
+    # the metrics computed once, on the run's working copy
+    assert engines == ["run"] and "metrics" in result.seconds
     try:
         found = rows(engine)
         # the date written again lost its rows; another date's stay

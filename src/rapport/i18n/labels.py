@@ -325,6 +325,7 @@ LABELS: dict[str, tuple[str, str]] = {
     # the steps of rapport score (scoring.run's timings)
     "step.models": ("模型", "models"),
     "step.compute": ("计算", "compute"),
+    "step.metrics": ("总览指标", "overview metrics"),
     "step.prepare": ("准备", "prepare"),
     "step.write": ("写入", "write"),
     "step.reports": ("页面报表", "page reports"),

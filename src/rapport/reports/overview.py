@@ -22,6 +22,7 @@ Two kinds of figures, run two ways (as :mod:`rapport.reports.snapshots` explains
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -237,9 +238,12 @@ def metric_overview(
     period: str = PERIODS[0],
     months: int = SERIES_MONTHS,
     engine: str | None = None,
+    analytics: tuple[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """The headline metrics over ``period`` ending at ``as_of`` (naive UTC) against the
-    period before it, and the monthly series of the headline and trend metrics.
+    period before it, and the monthly series of the headline and trend metrics; on
+    ``analytics`` (an open engine and its sources) when given, as
+    :func:`rapport.analyses.metric_values`.
 
     Returns
     -------
@@ -255,13 +259,12 @@ def metric_overview(
     tz = settings.tz
     current, previous, window = metric_periods(period, as_of, tz, months)
     ids = list(dict.fromkeys((*HEADLINE, *TRENDS)))
-    name, now = metric_values(settings, rules, list(HEADLINE), current, as_of=as_of, engine=engine)
-    _, before = metric_values(
-        settings, rules, list(HEADLINE), previous, as_of=current.start, engine=engine
+    values_of = functools.partial(
+        metric_values, settings, rules, engine=engine, analytics=analytics
     )
-    _, monthly = metric_values(
-        settings, rules, ids, window, as_of=as_of, granularity="month", engine=engine
-    )
+    name, now = values_of(list(HEADLINE), current, as_of=as_of)
+    _, before = values_of(list(HEADLINE), previous, as_of=current.start)
+    _, monthly = values_of(ids, window, as_of=as_of, granularity="month")
     values = {r["metric"]: _float(r["value"]) for r in now.to_pylist()}
     earlier = {r["metric"]: _float(r["value"]) for r in before.to_pylist()}
     spans = buckets(window, "month", tz=tz)

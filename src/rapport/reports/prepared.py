@@ -391,10 +391,18 @@ def keep_metrics(
     )
 
 
-def prepare_metrics(settings: Settings, rules: Rules, *, period: str = overview.PERIODS[0]) -> bool:
+def prepare_metrics(
+    settings: Settings,
+    rules: Rules,
+    *,
+    period: str = overview.PERIODS[0],
+    computed: tuple[dt.date, dict[str, Any]] | None = None,
+) -> bool:
     """Compute the overview's metrics of ``period`` as of the end of the latest snapshot's
     day in this process (:func:`rapport.reports.overview.metric_overview`) and keep them in
-    the store; whether they were kept (``False`` without a snapshot).
+    the store; whether they were kept (``False`` without a snapshot). ``computed``, a date
+    and the metrics of ``period`` as of its end (the scoring run's, computed on its working
+    copy), is kept instead when that date is the latest snapshot's.
 
     The analytics engine attaches the store while no connection of this function's is
     open (see :mod:`rapport.workers` on SQLite's WAL file)."""
@@ -407,7 +415,10 @@ def prepare_metrics(settings: Settings, rules: Rules, *, period: str = overview.
     if latest is None:
         return False
     as_of = overview.day_end(latest, settings.tz)
-    result = overview.metric_overview(settings, rules, as_of=as_of, period=period)
+    if computed is not None and computed[0] == latest:
+        result = dict(computed[1])
+    else:
+        result = overview.metric_overview(settings, rules, as_of=as_of, period=period)
     result["computed_at"] = dt.datetime.now(dt.UTC)
     store = engine_from_settings(settings)
     try:
