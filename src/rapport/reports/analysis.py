@@ -126,12 +126,16 @@ def clv_distribution(
             params={"bins": bins, "maximum": MAX_CLV_BINS},
         )
     where = [*_where(day, scope), _s.predicted_clv.is_not(None)]
-    low, high = session.execute(
-        sa.select(sa.func.min(_s.predicted_clv), sa.func.max(_s.predicted_clv))
-        .select_from(_JOINED)
-        .where(*where)
-    ).one()
-    if low is None:
+    # the lowest and the highest each from one end of the index on the snapshot's CLV,
+    # walked until a customer in scope (a min() and max() over the join read every row)
+    ends = [
+        session.execute(
+            sa.select(_s.predicted_clv).select_from(_JOINED).where(*where).order_by(o).limit(1)
+        ).scalar()
+        for o in (_s.predicted_clv.asc(), _s.predicted_clv.desc())
+    ]
+    low, high = ends
+    if low is None or high is None:
         return []
     edges = _edges(float(low), float(high), bins)
     value = _s.predicted_clv
@@ -179,28 +183,33 @@ def degree_correlations(
         with fewer than two customers or when either does not vary).
     """
     pairs = [(a, b) for i, a in enumerate(CORRELATED) for b in CORRELATED[i:]]
-    columns: list[Any] = []
+    # One group per pattern of known and unknown scores (at most 2⁵): inside a group each
+    # score is known for every customer or for none, so plain sums of the values, squares
+    # and products hold each pair's sums over the customers for whom both are known: 20
+    # sums a customer, where a sum per pair and term with its own condition took 90.
+    known = [_s[name].is_(None).label(f"null_{name}") for name in CORRELATED]
+    sums: list[Any] = [sa.func.count().label("n")]
     for n, (a, b) in enumerate(pairs):
-        x, y = _s[a], _s[b]
-        both = sa.and_(x.is_not(None), y.is_not(None))
-        for name, term in (
-            ("n", sa.literal(1)),
-            ("x", x),
-            ("y", y),
-            ("xy", x * y),
-            ("xx", x * x),
-            ("yy", y * y),
-        ):
-            columns.append(sa.func.sum(sa.case((both, term), else_=0)).label(f"{name}{n}"))
-    found = (
-        session.execute(sa.select(*columns).select_from(_JOINED).where(*_where(day, scope)))
-        .one()
-        ._mapping
+        sums.append(sa.func.sum(_s[a] * _s[b]).label(f"p{n}"))
+    sums.extend(sa.func.sum(_s[name]).label(f"s_{name}") for name in CORRELATED)
+    product = {pair: f"p{n}" for n, pair in enumerate(pairs)}
+    stmt = (
+        sa.select(*known, *sums)
+        .select_from(_JOINED)
+        .where(*_where(day, scope))
+        .group_by(*(_s[name].is_(None) for name in CORRELATED))
     )
+    groups = [r._mapping for r in session.execute(stmt)]
     out = []
-    for n, (a, b) in enumerate(pairs):
-        count = int(found[f"n{n}"] or 0)
-        sx, sy, sxy, sxx, syy = (float(found[f"{k}{n}"] or 0) for k in ("x", "y", "xy", "xx", "yy"))
+    for a, b in pairs:
+        both = [g for g in groups if not g[f"null_{a}"] and not g[f"null_{b}"]]
+        count = sum(int(g["n"]) for g in both)
+
+        def total(key: str, rows: list[Any] = both) -> float:
+            return math.fsum(float(g[key] or 0) for g in rows)
+
+        sx, sy, sxy = total(f"s_{a}"), total(f"s_{b}"), total(product[a, b])
+        sxx, syy = total(product[a, a]), total(product[b, b])
         r = None
         if count >= 2:
             cov = sxy - sx * sy / count
