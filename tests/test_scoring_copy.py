@@ -126,3 +126,32 @@ def test_duckdb_works_within_a_bounded_memory_while_it_reads_the_copy(settings, 
         want = _memory_limit(eng)
     # the configured limit is kept; without one, the run's own for its length only
     assert during == want and after == before
+
+
+def test_the_copy_holds_the_stores_rows_of_every_column_it_lists(settings, monkeypatch) -> None:
+    from rapport.analytics.connect import connect
+    from rapport.config import load_rules
+
+    rules = load_rules(settings)
+    ran: list[str] = []
+    side_by_side = working_copy._copy_side_by_side
+
+    def spied(eng: Any, inserts: list[str]) -> None:
+        ran.extend(inserts)
+        side_by_side(eng, inserts)
+
+    monkeypatch.setattr(working_copy, "_copy_side_by_side", spied)
+    with (
+        connect(settings) as eng,
+        working_copy.working_sources(eng, settings, rules=rules) as src,
+    ):
+        store = Sources(eng, rules=rules)
+        for name, columns in working_copy.READ.items():
+            want = metrics.execute(getattr(store, name).select(*columns), eng.con)
+            got = metrics.execute(getattr(src, name).select(*columns), eng.con)
+            key = [(c, "ascending") for c in columns]
+            assert got.num_rows == want.num_rows, name
+            assert got.sort_by(key).equals(want.sort_by(key)), name
+    # every table in one call, the largest first
+    assert len(ran) == len(working_copy.READ)
+    assert '"events"' in ran[0]
