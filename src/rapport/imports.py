@@ -407,6 +407,7 @@ SCORING_STEPS = (
     "churn model",
     "demand model",
     "compute",
+    "metrics",
     "prepare",
     "write",
     "reports",

@@ -88,7 +88,9 @@ def test_a_scoring_job_scores_the_store_and_is_audited(app: Real) -> None:
     assert job["step"] is None and job["error"] is None
     report = job["report"]
     assert report["as_of"] == str(AS_OF) and report["rows"] == 3
-    assert {"compute", "write"} <= set(report["seconds"])
+    assert {"compute", "metrics", "write"} <= set(report["seconds"])
+    # every timed step is one the job's page names (a step it cannot name fails the page)
+    assert set(report["seconds"]) <= set(imports.SCORING_STEPS)
     s = schema.customer_scores.c
     with app.engine.connect() as conn:
         scored = conn.execute(sa.select(sa.func.count()).where(s.as_of == AS_OF)).scalar()

@@ -136,6 +136,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "data.step.churn_model": ("流失模型", "churn model"),
     "data.step.demand_model": ("需求模型", "demand model"),
     "data.step.compute": ("计算评分", "computing the scores"),
+    "data.step.metrics": ("计算总览指标", "computing the overview's metrics"),
     "data.step.prepare": ("准备快照", "preparing the snapshot"),
     "data.step.write": ("写入快照", "writing the snapshot"),
     "data.step.reports": ("准备页面报表", "preparing the pages' reports"),
