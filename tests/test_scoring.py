@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rapport import scoring
+from rapport.analytics.periods import day_end
 from rapport.config import Settings, get_settings
 from rapport.errors import ValidationFailed
 from rapport.store import schema, session_scope
@@ -46,10 +47,10 @@ def snapshot(engine: Engine, day: dt.date) -> dict[int, dict[str, Any]]:
     return {row["customer_id"]: dict(row) for row in rows}
 
 
-def test_snapshot_moment_is_the_end_of_the_local_day() -> None:
-    assert scoring.snapshot_moment(DAY, ZoneInfo("UTC")) == fx.AS_OF
+def test_the_snapshot_moment_is_the_end_of_the_local_day() -> None:
+    assert day_end(DAY, ZoneInfo("UTC")) == fx.AS_OF
     # Shanghai's 2024-08-31 ends at 16:00 UTC
-    assert scoring.snapshot_moment(DAY, get_settings().tz) == dt.datetime(2024, 8, 31, 16)
+    assert day_end(DAY, get_settings().tz) == dt.datetime(2024, 8, 31, 16)
 
 
 def test_score_writes_one_row_per_customer_with_components(store) -> None:

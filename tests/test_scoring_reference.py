@@ -26,6 +26,7 @@ from rapport import scoring
 from rapport.analytics.churn_features import churn_features, churn_labels
 from rapport.analytics.connect import connect
 from rapport.analytics.metrics import execute
+from rapport.analytics.periods import day_end
 from rapport.analytics.sources import Sources
 from rapport.config import Rules, Settings, load_rules
 from rapport.models import pipeline
@@ -150,7 +151,7 @@ def reference_rows(settings: Settings, day: dt.date) -> list[dict[str, Any]]:
     from rapport.analytics.scores import SCORE_COLUMNS
 
     rules = load_rules(settings)
-    moment = scoring.snapshot_moment(day, settings.tz)
+    moment = day_end(day, settings.tz)
     fitted = reference_fit(settings, rules, moment)
     predictions = reference_predict(fitted, rules)
     scores = scoring.compute(settings, moment, rules=rules, predictions=predictions)

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import Engine
 
+from rapport.analytics.periods import day_end
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.store import scores as scores_store
 from rapport.store.db import (
@@ -177,12 +178,6 @@ class ScoringRun:
     #: ``customers`` in the snapshot and, per score of
     #: :data:`rapport.analytics.scores.COVERED`, the customers it has a value for.
     coverage: dict[str, int] = field(default_factory=dict)
-
-
-def snapshot_moment(as_of: dt.date, tz: Any) -> dt.datetime:
-    """The end of the local day ``as_of`` in ``tz`` (the next local midnight), naive UTC."""
-    local = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def today(tz: Any) -> dt.date:
@@ -463,7 +458,7 @@ def run(
     settings = settings or get_settings()
     rules = load_rules(settings)
     day = as_of or today(settings.tz)
-    result = ScoringRun(as_of=day, moment=snapshot_moment(day, settings.tz))
+    result = ScoringRun(as_of=day, moment=day_end(day, settings.tz))
     store = engine_from_settings(settings)
     try:
         ensure_current(store)
@@ -514,7 +509,7 @@ def run(
         overview_metrics = None
         if engine is None:  # the configured engine, which the overview reads
             started = step("metrics")
-            overview_metrics = _overview_metrics(settings, rules, day, analytics)
+            overview_metrics = _overview_metrics(settings, rules, day, result.moment, analytics)
             result.seconds["metrics"] = time.perf_counter() - started
     started = step("prepare")
     scores = with_predictions(scores, predictions)
@@ -542,9 +537,13 @@ def run(
 
 
 def _overview_metrics(
-    settings: Settings, rules: Rules, day: dt.date, analytics: tuple[Any, Any]
+    settings: Settings,
+    rules: Rules,
+    day: dt.date,
+    moment: dt.datetime,
+    analytics: tuple[Any, Any],
 ) -> tuple[dt.date, dict[str, Any]] | None:
-    """The overview's metrics as of the end of ``day`` (:func:`rapport.reports.overview.
+    """The overview's metrics as of ``moment``, the end of ``day`` (:func:`rapport.reports.overview.
     metric_overview` of its first period), computed on the run's open engine and working
     copy, which hold what they read: the run keeps them with the snapshot of ``day``
     (:func:`prepare_pages`). ``None`` when they could not be computed (logged; the pages
@@ -552,8 +551,7 @@ def _overview_metrics(
     from rapport.reports import overview
 
     try:
-        as_of = overview.day_end(day, settings.tz)
-        return day, overview.metric_overview(settings, rules, as_of=as_of, analytics=analytics)
+        return day, overview.metric_overview(settings, rules, as_of=moment, analytics=analytics)
     except Exception:
         log.warning("the overview's metrics were not computed", exc_info=True)
         return None
@@ -595,7 +593,6 @@ __all__ = [
     "prepare_pages",
     "run",
     "score",
-    "snapshot_moment",
     "with_predictions",
     "write_bulk",
 ]

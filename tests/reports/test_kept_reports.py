@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from rapport import scoring
 from rapport.access import CustomerScope
+from rapport.analytics.periods import day_end
 from rapport.api.privacy import erase_customer
 from rapport.config import Settings, load_rules
 from rapport.reports import overview, prepared, snapshots
@@ -224,7 +225,7 @@ def test_the_scoring_run_prepares_the_pages_reports(
         assert [r.as_of for r in found if r.report == "stale"] == [earlier]
         assert {r.as_of for r in found if r.report != "stale"} == {DAY}
         # the overview's metrics of its first period, as the worker computes them
-        as_of = overview.day_end(DAY, settings.tz)
+        as_of = day_end(DAY, settings.tz)
         period = overview.PERIODS[0]
         with session_scope(engine) as session:
             got = prepared.kept_metrics(session, rules=RULES, as_of=as_of, period=period)
@@ -249,7 +250,7 @@ def test_the_kept_metrics_go_with_their_snapshot(report_store: ReportStore, tmp_
     url = f"sqlite:///{path}"
     settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
     assert prepared.prepare_metrics(settings, RULES, period="30d")
-    as_of = overview.day_end(DAY, settings.tz)
+    as_of = day_end(DAY, settings.tz)
     engine = create_engine(url)
     try:
         with session_scope(engine) as session:

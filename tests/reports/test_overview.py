@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from rapport.access import CustomerScope
-from rapport.analytics.periods import Period
+from rapport.analytics.periods import Period, day_end
 from rapport.errors import ValidationFailed
 from rapport.reports import overview
 from rapport.reports.snapshots import AVERAGED
@@ -123,7 +123,7 @@ def test_the_history_of_the_snapshots_over_the_live_customers(
 
 
 def test_the_metric_periods() -> None:
-    as_of = overview.day_end(dt.date(2026, 11, 30), SHANGHAI)
+    as_of = day_end(dt.date(2026, 11, 30), SHANGHAI)
     assert as_of == dt.datetime(2026, 11, 30, 16, 0)  # midnight of Dec 1 in Shanghai, UTC
     current, previous, months = overview.metric_periods("90d", as_of, SHANGHAI)
     assert current.end == as_of and previous.end == current.start
@@ -145,7 +145,7 @@ def test_the_metric_overview_is_the_metrics_of_each_period(report_store: ReportS
 
     settings = report_store.settings
     rules = load_rules()
-    as_of = overview.day_end(DAY, settings.tz)
+    as_of = day_end(DAY, settings.tz)
     result = overview.metric_overview(settings, rules, as_of=as_of, period="90d", months=3)
     current, previous, window = overview.metric_periods("90d", as_of, settings.tz, 3)
     assert result["current"] == {"start": current.start, "end": current.end}
@@ -166,6 +166,29 @@ def test_the_metric_overview_is_the_metrics_of_each_period(report_store: ReportS
     for metric in overview.TRENDS:
         assert result["series"][metric][-1] == pytest.approx(month[metric]), metric
     assert Counter(len(v) for v in result["series"].values()) == {3: len(result["series"])}
+
+
+def test_the_metric_overview_opens_one_connection_for_its_queries(
+    report_store: ReportStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a scoring run's engine, the overview's three queries (the period, the one
+    before it and the months) share one connection of the call's own."""
+    from rapport.analytics import connect as connecting
+    from rapport.config import load_rules
+
+    opened: list[str | None] = []
+    real = connecting.connect
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        opened.append(kwargs.get("engine"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(connecting, "connect", connect)
+    settings = report_store.settings
+    as_of = day_end(DAY, settings.tz)
+    result = overview.metric_overview(settings, load_rules(), as_of=as_of, months=2)
+    assert opened == [None]
+    assert result["headline"]["customers_end"]["value"] > 0
 
 
 def test_a_change_is_null_unless_both_are_measured() -> None:

@@ -14,11 +14,11 @@ import pytest
 from rapport.access import CustomerScope
 from rapport.analyses import cohort_rows, metric_values
 from rapport.analytics.metrics import METRICS
-from rapport.analytics.periods import Period
+from rapport.analytics.periods import Period, day_end
 from rapport.config import load_rules
 from rapport.reports import analysis as distributions
 from rapport.reports import snapshots
-from rapport.reports.overview import day_end, snapshot_days
+from rapport.reports.overview import snapshot_days
 from rapport.store.db import create_engine, session_scope
 from rapport.web.figures.analysis import segment_label
 from rapport.web.figures.overview import metric_text

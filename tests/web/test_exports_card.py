@@ -27,7 +27,7 @@ from rapport import customer360
 from rapport.access import CustomerScope
 from rapport.analyses import cohort_rows, metric_values
 from rapport.analytics.metrics import METRICS
-from rapport.analytics.periods import Period
+from rapport.analytics.periods import Period, day_end
 from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction
 from rapport.ingest.spreadsheet import neutralise
@@ -169,7 +169,7 @@ def test_the_headline_metrics_export_is_the_metric_overview_of_the_period(
         latest, _ = figures.snapshot_days(session)
     assert latest is not None
     expected = figures.metric_overview(
-        settings, load_rules(), as_of=figures.day_end(latest, settings.tz), period="90d"
+        settings, load_rules(), as_of=day_end(latest, settings.tz), period="90d"
     )["headline"]
     client = clients["analyst"]
     answers = [
@@ -207,7 +207,7 @@ def _settings_and_as_of(site: Site) -> tuple[Settings, dt.date, dt.datetime]:
     with site.session() as session:
         latest, _ = figures.snapshot_days(session)
     assert latest is not None
-    return settings, latest, figures.day_end(latest, settings.tz)
+    return settings, latest, day_end(latest, settings.tz)
 
 
 def _numbers(values: list[Any]) -> list[float | None]:

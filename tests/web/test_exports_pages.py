@@ -26,6 +26,7 @@ from rapport.access import CustomerScope
 from rapport.actions.effect_report import effect_in_session
 from rapport.actions.playbook_registry import overview
 from rapport.analytics.metrics import METRICS
+from rapport.analytics.periods import day_end
 from rapport.config import Settings, load_rules
 from rapport.domain import AuditAction
 from rapport.i18n.playbooks import text as pt
@@ -86,7 +87,7 @@ def test_the_trends_export_is_every_monthly_series_of_the_period(
         latest, _ = figures.snapshot_days(session)
     assert latest is not None
     result = figures.metric_overview(
-        settings, load_rules(), as_of=figures.day_end(latest, settings.tz), period="12m"
+        settings, load_rules(), as_of=day_end(latest, settings.tz), period="12m"
     )
     ids = list(dict.fromkeys((*figures.TRENDS, *figures.HEADLINE)))
     audited = _exports_audited(site)

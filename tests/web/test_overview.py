@@ -15,6 +15,7 @@ import pytest
 
 from rapport.access import CustomerScope
 from rapport.analytics.metrics import METRICS
+from rapport.analytics.periods import day_end
 from rapport.config import load_rules
 from rapport.domain import AuditAction, ValueTier
 from rapport.reports import movers, snapshots
@@ -193,7 +194,7 @@ def test_the_metrics_fragment_is_the_metric_overview_and_is_kept(
     assert latest is not None
     settings = web_store.settings
     expected = figures.metric_overview(
-        settings, load_rules(), as_of=figures.day_end(latest, settings.tz), period="90d"
+        settings, load_rules(), as_of=day_end(latest, settings.tz), period="90d"
     )
     text = first.text
     for metric in figures.HEADLINE:

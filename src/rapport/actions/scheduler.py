@@ -94,13 +94,13 @@ def _loyalty(settings: Settings, day: dt.date) -> dict[str, Any]:
     """The loyalty programme's day: members' programme tiers (after the scores, whose value
     tiers are a floor), the bonuses due and the expiry of the oldest points — as of the end
     of ``day``, or now while that day runs."""
-    from rapport.scoring import snapshot_moment
+    from rapport.analytics.periods import day_end
     from rapport.store.loyalty_bonuses import post_bonuses
     from rapport.store.loyalty_expiry import post_expiries
     from rapport.store.loyalty_tiers import evaluate_tiers
 
     rules = load_rules(settings)
-    moment = min(snapshot_moment(day, settings.tz).replace(tzinfo=dt.UTC), utcnow())
+    moment = min(day_end(day, settings.tz).replace(tzinfo=dt.UTC), utcnow())
     engine = engine_from_settings(settings)
     try:
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rapport.errors import ValidationFailed
@@ -65,6 +65,13 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
 def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     """A naive local wall time in ``zone`` as a naive UTC instant."""
     return local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def day_end(day: date, tz: str | ZoneInfo) -> datetime:
+    """The end of the local day ``day`` in ``tz`` (the next local midnight) as naive UTC:
+    the as-of moment of a snapshot of that day and of a report about it."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return to_utc(datetime.combine(day + timedelta(days=1), time()), zone)
 
 
 def to_local(instant: datetime, zone: ZoneInfo) -> datetime:

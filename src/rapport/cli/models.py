@@ -42,11 +42,12 @@ ShowFormatOption = Annotated[
 
 
 def _moment(as_of: str | None) -> tuple[dt.date, dt.datetime]:
-    from rapport.scoring import snapshot_moment, today
+    from rapport.analytics.periods import day_end
+    from rapport.scoring import today
 
     settings = get_settings()
     day = parse_date(as_of) or today(settings.tz)
-    return day, snapshot_moment(day, settings.tz)
+    return day, day_end(day, settings.tz)
 
 
 #: A note of the model pipeline or the backtest: which part was left out, and why.

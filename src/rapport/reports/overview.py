@@ -21,6 +21,7 @@ Two kinds of figures, run two ways (as :mod:`rapport.reports.snapshots` explains
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
@@ -192,13 +193,6 @@ def snapshot_history(
 # --- metrics -----------------------------------------------------------------------------------
 
 
-def day_end(day: dt.date, tz: str | ZoneInfo) -> dt.datetime:
-    """The end of the local day ``day`` (the next local midnight) as naive UTC: the as-of
-    moment of a report about that day."""
-    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    return to_utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), zone)
-
-
 def metric_periods(
     period: str, as_of: dt.datetime, tz: str | ZoneInfo, months: int = SERIES_MONTHS
 ) -> tuple[Period, Period, Period]:
@@ -243,7 +237,8 @@ def metric_overview(
     """The headline metrics over ``period`` ending at ``as_of`` (naive UTC) against the
     period before it, and the monthly series of the headline and trend metrics; on
     ``analytics`` (an open engine and its sources) when given, as
-    :func:`rapport.analyses.metric_values`.
+    :func:`rapport.analyses.metric_values`, else on one connection to ``engine`` (the
+    configured engine by default) for its three queries.
 
     Returns
     -------
@@ -255,16 +250,20 @@ def metric_overview(
         :data:`HEADLINE` and :data:`TRENDS`, one value per month (null where not measured).
     """
     from rapport.analyses import metric_values
+    from rapport.analytics.connect import connect
+    from rapport.analytics.sources import Sources
 
     tz = settings.tz
     current, previous, window = metric_periods(period, as_of, tz, months)
     ids = list(dict.fromkeys((*HEADLINE, *TRENDS)))
-    values_of = functools.partial(
-        metric_values, settings, rules, engine=engine, analytics=analytics
-    )
-    name, now = values_of(list(HEADLINE), current, as_of=as_of)
-    _, before = values_of(list(HEADLINE), previous, as_of=current.start)
-    _, monthly = values_of(ids, window, as_of=as_of, granularity="month")
+    with contextlib.ExitStack() as stack:
+        if analytics is None:  # one connection of this call's own for the three queries
+            eng = stack.enter_context(connect(settings, engine=engine))
+            analytics = (eng, Sources(eng, rules=rules))
+        values_of = functools.partial(metric_values, settings, rules, analytics=analytics)
+        name, now = values_of(list(HEADLINE), current, as_of=as_of)
+        _, before = values_of(list(HEADLINE), previous, as_of=current.start)
+        _, monthly = values_of(ids, window, as_of=as_of, granularity="month")
     values = {r["metric"]: _float(r["value"]) for r in now.to_pylist()}
     earlier = {r["metric"]: _float(r["value"]) for r in before.to_pylist()}
     spans = buckets(window, "month", tz=tz)

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.access import CustomerScope, Principal
+from rapport.analytics.periods import day_end
 from rapport.config import Rules, Settings
 from rapport.domain import UI_LOCALES, Role, ValueTier
 from rapport.reports import overview, snapshots
@@ -414,7 +415,7 @@ def prepare_metrics(
         store.dispose()
     if latest is None:
         return False
-    as_of = overview.day_end(latest, settings.tz)
+    as_of = day_end(latest, settings.tz)
     if computed is not None and computed[0] == latest:
         result = dict(computed[1])
     else:

@@ -38,7 +38,7 @@ from fastapi.responses import Response
 from rapport.access import CustomerScope, Principal
 from rapport.analyses import analysis_rows, metric_rows
 from rapport.analytics.metrics import METRICS
-from rapport.analytics.periods import Period, buckets
+from rapport.analytics.periods import Period, buckets, day_end
 from rapport.domain import Role
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
@@ -47,7 +47,7 @@ from rapport.reports import analysis as distributions
 from rapport.reports import prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.reports.groups import GROUP_BY
-from rapport.reports.overview import day_end, snapshot_days
+from rapport.reports.overview import snapshot_days
 from rapport.web import render
 from rapport.web.auth import roles
 from rapport.web.figures import analysis as ui

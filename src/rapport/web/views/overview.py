@@ -36,6 +36,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access import CustomerScope, Principal
+from rapport.analytics.periods import day_end
 from rapport.domain import Role
 from rapport.errors import RapportError
 from rapport.i18n.errors import error_text
@@ -266,7 +267,7 @@ def metrics_as_of(request: Request) -> dt.datetime:
     with request.app.state.sessions() as session:
         latest, _ = figures.snapshot_days(session)
     if latest is not None:
-        return figures.day_end(latest, render.settings_of(request).tz)
+        return day_end(latest, render.settings_of(request).tz)
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
 
 
