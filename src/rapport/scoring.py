@@ -509,7 +509,7 @@ def run(
         overview_metrics = None
         if engine is None:  # the configured engine, which the overview reads
             started = step("metrics")
-            overview_metrics = _overview_metrics(settings, rules, day, result.moment, analytics)
+            overview_metrics = _overview_metrics(settings, rules, result, analytics)
             result.seconds["metrics"] = time.perf_counter() - started
     started = step("prepare")
     scores = with_predictions(scores, predictions)
@@ -537,21 +537,18 @@ def run(
 
 
 def _overview_metrics(
-    settings: Settings,
-    rules: Rules,
-    day: dt.date,
-    moment: dt.datetime,
-    analytics: tuple[Any, Any],
+    settings: Settings, rules: Rules, run: ScoringRun, analytics: tuple[Any, Any]
 ) -> tuple[dt.date, dict[str, Any]] | None:
-    """The overview's metrics as of ``moment``, the end of ``day`` (:func:`rapport.reports.overview.
-    metric_overview` of its first period), computed on the run's open engine and working
-    copy, which hold what they read: the run keeps them with the snapshot of ``day``
-    (:func:`prepare_pages`). ``None`` when they could not be computed (logged; the pages
-    compute them)."""
+    """The overview's metrics as of the run's moment, the end of its day
+    (:func:`rapport.reports.overview.metric_overview` of its first period), computed on the
+    run's open engine and working copy, which hold what they read: the run keeps them with
+    its snapshot (:func:`prepare_pages`). ``None`` when they could not be computed (logged;
+    the pages compute them)."""
     from rapport.reports import overview
 
     try:
-        return day, overview.metric_overview(settings, rules, as_of=moment, analytics=analytics)
+        metrics = overview.metric_overview(settings, rules, as_of=run.moment, analytics=analytics)
+        return run.as_of, metrics
     except Exception:
         log.warning("the overview's metrics were not computed", exc_info=True)
         return None
