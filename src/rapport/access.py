@@ -115,6 +115,21 @@ def owner_clause(p: Principal, owner_id: sa.ColumnElement[Any]) -> sa.ColumnElem
     return sa.false()
 
 
+def not_deleted(customer_id: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[bool]:
+    """The SQL condition that ``customer_id`` (a column of a table whose rows always name a
+    customer: a foreign key to ``customers``, deleted with them) is not a deleted
+    customer's, for a statement that reads no other column of ``customers``: the deleted
+    ones read once from the partial index ``ix_customers_deleted`` instead of a look-up of
+    every row's customer (an aggregate of a snapshot's million rows: 0.3 s against 1.1 s
+    on SQLite). ``dialect`` is the store's: SQLite reads ``NOT IN`` as one list built
+    before the rows; PostgreSQL plans ``NOT EXISTS`` as an anti-join (its ``NOT IN`` of a
+    long list is a scan of the list per row)."""
+    deleted = sa.select(_c.id).where(_c.deleted_at.is_not(None))
+    if dialect == "sqlite":
+        return customer_id.not_in(deleted)
+    return sa.not_(deleted.where(_c.id == customer_id).exists())
+
+
 def service_customers(user_id: int) -> sa.Select:
     """The ids of the customers with a ticket assigned to ``user_id`` (a service agent's
     customers), uncorrelated: it reads the tickets of ``user_id`` alone whatever statement

@@ -101,3 +101,19 @@ def test_the_diamonds_list_reads_the_diamonds_alone(
     (_, count), (_, page) = found
     assert f"USING COVERING INDEX {INDEX} (as_of=? AND value_tier=?)" in count, count
     assert f"SEARCH customer_scores USING INDEX {INDEX} (as_of=? AND value_tier=?)" in page, page
+
+
+@pytest.mark.parametrize("who", list(SCOPES))
+@pytest.mark.parametrize("report", list(INDEX_ONLY))
+def test_a_report_of_every_customer_reads_the_deleted_ones_alone(
+    sqlite_engine: Engine, report: str, who: str
+) -> None:
+    """An admin's and an analyst's reports read the deleted customers once, from their
+    partial index, where a scope of some customers looks up each row's customer for its
+    owner (the figures are compared with and without a deleted customer in
+    test_snapshot_reports.py, test_analysis.py and test_overview.py)."""
+    every = SCOPES[who] is None or SCOPES[who].role is Role.ANALYST
+    for sql, shown in score_plans(sqlite_engine, lambda s: INDEX_ONLY[report](s, scope_of(who))):
+        looked_up = "SEARCH customers USING INTEGER PRIMARY KEY (rowid=?)" in shown
+        assert looked_up is not every, (sql, shown)
+        assert ("SCAN customers USING INDEX ix_customers_deleted" in shown) is every, (sql, shown)

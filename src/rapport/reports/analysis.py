@@ -23,23 +23,23 @@ from rapport.analytics.degrees import DEGREES
 from rapport.analytics.relations import Relations
 from rapport.config import Rules, Settings
 from rapport.errors import ValidationFailed
+from rapport.reports.snapshots import covered
 from rapport.store import schema
 
 _s = schema.customer_scores.c
-_c = schema.customers.c
-_JOINED = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
 
 #: Bins of the CLV distribution by default, and at most.
 CLV_BINS = 10
 MAX_CLV_BINS = 50
 
 
-def _where(day: dt.date, scope: CustomerScope | None) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [_s.as_of == day, _c.deleted_at.is_(None)]
-    clause = None if scope is None else scope.clause()
-    if clause is not None:
-        conditions.append(clause)
-    return conditions
+def _rows(
+    session: Session, day: dt.date, scope: CustomerScope | None
+) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """The snapshot dated ``day``'s rows of the customers in ``scope``, not deleted: what
+    to select from and the conditions (:func:`rapport.reports.snapshots.covered`)."""
+    source, conditions = covered(session, schema.customer_scores, _s.customer_id, scope)
+    return source, [_s.as_of == day, *conditions]
 
 
 def rfm_grid(
@@ -54,6 +54,7 @@ def rfm_grid(
         ``revenue`` (sum of ``monetary``, the RFM window's revenue); the highest R first,
         then F ascending. Customers without both scores are in no cell.
     """
+    source, where = _rows(session, day, scope)
     stmt = (
         sa.select(
             _s.r_score,
@@ -61,8 +62,8 @@ def rfm_grid(
             sa.func.count().label("customers"),
             sa.func.coalesce(sa.func.sum(_s.monetary), 0).label("revenue"),
         )
-        .select_from(_JOINED)
-        .where(*_where(day, scope), _s.r_score.is_not(None), _s.f_score.is_not(None))
+        .select_from(source)
+        .where(*where, _s.r_score.is_not(None), _s.f_score.is_not(None))
         .group_by(_s.r_score, _s.f_score)
     )
     rows = [
@@ -125,12 +126,13 @@ def clv_distribution(
             key="clv_bins",
             params={"bins": bins, "maximum": MAX_CLV_BINS},
         )
-    where = [*_where(day, scope), _s.predicted_clv.is_not(None)]
+    source, where = _rows(session, day, scope)
+    where.append(_s.predicted_clv.is_not(None))
     # the lowest and the highest each from one end of the index on the snapshot's CLV,
     # walked until a customer in scope (a min() and max() over the join read every row)
     ends = [
         session.execute(
-            sa.select(_s.predicted_clv).select_from(_JOINED).where(*where).order_by(o).limit(1)
+            sa.select(_s.predicted_clv).select_from(source).where(*where).order_by(o).limit(1)
         ).scalar()
         for o in (_s.predicted_clv.asc(), _s.predicted_clv.desc())
     ]
@@ -144,7 +146,7 @@ def clv_distribution(
     ).label("bin")
     stmt = (
         sa.select(index, sa.func.count().label("n"), sa.func.sum(value).label("clv"))
-        .select_from(_JOINED)
+        .select_from(source)
         .where(*where)
         .group_by(index)
     )
@@ -193,10 +195,11 @@ def degree_correlations(
         sums.append(sa.func.sum(_s[a] * _s[b]).label(f"p{n}"))
     sums.extend(sa.func.sum(_s[name]).label(f"s_{name}") for name in CORRELATED)
     product = {pair: f"p{n}" for n, pair in enumerate(pairs)}
+    source, where = _rows(session, day, scope)
     stmt = (
         sa.select(*known, *sums)
-        .select_from(_JOINED)
-        .where(*_where(day, scope))
+        .select_from(source)
+        .where(*where)
         .group_by(*(_s[name].is_(None) for name in CORRELATED))
     )
     groups = [r._mapping for r in session.execute(stmt)]
@@ -242,9 +245,8 @@ def degree_chain(
     from rapport.analytics.relations import relations
 
     columns = [_s[name] for name in DEGREES]
-    found = session.execute(
-        sa.select(*columns).select_from(_JOINED).where(*_where(day, scope))
-    ).all()
+    source, where = _rows(session, day, scope)
+    found = session.execute(sa.select(*columns).select_from(source).where(*where)).all()
     if not found:
         return None
     values = list(zip(*found, strict=True))

@@ -39,11 +39,10 @@ from rapport.config import Rules, Settings
 from rapport.domain import ValueTier
 from rapport.errors import ValidationFailed
 from rapport.reports.movers import previous_snapshot
-from rapport.reports.snapshots import AVERAGED
+from rapport.reports.snapshots import AVERAGED, covered
 from rapport.store import schema
 
 _s = schema.customer_scores.c
-_c = schema.customers.c
 
 #: The headline metrics: active customers, new customers, retention, churn, repurchase,
 #: order value, NPS and CSAT (ids of :data:`rapport.analytics.metrics.METRICS`).
@@ -76,19 +75,6 @@ def _float(value: Any) -> float | None:
         return None
     value = float(value) if isinstance(value, Decimal | int | float) else value
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def _in_scope(scope: CustomerScope | None) -> list[sa.ColumnElement[bool]]:
-    """Customers not deleted and in ``scope`` (as every snapshot report counts them)."""
-    conditions: list[sa.ColumnElement[bool]] = [_c.deleted_at.is_(None)]
-    if scope is not None:
-        clause = scope.clause()
-        if clause is not None:
-            conditions.append(clause)
-    return conditions
-
-
-_JOINED = schema.customer_scores.join(schema.customers, _c.id == _s.customer_id)
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -149,6 +135,7 @@ def snapshot_history(
         )
     latest = sa.select(_s.as_of).distinct().order_by(_s.as_of.desc()).limit(limit)
     chosen = list(days) if days is not None else latest.scalar_subquery()
+    source, conditions = covered(session, schema.customer_scores, _s.customer_id, scope)
     valued = sa.and_(_s.churn_risk.is_not(None), _s.predicted_clv.is_not(None))
     risk = _s.churn_risk * _s.predicted_clv
     high = sa.and_(valued, _s.churn_risk >= min_risk)
@@ -164,8 +151,8 @@ def snapshot_history(
             sa.func.count(sa.case((high, 1))).label("at_risk"),
             sa.func.sum(sa.case((high, risk))).label("at_risk_value"),
         )
-        .select_from(_JOINED)
-        .where(_s.as_of.in_(chosen), *_in_scope(scope))
+        .select_from(source)
+        .where(_s.as_of.in_(chosen), *conditions)
         .group_by(_s.as_of)
         .order_by(_s.as_of)
     )

@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rapport.access import CustomerScope
+from rapport.access import CustomerScope, not_deleted
 from rapport.config import Rules
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.errors import NotFound, ValidationFailed
@@ -102,6 +102,25 @@ def _customers(scope: CustomerScope | None) -> list[sa.ColumnElement[bool]]:
     if clause is not None:
         conditions.append(clause)
     return conditions
+
+
+def covered(
+    session: Session,
+    source: sa.FromClause,
+    customer_id: sa.ColumnElement[Any],
+    scope: CustomerScope | None,
+) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """What an aggregate of snapshot rows selects from, and the conditions that keep the
+    customers it covers (not deleted, in ``scope``): ``source`` (``customer_scores`` or a
+    subquery of it) whose ``customer_id`` names each row's customer. A scope of every
+    customer (admins, analysts) reads nothing of ``customers`` but the deleted ones
+    (:func:`rapport.access.not_deleted`); another joins each row's customer, whose owner
+    the scope's condition reads."""
+    clause = _clause(scope)
+    if clause is None:
+        return source, [not_deleted(customer_id, session.get_bind().dialect.name)]
+    joined = source.join(schema.customers, _c.id == customer_id)
+    return joined, [_c.deleted_at.is_(None), clause]
 
 
 def _check_grouping(by: str) -> None:
@@ -194,6 +213,7 @@ def group_summary(
     """
     _check_grouping(by)
     column = _s[by]
+    source, conditions = covered(session, schema.customer_scores, _s.customer_id, scope)
     stmt = (
         sa.select(
             column.label("group"),
@@ -201,8 +221,8 @@ def group_summary(
             sa.func.coalesce(sa.func.sum(_s.monetary), 0).label("revenue"),
             *(sa.func.avg(_s[name]).label(f"avg_{name}") for name in AVERAGED),
         )
-        .select_from(schema.customer_scores.join(schema.customers, _c.id == _s.customer_id))
-        .where(_s.as_of == day, *_customers(scope))
+        .select_from(source)
+        .where(_s.as_of == day, *conditions)
         .group_by(column)
     )
     rows = [dict(r) for r in session.execute(stmt).mappings()]
@@ -259,12 +279,13 @@ def movements(
         .group_by(_s.customer_id)
         .subquery("pairs")
     )
+    source, conditions = covered(session, pairs, pairs.c.customer_id, scope)
     stmt = (
         sa.select(
             pairs.c.before.label("from"), pairs.c.after.label("to"), sa.func.count().label("n")
         )
-        .select_from(pairs.join(schema.customers, _c.id == pairs.c.customer_id))
-        .where(*_customers(scope))
+        .select_from(source)
+        .where(*conditions)
         .group_by(pairs.c.before, pairs.c.after)
     )
     rows = [
