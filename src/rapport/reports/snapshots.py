@@ -26,7 +26,9 @@ choice of the commands that compute from the operational tables.
 
 **Deleted customers** (``customers.deleted_at`` set) are out of every report: summaries,
 movements and lists alike (docs/scores.md). Their snapshot rows stay in the store, as
-their other data do, until they are erased.
+their other data do, until they are erased. An aggregate of every customer leaves them
+out without reading each row's customer (:func:`covered`): the one part of a statement
+written for the store's dialect.
 """
 
 from __future__ import annotations
