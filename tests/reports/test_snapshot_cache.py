@@ -211,6 +211,56 @@ def test_a_managers_team_and_a_service_scope(report_store: ReportStore) -> None:
         engine.dispose()
 
 
+def test_managers_whose_teams_own_the_same_customers_share_their_reports(
+    report_store: ReportStore,
+) -> None:
+    """Two teams that own no customer draw the unowned ones alone: their managers share one
+    result, with each other and with a manager without a team; when a user with customers
+    joins one team, its managers' rows are their own again."""
+    engine = report_store.engine()
+    try:
+        with session_scope(engine) as session:
+            made = {
+                team: users.create_user(
+                    session=session, username=f"pool-{team or 'solo'}", role=Role.MANAGER, team=team
+                )
+                for team in ("pool-a", "pool-b", None)
+            }
+        managers = {
+            team: CustomerScope(Principal(row["id"], row["username"], Role.MANAGER, team, "login"))
+            for team, row in made.items()
+        }
+        calls, compute = counting([1])
+        with session_scope(engine) as session:
+            for where in managers.values():
+                kept.memo(session, day=DAY, scope=where, report=("t",), compute=compute)
+            assert len(calls) == 1
+            # the same figures as each scope's own, which are the unowned customers'
+            for where in managers.values():
+                assert kept.group_summary(
+                    session, by="value_tier", day=DAY, rules=RULES, scope=where
+                ) == snapshots.group_summary(
+                    session, by="value_tier", day=DAY, rules=RULES, scope=where
+                )
+        with session_scope(engine) as session:  # a user who owns customers joins pool-a
+            users.repo.update(
+                session=session, id=report_store.users["sales"]["id"], values={"team": "pool-a"}
+            )
+        with session_scope(engine) as session:
+            kept.memo(session, day=DAY, scope=managers["pool-a"], report=("t",), compute=compute)
+            assert len(calls) == 2
+            kept.memo(session, day=DAY, scope=managers["pool-b"], report=("t",), compute=compute)
+            kept.memo(session, day=DAY, scope=managers[None], report=("t",), compute=compute)
+            assert len(calls) == 2
+            rows = kept.churn_warnings(session, day=DAY, scope=managers["pool-a"])
+            assert rows == snapshots.churn_warnings(session, day=DAY, scope=managers["pool-a"])
+            unowned = kept.churn_warnings(session, day=DAY, scope=managers["pool-b"])
+            assert unowned == snapshots.churn_warnings(session, day=DAY, scope=managers["pool-b"])
+            assert rows.total > unowned.total
+    finally:
+        engine.dispose()
+
+
 def test_the_kept_history_follows_an_earlier_snapshot_written_again(
     report_store: ReportStore,
 ) -> None:

@@ -279,7 +279,8 @@ def prepare_owners(session: Session) -> int:
 def principals(session: Session) -> list[Principal]:
     """One principal for each kind of scope whose reports are shared
     (:func:`rapport.reports.snapshot_cache.rows_key`, masked or not): every customer (an
-    admin) first, each team's managers, the first :data:`MAX_SALES` active sales users by
+    admin) first, the managers of each set of owners (a team's; the unowned customers
+    alone for teams that own none), the first :data:`MAX_SALES` active sales users by
     id, and every customer masked (an analyst) last, when the figures they share with the
     admin are kept — the admin and the analyst whether or not such a user exists yet, as
     their reports do not depend on who they are."""
@@ -292,7 +293,7 @@ def principals(session: Session) -> list[Principal]:
     admin = Principal(0, "", Role.ADMIN, None, "login")
     analyst = Principal(0, "", Role.ANALYST, None, "login")
     found: dict[tuple[Hashable, ...], Principal] = {
-        (*kept.rows_key(admin), CustomerScope(admin).masked): admin
+        (*kept.rows_key(session, admin), CustomerScope(admin).masked): admin
     }
     sales = 0
     for role in PREPARED_ROLES:
@@ -300,7 +301,7 @@ def principals(session: Session) -> list[Principal]:
             if Role(row.role) is not role:
                 continue
             p = Principal(row.id, row.username, role, row.team, "login")
-            key = (*kept.rows_key(p), CustomerScope(p).masked)
+            key = (*kept.rows_key(session, p), CustomerScope(p).masked)
             if key in found:
                 continue
             if role is Role.SALES:
@@ -309,7 +310,7 @@ def principals(session: Session) -> list[Principal]:
                 sales += 1
             found[key] = p
     # the analyst last: their figures are the admin's (kept by then), only their lists differ
-    found.pop((*kept.rows_key(analyst), CustomerScope(analyst).masked), None)
+    found.pop((*kept.rows_key(session, analyst), CustomerScope(analyst).masked), None)
     return [*found.values(), analyst]
 
 

@@ -12,13 +12,15 @@ again while its *key* holds:
   same date — has a new time);
 * the state of the customers: the highest id (a new customer) and the latest
   ``updated_at`` (every write of a customer through the store sets it: a new owner,
-  consent, a soft delete, an erasure, an import), both read down an index; for a manager
-  of a team, the ids of the team's users, as they draw the manager's scope (a user who
-  joins, leaves or is removed changes it; a new password or name does not);
+  consent, a soft delete, an erasure, an import), both read down an index;
 * who asks, as far as it decides the rows and whether they are masked: every customer
-  (admins, analysts), a manager's team (its managers), else the user; and masked or not
-  (analysts) — one scope's rows are never handed to another, while every admin shares one
-  result, and so does every manager of a team.
+  (admins, analysts); for a manager, the users of their team (themselves, without one)
+  who own customers, read down the index on the owner, as the unowned customers and
+  theirs are the manager's rows (a user who joins or leaves the team with customers
+  changes it; one who owns none, a new password or name does not); else the user; and
+  masked or not (analysts) — one scope's rows are never handed to another, while every
+  admin shares one result, and so does every manager whose team owns the same customers
+  (every manager of a team, and the managers of teams that own none: the unowned ones).
 
 The key is read from the store on every call (three small queries), so several uvicorn
 workers, each with its own memo, agree with the store and with each other; nothing expires
@@ -74,7 +76,9 @@ _kept: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
 _rules: dict[int, tuple[Any, str]] = {}
 
 
-def _who(scope: CustomerScope | None, *, names: bool = True) -> tuple[Hashable, ...] | None:
+def _who(
+    session: Session, scope: CustomerScope | None, *, names: bool = True
+) -> tuple[Hashable, ...] | None:
     """Who asks, as the key holds it (``None``: not kept): the rows the scope draws and,
     for a report that ``names`` customers, whether they are masked — so principals who see
     the same rows the same way share a result (every admin: all rows; every analyst: all
@@ -86,18 +90,25 @@ def _who(scope: CustomerScope | None, *, names: bool = True) -> tuple[Hashable, 
     p = scope.principal
     if p.role is Role.SERVICE:
         return None
-    rows = rows_key(p)
+    rows = rows_key(session, p)
     return (*rows, scope.masked and names, type(scope).__name__, _extra(scope))
 
 
-def rows_key(p: Principal) -> tuple[Hashable, ...]:
+def rows_key(session: Session, p: Principal) -> tuple[Hashable, ...]:
     """The customers a principal's :class:`~rapport.access.CustomerScope` draws, as a key:
-    ``("all",)`` for a role that sees every customer, ``("team", name)`` for a manager of a
-    team, else the role and the user."""
+    ``("all",)`` for a role that sees every customer; for a manager, ``("managed", *ids)``,
+    the users besides the unowned customers whose customers the scope draws — of the
+    team's (the manager alone, without a team; :func:`rapport.access.owner_clause`) those
+    who own a customer, as one who owns none adds no row; else the role and the user."""
     if CustomerScope(p).clause() is None:  # the owner rule of rapport.access
         return ("all",)
-    if p.role is Role.MANAGER and p.team is not None:
-        return ("team", p.team)
+    if p.role is Role.MANAGER:
+        if p.team is None:
+            members = sa.select(sa.literal(p.user_id))
+        else:
+            members = sa.select(_u.id).where(_u.team == p.team)
+        owning = sa.select(_c.owner_id).where(_c.owner_id.in_(members)).group_by(_c.owner_id)
+        return ("managed", *session.execute(owning.order_by(_c.owner_id)).scalars())
     return (p.role.value, p.user_id)
 
 
@@ -134,21 +145,15 @@ def state(
     depends on (see the module; ``names``: whether the report names customers, see
     :func:`_who`); ``None`` when such a report is not kept (no snapshot of that date, or a
     service agent's scope)."""
-    who = _who(scope, names=names)
+    who = _who(session, scope, names=names)
     if who is None or day is None:
         return None
     computed = written(session, day)
     if computed is None:
         return None
     customers = tuple(session.execute(_latest(_c)).one())
-    users: tuple[Any, ...] = ()
-    if scope is not None and scope.principal.role is Role.MANAGER and scope.principal.team:
-        # the team's members draw its rows (rapport.access.owner_clause): a user who joins,
-        # leaves or is removed changes them; a password or a name does not
-        team = sa.select(_u.id).where(_u.team == scope.principal.team).order_by(_u.id)
-        users = (",".join(map(str, session.execute(team).scalars())),)
     store = session.get_bind().engine.url.render_as_string(hide_password=True)
-    return (store, str(day), computed, *map(str, customers), *map(str, users), *who)
+    return (store, str(day), computed, *map(str, customers), *who)
 
 
 #: The fields of :func:`state`'s key that make a snapshot report's *generation* in the
