@@ -103,12 +103,10 @@ def rows_key(session: Session, p: Principal) -> tuple[Hashable, ...]:
     if CustomerScope(p).clause() is None:  # the owner rule of rapport.access
         return ("all",)
     if p.role is Role.MANAGER:
-        if p.team is None:
-            members = sa.select(sa.literal(p.user_id))
-        else:
-            members = sa.select(_u.id).where(_u.team == p.team)
-        owning = sa.select(_c.owner_id).where(_c.owner_id.in_(members)).group_by(_c.owner_id)
-        return ("managed", *session.execute(owning.order_by(_c.owner_id)).scalars())
+        members = _u.id == p.user_id if p.team is None else _u.team == p.team
+        owns = sa.select(sa.literal(1)).where(_c.owner_id == _u.id).exists()  # one step each
+        owning = sa.select(_u.id).where(members, owns).order_by(_u.id)
+        return ("managed", *session.execute(owning).scalars())
     return (p.role.value, p.user_id)
 
 
