@@ -96,10 +96,10 @@ def _who(
 
 def rows_key(session: Session, p: Principal) -> tuple[Hashable, ...]:
     """The customers a principal's :class:`~rapport.access.CustomerScope` draws, as a key:
-    ``("all",)`` for a role that sees every customer; for a manager, ``("managed", *ids)``,
-    the users besides the unowned customers whose customers the scope draws — of the
-    team's (the manager alone, without a team; :func:`rapport.access.owner_clause`) those
-    who own a customer, as one who owns none adds no row; else the role and the user."""
+    ``("all",)`` for a role that sees every customer; for a manager, ``("managed", *ids)``:
+    the scope is the unowned customers and those of the team's users (the manager alone,
+    without a team; :func:`rapport.access.owner_clause`), so ``ids`` are those users who
+    own a customer (one who owns none adds no row); else the role and the user."""
     if CustomerScope(p).clause() is None:  # the owner rule of rapport.access
         return ("all",)
     if p.role is Role.MANAGER:

@@ -118,11 +118,9 @@ def covered(
     customer (admins, analysts) reads nothing of ``customers`` but the deleted ones
     (:func:`rapport.access.not_deleted`); another joins each row's customer, whose owner
     the scope's condition reads."""
-    clause = _clause(scope)
-    if clause is None:
+    if _clause(scope) is None:
         return source, [not_deleted(customer_id, session.get_bind().dialect.name)]
-    joined = source.join(schema.customers, _c.id == customer_id)
-    return joined, [_c.deleted_at.is_(None), clause]
+    return source.join(schema.customers, _c.id == customer_id), _customers(scope)
 
 
 def _check_grouping(by: str) -> None:
