@@ -177,25 +177,39 @@ def test_a_writer_that_stops_early_stops_the_making_thread(store) -> None:
     assert snapshot(engine, DAY) == before
 
 
-def test_the_write_journals_its_deletion_in_files_on_sqlite(store, monkeypatch) -> None:
+def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkeypatch) -> None:
+    from rapport.store import db
+
     engine, settings = store
     scoring.score(settings, as_of=DAY)
     before = snapshot(engine, DAY)
     seen: list[Any] = []
     replace = scoring.scores_store.replace_snapshot
 
+    def pragmas(connection: sa.Connection) -> tuple[Any, Any]:
+        # temp_store 1 = FILE, 2 = MEMORY; a cache size below 0 is in KiB
+        return tuple(  # type: ignore[return-value]
+            connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("temp_store", "cache_size")
+        )
+
     def watched(*, connection: sa.Connection, **kwargs: Any) -> int:
-        if connection.dialect.name == "sqlite":  # 1 = FILE, 2 = MEMORY
-            seen.append(connection.exec_driver_sql("PRAGMA temp_store").scalar())
+        if connection.dialect.name == "sqlite":
+            seen.append(pragmas(connection))
         return replace(connection=connection, **kwargs)
 
     monkeypatch.setattr(scoring.scores_store, "replace_snapshot", watched)
     scoring.score(settings, as_of=DAY)
     assert snapshot(engine, DAY).keys() == before.keys()
     if engine.dialect.name == "sqlite":
-        assert seen == [1]
-        with engine.connect() as conn:  # every other connection keeps it in memory
-            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+        assert seen == [(1, -db.SQLITE_BULK_CACHE_KIB)]
+        assert db.SQLITE_BULK_CACHE_KIB > db.SQLITE_CACHE_KIB
+        with engine.connect() as conn:  # every other connection as configured
+            assert pragmas(conn) == (2, -db.SQLITE_CACHE_KIB)
+            # and the writer's own connection is set back when it leaves
+            with db.sqlite_bulk_write(conn):
+                assert pragmas(conn) == (1, -db.SQLITE_BULK_CACHE_KIB)
+            assert pragmas(conn) == (2, -db.SQLITE_CACHE_KIB)
 
 
 def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:

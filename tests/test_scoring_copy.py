@@ -155,3 +155,29 @@ def test_the_copy_holds_the_stores_rows_of_every_column_it_lists(settings, monke
     # every table in one call, the largest first
     assert len(ran) == len(working_copy.READ)
     assert '"events"' in ran[0]
+
+
+def test_the_copy_stores_rows_in_any_order_and_the_run_keeps_its_order_after(
+    settings, monkeypatch
+) -> None:
+    from rapport.analytics.connect import connect
+    from rapport.config import load_rules
+
+    def preserved(eng: Any) -> bool:
+        return eng.con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    seen: list[bool] = []
+    side_by_side = working_copy._copy_side_by_side
+
+    def spied(eng: Any, inserts: list[str]) -> None:
+        seen.append(preserved(eng))
+        side_by_side(eng, inserts)
+
+    monkeypatch.setattr(working_copy, "_copy_side_by_side", spied)
+    with connect(settings) as eng:
+        before = preserved(eng)
+        with working_copy.working_sources(eng, settings, rules=load_rules(settings)):
+            during = preserved(eng)
+    # free while copying (each insert on both cores), DuckDB's default again for the queries
+    assert seen == [False]
+    assert before is True and during is True

@@ -401,6 +401,7 @@ PROGRESS_FILE = "progress.json"
 #: The steps of a scoring run, in order (:func:`rapport.scoring.run` and the models' fit);
 #: the demand model's step is left out when it has too little history.
 SCORING_STEPS = (
+    "copy",
     "models",
     "purchase summary",
     "purchase and spend models",

@@ -39,7 +39,7 @@ from rapport.store.db import (
     engine_from_settings,
     ensure_current,
     session_factory,
-    sqlite_temp_on_disk,
+    sqlite_bulk_write,
 )
 from rapport.store.repository import utcnow
 
@@ -163,8 +163,10 @@ PART_ROWS = 20_000
 @dataclass
 class ScoringRun:
     """What :func:`score` did: the snapshot date, the moment scored, rows, and seconds per
-    step (``models``, ``compute``, ``prepare``, ``write``, ``reports``; the snapshot's parts
-    are made, ``prepare``, while the ones before are written, so those two overlap)."""
+    step: ``copy`` (the engine opened and, on DuckDB, its working copy of the store made),
+    ``models``, ``compute``, ``metrics``, ``prepare``, ``write``, ``reports``. The
+    snapshot's parts are made (``prepare``) while the ones before are written, so those
+    two overlap."""
 
     as_of: dt.date
     moment: dt.datetime
@@ -413,8 +415,8 @@ def write_bulk(engine: Engine, table: pa.Table | Iterable[pa.Table], *, as_of: d
         deleted meanwhile).
     """
     # the deletion of the date's old rows is journalled for the savepoint in files, not in
-    # memory (rapport.store.db.sqlite_temp_on_disk)
-    with engine.connect() as conn, sqlite_temp_on_disk(conn), begin_writer(conn):
+    # memory, and the indexes' pages stay in a larger cache (rapport.store.db.sqlite_bulk_write)
+    with engine.connect() as conn, sqlite_bulk_write(conn), begin_writer(conn):
         return scores_store.replace_snapshot(connection=conn, as_of=as_of, data=table)
 
 
@@ -481,10 +483,13 @@ def run(
     # scikit-learn and SciPy are imported on a thread of their own while DuckDB copies the
     # store (rapport.models.preload)
     loading = preload.start() if models else None
-    with (
-        connect(settings, engine=engine) as eng,  # one engine for the models and scores
-        working_sources(eng, settings, rules=rules) as src,  # the store read once
-    ):
+    with contextlib.ExitStack() as stack:
+        # one engine for the models and scores, on the store read once (a working copy
+        # of it when the engine is DuckDB attached to it)
+        started = step("copy")
+        eng = stack.enter_context(connect(settings, engine=engine))
+        src = stack.enter_context(working_sources(eng, settings, rules=rules))
+        result.seconds["copy"] = time.perf_counter() - started
         analytics = (eng, src)
         if models:
             preload.wait(loading)

@@ -219,14 +219,25 @@ def sqlite_foreign_keys(conn: sa.Connection, *, on: bool) -> None:
     driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
 
 
+#: The page cache of a connection writing a score snapshot (:func:`sqlite_bulk_write`).
+#: A snapshot's rows reach the indexes that sort it by a score (predicted CLV, churn risk,
+#: relationship index) in no order, so each insert lands on any page of their new range;
+#: with 64 MiB those pages left the cache and came back again. Writing 1,000,000 rows took
+#: 56.9 and 68.0 s with 64 MiB, 41.1 and 45.7 s with 256 MiB (docs/benchmarks.md). The
+#: cache takes memory only as pages fill it, and only for the write.
+SQLITE_BULK_CACHE_KIB = 262_144
+
+
 @contextmanager
-def sqlite_temp_on_disk(conn: sa.Connection) -> Iterator[None]:
-    """On SQLite, ``conn``'s temporary storage in files instead of memory while the block
-    runs (``PRAGMA temp_store``); nothing elsewhere. Above all the statement journal of a
-    savepoint — the prior content of every page the savepoint changes — which in memory
-    holds the whole of what a large deletion removes: replacing the snapshot of a million
-    customers held 1.5–1.9 GB more while it deleted the old rows. Enter it before the
-    transaction begins (SQLite refuses the pragma inside one)."""
+def sqlite_bulk_write(conn: sa.Connection) -> Iterator[None]:
+    """On SQLite, ``conn`` set up for one large write while the block runs; nothing
+    elsewhere. Its page cache is :data:`SQLITE_BULK_CACHE_KIB`, and its temporary storage
+    is in files instead of memory (``PRAGMA temp_store``). Above all that storage holds the
+    statement journal of a savepoint — the prior content of every page the savepoint
+    changes — which in memory holds the whole of what a large deletion removes: replacing
+    the snapshot of a million customers held 1.5–1.9 GB more while it deleted the old rows.
+    Both return to every connection's settings on leaving. Enter it before the transaction
+    begins (SQLite refuses ``temp_store`` inside one)."""
     if conn.dialect.name != "sqlite":
         yield
         return
@@ -234,10 +245,13 @@ def sqlite_temp_on_disk(conn: sa.Connection) -> Iterator[None]:
     if driver is None:
         raise RuntimeError("the connection is closed")
     driver.execute("PRAGMA temp_store = FILE")
+    driver.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
     try:
         yield
     finally:
-        driver.execute("PRAGMA temp_store = MEMORY")  # as every connection is configured
+        # as every connection is configured (_configure_sqlite)
+        driver.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        driver.execute("PRAGMA temp_store = MEMORY")
 
 
 def begin_writing(session: Session) -> None:
