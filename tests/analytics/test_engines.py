@@ -698,6 +698,29 @@ def test_duckdb_engine_without_a_store_file_says_run_init(tmp_path) -> None:
         connect(_settings(tmp_path, f"sqlite:///{tmp_path / 'absent.db'}"), engine="duckdb")
 
 
+@pytest.mark.parametrize(
+    ("backend", "kind"),
+    [("sqlite", "duckdb"), ("postgres", "duckdb"), ("postgres", "postgres")],
+    indirect=["backend"],
+)
+def test_a_database_never_initialised_is_refused_with_run_init(tmp_path, backend, kind) -> None:
+    from tests.conftest import own_database
+
+    with own_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:  # a table of another kind, not the store's schema
+                conn.exec_driver_sql("CREATE TABLE notes (body TEXT)")
+            with pytest.raises(StoreUnavailable, match="is not initialised") as info:
+                connect(_settings(tmp_path, url), engine=kind)
+            assert info.value.key == "store_not_initialised"
+            upgrade(engine)  # the schema's version table is what connecting looks for
+        finally:
+            engine.dispose()
+        with connect(_settings(tmp_path, url), engine=kind) as eng:
+            assert eng.kind == kind
+
+
 # --- Parquet layouts and Spark -----------------------------------------------------------
 
 

@@ -217,9 +217,17 @@ SCHEMA_VERSION_TABLE = "alembic_version"
 
 
 def _require_schema(con: Any, database: str | tuple[str, str] | None, where: str) -> None:
-    """:class:`StoreUnavailable` unless the store has a schema (``rapport init`` ran)."""
-    if SCHEMA_VERSION_TABLE not in con.list_tables(database=database):
-        raise StoreUnavailable.not_initialised(where)
+    """:class:`StoreUnavailable` unless the store has a schema (``rapport init`` ran).
+
+    Looks the one table up rather than listing the store's tables: DuckDB lists the
+    tables of an attached SQLite store by reading every table's definition, 2.2 s on a
+    store of 1,000,000 customers against 0.09 s for one table (docs/benchmarks.md)."""
+    from ibis.common.exceptions import TableNotFound
+
+    try:
+        con.table(SCHEMA_VERSION_TABLE, database=database)
+    except TableNotFound:
+        raise StoreUnavailable.not_initialised(where) from None
 
 
 def _sqlite_store(path: str) -> str:
