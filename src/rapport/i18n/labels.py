@@ -323,7 +323,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit.month": ("月", "month"),
     "unit.seconds": ("秒", "s"),
     # the steps of rapport score (scoring.run's timings)
-    "step.copy": ("复制存储", "copy of the store"),
+    "step.copy": ("引擎与工作副本", "engine and working copy"),
     "step.models": ("模型", "models"),
     "step.compute": ("计算", "compute"),
     "step.metrics": ("总览指标", "overview metrics"),

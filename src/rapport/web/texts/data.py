@@ -130,7 +130,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "data.scoring_notes": ("未拟合的预测模型", "Predictive models not fitted"),
     "data.scoring_see_diamonds": ("查看钻石客户", "See the diamond customers"),
     "data.seconds": ("{n} 秒", "{n} s"),
-    "data.step.copy": ("复制存储的数据", "copying the store's data"),
+    "data.step.copy": (
+        "打开分析引擎并复制存储的数据",
+        "opening the engine and copying the store's data",
+    ),
     "data.step.models": ("拟合预测模型", "fitting the predictive models"),
     "data.step.purchase_summary": ("购买汇总", "purchase summary"),
     "data.step.purchase_and_spend_models": ("购买与消费模型", "purchase and spend models"),
