@@ -166,20 +166,26 @@ def copy_store(eng: Any, rules: Rules) -> dict[str, ir.Table]:
 
 
 @contextlib.contextmanager
-def _any_order(eng: Any) -> Iterator[None]:
+def _setting(eng: Any, name: str, value: str) -> Iterator[None]:
+    """DuckDB's setting ``name`` (a setting of the whole database) at ``value``, an SQL
+    literal, while the block runs; DuckDB's default again on leaving."""
+    eng.con.raw_sql(f"SET {name} = {value}")
+    try:
+        yield
+    finally:
+        eng.con.raw_sql(f"RESET {name}")
+
+
+def _any_order(eng: Any) -> contextlib.AbstractContextManager[None]:
     """DuckDB free to store the rows it copies in any order while the block runs
-    (``preserve_insertion_order``, a setting of the whole database, reset on leaving).
+    (``preserve_insertion_order``, reset on leaving).
 
     A query's result never depends on the order of a table's rows — DuckDB reads a table
     on several threads and gives no order without ``ORDER BY`` — but keeping the order
     makes each insert from the attached SQLite store wait for its rows in sequence: the
     events of 1,000,000 customers took 17.3 s on one thread, 10.6 s on two without it
     (docs/benchmarks.md)."""
-    eng.con.raw_sql("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        eng.con.raw_sql("RESET preserve_insertion_order")
+    return _setting(eng, "preserve_insertion_order", "false")
 
 
 def _directory(settings: Any) -> Path:
@@ -203,17 +209,15 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
     bounded = not settings.duckdb_memory_limit
-    if bounded:
-        eng.con.raw_sql(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    eng.con.attach(path, name=DATABASE)
-    try:
-        yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
-    finally:
-        eng.con.detach(DATABASE)
-        if bounded:
-            eng.con.raw_sql("RESET memory_limit")
-        for suffix in ("", ".wal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    limit = _setting(eng, "memory_limit", f"'{MEMORY_LIMIT}'") if bounded else None
+    with limit or contextlib.nullcontext():
+        eng.con.attach(path, name=DATABASE)
+        try:
+            yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
+        finally:
+            eng.con.detach(DATABASE)
+            for suffix in ("", ".wal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 __all__ = [
