@@ -212,6 +212,45 @@ def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkey
             assert pragmas(conn) == (2, -db.SQLITE_CACHE_KIB)
 
 
+def _anonymous_mib() -> int:
+    """This process's resident anonymous memory (Linux), in MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no RssAnon in /proc/self/status")
+
+
+@pytest.mark.skipif(
+    scoring._malloc_trim() is None, reason="the C library has no malloc_trim (not glibc)"
+)
+def test_releasing_memory_gives_freed_blocks_back_to_the_system() -> None:
+    # 2 kB blocks come from the C heap; one kept in every hundred holds its free neighbours
+    # there, where freeing them alone does not return them
+    blocks = [bytearray(2048) for _ in range(100_000)]
+    kept = blocks[::100]
+    del blocks
+    held = _anonymous_mib()
+    scoring.release_memory()
+    assert _anonymous_mib() < held - 100
+    assert len(kept) == 1000
+
+
+def test_the_run_releases_the_snapshots_memory_before_the_reports(store, monkeypatch) -> None:
+    _engine, settings = store
+    calls: list[str] = []
+    monkeypatch.setattr(scoring, "release_memory", lambda: calls.append("release"))
+    prepare = scoring.prepare_pages
+
+    def prepared(*args: Any, **kwargs: Any) -> int:
+        calls.append("reports")
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "prepare_pages", prepared)
+    scoring.run(settings, as_of=DAY, models=False)
+    assert calls == ["release", "reports"]
+
+
 def test_a_refused_snapshot_leaves_the_previous_one(store) -> None:
     engine, settings = store
     scoring.score(settings, as_of=DAY)

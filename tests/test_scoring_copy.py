@@ -47,7 +47,7 @@ def test_every_column_the_scoring_queries_read_is_copied(settings, monkeypatch) 
     read: dict[str, set[str]] = {}
     execute = metrics.execute
 
-    def explained(expr: Any, con: Any = None) -> Any:
+    def explained(expr: Any, con: Any = None, **kwargs: Any) -> Any:
         con._run_pre_execute_hooks(expr)  # registers in-memory tables
         plan = con.con.sql("EXPLAIN (FORMAT json) " + con.compile(expr.as_table())).fetchall()
         scans: list[dict[str, Any]] = []
@@ -58,7 +58,7 @@ def test_every_column_the_scoring_queries_read_is_copied(settings, monkeypatch) 
                 columns = scan.get("Projections") or []
                 columns = [columns] if isinstance(columns, str) else columns
                 read.setdefault(scan["Table"], set()).update(columns)
-        return execute(expr, con)
+        return execute(expr, con, **kwargs)
 
     @contextlib.contextmanager
     def the_store(eng: Any, _settings: Any, *, rules: Any) -> Iterator[Sources]:

@@ -504,3 +504,31 @@ def test_docs_describe_every_metric():
     for metric_id, d in METRICS.items():
         assert any(f"`{metric_id}`" in h for h in headings), metric_id
         assert d.label_zh in doc, metric_id
+
+
+def test_a_result_fetched_in_batches_is_the_result_fetched_whole(sources) -> None:
+    import ibis
+
+    from rapport.analytics.metrics import execute
+
+    src, con = sources
+    o = src.orders
+    # a count, a sum of integers (a decimal on DuckDB), a small integer and a string
+    expr = (
+        o.group_by("customer_id")
+        .agg(
+            orders=o.count(),
+            cents=(o.net_amount * 100).round().cast("int64").sum(),
+            first=o.ordered_at.min(),
+            statuses=o.status.nunique().cast("int16"),
+            channel=o.channel.max(),
+        )
+        .order_by("customer_id")
+    )
+    whole = execute(expr, con)
+    assert whole.num_rows > 6
+    batched = execute(expr, con, batch_rows=3)
+    assert batched.schema == whole.schema == expr.schema().to_pyarrow()
+    assert batched.to_pylist() == whole.to_pylist()
+    none = execute(expr.filter(ibis.literal(False)), con, batch_rows=3)
+    assert none.num_rows == 0 and none.schema == whole.schema

@@ -222,11 +222,30 @@ def metric_expr(
     )
 
 
-def execute(expr: ir.Expr, con: Any = None) -> pa.Table:
+def execute(expr: ir.Expr, con: Any = None, *, batch_rows: int | None = None) -> pa.Table:
     """Run ``expr`` on ``con`` (an Ibis backend) or, without one, on the backend its tables
     are bound to; the result as a :class:`pyarrow.Table`. The only function in the
-    analytics that executes anything."""
-    return con.to_pyarrow(expr) if con is not None else expr.to_pyarrow()
+    analytics that executes anything.
+
+    With ``batch_rows``, the result of a table expression is fetched ``batch_rows`` rows at a
+    time, each batch converted to the expression's schema as a whole result would be: a
+    large result is then never held twice, once as the engine's and once as Arrow's (the
+    scores of 1,000,000 customers rose the process's memory by 1.4 GB fetched whole, 0.9 GB
+    in batches of 100,000; docs/benchmarks.md).
+    """
+    if batch_rows is None or not isinstance(expr, ir.Table):
+        return con.to_pyarrow(expr) if con is not None else expr.to_pyarrow()
+    backend = con if con is not None else expr._find_backend(use_default=True)
+    reader = backend.to_pyarrow_batches(expr, chunk_size=batch_rows)
+    try:
+        # the batches come as the engine gives them (DuckDB: its own integer and decimal
+        # types); each is converted as ibis converts a whole result
+        parts = [expr.__pyarrow_result__(pa.Table.from_batches([batch])) for batch in reader]
+    finally:
+        reader.close()
+    if not parts:
+        return expr.schema().to_pyarrow().empty_table()
+    return pa.concat_tables(parts)
 
 
 def _run(exprs: Sequence[ir.Table], con: Any) -> pa.Table:

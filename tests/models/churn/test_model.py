@@ -206,6 +206,31 @@ def test_fits_that_cannot_learn_fail_with_what_to_do(train) -> None:
         ChurnModel().fit(with_column(train, "churned", pa.array(rare)))
 
 
+def test_a_fit_that_does_not_converge_fails_and_leaves_blas_as_it_was(train, monkeypatch) -> None:
+    from threadpoolctl import threadpool_info
+
+    from rapport.models.churn import model as churn_model
+
+    before = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
+    monkeypatch.setattr(churn_model, "MAX_ITER", 1)
+    with pytest.raises(FitFailed, match="did not converge in 1 iterations") as info:
+        ChurnModel().fit(train)
+    assert info.value.key == "churn_not_converged"
+    assert [(p["internal_api"], p["num_threads"]) for p in threadpool_info()] == before
+
+
+def test_the_fits_on_threads_give_the_weights_of_fits_one_after_another(
+    train, test_rows, monkeypatch
+) -> None:
+    from rapport.models.churn import model as churn_model
+
+    threaded = ChurnModel().fit(train)
+    monkeypatch.setattr(churn_model, "FIT_THREADS", 1)
+    alone = ChurnModel().fit(train)
+    assert threaded.to_dict() == alone.to_dict()
+    assert threaded.predict_proba(test_rows).tolist() == alone.predict_proba(test_rows).tolist()
+
+
 def test_options_are_a_closed_set() -> None:
     with pytest.raises(ValidationFailed, match="sigmoid, isotonic"):
         ChurnModel(calibration="platt")

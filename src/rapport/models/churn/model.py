@@ -20,9 +20,11 @@ rates. The shipped model is then fitted on every row (as scikit-learn's
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,10 @@ MIN_ROWS = 50
 #: ... and at least this many of each class.
 MIN_CLASS_ROWS = 10
 DEFAULT_LABEL = "churned"
+#: Iterations the solver may take before a fit counts as not converged.
+MAX_ITER = 5000
+#: Threads the fits of one model run on (its folds' and the last one).
+FIT_THREADS = 2
 
 
 @dataclass
@@ -85,7 +91,8 @@ def _fit_bases(
     knot_quantiles: Sequence[float],
     clip_quantiles: tuple[float, float],
 ) -> tuple[list[FeatureBasis], float]:
-    """Bases and weights of the additive logistic model on these rows."""
+    """Bases and weights of the additive logistic model on these rows (run inside
+    :func:`_fitting`)."""
     bases = [
         fit_basis(n, x, knot_quantiles=knot_quantiles, clip_quantiles=clip_quantiles)
         for n, x in matrix.items()
@@ -98,23 +105,7 @@ def _fit_bases(
             hint="train on a table whose feature columns hold values",
             key="churn_constant_features",
         )
-    # One BLAS thread: the design is small (tens of thousands of rows × a few hundred
-    # columns), and OpenBLAS's threads cost far more than they save on it — twenty times
-    # the CPU time on a busy two-core machine — and make the weights depend on the number
-    # of cores in their last digits.
-    with (
-        threadpool_limits(limits=1, user_api="blas"),
-        warnings.catch_warnings(record=True) as caught,
-    ):
-        warnings.simplefilter("always", ConvergenceWarning)
-        fit = LogisticRegression(C=c, max_iter=5000).fit(x, y)
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        raise FitFailed(
-            "the logistic regression did not converge in {iterations} iterations",
-            hint="lower the regularization strength C (stronger penalty) or drop features",
-            key="churn_not_converged",
-            params={"iterations": 5000},
-        )
+    fit = LogisticRegression(C=c, max_iter=MAX_ITER).fit(x, y)
     coef = fit.coef_[0]
     start = 0
     for b in bases:
@@ -122,6 +113,36 @@ def _fit_bases(
         b.coef = [float(v) for v in coef[start : start + width]]
         start += width
     return bases, float(fit.intercept_[0])
+
+
+@contextlib.contextmanager
+def _fitting() -> Iterator[ThreadPoolExecutor]:
+    """The threads the fits of one :meth:`ChurnModel.fit` run on, with one BLAS thread
+    each and their convergence watched; raises :class:`FitFailed` on leaving when a fit
+    did not converge.
+
+    One BLAS thread: the design is small (tens of thousands of rows × a few hundred
+    columns), and OpenBLAS's threads cost far more than they save on it — twenty times
+    the CPU time on a busy two-core machine — and make the weights depend on the number
+    of cores in their last digits. The fits (each fold's and the last) are independent,
+    so they run side by side instead, each on one thread, to the same weights. The BLAS
+    limit and the warnings' record are process-wide, so they are set once here, around
+    every thread, not by each fit.
+    """
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        warnings.catch_warnings(record=True) as caught,
+        ThreadPoolExecutor(max_workers=FIT_THREADS, thread_name_prefix="rapport-churn") as pool,
+    ):
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield pool
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        raise FitFailed(
+            "the logistic regression did not converge in {iterations} iterations",
+            hint="lower the regularization strength C (stronger penalty) or drop features",
+            key="churn_not_converged",
+            params={"iterations": MAX_ITER},
+        )
 
 
 class ChurnModel:
@@ -278,13 +299,20 @@ class ChurnModel:
         )
         oof = np.empty(len(y))
         splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
-        for train, held in splitter.split(np.zeros(len(y)), y):
-            part = {n: x[train] for n, x in matrix.items()}
-            bases, intercept = fit_bases(part, y[train])
-            rest = {n: x[held] for n, x in matrix.items()}
-            oof[held] = intercept + contributions(bases, rest, len(held)).sum(axis=1)
+        folds = list(splitter.split(np.zeros(len(y)), y))
+        with _fitting() as pool:
+            fitted = [
+                pool.submit(fit_bases, {n: x[train] for n, x in matrix.items()}, y[train])
+                for train, _held in folds
+            ]
+            whole = pool.submit(fit_bases, matrix, y)
+            for (_train, held), part in zip(folds, fitted, strict=True):
+                bases, intercept = part.result()
+                rest = {n: x[held] for n, x in matrix.items()}
+                oof[held] = intercept + contributions(bases, rest, len(held)).sum(axis=1)
+            bases, baseline = whole.result()
         self.calibration_ = fit_calibration(self.calibration, oof, y)
-        self._bases, self.baseline_ = fit_bases(matrix, y)
+        self._bases, self.baseline_ = bases, baseline
         self.features_ = list(names)
         self.training_ = {"rows": len(y), "base_rate": float(y.mean())}
         return self
