@@ -91,6 +91,50 @@ def test_every_prepared_report_is_kept_and_read_back_equal(
         engine.dispose()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_store_is_prepared_longest_first_with_the_owners_before_the_sales_users(
+    report_store: ReportStore, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    from rapport.domain import Role
+    from rapport.store.db import session_factory
+
+    engine = report_store.engine()
+    started: list[Any] = []
+    prepare, owners = prepared.prepare, prepared.prepare_owners
+
+    def one(session: Any, **kwargs: Any) -> int:
+        started.append(kwargs["scope"].principal.role)
+        return prepare(session, **kwargs)
+
+    def all_owners(session: Any) -> int:
+        started.append("owners")
+        return owners(session)
+
+    monkeypatch.setattr(prepared, "prepare", one)
+    monkeypatch.setattr(prepared, "prepare_owners", all_owners)
+    try:
+        with session_scope(engine) as session:
+            found = [p.role for p in prepared.principals(session)]
+        asked = prepared.prepare_store(session_factory(engine), rules=RULES, threads=threads)
+        wide = [r for r in found if r in (Role.ADMIN, Role.MANAGER)]
+        assert wide[0] is Role.ADMIN and Role.MANAGER in wide
+        assert Role.SALES in found and found[-1] is Role.ANALYST
+        if threads == 1:
+            rest = [r for r in found if r not in (Role.ADMIN, Role.MANAGER)]
+            assert started == [*wide, "owners", *rest]
+        assert sorted(map(str, started)) == sorted(map(str, [*found, "owners"]))
+        # every report asked for is kept: a second pass computes nothing and asks the same
+        kept.clear()
+        with session_scope(engine) as session:
+            again = sum(
+                prepare(session, rules=RULES, scope=CustomerScope(p))
+                for p in prepared.principals(session)
+            ) + owners(session)
+        assert asked == again > 0
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "result",
     [

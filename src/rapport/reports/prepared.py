@@ -22,6 +22,7 @@ exactly what they ask for.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -315,21 +316,31 @@ def principals(session: Session) -> list[Principal]:
 
 
 def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int = 1) -> int:
-    """:func:`prepare` for every one of :func:`principals`, each in a short session of its
-    own from ``sessions``, on ``threads`` threads (the store's reads run side by side; the
-    scoring run, alone on the machine then, uses two). Returns the reports asked for."""
+    """:func:`prepare` for every one of :func:`principals` and :func:`prepare_owners`,
+    each in a short session of its own from ``sessions``, on ``threads`` threads (the
+    store's reads run side by side; the scoring run, alone on the machine then, uses two).
+    The longest come first — every customer's reports, then the managers' — and the
+    owners' warnings before the sales users' reports, which read them. Returns the reports
+    asked for."""
     with sessions() as session:
         found = principals(session)
-        asked = prepare_owners(session)
 
     def one(principal: Principal) -> int:
         with sessions() as session:
             return prepare(session, rules=rules, scope=CustomerScope(principal))
 
+    def owners() -> int:
+        with sessions() as session:
+            return prepare_owners(session)
+
+    tasks: list[Callable[[], int]] = [functools.partial(one, p) for p in found]
+    wide = (Role.ADMIN, Role.MANAGER)
+    at = next((i for i, p in enumerate(found) if p.role not in wide), len(found))
+    tasks.insert(at, owners)
     if threads <= 1:
-        return asked + sum(map(one, found))
+        return sum(task() for task in tasks)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rapport-prepare") as pool:
-        return asked + sum(pool.map(one, found))
+        return sum(pool.map(lambda task: task(), tasks))
 
 
 # --- the overview's metrics ----------------------------------------------------------------
