@@ -400,7 +400,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
     """The C library's ``malloc_trim`` (glibc's), or ``None`` where it has none."""
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # not glibc; no C library by name (Windows)
         return None
     return trim
 
