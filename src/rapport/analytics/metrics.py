@@ -235,8 +235,10 @@ def execute(expr: ir.Expr, con: Any = None, *, batch_rows: int | None = None) ->
     """
     if batch_rows is None or not isinstance(expr, ir.Table):
         return con.to_pyarrow(expr) if con is not None else expr.to_pyarrow()
-    backend = con if con is not None else expr._find_backend(use_default=True)
-    reader = backend.to_pyarrow_batches(expr, chunk_size=batch_rows)
+    if con is not None:
+        reader = con.to_pyarrow_batches(expr, chunk_size=batch_rows)
+    else:
+        reader = expr.to_pyarrow_batches(chunk_size=batch_rows)
     try:
         # the batches come as the engine gives them (DuckDB: its own integer and decimal
         # types); each is converted as ibis converts a whole result
