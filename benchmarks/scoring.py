@@ -13,7 +13,9 @@ directory of canonical tables, e.g. written by ``rapport export``) the scores ar
 by the parquet engine and written into a scratch SQLite store holding only those customers'
 ids. With ``--store`` an existing store is scored as of ``--as-of`` (its snapshot of that
 day is replaced). Each run happens in a child process so that its peak resident memory
-and its CPU seconds (user + system, every thread) are its own.
+and its CPU seconds (user + system, every thread) are its own; they are printed for the
+whole run and for each step it announces (``on_step``), with the cores each step kept
+busy (its CPU seconds per wall second).
 """
 
 from __future__ import annotations
@@ -26,18 +28,28 @@ import sys
 from pathlib import Path
 
 CHILD = """
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, os, resource, sys, time
 from rapport.config import Settings
 from rapport.scoring import run
 url, data_dir, engine, parquet, day = sys.argv[1:6]
 settings = Settings(_env_file=None, database_url=url, data_dir=data_dir,
                     parquet_dir=parquet or None)
+marks = []
+def mark(name):
+    cpu = os.times()
+    marks.append((name, time.perf_counter(), cpu.user + cpu.system))
 started = time.perf_counter()
-result = run(settings, as_of=dt.date.fromisoformat(day), engine=engine)
+mark("start")
+# the configured engine (None) as `rapport score` runs it, which computes the overview's
+# metrics too; a named one only for the parquet engine
+result = run(settings, as_of=dt.date.fromisoformat(day), engine=engine or None, on_step=mark)
+mark("end")
 models = result.models.seconds if result.models else {}
 usage = resource.getrusage(resource.RUSAGE_SELF)
+# wall and CPU seconds (every thread) from each step the run announced to the next
+steps = [[a[0], b[1] - a[1], b[2] - a[2]] for a, b in zip(marks, marks[1:]) if b[1] > a[1]]
 print(json.dumps({"rows": result.rows, "seconds": result.seconds, "models": models,
-                  "total": time.perf_counter() - started,
+                  "total": time.perf_counter() - started, "steps": steps,
                   "cpu": usage.ru_utime + usage.ru_stime,
                   "peak_mb": usage.ru_maxrss / 1024}))
 """
@@ -144,15 +156,16 @@ def main() -> None:
     if args.store:
         if not args.as_of:
             parser.error("--store needs --as-of")
-        url, day, engine, parquet = args.store, args.as_of, "duckdb", ""
+        url, day, engine, parquet = args.store, args.as_of, "", ""
     elif args.parquet:
         url, day = build_scratch(args.data / "parquet", args.parquet)
         engine, parquet = "parquet", str(args.parquet)
     else:
         url, day = build_sample(args.data / str(args.customers), args.customers)
-        engine, parquet = "duckdb", ""
+        engine, parquet = "", ""
     data_dir = str(args.data / "state")
-    print(f"store {url}, as of {day}, engine {engine}, load average {os.getloadavg()[0]:.1f}")
+    shown = engine or "the configured one (duckdb by default)"
+    print(f"store {url}, as of {day}, engine {shown}, load average {os.getloadavg()[0]:.1f}")
     for i in range(args.runs):
         r = _child(CHILD, url, data_dir, engine, parquet, day)
         steps = ", ".join(f"{k} {v:.2f} s" for k, v in r["seconds"].items())
@@ -163,6 +176,11 @@ def main() -> None:
             f"{r['cpu']:.1f} s CPU (the whole process), peak RSS {r['peak_mb']:,.0f} MB "
             f"(load average {os.getloadavg()[0]:.1f})"
         )
+        # where the cores are busy: CPU seconds per wall second of each step (2.0 = two
+        # cores the whole step on this machine's two)
+        for name, wall, cpu in r["steps"]:
+            if wall >= 0.05:
+                print(f"  {name:28s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {cpu / wall:4.2f} cores")
     if args.no_compare:
         return
     r = _child(STORE_PATH, url, day)
