@@ -73,3 +73,16 @@ def test_a_repeat_buyer_without_spend_gets_the_mean_spend(fitted) -> None:
     ref = customer_lifetime_value(purchase, spend, [2.0], [10.0], [30.0], [50.0], **KW)
     discounted = ref[0] / (KW["margin"] * spend.conditional_expected_spend([2.0], [50.0])[0])
     assert value[0] == pytest.approx(KW["margin"] * spend.expected_spend_mean() * discounted)
+
+
+def test_the_curves_on_threads_give_the_interval_of_one_thread(fitted, monkeypatch) -> None:
+    from rapport.models import pipeline
+
+    s, purchase, spend, monetary = fitted
+    args = (purchase, spend, s.frequency, s.recency, s.T, monetary)
+    monkeypatch.setattr(pipeline, "CLV_THREADS", 1)
+    alone = clv_with_interval(*args, **KW)
+    monkeypatch.setattr(pipeline, "CLV_THREADS", 4)
+    side_by_side = clv_with_interval(*args, **KW)
+    for one, other in zip(alone, side_by_side, strict=True):
+        np.testing.assert_array_equal(one, other)
