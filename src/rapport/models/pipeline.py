@@ -626,21 +626,20 @@ def clv_with_interval(
         theta[j] *= np.exp(LOG_STEP)
         return model.with_params(theta)
 
-    def spent(model: Any) -> np.ndarray:
-        return np.asarray(model.conditional_expected_spend(x_spend, m))
-
-    # the curve at the fitted parameters and at each one moved, and the same for the spend:
-    # independent evaluations in NumPy and SciPy, which leave the interpreter while they
-    # compute, so they run side by side on the cores
+    # the curve at the fitted parameters and at each one moved: independent evaluations in
+    # NumPy and SciPy, which leave the interpreter while they compute, so they run side by
+    # side on the cores
     purchases = [purchase, *(perturbed(purchase, j) for j in range(len(purchase.param_names)))]
-    spends = [spend, *(perturbed(spend, j) for j in range(len(spend.param_names)))]
     with ThreadPoolExecutor(max_workers=CLV_THREADS, thread_name_prefix="rapport-clv") as pool:
-        curves = pool.map(discounted, purchases)
-        amounts = pool.map(spent, spends)
-        d0, *moved_d = curves
-        s0, *moved_s = amounts
-    grad_d = np.stack([(d - d0) / LOG_STEP for d in moved_d])
-    grad_s = np.stack([(s - s0) / LOG_STEP for s in moved_s])
+        d0, *moved = pool.map(discounted, purchases)
+    grad_d = np.stack([(d - d0) / LOG_STEP for d in moved])
+    s0 = spend.conditional_expected_spend(x_spend, m)
+    grad_s = np.stack(
+        [
+            (perturbed(spend, j).conditional_expected_spend(x_spend, m) - s0) / LOG_STEP
+            for j in range(len(spend.param_names))
+        ]
+    )
     var_d = np.einsum("in,ij,jn->n", grad_d, purchase.cov_, grad_d)[inverse]
     var_s = np.einsum("in,ij,jn->n", grad_s, spend.cov_, grad_s)
     d = d0[inverse]
