@@ -135,6 +135,37 @@ def test_engagement_weighs_events_by_kind_and_outbound_contacts_by_half() -> Non
     assert got[2]["engagement"] == 0
 
 
+def test_the_engagement_of_several_dates_in_one_pass_is_each_dates_own() -> None:
+    window = RULES.scores.engagement.recent_window_days
+    moments = [ago(2 * window), ago(window), AS_OF]
+    tables = company(
+        customers=[customer(1), customer(2), customer(3), customer(4)],
+        events=[
+            event(1, EventKind.PAGE_VIEW, 3 * window),  # before every date, in no window
+            event(1, EventKind.ADD_TO_CART, 2 * window),  # at the first date: not before it
+            event(1, EventKind.REVIEW, window + 1),  # in the second date's window
+            event(2, EventKind.LOGIN, window),  # at the second date: not before it
+            event(3, EventKind.EVENT_ATTEND, 0.5),
+            event(4, EventKind.LOGIN, 5 * window),  # only old behaviour: 0 at every date
+        ],
+        interactions=[
+            contact(1, InteractionChannel.VISIT, 2 * window + 1),
+            contact(2, InteractionChannel.PHONE, window - 1, "outbound"),  # seen at the third
+            contact(3, InteractionChannel.VISIT, window + 2),  # seen from the second date
+        ],
+    )
+    src, con = memory_sources(tables)
+    sums = degrees.engagement_sums(src, moments, rules=RULES)
+    seen = []
+    for k, moment in enumerate(moments):
+        alone = con.to_pyarrow(degrees.engagement(src, moment, rules=RULES).order_by("customer_id"))
+        together = degrees.engagement_from(sums, k, moment, rules=RULES).order_by("customer_id")
+        assert con.to_pyarrow(together).equals(alone)
+        seen.append(alone.column("customer_id").to_pylist())
+    # each date has its own customers: those first seen later are absent before
+    assert seen == [[1, 4], [1, 3, 4], [1, 2, 3, 4]]
+
+
 def test_ticket_ratings_count_once_and_complaints_pull_down() -> None:
     tables = company(
         customers=[customer(1), customer(2)],

@@ -139,18 +139,29 @@ def _purchase_trends(src: Sources, moment: datetime, horizon: timedelta) -> ir.T
     )
 
 
-def degrees_at(src: Sources, moment: datetime, *, rules: Rules, inputs: bool = False) -> ir.Table:
+def degrees_at(
+    src: Sources,
+    moment: datetime,
+    *,
+    rules: Rules,
+    inputs: bool = False,
+    engagement: ir.Table | None = None,
+) -> ir.Table:
     """The four degrees as of ``moment``, one row per customer with any of them:
     ``customer_id`` and :data:`~rapport.analytics.degrees.DEGREES` — what
     :func:`churn_features` reads at ``moment`` and one horizon earlier — and with
     ``inputs`` the inputs each degree used (``sat_*``, ``loy_*``, ``eng_*``, ``adv_*``, as
     :mod:`rapport.analytics.degrees` returns them), which the scores of ``moment`` can
     then take instead of computing the degrees again
-    (:func:`rapport.analytics.scores.customer_scores`)."""
+    (:func:`rapport.analytics.scores.customer_scores`). ``engagement`` is
+    :func:`~rapport.analytics.degrees.engagement` as of ``moment`` computed already (from
+    :func:`~rapport.analytics.degrees.engagement_sums` of several dates)."""
     parts = {
         "satisfaction": degrees.satisfaction(src, moment, rules=rules),
         "loyalty": degrees.loyalty(src, moment, rules=rules),
-        "engagement": degrees.engagement(src, moment, rules=rules),
+        "engagement": (
+            degrees.engagement(src, moment, rules=rules) if engagement is None else engagement
+        ),
         "advocacy": degrees.advocacy(src, moment, rules=rules),
     }
     keys = union(*(t.select("customer_id") for t in parts.values())).distinct()

@@ -21,6 +21,7 @@ relationship_index 客户关系指数
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import ibis
@@ -221,38 +222,63 @@ def engagement(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
         customer with at least one event or interaction before ``as_of`` (0 when none of
         them is recent).
     """
+    return engagement_from(engagement_sums(src, [as_of], rules=rules), 0, as_of, rules=rules)
+
+
+def engagement_sums(src: Sources, moments: Sequence[datetime], *, rules: Rules) -> ir.Table:
+    """What :func:`engagement` adds up, as of each of ``moments``, in one pass over the
+    events and interactions (the churn features read the degrees at three dates).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``_first`` (the customer's first event or interaction) and, for
+        the ``k``-th moment, ``_weighted_k``, ``_events_k`` and ``_interactions_k`` (its
+        recent window's weight, events and interactions); one row for every customer with
+        an event or an interaction before the latest moment. :func:`engagement_from`
+        reads one moment's degree from it.
+    """
     cfg = rules.scores.engagement
-    start = ts(as_of - timedelta(days=cfg.recent_window_days))
+    last = max(moments)
     e = src.events
-    e = e.filter(e.customer_id.notnull() & before(e.occurred_at, as_of))
+    e = e.filter(e.customer_id.notnull() & before(e.occurred_at, last))
     events = e.select(
         customer_id=e.customer_id.cast("int64"),
-        recent=e.occurred_at >= start,
+        at=e.occurred_at,
         weight=weight_of(e.kind, {k.value: w for k, w in cfg.event_weights.items()}),
         source=ibis.literal("event"),
     )
     i = src.interactions
-    i = i.filter(i.customer_id.notnull() & before(i.occurred_at, as_of))
+    i = i.filter(i.customer_id.notnull() & before(i.occurred_at, last))
     channel = weight_of(i.channel, {k.value: w for k, w in cfg.interaction_weights.items()})
     outbound = (i.direction == Direction.OUTBOUND.value).fill_null(False)
     interactions = i.select(
         customer_id=i.customer_id.cast("int64"),
-        recent=i.occurred_at >= start,
+        at=i.occurred_at,
         weight=ibis.ifelse(outbound, channel * const(cfg.outbound_factor), channel),
         source=ibis.literal("interaction"),
     )
     u = union(events, interactions)
-    agg = u.group_by("customer_id").aggregate(
-        eng_weighted=exact_sum(u.weight, decimals=ENGAGEMENT_DECIMALS, where=u.recent),
-        eng_events=u.count(where=u.recent & (u.source == "event")),
-        eng_interactions=u.count(where=u.recent & (u.source == "interaction")),
-    )
-    x = agg.eng_weighted.cast(FLOAT).fill_null(const(0))
-    return agg.select(
+    sums: dict[str, ir.Value] = {"_first": u.at.min()}
+    for k, moment in enumerate(moments):
+        start = ts(moment - timedelta(days=cfg.recent_window_days))
+        recent = (u.at >= start) & (u.at < ts(moment))
+        sums[f"_weighted_{k}"] = exact_sum(u.weight, decimals=ENGAGEMENT_DECIMALS, where=recent)
+        sums[f"_events_{k}"] = u.count(where=recent & (u.source == "event"))
+        sums[f"_interactions_{k}"] = u.count(where=recent & (u.source == "interaction"))
+    return u.group_by("customer_id").aggregate(**sums)
+
+
+def engagement_from(sums: ir.Table, k: int, as_of: datetime, *, rules: Rules) -> ir.Table:
+    """:func:`engagement` as of ``as_of``, the ``k``-th moment of ``sums``
+    (:func:`engagement_sums`): its customers with an event or an interaction before it."""
+    t = sums.filter(sums._first < ts(as_of))
+    x = t[f"_weighted_{k}"].cast(FLOAT).fill_null(const(0))
+    return t.select(
         "customer_id",
-        engagement=saturate(x, cfg.half_saturation),
-        eng_events=agg.eng_events.cast("int64"),
-        eng_interactions=agg.eng_interactions.cast("int64"),
+        engagement=saturate(x, rules.scores.engagement.half_saturation),
+        eng_events=t[f"_events_{k}"].cast("int64"),
+        eng_interactions=t[f"_interactions_{k}"].cast("int64"),
         eng_weighted=x,
     )
 

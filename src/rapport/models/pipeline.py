@@ -287,14 +287,29 @@ def shared_degrees(
     (:func:`rapport.analytics.working_copy.kept`) for the churn features of two dates (each
     needs its own date's and the one a horizon before it: the training cut-off's are
     needed by both); the last moment's with their inputs, which the scores of that moment
-    take too (:attr:`FittedModels.degrees`)."""
+    take too (:attr:`FittedModels.degrees`). The engagement of every moment comes from one
+    pass over the events and interactions
+    (:func:`rapport.analytics.degrees.engagement_sums`), kept first."""
+    from rapport.analytics import degrees
     from rapport.analytics.churn_features import degrees_at
     from rapport.analytics.working_copy import kept
 
+    unique = list(dict.fromkeys(moments))
     last = moments[-1]
+    sums = kept(eng, src, degrees.engagement_sums(src, unique, rules=rules))
     return {
-        m: kept(eng, src, degrees_at(src, m, rules=rules, inputs=m == last))
-        for m in dict.fromkeys(moments)
+        m: kept(
+            eng,
+            src,
+            degrees_at(
+                src,
+                m,
+                rules=rules,
+                inputs=m == last,
+                engagement=degrees.engagement_from(sums, k, m, rules=rules),
+            ),
+        )
+        for k, m in enumerate(unique)
     }
 
 
