@@ -35,6 +35,7 @@ from rapport.analytics.metrics_base import (
     normalized,
     ts,
     union,
+    within,
 )
 from rapport.analytics.metrics_surveys import latest_per_customer
 from rapport.analytics.scoring_features import (
@@ -261,8 +262,7 @@ def engagement_sums(src: Sources, moments: Sequence[datetime], *, rules: Rules) 
     u = union(events, interactions)
     sums: dict[str, ir.Value] = {"_first": u.at.min()}
     for k, moment in enumerate(moments):
-        start = ts(moment - timedelta(days=cfg.recent_window_days))
-        recent = (u.at >= start) & (u.at < ts(moment))
+        recent = within(u.at, moment - timedelta(days=cfg.recent_window_days), moment)
         sums[f"_weighted_{k}"] = exact_sum(u.weight, decimals=ENGAGEMENT_DECIMALS, where=recent)
         sums[f"_events_{k}"] = u.count(where=recent & (u.source == "event"))
         sums[f"_interactions_{k}"] = u.count(where=recent & (u.source == "interaction"))
@@ -272,7 +272,7 @@ def engagement_sums(src: Sources, moments: Sequence[datetime], *, rules: Rules) 
 def engagement_from(sums: ir.Table, k: int, as_of: datetime, *, rules: Rules) -> ir.Table:
     """:func:`engagement` as of ``as_of``, the ``k``-th moment of ``sums``
     (:func:`engagement_sums`): its customers with an event or an interaction before it."""
-    t = sums.filter(sums._first < ts(as_of))
+    t = sums.filter(before(sums._first, as_of))
     x = t[f"_weighted_{k}"].cast(FLOAT).fill_null(const(0))
     return t.select(
         "customer_id",

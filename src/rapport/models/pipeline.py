@@ -297,20 +297,12 @@ def shared_degrees(
     unique = list(dict.fromkeys(moments))
     last = moments[-1]
     sums = kept(eng, src, degrees.engagement_sums(src, unique, rules=rules))
-    return {
-        m: kept(
-            eng,
-            src,
-            degrees_at(
-                src,
-                m,
-                rules=rules,
-                inputs=m == last,
-                engagement=degrees.engagement_from(sums, k, m, rules=rules),
-            ),
-        )
-        for k, m in enumerate(unique)
-    }
+    found = {}
+    for k, m in enumerate(unique):
+        engagement = degrees.engagement_from(sums, k, m, rules=rules)
+        at = degrees_at(src, m, rules=rules, inputs=m == last, engagement=engagement)
+        found[m] = kept(eng, src, at)
+    return found
 
 
 def _fit_churn(
