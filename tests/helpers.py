@@ -111,13 +111,13 @@ def snapshot_reports() -> tuple[tuple[Any, str], ...]:
     return (
         (snapshots, "group_summary"),
         (snapshots, "movements"),
-        (snapshots, "diamonds"),
+        (snapshots, "diamonds_in"),
         (snapshots, "churn_warnings"),
         (analysis, "rfm_grid"),
         (analysis, "clv_distribution"),
         (analysis, "degree_correlations"),
         (movers, "tier_mover_counts"),
-        (movers, "tier_movers"),
+        (movers, "tier_movers_in"),
         (overview, "snapshot_history"),
     )
 

@@ -21,7 +21,7 @@ from rapport.access import CustomerScope
 from rapport.analytics.periods import day_end
 from rapport.api.privacy import erase_customer
 from rapport.config import Settings, load_rules
-from rapport.reports import overview, prepared, snapshots
+from rapport.reports import movers, overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
@@ -73,7 +73,8 @@ def test_every_prepared_report_is_kept_and_read_back_equal(
             first = dict(counted)
             assert set(first) == {name for _, name in REPORTS}, first
             kept_rows = rows(engine)
-            assert {r.report for r in kept_rows} == set(first)
+            # a list read for several locales at once (``*_in``) is kept as each locale's list
+            assert {r.report for r in kept_rows} == {n.removesuffix("_in") for n in first}
             assert {r.as_of for r in kept_rows} == {DAY}
             assert len({r.generation for r in kept_rows}) == 1
             # what the memory held, for comparison
@@ -334,7 +335,61 @@ def test_an_analyst_shares_the_admins_figures_but_not_the_lists(
                 kept.diamonds(session, day=DAY, rules=RULES, locale="en", scope=who).rows[0]["name"]
                 for who in (admin, analyst)
             ]
-            assert counted["diamonds"] == 2
+            assert counted["diamonds_in"] == 2
             assert names[0] != names[1] and "*" in names[1]
+    finally:
+        engine.dispose()
+
+
+def test_the_diamond_lists_and_movers_are_read_once_for_every_locale(
+    report_store: ReportStore, counted: dict[str, int]
+) -> None:
+    """Preparing an admin's pages reads each diamond list once and the diamond movers
+    once for both locales and both pages; every kept list is the one its page computes
+    alone, in its locale."""
+    from rapport.domain import UI_LOCALES, ValueTier
+
+    engine = report_store.engine()
+    admin = CustomerScope(report_store.principal("admin"))
+    try:
+        with session_scope(engine) as session:
+            prepared.prepare(session, rules=RULES, scope=admin)
+            assert counted["diamonds_in"] == len(prepared.DIAMOND_LISTS)
+            assert counted["tier_movers_in"] == 1
+            earlier = prepared.previous_snapshot(session, DAY)
+            assert earlier is not None
+            counted.clear()
+            for locale in UI_LOCALES:
+                for _, limit, order in prepared.DIAMOND_LISTS:
+                    args = {"day": DAY, "rules": RULES, "locale": locale, "limit": limit}
+                    got = kept.diamonds(session, **args, scope=admin, order=order)
+                    assert got == snapshots.diamonds(session, **args, scope=admin, order=order)
+                pages = (prepared.overview_diamond_moves, prepared.diamond_page_moves)
+                moves = [
+                    page(
+                        session, before=earlier, after=DAY, rules=RULES, locale=locale, scope=admin
+                    )
+                    for page in pages
+                ]
+                listed = moves[1][1]
+                assert listed, "the sample company has diamond movers"
+                alone = movers.tier_movers(
+                    session,
+                    tier=ValueTier.DIAMOND,
+                    before=earlier,
+                    after=DAY,
+                    rules=RULES,
+                    locale=locale,
+                    scope=admin,
+                    limit=prepared.DIAMOND_MOVER_ROWS,
+                )
+                assert listed == alone
+                gained = [r for r in alone if r["direction"] == "in"]
+                assert moves[0]["gained_rows"] == gained[: prepared.OVERVIEW_LISTED]
+            # what the pages read was kept: only the reports computed alone above ran
+            assert counted == {
+                "diamonds_in": len(UI_LOCALES) * len(prepared.DIAMOND_LISTS),
+                "tier_movers_in": len(UI_LOCALES),
+            }, counted
     finally:
         engine.dispose()

@@ -134,14 +134,42 @@ def tier_movers(
         ``monetary`` and ``churn_risk`` of the later snapshot, ``reasons`` (the checks
         met, entering; the checks failed of ``reasons_tier``, leaving) and ``reasons_tier``.
     """
+    found = tier_movers_in(
+        session,
+        tier=tier,
+        before=before,
+        after=after,
+        rules=rules,
+        locales=(locale,),
+        scope=scope,
+        limits=(limit,),
+    )
+    return found[locale, limit]
+
+
+def tier_movers_in(
+    session: Session,
+    *,
+    tier: ValueTier,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locales: tuple[str, ...],
+    scope: CustomerScope | None = None,
+    limits: tuple[int, ...] = (100,),
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """:func:`tier_movers` in each of ``locales`` and with each of ``limits`` (the list of
+    each ``(locale, limit)``), from one read of the snapshots: the lists are in one order,
+    so a shorter one is the start of the longest, and only the reasons' wording differs
+    from one locale to another."""
     _check_dates(before, after)
-    if limit < 1:
+    if not limits or min(limits) < 1:
         raise ValidationFailed(
             "limit {limit!r}",
             field="limit",
             hint="give a limit of 1 or more",
             key="limit_refused",
-            params={"limit": limit},
+            params={"limit": min(limits, default=None)},
             hint_key="limit_positive.hint",
         )
     moved, a, b, was, now = _moved(tier, before, after)
@@ -161,26 +189,30 @@ def tier_movers(
         .select_from(moved)
         .where(*_customers(scope), was != now)
         .order_by(leaving, sa.nulls_last(b.c.monetary.desc()), _c.id)
-        .limit(limit)
+        .limit(max(limits))
     )
-    rows = []
-    for found in session.execute(stmt).mappings():
-        r = dict(found)
-        entered = _plain(r["value_tier"]) == tier.value
-        met, lacking = tier_reasons(r, rules, locale)
-        rows.append(
-            {
-                **_who(r, scope),
-                "direction": "in" if entered else "out",
-                "from": _plain(r["from"]),
-                "to": _plain(r["value_tier"]),
-                "monetary": None if r["monetary"] is None else float(r["monetary"]),
-                "churn_risk": None if r["churn_risk"] is None else float(r["churn_risk"]),
-                "reasons": met if entered else lacking,
-                "reasons_tier": tier.value if entered else _value(next_tier(r)),
-            }
-        )
-    return rows
+    read = [dict(found) for found in session.execute(stmt).mappings()]
+    lists = {}
+    for locale in locales:
+        rows = []
+        for r in read:
+            entered = _plain(r["value_tier"]) == tier.value
+            met, lacking = tier_reasons(r, rules, locale)
+            rows.append(
+                {
+                    **_who(r, scope),
+                    "direction": "in" if entered else "out",
+                    "from": _plain(r["from"]),
+                    "to": _plain(r["value_tier"]),
+                    "monetary": None if r["monetary"] is None else float(r["monetary"]),
+                    "churn_risk": None if r["churn_risk"] is None else float(r["churn_risk"]),
+                    "reasons": met if entered else lacking,
+                    "reasons_tier": tier.value if entered else _value(next_tier(r)),
+                }
+            )
+        for limit in limits:
+            lists[locale, limit] = rows[:limit]
+    return lists
 
 
 def _value(tier: ValueTier | None) -> str | None:

@@ -66,6 +66,13 @@ DIAMOND_LISTS = (
     (frozenset(DIAMOND_ROLES), DIAMOND_PAGE_ROWS, "churn_risk"),
     (frozenset(WORKLIST_ROLES), WORKLIST_TOP_ROWS, "churn_risk"),
 )
+#: The lists of diamond movers the pages show first: the roles of the page, the rows, and
+#: whether every customer who left comes before them (the overview:
+#: :func:`overview_diamond_moves`; the diamonds page: :func:`diamond_page_moves`).
+MOVER_LISTS = (
+    (OVERVIEW_ROLES, OVERVIEW_LISTED, True),
+    (frozenset(DIAMOND_ROLES), DIAMOND_MOVER_ROWS, False),
+)
 #: Sales users whose pages are prepared (the first by id); the others compute on their
 #: first request, but for the worklist's churn warnings, prepared for every owner
 #: (:func:`prepare_owners`).
@@ -81,6 +88,12 @@ def latest_snapshot(session: Session) -> dt.date | None:
         sa.select(sa.func.max(schema.customer_scores.c.as_of))
     ).scalar_one_or_none()
     return found
+
+
+def _mover_limit(counts: dict[str, int], *, listed: int, all_out: bool) -> int:
+    """The diamond movers a page lists: the first ``listed``, after every one who left
+    with ``all_out``."""
+    return counts["out"] + listed if all_out else listed
 
 
 def _diamond_moves(
@@ -107,7 +120,7 @@ def _diamond_moves(
         rules=rules,
         locale=locale,
         scope=scope,
-        limit=counts["out"] + listed if all_out else listed,
+        limit=_mover_limit(counts, listed=listed, all_out=all_out),
     )
     return counts, rows
 
@@ -132,8 +145,8 @@ def overview_diamond_moves(
         rules=rules,
         locale=locale,
         scope=scope,
-        listed=OVERVIEW_LISTED,
-        all_out=True,
+        listed=MOVER_LISTS[0][1],
+        all_out=MOVER_LISTS[0][2],
     )
     return {
         "gained": counts["in"],
@@ -161,8 +174,8 @@ def diamond_page_moves(
         rules=rules,
         locale=locale,
         scope=scope,
-        listed=DIAMOND_MOVER_ROWS,
-        all_out=False,
+        listed=MOVER_LISTS[1][1],
+        all_out=MOVER_LISTS[1][2],
     )
 
 
@@ -195,32 +208,37 @@ def prepare(
     if role in OVERVIEW_ROLES:
         kept.snapshot_history(session, day=latest, scope=scope)
         asked += 1
-    for locale in locales:
-        if previous is not None:
-            pages = [(OVERVIEW_ROLES, overview_diamond_moves), (DIAMOND_ROLES, diamond_page_moves)]
-            for roles_of, moves in pages:
-                if role in roles_of:
-                    moves(
-                        session,
-                        before=previous,
-                        after=latest,
-                        rules=rules,
-                        locale=locale,
-                        scope=scope,
-                    )
-                    asked += 2
-        for roles, limit, order in DIAMOND_LISTS:
-            if role in roles:
-                kept.diamonds(
-                    session,
-                    day=latest,
-                    rules=rules,
-                    locale=locale,
-                    limit=limit,
-                    scope=scope,
-                    order=order,
-                )
-                asked += 1
+    # the pages' diamond lists and movers in every locale, each list read once for all
+    if previous is not None:
+        movers = [(listed, all_out) for roles, listed, all_out in MOVER_LISTS if role in roles]
+        if movers:
+            counts = kept.tier_mover_counts(
+                session, tier=ValueTier.DIAMOND, before=previous, after=latest, scope=scope
+            )
+            limits = tuple(_mover_limit(counts, listed=n, all_out=a) for n, a in movers)
+            kept.tier_movers_in(
+                session,
+                tier=ValueTier.DIAMOND,
+                before=previous,
+                after=latest,
+                rules=rules,
+                locales=locales,
+                scope=scope,
+                limits=limits,
+            )
+            asked += 2 * len(movers) * len(locales)
+    for roles, limit, order in DIAMOND_LISTS:
+        if role in roles:
+            kept.diamonds_in(
+                session,
+                day=latest,
+                rules=rules,
+                locales=locales,
+                limit=limit,
+                scope=scope,
+                order=order,
+            )
+            asked += len(locales)
     if role in WORKLIST_ROLES:
         kept.churn_warnings(
             session, day=latest, limit=WORKLIST_TOP_ROWS, min_risk=MIN_RISK, scope=scope

@@ -399,31 +399,71 @@ def tier_movers(
 ) -> list[dict[str, Any]]:
     """:func:`rapport.reports.movers.tier_movers`, kept (under the later snapshot's key and
     the earlier one's date and time)."""
-    earlier = written(session, before)
-    return memo(
+    found = tier_movers_in(
         session,
-        day=after,
+        tier=tier,
+        before=before,
+        after=after,
+        rules=rules,
+        locales=(locale,),
         scope=scope,
-        report=(
-            "tier_movers",
-            tier.value,
-            str(before),
-            str(earlier),
-            rules_key(rules),
-            locale,
-            limit,
-        ),
-        compute=lambda: movers.tier_movers(
+        limits=(limit,),
+    )
+    return found[locale, limit]
+
+
+def tier_movers_in(
+    session: Session,
+    *,
+    tier: ValueTier,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locales: tuple[str, ...],
+    scope: CustomerScope | None = None,
+    limits: tuple[int, ...] = (100,),
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """:func:`tier_movers` of each ``(locale, limit)``, each kept under its own key; those
+    not kept yet are computed together, from one read of the snapshots
+    (:func:`rapport.reports.movers.tier_movers_in`)."""
+    earlier = written(session, before)
+    computed = _together(
+        lambda: movers.tier_movers_in(
             session,
             tier=tier,
             before=before,
             after=after,
             rules=rules,
-            locale=locale,
+            locales=locales,
             scope=scope,
-            limit=limit,
-        ),
+            limits=limits,
+        )
     )
+    report = ("tier_movers", tier.value, str(before), str(earlier), rules_key(rules))
+    return {
+        (locale, limit): memo(
+            session,
+            day=after,
+            scope=scope,
+            report=(*report, locale, limit),
+            compute=lambda k=(locale, limit): computed()[k],
+        )
+        for locale in locales
+        for limit in limits
+    }
+
+
+def _together(compute: Callable[[], T]) -> Callable[[], T]:
+    """``compute`` run at most once, on the first call: the reports several keys share,
+    computed together when the first of them is not kept."""
+    done: list[T] = []
+
+    def once() -> T:
+        if not done:
+            done.append(compute())
+        return done[0]
+
+    return once
 
 
 def diamonds(
@@ -439,23 +479,57 @@ def diamonds(
     page: PageRequest | None = None,
 ) -> snapshots.CustomerList:
     """:func:`rapport.reports.snapshots.diamonds`, kept."""
-    return memo(
+    return diamonds_in(
         session,
         day=day,
+        rules=rules,
+        locales=(locale,),
+        limit=limit,
         scope=scope,
-        report=("diamonds", rules_key(rules), locale, limit, marketable_only, order, page),
-        compute=lambda: snapshots.diamonds(
+        marketable_only=marketable_only,
+        order=order,
+        page=page,
+    )[locale]
+
+
+def diamonds_in(
+    session: Session,
+    *,
+    day: dt.date,
+    rules: Rules,
+    locales: tuple[str, ...],
+    limit: int = 50,
+    scope: CustomerScope | None = None,
+    marketable_only: bool | None = None,
+    order: str = "revenue",
+    page: PageRequest | None = None,
+) -> dict[str, snapshots.CustomerList]:
+    """:func:`diamonds` in each of ``locales``, each kept under its own key; those not
+    kept yet are computed together, from one read of the snapshot
+    (:func:`rapport.reports.snapshots.diamonds_in`)."""
+    computed = _together(
+        lambda: snapshots.diamonds_in(
             session,
             day=day,
             rules=rules,
-            locale=locale,
+            locales=locales,
             limit=limit,
             scope=scope,
             marketable_only=marketable_only,
             order=order,
             page=page,
-        ),
+        )
     )
+    return {
+        locale: memo(
+            session,
+            day=day,
+            scope=scope,
+            report=("diamonds", rules_key(rules), locale, limit, marketable_only, order, page),
+            compute=lambda locale=locale: computed()[locale],
+        )
+        for locale in locales
+    }
 
 
 def churn_warnings(
@@ -613,6 +687,7 @@ __all__ = [
     "clv_distribution",
     "degree_correlations",
     "diamonds",
+    "diamonds_in",
     "group_summary",
     "memo",
     "movements",
@@ -624,4 +699,5 @@ __all__ = [
     "state",
     "tier_mover_counts",
     "tier_movers",
+    "tier_movers_in",
 ]

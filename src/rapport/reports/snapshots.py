@@ -398,6 +398,33 @@ def diamonds(
         diamond checks they meet, with their values, in ``locale``
         (:func:`rapport.reports.tiers.tier_reasons`).
     """
+    return diamonds_in(
+        session,
+        day=day,
+        rules=rules,
+        locales=(locale,),
+        limit=limit,
+        scope=scope,
+        marketable_only=marketable_only,
+        order=order,
+        page=page,
+    )[locale]
+
+
+def diamonds_in(
+    session: Session,
+    *,
+    day: dt.date,
+    rules: Rules,
+    locales: tuple[str, ...],
+    limit: int = 50,
+    scope: CustomerScope | None = None,
+    marketable_only: bool | None = None,
+    order: str = "revenue",
+    page: PageRequest | None = None,
+) -> dict[str, CustomerList]:
+    """:func:`diamonds` in each of ``locales`` (the list of each, by locale), from one read
+    of the snapshot: only the reasons' wording differs from one locale to another."""
     if order not in DIAMOND_ORDERS:
         raise ValidationFailed(
             "order {order!r}",
@@ -425,23 +452,28 @@ def diamonds(
         .where(*where)
     )
     found = read_page(session, stmt, _page(limit, page), _diamond_order(order))
-    rows = []
-    for r in found.data:
-        met, _ = tier_reasons({**r, "value_tier": ValueTier.DIAMOND.value}, rules, locale)
-        rows.append(
-            {
-                **_who(r, scope),
-                "monetary": _float(r["monetary"]),
-                "frequency": r["frequency"],
-                "recency_days": r["recency_days"],
-                **{n: _float(r[n]) for n in AVERAGED},
-                "rfm_segment": _plain(r["rfm_segment"]),
-                "churn_risk": _float(r["churn_risk"]),
-                "predicted_clv": _float(r["predicted_clv"]),
-                "reasons": met,
-            }
+    lists = {}
+    for locale in locales:
+        rows = []
+        for r in found.data:
+            met, _ = tier_reasons({**r, "value_tier": ValueTier.DIAMOND.value}, rules, locale)
+            rows.append(
+                {
+                    **_who(r, scope),
+                    "monetary": _float(r["monetary"]),
+                    "frequency": r["frequency"],
+                    "recency_days": r["recency_days"],
+                    **{n: _float(r[n]) for n in AVERAGED},
+                    "rfm_segment": _plain(r["rfm_segment"]),
+                    "churn_risk": _float(r["churn_risk"]),
+                    "predicted_clv": _float(r["predicted_clv"]),
+                    "reasons": met,
+                }
+            )
+        lists[locale] = CustomerList(
+            as_of=day, rows=rows, total=found.count, next_key=found.next_key
         )
-    return CustomerList(as_of=day, rows=rows, total=found.count, next_key=found.next_key)
+    return lists
 
 
 def churn_warnings(
