@@ -42,11 +42,12 @@ import copy
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -64,6 +65,7 @@ from rapport.store.paging import PageRequest
 from rapport.store.scores import snapshot_dates
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 #: Results kept per process, the least recently used dropped first.
 MAX_ENTRIES = 256
@@ -446,11 +448,16 @@ def tier_movers_in(
             day=after,
             scope=scope,
             report=(*report, locale, limit),
-            compute=lambda k=(locale, limit): computed()[k],
+            compute=functools.partial(_pick, computed, (locale, limit)),
         )
         for locale in locales
         for limit in limits
     }
+
+
+def _pick(computed: Callable[[], Mapping[K, T]], key: K) -> T:
+    """The report kept under ``key`` among those ``computed()`` gives."""
+    return computed()[key]
 
 
 def _together(compute: Callable[[], T]) -> Callable[[], T]:
@@ -526,7 +533,7 @@ def diamonds_in(
             day=day,
             scope=scope,
             report=("diamonds", rules_key(rules), locale, limit, marketable_only, order, page),
-            compute=lambda locale=locale: computed()[locale],
+            compute=functools.partial(_pick, computed, locale),
         )
         for locale in locales
     }
