@@ -66,12 +66,15 @@ DIAMOND_LISTS = (
     (frozenset(DIAMOND_ROLES), DIAMOND_PAGE_ROWS, "churn_risk"),
     (frozenset(WORKLIST_ROLES), WORKLIST_TOP_ROWS, "churn_risk"),
 )
-#: The lists of diamond movers the pages show first: the roles of the page, the rows, and
-#: whether every customer who left comes before them (the overview:
-#: :func:`overview_diamond_moves`; the diamonds page: :func:`diamond_page_moves`).
+#: Each page's diamond movers: the rows it lists, and whether every customer who left
+#: comes before them (the overview: :func:`overview_diamond_moves`; the diamonds page:
+#: :func:`diamond_page_moves`).
+OVERVIEW_MOVERS = (OVERVIEW_LISTED, True)
+DIAMOND_PAGE_MOVERS = (DIAMOND_MOVER_ROWS, False)
+#: The lists of diamond movers the pages show first: the roles of the page, then as above.
 MOVER_LISTS = (
-    (OVERVIEW_ROLES, OVERVIEW_LISTED, True),
-    (frozenset(DIAMOND_ROLES), DIAMOND_MOVER_ROWS, False),
+    (OVERVIEW_ROLES, *OVERVIEW_MOVERS),
+    (frozenset(DIAMOND_ROLES), *DIAMOND_PAGE_MOVERS),
 )
 #: Sales users whose pages are prepared (the first by id); the others compute on their
 #: first request, but for the worklist's churn warnings, prepared for every owner
@@ -145,8 +148,8 @@ def overview_diamond_moves(
         rules=rules,
         locale=locale,
         scope=scope,
-        listed=MOVER_LISTS[0][1],
-        all_out=MOVER_LISTS[0][2],
+        listed=OVERVIEW_MOVERS[0],
+        all_out=OVERVIEW_MOVERS[1],
     )
     return {
         "gained": counts["in"],
@@ -174,8 +177,8 @@ def diamond_page_moves(
         rules=rules,
         locale=locale,
         scope=scope,
-        listed=MOVER_LISTS[1][1],
-        all_out=MOVER_LISTS[1][2],
+        listed=DIAMOND_PAGE_MOVERS[0],
+        all_out=DIAMOND_PAGE_MOVERS[1],
     )
 
 

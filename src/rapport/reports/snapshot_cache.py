@@ -429,7 +429,7 @@ def tier_movers_in(
     not kept yet are computed together, from one read of the snapshots
     (:func:`rapport.reports.movers.tier_movers_in`)."""
     earlier = written(session, before)
-    computed = _together(
+    computed = functools.cache(
         lambda: movers.tier_movers_in(
             session,
             tier=tier,
@@ -458,19 +458,6 @@ def tier_movers_in(
 def _pick(computed: Callable[[], Mapping[K, T]], key: K) -> T:
     """The report kept under ``key`` among those ``computed()`` gives."""
     return computed()[key]
-
-
-def _together(compute: Callable[[], T]) -> Callable[[], T]:
-    """``compute`` run at most once, on the first call: the reports several keys share,
-    computed together when the first of them is not kept."""
-    done: list[T] = []
-
-    def once() -> T:
-        if not done:
-            done.append(compute())
-        return done[0]
-
-    return once
 
 
 def diamonds(
@@ -514,7 +501,7 @@ def diamonds_in(
     """:func:`diamonds` in each of ``locales``, each kept under its own key; those not
     kept yet are computed together, from one read of the snapshot
     (:func:`rapport.reports.snapshots.diamonds_in`)."""
-    computed = _together(
+    computed = functools.cache(
         lambda: snapshots.diamonds_in(
             session,
             day=day,
