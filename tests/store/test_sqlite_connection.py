@@ -45,3 +45,42 @@ def test_a_mapped_reader_sees_every_commit_of_a_writer(tmp_path: Path) -> None:
     finally:
         writer.dispose()
         reader.dispose()
+
+
+def test_a_new_store_has_the_stores_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    finally:
+        engine.dispose()
+    assert size == db.SQLITE_PAGE_SIZE != 4096 and mode == "wal"
+    # the header of the file says so too (bytes 16–17, big-endian)
+    assert int.from_bytes(path.read_bytes()[16:18], "big") == db.SQLITE_PAGE_SIZE
+
+
+def test_an_existing_store_keeps_its_page_size(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA page_size = 4096")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    con.execute("INSERT INTO t (v) VALUES ('kept')")
+    con.commit()
+    con.close()
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t (v) VALUES ('added')")
+        with engine.connect() as conn:
+            size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+            values = conn.exec_driver_sql("SELECT v FROM t ORDER BY id").scalars().all()
+            check = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+    finally:
+        engine.dispose()
+    assert size == 4096 and values == ["kept", "added"] and check == "ok"
