@@ -3,6 +3,7 @@ through a memory map, and what one connection writes read by another that maps i
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -63,8 +64,6 @@ def test_a_new_store_has_the_stores_page_size(tmp_path: Path) -> None:
 
 
 def test_an_existing_store_keeps_its_page_size(tmp_path: Path) -> None:
-    import sqlite3
-
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)
     con.execute("PRAGMA page_size = 4096")
