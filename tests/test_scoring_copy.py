@@ -1,5 +1,5 @@
 """The scoring run's working copy (:mod:`rapport.analytics.working_copy`) holds every column
-its queries read, and leaves no file behind.
+its queries read, and leaves no file behind but the copy it keeps.
 
 The copy's other columns are typed nulls, so a query that read one of them would silently
 see nothing. Here the scoring run's queries run on the store itself (no copy) and DuckDB's
@@ -75,11 +75,12 @@ def test_every_column_the_scoring_queries_read_is_copied(settings, monkeypatch) 
         assert not missing, f"{table}: {sorted(missing)} read but not copied"
 
 
-def test_the_copy_is_removed_after_the_run(settings) -> None:
+def test_the_run_leaves_its_kept_copy_alone_behind(settings) -> None:
     result = scoring.run(settings, as_of=dt.date(2024, 12, 31), models=False)
     assert result.rows > 0
     directory = settings.data_dir / "duckdb" / "work"
-    assert directory.is_dir() and not list(directory.iterdir())
+    # the copy of a SQLite store is kept for the next run (tests/test_working_copy_refresh.py)
+    assert [p.name for p in directory.iterdir()] == [working_copy.KEPT_FILE]
 
 
 def test_a_kept_table_holds_its_querys_rows_and_types(settings) -> None:

@@ -1,21 +1,33 @@
-"""A working copy of the store's columns that the scoring run reads, made once per run.
+"""A working copy of the store's columns that the scoring run reads, kept between runs.
 
 :func:`rapport.scoring.run` queries the store about ten times (purchase summaries, the
 degrees at three dates, the churn features and labels, the scores). DuckDB attached to
 the store reads every table through the store's own driver in each of those queries,
 converting every value again — at 1,000,000 customers, tens of millions of rows per
-query. :func:`working_sources` copies the columns of :data:`READ` once into a DuckDB
-database file of its own (compressed on disk, paged in by DuckDB's buffer manager within
-its memory limit, so memory does not grow with the store) and returns the
+query. :func:`working_sources` copies the columns of :data:`READ` into a DuckDB database
+file of its own (compressed on disk, paged in by DuckDB's buffer manager within its
+memory limit, so memory does not grow with the store) and returns the
 :class:`~rapport.analytics.sources.Sources` every query of the run then reads. What the
 run computes once and reads several times (the degrees the churn features of two dates
-and the scores share) is kept there too (:func:`kept`), not in Python's memory.
+and the scores share) is kept there too (:func:`kept`), not in Python's memory, and
+dropped when the run ends.
+
+Copying a store of 1,000,000 customers whole takes 13–20 s, yet from one run to the next
+most tables only grow. On a SQLite store the copy is therefore kept
+(``<data_dir>/duckdb/work/copy.duckdb``, :data:`KEPT_FILE`) and each run brings it up to
+date (:func:`plan`): a table's rows added since are copied alone, and a table where a row
+was updated or deleted since is copied whole again, as the store's ``table_changes``
+counts (migration 0021, :mod:`rapport.store.table_changes`). Deleting the file is always
+safe: the next run copies the store whole. A PostgreSQL store is copied whole by every
+run, into a file of the run's own, as is a SQLite store while another run holds the kept
+copy.
 
 The other canonical columns are typed nulls in those sources: no query of the run reads
-them. ``tests/test_working_copy.py`` holds that true — it runs the scoring queries on the
+them. ``tests/test_scoring_copy.py`` holds that true — it runs the scoring queries on the
 store itself and checks, in DuckDB's plans, that every column they scan is in
 :data:`READ` — so a query that starts reading another column fails that test until the
-column is listed here.
+column is listed here (and, as the copy's shape changes, a kept copy is copied whole
+again: :func:`_key`).
 
 Other engines need no copy: Parquet is already DuckDB's own columnar format, and
 PostgreSQL and Spark run the queries themselves.
@@ -24,21 +36,31 @@ PostgreSQL and Spark run the queries themselves.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import sqlglot as sg
 import sqlglot.expressions as sge
+from sqlalchemy.engine import make_url
 
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
 from rapport.config import Rules
+from rapport.store import table_changes
+from rapport.store.db import create_engine
+from rapport.store.table_changes import TableMark, row_digest
+
+log = logging.getLogger(__name__)
 
 #: Per canonical table, the columns the scoring run's queries read (see the module).
 READ: dict[str, tuple[str, ...]] = {
@@ -86,7 +108,19 @@ MEMORY_LIMIT = "1GB"
 
 
 class WorkingSources(Sources):
-    """The sources of a working copy (from :func:`working_sources`)."""
+    """The sources of a working copy (from :func:`working_sources`); ``refresh``, how each
+    table of a kept copy was brought up to date (``None``: a copy of the run's own)."""
+
+    def __init__(
+        self,
+        engine: Any = None,
+        *,
+        tables: dict[str, ibis.Table] | None = None,
+        rules: Rules | None = None,
+        refresh: Mapping[str, Refresh] | None = None,
+    ) -> None:
+        super().__init__(engine, tables=tables, rules=rules)
+        self.refresh = None if refresh is None else dict(refresh)
 
 
 def kept(eng: Any, src: Sources, expr: ir.Table) -> ir.Table:
@@ -116,15 +150,25 @@ def _declare(eng: Any, name: str, expr: ir.Table) -> tuple[ir.Table, str]:
     """The empty table ``name`` of the working copy, typed as ``expr``, and the statement
     that inserts ``expr``'s rows into it (see :func:`_create`)."""
     dialect = eng.con.dialect
-    target = sg.table(name, db="main", catalog=DATABASE, quoted=True)
     columns = expr.schema().to_sqlglot_column_defs(dialect)
-    create = sge.Create(kind="TABLE", this=sge.Schema(this=target, expressions=columns))
+    create = sge.Create(kind="TABLE", this=sge.Schema(this=_target(name), expressions=columns))
+    insert = _insert(eng, name, expr)
+    eng.con.raw_sql(create.sql(dialect)).fetchall()
+    return eng.con.table(name, database=(DATABASE, "main")), insert
+
+
+def _target(name: str) -> sge.Table:
+    return sg.table(name, db="main", catalog=DATABASE, quoted=True)
+
+
+def _insert(eng: Any, name: str, expr: ir.Table) -> str:
+    """The statement that inserts ``expr``'s rows into the table ``name`` of the working
+    copy, column by column."""
+    dialect = eng.con.dialect
     names = ", ".join(sge.to_identifier(c, quoted=True).sql(dialect) for c in expr.columns)
     eng.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
     query = eng.con.compile(expr)
-    eng.con.raw_sql(create.sql(dialect)).fetchall()
-    insert = f"INSERT INTO {target.sql(dialect)} ({names}) {query}"
-    return eng.con.table(name, database=(DATABASE, "main")), insert
+    return f"INSERT INTO {_target(name).sql(dialect)} ({names}) {query}"
 
 
 def _copy_side_by_side(eng: Any, inserts: list[str]) -> None:
@@ -147,22 +191,106 @@ def _copy_side_by_side(eng: Any, inserts: list[str]) -> None:
         list(pool.map(run, inserts))
 
 
-def copy_store(eng: Any, rules: Rules) -> dict[str, ir.Table]:
+@dataclasses.dataclass(frozen=True)
+class Refresh:
+    """How a table of a kept copy is brought up to date (:func:`plan`): ``"whole"``, copied
+    again entirely; ``"added"``, the store's rows with ids above ``after`` inserted;
+    ``"kept"``, left as it is. ``upto`` bounds the ids copied (the highest id the store held
+    when the run looked; ``None``: every row), so a row added meanwhile is the next run's."""
+
+    how: Literal["whole", "added", "kept"]
+    after: int | None = None
+    upto: int | None = None
+
+
+#: Every table copied whole, into tables made for this run.
+WHOLE = Refresh("whole")
+
+
+def copy_store(
+    eng: Any, rules: Rules, *, refresh: Mapping[str, Refresh] | None = None
+) -> dict[str, ir.Table]:
     """Copy the columns of :data:`READ` from the store into the attached working database,
     the tables side by side (:func:`_copy_side_by_side`, the largest first); each copied
-    table with the other canonical columns as typed nulls."""
+    table with the other canonical columns as typed nulls.
+
+    ``refresh`` says per table how a kept copy is brought up to date (:func:`plan`; a table
+    copied whole is made again); without it every table is copied whole into a new table.
+    """
     store = Sources(eng, rules=rules)
-    tables = {}
     inserts: dict[str, str] = {}
     for name, columns in READ.items():
-        schema = SCHEMAS[name]
-        copy, inserts[name] = _declare(eng, name, getattr(store, name).select(*columns))
-        nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in columns}
-        tables[name] = copy.mutate(**nulls).select(*schema.names)
+        how = refresh[name] if refresh is not None else WHOLE
+        if how.how == "kept":
+            continue
+        source = getattr(store, name)
+        if how.after is not None:
+            source = source.filter(source.id > how.after)
+        if how.upto is not None:
+            source = source.filter(source.id <= how.upto)
+        expr = source.select(*columns)
+        if how.how == "added":
+            inserts[name] = _insert(eng, name, expr)
+            continue
+        if refresh is not None:
+            eng.con.raw_sql(f"DROP TABLE IF EXISTS {_target(name).sql(eng.con.dialect)}")
+        _, inserts[name] = _declare(eng, name, expr)
     first = [inserts.pop(name) for name in LARGEST if name in inserts]
     with _any_order(eng):
         _copy_side_by_side(eng, [*first, *inserts.values()])
-    return tables
+    return {name: _canonical(eng, name) for name in READ}
+
+
+def _canonical(eng: Any, name: str) -> ir.Table:
+    """The copy of table ``name`` with the canonical columns it does not hold as typed
+    nulls."""
+    schema = SCHEMAS[name]
+    copy = eng.con.table(name, database=(DATABASE, "main"))
+    nulls = {c: ibis.null(schema[c]) for c in schema.names if c not in READ[name]}
+    return copy.mutate(**nulls).select(*schema.names)
+
+
+@dataclasses.dataclass(frozen=True)
+class Copied:
+    """What a kept copy of one table was made from: the store's ``since`` and ``changes``
+    for the table then (:class:`rapport.store.table_changes.TableMark`), the highest id
+    copied (``None``: the table had no row) and the digest of that row."""
+
+    since: str
+    changes: int
+    last_id: int | None
+    last_digest: str | None
+
+
+def plan(copied: Mapping[str, Copied], marks: Mapping[str, TableMark]) -> dict[str, Refresh]:
+    """Per table of :data:`READ`, how the kept copy described by ``copied`` is brought up to
+    the store's state ``marks`` (:func:`rapport.store.table_changes.marks`).
+
+    A table is copied again whole when the store keeps no count of its changes, when the
+    copy was made of another store (``since``) or before a row of it was updated or deleted
+    (``changes``), when the copy holds no row of it, or when the last row copied is no
+    longer there as it was (a store put back from an older file); else only the rows added
+    since are copied, if any."""
+    refresh: dict[str, Refresh] = {}
+    for name in READ:
+        mark, was = marks.get(name), copied.get(name)
+        upto = None if mark is None else mark.top
+        if (
+            mark is None
+            or was is None
+            or was.since != mark.since
+            or was.changes != mark.changes
+            or was.last_id is None
+            or mark.top is None
+            or mark.top < was.last_id
+            or mark.copied_digest != was.last_digest
+        ):
+            refresh[name] = Refresh("whole", upto=upto)
+        elif mark.top == was.last_id:
+            refresh[name] = Refresh("kept")
+        else:
+            refresh[name] = Refresh("added", after=was.last_id, upto=upto)
+    return refresh
 
 
 @contextlib.contextmanager
@@ -192,10 +320,151 @@ def _directory(settings: Any) -> Path:
     return (Path(settings.data_dir) / "duckdb" / "work").resolve()
 
 
+#: The kept copy's file in the working directory (``<data_dir>/duckdb/work``).
+KEPT_FILE = "copy.duckdb"
+#: The shape of what a kept copy holds: a file of another shape is copied again whole.
+FORMAT = 1
+#: The kept copy's description of itself: what it was made of, and per table from what
+#: (:class:`Copied`).
+_OF, _COPIED = "_copy_of", "_copied"
+#: One run at a time in a process uses the kept copy; another one meanwhile makes a copy of
+#: its own (DuckDB keeps another process out of the file by a lock of its own).
+_KEPT = threading.Lock()
+
+
+def _store_file(settings: Any) -> Path | None:
+    """The SQLite store's file, or ``None`` for another store."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).expanduser().resolve()
+
+
+def _key(eng: Any, store: Path) -> str:
+    """What a kept copy is a copy of: the store's file, the columns copied with their
+    canonical types, the session's time zone and :data:`FORMAT`."""
+    zone = eng.con.raw_sql("SELECT current_setting('TimeZone')").fetchone()[0]
+    shape = {name: (columns, str(SCHEMAS[name])) for name, columns in READ.items()}
+    return row_digest((FORMAT, str(store), shape, zone))
+
+
+def _attach_kept(eng: Any, path: Path) -> bool:
+    """Attach the kept copy at ``path`` (made when missing); ``False`` when another
+    process or connection holds it. A file DuckDB cannot open otherwise is made again."""
+    for attempt in (1, 2):
+        try:
+            eng.con.attach(path, name=DATABASE)
+            return True
+        except duckdb.Error as exc:
+            text = str(exc).lower()
+            if "lock" in text or "conflict" in text:
+                log.info("the kept working copy is in use (%s): copying the store", exc)
+                return False
+            if attempt == 2:
+                raise
+            log.warning("the kept working copy %s cannot be opened (%s): made again", path, exc)
+            for suffix in ("", ".wal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return False  # pragma: no cover - the loop returns or raises
+
+
+def _sql(eng: Any, statement: str, *params: Any) -> list[Any]:
+    return list(eng.con.con.execute(statement, list(params)).fetchall())
+
+
+def _described(eng: Any, key: str) -> dict[str, Copied]:
+    """The kept copy's :class:`Copied` per table; a copy of something else than ``key``
+    (or a new file) is emptied first."""
+    of, copied = (_target(n).sql(eng.con.dialect) for n in (_OF, _COPIED))
+    _sql(eng, f"CREATE TABLE IF NOT EXISTS {of} (key VARCHAR)")
+    _sql(
+        eng,
+        f"CREATE TABLE IF NOT EXISTS {copied} (table_name VARCHAR PRIMARY KEY, "
+        "since VARCHAR, changes BIGINT, last_id BIGINT, last_digest VARCHAR)",
+    )
+    if _sql(eng, f"SELECT key FROM {of}") != [(key,)]:
+        for name in _tables(eng):
+            if name not in (_OF, _COPIED):
+                _sql(eng, f"DROP TABLE {_target(name).sql(eng.con.dialect)}")
+        _sql(eng, f"DELETE FROM {copied}")
+        _sql(eng, f"DELETE FROM {of}")
+        _sql(eng, f"INSERT INTO {of} VALUES (?)", key)
+    rows = _sql(eng, f"SELECT table_name, since, changes, last_id, last_digest FROM {copied}")
+    return {row[0]: Copied(*row[1:]) for row in rows}
+
+
+def _tables(eng: Any, prefix: str = "") -> list[str]:
+    rows = _sql(
+        eng,
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = "
+        "'main' AND starts_with(table_name, ?)",
+        DATABASE,
+        prefix,
+    )
+    return [row[0] for row in rows]
+
+
+def _drop_kept(eng: Any) -> None:
+    """Drop what a run kept in the copy (:func:`kept`): the next run computes its own."""
+    for name in _tables(eng, "kept_"):
+        _sql(eng, f"DROP TABLE {_target(name).sql(eng.con.dialect)}")
+
+
+def _marks(settings: Any, copied: Mapping[str, Copied]) -> dict[str, TableMark]:
+    """The store's :class:`~rapport.store.table_changes.TableMark` per table, read in one
+    transaction on a connection of the store's own driver, closed before DuckDB reads the
+    store again (two copies of SQLite in one process must not hold the file at once)."""
+    store = create_engine(settings.database_url, busy_timeout_seconds=settings.busy_timeout_seconds)
+    try:
+        with store.connect() as conn, conn.begin():
+            ids = {name: was.last_id for name, was in copied.items()}
+            return table_changes.marks(conn, READ, ids)
+    finally:
+        store.dispose()
+
+
+def _refresh(eng: Any, settings: Any, rules: Rules, store: Path) -> WorkingSources:
+    """Bring the attached kept copy up to the store (:func:`plan`) and describe it anew."""
+    _drop_kept(eng)  # a run that ended without dropping its own
+    copied = _described(eng, _key(eng, store))
+    marks = _marks(settings, copied)
+    refresh = plan(copied, marks)
+    described = _target(_COPIED).sql(eng.con.dialect)
+    # a table being refreshed is described again only once its rows are in: a run stopped
+    # meanwhile leaves it undescribed, to be copied whole by the next
+    for name, how in refresh.items():
+        if how.how != "kept":
+            _sql(eng, f"DELETE FROM {described} WHERE table_name = ?", name)
+    tables = copy_store(eng, rules, refresh=refresh)
+    for name, how in refresh.items():
+        mark = marks.get(name)
+        if how.how == "kept" or mark is None:
+            continue
+        _sql(
+            eng,
+            f"INSERT INTO {described} VALUES (?, ?, ?, ?, ?)",
+            name,
+            mark.since,
+            mark.changes,
+            mark.top,
+            mark.top_digest,
+        )
+    log.info(
+        "working copy refreshed: %s",
+        ", ".join(f"{name} {how.how}" for name, how in refresh.items()),
+    )
+    return WorkingSources(eng, tables=tables, rules=rules, refresh=refresh)
+
+
 @contextlib.contextmanager
 def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Sources]:
-    """Sources over a one-run copy of :data:`READ` when ``eng`` is DuckDB attached to the
-    store, else over ``eng`` itself; the copy's file is removed on leaving.
+    """Sources over a copy of :data:`READ` when ``eng`` is DuckDB attached to the store,
+    else over ``eng`` itself.
+
+    On a SQLite store the copy is kept between runs (:data:`KEPT_FILE`) and brought up to
+    date from what changed (:func:`plan`); what a run keeps in it (:func:`kept`) is dropped
+    on leaving. On another store, or while another run uses the kept copy, the run makes a
+    copy of its own, removed on leaving.
 
     Every table is copied through its canonical schema
     (:func:`~rapport.analytics.sources.conform`), so the copy holds exactly what the
@@ -207,10 +476,18 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
         return
     directory = _directory(settings)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
     bounded = not settings.duckdb_memory_limit
     limit = _setting(eng, "memory_limit", f"'{MEMORY_LIMIT}'") if bounded else None
-    with limit or contextlib.nullcontext():
+    store = _store_file(settings)
+    with limit or contextlib.nullcontext(), contextlib.ExitStack() as stack:
+        if store is not None and _KEPT.acquire(blocking=False):
+            stack.callback(_KEPT.release)
+            if _attach_kept(eng, directory / KEPT_FILE):
+                stack.callback(eng.con.detach, DATABASE)
+                stack.callback(_drop_kept, eng)
+                yield _refresh(eng, settings, rules, store)
+                return
+        path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
         eng.con.attach(path, name=DATABASE)
         try:
             yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
@@ -223,11 +500,17 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
 __all__ = [
     "COPY_THREADS",
     "DATABASE",
+    "FORMAT",
+    "KEPT_FILE",
     "LARGEST",
     "MEMORY_LIMIT",
     "READ",
+    "WHOLE",
+    "Copied",
+    "Refresh",
     "WorkingSources",
     "copy_store",
     "kept",
+    "plan",
     "working_sources",
 ]

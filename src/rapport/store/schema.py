@@ -1096,5 +1096,25 @@ kept_reports = sa.Table(
     comment="snapshot reports computed ahead for the pages: a cache, safe to empty",
 )
 
+table_changes = sa.Table(
+    "table_changes",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column(
+        "changes",
+        sa.Integer,
+        nullable=False,
+        comment="rows updated or deleted since the row was made (SQLite: by triggers)",
+    ),
+    sa.Column(
+        "since",
+        sa.String(32),
+        nullable=False,
+        comment="a random key given with the row: another store has another",
+    ),
+    comment="per table the scoring run copies, a count of its changed rows "
+    "(migration 0021): the run refreshes its copy from what changed",
+)
+
 #: Tables in dependency order (parents first), for status listings and loaders.
 TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
