@@ -101,7 +101,7 @@ def test_a_kept_table_holds_its_querys_rows_and_types(settings) -> None:
             ibis.memtable(given), "customer_id"
         )
         kept = working_copy.kept(eng, src, expr)
-        assert kept.get_name().startswith(f"{working_copy.DATABASE}.main.kept_")
+        assert kept.get_name().startswith(f"{working_copy.DATABASE}.{working_copy.RUN}.kept_")
         assert kept.columns == expr.columns
         got = metrics.execute(kept.order_by("customer_id"), eng.con)
         want = metrics.execute(expr.order_by("customer_id"), eng.con)

@@ -25,6 +25,7 @@ from rapport.analytics import metrics, working_copy
 from rapport.analytics.connect import connect
 from rapport.analytics.sources import Sources
 from rapport.config import Settings, load_rules
+from rapport.store import table_changes
 from tests.conftest import SAMPLE_END
 
 
@@ -102,7 +103,18 @@ def test_the_first_copy_is_whole_and_the_next_keeps_every_table(settings) -> Non
     assert [p.name for p in directory.iterdir()] == [working_copy.KEPT_FILE]
 
 
-def test_rows_added_are_copied_alone(settings) -> None:
+@pytest.mark.parametrize("in_process", [True, False], ids=["read-by-id", "read-by-duckdb"])
+def test_rows_added_are_copied_alone(settings, monkeypatch, in_process) -> None:
+    if not in_process:  # as many rows added as DuckDB copies itself
+        monkeypatch.setattr(working_copy, "ADDED_IN_PROCESS", 0)
+    read: list[str] = []
+    by_id = table_changes.added
+
+    def spied(conn: Any, name: str, *args: Any) -> Any:
+        read.append(name)
+        return by_id(conn, name, *args)
+
+    monkeypatch.setattr(table_changes, "added", spied)
     refreshed(settings)
     change(settings, added("events", 7), added("orders", 3), added("interactions", 2))
     assert refreshed(settings) == {
@@ -111,7 +123,34 @@ def test_rows_added_are_copied_alone(settings) -> None:
         "orders": "added",
         "interactions": "added",
     }
+    assert sorted(read) == (["events", "interactions", "orders"] if in_process else [])
     assert refreshed(settings) == KEPT
+
+
+def test_rows_added_read_by_id_are_the_values_duckdb_reads(settings) -> None:
+    refreshed(settings)
+    change(
+        settings,
+        # a time without its fraction, a value with every digit of a double
+        "INSERT INTO events (customer_id, kind, occurred_at) "
+        "VALUES (1, 'login', '2024-12-30 10:00:00')",
+        "INSERT INTO orders (external_id, customer_id, status, ordered_at, net_amount, "
+        "currency, created_at, updated_at) VALUES ('SO-again-1', 1, 'completed', "
+        "'2024-12-30 10:00:00.123456', 0.1 + 0.2, 'CNY', '2024-12-30 10:00:00', "
+        "'2024-12-30 10:00:00')",
+        # a number where text is stored (SQLite keeps it): the copy reads it as DuckDB does
+        "INSERT INTO orders (external_id, customer_id, status, ordered_at, net_amount, "
+        "currency, channel, created_at, updated_at) VALUES ('SO-again-2', 2, 'completed', "
+        "'2024-12-30 11:00:00', 10, 'CNY', 12, '2024-12-30 11:00:00', '2024-12-30 11:00:00')",
+        added("interactions", 1),
+    )
+    # refreshed() compares every copied table with the store read by DuckDB
+    assert refreshed(settings) == {
+        **KEPT,
+        "events": "added",
+        "orders": "added",
+        "interactions": "added",
+    }
 
 
 def test_a_row_updated_copies_its_table_whole(settings) -> None:
@@ -215,7 +254,7 @@ def test_what_a_run_keeps_in_the_copy_is_dropped_after_it(settings) -> None:
         working_copy.working_sources(eng, settings, rules=rules) as src,
     ):
         kept = working_copy.kept(eng, src, src.customers.select("id"))
-        assert kept.get_name().startswith(f"{working_copy.DATABASE}.main.kept_")
+        assert kept.get_name().startswith(f"{working_copy.DATABASE}.{working_copy.RUN}.kept_")
     with (
         connect(settings) as eng,
         working_copy.working_sources(eng, settings, rules=rules),

@@ -7,6 +7,7 @@ tables through a :class:`Sources`, so it never sees an engine's own types.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -17,18 +18,20 @@ if TYPE_CHECKING:
     from rapport.config import Rules
 
 
-def conform(table: ibis.Table, name: str) -> ibis.Table:
-    """Cast ``table`` to the canonical schema of ``name`` (only where types differ)."""
+def conform(table: ibis.Table, name: str, columns: Sequence[str] | None = None) -> ibis.Table:
+    """Cast ``table`` to the canonical schema of ``name`` (only where types differ); with
+    ``columns``, to those canonical columns alone."""
     schema = SCHEMAS[name]
-    missing = [c for c in schema.names if c not in table.columns]
+    names = list(schema.names if columns is None else columns)
+    missing = [c for c in names if c not in table.columns]
     if missing:
         raise KeyError(f"table {name} lacks canonical columns {missing}")
     casts = {
-        column: table[column].cast(dtype)
-        for column, dtype in schema.items()
-        if table[column].type().copy(nullable=True) != dtype.copy(nullable=True)
+        column: table[column].cast(schema[column])
+        for column in names
+        if table[column].type().copy(nullable=True) != schema[column].copy(nullable=True)
     }
-    return table.select(*schema.names).mutate(**casts) if casts else table.select(*schema.names)
+    return table.select(*names).mutate(**casts) if casts else table.select(*names)
 
 
 class Sources:

@@ -49,11 +49,12 @@ from typing import Any, Literal
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 import sqlglot as sg
 import sqlglot.expressions as sge
 from sqlalchemy.engine import make_url
 
-from rapport.analytics.sources import Sources
+from rapport.analytics.sources import Sources, conform
 from rapport.analytics.tables import SCHEMAS
 from rapport.config import Rules
 from rapport.store import table_changes
@@ -128,47 +129,49 @@ def kept(eng: Any, src: Sources, expr: ir.Table) -> ir.Table:
     that the churn features of two dates and the scores share): a table of the working
     copy when ``src`` reads one — on disk, like the copy — else an in-memory table."""
     if isinstance(src, WorkingSources):
-        return _create(eng, f"kept_{uuid.uuid4().hex[:12]}", expr)
+        return _create(eng, f"kept_{uuid.uuid4().hex[:12]}", expr, schema=RUN)
     from rapport.analytics.metrics import execute
 
     return ibis.memtable(execute(expr, eng.con))
 
 
-def _create(eng: Any, name: str, expr: ir.Table) -> ir.Table:
-    """A table ``name`` of the working copy holding ``expr``'s rows, typed as ``expr``.
+def _create(eng: Any, name: str, expr: ir.Table, *, schema: str = "main") -> ir.Table:
+    """A table ``name`` of the working copy (in ``schema``) holding ``expr``'s rows, typed
+    as ``expr``.
 
     What Ibis's ``create_table`` does (the columns declared with ``expr``'s types, then
     the rows inserted by the query), with the query compiled once and sent as text:
     ``create_table`` copies the whole compiled query tree to embed it in its ``INSERT``,
     which on the degrees' queries costs as much CPU as compiling them."""
-    table, insert = _declare(eng, name, expr)
+    table, insert = _declare(eng, name, expr, schema=schema)
     eng.con.raw_sql(insert).fetchall()
     return table
 
 
-def _declare(eng: Any, name: str, expr: ir.Table) -> tuple[ir.Table, str]:
-    """The empty table ``name`` of the working copy, typed as ``expr``, and the statement
-    that inserts ``expr``'s rows into it (see :func:`_create`)."""
+def _declare(eng: Any, name: str, expr: ir.Table, *, schema: str = "main") -> tuple[ir.Table, str]:
+    """The empty table ``name`` of the working copy (in ``schema``), typed as ``expr``, and
+    the statement that inserts ``expr``'s rows into it (see :func:`_create`)."""
     dialect = eng.con.dialect
     columns = expr.schema().to_sqlglot_column_defs(dialect)
-    create = sge.Create(kind="TABLE", this=sge.Schema(this=_target(name), expressions=columns))
-    insert = _insert(eng, name, expr)
+    target = _target(name, schema)
+    create = sge.Create(kind="TABLE", this=sge.Schema(this=target, expressions=columns))
+    insert = _insert(eng, name, expr, schema=schema)
     eng.con.raw_sql(create.sql(dialect)).fetchall()
-    return eng.con.table(name, database=(DATABASE, "main")), insert
+    return eng.con.table(name, database=(DATABASE, schema)), insert
 
 
-def _target(name: str) -> sge.Table:
-    return sg.table(name, db="main", catalog=DATABASE, quoted=True)
+def _target(name: str, schema: str = "main") -> sge.Table:
+    return sg.table(name, db=schema, catalog=DATABASE, quoted=True)
 
 
-def _insert(eng: Any, name: str, expr: ir.Table) -> str:
+def _insert(eng: Any, name: str, expr: ir.Table, *, schema: str = "main") -> str:
     """The statement that inserts ``expr``'s rows into the table ``name`` of the working
-    copy, column by column."""
+    copy (in ``schema``), column by column."""
     dialect = eng.con.dialect
     names = ", ".join(sge.to_identifier(c, quoted=True).sql(dialect) for c in expr.columns)
     eng.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
     query = eng.con.compile(expr)
-    return f"INSERT INTO {_target(name).sql(dialect)} ({names}) {query}"
+    return f"INSERT INTO {_target(name, schema).sql(dialect)} ({names}) {query}"
 
 
 def _copy_side_by_side(eng: Any, inserts: list[str]) -> None:
@@ -208,7 +211,11 @@ WHOLE = Refresh("whole")
 
 
 def copy_store(
-    eng: Any, rules: Rules, *, refresh: Mapping[str, Refresh] | None = None
+    eng: Any,
+    rules: Rules,
+    *,
+    refresh: Mapping[str, Refresh] | None = None,
+    added: Mapping[str, ir.Table] | None = None,
 ) -> dict[str, ir.Table]:
     """Copy the columns of :data:`READ` from the store into the attached working database,
     the tables side by side (:func:`_copy_side_by_side`, the largest first); each copied
@@ -216,12 +223,17 @@ def copy_store(
 
     ``refresh`` says per table how a kept copy is brought up to date (:func:`plan`; a table
     copied whole is made again); without it every table is copied whole into a new table.
+    ``added`` holds, for a table refreshed with its added rows, those rows already read
+    (:func:`_added_rows`), inserted as they are.
     """
     store = Sources(eng, rules=rules)
     inserts: dict[str, str] = {}
     for name, columns in READ.items():
         how = refresh[name] if refresh is not None else WHOLE
         if how.how == "kept":
+            continue
+        if added is not None and name in added:
+            eng.con.raw_sql(_insert(eng, name, added[name])).fetchall()  # a few rows, here
             continue
         source = getattr(store, name)
         if how.after is not None:
@@ -327,6 +339,8 @@ FORMAT = 1
 #: The kept copy's description of itself: what it was made of, and per table from what
 #: (:class:`Copied`).
 _OF, _COPIED = "_copy_of", "_copied"
+#: The working copy's schema for what a run keeps (:func:`kept`), dropped when it ends.
+RUN = "run"
 #: One run at a time in a process uses the kept copy; another one meanwhile makes a copy of
 #: its own (DuckDB keeps another process out of the file by a lock of its own).
 _KEPT = threading.Lock()
@@ -348,13 +362,13 @@ def _key(eng: Any, store: Path) -> str:
     return row_digest((FORMAT, str(store), shape, zone))
 
 
-def _attach_kept(eng: Any, path: Path) -> bool:
-    """Attach the kept copy at ``path`` (made when missing); ``False`` when another
-    process or connection holds it. A file DuckDB cannot open otherwise is made again."""
+def _attach_kept(eng: Any, path: Path, key: str) -> bool:
+    """Attach the kept copy at ``path``, a copy of ``key`` (:func:`_key`); ``False`` when
+    another process or connection holds it. A file of something else, or one DuckDB
+    cannot open, is made again."""
     for attempt in (1, 2):
         try:
             eng.con.attach(path, name=DATABASE)
-            return True
         except duckdb.Error as exc:
             text = str(exc).lower()
             if "lock" in text or "conflict" in text:
@@ -363,8 +377,17 @@ def _attach_kept(eng: Any, path: Path) -> bool:
             if attempt == 2:
                 raise
             log.warning("the kept working copy %s cannot be opened (%s): made again", path, exc)
-            for suffix in ("", ".wal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            of = _copy_of(eng)
+            if of == key:
+                return True
+            if of is None:  # a new file
+                _copy_of(eng, key)
+                return True
+            log.info("the kept working copy %s is of another store or shape: made again", path)
+            eng.con.detach(DATABASE)
+        for suffix in ("", ".wal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
     return False  # pragma: no cover - the loop returns or raises
 
 
@@ -372,42 +395,37 @@ def _sql(eng: Any, statement: str, *params: Any) -> list[Any]:
     return list(eng.con.con.execute(statement, list(params)).fetchall())
 
 
-def _described(eng: Any, key: str) -> dict[str, Copied]:
-    """The kept copy's :class:`Copied` per table; a copy of something else than ``key``
-    (or a new file) is emptied first."""
-    of, copied = (_target(n).sql(eng.con.dialect) for n in (_OF, _COPIED))
-    _sql(eng, f"CREATE TABLE IF NOT EXISTS {of} (key VARCHAR)")
+def _described(eng: Any) -> dict[str, Copied]:
+    """The kept copy's :class:`Copied` per table (none in a new file)."""
+    copied = _target(_COPIED).sql(eng.con.dialect)
     _sql(
         eng,
         f"CREATE TABLE IF NOT EXISTS {copied} (table_name VARCHAR PRIMARY KEY, "
         "since VARCHAR, changes BIGINT, last_id BIGINT, last_digest VARCHAR)",
     )
-    if _sql(eng, f"SELECT key FROM {of}") != [(key,)]:
-        for name in _tables(eng):
-            if name not in (_OF, _COPIED):
-                _sql(eng, f"DROP TABLE {_target(name).sql(eng.con.dialect)}")
-        _sql(eng, f"DELETE FROM {copied}")
-        _sql(eng, f"DELETE FROM {of}")
-        _sql(eng, f"INSERT INTO {of} VALUES (?)", key)
     rows = _sql(eng, f"SELECT table_name, since, changes, last_id, last_digest FROM {copied}")
     return {row[0]: Copied(*row[1:]) for row in rows}
 
 
-def _tables(eng: Any, prefix: str = "") -> list[str]:
-    rows = _sql(
-        eng,
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = "
-        "'main' AND starts_with(table_name, ?)",
-        DATABASE,
-        prefix,
-    )
-    return [row[0] for row in rows]
+def _copy_of(eng: Any, key: str | None = None) -> str | None:
+    """What the attached kept copy is a copy of (:func:`_key`; ``None``: a new file);
+    with ``key``, set to it."""
+    of = _target(_OF).sql(eng.con.dialect)
+    _sql(eng, f"CREATE TABLE IF NOT EXISTS {of} (key VARCHAR)")
+    if key is not None:
+        _sql(eng, f"DELETE FROM {of}")
+        _sql(eng, f"INSERT INTO {of} VALUES (?)", key)
+    rows = _sql(eng, f"SELECT key FROM {of}")
+    return rows[0][0] if rows else None
 
 
-def _drop_kept(eng: Any) -> None:
-    """Drop what a run kept in the copy (:func:`kept`): the next run computes its own."""
-    for name in _tables(eng, "kept_"):
-        _sql(eng, f"DROP TABLE {_target(name).sql(eng.con.dialect)}")
+def _run_schema(eng: Any, *, drop: bool = False, create: bool = False) -> None:
+    """The working copy's schema :data:`RUN`, where a run keeps what it computed
+    (:func:`kept`): dropped with its tables, made anew."""
+    if drop:
+        _sql(eng, f"DROP SCHEMA IF EXISTS {DATABASE}.{RUN} CASCADE")
+    if create:
+        _sql(eng, f"CREATE SCHEMA IF NOT EXISTS {DATABASE}.{RUN}")
 
 
 def _marks(settings: Any, copied: Mapping[str, Copied]) -> dict[str, TableMark]:
@@ -423,19 +441,95 @@ def _marks(settings: Any, copied: Mapping[str, Copied]) -> dict[str, TableMark]:
         store.dispose()
 
 
-def _refresh(eng: Any, settings: Any, rules: Rules, store: Path) -> WorkingSources:
+#: The widest range of ids whose added rows a run reads through the store's driver, by the
+#: primary key, into the process (:func:`_added_rows`); the rows of a wider one DuckDB
+#: copies from the store, which reads the whole table for them (its SQLite reader filters
+#: rows only after reading them).
+ADDED_IN_PROCESS = 1_000_000
+
+
+def _driver_type(dtype: Any) -> pa.DataType | None:
+    """The Arrow type of the values the store's driver gives for a column DuckDB reads from
+    the store as ``dtype``: times come as their text, cast afterwards as DuckDB casts text;
+    ``None`` for a type of another kind (the table is then copied by DuckDB)."""
+    if dtype.is_int64():
+        return pa.int64()
+    if dtype.is_float64():
+        return pa.float64()
+    if dtype.is_string() or dtype.is_date() or (dtype.is_timestamp() and dtype.timezone is None):
+        return pa.string()
+    return None
+
+
+def _added_rows(eng: Any, settings: Any, refresh: Mapping[str, Refresh]) -> dict[str, ir.Table]:
+    """Per table to be refreshed with its added rows (at most :data:`ADDED_IN_PROCESS` ids
+    apart), those rows read down the store's primary key
+    (:func:`rapport.store.table_changes.added`), typed as DuckDB reads the store's table
+    and cast to the canonical columns (:func:`~rapport.analytics.sources.conform`): what
+    a copy by DuckDB would insert, without DuckDB reading the whole table for them."""
+    wanted = {
+        name: how
+        for name, how in refresh.items()
+        if how.how == "added"
+        and how.after is not None
+        and how.upto is not None
+        and how.upto - how.after <= ADDED_IN_PROCESS
+    }
+    # the store's types as DuckDB reads them, before the driver opens the file
+    types: dict[str, dict[str, Any]] = {}
+    for name in wanted:
+        raw = eng.table(name).schema()
+        found = {c: raw[c] for c in READ[name]}
+        if all(_driver_type(t) is not None for t in found.values()):
+            types[name] = found
+    if not types:
+        return {}
+    store = create_engine(settings.database_url, busy_timeout_seconds=settings.busy_timeout_seconds)
+    try:
+        with store.connect() as conn, conn.begin():
+            rows = {
+                name: table_changes.added(
+                    conn,
+                    name,
+                    READ[name],
+                    int(wanted[name].after or 0),
+                    int(wanted[name].upto or 0),
+                )
+                for name in types
+            }
+    finally:
+        store.dispose()
+    tables = {}
+    for name, found in types.items():
+        columns = list(zip(*rows[name], strict=True)) if rows[name] else [()] * len(found)
+        try:
+            arrow = pa.table(
+                {
+                    c: pa.array(values, _driver_type(t))
+                    for (c, t), values in zip(found.items(), columns, strict=True)
+                }
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            continue  # a value of another kind than its column's (SQLite allows it): DuckDB's
+        table = ibis.memtable(arrow)
+        timed = {c: table[c].cast(t) for c, t in found.items() if t.is_temporal()}
+        tables[name] = conform(table.mutate(**timed) if timed else table, name, READ[name])
+    return tables
+
+
+def _refresh(eng: Any, settings: Any, rules: Rules) -> WorkingSources:
     """Bring the attached kept copy up to the store (:func:`plan`) and describe it anew."""
-    _drop_kept(eng)  # a run that ended without dropping its own
-    copied = _described(eng, _key(eng, store))
+    copied = _described(eng)
     marks = _marks(settings, copied)
     refresh = plan(copied, marks)
+    added = _added_rows(eng, settings, refresh)
     described = _target(_COPIED).sql(eng.con.dialect)
     # a table being refreshed is described again only once its rows are in: a run stopped
     # meanwhile leaves it undescribed, to be copied whole by the next
     for name, how in refresh.items():
         if how.how != "kept":
             _sql(eng, f"DELETE FROM {described} WHERE table_name = ?", name)
-    tables = copy_store(eng, rules, refresh=refresh)
+    tables = copy_store(eng, rules, refresh=refresh, added=added)
     for name, how in refresh.items():
         mark = marks.get(name)
         if how.how == "kept" or mark is None:
@@ -482,14 +576,16 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
     with limit or contextlib.nullcontext(), contextlib.ExitStack() as stack:
         if store is not None and _KEPT.acquire(blocking=False):
             stack.callback(_KEPT.release)
-            if _attach_kept(eng, directory / KEPT_FILE):
+            if _attach_kept(eng, directory / KEPT_FILE, _key(eng, store)):
                 stack.callback(eng.con.detach, DATABASE)
-                stack.callback(_drop_kept, eng)
-                yield _refresh(eng, settings, rules, store)
+                stack.callback(_run_schema, eng, drop=True)
+                _run_schema(eng, drop=True, create=True)  # a run stopped may have left one
+                yield _refresh(eng, settings, rules)
                 return
         path = directory / f"scoring-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
         eng.con.attach(path, name=DATABASE)
         try:
+            _run_schema(eng, create=True)
             yield WorkingSources(eng, tables=copy_store(eng, rules), rules=rules)
         finally:
             eng.con.detach(DATABASE)
@@ -498,6 +594,7 @@ def working_sources(eng: Any, settings: Any, *, rules: Rules) -> Iterator[Source
 
 
 __all__ = [
+    "ADDED_IN_PROCESS",
     "COPY_THREADS",
     "DATABASE",
     "FORMAT",
@@ -505,6 +602,7 @@ __all__ = [
     "LARGEST",
     "MEMORY_LIMIT",
     "READ",
+    "RUN",
     "WHOLE",
     "Copied",
     "Refresh",

@@ -90,4 +90,25 @@ def marks(
     return found
 
 
-__all__ = ["TableMark", "marks", "row_digest"]
+def added(
+    connection: Connection, name: str, columns: Sequence[str], after: int, upto: int
+) -> list[tuple[Any, ...]]:
+    """The rows of table ``name`` with ids in (``after``, ``upto``], ``columns`` of each, as
+    the SQLite driver gives them (times as their text), in id order: the rows a kept copy
+    lacks, read down the primary key. SQLite only (``?`` parameters)."""
+    table = schema.metadata.tables[name]
+    quote = connection.dialect.identifier_preparer.quote
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+        "WHERE id > ? AND id <= ? ORDER BY id"
+    )
+    # the driver's own cursor: a row through SQLAlchemy's result costs twice its read
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, (after, upto))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+__all__ = ["TableMark", "added", "marks", "row_digest"]
