@@ -349,9 +349,16 @@ def test_the_bulk_check_accepts_nulls_and_valid_values() -> None:
     scoring.check_snapshot(table)
 
 
-def test_an_empty_store_writes_an_empty_snapshot(fresh_engine, empty_url, tmp_path) -> None:
+def test_an_empty_store_writes_an_empty_snapshot(
+    fresh_engine, empty_url, tmp_path, backend
+) -> None:
     settings = Settings(_env_file=None, database_url=empty_url, data_dir=tmp_path / "data")
     assert scoring.score(settings, as_of=DAY) == 0
+    # the working copy of a SQLite store is kept for the next run; of another, removed
+    from rapport.analytics.working_copy import KEPT_FILE
+
+    left = [p.name for p in (tmp_path / "data" / "duckdb" / "work").iterdir()]
+    assert left == ([KEPT_FILE] if backend == "sqlite" else [])
 
 
 # --- the sample company: the generator's truths ------------------------------------------

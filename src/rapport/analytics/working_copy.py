@@ -12,7 +12,7 @@ run computes once and reads several times (the degrees the churn features of two
 and the scores share) is kept there too (:func:`kept`), not in Python's memory, and
 dropped when the run ends.
 
-Copying a store of 1,000,000 customers whole takes 13–20 s, yet from one run to the next
+Copying a store of 1,000,000 customers whole takes 12–31 s, yet from one run to the next
 most tables only grow. On a SQLite store the copy is therefore kept
 (``<data_dir>/duckdb/work/copy.duckdb``, :data:`KEPT_FILE`) and each run brings it up to
 date (:func:`plan`): a table's rows added since are copied alone, and a table where a row

@@ -2,7 +2,7 @@
 
 The scoring run copies the columns it reads into a DuckDB file of its own
 (:mod:`rapport.analytics.working_copy`): at 1,000,000 customers, 72 million rows read
-through SQLite, 13–20 s of a run. Most of a store is appended to and never changed (the
+through SQLite, 12–31 s of a run. Most of a store is appended to and never changed (the
 events, the interactions, the ledger), so the copy is kept between runs and refreshed from
 what changed: the rows added since (their ids are above the highest one copied, as a store
 gives a new row the next id) and, for a table where any row was changed or deleted since,
