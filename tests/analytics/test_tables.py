@@ -37,6 +37,9 @@ NOT_ANALYTIC = {
     "kept_reports",
     # each customer's searched text, derived from customers by triggers for the search
     "customer_search",
+    # per copied table, a count of its changed rows: what the scoring run's kept copy is
+    # checked against (rapport.analytics.working_copy), read through the store
+    "table_changes",
 }
 STORE = {table.name: table for table in schema.TABLES if table.name not in NOT_ANALYTIC}
 

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rapport import __version__
+from rapport.analytics.working_copy import READ
 from rapport.cli.main import app, run
 from rapport.config import get_settings, load_rules
 from rapport.errors import ConfigError
@@ -149,6 +150,7 @@ def test_status_json_lists_every_table_with_counts_and_version(
     expected = dict.fromkeys(metadata.tables, 0)
     expected["customers"] = expected["customer_search"] = 3  # its row written by a trigger
     expected["loyalty_tiers"] = len(load_rules().loyalty.tiers)  # init syncs the tiers
+    expected["table_changes"] = len(READ)  # a row per table the scoring run copies
     assert status["tables"] == expected
 
 
