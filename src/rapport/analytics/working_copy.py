@@ -58,7 +58,7 @@ from rapport.analytics.sources import Sources, conform
 from rapport.analytics.tables import SCHEMAS
 from rapport.config import Rules
 from rapport.store import table_changes
-from rapport.store.db import create_engine
+from rapport.store.db import engine_from_settings
 from rapport.store.table_changes import TableMark, row_digest
 
 log = logging.getLogger(__name__)
@@ -432,7 +432,7 @@ def _marks(settings: Any, copied: Mapping[str, Copied]) -> dict[str, TableMark]:
     """The store's :class:`~rapport.store.table_changes.TableMark` per table, read in one
     transaction on a connection of the store's own driver, closed before DuckDB reads the
     store again (two copies of SQLite in one process must not hold the file at once)."""
-    store = create_engine(settings.database_url, busy_timeout_seconds=settings.busy_timeout_seconds)
+    store = engine_from_settings(settings)
     try:
         with store.connect() as conn, conn.begin():
             ids = {name: was.last_id for name, was in copied.items()}
@@ -484,7 +484,7 @@ def _added_rows(eng: Any, settings: Any, refresh: Mapping[str, Refresh]) -> dict
             types[name] = found
     if not types:
         return {}
-    store = create_engine(settings.database_url, busy_timeout_seconds=settings.busy_timeout_seconds)
+    store = engine_from_settings(settings)
     try:
         with store.connect() as conn, conn.begin():
             rows = {

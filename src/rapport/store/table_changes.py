@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,10 +67,9 @@ def marks(
     made earlier holds: the digest of the row at that id is ``copied_digest``."""
     if connection.dialect.name != "sqlite":
         return {}
-    names: Iterable[str] = tables
     c = schema.table_changes.c
     rows = connection.execute(
-        sa.select(c.table_name, c.since, c.changes).where(c.table_name.in_(list(names)))
+        sa.select(c.table_name, c.since, c.changes).where(c.table_name.in_(list(tables)))
     ).all()
     found: dict[str, TableMark] = {}
     for name, since, changes in rows:
