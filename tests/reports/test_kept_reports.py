@@ -8,6 +8,7 @@ erasure; and a write gives up instead of waiting behind another writer."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 import sqlite3
 from pathlib import Path
@@ -100,35 +101,54 @@ def test_the_store_is_prepared_longest_first_with_the_owners_before_the_sales_us
     from rapport.store.db import session_factory
 
     engine = report_store.engine()
-    started: list[Any] = []
-    prepare, owners = prepared.prepare, prepared.prepare_owners
+    log: list[Any] = []  # each report's scope as it starts; the owners' start and end
+    tasks, owners = prepared.tasks, prepared.prepare_owners
 
-    def one(session: Any, **kwargs: Any) -> int:
-        started.append(kwargs["scope"].principal.role)
-        return prepare(session, **kwargs)
+    def logged(session: Any, **kwargs: Any) -> list[prepared.Task]:
+        role = kwargs["scope"].principal.role
+
+        def call(run: Any, session: Any) -> object:
+            log.append(role)
+            return run(session)
+
+        return [(n, functools.partial(call, run)) for n, run in tasks(session, **kwargs)]
 
     def all_owners(session: Any) -> int:
-        started.append("owners")
-        return owners(session)
+        log.append("owners")
+        try:
+            return owners(session)
+        finally:
+            log.append("owned")
 
-    monkeypatch.setattr(prepared, "prepare", one)
+    monkeypatch.setattr(prepared, "tasks", logged)
     monkeypatch.setattr(prepared, "prepare_owners", all_owners)
+    wide = (Role.ADMIN, Role.MANAGER)
     try:
         with session_scope(engine) as session:
             found = [p.role for p in prepared.principals(session)]
+            per_scope = [
+                len(tasks(session, rules=RULES, scope=CustomerScope(p)))
+                for p in prepared.principals(session)
+            ]
         asked = prepared.prepare_store(session_factory(engine), rules=RULES, threads=threads)
-        wide = [r for r in found if r in (Role.ADMIN, Role.MANAGER)]
-        assert wide[0] is Role.ADMIN and Role.MANAGER in wide
+        assert found[0] is Role.ADMIN and Role.MANAGER in found
         assert Role.SALES in found and found[-1] is Role.ANALYST
+        # each scope's reports, one task each, every customer's first
+        expected = [role for role, n in zip(found, per_scope, strict=True) for _ in range(n)]
+        assert min(per_scope) > 0 and sum(per_scope) > len(found)
+        started = [e for e in log if e != "owned"]
+        assert sorted(map(str, started)) == sorted(map(str, ["owners", *expected]))
+        assert log[0] == "owners"  # the longest single report first
         if threads == 1:
-            rest = [r for r in found if r not in (Role.ADMIN, Role.MANAGER)]
-            assert started == [*wide, "owners", *rest]
-        assert sorted(map(str, started)) == sorted(map(str, [*found, "owners"]))
+            assert started == ["owners", *expected]
+        # the sales users' (and every narrower scope's) reports wait for the owners' warnings
+        done = log.index("owned")
+        assert all(e in (*wide, "owners") for e in log[:done])
         # every report asked for is kept: a second pass computes nothing and asks the same
         kept.clear()
         with session_scope(engine) as session:
             again = sum(
-                prepare(session, rules=RULES, scope=CustomerScope(p))
+                prepared.prepare(session, rules=RULES, scope=CustomerScope(p))
                 for p in prepared.principals(session)
             ) + owners(session)
         assert asked == again > 0

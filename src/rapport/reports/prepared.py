@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -182,6 +183,100 @@ def diamond_page_moves(
     )
 
 
+#: One report :func:`prepare` keeps for a scope: the reports it counts as asked for, and
+#: the call that computes and keeps it, given a session.
+Task = tuple[int, Callable[[Session], object]]
+
+
+def tasks(
+    session: Session,
+    *,
+    rules: Rules,
+    scope: CustomerScope,
+    locales: tuple[str, ...] = UI_LOCALES,
+    dates: tuple[dt.date | None, dt.date | None] | None = None,
+) -> list[Task]:
+    """The snapshot reports ``scope``'s role's pages ask for with their first address (see
+    the module), each a :data:`Task` of its own, so that :func:`prepare_store` can spread
+    them over threads; ``dates`` is the latest snapshot's and the one before it, read from
+    the store when not given. None without a snapshot."""
+    role = scope.principal.role
+    if dates is None:
+        latest = latest_snapshot(session)
+        dates = (latest, None if latest is None else previous_snapshot(session, latest))
+    latest, previous = dates
+    if latest is None:
+        return []
+    found: list[Task] = []
+
+    def add(asked: int, call: Callable[..., object], **arguments: Any) -> None:
+        found.append((asked, functools.partial(call, scope=scope, **arguments)))
+
+    if role in ANALYSIS_ROLES:  # the overview's groups are among the analysis page's
+        for by in snapshots.GROUPINGS:
+            add(1, kept.group_summary, by=by, day=latest, rules=rules)
+        add(1, kept.rfm_grid, day=latest)
+        add(1, kept.clv_distribution, day=latest)
+        add(1, kept.degree_correlations, day=latest)
+        if previous is not None:
+            add(1, kept.movements, by=MOVE_BY, before=previous, after=latest)
+    if role in OVERVIEW_ROLES:
+        add(1, kept.snapshot_history, day=latest)
+    # the pages' diamond lists and movers in every locale, each list read once for all
+    movers = [(listed, all_out) for roles, listed, all_out in MOVER_LISTS if role in roles]
+    if previous is not None and movers:
+        add(
+            2 * len(movers) * len(locales),
+            _diamond_movers,
+            before=previous,
+            after=latest,
+            rules=rules,
+            locales=locales,
+            movers=tuple(movers),
+        )
+    for roles, limit, order in DIAMOND_LISTS:
+        if role in roles:
+            add(
+                len(locales),
+                kept.diamonds_in,
+                day=latest,
+                rules=rules,
+                locales=locales,
+                limit=limit,
+                order=order,
+            )
+    if role in WORKLIST_ROLES:
+        add(1, kept.churn_warnings, day=latest, limit=WORKLIST_TOP_ROWS, min_risk=MIN_RISK)
+    return found
+
+
+def _diamond_movers(
+    session: Session,
+    *,
+    before: dt.date,
+    after: dt.date,
+    rules: Rules,
+    locales: tuple[str, ...],
+    scope: CustomerScope,
+    movers: tuple[tuple[int, bool], ...],
+) -> None:
+    """The diamond movers of each page in ``movers`` (rows listed, every one who left
+    first), for every locale: their counts, then the longest list they need, read once."""
+    counts = kept.tier_mover_counts(
+        session, tier=ValueTier.DIAMOND, before=before, after=after, scope=scope
+    )
+    kept.tier_movers_in(
+        session,
+        tier=ValueTier.DIAMOND,
+        before=before,
+        after=after,
+        rules=rules,
+        locales=locales,
+        scope=scope,
+        limits=tuple(_mover_limit(counts, listed=n, all_out=a) for n, a in movers),
+    )
+
+
 def prepare(
     session: Session,
     *,
@@ -190,63 +285,12 @@ def prepare(
     locales: tuple[str, ...] = UI_LOCALES,
 ) -> int:
     """Compute and keep, for ``scope``, the snapshot reports its role's pages ask for with
-    their first address (see the module); returns the reports asked for (kept ones cost a
-    key look-up)."""
-    role = scope.principal.role
-    latest = latest_snapshot(session)
-    if latest is None:
-        return 0
-    previous = previous_snapshot(session, latest)
+    their first address (:func:`tasks`, one after the other in ``session``); returns the
+    reports asked for (kept ones cost a key look-up)."""
     asked = 0
-    if role in ANALYSIS_ROLES:  # the overview's groups are among the analysis page's
-        for by in snapshots.GROUPINGS:
-            kept.group_summary(session, by=by, day=latest, rules=rules, scope=scope)
-        kept.rfm_grid(session, day=latest, scope=scope)
-        kept.clv_distribution(session, day=latest, scope=scope)
-        kept.degree_correlations(session, day=latest, scope=scope)
-        asked += len(snapshots.GROUPINGS) + 3
-        if previous is not None:
-            kept.movements(session, by=MOVE_BY, before=previous, after=latest, scope=scope)
-            asked += 1
-    if role in OVERVIEW_ROLES:
-        kept.snapshot_history(session, day=latest, scope=scope)
-        asked += 1
-    # the pages' diamond lists and movers in every locale, each list read once for all
-    if previous is not None:
-        movers = [(listed, all_out) for roles, listed, all_out in MOVER_LISTS if role in roles]
-        if movers:
-            counts = kept.tier_mover_counts(
-                session, tier=ValueTier.DIAMOND, before=previous, after=latest, scope=scope
-            )
-            limits = tuple(_mover_limit(counts, listed=n, all_out=a) for n, a in movers)
-            kept.tier_movers_in(
-                session,
-                tier=ValueTier.DIAMOND,
-                before=previous,
-                after=latest,
-                rules=rules,
-                locales=locales,
-                scope=scope,
-                limits=limits,
-            )
-            asked += 2 * len(movers) * len(locales)
-    for roles, limit, order in DIAMOND_LISTS:
-        if role in roles:
-            kept.diamonds_in(
-                session,
-                day=latest,
-                rules=rules,
-                locales=locales,
-                limit=limit,
-                scope=scope,
-                order=order,
-            )
-            asked += len(locales)
-    if role in WORKLIST_ROLES:
-        kept.churn_warnings(
-            session, day=latest, limit=WORKLIST_TOP_ROWS, min_risk=MIN_RISK, scope=scope
-        )
-        asked += 1
+    for count, call in tasks(session, rules=rules, scope=scope, locales=locales):
+        call(session)
+        asked += count
     return asked
 
 
@@ -337,31 +381,50 @@ def principals(session: Session) -> list[Principal]:
 
 
 def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int = 1) -> int:
-    """:func:`prepare` for every one of :func:`principals` and :func:`prepare_owners`,
-    each in a short session of its own from ``sessions``, on ``threads`` threads (the
-    store's reads run side by side; the scoring run, alone on the machine then, uses two).
-    The longest come first — every customer's reports, then the managers' — and the
-    owners' warnings before the sales users' reports, which read them. Returns the reports
-    asked for."""
+    """:func:`prepare` for every one of :func:`principals` and :func:`prepare_owners`, on
+    ``threads`` threads (the store's reads run side by side; the scoring run, alone on the
+    machine then, uses two), each report (:func:`tasks`) in a short session of its own
+    from ``sessions``. Spread report by report rather than scope by scope, the threads
+    stay busy to the end: a scope of every customer alone takes several times as long as
+    a salesperson's. The longest come first — the owners' warnings, every customer's
+    reports, then the managers' — and the reports of the scopes after them wait for the
+    owners' warnings, which the sales users' worklists read. Returns the reports asked
+    for."""
     with sessions() as session:
         found = principals(session)
-
-    def one(principal: Principal) -> int:
-        with sessions() as session:
-            return prepare(session, rules=rules, scope=CustomerScope(principal))
+        latest = latest_snapshot(session)
+        if latest is None:
+            return 0
+        dates = (latest, previous_snapshot(session, latest))
+        wide = (Role.ADMIN, Role.MANAGER)
+        work = [
+            (p.role in wide, task)
+            for p in found
+            for task in tasks(session, rules=rules, scope=CustomerScope(p), dates=dates)
+        ]
+    owned = threading.Event()
 
     def owners() -> int:
-        with sessions() as session:
-            return prepare_owners(session)
+        try:
+            with sessions() as session:
+                return prepare_owners(session)
+        finally:
+            owned.set()
 
-    tasks: list[Callable[[], int]] = [functools.partial(one, p) for p in found]
-    wide = (Role.ADMIN, Role.MANAGER)
-    at = next((i for i, p in enumerate(found) if p.role not in wide), len(found))
-    tasks.insert(at, owners)
+    def one(task: Task, *, after_owners: bool) -> int:
+        if after_owners:
+            owned.wait()
+        count, call = task
+        with sessions() as session:
+            call(session)
+        return count
+
+    calls: list[Callable[[], int]] = [owners]
+    calls += [functools.partial(one, task, after_owners=not w) for w, task in work]
     if threads <= 1:
-        return sum(task() for task in tasks)
+        return sum(call() for call in calls)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rapport-prepare") as pool:
-        return sum(pool.map(lambda task: task(), tasks))
+        return sum(pool.map(lambda call: call(), calls))
 
 
 # --- the overview's metrics ----------------------------------------------------------------
