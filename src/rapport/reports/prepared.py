@@ -199,7 +199,7 @@ def tasks(
     """The snapshot reports ``scope``'s role's pages ask for with their first address (see
     the module), each a :data:`Task` of its own, so that :func:`prepare_store` can spread
     them over threads; ``dates`` is the latest snapshot's and the one before it, read from
-    the store when not given. None without a snapshot."""
+    the store when not given. An empty list without a snapshot."""
     role = scope.principal.role
     if dates is None:
         latest = latest_snapshot(session)
