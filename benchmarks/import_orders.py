@@ -84,12 +84,11 @@ files = [orders] + ([again] if again else [])
 engine = create_engine(url)
 upgrade(engine)
 if without == "1" and engine.dialect.name == "sqlite":
+    from rapport.analytics.working_copy import READ  # the tables migration 0021 counts
     with engine.begin() as conn:
-        names = conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_changes_%'"
-        ).scalars().all()
-        for name in names:
-            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        for table in READ:
+            for event in ("update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_changes_{event}")
 import_file("customers", customers, engine=engine)
 runs = []
 for path in files:

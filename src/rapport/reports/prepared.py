@@ -183,6 +183,12 @@ def diamond_page_moves(
     )
 
 
+def _dates(session: Session) -> tuple[dt.date | None, dt.date | None]:
+    """The latest snapshot's date and the one before it (``None`` where there is none)."""
+    latest = latest_snapshot(session)
+    return latest, None if latest is None else previous_snapshot(session, latest)
+
+
 #: One report :func:`prepare` keeps for a scope: the reports it counts as asked for, and
 #: the call that computes and keeps it, given a session.
 Task = tuple[int, Callable[[Session], object]]
@@ -201,10 +207,7 @@ def tasks(
     them over threads; ``dates`` is the latest snapshot's and the one before it, read from
     the store when not given. An empty list without a snapshot."""
     role = scope.principal.role
-    if dates is None:
-        latest = latest_snapshot(session)
-        dates = (latest, None if latest is None else previous_snapshot(session, latest))
-    latest, previous = dates
+    latest, previous = dates or _dates(session)
     if latest is None:
         return []
     found: list[Task] = []
@@ -392,10 +395,9 @@ def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int
     for."""
     with sessions() as session:
         found = principals(session)
-        latest = latest_snapshot(session)
-        if latest is None:
+        dates = _dates(session)
+        if dates[0] is None:
             return 0
-        dates = (latest, previous_snapshot(session, latest))
         wide = (Role.ADMIN, Role.MANAGER)
         work = [
             (p.role in wide, task)
