@@ -9,6 +9,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from rapport.errors import StoreUnavailable, ValidationFailed
+from rapport.workers import Beside
+
 #: A "server": starts the pool, prints its worker's pid, then waits to be killed.
 SERVER = """
 import os, sys, time
@@ -42,3 +47,40 @@ def test_a_killed_servers_workers_end_within_seconds() -> None:
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker), f"worker {worker} outlived its killed server"
+
+
+# --- Beside: one piece of work in a process of its own ---------------------------------------
+
+
+def _refused(value: int) -> int:
+    raise ValidationFailed(f"value {value} refused", field="value")
+
+
+def _exits(code: int) -> None:
+    os._exit(code)
+
+
+def test_beside_runs_the_work_in_another_process_and_ends_it_with_the_result() -> None:
+    with Beside(os.getpid, what="test") as work:
+        pid = work.result()
+        assert pid != os.getpid()
+        assert not _alive(pid)  # the result is in: nothing of it stays
+
+
+def test_beside_raises_the_works_domain_error_again() -> None:
+    with Beside(_refused, 7, what="test") as work, pytest.raises(ValidationFailed) as raised:
+        work.result()
+    assert raised.value.field == "value" and "7" in str(raised.value)
+
+
+def test_beside_names_a_process_that_stopped_without_a_result() -> None:
+    with Beside(_exits, 3, what="test work") as work, pytest.raises(StoreUnavailable) as raised:
+        work.result()
+    assert "test work" in str(raised.value) and "exit code 3" in str(raised.value)
+
+
+def test_leaving_beside_early_stops_its_process() -> None:
+    with Beside(time.sleep, 60, what="test") as work:
+        pid = work._process.pid
+        assert pid is not None and _alive(pid)
+    assert not _alive(pid)

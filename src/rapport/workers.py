@@ -31,6 +31,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from types import TracebackType
 from typing import Any
 
 from rapport.config import Settings
@@ -162,6 +164,11 @@ def run_in_worker(
             key="worker_stopped",
             params={"what": what},
         ) from exc
+    return _returned(status, result)
+
+
+def _returned(status: str, result: Any) -> Any:
+    """What :func:`_in_worker` sent: the result, or the domain error raised again."""
     if status == "error":
         name, message, field, hint_, key, params, hint_key = result
         if name == "ValidationFailed":
@@ -182,3 +189,75 @@ def run_in_worker(
             hint_key=hint_key,
         )
     return result
+
+
+def _send(send: Connection, parent: int, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Run in a :class:`Beside` process: ``work(*args)`` as :func:`_in_worker` gives it,
+    sent back on ``send``; the process ends with ``parent``."""
+    _leave_with_parent(parent)
+    try:
+        send.send(_in_worker(work, *args))
+    finally:
+        send.close()
+
+
+class Beside:
+    """``work(*args)`` (a module-level function, its arguments picklable) run in a process
+    of its own while the caller goes on, for one result: started with ``spawn`` (never
+    forked from the caller's threads and open connections), it ends with the caller, and
+    leaving the ``with`` block stops it if it still runs (the caller failed meanwhile).
+
+    Unlike the server's pool (:func:`run_in_worker`) it is the caller's alone: a command
+    that has work for another core while it writes (the scoring run's metrics) starts it,
+    and nothing of it stays once the result is in.
+    """
+
+    def __init__(self, work: Callable[..., Any], *args: Any, what: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.what = what
+        self._received, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_send,
+            args=(send, os.getpid(), work, args),
+            name=f"rapport-{what}".replace(" ", "-"),
+            daemon=True,
+        )
+        self._process.start()
+        send.close()  # the process holds its own end: its exit ends what can be received
+
+    def result(self) -> Any:
+        """The result, once the process has sent it.
+
+        Raises
+        ------
+        ValidationFailed
+            When ``work`` refuses its input.
+        StoreUnavailable
+            When the process stopped without a result, or for another domain error.
+        """
+        try:
+            status, result = self._received.recv()
+        except EOFError as exc:
+            self._process.join()
+            raise StoreUnavailable(
+                "the {what} worker stopped unexpectedly (exit code {code})",
+                hint="see the messages above; the run goes on without it",
+                key="worker_exited",
+                params={"what": self.what, "code": self._process.exitcode},
+            ) from exc
+        self._process.join()
+        return _returned(status, result)
+
+    def __enter__(self) -> Beside:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._received.close()

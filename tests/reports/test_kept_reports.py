@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -303,6 +304,66 @@ def test_the_scoring_run_prepares_the_pages_reports(
             for p in prepared.principals(session):
                 prepared.prepare(session, rules=load_rules(settings), scope=CustomerScope(p))
         assert counted == {}, counted
+    finally:
+        engine.dispose()
+
+
+def _scored_copy(report_store: ReportStore, tmp_path: Path) -> tuple[Settings, sa.Engine]:
+    """Settings and an engine of a copy of the SQLite report store, whose run keeps its
+    working copy under ``tmp_path``."""
+    path = tmp_path / "store.db"
+    shutil.copy(report_store.url.removeprefix("sqlite:///"), path)
+    url = f"sqlite:///{path}"
+    settings = Settings(_env_file=None, database_url=url, data_dir=tmp_path / "data")
+    return settings, create_engine(url)
+
+
+def _kept_overview(settings: Settings, engine: sa.Engine) -> dict[str, Any] | None:
+    as_of = day_end(DAY, settings.tz)
+    with session_scope(engine) as session:
+        return prepared.kept_metrics(session, rules=RULES, as_of=as_of, period=overview.PERIODS[0])
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["computed", "process-stopped"])
+def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
+    report_store: ReportStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    if not report_store.url.startswith("sqlite"):
+        pytest.skip("a PostgreSQL store's copy is the run's own: the metrics stay in the run")
+    settings, engine = _scored_copy(report_store, tmp_path)
+    started: list[Any] = []
+
+    class Beside(scoring.Beside):
+        """The run's process, recorded; with ``fails``, one that stops without a result."""
+
+        def __init__(self, work: Any, *args: Any, what: str) -> None:
+            started.append(work)
+            if fails:
+                super().__init__(os._exit, 9, what=what)
+            else:
+                super().__init__(work, *args, what=what)
+
+    monkeypatch.setattr(scoring, "Beside", Beside)
+    monkeypatch.setattr(scoring, "METRICS_APART_CUSTOMERS", 1)
+    steps: list[str] = []
+    try:
+        result = scoring.run(settings, as_of=DAY, models=False, on_step=steps.append)
+        assert started == [scoring._metrics_apart]
+        assert "metrics" not in steps  # no step of the run's own: beside "write"
+        assert ("metrics" in result.seconds) is not fails
+        got = _kept_overview(settings, engine)
+        # the same metrics as the run's own; without them, the run computed them after
+        assert got is not None and got.pop("computed_at")
+        as_of = day_end(DAY, settings.tz)
+        assert got == overview.metric_overview(
+            settings, RULES, as_of=as_of, period=overview.PERIODS[0]
+        )
+        # below the threshold the run computes them itself, as before
+        monkeypatch.setattr(scoring, "METRICS_APART_CUSTOMERS", 10**9)
+        started.clear()
+        steps.clear()
+        scoring.run(settings, as_of=DAY, models=False, on_step=steps.append)
+        assert started == [] and "metrics" in steps
     finally:
         engine.dispose()
 

@@ -526,6 +526,8 @@ MESSAGES: dict[str, str] = {
     "worker_timeout": "{what}用时超过 {timeout:g} 秒",
     "worker_stopped": "{what}的工作进程意外停止",
     "worker_stopped.hint": "请重试：会启动新的工作进程",
+    "worker_exited": "{what}的工作进程意外停止（退出码 {code}）",
+    "worker_exited.hint": "请看上面的消息；运行不等它继续进行",
     # playbooks (actions/playbooks.py, store/playbooks.py)
     "playbook_invalid": "行动手册 {code}：{where}：{problem}",
     "playbook_invalid.hint": "{advice}",
