@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from rapport.analytics.periods import day_end
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.errors import RapportError
+from rapport.models.data import rows_by_key
 from rapport.store import scores as scores_store
 from rapport.store.db import (
     begin_writer,
@@ -296,12 +297,8 @@ def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table
     if predictions is None:
         return scores
     # by position (Arrow's join cannot carry the reasons' list column); ids are unique
-    known = predictions.column("customer_id").to_numpy()
-    order = np.argsort(known, kind="stable")
     ids = scores.column("customer_id").to_numpy()
-    pos = np.minimum(np.searchsorted(known[order], ids), max(len(known) - 1, 0))
-    found = known[order][pos] == ids if len(known) else np.zeros(len(ids), bool)
-    rows = pa.array(order[pos] if len(known) else pos, mask=~found)
+    rows = rows_by_key(predictions.column("customer_id").to_numpy(), ids)
     for name in (*PREDICTION_COLUMNS, *PREDICTION_INPUTS):
         scores = scores.append_column(name, predictions.column(name).take(rows))
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # compute() sorts already

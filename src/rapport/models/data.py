@@ -114,6 +114,19 @@ class PurchaseSummary:
         }
 
 
+def rows_by_key(keys: np.ndarray, wanted: np.ndarray) -> pa.Array:
+    """Where each of ``wanted`` is among ``keys`` (each key once): the row of ``keys``
+    holding it, null where none does — an index for ``Table.take`` that joins a table by
+    its keys to the rows of ``wanted``, in their order (a left join), by a binary search of
+    the sorted keys rather than a hash join of the two tables and a sort."""
+    if not len(keys):
+        return pa.nulls(len(wanted), pa.int64())
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
+    return pa.array(order[at], mask=ordered[at] != wanted)
+
+
 def utc_offset_seconds(zone: ZoneInfo, instant: dt.datetime) -> int:
     """The offset of ``zone`` from UTC at the naive UTC ``instant``, in seconds."""
     aware = instant.replace(tzinfo=dt.UTC).astimezone(zone)

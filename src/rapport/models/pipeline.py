@@ -347,9 +347,19 @@ def _cutoff_p_alive(
 
 
 def _join(left: pa.Table, right: pa.Table) -> pa.Table:
-    """``left`` with ``right``'s other columns, by ``customer_id`` (left order kept)."""
-    joined = left.join(right, "customer_id", join_type="left outer")
-    return joined.sort_by("customer_id")
+    """``left`` with ``right``'s other columns, by ``customer_id`` (each id once in either;
+    null where ``right`` has none), in customer order."""
+    from rapport.models.data import rows_by_key
+
+    ids = left.column("customer_id").to_numpy()
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        left = left.sort_by("customer_id")
+        ids = left.column("customer_id").to_numpy()
+    rows = rows_by_key(right.column("customer_id").to_numpy(), ids)
+    for name in right.column_names:
+        if name != "customer_id":
+            left = left.append_column(right.field(name), right.column(name).take(rows))
+    return left
 
 
 def save_models(settings: Settings, rules: Rules, fitted: FittedModels) -> dict[str, ModelRecord]:
@@ -424,8 +434,8 @@ def churn_table(
     h = rules.models.churn_horizon_days
     expr = churn_features(src, fitted.moment, rules=rules, horizon_days=h, degrees=degrees)
     table = execute(expr, eng.con)
-    if fitted.purchase is not None:
-        table = _join(table, p_alive_table(fitted.purchase, fitted.summary))
+    if fitted.purchase is not None:  # in customer order
+        return _join(table, p_alive_table(fitted.purchase, fitted.summary))
     return table.sort_by("customer_id")
 
 
