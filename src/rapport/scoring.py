@@ -51,8 +51,10 @@ from rapport.workers import Beside
 log = logging.getLogger(__name__)
 
 #: Customers from which the overview's metrics are computed in a process of their own
-#: beside the snapshot's write (:func:`metrics_apart`): below, starting that process costs
-#: more than the metrics (0.3 s at 100,000 customers against about 2 s to start it).
+#: beside the snapshot's write (:func:`metrics_apart`). At 100,000 customers a run takes
+#: as long either way (the process's 3.1–3.2 s, its start included, against 2.4 s for the
+#: metrics in the run, beside a write of 2.2–2.7 s); at 1,000,000 it takes 10 s less
+#: (docs/benchmarks.md).
 METRICS_APART_CUSTOMERS = 200_000
 #: DuckDB's threads in that process: one, beside the writer's.
 METRICS_APART_THREADS = 1
