@@ -366,6 +366,11 @@ def test_both_languages_and_nothing_untranslated(server: str) -> None:
 
 # --- in a real browser ---------------------------------------------------------------------
 
+#: True once every part the page loads after it arrives (its ``hx-trigger="load"``
+#: fragments: the chain, the clusters, the accuracy, beside the charts' own) has replaced
+#: its "loading" placeholder.
+PARTS_IN = "() => document.querySelectorAll('main .loading').length === 0"
+
 CHARTS = (
     "metric-chart",
     "cohorts-chart",
@@ -395,6 +400,7 @@ def test_the_analysis_page_in_a_browser(browser_page: Watched) -> None:
             page.click(f'button[data-lang="{locale}"]')
             page.wait_for_url("**/analysis")
             page.wait_for_function(ALL_DRAWN, arg=list(CHARTS), timeout=240_000)
+        page.wait_for_function(PARTS_IN, timeout=240_000)
         assert page.inner_text("main h1") == heading
         assert page.locator("#rfm-table tbody tr").count() == 5
         assert page.locator("#cohorts-table tbody tr").count() >= 6
