@@ -28,7 +28,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +36,7 @@ from sqlalchemy.engine import Engine
 from rapport.analytics.periods import day_end
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.errors import RapportError
-from rapport.models.data import rows_by_key
+from rapport.models.data import ascending, rows_by_key
 from rapport.store import scores as scores_store
 from rapport.store.db import (
     begin_writer,
@@ -54,8 +53,8 @@ log = logging.getLogger(__name__)
 #: Customers from which the overview's metrics are computed in a process of their own
 #: beside the snapshot's write (:func:`metrics_apart`). At 100,000 customers a run takes
 #: as long either way (the process's 3.1–3.2 s, its start included, against 2.4 s for the
-#: metrics in the run, beside a write of 2.2–2.7 s); at 1,000,000 it takes 10 s less
-#: (docs/benchmarks.md).
+#: metrics in the run, beside a write of 2.2–2.7 s); at 1,000,000 about 2–4 s less, runs
+#: before and after the change alternated (docs/benchmarks.md).
 METRICS_APART_CUSTOMERS = 200_000
 #: DuckDB's threads in that process: one, beside the writer's.
 METRICS_APART_THREADS = 1
@@ -309,7 +308,7 @@ def with_predictions(scores: pa.Table, predictions: pa.Table | None) -> pa.Table
     rows = rows_by_key(predictions.column("customer_id").to_numpy(), ids)
     for name in (*PREDICTION_COLUMNS, *PREDICTION_INPUTS):
         scores = scores.append_column(name, predictions.column(name).take(rows))
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # compute() sorts already
+    if not ascending(ids):  # compute() sorts already
         scores = scores.sort_by("customer_id")
     return scores
 

@@ -114,6 +114,12 @@ class PurchaseSummary:
         }
 
 
+def ascending(ids: np.ndarray) -> bool:
+    """Whether ``ids`` are in strictly ascending order (each once): a table already in
+    key order needs no sort."""
+    return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
+
+
 def rows_by_key(keys: np.ndarray, wanted: np.ndarray) -> pa.Array:
     """Where each of ``wanted`` is among ``keys`` (each key once): the row of ``keys``
     holding it, null where none does — an index for ``Table.take`` that joins a table by

@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from rapport.config import Rules, Settings
 from rapport.errors import FitFailed, ValidationFailed
-from rapport.models.data import PurchaseSummary, compute_summary
+from rapport.models.data import PurchaseSummary, ascending, compute_summary, rows_by_key
 from rapport.models.notes import Note
 from rapport.models.registry import ModelRecord, registry
 from rapport.models.units import Duration
@@ -349,10 +349,8 @@ def _cutoff_p_alive(
 def _join(left: pa.Table, right: pa.Table) -> pa.Table:
     """``left`` with ``right``'s other columns, by ``customer_id`` (each id once in either;
     null where ``right`` has none), in customer order."""
-    from rapport.models.data import rows_by_key
-
     ids = left.column("customer_id").to_numpy()
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+    if not ascending(ids):
         left = left.sort_by("customer_id")
         ids = left.column("customer_id").to_numpy()
     rows = rows_by_key(right.column("customer_id").to_numpy(), ids)
