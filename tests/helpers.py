@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -142,3 +143,15 @@ def statement_plans(engine: Engine, read: Callable[[Session], object]) -> list[t
             (sql, " | ".join(str(r[-1]) for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", args)))
             for sql, args in sent
         ]
+
+
+def agree(a: Any, b: Any) -> bool:
+    """``a`` equals ``b`` (nested dicts and lists), floats to a relative 1e-9: a report
+    computed by DuckDB adds its floats in another order than SQLite or PostgreSQL."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(agree(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(agree, a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return type(a) is type(b) and a == b

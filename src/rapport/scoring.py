@@ -24,9 +24,11 @@ import functools
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -43,10 +45,14 @@ from rapport.store.db import (
     engine_from_settings,
     ensure_current,
     session_factory,
+    session_scope,
     sqlite_bulk_write,
 )
 from rapport.store.repository import utcnow
 from rapport.workers import Beside
+
+if TYPE_CHECKING:
+    from rapport.reports.mirror import Mirror
 
 log = logging.getLogger(__name__)
 
@@ -564,24 +570,93 @@ def run(
             overview_metrics = _overview_metrics(settings, rules, result.as_of, analytics)
             result.seconds["metrics"] = time.perf_counter() - started
     with contextlib.ExitStack() as beside:
+        mirror = None
         if apart:  # on the copy this run has let go, while the snapshot is written
+            mirror = _new_mirror(settings, result.as_of)
+            beside.callback(mirror.delete)  # made for this run's reports alone
             metrics = beside.enter_context(
-                Beside(_metrics_apart, settings, rules, result.as_of, what="overview metrics")
+                Beside(
+                    _metrics_apart,
+                    settings,
+                    rules,
+                    result.as_of,
+                    mirror.path,
+                    sorted(mirror.written),
+                    what="overview metrics",
+                )
             )
-        _write(settings, result, scores, predictions, step)
+        narrow, computed_at = _write(settings, result, scores, predictions, step)
+        del scores, predictions
         if apart:
+            mirrored = False
             try:
-                overview_metrics, result.seconds["metrics"] = metrics.result()
+                overview_metrics, result.seconds["metrics"], mirrored = metrics.result()
             except RapportError:
                 log.warning("the overview's metrics were not computed", exc_info=True)
-    del scores, predictions
-    # the scores are written: their memory goes back to the system before the reports read
-    # the store, whose pages they map (rapport.store.db.SQLITE_MMAP_BYTES)
-    release_memory()
-    started = step("reports")
-    result.reports = prepare_pages(settings, rules, metrics=overview_metrics)
-    result.seconds["reports"] = time.perf_counter() - started
+            mirror = _with_snapshot(settings, mirror, narrow, result.as_of, computed_at, mirrored)
+        del narrow
+        # the scores are written: their memory goes back to the system before the reports
+        # read the store, whose pages they map (rapport.store.db.SQLITE_MMAP_BYTES)
+        release_memory()
+        started = step("reports")
+        result.reports = prepare_pages(settings, rules, metrics=overview_metrics, mirror=mirror)
+        result.seconds["reports"] = time.perf_counter() - started
     return result
+
+
+def _new_mirror(settings: Settings, day: dt.date) -> Mirror:
+    """The mirror of the reports of the snapshot dated ``day`` to be made beside its write
+    (:mod:`rapport.reports.mirror`): a new file's path under the data directory, the
+    store's stamp read now, before the customers and users are copied, and the snapshot
+    before ``day`` with the time it was written, which the copy will hold."""
+    from rapport.reports import snapshot_cache
+    from rapport.reports.mirror import Mirror, stamp
+    from rapport.reports.movers import previous_snapshot
+
+    folder = Path(settings.data_dir) / "duckdb" / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"reports-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+    store = engine_from_settings(settings)
+    try:
+        with session_scope(store) as session:
+            before = previous_snapshot(session, day)
+            held = None if before is None else snapshot_cache.written(session, before)
+            written = {} if before is None or held is None else {str(before): held}
+            return Mirror(path, stamp=stamp(session), written=written)
+    finally:
+        store.dispose()
+
+
+def _with_snapshot(
+    settings: Settings,
+    mirror: Mirror | None,
+    narrow: pa.Table,
+    day: dt.date,
+    computed_at: dt.datetime,
+    copied: bool,
+) -> Mirror | None:
+    """``mirror`` with the snapshot just written (``narrow``, its rows' narrow columns,
+    written at ``computed_at``) added, when the process beside the write ``copied`` the
+    rest into it and the store holds that snapshot still; ``None`` otherwise (the reports
+    then read the store)."""
+    from rapport.reports import snapshot_cache
+
+    if mirror is None or not copied:
+        return None
+    store = engine_from_settings(settings)
+    try:
+        with session_scope(store) as session:
+            written = snapshot_cache.written(session, day)
+    finally:
+        store.dispose()
+    if written != str(computed_at.astimezone(dt.UTC)):  # written again meanwhile
+        return None
+    try:
+        mirror.add_snapshot(narrow, as_of=day, written=written)
+    except Exception:
+        log.warning("the reports' mirror was not completed", exc_info=True)
+        return None
+    return mirror
 
 
 def _write(
@@ -590,9 +665,13 @@ def _write(
     scores: pa.Table,
     predictions: pa.Table | None,
     step: Callable[[str], float],
-) -> None:
+) -> tuple[pa.Table, dt.datetime]:
     """The run's snapshot written to the store (its rows, coverage and timings in
-    ``result``)."""
+    ``result``); returns the columns of the rows written that the reports' mirror holds
+    (:data:`rapport.reports.mirror.SCORE_COLUMNS`, those the run has) and the time they
+    were written at."""
+    from rapport.reports.mirror import SCORE_COLUMNS
+
     day = result.as_of
     started = step("prepare")
     scores = with_predictions(scores, predictions)
@@ -601,7 +680,8 @@ def _write(
     # the snapshot is made part by part ("prepare") on a thread while the writer writes the
     # part before; "write" is the writer's time, less what it waited for parts
     started = step("write")
-    parts = snapshot_parts(scores, as_of=day, computed_at=utcnow(), seconds=result.seconds)
+    computed_at = utcnow()
+    parts = snapshot_parts(scores, as_of=day, computed_at=computed_at, seconds=result.seconds)
     waited: dict[str, float] = {}
     store = engine_from_settings(settings)
     try:
@@ -611,6 +691,7 @@ def _write(
         store.dispose()
     elapsed = time.perf_counter() - started
     result.seconds["write"] = elapsed - waited.get("waited", 0.0)
+    return scores.select([c for c in SCORE_COLUMNS if c in scores.column_names]), computed_at
 
 
 def _overview_metrics(
@@ -646,37 +727,58 @@ def metrics_apart(src: Any, customers: int) -> bool:
 
 
 def _metrics_apart(
-    settings: Settings, rules: Rules, day: dt.date
-) -> tuple[tuple[dt.date, dict[str, Any]] | None, float]:
+    settings: Settings,
+    rules: Rules,
+    day: dt.date,
+    mirror: Path | None = None,
+    dates: list[str] | None = None,
+) -> tuple[tuple[dt.date, dict[str, Any]] | None, float, bool]:
     """:func:`_overview_metrics` in a process of its own, on the kept working copy, which
     it opens again (nothing changed in the store since the run brought it up to date, so
     that costs a look at the store's marks); with its seconds. DuckDB works on one thread,
-    at a lower priority than the run's, beside the writer, which keeps one core busy."""
-    from rapport.analytics.connect import connect
+    at a lower priority than the run's, beside the writer, which keeps one core busy.
+    Then, with ``mirror``, the snapshots dated ``dates``, the customers and the users are
+    copied from the store into that new file (:func:`rapport.reports.mirror.copy_store`);
+    the last item says whether they were."""
+    from rapport.analytics.connect import STORE, connect
     from rapport.analytics.working_copy import working_sources
+    from rapport.reports.mirror import copy_store
 
     started = time.perf_counter()
     os.nice(METRICS_APART_NICE)  # this process's own: it is the metrics' alone
     if not settings.duckdb_memory_limit:  # else the one configured
         settings = settings.model_copy(update={"duckdb_memory_limit": METRICS_APART_MEMORY})
+    copied = False
     with connect(settings) as eng:
         eng.con.raw_sql(f"SET threads = {METRICS_APART_THREADS}")
         with working_sources(eng, settings, rules=rules) as src:
             metrics = _overview_metrics(settings, rules, day, (eng, src))
-    return metrics, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if mirror is not None:
+            try:
+                days = [dt.date.fromisoformat(d) for d in dates or ()]
+                copy_store(eng.con, mirror, dates=days, store=STORE)
+                copied = True
+            except Exception:
+                log.warning("the reports' mirror was not made", exc_info=True)
+    return metrics, seconds, copied
 
 
 def prepare_pages(
-    settings: Settings, rules: Rules, *, metrics: tuple[dt.date, dict[str, Any]] | None = None
+    settings: Settings,
+    rules: Rules,
+    *,
+    metrics: tuple[dt.date, dict[str, Any]] | None = None,
+    mirror: Mirror | None = None,
 ) -> int:
     """What the pages read of the latest snapshot, computed and kept in the store: the
     overview's metrics (:func:`rapport.reports.prepared.prepare_metrics`; ``metrics``, the
     date and the result :func:`rapport.reports.overview.metric_overview` gave at the end of
     that day, are kept as they are when that day's snapshot is the latest) and the first
     snapshot reports for every kind of scope (:func:`rapport.reports.prepared.
-    prepare_store`); returns the reports asked for, the metrics counting one. The snapshot
-    is written already: what fails is logged and left for the pages to compute, and the
-    run does not fail."""
+    prepare_store`, its aggregates on ``mirror`` where it holds what they read); returns the
+    reports asked for, the metrics counting one. The snapshot is written already: what
+    fails is logged and left for the pages to compute, and the run does not fail."""
     from rapport.reports.prepared import prepare_metrics, prepare_store
 
     asked = 0
@@ -686,7 +788,9 @@ def prepare_pages(
         log.warning("the overview's metrics were not prepared", exc_info=True)
     store = engine_from_settings(settings)
     try:
-        asked += prepare_store(session_factory(store), rules=rules, threads=PREPARE_THREADS)
+        asked += prepare_store(
+            session_factory(store), rules=rules, threads=PREPARE_THREADS, mirror=mirror
+        )
     except Exception:
         log.warning("the snapshot's page reports were not prepared", exc_info=True)
     finally:

@@ -19,15 +19,16 @@ import pytest
 import sqlalchemy as sa
 
 from rapport import scoring
-from rapport.access import CustomerScope
+from rapport.access import CustomerScope, Principal
 from rapport.analytics.periods import day_end
 from rapport.api.privacy import erase_customer
 from rapport.config import Settings, load_rules
+from rapport.domain import Role
 from rapport.reports import movers, overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
-from tests.helpers import count_calls, snapshot_reports
+from tests.helpers import agree, count_calls, snapshot_reports
 
 from .conftest import DAY, ReportStore
 
@@ -345,12 +346,34 @@ def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
 
     monkeypatch.setattr(scoring, "Beside", Beside)
     monkeypatch.setattr(scoring, "METRICS_APART_CUSTOMERS", 1)
+    # the reports' mirror, made beside the write too (the process's copy): where the
+    # reports were computed
+    read: list[str] = []
+    group_summary = snapshots.group_summary
+
+    def recorded(session: Any, **kwargs: Any) -> Any:
+        read.append(session.get_bind().dialect.name)
+        return group_summary(session, **kwargs)
+
+    monkeypatch.setattr(snapshots, "group_summary", recorded)
     steps: list[str] = []
     try:
         result = scoring.run(settings, as_of=DAY, models=False, on_step=steps.append)
         assert started == [scoring._metrics_apart]
         assert "metrics" not in steps  # no step of the run's own: beside "write"
         assert ("metrics" in result.seconds) is not fails
+        # on the mirror when the process made it, else on the store; the file deleted
+        assert read and set(read) == {"sqlite" if fails else "duckdb"}
+        assert not list((tmp_path / "data").rglob("reports-*.duckdb"))
+        with session_scope(engine) as session:
+            admin = CustomerScope(Principal(0, "", Role.ADMIN, None, "login"))
+            computed = len(read)
+            kept_summary = kept.group_summary(
+                session, by="value_tier", day=DAY, rules=RULES, scope=admin
+            )
+            assert len(read) == computed  # the run's, read back
+            fresh = group_summary(session, by="value_tier", day=DAY, rules=RULES, scope=admin)
+        assert agree(kept_summary, fresh)
         got = _kept_overview(settings, engine)
         # the same metrics as the run's own; without them, the run computed them after
         assert got is not None and got.pop("computed_at")

@@ -36,7 +36,7 @@ def scope(store: ReportStore, who: str) -> CustomerScope:
 def counting(result: Any) -> tuple[list[int], Any]:
     calls: list[int] = []
 
-    def compute() -> Any:
+    def compute(_session: Any) -> Any:
         calls.append(1)
         return result
 

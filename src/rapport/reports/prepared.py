@@ -26,7 +26,7 @@ import functools
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,6 +41,9 @@ from rapport.reports.movers import previous_snapshot
 from rapport.reports.worklist import OwnerScope
 from rapport.store import kept_reports, schema
 from rapport.store.db import engine_from_settings, engine_of, session_scope
+
+if TYPE_CHECKING:
+    from rapport.reports.mirror import Mirror
 
 #: Roles of the overview (总览) and of the analysis page (分析).
 OVERVIEW_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
@@ -201,11 +204,14 @@ def tasks(
     scope: CustomerScope,
     locales: tuple[str, ...] = UI_LOCALES,
     dates: tuple[dt.date | None, dt.date | None] | None = None,
+    mirror: Mirror | None = None,
 ) -> list[Task]:
     """The snapshot reports ``scope``'s role's pages ask for with their first address (see
     the module), each a :data:`Task` of its own, so that :func:`prepare_store` can spread
     them over threads; ``dates`` is the latest snapshot's and the one before it, read from
-    the store when not given. An empty list without a snapshot."""
+    the store when not given. The aggregates are computed on ``mirror`` where it holds
+    what they read (:func:`rapport.reports.snapshot_cache.memo`). An empty list without a
+    snapshot."""
     role = scope.principal.role
     latest, previous = dates or _dates(session)
     if latest is None:
@@ -217,12 +223,12 @@ def tasks(
 
     if role in ANALYSIS_ROLES:  # the overview's groups are among the analysis page's
         for by in snapshots.GROUPINGS:
-            add(1, kept.group_summary, by=by, day=latest, rules=rules)
-        add(1, kept.rfm_grid, day=latest)
-        add(1, kept.clv_distribution, day=latest)
-        add(1, kept.degree_correlations, day=latest)
+            add(1, kept.group_summary, by=by, day=latest, rules=rules, mirror=mirror)
+        add(1, kept.rfm_grid, day=latest, mirror=mirror)
+        add(1, kept.clv_distribution, day=latest, mirror=mirror)
+        add(1, kept.degree_correlations, day=latest, mirror=mirror)
         if previous is not None:
-            add(1, kept.movements, by=MOVE_BY, before=previous, after=latest)
+            add(1, kept.movements, by=MOVE_BY, before=previous, after=latest, mirror=mirror)
     if role in OVERVIEW_ROLES:
         add(1, kept.snapshot_history, day=latest)
     # the pages' diamond lists and movers in every locale, each list read once for all
@@ -236,6 +242,7 @@ def tasks(
             rules=rules,
             locales=locales,
             movers=tuple(movers),
+            mirror=mirror,
         )
     for roles, limit, order in DIAMOND_LISTS:
         if role in roles:
@@ -262,11 +269,13 @@ def _diamond_movers(
     locales: tuple[str, ...],
     scope: CustomerScope,
     movers: tuple[tuple[int, bool], ...],
+    mirror: Mirror | None = None,
 ) -> None:
     """The diamond movers of each page in ``movers`` (rows listed, every one who left
-    first), for every locale: their counts, then the longest list they need, read once."""
+    first), for every locale: their counts (on ``mirror`` where it holds the snapshots),
+    then the longest list they need, read once."""
     counts = kept.tier_mover_counts(
-        session, tier=ValueTier.DIAMOND, before=before, after=after, scope=scope
+        session, tier=ValueTier.DIAMOND, before=before, after=after, scope=scope, mirror=mirror
     )
     kept.tier_movers_in(
         session,
@@ -383,7 +392,13 @@ def principals(session: Session) -> list[Principal]:
     return [*found.values(), analyst]
 
 
-def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int = 1) -> int:
+def prepare_store(
+    sessions: Callable[[], Session],
+    *,
+    rules: Rules,
+    threads: int = 1,
+    mirror: Mirror | None = None,
+) -> int:
     """:func:`prepare` for every one of :func:`principals` and :func:`prepare_owners`, on
     ``threads`` threads (the store's reads run side by side; the scoring run, alone on the
     machine then, uses two), each report (:func:`tasks`) in a short session of its own
@@ -391,8 +406,9 @@ def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int
     stay busy to the end: a scope of every customer alone takes several times as long as
     a salesperson's. The longest come first — the owners' warnings, every customer's
     reports, then the managers' — and the reports of the scopes after them wait for the
-    owners' warnings, which the sales users' worklists read. Returns the reports asked
-    for."""
+    owners' warnings, which the sales users' worklists read. The aggregates are computed
+    on ``mirror`` where it holds what they read (:mod:`rapport.reports.mirror`). Returns
+    the reports asked for."""
     with sessions() as session:
         found = principals(session)
         dates = _dates(session)
@@ -402,7 +418,9 @@ def prepare_store(sessions: Callable[[], Session], *, rules: Rules, threads: int
         work = [
             (p.role in wide, task)
             for p in found
-            for task in tasks(session, rules=rules, scope=CustomerScope(p), dates=dates)
+            for task in tasks(
+                session, rules=rules, scope=CustomerScope(p), dates=dates, mirror=mirror
+            )
         ]
     owned = threading.Event()
 

@@ -48,7 +48,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -63,6 +63,9 @@ from rapport.store import kept_reports, schema
 from rapport.store.db import engine_of
 from rapport.store.paging import PageRequest
 from rapport.store.scores import snapshot_dates
+
+if TYPE_CHECKING:
+    from rapport.reports.mirror import Mirror
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -129,6 +132,12 @@ def _latest(c: Any) -> sa.Select[Any]:
     )
 
 
+def customers_state(session: Session) -> tuple[Hashable, ...]:
+    """The customers' highest id and latest ``updated_at`` (see the module): what a key
+    reads of the customers."""
+    return tuple(session.execute(_latest(_c)).one())
+
+
 def written(session: Session, day: Any) -> str | None:
     """When the snapshot dated ``day`` was written (its rows' ``computed_at``, as text;
     ``None``: there is no such snapshot): one step down the index on ``as_of``."""
@@ -151,7 +160,7 @@ def state(
     computed = written(session, day)
     if computed is None:
         return None
-    customers = tuple(session.execute(_latest(_c)).one())
+    customers = customers_state(session)
     store = session.get_bind().engine.url.render_as_string(hide_password=True)
     return (store, str(day), computed, *map(str, customers), *who)
 
@@ -182,11 +191,14 @@ def memo(
     day: Any,
     scope: CustomerScope | None,
     report: tuple[Hashable, ...],
-    compute: Callable[[], T],
+    compute: Callable[[Session], T],
     names: bool = True,
+    mirror: Mirror | None = None,
+    dates: tuple[Any, ...] | None = None,
 ) -> T:
-    """``compute()`` — a report of the snapshot dated ``day`` for ``scope`` — or a copy of
-    its result kept under the same key, in the process or in the store (see the module).
+    """``compute(session)`` — a report of the snapshot dated ``day`` for ``scope`` — or a
+    copy of its result kept under the same key, in the process or in the store (see the
+    module).
 
     Parameters
     ----------
@@ -194,13 +206,22 @@ def memo(
         The report and every argument it takes besides the session, the day and the scope
         (the grouping, the locale, the limit, the order …): two calls with the same
         ``report`` must compute the same thing. Its first item names it.
+    compute
+        The report read from the session it is given.
     names
         Whether the result names customers (a list): then a masked scope's result is its
         own; an aggregate is shared by the masked and the unmasked scopes of the same rows.
+    mirror
+        A copy of what the report reads (:class:`rapport.reports.mirror.Mirror`): a
+        result to keep is computed there instead of in the store when the copy still
+        holds the snapshots it reads, ``dates`` (default: ``day``), and the customers and
+        users the key was read with (:meth:`~rapport.reports.mirror.Mirror.holds`, read
+        after the key: what changed before is in the key, so a copy made before the change
+        is not used).
     """
     found = state(session, day, scope, names=names)
     if found is None:
-        return compute()
+        return compute(session)
     key = (*found, *report)
     with _lock:
         if key in _kept:
@@ -211,7 +232,11 @@ def memo(
         result: T = decode(stored)
         _keep(key, result)
         return result
-    result = compute()
+    if mirror is not None and mirror.holds(session, dates or (day,)):
+        with mirror.session() as source:
+            result = compute(source)
+    else:
+        result = compute(session)
     _keep(key, result)
     _store(session, key, day=day, report=report, result=result)
     return result
@@ -330,16 +355,26 @@ def rules_key(rules: Rules) -> str:
 
 
 def group_summary(
-    session: Session, *, by: str, day: dt.date, rules: Rules, scope: CustomerScope | None = None
+    session: Session,
+    *,
+    by: str,
+    day: dt.date,
+    rules: Rules,
+    scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`rapport.reports.snapshots.group_summary`, kept."""
+    """:func:`rapport.reports.snapshots.group_summary`, kept (computed on ``mirror`` when it
+    holds the snapshot: see :func:`memo`)."""
     return memo(
         session,
         day=day,
         scope=scope,
         report=("group_summary", by, rules_key(rules)),
         names=False,
-        compute=lambda: snapshots.group_summary(session, by=by, day=day, rules=rules, scope=scope),
+        compute=lambda source: snapshots.group_summary(
+            source, by=by, day=day, rules=rules, scope=scope
+        ),
+        mirror=mirror,
     )
 
 
@@ -350,9 +385,11 @@ def movements(
     before: dt.date,
     after: dt.date,
     scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`rapport.reports.snapshots.movements`, kept (under the later snapshot's key
-    and the earlier one's date and time)."""
+    and the earlier one's date and time; computed on ``mirror`` when it holds both
+    snapshots)."""
     earlier = written(session, before)
     return memo(
         session,
@@ -360,9 +397,11 @@ def movements(
         scope=scope,
         report=("movements", by, str(before), str(earlier)),
         names=False,
-        compute=lambda: snapshots.movements(
-            session, by=by, before=before, after=after, scope=scope
+        compute=lambda source: snapshots.movements(
+            source, by=by, before=before, after=after, scope=scope
         ),
+        mirror=mirror,
+        dates=(before, after),
     )
 
 
@@ -373,18 +412,22 @@ def tier_mover_counts(
     before: dt.date,
     after: dt.date,
     scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> dict[str, int]:
     """:func:`rapport.reports.movers.tier_mover_counts`, kept (under the later snapshot's
-    key and the earlier one's date and time)."""
+    key and the earlier one's date and time; computed on ``mirror`` when it holds both
+    snapshots)."""
     return memo(
         session,
         day=after,
         scope=scope,
         report=("tier_mover_counts", tier.value, str(before), str(written(session, before))),
-        compute=lambda: movers.tier_mover_counts(
-            session, tier=tier, before=before, after=after, scope=scope
+        compute=lambda source: movers.tier_mover_counts(
+            source, tier=tier, before=before, after=after, scope=scope
         ),
         names=False,
+        mirror=mirror,
+        dates=(before, after),
     )
 
 
@@ -455,8 +498,9 @@ def tier_movers_in(
     }
 
 
-def _pick(computed: Callable[[], Mapping[K, T]], key: K) -> T:
-    """The report kept under ``key`` among those ``computed()`` gives."""
+def _pick(computed: Callable[[], Mapping[K, T]], key: K, _source: Session) -> T:
+    """The report kept under ``key`` among those ``computed()`` gives (which reads the
+    session it was made with)."""
     return computed()[key]
 
 
@@ -542,8 +586,8 @@ def churn_warnings(
         day=day,
         scope=scope,
         report=_warnings_report(limit, min_risk, marketable_only, page),
-        compute=lambda: snapshots.churn_warnings(
-            session,
+        compute=lambda source: snapshots.churn_warnings(
+            source,
             day=day,
             limit=limit,
             min_risk=min_risk,
@@ -600,16 +644,22 @@ def put_owners_churn_warnings(
 
 
 def rfm_grid(
-    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`rapport.reports.analysis.rfm_grid`, kept."""
+    """:func:`rapport.reports.analysis.rfm_grid`, kept (computed on ``mirror`` when it holds the
+    snapshot)."""
     return memo(
         session,
         day=day,
         scope=scope,
         report=("rfm_grid",),
         names=False,
-        compute=lambda: distributions.rfm_grid(session, day=day, scope=scope),
+        compute=lambda source: distributions.rfm_grid(source, day=day, scope=scope),
+        mirror=mirror,
     )
 
 
@@ -619,29 +669,40 @@ def clv_distribution(
     day: dt.date,
     scope: CustomerScope | None = None,
     bins: int = distributions.CLV_BINS,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`rapport.reports.analysis.clv_distribution`, kept."""
+    """:func:`rapport.reports.analysis.clv_distribution`, kept (computed on ``mirror`` when
+    it holds the snapshot)."""
     return memo(
         session,
         day=day,
         scope=scope,
         report=("clv_distribution", bins),
         names=False,
-        compute=lambda: distributions.clv_distribution(session, day=day, scope=scope, bins=bins),
+        compute=lambda source: distributions.clv_distribution(
+            source, day=day, scope=scope, bins=bins
+        ),
+        mirror=mirror,
     )
 
 
 def degree_correlations(
-    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`rapport.reports.analysis.degree_correlations`, kept."""
+    """:func:`rapport.reports.analysis.degree_correlations`, kept (computed on ``mirror``
+    when it holds the snapshot)."""
     return memo(
         session,
         day=day,
         scope=scope,
         report=("degree_correlations",),
         names=False,
-        compute=lambda: distributions.degree_correlations(session, day=day, scope=scope),
+        compute=lambda source: distributions.degree_correlations(source, day=day, scope=scope),
+        mirror=mirror,
     )
 
 
@@ -660,7 +721,7 @@ def snapshot_history(
         scope=scope,
         report=("snapshot_history", each),
         names=False,
-        compute=lambda: overview.snapshot_history(session, scope=scope, days=days),
+        compute=lambda source: overview.snapshot_history(source, scope=scope, days=days),
     )
 
 

@@ -1,0 +1,205 @@
+"""A copy of what a score snapshot's aggregate reports read, in DuckDB.
+
+The page reports of a wide scope (every customer's, a manager's) aggregate a snapshot's
+rows: the group summaries, the RFM grid, the CLV distribution, the degrees' correlations,
+and, between two snapshots, the movements and the counts of the diamond movers. On a SQLite
+store each is a pass over the snapshot's narrow-columns index at about a million entries a
+second: at 1,000,000 customers about 15 s of the scoring run's reports on one thread. The
+same statements (:mod:`rapport.reports.snapshots`, :mod:`rapport.reports.analysis`,
+:mod:`rapport.reports.movers`, which stay the reports' one definition) run on DuckDB,
+through its SQLAlchemy dialect, over a copy of the columns they read, in about a tenth of
+that.
+
+A :class:`Mirror` is a DuckDB file holding, for some snapshot dates, the columns
+:data:`SCORE_COLUMNS` of ``customer_scores``, and ``customers`` and ``users`` with the
+columns a scope's condition reads (:data:`CUSTOMER_COLUMNS`, :data:`USER_COLUMNS`). It
+records what the store said of the customers and users before they were copied
+(:func:`stamp`) and when each of its snapshots was written; :meth:`Mirror.holds` compares
+them with the store, and a report is computed on the mirror only when they agree
+(:func:`rapport.reports.snapshot_cache.memo`), else on the store as always.
+
+The scoring run makes one from 200,000 customers on a SQLite store
+(:func:`rapport.scoring.run`): the process that computes the overview's metrics beside the
+snapshot's write copies the snapshot before it, the customers and the users from the store
+(:func:`copy_store`); the new snapshot's columns are added from the run's own table once it
+is written (:meth:`Mirror.add_snapshot`); the reports the run prepares read it, and the file
+is deleted with the run.
+
+DuckDB adds floating-point values in another order than SQLite does, so a sum or an
+average may differ from the store's in its last binary digits (a relative 1e-15 … 1e-12);
+no page shows such a digit. Counts, groups and orders are the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import Hashable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rapport.reports import snapshot_cache as kept
+from rapport.store import schema
+
+log = logging.getLogger(__name__)
+
+#: The columns of ``customer_scores`` a mirror holds, with their DuckDB types: every column
+#: the aggregate reports read (the snapshot's narrow-columns index, as on the store).
+SCORE_COLUMNS = {
+    "customer_id": "BIGINT",
+    "as_of": "DATE",
+    "value_tier": "VARCHAR",
+    "lifecycle_stage": "VARCHAR",
+    "rfm_segment": "VARCHAR",
+    "r_score": "SMALLINT",
+    "f_score": "SMALLINT",
+    "monetary": "DOUBLE",
+    "predicted_clv": "DOUBLE",
+    "churn_risk": "DOUBLE",
+    "satisfaction": "DOUBLE",
+    "loyalty": "DOUBLE",
+    "engagement": "DOUBLE",
+    "advocacy": "DOUBLE",
+    "relationship_index": "DOUBLE",
+}
+#: The columns of ``customers`` a scope's condition reads (who is deleted, who owns whom).
+CUSTOMER_COLUMNS = {"id": "BIGINT", "owner_id": "BIGINT", "deleted_at": "TIMESTAMP"}
+#: The columns of ``users`` a manager's scope reads (the team's users).
+USER_COLUMNS = {"id": "BIGINT", "team": "VARCHAR"}
+#: The mirror's tables and their columns.
+TABLES = {
+    "customer_scores": SCORE_COLUMNS,
+    "customers": CUSTOMER_COLUMNS,
+    "users": USER_COLUMNS,
+}
+
+
+def stamp(session: Session) -> tuple[Hashable, ...]:
+    """What the store says of the customers and users a mirror copies: the customers'
+    highest id and latest ``updated_at`` (every write of a customer sets it: a new owner, a
+    deletion, an import; :func:`rapport.reports.snapshot_cache.customers_state`), and every
+    user's id and team. Equal stamps: the copy still holds."""
+    u = schema.users.c
+    users = tuple(tuple(row) for row in session.execute(sa.select(u.id, u.team).order_by(u.id)))
+    return (kept.customers_state(session), users)
+
+
+def _select(table: str, source: str, where: str = "") -> str:
+    columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in TABLES[table].items())
+    return f"SELECT {columns} FROM {source}{where}"
+
+
+def _date(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def copy_store(con: Any, path: Path, *, dates: Iterable[dt.date], store: str = "store") -> None:
+    """Write a new mirror file at ``path``: the snapshots dated ``dates``, the customers and
+    the users, read from the store attached to the DuckDB connection ``con`` (an Ibis
+    backend's, :func:`rapport.analytics.connect.connect`) as the catalog ``store``. The
+    caller reads :func:`stamp` before, and gives it with the file to :class:`Mirror`."""
+    days = sorted(set(dates))
+    where = f" WHERE as_of IN ({', '.join(map(_date, days))})" if days else " WHERE false"
+    target = "rapport_mirror"
+    con.raw_sql(f"ATTACH '{_quoted(path)}' AS {target}")
+    try:
+        for table in TABLES:
+            condition = where if table == "customer_scores" else ""
+            select = _select(table, f"{store}.{table}", condition)
+            con.raw_sql(f"CREATE TABLE {target}.{table} AS {select}")
+    finally:
+        con.raw_sql(f"DETACH {target}")
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+class Mirror:
+    """A mirror file (see the module): ``path``, the store's :func:`stamp` read before its
+    customers and users were copied, and ``written``, each snapshot date it holds with the
+    time that snapshot was written (as :func:`rapport.reports.snapshot_cache.written`
+    reads it from the store)."""
+
+    def __init__(self, path: Path, *, stamp: tuple[Hashable, ...], written: dict[str, str]):
+        self.path = Path(path)
+        self.stamp = stamp
+        self.written = dict(written)
+        self._engine: sa.Engine | None = None
+
+    def add_snapshot(self, table: pa.Table, *, as_of: dt.date, written: str) -> None:
+        """Add the snapshot dated ``as_of`` from ``table`` (the rows written to the store,
+        with the columns of :data:`SCORE_COLUMNS` they have: those of the models are null
+        in a snapshot scored without them), written at ``written``; rows it held of that
+        date are replaced."""
+        import duckdb
+
+        self.close()
+        rows = table.select([c for c in SCORE_COLUMNS if c in table.column_names])
+
+        def value(column: str, kind: str) -> str:
+            if column == "as_of":
+                return _date(as_of)
+            return f"CAST({column if column in rows.column_names else 'NULL'} AS {kind})"
+
+        with duckdb.connect(str(self.path)) as con:
+            con.register("added_rows", rows)
+            con.execute(f"DELETE FROM customer_scores WHERE as_of = {_date(as_of)}")
+            select = ", ".join(value(c, t) for c, t in SCORE_COLUMNS.items())
+            con.execute(f"INSERT INTO customer_scores SELECT {select} FROM added_rows")
+            con.unregister("added_rows")
+        self.written[as_of.isoformat()] = written
+
+    def holds(self, session: Session, dates: Iterable[Any]) -> bool:
+        """Whether the mirror holds the snapshots dated ``dates`` as the store (read in
+        ``session``) has them now, and the customers and users as they are."""
+        for day in dates:
+            held = self.written.get(str(day))
+            if held is None or held != kept.written(session, day):
+                return False
+        return stamp(session) == self.stamp
+
+    @property
+    def engine(self) -> sa.Engine:
+        """A SQLAlchemy engine reading the mirror (read only; DuckDB's dialect)."""
+        if self._engine is None:
+            self._engine = sa.create_engine(
+                f"duckdb:///{self.path}", connect_args={"read_only": True}
+            )
+        return self._engine
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on the mirror, where the reports' statements run as on the store."""
+        with Session(self.engine) as session:
+            yield session
+
+    def close(self) -> None:
+        """Close the mirror's connections (the file stays)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def delete(self) -> None:
+        """Close the mirror and delete its file."""
+        self.close()
+        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "SCORE_COLUMNS",
+    "TABLES",
+    "USER_COLUMNS",
+    "Mirror",
+    "copy_store",
+    "stamp",
+]
