@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 import os
+import threading
 from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,6 @@ from sqlalchemy.orm import Session
 
 from rapport.reports import snapshot_cache as kept
 from rapport.store import schema
-
-log = logging.getLogger(__name__)
 
 #: The columns of ``customer_scores`` a mirror holds, with their DuckDB types: every column
 #: the aggregate reports read (the snapshot's narrow-columns index, as on the store).
@@ -132,6 +130,7 @@ class Mirror:
         self.stamp = stamp
         self.written = dict(written)
         self._engine: sa.Engine | None = None
+        self._lock = threading.Lock()  # the reports' threads open it together
 
     def add_snapshot(self, table: pa.Table, *, as_of: dt.date, written: str) -> None:
         """Add the snapshot dated ``as_of`` from ``table`` (the rows written to the store,
@@ -168,11 +167,12 @@ class Mirror:
     @property
     def engine(self) -> sa.Engine:
         """A SQLAlchemy engine reading the mirror (read only; DuckDB's dialect)."""
-        if self._engine is None:
-            self._engine = sa.create_engine(
-                f"duckdb:///{self.path}", connect_args={"read_only": True}
-            )
-        return self._engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = sa.create_engine(
+                    f"duckdb:///{self.path}", connect_args={"read_only": True}
+                )
+            return self._engine
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -182,9 +182,10 @@ class Mirror:
 
     def close(self) -> None:
         """Close the mirror's connections (the file stays)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def delete(self) -> None:
         """Close the mirror and delete its file."""
