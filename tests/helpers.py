@@ -155,3 +155,18 @@ def agree(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return type(a) is type(b) and a == b
+
+
+def record_dialects(monkeypatch: Any, module: Any, name: str) -> list[str]:
+    """``module.name`` (a report taking its session first) replaced by one that records
+    the dialect of each session it is given (``sqlite``, ``duckdb`` …) before it runs;
+    the list of them, in order."""
+    read: list[str] = []
+    original = getattr(module, name)
+
+    def recorded(session: Any, *args: Any, **kwargs: Any) -> Any:
+        read.append(session.get_bind().dialect.name)
+        return original(session, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, recorded)
+    return read

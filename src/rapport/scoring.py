@@ -570,18 +570,18 @@ def run(
             overview_metrics = _overview_metrics(settings, rules, result.as_of, analytics)
             result.seconds["metrics"] = time.perf_counter() - started
     with contextlib.ExitStack() as beside:
-        mirror = None
+        mirror: Mirror | None = None  # what the reports read, when complete
         if apart:  # on the copy this run has let go, while the snapshot is written
-            mirror = _new_mirror(settings, result.as_of)
-            beside.callback(mirror.delete)  # made for this run's reports alone
+            made = _new_mirror(settings, result.as_of)
+            beside.callback(made.delete)  # made for this run's reports alone
             metrics = beside.enter_context(
                 Beside(
                     _metrics_apart,
                     settings,
                     rules,
                     result.as_of,
-                    mirror.path,
-                    sorted(mirror.written),
+                    made.path,
+                    made.dates,
                     what="overview metrics",
                 )
             )
@@ -593,7 +593,7 @@ def run(
                 overview_metrics, result.seconds["metrics"], mirrored = metrics.result()
             except RapportError:
                 log.warning("the overview's metrics were not computed", exc_info=True)
-            mirror = _with_snapshot(settings, mirror, narrow, result.as_of, computed_at, mirrored)
+            mirror = _with_snapshot(settings, made, narrow, result.as_of, computed_at, mirrored)
         del narrow
         # the scores are written: their memory goes back to the system before the reports
         # read the store, whose pages they map (rapport.store.db.SQLITE_MMAP_BYTES)
@@ -629,7 +629,7 @@ def _new_mirror(settings: Settings, day: dt.date) -> Mirror:
 
 def _with_snapshot(
     settings: Settings,
-    mirror: Mirror | None,
+    mirror: Mirror,
     narrow: pa.Table,
     day: dt.date,
     computed_at: dt.datetime,
@@ -641,7 +641,7 @@ def _with_snapshot(
     then read the store)."""
     from rapport.reports import snapshot_cache
 
-    if mirror is None or not copied:
+    if not copied:
         return None
     store = engine_from_settings(settings)
     try:
@@ -668,9 +668,9 @@ def _write(
 ) -> tuple[pa.Table, dt.datetime]:
     """The run's snapshot written to the store (its rows, coverage and timings in
     ``result``); returns the columns of the rows written that the reports' mirror holds
-    (:data:`rapport.reports.mirror.SCORE_COLUMNS`, those the run has) and the time they
+    (:data:`rapport.reports.mirror.MIRRORED_SCORES`, those the run has) and the time they
     were written at."""
-    from rapport.reports.mirror import SCORE_COLUMNS
+    from rapport.reports.mirror import MIRRORED_SCORES
 
     day = result.as_of
     started = step("prepare")
@@ -691,7 +691,8 @@ def _write(
         store.dispose()
     elapsed = time.perf_counter() - started
     result.seconds["write"] = elapsed - waited.get("waited", 0.0)
-    return scores.select([c for c in SCORE_COLUMNS if c in scores.column_names]), computed_at
+    kept = [c for c in MIRRORED_SCORES if c in scores.column_names]
+    return scores.select(kept), computed_at
 
 
 def _overview_metrics(
@@ -731,7 +732,7 @@ def _metrics_apart(
     rules: Rules,
     day: dt.date,
     mirror: Path | None = None,
-    dates: list[str] | None = None,
+    dates: Iterable[dt.date] = (),
 ) -> tuple[tuple[dt.date, dict[str, Any]] | None, float, bool]:
     """:func:`_overview_metrics` in a process of its own, on the kept working copy, which
     it opens again (nothing changed in the store since the run brought it up to date, so
@@ -756,8 +757,7 @@ def _metrics_apart(
         seconds = time.perf_counter() - started
         if mirror is not None:
             try:
-                days = [dt.date.fromisoformat(d) for d in dates or ()]
-                copy_store(eng.con, mirror, dates=days, store=STORE)
+                copy_store(eng.con, mirror, dates=dates, store=STORE)
                 copied = True
             except Exception:
                 log.warning("the reports' mirror was not made", exc_info=True)

@@ -28,7 +28,7 @@ from rapport.reports import movers, overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
-from tests.helpers import agree, count_calls, snapshot_reports
+from tests.helpers import agree, count_calls, record_dialects, snapshot_reports
 
 from .conftest import DAY, ReportStore
 
@@ -348,14 +348,8 @@ def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
     monkeypatch.setattr(scoring, "METRICS_APART_CUSTOMERS", 1)
     # the reports' mirror, made beside the write too (the process's copy): where the
     # reports were computed
-    read: list[str] = []
     group_summary = snapshots.group_summary
-
-    def recorded(session: Any, **kwargs: Any) -> Any:
-        read.append(session.get_bind().dialect.name)
-        return group_summary(session, **kwargs)
-
-    monkeypatch.setattr(snapshots, "group_summary", recorded)
+    read = record_dialects(monkeypatch, snapshots, "group_summary")
     steps: list[str] = []
     try:
         result = scoring.run(settings, as_of=DAY, models=False, on_step=steps.append)

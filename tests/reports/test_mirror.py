@@ -22,10 +22,10 @@ from rapport.config import Settings, load_rules
 from rapport.domain import Role, ValueTier
 from rapport.reports import analysis, movers, snapshots
 from rapport.reports import snapshot_cache as kept
-from rapport.reports.mirror import SCORE_COLUMNS, Mirror, copy_store, stamp
+from rapport.reports.mirror import MIRRORED_SCORES, Mirror, copy_store, stamp
 from rapport.store import schema
 from rapport.store.db import create_engine, session_scope
-from tests.helpers import agree
+from tests.helpers import agree, record_dialects
 
 from .conftest import DAY, EARLIER, ReportStore
 
@@ -171,14 +171,7 @@ def test_a_kept_report_is_computed_on_the_mirror_while_it_holds(
     copied: Copied, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mirror = made(copied)
-    read: list[str] = []
-    summary = snapshots.group_summary
-
-    def recorded(session: Any, **kwargs: Any) -> Any:
-        read.append(session.get_bind().dialect.name)
-        return summary(session, **kwargs)
-
-    monkeypatch.setattr(snapshots, "group_summary", recorded)
+    read = record_dialects(monkeypatch, snapshots, "group_summary")
     admin = scopes(copied)["admin"]
     try:
         with session_scope(copied.engine) as session:
@@ -216,7 +209,7 @@ def test_a_snapshot_added_replaces_the_rows_of_its_date(copied: Copied) -> None:
         with session_scope(copied.engine) as session:
             assert not mirror.holds(session, (DAY,))
             s = schema.customer_scores
-            names = [c for c in SCORE_COLUMNS if c not in ("as_of", "predicted_clv")]
+            names = [c for c in MIRRORED_SCORES if c not in ("as_of", "predicted_clv")]
             rows = session.execute(sa.select(*(s.c[n] for n in names)).where(s.c.as_of == DAY))
             table = pa.Table.from_pylist([dict(r._mapping) for r in rows])
             table = table.set_column(

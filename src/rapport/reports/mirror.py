@@ -11,7 +11,7 @@ through its SQLAlchemy dialect, over a copy of the columns they read, in about a
 that.
 
 A :class:`Mirror` is a DuckDB file holding, for some snapshot dates, the columns
-:data:`SCORE_COLUMNS` of ``customer_scores``, and ``customers`` and ``users`` with the
+:data:`MIRRORED_SCORES` of ``customer_scores``, and ``customers`` and ``users`` with the
 columns a scope's condition reads (:data:`CUSTOMER_COLUMNS`, :data:`USER_COLUMNS`). It
 records what the store said of the customers and users before they were copied
 (:func:`stamp`) and when each of its snapshots was written; :meth:`Mirror.holds` compares
@@ -49,7 +49,7 @@ from rapport.store import schema
 
 #: The columns of ``customer_scores`` a mirror holds, with their DuckDB types: every column
 #: the aggregate reports read (the snapshot's narrow-columns index, as on the store).
-SCORE_COLUMNS = {
+MIRRORED_SCORES = {
     "customer_id": "BIGINT",
     "as_of": "DATE",
     "value_tier": "VARCHAR",
@@ -72,7 +72,7 @@ CUSTOMER_COLUMNS = {"id": "BIGINT", "owner_id": "BIGINT", "deleted_at": "TIMESTA
 USER_COLUMNS = {"id": "BIGINT", "team": "VARCHAR"}
 #: The mirror's tables and their columns.
 TABLES = {
-    "customer_scores": SCORE_COLUMNS,
+    "customer_scores": MIRRORED_SCORES,
     "customers": CUSTOMER_COLUMNS,
     "users": USER_COLUMNS,
 }
@@ -132,15 +132,20 @@ class Mirror:
         self._engine: sa.Engine | None = None
         self._lock = threading.Lock()  # the reports' threads open it together
 
+    @property
+    def dates(self) -> list[dt.date]:
+        """The snapshot dates the mirror holds (or is to hold, before its copy is made)."""
+        return sorted(dt.date.fromisoformat(day) for day in self.written)
+
     def add_snapshot(self, table: pa.Table, *, as_of: dt.date, written: str) -> None:
         """Add the snapshot dated ``as_of`` from ``table`` (the rows written to the store,
-        with the columns of :data:`SCORE_COLUMNS` they have: those of the models are null
+        with the columns of :data:`MIRRORED_SCORES` they have: those of the models are null
         in a snapshot scored without them), written at ``written``; rows it held of that
         date are replaced."""
         import duckdb
 
         self.close()
-        rows = table.select([c for c in SCORE_COLUMNS if c in table.column_names])
+        rows = table.select([c for c in MIRRORED_SCORES if c in table.column_names])
 
         def value(column: str, kind: str) -> str:
             if column == "as_of":
@@ -150,7 +155,7 @@ class Mirror:
         with duckdb.connect(str(self.path)) as con:
             con.register("added_rows", rows)
             con.execute(f"DELETE FROM customer_scores WHERE as_of = {_date(as_of)}")
-            select = ", ".join(value(c, t) for c, t in SCORE_COLUMNS.items())
+            select = ", ".join(value(c, t) for c, t in MIRRORED_SCORES.items())
             con.execute(f"INSERT INTO customer_scores SELECT {select} FROM added_rows")
             con.unregister("added_rows")
         self.written[as_of.isoformat()] = written
@@ -197,7 +202,7 @@ class Mirror:
 
 __all__ = [
     "CUSTOMER_COLUMNS",
-    "SCORE_COLUMNS",
+    "MIRRORED_SCORES",
     "TABLES",
     "USER_COLUMNS",
     "Mirror",
