@@ -190,7 +190,7 @@ def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkey
         # temp_store 1 = FILE, 2 = MEMORY; a cache size below 0 is in KiB
         return tuple(  # type: ignore[return-value]
             connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("temp_store", "cache_size")
+            for name in ("temp_store", "cache_size", "wal_autocheckpoint")
         )
 
     def watched(*, connection: sa.Connection, **kwargs: Any) -> int:
@@ -202,14 +202,15 @@ def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkey
     scoring.score(settings, as_of=DAY)
     assert snapshot(engine, DAY).keys() == before.keys()
     if engine.dialect.name == "sqlite":
-        assert seen == [(1, -db.SQLITE_BULK_CACHE_KIB)]
+        assert seen == [(1, -db.SQLITE_BULK_CACHE_KIB, 0)]
         assert db.SQLITE_BULK_CACHE_KIB > db.SQLITE_CACHE_KIB
+        usual = (2, -db.SQLITE_CACHE_KIB, db.SQLITE_WAL_AUTOCHECKPOINT)
         with engine.connect() as conn:  # every other connection as configured
-            assert pragmas(conn) == (2, -db.SQLITE_CACHE_KIB)
+            assert pragmas(conn) == usual
             # and the writer's own connection is set back when it leaves
             with db.sqlite_bulk_write(conn):
-                assert pragmas(conn) == (1, -db.SQLITE_BULK_CACHE_KIB)
-            assert pragmas(conn) == (2, -db.SQLITE_CACHE_KIB)
+                assert pragmas(conn) == (1, -db.SQLITE_BULK_CACHE_KIB, 0)
+            assert pragmas(conn) == usual
 
 
 def _anonymous_mib() -> int:

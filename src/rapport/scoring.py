@@ -42,6 +42,7 @@ from rapport.models.data import ascending, rows_by_key
 from rapport.store import scores as scores_store
 from rapport.store.db import (
     begin_writer,
+    checkpoint_beside,
     engine_from_settings,
     ensure_current,
     session_factory,
@@ -527,7 +528,7 @@ def run(
             on_step(name)
         return time.perf_counter()
 
-    from rapport.analytics.connect import connect
+    from rapport.analytics.connect import connect, engine_thread
     from rapport.analytics.working_copy import working_sources
     from rapport.models import preload
 
@@ -543,26 +544,40 @@ def run(
         src = stack.enter_context(working_sources(eng, settings, rules=rules))
         result.seconds["copy"] = time.perf_counter() - started
         analytics = (eng, src)
-        if models:
-            preload.wait(loading)
-            from rapport.models.pipeline import fit_models, predict
+        # the engine's statements on a thread of their own: the scores' query starts as soon
+        # as the churn risks are known, while the CLV and the churn reasons are computed here
+        with engine_thread() as statements:
+            pending = []
 
-            started = step("models")
-            result.models = fit_models(
-                settings, rules, result.moment, analytics=analytics, on_step=on_step
-            )
-            predictions = predict(result.models, rules)
-            result.seconds["models"] = time.perf_counter() - started
-        started = step("compute")
-        scores = compute(
-            settings,
-            result.moment,
-            rules=rules,
-            predictions=predictions,
-            analytics=analytics,
-            degrees=result.models.degrees if result.models is not None else None,
-        )
-        result.seconds["compute"] = time.perf_counter() - started
+            def scores_for(risk: pa.Table | None) -> None:
+                degrees = result.models.degrees if result.models is not None else None
+                pending.append(
+                    statements.submit(
+                        compute,
+                        settings,
+                        result.moment,
+                        rules=rules,
+                        predictions=risk,
+                        analytics=analytics,
+                        degrees=degrees,
+                    )
+                )
+
+            if models:
+                preload.wait(loading)
+                from rapport.models.pipeline import fit_models, predict
+
+                started = step("models")
+                result.models = fit_models(
+                    settings, rules, result.moment, analytics=analytics, on_step=on_step
+                )
+                predictions = predict(result.models, rules, on_risk=scores_for)
+                result.seconds["models"] = time.perf_counter() - started
+            started = step("compute")
+            if not pending:
+                scores_for(None)
+            scores = pending[0].result()
+            result.seconds["compute"] = time.perf_counter() - started
         overview_metrics = None
         apart = engine is None and metrics_apart(src, scores.num_rows)
         if engine is None and not apart:  # the configured engine, which the overview reads
@@ -585,7 +600,7 @@ def run(
                     what="overview metrics",
                 )
             )
-        narrow, computed_at = _write(settings, result, scores, predictions, step)
+        narrow, computed_at = _write(settings, result, scores, predictions, step, beside)
         del scores, predictions
         if apart:
             mirrored = False
@@ -665,11 +680,13 @@ def _write(
     scores: pa.Table,
     predictions: pa.Table | None,
     step: Callable[[str], float],
+    beside: contextlib.ExitStack,
 ) -> tuple[pa.Table, dt.datetime]:
     """The run's snapshot written to the store (its rows, coverage and timings in
     ``result``); returns the columns of the rows written that the reports' mirror holds
     (:data:`rapport.reports.mirror.MIRRORED_SCORES`, those the run has) and the time they
-    were written at."""
+    were written at. The WAL file that the write filled is checkpointed on a thread while
+    ``beside`` is open (:func:`rapport.store.db.checkpoint_beside`)."""
     from rapport.reports.mirror import MIRRORED_SCORES
 
     day = result.as_of
@@ -687,6 +704,7 @@ def _write(
     try:
         with contextlib.closing(made_ahead(parts, waited)) as ahead:
             result.rows = write_bulk(store, ahead, as_of=day)
+        beside.enter_context(checkpoint_beside(store))
     finally:
         store.dispose()
     elapsed = time.perf_counter() - started

@@ -4,6 +4,8 @@ through a memory map, and what one connection writes read by another that maps i
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -83,3 +85,74 @@ def test_an_existing_store_keeps_its_page_size(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert size == 4096 and values == ["kept", "added"] and check == "ok"
+
+
+def _bulk_insert(conn: sa.Connection) -> None:
+    conn.execute(sa.text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 3000} for _ in range(7000)])
+
+
+def test_a_bulk_write_leaves_its_pages_to_the_checkpoint_beside(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        # open, between its reads: no writer's close checkpoints, and no snapshot of its
+        # own holds the checkpoint back
+        reader = sqlite3.connect(path)
+        try:
+            reader.execute("SELECT count(*) FROM t").fetchall()
+            empty = path.stat().st_size
+            # about 20 MB, far more than the 1,000 pages from which a commit checkpoints
+            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
+                _bulk_insert(conn)
+            assert path.stat().st_size == empty  # all of it still in the WAL file
+            with db.checkpoint_beside(engine):
+                pass
+            assert path.stat().st_size > empty + 20_000_000
+            # an ordinary commit checkpoints by itself
+            with engine.begin() as conn:
+                _bulk_insert(conn)
+            assert path.stat().st_size > empty + 40_000_000
+            assert reader.execute("SELECT count(*) FROM t").fetchall() == [(14_000,)]
+        finally:
+            reader.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_beside_is_nothing_without_a_sqlite_file() -> None:
+    engine = db.create_engine("sqlite://")
+    try:
+        with db.checkpoint_beside(engine):
+            assert not [t for t in threading.enumerate() if t.name == "rapport-checkpoint"]
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_beside_waits_for_a_reader_of_an_older_state(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")  # reads the table as it is before the write
+            assert reader.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+            empty = path.stat().st_size
+            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
+                _bulk_insert(conn)
+            with db.checkpoint_beside(engine):
+                time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
+                assert path.stat().st_size == empty  # the reader's pages are still needed
+                reader.execute("COMMIT")
+                waited = 0.0
+                while path.stat().st_size == empty and waited < 5:
+                    time.sleep(0.05)
+                    waited += 0.05
+            assert path.stat().st_size > empty + 20_000_000
+        finally:
+            reader.close()
+    finally:
+        engine.dispose()
