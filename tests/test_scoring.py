@@ -198,11 +198,22 @@ def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkey
             seen.append(pragmas(connection))
         return replace(connection=connection, **kwargs)
 
+    checkpoint_beside = scoring.checkpoint_beside
+
+    @contextlib.contextmanager
+    def checkpoint(store_engine: Any) -> Any:
+        seen.append("open")
+        with checkpoint_beside(store_engine) as start:
+            yield lambda: (seen.append("asked"), start())
+        seen.append("left")
+
     monkeypatch.setattr(scoring.scores_store, "replace_snapshot", watched)
+    monkeypatch.setattr(scoring, "checkpoint_beside", checkpoint)
     scoring.score(settings, as_of=DAY)
     assert snapshot(engine, DAY).keys() == before.keys()
     if engine.dialect.name == "sqlite":
-        assert seen == [(1, -db.SQLITE_BULK_CACHE_KIB, 0)]
+        # the checkpoint's connection open before the write, asked for after its commit
+        assert seen == ["open", (1, -db.SQLITE_BULK_CACHE_KIB, 0), "asked", "left"]
         assert db.SQLITE_BULK_CACHE_KIB > db.SQLITE_CACHE_KIB
         usual = (2, -db.SQLITE_CACHE_KIB, db.SQLITE_WAL_AUTOCHECKPOINT)
         with engine.connect() as conn:  # every other connection as configured
@@ -211,6 +222,8 @@ def test_the_write_journals_in_files_with_a_larger_cache_on_sqlite(store, monkey
             with db.sqlite_bulk_write(conn):
                 assert pragmas(conn) == (1, -db.SQLITE_BULK_CACHE_KIB, 0)
             assert pragmas(conn) == usual
+    else:  # nothing to checkpoint: the function asked for does nothing
+        assert seen == ["open", "asked", "left"]
 
 
 def _anonymous_mib() -> int:

@@ -528,7 +528,7 @@ def run(
             on_step(name)
         return time.perf_counter()
 
-    from rapport.analytics.connect import connect, engine_thread
+    from rapport.analytics.connect import connect
     from rapport.analytics.working_copy import working_sources
     from rapport.models import preload
 
@@ -544,40 +544,26 @@ def run(
         src = stack.enter_context(working_sources(eng, settings, rules=rules))
         result.seconds["copy"] = time.perf_counter() - started
         analytics = (eng, src)
-        # the engine's statements on a thread of their own: the scores' query starts as soon
-        # as the churn risks are known, while the CLV and the churn reasons are computed here
-        with engine_thread() as statements:
-            pending = []
+        if models:
+            preload.wait(loading)
+            from rapport.models.pipeline import fit_models, predict
 
-            def scores_for(risk: pa.Table | None) -> None:
-                degrees = result.models.degrees if result.models is not None else None
-                pending.append(
-                    statements.submit(
-                        compute,
-                        settings,
-                        result.moment,
-                        rules=rules,
-                        predictions=risk,
-                        analytics=analytics,
-                        degrees=degrees,
-                    )
-                )
-
-            if models:
-                preload.wait(loading)
-                from rapport.models.pipeline import fit_models, predict
-
-                started = step("models")
-                result.models = fit_models(
-                    settings, rules, result.moment, analytics=analytics, on_step=on_step
-                )
-                predictions = predict(result.models, rules, on_risk=scores_for)
-                result.seconds["models"] = time.perf_counter() - started
-            started = step("compute")
-            if not pending:
-                scores_for(None)
-            scores = pending[0].result()
-            result.seconds["compute"] = time.perf_counter() - started
+            started = step("models")
+            result.models = fit_models(
+                settings, rules, result.moment, analytics=analytics, on_step=on_step
+            )
+            predictions = predict(result.models, rules)
+            result.seconds["models"] = time.perf_counter() - started
+        started = step("compute")
+        scores = compute(
+            settings,
+            result.moment,
+            rules=rules,
+            predictions=predictions,
+            analytics=analytics,
+            degrees=result.models.degrees if result.models is not None else None,
+        )
+        result.seconds["compute"] = time.perf_counter() - started
         overview_metrics = None
         apart = engine is None and metrics_apart(src, scores.num_rows)
         if engine is None and not apart:  # the configured engine, which the overview reads
@@ -702,9 +688,10 @@ def _write(
     waited: dict[str, float] = {}
     store = engine_from_settings(settings)
     try:
+        checkpoint = beside.enter_context(checkpoint_beside(store))
         with contextlib.closing(made_ahead(parts, waited)) as ahead:
             result.rows = write_bulk(store, ahead, as_of=day)
-        beside.enter_context(checkpoint_beside(store))
+        checkpoint()
     finally:
         store.dispose()
     elapsed = time.perf_counter() - started

@@ -97,26 +97,43 @@ def test_a_bulk_write_leaves_its_pages_to_the_checkpoint_beside(tmp_path: Path) 
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        # open, between its reads: no writer's close checkpoints, and no snapshot of its
-        # own holds the checkpoint back
-        reader = sqlite3.connect(path)
-        try:
-            reader.execute("SELECT count(*) FROM t").fetchall()
-            empty = path.stat().st_size
+        empty = path.stat().st_size
+        with db.checkpoint_beside(engine) as checkpoint:
             # about 20 MB, far more than the 1,000 pages from which a commit checkpoints
             with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
                 _bulk_insert(conn)
-            assert path.stat().st_size == empty  # all of it still in the WAL file
-            with db.checkpoint_beside(engine):
-                pass
-            assert path.stat().st_size > empty + 20_000_000
-            # an ordinary commit checkpoints by itself
-            with engine.begin() as conn:
+            # committed, and the writer's connection closed: all of it still in the WAL
+            assert path.stat().st_size == empty
+            assert Path(f"{path}-wal").stat().st_size > 20_000_000
+            checkpoint()
+        assert path.stat().st_size > empty + 20_000_000
+        # an ordinary commit checkpoints by itself
+        with engine.begin() as conn:
+            _bulk_insert(conn)
+        assert path.stat().st_size > empty + 40_000_000
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 14_000
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_beside_not_asked_for_copies_nothing_itself(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        empty = path.stat().st_size
+        with db.checkpoint_beside(engine):
+            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
                 _bulk_insert(conn)
-            assert path.stat().st_size > empty + 40_000_000
-            assert reader.execute("SELECT count(*) FROM t").fetchall() == [(14_000,)]
-        finally:
-            reader.close()
+            # nor does a reader that comes and goes
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 7000
+            time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
+            assert path.stat().st_size == empty
+        # the database's last connection closed, SQLite copied it all
+        assert path.stat().st_size > empty + 20_000_000
     finally:
         engine.dispose()
 
@@ -124,7 +141,8 @@ def test_a_bulk_write_leaves_its_pages_to_the_checkpoint_beside(tmp_path: Path) 
 def test_a_checkpoint_beside_is_nothing_without_a_sqlite_file() -> None:
     engine = db.create_engine("sqlite://")
     try:
-        with db.checkpoint_beside(engine):
+        with db.checkpoint_beside(engine) as checkpoint:
+            checkpoint()
             assert not [t for t in threading.enumerate() if t.name == "rapport-checkpoint"]
     finally:
         engine.dispose()
@@ -141,9 +159,10 @@ def test_a_checkpoint_beside_waits_for_a_reader_of_an_older_state(tmp_path: Path
             reader.execute("BEGIN")  # reads the table as it is before the write
             assert reader.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
             empty = path.stat().st_size
-            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
-                _bulk_insert(conn)
-            with db.checkpoint_beside(engine):
+            with db.checkpoint_beside(engine) as checkpoint:
+                with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
+                    _bulk_insert(conn)
+                checkpoint()
                 time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
                 assert path.stat().st_size == empty  # the reader's pages are still needed
                 reader.execute("COMMIT")

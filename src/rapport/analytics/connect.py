@@ -32,7 +32,6 @@ import os
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -515,21 +514,6 @@ def _postgres(settings: Settings) -> Engine:
         con.disconnect()
         raise
     return Engine("postgres", con, None)
-
-
-@contextlib.contextmanager
-def engine_thread() -> Iterator[ThreadPoolExecutor]:
-    """One thread for an open engine's statements, run in the order they are submitted
-    while the caller works on what the earlier ones returned: a model fitted in NumPy and
-    scikit-learn, which hold one core, while DuckDB computes the next table on the other.
-    While it is open only that thread may use the engine (an Ibis connection serves one
-    thread at a time). On leaving, the statements not yet begun are cancelled and the one
-    running is waited for."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-engine")
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def connect(settings: Settings | None = None, *, engine: str | None = None) -> Engine:

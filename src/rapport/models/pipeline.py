@@ -180,49 +180,27 @@ def fit_models(
     written to the registry (``<data_dir>/models``). ``rapport models fit`` fits all four;
     scoring (which needs no demand forecast) the first three.
 
-    The engine's statements (the purchase summaries at ``moment`` and at the churn
-    cut-off, the degrees, the churn features of both dates) run in that order on a thread
-    of their own (:func:`rapport.analytics.connect.engine_thread`), while each model is
-    fitted on this one as soon as what it needs has been computed.
-
     ``analytics`` is an open ``(engine, sources)`` pair
     (:func:`rapport.analytics.connect.connect` and its
     :class:`~rapport.analytics.sources.Sources`) to run on instead of opening one: the
     scoring pipeline shares its own. The churn features of the training cut-off and of
     ``moment`` share their degrees (:func:`shared_degrees`).
     """
-    from rapport.analytics.connect import connect, engine_thread
+    from rapport.analytics.connect import connect
     from rapport.analytics.sources import Sources
 
     step = on_step or (lambda _s: None)
     horizon_days = rules.models.churn_horizon_days
     cutoff = moment - dt.timedelta(days=horizon_days)
-    # the degrees one horizon before the cut-off, at it and at the moment, each once
-    earlier = cutoff - dt.timedelta(days=horizon_days)
     with contextlib.ExitStack() as stack:
         if analytics is None:
             eng = stack.enter_context(connect(settings, engine=engine))
             src = Sources(eng, rules=rules)
         else:
             eng, src = analytics
-        # every statement of the engine, in this order, on its own thread; the models are
-        # fitted here on what each returns while the engine computes the next
-        statements = stack.enter_context(engine_thread())
-        summaries = [
-            statements.submit(model_summary, eng, src, settings, rules, end)
-            for end in (moment, cutoff)
-        ]
-        shared = statements.submit(shared_degrees, eng, src, rules, (earlier, cutoff, moment))
-        # the engine's thread runs these after the degrees, so they are there to read
-        training = statements.submit(
-            lambda: _churn_training(eng, src, rules, cutoff, degrees=shared.result())
-        )
-        current = statements.submit(
-            lambda: _churn_features(eng, src, rules, moment, degrees=shared.result())
-        )
         step("purchase summary")
         started = time.perf_counter()
-        summary = summaries[0].result()
+        summary = model_summary(eng, src, settings, rules, moment)
         fitted = FittedModels(moment=moment, summary=summary)
         _timed(fitted.seconds, "summary", started)
         step("purchase and spend models")
@@ -238,22 +216,22 @@ def fit_models(
         _timed(fitted.seconds, "clv", started)
         step("churn model")
         started = time.perf_counter()
-        extra = _p_alive_at(summaries[1].result(), rules)
-        fitted.degrees = shared.result()[moment]
+        # the degrees one horizon before the cut-off, at it and at the moment, each once
+        earlier = cutoff - dt.timedelta(days=horizon_days)
+        degrees = shared_degrees(eng, src, rules, (earlier, cutoff, moment))
+        fitted.degrees = degrees[moment]
         try:
-            fitted.churn = _fit_churn(training.result(), extra)
+            fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
         except FitFailed as exc:
             fitted.notes.append(Note("churn", "fitted", exc))
         if fitted.churn is not None:
-            fitted.current_features = _with_p_alive(current.result(), fitted)
+            fitted.current_features = churn_table(eng, src, rules, fitted, degrees=degrees)
         _timed(fitted.seconds, "churn", started)
         if demand:
             step("demand model")
             started = time.perf_counter()
             try:
-                fitted.demand = statements.submit(
-                    fit_demand_model, eng, src, settings, moment
-                ).result()
+                fitted.demand = fit_demand_model(eng, src, settings, moment)
             except ValidationFailed as exc:
                 fitted.notes.append(Note("demand", "fitted", exc))
             _timed(fitted.seconds, "demand", started)
@@ -327,46 +305,26 @@ def shared_degrees(
     return found
 
 
-def _churn_training(
+def _fit_churn(
     eng: Any,
     src: Any,
+    settings: Settings,
     rules: Rules,
     cutoff: dt.datetime,
     *,
     degrees: dict[dt.datetime, Any] | None = None,
-) -> pa.Table:
-    """The churn features at ``cutoff`` with their label (``churned``: no purchase in the
-    horizon after it), in customer order."""
-    from rapport.analytics.churn_features import churn_labels
+) -> Any:
+    """The churn classifier trained on features at ``cutoff`` and the labels after it."""
+    from rapport.analytics.churn_features import churn_features, churn_labels
     from rapport.analytics.metrics import execute
-
-    h = rules.models.churn_horizon_days
-    features = _churn_features(eng, src, rules, cutoff, degrees=degrees)
-    return _join(features, execute(churn_labels(src, cutoff, horizon_days=h), eng.con))
-
-
-def _churn_features(
-    eng: Any,
-    src: Any,
-    rules: Rules,
-    at: dt.datetime,
-    *,
-    degrees: dict[dt.datetime, Any] | None = None,
-) -> pa.Table:
-    """The churn features as of ``at``."""
-    from rapport.analytics.churn_features import churn_features
-    from rapport.analytics.metrics import execute
-
-    h = rules.models.churn_horizon_days
-    expr = churn_features(src, at, rules=rules, horizon_days=h, degrees=degrees)
-    return execute(expr, eng.con)
-
-
-def _fit_churn(table: pa.Table, extra: pa.Table | None) -> Any:
-    """The churn classifier trained on ``table`` (:func:`_churn_training`) with ``extra``'s
-    columns (``p_alive`` at the cut-off, when the purchase model could be fitted there)."""
     from rapport.models.churn import ChurnModel
 
+    h = rules.models.churn_horizon_days
+    expr = churn_features(src, cutoff, rules=rules, horizon_days=h, degrees=degrees)
+    features = execute(expr, eng.con)
+    labels = execute(churn_labels(src, cutoff, horizon_days=h), eng.con)
+    table = _join(features, labels)
+    extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
     if extra is not None:
         table = _join(table, extra)
     if table.num_rows > CHURN_TRAIN_MAX:  # a uniform sample trains as well, much faster
@@ -376,9 +334,11 @@ def _fit_churn(table: pa.Table, extra: pa.Table | None) -> Any:
     return ChurnModel().fit(table, label_column="churned")
 
 
-def _p_alive_at(summary: PurchaseSummary, rules: Rules) -> pa.Table | None:
-    """p_alive at the end of ``summary`` (the cut-off's) from a purchase model fitted on
-    it; ``None`` when none can be."""
+def _cutoff_p_alive(
+    eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime
+) -> pa.Table | None:
+    """p_alive as of ``cutoff`` from a purchase model fitted on the data before it."""
+    summary = model_summary(eng, src, settings, rules, cutoff)
     try:
         model = fit_purchase_model(summary, rules)
     except FitFailed:
@@ -457,10 +417,22 @@ def save_models(settings: Settings, rules: Rules, fitted: FittedModels) -> dict[
 # --- predictions --------------------------------------------------------------------------
 
 
-def _with_p_alive(table: pa.Table, fitted: FittedModels) -> pa.Table:
-    """``table`` (churn features as of ``fitted.moment``) with the purchase model's
-    ``p_alive``, in customer order."""
-    if fitted.purchase is not None:
+def churn_table(
+    eng: Any,
+    src: Any,
+    rules: Rules,
+    fitted: FittedModels,
+    *,
+    degrees: dict[dt.datetime, Any] | None = None,
+) -> pa.Table:
+    """The churn features as of ``fitted.moment`` with the purchase model's ``p_alive``."""
+    from rapport.analytics.churn_features import churn_features
+    from rapport.analytics.metrics import execute
+
+    h = rules.models.churn_horizon_days
+    expr = churn_features(src, fitted.moment, rules=rules, horizon_days=h, degrees=degrees)
+    table = execute(expr, eng.con)
+    if fitted.purchase is not None:  # in customer order
         return _join(table, p_alive_table(fitted.purchase, fitted.summary))
     return table.sort_by("customer_id")
 
@@ -475,19 +447,13 @@ def _no_purchase_probability(model: Any, summary: PurchaseSummary, h: Duration) 
     return np.clip(1.0 - alive + alive * none_if_alive, 0.0, 1.0)
 
 
-def predict(
-    fitted: FittedModels, rules: Rules, *, on_risk: Callable[[pa.Table], None] | None = None
-) -> pa.Table:
+def predict(fitted: FittedModels, rules: Rules) -> pa.Table:
     """The snapshot's predictive columns for every customer of the purchase summary.
 
     Parameters
     ----------
     fitted
         From :func:`fit_models`.
-    on_risk
-        Called with ``customer_id, churn_risk`` as soon as the risks are known, before the
-        CLV and the churn reasons are computed: the scoring run starts the scores, whose
-        value tiers check the risk, on the engine meanwhile.
 
     Returns
     -------
@@ -516,26 +482,20 @@ def predict(
         h = Duration(rules.models.churn_horizon_days, "days")
         risk = _no_purchase_probability(model, s, h)
         source[:] = model.kind
+        if fitted.spend is not None:
+            clv, low, high = _clv(fitted, rules)
     features = fitted.current_features
-    explained = None
     if fitted.churn is not None and features is not None and features.num_rows:
         ids = features.column("customer_id").to_numpy()
         proba, explained = fitted.churn.predict_explained(features)
         proba = np.asarray(proba, np.float64)
+        why = reasons_array(explained, top=rules.models.churn_reasons)
         pos = np.searchsorted(s.customer_id, ids)
         found = (pos < n) & (s.customer_id[np.minimum(pos, n - 1)] == ids)
         risk[pos[found]] = proba[found]
         source[pos[found]] = "classifier"
         row = np.full(n, -1, np.int64)
         row[pos[found]] = np.flatnonzero(found)
-    if on_risk is not None:
-        on_risk(
-            pa.table({"customer_id": s.customer_id, "churn_risk": pa.array(risk, from_pandas=True)})
-        )
-    if fitted.purchase is not None and fitted.spend is not None:
-        clv, low, high = _clv(fitted, rules)
-    if explained is not None:
-        why = reasons_array(explained, top=rules.models.churn_reasons)
         reasons = why.take(pa.array(row, mask=row < 0))
     out.update(
         p_alive=p_alive,
@@ -708,6 +668,7 @@ def clv_with_interval(
 __all__ = [
     "EXPECTED_PURCHASES_HORIZON",
     "FittedModels",
+    "churn_table",
     "fit_demand_model",
     "fit_models",
     "fit_purchase_model",

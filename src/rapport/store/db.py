@@ -18,7 +18,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -283,22 +283,29 @@ SQLITE_WAL_AUTOCHECKPOINT = 1000
 
 
 @contextmanager
-def checkpoint_beside(engine: Engine) -> Iterator[None]:
-    """On a SQLite store, copy what the WAL file holds into the database on a thread of
-    its own while the block runs (``PRAGMA wal_checkpoint(PASSIVE)``, which waits for no
-    reader or writer and copies what none of them still needs), and wait for it on
-    leaving; nothing elsewhere. Its connection is open before the block begins: while it
-    is, the close of another connection does not checkpoint in that connection's thread
-    (SQLite does so on the close of a database's last connection). Enter it after a bulk
-    write (:func:`sqlite_bulk_write`) has committed, before the writer's connection closes.
-    While a reader still reads a state from before that commit, or another connection
+def checkpoint_beside(engine: Engine) -> Iterator[Callable[[], None]]:
+    """On a SQLite store, a connection of its own, open while the block runs, that copies
+    what the WAL file holds into the database on a thread of its own once the block calls
+    the function it gets (``PRAGMA wal_checkpoint(PASSIVE)``, which waits for no reader
+    or writer and copies what none of them still needs); leaving waits for it. Enter it
+    before a bulk write (:func:`sqlite_bulk_write`) and call the function once the write
+    has committed: while its connection is open, the close of the writer's does not
+    checkpoint in the writer's thread (SQLite does so on the close of a database's last
+    connection, and a store's engine closes each connection it is done with). While a
+    reader still reads a state from before that commit, or another connection
     checkpoints, it tries again every :data:`CHECKPOINT_RETRY_SECONDS` until the block
-    ends. A checkpoint that fails is logged: SQLite checkpoints again at a later commit."""
+    ends. A checkpoint that fails is logged: SQLite checkpoints again at a later commit.
+    Elsewhere the function does nothing."""
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        yield
+        yield lambda: None
         return
-    ready = threading.Event()
+    ready, asked, leaving = threading.Event(), threading.Event(), threading.Event()
+    wake = threading.Event()  # asked, or leaving
+
+    def start() -> None:
+        asked.set()
+        wake.set()
 
     def checkpoint() -> None:
         try:
@@ -311,29 +318,27 @@ def checkpoint_beside(engine: Engine) -> Iterator[None]:
         finally:
             ready.set()
         try:
-            while True:
+            wake.wait()
+            while asked.is_set():
                 # (blocked, frames in the file, frames copied): -1 for both while another
                 # connection checkpoints; fewer copied while a reader still reads a state
                 # older than the last commit, whose pages the copy would overwrite
                 row = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                frames, copied = row[1], row[2]
-                if frames >= 0 and copied == frames:
-                    return
-                if leaving.wait(CHECKPOINT_RETRY_SECONDS):
+                if (row[1] >= 0 and row[2] == row[1]) or leaving.wait(CHECKPOINT_RETRY_SECONDS):
                     return
         except sqlite3.Error:
             log.warning("the store's WAL file was not checkpointed", exc_info=True)
         finally:
             con.close()
 
-    leaving = threading.Event()
     thread = threading.Thread(target=checkpoint, name="rapport-checkpoint", daemon=True)
     thread.start()
     ready.wait()
     try:
-        yield
+        yield start
     finally:
         leaving.set()
+        wake.set()
         thread.join()
 
 
