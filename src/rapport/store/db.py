@@ -297,7 +297,8 @@ def checkpoint_beside(engine: Engine) -> Iterator[Callable[[], None]]:
     ends. A checkpoint that fails is logged: SQLite checkpoints again at a later commit.
     Elsewhere the function does nothing."""
     url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    path = url.database
+    if url.get_backend_name() != "sqlite" or path is None or path in ("", ":memory:"):
         yield lambda: None
         return
     ready, asked, leaving = threading.Event(), threading.Event(), threading.Event()
@@ -309,7 +310,7 @@ def checkpoint_beside(engine: Engine) -> Iterator[Callable[[], None]]:
 
     def checkpoint() -> None:
         try:
-            con = sqlite3.connect(url.database, check_same_thread=False)
+            con = sqlite3.connect(path, check_same_thread=False)
             # a connection holds the database once it has read from it
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
         except sqlite3.Error:
