@@ -6,8 +6,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from rapport.store import db
@@ -91,51 +93,56 @@ def _bulk_insert(conn: sa.Connection) -> None:
     conn.execute(sa.text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 3000} for _ in range(7000)])
 
 
-def test_a_bulk_write_leaves_its_pages_to_the_checkpoint_beside(tmp_path: Path) -> None:
+def _bulk_write(engine: sa.Engine) -> None:
+    """About 20 MB written as a snapshot is: far more than the 1,000 pages from which a
+    commit checkpoints."""
+    with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
+        _bulk_insert(conn)
+
+
+@pytest.fixture
+def table_store(tmp_path: Path) -> Iterator[tuple[sa.Engine, Path]]:
+    """A SQLite store of one empty table ``t``, and its file."""
     path = tmp_path / "store.db"
     engine = db.create_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        empty = path.stat().st_size
-        with db.checkpoint_beside(engine) as checkpoint:
-            # about 20 MB, far more than the 1,000 pages from which a commit checkpoints
-            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
-                _bulk_insert(conn)
-            # committed, and the writer's connection closed: all of it still in the WAL
-            assert path.stat().st_size == empty
-            assert Path(f"{path}-wal").stat().st_size > 20_000_000
-            checkpoint()
-        assert path.stat().st_size > empty + 20_000_000
-        # an ordinary commit checkpoints by itself
-        with engine.begin() as conn:
-            _bulk_insert(conn)
-        assert path.stat().st_size > empty + 40_000_000
+        yield engine, path
+    finally:
+        engine.dispose()
+
+
+def test_a_bulk_write_leaves_its_pages_to_the_checkpoint_beside(table_store) -> None:
+    engine, path = table_store
+    empty = path.stat().st_size
+    with db.checkpoint_beside(engine) as checkpoint:
+        _bulk_write(engine)
+        # committed, and the writer's connection closed: all of it still in the WAL
+        assert path.stat().st_size == empty
+        assert Path(f"{path}-wal").stat().st_size > 20_000_000
+        checkpoint()
+    assert path.stat().st_size > empty + 20_000_000
+    # an ordinary commit checkpoints by itself
+    with engine.begin() as conn:
+        _bulk_insert(conn)
+    assert path.stat().st_size > empty + 40_000_000
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 14_000
+
+
+def test_a_checkpoint_beside_not_asked_for_copies_nothing_itself(table_store) -> None:
+    engine, path = table_store
+    empty = path.stat().st_size
+    with db.checkpoint_beside(engine):
+        _bulk_write(engine)
+        # nor does a reader that comes and goes
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 14_000
-    finally:
-        engine.dispose()
-
-
-def test_a_checkpoint_beside_not_asked_for_copies_nothing_itself(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
-    engine = db.create_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        empty = path.stat().st_size
-        with db.checkpoint_beside(engine):
-            with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
-                _bulk_insert(conn)
-            # nor does a reader that comes and goes
-            with engine.connect() as conn:
-                assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 7000
-            time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
-            assert path.stat().st_size == empty
-        # the database's last connection closed, SQLite copied it all
-        assert path.stat().st_size > empty + 20_000_000
-    finally:
-        engine.dispose()
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 7000
+        time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
+        assert path.stat().st_size == empty
+    # the database's last connection closed, SQLite copied it all
+    assert path.stat().st_size > empty + 20_000_000
 
 
 def test_a_checkpoint_beside_is_nothing_without_a_sqlite_file() -> None:
@@ -148,30 +155,23 @@ def test_a_checkpoint_beside_is_nothing_without_a_sqlite_file() -> None:
         engine.dispose()
 
 
-def test_a_checkpoint_beside_waits_for_a_reader_of_an_older_state(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
-    engine = db.create_engine(f"sqlite:///{path}")
+def test_a_checkpoint_beside_waits_for_a_reader_of_an_older_state(table_store) -> None:
+    engine, path = table_store
+    reader = sqlite3.connect(path, isolation_level=None)
     try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        reader = sqlite3.connect(path, isolation_level=None)
-        try:
-            reader.execute("BEGIN")  # reads the table as it is before the write
-            assert reader.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
-            empty = path.stat().st_size
-            with db.checkpoint_beside(engine) as checkpoint:
-                with engine.connect() as conn, db.sqlite_bulk_write(conn), db.begin_writer(conn):
-                    _bulk_insert(conn)
-                checkpoint()
-                time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
-                assert path.stat().st_size == empty  # the reader's pages are still needed
-                reader.execute("COMMIT")
-                waited = 0.0
-                while path.stat().st_size == empty and waited < 5:
-                    time.sleep(0.05)
-                    waited += 0.05
-            assert path.stat().st_size > empty + 20_000_000
-        finally:
-            reader.close()
+        reader.execute("BEGIN")  # reads the table as it is before the write
+        assert reader.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+        empty = path.stat().st_size
+        with db.checkpoint_beside(engine) as checkpoint:
+            _bulk_write(engine)
+            checkpoint()
+            time.sleep(3 * db.CHECKPOINT_RETRY_SECONDS)
+            assert path.stat().st_size == empty  # the reader's pages are still needed
+            reader.execute("COMMIT")
+            waited = 0.0
+            while path.stat().st_size == empty and waited < 5:
+                time.sleep(0.05)
+                waited += 0.05
+        assert path.stat().st_size > empty + 20_000_000
     finally:
-        engine.dispose()
+        reader.close()

@@ -295,32 +295,28 @@ def checkpoint_beside(engine: Engine) -> Iterator[Callable[[], None]]:
     reader still reads a state from before that commit, or another connection
     checkpoints, it tries again every :data:`CHECKPOINT_RETRY_SECONDS` until the block
     ends. A checkpoint that fails is logged: SQLite checkpoints again at a later commit.
-    Elsewhere the function does nothing."""
+    Elsewhere, or when its connection cannot be opened (logged), the function does
+    nothing."""
     url = engine.url
     path = url.database
-    if url.get_backend_name() != "sqlite" or path is None or path in ("", ":memory:"):
-        yield lambda: None
-        return
-    ready, asked, leaving = threading.Event(), threading.Event(), threading.Event()
-    wake = threading.Event()  # asked, or leaving
-
-    def start() -> None:
-        asked.set()
-        wake.set()
-
-    def checkpoint() -> None:
+    con = None
+    if url.get_backend_name() == "sqlite" and path is not None and path not in ("", ":memory:"):
         try:
             con = sqlite3.connect(path, check_same_thread=False)
             # a connection holds the database once it has read from it
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
         except sqlite3.Error:
-            log.warning("the store's WAL file was not checkpointed", exc_info=True)
-            return
-        finally:
-            ready.set()
+            log.warning("the store's WAL file will not be checkpointed", exc_info=True)
+            con = None
+    if con is None:
+        yield lambda: None
+        return
+    leaving = threading.Event()
+    started: list[threading.Thread] = []
+
+    def copy() -> None:
         try:
-            wake.wait()
-            while asked.is_set():
+            while True:
                 # (blocked, frames in the file, frames copied): -1 for both while another
                 # connection checkpoints; fewer copied while a reader still reads a state
                 # older than the last commit, whose pages the copy would overwrite
@@ -329,18 +325,19 @@ def checkpoint_beside(engine: Engine) -> Iterator[Callable[[], None]]:
                     return
         except sqlite3.Error:
             log.warning("the store's WAL file was not checkpointed", exc_info=True)
-        finally:
-            con.close()
 
-    thread = threading.Thread(target=checkpoint, name="rapport-checkpoint", daemon=True)
-    thread.start()
-    ready.wait()
+    def start() -> None:
+        if not started:
+            started.append(threading.Thread(target=copy, name="rapport-checkpoint", daemon=True))
+            started[0].start()
+
     try:
         yield start
     finally:
         leaving.set()
-        wake.set()
-        thread.join()
+        for thread in started:
+            thread.join()
+        con.close()
 
 
 #: Seconds between a :func:`checkpoint_beside` that could not copy everything and its next.
