@@ -24,7 +24,6 @@ customer and no contact), so they are not part of the Ibis timeline.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from decimal import Decimal
 from functools import lru_cache
@@ -42,6 +41,7 @@ from rapport.analytics.tables import SCHEMAS
 from rapport.analytics.timeline import SOURCES, timeline
 from rapport.config import Rules
 from rapport.store import loyalty_tiers, notes, schema, scores
+from rapport.store.components import expand
 from rapport.store.db import json_dumps
 from rapport.store.repository import Row
 
@@ -163,8 +163,7 @@ def latest_scores(*, session: Session, customer_id: int) -> tuple[Row | None, Ro
     """The customer's latest score snapshot and the one before (``None`` when missing)."""
     snapshots = scores.for_customer(session=session, customer_id=customer_id, limit=2)
     for snap in snapshots:
-        if isinstance(snap.get("components"), str):
-            snap["components"] = json.loads(snap["components"])
+        snap["components"] = expand(snap.get("components"))
     latest = snapshots[0] if snapshots else None
     previous = snapshots[1] if len(snapshots) > 1 else None
     return latest, previous

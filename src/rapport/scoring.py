@@ -39,6 +39,7 @@ from rapport.analytics.periods import day_end
 from rapport.config import Rules, Settings, get_settings, load_rules
 from rapport.errors import RapportError
 from rapport.models.data import ascending, rows_by_key
+from rapport.store import components as stored_components
 from rapport.store import scores as scores_store
 from rapport.store.db import (
     begin_writer,
@@ -264,32 +265,75 @@ def _with(scores: Any, extra: Any) -> Any:
 
 
 def components(scores: pa.Table) -> pa.Array:
-    """The ``components`` document of each row of :func:`compute`'s table, as JSON text:
-    one object per score (null where the score is), holding the inputs it used; the value
-    tier's also names the checks of the next tier the customer fails (``missing``)."""
+    """The ``components`` document of each row of :func:`compute`'s table, as the JSON text
+    the store keeps: one group per score (null where the score is), holding the inputs it
+    used; the value tier's also names the checks of the next tier the customer fails
+    (``missing``), the churn's its reasons. Written compact, in the store's current layout
+    (:mod:`rapport.store.components`, which reads it back keyed): the values alone, each
+    as Polars writes it in JSON, non-finite numbers as ``null``."""
     frame = pl.from_arrow(scores)
     assert isinstance(frame, pl.DataFrame)
-
-    def value(column: str) -> pl.Expr:
-        expr = pl.col(column)
-        dtype = frame.schema[column]
-        return expr.round(COMPONENT_DECIMALS) if dtype.is_float() else expr
 
     groups = []
     predicted = "p_alive" in frame.columns
     for key, score, inputs in COMPONENT_GROUPS + (PREDICTION_GROUPS if predicted else ()):
-        fields = [value(column).alias(name) for name, column in inputs]
+        fields = [_json_value(pl.col(column), frame.schema[column]) for _, column in inputs]
         if key == "value_tier":
-            fields.append(pl.col("tier_missing").str.split(",").alias("missing"))
+            fields.append(_json_encoded(pl.col("tier_missing").str.split(",")))
         if key == "churn":
             reasons = pl.col("churn_reasons")
             if frame.schema["churn_reasons"] == pl.String:  # JSON text
                 reasons = reasons.str.json_decode(REASONS_DTYPE)
-            fields.append(reasons.alias("reasons"))
-        group = pl.struct(fields)
-        groups.append(pl.when(pl.col(score).is_not_null()).then(group).alias(key))
-    encoded = frame.select(pl.struct(groups).struct.json_encode().alias("components"))
-    return encoded.to_series().to_arrow()
+            fields.append(_json_reasons(reasons))
+        group = _json_array(fields)
+        groups.append(pl.when(pl.col(score).is_not_null()).then(group).otherwise(pl.lit("null")))
+    document = _json_array([pl.lit(str(stored_components.CURRENT)), *groups])
+    return frame.select(document.alias("components")).to_series().to_arrow()
+
+
+def _json_array(items: list[pl.Expr]) -> pl.Expr:
+    """The JSON array of ``items`` (each a JSON text)."""
+    return pl.concat_str([pl.lit("["), pl.concat_str(items, separator=","), pl.lit("]")])
+
+
+def _json_value(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``expr`` as JSON text: a fractional number rounded to :data:`COMPONENT_DECIMALS`
+    (``null`` when missing or not finite), a whole number as it is, anything else as
+    Polars' JSON encoding writes it."""
+    if dtype.is_float():
+        return _json_number(expr.round(COMPONENT_DECIMALS))
+    if dtype.is_integer():
+        return expr.cast(pl.String).fill_null("null")
+    return _json_encoded(expr)
+
+
+def _json_number(expr: pl.Expr) -> pl.Expr:
+    """A fractional number as JSON text, ``null`` when missing or not finite."""
+    return pl.when(expr.is_finite()).then(expr.cast(pl.String)).otherwise(pl.lit("null"))
+
+
+def _json_encoded(expr: pl.Expr) -> pl.Expr:
+    """Any value as JSON text, escaped by Polars' JSON encoding (``null`` when missing):
+    the value encoded as the one field ``v`` of an object, then taken out of it."""
+    encoded = pl.struct(expr.alias("v")).struct.json_encode()
+    return encoded.str.slice(len('{"v":')).str.strip_suffix("}")
+
+
+def _json_reasons(reasons: pl.Expr) -> pl.Expr:
+    """Each row's churn reasons (:data:`REASONS_DTYPE`) as a JSON array of arrays, each
+    reason's values in :data:`rapport.store.components.REASON_FIELDS` order (as the
+    pipeline rounded them), ``null`` without reasons."""
+    field = pl.element().struct.field
+    item = _json_array(
+        [
+            _json_encoded(field("feature")),
+            _json_number(field("value")),
+            _json_number(field("contribution")),
+            _json_encoded(field("direction")),
+        ]
+    )
+    listed = pl.concat_str([pl.lit("["), reasons.list.eval(item).list.join(","), pl.lit("]")])
+    return pl.when(reasons.is_null()).then(pl.lit("null")).otherwise(listed)
 
 
 #: The churn reasons as the ``components`` document stores them.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -10,17 +11,21 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.errors import NotFound, RapportError, ValidationFailed
 from rapport.store import scores
+from rapport.store.components import compact
 from rapport.store.db import create_engine
 from rapport.store.schema import customer_scores
 
 from .factories import customer
+from .test_components import keyed as keyed_components
 
 D1, D2, D3 = dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 31)
+NOW = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)
 
 
 def snapshot(session: Session, as_of: dt.date) -> dict[int, dict[str, Any]]:
@@ -237,6 +242,50 @@ def test_rows_with_different_fields_keep_unset_json_as_null(session: Session) ->
         )
     ).scalars()
     assert list(null_components) == [b["id"]]
+
+
+def _stored_text(session: Session, customer_id: int) -> Any:
+    """The ``components`` of a customer's row as the database holds it (parsed JSON)."""
+    raw = sa.select(sa.cast(customer_scores.c.components, sa.Text)).where(
+        customer_scores.c.customer_id == customer_id
+    )
+    return json.loads(session.execute(raw).scalar_one())
+
+
+def test_a_document_of_the_layout_is_stored_compact_and_read_keyed(session: Session) -> None:
+    """Written through the rows (``write_snapshot``) or a statement, the scoring run's
+    document is stored compact (rapport.store.components) and every read gets it keyed."""
+    a, b = customer(session), customer(session)
+    document = keyed_components()
+    scores.write_snapshot(
+        session=session, as_of=D1, rows=[row(a["id"], components=json.dumps(document))]
+    )
+    session.execute(
+        sa.insert(customer_scores).values(
+            customer_id=b["id"], as_of=D1, components=document, computed_at=NOW
+        )
+    )
+    for who in (a["id"], b["id"]):
+        assert _stored_text(session, who) == compact(document)
+        assert snapshot(session, D1)[who]["components"] == document
+        assert scores.for_customer(session=session, customer_id=who)[0]["components"] == document
+
+
+def test_a_document_stored_keyed_before_is_read_as_it_was(session: Session) -> None:
+    """Rows written keyed by earlier versions (or a client's own document) read back
+    unchanged."""
+    a = customer(session)
+    document = keyed_components()
+    text: Any = sa.literal(json.dumps(document), sa.Text)  # past the column's type
+    if session.get_bind().dialect.name == "postgresql":
+        text = sa.cast(text, JSONB)
+    session.execute(
+        sa.insert(customer_scores).values(
+            customer_id=a["id"], as_of=D1, components=text, computed_at=NOW
+        )
+    )
+    assert _stored_text(session, a["id"]) == document
+    assert scores.for_customer(session=session, customer_id=a["id"])[0]["components"] == document
 
 
 def test_require_snapshot_names_the_dates_that_exist(session: Session) -> None:

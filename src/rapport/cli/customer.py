@@ -31,7 +31,7 @@ from rapport.domain import Gender, LifecycleStage, ValueTier
 from rapport.errors import NotFound
 from rapport.i18n.enums import label, timeline_labels, value_label
 from rapport.i18n.labels import t
-from rapport.reports.tiers import tier_reasons
+from rapport.reports.tiers import components, tier_reasons
 
 #: Fields compared between a customer's two latest snapshots.
 CHANGE_KEYS = (
@@ -109,13 +109,6 @@ CSV_KEYS = (
     "clv_high",
     "churn_risk",
 )
-
-
-def _components(row: dict[str, Any]) -> dict[str, Any]:
-    parts = row.get("components")
-    if isinstance(parts, str):
-        return json.loads(parts)
-    return parts or {}
 
 
 def _value(value: Any) -> Any:
@@ -203,7 +196,7 @@ def _profile(customer: dict[str, Any], settings: Settings) -> Panel:
 
 
 def _degrees(now: dict[str, Any], locale: str) -> Table:
-    parts = _components(now)
+    parts = components(now)
     rows = []
     for key in SCORE_KEYS:
         inputs = parts.get(key) or {}
@@ -302,7 +295,7 @@ def _timeline(rows: list[dict], settings: Settings) -> Table:
 def predictions(now: dict[str, Any]) -> dict[str, Any]:
     """The predictive part of a snapshot row: CLV with its 95 % interval, P(alive),
     expected purchases, churn risk with its source and reasons (each with its direction)."""
-    parts = _components(now)
+    parts = components(now)
     prediction = parts.get("prediction") or {}
     churn = parts.get("churn") or {}
     clv = now.get("predicted_clv")
@@ -407,13 +400,13 @@ def customer_command(
     console.print(f"[bold]{t('value_tier', locale)}[/]: {tier_text}")
     for line in met:
         console.print(f"  ✓ {line}")
-    nxt = (_components(now).get("value_tier") or {}).get("next")
+    nxt = (components(now).get("value_tier") or {}).get("next")
     if nxt:
         console.print(f"  {t('next_tier', locale)} {label(ValueTier(nxt), locale)}:")
         for line in lacking:
             console.print(f"  ✗ {line}")
     stage = now.get("lifecycle_stage")
-    phase = (_components(now).get("lifecycle") or {}).get("phase")
+    phase = (components(now).get("lifecycle") or {}).get("phase")
     stage_text = "—" if stage is None else label(LifecycleStage(stage), locale)
     phase_label = t(f"phase.{phase}", locale) if phase else stage_text
     phase_text = f" · {t('lifecycle_phase', locale)} {phase_label}" if phase else ""
@@ -439,10 +432,10 @@ def _emit_card(
         met, lacking = tier_reasons(now, rules, locale)
         snapshot = {k: plain(_value(now.get(k))) for k in SNAPSHOT_KEYS}
         snapshot.update(predictions(now))
-        snapshot["components"] = _components(now)
+        snapshot["components"] = components(now)
         snapshot["tier_reasons"] = {
             "met": met,
-            "next": (_components(now).get("value_tier") or {}).get("next"),
+            "next": (components(now).get("value_tier") or {}).get("next"),
             "lacking": lacking,
         }
     if fmt == OutputFormat.csv:

@@ -10,7 +10,6 @@ scoring applies.
 
 from __future__ import annotations
 
-import json
 import math
 from enum import StrEnum
 from typing import Any
@@ -20,15 +19,13 @@ from rapport.config import Rules, TierRule
 from rapport.domain import LifecycleStage, ValueTier
 from rapport.i18n.enums import label
 from rapport.i18n.labels import t
+from rapport.store.components import expand
 
 
 def components(row: dict[str, Any]) -> dict[str, Any]:
-    """The ``components`` document of a snapshot row (stored as JSON text or read as a
-    mapping)."""
-    parts = row.get("components")
-    if isinstance(parts, str):
-        return json.loads(parts)
-    return parts or {}
+    """The ``components`` document of a snapshot row, keyed (read as stored, compact or as
+    JSON text: :func:`rapport.store.components.expand`); ``{}`` without one."""
+    return expand(row.get("components")) or {}
 
 
 def _number(value: Any) -> str:

@@ -46,6 +46,7 @@ from rapport.domain import (
     TierChangeReason,
     ValueTier,
 )
+from rapport.store.components import ComponentsDoc
 from rapport.store.types import MONEY, JSONDoc, UTCDateTime, enum_type
 
 NAMING = {
@@ -658,7 +659,8 @@ customer_scores = sa.Table(
     sa.Column("expected_purchases_90d", sa.Float),
     sa.Column("predicted_clv", MONEY),
     sa.Column("churn_risk", sa.Float),
-    sa.Column("components", JSONDoc, comment="inputs and reasons behind each score"),
+    # stored compact, read keyed (rapport.store.components)
+    sa.Column("components", ComponentsDoc(), comment="inputs and reasons behind each score"),
     sa.Column(
         "churn_source",
         sa.String(32),

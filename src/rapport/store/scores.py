@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import NotFound, ValidationFailed
-from rapport.store import kept_reports, schema
+from rapport.store import components, kept_reports, schema
 from rapport.store.db import begin_writing, lock_for_upsert
 from rapport.store.repository import Repository, Row, utcnow
 from rapport.store.rules import ColumnRule, Kind
@@ -114,6 +114,8 @@ def _rows_table(rows: list[Row]) -> pa.Table:
     for name in names:
         rule = repo.rules[name]
         values = [row.get(name) for row in rows]
+        if name == _s.c.components.name:  # stored compact, as the scoring run writes it
+            values = [components.compact(components.expand(v)) for v in values]
         if rule.kind is Kind.JSON:
             values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         elif rule.kind is Kind.AMOUNT:
@@ -127,9 +129,7 @@ def _with_churn_source(row: Mapping[str, Any]) -> Mapping[str, Any]:
     risk and no source of its own."""
     if "churn_source" in row or row.get("churn_risk") is None:
         return row
-    document = row.get("components")
-    if isinstance(document, str):
-        document = json.loads(document)
+    document = components.expand(row.get("components"))
     churn = document.get("churn") if isinstance(document, Mapping) else None
     source = churn.get("source") if isinstance(churn, Mapping) else None
     return row if source is None else {**row, "churn_source": source}

@@ -175,11 +175,9 @@ class ScoreSnapshot(BaseModel):
     @field_validator("components", mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            import json
+        from rapport.store.components import expand
 
-            return json.loads(value)
-        return value
+        return expand(value)
 
 
 class Customer360(BaseModel):
