@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from rapport.analytics.tables import SCHEMAS
 from rapport.store import schema
 from rapport.store.db import create_engine, upgrade
+from rapport.store.types import is_json
 from tests.conftest import (
     POSTGRES_ONLY,
     create_postgres_database,
@@ -102,7 +103,7 @@ def _canonical_value(column: sa.Column, value: Any) -> Any:
     if value is None:
         return None
     kind = column.type
-    if isinstance(kind, sa.JSON):
+    if is_json(kind):
         return json.loads(value)
     if isinstance(kind, sa.Float):
         return value

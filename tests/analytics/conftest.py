@@ -50,7 +50,7 @@ from rapport.analytics.sources import Sources
 from rapport.config import Settings
 from rapport.store import schema
 from rapport.store.db import create_engine, upgrade
-from rapport.store.types import UTCDateTime, money
+from rapport.store.types import UTCDateTime, is_json, money
 from tests.conftest import (
     POSTGRES_ENV,
     create_postgres_database,
@@ -148,7 +148,7 @@ def _for_store(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
             value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         elif isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
             value = money(value)
-        elif isinstance(column_type, sa.JSON) and value is None:
+        elif is_json(column_type) and value is None:
             value = sa.null()  # SQL NULL; a bare None would be stored as the JSON text 'null'
         out[key] = value
     return out

@@ -26,7 +26,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import sqlalchemy as sa
 import typer
 from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperationError
 from typer.testing import CliRunner
@@ -39,6 +38,7 @@ from rapport.config import get_settings
 from rapport.errors import StoreUnavailable, UnsupportedBackend, ValidationFailed
 from rapport.store import schema
 from rapport.store.db import create_engine, upgrade
+from rapport.store.types import is_json
 from tests.analytics.conftest import (
     analytics_settings,
     execute,
@@ -382,7 +382,7 @@ def test_every_value_reads_back_unchanged(sources, analytics_dataset, name) -> N
     expected = expected_rows(analytics_dataset, name)
     got = read_rows(src, con, name)
     assert len(got) == len(expected)
-    json_columns = {c.name for c in STORE_TABLES[name].columns if isinstance(c.type, sa.JSON)}
+    json_columns = {c.name for c in STORE_TABLES[name].columns if is_json(c.type)}
     money = set(MONEY.get(name, ()))
     for want, have in zip(expected, got, strict=True):
         for column, dtype in SCHEMAS[name].items():
@@ -487,7 +487,7 @@ def test_chinese_text_round_trips(sources, analytics_dataset) -> None:
         if dtype.is_string()
         and isinstance(row[column], str)
         and any("\u4e00" <= ch <= "\u9fff" for ch in row[column])
-        and not isinstance(STORE_TABLES[name].c[column].type, sa.JSON)
+        and not is_json(STORE_TABLES[name].c[column].type)
     }
     assert texts, "the dataset needs Chinese text"
     for (name, column), row in texts.items():
@@ -850,7 +850,7 @@ def test_export_from_postgres_matches_export_from_sqlite(
         from_sqlite = pq.read_table(analytics_parquet_dir / f"{name}.parquet")
         assert from_pg.schema == from_sqlite.schema, name
         keys = [(k, "ascending") for k in PRIMARY_KEYS[name]]
-        json_columns = {c.name for c in STORE_TABLES[name].columns if isinstance(c.type, sa.JSON)}
+        json_columns = {c.name for c in STORE_TABLES[name].columns if is_json(c.type)}
         a, b = from_pg.sort_by(keys).to_pylist(), from_sqlite.sort_by(keys).to_pylist()
         for x, y in zip(a, b, strict=True):
             for column in json_columns:  # JSONB re-spaces the text; compare the documents

@@ -31,7 +31,6 @@ after-sales 15; tickets low 10, normal 20, high 40, urgent 80; deliveries e-mail
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +46,7 @@ from rapport.analytics.periods import Period
 from rapport.analytics.sources import Sources
 from rapport.analytics.tables import SCHEMAS
 from rapport.config import Rules, load_rules
+from rapport.store.components import expand
 from tests.analytics import fixture_data as fx
 from tests.analytics.conftest import analytics_settings
 from tests.analytics.memory import memory_sources
@@ -442,7 +442,7 @@ def test_snapshot_components_hold_depth_and_cost(analytics_sqlite_url, analytics
     scores = scoring.compute(settings, fx.AS_OF, rules=RULES)
     docs = scoring.components(scores).to_pylist()
     ids = scores.column("customer_id").to_pylist()
-    c1 = json.loads(docs[ids.index(1)])
+    c1 = expand(docs[ids.index(1)])
     assert c1["cost"] == {
         "total": approx(131.1),
         "interactions": 51,
@@ -454,7 +454,7 @@ def test_snapshot_components_hold_depth_and_cost(analytics_sqlite_url, analytics
     }
     assert c1["depth"]["tenure"] == approx(tenure(D(2023, 3, 10, 12), fx.AS_OF), abs=1e-4)
     assert c1["depth"]["cross_buy"] is None  # the fixture store has no products
-    c8 = json.loads(docs[ids.index(8)])
+    c8 = expand(docs[ids.index(8)])
     assert c8["depth"]["tenure"] is None and c8["depth"]["score"] is not None
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from rapport.store.schema import metadata
-from rapport.store.types import UTCDateTime
+from rapport.store.types import UTCDateTime, is_json
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
 TABLES = [t.name for t in metadata.sorted_tables]
@@ -60,9 +60,10 @@ def expected_type(column: sa.Column) -> str:
     ctype = column.type
     if isinstance(ctype, sa.Enum | sa.String) and not isinstance(ctype, sa.Text):
         return f"varchar({ctype.length})"
+    if is_json(ctype):
+        return "json"
     for kind, token in (
         (UTCDateTime, "timestamptz"),
-        (sa.JSON, "json"),
         (sa.Text, "text"),
         (sa.Boolean, "boolean"),
         (sa.Float, "float"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rapport.errors import ValidationFailed
-from rapport.store import orders, schema
+from rapport.store import orders, schema, types
 from rapport.store.repository import Repository
 from rapport.store.schema import metadata
 from rapport.store.types import UTCDateTime
@@ -45,7 +45,7 @@ def tables_with(predicate: Any) -> list[str]:
 
 
 def is_json(column: sa.Column) -> bool:
-    return isinstance(column.type, sa.JSON)
+    return types.is_json(column.type)
 
 
 def is_time(column: sa.Column) -> bool:

@@ -30,6 +30,7 @@ from rapport.errors import ValidationFailed
 from rapport.store import rules
 from rapport.store.db import one_of
 from rapport.store.rules import ColumnRule, Kind, column_rules
+from rapport.store.types import is_json
 
 
 def _fail(
@@ -311,7 +312,7 @@ class BulkWriter:
         sets = ", ".join(f'"{c}" = {mark}' for c in columns)
         if self.dialect == "postgresql":
             # COPY wrote text; here psycopg adapts Python values, JSON needs an explicit cast
-            casts = {c: "::jsonb" for c in columns if isinstance(table.c[c].type, sa.JSON)}
+            casts = {c: "::jsonb" for c in columns if is_json(table.c[c].type)}
             sets = ", ".join(f'"{c}" = %s{casts.get(c, "")}' for c in columns)
         sql = f'UPDATE "{table.name}" SET {sets} WHERE id = {mark}'
         for part in frame.select([*columns, "id"]).iter_slices(BATCH_ROWS):

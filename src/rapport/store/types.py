@@ -54,6 +54,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+def is_json(ctype: sa.types.TypeEngine[Any]) -> bool:
+    """Whether a column type holds JSON documents: ``JSONDoc`` or a type built on it
+    (``rapport.store.components.ComponentsDoc``)."""
+    impl = getattr(ctype, "impl_instance", None) if isinstance(ctype, TypeDecorator) else None
+    return isinstance(ctype, sa.JSON) or isinstance(impl, sa.JSON)
+
+
 def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:
     """A portable enum: VARCHAR plus a named CHECK constraint on both databases."""
     return sa.Enum(
