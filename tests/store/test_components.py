@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from rapport import scoring
+from rapport.models.pipeline import REASONS_TYPE
 from rapport.store.components import CURRENT, LAYOUTS, REASON_FIELDS, compact, expand
 
 REASONS = [
@@ -152,16 +153,7 @@ def _scores(rows: list[dict[str, Any]], *, models: bool = True) -> pa.Table:
     schema = None
     if models:
         fields = [pa.field(n, pa.array([r[n] for r in table]).type) for n in columns]
-        reasons = pa.list_(
-            pa.struct(
-                [
-                    ("feature", pa.string()),
-                    ("value", pa.float64()),
-                    ("contribution", pa.float64()),
-                    ("direction", pa.string()),
-                ]
-            )
-        )
+        reasons = REASONS_TYPE
         schema = pa.schema(
             [f if f.name != "churn_reasons" else ("churn_reasons", reasons) for f in fields]
         )

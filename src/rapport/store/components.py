@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
+
+from rapport.store.types import JSONDoc
 
 #: One layout: each group's key and the names of its values, in their order.
 Layout = tuple[tuple[str, tuple[str, ...]], ...]
@@ -89,6 +90,9 @@ LAYOUTS: dict[int, Layout] = {
 #: The layout documents are written in.
 CURRENT = 1
 
+#: Groups a document of a snapshot scored without the models has (the layout up to ``cost``).
+_WITHOUT_MODELS = [key for key, _ in LAYOUTS[CURRENT]].index("cost") + 1
+
 
 def expand(document: Any) -> Any:
     """``document`` as readers use it: the keyed document of a compact one in a known
@@ -145,10 +149,6 @@ def compact(document: Any) -> Any:
     return out
 
 
-#: Groups a document of a snapshot scored without the models has (the layout up to ``cost``).
-_WITHOUT_MODELS = [key for key, _ in LAYOUTS[CURRENT]].index("cost") + 1
-
-
 def _compact(document: Any) -> bool:
     """Whether ``document`` is in a known compact layout."""
     return (
@@ -172,9 +172,7 @@ class ComponentsDoc(TypeDecorator[Any]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.JSONB(none_as_null=True))
-        return dialect.type_descriptor(sa.JSON(none_as_null=True))
+        return JSONDoc.dialect_impl(dialect)  # the store's JSON type on each database
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
         return compact(value)
