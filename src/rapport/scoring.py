@@ -25,7 +25,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -618,7 +618,8 @@ def run(
         mirror: Mirror | None = None  # what the reports read, when complete
         if apart:  # on the copy this run has let go, while the snapshot is written
             made = _new_mirror(settings, result.as_of)
-            beside.callback(made.delete)  # made for this run's reports alone
+            # kept for the next run once complete (the reports read it), else deleted
+            beside.callback(lambda: _keep(made, settings) if mirror else made.delete())
             metrics = beside.enter_context(
                 Beside(
                     _metrics_apart,
@@ -627,6 +628,7 @@ def run(
                     result.as_of,
                     made.path,
                     made.dates,
+                    made.written,
                     what="overview metrics",
                 )
             )
@@ -652,8 +654,10 @@ def run(
 def _new_mirror(settings: Settings, day: dt.date) -> Mirror:
     """The mirror of the reports of the snapshot dated ``day`` to be made beside its write
     (:mod:`rapport.reports.mirror`): a new file's path under the data directory, the
-    store's stamp read now, before the customers and users are copied, and the snapshot
-    before ``day`` with the time it was written, which the copy will hold."""
+    store's stamp read now, before the customers and users are copied, and the snapshots
+    the copy will hold with the time each was written: the one before ``day`` (the
+    movements') and the others of the overview's history once ``day``'s is written
+    (:func:`rapport.reports.snapshot_cache.history_dates`)."""
     from rapport.reports import snapshot_cache
     from rapport.reports.mirror import Mirror, stamp
     from rapport.reports.movers import previous_snapshot
@@ -665,11 +669,28 @@ def _new_mirror(settings: Settings, day: dt.date) -> Mirror:
     try:
         with session_scope(store) as session:
             before = previous_snapshot(session, day)
-            held = None if before is None else snapshot_cache.written(session, before)
-            written = {} if before is None or held is None else {str(before): held}
+            days = set(snapshot_cache.history_dates(session, adding=day)) - {day}
+            days |= set() if before is None else {before}
+            written = {}
+            for other in sorted(days):
+                held = snapshot_cache.written(session, other)
+                if held is not None:
+                    written[str(other)] = held
             return Mirror(path, stamp=stamp(session), written=written)
     finally:
         store.dispose()
+
+
+def _keep(mirror: Mirror, settings: Settings) -> None:
+    """``mirror``, complete, kept for the next run (:meth:`rapport.reports.mirror.Mirror.
+    keep`); deleted if it cannot be."""
+    from rapport.reports.mirror import kept_path
+
+    try:
+        mirror.keep(kept_path(settings.data_dir))
+    except OSError:
+        log.warning("the reports' mirror was not kept", exc_info=True)
+        mirror.delete()
 
 
 def _with_snapshot(
@@ -782,17 +803,19 @@ def _metrics_apart(
     day: dt.date,
     mirror: Path | None = None,
     dates: Iterable[dt.date] = (),
+    written: Mapping[str, str] | None = None,
 ) -> tuple[tuple[dt.date, dict[str, Any]] | None, float, bool]:
     """:func:`_overview_metrics` in a process of its own, on the kept working copy, which
     it opens again (nothing changed in the store since the run brought it up to date, so
     that costs a look at the store's marks); with its seconds. DuckDB works on one thread,
     at a lower priority than the run's, beside the writer, which keeps one core busy.
-    Then, with ``mirror``, the snapshots dated ``dates``, the customers and the users are
-    copied from the store into that new file (:func:`rapport.reports.mirror.copy_store`);
-    the last item says whether they were."""
+    Then, with ``mirror``, the snapshots dated ``dates`` (``written`` at the times given),
+    the customers and the users are copied into that new file, from the mirror an earlier
+    run kept where it holds them, else from the store
+    (:func:`rapport.reports.mirror.copy_store`); the last item says whether they were."""
     from rapport.analytics.connect import STORE, connect
     from rapport.analytics.working_copy import working_sources
-    from rapport.reports.mirror import copy_store
+    from rapport.reports.mirror import copy_store, kept_path
 
     started = time.perf_counter()
     os.nice(METRICS_APART_NICE)  # this process's own: it is the metrics' alone
@@ -806,7 +829,14 @@ def _metrics_apart(
         seconds = time.perf_counter() - started
         if mirror is not None:
             try:
-                copy_store(eng.con, mirror, dates=dates, store=STORE)
+                copy_store(
+                    eng.con,
+                    mirror,
+                    dates=dates,
+                    store=STORE,
+                    written=written,
+                    take=kept_path(settings.data_dir),
+                )
                 copied = True
             except Exception:
                 log.warning("the reports' mirror was not made", exc_info=True)

@@ -26,11 +26,12 @@ from rapport.config import Settings, load_rules
 from rapport.domain import Role
 from rapport.reports import movers, overview, prepared, snapshots
 from rapport.reports import snapshot_cache as kept
+from rapport.reports.mirror import kept_path
 from rapport.store import customers, kept_reports, schema
 from rapport.store.db import create_engine, session_scope
 from tests.helpers import agree, count_calls, record_dialects, snapshot_reports
 
-from .conftest import DAY, ReportStore
+from .conftest import DAY, EARLIER, ReportStore
 
 RULES = load_rules()
 _k = schema.kept_reports.c
@@ -350,15 +351,19 @@ def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
     # reports were computed
     group_summary = snapshots.group_summary
     read = record_dialects(monkeypatch, snapshots, "group_summary")
+    history = record_dialects(monkeypatch, overview, "snapshot_history")
     steps: list[str] = []
     try:
         result = scoring.run(settings, as_of=DAY, models=False, on_step=steps.append)
         assert started == [scoring._metrics_apart]
         assert "metrics" not in steps  # no step of the run's own: beside "write"
         assert ("metrics" in result.seconds) is not fails
-        # on the mirror when the process made it, else on the store; the file deleted
+        # on the mirror when the process made it, else on the store; the run's file kept
+        # for the next run when complete, else deleted
         assert read and set(read) == {"sqlite" if fails else "duckdb"}
+        assert history and set(history) == {"sqlite" if fails else "duckdb"}
         assert not list((tmp_path / "data").rglob("reports-*.duckdb"))
+        assert kept_path(settings.data_dir).exists() is not fails
         with session_scope(engine) as session:
             admin = CustomerScope(Principal(0, "", Role.ADMIN, None, "login"))
             computed = len(read)
@@ -375,6 +380,22 @@ def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
         assert got == overview.metric_overview(
             settings, RULES, as_of=as_of, period=overview.PERIODS[0]
         )
+        if not fails:
+            # the next run takes the kept mirror over: the earlier snapshot, written at the
+            # same time, is not read from the store again (its rows changed there behind
+            # the mirror's back stay as they were copied), and the file is kept again
+            earlier = _mirrored_index(kept_path(settings.data_dir), EARLIER)
+            s = schema.customer_scores
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.update(s).where(s.c.as_of == EARLIER).values(relationship_index=12.5)
+                )
+            kept.clear(engine)
+            read.clear()
+            scoring.run(settings, as_of=DAY, models=False)
+            assert set(read) == {"duckdb"}
+            assert _mirrored_index(kept_path(settings.data_dir), EARLIER) == earlier
+            assert earlier and set(earlier.values()) != {12.5}
         # below the threshold the run computes them itself, as before
         monkeypatch.setattr(scoring, "METRICS_APART_CUSTOMERS", 10**9)
         started.clear()
@@ -383,6 +404,17 @@ def test_the_run_computes_the_metrics_beside_its_write_from_enough_customers(
         assert started == [] and "metrics" in steps
     finally:
         engine.dispose()
+
+
+def _mirrored_index(path: Path, day: dt.date) -> dict[int, Any]:
+    """Each customer's relationship index in the mirror file ``path``'s snapshot ``day``."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT customer_id, relationship_index FROM customer_scores WHERE as_of = ?", [day]
+        ).fetchall()
+    return dict(rows)
 
 
 def test_the_kept_metrics_go_with_their_snapshot(report_store: ReportStore, tmp_path: Path) -> None:

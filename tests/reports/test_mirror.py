@@ -20,9 +20,9 @@ from rapport.access import CustomerScope, Principal
 from rapport.analytics.connect import STORE, connect
 from rapport.config import Settings, load_rules
 from rapport.domain import Role, ValueTier
-from rapport.reports import analysis, movers, snapshots
+from rapport.reports import analysis, movers, overview, snapshots
 from rapport.reports import snapshot_cache as kept
-from rapport.reports.mirror import MIRRORED_SCORES, Mirror, copy_store, stamp
+from rapport.reports.mirror import MIRRORED_SCORES, Mirror, copy_store, kept_path, stamp
 from rapport.store import schema
 from rapport.store.db import create_engine, session_scope
 from tests.helpers import agree, record_dialects
@@ -68,15 +68,27 @@ def copied(report_store: ReportStore, tmp_path: Path) -> Iterator[Copied]:
         engine.dispose()
 
 
-def made(copied: Copied, dates: tuple[dt.date, ...] = (EARLIER, DAY)) -> Mirror:
-    """A mirror of ``dates`` as the scoring run makes one: the stamp, then the copy."""
+def made(
+    copied: Copied, dates: tuple[dt.date, ...] = (EARLIER, DAY), *, take: bool = False
+) -> Mirror:
+    """A mirror of ``dates`` as the scoring run makes one: the stamp, then the copy; with
+    ``take``, taking over the mirror kept in the data directory."""
     with session_scope(copied.engine) as session:
         found = stamp(session)
         written = {str(d): kept.written(session, d) for d in dates}
     path = copied.root / f"mirror-{uuid.uuid4().hex[:8]}.duckdb"
+    taken = kept_path(copied.settings.data_dir) if take else None
     with connect(copied.settings) as eng:
-        copy_store(eng.con, path, dates=dates, store=STORE)
+        copy_store(eng.con, path, dates=dates, store=STORE, written=written, take=taken)
     return Mirror(path, stamp=found, written={d: w for d, w in written.items() if w})
+
+
+def mirrored(mirror: Mirror, day: dt.date) -> dict[int, float | None]:
+    """Each customer's relationship index in ``mirror``'s snapshot dated ``day``."""
+    m = schema.customer_scores.c
+    with mirror.session() as session:
+        rows = session.execute(sa.select(m.customer_id, m.relationship_index).where(m.as_of == day))
+        return {int(i): r for i, r in rows}
 
 
 def scopes(copied: Copied) -> dict[str, CustomerScope]:
@@ -110,6 +122,7 @@ def aggregates(session: Any, scope: CustomerScope) -> dict[str, Any]:
     found["tier_mover_counts"] = movers.tier_mover_counts(
         session, tier=ValueTier.DIAMOND, before=EARLIER, after=DAY, scope=scope
     )
+    found["snapshot_history"] = overview.snapshot_history(session, scope=scope, days=[EARLIER, DAY])
     return found
 
 
@@ -234,3 +247,104 @@ def test_a_snapshot_added_replaces_the_rows_of_its_date(copied: Copied) -> None:
         assert clv == 0
     finally:
         mirror.delete()
+
+
+def test_a_kept_mirror_is_taken_over_with_the_snapshots_the_store_still_has(
+    copied: Copied,
+) -> None:
+    s, c = schema.customer_scores.c, schema.customers.c
+    path = kept_path(copied.settings.data_dir)
+    first = made(copied)
+    first.keep(path)
+    assert first.path == path and path.exists()
+    with session_scope(copied.engine) as session:
+        assert first.holds(session, (EARLIER, DAY))
+    first.close()
+    before, latest = mirrored(first, EARLIER), mirrored(first, DAY)
+    assert before and any(r is not None and r != 12.5 for r in before.values())
+    # the store's rows of both dates changed without a new computed_at: a mirror taking
+    # the kept one over keeps the rows it holds, so they are not read from the store again
+    with copied.engine.begin() as conn:
+        conn.execute(sa.update(schema.customer_scores).values(relationship_index=12.5))
+    taken = made(copied, take=True)
+    try:
+        assert not path.exists()  # moved: a run beside this one copies from the store
+        assert mirrored(taken, EARLIER) == before
+        with session_scope(copied.engine) as session:
+            assert taken.holds(session, (EARLIER, DAY))
+        taken.keep(path)
+    finally:
+        taken.close()
+    # the earlier snapshot written again, a customer deleted: read again from the store
+    now = dt.datetime.now(dt.UTC)
+    some = min(copied.report_store.sales_ids)
+    with copied.engine.begin() as conn:
+        conn.execute(
+            sa.update(schema.customer_scores).where(s.as_of == EARLIER).values(computed_at=now)
+        )
+        conn.execute(
+            sa.update(schema.customers).where(c.id == some).values(deleted_at=now, updated_at=now)
+        )
+    again = made(copied, take=True)
+    try:
+        assert set(mirrored(again, EARLIER).values()) == {12.5}
+        assert mirrored(again, DAY) == latest  # still as it was written: kept
+        with session_scope(copied.engine) as session:
+            assert again.holds(session, (EARLIER, DAY))
+        m = schema.customers.c
+        with again.session() as session:
+            deleted = session.execute(sa.select(m.deleted_at).where(m.id == some)).scalar()
+        assert deleted is not None  # the customers copied again
+        again.keep(path)
+    finally:
+        again.close()
+    # a date no longer asked for goes; the file holds what its table says
+    only = made(copied, dates=(DAY,), take=True)
+    try:
+        with only.session() as session:
+            days = session.execute(sa.select(s.as_of).distinct()).scalars().all()
+            held = session.execute(sa.text("SELECT as_of FROM mirror_snapshots")).scalars().all()
+        assert days == [DAY] and held == [DAY]
+    finally:
+        only.delete()
+
+
+def test_a_kept_file_that_is_not_a_mirror_is_deleted_and_the_copy_made_whole(
+    copied: Copied,
+) -> None:
+    path = kept_path(copied.settings.data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a DuckDB file")
+    mirror = made(copied, take=True)
+    try:
+        assert not path.exists()
+        with session_scope(copied.engine) as session:
+            assert mirror.holds(session, (EARLIER, DAY))
+            expected = aggregates(session, scopes(copied)["admin"])
+        with mirror.session() as session:
+            got = aggregates(session, scopes(copied)["admin"])
+        assert agree(got, expected)
+    finally:
+        mirror.delete()
+
+
+def test_the_history_is_computed_on_the_mirror_while_it_holds_every_snapshot(
+    copied: Copied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = record_dialects(monkeypatch, overview, "snapshot_history")
+    admin = scopes(copied)["admin"]
+    only_latest = made(copied, dates=(DAY,))
+    both = made(copied)
+    try:
+        with session_scope(copied.engine) as session:
+            assert kept.history_dates(session) == [EARLIER, DAY]
+            kept.snapshot_history(session, day=DAY, scope=admin, mirror=only_latest)
+            assert read == ["sqlite"]  # the mirror lacks the earlier snapshot
+            kept.clear(copied.engine)
+            got = kept.snapshot_history(session, day=DAY, scope=admin, mirror=both)
+            assert read == ["sqlite", "duckdb"]
+            expected = overview.snapshot_history(session, scope=admin, days=[EARLIER, DAY])
+        assert agree(got, expected) and len(got) == 2
+    finally:
+        only_latest.delete()
+        both.delete()

@@ -20,10 +20,16 @@ them with the store, and a report is computed on the mirror only when they agree
 
 The scoring run makes one from 200,000 customers on a SQLite store
 (:func:`rapport.scoring.run`): the process that computes the overview's metrics beside the
-snapshot's write copies the snapshot before it, the customers and the users from the store
-(:func:`copy_store`); the new snapshot's columns are added from the run's own table once it
-is written (:meth:`Mirror.add_snapshot`); the reports the run prepares read it, and the file
-is deleted with the run.
+snapshot's write copies the snapshots the reports read besides the new one (the one before
+it and the rest of the overview's history, :data:`rapport.reports.overview.
+HISTORY_SNAPSHOTS`), the customers and the users from the store (:func:`copy_store`); the
+new snapshot's columns are added from the run's own table once it is written
+(:meth:`Mirror.add_snapshot`); the reports the run prepares read it. The run keeps the file
+when it is complete (:meth:`Mirror.keep`, as :func:`kept_path`), and the next run takes it
+over: the snapshots it holds as the store still has them (the time each was written, in its
+table ``mirror_snapshots``) are not copied again, so a run copies the store's snapshots
+only once — DuckDB's reader of SQLite reads a whole table to find one date's rows. Deleting
+the kept file is safe: the next run copies what it needs from the store.
 
 DuckDB adds floating-point values in another order than SQLite does, so a sum or an
 average may differ from the store's in its last binary digits (a relative 1e-15 … 1e-12);
@@ -34,9 +40,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import threading
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,8 @@ from sqlalchemy.orm import Session
 
 from rapport.reports import snapshot_cache as kept
 from rapport.store import schema
+
+log = logging.getLogger(__name__)
 
 #: The columns of ``customer_scores`` a mirror holds, with their DuckDB types: every column
 #: the aggregate reports read (the snapshot's narrow-columns index, as on the store).
@@ -78,6 +87,17 @@ TABLES = {
 }
 
 
+#: The table of a mirror file naming the snapshot dates it holds and when each was written.
+HELD = "mirror_snapshots"
+#: The name of the mirror a scoring run keeps for the next one, under the data directory.
+KEPT = Path("duckdb") / "work" / "mirror.duckdb"
+
+
+def kept_path(data_dir: str | os.PathLike[str]) -> Path:
+    """Where a scoring run keeps its mirror for the next one (:meth:`Mirror.keep`)."""
+    return Path(data_dir) / KEPT
+
+
 def stamp(session: Session) -> tuple[Hashable, ...]:
     """What the store says of the customers and users a mirror copies: the customers'
     highest id and latest ``updated_at`` (every write of a customer sets it: a new owner, a
@@ -97,26 +117,121 @@ def _date(day: dt.date) -> str:
     return f"DATE '{day.isoformat()}'"
 
 
-def copy_store(con: Any, path: Path, *, dates: Iterable[dt.date], store: str = "store") -> None:
+def copy_store(
+    con: Any,
+    path: Path,
+    *,
+    dates: Iterable[dt.date],
+    store: str = "store",
+    written: Mapping[str, str | None] | None = None,
+    take: Path | None = None,
+) -> None:
     """Write a new mirror file at ``path``: the snapshots dated ``dates``, the customers and
     the users, read from the store attached to the DuckDB connection ``con`` (an Ibis
     backend's, :func:`rapport.analytics.connect.connect`) as the catalog ``store``. The
-    caller reads :func:`stamp` before, and gives it with the file to :class:`Mirror`."""
+    caller reads :func:`stamp` before, and gives it with the file to :class:`Mirror`.
+
+    ``written`` gives, for each of ``dates``, when the store's snapshot was written (read
+    before the copy, as the :class:`Mirror` made with the file records it). With it and
+    ``take``, the path of a mirror kept by an earlier run (:meth:`Mirror.keep`), that file
+    is taken over (moved to ``path``): its snapshots of ``dates`` written at the same time stay,
+    those of other dates or written at another time go, only the missing ones are read
+    from the store, and the customers and users are copied again. A kept file that cannot
+    be read as a mirror of this version is set aside and the copy made whole."""
     days = sorted(set(dates))
-    where = f" WHERE as_of IN ({', '.join(map(_date, days))})" if days else " WHERE false"
+    wanted = {str(d): written.get(str(d)) for d in days} if written is not None else {}
+    held: dict[str, str] = {}
+    if take is not None and written is not None:
+        held = _take(take, path, wanted)
+    missing = [d for d in days if str(d) not in held]
     target = "rapport_mirror"
     con.raw_sql(f"ATTACH '{_quoted(path)}' AS {target}")
     try:
         for table in TABLES:
-            condition = where if table == "customer_scores" else ""
+            if table == "customer_scores" and held:
+                if missing:
+                    select = _select(table, f"{store}.{table}", _dates_in(missing))
+                    con.raw_sql(f"INSERT INTO {target}.{table} {select}")
+                continue
+            condition = _dates_in(missing) if table == "customer_scores" else ""
             select = _select(table, f"{store}.{table}", condition)
-            con.raw_sql(f"CREATE TABLE {target}.{table} AS {select}")
+            con.raw_sql(f"CREATE OR REPLACE TABLE {target}.{table} AS {select}")
+        recorded = {**held, **{str(d): wanted.get(str(d)) for d in missing}}
+        con.raw_sql(f"CREATE OR REPLACE TABLE {target}.{HELD} (as_of DATE, written VARCHAR)")
+        rows = [(day, at) for day, at in recorded.items() if at is not None]
+        if rows:
+            values = ", ".join(f"(DATE '{day}', '{_quoted(at)}')" for day, at in rows)
+            con.raw_sql(f"INSERT INTO {target}.{HELD} VALUES {values}")
     finally:
         con.raw_sql(f"DETACH {target}")
 
 
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _dates_in(days: Iterable[dt.date]) -> str:
+    listed = ", ".join(map(_date, days))
+    return f" WHERE as_of IN ({listed})" if listed else " WHERE false"
+
+
+def _take(kept: Path, path: Path, wanted: Mapping[str, str | None]) -> dict[str, str]:
+    """The kept mirror ``kept`` moved to ``path`` and trimmed to the snapshots of
+    ``wanted`` (date → when the store's was written) written at the same time; returns
+    those it holds. An empty dict when there is none to take, or it is not a mirror of this
+    version (then ``path`` does not exist: the copy is made whole)."""
+    import duckdb
+
+    try:
+        _move(kept, path)  # taken: a run beside this one copies from the store
+    except FileNotFoundError:
+        return {}
+    try:
+        with duckdb.connect(str(path)) as con:
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_name = 'customer_scores' ORDER BY ordinal_position"
+                ).fetchall()
+            ]
+            if columns != list(MIRRORED_SCORES):
+                raise ValueError(f"a mirror of other columns: {columns}")
+            recorded = con.execute(f"SELECT CAST(as_of AS VARCHAR), written FROM {HELD}")
+            held = {
+                day: at
+                for day, at in recorded.fetchall()
+                if at is not None and wanted.get(day) == at
+            }
+            kept_days = ", ".join(f"DATE '{day}'" for day in held)
+            gone = f" WHERE as_of NOT IN ({kept_days})" if kept_days else ""
+            con.execute(f"DELETE FROM customer_scores{gone}")
+            return held
+    except Exception:
+        log.warning("the kept reports' mirror %s was not used (deleted)", kept, exc_info=True)
+        _delete(path)
+        return {}
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _move(source: Path, target: Path) -> None:
+    """The DuckDB file ``source`` moved to ``target`` (with its WAL file, if it has one;
+    any at ``target`` goes)."""
+    os.replace(source, target)
+    try:
+        os.replace(_wal(source), _wal(target))
+    except FileNotFoundError:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(_wal(target))
+
+
+def _delete(path: Path) -> None:
+    for leftover in (path, _wal(path)):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(leftover)
+
+
+def _quoted(text: str | Path) -> str:
+    return str(text).replace("'", "''")
 
 
 class Mirror:
@@ -154,9 +269,13 @@ class Mirror:
 
         with duckdb.connect(str(self.path)) as con:
             con.register("added_rows", rows)
+            con.begin()  # the rows and the time they were written, together
             con.execute(f"DELETE FROM customer_scores WHERE as_of = {_date(as_of)}")
             select = ", ".join(value(c, t) for c, t in MIRRORED_SCORES.items())
             con.execute(f"INSERT INTO customer_scores SELECT {select} FROM added_rows")
+            con.execute(f"DELETE FROM {HELD} WHERE as_of = {_date(as_of)}")
+            con.execute(f"INSERT INTO {HELD} VALUES ({_date(as_of)}, ?)", [written])
+            con.commit()
             con.unregister("added_rows")
         self.written[as_of.isoformat()] = written
 
@@ -195,17 +314,26 @@ class Mirror:
     def delete(self) -> None:
         """Close the mirror and delete its file."""
         self.close()
-        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(leftover)
+        _delete(self.path)
+
+    def keep(self, path: Path) -> None:
+        """Close the mirror and move its file to ``path`` (:func:`kept_path`), for the
+        next scoring run to take over (:func:`copy_store`); a file there is replaced."""
+        self.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _move(self.path, path)
+        self.path = path
 
 
 __all__ = [
     "CUSTOMER_COLUMNS",
+    "HELD",
+    "KEPT",
     "MIRRORED_SCORES",
     "TABLES",
     "USER_COLUMNS",
     "Mirror",
     "copy_store",
+    "kept_path",
     "stamp",
 ]

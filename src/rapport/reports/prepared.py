@@ -230,7 +230,7 @@ def tasks(
         if previous is not None:
             add(1, kept.movements, by=MOVE_BY, before=previous, after=latest, mirror=mirror)
     if role in OVERVIEW_ROLES:
-        add(1, kept.snapshot_history, day=latest)
+        add(1, kept.snapshot_history, day=latest, mirror=mirror)
     # the pages' diamond lists and movers in every locale, each list read once for all
     movers = [(listed, all_out) for roles, listed, all_out in MOVER_LISTS if role in roles]
     if previous is not None and movers:

@@ -707,13 +707,18 @@ def degree_correlations(
 
 
 def snapshot_history(
-    session: Session, *, day: dt.date, scope: CustomerScope | None = None
+    session: Session,
+    *,
+    day: dt.date,
+    scope: CustomerScope | None = None,
+    mirror: Mirror | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`rapport.reports.overview.snapshot_history` of the latest
     :data:`~rapport.reports.overview.HISTORY_SNAPSHOTS` snapshots (the latest dated
     ``day``), kept under the date and ``computed_at`` of each of them: an earlier snapshot
-    written again changes the figures too."""
-    days = snapshot_dates(session=session)[-overview.HISTORY_SNAPSHOTS :]
+    written again changes the figures too (computed on ``mirror`` when it holds every one
+    of them)."""
+    days = history_dates(session)
     each = tuple((str(d), str(written(session, d))) for d in days)
     return memo(
         session,
@@ -722,7 +727,19 @@ def snapshot_history(
         report=("snapshot_history", each),
         names=False,
         compute=lambda source: overview.snapshot_history(source, scope=scope, days=days),
+        mirror=mirror,
+        dates=tuple(days),
     )
+
+
+def history_dates(session: Session, *, adding: dt.date | None = None) -> list[dt.date]:
+    """The dates of the snapshots the overview's history reads
+    (:data:`~rapport.reports.overview.HISTORY_SNAPSHOTS`, the latest), oldest first; with
+    ``adding``, as they will be once a snapshot of that date is written."""
+    days = set(snapshot_dates(session=session))
+    if adding is not None:
+        days.add(adding)
+    return sorted(days)[-overview.HISTORY_SNAPSHOTS :]
 
 
 def clear(engine: Engine | None = None) -> None:
@@ -744,6 +761,7 @@ __all__ = [
     "diamonds",
     "diamonds_in",
     "group_summary",
+    "history_dates",
     "memo",
     "movements",
     "put_owners_churn_warnings",
