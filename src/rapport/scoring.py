@@ -670,7 +670,8 @@ def _new_mirror(settings: Settings, day: dt.date) -> Mirror:
         with session_scope(store) as session:
             before = previous_snapshot(session, day)
             days = set(snapshot_cache.history_dates(session, adding=day)) - {day}
-            days |= set() if before is None else {before}
+            if before is not None:
+                days.add(before)
             written = {}
             for other in sorted(days):
                 held = snapshot_cache.written(session, other)

@@ -137,31 +137,22 @@ def copy_store(
     is taken over (moved to ``path``): its snapshots of ``dates`` written at the same time stay,
     those of other dates or written at another time go, only the missing ones are read
     from the store, and the customers and users are copied again. A kept file that cannot
-    be read as a mirror of this version is set aside and the copy made whole."""
+    be read as a mirror of this version is deleted and the copy made whole."""
     days = sorted(set(dates))
     wanted = {str(d): written.get(str(d)) for d in days} if written is not None else {}
-    held: dict[str, str] = {}
-    if take is not None and written is not None:
-        held = _take(take, path, wanted)
-    missing = [d for d in days if str(d) not in held]
+    held = _take(take, path, wanted) if take is not None and written is not None else {}
+    missing = _dates_in(d for d in days if str(d) not in held)
     target = "rapport_mirror"
     con.raw_sql(f"ATTACH '{_quoted(path)}' AS {target}")
     try:
-        for table in TABLES:
-            if table == "customer_scores" and held:
-                if missing:
-                    select = _select(table, f"{store}.{table}", _dates_in(missing))
-                    con.raw_sql(f"INSERT INTO {target}.{table} {select}")
-                continue
-            condition = _dates_in(missing) if table == "customer_scores" else ""
-            select = _select(table, f"{store}.{table}", condition)
+        for table in (t for t in TABLES if t != "customer_scores"):
+            select = _select(table, f"{store}.{table}")
             con.raw_sql(f"CREATE OR REPLACE TABLE {target}.{table} AS {select}")
-        recorded = {**held, **{str(d): wanted.get(str(d)) for d in missing}}
-        con.raw_sql(f"CREATE OR REPLACE TABLE {target}.{HELD} (as_of DATE, written VARCHAR)")
-        rows = [(day, at) for day, at in recorded.items() if at is not None]
-        if rows:
-            values = ", ".join(f"(DATE '{day}', '{_quoted(at)}')" for day, at in rows)
-            con.raw_sql(f"INSERT INTO {target}.{HELD} VALUES {values}")
+        select = _select("customer_scores", f"{store}.customer_scores", missing)
+        if held:  # the taken file's rows stay, the missing ones are added
+            con.raw_sql(f"INSERT INTO {target}.customer_scores {select}")
+        else:
+            con.raw_sql(f"CREATE OR REPLACE TABLE {target}.customer_scores AS {select}")
     finally:
         con.raw_sql(f"DETACH {target}")
 
@@ -199,9 +190,10 @@ def _take(kept: Path, path: Path, wanted: Mapping[str, str | None]) -> dict[str,
                 for day, at in recorded.fetchall()
                 if at is not None and wanted.get(day) == at
             }
-            kept_days = ", ".join(f"DATE '{day}'" for day in held)
+            kept_days = ", ".join(_date(dt.date.fromisoformat(day)) for day in held)
             gone = f" WHERE as_of NOT IN ({kept_days})" if kept_days else ""
-            con.execute(f"DELETE FROM customer_scores{gone}")
+            for table in ("customer_scores", HELD):
+                con.execute(f"DELETE FROM {table}{gone}")
             return held
     except Exception:
         log.warning("the kept reports' mirror %s was not used (deleted)", kept, exc_info=True)
@@ -230,8 +222,8 @@ def _delete(path: Path) -> None:
             os.remove(leftover)
 
 
-def _quoted(text: str | Path) -> str:
-    return str(text).replace("'", "''")
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 class Mirror:
@@ -269,13 +261,9 @@ class Mirror:
 
         with duckdb.connect(str(self.path)) as con:
             con.register("added_rows", rows)
-            con.begin()  # the rows and the time they were written, together
             con.execute(f"DELETE FROM customer_scores WHERE as_of = {_date(as_of)}")
             select = ", ".join(value(c, t) for c, t in MIRRORED_SCORES.items())
             con.execute(f"INSERT INTO customer_scores SELECT {select} FROM added_rows")
-            con.execute(f"DELETE FROM {HELD} WHERE as_of = {_date(as_of)}")
-            con.execute(f"INSERT INTO {HELD} VALUES ({_date(as_of)}, ?)", [written])
-            con.commit()
             con.unregister("added_rows")
         self.written[as_of.isoformat()] = written
 
@@ -318,8 +306,15 @@ class Mirror:
 
     def keep(self, path: Path) -> None:
         """Close the mirror and move its file to ``path`` (:func:`kept_path`), for the
-        next scoring run to take over (:func:`copy_store`); a file there is replaced."""
+        next scoring run to take over (:func:`copy_store`), with the time each of its
+        snapshots was written (:attr:`written`, as the table :data:`HELD`); a file there
+        is replaced."""
+        import duckdb
+
         self.close()
+        with duckdb.connect(str(self.path)) as con:
+            con.execute(f"CREATE OR REPLACE TABLE {HELD} (as_of DATE, written VARCHAR)")
+            con.executemany(f"INSERT INTO {HELD} VALUES (?, ?)", list(self.written.items()))
         path.parent.mkdir(parents=True, exist_ok=True)
         _move(self.path, path)
         self.path = path
