@@ -100,7 +100,7 @@ for module, name, label in [
     (P, "model_summary", "purchase summaries"),
     (P, "fit_purchase_model", "purchase fits"),
     (P, "fit_spend_model", "spend fit"),
-    (P, "shared_degrees", "degrees (3 dates)"),
+    (P, "shared_degrees", "degrees (2 dates)"),
     (P, "_fit_churn", "churn training (features, labels, fit)"),
     ("rapport.models.churn.model", "ChurnModel.fit", "churn logistic fit"),
     (P, "churn_table", "current churn features"),

@@ -228,7 +228,8 @@ def engagement(src: Sources, as_of: datetime, *, rules: Rules) -> ir.Table:
 
 def engagement_sums(src: Sources, moments: Sequence[datetime], *, rules: Rules) -> ir.Table:
     """What :func:`engagement` adds up, as of each of ``moments``, in one pass over the
-    events and interactions (the churn features read the degrees at three dates).
+    events and interactions (the churn features read the degrees at two dates for every
+    customer, the cut-off's and the scoring date's).
 
     Returns
     -------

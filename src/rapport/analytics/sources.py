@@ -69,3 +69,51 @@ class Sources:
             raw = self._given[name] if name in self._given else self._engine.table(name)
             self._cache[name] = conform(raw, name)
         return self._cache[name]
+
+
+#: The column that names the customer a row is about, in each canonical table that has
+#: one: the rows a customer's own figures read (a referral is its referrer's).
+CUSTOMER_KEYS: dict[str, str] = {
+    "customers": "id",
+    "orders": "customer_id",
+    "events": "customer_id",
+    "interactions": "customer_id",
+    "survey_responses": "customer_id",
+    "tickets": "customer_id",
+    "referrals": "referrer_customer_id",
+    "campaign_deliveries": "customer_id",
+    "loyalty_ledger": "customer_id",
+    "loyalty_member_tiers": "customer_id",
+    "loyalty_tier_changes": "customer_id",
+}
+
+
+class CustomersOnly(Sources):
+    """``base``'s tables with only the rows of the customers ``ids`` (one ``customer_id``
+    column; :data:`CUSTOMER_KEYS` says which column of each table names the customer; the
+    other tables are ``base``'s whole).
+
+    A figure computed customer by customer from each customer's own rows, such as the
+    churn features, is the same for those customers on these sources as on ``base``, and
+    reads a fraction of the rows: the churn model's training sample
+    (:func:`rapport.models.pipeline.churn_training`)."""
+
+    def __init__(self, base: Sources, ids: ibis.Table) -> None:
+        super().__init__(rules=base._rules)
+        self._base = base
+        self._ids = ids.select(_only="customer_id")
+
+    @property
+    def purchase_statuses(self) -> tuple[str, ...]:
+        return self._base.purchase_statuses
+
+    def __getattr__(self, name: str) -> ibis.Table:
+        if name.startswith("_") or name not in SCHEMAS:
+            raise AttributeError(name)
+        if name not in self._cache:
+            table = getattr(self._base, name)
+            key = CUSTOMER_KEYS.get(name)
+            if key is not None:
+                table = table.semi_join(self._ids, table[key] == self._ids._only)
+            self._cache[name] = table
+        return self._cache[name]

@@ -1,7 +1,7 @@
 """A working copy of the store's columns that the scoring run reads, kept between runs.
 
 :func:`rapport.scoring.run` queries the store about ten times (purchase summaries, the
-degrees at three dates, the churn features and labels, the scores). DuckDB attached to
+degrees at two dates, the churn features and labels, the scores). DuckDB attached to
 the store reads every table through the store's own driver in each of those queries,
 converting every value again — at 1,000,000 customers, tens of millions of rows per
 query. :func:`working_sources` copies the columns of :data:`READ` into a DuckDB database

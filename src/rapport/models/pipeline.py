@@ -216,9 +216,9 @@ def fit_models(
         _timed(fitted.seconds, "clv", started)
         step("churn model")
         started = time.perf_counter()
-        # the degrees one horizon before the cut-off, at it and at the moment, each once
-        earlier = cutoff - dt.timedelta(days=horizon_days)
-        degrees = shared_degrees(eng, src, rules, (earlier, cutoff, moment))
+        # the degrees at the cut-off and at the moment, each once for every customer (those
+        # one horizon before the cut-off only for the training sample: churn_training)
+        degrees = shared_degrees(eng, src, rules, (cutoff, moment))
         fitted.degrees = degrees[moment]
         try:
             fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
@@ -314,24 +314,65 @@ def _fit_churn(
     *,
     degrees: dict[dt.datetime, Any] | None = None,
 ) -> Any:
-    """The churn classifier trained on features at ``cutoff`` and the labels after it."""
-    from rapport.analytics.churn_features import churn_features, churn_labels
-    from rapport.analytics.metrics import execute
+    """The churn classifier trained on features at ``cutoff`` and the labels after it
+    (:func:`churn_training`)."""
     from rapport.models.churn import ChurnModel
 
+    table = churn_training(eng, src, settings, rules, cutoff, degrees=degrees)
+    return ChurnModel().fit(table, label_column="churned")
+
+
+def training_sample(ids: np.ndarray) -> np.ndarray:
+    """The customers the churn classifier trains on, of the churn population ``ids`` (in
+    ascending order): all of them up to :data:`CHURN_TRAIN_MAX`, else a uniform random
+    sample of that many (seed 0), in ascending order."""
+    if len(ids) <= CHURN_TRAIN_MAX:
+        return ids
+    rng = np.random.default_rng(0)
+    return ids[np.sort(rng.choice(len(ids), CHURN_TRAIN_MAX, replace=False))]
+
+
+def churn_training(
+    eng: Any,
+    src: Any,
+    settings: Settings,
+    rules: Rules,
+    cutoff: dt.datetime,
+    *,
+    degrees: dict[dt.datetime, Any] | None = None,
+) -> pa.Table:
+    """The churn classifier's training table: for the customers of
+    :func:`training_sample` of the churn population at ``cutoff``, in customer order,
+    their churn features at ``cutoff``
+    (:func:`rapport.analytics.churn_features.churn_features`, with ``degrees`` where
+    given), whether they churned in the horizon after it (``churned``) and ``p_alive``
+    from the purchase model fitted as of ``cutoff`` (on every customer).
+
+    A sample's features and labels are computed on its customers' rows alone
+    (:class:`rapport.analytics.sources.CustomersOnly`): each feature reads the customer's
+    own rows, so they are those of the whole population's table, read from a fraction of
+    the rows."""
+    import ibis
+
+    from rapport.analytics.churn_features import churn_features, churn_labels, churn_population
+    from rapport.analytics.metrics import execute
+    from rapport.analytics.sources import CustomersOnly
+
     h = rules.models.churn_horizon_days
-    expr = churn_features(src, cutoff, rules=rules, horizon_days=h, degrees=degrees)
+    population = churn_population(src, cutoff, rules=rules).select("customer_id")
+    ids = np.sort(execute(population, eng.con).column("customer_id").to_numpy())
+    sample = training_sample(ids)
+    rows = src
+    if len(sample) < len(ids):
+        rows = CustomersOnly(src, ibis.memtable(pa.table({"customer_id": sample})))
+    expr = churn_features(rows, cutoff, rules=rules, horizon_days=h, degrees=degrees)
     features = execute(expr, eng.con)
-    labels = execute(churn_labels(src, cutoff, horizon_days=h), eng.con)
+    labels = execute(churn_labels(rows, cutoff, horizon_days=h), eng.con)
     table = _join(features, labels)
     extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
     if extra is not None:
         table = _join(table, extra)
-    if table.num_rows > CHURN_TRAIN_MAX:  # a uniform sample trains as well, much faster
-        rng = np.random.default_rng(0)
-        keep = np.sort(rng.choice(table.num_rows, CHURN_TRAIN_MAX, replace=False))
-        table = table.take(pa.array(keep))
-    return ChurnModel().fit(table, label_column="churned")
+    return table
 
 
 def _cutoff_p_alive(
