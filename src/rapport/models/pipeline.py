@@ -37,7 +37,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,30 +203,42 @@ def fit_models(
         summary = model_summary(eng, src, settings, rules, moment)
         fitted = FittedModels(moment=moment, summary=summary)
         _timed(fitted.seconds, "summary", started)
-        step("purchase and spend models")
-        started = time.perf_counter()
-        try:
-            fitted.purchase = fit_purchase_model(summary, rules)
-        except FitFailed as exc:
-            fitted.notes.append(Note("purchase", "fitted", exc))
-        try:
-            fitted.spend = fit_spend_model(summary, rules)
-        except FitFailed as exc:
-            fitted.notes.append(Note("spend", "fitted", exc))
-        _timed(fitted.seconds, "clv", started)
-        step("churn model")
-        started = time.perf_counter()
-        # the degrees at the cut-off and at the moment, each once for every customer (those
-        # one horizon before the cut-off only for the training sample: churn_training)
-        degrees = shared_degrees(eng, src, rules, (cutoff, moment))
-        fitted.degrees = degrees[moment]
-        try:
-            fitted.churn = _fit_churn(eng, src, settings, rules, cutoff, degrees=degrees)
-        except FitFailed as exc:
-            fitted.notes.append(Note("churn", "fitted", exc))
-        if fitted.churn is not None:
-            fitted.current_features = churn_table(eng, src, rules, fitted, degrees=degrees)
-        _timed(fitted.seconds, "churn", started)
+        # the purchase and spend models, then the purchase model of the training cut-off
+        # and the churn classifier, are fitted on a thread of their own while the engine
+        # computes the degrees, the churn features and the labels (NumPy and SciPy leave
+        # the interpreter while they compute, as DuckDB does)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-fits") as beside:
+            step("purchase and spend models")
+            fits = beside.submit(_purchase_and_spend, summary, rules)
+            step("churn model")
+            started = time.perf_counter()
+            # the degrees at the cut-off and at the moment, each once for every customer
+            # (those one horizon before the cut-off only for the training sample)
+            degrees = shared_degrees(eng, src, rules, (cutoff, moment))
+            fitted.degrees = degrees[moment]
+            training: Future | None = None
+            failed: FitFailed | None = None
+            try:
+                table = churn_training(
+                    eng, src, settings, rules, cutoff, degrees=degrees, beside=beside
+                )
+                training = beside.submit(_fit_churn, table)
+            except FitFailed as exc:
+                failed = exc
+            finally:
+                fitted.purchase, fitted.spend, notes, fitted.seconds["clv"] = fits.result()
+                fitted.notes.extend(notes)
+            if training is not None:
+                # the features of the moment while the classifier is fitted
+                current = churn_table(eng, src, rules, fitted, degrees=degrees)
+                try:
+                    fitted.churn = training.result()
+                    fitted.current_features = current
+                except FitFailed as exc:
+                    failed = exc
+            if failed is not None:
+                fitted.notes.append(Note("churn", "fitted", failed))
+            _timed(fitted.seconds, "churn", started)
         if demand:
             step("demand model")
             started = time.perf_counter()
@@ -305,20 +317,27 @@ def shared_degrees(
     return found
 
 
-def _fit_churn(
-    eng: Any,
-    src: Any,
-    settings: Settings,
-    rules: Rules,
-    cutoff: dt.datetime,
-    *,
-    degrees: dict[dt.datetime, Any] | None = None,
-) -> Any:
-    """The churn classifier trained on features at ``cutoff`` and the labels after it
-    (:func:`churn_training`)."""
+def _purchase_and_spend(summary: PurchaseSummary, rules: Rules) -> tuple[Any, Any, list, float]:
+    """The purchase and spend models fitted on ``summary`` (``None`` where one cannot be,
+    with a note saying why) and the seconds the fits took."""
+    started = time.perf_counter()
+    purchase = spend = None
+    notes = []
+    try:
+        purchase = fit_purchase_model(summary, rules)
+    except FitFailed as exc:
+        notes.append(Note("purchase", "fitted", exc))
+    try:
+        spend = fit_spend_model(summary, rules)
+    except FitFailed as exc:
+        notes.append(Note("spend", "fitted", exc))
+    return purchase, spend, notes, round(time.perf_counter() - started, 3)
+
+
+def _fit_churn(table: pa.Table) -> Any:
+    """The churn classifier trained on :func:`churn_training`'s ``table``."""
     from rapport.models.churn import ChurnModel
 
-    table = churn_training(eng, src, settings, rules, cutoff, degrees=degrees)
     return ChurnModel().fit(table, label_column="churned")
 
 
@@ -340,6 +359,7 @@ def churn_training(
     cutoff: dt.datetime,
     *,
     degrees: dict[dt.datetime, Any] | None = None,
+    beside: Executor | None = None,
 ) -> pa.Table:
     """The churn classifier's training table: for the customers of
     :func:`training_sample` of the churn population at ``cutoff``, in customer order,
@@ -351,7 +371,8 @@ def churn_training(
     A sample's features and labels are computed on its customers' rows alone
     (:class:`rapport.analytics.sources.CustomersOnly`): each feature reads the customer's
     own rows, so they are those of the whole population's table, read from a fraction of
-    the rows."""
+    the rows. With ``beside``, the purchase model of the cut-off is fitted on it while the
+    engine computes the features and labels."""
     import ibis
 
     from rapport.analytics.churn_features import churn_features, churn_labels, churn_population
@@ -359,6 +380,8 @@ def churn_training(
     from rapport.analytics.sources import CustomersOnly
 
     h = rules.models.churn_horizon_days
+    summary = model_summary(eng, src, settings, rules, cutoff)
+    fit = beside.submit(_p_alive_of_fit, summary, rules) if beside else None
     population = churn_population(src, cutoff, rules=rules).select("customer_id")
     ids = np.sort(execute(population, eng.con).column("customer_id").to_numpy())
     sample = training_sample(ids)
@@ -369,17 +392,15 @@ def churn_training(
     features = execute(expr, eng.con)
     labels = execute(churn_labels(rows, cutoff, horizon_days=h), eng.con)
     table = _join(features, labels)
-    extra = _cutoff_p_alive(eng, src, settings, rules, cutoff)
+    extra = fit.result() if fit else _p_alive_of_fit(summary, rules)
     if extra is not None:
         table = _join(table, extra)
     return table
 
 
-def _cutoff_p_alive(
-    eng: Any, src: Any, settings: Settings, rules: Rules, cutoff: dt.datetime
-) -> pa.Table | None:
-    """p_alive as of ``cutoff`` from a purchase model fitted on the data before it."""
-    summary = model_summary(eng, src, settings, rules, cutoff)
+def _p_alive_of_fit(summary: PurchaseSummary, rules: Rules) -> pa.Table | None:
+    """p_alive of every customer of ``summary`` from the purchase model fitted on it
+    (``None`` when it cannot be)."""
     try:
         model = fit_purchase_model(summary, rules)
     except FitFailed:
