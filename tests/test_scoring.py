@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -116,11 +117,23 @@ def test_a_snapshot_written_in_parts_is_the_one_written_whole(store, monkeypatch
         made.append(scores.num_rows)
         return table(scores, **kwargs)
 
+    from rapport.store.bulk import BulkWriter
+
+    encoding: list[str] = []
+    encoded = BulkWriter.encoded
+
+    def watched(self: BulkWriter, frame: Any) -> Any:
+        encoding.append(threading.current_thread().name)
+        return encoded(self, frame)
+
     monkeypatch.setattr(scoring, "snapshot_table", counted)
+    monkeypatch.setattr(BulkWriter, "encoded", watched)
     monkeypatch.setattr(scoring, "PART_ROWS", 3)  # the 10 customers in parts of 3, 3, 3, 1
     scoring.score(settings, as_of=DAY)
     parted = snapshot(engine, DAY)
     assert made == [3, 3, 3, 1]
+    # each part's rows encoded on the making thread, not the writer's
+    assert encoding == ["rapport-snapshot-parts"] * 4
     assert sorted(parted) == sorted(whole) == list(range(1, 11))
     for customer, row in whole.items():
         assert {k: v for k, v in parted[customer].items() if k != "computed_at"} == {
@@ -168,12 +181,19 @@ def test_a_writer_that_stops_early_stops_the_making_thread(store) -> None:
                 }
             )
 
-    with (
-        pytest.raises(ValidationFailed),
-        contextlib.closing(scoring.made_ahead(parts(), {})) as ahead,
-    ):
-        scoring.write_bulk(engine, ahead, as_of=DAY)
+    # as the run writes: the parts made, checked and encoded ahead on a thread
+    ahead = functools.partial(scoring.made_ahead, seconds={})
+    with pytest.raises(ValidationFailed):
+        scoring.write_bulk(engine, parts(), as_of=DAY, ahead=ahead)
     assert not _making_threads() and len(made) <= 5  # at most the parts ahead were made
+    assert snapshot(engine, DAY) == before
+    made.clear()
+    with (  # the parts made ahead by the caller, checked and encoded by the writer
+        pytest.raises(ValidationFailed),
+        contextlib.closing(scoring.made_ahead(parts(), {})) as given,
+    ):
+        scoring.write_bulk(engine, given, as_of=DAY)
+    assert not _making_threads() and len(made) <= 5
     assert snapshot(engine, DAY) == before
 
 

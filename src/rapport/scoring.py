@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -55,6 +55,8 @@ from rapport.workers import Beside
 
 if TYPE_CHECKING:
     from rapport.reports.mirror import Mirror
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -413,23 +415,23 @@ def snapshot_parts(
         yield part
 
 
-def made_ahead(
-    parts: Iterator[pa.Table], seconds: dict[str, float]
-) -> Generator[pa.Table, None, None]:
-    """``parts`` (:func:`snapshot_parts`), each made on a thread of its own while the
-    caller writes the one before: Polars and Arrow make the next part's documents while
-    SQLite (or ``COPY``) writes this one, both outside the interpreter lock, so on two
-    cores the making hides behind the writing. At most two parts wait made beside the
-    one written, so memory stays bounded by parts. The seconds the caller waited for a
-    part are added to ``seconds["waited"]``; an error making a part is raised to the
-    caller, and leaving early stops the thread after the part it is making."""
+def made_ahead(parts: Iterator[T], seconds: dict[str, float]) -> Generator[T, None, None]:
+    """``parts`` (the parts of :func:`snapshot_parts` as the store's writer checks and
+    encodes them, :func:`rapport.store.scores.replace_snapshot`), each made on a thread of
+    its own while the caller writes the one before: Polars and Arrow make the next part's
+    documents and rows while SQLite (or ``COPY``) writes this one, mostly outside the
+    interpreter lock, so on two cores the making hides behind the writing. At most two
+    parts wait made beside the one written, so memory stays bounded by parts. The seconds
+    the caller waited for a part are added to ``seconds["waited"]``; an error making a
+    part is raised to the caller, and leaving early stops the thread after the part it is
+    making."""
     import queue
     import threading
 
-    box: queue.Queue[tuple[pa.Table | None, BaseException | None]] = queue.Queue(maxsize=1)
+    box: queue.Queue[tuple[T | None, BaseException | None]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
-    def put(item: tuple[pa.Table | None, BaseException | None]) -> None:
+    def put(item: tuple[T | None, BaseException | None]) -> None:
         while not stop.is_set():
             with contextlib.suppress(queue.Full):
                 return box.put(item, timeout=0.1)
@@ -498,9 +500,16 @@ def check_snapshot(table: pa.Table) -> None:
     scores_store.check_snapshot(table)
 
 
-def write_bulk(engine: Engine, table: pa.Table | Iterable[pa.Table], *, as_of: dt.date) -> int:
+def write_bulk(
+    engine: Engine,
+    table: pa.Table | Iterable[pa.Table],
+    *,
+    as_of: dt.date,
+    ahead: Callable[[Iterator[Any]], Generator[Any, None, None]] | None = None,
+) -> int:
     """Replace the snapshot of ``as_of`` with ``table`` (one table or the snapshot in parts,
-    see :func:`snapshot_parts`) in one transaction; returns rows.
+    see :func:`snapshot_parts`) in one transaction; returns rows. ``ahead`` makes, checks
+    and encodes the parts on a thread of its own (:func:`made_ahead`).
 
     A writer's transaction, waiting its turn behind imports and API writes, in which
     :func:`rapport.store.scores.replace_snapshot` checks the rows and writes them.
@@ -514,7 +523,7 @@ def write_bulk(engine: Engine, table: pa.Table | Iterable[pa.Table], *, as_of: d
     # the deletion of the date's old rows is journalled for the savepoint in files, not in
     # memory, and the indexes' pages stay in a larger cache (rapport.store.db.sqlite_bulk_write)
     with engine.connect() as conn, sqlite_bulk_write(conn), begin_writer(conn):
-        return scores_store.replace_snapshot(connection=conn, as_of=as_of, data=table)
+        return scores_store.replace_snapshot(connection=conn, as_of=as_of, data=table, ahead=ahead)
 
 
 def score(
@@ -755,8 +764,8 @@ def _write(
     store = engine_from_settings(settings)
     try:
         checkpoint = beside.enter_context(checkpoint_beside(store))
-        with contextlib.closing(made_ahead(parts, waited)) as ahead:
-            result.rows = write_bulk(store, ahead, as_of=day)
+        ahead = functools.partial(made_ahead, seconds=waited)
+        result.rows = write_bulk(store, parts, as_of=day, ahead=ahead)
         checkpoint()
     finally:
         store.dispose()

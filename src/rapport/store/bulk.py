@@ -18,7 +18,8 @@ import contextlib
 import io
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import polars as pl
@@ -155,6 +156,16 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 BATCH_ROWS = 50_000
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Rows encoded for :meth:`BulkWriter.insert_encoded`: the columns, the slices as the
+    dialect sends them and the number of rows."""
+
+    columns: tuple[str, ...]
+    parts: Iterable[Any]
+    rows: int
+
+
 class BulkWriter:
     """Batch operations on one connection (inside the batch's transaction)."""
 
@@ -277,7 +288,7 @@ class BulkWriter:
 
     def insert(self, table: sa.Table, frame: pl.DataFrame) -> None:
         """Insert the rows of ``frame`` (columns named as ``table``'s), :data:`BATCH_ROWS`
-        at a time.
+        at a time, each slice encoded as it is sent (as :meth:`encoded` does).
 
         Raises
         ------
@@ -285,23 +296,42 @@ class BulkWriter:
             When the database refuses a row (on PostgreSQL too, where ``COPY`` runs on the
             driver's own cursor); the transaction is then to be rolled back.
         """
-        if frame.height == 0:
+        slices = (self._encode(part) for part in frame.iter_slices(BATCH_ROWS))
+        self.insert_encoded(table, Encoded(tuple(frame.columns), slices, frame.height))
+
+    def encoded(self, frame: pl.DataFrame) -> Encoded:
+        """The rows of ``frame`` encoded now as :meth:`insert_encoded` sends them, in
+        slices of :data:`BATCH_ROWS`: CSV for PostgreSQL's ``COPY``, tuples of stored
+        values for SQLite. Needs no connection: a writer can encode the next rows on
+        another thread while it sends these."""
+        slices = [self._encode(part) for part in frame.iter_slices(BATCH_ROWS)]
+        return Encoded(tuple(frame.columns), slices, frame.height)
+
+    def _encode(self, part: pl.DataFrame) -> Any:
+        stored = self._storage(part)
+        if self.dialect == "postgresql":
+            buffer = io.BytesIO()
+            stored.write_csv(buffer, include_header=False, null_value="")
+            return buffer.getvalue()
+        return stored.rows()
+
+    def insert_encoded(self, table: sa.Table, encoded: Encoded) -> None:
+        """Insert rows :meth:`encoded` gave (raises as :meth:`insert`)."""
+        if not encoded.rows:
             return
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        columns = ", ".join(f'"{c}"' for c in encoded.columns)
         if self.dialect == "postgresql":
             sql = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
             raw = self.conn.connection.driver_connection
             assert raw is not None, "a connection in use has its driver's connection"
             with _driver_errors(sql), raw.cursor() as cur, cur.copy(sql) as copy:
-                for part in frame.iter_slices(BATCH_ROWS):
-                    buffer = io.BytesIO()
-                    self._storage(part).write_csv(buffer, include_header=False, null_value="")
-                    copy.write(buffer.getvalue())
+                for data in encoded.parts:
+                    copy.write(data)
             return
-        marks = ", ".join("?" for _ in frame.columns)
+        marks = ", ".join("?" for _ in encoded.columns)
         sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
-        for part in frame.iter_slices(BATCH_ROWS):
-            self.conn.exec_driver_sql(sql, self._storage(part).rows())
+        for rows in encoded.parts:
+            self.conn.exec_driver_sql(sql, rows)
 
     def update(self, table: sa.Table, frame: pl.DataFrame) -> None:
         """Update rows by ``id``; ``frame`` holds ``id`` and the columns to set."""

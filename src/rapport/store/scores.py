@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from rapport.store.rules import ColumnRule, Kind
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from rapport.store.bulk import Encoded
 
 repo = Repository(schema.customer_scores, entity="score snapshot", key=None)
 _s = schema.customer_scores
@@ -39,7 +42,11 @@ def check_snapshot(data: pa.Table) -> None:
 
 
 def replace_snapshot(
-    *, connection: sa.Connection, as_of: dt.date, data: pa.Table | Iterable[pa.Table]
+    *,
+    connection: sa.Connection,
+    as_of: dt.date,
+    data: pa.Table | Iterable[pa.Table],
+    ahead: Callable[[Iterator[Encoded]], Generator[Encoded, None, None]] | None = None,
 ) -> int:
     """Replace the snapshot of ``as_of`` with ``data``, atomically; returns rows written.
 
@@ -51,7 +58,10 @@ def replace_snapshot(
     (:class:`rapport.store.bulk.BulkWriter`), all in a savepoint of ``connection``'s
     transaction — which must be a writer's (:func:`rapport.store.db.begin_writer`): no
     other snapshot is written while it lasts. When anything fails (a part refused
-    after others were written too), nothing of it remains.
+    after others were written too), nothing of it remains. ``ahead`` runs the parts'
+    making, checking and encoding for the writer (:meth:`rapport.store.bulk.BulkWriter.
+    encoded`) on a thread of its own while the writer writes the part before
+    (:func:`rapport.scoring.made_ahead`); without it the writer does it all in turn.
 
     Raises
     ------
@@ -74,12 +84,19 @@ def replace_snapshot(
             connection.execute(sa.delete(_s).where(_s.c.as_of == as_of))
             kept_reports.forget(connection, as_of=as_of)  # what was computed from the old rows
             writer = BulkWriter(connection)
-            for part in parts:
-                check_snapshot(part)
-                frame = pl.from_arrow(part)
-                assert isinstance(frame, pl.DataFrame)
-                writer.insert(_s, frame)
-                rows += part.num_rows
+
+            def encoded() -> Generator[Encoded, None, None]:
+                for part in parts:
+                    check_snapshot(part)
+                    frame = pl.from_arrow(part)
+                    assert isinstance(frame, pl.DataFrame)
+                    yield writer.encoded(frame)
+
+            ready = ahead(encoded()) if ahead is not None else encoded()
+            with contextlib.closing(ready):  # a writer that fails stops the making
+                for part in ready:
+                    writer.insert_encoded(_s, part)
+                    rows += part.rows
     except sa.exc.DBAPIError as exc:
         error = repo.translate(exc)
         if error is None:
