@@ -1,9 +1,10 @@
 """The snapshot's write alone: one stored snapshot written again, its ``components`` documents
 compact (as the scoring run writes them) or keyed (as versions before the compact layout did),
-alternately.
+alternately; with ``--compare ahead``, compact, its parts checked and encoded on the writer's
+thread in turn or on a thread beside it (``ahead``, as the scoring run writes), alternately.
 
     python -m benchmarks.snapshot_write --store /tmp/b1m/store.db --as-of 2026-11-30 \
-        --runs 3 [--fresh-copy /tmp/b1m/store-v.db]
+        --runs 3 [--fresh-copy /tmp/b1m/store-v.db] [--compare ahead]
 
 The rows of ``--as-of`` are read once (their documents expanded for the keyed form) and
 written by ``rapport.scoring.write_bulk`` in the run's parts, with the run's checkpoint
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import shutil
 import sqlite3
@@ -48,7 +50,9 @@ def _forms(store: Path, day: dt.date) -> dict[str, pa.Table]:
     }
 
 
-def _write(store: Path, table: pa.Table, day: dt.date) -> tuple[float, float, int, float]:
+def _write(
+    store: Path, table: pa.Table, day: dt.date, *, ahead: bool = False
+) -> tuple[float, float, int, float]:
     table = table.set_column(
         table.column_names.index("as_of"), "as_of", pa.array([day] * table.num_rows)
     )
@@ -57,7 +61,8 @@ def _write(store: Path, table: pa.Table, day: dt.date) -> tuple[float, float, in
     try:
         with checkpoint_beside(engine) as checkpoint:
             began, cpu = time.perf_counter(), time.process_time()
-            scoring.write_bulk(engine, iter(parts), as_of=day)
+            made = functools.partial(scoring.made_ahead, seconds={}) if ahead else None
+            scoring.write_bulk(engine, iter(parts), as_of=day, ahead=made)
             wall, cpu = time.perf_counter() - began, time.process_time() - cpu
             wal = Path(f"{store}-wal").stat().st_size
             began = time.perf_counter()
@@ -73,8 +78,12 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--runs", type=int, default=2, help="writes of each form")
     parser.add_argument("--fresh-copy", type=Path, help="a copy of the store without --as-of")
+    parser.add_argument("--compare", choices=("forms", "ahead"), default="forms")
     args = parser.parse_args()
     forms = _forms(args.store, args.as_of)
+    variants = {name: (table, False) for name, table in forms.items()}
+    if args.compare == "ahead":
+        variants = {"in turn": (forms["compact"], False), "ahead": (forms["compact"], True)}
     print(
         f"{forms['compact'].num_rows:,} rows; documents on average "
         + ", ".join(
@@ -84,12 +93,12 @@ def main() -> None:
     )
     day = args.as_of if args.fresh_copy else args.as_of + dt.timedelta(days=1)
     for _ in range(args.runs):
-        for name, table in forms.items():
+        for name, (table, ahead) in variants.items():
             if args.fresh_copy:
                 for suffix in ("-wal", "-shm"):
                     Path(f"{args.store}{suffix}").unlink(missing_ok=True)
                 shutil.copyfile(args.fresh_copy, args.store)
-            wall, cpu, wal, checkpoint = _write(args.store, table, day)
+            wall, cpu, wal, checkpoint = _write(args.store, table, day, ahead=ahead)
             print(
                 f"{name:8} {wall:6.2f} s wall {cpu:6.2f} s CPU   WAL {wal / 2**20:,.0f} MiB"
                 f"   checkpoint {checkpoint:.2f} s",
