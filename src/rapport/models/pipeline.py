@@ -37,7 +37,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,28 +216,20 @@ def fit_models(
             # (those one horizon before the cut-off only for the training sample)
             degrees = shared_degrees(eng, src, rules, (cutoff, moment))
             fitted.degrees = degrees[moment]
-            training: Future | None = None
-            failed: FitFailed | None = None
+            table = churn_training(
+                eng, src, settings, rules, cutoff, degrees=degrees, beside=beside
+            )
+            training = beside.submit(_fit_churn, table)
+            fitted.purchase, fitted.spend, notes, fitted.seconds["clv"] = fits.result()
+            fitted.notes.extend(notes)
+            # the features of the moment (with the purchase model's p_alive) while the
+            # classifier is fitted
+            current = churn_table(eng, src, rules, fitted, degrees=degrees)
             try:
-                table = churn_training(
-                    eng, src, settings, rules, cutoff, degrees=degrees, beside=beside
-                )
-                training = beside.submit(_fit_churn, table)
+                fitted.churn = training.result()
+                fitted.current_features = current
             except FitFailed as exc:
-                failed = exc
-            finally:
-                fitted.purchase, fitted.spend, notes, fitted.seconds["clv"] = fits.result()
-                fitted.notes.extend(notes)
-            if training is not None:
-                # the features of the moment while the classifier is fitted
-                current = churn_table(eng, src, rules, fitted, degrees=degrees)
-                try:
-                    fitted.churn = training.result()
-                    fitted.current_features = current
-                except FitFailed as exc:
-                    failed = exc
-            if failed is not None:
-                fitted.notes.append(Note("churn", "fitted", failed))
+                fitted.notes.append(Note("churn", "fitted", exc))
             _timed(fitted.seconds, "churn", started)
         if demand:
             step("demand model")
